@@ -1,0 +1,19 @@
+/**
+ * Shared units and error helpers. Imports nothing.
+ * @module
+ */
+export {
+  type Bytes,
+  type Gpa,
+  type Lba,
+  micros,
+  millis,
+  NS_PER_MS,
+  NS_PER_S,
+  NS_PER_US,
+  seconds,
+  type SimTime,
+  toSeconds,
+  transferTime,
+} from "./units.ts";
+export { invariant, InvariantError, rangeError, requireNumber } from "./errors.ts";

@@ -1,0 +1,22 @@
+/**
+ * The discrete-event kernel (SimPy semantics, SimGrid-style flow sharing):
+ * integer-nanosecond clock; heap ordered by (time, priority, sequence);
+ * generator processes with interrupts; plain callbacks for hot paths;
+ * resources and stores; max-min fair bandwidth sharing; seeded named random
+ * streams; a recorder of tidy rows. It models no hardware.
+ * @module
+ */
+export { EventHeap, MAX_PRIORITY, NORMAL, URGENT } from "./heap.ts";
+export {
+  type EventState,
+  Interrupt,
+  Process,
+  type ProcessGenerator,
+  SimEvent,
+  Simulation,
+  type SimulationOptions,
+} from "./simulation.ts";
+export { Request, Resource, type ResourceStats, Store } from "./resources.ts";
+export { Flow, FlowNetwork, type FlowOptions, Link, type LinkOptions } from "./flow.ts";
+export { RandomStream, RngStreams } from "./rng.ts";
+export { Recorder, type SampleRow, type SpanRow } from "./recorder.ts";

@@ -1,0 +1,143 @@
+/**
+ * Turns model signals into tidy rows: periodic samples of a value
+ * (time series), point observations, and phase spans for Gantt timelines.
+ * Observers stay outside models: a model exposes numbers or signals, the
+ * recorder reads them.
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { SimTime } from "../_util/mod.ts";
+import type { Simulation } from "./simulation.ts";
+
+/** One observation. `time` is ns; `timeS` the same in seconds for plotting. */
+export interface SampleRow {
+  run: string;
+  seed: number;
+  time: SimTime;
+  timeS: number;
+  metric: string;
+  value: number;
+  [extra: string]: string | number | boolean;
+}
+
+/** One phase of one entity: [start, end) in ns and seconds. */
+export interface SpanRow {
+  run: string;
+  seed: number;
+  entity: string;
+  phase: string;
+  start: SimTime;
+  end: SimTime;
+  startS: number;
+  endS: number;
+  durationS: number;
+}
+
+/**
+ * Collects rows for one run.
+ * @example
+ * ```ts
+ * import { Simulation } from "./simulation.ts";
+ * import { Recorder } from "./recorder.ts";
+ * const sim = new Simulation({ seed: 3 });
+ * const rec = new Recorder(sim, { run: "demo" });
+ * let x = 0;
+ * sim.call(15, () => (x = 1));
+ * rec.sample("x", { every: 10, until: 30, read: () => x });
+ * rec.begin("node0", "boot");
+ * sim.call(20, () => rec.end("node0", "boot"));
+ * sim.run();
+ * console.assert(rec.samples().map((r) => r.value).join() === "0,0,1,1");
+ * console.assert(rec.spans()[0].end === 20);
+ * ```
+ */
+export class Recorder {
+  readonly run: string;
+  #samples: SampleRow[] = [];
+  #spans: SpanRow[] = [];
+  #open = new Map<string, SimTime>();
+  #extra: Record<string, string | number | boolean>;
+
+  constructor(
+    readonly sim: Simulation,
+    options: { run?: string; params?: Record<string, string | number | boolean> } = {},
+  ) {
+    this.run = options.run ?? "run";
+    this.#extra = options.params ?? {};
+  }
+
+  /** Records `value` of `metric` at the current time. */
+  record(
+    metric: string,
+    value: number,
+    extra: Record<string, string | number | boolean> = {},
+  ): void {
+    const t = this.sim.now;
+    this.#samples.push({
+      ...this.#extra,
+      ...extra,
+      run: this.run,
+      seed: this.sim.seed,
+      time: t,
+      timeS: t / 1e9,
+      metric,
+      value,
+    });
+  }
+
+  /** Samples `read()` every `every` ns from now through `until` (inclusive). */
+  sample(metric: string, options: { every: SimTime; until: SimTime; read: () => number }): void {
+    const { every, until, read } = options;
+    requireNumber(`sample '${metric}'`, "every", every, { integer: true, min: 0, strict: true });
+    requireNumber(`sample '${metric}'`, "until", until, { min: this.sim.now });
+    const tick = () => {
+      this.record(metric, read());
+      if (this.sim.now + every <= until) this.sim.call(every, tick);
+    };
+    this.sim.call(0, tick);
+  }
+
+  /** Opens phase `phase` of `entity` now. */
+  begin(entity: string, phase: string): void {
+    const k = `${entity}\u0000${phase}`;
+    if (this.#open.has(k)) throw new Error(`Phase '${phase}' of '${entity}' is already open`);
+    this.#open.set(k, this.sim.now);
+  }
+
+  /** Closes phase `phase` of `entity` now. */
+  end(entity: string, phase: string): void {
+    const k = `${entity}\u0000${phase}`;
+    const start = this.#open.get(k);
+    if (start === undefined) throw new Error(`Phase '${phase}' of '${entity}' was not begun`);
+    this.#open.delete(k);
+    this.span(entity, phase, start, this.sim.now);
+  }
+
+  /** Adds a closed span. */
+  span(entity: string, phase: string, start: SimTime, end: SimTime): void {
+    if (!(end >= start)) {
+      throw new RangeError(
+        `Cannot record span '${phase}': 'end' must be >= start (${start}): current value is ${end}`,
+      );
+    }
+    this.#spans.push({
+      run: this.run,
+      seed: this.sim.seed,
+      entity,
+      phase,
+      start,
+      end,
+      startS: start / 1e9,
+      endS: end / 1e9,
+      durationS: (end - start) / 1e9,
+    });
+  }
+
+  /** Sample rows so far. */
+  samples(): SampleRow[] {
+    return this.#samples.slice();
+  }
+  /** Span rows so far. */
+  spans(): SpanRow[] {
+    return this.#spans.slice();
+  }
+}

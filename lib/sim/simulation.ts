@@ -1,0 +1,487 @@
+/**
+ * The discrete-event kernel: a {@link Simulation} owns an integer-nanosecond
+ * clock and an event heap; {@link SimEvent}s are triggered and then processed
+ * in (time, priority, sequence) order; {@link Process}es are generator
+ * functions that `yield` events (SimPy semantics). Plain callbacks
+ * ({@link Simulation.call}) serve hot paths that need no process.
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { SimTime } from "../_util/mod.ts";
+import { EventHeap, MAX_PRIORITY, NORMAL, URGENT } from "./heap.ts";
+import { RngStreams } from "./rng.ts";
+
+/** Lifecycle of an event: pending -> triggered (scheduled) -> processed. */
+export type EventState = "pending" | "triggered" | "processed";
+
+const PENDING = 0, TRIGGERED = 1, PROCESSED = 2;
+const STATE_NAMES: readonly EventState[] = ["pending", "triggered", "processed"];
+
+/** Something woken when an event is processed. */
+type Waiter = Process<unknown> | ((ev: SimEvent<unknown>) => void);
+
+/** What a process generator looks like. */
+export type ProcessGenerator<T = unknown> = Generator<SimEvent<unknown>, T, unknown>;
+
+/**
+ * An event that may happen. Yield it from a process to wait for it, or add a
+ * callback. A failed event that nobody waits for stops the run.
+ * @example
+ * ```ts
+ * import { Simulation } from "./simulation.ts";
+ * const sim = new Simulation();
+ * const ev = sim.event<string>();
+ * sim.process(function* () {
+ *   const v = yield ev;
+ *   console.assert(v === "go" && sim.now === 7);
+ * });
+ * sim.call(7, () => ev.succeed("go"));
+ * sim.run();
+ * ```
+ */
+export class SimEvent<T = unknown> {
+  /** @internal */ _state = PENDING;
+  /** @internal */ _ok = true;
+  /** @internal */ _value: unknown = undefined;
+  /** @internal */ _defused = false;
+  /** @internal */ _w: Waiter | null = null;
+  /** @internal */ _ws: Waiter[] | null = null;
+
+  constructor(readonly sim: Simulation) {}
+
+  /** Current lifecycle state. */
+  get state(): EventState {
+    return STATE_NAMES[this._state];
+  }
+  /** True once triggered (succeeded or failed). */
+  get triggered(): boolean {
+    return this._state !== PENDING;
+  }
+  /** True once processed (its waiters have run). */
+  get processed(): boolean {
+    return this._state === PROCESSED;
+  }
+  /** True when triggered successfully. */
+  get ok(): boolean {
+    return this._state !== PENDING && this._ok;
+  }
+  /** The value (or error) once triggered. */
+  get value(): T {
+    return this._value as T;
+  }
+
+  /** Triggers success now with `value`; waiters run in this instant. */
+  succeed(value?: T, priority: number = NORMAL): this {
+    if (this._state !== PENDING) throw new Error(`Cannot succeed an event that is ${this.state}`);
+    this._ok = true;
+    this._value = value;
+    this._state = TRIGGERED;
+    this.sim._schedule(this, 0, priority);
+    return this;
+  }
+
+  /** Triggers failure now with `error`; a waiting process gets it thrown. */
+  fail(error: Error, priority: number = NORMAL): this {
+    if (this._state !== PENDING) throw new Error(`Cannot fail an event that is ${this.state}`);
+    if (!(error instanceof Error)) throw new TypeError("fail() expects an Error");
+    this._ok = false;
+    this._value = error;
+    this._state = TRIGGERED;
+    this.sim._schedule(this, 0, priority);
+    return this;
+  }
+
+  /** Marks a failure as handled so it does not stop the run. */
+  defuse(): this {
+    this._defused = true;
+    return this;
+  }
+
+  /** Calls `fn` when the event is processed (at once if it already was, in the next instant). */
+  then(fn: (ev: SimEvent<T>) => void): this {
+    this._addWaiter(fn as (ev: SimEvent<unknown>) => void);
+    return this;
+  }
+
+  /** @internal */
+  _addWaiter(w: Waiter): void {
+    if (this._state === PROCESSED) {
+      // Late waiter: run it in the current instant, via the heap, to keep ordering.
+      const ev = this as SimEvent<unknown>;
+      this.sim.call(0, () => (typeof w === "function" ? w(ev) : w._resume(ev)));
+      return;
+    }
+    if (this._w === null) this._w = w;
+    else (this._ws ??= []).push(w);
+  }
+
+  /** @internal */
+  _removeWaiter(w: Waiter): void {
+    if (this._w === w) {
+      this._w = this._ws !== null && this._ws.length > 0 ? this._ws.shift()! : null;
+    } else if (this._ws !== null) {
+      const i = this._ws.indexOf(w);
+      if (i >= 0) this._ws.splice(i, 1);
+    }
+  }
+
+  /** @internal Runs the waiters; called by the loop. */
+  _process(): void {
+    this._state = PROCESSED;
+    const w = this._w;
+    if (w === null) {
+      if (!this._ok && !this._defused) throw this._value as Error;
+      return;
+    }
+    this._w = null;
+    if (!this._ok) this._defused = true;
+    const self = this as SimEvent<unknown>;
+    if (typeof w === "function") w(self);
+    else w._resume(self);
+    const ws = this._ws;
+    if (ws !== null) {
+      this._ws = null;
+      for (let i = 0; i < ws.length; i++) {
+        const x = ws[i];
+        if (typeof x === "function") x(self);
+        else x._resume(self);
+      }
+    }
+  }
+}
+
+/**
+ * Thrown into a process by {@link Process.interrupt}; `cause` says why.
+ * @example
+ * ```ts
+ * import { Interrupt, Simulation } from "./simulation.ts";
+ * const sim = new Simulation();
+ * const p = sim.process(function* () {
+ *   try { yield sim.timeout(100); } catch (e) { console.assert(e instanceof Interrupt); }
+ * });
+ * sim.call(10, () => p.interrupt("stop"));
+ * sim.run();
+ * ```
+ */
+export class Interrupt extends Error {
+  override name = "Interrupt";
+  constructor(cause: unknown) {
+    super(`process interrupted: ${String(cause)}`, { cause });
+  }
+}
+
+/**
+ * A running generator function. It is itself an event that succeeds with the
+ * generator's return value (or fails with what it threw), so processes can wait
+ * for each other.
+ */
+export class Process<T = unknown> extends SimEvent<T> {
+  /** @internal */ _target: SimEvent<unknown> | null = null;
+  #gen: ProcessGenerator<T>;
+
+  constructor(sim: Simulation, gen: ProcessGenerator<T>, readonly name: string) {
+    super(sim);
+    this.#gen = gen;
+    const init = new SimEvent(sim);
+    init._state = TRIGGERED;
+    init._w = this as Process<unknown>;
+    this._target = init;
+    sim._schedule(init, 0, URGENT);
+  }
+
+  /** True while the generator has not finished. */
+  get isAlive(): boolean {
+    return this._state === PENDING;
+  }
+
+  /** The event the process is waiting for, if any. */
+  get target(): SimEvent<unknown> | null {
+    return this._target;
+  }
+
+  /**
+   * Throws an {@link Interrupt} into the process at the current instant
+   * (URGENT priority); it stops waiting for its current target.
+   */
+  interrupt(cause?: unknown): void {
+    if (this._state !== PENDING) {
+      throw new Error(`Cannot interrupt process '${this.name}': it has already finished`);
+    }
+    const sim = this.sim;
+    const ev = new SimEvent<unknown>(sim);
+    ev._ok = false;
+    ev._value = new Interrupt(cause);
+    ev._defused = true;
+    ev._state = TRIGGERED;
+    ev._w = (e: SimEvent<unknown>) => {
+      if (this._state !== PENDING) return; // finished in the meantime
+      if (this._target !== null) this._target._removeWaiter(this as Process<unknown>);
+      this._resume(e);
+    };
+    sim._schedule(ev, 0, URGENT);
+  }
+
+  /** @internal Resumes the generator with the outcome of `ev`. */
+  _resume(ev: SimEvent<unknown>): void {
+    this._target = null;
+    const gen = this.#gen;
+    let ok = ev._ok;
+    let value = ev._value;
+    for (;;) {
+      let r: IteratorResult<SimEvent<unknown>, T>;
+      try {
+        r = ok ? gen.next(value) : gen.throw(value);
+      } catch (err) {
+        this.#finish(false, err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      if (r.done) {
+        this.#finish(true, r.value);
+        return;
+      }
+      const next = r.value;
+      if (!(next instanceof SimEvent)) {
+        ok = false;
+        value = new TypeError(
+          `Process '${this.name}' yielded ${String(next)}; a process must yield SimEvents`,
+        );
+        continue;
+      }
+      if (next._state === PROCESSED) {
+        // Already happened: continue synchronously with its outcome.
+        ok = next._ok;
+        value = next._value;
+        if (!ok) next._defused = true;
+        continue;
+      }
+      next._addWaiter(this as Process<unknown>);
+      this._target = next;
+      return;
+    }
+  }
+
+  #finish(ok: boolean, value: unknown): void {
+    this._ok = ok;
+    this._value = value;
+    this._state = TRIGGERED;
+    this.sim._schedule(this as SimEvent<unknown>, 0, NORMAL);
+  }
+}
+
+/** Options of {@link Simulation}. */
+export interface SimulationOptions {
+  /** Seed of the PRNG streams. @default 1 */
+  seed?: number;
+  /** Called before each heap entry is handled: (time, what). For traces and tests. */
+  trace?: (time: SimTime, what: string) => void;
+}
+
+/**
+ * Owns the clock, the heap and the random streams. Pass it explicitly; there
+ * is no global clock.
+ * @example
+ * ```ts
+ * import { Simulation } from "./simulation.ts";
+ * const sim = new Simulation({ seed: 42 });
+ * const log: number[] = [];
+ * sim.process(function* () {
+ *   for (let i = 0; i < 3; i++) {
+ *     yield sim.timeout(10);
+ *     log.push(sim.now);
+ *   }
+ * });
+ * sim.run();
+ * console.assert(log.join() === "10,20,30");
+ * ```
+ */
+export class Simulation {
+  /** Current simulated time (integer ns). */
+  now: SimTime = 0;
+  /** Seeded, independent named random streams. */
+  readonly rng: RngStreams;
+  /** Seed given at construction. */
+  readonly seed: number;
+  /** Heap entries handled so far. */
+  steps = 0;
+  readonly #heap = new EventHeap<SimEvent<unknown> | (() => void)>();
+  readonly #trace: ((time: SimTime, what: string) => void) | undefined;
+  #procCount = 0;
+
+  constructor(options: SimulationOptions = {}) {
+    const { seed = 1, trace } = options;
+    requireNumber("create simulation", "seed", seed, { integer: true, min: 0 });
+    this.seed = seed;
+    this.rng = new RngStreams(seed);
+    this.#trace = trace;
+  }
+
+  /** Number of scheduled entries. */
+  get pending(): number {
+    return this.#heap.size;
+  }
+
+  /** Time of the next scheduled entry (Infinity when none). */
+  peek(): SimTime {
+    return this.#heap.peekTime();
+  }
+
+  /** A pending event, triggered later with `succeed`/`fail`. */
+  event<T = unknown>(): SimEvent<T> {
+    return new SimEvent<T>(this);
+  }
+
+  /**
+   * An event that succeeds `delay` ns from now with `value`.
+   * @throws RangeError when delay is negative, not finite or not an integer.
+   */
+  timeout<T = undefined>(delay: SimTime, value?: T): SimEvent<T> {
+    if (!(delay >= 0) || !Number.isInteger(delay)) {
+      requireNumber("schedule a timeout", "delay", delay, { integer: true, min: 0 });
+    }
+    const ev = new SimEvent<T>(this);
+    ev._value = value;
+    ev._state = TRIGGERED;
+    this.#heap.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
+    return ev;
+  }
+
+  /**
+   * Runs `fn` `delay` ns from now: the hot-path alternative to a process.
+   * @throws RangeError for a negative or non-integer delay or a bad priority.
+   */
+  call(delay: SimTime, fn: () => void, priority: number = NORMAL): void {
+    if (!(delay >= 0) || !Number.isInteger(delay)) {
+      requireNumber("schedule a callback", "delay", delay, { integer: true, min: 0 });
+    }
+    if (priority !== NORMAL) checkPriority(priority);
+    this.#heap.push(this.now + delay, priority, fn);
+  }
+
+  /**
+   * Starts a process from a generator (or a generator function called with no
+   * arguments). Returns the process, itself an event.
+   */
+  process<T>(gen: ProcessGenerator<T> | (() => ProcessGenerator<T>), name?: string): Process<T> {
+    const g = typeof gen === "function" ? gen() : gen;
+    if (g === null || typeof g !== "object" || typeof g.next !== "function") {
+      throw new TypeError("process() expects a generator or a generator function");
+    }
+    return new Process<T>(this, g, name ?? `p${this.#procCount++}`);
+  }
+
+  /** An event that succeeds when all `events` succeeded (value: their values), or fails with the first failure. */
+  allOf(events: readonly SimEvent<unknown>[]): SimEvent<unknown[]> {
+    return this.#condition(events, events.length);
+  }
+
+  /** An event that succeeds when the first of `events` succeeds (value: that event), or fails with the first failure. */
+  anyOf(events: readonly SimEvent<unknown>[]): SimEvent<unknown[]> {
+    return this.#condition(events, Math.min(1, events.length));
+  }
+
+  #condition(events: readonly SimEvent<unknown>[], need: number): SimEvent<unknown[]> {
+    const out = new SimEvent<unknown[]>(this);
+    if (need === 0) return out.succeed([]);
+    let done = 0;
+    for (const ev of events) {
+      ev.then((e) => {
+        if (out._state !== PENDING) {
+          if (!e._ok) e._defused = true;
+          return;
+        }
+        if (!e._ok) {
+          e._defused = true;
+          out.fail(e._value as Error);
+          return;
+        }
+        if (++done >= need) out.succeed(events.filter((x) => x.processed).map((x) => x._value));
+      });
+    }
+    return out;
+  }
+
+  /** @internal Schedules a triggered event. */
+  _schedule(ev: SimEvent<unknown>, delay: SimTime, priority: number): void {
+    this.#heap.push(this.now + delay, priority, ev);
+  }
+
+  /** Handles one heap entry. Returns false when nothing was scheduled. */
+  step(): boolean {
+    const t = this.#heap.peekTime();
+    if (t === Infinity) return false;
+    this.now = t;
+    const item = this.#heap.pop()!;
+    this.steps++;
+    if (this.#trace !== undefined) {
+      this.#trace(t, typeof item === "function" ? "call" : describe(item));
+    }
+    if (typeof item === "function") item();
+    else item._process();
+    return true;
+  }
+
+  /**
+   * Runs until the heap is empty, until simulated time `until` (entries at
+   * exactly `until` are not handled; `now` ends at `until`), or until the
+   * event `until` is processed. Returns the event's value in that case.
+   * @throws RangeError when `until` lies in the past.
+   */
+  run(until?: SimTime | SimEvent<unknown>): unknown {
+    if (until === undefined) {
+      this.#loop(Infinity);
+      return undefined;
+    }
+    if (until instanceof SimEvent) {
+      let stop = false;
+      if (!until.processed) until.then(() => (stop = true));
+      else stop = true;
+      while (!stop && this.step()) { /* keep going */ }
+      if (!until.processed) {
+        throw new Error("run(until=event): the schedule ran empty before the event happened");
+      }
+      if (!until._ok) throw until._value;
+      return until._value;
+    }
+    if (!(until >= this.now)) {
+      throw new RangeError(
+        `Cannot run: 'until' must be >= now (${this.now}): current value is ${until}`,
+      );
+    }
+    this.#loop(until);
+    this.now = until;
+    return undefined;
+  }
+
+  #loop(until: number): void {
+    const heap = this.#heap;
+    if (this.#trace !== undefined) {
+      while (heap.peekTime() < until) this.step();
+      return;
+    }
+    // Hot loop: step() inlined, without tracing.
+    for (;;) {
+      const t = heap.peekTime();
+      if (!(t < until)) break;
+      this.now = t;
+      const item = heap.pop()!;
+      this.steps++;
+      if (typeof item === "function") item();
+      else item._process();
+    }
+  }
+}
+
+function checkPriority(priority: number): void {
+  requireNumber("schedule", "priority", priority, { integer: true, min: 0 });
+  if (priority > MAX_PRIORITY) {
+    throw new RangeError(
+      `Cannot schedule: 'priority' must be an integer in [0, ${MAX_PRIORITY}]: current value is ${priority}`,
+    );
+  }
+}
+
+function describe(ev: SimEvent<unknown>): string {
+  if (ev instanceof Process) return `process ${ev.name} ${ev._ok ? "done" : "failed"}`;
+  const w = ev._w;
+  if (w instanceof Process) return `resume ${w.name}`;
+  return "event";
+}

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { Resource, Simulation, Store } from "../../lib/sim/mod.ts";
+
+Deno.test("Resource serves requests FIFO with capacity k", () => {
+  const sim = new Simulation();
+  const res = new Resource(sim, { capacity: 2 });
+  const done: string[] = [];
+  for (const name of ["a", "b", "c", "d"]) {
+    sim.process(function* () {
+      using req = res.request();
+      yield req;
+      yield sim.timeout(10);
+      done.push(`${name}@${sim.now}`);
+    });
+  }
+  sim.run();
+  assert.deepEqual(done, ["a@10", "b@10", "c@20", "d@20"]);
+  const st = res.stats();
+  assert.equal(st.granted, 4);
+  assert.equal(st.maxQueueLength, 2);
+  assert.equal(st.utilization, 1);
+  assert.equal(st.meanWait, (0 + 0 + 10 + 10) / 4);
+});
+
+Deno.test("Resource rejects zero capacity with a RangeError naming the value", () => {
+  const sim = new Simulation();
+  assert.throws(() => new Resource(sim, { capacity: 0 }), {
+    name: "RangeError",
+    message: /'capacity' must be an integer > 0: current value is 0/,
+  });
+  assert.throws(() => new Resource(sim, { capacity: 1.5 }), RangeError);
+});
+
+Deno.test("releasing an ungranted request withdraws it from the queue", () => {
+  const sim = new Simulation();
+  const res = new Resource(sim, { capacity: 1 });
+  const first = res.request();
+  const second = res.request();
+  const third = res.request();
+  second.release();
+  first.release();
+  sim.run();
+  assert.equal(third.ok, true);
+  assert.equal(second.triggered, false);
+});
+
+Deno.test("M/M/1 queue matches theory within statistical tolerance", () => {
+  // lambda = 0.7, mu = 1 (per microsecond): rho = 0.7
+  // E[Wq] = rho / (mu - lambda) = 2.333 us, Lq = rho^2 / (1 - rho) = 1.633, utilisation 0.7
+  const sim = new Simulation({ seed: 11 });
+  const server = new Resource(sim, { capacity: 1 });
+  const arrivals = sim.rng.stream("arrivals");
+  const service = sim.rng.stream("service");
+  const meanIa = 1000 / 0.7, meanS = 1000;
+  const horizon = 400_000_000; // 400 ms: ~280k customers
+  sim.process(function* () {
+    while (sim.now < horizon) {
+      yield sim.timeout(Math.round(arrivals.exponential(meanIa)));
+      sim.process(function* () {
+        using req = server.request();
+        yield req;
+        yield sim.timeout(Math.round(service.exponential(meanS)));
+      });
+    }
+  });
+  sim.run(horizon);
+  const st = server.stats();
+  const rel = (got: number, want: number) => Math.abs(got - want) / want;
+  assert.ok(rel(st.utilization, 0.7) < 0.03, `utilization ${st.utilization}`);
+  assert.ok(rel(st.meanWait, 2333.3) < 0.08, `meanWait ${st.meanWait}`);
+  assert.ok(rel(st.meanQueueLength, 1.6333) < 0.08, `Lq ${st.meanQueueLength}`);
+});
+
+Deno.test("Store hands items to getters in FIFO order and blocks putters when full", () => {
+  const sim = new Simulation();
+  const q = new Store<number>(sim, { capacity: 1 });
+  const got: string[] = [];
+  sim.process(function* () {
+    for (let i = 0; i < 3; i++) {
+      yield q.put(i);
+      got.push(`put${i}@${sim.now}`);
+    }
+  });
+  sim.process(function* () {
+    for (let i = 0; i < 3; i++) {
+      yield sim.timeout(10);
+      const v = yield q.get();
+      got.push(`get${v}@${sim.now}`);
+    }
+  });
+  sim.run();
+  assert.deepEqual(got, ["put0@0", "get0@10", "put1@10", "get1@20", "put2@20", "get2@30"]);
+  assert.throws(() => new Store(sim, { capacity: 0 }), /'capacity'.*current value is 0/);
+});

@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Interrupt, Simulation } from "../../lib/sim/mod.ts";
+import type { ProcessGenerator } from "../../lib/sim/mod.ts";
+
+/** A random model: processes sleeping random times, spawning children, waiting on each other. */
+function traceOf(seed: number): string[] {
+  const trace: string[] = [];
+  const sim = new Simulation({ seed, trace: (t, what) => trace.push(`${t} ${what}`) });
+  const rng = sim.rng.stream("model");
+  function* worker(id: number, depth: number): ProcessGenerator<number> {
+    let sum = 0;
+    for (let i = 0; i < 5; i++) {
+      yield sim.timeout(rng.int(20));
+      sum += sim.now;
+      if (depth < 2 && rng.random() < 0.3) {
+        sum += (yield sim.process(worker(id * 10 + i, depth + 1))) as number;
+      }
+    }
+    return sum;
+  }
+  for (let i = 0; i < 8; i++) sim.process(worker(i, 0), `w${i}`);
+  sim.run();
+  return trace;
+}
+
+Deno.test("Simulation is deterministic: same seed, identical event trace", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 31 }), (seed) => {
+      assert.deepEqual(traceOf(seed), traceOf(seed));
+    }),
+    { numRuns: 30 },
+  );
+  assert.notDeepEqual(traceOf(1), traceOf(2));
+});
+
+Deno.test("timeout() resumes a process at now + delay, in creation order on ties", () => {
+  const sim = new Simulation();
+  const log: string[] = [];
+  for (const name of ["a", "b", "c"]) {
+    sim.process(function* () {
+      yield sim.timeout(10);
+      log.push(`${name}@${sim.now}`);
+    });
+  }
+  sim.run();
+  assert.deepEqual(log, ["a@10", "b@10", "c@10"]);
+});
+
+Deno.test("yield* runs a sub-process inline and returns its value", () => {
+  const sim = new Simulation();
+  function* sub(): ProcessGenerator<string> {
+    yield sim.timeout(3);
+    return "sub-done";
+  }
+  let got = "";
+  sim.process(function* () {
+    got = yield* sub();
+    yield sim.timeout(2);
+  });
+  sim.run();
+  assert.equal(got, "sub-done");
+  assert.equal(sim.now, 5);
+});
+
+Deno.test("a process can wait for another process and receives its return value", () => {
+  const sim = new Simulation();
+  const child = sim.process(function* () {
+    yield sim.timeout(7);
+    return 42;
+  });
+  let v: unknown;
+  sim.process(function* () {
+    v = yield child;
+  });
+  sim.run();
+  assert.equal(v, 42);
+});
+
+Deno.test("interrupt() throws Interrupt into the waiting process and cancels its wait", () => {
+  const sim = new Simulation();
+  const log: string[] = [];
+  const p = sim.process(function* () {
+    try {
+      yield sim.timeout(100);
+      log.push("not interrupted");
+    } catch (e) {
+      assert.ok(e instanceof Interrupt);
+      log.push(`interrupted@${sim.now} cause=${e.cause}`);
+    }
+    yield sim.timeout(5);
+    log.push(`end@${sim.now}`);
+  });
+  sim.call(30, () => p.interrupt("preempt"));
+  sim.run();
+  assert.deepEqual(log, ["interrupted@30 cause=preempt", "end@35"]);
+  assert.throws(() => p.interrupt(), /already finished/);
+});
+
+Deno.test("interrupt at the same instant as the timeout overtakes it (URGENT)", () => {
+  const sim = new Simulation();
+  let caught = false;
+  const p = sim.process(function* () {
+    try {
+      yield sim.timeout(10);
+    } catch {
+      caught = true;
+    }
+  });
+  // This callback is queued before the process even creates its timeout, so
+  // at t=10 it runs first; the URGENT interrupt then overtakes the timeout.
+  sim.call(10, () => p.interrupt());
+  sim.run();
+  assert.equal(caught, true);
+});
+
+Deno.test("an uncaught failure in a process stops the run", () => {
+  const sim = new Simulation();
+  sim.process(function* () {
+    yield sim.timeout(1);
+    throw new Error("boom");
+  });
+  assert.throws(() => sim.run(), /boom/);
+});
+
+Deno.test("a failure caught by the waiting process does not stop the run", () => {
+  const sim = new Simulation();
+  const child = sim.process(function* () {
+    yield sim.timeout(1);
+    throw new Error("child failed");
+  });
+  let msg = "";
+  sim.process(function* () {
+    try {
+      yield child;
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+  });
+  sim.run();
+  assert.equal(msg, "child failed");
+});
+
+Deno.test("yielding a non-event fails the process with a TypeError", () => {
+  const sim = new Simulation();
+  sim.process(function* () {
+    // deno-lint-ignore no-explicit-any
+    yield 5 as any;
+  });
+  assert.throws(() => sim.run(), TypeError);
+});
+
+Deno.test("allOf and anyOf wait for all / the first event", () => {
+  const sim = new Simulation();
+  let allAt = -1, anyAt = -1;
+  sim.process(function* () {
+    yield sim.allOf([sim.timeout(5), sim.timeout(9)]);
+    allAt = sim.now;
+  });
+  sim.process(function* () {
+    yield sim.anyOf([sim.timeout(5), sim.timeout(9)]);
+    anyAt = sim.now;
+  });
+  sim.run();
+  assert.equal(allAt, 9);
+  assert.equal(anyAt, 5);
+});
+
+Deno.test("run(until) stops before entries at until and sets now", () => {
+  const sim = new Simulation();
+  const seen: number[] = [];
+  for (const t of [5, 10, 15]) sim.call(t, () => seen.push(t));
+  sim.run(10);
+  assert.deepEqual(seen, [5]);
+  assert.equal(sim.now, 10);
+  sim.run();
+  assert.deepEqual(seen, [5, 10, 15]);
+  assert.throws(() => sim.run(3), /'until' must be >= now/);
+});
+
+Deno.test("run(event) returns the event's value", () => {
+  const sim = new Simulation();
+  const p = sim.process(function* () {
+    yield sim.timeout(4);
+    return "ok";
+  });
+  sim.call(100, () => {});
+  assert.equal(sim.run(p), "ok");
+  assert.equal(sim.now, 4);
+});
+
+Deno.test("bad arguments throw RangeError naming the field and value", () => {
+  const sim = new Simulation();
+  assert.throws(() => sim.timeout(-1), {
+    name: "RangeError",
+    message: /'delay'.*current value is -1/,
+  });
+  assert.throws(() => sim.timeout(1.5), { name: "RangeError", message: /'delay'.*1\.5/ });
+  assert.throws(() => sim.timeout(NaN), { name: "RangeError", message: /'delay'.*NaN/ });
+  assert.throws(() => sim.call(-5, () => {}), { name: "RangeError", message: /'delay'.*-5/ });
+  assert.throws(() => sim.call(0, () => {}, 999), {
+    name: "RangeError",
+    message: /'priority'.*999/,
+  });
+  assert.throws(() => new Simulation({ seed: -3 }), { name: "RangeError", message: /'seed'.*-3/ });
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => sim.process(42 as any), TypeError);
+});
+
+Deno.test("an event cannot be triggered twice", () => {
+  const sim = new Simulation();
+  const ev = sim.event();
+  ev.succeed(1);
+  assert.throws(() => ev.succeed(2), /already|triggered/);
+});
