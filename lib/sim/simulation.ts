@@ -177,10 +177,14 @@ export class Interrupt extends Error {
 export class Process<T = unknown> extends SimEvent<T> {
   /** @internal */ _target: SimEvent<unknown> | null = null;
   #gen: ProcessGenerator<T>;
+  #next: (v: unknown) => IteratorResult<SimEvent<unknown>, T>;
+  #throw: (e: unknown) => IteratorResult<SimEvent<unknown>, T>;
 
   constructor(sim: Simulation, gen: ProcessGenerator<T>, readonly name: string) {
     super(sim);
     this.#gen = gen;
+    this.#next = gen.next;
+    this.#throw = gen.throw;
     const init = new SimEvent(sim);
     init._state = TRIGGERED;
     init._w = this as Process<unknown>;
@@ -229,7 +233,7 @@ export class Process<T = unknown> extends SimEvent<T> {
     for (;;) {
       let r: IteratorResult<SimEvent<unknown>, T>;
       try {
-        r = ok ? gen.next(value) : gen.throw(value);
+        r = ok ? this.#next.call(gen, value) : this.#throw.call(gen, value);
       } catch (err) {
         this.#finish(false, err instanceof Error ? err : new Error(String(err)));
         return;

@@ -1,0 +1,204 @@
+/**
+ * Physical memory: sparse and page-granular. Command structures (AHCI
+ * command lists, FIS areas, PRDTs) live as bytes in 4 KiB pages created on
+ * first write; data buffers carry block versions, one per 512-byte sector
+ * unit, instead of bytes (see design.md: content is modelled as versions).
+ * Also the firmware's E820 map, the view the OS gets through INT 15h.
+ */
+import { NO_VERSION, requireNumber } from "../_util/mod.ts";
+import type { Bytes, Gpa } from "../_util/mod.ts";
+
+const PAGE = 4096;
+/** Bytes per sector unit of a data buffer. */
+export const SECTOR_BYTES = 512;
+
+/**
+ * Sparse physical memory.
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "./memory.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 30 });
+ * mem.write(0x1000, 4, 0xdeadbeef);
+ * console.assert(mem.read(0x1000, 4) === 0xdeadbeef && mem.read(0x1000, 2) === 0xbeef);
+ * mem.writeVersions(0x20000, [5, 6]);
+ * console.assert(mem.readVersions(0x20000, 2).join() === "5,6");
+ * ```
+ */
+export class PhysicalMemory {
+  readonly size: Bytes;
+  #pages = new Map<number, Uint8Array>();
+  #versions = new Map<number, number>();
+
+  constructor(options: { size: Bytes }) {
+    requireNumber("create memory", "size", options.size, { integer: true, min: 0, strict: true });
+    this.size = options.size;
+  }
+
+  /** Pages materialised so far (memory cost of the model). */
+  get pagesTouched(): number {
+    return this.#pages.size;
+  }
+
+  /** Reads a little-endian integer of 1, 2, 4 or 8 bytes (8: exact up to 2^53). */
+  read(addr: Gpa, size: 1 | 2 | 4 | 8): number {
+    this.#check(addr, size);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + this.#byte(addr + i);
+    return v;
+  }
+
+  /** Writes a little-endian integer of 1, 2, 4 or 8 bytes. */
+  write(addr: Gpa, size: 1 | 2 | 4 | 8, value: number): void {
+    this.#check(addr, size);
+    if (!(value >= 0) || !Number.isInteger(value)) {
+      throw new RangeError(
+        `Cannot write memory: 'value' must be a non-negative integer: current value is ${value}`,
+      );
+    }
+    let v = value;
+    for (let i = 0; i < size; i++) {
+      this.#setByte(addr + i, v % 256);
+      v = Math.floor(v / 256);
+    }
+  }
+
+  /** Copies `len` bytes out (DMA read of a structure). */
+  readBytes(addr: Gpa, len: Bytes): Uint8Array {
+    this.#check(addr, len);
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.#byte(addr + i);
+    return out;
+  }
+
+  /** Copies bytes in (DMA write of a structure). */
+  writeBytes(addr: Gpa, bytes: Uint8Array): void {
+    this.#check(addr, bytes.length);
+    for (let i = 0; i < bytes.length; i++) this.#setByte(addr + i, bytes[i]);
+  }
+
+  /** DMA of data: sector unit i of the buffer at `addr` gets versions[i]. */
+  writeVersions(addr: Gpa, versions: ArrayLike<number>): void {
+    this.#check(addr, versions.length * SECTOR_BYTES);
+    for (let i = 0; i < versions.length; i++) {
+      this.#versions.set(addr + i * SECTOR_BYTES, versions[i]);
+    }
+  }
+
+  /** Versions held by `count` sector units of the buffer at `addr` (NO_VERSION where none). */
+  readVersions(addr: Gpa, count: number): Int32Array {
+    this.#check(addr, count * SECTOR_BYTES);
+    const out = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      out[i] = this.#versions.get(addr + i * SECTOR_BYTES) ?? NO_VERSION;
+    }
+    return out;
+  }
+
+  #byte(a: number): number {
+    const p = this.#pages.get(Math.floor(a / PAGE));
+    return p === undefined ? 0 : p[a % PAGE];
+  }
+
+  #setByte(a: number, v: number): void {
+    const k = Math.floor(a / PAGE);
+    let p = this.#pages.get(k);
+    if (p === undefined) {
+      if (v === 0) return;
+      p = new Uint8Array(PAGE);
+      this.#pages.set(k, p);
+    }
+    p[a % PAGE] = v;
+  }
+
+  #check(addr: number, len: number): void {
+    if (!(addr >= 0 && Number.isInteger(addr) && addr + len <= this.size)) {
+      throw new RangeError(
+        `Cannot access memory: [0x${addr.toString(16)}, +${len}) must lie within [0, 0x${
+          this.size.toString(16)
+        })`,
+      );
+    }
+  }
+}
+
+/** E820 range types (ACPI spec, "System Address Map Interfaces"). */
+export type E820Type = "usable" | "reserved" | "acpi" | "nvs";
+
+/** One E820 entry. */
+export interface E820Entry {
+  base: Gpa;
+  length: Bytes;
+  type: E820Type;
+}
+
+/**
+ * The firmware's memory map; `reserve()` carves a range out of usable memory
+ * (how BMcast hides its own memory from the guest).
+ * @example
+ * ```ts
+ * import { E820Map } from "./memory.ts";
+ * const map = E820Map.standard(1 << 30);
+ * map.reserve(0x3000_0000, 0x100_0000);
+ * console.assert(!map.isUsable(0x3000_0000, 4096) && map.isUsable(0x100000, 4096));
+ * ```
+ */
+export class E820Map {
+  #entries: E820Entry[];
+  constructor(entries: E820Entry[]) {
+    this.#entries = entries.map((e) => ({ ...e })).sort((a, b) => a.base - b.base);
+  }
+
+  /** A PC-like map: 640 KiB low memory, legacy hole, usable from 1 MiB to `size`. */
+  static standard(size: Bytes): E820Map {
+    return new E820Map([
+      { base: 0, length: 0x9fc00, type: "usable" },
+      { base: 0x9fc00, length: 0x60400, type: "reserved" },
+      { base: 0x100000, length: size - 0x100000, type: "usable" },
+    ]);
+  }
+
+  /** Entries in address order (copies). */
+  entries(): E820Entry[] {
+    return this.#entries.map((e) => ({ ...e }));
+  }
+
+  /**
+   * INT 15h, EAX=E820h: the entry at continuation index `index`, and the next
+   * index (0 when it was the last one), as the BIOS call returns them.
+   */
+  int15(index: number): { entry: E820Entry; next: number } | undefined {
+    const e = this.#entries[index];
+    if (e === undefined) return undefined;
+    return { entry: { ...e }, next: index + 1 < this.#entries.length ? index + 1 : 0 };
+  }
+
+  /** Marks [base, base+length) reserved, splitting usable ranges. */
+  reserve(base: Gpa, length: Bytes): void {
+    requireNumber("reserve memory", "length", length, { integer: true, min: 0, strict: true });
+    const end = base + length;
+    const out: E820Entry[] = [];
+    for (const e of this.#entries) {
+      const eEnd = e.base + e.length;
+      if (eEnd <= base || e.base >= end || e.type !== "usable") {
+        out.push(e);
+        continue;
+      }
+      if (e.base < base) out.push({ base: e.base, length: base - e.base, type: e.type });
+      if (eEnd > end) out.push({ base: end, length: eEnd - end, type: e.type });
+    }
+    out.push({ base, length, type: "reserved" });
+    this.#entries = out.sort((a, b) => a.base - b.base);
+  }
+
+  /** True when [base, base+length) lies entirely in usable ranges. */
+  isUsable(base: Gpa, length: Bytes): boolean {
+    let a = base;
+    const end = base + length;
+    for (const e of this.#entries) {
+      if (e.type !== "usable") continue;
+      if (e.base <= a && e.base + e.length > a) a = e.base + e.length;
+      if (a >= end) return true;
+    }
+    return a >= end;
+  }
+}

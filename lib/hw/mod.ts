@@ -1,0 +1,30 @@
+/**
+ * The machine at the device interface: sparse physical memory with an E820
+ * map, an MMIO bus with trap points, logical CPUs with VMX/EPT state and
+ * exit costs, interrupt delivery, and devices (AHCI HBA, disks, NIC,
+ * InfiniBand HCA, firmware). It never imports a VMM: virtualization is hooks
+ * on the bus and callbacks on CPUs, and de-virtualizing removes them. It does
+ * not model instruction execution, caches or bytes of data (content is block
+ * versions).
+ * @module
+ */
+export { type E820Entry, E820Map, type E820Type, PhysicalMemory, SECTOR_BYTES } from "./memory.ts";
+export {
+  type AccessResult,
+  type AccessSize,
+  type BusDevice,
+  BusOverlapError,
+  type HookHandle,
+  type HookResult,
+  type MmioAccess,
+  MmioBus,
+  type MmioHook,
+} from "./mmio.ts";
+export { Cpu, type CpuCosts, type ExitReason, type VmxState } from "./cpu.ts";
+export { InterruptController } from "./interrupts.ts";
+export {
+  type BlockDevice,
+  type DiskCommand,
+  type DiskResult,
+  SECTOR_SIZE,
+} from "./disk/block_device.ts";
