@@ -1,0 +1,127 @@
+/**
+ * When the background copier may put its next chunk on the disk. The copier
+ * asks {@link CopyPolicy.decide} before each chunk and tells the policy what
+ * happened, so policies stay pure and testable. Three policies:
+ * - `idle`: copy only after the guest's disk has been idle for `idleThreshold`
+ *   (BMcast's "copies the rest in the background when the disk is idle");
+ * - `rate`: copy at most `bytesPerSecond` (token bucket), idle or not;
+ * - `adaptive`: an idle threshold that doubles when a guest command had to
+ *   wait behind a copy command and shrinks after copies that bothered nobody.
+ */
+import { z } from "zod";
+import type { SimTime } from "../_util/mod.ts";
+
+/** Policy configuration (scenario field `copier.policy`). */
+export const CopyPolicySchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("idle"),
+    /** Guest disk idle time before a copy command may start, ns. */
+    idleThreshold: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal("rate"),
+    /** Long-run copy rate cap, bytes/s. */
+    bytesPerSecond: z.number().positive(),
+    /** Bucket depth, bytes (burst). */
+    burstBytes: z.number().positive(),
+  }),
+  z.object({
+    kind: z.literal("adaptive"),
+    minIdle: z.number().int().nonnegative(),
+    maxIdle: z.number().int().positive(),
+    /** Threshold decrease after an undisturbed copy, ns. */
+    step: z.number().int().positive(),
+  }),
+]);
+/** Parsed policy configuration. */
+export type CopyPolicyConfig = z.infer<typeof CopyPolicySchema>;
+
+/** What the copier knows when it asks. */
+export interface CopyContext {
+  now: SimTime;
+  /** Time the guest's last disk command completed or was issued, whichever is later. */
+  lastGuestIo: SimTime;
+  /** Guest commands issued and not completed. */
+  guestOutstanding: number;
+  /** Bytes of the next chunk. */
+  chunkBytes: number;
+}
+
+/** A policy's answer: copy now, or ask again at `at`. */
+export type CopyDecision = { action: "copy" } | { action: "wait"; at: SimTime };
+
+/** A background-copy policy. */
+export interface CopyPolicy {
+  readonly kind: CopyPolicyConfig["kind"];
+  decide(ctx: CopyContext): CopyDecision;
+  /** Called after each copy command with the guest queueing delay it caused, ns. */
+  copied(ctx: CopyContext, guestDelay: SimTime): void;
+  /** Current idle threshold (for recorders), ns; 0 where not applicable. */
+  readonly idleThreshold: SimTime;
+}
+
+function idleDecision(ctx: CopyContext, threshold: SimTime): CopyDecision {
+  if (ctx.guestOutstanding > 0) return { action: "wait", at: ctx.now + Math.max(1, threshold) };
+  const at = ctx.lastGuestIo + threshold;
+  return at <= ctx.now ? { action: "copy" } : { action: "wait", at };
+}
+
+const FACTORIES: {
+  [K in CopyPolicyConfig["kind"]]: (c: Extract<CopyPolicyConfig, { kind: K }>) => CopyPolicy;
+} = {
+  idle: (c) => ({
+    kind: "idle",
+    idleThreshold: c.idleThreshold,
+    decide: (ctx) => idleDecision(ctx, c.idleThreshold),
+    copied: () => {},
+  }),
+  rate: (c) => {
+    let tokens = c.burstBytes;
+    let last = 0;
+    return {
+      kind: "rate",
+      idleThreshold: 0,
+      decide(ctx) {
+        tokens = Math.min(c.burstBytes, tokens + ((ctx.now - last) / 1e9) * c.bytesPerSecond);
+        last = ctx.now;
+        if (tokens >= ctx.chunkBytes) return { action: "copy" };
+        const wait = Math.ceil(((ctx.chunkBytes - tokens) / c.bytesPerSecond) * 1e9);
+        return { action: "wait", at: ctx.now + Math.max(1, wait) };
+      },
+      copied(ctx) {
+        tokens -= ctx.chunkBytes;
+      },
+    };
+  },
+  adaptive: (c) => {
+    let threshold = c.minIdle;
+    return {
+      kind: "adaptive",
+      get idleThreshold() {
+        return threshold;
+      },
+      decide: (ctx) => idleDecision(ctx, threshold),
+      copied(_ctx, guestDelay) {
+        threshold = guestDelay > 0
+          ? Math.min(c.maxIdle, Math.max(1, threshold) * 2)
+          : Math.max(c.minIdle, threshold - c.step);
+      },
+    };
+  },
+};
+
+/**
+ * Builds a policy from its validated configuration.
+ * @example
+ * ```ts
+ * import { makeCopyPolicy } from "./copy_policy.ts";
+ * const p = makeCopyPolicy({ kind: "idle", idleThreshold: 1_000_000 });
+ * const d = p.decide({ now: 5_000_000, lastGuestIo: 4_500_000, guestOutstanding: 0, chunkBytes: 1 << 20 });
+ * console.assert(d.action === "wait" && d.at === 5_500_000);
+ * ```
+ */
+export function makeCopyPolicy(config: CopyPolicyConfig): CopyPolicy {
+  const c = CopyPolicySchema.parse(config);
+  // deno-lint-ignore no-explicit-any
+  return (FACTORIES[c.kind] as (x: any) => CopyPolicy)(c);
+}

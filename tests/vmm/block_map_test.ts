@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BlockMap } from "../../lib/vmm/block_map.ts";
+
+Deno.test("BlockMap tracks presence exactly against a per-sector model", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.array(fc.tuple(fc.nat(299), fc.integer({ min: 1, max: 60 }), fc.boolean()), {
+        maxLength: 40,
+      }),
+      (sectors, chunkSectors, writes) => {
+        const map = new BlockMap({ sectors, chunkSectors });
+        const model = new Uint8Array(sectors);
+        for (const [a, n, g] of writes) {
+          const lba = a % sectors;
+          const count = Math.min(n, sectors - lba);
+          map.markPresent(lba, count, g);
+          model.fill(1, lba, lba + count);
+        }
+        const runs = map.missing(0, sectors);
+        const fromRuns = new Uint8Array(sectors).fill(1);
+        for (const r of runs) fromRuns.fill(0, r.lba, r.lba + r.count);
+        assert.deepEqual(fromRuns, model);
+        assert.equal(map.presentSectors, model.reduce((x, y) => x + y, 0));
+        assert.equal(map.complete, model.every((x) => x === 1));
+        for (let c = 0; c < map.chunks; c++) {
+          const { lba, count } = map.chunkRange(c);
+          const have = model.subarray(lba, lba + count).reduce((x, y) => x + y, 0);
+          const want = have === 0 ? "absent" : have === count ? "present" : "partial";
+          assert.equal(map.chunkState(c), want);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("BlockMap hands out each chunk to copy once while it is in flight", () => {
+  const map = new BlockMap({ sectors: 100, chunkSectors: 10 });
+  const c0 = map.nextToCopy();
+  map.setInflight(c0, true);
+  const c1 = map.nextToCopy();
+  assert.notEqual(c0, c1);
+  map.markPresent(map.chunkRange(c0).lba, 10);
+  map.setInflight(c0, false);
+  map.markPresent(0, 100);
+  assert.equal(map.nextToCopy(), -1);
+  assert.equal(map.complete, true);
+});
+
+Deno.test("BlockMap rejects ranges outside the disk and bad sizes", () => {
+  const map = new BlockMap({ sectors: 64, chunkSectors: 8 });
+  assert.throws(() => map.missing(60, 8), RangeError);
+  assert.throws(
+    () => new BlockMap({ sectors: 64, chunkSectors: 0 }),
+    /'chunkSectors'.*current value is 0/,
+  );
+});
