@@ -45,7 +45,8 @@ export type ExitReason =
   | "cpuid"
   | "external-interrupt"
   | "ipi"
-  | "vmcall";
+  | "vmcall"
+  | "preemption-timer";
 
 /**
  * One logical CPU.

@@ -28,3 +28,4 @@ export {
   type DiskResult,
   SECTOR_SIZE,
 } from "./disk/block_device.ts";
+export * from "./ahci/registers.ts";

@@ -1,0 +1,126 @@
+/**
+ * The background copier: brings every chunk of the image to the local disk,
+ * fetching from the image server and writing through the mediator's VMM
+ * commands, when its policy allows. Fetches are pipelined (`pipeline` chunks
+ * may be on the network while one is written). Device-neutral: it knows a
+ * {@link VmmBlockIo} and an {@link ImageSource}, never a device kind.
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { SimTime } from "../_util/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import type { BlockMap } from "./block_map.ts";
+import type { ImageSource, VmmBlockIo } from "./block_io.ts";
+import type { CopyPolicy } from "./copy_policy.ts";
+
+/** Copier counters. */
+export interface CopierStats {
+  chunksCopied: number;
+  sectorsWritten: number;
+  /** Chunk fetches whose data was partly dropped because the guest wrote first. */
+  sectorsSkipped: number;
+  startedAt: SimTime;
+  finishedAt: SimTime;
+}
+
+/**
+ * Copies the rest of the image in the background.
+ * @example
+ * ```ts
+ * // See tests/vmm/mediator_test.ts for a full run against a real HBA.
+ * import { BackgroundCopier } from "./copier.ts";
+ * console.assert(typeof BackgroundCopier === "function");
+ * ```
+ */
+export class BackgroundCopier {
+  readonly stats: CopierStats = {
+    chunksCopied: 0,
+    sectorsWritten: 0,
+    sectorsSkipped: 0,
+    startedAt: NaN,
+    finishedAt: NaN,
+  };
+  readonly #o: {
+    sim: Simulation;
+    map: BlockMap;
+    image: ImageSource;
+    io: VmmBlockIo;
+    policy: CopyPolicy;
+    pipeline: number;
+  };
+
+  constructor(options: {
+    sim: Simulation;
+    map: BlockMap;
+    image: ImageSource;
+    io: VmmBlockIo;
+    policy: CopyPolicy;
+    /** Chunks fetched ahead of the one being written. @default 2 */
+    pipeline?: number;
+  }) {
+    const pipeline = options.pipeline ?? 2;
+    requireNumber("create copier", "pipeline", pipeline, { integer: true, min: 1 });
+    if (options.map.chunkSectors > options.image.maxSectors) {
+      throw new RangeError(
+        `Cannot create copier: chunk of ${options.map.chunkSectors} sectors exceeds the image source's maximum request (${options.image.maxSectors})`,
+      );
+    }
+    this.#o = { ...options, pipeline };
+  }
+
+  /** Runs until every sector is present. */
+  *run(): ProcessGenerator<void> {
+    const { sim, map, image, io, policy, pipeline } = this.#o;
+    this.stats.startedAt = sim.now;
+    const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
+    const refill = () => {
+      while (inflight.length < pipeline) {
+        const c = map.nextToCopy(inflight.length > 0 ? inflight[inflight.length - 1].chunk + 1 : 0);
+        if (c < 0) break;
+        map.setInflight(c, true);
+        inflight.push({ chunk: c, fetch: image.read(map.chunkRange(c)) });
+      }
+    };
+    while (!map.complete) {
+      refill();
+      const next = inflight.shift();
+      if (next === undefined) {
+        // Everything left is being fetched by someone else (redirection): wait a little.
+        yield sim.timeout(1_000_000);
+        continue;
+      }
+      const versions = (yield next.fetch) as Int32Array;
+      const range = map.chunkRange(next.chunk);
+      const bytes = range.count * 512;
+      // Ask the policy until it lets this chunk go to the disk.
+      for (;;) {
+        const ctx = {
+          now: sim.now,
+          lastGuestIo: io.lastGuestIo,
+          guestOutstanding: io.guestOutstanding,
+          chunkBytes: bytes,
+        };
+        const d = policy.decide(ctx);
+        if (d.action === "copy") break;
+        yield sim.timeout(Math.max(1, d.at - sim.now));
+      }
+      refill();
+      const delayBefore = io.guestQueueDelay;
+      const written = (yield io.writeAbsent({ lba: range.lba, versions })) as number;
+      map.setInflight(next.chunk, false);
+      policy.copied(
+        {
+          now: sim.now,
+          lastGuestIo: io.lastGuestIo,
+          guestOutstanding: io.guestOutstanding,
+          chunkBytes: bytes,
+        },
+        io.guestQueueDelay - delayBefore,
+      );
+      this.stats.chunksCopied++;
+      this.stats.sectorsWritten += written;
+      this.stats.sectorsSkipped += range.count - written;
+    }
+    for (const x of inflight) map.setInflight(x.chunk, false);
+    this.stats.finishedAt = sim.now;
+  }
+}

@@ -1,0 +1,799 @@
+/**
+ * The AHCI mediator (BMcast's device-interface-level I/O mediation, shaped
+ * after BitVisor's AHCI para-passthrough): it hooks the HBA's whole MMIO
+ * window and keeps the guest's view apart from the hardware's.
+ *
+ * - Interpretation: PxCLB/PxFB writes are recorded (`guestClb`, `guestFb`)
+ *   and the hardware is pointed at VMM-owned copies (`shadowClb`, `shadowFb`);
+ *   each PxCI write copies the issued headers into the shadow list and decodes
+ *   the commands (slot, read/write, LBA, count, PRDT, NCQ).
+ * - Redirection: a read touching absent sectors is held (its PxCI bit stays
+ *   set in the guest's view), the absent runs are fetched from the image
+ *   server and the present runs read from the disk with VMM commands, versions
+ *   are placed in the guest's buffers, PRDBC, the D2H/SDB FIS, PxIS and PxCI
+ *   are updated and the completion interrupt is injected. Fetched sectors are
+ *   then written back (copy-on-read) where still absent.
+ * - Multiplexing: VMM commands (background copy, write-back) run alone on the
+ *   port: new guest commands are queued meanwhile, the port's interrupts are
+ *   masked (hardware PxIE=0) and the VMM polls PxCI from its timer; guest reads
+ *   of PxCI/PxSACT/PxIS/PxTFD/IS see only the guest's own state (idle), and
+ *   queued guest commands are issued in order afterwards.
+ * - Writes pass through and mark their sectors present (byGuest), so image
+ *   data never overwrites newer guest data: write-backs only fill sectors
+ *   still absent when they are issued.
+ *
+ * Simplifications (the paper's text is unavailable, see paper.md): one
+ * mediator per HBA, command tables are read in place (no copy against
+ * time-of-check/time-of-use races), the VMM polls its own commands on a timer
+ * rather than on an interrupt.
+ */
+import type { Gpa, Lba, SimTime } from "../../../_util/mod.ts";
+import {
+  ABAR_SIZE,
+  AtaCmd,
+  CH_CFL_MASK,
+  CH_CTBA,
+  CH_CTBAU,
+  CH_PRDBC,
+  CH_PRDTL_SHIFT,
+  CH_W,
+  CMD_HEADER_BYTES,
+  CT_CFIS,
+  CT_PRDT,
+  DEVICE_LBA,
+  FIS_H2D_C,
+  FIS_I,
+  FIS_TYPE_REG_D2H,
+  FIS_TYPE_REG_H2D,
+  FIS_TYPE_SET_DEVICE_BITS,
+  Ghc,
+  GHC_IE,
+  type HookHandle,
+  type HookResult,
+  type InterruptController,
+  type MmioAccess,
+  type MmioBus,
+  type PhysicalMemory,
+  PORT_BASE,
+  PORT_STRIDE,
+  PRD_DBA,
+  PRD_DW3,
+  Px,
+  PxCMD_CR,
+  PxCMD_FR,
+  PxCMD_FRE,
+  PxCMD_ST,
+  PxIS_DHRS,
+  PxIS_SDBS,
+  PxIS_TFES,
+  RFIS_BYTES,
+  RFIS_RFIS,
+  RFIS_SDBFIS,
+  SLOTS,
+} from "../../../hw/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
+import type { BlockMap, SectorRun } from "../../block_map.ts";
+import type { ImageSource, VmmBlockIo } from "../../block_io.ts";
+import type { Mediator, Vmm } from "../../vmm.ts";
+import { type GuestCommand, interpretCommand, scatterVersions, setPrdbc } from "./interpret.ts";
+import { nextPortState, type PortState } from "./port_state.ts";
+
+/** Idle task-file status the guest sees while the VMM owns the port (DRDY | DSC). */
+const TFD_IDLE = 0x50;
+/** Largest VMM command, sectors (bounded by its PRDT: 8 entries of 4 MiB). */
+const VMM_MAX_SECTORS = 65536;
+const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
+
+/** Mediator counters for recorders. */
+export interface AhciMediatorStats {
+  trappedReads: number;
+  trappedWrites: number;
+  guestCommands: number;
+  passthroughCommands: number;
+  redirectedReads: number;
+  redirectedSectors: number;
+  /** Sectors of redirected reads that were present and read from disk. */
+  redirectedPresentSectors: number;
+  guestWrites: number;
+  vmmCommands: number;
+  vmmSectorsWritten: number;
+  queuedGuestCommands: number;
+  /** Total time guest commands waited behind VMM commands, ns. */
+  guestQueueDelay: SimTime;
+  injectedInterrupts: number;
+  /** Guest register writes in an order the mediator did not expect (passed through). */
+  guestOddities: number;
+}
+
+interface VmmOp {
+  op: "read" | "write";
+  lba: Lba;
+  count: number;
+  versions?: Int32Array;
+  done: SimEvent<Int32Array | number>;
+  onlyAbsent: boolean;
+}
+
+interface Port {
+  index: number;
+  state: PortState;
+  guestClb: Gpa;
+  guestClbu: number;
+  guestFb: Gpa;
+  guestFbu: number;
+  guestIe: number;
+  guestIs: number;
+  guestCi: number;
+  guestSact: number;
+  guestCmd: number;
+  shadowClb: Gpa;
+  shadowFb: Gpa;
+  /** Guest slots currently in the hardware. */
+  hwGuest: number;
+  /** Decoded guest commands by slot (issued, not completed). */
+  cmds: (GuestCommand | undefined)[];
+  /** Guest slots waiting behind VMM work, with their queueing time. */
+  queue: { slot: number; at: SimTime }[];
+  held: number; // slots being redirected
+}
+
+/**
+ * Mediates one AHCI HBA for the de-virtualizable VMM.
+ */
+export class AhciMediator implements Mediator, VmmBlockIo {
+  readonly name = "ahci";
+  readonly stats: AhciMediatorStats = {
+    trappedReads: 0,
+    trappedWrites: 0,
+    guestCommands: 0,
+    passthroughCommands: 0,
+    redirectedReads: 0,
+    redirectedSectors: 0,
+    redirectedPresentSectors: 0,
+    guestWrites: 0,
+    vmmCommands: 0,
+    vmmSectorsWritten: 0,
+    queuedGuestCommands: 0,
+    guestQueueDelay: 0,
+    injectedInterrupts: 0,
+    guestOddities: 0,
+  };
+  lastGuestIo: SimTime = 0;
+  readonly #sim: Simulation;
+  readonly #vmm: Vmm;
+  readonly #bus: MmioBus;
+  readonly #mem: PhysicalMemory;
+  readonly #irq: InterruptController;
+  readonly #vector: number;
+  readonly #abar: Gpa;
+  readonly #map: BlockMap;
+  readonly #image: ImageSource;
+  readonly #portIndex: number;
+  #port!: Port;
+  #hook: HookHandle | undefined;
+  #guestGhcIs = 0;
+  #vmmQueue: VmmOp[] = [];
+  #vmmRunning = false;
+  #vmmSlot = SLOTS - 1;
+  #vmmTable: Gpa = 0;
+  #vmmBuf: Gpa = 0;
+  #quiet: SimEvent<unknown> | undefined;
+  #finished: SimEvent<unknown>;
+  #detached = false;
+
+  constructor(options: {
+    sim: Simulation;
+    vmm: Vmm;
+    bus: MmioBus;
+    memory: PhysicalMemory;
+    irq: InterruptController;
+    /** Interrupt vector the HBA raises (the guest's handler). */
+    vector: number;
+    /** HBA register window base (ABAR). */
+    abar: Gpa;
+    /** Port whose disk receives the image. */
+    port: number;
+    map: BlockMap;
+    image: ImageSource;
+  }) {
+    this.#sim = options.sim;
+    this.#vmm = options.vmm;
+    this.#bus = options.bus;
+    this.#mem = options.memory;
+    this.#irq = options.irq;
+    this.#vector = options.vector;
+    this.#abar = options.abar;
+    this.#map = options.map;
+    this.#image = options.image;
+    this.#portIndex = options.port;
+    this.#finished = this.#sim.event();
+  }
+
+  /** Guest commands outstanding as the guest sees them. */
+  get guestOutstanding(): number {
+    return popcount(this.#port?.guestCi ?? 0);
+  }
+  /** Total guest queueing delay behind VMM commands, ns. */
+  get guestQueueDelay(): SimTime {
+    return this.stats.guestQueueDelay;
+  }
+  /** True once every sector is on the local disk. */
+  get finished(): boolean {
+    return this.#map.complete;
+  }
+  /** The hardware port this mediator owns (for tests). */
+  get portIndex(): number {
+    return this.#portIndex;
+  }
+
+  whenFinished(): SimEvent<unknown> {
+    return this.#finished;
+  }
+
+  attach(): void {
+    const shadowClb = this.#vmm.allocate(SLOTS * CMD_HEADER_BYTES, 1024);
+    const shadowFb = this.#vmm.allocate(RFIS_BYTES, 256);
+    this.#vmmTable = this.#vmm.allocate(CT_PRDT + 16 * 16, 128);
+    this.#vmmBuf = this.#vmm.allocate(VMM_BUF_BYTES, 4096);
+    this.#port = {
+      index: this.#portIndex,
+      state: "idle",
+      guestClb: this.#rawRead(Px.CLB),
+      guestClbu: this.#rawRead(Px.CLBU),
+      guestFb: this.#rawRead(Px.FB),
+      guestFbu: this.#rawRead(Px.FBU),
+      guestIe: this.#rawRead(Px.IE),
+      guestIs: 0,
+      guestCi: 0,
+      guestSact: 0,
+      guestCmd: this.#rawRead(Px.CMD),
+      shadowClb,
+      shadowFb,
+      hwGuest: 0,
+      cmds: new Array(SLOTS).fill(undefined),
+      queue: [],
+      held: 0,
+    };
+    this.#hook = this.#bus.hook(
+      { base: this.#abar, size: ABAR_SIZE, name: "vmm/ahci" },
+      (a) => this.#onAccess(a),
+    );
+    if (this.#map.complete) this.#finished.succeed();
+  }
+
+  canDetach(): boolean {
+    const p = this.#port;
+    return p.guestCi === 0 && p.guestSact === 0 && p.hwGuest === 0 && p.held === 0 &&
+      p.queue.length === 0 &&
+      !this.#vmmRunning && this.#vmmQueue.length === 0;
+  }
+
+  whenQuiet(): SimEvent<unknown> {
+    if (this.canDetach()) return this.#sim.timeout(0);
+    return (this.#quiet ??= this.#sim.event());
+  }
+
+  /**
+   * Hands the port back: stop (ST=0, wait CR=0; FRE=0, wait FR=0), program
+   * the guest's own PxCLB/PxFB, restart (FRE, then ST) as the guest had it,
+   * restore PxIE, unhook (AHCI 1.3.1 §10.3.1-10.3.2). Runs at a safe I/O
+   * timing: nothing outstanding (checked), and it completes within this
+   * instant so no guest access can interleave.
+   */
+  detach(): void {
+    if (!this.canDetach()) throw new Error("ahci mediator: detach with commands outstanding");
+    const p = this.#port;
+    p.state = nextPortState(p.state, "detaching");
+    const cmd = this.#rawRead(Px.CMD);
+    if (cmd & PxCMD_ST) this.#rawWrite(Px.CMD, cmd & ~PxCMD_ST);
+    if (this.#rawRead(Px.CMD) & PxCMD_CR) this.stats.guestOddities++; // HBA did not stop at once
+    const c2 = this.#rawRead(Px.CMD);
+    if (c2 & PxCMD_FRE) this.#rawWrite(Px.CMD, c2 & ~PxCMD_FRE);
+    if (this.#rawRead(Px.CMD) & PxCMD_FR) this.stats.guestOddities++;
+    this.#rawWrite(Px.CLB, p.guestClb);
+    this.#rawWrite(Px.CLBU, p.guestClbu);
+    this.#rawWrite(Px.FB, p.guestFb);
+    this.#rawWrite(Px.FBU, p.guestFbu);
+    // The guest's received-FIS area already holds every FIS we copied to it.
+    if (p.guestCmd & PxCMD_FRE) this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_FRE);
+    if (p.guestCmd & PxCMD_ST) this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_ST);
+    this.#rawWrite(Px.IE, p.guestIe);
+    if (this.#hook) this.#bus.unhook(this.#hook);
+    this.#hook = undefined;
+    p.state = nextPortState(p.state, "native");
+    this.#detached = true;
+  }
+
+  // ---- VmmBlockIo ---------------------------------------------------------
+
+  writeAbsent(request: { lba: Lba; versions: Int32Array }): SimEvent<number> {
+    const done = this.#sim.event<number>();
+    this.#vmmQueue.push({
+      op: "write",
+      lba: request.lba,
+      count: request.versions.length,
+      versions: request.versions,
+      done: done as SimEvent<Int32Array | number>,
+      onlyAbsent: true,
+    });
+    this.#kickVmm();
+    return done;
+  }
+
+  read(request: { lba: Lba; count: number }): SimEvent<Int32Array> {
+    const done = this.#sim.event<Int32Array>();
+    this.#vmmQueue.push({
+      op: "read",
+      ...request,
+      done: done as SimEvent<Int32Array | number>,
+      onlyAbsent: false,
+    });
+    this.#kickVmm();
+    return done;
+  }
+
+  // ---- trapped accesses -----------------------------------------------------
+
+  #onAccess(a: MmioAccess): HookResult {
+    const cost = this.#vmm.costs.mmioHandler;
+    if (a.write) this.stats.trappedWrites++;
+    else this.stats.trappedReads++;
+    this.#sync();
+    const off = a.offset;
+    if (off === Ghc.IS) {
+      if (!a.write) {
+        return { action: "done", value: (this.#rawGhc(Ghc.IS) | this.#guestGhcIs) >>> 0, cost };
+      }
+      this.#guestGhcIs &= ~a.value;
+      return { action: "passthrough", cost };
+    }
+    const portOff = off - PORT_BASE - this.#portIndex * PORT_STRIDE;
+    if (portOff < 0 || portOff >= PORT_STRIDE) return { action: "passthrough", cost };
+    const handler = (a.write ? WRITE_HANDLERS : READ_HANDLERS)[portOff as Px];
+    if (handler === undefined) return { action: "passthrough", cost };
+    return handler(this, a, cost);
+  }
+
+  /** @internal register handlers below are dispatched from tables */
+  _readReg(reg: Px, cost: SimTime): HookResult {
+    const p = this.#port;
+    const value: Partial<Record<Px, number>> = {
+      [Px.CLB]: p.guestClb,
+      [Px.CLBU]: p.guestClbu,
+      [Px.FB]: p.guestFb,
+      [Px.FBU]: p.guestFbu,
+      [Px.IE]: p.guestIe,
+      [Px.IS]: p.guestIs,
+      [Px.CI]: p.guestCi,
+      [Px.SACT]: p.guestSact,
+    };
+    if (reg === Px.TFD) {
+      // While the VMM owns the port the guest must see an idle device.
+      if (this.#vmmRunning) return { action: "done", value: TFD_IDLE, cost };
+      return { action: "passthrough", cost };
+    }
+    if (reg === Px.CMD) {
+      // Hide the current-command-slot field while a VMM command runs.
+      const v = this.#rawRead(Px.CMD);
+      return { action: "done", value: this.#vmmRunning ? (v & ~(0x1f << 8)) >>> 0 : v, cost };
+    }
+    return { action: "done", value: (value[reg] ?? 0) >>> 0, cost };
+  }
+
+  /** @internal */
+  _writeReg(reg: Px, v: number, cost: SimTime): HookResult {
+    const p = this.#port;
+    switch (reg) {
+      case Px.CLB:
+        p.guestClb = v;
+        this.#rawWrite(Px.CLB, p.shadowClb);
+        return { action: "done", cost };
+      case Px.CLBU:
+        p.guestClbu = v;
+        this.#rawWrite(Px.CLBU, 0);
+        return { action: "done", cost };
+      case Px.FB:
+        p.guestFb = v;
+        this.#rawWrite(Px.FB, p.shadowFb);
+        return { action: "done", cost };
+      case Px.FBU:
+        p.guestFbu = v;
+        this.#rawWrite(Px.FBU, 0);
+        return { action: "done", cost };
+      case Px.IE:
+        p.guestIe = v;
+        if (!this.#vmmRunning) this.#rawWrite(Px.IE, v);
+        return { action: "done", cost };
+      case Px.IS:
+        p.guestIs &= ~v;
+        this.#rawWrite(Px.IS, v); // write-1-to-clear the same bits in hardware
+        return { action: "done", cost };
+      case Px.CMD: {
+        const was = p.guestCmd;
+        p.guestCmd = v;
+        if ((v & PxCMD_ST) && !(was & PxCMD_ST)) {
+          if (p.guestClb === 0) this.stats.guestOddities++; // ST before PxCLB: the spec forbids it
+          this.#rawWrite(Px.CLB, p.shadowClb);
+          this.#rawWrite(Px.FB, p.shadowFb);
+          p.state = nextPortState(p.state, "running");
+        } else if (!(v & PxCMD_ST) && (was & PxCMD_ST)) {
+          // Clearing ST aborts what is in the hardware (§3.3.7): the guest loses those commands.
+          p.guestCi = 0;
+          p.guestSact = 0;
+          p.hwGuest = 0;
+          p.state = nextPortState(p.state, "idle");
+          this.#notifyQuiet();
+        }
+        return { action: "passthrough", cost };
+      }
+      case Px.SACT:
+        p.guestSact |= v;
+        return { action: "done", cost };
+      case Px.CI:
+        return this.#issue(v, cost);
+      default:
+        return { action: "passthrough", cost };
+    }
+  }
+
+  // ---- interpretation and routing ---------------------------------------------
+
+  #issue(v: number, cost: SimTime): HookResult {
+    const p = this.#port;
+    if (!(p.guestCmd & PxCMD_ST)) {
+      this.stats.guestOddities++; // PxCI written while ST=0: the HBA ignores it (§3.3.14)
+      return { action: "done", cost };
+    }
+    const fresh = (v & ~p.guestCi) >>> 0;
+    let extra = 0;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (!(fresh & (1 << slot))) continue;
+      p.guestCi = (p.guestCi | (1 << slot)) >>> 0;
+      const cmd = interpretCommand(this.#mem, { clb: p.guestClb, slot });
+      p.cmds[slot] = cmd;
+      this.stats.guestCommands++;
+      extra += this.#vmm.costs.commandInterpret;
+      this.lastGuestIo = this.#sim.now;
+      if (this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0) {
+        p.queue.push({ slot, at: this.#sim.now });
+        this.stats.queuedGuestCommands++;
+      } else this.#dispatch(cmd);
+    }
+    return { action: "done", cost: cost + extra };
+  }
+
+  #dispatch(cmd: GuestCommand): void {
+    const p = this.#port;
+    if (cmd.kind === "read" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
+      const missing = this.#map.missing(cmd.lba, cmd.count);
+      if (missing.length > 0) {
+        p.held = (p.held | (1 << cmd.slot)) >>> 0;
+        this.#sim.process(this.#redirect(cmd, missing), `vmm/redirect/${cmd.slot}`);
+        return;
+      }
+    }
+    if (cmd.kind === "write" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
+      this.#map.markPresent(cmd.lba, cmd.count, true);
+      this.stats.guestWrites++;
+      if (this.#map.complete) this.#checkFinished();
+    }
+    this.#toHardware(cmd.slot);
+  }
+
+  #toHardware(slot: number): void {
+    const p = this.#port;
+    const bit = (1 << slot) >>> 0;
+    // Copy the guest's header into the shadow list (it points at the guest's table).
+    this.#mem.writeBytes(
+      p.shadowClb + slot * CMD_HEADER_BYTES,
+      this.#mem.readBytes(p.guestClb + slot * CMD_HEADER_BYTES, CMD_HEADER_BYTES),
+    );
+    p.hwGuest = (p.hwGuest | bit) >>> 0;
+    this.stats.passthroughCommands++;
+    if (p.cmds[slot]?.ncq) this.#rawWrite(Px.SACT, bit);
+    this.#rawWrite(Px.CI, bit);
+  }
+
+  /** Collects guest commands the hardware finished; copies their status to the guest's view. */
+  #sync(): void {
+    const p = this.#port;
+    if (p.hwGuest === 0 || this.#detached) return;
+    const ci = this.#rawRead(Px.CI), sact = this.#rawRead(Px.SACT);
+    let done = 0;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const bit = (1 << slot) >>> 0;
+      if (!(p.hwGuest & bit) || (ci & bit)) continue;
+      if (p.cmds[slot]?.ncq && (sact & bit)) continue;
+      done = (done | bit) >>> 0;
+    }
+    if (done === 0) return;
+    const hwIs = this.#rawRead(Px.IS);
+    for (let slot = 0; slot < SLOTS; slot++) {
+      const bit = (1 << slot) >>> 0;
+      if (!(done & bit)) continue;
+      const prdbc = this.#mem.read(p.shadowClb + slot * CMD_HEADER_BYTES + CH_PRDBC, 4);
+      this.#mem.write(p.guestClb + slot * CMD_HEADER_BYTES + CH_PRDBC, 4, prdbc);
+      p.cmds[slot] = undefined;
+    }
+    p.hwGuest = (p.hwGuest & ~done) >>> 0;
+    p.guestCi = (p.guestCi & ~done) >>> 0;
+    p.guestSact = (p.guestSact & ~done) >>> 0;
+    p.guestIs = (p.guestIs | hwIs) >>> 0;
+    if (p.guestFb !== 0) {
+      this.#mem.writeBytes(p.guestFb, this.#mem.readBytes(p.shadowFb, RFIS_BYTES));
+    }
+    this.lastGuestIo = this.#sim.now;
+    this.#afterGuestCompletion();
+  }
+
+  #afterGuestCompletion(): void {
+    this.#kickVmm();
+    this.#notifyQuiet();
+  }
+
+  // ---- redirection ----------------------------------------------------------------
+
+  *#redirect(cmd: GuestCommand, missing: SectorRun[]): ProcessGenerator<void> {
+    const p = this.#port;
+    const versions = new Int32Array(cmd.count);
+    const fetches: { run: SectorRun; ev: SimEvent<Int32Array> }[] = [];
+    for (const run of missing) {
+      for (let o = 0; o < run.count; o += this.#image.maxSectors) {
+        const r = { lba: run.lba + o, count: Math.min(this.#image.maxSectors, run.count - o) };
+        fetches.push({ run: r, ev: this.#image.read(r) });
+      }
+    }
+    const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
+    const reads = present.map((run) => ({ run, ev: this.read(run) }));
+    yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
+    for (const x of [...fetches, ...reads]) versions.set(x.ev.value, x.run.lba - cmd.lba);
+    const placed = scatterVersions(this.#mem, cmd.prdt, versions);
+    setPrdbc(this.#mem, cmd.headerAddr, placed);
+    this.stats.redirectedReads++;
+    this.stats.redirectedSectors += missing.reduce((s, r) => s + r.count, 0);
+    this.stats.redirectedPresentSectors += present.reduce((s, r) => s + r.count, 0);
+    this.#emulateCompletion(cmd);
+    p.held = (p.held & ~(1 << cmd.slot)) >>> 0;
+    // Copy-on-read: fetched sectors go to the local disk (only where still absent).
+    for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
+    this.#notifyQuiet();
+  }
+
+  /** Makes the guest see a normal completion: FIS, PxIS, PxCI/PxSACT, interrupt. */
+  #emulateCompletion(cmd: GuestCommand): void {
+    const p = this.#port;
+    const bit = (1 << cmd.slot) >>> 0;
+    if (p.guestFb !== 0) {
+      if (cmd.ncq) {
+        const sdb = new Uint8Array(8);
+        sdb[0] = FIS_TYPE_SET_DEVICE_BITS;
+        sdb[1] = FIS_I;
+        sdb[2] = TFD_IDLE & 0x77;
+        new DataView(sdb.buffer).setUint32(4, bit, true);
+        this.#mem.writeBytes(p.guestFb + RFIS_SDBFIS, sdb);
+      } else {
+        const d2h = new Uint8Array(20);
+        d2h[0] = FIS_TYPE_REG_D2H;
+        d2h[1] = FIS_I;
+        d2h[2] = TFD_IDLE;
+        this.#mem.writeBytes(p.guestFb + RFIS_RFIS, d2h);
+      }
+    }
+    p.guestIs = (p.guestIs | (cmd.ncq ? PxIS_SDBS : PxIS_DHRS)) >>> 0;
+    p.guestCi = (p.guestCi & ~bit) >>> 0;
+    p.guestSact = (p.guestSact & ~bit) >>> 0;
+    p.cmds[cmd.slot] = undefined;
+    this.lastGuestIo = this.#sim.now;
+    if ((p.guestIe & p.guestIs) !== 0) {
+      this.#guestGhcIs = (this.#guestGhcIs | (1 << this.#portIndex)) >>> 0;
+      if (this.#rawGhc(Ghc.GHC) & GHC_IE) {
+        this.stats.injectedInterrupts++;
+        this.#irq.raise(this.#vector);
+      }
+    }
+  }
+
+  #checkFinished(): void {
+    if (this.#map.complete && !this.#finished.triggered) this.#finished.succeed();
+  }
+
+  // ---- multiplexing: the VMM's own commands ----------------------------------------
+
+  #kickVmm(): void {
+    if (this.#vmmRunning || this.#vmmQueue.length === 0 || this.#port.hwGuest !== 0) {
+      if (!this.#vmmRunning && this.#vmmQueue.length > 0) this.#schedulePoll();
+      return;
+    }
+    this.#vmmRunning = true;
+    this.#sim.process(this.#vmmWorker(), "vmm/ahci-worker");
+  }
+
+  #pollPending = false;
+  #schedulePoll(): void {
+    if (this.#pollPending) return;
+    this.#pollPending = true;
+    this.#sim.call(this.#vmm.costs.pollInterval, () => {
+      this.#pollPending = false;
+      if (this.#detached) return;
+      this.#timerExit();
+      this.#sync();
+      this.#kickVmm();
+    });
+  }
+
+  /** The VMM's timer fires on CPU 0: one VM exit. */
+  #timerExit(): void {
+    const cpu = this.#vmm.cpus[0];
+    if (cpu.vmx === "non-root") cpu.vmExit("preemption-timer", this.#vmm.costs.mmioHandler);
+  }
+
+  *#vmmWorker(): ProcessGenerator<void> {
+    const p = this.#port;
+    this.#rawWrite(Px.IE, 0); // mask: no VMM interrupt may reach the guest
+    while (this.#vmmQueue.length > 0) {
+      const op = this.#vmmQueue.shift()!;
+      if (op.op === "read") {
+        const out = new Int32Array(op.count);
+        for (let o = 0; o < op.count; o += VMM_MAX_SECTORS) {
+          const n = Math.min(VMM_MAX_SECTORS, op.count - o);
+          yield* this.#vmmCommand({ write: false, lba: op.lba + o, count: n });
+          out.set(this.#mem.readVersions(this.#vmmBuf, n), o);
+        }
+        op.done.succeed(out);
+      } else {
+        let written = 0;
+        for (const run of this.#map.missing(op.lba, op.count)) {
+          for (let o = 0; o < run.count; o += VMM_MAX_SECTORS) {
+            const n = Math.min(VMM_MAX_SECTORS, run.count - o);
+            const from = run.lba + o - op.lba;
+            this.#mem.writeVersions(this.#vmmBuf, op.versions!.subarray(from, from + n));
+            yield* this.#vmmCommand({ write: true, lba: run.lba + o, count: n });
+            this.#map.markPresent(run.lba + o, n);
+            written += n;
+          }
+        }
+        this.stats.vmmSectorsWritten += written;
+        this.#checkFinished();
+        op.done.succeed(written);
+      }
+    }
+    this.#rawWrite(Px.IE, p.guestIe);
+    this.#vmmRunning = false;
+    // Issue the guest commands that arrived meanwhile, in order.
+    const q = p.queue;
+    p.queue = [];
+    for (const { slot, at } of q) {
+      this.stats.guestQueueDelay += this.#sim.now - at;
+      const cmd = p.cmds[slot];
+      if (cmd !== undefined) this.#dispatch(cmd);
+    }
+    this.#notifyQuiet();
+  }
+
+  /** Builds and issues one VMM command in the VMM's slot, then polls PxCI until it completes. */
+  *#vmmCommand(c: { write: boolean; lba: Lba; count: number }): ProcessGenerator<void> {
+    const p = this.#port;
+    const slot = this.#freeVmmSlot();
+    const mem = this.#mem;
+    const table = this.#vmmTable;
+    const fis = new Uint8Array(20);
+    fis[0] = FIS_TYPE_REG_H2D;
+    fis[1] = FIS_H2D_C;
+    fis[2] = c.write ? AtaCmd.WRITE_DMA_EXT : AtaCmd.READ_DMA_EXT;
+    let lba = c.lba;
+    for (const i of [4, 5, 6, 8, 9, 10]) {
+      fis[i] = lba % 256;
+      lba = Math.floor(lba / 256);
+    }
+    fis[7] = DEVICE_LBA;
+    fis[12] = c.count & 0xff;
+    fis[13] = (c.count >> 8) & 0xff;
+    mem.writeBytes(table + CT_CFIS, fis);
+    const bytes = c.count * 512;
+    const prds = Math.ceil(bytes / (4 << 20));
+    for (let i = 0; i < prds; i++) {
+      const e = table + CT_PRDT + i * 16;
+      const n = Math.min(4 << 20, bytes - i * (4 << 20));
+      mem.write(e + PRD_DBA, 4, this.#vmmBuf + i * (4 << 20));
+      mem.write(e + 4, 4, 0);
+      mem.write(e + PRD_DW3, 4, n - 1);
+    }
+    const h = p.shadowClb + slot * CMD_HEADER_BYTES;
+    mem.write(h, 4, (5 & CH_CFL_MASK) | (c.write ? CH_W : 0) | (prds << CH_PRDTL_SHIFT));
+    mem.write(h + CH_PRDBC, 4, 0);
+    mem.write(h + CH_CTBA, 4, table);
+    mem.write(h + CH_CTBAU, 4, 0);
+    this.stats.vmmCommands++;
+    const bit = (1 << slot) >>> 0;
+    this.#rawWrite(Px.CI, bit);
+    while (this.#rawRead(Px.CI) & bit) {
+      yield this.#sim.timeout(this.#vmm.costs.pollInterval);
+      this.#timerExit();
+    }
+    // Clear what the VMM's command left in PxIS (never seen by the guest).
+    const is = this.#rawRead(Px.IS);
+    if (is) this.#rawWrite(Px.IS, is);
+    const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
+    if (ghcIs && !(this.#guestGhcIs & ghcIs)) {
+      this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
+    }
+    if (is & PxIS_TFES) {
+      throw new Error(`vmm: its own ${c.write ? "write" : "read"} at LBA ${c.lba} failed (TFES)`);
+    }
+  }
+
+  #freeVmmSlot(): number {
+    const busy = (this.#port.guestCi | this.#port.hwGuest) >>> 0;
+    for (let i = 0; i < SLOTS; i++) {
+      const s = (this.#vmmSlot + SLOTS - i) % SLOTS;
+      if (!(busy & (1 << s))) return s;
+    }
+    throw new Error("vmm: no free command slot");
+  }
+
+  #notifyQuiet(): void {
+    if (this.#quiet !== undefined && this.canDetach()) {
+      const q = this.#quiet;
+      this.#quiet = undefined;
+      q.succeed();
+    }
+  }
+
+  // ---- raw hardware access ------------------------------------------------------------
+
+  #portAddr(reg: Px): Gpa {
+    return this.#abar + PORT_BASE + this.#portIndex * PORT_STRIDE + reg;
+  }
+  #rawRead(reg: Px): number {
+    return this.#bus.raw({ addr: this.#portAddr(reg), size: 4, write: false, value: 0 });
+  }
+  #rawWrite(reg: Px, value: number): void {
+    this.#bus.raw({ addr: this.#portAddr(reg), size: 4, write: true, value: value >>> 0 });
+  }
+  #rawGhc(reg: Ghc): number {
+    return this.#bus.raw({ addr: this.#abar + reg, size: 4, write: false, value: 0 });
+  }
+}
+
+type Handler = (m: AhciMediator, a: MmioAccess, cost: SimTime) => HookResult;
+const MEDIATED: readonly Px[] = [
+  Px.CLB,
+  Px.CLBU,
+  Px.FB,
+  Px.FBU,
+  Px.IE,
+  Px.IS,
+  Px.CI,
+  Px.SACT,
+  Px.CMD,
+  Px.TFD,
+];
+/** Register dispatch tables (BitVisor's mmhandler2, as tables). */
+const READ_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
+  MEDIATED.map((r) => [r, (m: AhciMediator, _a: MmioAccess, cost: SimTime) => m._readReg(r, cost)]),
+);
+const WRITE_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
+  MEDIATED.filter((r) => r !== Px.TFD).map((r) => [
+    r,
+    (m: AhciMediator, a: MmioAccess, cost: SimTime) => m._writeReg(r, a.value, cost),
+  ]),
+);
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v; v &= v - 1) n++;
+  return n;
+}
+
+/** Runs of `range` not covered by `holes` (both sorted). */
+function complement(range: SectorRun, holes: readonly SectorRun[]): SectorRun[] {
+  const out: SectorRun[] = [];
+  let at = range.lba;
+  for (const h of holes) {
+    if (h.lba > at) out.push({ lba: at, count: h.lba - at });
+    at = h.lba + h.count;
+  }
+  const end = range.lba + range.count;
+  if (end > at) out.push({ lba: at, count: end - at });
+  return out;
+}
