@@ -12,7 +12,7 @@
 import { z } from "zod";
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import type { Cpu, E820Map, MmioBus } from "../hw/mod.ts";
-import type { ProcessGenerator, Simulation } from "../sim/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 
 /** VMM costs (profile section `vmm`), ns. */
 export const VmmCostsSchema = z.object({
@@ -40,13 +40,13 @@ export interface Mediator {
   /** True when no command of the guest or of the VMM is outstanding and none is held. */
   canDetach(): boolean;
   /** Event that happens the next time canDetach() may have become true. */
-  whenQuiet(): import("../sim/mod.ts").SimEvent<unknown>;
-  /** Gives the device back to the guest (restores guest structures) and removes hooks. */
-  detach(): void;
+  whenQuiet(): SimEvent<unknown>;
+  /** Gives the device back to the guest (restores guest structures) and removes its hooks. */
+  detach(): ProcessGenerator<void>;
   /** Whether the mediator's job is done (e.g. every block copied). */
   readonly finished: boolean;
   /** Event that happens when `finished` becomes true. */
-  whenFinished(): import("../sim/mod.ts").SimEvent<unknown>;
+  whenFinished(): SimEvent<unknown>;
 }
 
 /** Phase of the VMM's life. */
@@ -199,7 +199,7 @@ export class Vmm {
     while (!this.canDetach()) {
       yield this.sim.anyOf(this.mediators.filter((m) => !m.canDetach()).map((m) => m.whenQuiet()));
     }
-    for (const m of this.mediators) m.detach();
+    for (const m of this.mediators) yield* m.detach();
     tl.ioOff = this.sim.now;
     // (2) EPT off: harmless thanks to the identity map, but needs a TLB flush.
     let flush = 0;

@@ -274,34 +274,57 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   /**
-   * Hands the port back: stop (ST=0, wait CR=0; FRE=0, wait FR=0), program
-   * the guest's own PxCLB/PxFB, restart (FRE, then ST) as the guest had it,
-   * restore PxIE, unhook (AHCI 1.3.1 §10.3.1-10.3.2). Runs at a safe I/O
-   * timing: nothing outstanding (checked), and it completes within this
-   * instant so no guest access can interleave.
+   * Hands the port back at a safe I/O timing (nothing outstanding, checked):
+   * stop (ST=0, wait until CR=0; FRE=0, wait until FR=0), program the guest's
+   * own PxCLB/PxFB, restart as the guest had it (FRE, wait FR; then ST),
+   * restore PxIE, unhook (AHCI 1.3.1 §10.3.1-10.3.2; PxCLB/PxFB may only
+   * change while ST, CR, FRE and FR are clear, §3.3.1, §3.3.3). Guest commands
+   * issued meanwhile are queued and issued on the guest's own list at the end.
    */
-  detach(): void {
+  *detach(): ProcessGenerator<void> {
     if (!this.canDetach()) throw new Error("ahci mediator: detach with commands outstanding");
     const p = this.#port;
     p.state = nextPortState(p.state, "detaching");
-    const cmd = this.#rawRead(Px.CMD);
-    if (cmd & PxCMD_ST) this.#rawWrite(Px.CMD, cmd & ~PxCMD_ST);
-    if (this.#rawRead(Px.CMD) & PxCMD_CR) this.stats.guestOddities++; // HBA did not stop at once
-    const c2 = this.#rawRead(Px.CMD);
-    if (c2 & PxCMD_FRE) this.#rawWrite(Px.CMD, c2 & ~PxCMD_FRE);
-    if (this.#rawRead(Px.CMD) & PxCMD_FR) this.stats.guestOddities++;
+    const wait = function* (
+      self: AhciMediator,
+      mask: number,
+      want: number,
+    ): ProcessGenerator<void> {
+      while ((self.#rawRead(Px.CMD) & mask) !== want) {
+        yield self.#sim.timeout(self.#vmm.costs.pollInterval);
+      }
+    };
+    this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) & ~PxCMD_ST);
+    yield* wait(this, PxCMD_CR, 0);
+    this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) & ~PxCMD_FRE);
+    yield* wait(this, PxCMD_FR, 0);
     this.#rawWrite(Px.CLB, p.guestClb);
     this.#rawWrite(Px.CLBU, p.guestClbu);
     this.#rawWrite(Px.FB, p.guestFb);
     this.#rawWrite(Px.FBU, p.guestFbu);
-    // The guest's received-FIS area already holds every FIS we copied to it.
-    if (p.guestCmd & PxCMD_FRE) this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_FRE);
-    if (p.guestCmd & PxCMD_ST) this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_ST);
+    // The guest's received-FIS area already holds every FIS copied or emulated for it.
+    if (p.guestCmd & PxCMD_FRE) {
+      this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_FRE);
+      yield* wait(this, PxCMD_FR, PxCMD_FR);
+    }
+    if (p.guestCmd & PxCMD_ST) {
+      this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_ST);
+      yield* wait(this, PxCMD_CR, PxCMD_CR);
+    }
     this.#rawWrite(Px.IE, p.guestIe);
     if (this.#hook) this.#bus.unhook(this.#hook);
     this.#hook = undefined;
     p.state = nextPortState(p.state, "native");
     this.#detached = true;
+    // Commands the guest issued during the hand-over go straight to its own list.
+    let bits = 0;
+    for (const { slot, at } of p.queue) {
+      this.stats.guestQueueDelay += this.#sim.now - at;
+      bits |= 1 << slot;
+      if (p.cmds[slot]?.ncq) this.#rawWrite(Px.SACT, 1 << slot);
+    }
+    p.queue = [];
+    if (bits) this.#rawWrite(Px.CI, bits >>> 0);
   }
 
   // ---- VmmBlockIo ---------------------------------------------------------
@@ -373,6 +396,12 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       return { action: "passthrough", cost };
     }
     if (reg === Px.CMD) {
+      if (p.state === "detaching") {
+        // The port is briefly stopped for the hand-over: show the guest its own settings.
+        const run = (p.guestCmd & PxCMD_ST ? PxCMD_CR : 0) |
+          (p.guestCmd & PxCMD_FRE ? PxCMD_FR : 0);
+        return { action: "done", value: (p.guestCmd | run) >>> 0, cost };
+      }
       // Hide the current-command-slot field while a VMM command runs.
       const v = this.#rawRead(Px.CMD);
       return { action: "done", value: this.#vmmRunning ? (v & ~(0x1f << 8)) >>> 0 : v, cost };
@@ -454,7 +483,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.stats.guestCommands++;
       extra += this.#vmm.costs.commandInterpret;
       this.lastGuestIo = this.#sim.now;
-      if (this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0) {
+      if (
+        this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0 ||
+        p.state === "detaching"
+      ) {
         p.queue.push({ slot, at: this.#sim.now });
         this.stats.queuedGuestCommands++;
       } else this.#dispatch(cmd);
