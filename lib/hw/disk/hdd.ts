@@ -1,0 +1,594 @@
+/**
+ * A 7200 rpm SATA hard disk: one actuator, a seek curve fitted to datasheet
+ * seek times, random rotational latency, zoned media rate, sequential
+ * streaming through the track buffer, a write-back cache destaged when the
+ * host is idle, NCQ with optional shortest-positioning-time-first reordering.
+ */
+import { NS_PER_S, rangeError, requireNumber } from "../../_util/mod.ts";
+import type { Lba, SimTime, VersionMap } from "../../_util/mod.ts";
+import { type ProcessGenerator, type RandomStream, Resource } from "../../sim/mod.ts";
+import type { SimEvent, Simulation } from "../../sim/mod.ts";
+import type { BlockDevice, DiskCommand, DiskResult } from "./block_device.ts";
+import { SECTOR_SIZE } from "./block_device.ts";
+import {
+  Activity,
+  applyContent,
+  conflicts,
+  count,
+  decode,
+  type Decoded,
+  type DiskStats,
+  emptyStats,
+  makeContent,
+  overlaps,
+  requireBoolean,
+} from "./_common.ts";
+
+/** Parameters of {@link Hdd}; every cost comes from here (a profile fills them with sources). */
+export interface HddOptions {
+  /** @default "hdd" */
+  name?: string;
+  /** Capacity in 512-byte sectors. */
+  sectors: number;
+  /** Spindle speed, revolutions per minute. */
+  rpm: number;
+  /** Seek to the adjacent track (includes settle), ns. */
+  trackToTrackSeek: SimTime;
+  /** Mean seek between two uniformly random LBAs, ns (datasheet "average seek"). */
+  averageSeek: SimTime;
+  /** Seek across the whole LBA range, ns. */
+  fullStrokeSeek: SimTime;
+  /** Sustained media transfer rate at LBA 0 (outer zone), bytes/s. */
+  outerRate: number;
+  /** Sustained media transfer rate at the last LBA (inner zone), bytes/s. */
+  innerRate: number;
+  /** Host interface rate, bytes/s (SATA 3 Gb/s: 300e6 after 8b/10b coding). */
+  interfaceRate: number;
+  /** Controller time per command (decode, status, completion), ns. */
+  commandOverhead: SimTime;
+  /** Write-back cache on (ATA SET FEATURES 02h) or off. */
+  writeCache: boolean;
+  /** Write cache size in bytes (whole sectors are used). */
+  writeCacheBytes: number;
+  /** Largest piece destaged at once; bounds how long a host command waits behind destaging. @default 262144 */
+  destageChunkBytes?: number;
+  /** Host idle time before background destaging starts, ns. @default 0 */
+  destageIdleDelay?: SimTime;
+  /** NCQ queue depth. @default 32 */
+  queueDepth?: number;
+  /** A command starting at most this many sectors after the previous media access streams on. @default 128 */
+  sequentialWindow?: number;
+  /** Commands (from the oldest) considered for shortest-positioning-time-first; 0 or 1 = FIFO. @default 0 */
+  sptfWindow?: number;
+  /** Charge exactly half a revolution of rotational latency instead of a random draw. @default false */
+  deterministic?: boolean;
+  /** Name of the random stream for rotational latency. @default `hdd:<name>` */
+  rngStream?: string;
+  /** Existing content (e.g. a disk holding an image); its size must equal `sectors`. */
+  content?: VersionMap;
+  /** Version of every sector of a fresh disk when `content` is not given. @default NO_VERSION */
+  initialVersion?: number;
+}
+
+/** Counters of an {@link Hdd}. */
+export interface HddStats extends DiskStats {
+  /** Media accesses that moved the actuator. */
+  seeks: number;
+  /** Media accesses that streamed on from the previous one (no seek, no rotational latency). */
+  sequentialHits: number;
+  /** Total seek time, ns. */
+  seekTime: SimTime;
+  /** Total rotational latency, ns. */
+  rotationTime: SimTime;
+  /** Writes absorbed by the write cache. */
+  cacheWrites: number;
+  /** Reads served entirely from dirty data in the write cache. */
+  cacheReadHits: number;
+  /** Bytes written from the cache to the media. */
+  destagedBytes: number;
+  /** Time the actuator was positioning or transferring, ns. */
+  actuatorBusyTime: SimTime;
+}
+
+interface Job {
+  d: Decoded;
+  ev: SimEvent<DiskResult>;
+  /** Times a younger command was served first (bounds SPTF starvation). */
+  bypassed: number;
+}
+
+interface Positioning {
+  /** Streams on from the previous access (the rotation term is the gap passed over). */
+  sequential: boolean;
+  seek: SimTime;
+  rot: SimTime;
+  total: SimTime;
+}
+
+interface Extent {
+  lba: number;
+  count: number;
+}
+
+/** Dirty sectors of the write cache, oldest first. */
+class DirtyList {
+  extents: Extent[] = [];
+  total = 0;
+
+  add(lba: number, n: number): void {
+    const last = this.extents[this.extents.length - 1];
+    if (last !== undefined && last.lba + last.count === lba) last.count += n;
+    else this.extents.push({ lba, count: n });
+    this.total += n;
+  }
+
+  /** Drops [lba, lba+n): newer data replaces it in place. */
+  remove(lba: number, n: number): void {
+    if (this.total === 0) return;
+    const out: Extent[] = [];
+    for (const e of this.extents) {
+      if (!overlaps(e.lba, e.count, lba, n)) {
+        out.push(e);
+        continue;
+      }
+      if (e.lba < lba) out.push({ lba: e.lba, count: lba - e.lba });
+      const end = e.lba + e.count;
+      if (end > lba + n) out.push({ lba: lba + n, count: end - lba - n });
+    }
+    this.extents = out;
+    this.total = out.reduce((s, e) => s + e.count, 0);
+  }
+
+  /** True when every sector of [lba, lba+n) is dirty here or in `also`. */
+  covers(lba: number, n: number, also: Extent | null): boolean {
+    if (this.total + (also?.count ?? 0) < n) return false;
+    const all = also === null ? this.extents : [...this.extents, also];
+    const parts = all.filter((e) => overlaps(e.lba, e.count, lba, n))
+      .sort((a, b) => a.lba - b.lba);
+    let next = lba;
+    for (const e of parts) {
+      if (e.lba > next) return false;
+      next = Math.max(next, e.lba + e.count);
+    }
+    return next >= lba + n;
+  }
+
+  /** Removes and returns up to `max` sectors from the front of extent `i`. */
+  take(i: number, max: number): Extent {
+    const e = this.extents[i];
+    const n = Math.min(e.count, max);
+    const piece = { lba: e.lba, count: n };
+    if (n === e.count) this.extents.splice(i, 1);
+    else {
+      e.lba += n;
+      e.count -= n;
+    }
+    this.total -= n;
+    return piece;
+  }
+}
+
+/**
+ * A SATA hard disk with one actuator.
+ *
+ * Timing of a media access: `commandOverhead + seek + rotation +
+ * max(media transfer, interface transfer)`.
+ * - Seek over a distance of `d` (fraction of the LBA range, a stand-in for
+ *   cylinders): `t(d) = trackToTrack + b*sqrt(d) + c*d`, the
+ *   square-root-plus-linear curve of Ruemmler & Wilkes ("An introduction to
+ *   disk drive modeling", 1994), with b and c chosen so that `t(1)` is the
+ *   full-stroke seek and the mean over two uniform LBAs (E[sqrt d] = 8/15,
+ *   E[d] = 1/3) is the average seek. An access within one track does not seek.
+ * - Rotation: uniform in [0, one revolution) from a seeded stream, or half a
+ *   revolution when `deterministic`.
+ * - Media rate falls linearly with LBA from `outerRate` to `innerRate`
+ *   (zoned recording); the transfer time integrates it exactly.
+ * - A media access that starts 0..`sequentialWindow` sectors after the
+ *   previous one ended streams on: no seek, no rotation (track buffer /
+ *   read-ahead), it only passes over the gap.
+ * - Write cache: a write that fits completes at interface speed; the cache
+ *   is destaged in chunks when no host command is outstanding, or by a write
+ *   that needs room; FUA writes and writes larger than the cache go to the
+ *   media; FLUSH destages everything. Reads of sectors all dirty in the cache
+ *   are served from it.
+ *
+ * Content changes when a command starts service, so reads see every write
+ * served before them, cached or not; reordering never passes an overlapping
+ * write or a flush. Guest errors (out-of-range LBA: "idnf"; zero count or a
+ * command beyond `queueDepth`: "abrt") complete after `commandOverhead`.
+ * Not modelled: cylinder/head geometry and skew, spare sectors, read-ahead
+ * beyond the sequential window, power states, media errors.
+ * @example
+ * ```ts
+ * import { Simulation } from "../../sim/mod.ts";
+ * import { Hdd } from "./hdd.ts";
+ * const sim = new Simulation({ seed: 1 });
+ * const disk = new Hdd(sim, {
+ *   sectors: 976_773_168, rpm: 7200,
+ *   trackToTrackSeek: 1_000_000, averageSeek: 8_500_000, fullStrokeSeek: 17_000_000,
+ *   outerRate: 125e6, innerRate: 60e6, interfaceRate: 300e6, commandOverhead: 100_000,
+ *   writeCache: true, writeCacheBytes: 16 << 20,
+ * });
+ * sim.process(function* () {
+ *   yield disk.submit({ op: "write", lba: 2048, versions: [7, 7, 7, 7, 7, 7, 7, 7] });
+ *   const r = (yield disk.submit({ op: "read", lba: 2048, count: 8 })) as { versions: Int32Array };
+ *   console.assert(r.versions[0] === 7);
+ * });
+ * sim.run();
+ * ```
+ */
+export class Hdd implements BlockDevice {
+  readonly name: string;
+  readonly sectors: number;
+  readonly content: VersionMap;
+  readonly queueDepth: number;
+  /** One revolution, ns (float; rounded where charged). */
+  readonly revolution: number;
+
+  readonly #sim: Simulation;
+  readonly #o: Required<Omit<HddOptions, "content" | "initialVersion" | "name" | "rngStream">>;
+  readonly #cacheSectors: number;
+  readonly #chunkSectors: number;
+  readonly #seekB: number;
+  readonly #seekC: number;
+  readonly #rng: RandomStream;
+  readonly #actuator: Resource;
+  readonly #activity: Activity;
+  readonly #stats: HddStats = {
+    ...emptyStats(),
+    seeks: 0,
+    sequentialHits: 0,
+    seekTime: 0,
+    rotationTime: 0,
+    cacheWrites: 0,
+    cacheReadHits: 0,
+    destagedBytes: 0,
+    actuatorBusyTime: 0,
+  };
+  #queue: Job[] = [];
+  #dirty = new DirtyList();
+  /** The piece being destaged (still in the cache buffer until written). */
+  #inFlight: Extent | null = null;
+  /** Sector after the last media access; -1 before the first (head parked at LBA 0). */
+  #headEnd = -1;
+  #arrival: SimEvent<void> | null = null;
+  #dirtied: SimEvent<void> | null = null;
+
+  constructor(sim: Simulation, options: HddOptions) {
+    const name = options.name ?? "hdd";
+    const what = `create HDD '${name}'`;
+    const o = {
+      destageChunkBytes: 262_144,
+      destageIdleDelay: 0,
+      queueDepth: 32,
+      sequentialWindow: 128,
+      sptfWindow: 0,
+      deterministic: false,
+      ...options,
+    };
+    requireNumber(what, "sectors", o.sectors, { integer: true, min: 0, strict: true });
+    requireNumber(what, "rpm", o.rpm, { min: 0, strict: true });
+    for (const f of ["trackToTrackSeek", "averageSeek", "fullStrokeSeek"] as const) {
+      requireNumber(what, f, o[f], { integer: true, min: 0 });
+    }
+    for (const f of ["outerRate", "innerRate", "interfaceRate"] as const) {
+      requireNumber(what, f, o[f], { min: 0, strict: true });
+    }
+    requireNumber(what, "commandOverhead", o.commandOverhead, { integer: true, min: 0 });
+    requireBoolean(what, "writeCache", o.writeCache);
+    requireBoolean(what, "deterministic", o.deterministic);
+    requireNumber(what, "writeCacheBytes", o.writeCacheBytes, { integer: true, min: 0 });
+    requireNumber(what, "destageChunkBytes", o.destageChunkBytes, {
+      integer: true,
+      min: SECTOR_SIZE,
+    });
+    requireNumber(what, "destageIdleDelay", o.destageIdleDelay, { integer: true, min: 0 });
+    requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 0, strict: true });
+    requireNumber(what, "sequentialWindow", o.sequentialWindow, { integer: true, min: 0 });
+    requireNumber(what, "sptfWindow", o.sptfWindow, { integer: true, min: 0 });
+    if (o.fullStrokeSeek < o.trackToTrackSeek) {
+      throw rangeError(
+        what,
+        "fullStrokeSeek",
+        `>= trackToTrackSeek (${o.trackToTrackSeek})`,
+        o.fullStrokeSeek,
+      );
+    }
+    // Fit t(d) = t2t + b*sqrt(d) + c*d: t(1) = full, E[t] = avg; b, c >= 0 keeps it monotone.
+    const f = o.fullStrokeSeek - o.trackToTrackSeek;
+    const a = o.averageSeek - o.trackToTrackSeek;
+    const lo = o.trackToTrackSeek + f / 3, hi = o.trackToTrackSeek + (8 * f) / 15;
+    if (!(o.averageSeek >= lo - 1e-6 && o.averageSeek <= hi + 1e-6)) {
+      throw rangeError(
+        what,
+        "averageSeek",
+        `within [${Math.ceil(lo)}, ${Math.floor(hi)}] ns for a monotone seek curve`,
+        o.averageSeek,
+      );
+    }
+    this.#seekB = Math.max(0, 5 * a - (5 * f) / 3);
+    this.#seekC = Math.max(0, f - this.#seekB);
+
+    this.#sim = sim;
+    this.#o = o;
+    this.name = name;
+    this.sectors = o.sectors;
+    this.queueDepth = o.queueDepth;
+    this.revolution = (60 * NS_PER_S) / o.rpm;
+    this.content = makeContent(what, o.sectors, options.content, options.initialVersion);
+    this.#cacheSectors = o.writeCache ? Math.floor(o.writeCacheBytes / SECTOR_SIZE) : 0;
+    this.#chunkSectors = Math.floor(o.destageChunkBytes / SECTOR_SIZE);
+    this.#rng = sim.rng.stream(options.rngStream ?? `hdd:${name}`);
+    this.#actuator = new Resource(sim, { capacity: 1, name: `${name}:actuator` });
+    this.#activity = new Activity(sim);
+    sim.process(this.#serveLoop(), `${name}:commands`);
+    if (this.#cacheSectors > 0) sim.process(this.#destageLoop(), `${name}:destage`);
+  }
+
+  /** Commands queued or in service. */
+  get outstanding(): number {
+    return this.#activity.outstanding;
+  }
+  /** True when no host command is outstanding (background destaging may run). */
+  get isIdle(): boolean {
+    return this.#activity.outstanding === 0;
+  }
+  /** When the disk last became idle, ns; NaN while commands are outstanding. */
+  get idleSince(): SimTime {
+    return this.#activity.idleSince;
+  }
+  /** Sectors in the write cache not yet on the media. */
+  get dirtySectors(): number {
+    return this.#dirty.total + (this.#inFlight?.count ?? 0);
+  }
+
+  /** An event that succeeds when no host command is outstanding (at once if none is). */
+  whenIdle(): SimEvent<void> {
+    return this.#activity.whenIdle();
+  }
+
+  /** Counters so far (a snapshot). */
+  stats(): HddStats {
+    return { ...this.#stats, busyTime: this.#activity.busyTime() };
+  }
+
+  /** Seek time over `distance` sectors, ns (0 within one track). */
+  seekTime(distance: number, at: Lba = 0): SimTime {
+    const dist = Math.abs(distance);
+    if (dist < this.sectorsPerTrack(at)) return 0;
+    const d = Math.min(1, dist / this.sectors);
+    return Math.round(
+      this.#o.trackToTrackSeek + this.#seekB * Math.sqrt(d) + this.#seekC * d,
+    );
+  }
+
+  /** Sustained media rate at `lba`, bytes/s. */
+  mediaRate(lba: Lba): number {
+    const { outerRate, innerRate } = this.#o;
+    return outerRate + ((innerRate - outerRate) * lba) / this.sectors;
+  }
+
+  /** Sectors passing under the head in one revolution at `lba`. */
+  sectorsPerTrack(lba: Lba): number {
+    return (this.mediaRate(lba) * this.revolution) / NS_PER_S / SECTOR_SIZE;
+  }
+
+  /** Time to transfer sectors [lba, lba+n) at the zoned media rate, ns. */
+  mediaTime(lba: Lba, n: number): SimTime {
+    const { outerRate, innerRate } = this.#o;
+    const bytes = n * SECTOR_SIZE;
+    if (innerRate === outerRate) return Math.ceil((bytes / outerRate) * NS_PER_S);
+    // Integral of SECTOR_SIZE / rate(x) dx with rate linear in x.
+    const k = (innerRate - outerRate) / this.sectors;
+    const r0 = this.mediaRate(lba);
+    return Math.ceil(((SECTOR_SIZE / k) * Math.log1p((k * n) / r0)) * NS_PER_S);
+  }
+
+  /**
+   * Queues a command; the event succeeds with its result when it completes.
+   * Guest errors complete with ok=false, never throw.
+   */
+  submit(cmd: DiskCommand): SimEvent<DiskResult> {
+    const sim = this.#sim;
+    const ev = sim.event<DiskResult>();
+    const full = this.#activity.outstanding >= this.queueDepth;
+    this.#activity.begin();
+    const d = full ? "abrt" : decode(cmd, this.sectors);
+    if (typeof d === "string") {
+      if (full) this.#stats.overflows++;
+      const t = this.#o.commandOverhead;
+      sim.call(t, () => this.#finish(null, ev, { ok: false, error: d, serviceTime: t }));
+      return ev;
+    }
+    this.#queue.push({ d, ev, bypassed: 0 });
+    if (this.#arrival !== null && !this.#arrival.triggered) this.#arrival.succeed();
+    return ev;
+  }
+
+  #finish(d: Decoded | null, ev: SimEvent<DiskResult>, result: DiskResult): void {
+    count(this.#stats, d, result);
+    ev.succeed(result);
+    this.#activity.end();
+  }
+
+  *#serveLoop(): ProcessGenerator<void> {
+    const sim = this.#sim;
+    for (;;) {
+      if (this.#queue.length === 0) {
+        this.#arrival = sim.event<void>();
+        yield this.#arrival;
+        continue;
+      }
+      const job = this.#pick();
+      const start = sim.now;
+      const versions = applyContent(this.content, job.d);
+      const d = job.d;
+      if (d.op === "read") yield* this.#read(d);
+      else if (d.op === "write") yield* this.#write(d);
+      else yield* this.#flush();
+      this.#finish(job.d, job.ev, { ok: true, versions, serviceTime: sim.now - start });
+    }
+  }
+
+  /** Next job: FIFO, or the least estimated positioning time among the oldest `sptfWindow`. */
+  #pick(): Job {
+    const q = this.#queue;
+    const window = Math.min(this.#o.sptfWindow, q.length);
+    if (window <= 1 || q[0].bypassed >= this.#o.sptfWindow) return q.shift()!;
+    let best = 0;
+    let bestCost = this.#estimate(q[0].d);
+    for (let j = 1; j < window; j++) {
+      const d = q[j].d;
+      if (d.op === "flush") break;
+      let blocked = false;
+      for (let i = 0; i < j && !blocked; i++) blocked = conflicts(q[i].d, d);
+      if (blocked) continue;
+      const cost = this.#estimate(d);
+      if (cost < bestCost) {
+        best = j;
+        bestCost = cost;
+      }
+    }
+    for (let i = 0; i < best; i++) q[i].bypassed++;
+    return q.splice(best, 1)[0];
+  }
+
+  #estimate(d: Decoded): number {
+    if (d.op === "flush") return 0; // only ever a candidate at the head of the queue
+    if (this.#cached(d)) return 0;
+    return this.#positioning(d.lba, false).total;
+  }
+
+  /** True when the command is served by the cache alone. */
+  #cached(d: Decoded): boolean {
+    if (this.#cacheSectors === 0) return false;
+    if (d.op === "write") return !d.fua && d.count <= this.#cacheSectors;
+    return d.op === "read" && this.#dirty.covers(d.lba, d.count, this.#inFlight);
+  }
+
+  /** Seek and rotation to reach `lba`; draws the rotation only when `draw`. */
+  #positioning(lba: number, draw: boolean): Positioning {
+    const gap = lba - this.#headEnd;
+    if (this.#headEnd >= 0 && gap >= 0 && gap <= this.#o.sequentialWindow) {
+      const pass = gap > 0 ? this.mediaTime(this.#headEnd, gap) : 0;
+      return { sequential: true, seek: 0, rot: pass, total: pass };
+    }
+    const seek = this.seekTime(lba - Math.max(0, this.#headEnd), lba);
+    const rot = this.#o.deterministic || !draw
+      ? Math.round(this.revolution / 2)
+      : Math.round(this.#rng.uniform(0, this.revolution));
+    return { sequential: false, seek, rot, total: seek + rot };
+  }
+
+  /** One media access; the caller holds the actuator. */
+  *#access(lba: number, n: number, extra: SimTime): ProcessGenerator<void> {
+    const st = this.#stats;
+    const p = this.#positioning(lba, true);
+    if (p.sequential) st.sequentialHits++;
+    else if (p.seek > 0) st.seeks++;
+    st.seekTime += p.seek;
+    st.rotationTime += p.rot;
+    const xfer = Math.max(
+      this.mediaTime(lba, n),
+      Math.ceil(((n * SECTOR_SIZE) / this.#o.interfaceRate) * NS_PER_S),
+    );
+    const media = p.total + xfer;
+    st.actuatorBusyTime += media;
+    this.#headEnd = lba + n;
+    yield this.#sim.timeout(extra + media);
+  }
+
+  /** Host media access: waits for the actuator (at most one destage chunk). */
+  *#hostAccess(lba: number, n: number): ProcessGenerator<void> {
+    using req = this.#actuator.request();
+    yield req;
+    yield* this.#access(lba, n, this.#o.commandOverhead);
+  }
+
+  /** Writes one chunk of the cache to the media; the caller holds the actuator. */
+  *#destageChunk(): ProcessGenerator<void> {
+    const dirty = this.#dirty;
+    let i = 0;
+    const window = Math.min(this.#o.sptfWindow, dirty.extents.length);
+    if (window > 1) {
+      let best = Infinity;
+      for (let j = 0; j < window; j++) {
+        const cost = this.#positioning(dirty.extents[j].lba, false).total;
+        if (cost < best) [best, i] = [cost, j];
+      }
+    }
+    const piece = dirty.take(i, this.#chunkSectors);
+    this.#inFlight = piece;
+    yield* this.#access(piece.lba, piece.count, 0);
+    this.#inFlight = null;
+    this.#stats.destagedBytes += piece.count * SECTOR_SIZE;
+  }
+
+  /** Destages until `need` more sectors fit (need = Infinity: until clean). */
+  *#makeRoom(need: number): ProcessGenerator<void> {
+    const fits = () => this.dirtySectors + need <= this.#cacheSectors;
+    if (fits() || (need === Infinity && this.dirtySectors === 0)) return;
+    using req = this.#actuator.request();
+    yield req;
+    while (this.#dirty.total > 0 && !fits()) yield* this.#destageChunk();
+  }
+
+  *#read(d: Decoded): ProcessGenerator<void> {
+    if (this.#cached(d)) {
+      this.#stats.cacheReadHits++;
+      yield this.#sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
+      return;
+    }
+    yield* this.#hostAccess(d.lba, d.count);
+  }
+
+  *#write(d: Decoded): ProcessGenerator<void> {
+    if (this.#cacheSectors > 0) this.#dirty.remove(d.lba, d.count);
+    if (!this.#cached(d)) {
+      yield* this.#hostAccess(d.lba, d.count);
+      return;
+    }
+    this.#stats.cacheWrites++;
+    yield* this.#makeRoom(d.count);
+    yield this.#sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
+    this.#dirty.add(d.lba, d.count);
+    if (this.#dirtied !== null && !this.#dirtied.triggered) this.#dirtied.succeed();
+  }
+
+  *#flush(): ProcessGenerator<void> {
+    yield this.#sim.timeout(this.#o.commandOverhead);
+    if (this.#cacheSectors > 0) yield* this.#makeRoom(Infinity);
+  }
+
+  #ifaceTime(n: number): SimTime {
+    return Math.ceil(((n * SECTOR_SIZE) / this.#o.interfaceRate) * NS_PER_S);
+  }
+
+  /** Background destaging: one chunk at a time, only while no host command is outstanding. */
+  *#destageLoop(): ProcessGenerator<void> {
+    const sim = this.#sim;
+    const act = this.#activity;
+    for (;;) {
+      if (this.#dirty.total === 0) {
+        this.#dirtied = sim.event<void>();
+        yield this.#dirtied;
+        yield sim.timeout(0);
+        continue;
+      }
+      if (act.outstanding > 0) {
+        yield act.whenIdle();
+        // Let commands submitted in this same instant count as host activity.
+        yield sim.timeout(0);
+        continue;
+      }
+      const wait = act.idleSince + this.#o.destageIdleDelay - sim.now;
+      if (wait > 0) {
+        yield sim.timeout(wait);
+        continue;
+      }
+      using req = this.#actuator.request();
+      yield req;
+      if (this.#dirty.total > 0) yield* this.#destageChunk();
+    }
+  }
+}
