@@ -26,6 +26,12 @@ export {
   type BlockDevice,
   type DiskCommand,
   type DiskResult,
+  type DiskStats,
+  Hdd,
+  type HddOptions,
+  type HddStats,
   SECTOR_SIZE,
-} from "./disk/block_device.ts";
+  Ssd,
+  type SsdOptions,
+} from "./disk/mod.ts";
 export * from "./ahci/registers.ts";
