@@ -1,0 +1,405 @@
+/**
+ * An InfiniBand HCA (Mellanox ConnectX QDR class) with an additive RDMA
+ * write latency model. The one-way latency of an RDMA write, from the
+ * doorbell store to the target CPU seeing the data, is the sum of explicit
+ * parts, each an option with a public source:
+ *
+ * | part            | what happens                                              |
+ * |-----------------|-----------------------------------------------------------|
+ * | doorbell        | posted MMIO write crosses PCIe to the HCA (half a round trip) |
+ * | wqeFetch        | HCA DMA-reads the work request (a PCIe round trip; 0 with BlueFlame) |
+ * | payloadFetch    | HCA DMA-reads the payload (0 when inline, as ib_write_lat sends small messages) |
+ * | txProcessing    | send pipeline inside the HCA                              |
+ * | wire            | serialization + cables + switches (from the fabric)       |
+ * | rxProcessing    | receive pipeline inside the target HCA                    |
+ * | remoteWrite     | posted DMA write of the data into target memory (half a round trip) |
+ * | completionDma   | CQE DMA write (half a round trip) when completion is by CQ |
+ * | polling         | mean detection delay of a CPU poll loop: half its period  |
+ * | iommu           | VT-d translation per DMA when the device is assigned to a VM |
+ *
+ * The doorbell goes through {@link Cpu.mmio}, so a VMM may trap it; the
+ * device acts when the write reaches it on the bus. Reliable-connection
+ * ACKs and the initiator's own completion are off the measured path and not
+ * modelled; neither are QP state, memory registration or retransmission.
+ */
+import { requireNumber } from "../../_util/mod.ts";
+import type { Bytes, Gpa, SimTime } from "../../_util/mod.ts";
+import type { InfinibandFabric, Packet } from "../../net/mod.ts";
+import { type Process, type ProcessGenerator, Store } from "../../sim/mod.ts";
+import type { Cpu } from "../cpu.ts";
+import type { AccessSize, BusDevice, MmioBus } from "../mmio.ts";
+import { UAR_SIZE, UarReg } from "./registers.ts";
+
+/** VT-d translation cost of one DMA. */
+export interface IommuOptions {
+  /** The HCA is assigned to a VM and its DMAs are translated. */
+  enabled: boolean;
+  /** IOTLB miss: a 4-level I/O page walk (Intel VT-d spec §3.6), a few memory reads, ns. @default 300 */
+  iotlbMissCost?: SimTime;
+  /** Fraction of DMAs that miss the IOTLB (0..1). @default 1 (pessimistic; set from a measurement) */
+  missRatio?: number;
+}
+
+/** How the target learns the write landed. */
+export type CompletionMode = "memory" | "cq";
+
+/** Latency options of {@link Hca}; each default cites where it comes from. */
+export interface HcaLatencyOptions {
+  /**
+   * PCIe round trip between the HCA and host memory, ns. Measured DMA read
+   * latency on Gen2/Gen3 x8 hosts is 400-600 ns (Neugebauer et al., "Understanding
+   * PCIe performance for end host networking", SIGCOMM 2018). @default 500
+   */
+  pcieRoundTrip?: SimTime;
+  /** Send pipeline inside the HCA, ns. No public per-stage figure; left to fitting. @default 0 */
+  txProcessing?: SimTime;
+  /** Receive pipeline inside the HCA, ns. No public per-stage figure; left to fitting. @default 0 */
+  rxProcessing?: SimTime;
+  /** The HCA fetches the WQE by DMA (false: BlueFlame writes it with the doorbell). @default true */
+  wqeFetch?: boolean;
+  /** The payload travels inside the WQE (no payload DMA read). perftest inlines small writes. @default true */
+  inline?: boolean;
+  /** "memory": the target polls the data buffer (ib_write_lat); "cq": it polls a CQE the HCA writes after the data. @default "memory" */
+  completion?: CompletionMode;
+  /** Period of the target CPU's poll loop, ns; it notices after half a period on average. @default 50 */
+  pollPeriod?: SimTime;
+  /** VT-d translation. @default { enabled: false } */
+  iommu?: IommuOptions;
+}
+
+/** Options of {@link Hca}. */
+export interface HcaOptions extends HcaLatencyOptions {
+  name: string;
+  fabric: InfinibandFabric;
+  /** Fabric node of this HCA's port. */
+  port: string;
+  /** Bus the UAR page is mapped on, and its address. */
+  bus: MmioBus;
+  base: Gpa;
+  /** CPU that posts work requests and polls on this HCA's host. */
+  cpu: Cpu;
+}
+
+/** The parts of a one-way RDMA write latency, ns. `total` is their sum. */
+export interface RdmaLatencyParts {
+  doorbell: SimTime;
+  wqeFetch: SimTime;
+  payloadFetch: SimTime;
+  txProcessing: SimTime;
+  wire: SimTime;
+  rxProcessing: SimTime;
+  remoteWrite: SimTime;
+  completionDma: SimTime;
+  polling: SimTime;
+  iommu: SimTime;
+  total: SimTime;
+}
+
+/** What perftest's ib_write_lat reports, from per-iteration half round trips (ns). */
+export interface PingPongResult {
+  halfRtt: SimTime[];
+  min: SimTime;
+  median: SimTime;
+  mean: number;
+  max: SimTime;
+}
+
+/** Counters. */
+export interface HcaStats {
+  doorbells: number;
+  /** Doorbells with no posted work request (guest misbehaviour; ignored like the HCA does). */
+  spuriousDoorbells: number;
+  cqArms: number;
+  writesSent: number;
+  writesReceived: number;
+  dmas: number;
+}
+
+interface Wqe {
+  target: string;
+  bytes: Bytes;
+}
+
+interface Arrival {
+  from: string;
+  bytes: Bytes;
+  at: SimTime;
+}
+
+const RDMA_PORT = "rdma";
+
+/**
+ * An HCA on a fabric port with its UAR page on a bus.
+ * @example
+ * ```ts
+ * import { Simulation } from "../../sim/mod.ts";
+ * import { InfinibandFabric } from "../../net/mod.ts";
+ * import { Cpu } from "../cpu.ts";
+ * import { MmioBus } from "../mmio.ts";
+ * import { Hca } from "./hca.ts";
+ * const sim = new Simulation();
+ * const ib = new InfinibandFabric(sim);
+ * ib.addSwitch("sw");
+ * const costs = { vmExit: 0, vmEntry: 0, mmioRead: 500, mmioWrite: 100, eptOverhead: 0, ipi: 0, tlbFlush: 0 };
+ * const hcas = ["a", "b"].map((n) => {
+ *   ib.addHca(n);
+ *   ib.connect({ a: n, b: "sw", meters: 2 });
+ *   return new Hca({ name: n, fabric: ib, port: n, bus: new MmioBus(), base: 0xf000_0000, cpu: new Cpu(0, costs) });
+ * });
+ * const lat = hcas[0].rdmaWriteLatency(hcas[1], 2);
+ * const p = hcas[0].pingPong({ peer: hcas[1], iterations: 10, bytes: 2 });
+ * sim.run();
+ * console.assert(p.value.median === lat.total);
+ * ```
+ */
+export class Hca implements BusDevice {
+  readonly name: string;
+  readonly fabric: InfinibandFabric;
+  readonly port: string;
+  readonly bus: MmioBus;
+  readonly base: Gpa;
+  /** CPU that posts work and polls for this HCA's host. */
+  readonly cpu: Cpu;
+  readonly pcieRoundTrip: SimTime;
+  readonly txProcessing: SimTime;
+  readonly rxProcessing: SimTime;
+  readonly wqeFetch: boolean;
+  readonly inline: boolean;
+  readonly completion: CompletionMode;
+  readonly pollPeriod: SimTime;
+  readonly iommu: Readonly<Required<IommuOptions>>;
+  readonly stats: HcaStats = {
+    doorbells: 0,
+    spuriousDoorbells: 0,
+    cqArms: 0,
+    writesSent: 0,
+    writesReceived: 0,
+    dmas: 0,
+  };
+  #sq: Wqe[] = [];
+  #arrivals: Store<Arrival>;
+
+  constructor(options: HcaOptions) {
+    const {
+      name,
+      fabric,
+      port,
+      bus,
+      base,
+      cpu,
+      pcieRoundTrip = 500,
+      txProcessing = 0,
+      rxProcessing = 0,
+      wqeFetch = true,
+      inline = true,
+      completion = "memory",
+      pollPeriod = 50,
+      iommu = { enabled: false },
+    } = options;
+    const what = `create HCA '${name}'`;
+    fabric.network.node(port);
+    for (
+      const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })
+    ) {
+      requireNumber(what, k, v, { integer: true, min: 0 });
+    }
+    if (completion !== "memory" && completion !== "cq") {
+      throw new RangeError(
+        `Cannot ${what}: 'completion' must be "memory" or "cq": current value is ${
+          String(completion)
+        }`,
+      );
+    }
+    const { enabled, iotlbMissCost = 300, missRatio = 1 } = iommu;
+    requireNumber(what, "iommu.iotlbMissCost", iotlbMissCost, { integer: true, min: 0 });
+    requireNumber(what, "iommu.missRatio", missRatio, { min: 0 });
+    if (missRatio > 1) {
+      throw new RangeError(
+        `Cannot ${what}: 'iommu.missRatio' must be in [0, 1]: current value is ${missRatio}`,
+      );
+    }
+    this.name = name;
+    this.fabric = fabric;
+    this.port = port;
+    this.bus = bus;
+    this.base = base;
+    this.cpu = cpu;
+    this.pcieRoundTrip = pcieRoundTrip;
+    this.txProcessing = txProcessing;
+    this.rxProcessing = rxProcessing;
+    this.wqeFetch = wqeFetch;
+    this.inline = inline;
+    this.completion = completion;
+    this.pollPeriod = pollPeriod;
+    this.iommu = { enabled: Boolean(enabled), iotlbMissCost, missRatio };
+    this.#arrivals = new Store<Arrival>(fabric.sim);
+    bus.map({ base, size: UAR_SIZE, name, device: this });
+    fabric.listen(port, RDMA_PORT, (p) => this.#arrive(p));
+  }
+
+  /** VT-d cost added to each DMA of this HCA, ns (expected value). */
+  get iommuCostPerDma(): SimTime {
+    return this.iommu.enabled ? Math.round(this.iommu.missRatio * this.iommu.iotlbMissCost) : 0;
+  }
+
+  /** Mean delay for a poll loop to notice an event, ns. */
+  get pollDelay(): SimTime {
+    return Math.round(this.pollPeriod / 2);
+  }
+
+  /** Time from the doorbell reaching the bus to the first byte leaving this HCA, ns, and its DMA count. */
+  #sendSide(): { time: SimTime; dmas: number } {
+    const half = Math.round(this.pcieRoundTrip / 2);
+    const dmas = (this.wqeFetch ? 1 : 0) + (this.inline ? 0 : 1);
+    const time = half + dmas * (this.pcieRoundTrip + this.iommuCostPerDma) + this.txProcessing;
+    return { time, dmas };
+  }
+
+  /** Time from the last byte arriving to the data (or CQE) being visible in this host's memory, ns. */
+  #receiveSide(): { time: SimTime; dmas: number } {
+    const half = Math.round(this.pcieRoundTrip / 2);
+    const dmas = this.completion === "cq" ? 2 : 1;
+    return { time: this.rxProcessing + dmas * (half + this.iommuCostPerDma), dmas };
+  }
+
+  /**
+   * One-way latency of an RDMA write of `bytes` to `target` on an idle
+   * fabric, as the sum of its parts.
+   */
+  rdmaWriteLatency(target: Hca, bytes: Bytes): RdmaLatencyParts {
+    const half = Math.round(this.pcieRoundTrip / 2);
+    const tHalf = Math.round(target.pcieRoundTrip / 2);
+    const parts = {
+      doorbell: half,
+      wqeFetch: this.wqeFetch ? this.pcieRoundTrip : 0,
+      payloadFetch: this.inline ? 0 : this.pcieRoundTrip,
+      txProcessing: this.txProcessing,
+      wire: this.fabric.latency(this.port, target.port, bytes),
+      rxProcessing: target.rxProcessing,
+      remoteWrite: tHalf,
+      completionDma: target.completion === "cq" ? tHalf : 0,
+      polling: target.pollDelay,
+      iommu: this.#sendSide().dmas * this.iommuCostPerDma +
+        target.#receiveSide().dmas * target.iommuCostPerDma,
+    };
+    let total = 0;
+    for (const v of Object.values(parts)) total += v;
+    return { ...parts, total };
+  }
+
+  /**
+   * Software side of an RDMA write: posts a WQE and rings the send doorbell
+   * through `cpu.mmio` (trappable). Returns when the CPU is free again.
+   */
+  *postWrite(options: { target: Hca; bytes: Bytes; cpu?: Cpu }): ProcessGenerator<void> {
+    const { target, bytes, cpu = this.cpu } = options;
+    requireNumber(`post RDMA write on '${this.name}'`, "bytes", bytes, { min: 0 });
+    this.#sq.push({ target: target.port, bytes });
+    yield* cpu.mmio(this.fabric.sim, this.bus, {
+      addr: this.base + UarReg.SEND_DOORBELL,
+      size: 4,
+      write: true,
+      value: 1,
+    });
+  }
+
+  /**
+   * Software side of waiting for the next incoming write: the CPU polls and
+   * notices it half a poll period (on average) after it became visible.
+   * Returns the sender's port.
+   */
+  *awaitWrite(): ProcessGenerator<string> {
+    const a = (yield this.#arrivals.get()) as Arrival;
+    yield this.fabric.sim.timeout(this.pollDelay);
+    return a.from;
+  }
+
+  /**
+   * perftest's ib_write_lat between this HCA and `peer`: `iterations` round
+   * trips of `bytes`-byte RDMA writes; reports half of each round trip.
+   */
+  pingPong(options: { peer: Hca; iterations: number; bytes?: Bytes }): Process<PingPongResult> {
+    const { peer, iterations, bytes = 2 } = options; // ib_write_lat's default size is 2 bytes
+    requireNumber("run ping-pong", "iterations", iterations, { integer: true, min: 1 });
+    const sim = this.fabric.sim;
+    sim.process(pong(peer, this, iterations, bytes), `${peer.name}:pong`);
+    return sim.process(ping(this, peer, iterations, bytes), `${this.name}:ping`);
+  }
+
+  read(_offset: number, _size: AccessSize): number {
+    return 0; // UAR doorbells are write-only
+  }
+
+  write(offset: number, _size: AccessSize, _value: number): void {
+    DOORBELLS[offset as UarReg]?.(this);
+  }
+
+  /** @internal Send doorbell: the HCA starts every posted WQE. */
+  _ringSend(): void {
+    this.stats.doorbells++;
+    if (this.#sq.length === 0) {
+      this.stats.spuriousDoorbells++;
+      return;
+    }
+    const sim = this.fabric.sim;
+    const { time, dmas } = this.#sendSide();
+    for (const wqe of this.#sq.splice(0)) {
+      this.stats.dmas += dmas;
+      sim.call(time, () => {
+        this.stats.writesSent++;
+        this.fabric.send({
+          from: this.port,
+          to: wqe.target,
+          port: RDMA_PORT,
+          bytes: wqe.bytes,
+          payload: wqe.bytes,
+        });
+      });
+    }
+  }
+
+  /** @internal CQ doorbell: arming is counted (events are not modelled). */
+  _armCq(): void {
+    this.stats.cqArms++;
+  }
+
+  #arrive(p: Packet): void {
+    const { time, dmas } = this.#receiveSide();
+    this.stats.dmas += dmas;
+    this.fabric.sim.call(time, () => {
+      this.stats.writesReceived++;
+      this.#arrivals.put({ from: p.from, bytes: p.payload as Bytes, at: this.fabric.sim.now });
+    });
+  }
+}
+
+/** Doorbell handlers by UAR offset; other offsets are ignored. */
+const DOORBELLS: Partial<Record<UarReg, (h: Hca) => void>> = {
+  [UarReg.SEND_DOORBELL]: (h) => h._ringSend(),
+  [UarReg.CQ_DOORBELL]: (h) => h._armCq(),
+};
+
+function* ping(a: Hca, b: Hca, iterations: number, bytes: Bytes): ProcessGenerator<PingPongResult> {
+  const sim = a.fabric.sim;
+  const halfRtt: SimTime[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = sim.now;
+    yield* a.postWrite({ target: b, bytes });
+    yield* a.awaitWrite();
+    halfRtt.push(Math.round((sim.now - t0) / 2));
+  }
+  return summarize(halfRtt);
+}
+
+function* pong(b: Hca, a: Hca, iterations: number, bytes: Bytes): ProcessGenerator<void> {
+  for (let i = 0; i < iterations; i++) {
+    yield* b.awaitWrite();
+    yield* b.postWrite({ target: a, bytes });
+  }
+}
+
+function summarize(halfRtt: SimTime[]): PingPongResult {
+  const s = [...halfRtt].sort((a, b) => a - b);
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { halfRtt, min: s[0], median: s[Math.floor(s.length / 2)], mean, max: s[s.length - 1] };
+}

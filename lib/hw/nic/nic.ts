@@ -1,0 +1,346 @@
+/**
+ * A Gigabit Ethernet NIC (Intel 82575EB class) at frame level. Software puts
+ * a message in the transmit ring and rings the doorbell (a write of TDT);
+ * the NIC fetches descriptors, frames the payload (MTU, headers, preamble and
+ * gap) and sends it as one flow through its host's network port, at most at
+ * line rate and at most one frame per descriptor-processing time. On arrival
+ * it writes the message to the receive ring, sets ICR.RXT0 and raises its
+ * vector unless an unread cause is already pending (interrupt coalescing).
+ * It exposes its registers as a {@link BusDevice}, so a VMM can trap them.
+ */
+import { requireNumber } from "../../_util/mod.ts";
+import type { Bytes, SimTime } from "../../_util/mod.ts";
+import {
+  frameCount,
+  type Framing,
+  framing,
+  type FramingOptions,
+  type Network,
+  type Packet,
+  wireBytes,
+} from "../../net/mod.ts";
+import type { SimEvent } from "../../sim/mod.ts";
+import type { InterruptController } from "../interrupts.ts";
+import type { AccessSize, BusDevice } from "../mmio.ts";
+import { NicIcr, NicReg, NicStatus } from "./registers.ts";
+
+/** Options of {@link Nic}. */
+export interface NicOptions {
+  name: string;
+  network: Network;
+  /** Network host whose port this NIC is. */
+  host: string;
+  /** Where receive/transmit interrupts go. */
+  interrupts: InterruptController;
+  /** MSI vector. */
+  vector: number;
+  /** Line rate, bits/s. 1000BASE-T: 1e9. @default 1e9 */
+  lineRate?: number;
+  /** Framing of messages. @default { mtu: 1500, transport: "tcp" } */
+  framing?: FramingOptions;
+  /** NIC time per transmit descriptor (fetch, DMA, write-back), ns; pipelined with the wire. @default 0 */
+  txDescriptorCost?: SimTime;
+  /** NIC time per receive descriptor (DMA, write-back), ns; the last one delays the interrupt. @default 0 */
+  rxDescriptorCost?: SimTime;
+  /** Descriptors per ring (82575: multiple of 8, up to 4096). @default 256 */
+  ringSize?: number;
+}
+
+/** A message to send. */
+export interface NicMessage<T = unknown> {
+  to: string;
+  port: string;
+  /** Application payload bytes (framing is added). */
+  bytes: Bytes;
+  payload?: T;
+}
+
+interface TxJob {
+  msg: NicMessage;
+  done: SimEvent<void>;
+}
+
+/** Counters. */
+export interface NicStats {
+  txMessages: number;
+  txFrames: number;
+  txWireBytes: Bytes;
+  rxMessages: number;
+  rxFrames: number;
+  /** Messages dropped because the receive ring was full (MPC). */
+  rxMissed: number;
+  /** TDT writes that pointed past the descriptors software had filled. */
+  badDoorbells: number;
+  interrupts: number;
+}
+
+/**
+ * The NIC.
+ * @example
+ * ```ts
+ * import { Simulation } from "../../sim/mod.ts";
+ * import { starNetwork } from "../../net/mod.ts";
+ * import { InterruptController } from "../interrupts.ts";
+ * import { Nic } from "./nic.ts";
+ * import { NicReg } from "./registers.ts";
+ * const sim = new Simulation();
+ * const net = starNetwork(sim, { switchLatency: 0, hosts: ["a", "b"], bandwidth: 125e6 });
+ * const ic = new InterruptController(sim, { latency: 0 });
+ * const tx = new Nic({ name: "nic-a", network: net, host: "a", interrupts: ic, vector: 40 });
+ * const rx = new Nic({ name: "nic-b", network: net, host: "b", interrupts: ic, vector: 41 });
+ * rx.bind("app");
+ * rx.write(NicReg.IMS, 4, 0xffff_ffff);
+ * let got = 0;
+ * ic.onVector(41, () => { rx.read(NicReg.ICR, 4); got += rx.drain().length; });
+ * tx.send({ to: "b", port: "app", bytes: 1448 * 10 }); // ten full frames
+ * sim.run();
+ * console.assert(got === 1 && tx.stats.txFrames === 10 && sim.now === 10 * 1538 * 8);
+ * ```
+ */
+export class Nic implements BusDevice {
+  readonly name: string;
+  readonly network: Network;
+  readonly host: string;
+  readonly vector: number;
+  readonly lineRate: number;
+  readonly framing: Framing;
+  readonly txDescriptorCost: SimTime;
+  readonly rxDescriptorCost: SimTime;
+  readonly ringSize: number;
+  readonly stats: NicStats = {
+    txMessages: 0,
+    txFrames: 0,
+    txWireBytes: 0,
+    rxMessages: 0,
+    rxFrames: 0,
+    rxMissed: 0,
+    badDoorbells: 0,
+    interrupts: 0,
+  };
+  #ic: InterruptController;
+  #ctrl = 0;
+  #icr = 0;
+  #ims = 0;
+  #rdt = 0;
+  #tdt = 0;
+  #tdh = 0;
+  #mpc = 0;
+  #txRing: TxJob[] = [];
+  #rxRing: Packet[] = [];
+  #unbind: (() => void)[] = [];
+
+  constructor(options: NicOptions) {
+    const {
+      name,
+      network,
+      host,
+      interrupts,
+      vector,
+      lineRate = 1e9,
+      txDescriptorCost = 0,
+      rxDescriptorCost = 0,
+      ringSize = 256,
+    } = options;
+    const what = `create NIC '${name}'`;
+    network.node(host);
+    requireNumber(what, "vector", vector, { integer: true, min: 0 });
+    requireNumber(what, "lineRate", lineRate, { min: 0, strict: true });
+    requireNumber(what, "txDescriptorCost", txDescriptorCost, { integer: true, min: 0 });
+    requireNumber(what, "rxDescriptorCost", rxDescriptorCost, { integer: true, min: 0 });
+    requireNumber(what, "ringSize", ringSize, { integer: true, min: 8 });
+    this.name = name;
+    this.network = network;
+    this.host = host;
+    this.vector = vector;
+    this.lineRate = lineRate;
+    this.framing = framing(options.framing);
+    this.txDescriptorCost = txDescriptorCost;
+    this.rxDescriptorCost = rxDescriptorCost;
+    this.ringSize = ringSize;
+    this.#ic = interrupts;
+  }
+
+  /**
+   * Highest wire rate the NIC sustains, bytes/s: the line rate, or one full
+   * frame per descriptor time if that is slower.
+   */
+  get maxWireRate(): number {
+    const line = this.lineRate / 8;
+    if (this.txDescriptorCost === 0) return line;
+    return Math.min(line, (this.framing.wirePerFrame * 1e9) / this.txDescriptorCost);
+  }
+
+  /** Receives messages addressed to `port` on this host. */
+  bind(port: string): void {
+    this.#unbind.push(this.network.listen(this.host, port, (p) => this.#arrive(p)));
+  }
+
+  /** Stops receiving on all bound ports. */
+  unbindAll(): void {
+    for (const u of this.#unbind.splice(0)) u();
+  }
+
+  /**
+   * Fills the next transmit descriptor (software's part); the NIC sends it
+   * once TDT moves past it. Returns the event of its delivery.
+   */
+  post(msg: NicMessage): SimEvent<void> {
+    requireNumber(`send on NIC '${this.name}'`, "bytes", msg.bytes, { min: 0 });
+    this.network.route(this.host, msg.to);
+    const done = this.network.sim.event<void>();
+    this.#txRing.push({ msg, done });
+    return done;
+  }
+
+  /** The tail value that covers every posted descriptor. */
+  get postedTail(): number {
+    return (this.#tdh + this.#txRing.length) % this.ringSize;
+  }
+
+  /**
+   * Posts and rings the doorbell directly (a driver in VMX root mode or a
+   * test). Guest drivers should `post()` and write TDT through `Cpu.mmio`.
+   */
+  send(msg: NicMessage): SimEvent<void> {
+    const done = this.post(msg);
+    this.write(NicReg.TDT, 4, this.postedTail);
+    return done;
+  }
+
+  /** Received messages, oldest first; frees their receive descriptors. */
+  drain(): Packet[] {
+    return this.#rxRing.splice(0);
+  }
+
+  /** Messages waiting in the receive ring. */
+  get rxPending(): number {
+    return this.#rxRing.length;
+  }
+
+  read(offset: number, _size: AccessSize): number {
+    const h = READS[offset as NicReg];
+    return h === undefined ? 0 : h(this);
+  }
+
+  write(offset: number, _size: AccessSize, value: number): void {
+    WRITES[offset as NicReg]?.(this, value >>> 0);
+  }
+
+  /** @internal */ _readIcr(): number {
+    const v = this.#icr;
+    this.#icr = 0; // read-to-clear (§8.8.1)
+    return v;
+  }
+  /** @internal */ _regs() {
+    return { ctrl: this.#ctrl, ims: this.#ims, rdt: this.#rdt, tdt: this.#tdt, tdh: this.#tdh };
+  }
+  /** @internal */ _readMpc(): number {
+    const v = this.#mpc;
+    this.#mpc = 0;
+    return v;
+  }
+  /** @internal */ _setCtrl(v: number): void {
+    this.#ctrl = v;
+  }
+  /** @internal IMS/IMC write; unmasking a pending cause raises it (MSI on the 0->1 edge). */
+  _setIms(v: number, set: boolean): void {
+    const before = (this.#icr & this.#ims) !== 0;
+    this.#ims = set ? this.#ims | v : this.#ims & ~v;
+    if (!before && (this.#icr & this.#ims) !== 0) this.#raise();
+  }
+  /** @internal */ _setRdt(v: number): void {
+    this.#rdt = v % this.ringSize;
+  }
+  /** @internal */ _cause(bits: number): void {
+    const pending = (this.#icr & this.#ims) !== 0;
+    this.#icr |= bits;
+    if (!pending && (this.#icr & this.#ims) !== 0) this.#raise();
+  }
+
+  #raise(): void {
+    this.stats.interrupts++;
+    this.#ic.raise(this.vector);
+  }
+
+  /** @internal TDT written: send every descriptor between head and the new tail. */
+  _doorbell(tail: number): void {
+    const n = tail % this.ringSize;
+    let count = (n - this.#tdh + this.ringSize) % this.ringSize;
+    if (count > this.#txRing.length) {
+      this.stats.badDoorbells++; // tail beyond filled descriptors: the NIC would send garbage; we send what exists
+      count = this.#txRing.length;
+    }
+    this.#tdt = n;
+    for (const job of this.#txRing.splice(0, count)) this.#transmit(job);
+    this.#tdh = (this.#tdh + count) % this.ringSize;
+  }
+
+  #transmit(job: TxJob): void {
+    const sim = this.network.sim;
+    const { msg } = job;
+    const frames = frameCount(msg.bytes, this.framing);
+    const bytes = wireBytes(msg.bytes, this.framing);
+    this.stats.txMessages++;
+    this.stats.txFrames += frames;
+    this.stats.txWireBytes += bytes;
+    // The first descriptor fetch precedes the first frame; later ones overlap the wire.
+    sim.call(this.txDescriptorCost, () => {
+      const f = this.network.send({
+        from: this.host,
+        to: msg.to,
+        port: msg.port,
+        bytes,
+        payload: { frames, data: msg.payload, bytes: msg.bytes },
+        maxRate: this.maxWireRate,
+        name: `${this.name}:tx`,
+      });
+      f.then(() => {
+        this._cause(NicIcr.TXDW);
+        job.done.succeed();
+      });
+    });
+  }
+
+  #arrive(p: Packet): void {
+    const w = p.payload as { frames: number; data: unknown; bytes: Bytes };
+    const packet: Packet = { ...p, bytes: w.bytes, payload: w.data };
+    this.network.sim.call(this.rxDescriptorCost, () => {
+      if (this.#rxRing.length >= this.ringSize - 1) {
+        // No free receive descriptor: the 82575 drops and counts in MPC.
+        this.stats.rxMissed++;
+        this.#mpc++;
+        return;
+      }
+      this.stats.rxMessages++;
+      this.stats.rxFrames += w.frames;
+      this.#rxRing.push(packet);
+      this._cause(NicIcr.RXT0);
+    });
+  }
+}
+
+type ReadHandler = (nic: Nic) => number;
+type WriteHandler = (nic: Nic, value: number) => void;
+
+/** Register reads; unknown offsets read 0 (reserved, §8.1). */
+const READS: Partial<Record<NicReg, ReadHandler>> = {
+  [NicReg.CTRL]: (n) => n._regs().ctrl,
+  [NicReg.STATUS]: () => NicStatus.FD | NicStatus.LU | NicStatus.SPEED_1000,
+  [NicReg.ICR]: (n) => n._readIcr(),
+  [NicReg.IMS]: (n) => n._regs().ims,
+  [NicReg.RDH]: (n) => (n._regs().rdt + 1 + n.rxPending) % n.ringSize,
+  [NicReg.RDT]: (n) => n._regs().rdt,
+  [NicReg.TDH]: (n) => n._regs().tdh,
+  [NicReg.TDT]: (n) => n._regs().tdt,
+  [NicReg.MPC]: (n) => n._readMpc(),
+};
+
+/** Register writes; unknown offsets and read-only registers ignore writes. */
+const WRITES: Partial<Record<NicReg, WriteHandler>> = {
+  [NicReg.CTRL]: (n, v) => n._setCtrl(v),
+  [NicReg.ICS]: (n, v) => n._cause(v),
+  [NicReg.IMS]: (n, v) => n._setIms(v, true),
+  [NicReg.IMC]: (n, v) => n._setIms(v, false),
+  [NicReg.RDT]: (n, v) => n._setRdt(v),
+  [NicReg.TDT]: (n, v) => n._doorbell(v),
+};

@@ -1,0 +1,208 @@
+/**
+ * The client side of the image block protocol, for the VMM's streaming
+ * driver and the NFS-root / installer baselines: `read()` sends a request
+ * from its host to the server and returns an event that succeeds with the
+ * block versions, or fails with a typed {@link ImageRequestError} (the
+ * server's answer) or {@link ImageRequestTimeout} (no answer in time).
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { Lba, SimTime } from "../_util/mod.ts";
+import {
+  BlockProtocol,
+  type ImageErrorCode,
+  type ImageReadRequest,
+  type ImageResponse,
+  type Network,
+  type Packet,
+} from "../net/mod.ts";
+import type { SimEvent } from "../sim/mod.ts";
+
+/** The server answered a read with an error. */
+export class ImageRequestError extends Error {
+  override name = "ImageRequestError";
+  constructor(
+    readonly code: ImageErrorCode,
+    readonly request: Readonly<ImageReadRequest>,
+    detail: string,
+  ) {
+    super(
+      `image read ${request.imageId}[${request.lba}, +${request.count}) failed: ${code}: ${detail}`,
+    );
+  }
+}
+
+/** No answer arrived within the timeout. */
+export class ImageRequestTimeout extends Error {
+  override name = "ImageRequestTimeout";
+  constructor(readonly request: Readonly<ImageReadRequest>, readonly timeout: SimTime) {
+    super(
+      `image read ${request.imageId}[${request.lba}, +${request.count}) timed out after ${timeout} ns`,
+    );
+  }
+}
+
+/** Options of {@link ImageClient}. */
+export interface ImageClientOptions {
+  network: Network;
+  /** Host the client runs on. */
+  host: string;
+  /** Host of the image server. */
+  server: string;
+  /** Server port. @default "image" */
+  serverPort?: string;
+  /** Local port for answers. @default the first free of "image-client", "image-client-1", ... */
+  port?: string;
+  /** Wire format (the server's). @default new BlockProtocol() */
+  protocol?: BlockProtocol;
+  /** Default per-request timeout, ns. @default Infinity (wait forever) */
+  timeout?: SimTime;
+}
+
+/** What to read. */
+export interface ReadOptions {
+  imageId: string;
+  lba: Lba;
+  count: number;
+  /** Overrides the client's timeout for this request, ns. */
+  timeout?: SimTime;
+}
+
+interface Pending {
+  ev: SimEvent<Int32Array>;
+  req: ImageReadRequest;
+}
+
+/**
+ * Reads image blocks from a server.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { starNetwork } from "../net/mod.ts";
+ * import { ImageClient, ImageContent, ImageRequestError, ImageServer } from "./mod.ts";
+ * const sim = new Simulation();
+ * const net = starNetwork(sim, { switchLatency: 2_000, hosts: ["srv", "n0"], bandwidth: 125e6 });
+ * new ImageServer({ network: net, host: "srv" }).addImage(new ImageContent({ id: "os", bytes: 4096 }));
+ * const client = new ImageClient({ network: net, host: "n0", server: "srv" });
+ * let code = "";
+ * sim.process(function* () {
+ *   try {
+ *     yield client.read({ imageId: "os", lba: 6, count: 4 });
+ *   } catch (e) {
+ *     if (e instanceof ImageRequestError) code = e.code;
+ *   }
+ * });
+ * sim.run();
+ * console.assert(code === "lba-out-of-range");
+ * ```
+ */
+export class ImageClient {
+  readonly network: Network;
+  readonly host: string;
+  readonly server: string;
+  readonly serverPort: string;
+  readonly port: string;
+  readonly protocol: BlockProtocol;
+  readonly timeout: SimTime;
+  /** Requests sent, answers that came after their timeout. */
+  requests = 0;
+  timeouts = 0;
+  lateAnswers = 0;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #unlisten: () => void;
+
+  constructor(options: ImageClientOptions) {
+    const {
+      network,
+      host,
+      server,
+      serverPort = "image",
+      protocol = new BlockProtocol(),
+      timeout = Infinity,
+    } = options;
+    const what = `create image client on '${host}'`;
+    network.route(host, server); // fails early when unreachable
+    if (timeout !== Infinity) {
+      requireNumber(what, "timeout", timeout, { integer: true, min: 0, strict: true });
+    }
+    let port = options.port;
+    if (port === undefined) {
+      port = "image-client";
+      for (let k = 1; network.isListening(host, port); k++) port = `image-client-${k}`;
+    }
+    this.network = network;
+    this.host = host;
+    this.server = server;
+    this.serverPort = serverPort;
+    this.port = port;
+    this.protocol = protocol;
+    this.timeout = timeout;
+    this.#unlisten = network.listen(host, port, (p) => this.#receive(p));
+  }
+
+  /** Requests waiting for an answer. */
+  get outstanding(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Reads `count` blocks from `lba`; the event succeeds with their versions.
+   * Argument checking is the server's job (a wrong request is answered with
+   * an {@link ImageRequestError}), so that both ends see the same rules.
+   */
+  read(options: ReadOptions): SimEvent<Int32Array> {
+    const sim = this.network.sim;
+    const timeout = options.timeout ?? this.timeout;
+    if (timeout !== Infinity) {
+      requireNumber("read image", "timeout", timeout, { integer: true, min: 0, strict: true });
+    }
+    const req: ImageReadRequest = {
+      type: "read",
+      imageId: options.imageId,
+      lba: options.lba,
+      count: options.count,
+      reqId: this.#nextId++,
+    };
+    const ev = sim.event<Int32Array>();
+    this.#pending.set(req.reqId, { ev, req });
+    this.requests++;
+    const send = () =>
+      this.network.send({
+        from: this.host,
+        to: this.server,
+        port: this.serverPort,
+        replyPort: this.port,
+        bytes: this.protocol.wireBytes(req),
+        payload: req,
+        name: `${this.host}:read`,
+      });
+    if (this.protocol.requestLatency > 0) sim.call(this.protocol.requestLatency, send);
+    else send();
+    if (timeout !== Infinity) {
+      sim.call(timeout, () => {
+        if (this.#pending.get(req.reqId)?.ev !== ev) return;
+        this.#pending.delete(req.reqId);
+        this.timeouts++;
+        ev.fail(new ImageRequestTimeout(req, timeout));
+      });
+    }
+    return ev;
+  }
+
+  /** Stops listening; outstanding requests stay unanswered. */
+  close(): void {
+    this.#unlisten();
+  }
+
+  #receive(p: Packet): void {
+    const answer = p.payload as ImageResponse;
+    const entry = this.#pending.get(answer.reqId);
+    if (entry === undefined) {
+      this.lateAnswers++;
+      return;
+    }
+    this.#pending.delete(answer.reqId);
+    if (answer.type === "data") entry.ev.succeed(answer.versions);
+    else entry.ev.fail(new ImageRequestError(answer.code, entry.req, answer.message));
+  }
+}

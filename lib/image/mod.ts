@@ -1,0 +1,33 @@
+/**
+ * The image server side of streaming deployment: OS images as block
+ * versions ({@link ImageContent}), an {@link ImageServer} on a network host
+ * with a worker limit, per-request CPU, a page cache and a backing disk, and
+ * the {@link ImageClient} that VMMs and baselines use to read blocks, with
+ * typed errors and timeouts. `protocol.ts` holds only the message types.
+ * It does not model file systems on the server, multiple NICs, or
+ * retransmission: a lost answer is a timeout the caller handles.
+ * @module
+ */
+export { ImageContent, type ImageContentOptions } from "./content.ts";
+export {
+  type BackingDiskOptions,
+  ImageServer,
+  type ImageServerOptions,
+  type ImageServerStats,
+  type PageCacheOptions,
+} from "./server.ts";
+export {
+  ImageClient,
+  type ImageClientOptions,
+  ImageRequestError,
+  ImageRequestTimeout,
+  type ReadOptions,
+} from "./client.ts";
+export type {
+  ImageDataResponse,
+  ImageErrorCode,
+  ImageErrorResponse,
+  ImageMessage,
+  ImageReadRequest,
+  ImageResponse,
+} from "./protocol.ts";

@@ -1,0 +1,323 @@
+/**
+ * The image server: holds images by id on a network host and answers block
+ * reads over the image block protocol. A request takes a worker (the
+ * concurrency limit), spends CPU, then reads what the page cache misses from
+ * a backing disk whose bandwidth concurrent misses share; the answer is a
+ * flow back to the client (the worker is free once the answer is handed to
+ * the network stack, which sends it asynchronously). Every request gets exactly one answer, data or a
+ * typed error: bad input is the client's misbehaviour, so it is counted and
+ * answered, never thrown.
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { Bytes, SimTime } from "../_util/mod.ts";
+import {
+  BLOCK_BYTES,
+  BlockProtocol,
+  type ImageErrorCode,
+  type ImageReadRequest,
+  type ImageResponse,
+  type Network,
+  type Packet,
+} from "../net/mod.ts";
+import { type Link, type ProcessGenerator, type RandomStream, Resource } from "../sim/mod.ts";
+import type { ImageContent } from "./content.ts";
+
+/** Page cache of the server: a fixed hit ratio, or an LRU of a given size. */
+export type PageCacheOptions =
+  | { kind: "ratio"; hitRatio: number }
+  | { kind: "lru"; bytes: Bytes; pageBytes?: Bytes };
+
+/** Backing disk: one shared bandwidth and a latency per request. */
+export interface BackingDiskOptions {
+  /** Sequential bandwidth, bytes/s. */
+  bandwidth: number;
+  /** Latency per request (seek + rotation, or flash read), ns. */
+  latency: SimTime;
+}
+
+/** Options of {@link ImageServer}. */
+export interface ImageServerOptions {
+  network: Network;
+  /** Host the server runs on. */
+  host: string;
+  /** Port it listens on. @default "image" */
+  port?: string;
+  /** Wire format (share it with the clients). @default new BlockProtocol() */
+  protocol?: BlockProtocol;
+  /** CPU per request (parse, look up, build the answer), ns. @default 5000 */
+  cpuPerRequest?: SimTime;
+  /** Requests served at once (worker threads). @default 8 */
+  concurrency?: number;
+  /** Page cache. @default { kind: "ratio", hitRatio: 1 } (image resident in RAM) */
+  cache?: PageCacheOptions;
+  /** Backing disk. @default { bandwidth: 150e6, latency: 8e6 } (one 7200 rpm SATA HDD) */
+  disk?: BackingDiskOptions;
+}
+
+/** Counters of a server. */
+export interface ImageServerStats {
+  requests: number;
+  dataResponses: number;
+  errors: Record<ImageErrorCode, number>;
+  /** Requests dropped while offline. */
+  dropped: number;
+  bytesServed: Bytes;
+  cacheHits: number;
+  cacheMisses: number;
+  diskBytes: Bytes;
+}
+
+/**
+ * An image server on a host.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { starNetwork } from "../net/mod.ts";
+ * import { ImageContent } from "./content.ts";
+ * import { ImageServer } from "./server.ts";
+ * import { ImageClient } from "./client.ts";
+ * const sim = new Simulation();
+ * const net = starNetwork(sim, { switchLatency: 2_000, hosts: ["srv", "n0"], bandwidth: 125e6 });
+ * const server = new ImageServer({ network: net, host: "srv" });
+ * server.addImage(new ImageContent({ id: "os", bytes: 2 ** 30 }));
+ * const client = new ImageClient({ network: net, host: "n0", server: "srv" });
+ * const ev = client.read({ imageId: "os", lba: 0, count: 8 });
+ * sim.run();
+ * console.assert(ev.value.length === 8 && server.stats.dataResponses === 1);
+ * ```
+ */
+export class ImageServer {
+  readonly network: Network;
+  readonly host: string;
+  readonly port: string;
+  readonly protocol: BlockProtocol;
+  readonly cpuPerRequest: SimTime;
+  /** Worker threads. */
+  readonly workers: Resource;
+  readonly cache: Readonly<PageCacheOptions>;
+  readonly disk: Readonly<BackingDiskOptions>;
+  /** When false, requests are dropped unanswered (a crashed or partitioned server). */
+  online = true;
+  readonly stats: ImageServerStats = {
+    requests: 0,
+    dataResponses: 0,
+    errors: { "unknown-image": 0, "lba-out-of-range": 0, "bad-count": 0, malformed: 0 },
+    dropped: 0,
+    bytesServed: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    diskBytes: 0,
+  };
+  #images = new Map<string, ImageContent>();
+  #diskLink: Link;
+  #rng: RandomStream;
+  #lru = new Map<string, true>();
+  #lruPages = 0;
+  #unlisten: () => void;
+
+  constructor(options: ImageServerOptions) {
+    const {
+      network,
+      host,
+      port = "image",
+      protocol = new BlockProtocol(),
+      cpuPerRequest = 5_000,
+      concurrency = 8,
+      cache = { kind: "ratio", hitRatio: 1 },
+      disk = { bandwidth: 150e6, latency: 8_000_000 },
+    } = options;
+    const what = `create image server on '${host}'`;
+    network.node(host);
+    requireNumber(what, "cpuPerRequest", cpuPerRequest, { integer: true, min: 0 });
+    requireNumber(what, "concurrency", concurrency, { integer: true, min: 1 });
+    checkCache(what, cache);
+    requireNumber(what, "disk.bandwidth", disk.bandwidth, { min: 0, strict: true });
+    requireNumber(what, "disk.latency", disk.latency, { integer: true, min: 0 });
+    this.network = network;
+    this.host = host;
+    this.port = port;
+    this.protocol = protocol;
+    this.cpuPerRequest = cpuPerRequest;
+    this.workers = new Resource(network.sim, { capacity: concurrency, name: `${host}:workers` });
+    this.cache = { ...cache };
+    this.disk = { ...disk };
+    this.#diskLink = network.flows.link({
+      name: `${host}:disk`,
+      bandwidth: disk.bandwidth,
+      latency: disk.latency,
+    });
+    this.#rng = network.sim.rng.stream(`image-server:${host}:cache`);
+    this.#unlisten = network.listen(host, port, (p) => this.#receive(p));
+  }
+
+  /** Makes an image available. @throws RangeError when the id is taken. */
+  addImage(image: ImageContent): void {
+    if (this.#images.has(image.id)) {
+      throw new RangeError(
+        `Cannot add image: 'id' must be unique on '${this.host}': current value is ${image.id}`,
+      );
+    }
+    this.#images.set(image.id, image);
+  }
+
+  /** The image called `id`, if held. */
+  image(id: string): ImageContent | undefined {
+    return this.#images.get(id);
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.#unlisten();
+  }
+
+  #receive(p: Packet): void {
+    if (!this.online) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.requests++;
+    this.network.sim.process(this.#serve(p), `${this.host}:serve`);
+  }
+
+  *#serve(p: Packet): ProcessGenerator<void> {
+    const sim = this.network.sim;
+    let answer: ImageResponse;
+    {
+      using worker = this.workers.request();
+      yield worker;
+      if (this.cpuPerRequest > 0) yield sim.timeout(this.cpuPerRequest);
+      const checked = this.#validate(p.payload);
+      if (checked.type !== "read") answer = checked;
+      else {
+        const missBytes = this.#cacheMisses(checked);
+        if (missBytes > 0) {
+          this.stats.diskBytes += missBytes;
+          yield this.network.flows.flow({
+            route: [this.#diskLink],
+            bytes: missBytes,
+            name: `${this.host}:disk`,
+          });
+        }
+        const versions = this.#images.get(checked.imageId)!.read(checked.lba, checked.count);
+        answer = { type: "data", reqId: checked.reqId, versions };
+        this.stats.dataResponses++;
+        this.stats.bytesServed += checked.count * BLOCK_BYTES;
+      }
+    }
+    if (answer.type === "error") this.stats.errors[answer.code]++;
+    this.network.send({
+      from: this.host,
+      to: p.from,
+      port: p.replyPort,
+      replyPort: this.port,
+      bytes: this.protocol.wireBytes(answer),
+      payload: answer,
+      name: `${this.host}:${answer.type}`,
+    });
+  }
+
+  /** A well-formed read of a held image within range, or the error to answer. */
+  #validate(msg: unknown): ImageReadRequest | ImageResponse {
+    let reqId = -1;
+    const err = (code: ImageErrorCode, message: string): ImageResponse => ({
+      type: "error",
+      reqId,
+      code,
+      message,
+    });
+    try {
+      if (msg === null || typeof msg !== "object") {
+        return err("malformed", "message is not an object");
+      }
+      const m = msg as Record<string, unknown>;
+      if (isId(m.reqId)) reqId = m.reqId;
+      else return err("malformed", "'reqId' must be a non-negative safe integer");
+      if (m.type !== "read") return err("malformed", `unsupported message type ${String(m.type)}`);
+      const { imageId, lba, count } = m;
+      if (typeof imageId !== "string") return err("malformed", "'imageId' must be a string");
+      if (!isId(lba)) return err("malformed", "'lba' must be a non-negative safe integer");
+      if (typeof count !== "number" || !Number.isInteger(count)) {
+        return err("malformed", "'count' must be an integer");
+      }
+      const img = this.#images.get(imageId);
+      if (img === undefined) return err("unknown-image", `no image '${imageId}'`);
+      const max = this.protocol.maxBlocksPerRequest;
+      if (count < 1 || count > max) {
+        return err("bad-count", `'count' must be in [1, ${max}]: got ${count}`);
+      }
+      if (lba + count > img.blocks) {
+        return err(
+          "lba-out-of-range",
+          `blocks [${lba}, ${lba + count}) exceed image size ${img.blocks}`,
+        );
+      }
+      return { type: "read", imageId, lba, count, reqId };
+    } catch (e) {
+      // A hostile object (throwing getter) is still only a malformed message.
+      return err("malformed", `unreadable message: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Bytes the page cache misses for this read (and updates the cache). */
+  #cacheMisses(r: ImageReadRequest): Bytes {
+    const c = this.cache;
+    if (c.kind === "ratio") {
+      const hit = c.hitRatio >= 1 || this.#rng.random() < c.hitRatio;
+      if (hit) this.stats.cacheHits++;
+      else this.stats.cacheMisses++;
+      return hit ? 0 : r.count * BLOCK_BYTES;
+    }
+    const pageBytes = c.pageBytes ?? 4096;
+    const capacity = Math.floor(c.bytes / pageBytes);
+    const first = Math.floor((r.lba * BLOCK_BYTES) / pageBytes);
+    const last = Math.floor(((r.lba + r.count) * BLOCK_BYTES - 1) / pageBytes);
+    let missing = 0;
+    for (let pg = first; pg <= last; pg++) {
+      const key = `${r.imageId}:${pg}`;
+      if (this.#lru.delete(key)) {
+        this.#lru.set(key, true); // refresh recency
+        continue;
+      }
+      missing++;
+      if (capacity === 0) continue;
+      this.#lru.set(key, true);
+      if (++this.#lruPages > capacity) {
+        this.#lru.delete(this.#lru.keys().next().value!);
+        this.#lruPages--;
+      }
+    }
+    if (missing === 0) this.stats.cacheHits++;
+    else this.stats.cacheMisses++;
+    return missing * pageBytes;
+  }
+}
+
+function isId(x: unknown): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+}
+
+function checkCache(what: string, cache: PageCacheOptions): void {
+  if (
+    cache === null || typeof cache !== "object" || !(cache.kind === "ratio" || cache.kind === "lru")
+  ) {
+    throw new RangeError(
+      `Cannot ${what}: 'cache.kind' must be "ratio" or "lru": current value is ${
+        String((cache as { kind?: unknown })?.kind)
+      }`,
+    );
+  }
+  if (cache.kind === "ratio") {
+    requireNumber(what, "cache.hitRatio", cache.hitRatio, { min: 0 });
+    if (cache.hitRatio > 1) {
+      throw new RangeError(
+        `Cannot ${what}: 'cache.hitRatio' must be in [0, 1]: current value is ${cache.hitRatio}`,
+      );
+    }
+  } else {
+    requireNumber(what, "cache.bytes", cache.bytes, { integer: true, min: 0 });
+    requireNumber(what, "cache.pageBytes", cache.pageBytes ?? 4096, {
+      integer: true,
+      min: BLOCK_BYTES,
+    });
+  }
+}

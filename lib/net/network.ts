@@ -1,0 +1,326 @@
+/**
+ * Hosts, switches and full-duplex links on top of the kernel's
+ * {@link FlowNetwork}: each cable is two directed links, routes are shortest
+ * paths that forward only through switches, and a switch's forwarding latency
+ * is charged on its egress links (each traversal uses exactly one egress
+ * link, so a route pays each switch once). Messages are flows of wire bytes
+ * delivered to a listener on (host, port) after the last byte arrives.
+ */
+import { requireNumber } from "../_util/mod.ts";
+import type { Bytes, SimTime } from "../_util/mod.ts";
+import { type Flow, FlowNetwork, type Link, type Simulation } from "../sim/mod.ts";
+
+/** What a node is: hosts end routes, switches forward. */
+export type NodeKind = "host" | "switch";
+
+/** A node of the topology. */
+export interface NetNode {
+  readonly name: string;
+  readonly kind: NodeKind;
+  /** Forwarding latency added to every egress link (switches), ns. */
+  readonly forwardingLatency: SimTime;
+}
+
+/** Options of {@link Network.connect}. */
+export interface ConnectOptions {
+  /** One end (node name). */
+  a: string;
+  /** Other end (node name). */
+  b: string;
+  /** Capacity of each direction, bytes/s (line rate, wire bytes). */
+  bandwidth: number;
+  /** Propagation delay of the cable, ns. @default 0 */
+  latency?: SimTime;
+}
+
+/** A message as delivered to a listener. */
+export interface Packet<T = unknown> {
+  from: string;
+  to: string;
+  port: string;
+  /** Port at `from` that answers go to. */
+  replyPort: string;
+  /** Wire bytes the message occupied. */
+  bytes: Bytes;
+  payload: T;
+  /** When the sender started it. */
+  sentAt: SimTime;
+}
+
+/** Options of {@link Network.send}. */
+export interface SendOptions<T = unknown> {
+  from: string;
+  to: string;
+  /** Listener port at `to`. @default "default" */
+  port?: string;
+  /** Port at `from` for answers. @default "default" */
+  replyPort?: string;
+  /** Wire bytes (use the Ethernet or protocol helpers to add framing). */
+  bytes: Bytes;
+  payload?: T;
+  /** Sender-side rate cap, bytes/s (NIC, window). @default Infinity */
+  maxRate?: number;
+  /** Label for traces. */
+  name?: string;
+}
+
+/** A listener for messages arriving at (host, port). */
+export type PacketHandler = (packet: Packet) => void;
+
+/**
+ * A switched network.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { Network } from "./network.ts";
+ * const sim = new Simulation();
+ * const net = new Network(sim);
+ * net.addSwitch({ name: "sw", latency: 1_000 });
+ * net.addHost("a");
+ * net.addHost("b");
+ * net.connect({ a: "a", b: "sw", bandwidth: 125e6, latency: 50 });
+ * net.connect({ a: "b", b: "sw", bandwidth: 125e6, latency: 50 });
+ * let at = -1;
+ * net.listen("b", "echo", () => (at = sim.now));
+ * net.send({ from: "a", to: "b", port: "echo", bytes: 125 });
+ * sim.run();
+ * console.assert(net.route("a", "b").length === 2);
+ * console.assert(at === 1_000 + 50 + 1_000 + 50); // 1 us at 125 MB/s, cables, one switch
+ * ```
+ */
+export class Network {
+  readonly flows: FlowNetwork;
+  /** Messages that reached a port nobody listens on. */
+  dropped = 0;
+  /** Messages delivered to a listener. */
+  delivered = 0;
+  #nodes = new Map<string, NetNode>();
+  #adj = new Map<string, Map<string, Link>>();
+  #routes = new Map<string, readonly Link[]>();
+  #listeners = new Map<string, PacketHandler>();
+
+  constructor(readonly sim: Simulation, options: { flows?: FlowNetwork } = {}) {
+    this.flows = options.flows ?? new FlowNetwork(sim);
+  }
+
+  /** Adds an end host. */
+  addHost(name: string): NetNode {
+    return this.#add({ name, kind: "host", forwardingLatency: 0 });
+  }
+
+  /** Adds a switch with a forwarding latency in ns (cut-through or store-and-forward of one frame). */
+  addSwitch(options: { name: string; latency: SimTime }): NetNode {
+    requireNumber(`add switch '${options.name}'`, "latency", options.latency, {
+      integer: true,
+      min: 0,
+    });
+    return this.#add({ name: options.name, kind: "switch", forwardingLatency: options.latency });
+  }
+
+  /** The node called `name`. @throws RangeError when unknown. */
+  node(name: string): NetNode {
+    const n = this.#nodes.get(name);
+    if (n === undefined) {
+      throw new RangeError(
+        `Cannot find node: 'name' must be a node of this network: current value is ${name}`,
+      );
+    }
+    return n;
+  }
+
+  /** All nodes. */
+  get nodes(): readonly NetNode[] {
+    return [...this.#nodes.values()];
+  }
+
+  /** Cables `a` and `b` with one link per direction; returns [a->b, b->a]. */
+  connect(options: ConnectOptions): [Link, Link] {
+    const { a, b, bandwidth, latency = 0 } = options;
+    const what = `connect '${a}' and '${b}'`;
+    const na = this.node(a), nb = this.node(b);
+    if (a === b) {
+      throw new RangeError(`Cannot ${what}: 'b' must differ from 'a': current value is ${b}`);
+    }
+    if (this.#adj.get(a)!.has(b)) {
+      throw new RangeError(`Cannot ${what}: they are already connected`);
+    }
+    requireNumber(what, "bandwidth", bandwidth, { min: 0, strict: true });
+    requireNumber(what, "latency", latency, { integer: true, min: 0 });
+    const ab = this.flows.link({
+      name: `${a}->${b}`,
+      bandwidth,
+      latency: latency + na.forwardingLatency,
+    });
+    const ba = this.flows.link({
+      name: `${b}->${a}`,
+      bandwidth,
+      latency: latency + nb.forwardingLatency,
+    });
+    this.#adj.get(a)!.set(b, ab);
+    this.#adj.get(b)!.set(a, ba);
+    this.#routes.clear();
+    return [ab, ba];
+  }
+
+  /** The directed link from `a` to its neighbour `b`. */
+  link(a: string, b: string): Link {
+    const l = this.#adj.get(a)?.get(b);
+    if (l === undefined) {
+      throw new RangeError(
+        `Cannot find link: 'b' must be a neighbour of '${a}': current value is ${b}`,
+      );
+    }
+    return l;
+  }
+
+  /**
+   * Links from `a` to `b`, fewest hops first, forwarding only through
+   * switches. Cached until the topology changes.
+   * @throws RangeError when there is no path or a == b.
+   */
+  route(a: string, b: string): readonly Link[] {
+    const key = `${a}\u0000${b}`;
+    const hit = this.#routes.get(key);
+    if (hit !== undefined) return hit;
+    this.node(a);
+    this.node(b);
+    if (a === b) {
+      throw new RangeError(`Cannot route: 'to' must differ from 'from': current value is ${b}`);
+    }
+    const prev = new Map<string, string>([[a, a]]);
+    const queue = [a];
+    for (let i = 0; i < queue.length && !prev.has(b); i++) {
+      const u = queue[i];
+      if (u !== a && this.#nodes.get(u)!.kind !== "switch") continue; // hosts do not forward
+      for (const v of this.#adj.get(u)!.keys()) {
+        if (!prev.has(v)) {
+          prev.set(v, u);
+          queue.push(v);
+        }
+      }
+    }
+    if (!prev.has(b)) throw new RangeError(`Cannot route: no path from '${a}' to '${b}'`);
+    const links: Link[] = [];
+    for (let v = b; v !== a; v = prev.get(v)!) links.push(this.#adj.get(prev.get(v)!)!.get(v)!);
+    links.reverse();
+    this.#routes.set(key, links);
+    return links;
+  }
+
+  /** One-way latency of the route from `a` to `b` (cables plus switches), ns. */
+  pathLatency(a: string, b: string): SimTime {
+    let t = 0;
+    for (const l of this.route(a, b)) t += l.latency;
+    return t;
+  }
+
+  /** Bottleneck bandwidth of the route from `a` to `b`, bytes/s. */
+  pathBandwidth(a: string, b: string): number {
+    let bw = Infinity;
+    for (const l of this.route(a, b)) bw = Math.min(bw, l.bandwidth);
+    return bw;
+  }
+
+  /** True when something listens on (`host`, `port`). */
+  isListening(host: string, port: string): boolean {
+    return this.#listeners.has(`${host}:${port}`);
+  }
+
+  /**
+   * Registers the handler for messages to (`host`, `port`); returns a
+   * function that removes it.
+   * @throws RangeError when the port is taken.
+   */
+  listen(host: string, port: string, handler: PacketHandler): () => void {
+    this.node(host);
+    const key = `${host}:${port}`;
+    if (this.#listeners.has(key)) {
+      throw new RangeError(
+        `Cannot listen: 'port' must be free on '${host}': current value is ${port}`,
+      );
+    }
+    this.#listeners.set(key, handler);
+    return () => {
+      if (this.#listeners.get(key) === handler) this.#listeners.delete(key);
+    };
+  }
+
+  /** Starts moving a message; the flow completes when its last byte arrived and it was handed to the listener. */
+  send<T>(options: SendOptions<T>): Flow {
+    const { from, to, port = "default", replyPort = "default", bytes, payload, maxRate, name } =
+      options;
+    const route = this.route(from, to);
+    const sentAt = this.sim.now;
+    const f = this.flows.flow({ route, bytes, maxRate, name: name ?? `${from}->${to}:${port}` });
+    f.then(() => {
+      const h = this.#listeners.get(`${to}:${port}`);
+      if (h === undefined) {
+        this.dropped++;
+        return;
+      }
+      this.delivered++;
+      h({ from, to, port, replyPort, bytes, payload, sentAt });
+    });
+    return f;
+  }
+
+  #add(n: NetNode): NetNode {
+    if (typeof n.name !== "string" || n.name === "") {
+      throw new TypeError(
+        `Cannot add ${n.kind}: 'name' must be a non-empty string: current value is ${
+          String(n.name)
+        }`,
+      );
+    }
+    if (this.#nodes.has(n.name)) {
+      throw new RangeError(
+        `Cannot add ${n.kind}: 'name' must be unique: current value is ${n.name}`,
+      );
+    }
+    this.#nodes.set(n.name, n);
+    this.#adj.set(n.name, new Map());
+    return n;
+  }
+}
+
+/** Options of {@link starNetwork}. */
+export interface StarOptions {
+  /** Name of the central switch. @default "switch" */
+  switchName?: string;
+  /** Switch forwarding latency, ns. */
+  switchLatency: SimTime;
+  /** Host names. */
+  hosts: readonly string[];
+  /** Per-direction line rate of each host cable, bytes/s. */
+  bandwidth: number;
+  /** Cable propagation delay, ns. @default 0 */
+  latency?: SimTime;
+  /** Per-host bandwidth overrides (e.g. a 10 GbE uplink for the image server). */
+  hostBandwidth?: Record<string, number>;
+}
+
+/**
+ * A single switch with every host cabled to it.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { starNetwork } from "./network.ts";
+ * const net = starNetwork(new Simulation(), { switchLatency: 500, hosts: ["srv", "n0"], bandwidth: 125e6 });
+ * console.assert(net.pathLatency("srv", "n0") === 500);
+ * ```
+ */
+export function starNetwork(sim: Simulation, options: StarOptions): Network {
+  const net = new Network(sim);
+  const sw = options.switchName ?? "switch";
+  net.addSwitch({ name: sw, latency: options.switchLatency });
+  for (const h of options.hosts) {
+    net.addHost(h);
+    net.connect({
+      a: h,
+      b: sw,
+      bandwidth: options.hostBandwidth?.[h] ?? options.bandwidth,
+      latency: options.latency,
+    });
+  }
+  return net;
+}

@@ -1,0 +1,269 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { BlockProtocol, type ImageResponse, type Network, starNetwork } from "../../lib/net/mod.ts";
+import {
+  ImageClient,
+  ImageContent,
+  ImageRequestError,
+  ImageRequestTimeout,
+  ImageServer,
+  type ImageServerOptions,
+} from "../../lib/image/mod.ts";
+
+const GIB = 2 ** 30;
+
+function world(
+  n: number,
+  server: Partial<ImageServerOptions> = {},
+  protocol = new BlockProtocol(),
+) {
+  const sim = new Simulation();
+  const hosts = ["srv", ...Array.from({ length: n }, (_, i) => `n${i}`)];
+  const net = starNetwork(sim, { switchLatency: 5_000, hosts, bandwidth: 125e6, latency: 50 });
+  const srv = new ImageServer({ network: net, host: "srv", protocol, cpuPerRequest: 0, ...server });
+  const img = new ImageContent({ id: "os", bytes: 32 * GIB });
+  srv.addImage(img);
+  const clients = hosts.slice(1).map((h) =>
+    new ImageClient({ network: net, host: h, server: "srv", protocol })
+  );
+  return { sim, net, srv, img, clients };
+}
+
+Deno.test("a 32 GB image costs well under a few MB, even with patched regions", () => {
+  const img = new ImageContent({ id: "big", bytes: 32 * GIB });
+  assert.equal(img.blocks, 2 ** 26);
+  assert.equal(img.bytes, 32 * GIB);
+  for (let k = 0; k < 100; k++) img.versions.fill(k * 600_000 + 7, 9, 2);
+  assert.ok(img.footprint < 2e6, `footprint ${img.footprint}`);
+  assert.throws(
+    () => new ImageContent({ id: "odd", bytes: 1000 }),
+    /'bytes' must be a multiple of 512/,
+  );
+  assert.throws(() => new ImageContent({ id: "", bytes: 512 }), /'id'/);
+});
+
+Deno.test("a read round trip returns the image's versions for exactly the range asked", () => {
+  const { sim, img, clients } = world(1);
+  img.versions.fill(1000, 4, 5);
+  const ev = clients[0].read({ imageId: "os", lba: 998, count: 8 });
+  sim.run();
+  assert.deepEqual([...ev.value], [0, 0, 5, 5, 5, 5, 0, 0]);
+  assert.equal(clients[0].outstanding, 0);
+});
+
+Deno.test("N clients reading at once each get about 1/N of the server's link; total time scales with N", () => {
+  // One request of 64 MiB per client: the server's uplink is the only shared link.
+  const proto = new BlockProtocol({ maxBlocksPerRequest: 1 << 17 });
+  const finish = (n: number) => {
+    const { sim, clients } = world(n, {}, proto);
+    const evs = clients.map((c) => c.read({ imageId: "os", lba: 0, count: 1 << 17 }));
+    const done: number[] = [];
+    for (const e of evs) e.then(() => done.push(sim.now));
+    sim.run();
+    return done;
+  };
+  const t1 = finish(1)[0];
+  for (const n of [2, 4, 8]) {
+    const done = finish(n);
+    assert.equal(done.length, n);
+    for (const t of done) assert.ok(Math.abs(t / t1 - n) < 0.01, `n=${n}: ${t / t1}`);
+  }
+});
+
+Deno.test("streaming clients issuing 1 MiB requests back to back share the bottleneck fairly", () => {
+  const run = (n: number) => {
+    const { sim, clients } = world(n);
+    const ends: number[] = [];
+    for (const c of clients) {
+      sim.process(function* () {
+        for (let k = 0; k < 32; k++) yield c.read({ imageId: "os", lba: k * 2048, count: 2048 });
+        ends.push(sim.now);
+      });
+    }
+    sim.run();
+    return ends;
+  };
+  const one = run(1)[0];
+  const four = run(4);
+  for (const t of four) assert.ok(Math.abs(t / one - 4) < 0.1, `ratio ${t / one}`);
+  assert.ok(Math.max(...four) / Math.min(...four) < 1.02);
+});
+
+Deno.test("the concurrency limit queues requests behind busy workers", () => {
+  const { sim, srv, clients } = world(1, { concurrency: 2, cpuPerRequest: 1_000_000 });
+  const evs = [0, 1, 2, 3].map((i) => clients[0].read({ imageId: "os", lba: i, count: 1 }));
+  const at: number[] = [];
+  for (const e of evs) e.then(() => at.push(sim.now));
+  sim.run();
+  // Two waves one CPU time apart.
+  assert.equal(at[1] - at[0] < 10_000, true);
+  assert.ok(Math.abs(at[2] - at[0] - 1_000_000) < 10_000);
+  assert.equal(srv.workers.stats().maxQueueLength, 2);
+});
+
+Deno.test("page cache misses read from the backing disk; an LRU cache hits the second time", () => {
+  const disk = { bandwidth: 100e6, latency: 5_000_000 };
+  const a = world(1, { cache: { kind: "ratio", hitRatio: 1 }, disk });
+  const b = world(1, { cache: { kind: "ratio", hitRatio: 0 }, disk });
+  const ta = a.clients[0].read({ imageId: "os", lba: 0, count: 2048 });
+  const tb = b.clients[0].read({ imageId: "os", lba: 0, count: 2048 });
+  let hitAt = 0, missAt = 0;
+  ta.then(() => (hitAt = a.sim.now));
+  tb.then(() => (missAt = b.sim.now));
+  a.sim.run();
+  b.sim.run();
+  assert.equal(missAt - hitAt, 5_000_000 + Math.ceil((2048 * 512) / 100e6 * 1e9));
+  assert.equal(b.srv.stats.diskBytes, 2048 * 512);
+
+  const c = world(1, { cache: { kind: "lru", bytes: 64 * 2 ** 20 }, disk });
+  c.sim.process(function* () {
+    yield c.clients[0].read({ imageId: "os", lba: 0, count: 64 });
+    yield c.clients[0].read({ imageId: "os", lba: 8, count: 16 });
+    yield c.clients[0].read({ imageId: "os", lba: 64, count: 1 });
+  });
+  c.sim.run();
+  assert.equal(c.srv.stats.cacheMisses, 2);
+  assert.equal(c.srv.stats.cacheHits, 1);
+  assert.equal(c.srv.stats.diskBytes, 32 * 1024 + 4096);
+});
+
+Deno.test("every protocol error is answered with its typed code", () => {
+  const { sim, clients } = world(1, {}, new BlockProtocol({ maxBlocksPerRequest: 16 }));
+  const cases: [Parameters<ImageClient["read"]>[0], string][] = [
+    [{ imageId: "nope", lba: 0, count: 1 }, "unknown-image"],
+    [{ imageId: "os", lba: 2 ** 26 - 1, count: 2 }, "lba-out-of-range"],
+    [{ imageId: "os", lba: 0, count: 0 }, "bad-count"],
+    [{ imageId: "os", lba: 0, count: 17 }, "bad-count"],
+    [{ imageId: "os", lba: -1, count: 1 }, "malformed"],
+    [{ imageId: "os", lba: 0.5, count: 1 }, "malformed"],
+  ];
+  const codes: string[] = [];
+  sim.process(function* () {
+    for (const [req] of cases) {
+      try {
+        yield clients[0].read(req);
+        codes.push("data");
+      } catch (e) {
+        assert.ok(e instanceof ImageRequestError);
+        assert.equal(e.request.imageId, req.imageId);
+        codes.push(e.code);
+      }
+    }
+  });
+  sim.run();
+  assert.deepEqual(codes, cases.map((c) => c[1]));
+});
+
+Deno.test("a silent server makes the client time out with ImageRequestTimeout; a late answer is ignored", () => {
+  const { sim, srv, clients } = world(1);
+  srv.online = false;
+  let err: unknown;
+  sim.process(function* () {
+    try {
+      yield clients[0].read({ imageId: "os", lba: 0, count: 1, timeout: 1_000_000 });
+    } catch (e) {
+      err = e;
+    }
+  });
+  sim.run();
+  assert.ok(err instanceof ImageRequestTimeout);
+  assert.equal(err.timeout, 1_000_000);
+  assert.equal(sim.now, 1_000_000);
+  assert.equal(srv.stats.dropped, 1);
+
+  const w = world(1, { cpuPerRequest: 2_000_000 });
+  const late = w.clients[0].read({ imageId: "os", lba: 0, count: 1, timeout: 1_000_000 });
+  late.defuse();
+  w.sim.run();
+  assert.ok(late.value instanceof ImageRequestTimeout);
+  assert.equal(w.clients[0].lateAnswers, 1);
+  assert.equal(w.clients[0].timeouts, 1);
+});
+
+const badRequest = fc.oneof(
+  fc.anything(),
+  fc.record({
+    type: fc.constantFrom("read", "write", "data", 7, undefined),
+    imageId: fc.oneof(fc.constantFrom("os", "nope", ""), fc.anything()),
+    lba: fc.oneof(
+      fc.integer({ min: -10, max: 2 ** 26 + 10 }),
+      fc.double(),
+      fc.constant(2 ** 60),
+      fc.anything(),
+    ),
+    count: fc.oneof(fc.integer({ min: -5, max: 5000 }), fc.double(), fc.anything()),
+    reqId: fc.oneof(fc.nat(), fc.integer({ min: -3, max: -1 }), fc.double(), fc.string()),
+  }, { requiredKeys: [] }),
+);
+
+/** Sends raw messages from a probe host, each with its own reply port; returns answers per port. */
+function probe(net: Network, messages: unknown[], protocol: BlockProtocol) {
+  const answers: ImageResponse[][] = messages.map(() => []);
+  messages.forEach((m, i) => {
+    net.listen("probe", `p${i}`, (p) => answers[i].push(p.payload as ImageResponse));
+    net.send({
+      from: "probe",
+      to: "srv",
+      port: "image",
+      replyPort: `p${i}`,
+      bytes: protocol.wireBytes(m),
+      payload: m,
+    });
+  });
+  return answers;
+}
+
+Deno.test("property: every request, however malformed, gets exactly one answer before a deadline", () => {
+  fc.assert(
+    fc.property(fc.array(badRequest, { minLength: 1, maxLength: 20 }), (messages) => {
+      const sim = new Simulation();
+      const net = starNetwork(sim, {
+        switchLatency: 1_000,
+        hosts: ["srv", "probe"],
+        bandwidth: 125e6,
+      });
+      const protocol = new BlockProtocol();
+      const srv = new ImageServer({ network: net, host: "srv", protocol, concurrency: 2 });
+      srv.addImage(new ImageContent({ id: "os", bytes: 32 * GIB }));
+      const answers = probe(net, messages, protocol);
+      sim.run(1_000_000_000); // 1 s is ample for 20 requests of at most 1 MiB
+      for (const [i, a] of answers.entries()) {
+        assert.equal(a.length, 1, `message ${i} got ${a.length} answers`);
+        const r = a[0];
+        assert.ok(r.type === "data" || r.type === "error");
+        const m = messages[i] as { reqId?: unknown };
+        if (r.type === "data") {
+          assert.equal(r.reqId, m.reqId);
+          assert.equal(r.versions.length, (m as { count: number }).count);
+        } else if (Number.isSafeInteger(m?.reqId) && (m.reqId as number) >= 0) {
+          assert.equal(r.reqId, m.reqId);
+        } else assert.equal(r.reqId, -1);
+      }
+      assert.equal(sim.pending, 0);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("bad server options give a RangeError naming the field", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "c"], bandwidth: 1e6 });
+  const mk = (o: Partial<ImageServerOptions>) => () =>
+    new ImageServer({ network: net, host: "srv", ...o });
+  assert.throws(mk({ concurrency: 0 }), /'concurrency'/);
+  assert.throws(mk({ cpuPerRequest: -1 }), /'cpuPerRequest'/);
+  assert.throws(mk({ cache: { kind: "ratio", hitRatio: 2 } }), /'cache.hitRatio'/);
+  assert.throws(mk({ cache: { kind: "lfu" } as never }), /'cache.kind'/);
+  assert.throws(mk({ disk: { bandwidth: 0, latency: 0 } }), /'disk.bandwidth'/);
+  assert.throws(
+    () => new ImageClient({ network: net, host: "c", server: "srv", timeout: 0 }),
+    /'timeout'/,
+  );
+  const srv = new ImageServer({ network: net, host: "srv" });
+  srv.addImage(new ImageContent({ id: "os", bytes: 512 }));
+  assert.throws(
+    () => srv.addImage(new ImageContent({ id: "os", bytes: 512 })),
+    /'id' must be unique/,
+  );
+});

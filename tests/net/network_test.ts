@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { BlockProtocol, Network, type Packet, starNetwork } from "../../lib/net/mod.ts";
+
+function tree(sim: Simulation): Network {
+  // a, b on edge switch e1; c on e2; e1 and e2 under core.
+  const net = new Network(sim);
+  net.addSwitch({ name: "core", latency: 300 });
+  net.addSwitch({ name: "e1", latency: 1_000 });
+  net.addSwitch({ name: "e2", latency: 2_000 });
+  for (const h of ["a", "b", "c"]) net.addHost(h);
+  net.connect({ a: "e1", b: "core", bandwidth: 1.25e9, latency: 10 });
+  net.connect({ a: "e2", b: "core", bandwidth: 1.25e9, latency: 10 });
+  net.connect({ a: "a", b: "e1", bandwidth: 125e6, latency: 5 });
+  net.connect({ a: "b", b: "e1", bandwidth: 125e6, latency: 5 });
+  net.connect({ a: "c", b: "e2", bandwidth: 125e6, latency: 5 });
+  return net;
+}
+
+Deno.test("a route through a tree crosses each switch once and pays its forwarding latency", () => {
+  const net = tree(new Simulation());
+  assert.deepEqual(net.route("a", "c").map((l) => l.name), [
+    "a->e1",
+    "e1->core",
+    "core->e2",
+    "e2->c",
+  ]);
+  assert.equal(net.pathLatency("a", "c"), 5 + (10 + 1_000) + (10 + 300) + (5 + 2_000));
+  assert.deepEqual(net.route("a", "b").map((l) => l.name), ["a->e1", "e1->b"]);
+  assert.equal(net.pathBandwidth("a", "c"), 125e6);
+});
+
+Deno.test("hosts do not forward, so a path through a host is no path", () => {
+  const net = new Network(new Simulation());
+  for (const h of ["x", "y", "z"]) net.addHost(h);
+  net.connect({ a: "x", b: "y", bandwidth: 1e6 });
+  net.connect({ a: "y", b: "z", bandwidth: 1e6 });
+  assert.equal(net.route("x", "y").length, 1);
+  assert.throws(() => net.route("x", "z"), /no path from 'x' to 'z'/);
+});
+
+Deno.test("links are full duplex: opposite directions do not share, the same direction does", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["a", "b", "c"], bandwidth: 100e6 });
+  const ab = net.send({ from: "a", to: "b", bytes: 100e6 });
+  const ba = net.send({ from: "b", to: "a", bytes: 100e6 });
+  sim.run();
+  assert.equal(ab.sentAt, 1e9);
+  assert.equal(ba.sentAt, 1e9);
+  const sim2 = new Simulation();
+  const net2 = starNetwork(sim2, { switchLatency: 0, hosts: ["a", "b", "c"], bandwidth: 100e6 });
+  const x = net2.send({ from: "a", to: "c", bytes: 100e6 });
+  const y = net2.send({ from: "b", to: "c", bytes: 100e6 });
+  sim2.run();
+  assert.equal(x.sentAt, 2e9); // both into c's downlink: half each
+  assert.equal(y.sentAt, 2e9);
+});
+
+Deno.test("messages reach the listener on their port with sender, reply port and size; others are dropped", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, {
+    switchLatency: 700,
+    hosts: ["a", "b"],
+    bandwidth: 125e6,
+    latency: 100,
+  });
+  const got: Packet[] = [];
+  let at = -1;
+  const stop = net.listen("b", "svc", (p) => {
+    got.push(p);
+    at = sim.now;
+  });
+  net.send({ from: "a", to: "b", port: "svc", replyPort: "r1", bytes: 1250, payload: { hi: 1 } });
+  sim.run();
+  net.send({ from: "a", to: "b", port: "nobody", bytes: 10 });
+  sim.run();
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0], {
+    from: "a",
+    to: "b",
+    port: "svc",
+    replyPort: "r1",
+    bytes: 1250,
+    payload: { hi: 1 },
+    sentAt: 0,
+  });
+  assert.equal(at, 10_000 + 100 + 100 + 700); // 1250 B at 125 MB/s, two cables, one switch
+  assert.equal(net.dropped, 1);
+  stop();
+  assert.equal(net.isListening("b", "svc"), false);
+});
+
+Deno.test("misuse gives errors naming the field", () => {
+  const net = new Network(new Simulation());
+  net.addHost("a");
+  net.addHost("b");
+  assert.throws(() => net.addHost("a"), /'name' must be unique/);
+  assert.throws(() => net.addSwitch({ name: "s", latency: -1 }), /'latency'/);
+  assert.throws(() => net.connect({ a: "a", b: "b", bandwidth: 0 }), /'bandwidth'/);
+  assert.throws(() => net.connect({ a: "a", b: "zz", bandwidth: 1 }), /'name'.*zz/);
+  assert.throws(() => net.connect({ a: "a", b: "a", bandwidth: 1 }), /'b' must differ/);
+  net.connect({ a: "a", b: "b", bandwidth: 1 });
+  net.listen("b", "p", () => {});
+  assert.throws(() => net.listen("b", "p", () => {}), /'port'/);
+  assert.throws(() => net.route("a", "a"), /'to' must differ/);
+});
+
+Deno.test("block protocol: a data answer costs count x 512 bytes plus per-frame overhead", () => {
+  const p = new BlockProtocol({ framing: { transport: "udp" }, headerBytes: 24 });
+  const versions = new Int32Array(2048); // 1 MiB
+  const frames = Math.ceil((2048 * 512) / 1448);
+  assert.equal(p.frames({ type: "data", reqId: 1, versions }), frames);
+  assert.equal(
+    p.wireBytes({ type: "data", reqId: 1, versions }),
+    2048 * 512 + frames * (24 + 28 + 38),
+  );
+  // A read request is one small frame: header 24 + image id 2 + IP/UDP 28, + 38 framing.
+  assert.equal(p.wireBytes({ type: "read", imageId: "os", lba: 0, count: 8, reqId: 1 }), 92);
+  assert.equal(p.wireBytes(null), 24 + 28 + 38); // anything unparseable still costs a header-only frame
+  // Block-aligned frames carry two sectors per 1500-byte frame, like AoE.
+  const aoe = new BlockProtocol({
+    framing: { transport: "raw" },
+    headerBytes: 36,
+    blockAligned: true,
+  });
+  assert.equal(aoe.dataPerFrame, 1024);
+  assert.throws(() => new BlockProtocol({ headerBytes: 1500 }), /'headerBytes'/);
+  assert.throws(() => new BlockProtocol({ maxBlocksPerRequest: 0 }), /'maxBlocksPerRequest'/);
+});
