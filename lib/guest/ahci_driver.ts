@@ -1,0 +1,656 @@
+/**
+ * The unmodified guest OS's AHCI driver (after Linux `libahci`): it reaches
+ * the HBA only through register accesses made by a CPU
+ * ({@link Cpu.mmio}, so a VMM may trap them) and through the command list,
+ * command tables, PRDTs and buffers it writes in its own memory, allocated
+ * from the E820 map's usable RAM. It knows nothing of any VMM.
+ */
+import type { Gpa, SimTime } from "../_util/mod.ts";
+import { millis, requireNumber } from "../_util/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import { Resource } from "../sim/mod.ts";
+import type {
+  AccessSize,
+  Cpu,
+  E820Map,
+  InterruptController,
+  MmioBus,
+  PhysicalMemory,
+} from "../hw/mod.ts";
+import {
+  AhciRegs as R,
+  encodeAtaCommand,
+  encodeH2dFis,
+  PRD_MAX_BYTES,
+  type PrdEntry,
+  readCommandHeader,
+  writeCommandHeader,
+  writePrdt,
+} from "../hw/ahci/mod.ts";
+import { PhysAllocator } from "./phys_alloc.ts";
+
+const SECTOR = 512;
+const U32 = 2 ** 32;
+/** PxIE bits the driver enables (Linux DEF_PORT_IRQ, reduced to what the model raises). */
+const PORT_IRQ = R.PxIS_DHRS | R.PxIS_SDBS | R.PxIS_DPS | R.PxIS_TFES | R.PxIS_HBFS |
+  R.PxIS_IFS;
+
+/** CPU time of driver code, ns (from the profile). */
+export interface AhciDriverCosts {
+  /** Building one command: header, FIS, PRDT, slot bookkeeping. */
+  issue: SimTime;
+  /** Completing one command in the interrupt handler. */
+  complete: SimTime;
+  /** Delay between two reads of a register the driver polls (CR, FR, BSY). */
+  pollInterval: SimTime;
+}
+
+/** Options of {@link AhciDriver}. */
+export interface AhciDriverOptions {
+  sim: Simulation;
+  /** CPU the driver's code runs on. */
+  cpu: Cpu;
+  bus: MmioBus;
+  memory: PhysicalMemory;
+  /** Firmware memory map; the driver allocates only usable RAM from it. */
+  e820: E820Map;
+  irq: InterruptController;
+  /** Vector of the HBA's interrupt. */
+  vector: number;
+  /** ABAR: physical address of the HBA's register window. */
+  abar: Gpa;
+  costs: AhciDriverCosts;
+  /** Port to use. @default the first implemented port with a device (PxSSTS.DET = 3) */
+  port?: number;
+  /** Use NCQ when the HBA (CAP.SNCQ) and the disk (IDENTIFY word 76) support it. @default true */
+  ncq?: boolean;
+  /** Bytes per PRD entry: buffers are split at this size (4 KiB pages). @default 4096 */
+  prdBytes?: number;
+  /** PRD entries per command table (Linux AHCI_MAX_SG). @default 168 */
+  maxPrdEntries?: number;
+  /** Cap on commands outstanding. @default 32 */
+  queueDepth?: number;
+  /** Give up waiting for CR/FR/BSY after this long (§10.1.2 allows 500 ms). @default 500 ms */
+  engineTimeout?: SimTime;
+  /** Lowest physical address the allocator hands out. @default 1 MiB */
+  minAddress?: Gpa;
+}
+
+/** Outcome of a request. */
+export interface IoResult {
+  ok: boolean;
+  /** Versions read (reads that succeeded). */
+  versions?: Int32Array;
+  /** Why it failed: ATA status/error from PxTFD, or a short transfer. */
+  error?: string;
+  /** Issue to completion, ns. */
+  latency: SimTime;
+}
+
+/** What IDENTIFY and CAP told the driver. */
+export interface AhciDriverInfo {
+  port: number;
+  /** Capacity in sectors (IDENTIFY words 100-103). */
+  sectors: number;
+  /** Commands the driver keeps outstanding at most. */
+  queueDepth: number;
+  /** NCQ in use. */
+  ncq: boolean;
+  /** Model string (IDENTIFY words 27-46). */
+  model: string;
+}
+
+/** Driver counters. */
+export interface AhciDriverStats {
+  requests: number;
+  commands: number;
+  /** Interrupt handler runs. */
+  interrupts: number;
+  /** Handler runs that found nothing to do. */
+  spurious: number;
+  errors: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+  mmioReads: number;
+  mmioWrites: number;
+}
+
+/** A block driver as workloads see it (this one, or any other guest driver). */
+export interface GuestBlockDriver {
+  readonly sim: Simulation;
+  read(req: { lba: number; count: number }): SimEvent<IoResult>;
+  write(
+    req: { lba: number; count: number; version: number | ArrayLike<number> },
+  ): SimEvent<IoResult>;
+}
+
+type CmdKind = "read" | "write" | "identify" | "flush";
+
+interface Cmd {
+  kind: CmdKind;
+  lba: number;
+  count: number;
+  versions?: ArrayLike<number>;
+  ncq: boolean;
+  buf: Gpa;
+  bufBytes: number;
+  slot: number;
+  done: SimEvent<{ ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array }>;
+}
+
+/**
+ * AHCI driver for one port.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { Cpu, E820Map, InterruptController, MmioBus, PhysicalMemory, Ssd } from "../hw/mod.ts";
+ * import { AhciHba } from "../hw/ahci/mod.ts";
+ * import { AhciDriver } from "./ahci_driver.ts";
+ * const sim = new Simulation();
+ * const memory = new PhysicalMemory({ size: 64 << 20 });
+ * const irq = new InterruptController(sim, { latency: 1000 });
+ * const bus = new MmioBus();
+ * const disk = new Ssd(sim, { sectors: 1 << 16, readLatency: 80_000, writeLatency: 40_000, channels: 8,
+ *   readBandwidth: 540e6, writeBandwidth: 500e6 });
+ * const hba = new AhciHba({ sim, memory, irq, vector: 40, ports: [disk], costs: { commandOverhead: 2000,
+ *   prdEntry: 20, fisPost: 300, dmaBandwidth: 4e9, identify: 10_000, engineStart: 0, engineStop: 0, fisEngine: 0, hbaReset: 0 } });
+ * bus.map({ base: 0xfebf_0000, size: 0x1100, name: "ahci", device: hba });
+ * const cpu = new Cpu(0, { vmExit: 0, vmEntry: 0, mmioRead: 500, mmioWrite: 100, eptOverhead: 0, ipi: 0, tlbFlush: 0 });
+ * const drv = new AhciDriver({ sim, cpu, bus, memory, e820: E820Map.standard(64 << 20), irq, vector: 40,
+ *   abar: 0xfebf_0000, costs: { issue: 1000, complete: 500, pollInterval: 10_000 } });
+ * sim.process(function* () {
+ *   yield drv.init();
+ *   yield drv.write({ lba: 8, count: 4, version: 7 });
+ *   const r = (yield drv.read({ lba: 8, count: 4 })) as { versions: Int32Array };
+ *   console.assert(r.versions.join() === "7,7,7,7");
+ * });
+ * sim.run();
+ * ```
+ */
+export class AhciDriver implements GuestBlockDriver {
+  readonly sim: Simulation;
+  readonly stats: AhciDriverStats = {
+    requests: 0,
+    commands: 0,
+    interrupts: 0,
+    spurious: 0,
+    errors: 0,
+    sectorsRead: 0,
+    sectorsWritten: 0,
+    mmioReads: 0,
+    mmioWrites: 0,
+  };
+  readonly allocator: PhysAllocator;
+  #o: Required<Omit<AhciDriverOptions, "port">> & { port?: number };
+  #lock: Resource;
+  #info: AhciDriverInfo | undefined;
+  #port = -1;
+  #clb: Gpa = 0;
+  #fb: Gpa = 0;
+  #ctba: Gpa[] = [];
+  #depth = 1;
+  #useNcq = false;
+  #busy = 0;
+  /** Slots whose PxCI write has been made. */
+  #issued = 0;
+  #exclusive = false;
+  #slots: (Cmd | undefined)[] = new Array(32).fill(undefined);
+  #waiting: { cmd: Cmd; ev: SimEvent<number> }[] = [];
+  #inHandler = false;
+  #again = false;
+  #lastCi = 0;
+  #lastSact = 0;
+
+  constructor(options: AhciDriverOptions) {
+    const o = {
+      ncq: true,
+      prdBytes: 4096,
+      maxPrdEntries: 168,
+      queueDepth: 32,
+      engineTimeout: millis(500),
+      minAddress: 0x10_0000,
+      ...options,
+    };
+    const what = "create AHCI driver";
+    requireNumber(what, "prdBytes", o.prdBytes, { integer: true, min: SECTOR });
+    if (o.prdBytes % SECTOR !== 0 || o.prdBytes > PRD_MAX_BYTES) {
+      throw new RangeError(
+        `Cannot ${what}: 'prdBytes' must be a multiple of 512 <= ${PRD_MAX_BYTES}: current value is ${o.prdBytes}`,
+      );
+    }
+    requireNumber(what, "maxPrdEntries", o.maxPrdEntries, { integer: true, min: 1 });
+    requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 1 });
+    if (o.queueDepth > 32) {
+      throw new RangeError(
+        `Cannot ${what}: 'queueDepth' must be <= 32: current value is ${o.queueDepth}`,
+      );
+    }
+    requireNumber(what, "engineTimeout", o.engineTimeout, { integer: true, min: 0 });
+    for (const k of ["issue", "complete", "pollInterval"] as const) {
+      requireNumber(what, `costs.${k}`, o.costs[k], { integer: true, min: 0 });
+    }
+    requireNumber(what, "costs.pollInterval", o.costs.pollInterval, {
+      integer: true,
+      min: 0,
+      strict: true,
+    });
+    this.#o = o;
+    this.sim = o.sim;
+    this.#lock = new Resource(o.sim, { capacity: 1, name: "ahci host lock" });
+    this.allocator = new PhysAllocator(o.e820, { minAddress: o.minAddress });
+  }
+
+  /** What init found; undefined before init completes. */
+  get info(): AhciDriverInfo | undefined {
+    return this.#info;
+  }
+
+  /** Largest number of sectors one command carries. */
+  get maxSectorsPerCommand(): number {
+    return Math.min(65536, Math.floor((this.#o.maxPrdEntries * this.#o.prdBytes) / SECTOR));
+  }
+
+  /** Initialises controller and port, then identifies the disk. The process's value is the info. */
+  init(): SimEvent<AhciDriverInfo> {
+    return this.sim.process(this.#init(), "ahci-init");
+  }
+
+  /**
+   * Reads `count` sectors from `lba`; the event's value carries the versions.
+   * Requests larger than one command are split; the result merges the parts.
+   */
+  read(req: { lba: number; count: number }): SimEvent<IoResult> {
+    return this.#request("read", req.lba, req.count);
+  }
+
+  /** Writes `count` sectors: every sector gets `version`, or versions[i]. */
+  write(
+    req: { lba: number; count: number; version: number | ArrayLike<number> },
+  ): SimEvent<IoResult> {
+    const v = req.version;
+    const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : v;
+    if (versions.length !== req.count) {
+      throw new RangeError(
+        `Cannot write: 'version' must be a number or hold 'count' (${req.count}) versions: current length is ${versions.length}`,
+      );
+    }
+    return this.#request("write", req.lba, req.count, versions);
+  }
+
+  /** FLUSH CACHE EXT. */
+  flush(): SimEvent<IoResult> {
+    return this.#request("flush", 0, 0);
+  }
+
+  // ---- request path ----
+
+  #request(
+    kind: CmdKind,
+    lba: number,
+    count: number,
+    versions?: ArrayLike<number>,
+  ): SimEvent<IoResult> {
+    const info = this.#info;
+    if (info === undefined) throw new Error("AHCI driver: request before init() completed");
+    if (kind === "read" || kind === "write") {
+      if (
+        !(Number.isInteger(lba) && Number.isInteger(count) && lba >= 0 && count >= 1 &&
+          lba + count <= info.sectors)
+      ) {
+        throw new RangeError(
+          `Cannot ${kind}: 'lba'+'count' must lie within [0, ${info.sectors}] with count >= 1: current values are ${lba}, ${count}`,
+        );
+      }
+    }
+    this.stats.requests++;
+    const sim = this.sim;
+    const start = sim.now;
+    const out = sim.event<IoResult>();
+    const max = this.maxSectorsPerCommand;
+    const parts: SimEvent<{ ok: boolean; error?: string; versions?: Int32Array }>[] = [];
+    if (kind === "flush") parts.push(this.#command(kind, 0, 0));
+    for (let k = 0; k < count; k += max) {
+      const n = Math.min(max, count - k);
+      const v = versions === undefined ? undefined : Array.prototype.slice.call(versions, k, k + n);
+      parts.push(this.#command(kind, lba + k, n, v));
+    }
+    sim.allOf(parts).then((ev) => {
+      const rs = ev.value as { ok: boolean; error?: string; versions?: Int32Array }[];
+      const bad = rs.find((r) => !r.ok);
+      const latency = sim.now - start;
+      if (bad !== undefined) return out.succeed({ ok: false, error: bad.error, latency });
+      if (kind !== "read") return out.succeed({ ok: true, latency });
+      const all = new Int32Array(count);
+      let k = 0;
+      for (const r of rs) {
+        all.set(r.versions!, k);
+        k += r.versions!.length;
+      }
+      out.succeed({ ok: true, versions: all, latency });
+    });
+    return out;
+  }
+
+  #command(
+    kind: CmdKind,
+    lba: number,
+    count: number,
+    versions?: ArrayLike<number>,
+  ): Cmd["done"] {
+    const bufBytes = kind === "identify" ? SECTOR : count * SECTOR;
+    const cmd: Cmd = {
+      kind,
+      lba,
+      count,
+      versions,
+      ncq: this.#useNcq && (kind === "read" || kind === "write"),
+      buf: bufBytes > 0 ? this.allocator.alloc(bufBytes, { align: 4096 }) : 0,
+      bufBytes,
+      slot: -1,
+      done: this.sim.event(),
+    };
+    this.stats.commands++;
+    this.sim.process(this.#issue(cmd), `ahci-issue-${kind}`);
+    return cmd.done;
+  }
+
+  /** A slot is free when it is in neither PxCI nor PxSACT (as last read) nor busy here. */
+  #freeSlot(cmd: Cmd): number {
+    if (this.#exclusive) return -1;
+    if (!cmd.ncq && this.#busy !== 0) return -1; // non-queued commands need an idle queue (ATA)
+    let n = 0;
+    for (let s = 0; s < 32; s++) if (this.#busy & (1 << s)) n++;
+    if (n >= this.#depth) return -1;
+    const taken = this.#busy | this.#lastCi | this.#lastSact;
+    for (let s = 0; s < this.#depth; s++) if (!(taken & (1 << s))) return s;
+    return -1;
+  }
+
+  #claim(cmd: Cmd, slot: number): void {
+    this.#busy = (this.#busy | (1 << slot)) >>> 0;
+    this.#slots[slot] = cmd;
+    cmd.slot = slot;
+    if (!cmd.ncq) this.#exclusive = true;
+  }
+
+  *#issue(cmd: Cmd): ProcessGenerator<void> {
+    const sim = this.sim;
+    let slot = this.#waiting.length === 0 ? this.#freeSlot(cmd) : -1;
+    if (slot < 0) {
+      const ev = sim.event<number>();
+      this.#waiting.push({ cmd, ev });
+      slot = (yield ev) as number;
+    } else this.#claim(cmd, slot);
+    using lock = this.#lock.request();
+    yield lock;
+    yield sim.timeout(this.#o.costs.issue);
+    this.#build(cmd);
+    const bit = (1 << slot) >>> 0;
+    // NCQ: PxSACT before PxCI (§5.3.1 / SATA NCQ); tag = slot.
+    if (cmd.ncq) yield* this.#w(R.Px.SACT, bit);
+    yield* this.#w(R.Px.CI, bit);
+    this.#issued = (this.#issued | bit) >>> 0;
+  }
+
+  /** Writes the command header, command FIS and PRDT for `cmd` into its slot. */
+  #build(cmd: Cmd): void {
+    const mem = this.#o.memory;
+    const ctba = this.#ctba[cmd.slot];
+    const fis = cmd.kind === "identify" || cmd.kind === "flush"
+      ? encodeAtaCommand({ kind: cmd.kind })
+      : encodeAtaCommand({
+        kind: cmd.kind,
+        lba: cmd.lba,
+        count: cmd.count,
+        ncq: cmd.ncq,
+        tag: cmd.slot,
+      });
+    mem.writeBytes(ctba, encodeH2dFis(fis));
+    const prdt: PrdEntry[] = [];
+    for (let off = 0; off < cmd.bufBytes; off += this.#o.prdBytes) {
+      prdt.push({
+        dba: cmd.buf + off,
+        bytes: Math.min(this.#o.prdBytes, cmd.bufBytes - off),
+        interrupt: false,
+      });
+    }
+    writePrdt(mem, ctba, prdt);
+    if (cmd.kind === "write") mem.writeVersions(cmd.buf, cmd.versions!);
+    writeCommandHeader(mem, { clb: this.#clb, slot: cmd.slot }, {
+      cfl: 5, // a register FIS is 5 DWORDs
+      write: cmd.kind === "write",
+      prefetch: !cmd.ncq && prdt.length > 0,
+      prdtl: prdt.length,
+      ctba,
+    });
+  }
+
+  // ---- interrupt path ----
+
+  #onInterrupt(): void {
+    if (this.#inHandler) {
+      this.#again = true;
+      return;
+    }
+    this.#inHandler = true;
+    this.sim.process(this.#isr(), "ahci-isr");
+  }
+
+  *#isr(): ProcessGenerator<void> {
+    try {
+      do {
+        this.#again = false;
+        this.stats.interrupts++;
+        using lock = this.#lock.request();
+        yield lock;
+        const is = yield* this.#r(R.Ghc.IS, true);
+        const bit = (1 << this.#port) >>> 0;
+        let completed = 0;
+        if (is & bit) completed = yield* this.#servicePort();
+        if (is !== 0) yield* this.#w(R.Ghc.IS, is, true);
+        if (completed === 0) this.stats.spurious++;
+      } while (this.#again);
+    } finally {
+      this.#inHandler = false;
+    }
+  }
+
+  /** libahci's ahci_port_intr: ack PxIS, find finished slots from PxCI/PxSACT. */
+  *#servicePort(): ProcessGenerator<number> {
+    const pxis = yield* this.#r(R.Px.IS);
+    if (pxis !== 0) yield* this.#w(R.Px.IS, pxis);
+    let failedSlot = -1;
+    let tfd = 0;
+    if (pxis & (R.PxIS_TFES | R.PxIS_HBFS | R.PxIS_IFS)) {
+      tfd = yield* this.#r(R.Px.TFD);
+      failedSlot = ((yield* this.#r(R.Px.CMD)) >>> R.PxCMD_CCS_SHIFT) & 0x1f;
+    }
+    const ci = yield* this.#r(R.Px.CI);
+    const sact = this.#useNcq ? yield* this.#r(R.Px.SACT) : 0;
+    this.#lastCi = ci;
+    this.#lastSact = sact;
+    const done = (this.#issued & ~(ci | sact)) >>> 0;
+    let n = 0;
+    for (let s = 0; s < 32; s++) {
+      if (!(done & (1 << s))) continue;
+      n++;
+      yield this.sim.timeout(this.#o.costs.complete);
+      this.#complete(s, s === failedSlot ? tfd : -1);
+    }
+    return n;
+  }
+
+  #complete(slot: number, failedTfd: number): void {
+    const cmd = this.#slots[slot]!;
+    const mem = this.#o.memory;
+    const bit = (1 << slot) >>> 0;
+    this.#slots[slot] = undefined;
+    this.#busy = (this.#busy & ~bit) >>> 0;
+    this.#issued = (this.#issued & ~bit) >>> 0;
+    if (!cmd.ncq) this.#exclusive = false;
+    // PRDBC tells how much moved; a short count is an error even without TFES.
+    const prdbc = readCommandHeader(mem, { clb: this.#clb, slot }).prdbc;
+    let r: { ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array };
+    if (failedTfd >= 0) {
+      r = {
+        ok: false,
+        error: `task file error: status 0x${(failedTfd & 0xff).toString(16)} error 0x${
+          (failedTfd >>> 8 & 0xff).toString(16)
+        }`,
+      };
+    } else if (prdbc < cmd.bufBytes) {
+      r = { ok: false, error: `short transfer: ${prdbc} of ${cmd.bufBytes} bytes` };
+    } else if (cmd.kind === "read") {
+      r = { ok: true, versions: mem.readVersions(cmd.buf, cmd.count) };
+      this.stats.sectorsRead += cmd.count;
+    } else if (cmd.kind === "identify") {
+      r = { ok: true, bytes: mem.readBytes(cmd.buf, SECTOR) };
+    } else {
+      r = { ok: true };
+      if (cmd.kind === "write") this.stats.sectorsWritten += cmd.count;
+    }
+    if (!r.ok) this.stats.errors++;
+    if (cmd.bufBytes > 0) this.allocator.free(cmd.buf, cmd.bufBytes);
+    cmd.done.succeed(r);
+    this.#admit();
+  }
+
+  /** Hands freed slots to waiting commands, in arrival order. */
+  #admit(): void {
+    while (this.#waiting.length > 0) {
+      const w = this.#waiting[0];
+      const slot = this.#freeSlot(w.cmd);
+      if (slot < 0) return;
+      this.#waiting.shift();
+      this.#claim(w.cmd, slot);
+      w.ev.succeed(slot);
+    }
+  }
+
+  // ---- init ----
+
+  *#init(): ProcessGenerator<AhciDriverInfo> {
+    const o = this.#o;
+    if (this.#port >= 0) throw new Error("AHCI driver: init() called twice");
+    let hbaSlots = 1;
+    let hbaNcq = false;
+    {
+      using lock = this.#lock.request();
+      yield lock;
+      o.irq.onVector(o.vector, () => this.#onInterrupt());
+      const ghc = yield* this.#r(R.Ghc.GHC, true);
+      yield* this.#w(R.Ghc.GHC, (ghc | R.GHC_AE) >>> 0, true);
+      const cap = yield* this.#r(R.Ghc.CAP, true);
+      const pi = yield* this.#r(R.Ghc.PI, true);
+      this.#port = yield* this.#pickPort(pi);
+      yield* this.#startPort();
+      yield* this.#w(R.Ghc.GHC, (R.GHC_AE | R.GHC_IE) >>> 0, true);
+      const ncs = ((cap & R.CAP_NCS_MASK) >>> R.CAP_NCS_SHIFT) + 1;
+      hbaSlots = Math.min(ncs, o.queueDepth);
+      hbaNcq = (cap & R.CAP_SNCQ) !== 0;
+      for (let s = 0; s < hbaSlots; s++) {
+        // Command table: CFIS/ACMD area then the PRDT, 128-byte aligned (§4.2.3).
+        const bytes = R.CT_PRDT + o.maxPrdEntries * R.PRDT_ENTRY_BYTES;
+        this.#ctba.push(this.allocator.alloc(bytes, { align: 128 }));
+      }
+    }
+    const id = (yield this.#command("identify", 0, 0)) as {
+      ok: boolean;
+      error?: string;
+      bytes?: Uint8Array;
+    };
+    if (!id.ok) throw new Error(`AHCI driver: IDENTIFY failed: ${id.error}`);
+    const w = new DataView(id.bytes!.buffer);
+    const word = (i: number) => w.getUint16(i * 2, true);
+    let sectors = 0;
+    for (let i = 103; i >= 100; i--) sectors = sectors * 0x1_0000 + word(i);
+    const diskNcq = (word(76) & (1 << 8)) !== 0;
+    const diskDepth = (word(75) & 0x1f) + 1;
+    let model = "";
+    for (let i = 27; i <= 46; i++) model += String.fromCharCode(word(i) >> 8, word(i) & 0xff);
+    this.#useNcq = o.ncq && hbaNcq && diskNcq;
+    this.#depth = this.#useNcq ? Math.min(hbaSlots, diskDepth) : 1;
+    this.#info = {
+      port: this.#port,
+      sectors,
+      queueDepth: this.#depth,
+      ncq: this.#useNcq,
+      model: model.trim(),
+    };
+    return this.#info;
+  }
+
+  *#pickPort(pi: number): ProcessGenerator<number> {
+    const want = this.#o.port;
+    for (let p = 0; p < 32; p++) {
+      if (!(pi & (1 << p)) || (want !== undefined && p !== want)) continue;
+      const ssts = yield* this.#r(R.portReg(p, R.Px.SSTS), true);
+      if ((ssts & 0xf) === 3) return p; // DET = 3: device present, link up (§3.3.10)
+    }
+    throw new Error(
+      `AHCI driver: no port with a device (PI=0x${pi.toString(16)}, wanted ${want ?? "any"})`,
+    );
+  }
+
+  /** Port start-up in the spec's order (§10.1.2, §10.3). */
+  *#startPort(): ProcessGenerator<void> {
+    const o = this.#o;
+    let cmd = yield* this.#r(R.Px.CMD);
+    if (cmd & (R.PxCMD_ST | R.PxCMD_CR)) {
+      yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
+      yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+    }
+    cmd = yield* this.#r(R.Px.CMD);
+    if (cmd & (R.PxCMD_FRE | R.PxCMD_FR)) {
+      yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_FRE) >>> 0);
+      yield* this.#waitFor(R.Px.CMD, R.PxCMD_FR, 0, "PxCMD.FR to clear");
+    }
+    // Command list 1 KiB (1 KiB aligned), received-FIS area 256 B (256 aligned): §4.2.
+    this.#clb = this.allocator.alloc(R.SLOTS * R.CMD_HEADER_BYTES, { align: 1024 });
+    this.#fb = this.allocator.alloc(R.RFIS_BYTES, { align: 256 });
+    o.memory.writeBytes(this.#clb, new Uint8Array(R.SLOTS * R.CMD_HEADER_BYTES));
+    o.memory.writeBytes(this.#fb, new Uint8Array(R.RFIS_BYTES));
+    yield* this.#w(R.Px.CLB, this.#clb % U32);
+    yield* this.#w(R.Px.CLBU, Math.floor(this.#clb / U32));
+    yield* this.#w(R.Px.FB, this.#fb % U32);
+    yield* this.#w(R.Px.FBU, Math.floor(this.#fb / U32));
+    cmd = yield* this.#r(R.Px.CMD);
+    yield* this.#w(R.Px.CMD, (cmd | R.PxCMD_FRE) >>> 0);
+    yield* this.#waitFor(R.Px.CMD, R.PxCMD_FR, R.PxCMD_FR, "PxCMD.FR to set");
+    yield* this.#w(R.Px.SERR, 0xffff_ffff);
+    yield* this.#w(R.Px.IS, 0xffff_ffff);
+    yield* this.#w(R.Ghc.IS, (1 << this.#port) >>> 0, true);
+    yield* this.#w(R.Px.IE, PORT_IRQ >>> 0);
+    // The device must be idle before ST is set (§10.3.1).
+    yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
+    cmd = yield* this.#r(R.Px.CMD);
+    yield* this.#w(R.Px.CMD, (cmd | R.PxCMD_ST) >>> 0);
+  }
+
+  *#waitFor(reg: number, mask: number, value: number, what: string): ProcessGenerator<void> {
+    const deadline = this.sim.now + this.#o.engineTimeout;
+    for (;;) {
+      if (((yield* this.#r(reg)) & mask) === value) return;
+      if (this.sim.now >= deadline) throw new Error(`AHCI driver: timed out waiting for ${what}`);
+      yield this.sim.timeout(this.#o.costs.pollInterval);
+    }
+  }
+
+  // ---- register access: always through the CPU ----
+
+  /** Reads a register: a port register offset unless `global`. */
+  *#r(off: number, global = false): ProcessGenerator<number> {
+    this.stats.mmioReads++;
+    return yield* this.#mmio(global ? off : R.portReg(this.#port, off), 4, false, 0);
+  }
+
+  *#w(off: number, value: number, global = false): ProcessGenerator<void> {
+    this.stats.mmioWrites++;
+    yield* this.#mmio(global ? off : R.portReg(this.#port, off), 4, true, value);
+  }
+
+  *#mmio(off: number, size: AccessSize, write: boolean, value: number): ProcessGenerator<number> {
+    const o = this.#o;
+    return yield* o.cpu.mmio(o.sim, o.bus, { addr: o.abar + off, size, write, value });
+  }
+}

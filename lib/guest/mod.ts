@@ -1,0 +1,29 @@
+/**
+ * The unmodified guest OS, at the level of its block I/O: a physical page
+ * allocator built from the E820 map, an AHCI driver that talks to the HBA
+ * only through CPU register accesses and structures in its own memory, and a
+ * boot-trace player that runs a boot's I/O as a process with N requests
+ * outstanding. It imports no VMM: transparency is a property of the code.
+ *
+ * Deliberately not modelled: the page cache and block-layer scheduling
+ * (requests reach the driver as issued), error recovery beyond reporting a
+ * failed request (no port reset or command retry), ATAPI, port multipliers,
+ * hot plug and power management.
+ * @module
+ */
+export {
+  AhciDriver,
+  type AhciDriverCosts,
+  type AhciDriverInfo,
+  type AhciDriverOptions,
+  type AhciDriverStats,
+  type GuestBlockDriver,
+  type IoResult,
+} from "./ahci_driver.ts";
+export {
+  type BootOp,
+  type BootTraceOptions,
+  type BootTraceStats,
+  playBootTrace,
+} from "./boot_trace.ts";
+export { PhysAllocator } from "./phys_alloc.ts";

@@ -1,0 +1,657 @@
+/**
+ * Encoders and decoders of the AHCI in-memory structures (AHCI 1.3.1 §4.2)
+ * and the SATA FISes (SATA 3.x §10.3) over {@link PhysicalMemory}, plus the
+ * ATA command decoder (ACS-3) shared by the HBA model and by anything that
+ * interprets guest commands (a VMM mediator). Pure functions; no state.
+ */
+import type { Gpa } from "../../_util/mod.ts";
+import type { PhysicalMemory } from "../memory.ts";
+import {
+  AtaCmd,
+  CH_A,
+  CH_C,
+  CH_CFL_MASK,
+  CH_CTBA,
+  CH_CTBAU,
+  CH_DW0,
+  CH_P,
+  CH_PRDBC,
+  CH_PRDTL_SHIFT,
+  CH_W,
+  CMD_HEADER_BYTES,
+  CT_CFIS,
+  CT_PRDT,
+  DEVICE_LBA,
+  FIS_H2D_C,
+  FIS_I,
+  FIS_TYPE_REG_D2H,
+  FIS_TYPE_REG_H2D,
+  FIS_TYPE_SET_DEVICE_BITS,
+  H2D_COMMAND,
+  H2D_COUNT,
+  H2D_COUNT_EXP,
+  H2D_DEVICE,
+  H2D_FEATURES,
+  H2D_FEATURES_EXP,
+  H2D_LBA0,
+  H2D_LBA1,
+  H2D_LBA2,
+  H2D_LBA3,
+  H2D_LBA4,
+  H2D_LBA5,
+  PRD_DBA,
+  PRD_DBAU,
+  PRD_DBC_MASK,
+  PRD_DW3,
+  PRD_I,
+  PRDT_ENTRY_BYTES,
+} from "./registers.ts";
+
+const U32 = 2 ** 32;
+/** Bytes of an H2D or D2H register FIS (5 DWORDs). */
+export const REG_FIS_BYTES = 20;
+/** Bytes of a Set Device Bits FIS (2 DWORDs). */
+export const SDB_FIS_BYTES = 8;
+/** Largest byte count one PRD entry describes (DBC is 22 bits, §4.2.3.3). */
+export const PRD_MAX_BYTES = PRD_DBC_MASK + 1;
+
+/** A command header as stored in the command list (§4.2.2). */
+export interface CommandHeader {
+  /** Command FIS Length in DWORDs (valid: 2..16). */
+  cfl: number;
+  /** A: ATAPI command. */
+  atapi: boolean;
+  /** W: data flows host to device. */
+  write: boolean;
+  /** P: prefetchable. */
+  prefetch: boolean;
+  /** C: clear busy upon R_OK. */
+  clearBusy: boolean;
+  /** PRDTL: entries in the PRD table. */
+  prdtl: number;
+  /** PRDBC: bytes transferred (written by the HBA). */
+  prdbc: number;
+  /** CTBA/CTBAU: command table base address (128-byte aligned). */
+  ctba: Gpa;
+}
+
+/** One PRD entry (§4.2.3.3): data base address, byte count, interrupt bit. */
+export interface PrdEntry {
+  dba: Gpa;
+  /** Bytes described (DBC + 1). */
+  bytes: number;
+  /** I: interrupt on completion of this entry. */
+  interrupt: boolean;
+}
+
+/** A Register Host-to-Device FIS (SATA §10.3.4), fields as raw values. */
+export interface H2dFis {
+  /** FIS type byte (0x27 for a well-formed one). */
+  type: number;
+  /** C bit: the FIS carries a command (else device control). */
+  c: boolean;
+  command: number;
+  /** FEATURES 15:0 (7:0 in byte 3, 15:8 in byte 11). */
+  features: number;
+  /** LBA 47:0 (bytes 4-6, 8-10). */
+  lba: number;
+  device: number;
+  /** COUNT 15:0 (7:0 in byte 12, 15:8 in byte 13). */
+  count: number;
+}
+
+/** A Register Device-to-Host FIS (SATA §10.3.5). */
+export interface D2hFis {
+  type: number;
+  /** I bit: the device requests an interrupt. */
+  interrupt: boolean;
+  status: number;
+  error: number;
+}
+
+/** A Set Device Bits FIS (SATA §10.3.9): NCQ completion. */
+export interface SdbFis {
+  type: number;
+  interrupt: boolean;
+  /** Status bits 6:4 and 2:0. */
+  status: number;
+  error: number;
+  /** SActive bits the device completes (DW1). */
+  sactive: number;
+}
+
+/** What a command does, as the HBA and a mediator need it. */
+export type AtaCommandKind = "read" | "write" | "identify" | "flush" | "unknown";
+
+/** A decoded ATA command. */
+export interface AtaCommand {
+  kind: AtaCommandKind;
+  opcode: number;
+  /** Starting LBA (0 for commands without one). */
+  lba: number;
+  /** Sectors transferred (IDENTIFY: 1; FLUSH and unknown: 0). */
+  count: number;
+  /** First-party DMA queued (NCQ). */
+  ncq: boolean;
+  /** NCQ tag (COUNT bits 7:3). */
+  tag?: number;
+  /** NCQ forced unit access (DEVICE bit 7). */
+  fua?: boolean;
+  /** LBA48 addressing. */
+  lba48: boolean;
+}
+
+/**
+ * Reads the command header of `slot` in the command list at `clb`.
+ * @param mem physical memory.
+ * @param at command list base and slot.
+ * @returns the header fields.
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { readCommandHeader, writeCommandHeader } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writeCommandHeader(mem, { clb: 0x1000, slot: 3 }, { cfl: 5, write: true, prdtl: 2, ctba: 0x2000 });
+ * const h = readCommandHeader(mem, { clb: 0x1000, slot: 3 });
+ * console.assert(h.cfl === 5 && h.write && h.prdtl === 2 && h.ctba === 0x2000);
+ * ```
+ */
+export function readCommandHeader(
+  mem: PhysicalMemory,
+  at: { clb: Gpa; slot: number },
+): CommandHeader {
+  const base = at.clb + at.slot * CMD_HEADER_BYTES;
+  const dw0 = mem.read(base + CH_DW0, 4);
+  return {
+    cfl: dw0 & CH_CFL_MASK,
+    atapi: (dw0 & CH_A) !== 0,
+    write: (dw0 & CH_W) !== 0,
+    prefetch: (dw0 & CH_P) !== 0,
+    clearBusy: (dw0 & CH_C) !== 0,
+    prdtl: dw0 >>> CH_PRDTL_SHIFT,
+    prdbc: mem.read(base + CH_PRDBC, 4),
+    // CTBA bits 6:0 are reserved (128-byte alignment, §4.2.2 DW2).
+    ctba: (mem.read(base + CH_CTBA, 4) & ~0x7f) + mem.read(base + CH_CTBAU, 4) * U32,
+  };
+}
+
+/**
+ * Writes the command header of `slot` (what a driver does before issuing).
+ * @param mem physical memory.
+ * @param at command list base and slot.
+ * @param h header fields; omitted flags are false, PRDBC 0.
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { writeCommandHeader } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writeCommandHeader(mem, { clb: 0x1000, slot: 0 }, { cfl: 5, prdtl: 1, ctba: 0x2000 });
+ * console.assert(mem.read(0x1000, 4) === (1 << 16 | 5));
+ * ```
+ */
+export function writeCommandHeader(
+  mem: PhysicalMemory,
+  at: { clb: Gpa; slot: number },
+  h: Partial<CommandHeader> & { cfl: number; prdtl: number; ctba: Gpa },
+): void {
+  const base = at.clb + at.slot * CMD_HEADER_BYTES;
+  const dw0 = (h.cfl & CH_CFL_MASK) | (h.atapi ? CH_A : 0) | (h.write ? CH_W : 0) |
+    (h.prefetch ? CH_P : 0) | (h.clearBusy ? CH_C : 0) | ((h.prdtl & 0xffff) << CH_PRDTL_SHIFT);
+  mem.write(base + CH_DW0, 4, dw0 >>> 0);
+  mem.write(base + CH_PRDBC, 4, h.prdbc ?? 0);
+  mem.write(base + CH_CTBA, 4, h.ctba % U32);
+  mem.write(base + CH_CTBAU, 4, Math.floor(h.ctba / U32));
+  mem.write(base + 0x10, 8, 0); // DW4-7 reserved
+  mem.write(base + 0x18, 8, 0);
+}
+
+/**
+ * Updates PRDBC of `slot` (the HBA reporting bytes transferred).
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { readCommandHeader, writePrdbc } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writePrdbc(mem, { clb: 0x400, slot: 1 }, 4096);
+ * console.assert(readCommandHeader(mem, { clb: 0x400, slot: 1 }).prdbc === 4096);
+ * ```
+ */
+export function writePrdbc(
+  mem: PhysicalMemory,
+  at: { clb: Gpa; slot: number },
+  bytes: number,
+): void {
+  mem.write(at.clb + at.slot * CMD_HEADER_BYTES + CH_PRDBC, 4, bytes);
+}
+
+/**
+ * Reads `count` PRD entries of the command table at `ctba`.
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { readPrdt, writePrdt } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writePrdt(mem, 0x2000, [{ dba: 0x8000, bytes: 4096, interrupt: true }]);
+ * console.assert(readPrdt(mem, 0x2000, 1)[0].bytes === 4096);
+ * ```
+ */
+export function readPrdt(mem: PhysicalMemory, ctba: Gpa, count: number): PrdEntry[] {
+  const out: PrdEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const e = ctba + CT_PRDT + i * PRDT_ENTRY_BYTES;
+    const dw3 = mem.read(e + PRD_DW3, 4);
+    out.push({
+      // DBA bit 0 is reserved (word alignment, §4.2.3.3).
+      dba: (mem.read(e + PRD_DBA, 4) & ~1) + mem.read(e + PRD_DBAU, 4) * U32,
+      bytes: (dw3 & PRD_DBC_MASK) + 1,
+      interrupt: (dw3 & PRD_I) !== 0,
+    });
+  }
+  return out;
+}
+
+/**
+ * Writes PRD entries into the command table at `ctba`.
+ * @throws RangeError when an entry's byte count is outside [1, 4 MiB].
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { writePrdt } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writePrdt(mem, 0x2000, [{ dba: 0x8000, bytes: 512, interrupt: false }]);
+ * console.assert(mem.read(0x2000 + 0x80 + 12, 4) === 511);
+ * ```
+ */
+export function writePrdt(mem: PhysicalMemory, ctba: Gpa, entries: readonly PrdEntry[]): void {
+  entries.forEach((p, i) => {
+    if (!(p.bytes >= 1 && p.bytes <= PRD_MAX_BYTES && Number.isInteger(p.bytes))) {
+      throw new RangeError(
+        `Cannot write PRD entry ${i}: 'bytes' must be an integer in [1, ${PRD_MAX_BYTES}]: current value is ${p.bytes}`,
+      );
+    }
+    const e = ctba + CT_PRDT + i * PRDT_ENTRY_BYTES;
+    mem.write(e + PRD_DBA, 4, p.dba % U32);
+    mem.write(e + PRD_DBAU, 4, Math.floor(p.dba / U32));
+    mem.write(e + 8, 4, 0);
+    mem.write(e + PRD_DW3, 4, ((p.bytes - 1) | (p.interrupt ? PRD_I : 0)) >>> 0);
+  });
+}
+
+/**
+ * Encodes an H2D register FIS into its 20 bytes.
+ * @example
+ * ```ts
+ * import { encodeH2dFis } from "./structures.ts";
+ * const b = encodeH2dFis({ command: 0x25, lba: 0x123456789a, count: 8 });
+ * console.assert(b[0] === 0x27 && b[1] === 0x80 && b[2] === 0x25 && b[4] === 0x9a && b[5] === 0x78 && b[8] === 0x34 && b[12] === 8);
+ * ```
+ */
+export function encodeH2dFis(fis: Partial<H2dFis> & { command: number }): Uint8Array {
+  const b = new Uint8Array(REG_FIS_BYTES);
+  const lba = fis.lba ?? 0;
+  const features = fis.features ?? 0;
+  const count = fis.count ?? 0;
+  b[0] = fis.type ?? FIS_TYPE_REG_H2D;
+  b[1] = (fis.c ?? true) ? FIS_H2D_C : 0;
+  b[H2D_COMMAND] = fis.command;
+  b[H2D_FEATURES] = features & 0xff;
+  b[H2D_LBA0] = lba & 0xff;
+  b[H2D_LBA1] = Math.floor(lba / 0x100) & 0xff;
+  b[H2D_LBA2] = Math.floor(lba / 0x1_0000) & 0xff;
+  b[H2D_DEVICE] = fis.device ?? DEVICE_LBA;
+  b[H2D_LBA3] = Math.floor(lba / 0x100_0000) & 0xff;
+  b[H2D_LBA4] = Math.floor(lba / U32) & 0xff;
+  b[H2D_LBA5] = Math.floor(lba / 0x100_0000_0000) & 0xff;
+  b[H2D_FEATURES_EXP] = (features >> 8) & 0xff;
+  b[H2D_COUNT] = count & 0xff;
+  b[H2D_COUNT_EXP] = (count >> 8) & 0xff;
+  return b;
+}
+
+/**
+ * Decodes the raw fields of an H2D register FIS from its bytes.
+ * @example
+ * ```ts
+ * import { decodeH2dFis, encodeH2dFis } from "./structures.ts";
+ * const f = decodeH2dFis(encodeH2dFis({ command: 0x60, features: 0x100, count: 5 << 3, lba: 77 }));
+ * console.assert(f.command === 0x60 && f.features === 0x100 && f.count === 40 && f.lba === 77);
+ * ```
+ */
+export function decodeH2dFis(b: Uint8Array): H2dFis {
+  return {
+    type: b[0],
+    c: (b[1] & FIS_H2D_C) !== 0,
+    command: b[H2D_COMMAND],
+    features: b[H2D_FEATURES] | (b[H2D_FEATURES_EXP] << 8),
+    lba: b[H2D_LBA0] + b[H2D_LBA1] * 0x100 + b[H2D_LBA2] * 0x1_0000 +
+      b[H2D_LBA3] * 0x100_0000 + b[H2D_LBA4] * U32 + b[H2D_LBA5] * 0x100_0000_0000,
+    device: b[H2D_DEVICE],
+    count: b[H2D_COUNT] | (b[H2D_COUNT_EXP] << 8),
+  };
+}
+
+/**
+ * Encodes a D2H register FIS (status in byte 2, error in byte 3).
+ * @example
+ * ```ts
+ * import { decodeD2hFis, encodeD2hFis } from "./structures.ts";
+ * const f = decodeD2hFis(encodeD2hFis({ status: 0x41, error: 0x04, interrupt: true }));
+ * console.assert(f.type === 0x34 && f.interrupt && f.status === 0x41 && f.error === 4);
+ * ```
+ */
+export function encodeD2hFis(f: { status: number; error: number; interrupt: boolean }): Uint8Array {
+  const b = new Uint8Array(REG_FIS_BYTES);
+  b[0] = FIS_TYPE_REG_D2H;
+  b[1] = f.interrupt ? FIS_I : 0;
+  b[2] = f.status;
+  b[3] = f.error;
+  return b;
+}
+
+/**
+ * Decodes a D2H register FIS.
+ * @example
+ * ```ts
+ * import { decodeD2hFis } from "./structures.ts";
+ * console.assert(decodeD2hFis(new Uint8Array([0x34, 0x40, 0x50, 0])).status === 0x50);
+ * ```
+ */
+export function decodeD2hFis(b: Uint8Array): D2hFis {
+  return { type: b[0], interrupt: (b[1] & FIS_I) !== 0, status: b[2], error: b[3] };
+}
+
+/**
+ * Encodes a Set Device Bits FIS: status low/high nibbles in byte 2 (bits 6:4
+ * and 2:0), error in byte 3, SActive in DW1 (SATA §10.3.9).
+ * @example
+ * ```ts
+ * import { decodeSdbFis, encodeSdbFis } from "./structures.ts";
+ * const f = decodeSdbFis(encodeSdbFis({ status: 0x40, error: 0, interrupt: true, sactive: 1 << 31 }));
+ * console.assert(f.type === 0xa1 && f.sactive === 2 ** 31 && f.status === 0x40);
+ * ```
+ */
+export function encodeSdbFis(
+  f: { status: number; error: number; interrupt: boolean; sactive: number },
+): Uint8Array {
+  const b = new Uint8Array(SDB_FIS_BYTES);
+  b[0] = FIS_TYPE_SET_DEVICE_BITS;
+  b[1] = f.interrupt ? FIS_I : 0;
+  b[2] = f.status & 0x77;
+  b[3] = f.error;
+  new DataView(b.buffer).setUint32(4, f.sactive >>> 0, true);
+  return b;
+}
+
+/**
+ * Decodes a Set Device Bits FIS.
+ * @example
+ * ```ts
+ * import { decodeSdbFis } from "./structures.ts";
+ * console.assert(decodeSdbFis(new Uint8Array([0xa1, 0x40, 0x40, 0, 4, 0, 0, 0])).sactive === 4);
+ * ```
+ */
+export function decodeSdbFis(b: Uint8Array): SdbFis {
+  return {
+    type: b[0],
+    interrupt: (b[1] & FIS_I) !== 0,
+    status: b[2] & 0x77,
+    error: b[3],
+    sactive: new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(4, true),
+  };
+}
+
+const READS = new Set<number>([AtaCmd.READ_DMA, AtaCmd.READ_DMA_EXT, AtaCmd.READ_FPDMA_QUEUED]);
+const LBA48 = new Set<number>([
+  AtaCmd.READ_DMA_EXT,
+  AtaCmd.WRITE_DMA_EXT,
+  AtaCmd.READ_FPDMA_QUEUED,
+  AtaCmd.WRITE_FPDMA_QUEUED,
+]);
+
+/** Decoders by opcode (ACS-3 §7): dispatch from a table. */
+const ATA_DECODERS: Record<number, (f: H2dFis) => Omit<AtaCommand, "opcode">> = {
+  // 28-bit DMA: LBA 27:24 in DEVICE 3:0; COUNT 0 means 256 (ACS-3 §7.22, §7.58).
+  [AtaCmd.READ_DMA]: (f) => dma28(f),
+  [AtaCmd.WRITE_DMA]: (f) => dma28(f),
+  // 48-bit DMA EXT: COUNT 0 means 65536 (ACS-3 §7.23, §7.59).
+  [AtaCmd.READ_DMA_EXT]: (f) => dma48(f),
+  [AtaCmd.WRITE_DMA_EXT]: (f) => dma48(f),
+  // FPDMA QUEUED: count in FEATURES, tag in COUNT 7:3, FUA in DEVICE 7 (ACS-3 §7.26, §7.62).
+  [AtaCmd.READ_FPDMA_QUEUED]: (f) => fpdma(f),
+  [AtaCmd.WRITE_FPDMA_QUEUED]: (f) => fpdma(f),
+  [AtaCmd.IDENTIFY_DEVICE]: () => ({
+    kind: "identify",
+    lba: 0,
+    count: 1,
+    ncq: false,
+    lba48: false,
+  }),
+  [AtaCmd.FLUSH_CACHE]: () => ({ kind: "flush", lba: 0, count: 0, ncq: false, lba48: false }),
+  [AtaCmd.FLUSH_CACHE_EXT]: () => ({ kind: "flush", lba: 0, count: 0, ncq: false, lba48: true }),
+};
+
+function dataKind(f: H2dFis): AtaCommandKind {
+  return READS.has(f.command) ? "read" : "write";
+}
+
+function dma28(f: H2dFis): Omit<AtaCommand, "opcode"> {
+  const lba = (f.lba % 0x100_0000) + (f.device & 0x0f) * 0x100_0000;
+  return { kind: dataKind(f), lba, count: (f.count & 0xff) || 256, ncq: false, lba48: false };
+}
+
+function dma48(f: H2dFis): Omit<AtaCommand, "opcode"> {
+  return { kind: dataKind(f), lba: f.lba, count: f.count || 65536, ncq: false, lba48: true };
+}
+
+function fpdma(f: H2dFis): Omit<AtaCommand, "opcode"> {
+  return {
+    kind: dataKind(f),
+    lba: f.lba,
+    count: f.features || 65536,
+    ncq: true,
+    tag: (f.count >> 3) & 0x1f,
+    fua: (f.device & 0x80) !== 0,
+    lba48: LBA48.has(f.command),
+  };
+}
+
+/**
+ * Interprets an H2D FIS as an ATA command.
+ * @param fis decoded raw fields.
+ * @returns the typed command; kind "unknown" for opcodes not modelled.
+ * @example
+ * ```ts
+ * import { decodeAtaCommand } from "./structures.ts";
+ * const c = decodeAtaCommand({ type: 0x27, c: true, command: 0xc8, features: 0, lba: 0x10, device: 0x4a, count: 0 });
+ * console.assert(c.kind === "read" && c.lba === 0xa00_0010 && c.count === 256 && !c.ncq);
+ * ```
+ */
+export function decodeAtaCommand(fis: H2dFis): AtaCommand {
+  const dec = ATA_DECODERS[fis.command];
+  if (dec === undefined) {
+    return { kind: "unknown", opcode: fis.command, lba: 0, count: 0, ncq: false, lba48: false };
+  }
+  return { opcode: fis.command, ...dec(fis) };
+}
+
+/**
+ * Builds the H2D FIS for a command (the inverse of {@link decodeAtaCommand}):
+ * NCQ uses FPDMA QUEUED, `lba48: false` uses READ/WRITE DMA, else DMA EXT.
+ * @throws RangeError when the LBA or count does not fit the chosen form.
+ * @example
+ * ```ts
+ * import { decodeAtaCommand, encodeAtaCommand } from "./structures.ts";
+ * const f = encodeAtaCommand({ kind: "write", lba: 1000, count: 65536, ncq: true, tag: 7 });
+ * const c = decodeAtaCommand(f);
+ * console.assert(c.kind === "write" && c.count === 65536 && c.tag === 7 && c.lba === 1000);
+ * ```
+ */
+export function encodeAtaCommand(
+  cmd: {
+    kind: "read" | "write" | "identify" | "flush";
+    lba?: number;
+    count?: number;
+    ncq?: boolean;
+    tag?: number;
+    fua?: boolean;
+    lba48?: boolean;
+  },
+): H2dFis {
+  const { kind, lba = 0, count = 0, ncq = false, tag = 0, fua = false, lba48 = true } = cmd;
+  const base = {
+    type: FIS_TYPE_REG_H2D,
+    c: true,
+    features: 0,
+    lba: 0,
+    device: DEVICE_LBA,
+    count: 0,
+  };
+  if (kind === "identify") return { ...base, command: AtaCmd.IDENTIFY_DEVICE, device: 0 };
+  if (kind === "flush") {
+    return { ...base, command: lba48 ? AtaCmd.FLUSH_CACHE_EXT : AtaCmd.FLUSH_CACHE };
+  }
+  const read = kind === "read";
+  const maxLba = ncq || lba48 ? 2 ** 48 : 2 ** 28;
+  const maxCount = ncq || lba48 ? 65536 : 256;
+  if (!(Number.isInteger(lba) && lba >= 0 && lba < maxLba)) {
+    throw new RangeError(
+      `Cannot encode ATA command: 'lba' must be an integer in [0, ${maxLba}): current value is ${lba}`,
+    );
+  }
+  if (!(Number.isInteger(count) && count >= 1 && count <= maxCount)) {
+    throw new RangeError(
+      `Cannot encode ATA command: 'count' must be an integer in [1, ${maxCount}]: current value is ${count}`,
+    );
+  }
+  if (ncq) {
+    if (!(Number.isInteger(tag) && tag >= 0 && tag < 32)) {
+      throw new RangeError(
+        `Cannot encode ATA command: 'tag' must be an integer in [0, 31]: current value is ${tag}`,
+      );
+    }
+    return {
+      ...base,
+      command: read ? AtaCmd.READ_FPDMA_QUEUED : AtaCmd.WRITE_FPDMA_QUEUED,
+      features: count % 65536,
+      lba,
+      device: DEVICE_LBA | (fua ? 0x80 : 0),
+      count: tag << 3,
+    };
+  }
+  if (!lba48) {
+    return {
+      ...base,
+      command: read ? AtaCmd.READ_DMA : AtaCmd.WRITE_DMA,
+      lba: lba % 0x100_0000,
+      device: DEVICE_LBA | Math.floor(lba / 0x100_0000),
+      count: count % 256,
+    };
+  }
+  return {
+    ...base,
+    command: read ? AtaCmd.READ_DMA_EXT : AtaCmd.WRITE_DMA_EXT,
+    lba,
+    count: count % 65536,
+  };
+}
+
+/** Everything an issued slot says, read from guest memory. */
+export interface DecodedCommand {
+  slot: number;
+  header: CommandHeader;
+  /** Raw H2D fields of the command FIS at CTBA + 0x00. */
+  fis: H2dFis;
+  /** The ATA command the FIS encodes. */
+  command: AtaCommand;
+  /** PRDT entries (PRDTL of them) at CTBA + 0x80. */
+  prdt: PrdEntry[];
+  /** Sum of the PRD byte counts. */
+  prdBytes: number;
+}
+
+/**
+ * Reads and decodes the command in `slot` of the command list at `clb`:
+ * header, command FIS, ATA command and PRDT. Does not judge validity (see
+ * {@link validateCommand}).
+ * @throws RangeError when a structure lies outside memory.
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { decodeCommand, encodeAtaCommand, encodeH2dFis, writeCommandHeader, writePrdt } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * writeCommandHeader(mem, { clb: 0x1000, slot: 2 }, { cfl: 5, prdtl: 1, ctba: 0x2000 });
+ * mem.writeBytes(0x2000, encodeH2dFis(encodeAtaCommand({ kind: "read", lba: 64, count: 8 })));
+ * writePrdt(mem, 0x2000, [{ dba: 0x10000, bytes: 4096, interrupt: false }]);
+ * const d = decodeCommand(mem, { clb: 0x1000, slot: 2 });
+ * console.assert(d.command.kind === "read" && d.command.lba === 64 && d.prdt[0].dba === 0x10000);
+ * ```
+ */
+export function decodeCommand(
+  mem: PhysicalMemory,
+  at: { clb: Gpa; slot: number },
+): DecodedCommand {
+  const header = readCommandHeader(mem, at);
+  const fis = decodeH2dFis(mem.readBytes(header.ctba + CT_CFIS, REG_FIS_BYTES));
+  const prdt = readPrdt(mem, header.ctba, header.prdtl);
+  let prdBytes = 0;
+  for (const p of prdt) prdBytes += p.bytes;
+  return { slot: at.slot, header, fis, command: decodeAtaCommand(fis), prdt, prdBytes };
+}
+
+/** Why a command is rejected, with the ATA error it ends in. */
+export interface CommandProblem {
+  error: "abrt" | "idnf";
+  reason:
+    | "fis-type"
+    | "not-command"
+    | "cfl"
+    | "opcode"
+    | "no-prdt"
+    | "prd-short"
+    | "prd-granularity"
+    | "lba-range"
+    | "ncq-tag";
+}
+
+/**
+ * Checks a decoded command the way the HBA and the device would: FIS type
+ * 0x27 with C set, CFL in 2..16 DWORDs (§4.2.2), a known opcode, a PRDT
+ * covering the data, tag = slot for NCQ (§8.3.1), and the LBA range (IDNF).
+ * Buffers carry versions per 512-byte unit, so every PRD entry of a data
+ * command must be a whole number of sectors (a model limit, not ATA's).
+ * @param d the decoded command.
+ * @param disk capacity in sectors.
+ * @returns undefined when valid, else the problem.
+ * @example
+ * ```ts
+ * import { validateCommand } from "./structures.ts";
+ * const d = { slot: 0, header: { cfl: 1, atapi: false, write: false, prefetch: false, clearBusy: false, prdtl: 0, prdbc: 0, ctba: 0 },
+ *   fis: { type: 0x27, c: true, command: 0xe7, features: 0, lba: 0, device: 0, count: 0 },
+ *   command: { kind: "flush" as const, opcode: 0xe7, lba: 0, count: 0, ncq: false, lba48: false }, prdt: [], prdBytes: 0 };
+ * console.assert(validateCommand(d, { sectors: 100 })?.reason === "cfl");
+ * ```
+ */
+export function validateCommand(
+  d: DecodedCommand,
+  disk: { sectors: number },
+): CommandProblem | undefined {
+  const { header, fis, command } = d;
+  if (fis.type !== FIS_TYPE_REG_H2D) return { error: "abrt", reason: "fis-type" };
+  if (!fis.c) return { error: "abrt", reason: "not-command" };
+  if (header.cfl < 2 || header.cfl > 16) return { error: "abrt", reason: "cfl" };
+  if (command.kind === "unknown") return { error: "abrt", reason: "opcode" };
+  if (command.ncq && command.tag !== d.slot) return { error: "abrt", reason: "ncq-tag" };
+  const bytes = command.count * 512;
+  if (bytes > 0) {
+    if (header.prdtl === 0) return { error: "abrt", reason: "no-prdt" };
+    if (d.prdBytes < bytes) return { error: "abrt", reason: "prd-short" };
+    if (command.kind !== "identify" && d.prdt.some((p) => p.bytes % 512 !== 0)) {
+      return { error: "abrt", reason: "prd-granularity" };
+    }
+  }
+  if (
+    (command.kind === "read" || command.kind === "write") &&
+    command.lba + command.count > disk.sectors
+  ) return { error: "idnf", reason: "lba-range" };
+  return undefined;
+}

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { VersionMap } from "../../lib/_util/mod.ts";
+import type { SimEvent, Simulation } from "../../lib/sim/mod.ts";
+import type { DiskCommand, DiskResult } from "../../lib/hw/mod.ts";
+import { AhciRegs as R, decodeCommand } from "../../lib/hw/ahci/mod.ts";
+import { MemDisk } from "../../lib/hw/ahci/_test_utils.ts";
+import type { IoResult } from "../../lib/guest/mod.ts";
+import { ABAR, guestRig, runGuest } from "./_rig.ts";
+
+const { Px, portReg } = R;
+
+Deno.test("AhciDriver.init() programs the port in the spec's order and identifies the disk", () => {
+  const rig = guestRig({ sectors: 123_456, trace: true });
+  runGuest(rig);
+  const info = rig.driver.info!;
+  assert.deepEqual(info, {
+    port: 0,
+    sectors: 123_456,
+    queueDepth: 32,
+    ncq: true,
+    model: "memdisk",
+  });
+  const writes = rig.accesses.filter((a) => a.write).map((a) => a.offset);
+  const at = (off: number) => writes.indexOf(off);
+  const p = (r: R.Px) => portReg(0, r);
+  // CLB/FB programmed before FRE; FRE before SERR/IS clears; ST last of the port set-up.
+  const cmdWrites = writes.map((o, i) => (o === p(Px.CMD) ? i : -1)).filter((i) => i >= 0);
+  assert.ok(at(R.Ghc.GHC) < at(p(Px.CLB)));
+  assert.ok(at(p(Px.CLB)) < cmdWrites[0] && at(p(Px.FB)) < cmdWrites[0]);
+  assert.ok(cmdWrites[0] < at(p(Px.SERR)) && at(p(Px.IS)) < cmdWrites[1]);
+  assert.equal(rig.accesses.find((a) => a.write && a.offset === p(Px.CMD))!.value, R.PxCMD_FRE);
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  assert.equal(rig.hba.port(0).state, "running");
+  assert.equal(rig.hba.counters().commands.identify, 1);
+  assert.equal(rig.hba.read(R.Ghc.GHC, 4), (R.GHC_AE | R.GHC_IE) >>> 0);
+});
+
+Deno.test("AhciDriver.init() first stops a port left running: clear ST, wait CR=0, clear FRE, wait FR=0", () => {
+  const rig = guestRig({ trace: true, hbaCosts: { engineStop: 50_000, fisEngine: 5_000 } });
+  // Firmware left the port running with its own structures.
+  const w = (r: R.Px, v: number) => rig.hba.write(portReg(0, r), 4, v);
+  w(Px.CLB, 0x9_0000);
+  w(Px.FB, 0x9_1000);
+  w(Px.CMD, R.PxCMD_FRE);
+  rig.sim.run(10_000);
+  w(Px.CMD, R.PxCMD_FRE | R.PxCMD_ST);
+  runGuest(rig);
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  assert.equal(rig.hba.port(0).state, "running");
+  assert.notEqual(rig.hba.port(0).clb, 0x9_0000);
+  const cmdWrites = rig.accesses.filter((a) => a.write && a.offset === portReg(0, Px.CMD));
+  const ctl = (v: number) => v & (R.PxCMD_ST | R.PxCMD_FRE); // CR/FR are read-only
+  assert.deepEqual(cmdWrites.slice(0, 2).map((a) => ctl(a.value)), [R.PxCMD_FRE, 0]);
+  // It polled CR while the engine was stopping.
+  const cmdReads = rig.accesses.filter((a) => !a.write && a.offset === portReg(0, Px.CMD));
+  assert.ok(cmdReads.length >= 4);
+});
+
+Deno.test("AhciDriver allocates every structure and buffer from usable E820 RAM only", () => {
+  // Reserve where a first-fit allocator starting at 1 MiB would go.
+  const reserved: [number, number] = [0x10_0000, 0x80_0000];
+  const rig = guestRig({ reserve: [reserved] });
+  runGuest(rig, function* () {
+    const evs: SimEvent<IoResult>[] = [];
+    for (let i = 0; i < 40; i++) evs.push(rig.driver.write({ lba: i * 64, count: 64, version: i }));
+    yield rig.sim.allOf(evs);
+  });
+  const port = rig.hba.port(0);
+  const used: [number, number][] = [[port.clb, 1024], [port.fb, 256]];
+  for (let slot = 0; slot < 32; slot++) {
+    const d = decodeCommand(rig.memory, { clb: port.clb, slot });
+    used.push([d.header.ctba, 0x80 + 168 * 16]);
+    for (const prd of d.prdt) used.push([prd.dba, prd.bytes]);
+  }
+  assert.ok(used.length > 34);
+  for (const [base, len] of used) {
+    assert.ok(rig.e820.isUsable(base, len), `0x${base.toString(16)} (+${len}) is not usable RAM`);
+  }
+});
+
+Deno.test("AhciDriver reads back the versions it wrote through HBA and disk (NCQ, many outstanding)", () => {
+  const SECTORS = 4096;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(
+          fc.record({
+            write: fc.boolean(),
+            lba: fc.integer({ min: 0, max: SECTORS - 1 }),
+            count: fc.integer({ min: 1, max: 300 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        { minLength: 1, maxLength: 4 },
+      ),
+      fc.boolean(),
+      (batches, ncq) => {
+        const rig = guestRig({ sectors: SECTORS, driver: { ncq, prdBytes: 4096 } });
+        const model = new VersionMap(SECTORS, 0);
+        let version = 1;
+        let mismatches = 0;
+        runGuest(rig, function* () {
+          for (const batch of batches) {
+            // Within a batch, writes go to disjoint ranges; reads see the state before the batch.
+            const before = new VersionMap(SECTORS, 0);
+            before.set(0, model.read(0, SECTORS));
+            const taken = new VersionMap(SECTORS, 0);
+            const evs: SimEvent<IoResult>[] = [];
+            for (const op of batch) {
+              const count = Math.min(op.count, SECTORS - op.lba);
+              if (op.write) {
+                if (taken.countOther(op.lba, count, 0) > 0) continue;
+                taken.fill(op.lba, count, 1);
+                const v = version++;
+                model.fill(op.lba, count, v);
+                evs.push(rig.driver.write({ lba: op.lba, count, version: v }));
+              }
+            }
+            for (const op of batch) {
+              if (op.write) continue;
+              const count = Math.min(op.count, SECTORS - op.lba);
+              if (taken.countOther(op.lba, count, 0) > 0) continue;
+              const ev = rig.driver.read({ lba: op.lba, count });
+              const expect = before.read(op.lba, count);
+              ev.then(() => {
+                if (ev.value.versions!.join() !== expect.join()) mismatches++;
+              });
+              evs.push(ev);
+            }
+            const rs = (yield rig.sim.allOf(evs)) as IoResult[];
+            assert.ok(rs.every((r) => r.ok));
+          }
+        });
+        assert.equal(mismatches, 0);
+        assert.ok(rig.disks[0].content.equals(model), "disk equals the model");
+        assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0);
+        assert.equal(rig.hba.read(portReg(0, Px.SACT), 4), 0);
+        assert.equal(rig.hba.read(portReg(0, Px.IS), 4), 0, "the ISR acknowledged PxIS");
+        assert.equal(rig.hba.read(R.Ghc.IS, 4), 0, "the ISR acknowledged IS");
+        assert.equal(rig.hba.counters().malformed, 0);
+        if (!ncq) assert.equal(rig.disks[0].maxOutstanding, 1);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+Deno.test("AhciDriver keeps up to the queue depth outstanding under NCQ and one without it", () => {
+  for (const [hbaNcq, expectDepth] of [[true, 8], [false, 1]] as const) {
+    const rig = guestRig({
+      disks: (sim) => [new MemDisk(sim, { sectors: 1 << 16, latency: 100_000, queueDepth: 8 })],
+      hbaNcq,
+    });
+    runGuest(rig, function* () {
+      const evs = [];
+      for (let i = 0; i < 20; i++) evs.push(rig.driver.read({ lba: i * 8, count: 8 }));
+      yield rig.sim.allOf(evs);
+    });
+    assert.equal(rig.driver.info!.ncq, hbaNcq);
+    assert.equal(rig.driver.info!.queueDepth, expectDepth);
+    assert.equal(rig.disks[0].maxOutstanding, expectDepth);
+    assert.equal(rig.hba.counters().ncq, hbaNcq ? 20 : 0);
+  }
+});
+
+Deno.test("AhciDriver splits a large request into commands of at most maxPrdEntries * prdBytes", () => {
+  const rig = guestRig({ driver: { prdBytes: 8192, maxPrdEntries: 4 } });
+  const r = runGuest(rig, function* () {
+    yield rig.driver.write({ lba: 100, count: 150, version: 5 });
+    return (yield rig.driver.read({ lba: 100, count: 150 })) as IoResult;
+  });
+  assert.equal(rig.driver.maxSectorsPerCommand, 64);
+  assert.ok(r.ok);
+  assert.equal(r.versions!.length, 150);
+  assert.ok(r.versions!.every((v) => v === 5));
+  const reads = rig.disks[0].log.filter((c) => c.op === "read") as { count: number }[];
+  assert.deepEqual(reads.map((c) => c.count), [64, 64, 22]);
+});
+
+/** A disk that fails reads of one LBA with ABRT. */
+class FailingDisk extends MemDisk {
+  constructor(sim: Simulation, readonly badLba: number) {
+    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
+  }
+  override submit(cmd: DiskCommand): SimEvent<DiskResult> {
+    if (cmd.op === "read" && cmd.lba === this.badLba) {
+      return this.sim.timeout(50_000, { ok: false, error: "abrt" as const, serviceTime: 50_000 });
+    }
+    return super.submit(cmd);
+  }
+}
+
+Deno.test("AhciDriver reports a task-file error on the failing request only", () => {
+  const rig = guestRig({ disks: (sim) => [new FailingDisk(sim, 13)] });
+  const rs = runGuest(rig, function* () {
+    return (yield rig.sim.allOf([
+      rig.driver.read({ lba: 12, count: 1 }),
+      rig.driver.read({ lba: 13, count: 1 }),
+      rig.driver.read({ lba: 14, count: 1 }),
+    ])) as IoResult[];
+  });
+  assert.deepEqual(rs.map((r) => r.ok), [true, false, true]);
+  assert.match(rs[1].error!, /task file error: status 0x51 error 0x4/);
+  assert.equal(rig.driver.stats.errors, 1);
+});
+
+Deno.test("every register access of the driver goes through the CPU and traps as a VM exit when hooked", () => {
+  const rig = guestRig({ trace: true });
+  rig.cpu.transition("root");
+  rig.cpu.transition("non-root");
+  runGuest(rig, function* () {
+    yield rig.driver.read({ lba: 0, count: 8 });
+  });
+  const s = rig.driver.stats;
+  assert.equal(rig.accesses.length, s.mmioReads + s.mmioWrites);
+  assert.equal(rig.cpu.exits.get("ept-violation"), rig.accesses.length);
+  assert.ok(rig.accesses.every((a) => a.addr >= ABAR && a.size === 4));
+});
+
+Deno.test("AhciDriver.read() rejects a range beyond the disk with a RangeError", () => {
+  const rig = guestRig({ sectors: 1000 });
+  runGuest(rig);
+  assert.throws(() => rig.driver.read({ lba: 999, count: 2 }), {
+    name: "RangeError",
+    message: /'lba'\+'count' must lie within \[0, 1000\]/,
+  });
+});

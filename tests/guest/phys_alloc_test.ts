@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { E820Map } from "../../lib/hw/mod.ts";
+import { PhysAllocator } from "../../lib/guest/mod.ts";
+
+Deno.test("PhysAllocator hands out aligned usable RAM above minAddress, skipping reserved ranges", () => {
+  const map = E820Map.standard(16 << 20);
+  map.reserve(0x10_0000, 0x10_0000);
+  const a = new PhysAllocator(map);
+  const x = a.alloc(100, { align: 1024 });
+  assert.equal(x, 0x20_0000);
+  const y = a.alloc(256, { align: 256 });
+  assert.equal(y % 256, 0);
+  assert.ok(y >= x + 100);
+  assert.ok(map.isUsable(y, 256));
+});
+
+Deno.test("PhysAllocator.free() merges neighbours so the memory can be reused whole", () => {
+  const a = new PhysAllocator(E820Map.standard(4 << 20));
+  const before = a.freeBytes;
+  const xs = [a.alloc(4096), a.alloc(4096), a.alloc(4096)];
+  a.free(xs[1], 4096);
+  a.free(xs[0], 4096);
+  a.free(xs[2], 4096);
+  assert.equal(a.freeBytes, before);
+  assert.equal(a.allocated, 0);
+  assert.equal(a.alloc(3 * 4096), xs[0]);
+});
+
+Deno.test("PhysAllocator reports exhaustion, double frees and a bad alignment", () => {
+  const a = new PhysAllocator(E820Map.standard(2 << 20));
+  assert.throws(() => a.alloc(2 << 20), /guest out of memory/);
+  const x = a.alloc(4096);
+  a.free(x, 4096);
+  assert.throws(() => a.free(x, 4096), /double free/);
+  assert.throws(() => a.alloc(10, { align: 3 }), {
+    name: "RangeError",
+    message: /'align' must be a power of two: current value is 3/,
+  });
+});

@@ -1,0 +1,368 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { InterruptController } from "../../lib/hw/interrupts.ts";
+import { PhysicalMemory } from "../../lib/hw/memory.ts";
+import {
+  AhciHba,
+  AhciRegs as R,
+  decodeD2hFis,
+  decodeSdbFis,
+  encodeAtaCommand,
+  encodeH2dFis,
+  readCommandHeader,
+} from "../../lib/hw/ahci/mod.ts";
+import { ahciRig, testCosts } from "../../lib/hw/ahci/_test_utils.ts";
+
+const { Px, Ghc, portReg } = R;
+const fisOf = (c: Parameters<typeof encodeAtaCommand>[0]) => encodeH2dFis(encodeAtaCommand(c));
+const reg = (rig: ReturnType<typeof ahciRig>, r: R.Px, p = 0) => rig.hba.read(portReg(p, r), 4);
+
+Deno.test("AhciHba reports CAP (NP, NCS=31, SNCQ, S64A), PI, VS and an attached disk's PxSIG/PxSSTS", () => {
+  const rig = ahciRig({ ports: 2 });
+  const cap = rig.hba.read(Ghc.CAP, 4);
+  assert.equal(cap & R.CAP_NP_MASK, 1);
+  assert.equal((cap & R.CAP_NCS_MASK) >>> R.CAP_NCS_SHIFT, 31);
+  assert.ok(cap & R.CAP_SNCQ);
+  assert.ok(cap & R.CAP_S64A);
+  assert.equal(rig.hba.read(Ghc.PI, 4), 0b11);
+  assert.equal(rig.hba.read(Ghc.VS, 4), 0x0001_0301);
+  assert.equal(reg(rig, Px.SIG, 1), 0x101);
+  assert.equal(reg(rig, Px.SSTS, 1), 0x133);
+  const empty = new AhciHba({
+    sim: rig.sim,
+    memory: rig.memory,
+    irq: rig.irq,
+    vector: 41,
+    ports: [undefined],
+    costs: testCosts(),
+    ncq: false,
+  });
+  assert.equal(empty.read(portReg(0, Px.SSTS), 4), 0);
+  assert.equal(empty.read(Ghc.CAP, 4) & R.CAP_SNCQ, 0);
+});
+
+Deno.test("AhciHba rejects a negative cost naming the field and value", () => {
+  const sim = new Simulation();
+  assert.throws(
+    () =>
+      new AhciHba({
+        sim,
+        memory: new PhysicalMemory({ size: 1 << 20 }),
+        irq: new InterruptController(sim, { latency: 0 }),
+        vector: 1,
+        ports: [undefined],
+        costs: testCosts({ fisPost: -1 }),
+      }),
+    { name: "RangeError", message: /'costs.fisPost' must be an integer >= 0: current value is -1/ },
+  );
+});
+
+Deno.test("writing PxCI runs a read: data DMAed into PRD buffers, PRDBC set, D2H posted, PxIS.DHRS, PxCI cleared", () => {
+  const rig = ahciRig({ latency: 50_000 });
+  rig.disks[0].content.set(100, [11, 12, 13, 14, 15, 16]);
+  rig.startPort(0);
+  rig.issue(0, {
+    slot: 3,
+    fis: fisOf({ kind: "read", lba: 100, count: 6 }),
+    prdt: [
+      { dba: 0x40_0000, bytes: 2048, interrupt: false },
+      { dba: 0x50_0000, bytes: 1024, interrupt: false },
+    ],
+  });
+  assert.equal(reg(rig, Px.CI), 1 << 3);
+  rig.sim.run(1);
+  assert.ok(reg(rig, Px.TFD) & R.ATA_STS_BSY, "BSY while a non-queued command runs");
+  rig.sim.run();
+  assert.equal(reg(rig, Px.CI), 0);
+  assert.equal(reg(rig, Px.IS), R.PxIS_DHRS);
+  assert.equal(reg(rig, Px.TFD), 0x50);
+  assert.deepEqual([...rig.memory.readVersions(0x40_0000, 4)], [11, 12, 13, 14]);
+  assert.deepEqual([...rig.memory.readVersions(0x50_0000, 2)], [15, 16]);
+  assert.equal(readCommandHeader(rig.memory, { clb: rig.clb(0), slot: 3 }).prdbc, 3072);
+  const d2h = decodeD2hFis(rig.memory.readBytes(rig.fb(0) + R.RFIS_RFIS, 20));
+  assert.deepEqual(d2h, { type: 0x34, interrupt: true, status: 0x50, error: 0 });
+  assert.equal(rig.interrupts.length, 0, "no interrupt: PxIE and GHC.IE are clear");
+  const c = rig.hba.counters();
+  assert.equal(c.commands.read, 1);
+  assert.equal(c.bytesRead, 3072);
+});
+
+Deno.test("a write gathers versions from the PRD buffers into the disk", () => {
+  const rig = ahciRig();
+  rig.startPort(0);
+  rig.memory.writeVersions(0x40_0000, [7, 8]);
+  rig.memory.writeVersions(0x60_0000, [9]);
+  rig.issue(0, {
+    slot: 0,
+    write: true,
+    fis: fisOf({ kind: "write", lba: 10, count: 3, lba48: false }),
+    prdt: [
+      { dba: 0x40_0000, bytes: 1024, interrupt: false },
+      { dba: 0x60_0000, bytes: 512, interrupt: false },
+    ],
+  });
+  rig.sim.run();
+  assert.deepEqual([...rig.disks[0].content.read(10, 3)], [7, 8, 9]);
+  assert.equal(rig.hba.counters().bytesWritten, 1536);
+});
+
+Deno.test("a command completes after commandOverhead + PRD walk + disk latency + DMA + fisPost", () => {
+  const rig = ahciRig({
+    latency: 100_000,
+    costs: { commandOverhead: 2_000, prdEntry: 100, fisPost: 300, dmaBandwidth: 1e9 },
+  });
+  rig.startPort(0, { ie: R.PxIS_DHRS, ghcIe: true });
+  rig.issue(0, {
+    slot: 0,
+    fis: fisOf({ kind: "read", lba: 0, count: 8 }),
+    prdt: [{ dba: 0x40_0000, bytes: 4096, interrupt: false }],
+  });
+  rig.sim.run();
+  // 2000 + 1*100 + 100000 + 4096 B at 1 GB/s (4096 ns) + 300
+  assert.deepEqual(rig.interrupts, [2_000 + 100 + 100_000 + 4_096 + 300]);
+});
+
+Deno.test("an interrupt is raised only when PxIE and GHC.IE both allow it", () => {
+  for (
+    const [ie, ghcIe, expected] of [[0, false, 0], [R.PxIS_DHRS, false, 0], [0, true, 0], [
+      R.PxIS_DHRS,
+      true,
+      1,
+    ]] as const
+  ) {
+    const rig = ahciRig();
+    rig.startPort(0, { ie, ghcIe });
+    rig.issue(0, { slot: 0, fis: fisOf({ kind: "flush" }) });
+    rig.sim.run();
+    assert.equal(rig.interrupts.length, expected, `PxIE=${ie} GHC.IE=${ghcIe}`);
+    assert.equal(reg(rig, Px.IS), R.PxIS_DHRS, "PxIS is set either way");
+    assert.equal(rig.hba.read(Ghc.IS, 4), ie ? 1 : 0);
+  }
+});
+
+Deno.test("setting GHC.IE with a pending enabled PxIS raises the interrupt then", () => {
+  const rig = ahciRig();
+  rig.startPort(0, { ie: R.PxIS_DHRS });
+  rig.issue(0, { slot: 0, fis: fisOf({ kind: "flush" }) });
+  rig.sim.run();
+  assert.equal(rig.interrupts.length, 0);
+  rig.hba.write(Ghc.GHC, 4, (R.GHC_AE | R.GHC_IE) >>> 0);
+  rig.sim.run();
+  assert.equal(rig.interrupts.length, 1);
+});
+
+Deno.test("PxIS and IS are write-1-to-clear; IS re-latches and re-raises while the port is still pending", () => {
+  const rig = ahciRig();
+  rig.startPort(0, { ie: R.PxIS_DHRS | R.PxIS_TFES, ghcIe: true });
+  rig.issue(0, { slot: 0, fis: fisOf({ kind: "flush" }) });
+  rig.sim.run();
+  assert.equal(rig.interrupts.length, 1);
+  rig.hba.write(portReg(0, Px.IS), 4, R.PxIS_TFES); // writing 1 to a clear bit: no effect
+  assert.equal(reg(rig, Px.IS), R.PxIS_DHRS);
+  rig.hba.write(Ghc.IS, 4, 1); // port still pending: IS re-latches, a new message
+  rig.sim.run();
+  assert.equal(rig.hba.read(Ghc.IS, 4), 1);
+  assert.equal(rig.interrupts.length, 2);
+  rig.hba.write(portReg(0, Px.IS), 4, 0xffff_ffff);
+  assert.equal(reg(rig, Px.IS), 0);
+  assert.equal(rig.hba.read(Ghc.IS, 4), 1, "IS stays until software clears it");
+  rig.hba.write(Ghc.IS, 4, 1);
+  rig.sim.run();
+  assert.equal(rig.hba.read(Ghc.IS, 4), 0);
+  assert.equal(rig.interrupts.length, 2);
+});
+
+Deno.test("NCQ commands run concurrently up to the disk's queue depth and complete with SDB FISes clearing PxSACT", () => {
+  const rig = ahciRig({ latency: 100_000, queueDepth: 4 });
+  rig.startPort(0, { ie: R.PxIS_SDBS, ghcIe: true });
+  let mask = 0;
+  for (let s = 0; s < 8; s++) {
+    rig.issue(0, {
+      slot: s,
+      go: false,
+      fis: fisOf({ kind: "read", lba: s * 8, count: 8, ncq: true, tag: s }),
+      prdt: [{ dba: 0x40_0000 + s * 4096, bytes: 4096, interrupt: false }],
+    });
+    mask |= 1 << s;
+  }
+  rig.hba.write(portReg(0, Px.SACT), 4, mask);
+  rig.hba.write(portReg(0, Px.CI), 4, mask);
+  assert.equal(reg(rig, Px.SACT), 0xff);
+  rig.sim.run(150_000);
+  assert.equal(reg(rig, Px.SACT), 0xf0, "first four done after one latency");
+  assert.equal(reg(rig, Px.CI), 0xf0);
+  assert.equal(reg(rig, Px.TFD) & R.ATA_STS_BSY, 0, "NCQ leaves BSY clear");
+  rig.sim.run();
+  assert.equal(reg(rig, Px.SACT), 0);
+  assert.equal(reg(rig, Px.CI), 0);
+  assert.equal(rig.disks[0].maxOutstanding, 4);
+  const sdb = decodeSdbFis(rig.memory.readBytes(rig.fb(0) + R.RFIS_SDBFIS, 8));
+  assert.equal(sdb.type, 0xa1);
+  assert.equal(sdb.sactive, 1 << 7, "last SDB FIS completes tag 7");
+  assert.equal(reg(rig, Px.IS), R.PxIS_SDBS);
+  assert.equal(rig.hba.counters().ncq, 8);
+});
+
+Deno.test("non-NCQ commands serialize: one at a time on the device", () => {
+  const rig = ahciRig({ latency: 100_000 });
+  rig.startPort(0);
+  for (let s = 0; s < 3; s++) {
+    rig.issue(0, {
+      slot: s,
+      go: false,
+      fis: fisOf({ kind: "read", lba: s, count: 1 }),
+      prdt: [{ dba: 0x40_0000 + s * 4096, bytes: 512, interrupt: false }],
+    });
+  }
+  rig.hba.write(portReg(0, Px.CI), 4, 0b111);
+  rig.sim.run(250_000);
+  assert.equal(reg(rig, Px.CI), 0b100);
+  rig.sim.run();
+  assert.equal(rig.disks[0].maxOutstanding, 1);
+  assert.equal(rig.sim.now, 3 * 100_000 + 3 * 512);
+});
+
+Deno.test("FR follows FRE and CR follows ST after their delays; clearing ST clears PxCI and CR drops later", () => {
+  const rig = ahciRig({
+    latency: 1_000_000,
+    costs: { engineStart: 10, engineStop: 5_000, fisEngine: 20 },
+  });
+  const p = rig.hba.port(0);
+  const cmd = () => reg(rig, Px.CMD);
+  rig.hba.write(portReg(0, Px.CLB), 4, rig.clb(0));
+  rig.hba.write(portReg(0, Px.FB), 4, rig.fb(0));
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE);
+  assert.equal(cmd() & (R.PxCMD_FRE | R.PxCMD_FR), R.PxCMD_FRE);
+  rig.sim.run(21);
+  assert.equal(p.fisState, "on");
+  assert.equal(cmd() & R.PxCMD_FR, R.PxCMD_FR);
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE | R.PxCMD_ST);
+  assert.equal(p.state, "starting");
+  assert.equal(cmd() & (R.PxCMD_ST | R.PxCMD_CR), R.PxCMD_ST);
+  rig.sim.run(32);
+  assert.equal(p.state, "running");
+  rig.issue(0, {
+    slot: 1,
+    fis: fisOf({ kind: "read", lba: 0, count: 1 }),
+    prdt: [{ dba: 0x40_0000, bytes: 512, interrupt: false }],
+  });
+  rig.sim.run(100);
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE);
+  assert.equal(p.state, "stopping");
+  assert.equal(cmd() & (R.PxCMD_ST | R.PxCMD_CR), R.PxCMD_CR);
+  assert.equal(reg(rig, Px.CI), 0, "ST 1->0 clears PxCI (§3.3.14)");
+  rig.sim.run(5_200);
+  assert.equal(p.state, "idle");
+  assert.equal(cmd() & R.PxCMD_CR, 0);
+  rig.hba.write(portReg(0, Px.CMD), 4, 0);
+  rig.sim.run();
+  assert.equal(p.fisState, "off");
+  assert.equal(rig.hba.counters().commands.read, 0, "the aborted command never completes");
+  assert.deepEqual(rig.hba.counters().illegal, {});
+});
+
+Deno.test("register writes in an order the spec forbids are ignored and counted", () => {
+  const rig = ahciRig({ costs: { engineStop: 1_000 } });
+  const p = rig.hba.port(0);
+  const w = (r: R.Px, v: number) => rig.hba.write(portReg(0, r), 4, v);
+  w(Px.CMD, R.PxCMD_FRE); // FRE before PxFB was programmed
+  assert.equal(p.fisState, "off");
+  w(Px.FB, rig.fb(0));
+  w(Px.CMD, R.PxCMD_ST); // ST without FRE
+  assert.equal(p.state, "idle");
+  w(Px.CMD, R.PxCMD_FRE | R.PxCMD_ST); // FRE now, but PxCLB never set
+  assert.equal(p.state, "idle");
+  assert.equal(p.fisState, "on");
+  w(Px.CLB, rig.clb(0));
+  w(Px.CMD, R.PxCMD_FRE | R.PxCMD_ST);
+  assert.equal(p.state, "running");
+  w(Px.CLB, 0x20_0000); // CLB change while running
+  assert.equal(p.clb, rig.clb(0));
+  w(Px.FB, 0x30_0000); // FB change while FR
+  assert.equal(p.fb, rig.fb(0));
+  w(Px.CMD, R.PxCMD_ST); // clearing FRE while ST is set
+  assert.equal(p.fisState, "on");
+  w(Px.CMD, R.PxCMD_FRE); // stop
+  w(Px.CMD, R.PxCMD_FRE | R.PxCMD_ST); // ST again while CR is still set
+  assert.equal(p.state, "stopping");
+  w(Px.CI, 1); // issue while stopped
+  assert.equal(reg(rig, Px.CI), 0);
+  rig.sim.run();
+  assert.equal(p.state, "idle");
+  assert.deepEqual(rig.hba.counters().illegal, {
+    "fre-without-fb": 1,
+    "st-without-fre": 1,
+    "st-without-clb": 1,
+    "clb-while-running": 1,
+    "fb-while-fis-running": 1,
+    "fre-clear-while-st": 1,
+    "st-while-cr": 1,
+    "ci-while-stopped": 1,
+  });
+});
+
+Deno.test("IDENTIFY returns capacity in words 100-103, 60-61 and the queue depth in word 75", () => {
+  const rig = ahciRig({ sectors: 0x1_2345_6789, queueDepth: 31 });
+  rig.startPort(0);
+  rig.issue(0, {
+    slot: 0,
+    fis: fisOf({ kind: "identify" }),
+    prdt: [{ dba: 0x40_0000, bytes: 512, interrupt: false }],
+  });
+  rig.sim.run();
+  const b = rig.memory.readBytes(0x40_0000, 512);
+  const w = (i: number) => b[2 * i] | (b[2 * i + 1] << 8);
+  assert.equal(w(100) + w(101) * 0x1_0000 + w(102) * 2 ** 32, 0x1_2345_6789);
+  assert.equal(w(60) | (w(61) << 16), 0x0fff_ffff);
+  assert.equal(w(75), 30);
+  assert.ok(w(76) & (1 << 8));
+  assert.ok(w(83) & (1 << 10));
+  assert.equal(readCommandHeader(rig.memory, { clb: rig.clb(0), slot: 0 }).prdbc, 512);
+});
+
+Deno.test("a device error ends in a task-file error: PxTFD.ERR, IDNF, PxIS.TFES, CCS = failing slot", () => {
+  const rig = ahciRig({ sectors: 1000 });
+  rig.startPort(0, { ie: R.PxIS_TFES, ghcIe: true });
+  rig.issue(0, {
+    slot: 6,
+    fis: fisOf({ kind: "read", lba: 999, count: 2 }),
+    prdt: [{ dba: 0x40_0000, bytes: 1024, interrupt: false }],
+  });
+  rig.sim.run();
+  const tfd = reg(rig, Px.TFD);
+  assert.equal(tfd & 0xff, 0x51);
+  assert.equal(tfd >>> 8, R.ATA_ERR_IDNF);
+  assert.ok(reg(rig, Px.IS) & R.PxIS_TFES);
+  assert.equal((reg(rig, Px.CMD) >>> R.PxCMD_CCS_SHIFT) & 31, 6);
+  assert.equal(reg(rig, Px.CI), 0);
+  assert.equal(rig.interrupts.length, 1);
+  assert.equal(rig.hba.counters().errors, 1);
+});
+
+Deno.test("GHC.HR resets ports to idle and self-clears after hbaReset", () => {
+  const rig = ahciRig({ costs: { hbaReset: 1_000 } });
+  rig.startPort(0, { ie: 1, ghcIe: true });
+  rig.hba.write(Ghc.GHC, 4, R.GHC_HR);
+  assert.equal(rig.hba.port(0).state, "idle");
+  assert.equal(rig.hba.port(0).fisState, "off");
+  assert.equal(rig.hba.read(Ghc.GHC, 4) & R.GHC_HR, R.GHC_HR);
+  rig.sim.run();
+  assert.equal(rig.hba.read(Ghc.GHC, 4), 0);
+  assert.equal(reg(rig, Px.IE), 0);
+  assert.equal(reg(rig, Px.CLB), rig.clb(0), "PxCLB survives an HBA reset");
+});
+
+Deno.test("narrow accesses are normalised: a byte read of PxCMD, a byte write-1-to-clear of PxIS", () => {
+  const rig = ahciRig();
+  rig.startPort(0);
+  const cmdHi = rig.hba.read(portReg(0, Px.CMD) + 1, 1);
+  assert.equal(cmdHi, (R.PxCMD_CR | R.PxCMD_FR) >>> 8);
+  rig.hba.port(0)._is = 0x4000_0001;
+  rig.hba.write(portReg(0, Px.IS) + 3, 1, 0x40);
+  assert.equal(reg(rig, Px.IS), 1);
+  rig.hba.write(0x2c, 4, 1); // reserved GHC offset
+  assert.equal(rig.hba.read(0x2c, 4), 0);
+  const c = rig.hba.counters();
+  assert.equal(c.narrowAccess, 2);
+  assert.equal(c.unknownRegister, 2);
+});
