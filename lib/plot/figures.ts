@@ -1,0 +1,626 @@
+/**
+ * Figure builders: tidy rows in, one Observable Plot `<svg>` out. Legends and
+ * titles are drawn as marks inside the SVG (Plot's own legend wraps the plot
+ * in an HTML `<figure>`, which a standalone .svg cannot hold). Every mark
+ * group carries a `mc-*` class so tests and stylesheets can find it.
+ */
+import * as Plot from "@observablehq/plot";
+import {
+  type BarRow,
+  checkBarRows,
+  checkComparisonRows,
+  checkStartupRows,
+  checkThroughputMarkers,
+  checkThroughputRows,
+  checkTimelineRows,
+  type ComparisonRow,
+  type Source,
+  type StartupRow,
+  type ThroughputMarker,
+  type ThroughputRow,
+  type TimelineRow,
+} from "./rows.ts";
+import { categoryColors, SOURCE_STYLE, systemColor, THEME } from "./theme.ts";
+import { headlessDocument } from "./render.ts";
+
+/** What a builder returns: Plot's element (always an `<svg>` here). */
+export type Figure = ReturnType<typeof Plot.plot>;
+
+/** Options shared by every figure builder. */
+export interface FigureOptions {
+  /** DOM to build with. @default a shared linkedom document */
+  document?: Document;
+  /** Width in px. @default 640 */
+  width?: number;
+  /** Title drawn inside the SVG, top left. @default none */
+  title?: string;
+}
+
+interface LegendItem {
+  label: string;
+  color: string;
+  /** square: solid swatch; outline: light swatch (paper); dash: a tick; ring: hollow dot. */
+  symbol: "square" | "outline" | "dash" | "ring";
+}
+
+const TITLE_H = 24;
+const LEGEND_H = 18;
+const AXIS_LABEL_H = 22;
+const CHAR_W = 6.2; // px per character at 11 px, for layout estimates only
+
+/** Rounds for labels: 3 significant-ish digits, no trailing zeros. */
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  return String(Number(v.toFixed(digits)));
+}
+
+function firstSeen<T>(rows: readonly T[], key: (r: T) => string): string[] {
+  return [...new Set(rows.map(key))];
+}
+
+/**
+ * Title, legend and y-axis label marks placed in the top margin, one row each
+ * (facet "super": drawn once, relative to the whole plot; Plot's own y label
+ * would sit at the very top, over the title). Returns the marks and the
+ * margin they need.
+ */
+function header(
+  { title, items, span, marginLeft, yLabel }: {
+    title: string | undefined;
+    items: readonly LegendItem[];
+    span: number;
+    marginLeft: number;
+    yLabel?: string;
+  },
+): { marks: Plot.Markish[]; marginTop: number } {
+  // Lay legend items out left to right, wrapping when the row is full.
+  const rows: { item: LegendItem; x: number }[][] = [];
+  let row: { item: LegendItem; x: number }[] = [];
+  let x = 0;
+  for (const item of items) {
+    const w = 20 + item.label.length * CHAR_W + 14;
+    if (row.length > 0 && x + w > span) {
+      rows.push(row);
+      row = [];
+      x = 0;
+    }
+    row.push({ item, x });
+    x += w;
+  }
+  if (row.length > 0) rows.push(row);
+  const marginTop = 8 + (title ? TITLE_H : 0) + rows.length * LEGEND_H +
+    (yLabel ? AXIS_LABEL_H : 10);
+  const marks: Plot.Markish[] = [];
+  if (yLabel) {
+    marks.push(Plot.text([`\u2191 ${yLabel}`], {
+      frameAnchor: "top-left",
+      dx: -marginLeft + 8,
+      dy: -8,
+      text: (d: string) => d,
+      textAnchor: "start",
+      lineAnchor: "bottom",
+      fill: THEME.color,
+      facet: "super",
+      className: "mc-y-label",
+    }));
+  }
+  if (title) {
+    marks.push(Plot.text([title], {
+      frameAnchor: "top-left",
+      dx: -marginLeft + 8,
+      dy: -marginTop + 8,
+      text: (d: string) => d,
+      textAnchor: "start",
+      lineAnchor: "top",
+      fontSize: 15,
+      fontWeight: "bold",
+      fill: THEME.color,
+      facet: "super",
+      className: "mc-title",
+    }));
+  }
+  rows.forEach((r, i) => {
+    const dy = -marginTop + 8 + (title ? TITLE_H : 0) + i * LEGEND_H + LEGEND_H / 2;
+    for (const { item, x: x0 } of r) {
+      const x = x0 + 8 - marginLeft; // rows start at the left edge, like the title
+      const common = {
+        frameAnchor: "top-left" as const,
+        dy,
+        facet: "super" as const,
+        lineAnchor: "middle" as const,
+      };
+      if (item.symbol === "dash") {
+        marks.push(Plot.text(["\u2014"], {
+          ...common,
+          dx: x + 6,
+          text: (d: string) => d,
+          textAnchor: "middle",
+          fill: item.color,
+          fontSize: 16,
+          fontWeight: "bold",
+          className: "mc-legend-swatch",
+        }));
+      } else {
+        marks.push(Plot.dot([item.label], {
+          ...common,
+          dx: x + 6,
+          r: item.symbol === "ring" ? 3.5 : 5.5,
+          symbol: item.symbol === "ring" ? "circle" : "square",
+          fill: item.symbol === "ring" ? "white" : item.color,
+          fillOpacity: item.symbol === "outline" ? SOURCE_STYLE.paper.fillOpacity : 1,
+          stroke: item.color,
+          className: "mc-legend-swatch",
+        }));
+      }
+      marks.push(Plot.text([item.label], {
+        ...common,
+        dx: x + (item.symbol === "dash" ? 20 : 16),
+        text: (d: string) => d,
+        textAnchor: "start",
+        fontSize: 11,
+        fill: THEME.color,
+        className: "mc-legend-label",
+      }));
+    }
+  });
+  return { marks, marginTop };
+}
+
+function base(options: FigureOptions) {
+  const width = options.width ?? 640;
+  if (!(Number.isFinite(width) && width >= 200)) {
+    throw new RangeError(
+      `Cannot build figure: 'width' must be a finite number >= 200: current value is ${width}`,
+    );
+  }
+  return {
+    document: options.document ?? headlessDocument(),
+    width,
+    style: { background: THEME.background, color: THEME.color, fontSize: `${THEME.fontSize}px` },
+  };
+}
+
+/**
+ * OS-startup time as horizontal stacked bars: one bar per method and source
+ * ("image-copy · paper" beside "image-copy · sim"), phases as colours, paper
+ * bars light with an outline, totals labelled at the bar ends.
+ * @param rows phases with start and end in seconds
+ * @returns an `<svg>` element
+ * @example
+ * ```ts
+ * import { startupFigure, toSvg } from "./mod.ts";
+ * const svg = toSvg(startupFigure([
+ *   { method: "bmcast", phase: "VMM boot", startS: 0, endS: 5, source: "paper" },
+ *   { method: "bmcast", phase: "OS boot", startS: 5, endS: 63, source: "paper" },
+ * ]));
+ * console.assert(svg.includes("63 s"));
+ * ```
+ */
+export function startupFigure(rows: readonly StartupRow[], options: FigureOptions = {}): Figure {
+  const data = checkStartupRows(rows);
+  const b = base(options);
+  const key = (d: { method: string; source: Source }) => `${d.method} \u00b7 ${d.source}`;
+  const methods = firstSeen(data, (d) => d.method);
+  const yDomain = methods.flatMap((m) =>
+    (["paper", "sim"] as const).filter((s) => data.some((d) => d.method === m && d.source === s))
+      .map((source) => key({ method: m, source }))
+  );
+  const phases = firstSeen(data, (d) => d.phase);
+  const totals = yDomain.map((k) => {
+    const bars = data.filter((d) => key(d) === k);
+    return { key: k, total: Math.max(...bars.map((d) => d.endS)) };
+  });
+  const xMax = Math.max(1, ...totals.map((t) => t.total));
+  const marginLeft = Math.max(
+    80,
+    Math.ceil(Math.max(0, ...yDomain.map((k) => k.length)) * 6.5) + 16,
+  );
+  const head = header({
+    title: options.title,
+    items: phases.map((p, i) => ({ label: p, color: categoryColors(phases)[i], symbol: "square" })),
+    span: b.width - 16,
+    marginLeft,
+  });
+  const bar = (source: Source) =>
+    Plot.barX(data.filter((d) => d.source === source), {
+      x1: "startS",
+      x2: "endS",
+      y: key,
+      fill: "phase",
+      fillOpacity: SOURCE_STYLE[source].fillOpacity,
+      stroke: source === "paper" ? "phase" : "white",
+      strokeWidth: source === "paper" ? 1.2 : 0.5,
+      insetTop: 2,
+      insetBottom: 2,
+      title: (d: StartupRow) =>
+        `${d.method} (${d.source}): ${d.phase} ${fmt(d.startS)}-${fmt(d.endS)} s`,
+      className: `mc-bar-${source}`,
+    });
+  return Plot.plot({
+    ...b,
+    height: head.marginTop + 40 + yDomain.length * 28,
+    marginTop: head.marginTop,
+    marginLeft,
+    marginRight: 10,
+    x: { domain: [0, xMax * 1.12], label: "startup time (s) \u2192", grid: true },
+    y: { domain: yDomain, label: null, padding: 0.15 },
+    color: { domain: phases, range: categoryColors(phases) },
+    marks: [
+      bar("paper"),
+      bar("sim"),
+      Plot.text(totals, {
+        x: "total",
+        y: "key",
+        text: (t: { total: number }) => `${fmt(t.total)} s`,
+        dx: 4,
+        textAnchor: "start",
+        fill: THEME.color,
+        className: "mc-total",
+      }),
+      Plot.ruleX([0]),
+      ...head.marks,
+    ],
+  });
+}
+
+/** Options of {@link throughputFigure}. */
+export interface ThroughputFigureOptions extends FigureOptions {
+  /** y range in % of bare metal; widened to fit the data. @default [60, 120] */
+  yDomain?: [number, number];
+}
+
+/**
+ * Throughput over time in % of bare metal: one line per system (paper series
+ * dashed with hollow dots), a rule at 100 %, and each marker (e.g. the
+ * de-virtualization moment) as a dashed vertical rule with its label.
+ * @param rows samples per system
+ * @param markers labelled moments
+ * @returns an `<svg>` element
+ * @example
+ * ```ts
+ * import { throughputFigure, toSvg } from "./mod.ts";
+ * const svg = toSvg(throughputFigure(
+ *   [0, 600, 1200].map((t) => ({ system: "bmcast", timeS: t, pctOfBareMetal: t < 900 ? 85 : 100, source: "sim" as const })),
+ *   [{ system: "bmcast", timeS: 900, label: "de-virtualized" }],
+ * ));
+ * console.assert(svg.includes("de-virtualized"));
+ * ```
+ */
+export function throughputFigure(
+  rows: readonly ThroughputRow[],
+  markers: readonly ThroughputMarker[] = [],
+  options: ThroughputFigureOptions = {},
+): Figure {
+  const data = checkThroughputRows(rows);
+  const marks = checkThroughputMarkers(markers);
+  const b = base(options);
+  const systems = firstSeen([...data, ...marks], (d) => d.system);
+  const colors = systems.map(systemColor);
+  const values = data.map((d) => d.pctOfBareMetal);
+  const [lo0, hi0] = options.yDomain ?? [60, 120];
+  const yDomain = [
+    Math.min(lo0, Math.floor(Math.min(lo0, ...values) / 10) * 10),
+    Math.max(hi0, Math.ceil(Math.max(hi0, ...values) / 10) * 10),
+  ];
+  const byTime = (src: Source) =>
+    data.filter((d) => d.source === src).sort((a, b) => a.timeS - b.timeS);
+  const hasPaper = data.some((d) => d.source === "paper");
+  const items: LegendItem[] = systems.map((s, i) => ({
+    label: s,
+    color: colors[i],
+    symbol: "square",
+  }));
+  if (hasPaper) items.push({ label: "paper (dashed)", color: "#777777", symbol: "ring" });
+  const marginLeft = 50;
+  const head = header({
+    title: options.title,
+    items,
+    span: b.width - 16,
+    marginLeft,
+    yLabel: "throughput (% of bare metal)",
+  });
+  const xy = { x: "timeS", y: "pctOfBareMetal", stroke: "system", z: "system" } as const;
+  return Plot.plot({
+    ...b,
+    height: head.marginTop + 300,
+    marginTop: head.marginTop,
+    marginLeft,
+    marginRight: 20,
+    x: { label: "time (s) \u2192", grid: true },
+    y: { domain: yDomain, label: null, grid: true },
+    color: { domain: systems, range: colors },
+    marks: [
+      Plot.ruleY([100], { stroke: THEME.color, strokeDasharray: "2,2", className: "mc-rule-100" }),
+      Plot.line(byTime("paper"), {
+        ...xy,
+        strokeWidth: 1.4,
+        strokeDasharray: SOURCE_STYLE.paper.strokeDasharray,
+        className: "mc-line-paper",
+      }),
+      Plot.dot(byTime("paper"), {
+        ...xy,
+        r: 2.5,
+        fill: "white",
+        title: (d: ThroughputRow) =>
+          `paper ${d.system}: ${fmt(d.pctOfBareMetal)} % at ${fmt(d.timeS)} s`,
+        className: "mc-dot-paper",
+      }),
+      Plot.line(byTime("sim"), { ...xy, strokeWidth: 2, className: "mc-line-sim" }),
+      Plot.ruleX(marks, {
+        x: "timeS",
+        stroke: "system",
+        strokeWidth: 1.2,
+        strokeDasharray: "6,3",
+        className: "mc-marker",
+      }),
+      Plot.text(marks, {
+        x: "timeS",
+        frameAnchor: "top",
+        dy: 4,
+        dx: 4,
+        text: "label",
+        textAnchor: "start",
+        lineAnchor: "top",
+        fill: THEME.color,
+        className: "mc-marker-label",
+      }),
+      ...head.marks,
+    ],
+  });
+}
+
+/** Options of {@link barsFigure}. */
+export interface BarsFigureOptions extends FigureOptions {
+  /** y-axis label. @default the rows' unit */
+  yLabel?: string;
+}
+
+/**
+ * Grouped bars: groups (systems) side by side, series (e.g. read/write) as
+ * colours (a single series is coloured by system instead). Simulated values
+ * are solid bars labelled with their value; each paper value is a black tick
+ * (with a tooltip), or a light dashed bar when no simulated value exists.
+ * @param rows one value per group, series and source; all with the same unit
+ * @returns an `<svg>` element
+ * @example
+ * ```ts
+ * import { barsFigure, toSvg } from "./mod.ts";
+ * const svg = toSvg(barsFigure([
+ *   { group: "Bare-metal", series: "latency", value: 1.3, unit: "us", source: "paper" },
+ *   { group: "Bare-metal", series: "latency", value: 1.31, unit: "us", source: "sim" },
+ * ], { yLabel: "RDMA latency (us)" }));
+ * console.assert(svg.includes("paper: 1.3 us"));
+ * ```
+ */
+export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions = {}): Figure {
+  const data = checkBarRows(rows);
+  const b = base(options);
+  const units = firstSeen(data, (d) => d.unit);
+  if (units.length > 1) {
+    throw new RangeError(
+      `Cannot plot bar rows: 'unit' must be the same in every row: current values are ${
+        units.join(", ")
+      }`,
+    );
+  }
+  const groups = firstSeen(data, (d) => d.group);
+  const series = firstSeen(data, (d) => d.series);
+  const bySystem = series.length === 1;
+  const cell = (d: BarRow) => `${d.group}\u0000${d.series}`;
+  const sim = data.filter((d) => d.source === "sim");
+  const paper = data.filter((d) => d.source === "paper");
+  const simCells = new Set(sim.map(cell));
+  const paperOnly = paper.filter((d) => !simCells.has(cell(d)));
+  const top = new Map<string, number>();
+  for (const d of data) top.set(cell(d), Math.max(top.get(cell(d)) ?? 0, d.value));
+  const yMax = Math.max(0, ...data.map((d) => d.value));
+  const color = bySystem
+    ? { domain: groups, range: groups.map(systemColor) }
+    : { domain: series, range: categoryColors(series) };
+  const fill = bySystem ? "group" : "series";
+  const items: LegendItem[] = bySystem
+    ? []
+    : series.map((s, i) => ({ label: s, color: color.range[i], symbol: "square" }));
+  if (paper.length > 0) items.push({ label: "paper value", color: THEME.color, symbol: "dash" });
+  const marginLeft = 50;
+  const head = header({
+    title: options.title,
+    items,
+    span: b.width - 16,
+    marginLeft,
+    yLabel: options.yLabel ?? units[0] ?? "",
+  });
+  const pos = { fx: "group", x: "series", y: "value" } as const;
+  return Plot.plot({
+    ...b,
+    height: head.marginTop + 280,
+    marginTop: head.marginTop,
+    marginLeft,
+    marginRight: 10,
+    marginBottom: 36,
+    fx: { domain: groups, label: null, axis: "bottom", padding: 0.12 },
+    x: { domain: series, axis: null, padding: 0.1 },
+    y: { domain: [0, yMax * 1.15 || 1], label: null, grid: true },
+    color,
+    marks: [
+      Plot.barY(sim, {
+        ...pos,
+        fill,
+        title: (d: BarRow) => `sim ${d.group} ${d.series}: ${fmt(d.value)} ${d.unit}`,
+        className: "mc-bar-sim",
+      }),
+      Plot.barY(paperOnly, {
+        ...pos,
+        fill,
+        fillOpacity: SOURCE_STYLE.paper.fillOpacity,
+        stroke: fill,
+        strokeDasharray: SOURCE_STYLE.paper.strokeDasharray,
+        className: "mc-bar-paper",
+      }),
+      Plot.tickY(paper, {
+        ...pos,
+        stroke: THEME.color,
+        strokeWidth: 2.5,
+        title: (d: BarRow) => `paper: ${fmt(d.value)} ${d.unit}`,
+        className: "mc-tick-paper",
+      }),
+      Plot.text([...sim, ...paperOnly], {
+        ...pos,
+        y: (d: BarRow) => top.get(cell(d)),
+        text: (d: BarRow) => fmt(d.value),
+        dy: -6,
+        lineAnchor: "bottom",
+        fill: THEME.color,
+        className: "mc-value",
+      }),
+      Plot.ruleY([0]),
+      ...head.marks,
+    ],
+  });
+}
+
+/**
+ * Per-entity phase Gantt chart: one row per entity (node), bars from startS
+ * to endS coloured by phase. Accepts lib/sim's SpanRow as is.
+ * @param rows phases of each entity
+ * @returns an `<svg>` element
+ * @example
+ * ```ts
+ * import { timelineFigure, toSvg } from "./mod.ts";
+ * const svg = toSvg(timelineFigure([
+ *   { entity: "node0", phase: "VMM boot", startS: 0, endS: 5 },
+ *   { entity: "node0", phase: "OS boot", startS: 5, endS: 63 },
+ * ]));
+ * console.assert(svg.includes("node0"));
+ * ```
+ */
+export function timelineFigure(rows: readonly TimelineRow[], options: FigureOptions = {}): Figure {
+  const data = checkTimelineRows(rows);
+  const b = base(options);
+  const entities = firstSeen(data, (d) => d.entity);
+  const phases = firstSeen(data, (d) => d.phase);
+  const colors = categoryColors(phases);
+  const marginLeft = Math.max(
+    60,
+    Math.ceil(Math.max(0, ...entities.map((e) => e.length)) * 6.5) + 16,
+  );
+  const head = header({
+    title: options.title,
+    items: phases.map((p, i) => ({ label: p, color: colors[i], symbol: "square" })),
+    span: b.width - 16,
+    marginLeft,
+  });
+  const rowH = entities.length > 40 ? 8 : 20;
+  return Plot.plot({
+    ...b,
+    height: head.marginTop + 40 + entities.length * rowH,
+    marginTop: head.marginTop,
+    marginLeft,
+    marginRight: 20,
+    x: { label: "time (s) \u2192", grid: true },
+    y: { domain: entities, label: null, padding: 0.1, axis: entities.length > 40 ? null : "left" },
+    color: { domain: phases, range: colors },
+    marks: [
+      Plot.barX(data, {
+        x1: "startS",
+        x2: "endS",
+        y: "entity",
+        fill: "phase",
+        title: (d: TimelineRow) => `${d.entity}: ${d.phase} ${fmt(d.startS)}-${fmt(d.endS)} s`,
+        className: "mc-bar",
+      }),
+      ...head.marks,
+    ],
+  });
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function signed(v: number): string {
+  return `${v > 0 ? "+" : v < 0 ? "\u2212" : ""}${Math.abs(v).toFixed(1)}`;
+}
+
+/**
+ * Paper-versus-simulation checks as an HTML `<table>`; failing rows get
+ * class "fail", a red colour and the status "FAIL".
+ * @param rows one check per row
+ * @returns an HTML string
+ * @example
+ * ```ts
+ * import { comparisonTable } from "./mod.ts";
+ * const html = comparisonTable([{
+ *   figure: "startup", metric: "bmcast total (s)", paper: 63, simulated: 70,
+ *   errorPct: 11.1, tolerancePct: 5, pass: false,
+ * }]);
+ * console.assert(html.includes("FAIL"));
+ * ```
+ */
+export function comparisonTable(rows: readonly ComparisonRow[]): string {
+  const data = checkComparisonRows(rows);
+  const cells = (tag: string, values: string[], numeric: boolean[]) =>
+    values.map((v, i) =>
+      `<${tag}${
+        numeric[i] ? ' style="text-align:right;padding:2px 8px"' : ' style="padding:2px 8px"'
+      }>${escapeHtml(v)}</${tag}>`
+    ).join("");
+  const numeric = [false, false, true, true, true, true, false];
+  const head = ["figure", "metric", "paper", "simulated", "error %", "tolerance %", "status"];
+  const body = data.map((r) => {
+    const attrs = r.pass ? ' class="pass"' : ' class="fail" style="color:#b00020;font-weight:bold"';
+    const values = [
+      r.figure,
+      r.metric,
+      fmt(r.paper),
+      fmt(r.simulated),
+      signed(r.errorPct),
+      `\u00b1${fmt(r.tolerancePct)}`,
+      r.pass ? "pass" : "FAIL",
+    ];
+    return `<tr${attrs}>${cells("td", values, numeric)}</tr>`;
+  });
+  return [
+    '<table class="mc-comparison" style="border-collapse:collapse;font-family:system-ui,sans-serif;font-size:13px;background:white;color:black">',
+    `<thead><tr style="border-bottom:1px solid black">${cells("th", head, numeric)}</tr></thead>`,
+    `<tbody>${body.join("")}</tbody>`,
+    "</table>",
+  ].join("\n");
+}
+
+/**
+ * Paper-versus-simulation checks as aligned plain-text lines for terminals:
+ * `figure | metric | paper | simulated | error % | status`, numbers right
+ * aligned, failures marked `FAIL (tol ±N%)`.
+ * @param rows one check per row
+ * @returns the lines joined with "\n" (header first)
+ * @example
+ * ```ts
+ * import { formatComparison } from "./mod.ts";
+ * const text = formatComparison([{
+ *   figure: "rdma", metric: "bare-metal latency (us)", paper: 1.3, simulated: 1.31,
+ *   errorPct: 0.8, tolerancePct: 5, pass: true,
+ * }]);
+ * console.assert(text.split("\n")[0].startsWith("figure"));
+ * ```
+ */
+export function formatComparison(rows: readonly ComparisonRow[]): string {
+  const data = checkComparisonRows(rows);
+  const table = [
+    ["figure", "metric", "paper", "simulated", "error %", "status"],
+    ...data.map((r) => [
+      r.figure,
+      r.metric,
+      fmt(r.paper),
+      fmt(r.simulated),
+      signed(r.errorPct).replace("\u2212", "-"),
+      r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
+    ]),
+  ];
+  const right = [false, false, true, true, true, false];
+  const widths = table[0].map((_, c) => Math.max(...table.map((line) => line[c].length)));
+  return table.map((line) =>
+    line.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
+  ).join("\n");
+}

@@ -1,0 +1,212 @@
+/**
+ * The tidy rows lib/plot accepts, and their validation. Rows are plain
+ * objects: experiments produce them, figures read them, nothing else is
+ * shared. Validation throws a TypeError naming the row index and field, so a
+ * NaN from a broken experiment is caught here rather than drawn as a gap.
+ */
+
+/** Where a value comes from: the paper's figure, or this simulator. */
+export type Source = "paper" | "sim";
+
+/** One phase of one startup method, e.g. image-copy "image copy" 0-370 s. */
+export interface StartupRow {
+  method: string;
+  phase: string;
+  startS: number;
+  endS: number;
+  source: Source;
+}
+
+/** One throughput sample of a system, in % of bare metal. */
+export interface ThroughputRow {
+  system: string;
+  timeS: number;
+  pctOfBareMetal: number;
+  source: Source;
+}
+
+/** A labelled moment on the throughput figure (e.g. de-virtualization). */
+export interface ThroughputMarker {
+  system: string;
+  timeS: number;
+  label: string;
+}
+
+/** One bar: a value of one series (e.g. "read") for one group (system). */
+export interface BarRow {
+  group: string;
+  series: string;
+  value: number;
+  unit: string;
+  source: Source;
+}
+
+/** One phase of one entity; lib/sim's SpanRow satisfies it. */
+export interface TimelineRow {
+  entity: string;
+  phase: string;
+  startS: number;
+  endS: number;
+}
+
+/** One paper-versus-simulation check. */
+export interface ComparisonRow {
+  figure: string;
+  metric: string;
+  paper: number;
+  simulated: number;
+  errorPct: number;
+  tolerancePct: number;
+  pass: boolean;
+}
+
+type FieldKind = "string" | "number" | "source" | "boolean";
+type Schema = Readonly<Record<string, FieldKind>>;
+
+const RULES: Record<FieldKind, [string, (v: unknown) => boolean]> = {
+  string: ["a string", (v) => typeof v === "string"],
+  number: ["a finite number", (v) => typeof v === "number" && Number.isFinite(v)],
+  source: ['"paper" or "sim"', (v) => v === "paper" || v === "sim"],
+  boolean: ["a boolean", (v) => typeof v === "boolean"],
+};
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+function check<T>(what: string, rows: readonly T[], schema: Schema, span = false): T[] {
+  if (!Array.isArray(rows)) {
+    throw new TypeError(
+      `Cannot plot ${what}: 'rows' must be an array: current value is ${show(rows)}`,
+    );
+  }
+  rows.forEach((row, i) => {
+    if (typeof row !== "object" || row === null) {
+      throw new TypeError(
+        `Cannot plot ${what}: 'rows[${i}]' must be an object: current value is ${show(row)}`,
+      );
+    }
+    const r = row as Record<string, unknown>;
+    for (const [field, kind] of Object.entries(schema)) {
+      const [rule, ok] = RULES[kind];
+      if (!ok(r[field])) {
+        throw new TypeError(
+          `Cannot plot ${what}: 'rows[${i}].${field}' must be ${rule}: current value is ${
+            show(r[field])
+          }`,
+        );
+      }
+    }
+    if (span && (r.endS as number) < (r.startS as number)) {
+      throw new RangeError(
+        `Cannot plot ${what}: 'rows[${i}].endS' must be >= startS (${r.startS}): current value is ${r.endS}`,
+      );
+    }
+  });
+  return rows as T[];
+}
+
+/**
+ * Validates startup rows; returns them typed.
+ * @example
+ * ```ts
+ * import { checkStartupRows } from "./rows.ts";
+ * checkStartupRows([{ method: "bmcast", phase: "OS boot", startS: 5, endS: 63, source: "sim" }]);
+ * ```
+ */
+export function checkStartupRows(rows: readonly StartupRow[]): StartupRow[] {
+  return check("startup rows", rows, {
+    method: "string",
+    phase: "string",
+    startS: "number",
+    endS: "number",
+    source: "source",
+  }, true);
+}
+
+/**
+ * Validates throughput rows.
+ * @example
+ * ```ts
+ * import { checkThroughputRows } from "./rows.ts";
+ * checkThroughputRows([{ system: "bmcast", timeS: 0, pctOfBareMetal: 90, source: "sim" }]);
+ * ```
+ */
+export function checkThroughputRows(rows: readonly ThroughputRow[]): ThroughputRow[] {
+  return check("throughput rows", rows, {
+    system: "string",
+    timeS: "number",
+    pctOfBareMetal: "number",
+    source: "source",
+  });
+}
+
+/**
+ * Validates throughput markers.
+ * @example
+ * ```ts
+ * import { checkThroughputMarkers } from "./rows.ts";
+ * checkThroughputMarkers([{ system: "bmcast", timeS: 900, label: "de-virtualized" }]);
+ * ```
+ */
+export function checkThroughputMarkers(rows: readonly ThroughputMarker[]): ThroughputMarker[] {
+  return check("throughput markers", rows, { system: "string", timeS: "number", label: "string" });
+}
+
+/**
+ * Validates bar rows.
+ * @example
+ * ```ts
+ * import { checkBarRows } from "./rows.ts";
+ * checkBarRows([{ group: "Bare-metal", series: "read", value: 112, unit: "MB/s", source: "paper" }]);
+ * ```
+ */
+export function checkBarRows(rows: readonly BarRow[]): BarRow[] {
+  return check("bar rows", rows, {
+    group: "string",
+    series: "string",
+    value: "number",
+    unit: "string",
+    source: "source",
+  });
+}
+
+/**
+ * Validates timeline rows (extra fields, as in lib/sim's SpanRow, are kept).
+ * @example
+ * ```ts
+ * import { checkTimelineRows } from "./rows.ts";
+ * checkTimelineRows([{ entity: "node0", phase: "boot", startS: 0, endS: 2 }]);
+ * ```
+ */
+export function checkTimelineRows<T extends TimelineRow>(rows: readonly T[]): T[] {
+  return check("timeline rows", rows, {
+    entity: "string",
+    phase: "string",
+    startS: "number",
+    endS: "number",
+  }, true);
+}
+
+/**
+ * Validates comparison rows.
+ * @example
+ * ```ts
+ * import { checkComparisonRows } from "./rows.ts";
+ * checkComparisonRows([{
+ *   figure: "startup", metric: "bmcast total", paper: 63, simulated: 61,
+ *   errorPct: -3.2, tolerancePct: 5, pass: true,
+ * }]);
+ * ```
+ */
+export function checkComparisonRows(rows: readonly ComparisonRow[]): ComparisonRow[] {
+  return check("comparison rows", rows, {
+    figure: "string",
+    metric: "string",
+    paper: "number",
+    simulated: "number",
+    errorPct: "number",
+    tolerancePct: "number",
+    pass: "boolean",
+  });
+}

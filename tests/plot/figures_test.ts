@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import {
+  barsFigure,
+  comparisonTable,
+  formatComparison,
+  startupFigure,
+  throughputFigure,
+  timelineFigure,
+  toSvg,
+} from "../../lib/plot/mod.ts";
+import { COMPARISON, MARKERS, RDMA, STARTUP, STORAGE, THROUGHPUT, TIMELINE } from "./_examples.ts";
+import { count, parseSvg, texts } from "./_svg.ts";
+
+const Y_TICKS = 'g[aria-label="y-axis tick label"] text';
+
+Deno.test("startupFigure() draws one bar per phase, paper beside sim, totals labelled", () => {
+  const fig = startupFigure(STARTUP, { title: "OS startup" });
+  assert.equal(fig.tagName.toLowerCase(), "svg"); // no HTML <figure>, even with a title
+  const svg = parseSvg(toSvg(fig));
+  const paper = STARTUP.filter((r) => r.source === "paper");
+  assert.equal(count(svg, "g.mc-bar-paper rect"), paper.length);
+  assert.equal(count(svg, "g.mc-bar-sim rect"), STARTUP.length - paper.length);
+  assert.deepEqual(texts(svg, "g.mc-total text"), ["544 s", "537 s", "63 s", "66 s", "49 s"]);
+  assert.deepEqual(texts(svg, Y_TICKS), [
+    "image-copy \u00b7 paper",
+    "image-copy \u00b7 sim",
+    "bmcast \u00b7 paper",
+    "bmcast \u00b7 sim",
+    "nfsroot \u00b7 paper",
+  ]);
+  assert.deepEqual(texts(svg, "g.mc-legend-label text"), [
+    "image copy",
+    "reboot+firmware",
+    "OS boot",
+    "VMM boot",
+  ]);
+  assert.deepEqual(texts(svg, "g.mc-title text"), ["OS startup"]);
+  assert.ok(texts(svg, "g.mc-bar-paper title").includes("image-copy (paper): image copy 0-370 s"));
+  // Bars span startS..endS: widths are proportional to durations.
+  const w = [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) =>
+    Number(r.getAttribute("width"))
+  );
+  assert.ok(Math.abs(w[0] / w[1] - 362 / 145) < 0.05, `widths ${w}`);
+});
+
+Deno.test("throughputFigure() draws a line per system, paper dots, the 100% rule and the marker", () => {
+  const svg = parseSvg(toSvg(throughputFigure(THROUGHPUT, MARKERS)));
+  assert.equal(count(svg, "g.mc-line-sim path"), 2); // bmcast, kvm
+  assert.equal(count(svg, "g.mc-line-paper path"), 1);
+  assert.equal(count(svg, "g.mc-dot-paper circle"), 3);
+  assert.ok(texts(svg, "g.mc-dot-paper title").includes("paper bmcast: 90 % at 600 s"));
+  assert.equal(count(svg, "g.mc-rule-100 line"), 1);
+  assert.equal(count(svg, "g.mc-marker line"), 1);
+  assert.deepEqual(texts(svg, "g.mc-marker-label text"), ["de-virtualized"]);
+  assert.deepEqual(texts(svg, "g.mc-y-label text"), ["\u2191 throughput (% of bare metal)"]);
+  const ticks = texts(svg, Y_TICKS);
+  assert.equal(ticks[0], "60");
+  assert.equal(ticks.at(-1), "120");
+  assert.deepEqual(texts(svg, "g.mc-legend-label text"), ["bmcast", "kvm", "paper (dashed)"]);
+  // The marker sits where x = 900 s: between the ticks for 800 and 1,000.
+  const xTicks = [...svg.querySelectorAll('g[aria-label="x-axis tick label"] text')];
+  const xAt = (label: string) =>
+    Number(
+      /translate\(([\d.]+)/.exec(
+        xTicks.find((t) => t.textContent === label)!.getAttribute("transform")!,
+      )![1],
+    );
+  const line = svg.querySelector("g.mc-marker line")!;
+  const mx = Number(line.getAttribute("x1")) + 0;
+  assert.ok(Math.abs(mx - (xAt("800") + xAt("1,000")) / 2) < 1.5, `marker at ${mx}`);
+});
+
+Deno.test("throughputFigure() widens the y domain to fit values beyond [60, 120]", () => {
+  const rows = [{ system: "kvm", timeS: 0, pctOfBareMetal: 131, source: "sim" as const }, {
+    system: "kvm",
+    timeS: 10,
+    pctOfBareMetal: 42,
+    source: "sim" as const,
+  }];
+  const ticks = texts(parseSvg(toSvg(throughputFigure(rows))), Y_TICKS).map(Number);
+  assert.ok(ticks[0] <= 42 && ticks.at(-1)! >= 131, `ticks ${ticks}`);
+});
+
+Deno.test("barsFigure() groups storage bars by system, series as colour, paper as ticks", () => {
+  const svg = parseSvg(toSvg(barsFigure(STORAGE, { yLabel: "throughput (MB/s)" })));
+  assert.equal(count(svg, "g.mc-bar-sim rect"), 8);
+  assert.equal(count(svg, "g.mc-bar-paper rect"), 0); // every paper value has a sim bar
+  assert.equal(count(svg, "g.mc-tick-paper line"), 8);
+  const paperTitles = texts(svg, "g.mc-tick-paper title");
+  for (const v of [112, 117, 115, 101, 100]) assert.ok(paperTitles.includes(`paper: ${v} MB/s`));
+  assert.deepEqual(texts(svg, 'g[aria-label="fx-axis tick label"] text'), [
+    "Bare-metal",
+    "Deploy",
+    "Devirt",
+    "KVM/Local",
+  ]);
+  assert.deepEqual(texts(svg, "g.mc-y-label text"), ["\u2191 throughput (MB/s)"]);
+  assert.deepEqual(texts(svg, "g.mc-legend-label text"), ["read", "write", "paper value"]);
+  assert.deepEqual(texts(svg, "g.mc-value text").slice(0, 2), ["111", "112"]);
+  // read and write differ in colour
+  const fills = new Set(
+    [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill")),
+  );
+  assert.equal(fills.size, 2);
+});
+
+Deno.test("barsFigure() draws paper-only values as outlined bars, colours one series by system", () => {
+  const svg = parseSvg(toSvg(barsFigure(RDMA)));
+  assert.equal(count(svg, "g.mc-bar-sim rect"), 2);
+  assert.equal(count(svg, "g.mc-bar-paper rect"), 2); // Deploy, Devirt have no sim value
+  assert.equal(count(svg, "g.mc-tick-paper line"), 4);
+  assert.ok(texts(svg, "g.mc-tick-paper title").includes("paper: 1.61 us"));
+  assert.deepEqual(texts(svg, "g.mc-y-label text"), ["\u2191 us"]); // unit as default label
+  assert.deepEqual(texts(svg, "g.mc-value text").sort(), ["1.29", "1.3", "1.3", "1.66"]);
+  const fills = [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill"));
+  assert.notEqual(fills[0], fills[1]);
+});
+
+Deno.test("barsFigure() refuses rows with different units", () => {
+  assert.throws(
+    () => barsFigure([...RDMA, { ...STORAGE[0] }]),
+    /RangeError: Cannot plot bar rows: 'unit' must be the same in every row: current values are us, MB\/s/,
+  );
+});
+
+Deno.test("timelineFigure() draws one bar per span, entity rows, phases in the legend", () => {
+  const svg = parseSvg(toSvg(timelineFigure(TIMELINE, { width: 500 })));
+  assert.equal(svg.getAttribute("width"), "500");
+  assert.equal(count(svg, "g.mc-bar rect"), TIMELINE.length);
+  assert.deepEqual(texts(svg, Y_TICKS), ["node0", "node1", "node2"]);
+  assert.deepEqual(texts(svg, "g.mc-legend-label text"), ["firmware", "VMM boot", "OS boot"]);
+  assert.deepEqual(texts(svg, 'g[aria-label="x-axis label"] text'), ["time (s) \u2192"]);
+  assert.throws(
+    () => timelineFigure(TIMELINE, { width: 10 }),
+    /'width' must be a finite number >= 200/,
+  );
+});
+
+Deno.test("comparisonTable() lists every metric and marks failures", () => {
+  const html = comparisonTable([
+    ...COMPARISON,
+    { ...COMPARISON[0], metric: "<script>x</script>" },
+  ]);
+  for (const r of COMPARISON) assert.ok(html.includes(r.metric), r.metric);
+  const rows = html.match(/<tr[^>]*>/g)!.slice(1);
+  assert.equal(rows.length, COMPARISON.length + 1);
+  assert.equal(rows.filter((r) => r.includes('class="fail"')).length, 1);
+  assert.equal((html.match(/>FAIL</g) ?? []).length, 1);
+  assert.equal((html.match(/>pass</g) ?? []).length, 3);
+  assert.ok(html.includes("+11.8") && html.includes("\u22121.3"));
+  assert.ok(!html.includes("<script>"), "metric text is escaped");
+});
+
+Deno.test("formatComparison() aligns the columns and marks failures", () => {
+  const lines = formatComparison(COMPARISON).split("\n");
+  assert.equal(lines.length, COMPARISON.length + 1);
+  assert.match(lines[0], /^figure\s+\| metric\s+\| paper \| simulated \| error % \| status$/);
+  const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
+  for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
+  assert.match(lines[1], /\|\s+63 \|\s+66 \|\s+\+4\.8 \| ok$/);
+  assert.match(lines[3], /\|\s+1\.61 \|\s+1\.8 \|\s+\+11\.8 \| FAIL \(tol \u00b15%\)$/);
+  assert.match(lines[2], /\|\s+-1\.3 \| ok$/);
+});

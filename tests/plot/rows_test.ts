@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  barsFigure,
+  checkStartupRows,
+  checkTimelineRows,
+  comparisonTable,
+  formatComparison,
+  startupFigure,
+  throughputFigure,
+  timelineFigure,
+} from "../../lib/plot/mod.ts";
+import { COMPARISON, MARKERS, RDMA, STARTUP, THROUGHPUT, TIMELINE } from "./_examples.ts";
+
+// deno-lint-ignore no-explicit-any
+type Loose = any;
+
+Deno.test("checkStartupRows() names the row index and field of a NaN", () => {
+  const rows = [STARTUP[0], { ...STARTUP[1], endS: NaN }];
+  assert.throws(
+    () => checkStartupRows(rows),
+    (e: Error) =>
+      e instanceof TypeError &&
+      e.message ===
+        "Cannot plot startup rows: 'rows[1].endS' must be a finite number: current value is NaN",
+  );
+});
+
+Deno.test("checkStartupRows() reports a missing field as undefined and a bad source by value", () => {
+  const { phase: _, ...noPhase } = STARTUP[0];
+  assert.throws(
+    () => checkStartupRows([noPhase as Loose]),
+    /TypeError: .*'rows\[0\]\.phase' must be a string: current value is undefined/,
+  );
+  assert.throws(
+    () => checkStartupRows([{ ...STARTUP[0], source: "model" as Loose }]),
+    /'rows\[0\]\.source' must be "paper" or "sim": current value is "model"/,
+  );
+  assert.throws(() => checkStartupRows([null as Loose]), /'rows\[0\]' must be an object/);
+  assert.throws(() => checkStartupRows("rows" as Loose), /'rows' must be an array/);
+});
+
+Deno.test("checkStartupRows() rejects a phase that ends before it starts with a RangeError", () => {
+  assert.throws(
+    () => checkStartupRows([{ ...STARTUP[0], startS: 10, endS: 5 }]),
+    (e: Error) => e instanceof RangeError && /'rows\[0\]\.endS' must be >= startS/.test(e.message),
+  );
+});
+
+Deno.test("checkTimelineRows() accepts lib/sim SpanRows with their extra fields", () => {
+  const span = {
+    run: "r",
+    seed: 1,
+    entity: "node0",
+    phase: "boot",
+    start: 0,
+    end: 2e9,
+    startS: 0,
+    endS: 2,
+    durationS: 2,
+  };
+  assert.equal(checkTimelineRows([span])[0].durationS, 2);
+});
+
+Deno.test("every builder rejects a corrupted field with a TypeError naming that field", () => {
+  // Each builder with its valid rows; corrupting any field of any row must be
+  // reported with that row and field (property over rows and fields).
+  const cases: [string, Loose[], (rows: Loose[]) => unknown][] = [
+    ["startup rows", STARTUP, (r) => startupFigure(r)],
+    ["throughput rows", THROUGHPUT, (r) => throughputFigure(r, MARKERS)],
+    ["throughput markers", MARKERS, (r) => throughputFigure(THROUGHPUT, r)],
+    ["bar rows", RDMA, (r) => barsFigure(r)],
+    ["timeline rows", TIMELINE, (r) => timelineFigure(r)],
+    ["comparison rows", COMPARISON, (r) => comparisonTable(r)],
+    ["comparison rows", COMPARISON, (r) => formatComparison(r)],
+  ];
+  for (const [what, rows, build] of cases) {
+    build(rows); // valid rows pass
+    fc.assert(
+      fc.property(
+        fc.nat({ max: rows.length - 1 }),
+        fc.constantFrom(...Object.keys(rows[0])),
+        fc.constantFrom(NaN, undefined, null, Infinity, {}, []),
+        (i, field, bad) => {
+          const corrupted = rows.map((r, j) => j === i ? { ...r, [field]: bad } : r);
+          assert.throws(
+            () => build(corrupted),
+            (e: Error) =>
+              e instanceof TypeError &&
+              e.message.startsWith(`Cannot plot ${what}: 'rows[${i}].${field}' must be`),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }
+});
