@@ -1,0 +1,326 @@
+/**
+ * The root file system over NFS on bare metal (the OS-streaming baseline),
+ * seen as a block client of the OS image: no VMM, no local disk. Reads are
+ * served from the client's page cache or fetched in RPCs of at most `rsize`
+ * bytes aligned to `rsize` (Linux NFS `rsize`), at most `maxInFlight` at once
+ * (the sunrpc slot table); each RPC costs client CPU (XDR, sunrpc, socket,
+ * page cache insert). A sequential reader triggers read-ahead of
+ * `readAhead` further RPCs. Writes stay in a local overlay (tmpfs/overlayfs
+ * upper layer) or are also sent to the server in RPCs of `wsize`.
+ *
+ * The network and the server are an injected transport: lib/guest does not
+ * know the image server, so the deploy layer passes an image-protocol client
+ * (its flows, RTT and the server's CPU, cache and disk give the RPC's time).
+ */
+import { NO_VERSION, rangeError, requireNumber, transferTime, VersionMap } from "../_util/mod.ts";
+import type { SimTime } from "../_util/mod.ts";
+import { Resource } from "../sim/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import type { GuestBlockDriver, IoResult } from "./ahci_driver.ts";
+
+const SECTOR = 512;
+
+/** Reads `count` image sectors from `lba` at the server; fails when the RPC does. */
+export type NfsReadTransport = (req: { lba: number; count: number }) => SimEvent<Int32Array>;
+/** Writes versions to the server from `lba`. */
+export type NfsWriteTransport = (req: { lba: number; versions: Int32Array }) => SimEvent<unknown>;
+
+/** Where guest writes go. */
+export type NfsWriteMode = "overlay" | "server";
+
+/** Client CPU costs, ns. */
+export interface NfsClientCosts {
+  /** Per guest request: VFS and page cache lookup. */
+  request: SimTime;
+  /** Per RPC: encode, sunrpc and socket send, reply decode, page cache insert. */
+  rpc: SimTime;
+}
+
+/** Options of {@link NfsClient}. */
+export interface NfsClientOptions {
+  sim: Simulation;
+  /** Size of the exported image, 512-byte sectors. */
+  sectors: number;
+  transport: NfsReadTransport;
+  costs: NfsClientCosts;
+  /** Largest READ, bytes; RPCs are aligned to it. @default 32768 */
+  rsize?: number;
+  /** Largest WRITE, bytes. @default 32768 */
+  wsize?: number;
+  /** RPCs outstanding at once (sunrpc slot table). @default 16 */
+  maxInFlight?: number;
+  /** RPCs read ahead of a sequential reader (Linux: up to 15, NFS_MAX_READAHEAD). @default 0 */
+  readAhead?: number;
+  /** @default "overlay" */
+  writes?: NfsWriteMode;
+  /** Required when `writes` is "server". */
+  writeTransport?: NfsWriteTransport;
+  /** Copy into the overlay or page cache, bytes/s. @default Infinity */
+  copyBandwidth?: number;
+  /** Page cache limit in bytes (oldest rsize chunks dropped first). @default Infinity */
+  cacheBytes?: number;
+}
+
+/** Counters. */
+export interface NfsClientStats {
+  requests: number;
+  rpcs: number;
+  writeRpcs: number;
+  readAheadRpcs: number;
+  /** Chunks a request found cached or already in flight. */
+  cacheHits: number;
+  errors: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
+
+/**
+ * An NFS-root block client.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { NfsClient } from "./nfs_client.ts";
+ * const sim = new Simulation();
+ * const transport = (r: { lba: number; count: number }) => sim.timeout(200_000, new Int32Array(r.count));
+ * const nfs = new NfsClient({ sim, sectors: 1 << 16, transport, costs: { request: 1_000, rpc: 10_000 } });
+ * sim.process(function* () {
+ *   yield nfs.write({ lba: 1, count: 1, version: 9 });
+ *   const r = (yield nfs.read({ lba: 0, count: 128 })) as { versions: Int32Array };
+ *   console.assert(r.versions[1] === 9 && r.versions[2] === 0);
+ * });
+ * sim.run();
+ * console.assert(nfs.stats.rpcs === 2); // 64 KiB in 32 KiB READs
+ * ```
+ */
+export class NfsClient implements GuestBlockDriver {
+  readonly sim: Simulation;
+  readonly sectors: number;
+  readonly costs: Readonly<NfsClientCosts>;
+  readonly stats: NfsClientStats = {
+    requests: 0,
+    rpcs: 0,
+    writeRpcs: 0,
+    readAheadRpcs: 0,
+    cacheHits: 0,
+    errors: 0,
+    sectorsRead: 0,
+    sectorsWritten: 0,
+  };
+  /** Sectors per READ and WRITE. */
+  readonly chunkSectors: number;
+  readonly writeSectors: number;
+  /** Guest writes (NO_VERSION where the image shows through). */
+  readonly overlay: VersionMap;
+  readonly #o: Required<Omit<NfsClientOptions, "writeTransport">> & {
+    writeTransport?: NfsWriteTransport;
+  };
+  readonly #cpu: Resource;
+  readonly #slots: Resource;
+  #cache = new Map<number, Int32Array>();
+  #inFlight = new Map<number, SimEvent<Int32Array>>();
+  #nextSequential = -1;
+
+  constructor(options: NfsClientOptions) {
+    const o = {
+      rsize: 32_768,
+      wsize: 32_768,
+      maxInFlight: 16,
+      readAhead: 0,
+      writes: "overlay" as NfsWriteMode,
+      copyBandwidth: Infinity,
+      cacheBytes: Infinity,
+      ...options,
+    };
+    const what = "create NFS client";
+    requireNumber(what, "sectors", o.sectors, { integer: true, min: 0, strict: true });
+    if (typeof o.transport !== "function") {
+      throw new TypeError(`Cannot ${what}: 'transport' must be a function`);
+    }
+    for (const k of ["request", "rpc"] as const) {
+      requireNumber(what, `costs.${k}`, o.costs?.[k], { integer: true, min: 0 });
+    }
+    for (const k of ["rsize", "wsize"] as const) {
+      requireNumber(what, k, o[k], { integer: true, min: SECTOR });
+      if (o[k] % SECTOR !== 0) throw rangeError(what, k, "a multiple of 512", o[k]);
+    }
+    requireNumber(what, "maxInFlight", o.maxInFlight, { integer: true, min: 1 });
+    requireNumber(what, "readAhead", o.readAhead, { integer: true, min: 0 });
+    if (o.writes !== "overlay" && o.writes !== "server") {
+      throw rangeError(what, "writes", `"overlay" or "server"`, o.writes);
+    }
+    if (o.writes === "server" && typeof o.writeTransport !== "function") {
+      throw new TypeError(
+        `Cannot ${what}: 'writeTransport' must be a function when writes is "server"`,
+      );
+    }
+    for (const k of ["copyBandwidth", "cacheBytes"] as const) {
+      if (o[k] !== Infinity) requireNumber(what, k, o[k], { min: 0, strict: true });
+    }
+    this.sim = o.sim;
+    this.sectors = o.sectors;
+    this.costs = { ...o.costs };
+    this.chunkSectors = o.rsize / SECTOR;
+    this.writeSectors = o.wsize / SECTOR;
+    this.overlay = new VersionMap(o.sectors, NO_VERSION);
+    this.#o = o;
+    this.#cpu = new Resource(o.sim, { capacity: 1, name: "nfs client cpu" });
+    this.#slots = new Resource(o.sim, { capacity: o.maxInFlight, name: "rpc slots" });
+  }
+
+  /** Reads `count` sectors from `lba`. */
+  read(req: { lba: number; count: number }): SimEvent<IoResult> {
+    this.#check("read", req.lba, req.count);
+    this.stats.requests++;
+    return this.sim.process(this.#read(req.lba, req.count), "nfs read");
+  }
+
+  /** Writes `count` sectors: each gets `version`, or versions[i] (versions are >= 0). */
+  write(
+    req: { lba: number; count: number; version: number | ArrayLike<number> },
+  ): SimEvent<IoResult> {
+    this.#check("write", req.lba, req.count);
+    const v = req.version;
+    const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
+    if (versions.length !== req.count) {
+      throw rangeError("write", "version", `a number or ${req.count} versions`, versions.length);
+    }
+    if (versions.some((x) => x < 0)) throw rangeError("write", "version", ">= 0", v);
+    this.stats.requests++;
+    return this.sim.process(this.#write(req.lba, versions), "nfs write");
+  }
+
+  #check(op: string, lba: number, count: number): void {
+    if (
+      !(Number.isInteger(lba) && Number.isInteger(count) && lba >= 0 && count >= 1 &&
+        lba + count <= this.sectors)
+    ) {
+      throw new RangeError(
+        `Cannot ${op}: 'lba'+'count' must lie within [0, ${this.sectors}] with count >= 1: current values are ${lba}, ${count}`,
+      );
+    }
+  }
+
+  *#cpuWork(ns: SimTime): ProcessGenerator<void> {
+    using cpu = this.#cpu.request();
+    yield cpu;
+    yield this.sim.timeout(ns);
+  }
+
+  *#read(lba: number, count: number): ProcessGenerator<IoResult> {
+    const sim = this.sim;
+    const start = sim.now;
+    yield* this.#cpuWork(this.costs.request);
+    const mine = this.overlay.read(lba, count);
+    const out = Int32Array.from(mine);
+    const first = Math.floor(lba / this.chunkSectors);
+    const last = Math.floor((lba + count - 1) / this.chunkSectors);
+    const sequential = lba === this.#nextSequential;
+    this.#nextSequential = lba + count;
+    const need: { c: number; ev: SimEvent<Int32Array> }[] = [];
+    for (let c = first; c <= last; c++) {
+      const from = Math.max(lba, c * this.chunkSectors),
+        to = Math.min(lba + count, (c + 1) * this.chunkSectors);
+      let covered = true;
+      for (let s = from; s < to && covered; s++) covered = mine[s - lba] !== NO_VERSION;
+      if (!covered) need.push({ c, ev: this.#chunk(c, false) });
+    }
+    if (sequential) {
+      const end = Math.ceil(this.sectors / this.chunkSectors);
+      for (let c = last + 1; c <= last + this.#o.readAhead && c < end; c++) this.#chunk(c, true);
+    }
+    try {
+      for (const { c, ev } of need) {
+        const v = (yield ev) as Int32Array;
+        const base = c * this.chunkSectors;
+        for (let s = Math.max(lba, base); s < Math.min(lba + count, base + v.length); s++) {
+          if (mine[s - lba] === NO_VERSION) out[s - lba] = v[s - base];
+        }
+      }
+    } catch (e) {
+      this.stats.errors++;
+      return {
+        ok: false,
+        error: `NFS READ failed: ${e instanceof Error ? e.message : e}`,
+        latency: sim.now - start,
+      };
+    }
+    yield sim.timeout(this.#copyTime(count));
+    this.stats.sectorsRead += count;
+    return { ok: true, versions: out, latency: sim.now - start };
+  }
+
+  /** The chunk's versions from the cache, an RPC in flight, or a new READ. */
+  #chunk(c: number, readAhead: boolean): SimEvent<Int32Array> {
+    const cached = this.#cache.get(c);
+    if (cached !== undefined) {
+      if (!readAhead) this.stats.cacheHits++;
+      return this.sim.timeout(0, cached);
+    }
+    const flying = this.#inFlight.get(c);
+    if (flying !== undefined) {
+      if (!readAhead) this.stats.cacheHits++;
+      return flying;
+    }
+    if (readAhead) this.stats.readAheadRpcs++;
+    const ev = this.sim.process(this.#readRpc(c), `nfs READ ${c}`);
+    this.#inFlight.set(c, ev);
+    ev.then(() => this.#inFlight.delete(c));
+    // A read-ahead nobody waits for must not stop the run when it fails.
+    if (readAhead) ev.defuse();
+    return ev;
+  }
+
+  *#readRpc(c: number): ProcessGenerator<Int32Array> {
+    using slot = this.#slots.request();
+    yield slot;
+    this.stats.rpcs++;
+    yield* this.#cpuWork(this.costs.rpc);
+    const lba = c * this.chunkSectors;
+    const count = Math.min(this.chunkSectors, this.sectors - lba);
+    const v = (yield this.#o.transport({ lba, count })) as Int32Array;
+    this.#cache.set(c, v);
+    const limit = Math.floor(this.#o.cacheBytes / this.#o.rsize);
+    while (this.#cache.size > limit) this.#cache.delete(this.#cache.keys().next().value!);
+    return v;
+  }
+
+  *#write(lba: number, versions: Int32Array): ProcessGenerator<IoResult> {
+    const sim = this.sim;
+    const start = sim.now;
+    yield* this.#cpuWork(this.costs.request);
+    yield sim.timeout(this.#copyTime(versions.length));
+    this.overlay.set(lba, versions);
+    this.stats.sectorsWritten += versions.length;
+    if (this.#o.writes === "overlay") return { ok: true, latency: sim.now - start };
+    const rpcs: SimEvent<unknown>[] = [];
+    for (let k = 0; k < versions.length; k += this.writeSectors) {
+      const part = versions.subarray(k, Math.min(versions.length, k + this.writeSectors));
+      rpcs.push(sim.process(this.#writeRpc(lba + k, part), "nfs WRITE"));
+    }
+    try {
+      yield sim.allOf(rpcs);
+    } catch (e) {
+      this.stats.errors++;
+      return {
+        ok: false,
+        error: `NFS WRITE failed: ${e instanceof Error ? e.message : e}`,
+        latency: sim.now - start,
+      };
+    }
+    return { ok: true, latency: sim.now - start };
+  }
+
+  *#writeRpc(lba: number, versions: Int32Array): ProcessGenerator<void> {
+    using slot = this.#slots.request();
+    yield slot;
+    this.stats.writeRpcs++;
+    yield* this.#cpuWork(this.costs.rpc);
+    yield this.#o.writeTransport!({ lba, versions });
+  }
+
+  #copyTime(sectors: number): SimTime {
+    return this.#o.copyBandwidth === Infinity
+      ? 0
+      : transferTime(sectors * SECTOR, this.#o.copyBandwidth);
+  }
+}

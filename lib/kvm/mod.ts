@@ -1,0 +1,54 @@
+/**
+ * The conventional resident VMM the paper's baselines use (Linux + KVM +
+ * QEMU): a host that boots its OS and starts a VM whose vCPUs run in VMX
+ * non-root mode with EPT on the physical CPUs, KVM exit handlers with a cost
+ * per reason, background timer/IPI exits that steal guest time; a virtio-blk
+ * disk whose per-request path (guest driver, notification exit, host thread,
+ * host block layer, interrupt injection and EOI) runs on a host disk or on a
+ * remote image file with a local write overlay (KVM/NFS); and VT-d
+ * assignment of the InfiniBand HCA (IOTLB, EPT-mapped doorbells, polling on
+ * a vCPU). Every cost is an option; differences from bare metal come from
+ * these mechanisms, never from a factor.
+ *
+ * Deliberately not modelled: guest scheduling and vCPU overcommit, emulated
+ * (non-virtio) devices, vhost-net and the guest's network stack, live
+ * migration, host memory overcommit and huge-page effects beyond EPT's
+ * overhead factor, QEMU's host page cache modes other than cache=none.
+ * @module
+ */
+export {
+  type BackgroundExit,
+  type GuestWorkOptions,
+  KvmHost,
+  type KvmHostOptions,
+  type KvmHostState,
+  KvmVm,
+  type KvmVmOptions,
+  type KvmVmState,
+} from "./kvm_host.ts";
+export {
+  type VirtioBackend,
+  VirtioBlk,
+  type VirtioBlkCosts,
+  type VirtioBlkOptions,
+  type VirtioBlkStats,
+  type VirtioIoResult,
+  type VirtioNotify,
+} from "./virtio_blk.ts";
+export {
+  type ImageTransport,
+  RemoteImageFile,
+  type RemoteImageFileOptions,
+  type RemoteImageFileStats,
+} from "./image_file.ts";
+export {
+  assignHca,
+  type AssignHcaOptions,
+  type HcaAssignment,
+  Iommu,
+  type IommuOptions,
+  type IommuStats,
+  type RdmaDmaLayout,
+  type RdmaDmaPath,
+  rdmaDmaTrace,
+} from "./passthrough.ts";
