@@ -27,3 +27,12 @@ export {
   playBootTrace,
 } from "./boot_trace.ts";
 export { PhysAllocator } from "./phys_alloc.ts";
+export {
+  NfsClient,
+  type NfsClientCosts,
+  type NfsClientOptions,
+  type NfsClientStats,
+  type NfsReadTransport,
+  type NfsWriteMode,
+  type NfsWriteTransport,
+} from "./nfs_client.ts";

@@ -127,7 +127,7 @@ export class Vmm {
         }) must lie in usable RAM`,
       );
     }
-    this.#shadowAlloc = this.memory.base + this.memory.size / 2; // upper half: shadow structures
+    this.#shadowAlloc = this.memory.base + this.memory.size / 4; // above the VMM image: shadow structures
   }
 
   /** Changes state; rejects illegal edges. */

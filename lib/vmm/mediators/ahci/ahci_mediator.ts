@@ -80,8 +80,8 @@ import { nextPortState, type PortState } from "./port_state.ts";
 
 /** Idle task-file status the guest sees while the VMM owns the port (DRDY | DSC). */
 const TFD_IDLE = 0x50;
-/** Largest VMM command, sectors (bounded by its PRDT: 8 entries of 4 MiB). */
-const VMM_MAX_SECTORS = 65536;
+/** Largest VMM command, sectors (4 MiB: one PRD entry). */
+const VMM_MAX_SECTORS = 8192;
 const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
 
 /** Mediator counters for recorders. */
@@ -171,7 +171,6 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   readonly #portIndex: number;
   #port!: Port;
   #hook: HookHandle | undefined;
-  #guestGhcIs = 0;
   #vmmQueue: VmmOp[] = [];
   #vmmRunning = false;
   #vmmSlot = SLOTS - 1;
@@ -364,11 +363,15 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#sync();
     const off = a.offset;
     if (off === Ghc.IS) {
-      if (!a.write) {
-        return { action: "done", value: (this.#rawGhc(Ghc.IS) | this.#guestGhcIs) >>> 0, cost };
-      }
-      this.#guestGhcIs &= ~a.value;
-      return { action: "passthrough", cost };
+      // IS.IPS follows the port's enabled PxIS bits (AHCI 1.3.1 §3.1.3): for
+      // completions the VMM emulated, the guest's own PxIS/PxIE decide.
+      const bit = (1 << this.#portIndex) >>> 0;
+      const pending = (this.#port.guestIs & this.#port.guestIe) !== 0 ? bit : 0;
+      if (!a.write) return { action: "done", value: (this.#rawGhc(Ghc.IS) | pending) >>> 0, cost };
+      this.#bus.raw({ addr: a.addr, size: 4, write: true, value: a.value });
+      // Cleared while the port still has a pending cause: the HBA signals again.
+      if ((a.value & bit) && pending) this.#inject();
+      return { action: "done", cost };
     }
     const portOff = off - PORT_BASE - this.#portIndex * PORT_STRIDE;
     if (portOff < 0 || portOff >= PORT_STRIDE) return { action: "passthrough", cost };
@@ -616,12 +619,14 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     p.guestSact = (p.guestSact & ~bit) >>> 0;
     p.cmds[cmd.slot] = undefined;
     this.lastGuestIo = this.#sim.now;
-    if ((p.guestIe & p.guestIs) !== 0) {
-      this.#guestGhcIs = (this.#guestGhcIs | (1 << this.#portIndex)) >>> 0;
-      if (this.#rawGhc(Ghc.GHC) & GHC_IE) {
-        this.stats.injectedInterrupts++;
-        this.#irq.raise(this.#vector);
-      }
+    if ((p.guestIe & p.guestIs) !== 0) this.#inject();
+  }
+
+  /** Injects the HBA's interrupt into the guest (if the guest enabled it in GHC.IE). */
+  #inject(): void {
+    if (this.#rawGhc(Ghc.GHC) & GHC_IE) {
+      this.stats.injectedInterrupts++;
+      this.#irq.raise(this.#vector);
     }
   }
 
@@ -746,9 +751,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const is = this.#rawRead(Px.IS);
     if (is) this.#rawWrite(Px.IS, is);
     const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
-    if (ghcIs && !(this.#guestGhcIs & ghcIs)) {
-      this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
-    }
+    if (ghcIs) this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
     if (is & PxIS_TFES) {
       throw new Error(`vmm: its own ${c.write ? "write" : "read"} at LBA ${c.lba} failed (TFES)`);
     }

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ABAR, imageVersion, makeRig, type Rig } from "./_harness.ts";
+import type { ProcessGenerator } from "../../lib/sim/mod.ts";
+import { AhciRegs } from "../../lib/hw/ahci/mod.ts";
+import type { IoResult } from "../../lib/guest/mod.ts";
+
+function boot(rig: Rig): ProcessGenerator<void> {
+  return (function* () {
+    if (rig.vmm) yield* rig.vmm.start();
+    yield rig.driver.init();
+  })();
+}
+
+function* read(rig: Rig, lba: number, count: number): ProcessGenerator<Int32Array> {
+  const r = (yield rig.driver.read({ lba, count })) as IoResult;
+  assert.ok(r.ok, `read ${lba}+${count} failed: ${r.error}`);
+  return r.versions!;
+}
+
+function* write(rig: Rig, lba: number, count: number, version: number): ProcessGenerator<void> {
+  const r = (yield rig.driver.write({ lba, count, version })) as IoResult;
+  assert.ok(r.ok, `write ${lba}+${count} failed: ${r.error}`);
+}
+
+const expectImage = (lba: number, n: number) =>
+  Array.from({ length: n }, (_, i) => imageVersion(lba + i));
+
+Deno.test("mediator redirects a read of absent blocks to the image server", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  let got: Int32Array | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    got = yield* read(rig, 100, 16);
+  });
+  rig.sim.run();
+  assert.deepEqual([...got!], expectImage(100, 16));
+  assert.equal(rig.mediator!.stats.redirectedReads, 1);
+  assert.equal(rig.image!.sectors, 16);
+  // copy-on-read wrote the fetched sectors to the local disk
+  assert.deepEqual([...rig.disk.content.read(100, 16)], expectImage(100, 16));
+  assert.ok(rig.map!.isPresent(100, 16));
+});
+
+Deno.test("a partially present read fetches only what is missing", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  let got: Int32Array | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* write(rig, 100, 4, 77);
+    got = yield* read(rig, 96, 16);
+  });
+  rig.sim.run();
+  const want = expectImage(96, 16);
+  for (let i = 4; i < 8; i++) want[i] = 77;
+  assert.deepEqual([...got!], want);
+  assert.equal(rig.image!.sectors, 12);
+  assert.equal(rig.mediator!.stats.redirectedPresentSectors, 4);
+});
+
+Deno.test("a read of present blocks passes through to the disk", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* write(rig, 8, 8, 5);
+    const v = yield* read(rig, 8, 8);
+    assert.deepEqual([...v], new Array(8).fill(5));
+  });
+  rig.sim.run();
+  assert.equal(rig.mediator!.stats.redirectedReads, 0);
+  assert.equal(rig.image!.requests, 0);
+});
+
+Deno.test("the background copier fills the disk without overwriting guest data", () => {
+  const rig = makeRig({ virtualized: true, sectors: 2048, chunkSectors: 128 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.process(rig.copier!.run());
+    yield* write(rig, 300, 10, 4242);
+    yield rig.sim.timeout(1_000);
+    yield* write(rig, 1000, 3, 4343);
+  });
+  rig.sim.run();
+  assert.ok(rig.map!.complete);
+  const disk = rig.disk.content.read(0, 2048);
+  for (let lba = 0; lba < 2048; lba++) {
+    const want = lba >= 300 && lba < 310
+      ? 4242
+      : lba >= 1000 && lba < 1003
+      ? 4343
+      : imageVersion(lba);
+    assert.equal(disk[lba], want, `sector ${lba}`);
+  }
+  assert.ok(rig.mediator!.finished);
+});
+
+Deno.test("no VMM command, interrupt or status ever reaches the guest", () => {
+  const rig = makeRig({
+    virtualized: true,
+    sectors: 4096,
+    chunkSectors: 256,
+    copier: { kind: "idle", idleThreshold: 0 },
+  });
+  const seen: number[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.process(rig.copier!.run());
+    // While the copier works, the guest polls its status registers.
+    for (let i = 0; i < 200; i++) {
+      yield rig.sim.timeout(7_000);
+      const ci = (yield* rig.cpus[1].mmio(rig.sim, rig.bus, {
+        addr: ABAR + AhciRegs.portReg(0, AhciRegs.Px.CI),
+        size: 4,
+        write: false,
+      })) as number;
+      const is = (yield* rig.cpus[1].mmio(rig.sim, rig.bus, {
+        addr: ABAR + AhciRegs.portReg(0, AhciRegs.Px.IS),
+        size: 4,
+        write: false,
+      })) as number;
+      const tfd = (yield* rig.cpus[1].mmio(rig.sim, rig.bus, {
+        addr: ABAR + AhciRegs.portReg(0, AhciRegs.Px.TFD),
+        size: 4,
+        write: false,
+      })) as number;
+      seen.push(ci, is, tfd & AhciRegs.ATA_STS_BSY);
+    }
+  });
+  rig.sim.run();
+  assert.ok(rig.mediator!.stats.vmmCommands > 5, "the copier ran VMM commands meanwhile");
+  assert.ok(seen.every((v) => v === 0), "guest saw a VMM command in CI/IS/TFD");
+  assert.equal(rig.irq.spurious, 0);
+  const delivered = [...rig.irq.delivered.values()].reduce((a, b) => a + b, 0);
+  assert.equal(delivered, rig.driver.stats.interrupts, "every interrupt was the guest's own");
+  assert.equal(rig.driver.stats.spurious, 0);
+});
+
+Deno.test("de-virtualization hands the port back; afterwards no VM exit and no hook", () => {
+  const rig = makeRig({ virtualized: true, sectors: 1024, chunkSectors: 128 });
+  let exitsAfter = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.process(rig.copier!.run());
+    yield* rig.vmm!.untilFinished();
+    // a guest read in flight while de-virtualization is requested
+    const pending = rig.driver.read({ lba: 5, count: 8 });
+    yield* rig.vmm!.devirtualize();
+    assert.ok((yield pending) as IoResult);
+    const exits = rig.cpus.reduce((s, c) => s + c.exitCount, 0);
+    for (let i = 0; i < 20; i++) yield* write(rig, 40 + i, 1, 9000 + i);
+    const v = yield* read(rig, 40, 20);
+    assert.deepEqual([...v], Array.from({ length: 20 }, (_, i) => 9000 + i));
+    exitsAfter = rig.cpus.reduce((s, c) => s + c.exitCount, 0) - exits;
+  });
+  rig.sim.run();
+  assert.equal(rig.vmm!.state, "gone");
+  assert.equal(exitsAfter, 0);
+  assert.equal(rig.bus.hooks.length, 0);
+  assert.ok(rig.cpus.every((c) => c.vmx === "off" && !c.ept));
+  const clb = rig.bus.raw({
+    addr: ABAR + AhciRegs.portReg(0, AhciRegs.Px.CLB),
+    size: 4,
+    write: false,
+    value: 0,
+  });
+  assert.ok(
+    !rig.vmm!.protects(clb) && clb < rig.vmm!.memory.base,
+    "hardware uses the guest's own command list",
+  );
+  const tl = rig.vmm!.timeline;
+  assert.ok(tl.requested! <= tl.ioOff! && tl.ioOff! < tl.eptOff! && tl.eptOff! <= tl.done!);
+});
+
+Deno.test("random guest reads and writes with background copy: reads see the latest version, disk ends as image + writes", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 1e6 }),
+      fc.array(
+        fc.record({
+          write: fc.boolean(),
+          lba: fc.integer({ min: 0, max: 1000 }),
+          count: fc.integer({ min: 1, max: 40 }),
+          gap: fc.integer({ min: 0, max: 400_000 }),
+        }),
+        { minLength: 1, maxLength: 25 },
+      ),
+      fc.constantFrom(0, 50_000, 1_000_000),
+      (seed, ops, idle) => {
+        const rig = makeRig({
+          seed,
+          virtualized: true,
+          sectors: 1024 + 64,
+          chunkSectors: 64,
+          copier: { kind: "idle", idleThreshold: idle },
+        });
+        const model = new Int32Array(1024 + 64);
+        for (let i = 0; i < model.length; i++) model[i] = imageVersion(i);
+        let version = 1_000_000;
+        let devirtStartedOutstanding = -1;
+        rig.sim.process(function* () {
+          yield* boot(rig);
+          rig.sim.process(rig.copier!.run());
+          // Two guest threads issue commands concurrently on disjoint halves (as an OS would
+          // not overlap in-flight commands on the same sectors).
+          const thread = (half: number) =>
+            rig.sim.process(function* () {
+              for (const [k, op] of ops.entries()) {
+                if (k % 2 !== half) continue;
+                yield rig.sim.timeout(op.gap);
+                const lba = half * 544 + (op.lba % 500);
+                if (op.write) {
+                  const v = version++;
+                  yield* write(rig, lba, op.count, v);
+                  model.fill(v, lba, lba + op.count);
+                } else {
+                  const got = yield* read(rig, lba, op.count);
+                  assert.deepEqual(
+                    [...got],
+                    [...model.subarray(lba, lba + op.count)],
+                    `read ${lba}+${op.count}`,
+                  );
+                }
+              }
+            });
+          yield rig.sim.allOf([thread(0), thread(1)]);
+          yield* rig.vmm!.untilFinished();
+          devirtStartedOutstanding = rig.driver.stats.requests; // marker that we got here
+          yield* rig.vmm!.devirtualize();
+        });
+        rig.sim.run();
+        assert.ok(devirtStartedOutstanding >= 0, "reached de-virtualization");
+        assert.equal(rig.vmm!.state, "gone");
+        assert.deepEqual([...rig.disk.content.read(0, model.length)], [...model]);
+        assert.equal(rig.irq.spurious, 0);
+        assert.equal(rig.driver.stats.errors, 0);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("a misbehaving guest (PxCI before ST, ST before PxCLB) is counted, not fatal", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  rig.sim.process(function* () {
+    yield* rig.vmm!.start();
+    const cpu = rig.cpus[0];
+    const reg = (r: number) => ABAR + AhciRegs.portReg(0, r);
+    yield* cpu.mmio(rig.sim, rig.bus, {
+      addr: reg(AhciRegs.Px.CI),
+      size: 4,
+      write: true,
+      value: 1,
+    });
+    yield* cpu.mmio(rig.sim, rig.bus, {
+      addr: reg(AhciRegs.Px.CMD),
+      size: 4,
+      write: true,
+      value: AhciRegs.PxCMD_ST,
+    });
+    yield rig.sim.timeout(1_000_000);
+    // the OS then initialises properly and I/O works
+    yield rig.driver.init();
+    const v = yield* read(rig, 0, 4);
+    assert.deepEqual([...v], expectImage(0, 4));
+  });
+  rig.sim.run();
+  assert.ok(rig.mediator!.stats.guestOddities >= 2);
+});
