@@ -1,0 +1,36 @@
+/** Parses workload parameters with a zod schema, reporting every issue as one RangeError. */
+import type { z } from "zod";
+
+function at(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/**
+ * `schema.parse(input)`, but a failure throws a RangeError in the house style
+ * naming every field: `Cannot <what>: 'a.b' <rule>: current value is <v>`.
+ */
+export function parseParams<S extends z.ZodType>(
+  what: string,
+  schema: S,
+  input: unknown,
+): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const parts = r.error.issues.map((i) => {
+    if (i.code === "unrecognized_keys") {
+      const names = i.keys.map((k) => `'${[...i.path.map(String), k].join(".")}'`);
+      return `${names.join(", ")} ${names.length > 1 ? "are" : "is"} not a known parameter`;
+    }
+    const field = i.path.length === 0 ? "(params)" : i.path.map(String).join(".");
+    const value = at(input, i.path);
+    return `'${field}' ${i.message}: current value is ${
+      typeof value === "object" ? JSON.stringify(value) : String(value)
+    }`;
+  });
+  throw new RangeError(`Cannot ${what}: ${parts.join("; ")}`, { cause: r.error });
+}

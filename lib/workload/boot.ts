@@ -1,0 +1,421 @@
+/**
+ * A guest OS boot as block I/O and CPU time. A seeded generator turns a few
+ * parameters (bytes and requests read, request-size mix, locality over the
+ * image's file areas, log writes, CPU time per phase, readers in parallel)
+ * into a trace; {@link runBoot} plays a trace on a block driver and the
+ * guest's cores, phase after phase, each phase with N readers taking the
+ * next operation: think on a core, then a read it waits for (writes are
+ * write-back: issued without waiting, awaited at the end of the phase).
+ */
+import { z } from "zod";
+import type { SimTime } from "../_util/mod.ts";
+import type { Process, ProcessGenerator, Recorder, SimEvent } from "../sim/mod.ts";
+import { RngStreams } from "../sim/mod.ts";
+import type { BootOp, GuestBlockDriver, IoResult } from "../guest/mod.ts";
+import type { GuestCpus } from "./cpus.ts";
+import { parseParams } from "./_params.ts";
+
+const SECTOR = 512;
+const int = () => z.number().int();
+const sectorBytes = () => int().positive().multipleOf(SECTOR);
+
+/** One operation of a boot trace (data/traces/*.json), optionally tagged with its phase. */
+export interface BootTraceOp extends BootOp {
+  phase?: string;
+}
+
+/**
+ * Schema of a boot trace file: `[{ op, lba, count, thinkNs, phase? }]`.
+ * @example
+ * ```ts
+ * import { BootTraceSchema } from "./boot.ts";
+ * console.assert(!BootTraceSchema.safeParse([{ op: "trim", lba: 0, count: 1, thinkNs: 0 }]).success);
+ * ```
+ */
+export const BootTraceSchema = z.array(
+  z.object({
+    op: z.enum(["read", "write"]),
+    lba: int().min(0),
+    count: int().min(1),
+    thinkNs: int().min(0),
+    phase: z.string().min(1).optional(),
+  }).strict(),
+);
+
+/**
+ * Schema of the boot generator's parameters.
+ * @example
+ * ```ts
+ * import { BootParamsSchema } from "./boot.ts";
+ * const r = BootParamsSchema.safeParse({ readBytes: 4096, readRequests: 1, sequentialFraction: 0,
+ *   sizes: [{ bytes: 4096, weight: 1 }], regions: [{ lba: 0, sectors: 64 }], phases: [{ name: "all", cpuNs: 0, share: 1 }] });
+ * console.assert(r.success && r.data.phases[0].parallelism === 1);
+ * ```
+ */
+export const BootParamsSchema = z.object({
+  /** Total bytes read during boot. */
+  readBytes: sectorBytes(),
+  /** Number of read requests. */
+  readRequests: int().positive(),
+  /** Request-size mix: sizes are drawn by weight, then scaled to sum to `readBytes`. */
+  sizes: z.array(z.object({ bytes: sectorBytes(), weight: z.number().positive() }).strict()).min(1),
+  /** Probability that a read continues where the previous one ended. */
+  sequentialFraction: z.number().min(0).max(1),
+  /** Where the boot's files lie in the image (e.g. /boot, /lib, /usr); random reads pick one by weight. */
+  regions: z.array(
+    z.object({
+      name: z.string().optional(),
+      lba: int().min(0),
+      sectors: int().positive(),
+      weight: z.number().positive().default(1),
+    }).strict(),
+  ).min(1),
+  /** Random reads start on multiples of this many sectors (4 KiB pages). */
+  alignSectors: int().positive().default(8),
+  /** Log writes, appended sequentially to a region (wrapping). */
+  writes: z.object({
+    requests: int().min(0),
+    bytes: int().min(0).multipleOf(SECTOR),
+    lba: int().min(0),
+    sectors: int().positive(),
+  }).strict().optional(),
+  /** Phases in order: total CPU time, share of the read requests, readers in parallel. */
+  phases: z.array(
+    z.object({
+      name: z.string().min(1),
+      cpuNs: int().min(0),
+      share: z.number().positive(),
+      parallelism: int().positive().default(1),
+    }).strict(),
+  ).min(1),
+  /** Memory-bound fraction of the CPU work (EPT overhead applies to it). */
+  memoryBound: z.number().min(0).max(1).default(0),
+}).strict().superRefine((p, ctx) => {
+  if (p.readBytes < p.readRequests * SECTOR) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["readBytes"],
+      message: `must be >= 512 * readRequests (${p.readRequests * SECTOR})`,
+    });
+  }
+  if (p.readRequests < p.phases.length) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["readRequests"],
+      message: `must be >= the number of phases (${p.phases.length})`,
+    });
+  }
+  const w = p.writes;
+  if (w !== undefined && w.bytes < w.requests * SECTOR) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["writes", "bytes"],
+      message: `must be >= 512 * writes.requests (${w.requests * SECTOR})`,
+    });
+  }
+  if (w !== undefined && w.requests > 0 && Math.ceil(w.bytes / SECTOR / w.requests) > w.sectors) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["writes", "sectors"],
+      message: "must hold one log write",
+    });
+  }
+  const names = new Set(p.phases.map((x) => x.name));
+  if (names.size !== p.phases.length) {
+    ctx.addIssue({ code: "custom", path: ["phases"], message: "names must be unique" });
+  }
+});
+
+/** Parameters of the boot generator (input form; defaults filled by the schema). */
+export type BootParams = z.input<typeof BootParamsSchema>;
+
+/** A generated or loaded trace with the parallelism of each phase. */
+export interface BootTrace {
+  ops: BootTraceOp[];
+  phases: { name: string; parallelism: number }[];
+  memoryBound: number;
+}
+
+/** Splits `total` into integers proportional to `weights` (largest remainder), each >= `min`. */
+function apportion(total: number, weights: readonly number[], min = 0): number[] {
+  const rest = total - min * weights.length;
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const exact = weights.map((w) => (sum > 0 ? (w / sum) * rest : rest / weights.length));
+  const out = exact.map((x) => Math.floor(x));
+  let left = rest - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => [x - Math.floor(x), i]).sort((a, b) =>
+    b[0] - a[0] || a[1] - b[1]
+  );
+  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) out[order[k][1]]++;
+  return out.map((x) => x + min);
+}
+
+/**
+ * Generates a boot trace; the same parameters and seed give the same trace.
+ * @example
+ * ```ts
+ * import { generateBootTrace } from "./boot.ts";
+ * const t = generateBootTrace({
+ *   readBytes: 64 << 20, readRequests: 2000, sequentialFraction: 0.6,
+ *   sizes: [{ bytes: 4096, weight: 3 }, { bytes: 131072, weight: 1 }],
+ *   regions: [{ name: "/usr", lba: 2048, sectors: 1 << 22 }],
+ *   phases: [{ name: "kernel", cpuNs: 1e9, share: 0.1 }, { name: "services", cpuNs: 4e9, share: 0.9, parallelism: 4 }],
+ * }, 7);
+ * console.assert(t.ops.reduce((s, o) => s + o.count, 0) === (64 << 20) / 512);
+ * ```
+ */
+export function generateBootTrace(params: BootParams, seed: number): BootTrace {
+  const p = parseParams("generate boot trace", BootParamsSchema, params);
+  const rng = new RngStreams(seed).stream("boot-trace");
+  const pick = <T extends { weight: number }>(xs: readonly T[]): T => {
+    const total = xs.reduce((a, x) => a + x.weight, 0);
+    let u = rng.random() * total;
+    for (const x of xs) if ((u -= x.weight) < 0) return x;
+    return xs[xs.length - 1];
+  };
+  // Request sizes: drawn from the mix, then scaled to sum exactly to readBytes.
+  const drawn = Array.from({ length: p.readRequests }, () => pick(p.sizes).bytes / SECTOR);
+  const sizes = apportion(p.readBytes / SECTOR, drawn, 1);
+  const perPhase = apportion(p.readRequests, p.phases.map((x) => x.share), 1);
+  const fits = (count: number) => p.regions.filter((r) => r.sectors >= count);
+  const ops: BootTraceOp[] = [];
+  let region = p.regions[0];
+  let end = -1; // where the previous read ended
+  let k = 0;
+  p.phases.forEach((ph, pi) => {
+    for (let j = 0; j < perPhase[pi]; j++, k++) {
+      const count = sizes[k];
+      const seq = rng.random() < p.sequentialFraction;
+      let lba: number;
+      if (seq && end >= 0 && end + count <= region.lba + region.sectors) lba = end;
+      else {
+        const cand = fits(count);
+        if (cand.length === 0) {
+          throw new RangeError(
+            `Cannot generate boot trace: 'regions' must hold a read of ${count} sectors: current largest is ${
+              Math.max(...p.regions.map((r) => r.sectors))
+            } sectors`,
+          );
+        }
+        region = pick(cand);
+        const off = rng.int(region.sectors - count + 1);
+        lba = region.lba + Math.max(0, off - (off % p.alignSectors));
+      }
+      end = lba + count;
+      ops.push({ op: "read", lba, count, thinkNs: 0, phase: ph.name });
+    }
+  });
+  // Log writes: after uniformly drawn reads, appended sequentially in the log region.
+  const w = p.writes;
+  if (w !== undefined && w.requests > 0) {
+    const wsizes = apportion(w.bytes / SECTOR, new Array(w.requests).fill(1), 1);
+    const after = Array.from({ length: w.requests }, () => rng.int(ops.length)).sort((a, b) =>
+      a - b
+    );
+    let cursor = 0;
+    const merged: BootTraceOp[] = [];
+    let wi = 0;
+    ops.forEach((op, i) => {
+      merged.push(op);
+      for (; wi < after.length && after[wi] === i; wi++) {
+        const count = wsizes[wi];
+        if (cursor + count > w.sectors) cursor = 0;
+        merged.push({ op: "write", lba: w.lba + cursor, count, thinkNs: 0, phase: op.phase });
+        cursor += count;
+      }
+    });
+    ops.splice(0, ops.length, ...merged);
+  }
+  // Think time: each phase's CPU time split over its operations at random.
+  for (const ph of p.phases) {
+    const mine = ops.filter((o) => o.phase === ph.name);
+    const think = apportion(ph.cpuNs, mine.map(() => rng.exponential(1)));
+    mine.forEach((o, i) => (o.thinkNs = think[i]));
+  }
+  return {
+    ops,
+    phases: p.phases.map((x) => ({ name: x.name, parallelism: x.parallelism })),
+    memoryBound: p.memoryBound,
+  };
+}
+
+/**
+ * Checks a trace loaded from JSON (data/traces/*.json).
+ * @example
+ * ```ts
+ * import { parseBootTrace } from "./boot.ts";
+ * const ops = parseBootTrace([{ op: "read", lba: 0, count: 8, thinkNs: 1000 }]);
+ * console.assert(ops.length === 1);
+ * ```
+ */
+export function parseBootTrace(json: unknown): BootTraceOp[] {
+  return parseParams("load boot trace", BootTraceSchema, json);
+}
+
+/** Replaying an explicit trace. */
+export interface BootReplay {
+  trace: readonly BootTraceOp[];
+  /** Readers in parallel: one number, or per phase name. @default 1 */
+  parallelism?: number | Record<string, number>;
+  /** Memory-bound fraction of the think time. @default 0 */
+  memoryBound?: number;
+}
+
+/** What {@link runBoot} needs besides the trace. */
+export interface BootRunExtras {
+  /** Seed of the generator. @default the simulation's seed */
+  seed?: number;
+  /** Version of each write. @default a counter from 1 */
+  nextVersion?: () => number;
+  /** Also record the phase spans here, as `entity`. */
+  recorder?: Recorder;
+  /** @default "guest" */
+  entity?: string;
+}
+
+/** One phase of a played boot. */
+export interface BootPhaseRow {
+  phase: string;
+  start: SimTime;
+  end: SimTime;
+  startS: number;
+  endS: number;
+  durationS: number;
+  requests: number;
+}
+
+/** Outcome of a played boot. */
+export interface BootResult {
+  start: SimTime;
+  end: SimTime;
+  /** Boot duration, ns. */
+  duration: SimTime;
+  seconds: number;
+  phases: BootPhaseRow[];
+  reads: number;
+  writes: number;
+  bytesRead: number;
+  bytesWritten: number;
+  errors: number;
+  /** Sum of think times as given (bare-metal CPU time), ns. */
+  thinkTime: SimTime;
+  /** CPU time actually spent on the cores, ns. */
+  cpuTime: SimTime;
+  /** Sum of request latencies, ns. */
+  ioTime: SimTime;
+}
+
+const ReplaySchema = z.object({
+  trace: BootTraceSchema,
+  parallelism: z.union([int().positive(), z.record(z.string(), int().positive())]).default(1),
+  memoryBound: z.number().min(0).max(1).default(0),
+}).strict();
+
+/**
+ * Plays a boot (generated from `params`, or `params.trace`) on `driver` and
+ * `cpus`; the process's value is the duration and phase spans.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { GuestCpus } from "./cpus.ts";
+ * import { runBoot } from "./boot.ts";
+ * const sim = new Simulation();
+ * const io = () => sim.timeout(100, { ok: true, versions: new Int32Array(8), latency: 100 });
+ * const driver = { sim, read: io, write: io };
+ * const cpus = new GuestCpus(sim, { cpu: { computeTime: (ns: number) => ns }, cores: 1 });
+ * const p = runBoot(driver, cpus, { trace: [{ op: "read", lba: 0, count: 8, thinkNs: 50 }] });
+ * sim.run();
+ * console.assert(p.value.duration === 150);
+ * ```
+ */
+export function runBoot(
+  driver: GuestBlockDriver,
+  cpus: GuestCpus,
+  params: (BootParams | BootReplay) & BootRunExtras,
+): Process<BootResult> {
+  const { seed, nextVersion: nv, recorder, entity = "guest", ...data } = params;
+  const sim = driver.sim;
+  let plan: BootTrace;
+  if ("trace" in data) {
+    const r = parseParams("replay boot trace", ReplaySchema, data);
+    const phases: BootTrace["phases"] = [];
+    for (const op of r.trace) {
+      const name = op.phase ?? "boot";
+      if (phases.length === 0 || phases[phases.length - 1].name !== name) {
+        const par = typeof r.parallelism === "number" ? r.parallelism : r.parallelism[name] ?? 1;
+        phases.push({ name, parallelism: par });
+      }
+    }
+    plan = { ops: r.trace, phases, memoryBound: r.memoryBound };
+  } else plan = generateBootTrace(data as BootParams, seed ?? sim.seed);
+  let counter = 0;
+  const nextVersion = nv ?? (() => ++counter);
+
+  return sim.process(function* (): ProcessGenerator<BootResult> {
+    const res: BootResult = {
+      start: sim.now,
+      end: sim.now,
+      duration: 0,
+      seconds: 0,
+      phases: [],
+      reads: 0,
+      writes: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      errors: 0,
+      thinkTime: 0,
+      cpuTime: 0,
+      ioTime: 0,
+    };
+    const done = (r: IoResult) => {
+      res.ioTime += r.latency;
+      if (!r.ok) res.errors++;
+    };
+    let i = 0; // next operation of the trace
+    for (const ph of plan.phases) {
+      const start = sim.now;
+      const first = i;
+      const pendingWrites: SimEvent<IoResult>[] = [];
+      // Readers share the phase's operations: each takes the next one in trace order.
+      const reader = function* (): ProcessGenerator<void> {
+        while (i < plan.ops.length && (plan.ops[i].phase ?? "boot") === ph.name) {
+          const op = plan.ops[i++];
+          res.thinkTime += op.thinkNs;
+          res.cpuTime += yield* cpus.run(op.thinkNs, plan.memoryBound);
+          if (op.op === "read") {
+            res.reads++;
+            res.bytesRead += op.count * SECTOR;
+            done((yield driver.read({ lba: op.lba, count: op.count })) as IoResult);
+          } else {
+            res.writes++;
+            res.bytesWritten += op.count * SECTOR;
+            const ev = driver.write({ lba: op.lba, count: op.count, version: nextVersion() });
+            ev.then(() => done(ev.value));
+            pendingWrites.push(ev);
+          }
+        }
+      };
+      const readers = Array.from(
+        { length: ph.parallelism },
+        (_, r) => sim.process(reader(), `boot:${ph.name}:${r}`),
+      );
+      yield sim.allOf(readers);
+      yield sim.allOf(pendingWrites);
+      const end = sim.now;
+      res.phases.push({
+        phase: ph.name,
+        start,
+        end,
+        startS: start / 1e9,
+        endS: end / 1e9,
+        durationS: (end - start) / 1e9,
+        requests: i - first,
+      });
+      recorder?.span(entity, ph.name, start, end);
+    }
+    res.end = sim.now;
+    res.duration = res.end - res.start;
+    res.seconds = res.duration / 1e9;
+    return res;
+  }, "boot");
+}

@@ -1,0 +1,584 @@
+/**
+ * A Cassandra-like key-value store on a guest block driver, driven the YCSB
+ * way. Records live at fixed places in a data region of the disk image;
+ * updates go to a memtable and a commit log (appended sequentially by
+ * periodic group commits, or in batch mode with writers waiting for them);
+ * a full memtable is flushed as a sorted SSTable, written sequentially to an
+ * SSTable region; reads look in the memtables first, then read the newest
+ * on-disk copy through a page cache (LRU over blocks: a hit costs CPU only).
+ * Every written sector carries a version, so a read returns the version it
+ * found on disk and the bookkeeping can be checked end to end.
+ */
+import { z } from "zod";
+import type { SimTime } from "../_util/mod.ts";
+import { rangeError } from "../_util/mod.ts";
+import type { Process, ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import { Interrupt } from "../sim/mod.ts";
+import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
+import type { GuestCpus } from "./cpus.ts";
+import { PageCache } from "./page_cache.ts";
+import { parseParams } from "./_params.ts";
+
+const SECTOR = 512;
+const int = () => z.number().int();
+
+const StoreShape = {
+  /** Number of records (keys 0..records-1). */
+  records: int().positive(),
+  /** Bytes per record; a record occupies whole sectors. */
+  recordBytes: int().positive(),
+  /** Page-cache and read block size, bytes. */
+  blockBytes: int().positive().multipleOf(SECTOR).default(4096),
+  /** Where things live on the disk; every region starts on a block boundary. */
+  layout: z.object({
+    /** First LBA of the data set (records in key order). */
+    dataLba: int().min(0),
+    sstableLba: int().min(0),
+    sstableSectors: int().positive(),
+    commitLogLba: int().min(0),
+    commitLogSectors: int().positive(),
+  }).strict(),
+  /** Page-cache capacity, bytes. */
+  pageCacheBytes: int().min(0),
+  /** Memtable size that triggers a flush, bytes. */
+  memtableBytes: int().positive(),
+  /** Bytes per request of a flush and of a commit-log write. */
+  writeRequestBytes: int().positive().multipleOf(SECTOR).default(1 << 20),
+  commitLog: z.object({
+    /** "periodic": updates return at once; "batch": they wait for the next group commit. */
+    sync: z.enum(["periodic", "batch"]),
+    /** Group-commit period (commitlog_sync_period / batch window), ns. */
+    periodNs: int().positive(),
+  }).strict(),
+  /** Nominal (bare-metal) CPU time per operation, ns, and its memory-bound fraction. */
+  cpu: z.object({
+    /** Read: request parsing, memtable and index lookups, serialisation. */
+    readNs: int().min(0),
+    /** Update: parsing, commit-log serialisation, memtable insert. */
+    updateNs: int().min(0),
+    /** Flush: serialising one record into an SSTable. */
+    flushNsPerRecord: int().min(0).default(0),
+    memoryBound: z.number().min(0).max(1),
+  }).strict(),
+};
+
+function checkLayout(p: z.output<z.ZodObject<typeof StoreShape>>, ctx: z.RefinementCtx): void {
+  const bs = p.blockBytes / SECTOR;
+  const rs = Math.ceil(p.recordBytes / SECTOR);
+  const l = p.layout;
+  const regions = [
+    ["dataLba", l.dataLba, Math.ceil((p.records * rs) / bs) * bs],
+    ["sstableLba", l.sstableLba, l.sstableSectors],
+    ["commitLogLba", l.commitLogLba, l.commitLogSectors],
+  ] as const;
+  for (const [name, lba, n] of regions) {
+    if (lba % bs !== 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["layout", name],
+        message: `must be a multiple of ${bs} (blockBytes / 512)`,
+      });
+    }
+    for (const [other, lba2, n2] of regions) {
+      if (other > name && lba < lba2 + n2 && lba2 < lba + n) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["layout", name],
+          message: `region overlaps the one at '${other}'`,
+        });
+      }
+    }
+  }
+  if (p.layout.commitLogSectors < rs) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["layout", "commitLogSectors"],
+      message: "must hold one record",
+    });
+  }
+}
+
+/**
+ * Schema of the store's parameters.
+ * @example
+ * ```ts
+ * import { KvStoreParamsSchema } from "./kvstore.ts";
+ * const r = KvStoreParamsSchema.safeParse({ records: 10, recordBytes: 1000, pageCacheBytes: 0, memtableBytes: 4096,
+ *   layout: { dataLba: 0, sstableLba: 0, sstableSectors: 64, commitLogLba: 128, commitLogSectors: 64 },
+ *   commitLog: { sync: "periodic", periodNs: 1e6 }, cpu: { readNs: 1, updateNs: 1, memoryBound: 0 } });
+ * console.assert(!r.success && r.error.issues[0].path.join(".") === "layout.dataLba"); // data and SSTables overlap
+ * ```
+ */
+export const KvStoreParamsSchema = z.object(StoreShape).strict().superRefine(checkLayout);
+
+/** Store parameters (input form). */
+export type KvStoreParams = z.input<typeof KvStoreParamsSchema>;
+
+/**
+ * Schema of a YCSB-style run: the store plus the client side.
+ * @example
+ * ```ts
+ * import { KvWorkloadParamsSchema } from "./kvstore.ts";
+ * console.assert(KvWorkloadParamsSchema.shape.zipfConstant.parse(undefined) === 0.99);
+ * ```
+ */
+export const KvWorkloadParamsSchema = z.object({
+  ...StoreShape,
+  /** Fraction of operations that are reads; the rest are updates (YCSB A: 0.5, B: 0.95). */
+  readProportion: z.number().min(0).max(1),
+  /** Key popularity: YCSB's (scrambled) Zipfian or uniform. */
+  distribution: z.enum(["zipfian", "uniform"]).default("zipfian"),
+  /** Zipf exponent (YCSB ZipfianGenerator.ZIPFIAN_CONSTANT = 0.99). */
+  zipfConstant: z.number().positive().default(0.99),
+  /** Spread popular keys over the key space as YCSB's ScrambledZipfianGenerator does. */
+  scramble: z.boolean().default(true),
+  /** YCSB client threads, each in a closed loop. */
+  threads: int().positive(),
+  /** Target throughput over all threads, ops/s (YCSB -target); none = as fast as possible. */
+  targetOpsPerS: z.number().positive().optional(),
+  /** Length of the run, ns. */
+  durationNs: int().positive(),
+  /** Throughput sampling interval, ns. */
+  sampleEveryNs: int().positive(),
+}).strict().superRefine(checkLayout);
+
+/** Workload parameters (input form). */
+export type KvWorkloadParams = z.input<typeof KvWorkloadParamsSchema>;
+
+/** Store counters. */
+export interface KvStoreStats {
+  reads: number;
+  updates: number;
+  /** Reads answered from a memtable. */
+  memtableHits: number;
+  /** Block reads issued to the driver. */
+  diskReads: number;
+  flushes: number;
+  commitLogWrites: number;
+  /** Updates that waited for a flush because both memtables were full. */
+  stalls: number;
+  /** Requests the driver reported failed. */
+  ioErrors: number;
+  /** Reads whose sectors carried different versions. */
+  tornReads: number;
+}
+
+/** One completed operation, for observers. */
+export interface KvOpRecord {
+  op: "read" | "update";
+  key: number;
+  /** Version read or written. */
+  version: number;
+  start: SimTime;
+  end: SimTime;
+}
+
+/**
+ * The store engine: `read(key)` and `update(key)` are blocking generators
+ * returning the record's version.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { GuestCpus } from "./cpus.ts";
+ * import { KvStore } from "./kvstore.ts";
+ * const sim = new Simulation();
+ * const io = (r: { count: number }) => sim.timeout(1000, { ok: true, versions: new Int32Array(r.count), latency: 1000 });
+ * const cpus = new GuestCpus(sim, { cpu: { computeTime: (ns: number) => ns }, cores: 2 });
+ * const kv = new KvStore({ read: io, write: io, sim }, cpus, {
+ *   records: 100, recordBytes: 1000, pageCacheBytes: 1 << 20, memtableBytes: 1 << 20,
+ *   layout: { dataLba: 0, sstableLba: 1024, sstableSectors: 4096, commitLogLba: 8192, commitLogSectors: 4096 },
+ *   commitLog: { sync: "periodic", periodNs: 1e6 }, cpu: { readNs: 5000, updateNs: 5000, memoryBound: 0.5 },
+ * });
+ * kv.start();
+ * sim.process(function* () {
+ *   const v = yield* kv.update(7);
+ *   console.assert((yield* kv.read(7)) === v);
+ *   kv.stop();
+ * });
+ * sim.run();
+ * ```
+ */
+export class KvStore {
+  readonly sim: Simulation;
+  readonly params: z.output<typeof KvStoreParamsSchema>;
+  readonly cache: PageCache;
+  readonly stats: KvStoreStats = {
+    reads: 0,
+    updates: 0,
+    memtableHits: 0,
+    diskReads: 0,
+    flushes: 0,
+    commitLogWrites: 0,
+    stalls: 0,
+    ioErrors: 0,
+    tornReads: 0,
+  };
+  /** Sectors per record and per block. */
+  readonly recordSectors: number;
+  readonly blockSectors: number;
+  #driver: GuestBlockDriver;
+  #cpus: GuestCpus;
+  #nextVersion: () => number;
+  #memtable = new Map<number, number>();
+  #flushing: Map<number, number> | null = null;
+  #flushDone: SimEvent<void> | null = null;
+  /** LBA of each record's newest on-disk copy (-1: its place in the data region). */
+  #where: Float64Array;
+  #sstHead = 0;
+  #inflight = new Map<number, SimEvent<Int32Array | undefined>>();
+  #logPending = 0;
+  #logHead = 0;
+  #logSynced: SimEvent<void>;
+  #syncer: Process<void> | null = null;
+  #syncing = false;
+  #stopped = false;
+
+  constructor(
+    driver: GuestBlockDriver,
+    cpus: GuestCpus,
+    params: KvStoreParams & { nextVersion?: () => number },
+  ) {
+    const { nextVersion, ...data } = params;
+    this.params = parseParams("create kv store", KvStoreParamsSchema, data);
+    this.sim = driver.sim;
+    this.#driver = driver;
+    this.#cpus = cpus;
+    let counter = 0;
+    this.#nextVersion = nextVersion ?? (() => ++counter);
+    this.recordSectors = Math.ceil(this.params.recordBytes / SECTOR);
+    this.blockSectors = this.params.blockBytes / SECTOR;
+    this.#where = new Float64Array(this.params.records).fill(-1);
+    this.cache = new PageCache({
+      capacityBytes: this.params.pageCacheBytes,
+      blockBytes: this.params.blockBytes,
+    });
+    this.#logSynced = this.sim.event();
+  }
+
+  /** Starts the commit-log syncer. */
+  start(): void {
+    if (this.#syncer !== null) throw new Error("kv store already started");
+    this.#syncer = this.sim.process(this.#syncLoop(), "kv:commitlog");
+  }
+
+  /** Stops the commit-log syncer (after its current write); flushes in progress complete. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#syncer?.isAlive && !this.#syncing) this.#syncer.interrupt("stop");
+  }
+
+  /** Reads record `key`; returns the version found. */
+  *read(key: number): ProcessGenerator<number> {
+    this.#checkKey(key);
+    const p = this.params;
+    yield* this.#cpus.run(p.cpu.readNs, p.cpu.memoryBound);
+    this.stats.reads++;
+    const mem = this.#memtable.get(key) ?? this.#flushing?.get(key);
+    if (mem !== undefined) {
+      this.stats.memtableHits++;
+      return mem;
+    }
+    const at = this.#where[key];
+    const lba = at >= 0 ? at : p.layout.dataLba + key * this.recordSectors;
+    const bs = this.blockSectors;
+    const b0 = Math.floor(lba / bs), b1 = Math.floor((lba + this.recordSectors - 1) / bs);
+    const blocks: (Int32Array | undefined)[] = [];
+    const waits: SimEvent<Int32Array | undefined>[] = [];
+    for (let b = b0; b <= b1; b++) {
+      const hit = this.cache.get(b);
+      blocks.push(hit);
+      if (hit === undefined) waits.push(this.#fetch(b));
+    }
+    if (waits.length > 0) {
+      const got = (yield this.sim.allOf(waits)) as (Int32Array | undefined)[];
+      let w = 0;
+      for (let i = 0; i < blocks.length; i++) if (blocks[i] === undefined) blocks[i] = got[w++];
+    }
+    let version: number | undefined;
+    for (let s = lba; s < lba + this.recordSectors; s++) {
+      const blk = blocks[Math.floor(s / bs) - b0];
+      const v = blk === undefined ? -1 : blk[s % bs];
+      if (version === undefined) version = v;
+      else if (v !== version) {
+        this.stats.tornReads++;
+        break;
+      }
+    }
+    return version!;
+  }
+
+  /** Updates record `key`; returns the new version. */
+  *update(key: number): ProcessGenerator<number> {
+    this.#checkKey(key);
+    const p = this.params;
+    yield* this.#cpus.run(p.cpu.updateNs, p.cpu.memoryBound);
+    while (this.#memtableFull() && !this.#memtable.has(key)) {
+      if (this.#flushing === null) this.#startFlush();
+      else {
+        this.stats.stalls++;
+        yield this.#flushDone!;
+      }
+    }
+    const v = this.#nextVersion();
+    this.#memtable.set(key, v);
+    this.stats.updates++;
+    this.#logPending += this.recordSectors;
+    if (this.#memtableFull() && this.#flushing === null) this.#startFlush();
+    if (p.commitLog.sync === "batch") yield this.#logSynced;
+    return v;
+  }
+
+  #checkKey(key: number): void {
+    if (!(Number.isInteger(key) && key >= 0 && key < this.params.records)) {
+      throw rangeError("access kv store", "key", `an integer in [0, ${this.params.records})`, key);
+    }
+  }
+
+  #memtableFull(): boolean {
+    return this.#memtable.size * this.params.recordBytes >= this.params.memtableBytes;
+  }
+
+  /** Reads one block into the cache; concurrent misses of a block share one read. */
+  #fetch(block: number): SimEvent<Int32Array | undefined> {
+    const pending = this.#inflight.get(block);
+    if (pending !== undefined) return pending;
+    const out = this.sim.event<Int32Array | undefined>();
+    this.#inflight.set(block, out);
+    this.stats.diskReads++;
+    const r = this.#driver.read({ lba: block * this.blockSectors, count: this.blockSectors });
+    r.then(() => {
+      this.#inflight.delete(block);
+      const res = r.value;
+      if (!res.ok || res.versions === undefined) {
+        this.stats.ioErrors++;
+        return out.succeed(undefined);
+      }
+      this.cache.put(block, res.versions);
+      out.succeed(res.versions);
+    });
+    return out;
+  }
+
+  #startFlush(): void {
+    this.#flushing = this.#memtable;
+    this.#memtable = new Map();
+    this.#flushDone = this.sim.event();
+    this.sim.process(this.#flush(this.#flushing), "kv:flush");
+  }
+
+  /** Writes a memtable as a sorted SSTable, sequentially, from a block boundary. */
+  *#flush(table: Map<number, number>): ProcessGenerator<void> {
+    const p = this.params;
+    const rs = this.recordSectors, bs = this.blockSectors;
+    const keys = [...table.keys()].sort((a, b) => a - b);
+    yield* this.#cpus.run(p.cpu.flushNsPerRecord * keys.length, p.cpu.memoryBound);
+    const total = Math.ceil((keys.length * rs) / bs) * bs;
+    if (this.#sstHead + total > p.layout.sstableSectors) {
+      throw new RangeError(
+        `Cannot flush memtable: 'layout.sstableSectors' must hold every flushed SSTable (compaction is not modelled): current value is ${p.layout.sstableSectors}, needed at least ${
+          this.#sstHead + total
+        }`,
+      );
+    }
+    const base = p.layout.sstableLba + this.#sstHead;
+    this.#sstHead += total;
+    const versions = new Int32Array(total);
+    keys.forEach((k, j) => versions.fill(table.get(k)!, j * rs, (j + 1) * rs));
+    versions.fill(table.get(keys[keys.length - 1])!, keys.length * rs); // padding to the block boundary
+    const chunk = p.writeRequestBytes / SECTOR;
+    for (let s = 0; s < total; s += chunk) {
+      const n = Math.min(chunk, total - s);
+      const r = (yield this.#driver.write({
+        lba: base + s,
+        count: n,
+        version: versions.subarray(s, s + n),
+      })) as IoResult;
+      if (!r.ok) this.stats.ioErrors++;
+    }
+    keys.forEach((k, j) => (this.#where[k] = base + j * rs));
+    for (let s = 0; s < total; s += bs) this.cache.put((base + s) / bs, versions.slice(s, s + bs));
+    this.stats.flushes++;
+    this.#flushing = null;
+    this.#flushDone!.succeed();
+  }
+
+  /** Group commit: every period, appends what accumulated to the commit log. */
+  *#syncLoop(): ProcessGenerator<void> {
+    const p = this.params;
+    const chunk = p.writeRequestBytes / SECTOR;
+    try {
+      while (!this.#stopped) {
+        yield this.sim.timeout(p.commitLog.periodNs);
+        if (this.#logPending === 0) continue;
+        this.#syncing = true;
+        let left = this.#logPending;
+        this.#logPending = 0;
+        const synced = this.#logSynced;
+        this.#logSynced = this.sim.event();
+        while (left > 0) {
+          if (this.#logHead >= p.layout.commitLogSectors) this.#logHead = 0; // segments are recycled
+          const n = Math.min(left, chunk, p.layout.commitLogSectors - this.#logHead);
+          const version = this.#nextVersion();
+          const r = (yield this.#driver.write({
+            lba: p.layout.commitLogLba + this.#logHead,
+            count: n,
+            version,
+          })) as IoResult;
+          if (!r.ok) this.stats.ioErrors++;
+          this.stats.commitLogWrites++;
+          this.#logHead += n;
+          left -= n;
+        }
+        this.#syncing = false;
+        synced.succeed();
+      }
+    } catch (e) {
+      if (!(e instanceof Interrupt)) throw e;
+    }
+  }
+}
+
+/** Throughput in one sampling interval, ending at `timeS` (simulated seconds). */
+export interface KvThroughputRow {
+  timeS: number;
+  opsPerS: number;
+}
+
+/** Outcome of a YCSB-style run. */
+export interface KvResult {
+  start: SimTime;
+  end: SimTime;
+  /** Operations completed within the run. */
+  ops: number;
+  opsPerS: number;
+  rows: KvThroughputRow[];
+  /** Page-cache hits / lookups. */
+  hitRatio: number;
+  /** Mean latency of reads and of updates, ns. */
+  readLatency: number;
+  updateLatency: number;
+  stats: KvStoreStats;
+}
+
+/** Run-time extras of {@link runKvWorkload}. */
+export interface KvRunExtras {
+  /** Version of each write. @default a counter from 1 */
+  nextVersion?: () => number;
+  /** Called with every completed operation (also those that end after the run). */
+  observe?: (op: KvOpRecord) => void;
+}
+
+/** `a * b mod n` without losing precision for n < 2^53 / 2^16. */
+function mulmod(a: number, b: number, n: number): number {
+  return ((a * Math.floor(b / 65536)) % n * 65536 + a * (b % 65536)) % n;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Runs a store with YCSB clients for `durationNs`; the process's value is the
+ * overall and sampled throughput.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { GuestCpus } from "./cpus.ts";
+ * import { runKvWorkload } from "./kvstore.ts";
+ * const sim = new Simulation({ seed: 3 });
+ * const io = (r: { count: number }) => sim.timeout(100_000, { ok: true, versions: new Int32Array(r.count), latency: 100_000 });
+ * const cpus = new GuestCpus(sim, { cpu: { computeTime: (ns: number) => ns }, cores: 4 });
+ * const p = runKvWorkload({ read: io, write: io, sim }, cpus, {
+ *   records: 10_000, recordBytes: 1000, pageCacheBytes: 4 << 20, memtableBytes: 1 << 20,
+ *   layout: { dataLba: 0, sstableLba: 1 << 16, sstableSectors: 1 << 18, commitLogLba: 1 << 19, commitLogSectors: 1 << 16 },
+ *   commitLog: { sync: "periodic", periodNs: 10e6 }, cpu: { readNs: 20_000, updateNs: 20_000, memoryBound: 0.5 },
+ *   readProportion: 0.5, threads: 8, durationNs: 1e9, sampleEveryNs: 1e8,
+ * });
+ * sim.run();
+ * console.assert(p.value.rows.length === 10 && p.value.opsPerS > 0);
+ * ```
+ */
+export function runKvWorkload(
+  driver: GuestBlockDriver,
+  cpus: GuestCpus,
+  params: KvWorkloadParams & KvRunExtras,
+): Process<KvResult> {
+  const { nextVersion, observe, ...data } = params;
+  const p = parseParams("run kv workload", KvWorkloadParamsSchema, data);
+  const {
+    readProportion,
+    distribution,
+    zipfConstant,
+    scramble,
+    threads,
+    targetOpsPerS,
+    durationNs,
+    sampleEveryNs,
+    ...storeParams
+  } = p;
+  const sim = driver.sim;
+  const store = new KvStore(driver, cpus, { ...storeParams, nextVersion });
+  const n = p.records;
+  let mult = Math.max(1, Math.floor(n * 0.6180339887)) | 1;
+  while (gcd(mult, n) !== 1) mult++;
+  const keyOf = (rank: number) => (scramble ? mulmod(rank, mult, n) : rank);
+  const tick = targetOpsPerS === undefined ? 0 : Math.round((threads * 1e9) / targetOpsPerS);
+
+  return sim.process(function* (): ProcessGenerator<KvResult> {
+    const start = sim.now, end = start + durationNs;
+    let ops = 0, inInterval = 0;
+    let readSum = 0, updateSum = 0, reads = 0, updates = 0;
+    const rows: KvThroughputRow[] = [];
+    const sample = () => {
+      rows.push({ timeS: sim.now / 1e9, opsPerS: inInterval / (sampleEveryNs / 1e9) });
+      inInterval = 0;
+      if (sim.now + sampleEveryNs <= end) sim.call(sampleEveryNs, sample);
+    };
+    sim.call(sampleEveryNs, sample);
+    store.start();
+    function* client(t: number): ProcessGenerator<void> {
+      const rng = sim.rng.stream(`kv:client${t}`);
+      const zipf = distribution === "zipfian" ? rng.zipf({ n, exponent: zipfConstant }) : null;
+      let deadline = sim.now;
+      while (sim.now < end) {
+        if (tick > 0) {
+          deadline += tick;
+          if (deadline > sim.now) yield sim.timeout(Math.min(deadline, end) - sim.now);
+          if (sim.now >= end) break;
+        }
+        const isRead = rng.random() < readProportion;
+        const key = zipf !== null ? keyOf(zipf() - 1) : rng.int(n);
+        const t0 = sim.now;
+        const version = isRead ? yield* store.read(key) : yield* store.update(key);
+        observe?.({ op: isRead ? "read" : "update", key, version, start: t0, end: sim.now });
+        if (sim.now > end) break; // finished after the run: not counted
+        ops++;
+        inInterval++;
+        if (isRead) {
+          reads++;
+          readSum += sim.now - t0;
+        } else {
+          updates++;
+          updateSum += sim.now - t0;
+        }
+      }
+    }
+    const clients = Array.from({ length: threads }, (_, t) => sim.process(client(t), `ycsb:${t}`));
+    yield sim.allOf(clients);
+    store.stop();
+    const seconds = durationNs / 1e9;
+    return {
+      start,
+      end,
+      ops,
+      opsPerS: ops / seconds,
+      rows,
+      hitRatio: store.cache.hitRatio,
+      readLatency: reads > 0 ? readSum / reads : 0,
+      updateLatency: updates > 0 ? updateSum / updates : 0,
+      stats: { ...store.stats },
+    };
+  }, "ycsb");
+}

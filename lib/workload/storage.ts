@@ -1,0 +1,138 @@
+/**
+ * A sequential storage-throughput benchmark in the manner of `dd`/fio:
+ * write a file region of N bytes in requests of R bytes with Q requests
+ * outstanding, then read a region back the same way, reporting MB/s
+ * (MB = 10^6 bytes) for each. Only the block driver and, optionally, CPU
+ * time per request are underneath.
+ */
+import type { SimTime } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
+import type { Process, ProcessGenerator, SimEvent } from "../sim/mod.ts";
+import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
+import type { GuestCpus } from "./cpus.ts";
+
+const SECTOR = 512;
+
+/** One result row. */
+export interface StorageRow {
+  op: "read" | "write";
+  /** Throughput, 10^6 bytes per second. */
+  mbps: number;
+  bytes: number;
+  seconds: number;
+  requests: number;
+  /** Requests the driver reported failed. */
+  errors: number;
+}
+
+/** Options of {@link storageBenchmark}. */
+export interface StorageBenchmarkOptions {
+  /** Bytes each pass moves (a multiple of 512). */
+  bytes: number;
+  /** Bytes per request (a multiple of 512). @default 1 MiB */
+  requestBytes?: number;
+  /** Requests outstanding. @default 1 */
+  queueDepth?: number;
+  /** First LBA of the file region. @default 0 */
+  lba?: number;
+  /** First LBA of the write pass, overriding `lba`. */
+  writeLba?: number;
+  /** First LBA of the read pass, overriding `lba`. */
+  readLba?: number;
+  /** Passes, in order. @default ["write", "read"] */
+  ops?: readonly ("read" | "write")[];
+  /** Guest CPU time around each request (system call, copy): cores, nominal ns and memory-bound fraction. */
+  requestCpu?: { cpus: GuestCpus; ns: SimTime; memoryBound?: number };
+  /** Version of each written request. @default a counter from 1 */
+  nextVersion?: () => number;
+}
+
+/**
+ * Starts the benchmark as a process; its value is one row per pass.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { storageBenchmark } from "./storage.ts";
+ * const sim = new Simulation();
+ * const ok = (count: number) => sim.timeout(count * 5120, { ok: true, latency: count * 5120 }); // 100 MB/s
+ * const driver = { sim, read: (r: { count: number }) => ok(r.count), write: (r: { count: number }) => ok(r.count) };
+ * const p = storageBenchmark(driver, { bytes: 10 << 20 });
+ * sim.run();
+ * console.assert(Math.abs(p.value[0].mbps - 100) < 0.01);
+ * ```
+ */
+export function storageBenchmark(
+  driver: GuestBlockDriver,
+  options: StorageBenchmarkOptions,
+): Process<StorageRow[]> {
+  const what = "run storage benchmark";
+  const {
+    bytes,
+    requestBytes = 1 << 20,
+    queueDepth = 1,
+    lba = 0,
+    ops = ["write", "read"],
+    requestCpu,
+  } = options;
+  const writeLba = options.writeLba ?? lba;
+  const readLba = options.readLba ?? lba;
+  for (const [field, v] of [["bytes", bytes], ["requestBytes", requestBytes]] as const) {
+    requireNumber(what, field, v, { integer: true, min: 0, strict: true });
+    if (v % SECTOR !== 0) throw rangeError(what, field, "a multiple of 512", v);
+  }
+  requireNumber(what, "queueDepth", queueDepth, { integer: true, min: 1 });
+  requireNumber(what, "writeLba", writeLba, { integer: true, min: 0 });
+  requireNumber(what, "readLba", readLba, { integer: true, min: 0 });
+  for (const op of ops) {
+    if (op !== "read" && op !== "write") throw rangeError(what, "ops", "read or write", op);
+  }
+  if (requestCpu !== undefined) {
+    requireNumber(what, "requestCpu.ns", requestCpu.ns, { integer: true, min: 0 });
+  }
+  let counter = 0;
+  const nextVersion = options.nextVersion ?? (() => ++counter);
+  const sim = driver.sim;
+  const sectors = bytes / SECTOR;
+  const perReq = requestBytes / SECTOR;
+
+  function* pass(op: "read" | "write"): ProcessGenerator<StorageRow> {
+    const base = op === "read" ? readLba : writeLba;
+    let next = 0;
+    let requests = 0, errors = 0;
+    function* worker(): ProcessGenerator<void> {
+      while (next < sectors) {
+        const at = next;
+        const count = Math.min(perReq, sectors - at);
+        next += count;
+        requests++;
+        if (requestCpu !== undefined) {
+          yield* requestCpu.cpus.run(requestCpu.ns, requestCpu.memoryBound ?? 0);
+        }
+        const ev: SimEvent<IoResult> = op === "read"
+          ? driver.read({ lba: base + at, count })
+          : driver.write({ lba: base + at, count, version: nextVersion() });
+        const r = (yield ev) as IoResult;
+        if (!r.ok) errors++;
+      }
+    }
+    const start = sim.now;
+    const workers = [];
+    for (let i = 0; i < queueDepth; i++) workers.push(sim.process(worker(), `${op}-q${i}`));
+    yield sim.allOf(workers);
+    const seconds = (sim.now - start) / 1e9;
+    return {
+      op,
+      mbps: seconds > 0 ? bytes / 1e6 / seconds : Infinity,
+      bytes,
+      seconds,
+      requests,
+      errors,
+    };
+  }
+
+  return sim.process(function* () {
+    const rows: StorageRow[] = [];
+    for (const op of ops) rows.push((yield* pass(op)) as StorageRow);
+    return rows;
+  }, "storage-benchmark");
+}

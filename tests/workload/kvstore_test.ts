@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Simulation } from "../../lib/sim/mod.ts";
+import {
+  GuestCpus,
+  type KvOpRecord,
+  KvStore,
+  type KvStoreParams,
+  type KvWorkloadParams,
+  runKvWorkload,
+} from "../../lib/workload/mod.ts";
+import {
+  checkReads,
+  fakeCpu,
+  FakeDriver,
+  type FakeDriverOptions,
+} from "../../lib/workload/_test_utils.ts";
+
+const MiB = 1 << 20;
+const LAYOUT = {
+  dataLba: 8192,
+  sstableLba: 1 << 20,
+  sstableSectors: 1 << 20,
+  commitLogLba: 1 << 21,
+  commitLogSectors: 1 << 16,
+};
+
+function params(over: Partial<KvWorkloadParams> = {}): KvWorkloadParams {
+  return {
+    records: 20_000,
+    recordBytes: 1000,
+    layout: LAYOUT,
+    pageCacheBytes: 4 * MiB,
+    memtableBytes: 256 * 1024,
+    commitLog: { sync: "periodic", periodNs: 10_000_000 },
+    cpu: { readNs: 20_000, updateNs: 25_000, flushNsPerRecord: 500, memoryBound: 0.5 },
+    readProportion: 0.5,
+    threads: 8,
+    durationNs: 500_000_000,
+    sampleEveryNs: 50_000_000,
+    ...over,
+  };
+}
+
+function storeParams(): KvStoreParams {
+  const { readProportion: _r, threads: _t, durationNs: _d, sampleEveryNs: _s, ...store } = params();
+  return store;
+}
+
+function run(
+  p: KvWorkloadParams,
+  opts: { overhead?: number; cores?: number; seed?: number; driver?: Partial<FakeDriverOptions> } =
+    {},
+) {
+  const sim = new Simulation({ seed: opts.seed ?? 1 });
+  const driver = new FakeDriver(sim, {
+    sectors: 1 << 22,
+    latency: 200_000,
+    bandwidth: 200e6,
+    ...opts.driver,
+  });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(opts.overhead ?? 0), cores: opts.cores ?? 4 });
+  const history: KvOpRecord[] = [];
+  const proc = runKvWorkload(driver, cpus, { ...p, observe: (o) => history.push(o) });
+  sim.run();
+  return { result: proc.value, driver, history };
+}
+
+Deno.test("kv throughput falls when the CPU is slower (EPT overhead on memory-bound work)", () => {
+  const p = params({ pageCacheBytes: 64 * MiB }); // everything fits: CPU-bound
+  const bare = run(p, { cores: 1 }).result.opsPerS;
+  const ept = run(p, { overhead: 0.3, cores: 1 }).result.opsPerS;
+  assert.ok(ept < bare * 0.93, `${ept} vs ${bare}`);
+});
+
+Deno.test("kv throughput falls when disk latency grows", () => {
+  const p = params({ pageCacheBytes: 1 * MiB });
+  const t = [100_000, 1_000_000, 5_000_000].map((latency) =>
+    run(p, { driver: { latency } }).result.opsPerS
+  );
+  assert.ok(t[0] > t[1] && t[1] > t[2], t.join(" "));
+});
+
+Deno.test("page-cache hit ratio rises with cache size", () => {
+  const ratios = [0.25, 2, 8, 32].map((mb) =>
+    run(params({ pageCacheBytes: mb * MiB, readProportion: 0.95 })).result.hitRatio
+  );
+  for (let i = 1; i < ratios.length; i++) assert.ok(ratios[i] > ratios[i - 1], ratios.join(" "));
+  assert.ok(ratios[3] > 0.9);
+});
+
+Deno.test("Zipfian keys hit the page cache more often than uniform keys", () => {
+  const zipf = run(params({ pageCacheBytes: 2 * MiB, distribution: "zipfian" })).result.hitRatio;
+  const uniform = run(params({ pageCacheBytes: 2 * MiB, distribution: "uniform" })).result.hitRatio;
+  assert.ok(zipf > uniform + 0.2, `${zipf} vs ${uniform}`);
+});
+
+Deno.test("kv reads return the latest written version of a record (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1000 }),
+      fc.integer({ min: 50, max: 3000 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.constantFrom(0, 16 * 1024, 256 * 1024),
+      fc.constantFrom(600, 1000, 1500, 4096),
+      fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+      fc.constantFrom("periodic" as const, "batch" as const),
+      (seed, records, memKiB, cacheBytes, recordBytes, readProportion, sync) => {
+        const { result, history, driver } = run(
+          params({
+            records,
+            recordBytes,
+            memtableBytes: memKiB * 1024,
+            pageCacheBytes: cacheBytes,
+            readProportion,
+            commitLog: { sync, periodNs: 2_000_000 },
+            durationNs: 100_000_000,
+            threads: 6,
+          }),
+          { seed, driver: { latency: 50_000 } },
+        );
+        assert.equal(result.stats.tornReads, 0);
+        assert.equal(result.stats.ioErrors, 0);
+        assert.ok(history.some((h) => h.op === "read" && h.version > 0), "some read saw an update");
+        checkReads(history);
+        // The store wrote SSTables and the commit log into their regions only.
+        assert.equal(
+          driver.versions.countOther(
+            LAYOUT.dataLba,
+            Math.ceil(records * Math.ceil(recordBytes / 512) / 8) * 8,
+            0,
+          ),
+          0,
+        );
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("kv store reads an update back from the memtable and from a flushed SSTable; untouched records keep the image's version", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 22, latency: 100_000 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(), cores: 1 });
+  const kv = new KvStore(driver, cpus, {
+    ...storeParams(),
+    records: 100,
+    memtableBytes: 3000, // three 1000-byte records
+    pageCacheBytes: 0,
+  });
+  kv.start();
+  const seen: number[] = [];
+  sim.process(function* () {
+    const v1 = yield* kv.update(42);
+    seen.push(v1, yield* kv.read(42)); // memtable
+    yield* kv.update(1);
+    yield* kv.update(2); // memtable full: flushed
+    yield sim.timeout(10_000_000);
+    assert.equal(kv.stats.flushes, 1);
+    const before = kv.stats.diskReads;
+    seen.push(yield* kv.read(42)); // from the SSTable on disk
+    assert.equal(kv.stats.diskReads, before + 1);
+    seen.push(yield* kv.read(7)); // never updated: the image's version
+    kv.stop();
+  });
+  sim.run();
+  assert.deepEqual(seen, [seen[0], seen[0], seen[0], 0]);
+  const sst = driver.log.filter((r) =>
+    r.op === "write" && r.lba >= LAYOUT.sstableLba &&
+    r.lba < LAYOUT.sstableLba + LAYOUT.sstableSectors
+  );
+  assert.deepEqual(sst.map((r) => [r.lba, r.count]), [[LAYOUT.sstableLba, 8]]);
+  assert.ok(
+    driver.log.some((r) => r.op === "write" && r.lba === LAYOUT.commitLogLba),
+    "group commit wrote the log",
+  );
+});
+
+Deno.test("kv flushes and group commits write sequentially", () => {
+  const { driver, result } = run(params({ readProportion: 0.2 }));
+  assert.ok(
+    result.stats.flushes >= 3 && result.stats.commitLogWrites >= 40,
+    JSON.stringify(result.stats),
+  );
+  for (
+    const [lba, sectors] of [[LAYOUT.sstableLba, LAYOUT.sstableSectors], [
+      LAYOUT.commitLogLba,
+      LAYOUT.commitLogSectors,
+    ]]
+  ) {
+    const w = driver.log.filter((r) => r.op === "write" && r.lba >= lba && r.lba < lba + sectors)
+      .sort((a, b) => a.start - b.start);
+    for (let i = 1; i < w.length; i++) {
+      const wrapped = w[i].lba === lba; // the commit log recycles its segments
+      assert.ok(wrapped || w[i].lba >= w[i - 1].lba + w[i - 1].count, "appends only");
+    }
+  }
+});
+
+Deno.test("kv throughput rows sample every interval and average to the overall rate", () => {
+  const { result } = run(params());
+  assert.equal(result.rows.length, 10);
+  result.rows.forEach((r, k) => assert.ok(Math.abs(r.timeS - 0.05 * (k + 1)) < 1e-9));
+  const mean = result.rows.reduce((s, r) => s + r.opsPerS, 0) / result.rows.length;
+  assert.ok(Math.abs(mean - result.opsPerS) / result.opsPerS < 0.01);
+});
+
+Deno.test("kv run is deterministic for a seed", () => {
+  const a = run(params(), { seed: 9 }).result;
+  const b = run(params(), { seed: 9 }).result;
+  const c = run(params(), { seed: 10 }).result;
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.stats, c.stats);
+});
+
+Deno.test("kv target throughput caps the rate (YCSB -target)", () => {
+  const { result } = run(params({ targetOpsPerS: 20_000, pageCacheBytes: 64 * MiB }));
+  assert.ok(Math.abs(result.opsPerS - 20_000) / 20_000 < 0.02, String(result.opsPerS));
+});
+
+Deno.test("batch commit-log sync makes updates wait for the group commit", () => {
+  const periodic = run(params({ readProportion: 0 })).result.updateLatency;
+  const batch =
+    run(params({ readProportion: 0, commitLog: { sync: "batch", periodNs: 2_000_000 } })).result
+      .updateLatency;
+  assert.ok(batch > periodic + 1_000_000, `${batch} vs ${periodic}`);
+});
+
+Deno.test("bad kv parameters are rejected, naming the field", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 22 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(), cores: 1 });
+  assert.throws(
+    () => runKvWorkload(driver, cpus, params({ readProportion: 1.5 })),
+    (e: Error) =>
+      e instanceof RangeError && /'readProportion'/.test(e.message) &&
+      /current value is 1.5/.test(e.message),
+  );
+  assert.throws(
+    () => runKvWorkload(driver, cpus, params({ layout: { ...LAYOUT, sstableLba: 8196 } })),
+    /'layout\.dataLba' region overlaps.*'layout\.sstableLba' must be a multiple of 8/,
+  );
+  assert.throws(() => runKvWorkload(driver, cpus, params({ threads: 0 })), /'threads'/);
+  assert.throws(
+    () => new KvStore(driver, cpus, { ...storeParams(), threads: 4 } as KvStoreParams),
+    /'threads' is not a known parameter/,
+  );
+  assert.throws(
+    () => new KvStore(driver, cpus, { ...storeParams(), records: 10 }).read(10).next(),
+    /'key' must be an integer in \[0, 10\)/,
+  );
+  assert.throws(() => new GuestCpus(sim, { cpu: fakeCpu(), cores: 0 }), /'cores'/);
+});

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { GuestCpus, storageBenchmark } from "../../lib/workload/mod.ts";
+import { fakeCpu, FakeDriver } from "../../lib/workload/_test_utils.ts";
+
+const MiB = 1 << 20;
+
+Deno.test("storage benchmark reports the driver's bandwidth within 1%", () => {
+  for (const bw of [80e6, 112e6, 500e6]) {
+    const sim = new Simulation();
+    const driver = new FakeDriver(sim, { sectors: 1 << 22, latency: 100_000, bandwidth: bw });
+    const p = storageBenchmark(driver, { bytes: 256 * MiB, queueDepth: 4 });
+    sim.run();
+    assert.deepEqual(p.value.map((r) => r.op), ["write", "read"]);
+    for (const row of p.value) {
+      assert.ok(
+        Math.abs(row.mbps - bw / 1e6) / (bw / 1e6) < 0.01,
+        `${row.op} ${row.mbps} vs ${bw / 1e6}`,
+      );
+      assert.equal(row.bytes, 256 * MiB);
+      assert.equal(row.requests, 256);
+      assert.equal(row.errors, 0);
+    }
+  }
+});
+
+Deno.test("storage benchmark at queue depth 1 pays the per-request latency on every request", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20, latency: 1_000_000, bandwidth: 100e6 });
+  const p = storageBenchmark(driver, { bytes: 64 * MiB, requestBytes: MiB, ops: ["read"] });
+  sim.run();
+  const perRequest = 1e-3 + MiB / 100e6;
+  assert.ok(Math.abs(p.value[0].seconds - 64 * perRequest) < 1e-6);
+  assert.ok(Math.abs(p.value[0].mbps - MiB / 1e6 / perRequest) < 0.01);
+});
+
+Deno.test("storage benchmark writes and reads each pass over its own LBA region", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20, bandwidth: 1e9 });
+  storageBenchmark(driver, {
+    bytes: 4 * MiB,
+    requestBytes: 64 * 1024,
+    queueDepth: 3,
+    writeLba: 1000,
+    readLba: 500_000,
+  });
+  sim.run();
+  const writes = driver.log.filter((r) => r.op === "write");
+  const reads = driver.log.filter((r) => r.op === "read");
+  assert.equal(writes.length, 64);
+  assert.equal(Math.min(...writes.map((r) => r.lba)), 1000);
+  assert.equal(Math.max(...writes.map((r) => r.lba + r.count)), 1000 + 8192);
+  assert.equal(Math.min(...reads.map((r) => r.lba)), 500_000);
+  assert.ok(
+    writes.every((w) => w.end <= Math.min(...reads.map((r) => r.start))),
+    "write pass ends before the read pass",
+  );
+  assert.equal(
+    driver.versions.countOther(1000, 8192, 0),
+    8192,
+    "every written sector got a fresh version",
+  );
+});
+
+Deno.test("storage benchmark slows down when the CPU per request is slower", () => {
+  const run = (overhead: number) => {
+    const sim = new Simulation();
+    const driver = new FakeDriver(sim, { sectors: 1 << 20, bandwidth: 200e6 });
+    const cpus = new GuestCpus(sim, { cpu: fakeCpu(overhead), cores: 1 });
+    const p = storageBenchmark(driver, {
+      bytes: 32 * MiB,
+      ops: ["write"],
+      requestCpu: { cpus, ns: 2_000_000, memoryBound: 1 },
+    });
+    sim.run();
+    return p.value[0].mbps;
+  };
+  assert.ok(run(0.5) < run(0));
+});
+
+Deno.test("storage benchmark rejects a bad request size, naming the field", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  assert.throws(
+    () => storageBenchmark(driver, { bytes: MiB, requestBytes: 1000 }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /'requestBytes' must be a multiple of 512: current value is 1000/.test(e.message),
+  );
+  assert.throws(() => storageBenchmark(driver, { bytes: MiB, queueDepth: 0 }), /'queueDepth'/);
+});
