@@ -1,9 +1,11 @@
 /**
  * Binary min-heap of scheduled entries ordered by (time, priority, sequence).
- * Keys and slot numbers live in typed arrays and only they move while
- * sifting; payloads stay put in a slot table, so sifting does no pointer
- * writes (and no GC write barriers). The sequence number makes same-time,
- * same-priority entries FIFO, so a run is deterministic.
+ * Only times and slot numbers live in the heap order (two typed arrays, the
+ * only data that moves while sifting); the (priority, sequence) key and the
+ * payload stay put in per-slot tables, since the key is only read to break a
+ * tie in time. So sifting does no pointer writes (and no GC write barriers).
+ * The sequence number makes same-time, same-priority entries FIFO, so a run
+ * is deterministic.
  */
 
 /** Priority of interrupts and process initialisation: overtakes NORMAL at the same instant. */
@@ -30,8 +32,9 @@ const SEQ_SPAN = 2 ** 44;
  */
 export class EventHeap<T> {
   #time: Float64Array;
-  #key: Float64Array;
   #slot: Int32Array;
+  /** (priority, seq) key of each slot. */
+  #key: Float64Array;
   #payload: (T | undefined)[];
   #free: Int32Array;
   #freeTop = 0;
@@ -71,6 +74,7 @@ export class EventHeap<T> {
       this.#hole = false;
       const slot = this.#holeSlot;
       this.#payload[slot] = payload;
+      this.#key[slot] = key;
       this.#siftDown(time, key, slot);
       return seq;
     }
@@ -78,18 +82,17 @@ export class EventHeap<T> {
     const slot = this.#free[--this.#freeTop];
     this.#payload[slot] = payload;
     const t = this.#time, k = this.#key, s = this.#slot;
+    k[slot] = key;
     let i = this.#size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const pt = t[parent];
-      if (pt < time || (pt === time && k[parent] < key)) break;
+      if (pt < time || (pt === time && k[s[parent]] < key)) break;
       t[i] = pt;
-      k[i] = k[parent];
       s[i] = s[parent];
       i = parent;
     }
     t[i] = time;
-    k[i] = key;
     s[i] = slot;
     return seq;
   }
@@ -112,7 +115,8 @@ export class EventHeap<T> {
     this.#free[this.#freeTop++] = this.#holeSlot;
     const last = --this.#size;
     if (last === 0) return;
-    this.#siftDown(this.#time[last], this.#key[last], this.#slot[last]);
+    const slot = this.#slot[last];
+    this.#siftDown(this.#time[last], this.#key[slot], slot);
   }
 
   /** Places (time, key, slot) at the root and sifts it down. */
@@ -124,15 +128,17 @@ export class EventHeap<T> {
       let c = 2 * i + 1;
       if (c >= n) break;
       const r = c + 1;
-      if (r < n && (t[r] < t[c] || (t[r] === t[c] && k[r] < k[c]))) c = r;
-      if (time < t[c] || (time === t[c] && key < k[c])) break;
-      t[i] = t[c];
-      k[i] = k[c];
+      if (r < n) {
+        const tr = t[r], tc = t[c];
+        if (tr < tc || (tr === tc && k[s[r]] < k[s[c]])) c = r;
+      }
+      const tc = t[c];
+      if (time < tc || (time === tc && key < k[s[c]])) break;
+      t[i] = tc;
       s[i] = s[c];
       i = c;
     }
     t[i] = time;
-    k[i] = key;
     s[i] = slot;
   }
 

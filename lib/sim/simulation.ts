@@ -13,7 +13,13 @@ import { RngStreams } from "./rng.ts";
 /** Lifecycle of an event: pending -> triggered (scheduled) -> processed. */
 export type EventState = "pending" | "triggered" | "processed";
 
-const PENDING = 0, TRIGGERED = 1, PROCESSED = 2;
+// SimEvent._f packs the lifecycle state (low two bits) with two outcome flags,
+// so an event is four small fields (it is allocated once per timeout).
+const PENDING = 0, TRIGGERED = 1, PROCESSED = 2, STATE = 3;
+/** Triggered by fail(): _value is the error. */
+const FAILED = 4;
+/** A failure someone handled: it does not stop the run. */
+const DEFUSED = 8;
 const STATE_NAMES: readonly EventState[] = ["pending", "triggered", "processed"];
 
 /** Something woken when an event is processed. */
@@ -39,10 +45,8 @@ export type ProcessGenerator<T = unknown> = Generator<SimEvent<unknown>, T, unkn
  * ```
  */
 export class SimEvent<T = unknown> {
-  /** @internal */ _state = PENDING;
-  /** @internal */ _ok = true;
+  /** @internal State (low bits) | FAILED | DEFUSED. */ _f = PENDING;
   /** @internal */ _value: unknown = undefined;
-  /** @internal */ _defused = false;
   /** @internal */ _w: Waiter | null = null;
   /** @internal */ _ws: Waiter[] | null = null;
 
@@ -50,19 +54,19 @@ export class SimEvent<T = unknown> {
 
   /** Current lifecycle state. */
   get state(): EventState {
-    return STATE_NAMES[this._state];
+    return STATE_NAMES[this._f & STATE];
   }
   /** True once triggered (succeeded or failed). */
   get triggered(): boolean {
-    return this._state !== PENDING;
+    return (this._f & STATE) !== PENDING;
   }
   /** True once processed (its waiters have run). */
   get processed(): boolean {
-    return this._state === PROCESSED;
+    return (this._f & STATE) === PROCESSED;
   }
   /** True when triggered successfully. */
   get ok(): boolean {
-    return this._state !== PENDING && this._ok;
+    return (this._f & STATE) !== PENDING && (this._f & FAILED) === 0;
   }
   /** The value (or error) once triggered. */
   get value(): T {
@@ -71,28 +75,30 @@ export class SimEvent<T = unknown> {
 
   /** Triggers success now with `value`; waiters run in this instant. */
   succeed(value?: T, priority: number = NORMAL): this {
-    if (this._state !== PENDING) throw new Error(`Cannot succeed an event that is ${this.state}`);
-    this._ok = true;
+    if ((this._f & STATE) !== PENDING) {
+      throw new Error(`Cannot succeed an event that is ${this.state}`);
+    }
     this._value = value;
-    this._state = TRIGGERED;
+    this._f = (this._f & DEFUSED) | TRIGGERED;
     this.sim._schedule(this, 0, priority);
     return this;
   }
 
   /** Triggers failure now with `error`; a waiting process gets it thrown. */
   fail(error: Error, priority: number = NORMAL): this {
-    if (this._state !== PENDING) throw new Error(`Cannot fail an event that is ${this.state}`);
+    if ((this._f & STATE) !== PENDING) {
+      throw new Error(`Cannot fail an event that is ${this.state}`);
+    }
     if (!(error instanceof Error)) throw new TypeError("fail() expects an Error");
-    this._ok = false;
     this._value = error;
-    this._state = TRIGGERED;
+    this._f = (this._f & DEFUSED) | FAILED | TRIGGERED;
     this.sim._schedule(this, 0, priority);
     return this;
   }
 
   /** Marks a failure as handled so it does not stop the run. */
   defuse(): this {
-    this._defused = true;
+    this._f |= DEFUSED;
     return this;
   }
 
@@ -104,7 +110,7 @@ export class SimEvent<T = unknown> {
 
   /** @internal */
   _addWaiter(w: Waiter): void {
-    if (this._state === PROCESSED) {
+    if ((this._f & STATE) === PROCESSED) {
       // Late waiter: run it in the current instant, via the heap, to keep ordering.
       const ev = this as SimEvent<unknown>;
       this.sim.call(0, () => (typeof w === "function" ? w(ev) : w._resume(ev)));
@@ -126,14 +132,16 @@ export class SimEvent<T = unknown> {
 
   /** @internal Runs the waiters; called by the loop. */
   _process(): void {
-    this._state = PROCESSED;
+    const f = this._f;
     const w = this._w;
     if (w === null) {
-      if (!this._ok && !this._defused) throw this._value as Error;
+      this._f = (f & ~STATE) | PROCESSED;
+      if ((f & (FAILED | DEFUSED)) === FAILED) throw this._value as Error;
       return;
     }
     this._w = null;
-    if (!this._ok) this._defused = true;
+    // A failure with a waiter is handled by it.
+    this._f = (f & FAILED) !== 0 ? (f & ~STATE) | PROCESSED | DEFUSED : (f & ~STATE) | PROCESSED;
     const self = this as SimEvent<unknown>;
     if (typeof w === "function") w(self);
     else w._resume(self);
@@ -186,7 +194,7 @@ export class Process<T = unknown> extends SimEvent<T> {
     this.#next = gen.next;
     this.#throw = gen.throw;
     const init = new SimEvent(sim);
-    init._state = TRIGGERED;
+    init._f = TRIGGERED;
     init._w = this as Process<unknown>;
     this._target = init;
     sim._schedule(init, 0, URGENT);
@@ -194,7 +202,7 @@ export class Process<T = unknown> extends SimEvent<T> {
 
   /** True while the generator has not finished. */
   get isAlive(): boolean {
-    return this._state === PENDING;
+    return (this._f & STATE) === PENDING;
   }
 
   /** The event the process is waiting for, if any. */
@@ -207,17 +215,15 @@ export class Process<T = unknown> extends SimEvent<T> {
    * (URGENT priority); it stops waiting for its current target.
    */
   interrupt(cause?: unknown): void {
-    if (this._state !== PENDING) {
+    if ((this._f & STATE) !== PENDING) {
       throw new Error(`Cannot interrupt process '${this.name}': it has already finished`);
     }
     const sim = this.sim;
     const ev = new SimEvent<unknown>(sim);
-    ev._ok = false;
     ev._value = new Interrupt(cause);
-    ev._defused = true;
-    ev._state = TRIGGERED;
+    ev._f = TRIGGERED | FAILED | DEFUSED;
     ev._w = (e: SimEvent<unknown>) => {
-      if (this._state !== PENDING) return; // finished in the meantime
+      if ((this._f & STATE) !== PENDING) return; // finished in the meantime
       if (this._target !== null) this._target._removeWaiter(this as Process<unknown>);
       this._resume(e);
     };
@@ -228,7 +234,7 @@ export class Process<T = unknown> extends SimEvent<T> {
   _resume(ev: SimEvent<unknown>): void {
     this._target = null;
     const gen = this.#gen;
-    let ok = ev._ok;
+    let ok = (ev._f & FAILED) === 0;
     let value = ev._value;
     for (;;) {
       let r: IteratorResult<SimEvent<unknown>, T>;
@@ -250,11 +256,12 @@ export class Process<T = unknown> extends SimEvent<T> {
         );
         continue;
       }
-      if (next._state === PROCESSED) {
+      const nf = next._f;
+      if ((nf & STATE) === PROCESSED) {
         // Already happened: continue synchronously with its outcome.
-        ok = next._ok;
+        ok = (nf & FAILED) === 0;
         value = next._value;
-        if (!ok) next._defused = true;
+        if (!ok) next._f = nf | DEFUSED;
         continue;
       }
       next._addWaiter(this as Process<unknown>);
@@ -264,9 +271,8 @@ export class Process<T = unknown> extends SimEvent<T> {
   }
 
   #finish(ok: boolean, value: unknown): void {
-    this._ok = ok;
     this._value = value;
-    this._state = TRIGGERED;
+    this._f = ok ? TRIGGERED : TRIGGERED | FAILED;
     this.sim._schedule(this as SimEvent<unknown>, 0, NORMAL);
   }
 }
@@ -343,7 +349,7 @@ export class Simulation {
     }
     const ev = new SimEvent<T>(this);
     ev._value = value;
-    ev._state = TRIGGERED;
+    ev._f = TRIGGERED;
     this.#heap.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
     return ev;
   }
@@ -388,12 +394,12 @@ export class Simulation {
     let done = 0;
     for (const ev of events) {
       ev.then((e) => {
-        if (out._state !== PENDING) {
-          if (!e._ok) e._defused = true;
+        if ((out._f & STATE) !== PENDING) {
+          if ((e._f & FAILED) !== 0) e._f |= DEFUSED;
           return;
         }
-        if (!e._ok) {
-          e._defused = true;
+        if ((e._f & FAILED) !== 0) {
+          e._f |= DEFUSED;
           out.fail(e._value as Error);
           return;
         }
@@ -442,7 +448,7 @@ export class Simulation {
       if (!until.processed) {
         throw new Error("run(until=event): the schedule ran empty before the event happened");
       }
-      if (!until._ok) throw until._value;
+      if ((until._f & FAILED) !== 0) throw until._value;
       return until._value;
     }
     if (!(until >= this.now)) {
@@ -484,7 +490,9 @@ function checkPriority(priority: number): void {
 }
 
 function describe(ev: SimEvent<unknown>): string {
-  if (ev instanceof Process) return `process ${ev.name} ${ev._ok ? "done" : "failed"}`;
+  if (ev instanceof Process) {
+    return `process ${ev.name} ${(ev._f & FAILED) === 0 ? "done" : "failed"}`;
+  }
   const w = ev._w;
   if (w instanceof Process) return `resume ${w.name}`;
   return "event";
