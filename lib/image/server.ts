@@ -21,6 +21,7 @@ import {
 } from "../net/mod.ts";
 import { type Link, type ProcessGenerator, type RandomStream, Resource } from "../sim/mod.ts";
 import type { ImageContent } from "./content.ts";
+import type { BlockDevice } from "../hw/mod.ts";
 
 /** Page cache of the server: a fixed hit ratio, or an LRU of a given size. */
 export type PageCacheOptions =
@@ -52,6 +53,12 @@ export interface ImageServerOptions {
   cache?: PageCacheOptions;
   /** Backing disk. @default { bandwidth: 150e6, latency: 8e6 } (one 7200 rpm SATA HDD) */
   disk?: BackingDiskOptions;
+  /**
+   * A disk model holding the images instead of `disk` (image block `lba`
+   * at disk sector `lba`): cache misses are read from it, so sequential
+   * copies stream and scattered reads pay seeks.
+   */
+  store?: BlockDevice;
 }
 
 /** Counters of a server. */
@@ -110,6 +117,7 @@ export class ImageServer {
   };
   #images = new Map<string, ImageContent>();
   #diskLink: Link;
+  #store: BlockDevice | undefined;
   #rng: RandomStream;
   #lru = new Map<string, true>();
   #lruPages = 0;
@@ -141,6 +149,7 @@ export class ImageServer {
     this.workers = new Resource(network.sim, { capacity: concurrency, name: `${host}:workers` });
     this.cache = { ...cache };
     this.disk = { ...disk };
+    this.#store = options.store;
     this.#diskLink = network.flows.link({
       name: `${host}:disk`,
       bandwidth: disk.bandwidth,
@@ -190,7 +199,10 @@ export class ImageServer {
       if (checked.type !== "read") answer = checked;
       else {
         const missBytes = this.#cacheMisses(checked);
-        if (missBytes > 0) {
+        if (missBytes > 0 && this.#store !== undefined) {
+          this.stats.diskBytes += missBytes;
+          yield this.#store.submit({ op: "read", lba: checked.lba, count: checked.count });
+        } else if (missBytes > 0) {
           this.stats.diskBytes += missBytes;
           yield this.network.flows.flow({
             route: [this.#diskLink],

@@ -1,0 +1,30 @@
+/**
+ * Deployment strategies on a simulated bare-metal cloud: the profile (every
+ * cost with its source), the world builder (network, image server, nodes at
+ * the device interface) and the strategies that bring an OS up on a node:
+ * bare metal, image copy, BMcast, NFS root, and KVM variants. It does not
+ * decide what is measured: experiments do.
+ * @module
+ */
+export {
+  BUILTIN_PROFILE,
+  loadProfile,
+  parseProfile,
+  type Profile,
+  ProfileError,
+  ProfileSchema,
+  type SectionName,
+  values,
+} from "./profile.ts";
+export {
+  ABAR,
+  AHCI_VECTOR,
+  buildWorld,
+  guestCpus,
+  guestDriver,
+  IMAGE_ID,
+  type Node,
+  SERVER,
+  type World,
+  type WorldOptions,
+} from "./world.ts";

@@ -1,0 +1,223 @@
+/**
+ * Hardware-and-software profiles: every cost parameter of a run with its
+ * source (a datasheet, a public measurement, or "calibrated to <figure>").
+ * Parsed once at the edge with zod; a bad profile is rejected with every
+ * issue listed by path. Sections mirror the models' option objects, so the
+ * deployment layer passes `values(section)` straight to a constructor.
+ */
+import { z } from "zod";
+
+/** A parameter: a value and where it comes from. */
+function param<T extends z.ZodTypeAny>(value: T) {
+  return z.object({
+    value,
+    source: z.string().min(
+      3,
+      "every parameter needs a source (datasheet, measurement, or 'calibrated to <figure>')",
+    ),
+  }).strict();
+}
+const ns = () => param(z.number().int().nonnegative());
+const pos = () => param(z.number().positive());
+const nonneg = () => param(z.number().nonnegative());
+const frac = () => param(z.number().min(0).max(1));
+const int = () => param(z.number().int().positive());
+const flag = () => param(z.boolean());
+// deno-lint-ignore no-explicit-any
+const obj = () => param(z.record(z.string(), z.any()));
+
+const sections = {
+  cpu: z.object({
+    logicalCpus: int(),
+    clockHz: pos(),
+    vmExit: ns(),
+    vmEntry: ns(),
+    mmioRead: ns(),
+    mmioWrite: ns(),
+    eptOverhead: nonneg(),
+    ipi: ns(),
+    tlbFlush: ns(),
+    interruptLatency: ns(),
+  }).strict(),
+  memory: z.object({ bytes: int() }).strict(),
+  hba: z.object({
+    commandOverhead: ns(),
+    prdEntry: ns(),
+    fisPost: ns(),
+    dmaBandwidth: pos(),
+    identify: ns(),
+    engineStart: ns(),
+    engineStop: ns(),
+    fisEngine: ns(),
+    hbaReset: ns(),
+  }).strict(),
+  hdd: z.object({
+    sectors: int(),
+    rpm: pos(),
+    trackToTrackSeek: ns(),
+    averageSeek: ns(),
+    fullStrokeSeek: ns(),
+    outerRate: pos(),
+    innerRate: pos(),
+    interfaceRate: pos(),
+    commandOverhead: ns(),
+    writeCache: flag(),
+    writeCacheBytes: int(),
+  }).strict(),
+  network: z.object({
+    lineRate: pos(),
+    linkLatency: ns(),
+    switchLatency: ns(),
+  }).strict(),
+  imageServer: z.object({
+    cpuPerRequest: ns(),
+    concurrency: int(),
+    cacheHitRatio: frac(),
+    diskBandwidth: pos(),
+    diskLatency: ns(),
+    requestLatency: ns(),
+    headerBytes: int(),
+  }).strict(),
+  image: z.object({
+    bytes: int(),
+    /** Largest block-protocol request, sectors. */
+    maxRequestSectors: int(),
+  }).strict(),
+  firmware: z.object({
+    postDuration: ns(),
+    localBootDelay: ns(),
+    dhcpMessageLatency: ns(),
+    dhcpServerDelay: ns(),
+    tftpBlockSize: int(),
+    tftpPacketLatency: ns(),
+    shutdown: ns(),
+  }).strict(),
+  guestDriver: z.object({
+    issue: ns(),
+    complete: ns(),
+    pollInterval: ns(),
+    maxRequestBytes: int(),
+  }).strict(),
+  vmm: z.object({
+    payloadBytes: int(),
+    memoryBytes: int(),
+    init: ns(),
+    perCpuStart: ns(),
+    mmioHandler: ns(),
+    commandInterpret: ns(),
+    pollInterval: ns(),
+    vmxoffSkew: ns(),
+    chunkSectors: int(),
+    pipeline: int(),
+    copyPolicy: obj(),
+  }).strict(),
+  installer: z.object({
+    payloadBytes: int(),
+    bootTime: ns(),
+    copyChunkBytes: int(),
+    copyCpuPerChunk: ns(),
+  }).strict(),
+  boot: z.object({
+    /** lib/workload BootParams (validated by its own schema). */
+    params: obj(),
+    /** Where the image's root partition starts, sectors. */
+    rootLba: param(z.number().int().nonnegative()),
+    cores: int(),
+    kernelPayloadBytes: int(),
+  }).strict(),
+  nfs: z.object({
+    request: ns(),
+    rpc: ns(),
+    rsize: int(),
+    maxInFlight: int(),
+    readAhead: param(z.number().int().nonnegative()),
+  }).strict(),
+  kvm: z.object({
+    hostOsBoot: ns(),
+    vmmStart: ns(),
+    guestFirmware: ns(),
+    exitHandler: ns(),
+    timerExitsPerSecond: nonneg(),
+    virtio: obj(),
+  }).strict(),
+  infiniband: z.object({
+    fabric: obj(),
+    hca: obj(),
+    iommuMissCost: ns(),
+    iommuMissRatio: frac(),
+  }).strict(),
+  cassandra: z.object({
+    store: obj(),
+    workload: obj(),
+  }).strict(),
+};
+
+/** The profile schema. */
+export const ProfileSchema = z.object({
+  name: z.string().min(1),
+  description: z.string(),
+  ...sections,
+}).strict();
+
+/** A parsed profile. */
+export type Profile = z.infer<typeof ProfileSchema>;
+/** Section names. */
+export type SectionName = keyof typeof sections;
+
+/**
+ * Values of a section without their sources.
+ * @example
+ * ```ts
+ * import { values } from "./profile.ts";
+ * const v = values({ rpm: { value: 7200, source: "datasheet" } });
+ * console.assert(v.rpm === 7200);
+ * ```
+ */
+export function values<S extends Record<string, { value: unknown; source: string }>>(
+  section: S,
+): { [K in keyof S]: S[K]["value"] } {
+  const out = {} as { [K in keyof S]: S[K]["value"] };
+  for (const k of Object.keys(section) as (keyof S)[]) out[k] = section[k].value;
+  return out;
+}
+
+/** Thrown for a profile that does not validate; `issues` lists every problem. */
+export class ProfileError extends Error {
+  override name = "ProfileError";
+  constructor(readonly issues: string[]) {
+    super(
+      `invalid profile (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n  ${
+        issues.join("\n  ")
+      }`,
+    );
+  }
+}
+
+/**
+ * Validates a profile object, listing every issue with its path.
+ * @throws ProfileError
+ */
+export function parseProfile(input: unknown): Profile {
+  const r = ProfileSchema.safeParse(input);
+  if (!r.success) {
+    throw new ProfileError(
+      r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+    );
+  }
+  return r.data;
+}
+
+/** Reads and validates a profile JSON file. */
+export async function loadProfile(path: string | URL): Promise<Profile> {
+  const text = await Deno.readTextFile(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ProfileError([`(file ${String(path)}): not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseProfile(json);
+}
+
+/** The built-in profile (the paper's testbed). */
+export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", import.meta.url);

@@ -1,0 +1,203 @@
+/**
+ * Builds a world from a profile: a GbE star network with an image server
+ * (its image on its own HDD), and bare-metal nodes at the device interface
+ * (memory + E820, MMIO bus, CPUs, interrupt controller, an AHCI HBA with the
+ * local HDD, firmware with PXE). Strategies (bare metal, image copy,
+ * BMcast, NFS root, KVM variants) then run on these nodes.
+ */
+import { IMAGE_VERSION, NO_VERSION, VersionMap } from "../_util/mod.ts";
+import type { Gpa } from "../_util/mod.ts";
+import {
+  AhciHba,
+  Cpu,
+  E820Map,
+  Firmware,
+  Hdd,
+  InterruptController,
+  MmioBus,
+  PhysicalMemory,
+} from "../hw/mod.ts";
+import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
+import { ImageClient, ImageContent, ImageServer } from "../image/mod.ts";
+import { AhciDriver } from "../guest/mod.ts";
+import { GuestCpus } from "../workload/mod.ts";
+import { Recorder, Simulation } from "../sim/mod.ts";
+import { type Profile, values } from "./profile.ts";
+
+/** Physical address of the HBA's registers (ABAR). */
+export const ABAR: Gpa = 0xfebf_0000;
+/** The HBA's interrupt vector. */
+export const AHCI_VECTOR = 40;
+/** Image id on the server. */
+export const IMAGE_ID = "ubuntu-14.04";
+/** Name of the image server host. */
+export const SERVER = "image-server";
+
+/** One bare-metal machine. */
+export interface Node {
+  name: string;
+  memory: PhysicalMemory;
+  e820: E820Map;
+  bus: MmioBus;
+  irq: InterruptController;
+  cpus: Cpu[];
+  disk: Hdd;
+  hba: AhciHba;
+  firmware: Firmware;
+  /** Client of the image server on this node's network port. */
+  image: ImageClient;
+}
+
+/** A simulation world. */
+export interface World {
+  sim: Simulation;
+  profile: Profile;
+  network: Network;
+  protocol: BlockProtocol;
+  server: ImageServer;
+  imageSectors: number;
+  nodes: Node[];
+  rec: Recorder;
+}
+
+/** Options of {@link buildWorld}. */
+export interface WorldOptions {
+  seed?: number;
+  /** Number of nodes. @default 1 */
+  nodes?: number;
+  /** The local disks already hold the image (bare-metal baseline, after-deployment runs). */
+  preinstalled?: boolean;
+  /** Image size override, bytes (default: the profile's). */
+  imageBytes?: number;
+  run?: string;
+}
+
+/**
+ * Builds the world.
+ * @example
+ * ```ts
+ * import { buildWorld, loadProfile, BUILTIN_PROFILE } from "./mod.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { nodes: 2 });
+ * console.assert(w.nodes.length === 2 && w.nodes[0].cpus.length === 12);
+ * ```
+ */
+export function buildWorld(profile: Profile, options: WorldOptions = {}): World {
+  const { seed = 1, nodes = 1, preinstalled = false } = options;
+  const sim = new Simulation({ seed });
+  const rec = new Recorder(sim, { run: options.run ?? "run" });
+  const net = values(profile.network);
+  const names = Array.from({ length: nodes }, (_, i) => `node${i}`);
+  const network = starNetwork(sim, {
+    switchLatency: net.switchLatency,
+    hosts: [SERVER, ...names],
+    bandwidth: net.lineRate,
+    latency: net.linkLatency,
+  });
+  const isv = values(profile.imageServer);
+  const img = values(profile.image);
+  const imageBytes = options.imageBytes ?? img.bytes;
+  const imageSectors = Math.ceil(imageBytes / 512);
+  const protocol = new BlockProtocol({
+    framing: framing({ transport: "udp" }),
+    headerBytes: isv.headerBytes,
+    requestLatency: isv.requestLatency,
+    maxBlocksPerRequest: img.maxRequestSectors,
+  });
+  const hddOpts = values(profile.hdd);
+  const serverDisk = new Hdd(sim, {
+    ...hddOpts,
+    name: "server-hdd",
+    initialVersion: IMAGE_VERSION,
+    rngStream: "server-hdd",
+  });
+  const server = new ImageServer({
+    network,
+    host: SERVER,
+    protocol,
+    cpuPerRequest: isv.cpuPerRequest,
+    concurrency: isv.concurrency,
+    cache: { kind: "ratio", hitRatio: isv.cacheHitRatio },
+    store: serverDisk,
+  });
+  server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));
+  const w: World = { sim, profile, network, protocol, server, imageSectors, nodes: [], rec };
+  for (const name of names) w.nodes.push(buildNode(w, name, preinstalled));
+  return w;
+}
+
+function buildNode(w: World, name: string, preinstalled: boolean): Node {
+  const { sim, profile } = w;
+  const cpuP = values(profile.cpu);
+  const memBytes = profile.memory.bytes.value;
+  const memory = new PhysicalMemory({ size: memBytes });
+  const e820 = E820Map.standard(memBytes);
+  const bus = new MmioBus();
+  const irq = new InterruptController(sim, { latency: cpuP.interruptLatency });
+  const costs = {
+    vmExit: cpuP.vmExit,
+    vmEntry: cpuP.vmEntry,
+    mmioRead: cpuP.mmioRead,
+    mmioWrite: cpuP.mmioWrite,
+    eptOverhead: cpuP.eptOverhead,
+    ipi: cpuP.ipi,
+    tlbFlush: cpuP.tlbFlush,
+  };
+  const cpus = Array.from({ length: cpuP.logicalCpus }, (_, i) => new Cpu(i, costs));
+  const hddOpts = values(profile.hdd);
+  const content = new VersionMap(hddOpts.sectors, NO_VERSION);
+  if (preinstalled) content.fill(0, w.imageSectors, IMAGE_VERSION);
+  const disk = new Hdd(sim, { ...hddOpts, name: `${name}-hdd`, content, rngStream: `${name}-hdd` });
+  const hba = new AhciHba({
+    sim,
+    memory,
+    irq,
+    vector: AHCI_VECTOR,
+    ports: [disk],
+    costs: values(profile.hba),
+  });
+  bus.map({ base: ABAR, size: 0x1100, name: "ahci", device: hba });
+  const fw = values(profile.firmware);
+  const firmware = new Firmware({
+    sim,
+    name,
+    postDuration: fw.postDuration,
+    localBootDelay: fw.localBootDelay,
+    pxe: {
+      network: w.network,
+      host: name,
+      server: SERVER,
+      dhcpMessageLatency: fw.dhcpMessageLatency,
+      dhcpServerDelay: fw.dhcpServerDelay,
+      tftpBlockSize: fw.tftpBlockSize,
+      tftpPacketLatency: fw.tftpPacketLatency,
+    },
+  });
+  const image = new ImageClient({
+    network: w.network,
+    host: name,
+    server: SERVER,
+    protocol: w.protocol,
+  });
+  return { name, memory, e820, bus, irq, cpus, disk, hba, firmware, image };
+}
+
+/** The unmodified guest's AHCI driver on a node (driver code runs on CPU 0). */
+export function guestDriver(w: World, node: Node): AhciDriver {
+  const d = values(w.profile.guestDriver);
+  return new AhciDriver({
+    sim: w.sim,
+    cpu: node.cpus[0],
+    bus: node.bus,
+    memory: node.memory,
+    e820: node.e820,
+    irq: node.irq,
+    vector: AHCI_VECTOR,
+    abar: ABAR,
+    costs: { issue: d.issue, complete: d.complete, pollInterval: d.pollInterval },
+  });
+}
+
+/** The guest's CPUs as workloads see them. */
+export function guestCpus(w: World, node: Node): GuestCpus {
+  return new GuestCpus(w.sim, { cpu: node.cpus[0], cores: w.profile.boot.cores.value });
+}
