@@ -23,7 +23,6 @@ const nonneg = () => param(z.number().nonnegative());
 const frac = () => param(z.number().min(0).max(1));
 const int = () => param(z.number().int().positive());
 const flag = () => param(z.boolean());
-// deno-lint-ignore no-explicit-any
 const obj = () => param(z.record(z.string(), z.any()));
 
 const sections = {
