@@ -171,7 +171,7 @@ export function readCommandHeader(
     prdtl: dw0 >>> CH_PRDTL_SHIFT,
     prdbc: mem.read(base + CH_PRDBC, 4),
     // CTBA bits 6:0 are reserved (128-byte alignment, §4.2.2 DW2).
-    ctba: (mem.read(base + CH_CTBA, 4) & ~0x7f) + mem.read(base + CH_CTBAU, 4) * U32,
+    ctba: ((mem.read(base + CH_CTBA, 4) & ~0x7f) >>> 0) + mem.read(base + CH_CTBAU, 4) * U32,
   };
 }
 
@@ -242,7 +242,7 @@ export function readPrdt(mem: PhysicalMemory, ctba: Gpa, count: number): PrdEntr
     const dw3 = mem.read(e + PRD_DW3, 4);
     out.push({
       // DBA bit 0 is reserved (word alignment, §4.2.3.3).
-      dba: (mem.read(e + PRD_DBA, 4) & ~1) + mem.read(e + PRD_DBAU, 4) * U32,
+      dba: ((mem.read(e + PRD_DBA, 4) & ~1) >>> 0) + mem.read(e + PRD_DBAU, 4) * U32,
       bytes: (dw3 & PRD_DBC_MASK) + 1,
       interrupt: (dw3 & PRD_I) !== 0,
     });

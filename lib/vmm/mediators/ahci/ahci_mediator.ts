@@ -418,19 +418,19 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     switch (reg) {
       case Px.CLB:
         p.guestClb = v;
-        this.#rawWrite(Px.CLB, p.shadowClb);
+        this.#rawWrite(Px.CLB, lo(p.shadowClb));
         return { action: "done", cost };
       case Px.CLBU:
         p.guestClbu = v;
-        this.#rawWrite(Px.CLBU, 0);
+        this.#rawWrite(Px.CLBU, hi(p.shadowClb));
         return { action: "done", cost };
       case Px.FB:
         p.guestFb = v;
-        this.#rawWrite(Px.FB, p.shadowFb);
+        this.#rawWrite(Px.FB, lo(p.shadowFb));
         return { action: "done", cost };
       case Px.FBU:
         p.guestFbu = v;
-        this.#rawWrite(Px.FBU, 0);
+        this.#rawWrite(Px.FBU, hi(p.shadowFb));
         return { action: "done", cost };
       case Px.IE:
         p.guestIe = v;
@@ -445,8 +445,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         p.guestCmd = v;
         if ((v & PxCMD_ST) && !(was & PxCMD_ST)) {
           if (p.guestClb === 0) this.stats.guestOddities++; // ST before PxCLB: the spec forbids it
-          this.#rawWrite(Px.CLB, p.shadowClb);
-          this.#rawWrite(Px.FB, p.shadowFb);
+          this.#rawWrite(Px.CLB, lo(p.shadowClb));
+          this.#rawWrite(Px.CLBU, hi(p.shadowClb));
+          this.#rawWrite(Px.FB, lo(p.shadowFb));
+          this.#rawWrite(Px.FBU, hi(p.shadowFb));
           p.state = nextPortState(p.state, "running");
         } else if (!(v & PxCMD_ST) && (was & PxCMD_ST)) {
           // Clearing ST aborts what is in the hardware (§3.3.7): the guest loses those commands.
@@ -481,7 +483,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     for (let slot = 0; slot < SLOTS; slot++) {
       if (!(fresh & (1 << slot))) continue;
       p.guestCi = (p.guestCi | (1 << slot)) >>> 0;
-      const cmd = interpretCommand(this.#mem, { clb: p.guestClb, slot });
+      const cmd = interpretCommand(this.#mem, { clb: clbOf(p), slot });
       p.cmds[slot] = cmd;
       this.stats.guestCommands++;
       extra += this.#vmm.costs.commandInterpret;
@@ -521,7 +523,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     // Copy the guest's header into the shadow list (it points at the guest's table).
     this.#mem.writeBytes(
       p.shadowClb + slot * CMD_HEADER_BYTES,
-      this.#mem.readBytes(p.guestClb + slot * CMD_HEADER_BYTES, CMD_HEADER_BYTES),
+      this.#mem.readBytes(clbOf(p) + slot * CMD_HEADER_BYTES, CMD_HEADER_BYTES),
     );
     p.hwGuest = (p.hwGuest | bit) >>> 0;
     this.stats.passthroughCommands++;
@@ -547,15 +549,15 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       const bit = (1 << slot) >>> 0;
       if (!(done & bit)) continue;
       const prdbc = this.#mem.read(p.shadowClb + slot * CMD_HEADER_BYTES + CH_PRDBC, 4);
-      this.#mem.write(p.guestClb + slot * CMD_HEADER_BYTES + CH_PRDBC, 4, prdbc);
+      this.#mem.write(clbOf(p) + slot * CMD_HEADER_BYTES + CH_PRDBC, 4, prdbc);
       p.cmds[slot] = undefined;
     }
     p.hwGuest = (p.hwGuest & ~done) >>> 0;
     p.guestCi = (p.guestCi & ~done) >>> 0;
     p.guestSact = (p.guestSact & ~done) >>> 0;
     p.guestIs = (p.guestIs | hwIs) >>> 0;
-    if (p.guestFb !== 0) {
-      this.#mem.writeBytes(p.guestFb, this.#mem.readBytes(p.shadowFb, RFIS_BYTES));
+    if (fbOf(p) !== 0) {
+      this.#mem.writeBytes(fbOf(p), this.#mem.readBytes(p.shadowFb, RFIS_BYTES));
     }
     this.lastGuestIo = this.#sim.now;
     this.#afterGuestCompletion();
@@ -598,20 +600,20 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #emulateCompletion(cmd: GuestCommand): void {
     const p = this.#port;
     const bit = (1 << cmd.slot) >>> 0;
-    if (p.guestFb !== 0) {
+    if (fbOf(p) !== 0) {
       if (cmd.ncq) {
         const sdb = new Uint8Array(8);
         sdb[0] = FIS_TYPE_SET_DEVICE_BITS;
         sdb[1] = FIS_I;
         sdb[2] = TFD_IDLE & 0x77;
         new DataView(sdb.buffer).setUint32(4, bit, true);
-        this.#mem.writeBytes(p.guestFb + RFIS_SDBFIS, sdb);
+        this.#mem.writeBytes(fbOf(p) + RFIS_SDBFIS, sdb);
       } else {
         const d2h = new Uint8Array(20);
         d2h[0] = FIS_TYPE_REG_D2H;
         d2h[1] = FIS_I;
         d2h[2] = TFD_IDLE;
-        this.#mem.writeBytes(p.guestFb + RFIS_RFIS, d2h);
+        this.#mem.writeBytes(fbOf(p) + RFIS_RFIS, d2h);
       }
     }
     p.guestIs = (p.guestIs | (cmd.ncq ? PxIS_SDBS : PxIS_DHRS)) >>> 0;
@@ -731,15 +733,15 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     for (let i = 0; i < prds; i++) {
       const e = table + CT_PRDT + i * 16;
       const n = Math.min(4 << 20, bytes - i * (4 << 20));
-      mem.write(e + PRD_DBA, 4, this.#vmmBuf + i * (4 << 20));
-      mem.write(e + 4, 4, 0);
+      mem.write(e + PRD_DBA, 4, lo(this.#vmmBuf + i * (4 << 20)));
+      mem.write(e + 4, 4, hi(this.#vmmBuf + i * (4 << 20)));
       mem.write(e + PRD_DW3, 4, n - 1);
     }
     const h = p.shadowClb + slot * CMD_HEADER_BYTES;
     mem.write(h, 4, (5 & CH_CFL_MASK) | (c.write ? CH_W : 0) | (prds << CH_PRDTL_SHIFT));
     mem.write(h + CH_PRDBC, 4, 0);
-    mem.write(h + CH_CTBA, 4, table);
-    mem.write(h + CH_CTBAU, 4, 0);
+    mem.write(h + CH_CTBA, 4, lo(table));
+    mem.write(h + CH_CTBAU, 4, hi(table));
     this.stats.vmmCommands++;
     const bit = (1 << slot) >>> 0;
     this.#rawWrite(Px.CI, bit);
@@ -753,7 +755,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
     if (ghcIs) this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
     if (is & PxIS_TFES) {
-      throw new Error(`vmm: its own ${c.write ? "write" : "read"} at LBA ${c.lba} failed (TFES)`);
+      const tfd = this.#rawRead(Px.TFD);
+      throw new Error(
+        `vmm: its own ${c.write ? "write" : "read"} of ${c.count} sectors at LBA ${c.lba} failed (TFES, PxTFD 0x${tfd.toString(16)})`,
+      );
     }
   }
 
@@ -813,6 +818,22 @@ const WRITE_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
     (m: AhciMediator, a: MmioAccess, cost: SimTime) => m._writeReg(r, a.value, cost),
   ]),
 );
+
+/** The guest's command list and FIS area as full 64-bit addresses. */
+function clbOf(p: Port): Gpa {
+  return p.guestClb + p.guestClbu * 2 ** 32;
+}
+function fbOf(p: Port): Gpa {
+  return p.guestFb + p.guestFbu * 2 ** 32;
+}
+
+/** Low and high 32 bits of a physical address. */
+function lo(a: number): number {
+  return a % 2 ** 32;
+}
+function hi(a: number): number {
+  return Math.floor(a / 2 ** 32);
+}
 
 function popcount(x: number): number {
   let n = 0;

@@ -1,0 +1,230 @@
+/**
+ * Startup strategies: each brings the OS up on one node and records its
+ * phases (after the node's initial power-on self test, which every method
+ * pays alike). Every duration comes out of the models: firmware and PXE,
+ * the network and image server, the disks, the VMM and its mediator, the
+ * guest's driver and boot workload.
+ */
+import type { SimTime } from "../_util/mod.ts";
+import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
+import { AhciMediator, BackgroundCopier, BlockMap, type ImageSource, makeCopyPolicy, Vmm } from "../vmm/mod.ts";
+import type { CopyPolicyConfig } from "../vmm/mod.ts";
+import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
+import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
+import { values } from "./profile.ts";
+import { ABAR, AHCI_VECTOR, guestCpus, guestDriver, IMAGE_ID, type Node, type World } from "./world.ts";
+
+/** One phase of a startup, seconds from the strategy's start. */
+export interface PhaseSpan {
+  phase: string;
+  start: SimTime;
+  end: SimTime;
+}
+
+/** What a startup leaves running for later workloads. */
+export interface StartupResult {
+  method: string;
+  phases: PhaseSpan[];
+  /** Startup time, ns (from the end of the initial POST to OS ready). */
+  total: SimTime;
+  boot: BootResult;
+  driver: GuestBlockDriver;
+  cpus: GuestCpus;
+  vmm?: Vmm;
+  mediator?: AhciMediator;
+  copier?: BackgroundCopier;
+}
+
+/** Per-strategy knobs. */
+export interface StartupOptions {
+  /** Copy policy override (BMcast). */
+  copyPolicy?: CopyPolicyConfig;
+  /** Start the background copier (BMcast). @default true */
+  backgroundCopy?: boolean;
+}
+
+/** The image server as the VMM sees it: the block protocol client. */
+export function imageSource(w: World, node: Node): ImageSource {
+  return {
+    maxSectors: w.profile.image.maxRequestSectors.value,
+    read: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+  };
+}
+
+function span(w: World, node: Node, phases: PhaseSpan[], phase: string, start: SimTime): void {
+  phases.push({ phase, start, end: w.sim.now });
+  w.rec.span(node.name, phase, start, w.sim.now);
+}
+
+function bootParams(w: World): BootParams {
+  return w.profile.boot.params.value as BootParams;
+}
+
+function* osBoot(w: World, node: Node, driver: GuestBlockDriver, cpus: GuestCpus): ProcessGenerator<BootResult> {
+  return (yield runBoot(driver, cpus, { ...bootParams(w), seed: w.sim.seed })) as BootResult;
+}
+
+/** Bare metal with the image already on the local disk: local boot, OS boot. */
+export function* bareMetal(w: World, node: Node): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  yield* node.firmware.localBoot();
+  const driver = guestDriver(w, node);
+  const cpus = guestCpus(w, node);
+  yield driver.init();
+  const boot = yield* osBoot(w, node, driver, cpus);
+  span(w, node, phases, "OS boot", t0);
+  return { method: "bare-metal", phases, total: w.sim.now - t0, boot, driver, cpus };
+}
+
+/**
+ * BMcast: PXE-boot the VMM, start it (VMX on all CPUs, mediator hooked), then
+ * the unmodified OS boots at once from the "local" disk while the mediator
+ * redirects reads of absent blocks and the copier fills the disk.
+ */
+export function* bmcast(w: World, node: Node, options: StartupOptions = {}): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  const v = values(w.profile.vmm);
+  yield* node.firmware.pxeBoot({ payloadBytes: v.payloadBytes });
+  const vmm = new Vmm({
+    sim: w.sim,
+    cpus: node.cpus,
+    bus: node.bus,
+    e820: node.e820,
+    memory: { base: 0xc000_0000 - v.memoryBytes, size: v.memoryBytes }, // below 4 GiB, like BitVisor
+    costs: {
+      init: v.init,
+      perCpuStart: v.perCpuStart,
+      mmioHandler: v.mmioHandler,
+      commandInterpret: v.commandInterpret,
+      pollInterval: v.pollInterval,
+      vmxoffSkew: v.vmxoffSkew,
+    },
+  });
+  const map = new BlockMap({ sectors: w.imageSectors, chunkSectors: v.chunkSectors });
+  const image = imageSource(w, node);
+  const mediator = new AhciMediator({
+    sim: w.sim,
+    vmm,
+    bus: node.bus,
+    memory: node.memory,
+    irq: node.irq,
+    vector: AHCI_VECTOR,
+    abar: ABAR,
+    port: 0,
+    map,
+    image,
+  });
+  vmm.addMediator(mediator);
+  yield* vmm.start();
+  span(w, node, phases, "VMM boot", t0);
+  const copier = new BackgroundCopier({
+    sim: w.sim,
+    map,
+    image,
+    io: mediator,
+    policy: makeCopyPolicy(options.copyPolicy ?? (v.copyPolicy as CopyPolicyConfig)),
+    pipeline: v.pipeline,
+  });
+  if (options.backgroundCopy ?? true) w.sim.process(copier.run(), `${node.name}/copier`);
+  const t1 = w.sim.now;
+  yield* node.firmware.localBoot();
+  const driver = guestDriver(w, node);
+  const cpus = guestCpus(w, node);
+  yield driver.init();
+  const boot = yield* osBoot(w, node, driver, cpus);
+  span(w, node, phases, "OS boot", t1);
+  return { method: "bmcast", phases, total: w.sim.now - t0, boot, driver, cpus, vmm, mediator, copier };
+}
+
+/**
+ * Image copy: PXE-boot an installer, copy the whole image from the server
+ * to the local disk (network fetch and disk write pipelined), reboot
+ * through the firmware, boot the OS locally.
+ */
+export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  const inst = values(w.profile.installer);
+  yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
+  yield w.sim.timeout(inst.bootTime);
+  // The copy tool: read a chunk from the server (split into protocol-sized
+  // requests), write it to the disk; the next fetch overlaps the write.
+  const chunk = Math.floor(inst.copyChunkBytes / 512);
+  const maxReq = w.profile.image.maxRequestSectors.value;
+  const fetch = (lba: number): SimEvent<Int32Array[]> => {
+    const n = Math.min(chunk, w.imageSectors - lba);
+    const parts: SimEvent<Int32Array>[] = [];
+    for (let o = 0; o < n; o += maxReq) {
+      parts.push(node.image.read({ imageId: IMAGE_ID, lba: lba + o, count: Math.min(maxReq, n - o) }));
+    }
+    return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
+  };
+  let next = fetch(0);
+  let pendingWrite: SimEvent<unknown> | undefined;
+  for (let lba = 0; lba < w.imageSectors; lba += chunk) {
+    const parts = (yield next) as Int32Array[];
+    if (lba + chunk < w.imageSectors) next = fetch(lba + chunk);
+    const versions = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      versions.set(p, o);
+      o += p.length;
+    }
+    yield w.sim.timeout(inst.copyCpuPerChunk);
+    if (pendingWrite) yield pendingWrite;
+    pendingWrite = node.disk.submit({ op: "write", lba, versions });
+  }
+  if (pendingWrite) yield pendingWrite;
+  yield node.disk.submit({ op: "flush" });
+  span(w, node, phases, "image copy", t0);
+  const t1 = w.sim.now;
+  yield w.sim.timeout(w.profile.firmware.shutdown.value);
+  node.firmware.powerOff();
+  yield* node.firmware.powerOn();
+  span(w, node, phases, "reboot and firmware init", t1);
+  const t2 = w.sim.now;
+  yield* node.firmware.localBoot();
+  const driver = guestDriver(w, node);
+  const cpus = guestCpus(w, node);
+  yield driver.init();
+  const boot = yield* osBoot(w, node, driver, cpus);
+  span(w, node, phases, "OS boot", t2);
+  return { method: "image-copy", phases, total: w.sim.now - t0, boot, driver, cpus };
+}
+
+/** OS streaming with an NFS root: PXE kernel and initrd, then boot over NFS. */
+export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  yield* node.firmware.pxeBoot({ payloadBytes: w.profile.boot.kernelPayloadBytes.value });
+  const n = values(w.profile.nfs);
+  const driver = new NfsClient({
+    sim: w.sim,
+    sectors: w.imageSectors,
+    transport: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+    costs: { request: n.request, rpc: n.rpc },
+    rsize: n.rsize,
+    maxInFlight: n.maxInFlight,
+    readAhead: n.readAhead,
+  });
+  const cpus = guestCpus(w, node);
+  const boot = yield* osBoot(w, node, driver, cpus);
+  span(w, node, phases, "OS boot", t0);
+  return { method: "nfsroot", phases, total: w.sim.now - t0, boot, driver, cpus };
+}
+
+/** Strategy table (dispatch by name; shared code never switches on a kind). */
+export const STARTUP_STRATEGIES: Record<
+  string,
+  (w: World, node: Node, options?: StartupOptions) => ProcessGenerator<StartupResult>
+> = {
+  "bare-metal": bareMetal,
+  "image-copy": imageCopy,
+  bmcast,
+  nfsroot: nfsRoot,
+};
+
+/** Keeps the type of the AHCI driver visible to callers that need its stats. */
+export type { AhciDriver };
