@@ -28,3 +28,14 @@ export {
   type World,
   type WorldOptions,
 } from "./world.ts";
+export {
+  bareMetal,
+  bmcast,
+  imageCopy,
+  imageSource,
+  nfsRoot,
+  type PhaseSpan,
+  STARTUP_STRATEGIES,
+  type StartupOptions,
+  type StartupResult,
+} from "./strategies.ts";

@@ -7,12 +7,27 @@
  */
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
-import { AhciMediator, BackgroundCopier, BlockMap, type ImageSource, makeCopyPolicy, Vmm } from "../vmm/mod.ts";
+import {
+  AhciMediator,
+  BackgroundCopier,
+  BlockMap,
+  type ImageSource,
+  makeCopyPolicy,
+  Vmm,
+} from "../vmm/mod.ts";
 import type { CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
 import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
 import { values } from "./profile.ts";
-import { ABAR, AHCI_VECTOR, guestCpus, guestDriver, IMAGE_ID, type Node, type World } from "./world.ts";
+import {
+  ABAR,
+  AHCI_VECTOR,
+  guestCpus,
+  guestDriver,
+  IMAGE_ID,
+  type Node,
+  type World,
+} from "./world.ts";
 
 /** One phase of a startup, seconds from the strategy's start. */
 export interface PhaseSpan {
@@ -60,7 +75,12 @@ function bootParams(w: World): BootParams {
   return w.profile.boot.params.value as BootParams;
 }
 
-function* osBoot(w: World, node: Node, driver: GuestBlockDriver, cpus: GuestCpus): ProcessGenerator<BootResult> {
+function* osBoot(
+  w: World,
+  node: Node,
+  driver: GuestBlockDriver,
+  cpus: GuestCpus,
+): ProcessGenerator<BootResult> {
   return (yield runBoot(driver, cpus, { ...bootParams(w), seed: w.sim.seed })) as BootResult;
 }
 
@@ -82,7 +102,11 @@ export function* bareMetal(w: World, node: Node): ProcessGenerator<StartupResult
  * the unmodified OS boots at once from the "local" disk while the mediator
  * redirects reads of absent blocks and the copier fills the disk.
  */
-export function* bmcast(w: World, node: Node, options: StartupOptions = {}): ProcessGenerator<StartupResult> {
+export function* bmcast(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
   const t0 = w.sim.now;
   const phases: PhaseSpan[] = [];
   const v = values(w.profile.vmm);
@@ -135,7 +159,17 @@ export function* bmcast(w: World, node: Node, options: StartupOptions = {}): Pro
   yield driver.init();
   const boot = yield* osBoot(w, node, driver, cpus);
   span(w, node, phases, "OS boot", t1);
-  return { method: "bmcast", phases, total: w.sim.now - t0, boot, driver, cpus, vmm, mediator, copier };
+  return {
+    method: "bmcast",
+    phases,
+    total: w.sim.now - t0,
+    boot,
+    driver,
+    cpus,
+    vmm,
+    mediator,
+    copier,
+  };
 }
 
 /**
@@ -157,7 +191,9 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
     const n = Math.min(chunk, w.imageSectors - lba);
     const parts: SimEvent<Int32Array>[] = [];
     for (let o = 0; o < n; o += maxReq) {
-      parts.push(node.image.read({ imageId: IMAGE_ID, lba: lba + o, count: Math.min(maxReq, n - o) }));
+      parts.push(
+        node.image.read({ imageId: IMAGE_ID, lba: lba + o, count: Math.min(maxReq, n - o) }),
+      );
     }
     return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
   };

@@ -1,0 +1,37 @@
+/**
+ * Scenarios: validated profiles and run configurations, the world builder
+ * and strategies re-exported for experiments, and paper-vs-simulation
+ * comparison rows. Experiments and notebooks import this part only.
+ * @module
+ */
+export {
+  ABAR,
+  AHCI_VECTOR,
+  buildWorld,
+  BUILTIN_PROFILE,
+  guestCpus,
+  guestDriver,
+  IMAGE_ID,
+  loadProfile,
+  type Node,
+  parseProfile,
+  type Profile,
+  ProfileError,
+  ProfileSchema,
+  SERVER,
+  values,
+  type World,
+  type WorldOptions,
+} from "../deploy/mod.ts";
+export {
+  bareMetal,
+  bmcast,
+  imageCopy,
+  imageSource,
+  nfsRoot,
+  type PhaseSpan,
+  STARTUP_STRATEGIES,
+  type StartupOptions,
+  type StartupResult,
+} from "../deploy/mod.ts";
+export { compare, type Comparison, loadReference, REFERENCE_FILE } from "./compare.ts";
