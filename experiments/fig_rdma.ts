@@ -1,0 +1,121 @@
+/**
+ * Fig. "InfiniBand RDMA latency": ib_write_lat (2-byte RDMA writes, median
+ * of the half round trips, us) between two like nodes on four systems:
+ * Bare-metal, Deploy (BMcast's VMM running, background copy in progress),
+ * Devirt (after de-virtualization; a small image so the copy ends soon) and
+ * KVM/Pass (the HCA assigned to a KVM guest with VT-d). The HCA's pipeline
+ * times are calibrated to the bare-metal bar; the other three bars are
+ * predictions of the mechanisms (EPT, trapping, IOMMU, timer exits).
+ * Runnable alone: `deno run -A experiments/fig_rdma.ts [--small]`.
+ */
+import {
+  buildWorld,
+  BUILTIN_PROFILE,
+  compare,
+  type Comparison,
+  loadProfile,
+  loadReference,
+  type Profile,
+} from "../lib/scenario/mod.ts";
+import type { BarRow } from "../lib/plot/mod.ts";
+import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
+
+/** Parameters of the RDMA experiment. */
+export interface RdmaParams {
+  /** Ping-pong iterations (ib_write_lat -n). */
+  iterations: number;
+  /** Message size, bytes (ib_write_lat -s). */
+  bytes: number;
+  /** Image size for the Devirt run (both nodes copy it before de-virtualizing). */
+  devirtImageBytes: number;
+  seed: number;
+  profile?: Profile;
+}
+
+/** ib_write_lat's defaults. */
+export const full: RdmaParams = { iterations: 1000, bytes: 2, devirtImageBytes: 512e6, seed: 1 };
+/** A quick configuration for tests. */
+export const small: RdmaParams = { ...full, iterations: 200, devirtImageBytes: 128e6 };
+
+/** Systems of the figure: bar group and key in the reference file. */
+export const RDMA_BARS: readonly { group: string; system: RdmaSystem }[] = [
+  { group: "Bare-metal", system: "bare-metal" },
+  { group: "Deploy", system: "deploy" },
+  { group: "Devirt", system: "devirt" },
+  { group: "KVM/Pass", system: "kvm-pass" },
+];
+
+/** Output of {@link run}. */
+export interface RdmaOutput {
+  rows: BarRow[];
+  comparisons: Comparison[];
+  runs: (RdmaRun & { group: string })[];
+}
+
+/**
+ * Runs the four systems, each on a fresh two-node world.
+ * @example
+ * ```ts
+ * import { run, small } from "./fig_rdma.ts";
+ * const out = await run({ ...small, iterations: 10 });
+ * console.assert(out.rows.filter((r) => r.source === "sim").length === 4);
+ * ```
+ */
+export async function run(params: RdmaParams = full): Promise<RdmaOutput> {
+  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const ref = loadReference().rdma as unknown as {
+    tolerancePct: number;
+    values: { system: string; us: number }[];
+  };
+  const rows: BarRow[] = [];
+  const comparisons: Comparison[] = [];
+  const runs: RdmaOutput["runs"] = [];
+  for (const { group, system } of RDMA_BARS) {
+    const w = buildWorld(profile, {
+      seed: params.seed,
+      nodes: 2,
+      run: system,
+      imageBytes: system === "devirt" ? params.devirtImageBytes : undefined,
+    });
+    const proc = w.sim.process(
+      rdmaLatency(w, system, { iterations: params.iterations, bytes: params.bytes }),
+      `rdma/${system}`,
+    );
+    w.sim.run(proc); // stop once measured (a deploying node's copier would run on)
+    const r = proc.value as RdmaRun;
+    runs.push({ ...r, group });
+    const us = r.latency.typicalUs;
+    rows.push({ group, series: "latency", value: us, unit: "us", source: "sim" });
+    const paper = ref.values.find((v) => v.system === system);
+    if (paper === undefined) continue;
+    rows.push({ group, series: "latency", value: paper.us, unit: "us", source: "paper" });
+    comparisons.push(compare({
+      figure: "rdma",
+      metric: `${group} latency (us)`,
+      paper: paper.us,
+      simulated: us,
+      tolerancePct: ref.tolerancePct,
+    }));
+  }
+  return { rows, comparisons, runs };
+}
+
+if (import.meta.main) {
+  const out = await run(Deno.args.includes("--small") ? small : full);
+  console.log("system | typical us | avg us | VM exits | poll period ns | iommu ns");
+  for (const r of out.runs) {
+    console.log(
+      `${r.group} | ${r.latency.typicalUs.toFixed(3)} | ${
+        r.latency.avgUs.toFixed(3)
+      } | ${r.exits} | ${r.pollPeriod} | ${r.parts.iommu}`,
+    );
+  }
+  console.log("metric | paper | sim | error");
+  for (const c of out.comparisons) {
+    console.log(
+      `${c.metric} | ${c.paper} | ${c.simulated.toFixed(3)} | ${c.errorPct.toFixed(1)}% ${
+        c.pass ? "ok" : "FAIL"
+      }`,
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import * as storage from "../../experiments/fig_storage.ts";
+import * as rdma from "../../experiments/fig_rdma.ts";
+import { buildWorld, BUILTIN_PROFILE, loadProfile, values } from "../../lib/deploy/mod.ts";
+import { rdmaLatency } from "../../lib/deploy/rdma.ts";
+
+const profile = await loadProfile(BUILTIN_PROFILE);
+
+let storageOut: Promise<storage.StorageOutput> | undefined;
+const storageSmall = () => storageOut ??= storage.run({ ...storage.small, profile });
+let rdmaOut: Promise<rdma.RdmaOutput> | undefined;
+const rdmaSmall = () => rdmaOut ??= rdma.run({ ...rdma.small, profile });
+
+const SYSTEMS = ["Bare-metal", "Deploy", "Devirt", "KVM/Local"];
+
+Deno.test("storage figure: a read and a write bar per system, the paper's bars and comparisons", async () => {
+  const out = await storageSmall();
+  const sim = out.rows.filter((r) => r.source === "sim");
+  assert.equal(sim.length, 8);
+  assert.deepEqual(
+    sim.map((r) => `${r.group}/${r.series}`),
+    SYSTEMS.flatMap((g) => [`${g}/read`, `${g}/write`]),
+  );
+  assert.ok(sim.every((r) => r.unit === "MB/s" && r.value > 10 && r.value < 300));
+  assert.equal(out.rows.filter((r) => r.source === "paper").length, 8);
+  assert.equal(out.comparisons.length, 8);
+  assert.ok(out.comparisons.every((c) => c.figure === "storage" && Number.isFinite(c.errorPct)));
+  assert.ok(out.passes.every((p) => p.errors === 0));
+});
+
+Deno.test("storage: after de-virtualization the OS gets bare-metal throughput, KVM/Local less", async () => {
+  const out = await storageSmall();
+  const mbps = (g: string, op: string) =>
+    out.rows.find((r) => r.source === "sim" && r.group === g && r.series === op)!.value;
+  for (const op of ["read", "write"]) {
+    const bare = mbps("Bare-metal", op);
+    assert.ok(
+      Math.abs(mbps("Devirt", op) / bare - 1) < 0.01,
+      `${op}: devirt ${mbps("Devirt", op)} vs bare ${bare}`,
+    );
+    assert.ok(mbps("KVM/Local", op) < bare, `${op}: kvm ${mbps("KVM/Local", op)} vs bare ${bare}`);
+  }
+  const pass = (g: string, op: string) => out.passes.find((p) => p.group === g && p.op === op)!;
+  // Devirt and bare metal run without a single VM exit; the others pay exits.
+  for (const op of ["read", "write"]) {
+    assert.equal(pass("Devirt", op).exits, 0);
+    assert.equal(pass("Bare-metal", op).exits, 0);
+    assert.ok(pass("KVM/Local", op).exits >= 2 * pass("KVM/Local", op).requests);
+    assert.ok(pass("Deploy", op).exits > 0);
+  }
+  // The Deploy region was absent: every read went to the image server.
+  assert.equal(pass("Deploy", "read").redirectedReads, pass("Deploy", "read").requests);
+});
+
+Deno.test("RDMA figure: Deploy and Devirt equal bare metal; KVM/Pass pays the IOMMU", async () => {
+  const out = await rdmaSmall();
+  const us = (g: string) => out.rows.find((r) => r.source === "sim" && r.group === g)!.value;
+  assert.deepEqual(
+    out.rows.filter((r) => r.source === "sim").map((r) => r.group),
+    ["Bare-metal", "Deploy", "Devirt", "KVM/Pass"],
+  );
+  assert.ok(out.rows.every((r) => r.series === "latency" && r.unit === "us"));
+  assert.equal(out.comparisons.length, 4);
+  // The HCA pipeline is calibrated to the bare-metal bar.
+  assert.ok(Math.abs(us("Bare-metal") / 1.3 - 1) < 0.01, `bare metal ${us("Bare-metal")}`);
+  assert.equal(us("Deploy"), us("Bare-metal"));
+  assert.equal(us("Devirt"), us("Bare-metal"));
+  assert.ok(us("KVM/Pass") > us("Bare-metal"));
+  // No doorbell trapped under BMcast: the mediator hooks only the AHCI window.
+  assert.ok(out.runs.every((r) => r.exits === 0));
+  const ib = values(profile.infiniband);
+  const kvm = out.runs.find((r) => r.system === "kvm-pass")!;
+  assert.equal(kvm.parts.iommu, Math.round(ib.iommuMissRatio * ib.iommuMissCost));
+  assert.ok(kvm.hcas.every((h) => h.cpu.vmx === "non-root" && h.cpu.ept));
+  const deploy = out.runs.find((r) => r.system === "deploy")!;
+  assert.ok(deploy.hcas.every((h) => h.cpu.vmx === "non-root" && h.stats.doorbells > 0));
+  const devirt = out.runs.find((r) => r.system === "devirt")!;
+  assert.ok(devirt.hcas.every((h) => h.cpu.vmx === "off"));
+});
+
+Deno.test("RDMA latency needs two nodes and a known system", () => {
+  const w = buildWorld(profile, { nodes: 1 });
+  assert.throws(() => w.sim.process(rdmaLatency(w, "bare-metal")) && w.sim.run(), /'nodes'/);
+  const w2 = buildWorld(profile, { nodes: 2 });
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => w2.sim.process(rdmaLatency(w2, "xen" as any)) && w2.sim.run(),
+    (e: Error) => e instanceof RangeError && /'system'/.test(e.message),
+  );
+});
