@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import {
+  type CassandraOutput,
+  COPY_BACKOFF,
+  copyPolicy,
+  full,
+  run,
+  runSystem,
+  small,
+  workloadParams,
+} from "../../experiments/fig_cassandra.ts";
+import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+
+// One small run (three systems, BMcast in a worker) shared by the shape tests.
+let shared: Promise<CassandraOutput> | undefined;
+const smallRun = () => (shared ??= run(small));
+
+const series = (out: CassandraOutput, system: string) =>
+  out.rows.filter((r) => r.system === system);
+
+Deno.test("cassandra: BMcast finishes the copy and de-virtualizes inside the small window", async () => {
+  const out = await smallRun();
+  const bmc = out.runs.find((r) => r.system === "bmcast")!;
+  assert.ok(bmc.copyDoneS > 0 && bmc.devirtS < small.durationS - 3 * small.sampleEveryS);
+  assert.ok(bmc.devirtS >= bmc.copyDoneS);
+  assert.equal(bmc.copiedSectors + bmc.redirectedSectors >= (small.imageBytes! / 512) * 0.9, true);
+  assert.deepEqual(out.markers, [{
+    system: "bmcast",
+    timeS: bmc.devirtS,
+    label: "de-virtualized",
+  }]);
+});
+
+Deno.test("cassandra: after de-virtualization BMcast runs at bare-metal throughput (within 1 %)", async () => {
+  const out = await smallRun();
+  const devirt = out.summary.devirtS;
+  const after = series(out, "bmcast").filter((r) => r.timeS - small.sampleEveryS >= devirt);
+  assert.ok(after.length >= 3, `only ${after.length} windows after de-virtualization`);
+  assert.ok(Math.abs(out.summary.bmcastAfterPct - 100) <= 1, `mean ${out.summary.bmcastAfterPct}`);
+  for (const r of after) assert.ok(Math.abs(r.pctOfBareMetal - 100) <= 2, `window ${r.timeS}`);
+});
+
+Deno.test("cassandra: while streaming BMcast is below bare metal, inside the figure's 70-120 % axis", async () => {
+  const out = await smallRun();
+  const copyDone = out.runs.find((r) => r.system === "bmcast")!.copyDoneS;
+  const before = series(out, "bmcast").filter((r) => r.timeS <= copyDone);
+  assert.ok(before.length >= 5);
+  assert.ok(out.summary.bmcastBeforePct < 100 && out.summary.bmcastBeforePct >= 70);
+  for (const r of before) assert.ok(r.pctOfBareMetal >= 70 && r.pctOfBareMetal <= 120);
+});
+
+Deno.test("cassandra: KVM without background install stays below bare metal in every window", async () => {
+  const out = await smallRun();
+  const kvm = series(out, "kvm-local");
+  assert.equal(kvm.length, small.durationS / small.sampleEveryS);
+  for (const r of kvm) {
+    assert.ok(r.pctOfBareMetal < 100 && r.pctOfBareMetal >= 70, `window ${r.timeS}`);
+  }
+  assert.ok(out.summary.kvmMeanPct < 100);
+});
+
+Deno.test("cassandra: every comparison row passes and names the figure", async () => {
+  const out = await smallRun();
+  assert.equal(out.comparisons.length, 4);
+  for (const c of out.comparisons) {
+    assert.equal(c.figure, "cassandra");
+    assert.ok(c.pass, `${c.metric}: ${c.simulated}`);
+  }
+});
+
+Deno.test("cassandra: the same seed replays the same request stream", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const p = { ...small, durationS: 4, sampleEveryS: 1 };
+  const a = runSystem(profile, "bare-metal", p), b = runSystem(profile, "bare-metal", p);
+  assert.deepEqual(a.windowOps, b.windowOps);
+  const c = runSystem(profile, "bare-metal", { ...p, seed: 2 });
+  assert.notDeepEqual(a.windowOps, c.windowOps);
+});
+
+Deno.test("cassandra: the profile's store and workload parameters reach the run, overrides win", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const wl = workloadParams(profile, small);
+  assert.equal(wl.records, profile.cassandra.store.value.records);
+  assert.equal(wl.readProportion, profile.cassandra.workload.value.readProportion);
+  assert.equal(wl.durationNs, small.durationS * 1e9);
+  assert.equal(wl.sampleEveryNs, small.sampleEveryS * 1e9);
+  assert.equal(workloadParams(profile, { ...small, workload: { records: 7 } }).records, 7);
+});
+
+Deno.test("cassandra: the copier's back-off starts from the profile's idle threshold", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const floor = (profile.vmm.copyPolicy.value as { idleThreshold: number }).idleThreshold;
+  assert.deepEqual(copyPolicy(profile, full), {
+    kind: "adaptive",
+    minIdle: floor,
+    ...COPY_BACKOFF,
+  });
+  assert.equal(copyPolicy(profile, { ...full, copyBackoff: undefined }), undefined);
+});
+
+Deno.test("cassandra: a bad workload override is rejected, naming the field", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  assert.throws(
+    () => runSystem(profile, "bare-metal", { ...small, durationS: 1, workload: { threads: 0 } }),
+    (e: Error) => e instanceof RangeError && /'threads'/.test(e.message),
+  );
+});
