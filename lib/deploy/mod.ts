@@ -39,3 +39,26 @@ export {
   type StartupOptions,
   type StartupResult,
 } from "./strategies.ts";
+export {
+  KVM_STRATEGIES,
+  kvmLocal,
+  type KvmMachine,
+  kvmNfs,
+  type KvmStartupOptions,
+  type KvmStartupResult,
+  startKvm,
+  vmCpuTime,
+  vmGuestCpus,
+} from "./kvm.ts";
+export {
+  HCA_UAR_BASE,
+  type IbSetup,
+  infiniband,
+  RDMA_CPU,
+  RDMA_SYSTEMS,
+  rdmaLatency,
+  type RdmaNode,
+  type RdmaOptions,
+  type RdmaRun,
+  type RdmaSystem,
+} from "./rdma.ts";

@@ -114,6 +114,7 @@ const sections = {
     payloadBytes: int(),
     bootTime: ns(),
     copyChunkBytes: int(),
+    copyDepth: int(),
     copyCpuPerChunk: ns(),
   }).strict(),
   boot: z.object({

@@ -197,11 +197,20 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
     }
     return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
   };
-  let next = fetch(0);
+  // Keep `copyDepth` chunks in flight on the network while one is written.
+  const ahead: SimEvent<Int32Array[]>[] = [];
+  let nextLba = 0;
+  const refill = () => {
+    while (ahead.length < inst.copyDepth && nextLba < w.imageSectors) {
+      ahead.push(fetch(nextLba));
+      nextLba += chunk;
+    }
+  };
   let pendingWrite: SimEvent<unknown> | undefined;
   for (let lba = 0; lba < w.imageSectors; lba += chunk) {
-    const parts = (yield next) as Int32Array[];
-    if (lba + chunk < w.imageSectors) next = fetch(lba + chunk);
+    refill();
+    const parts = (yield ahead.shift()!) as Int32Array[];
+    refill();
     const versions = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
     let o = 0;
     for (const p of parts) {

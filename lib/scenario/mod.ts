@@ -35,3 +35,19 @@ export {
   type StartupResult,
 } from "../deploy/mod.ts";
 export { compare, type Comparison, loadReference, REFERENCE_FILE } from "./compare.ts";
+export {
+  KVM_STRATEGIES,
+  kvmLocal,
+  kvmNfs,
+  type KvmStartupResult,
+  RDMA_SYSTEMS,
+  rdmaLatency,
+  type RdmaSystem,
+} from "../deploy/mod.ts";
+export {
+  type KvResult,
+  type KvWorkloadParams,
+  runKvWorkload,
+  storageBenchmark,
+  type StorageRow,
+} from "../workload/mod.ts";

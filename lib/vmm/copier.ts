@@ -59,12 +59,27 @@ export class BackgroundCopier {
   }) {
     const pipeline = options.pipeline ?? 2;
     requireNumber("create copier", "pipeline", pipeline, { integer: true, min: 1 });
-    if (options.map.chunkSectors > options.image.maxSectors) {
-      throw new RangeError(
-        `Cannot create copier: chunk of ${options.map.chunkSectors} sectors exceeds the image source's maximum request (${options.image.maxSectors})`,
+    this.#o = { ...options, pipeline };
+  }
+
+  /** Fetches a chunk in requests of at most the source's maximum size. */
+  #fetch(range: { lba: number; count: number }): SimEvent<Int32Array> {
+    const { sim, image } = this.#o;
+    if (range.count <= image.maxSectors) return image.read(range);
+    const parts: SimEvent<Int32Array>[] = [];
+    for (let o = 0; o < range.count; o += image.maxSectors) {
+      parts.push(
+        image.read({ lba: range.lba + o, count: Math.min(image.maxSectors, range.count - o) }),
       );
     }
-    this.#o = { ...options, pipeline };
+    const out = sim.event<Int32Array>();
+    sim.allOf(parts).then((ev) => {
+      if (!ev.ok) return out.fail(ev.value as unknown as Error);
+      const all = new Int32Array(range.count);
+      parts.forEach((p, i) => all.set(p.value, i * image.maxSectors));
+      out.succeed(all);
+    });
+    return out;
   }
 
   /** Runs until every sector is present. */
@@ -77,7 +92,7 @@ export class BackgroundCopier {
         const c = map.nextToCopy(inflight.length > 0 ? inflight[inflight.length - 1].chunk + 1 : 0);
         if (c < 0) break;
         map.setInflight(c, true);
-        inflight.push({ chunk: c, fetch: image.read(map.chunkRange(c)) });
+        inflight.push({ chunk: c, fetch: this.#fetch(map.chunkRange(c)) });
       }
     };
     while (!map.complete) {

@@ -17,6 +17,8 @@ export const CopyPolicySchema = z.discriminatedUnion("kind", [
     kind: z.literal("idle"),
     /** Guest disk idle time before a copy command may start, ns. */
     idleThreshold: z.number().int().nonnegative(),
+    /** How long to wait before asking again while guest commands are outstanding, ns. */
+    recheck: z.number().int().positive().default(1_000_000),
   }),
   z.object({
     kind: z.literal("rate"),
@@ -31,10 +33,12 @@ export const CopyPolicySchema = z.discriminatedUnion("kind", [
     maxIdle: z.number().int().positive(),
     /** Threshold decrease after an undisturbed copy, ns. */
     step: z.number().int().positive(),
+    /** How long to wait before asking again while guest commands are outstanding, ns. */
+    recheck: z.number().int().positive().default(1_000_000),
   }),
 ]);
 /** Parsed policy configuration. */
-export type CopyPolicyConfig = z.infer<typeof CopyPolicySchema>;
+export type CopyPolicyConfig = z.input<typeof CopyPolicySchema>;
 
 /** What the copier knows when it asks. */
 export interface CopyContext {
@@ -60,19 +64,22 @@ export interface CopyPolicy {
   readonly idleThreshold: SimTime;
 }
 
-function idleDecision(ctx: CopyContext, threshold: SimTime): CopyDecision {
-  if (ctx.guestOutstanding > 0) return { action: "wait", at: ctx.now + Math.max(1, threshold) };
+function idleDecision(ctx: CopyContext, threshold: SimTime, recheck: SimTime): CopyDecision {
+  if (ctx.guestOutstanding > 0) {
+    return { action: "wait", at: ctx.now + Math.max(recheck, threshold) };
+  }
   const at = ctx.lastGuestIo + threshold;
   return at <= ctx.now ? { action: "copy" } : { action: "wait", at };
 }
 
+type Parsed = z.output<typeof CopyPolicySchema>;
 const FACTORIES: {
-  [K in CopyPolicyConfig["kind"]]: (c: Extract<CopyPolicyConfig, { kind: K }>) => CopyPolicy;
+  [K in Parsed["kind"]]: (c: Extract<Parsed, { kind: K }>) => CopyPolicy;
 } = {
   idle: (c) => ({
     kind: "idle",
     idleThreshold: c.idleThreshold,
-    decide: (ctx) => idleDecision(ctx, c.idleThreshold),
+    decide: (ctx) => idleDecision(ctx, c.idleThreshold, c.recheck),
     copied: () => {},
   }),
   rate: (c) => {
@@ -100,7 +107,7 @@ const FACTORIES: {
       get idleThreshold() {
         return threshold;
       },
-      decide: (ctx) => idleDecision(ctx, threshold),
+      decide: (ctx) => idleDecision(ctx, threshold, c.recheck),
       copied(_ctx, guestDelay) {
         threshold = guestDelay > 0
           ? Math.min(c.maxIdle, Math.max(1, threshold) * 2)

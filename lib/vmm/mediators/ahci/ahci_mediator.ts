@@ -757,7 +757,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     if (is & PxIS_TFES) {
       const tfd = this.#rawRead(Px.TFD);
       throw new Error(
-        `vmm: its own ${c.write ? "write" : "read"} of ${c.count} sectors at LBA ${c.lba} failed (TFES, PxTFD 0x${tfd.toString(16)})`,
+        `vmm: its own ${
+          c.write ? "write" : "read"
+        } of ${c.count} sectors at LBA ${c.lba} failed (TFES, PxTFD 0x${tfd.toString(16)})`,
       );
     }
   }

@@ -1,0 +1,186 @@
+/**
+ * Fig. "OS-startup time": stacked phases per deployment method for a 32 GB
+ * Ubuntu 14.04 image, measured from the end of the node's power-on self
+ * test (which every method pays alike) until the OS has booted.
+ * Runnable alone: `deno run -A experiments/fig_startup.ts [--small]`.
+ */
+import {
+  buildWorld,
+  compare,
+  type Comparison,
+  KVM_STRATEGIES,
+  loadProfile,
+  loadReference,
+  type Profile,
+  STARTUP_STRATEGIES,
+} from "../lib/scenario/mod.ts";
+
+/** Every startup method by name. */
+export const METHODS = { ...STARTUP_STRATEGIES, ...KVM_STRATEGIES };
+import type { StartupRow } from "../lib/plot/mod.ts";
+
+/** Parameters of the startup experiment. */
+export interface StartupParams {
+  /** Methods to run (keys of the strategy table). */
+  methods: string[];
+  /** Image size override, bytes (the profile's 32 GB when absent). */
+  imageBytes?: number;
+  seed: number;
+  profile?: Profile;
+}
+
+/** The paper's configuration. */
+export const full: StartupParams = {
+  methods: ["image-copy", "bmcast", "nfsroot", "kvm-nfs"],
+  seed: 1,
+};
+/** A quick configuration for tests: a 2 GB image. */
+export const small: StartupParams = {
+  methods: ["image-copy", "bmcast", "nfsroot", "kvm-nfs"],
+  imageBytes: 2e9,
+  seed: 1,
+};
+
+/** Result rows of the startup experiment. */
+export interface StartupOutput {
+  rows: StartupRow[];
+  comparisons: Comparison[];
+}
+
+const PAPER_METHOD: Record<string, string> = {
+  "image-copy": "image-copy",
+  bmcast: "bmcast",
+  nfsroot: "nfsroot",
+  "kvm-nfs": "kvm-nfs",
+};
+
+/**
+ * Runs every method on a fresh world and returns the phase rows (simulated
+ * and the paper's) and the comparison rows.
+ * @example
+ * ```ts
+ * import { run, small } from "./fig_startup.ts";
+ * const out = await run({ ...small, methods: ["nfsroot"] });
+ * console.assert(out.rows.some((r) => r.method === "nfsroot" && r.source === "sim"));
+ * ```
+ */
+export async function run(params: StartupParams = full): Promise<StartupOutput> {
+  const profile = params.profile ??
+    await loadProfile(new URL("../data/profiles/paper-2015.json", import.meta.url));
+  const rows: StartupRow[] = [];
+  const totals: Record<string, number> = {};
+  const simPhases: Record<string, Record<string, number>> = {};
+  for (const method of params.methods) {
+    const strategy = METHODS[method as keyof typeof METHODS];
+    if (strategy === undefined) {
+      throw new RangeError(
+        `Cannot run startup: 'methods' has '${method}': allowed values are ${
+          Object.keys(METHODS).join(", ")
+        }`,
+      );
+    }
+    const w = buildWorld(profile, {
+      seed: params.seed,
+      imageBytes: params.imageBytes,
+      run: method,
+    });
+    const node = w.nodes[0];
+    let t0 = 0;
+    let result:
+      | { phases: { phase: string; start: number; end: number }[]; total: number }
+      | undefined;
+    w.sim.process(function* () {
+      yield* node.firmware.powerOn();
+      t0 = w.sim.now;
+      result = yield* strategy(w, node);
+    });
+    // Stop once the OS is up (the BMcast copier would otherwise run on).
+    while (result === undefined && w.sim.step()) { /* run */ }
+    if (result === undefined) throw new Error(`startup '${method}' never finished`);
+    simPhases[method] = {};
+    for (const p of result.phases) {
+      rows.push({
+        method,
+        phase: p.phase,
+        startS: (p.start - t0) / 1e9,
+        endS: (p.end - t0) / 1e9,
+        source: "sim",
+      });
+      simPhases[method][p.phase] = (p.end - p.start) / 1e9;
+    }
+    totals[method] = result.total / 1e9;
+  }
+  // The paper's bars and the comparisons.
+  const ref = loadReference().startup as unknown as {
+    tolerancePct: number;
+    values: { method: string; phase: string; seconds: number }[];
+    ratios: { name: string; value: number }[];
+  };
+  const comparisons: Comparison[] = [];
+  const cursor: Record<string, number> = {};
+  for (const v of ref.values) {
+    if (!params.methods.some((m) => PAPER_METHOD[m] === v.method)) continue;
+    if (v.phase === "total") {
+      comparisons.push(
+        compare({
+          figure: "startup",
+          metric: `${v.method} total (s)`,
+          paper: v.seconds,
+          simulated: totals[v.method],
+          tolerancePct: ref.tolerancePct,
+        }),
+      );
+      continue;
+    }
+    const start = cursor[v.method] ?? 0;
+    rows.push({
+      method: v.method,
+      phase: v.phase,
+      startS: start,
+      endS: start + v.seconds,
+      source: "paper",
+    });
+    cursor[v.method] = start + v.seconds;
+    const sim = simPhases[v.method]?.[v.phase];
+    if (sim !== undefined) {
+      comparisons.push(
+        compare({
+          figure: "startup",
+          metric: `${v.method} ${v.phase} (s)`,
+          paper: v.seconds,
+          simulated: sim,
+          tolerancePct: ref.tolerancePct,
+        }),
+      );
+    }
+  }
+  if (totals["image-copy"] !== undefined && totals.bmcast !== undefined) {
+    comparisons.push(
+      compare({
+        figure: "startup",
+        metric: "image copy / BMcast (x)",
+        paper: ref.ratios[0].value,
+        simulated: totals["image-copy"] / totals.bmcast,
+        tolerancePct: ref.tolerancePct,
+      }),
+    );
+  }
+  return { rows, comparisons };
+}
+
+if (import.meta.main) {
+  const out = await run(Deno.args.includes("--small") ? small : full);
+  console.log("method | phase | start s | end s | source");
+  for (const r of out.rows) {
+    console.log(
+      `${r.method} | ${r.phase} | ${r.startS.toFixed(1)} | ${r.endS.toFixed(1)} | ${r.source}`,
+    );
+  }
+  for (const c of out.comparisons) {
+    console.log(
+      `${c.metric} | ${c.paper} | ${c.simulated.toFixed(2)} | ${c.errorPct.toFixed(1)}% ${
+        c.pass ? "ok" : "FAIL"
+      }`,
+    );
+  }
+}
