@@ -77,7 +77,6 @@ function bootParams(w: World): BootParams {
 
 function* osBoot(
   w: World,
-  node: Node,
   driver: GuestBlockDriver,
   cpus: GuestCpus,
 ): ProcessGenerator<BootResult> {
@@ -92,7 +91,7 @@ export function* bareMetal(w: World, node: Node): ProcessGenerator<StartupResult
   const driver = guestDriver(w, node);
   const cpus = guestCpus(w, node);
   yield driver.init();
-  const boot = yield* osBoot(w, node, driver, cpus);
+  const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t0);
   return { method: "bare-metal", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
@@ -157,7 +156,7 @@ export function* bmcast(
   const driver = guestDriver(w, node);
   const cpus = guestCpus(w, node);
   yield driver.init();
-  const boot = yield* osBoot(w, node, driver, cpus);
+  const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t1);
   return {
     method: "bmcast",
@@ -234,7 +233,7 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
   const driver = guestDriver(w, node);
   const cpus = guestCpus(w, node);
   yield driver.init();
-  const boot = yield* osBoot(w, node, driver, cpus);
+  const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t2);
   return { method: "image-copy", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
@@ -255,7 +254,7 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
     readAhead: n.readAhead,
   });
   const cpus = guestCpus(w, node);
-  const boot = yield* osBoot(w, node, driver, cpus);
+  const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t0);
   return { method: "nfsroot", phases, total: w.sim.now - t0, boot, driver, cpus };
 }

@@ -84,7 +84,7 @@ export class BackgroundCopier {
 
   /** Runs until every sector is present. */
   *run(): ProcessGenerator<void> {
-    const { sim, map, image, io, policy, pipeline } = this.#o;
+    const { sim, map, io, policy, pipeline } = this.#o;
     this.stats.startedAt = sim.now;
     const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
     const refill = () => {
