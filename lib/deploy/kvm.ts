@@ -8,7 +8,8 @@
  * `guestTime`, so EPT and the timer exits apply to it.
  */
 import type { SimTime } from "../_util/mod.ts";
-import type { ProcessGenerator } from "../sim/mod.ts";
+import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
+import { NfsClient } from "../guest/mod.ts";
 import type { ExitReason } from "../hw/mod.ts";
 import {
   KvmHost,
@@ -250,12 +251,33 @@ export function kvmNfs(
   options: KvmStartupOptions = {},
 ): ProcessGenerator<KvmStartupResult> {
   const v = w.profile.kvm.virtio.value;
+  const n = values(w.profile.nfs);
+  // The host reads the image file over NFS: data RPCs only (the guest's file
+  // system lives inside the image, so no per-file metadata RPCs).
+  const hostNfs = new NfsClient({
+    sim: w.sim,
+    sectors: w.imageSectors,
+    transport: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+    costs: { request: 0, rpc: n.rpc },
+    rsize: n.rsize,
+    maxInFlight: n.maxInFlight,
+    readAhead: n.readAhead,
+  });
+  const transport = (r: { lba: number; count: number }): SimEvent<Int32Array> => {
+    const out = w.sim.event<Int32Array>();
+    hostNfs.read(r).then((ev) => {
+      const res = ev.value;
+      if (res.ok && res.versions) out.succeed(res.versions);
+      else out.fail(new Error(`host NFS read failed: ${res.error}`));
+    });
+    return out;
+  };
   return kvmStartup(w, node, "kvm-nfs", () => {
     const imageFile = new RemoteImageFile({
       sim: w.sim,
       name: `${node.name}/image-file`,
       sectors: w.imageSectors,
-      transport: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+      transport,
       queueDepth: v.imageQueueDepth,
       overlayAccess: v.overlayAccess,
     });
