@@ -108,6 +108,7 @@ const sections = {
     vmxoffSkew: ns(),
     chunkSectors: int(),
     pipeline: int(),
+    readAheadSectors: param(z.number().int().nonnegative()),
     copyPolicy: obj(),
   }).strict(),
   installer: z.object({

@@ -138,6 +138,7 @@ export function* bmcast(
     port: 0,
     map,
     image,
+    readAhead: v.readAheadSectors,
   });
   vmm.addMediator(mediator);
   yield* vmm.start();

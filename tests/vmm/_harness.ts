@@ -79,6 +79,7 @@ export function makeRig(options: {
   copier?: CopyPolicyConfig | false;
   diskLatency?: number;
   imageLatency?: number;
+  readAhead?: number;
 }): Rig {
   const sectors = options.sectors ?? 4096;
   const sim = new Simulation({ seed: options.seed ?? 1 });
@@ -127,6 +128,7 @@ export function makeRig(options: {
       port: 0,
       map,
       image,
+      readAhead: options.readAhead ?? 128,
     });
     vmm.addMediator(mediator);
     Object.assign(rig, { vmm, map, image, mediator });

@@ -27,7 +27,7 @@ const expectImage = (lba: number, n: number) =>
   Array.from({ length: n }, (_, i) => imageVersion(lba + i));
 
 Deno.test("mediator redirects a read of absent blocks to the image server", () => {
-  const rig = makeRig({ virtualized: true, copier: false });
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 0 });
   let got: Int32Array | undefined;
   rig.sim.process(function* () {
     yield* boot(rig);
@@ -43,7 +43,7 @@ Deno.test("mediator redirects a read of absent blocks to the image server", () =
 });
 
 Deno.test("a partially present read fetches only what is missing", () => {
-  const rig = makeRig({ virtualized: true, copier: false });
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 0 });
   let got: Int32Array | undefined;
   rig.sim.process(function* () {
     yield* boot(rig);
@@ -265,4 +265,17 @@ Deno.test("a misbehaving guest (PxCI before ST, ST before PxCLB) is counted, not
   });
   rig.sim.run();
   assert.ok(rig.mediator!.stats.guestOddities >= 2);
+});
+
+Deno.test("sequential redirected reads are served by the mediator's read-ahead", () => {
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 256 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (let lba = 0; lba < 1024; lba += 64) {
+      const v = yield* read(rig, lba, 64);
+      assert.deepEqual([...v], expectImage(lba, 64));
+    }
+  });
+  rig.sim.run();
+  assert.ok(rig.mediator!.stats.readAheadHits >= 10, `hits ${rig.mediator!.stats.readAheadHits}`);
 });

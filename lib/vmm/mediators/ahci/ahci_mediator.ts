@@ -101,6 +101,8 @@ export interface AhciMediatorStats {
   /** Total time guest commands waited behind VMM commands, ns. */
   guestQueueDelay: SimTime;
   injectedInterrupts: number;
+  /** Redirected reads served (in part) by a read-ahead. */
+  readAheadHits: number;
   /** Guest register writes in an order the mediator did not expect (passed through). */
   guestOddities: number;
 }
@@ -157,6 +159,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     guestQueueDelay: 0,
     injectedInterrupts: 0,
     guestOddities: 0,
+    readAheadHits: 0,
   };
   lastGuestIo: SimTime = 0;
   readonly #sim: Simulation;
@@ -168,6 +171,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   readonly #abar: Gpa;
   readonly #map: BlockMap;
   readonly #image: ImageSource;
+  readonly #readAhead: number;
+  /** Image fetches started ahead of sequential redirected reads. */
+  #prefetched: { run: SectorRun; ev: SimEvent<Int32Array> }[] = [];
+  #lastRedirectEnd = -1;
   readonly #portIndex: number;
   #port!: Port;
   #hook: HookHandle | undefined;
@@ -194,6 +201,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     port: number;
     map: BlockMap;
     image: ImageSource;
+    /**
+     * Sectors fetched ahead when redirected reads are sequential (the next
+     * read then finds its data already on the way). 0 disables. @default 0
+     */
+    readAhead?: number;
   }) {
     this.#sim = options.sim;
     this.#vmm = options.vmm;
@@ -205,6 +217,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#map = options.map;
     this.#image = options.image;
     this.#portIndex = options.port;
+    this.#readAhead = options.readAhead ?? 0;
     this.#finished = this.#sim.event();
   }
 
@@ -488,15 +501,30 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.stats.guestCommands++;
       extra += this.#vmm.costs.commandInterpret;
       this.lastGuestIo = this.#sim.now;
-      if (
-        this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0 ||
-        p.state === "detaching"
-      ) {
+      const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0 ||
+        p.state === "detaching";
+      if (busy && p.state !== "detaching" && this.#redirectsWhole(cmd, p)) {
+        // A read of absent sectors never touches the port: redirect it at once.
+        this.#dispatch(cmd);
+      } else if (busy) {
         p.queue.push({ slot, at: this.#sim.now });
         this.stats.queuedGuestCommands++;
       } else this.#dispatch(cmd);
     }
     return { action: "done", cost: cost + extra };
+  }
+
+  /** True for a read wholly absent that no queued guest command overlaps. */
+  #redirectsWhole(cmd: GuestCommand, p: Port): boolean {
+    if (cmd.kind !== "read" || cmd.count === 0 || cmd.lba + cmd.count > this.#map.sectors) {
+      return false;
+    }
+    const m = this.#map.missing(cmd.lba, cmd.count);
+    if (m.length !== 1 || m[0].count !== cmd.count) return false;
+    return !p.queue.some(({ slot }) => {
+      const q = p.cmds[slot];
+      return q !== undefined && q.lba < cmd.lba + cmd.count && cmd.lba < q.lba + q.count;
+    });
   }
 
   #dispatch(cmd: GuestCommand): void {
@@ -577,9 +605,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     for (const run of missing) {
       for (let o = 0; o < run.count; o += this.#image.maxSectors) {
         const r = { lba: run.lba + o, count: Math.min(this.#image.maxSectors, run.count - o) };
-        fetches.push({ run: r, ev: this.#image.read(r) });
+        fetches.push({ run: r, ev: this.#fetch(r) });
       }
     }
+    this.#readAheadAfter(cmd.lba + cmd.count, cmd.lba === this.#lastRedirectEnd);
+    this.#lastRedirectEnd = cmd.lba + cmd.count;
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
     yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
@@ -594,6 +624,36 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     // Copy-on-read: fetched sectors go to the local disk (only where still absent).
     for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
     this.#notifyQuiet();
+  }
+
+  /** Image versions of `r`: from a read-ahead already under way, else a new request. */
+  #fetch(r: SectorRun): SimEvent<Int32Array> {
+    const hit = this.#prefetched.find((x) =>
+      x.run.lba <= r.lba && r.lba + r.count <= x.run.lba + x.run.count
+    );
+    if (hit === undefined) return this.#image.read(r);
+    this.stats.readAheadHits++;
+    if (r.lba === hit.run.lba && r.count === hit.run.count) return hit.ev;
+    const out = this.#sim.event<Int32Array>();
+    hit.ev.then((ev) => {
+      if (!ev.ok) out.fail(ev.value as unknown as Error);
+      else out.succeed(hit.ev.value.subarray(r.lba - hit.run.lba, r.lba - hit.run.lba + r.count));
+    });
+    return out;
+  }
+
+  /** On a sequential redirected read, fetch the next `readAhead` absent sectors. */
+  #readAheadAfter(end: number, sequential: boolean): void {
+    // Drop read-aheads that lie wholly behind the reader.
+    this.#prefetched = this.#prefetched.filter((x) => x.run.lba + x.run.count > end);
+    if (!sequential || this.#readAhead === 0) return;
+    const covered = this.#prefetched.reduce((m, x) => Math.max(m, x.run.lba + x.run.count), end);
+    const stop = Math.min(this.#map.sectors, end + this.#readAhead);
+    for (let at = Math.max(end, covered); at < stop; at += this.#image.maxSectors) {
+      const run = { lba: at, count: Math.min(this.#image.maxSectors, stop - at) };
+      if (this.#map.isPresent(run.lba, run.count)) continue;
+      this.#prefetched.push({ run, ev: this.#image.read(run) });
+    }
   }
 
   /** Makes the guest see a normal completion: FIS, PxIS, PxCI/PxSACT, interrupt. */
