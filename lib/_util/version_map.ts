@@ -15,6 +15,11 @@ export const IMAGE_VERSION = 0;
 const CHUNK_BITS = 12; // 4096 blocks per chunk
 const CHUNK = 1 << CHUNK_BITS;
 
+function isUniform(a: Int32Array, v: number): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== v) return false;
+  return true;
+}
+
 /**
  * Versions of `blocks` blocks, all `initial` at first.
  * @example
@@ -49,30 +54,47 @@ export class VersionMap {
       const cStart = ci << CHUNK_BITS;
       const cEnd = Math.min(cStart + CHUNK, end);
       const c = this.#chunks[ci];
-      if (i === cStart && cEnd - cStart === Math.min(CHUNK, this.blocks - cStart)) {
+      if (i === cStart && cEnd - cStart === this.#chunkLength(ci)) {
         this.#chunks[ci] = version; // whole chunk: collapse to uniform
       } else if (c !== version) {
         const arr = typeof c === "number" ? new Int32Array(CHUNK).fill(c) : c;
         arr.fill(version, i - cStart, cEnd - cStart);
         this.#chunks[ci] = arr;
+        this.#tryCollapse(ci, i - cStart, cEnd - cStart);
       }
       i = cEnd;
     }
   }
 
-  /** Copies versions into `count` blocks from `start`. */
+  /**
+   * Copies versions into blocks from `start` (block `start + k` gets
+   * `versions[k]`, stored as an int32). Works chunk by chunk: a piece whose
+   * versions all equal a uniform chunk's value changes nothing, and a chunk
+   * left holding one value becomes uniform again.
+   */
   set(start: number, versions: ArrayLike<number>): void {
-    this.#check(start, versions.length);
-    for (let k = 0; k < versions.length; k++) {
-      const i = start + k;
+    const count = versions.length;
+    this.#check(start, count);
+    const src = versions instanceof Int32Array ? versions : Int32Array.from(versions);
+    let i = start;
+    const end = start + count;
+    while (i < end) {
       const ci = i >>> CHUNK_BITS;
-      let c = this.#chunks[ci];
-      const v = versions[k];
-      if (typeof c === "number") {
-        if (c === v) continue;
-        c = this.#chunks[ci] = new Int32Array(CHUNK).fill(c);
+      const cStart = ci << CHUNK_BITS;
+      const cEnd = Math.min(cStart + CHUNK, end);
+      const piece = src.subarray(i - start, cEnd - start);
+      const v = piece[0];
+      const uniform = isUniform(piece, v);
+      const c = this.#chunks[ci];
+      if (uniform && i === cStart && cEnd - cStart === this.#chunkLength(ci)) {
+        this.#chunks[ci] = v; // whole chunk, one value
+      } else if (!(uniform && typeof c === "number" && (c | 0) === v)) {
+        const arr = typeof c === "number" ? new Int32Array(CHUNK).fill(c) : c;
+        arr.set(piece, i - cStart);
+        this.#chunks[ci] = arr;
+        if (uniform) this.#tryCollapse(ci, i - cStart, cEnd - cStart);
       }
-      c[i & (CHUNK - 1)] = v;
+      i = cEnd;
     }
   }
 
@@ -80,19 +102,38 @@ export class VersionMap {
   read(start: number, count: number): Int32Array {
     this.#check(start, count);
     const out = new Int32Array(count);
-    for (let k = 0; k < count; k++) {
-      const i = start + k;
-      const c = this.#chunks[i >>> CHUNK_BITS];
-      out[k] = typeof c === "number" ? c : c[i & (CHUNK - 1)];
+    let i = start;
+    const end = start + count;
+    while (i < end) {
+      const ci = i >>> CHUNK_BITS;
+      const cStart = ci << CHUNK_BITS;
+      const cEnd = Math.min(cStart + CHUNK, end);
+      const c = this.#chunks[ci];
+      if (typeof c === "number") out.fill(c, i - start, cEnd - start);
+      else out.set(c.subarray(i - cStart, cEnd - cStart), i - start);
+      i = cEnd;
     }
     return out;
   }
 
   /** Number of blocks in [start, start+count) whose version is not `version`. */
   countOther(start: number, count: number, version: number): number {
+    this.#check(start, count);
     let n = 0;
-    const v = this.read(start, count);
-    for (let k = 0; k < v.length; k++) if (v[k] !== version) n++;
+    let i = start;
+    const end = start + count;
+    while (i < end) {
+      const ci = i >>> CHUNK_BITS;
+      const cStart = ci << CHUNK_BITS;
+      const cEnd = Math.min(cStart + CHUNK, end);
+      const c = this.#chunks[ci];
+      if (typeof c === "number") {
+        if ((c | 0) !== version) n += cEnd - i;
+      } else {
+        for (let k = i - cStart; k < cEnd - cStart; k++) if (c[k] !== version) n++;
+      }
+      i = cEnd;
+    }
     return n;
   }
 
@@ -120,6 +161,24 @@ export class VersionMap {
     let n = this.#chunks.length * 8;
     for (const c of this.#chunks) if (typeof c !== "number") n += c.byteLength;
     return n;
+  }
+
+  #chunkLength(ci: number): number {
+    return Math.min(CHUNK, this.blocks - (ci << CHUNK_BITS));
+  }
+
+  /**
+   * Turns chunk `ci` uniform again when [from, to) was just given one value
+   * and the rest holds it too. Tried only when the write reaches the chunk's
+   * end (where a sequential fill completes), so small random writes rarely
+   * pay the scan.
+   */
+  #tryCollapse(ci: number, from: number, to: number): void {
+    const n = this.#chunkLength(ci);
+    if (to !== n) return;
+    const arr = this.#chunks[ci] as Int32Array;
+    const v = arr[from];
+    if (isUniform(arr.subarray(0, from), v)) this.#chunks[ci] = v;
   }
 
   #check(start: number, count: number): void {

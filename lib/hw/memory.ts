@@ -11,6 +11,13 @@ import type { Bytes, Gpa } from "../_util/mod.ts";
 const PAGE = 4096;
 /** Bytes per sector unit of a data buffer. */
 export const SECTOR_BYTES = 512;
+/** Sector units per version page (64 KiB of address space). */
+const VPAGE_UNITS = 128;
+
+function allEqual(a: Int32Array, v: number): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== v) return false;
+  return true;
+}
 
 /**
  * Sparse physical memory.
@@ -27,7 +34,10 @@ export const SECTOR_BYTES = 512;
 export class PhysicalMemory {
   readonly size: Bytes;
   #pages = new Map<number, Uint8Array>();
-  #versions = new Map<number, number>();
+  /** Version pages by aligned unit index / VPAGE_UNITS. */
+  #vpages = new Map<number, Int32Array>();
+  /** Versions of sector units at addresses that are not 512-aligned. */
+  #unaligned = new Map<number, number>();
 
   constructor(options: { size: Bytes }) {
     requireNumber("create memory", "size", options.size, { integer: true, min: 0, strict: true });
@@ -78,9 +88,32 @@ export class PhysicalMemory {
 
   /** DMA of data: sector unit i of the buffer at `addr` gets versions[i]. */
   writeVersions(addr: Gpa, versions: ArrayLike<number>): void {
-    this.#check(addr, versions.length * SECTOR_BYTES);
-    for (let i = 0; i < versions.length; i++) {
-      this.#versions.set(addr + i * SECTOR_BYTES, versions[i]);
+    const count = versions.length;
+    this.#check(addr, count * SECTOR_BYTES);
+    if (addr % SECTOR_BYTES !== 0) {
+      for (let i = 0; i < count; i++) this.#unaligned.set(addr + i * SECTOR_BYTES, versions[i]);
+      return;
+    }
+    const src = versions instanceof Int32Array ? versions : Int32Array.from(versions);
+    const u0 = addr / SECTOR_BYTES;
+    let u = u0;
+    const end = u0 + count;
+    while (u < end) {
+      const key = Math.floor(u / VPAGE_UNITS);
+      const off = u - key * VPAGE_UNITS;
+      const n = Math.min(VPAGE_UNITS - off, end - u);
+      const piece = src.subarray(u - u0, u - u0 + n);
+      let page = this.#vpages.get(key);
+      if (page === undefined) {
+        if (allEqual(piece, NO_VERSION)) { // nothing to remember: stay sparse
+          u += n;
+          continue;
+        }
+        page = new Int32Array(VPAGE_UNITS).fill(NO_VERSION);
+        this.#vpages.set(key, page);
+      }
+      page.set(piece, off);
+      u += n;
     }
   }
 
@@ -88,8 +121,23 @@ export class PhysicalMemory {
   readVersions(addr: Gpa, count: number): Int32Array {
     this.#check(addr, count * SECTOR_BYTES);
     const out = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      out[i] = this.#versions.get(addr + i * SECTOR_BYTES) ?? NO_VERSION;
+    if (addr % SECTOR_BYTES !== 0) {
+      for (let i = 0; i < count; i++) {
+        out[i] = this.#unaligned.get(addr + i * SECTOR_BYTES) ?? NO_VERSION;
+      }
+      return out;
+    }
+    const u0 = addr / SECTOR_BYTES;
+    let u = u0;
+    const end = u0 + count;
+    while (u < end) {
+      const key = Math.floor(u / VPAGE_UNITS);
+      const off = u - key * VPAGE_UNITS;
+      const n = Math.min(VPAGE_UNITS - off, end - u);
+      const page = this.#vpages.get(key);
+      if (page === undefined) out.fill(NO_VERSION, u - u0, u - u0 + n);
+      else out.set(page.subarray(off, off + n), u - u0);
+      u += n;
     }
     return out;
   }
