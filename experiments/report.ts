@@ -1,0 +1,444 @@
+/**
+ * `deno task report`: runs the four experiments (full configurations, or
+ * `--small`) and writes ONE self-contained HTML file (default
+ * out/report.html): the figures as inline SVG, the paper-versus-simulation
+ * table with pass/fail, every profile parameter with its value and source,
+ * the experiments' configurations, the seed, the git commit, the Deno
+ * version and the date. No external resources: a Content-Security-Policy
+ * forbids them, and a tiny inline script records page errors (and blocked
+ * loads) into the DOM so a headless browser can check the page.
+ * Exits 0 even when metrics miss (the report shows them); 1 on a crash.
+ */
+import { parseArgs } from "node:util";
+import { basename, dirname, join, resolve } from "node:path";
+import {
+  barsFigure,
+  type ComparisonRow,
+  comparisonTable,
+  type Figure,
+  startupFigure,
+  throughputFigure,
+  toSvg,
+} from "../lib/plot/mod.ts";
+import { BUILTIN_PROFILE, loadProfile, loadReference, type Profile } from "../lib/scenario/mod.ts";
+import { minImageBytes } from "../lib/scenario/fleet.ts";
+import * as startup from "./fig_startup.ts";
+import * as cassandra from "./fig_cassandra.ts";
+import * as storage from "./fig_storage.ts";
+import * as rdma from "./fig_rdma.ts";
+
+/** One figure of the report. */
+export interface ReportFigure {
+  name: string;
+  title: string;
+  /** The paper's caption (data/reference). */
+  caption: string;
+  /** The experiment's parameters (without the profile). */
+  config: Record<string, unknown>;
+  /** Inline SVG; empty when the experiment crashed. */
+  svg: string;
+  comparisons: ComparisonRow[];
+  /** The crash, when the experiment threw. */
+  error?: string;
+  wallS: number;
+}
+
+/** Everything the report shows. */
+export interface ReportData {
+  small: boolean;
+  seed: number;
+  profile: Profile;
+  profilePath: string;
+  figures: ReportFigure[];
+  commit: string;
+  deno: string;
+  date: string;
+  wallS: number;
+}
+
+interface Experiment {
+  name: string;
+  title: string;
+  config: (small: boolean, profile: Profile) => Record<string, unknown>;
+  run: (
+    params: Record<string, unknown>,
+  ) => Promise<{ figure: Figure; comparisons: ComparisonRow[] }>;
+}
+
+/** The four experiments in the paper's order, each with its figure builder. */
+const EXPERIMENTS: Experiment[] = [
+  {
+    name: "startup",
+    title: "OS-startup time (s)",
+    // The image must hold every area the boot reads and writes; a smaller
+    // "small" image would make the streaming methods read past its end.
+    config: (small, profile) =>
+      small
+        ? {
+          ...startup.small,
+          imageBytes: Math.max(startup.small.imageBytes ?? 0, minImageBytes(profile)),
+        }
+        : { ...startup.full },
+    run: async (p) => {
+      const o = await startup.run(p as unknown as startup.StartupParams);
+      return { figure: startupFigure(o.rows, { title: "OS-startup time (s)" }), ...o };
+    },
+  },
+  {
+    name: "cassandra",
+    title: "Cassandra throughput during deployment (% of bare metal)",
+    config: (small) => ({ ...(small ? cassandra.small : cassandra.full) }),
+    run: async (p) => {
+      const o = await cassandra.run(p as unknown as cassandra.CassandraParams);
+      return {
+        figure: throughputFigure(o.rows, o.markers, {
+          title: "Cassandra throughput (% of bare metal)",
+        }),
+        ...o,
+      };
+    },
+  },
+  {
+    name: "storage",
+    title: "Storage throughput (MB/s)",
+    config: (small) => ({ ...(small ? storage.small : storage.full) }),
+    run: async (p) => {
+      const o = await storage.run(p as unknown as storage.StorageParams);
+      return {
+        figure: barsFigure(o.rows, { title: "Storage throughput (MB/s)", yLabel: "MB/s" }),
+        ...o,
+      };
+    },
+  },
+  {
+    name: "rdma",
+    title: "InfiniBand RDMA latency (us)",
+    config: (small) => ({ ...(small ? rdma.small : rdma.full) }),
+    run: async (p) => {
+      const o = await rdma.run(p as unknown as rdma.RdmaParams);
+      return {
+        figure: barsFigure(o.rows, { title: "InfiniBand RDMA latency (us)", yLabel: "us" }),
+        ...o,
+      };
+    },
+  },
+];
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+
+async function gitCommit(): Promise<string> {
+  try {
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args, cwd: ROOT, stdout: "piped", stderr: "null" }).output();
+    const head = await git("rev-parse", "HEAD");
+    if (!head.success) return "unknown";
+    const sha = new TextDecoder().decode(head.stdout).trim();
+    const status = await git("status", "--porcelain", "--untracked-files=no");
+    const dirty = status.success && status.stdout.length > 0;
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return "unknown"; // no git on PATH
+  }
+}
+
+/** Options of {@link collectReport}. */
+export interface CollectOptions {
+  /** Quick configurations. @default false */
+  small?: boolean;
+  /** Seed for every experiment. @default each configuration's (1) */
+  seed?: number;
+  /** Called before each experiment (progress). */
+  onStep?: (name: string, index: number, total: number) => void;
+}
+
+/**
+ * Runs the four experiments on the built-in profile. An experiment that
+ * throws is recorded in its figure's `error`, and the others still run.
+ */
+export async function collectReport(options: CollectOptions = {}): Promise<ReportData> {
+  const small = options.small ?? false;
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const seed = options.seed ?? startup.full.seed;
+  const ref = loadReference();
+  const t0 = performance.now();
+  const figures: ReportFigure[] = [];
+  for (const [i, e] of EXPERIMENTS.entries()) {
+    options.onStep?.(e.name, i, EXPERIMENTS.length);
+    const config = { ...e.config(small, profile), seed };
+    const t = performance.now();
+    const fig: ReportFigure = {
+      name: e.name,
+      title: e.title,
+      caption: ref[e.name]?.caption ?? "",
+      config,
+      svg: "",
+      comparisons: [],
+      wallS: 0,
+    };
+    try {
+      const o = await e.run({ ...config, profile });
+      fig.svg = toSvg(o.figure);
+      fig.comparisons = o.comparisons;
+    } catch (err) {
+      fig.error = (err as Error).stack ?? String(err);
+    }
+    fig.wallS = (performance.now() - t) / 1000;
+    figures.push(fig);
+  }
+  options.onStep?.("done", EXPERIMENTS.length, EXPERIMENTS.length);
+  return {
+    small,
+    seed,
+    profile,
+    profilePath: BUILTIN_PROFILE.pathname.slice(ROOT.length + 1),
+    figures,
+    commit: await gitCommit(),
+    deno:
+      `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})`,
+    date: new Date().toISOString(),
+    wallS: (performance.now() - t0) / 1000,
+  };
+}
+
+function esc(s: string): string {
+  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/**
+ * The page-error probe: records uncaught errors, unhandled rejections,
+ * console.error calls, failed loads and Content-Security-Policy violations
+ * into `<output id="mc-page-errors" data-count="N">`, so `chromium
+ * --dump-dom` shows whether the page ran cleanly. Put it first in <head>.
+ */
+export const PAGE_ERROR_PROBE = `<script>
+(() => {
+  const errors = [];
+  const show = () => {
+    const el = document.getElementById("mc-page-errors");
+    if (!el) return;
+    el.dataset.count = String(errors.length);
+    el.textContent = errors.join("\\n");
+  };
+  const record = (m) => { errors.push(String(m)); show(); };
+  addEventListener("error", (e) => record(e.message || "failed to load " + (e.target && (e.target.src || e.target.href || e.target.tagName))), true);
+  addEventListener("unhandledrejection", (e) => record("unhandled rejection: " + e.reason));
+  addEventListener("securitypolicyviolation", (e) => record("blocked " + e.violatedDirective + ": " + e.blockedURI));
+  const consoleError = console.error;
+  console.error = (...a) => { record(a.join(" ")); consoleError(...a); };
+  addEventListener("DOMContentLoaded", show);
+  addEventListener("load", show);
+})();
+</script>`;
+
+/** Forbids every external resource: only inline scripts, styles and data: images. */
+const CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; color: #111; background: #fff; margin: 24px auto; max-width: 1320px; padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ccc; }
+.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
+.meta dt { color: #555; } .meta dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; }
+.verdict { font-weight: 600; } .verdict.miss { color: #b00020; } .verdict.ok { color: #1b6e20; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid #ddd; padding: 8px; } figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 12px; color: #444; margin-top: 4px; }
+.crash { color: #b00020; white-space: pre-wrap; font-size: 12px; }
+table.params { border-collapse: collapse; font-size: 12px; width: 100%; }
+table.params th, table.params td { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+table.params td.v { font-family: ui-monospace, monospace; white-space: nowrap; }
+table.params td.s { color: #333; } details summary { cursor: pointer; }
+.configs { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr)); gap: 8px; }
+.configs h3 { font-size: 13px; margin: 0; }
+pre { font-size: 12px; background: #f6f6f6; padding: 8px; overflow-x: auto; }
+#mc-page-errors { display: block; font-size: 11px; color: #b00020; white-space: pre-wrap; }
+`;
+
+function paramValue(v: unknown): string {
+  if (typeof v !== "object" || v === null) return esc(String(v));
+  const json = JSON.stringify(v);
+  if (json.length <= 60) return esc(json);
+  return `<details><summary>${esc(json.slice(0, 48))}&hellip;</summary><pre>${
+    esc(JSON.stringify(v, null, 1))
+  }</pre></details>`;
+}
+
+function profileTable(profile: Profile): string {
+  const rows: string[] = [];
+  for (const [section, params] of Object.entries(profile)) {
+    if (typeof params !== "object" || params === null) continue;
+    for (const [name, p] of Object.entries(params as Record<string, unknown>)) {
+      const { value, source } = p as { value: unknown; source: string };
+      rows.push(
+        `<tr><td>${esc(section)}</td><td>${esc(name)}</td><td class="v">${
+          paramValue(value)
+        }</td><td class="s">${esc(source)}</td></tr>`,
+      );
+    }
+  }
+  return `<table class="params"><thead><tr><th>section</th><th>parameter</th><th>value</th><th>source</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody></table>`;
+}
+
+/**
+ * The report page: one HTML string with everything inline.
+ * @example
+ * ```ts
+ * import { renderReport } from "./report.ts";
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * const html = renderReport({
+ *   small: true, seed: 1, profile: await loadProfile(BUILTIN_PROFILE), profilePath: "p.json",
+ *   figures: [], commit: "unknown", deno: "Deno", date: "2025-01-01T00:00:00Z", wallS: 0,
+ * });
+ * console.assert(html.startsWith("<!DOCTYPE html>") && html.includes('id="mc-page-errors"'));
+ * ```
+ */
+export function renderReport(data: ReportData): string {
+  const comparisons = data.figures.flatMap((f) => f.comparisons);
+  const passed = comparisons.filter((c) => c.pass).length;
+  const crashed = data.figures.filter((f) => f.error !== undefined);
+  const verdict = crashed.length > 0
+    ? `<span class="verdict miss">INCOMPLETE: ${
+      crashed.map((f) => f.name).join(", ")
+    } crashed</span>`
+    : `<span class="verdict ${
+      passed === comparisons.length ? "ok" : "miss"
+    }">${passed} of ${comparisons.length} metrics within tolerance</span>`;
+  const figures = data.figures.map((f) =>
+    `<figure id="fig-${esc(f.name)}">${
+      f.error === undefined
+        ? f.svg
+        : `<h3>${esc(f.title)}</h3><p class="crash">experiment crashed:\n${esc(f.error)}</p>`
+    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(f.caption)}. ${
+      f.comparisons.filter((c) => c.pass).length
+    } of ${f.comparisons.length} metrics within tolerance; ${
+      f.wallS.toFixed(1)
+    } s wall time.</figcaption></figure>`
+  ).join("\n");
+  const configs = data.figures.map((f) =>
+    `<div><h3>${esc(f.name)}</h3><pre>${esc(JSON.stringify(f.config, null, 2))}</pre></div>`
+  ).join("\n");
+  const meta: [string, string][] = [
+    ["configuration", data.small ? "small (quick test configurations)" : "full (the paper's)"],
+    ["seed", String(data.seed)],
+    ["profile", `${data.profile.name} (${data.profilePath})`],
+    ["git commit", data.commit],
+    ["runtime", data.deno],
+    ["date", data.date],
+    ["wall time", `${data.wallS.toFixed(1)} s`],
+  ];
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+${PAGE_ERROR_PROBE}
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>metalcast: BMcast reproduction report</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>metalcast: reproduction of BMcast (ASPLOS '15)</h1>
+<p>${verdict}. Figures and checks come from the simulator; the paper's values come from data/reference/paper-2015.json.</p>
+<dl class="meta">${meta.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
+<h2>Figures</h2>
+<div class="figures">
+${figures}
+</div>
+<h2>Paper versus simulation</h2>
+${comparisons.length > 0 ? comparisonTable(comparisons) : "<p>No comparisons.</p>"}
+<h2>Profile: every parameter with its source</h2>
+<p>${esc(data.profile.description)}</p>
+${profileTable(data.profile)}
+<h2>Experiment configurations</h2>
+<div class="configs">${configs}</div>
+<output id="mc-page-errors" data-count="0"></output>
+</body>
+</html>
+`;
+}
+
+/** Writes `text` to `path` through a temporary file and a rename. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+const USAGE = `usage: deno task report [--small] [--seed N] [--out PATH]
+  Runs the four experiments (full configurations; --small: quick ones) and writes one
+  self-contained HTML report (default out/report.html).
+  exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash,
+  2 bad arguments
+`;
+
+/**
+ * Runs the CLI and returns its exit status.
+ * @example
+ * ```ts
+ * import { main } from "./report.ts";
+ * console.assert(await main(["--bogus"]) === 2);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      options: {
+        small: { type: "boolean", default: false },
+        seed: { type: "string" },
+        out: { type: "string", default: "out/report.html" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`report: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const seed = flags.seed === undefined ? undefined : Number(flags.seed);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) {
+    console.error(`report: --seed: must be an integer >= 0: current value is "${flags.seed}"`);
+    return 2;
+  }
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const data = await collectReport({
+    small: flags.small,
+    seed,
+    onStep: (name, i, n) => {
+      if (!tty) return;
+      const fill = Math.round((i / n) * 20);
+      Deno.stderr.writeSync(enc.encode(
+        i === n
+          ? "\r\x1b[2K"
+          : `\r\x1b[2Kreport [${"#".repeat(fill)}${"-".repeat(20 - fill)}] ${i + 1}/${n} ${name}`,
+      ));
+    },
+  });
+  await writeAtomically(flags.out, renderReport(data));
+  const comparisons = data.figures.flatMap((f) => f.comparisons);
+  const passed = comparisons.filter((c) => c.pass).length;
+  console.log(
+    `report: ${flags.out} (${passed} of ${comparisons.length} metrics within tolerance, ${
+      data.wallS.toFixed(1)
+    } s)`,
+  );
+  const crashed = data.figures.filter((f) => f.error !== undefined);
+  for (const f of crashed) console.error(`report: experiment ${f.name} crashed:\n${f.error}`);
+  return crashed.length > 0 ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,373 @@
+/**
+ * `deno task sim`: how fast do N nodes come up with one startup strategy?
+ * Runs the strategy on N nodes at once (one image server, one switch), or a
+ * sweep over one parameter, from flags or a JSON scenario file. Prints a
+ * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there,
+ * atomically and only after every run succeeded. Exit status: 0 done,
+ * 1 the simulation failed, 2 invalid input (every issue listed at once).
+ * Progress goes to stderr, only on a terminal.
+ */
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { BUILTIN_PROFILE, loadProfile, type Profile, ProfileError } from "../lib/scenario/mod.ts";
+import {
+  FLEET_STRATEGIES,
+  type FleetRun,
+  MAX_NODES,
+  minImageBytes,
+  parseScenario,
+  runFleet,
+  type Scenario,
+  ScenarioError,
+  scenarioPoints,
+  SWEEP_PARAMS,
+} from "../lib/scenario/fleet.ts";
+
+/** Where {@link main} writes. */
+export interface SimIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Draw progress (stderr is a terminal). @default Deno.stderr.isTerminal() */
+  tty?: boolean;
+}
+
+/** The JSON document of `--json` and `--out`. */
+export interface SimDocument {
+  scenario: Scenario;
+  profile: { name: string; path: string };
+  /** Startup phases per node and run, s from the end of that node's POST. */
+  rows: FleetRun["phases"];
+  /** Startup time per node and run, s. */
+  totals: FleetRun["totals"];
+  /** Per run: first, mean and last node up, and what the image server sent. */
+  summary: FleetRun["summary"][];
+}
+
+const FLAGS = {
+  strategy: { type: "string" },
+  nodes: { type: "string" },
+  seed: { type: "string" },
+  "image-gb": { type: "string" },
+  profile: { type: "string" },
+  sweep: { type: "string" },
+  scenario: { type: "string" },
+  json: { type: "boolean", default: false },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** Scenario fields and the flag that sets each. */
+const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
+  strategy: "strategy",
+  nodes: "nodes",
+  seed: "seed",
+  imageGb: "image-gb",
+  profile: "profile",
+  sweep: "sweep",
+};
+
+function usage(profile?: Profile): string {
+  const size = profile
+    ? ` ${profile.image.bytes.value / 1e9}; at least ${
+      Math.ceil(minImageBytes(profile) / 1e7) / 100
+    } for its boot`
+    : "";
+  return `usage: deno task sim [options]
+  Boot N nodes at once with one startup strategy (one image server, one GbE switch)
+  and report each node's phases and startup time, from the end of its POST.
+
+  --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
+  --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
+  --seed N          random seed (default 1)
+  --image-gb X      image size, GB (default: the profile's${size})
+  --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
+  --sweep K=V,...   one run per value of K, one of ${
+    SWEEP_PARAMS.map((p) => p === "imageGb" ? "image-gb" : p).join(", ")
+  }
+                    e.g. nodes=1,2,4,8 or image-gb=12,16,32
+  --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
+                    profile, sweep "K=V,..." or {"param","values"}); flags override it
+  --json            print one JSON document (rows, totals, summary) instead of tables
+  --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
+                    (atomically, only after every run succeeded)
+  -h, --help        this text
+
+  exit status: 0 done, 1 the simulation failed, 2 invalid input
+`;
+}
+
+function csv(rows: readonly object[]): string {
+  if (rows.length === 0) return "";
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown) => {
+    const s = v === undefined || v === null ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const lines = rows.map((r) => cols.map((c) => cell((r as Record<string, unknown>)[c])).join(","));
+  return [cols.join(","), ...lines].join("\n") + "\n";
+}
+
+function table(head: string[], rows: (string | number)[][], right: boolean[]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
+  return cells.map((r) =>
+    r.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
+  ).join("\n");
+}
+
+function humanReport(doc: SimDocument, wallS: number): string {
+  const sweep = doc.summary.length > 1;
+  const pre = (r: { run: string }) => sweep ? [r.run] : [];
+  const runHead = sweep ? ["run"] : [];
+  const runRight = sweep ? [false] : [];
+  const phases = table(
+    [...runHead, "node", "strategy", "phase", "start s", "end s"],
+    doc.rows.map((r) => [
+      ...pre(r),
+      r.node,
+      r.strategy,
+      r.phase,
+      r.startS.toFixed(2),
+      r.endS.toFixed(2),
+    ]),
+    [...runRight, false, false, false, true, true],
+  );
+  const totals = table(
+    [...runHead, "node", "strategy", "total s"],
+    doc.totals.map((r) => [...pre(r), r.node, r.strategy, r.totalS.toFixed(2)]),
+    [...runRight, false, false, true],
+  );
+  const summary = table(
+    ["run", "strategy", "nodes", "image GB", "first s", "mean s", "last s", "server GB"],
+    doc.summary.map((s) => [
+      s.run,
+      s.strategy,
+      s.nodes,
+      Number(s.imageGb.toFixed(2)),
+      s.firstS.toFixed(2),
+      s.meanS.toFixed(2),
+      s.lastS.toFixed(2),
+      s.serverGb.toFixed(2),
+    ]),
+    [false, false, true, true, true, true, true, true],
+  );
+  return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}, seed ${
+    [...new Set(doc.summary.map((s) => s.seed))].join(",")
+  }; startup times from the end of each node's POST; wall time ${wallS.toFixed(1)} s\n`;
+}
+
+/** Writes every file to a temporary name first, then renames them all; no partial output. */
+export async function writeAtomically(dir: string, files: Record<string, string>): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const temps: [string, string][] = [];
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      const tmp = join(dir, `.${name}.${Deno.pid}.tmp`);
+      temps.push([tmp, join(dir, name)]);
+      await Deno.writeTextFile(tmp, text);
+    }
+    for (const [tmp, final] of temps) await Deno.rename(tmp, final);
+  } catch (e) {
+    for (const [tmp] of temps) await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+function progressBar(io: SimIo, total: number) {
+  const enc = new TextEncoder();
+  let last = 0;
+  const draw = (done: number, label: string, force = false) => {
+    if (!io.tty) return;
+    const now = performance.now();
+    if (!force && now - last < 100) return;
+    last = now;
+    const cols = Deno.stderr.isTerminal() ? Deno.consoleSize().columns : 80;
+    const width = Math.max(10, Math.min(30, cols - label.length - 20));
+    const fill = Math.round((done / total) * width);
+    Deno.stderr.writeSync(
+      enc.encode(`\r\x1b[2Ksim [${"#".repeat(fill)}${"-".repeat(width - fill)}] ${label}`),
+    );
+  };
+  const clear = () => io.tty && Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  return { draw, clear };
+}
+
+async function readScenarioFile(path: string): Promise<Record<string, unknown>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new ScenarioError([`--scenario: cannot read ${path}: ${(e as Error).message}`]);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ScenarioError([
+      `--scenario: ${path} must hold a JSON object: current value is ${JSON.stringify(json)}`,
+    ]);
+  }
+  return json as Record<string, unknown>;
+}
+
+async function readProfile(path: string | URL, label: string): Promise<Profile> {
+  try {
+    return await loadProfile(path);
+  } catch (e) {
+    if (e instanceof ProfileError) throw new ScenarioError(e.issues.map((i) => `${label}: ${i}`));
+    throw new ScenarioError([`${label}: cannot read ${String(path)}: ${(e as Error).message}`]);
+  }
+}
+
+/** Validated input: the scenario, its profile, and where the profile came from. */
+async function resolveInput(
+  flags: Record<string, unknown>,
+): Promise<{ scenario: Scenario; profile: Profile; profilePath: string }> {
+  const issues: string[] = [];
+  let file: Record<string, unknown> = {};
+  const scenarioPath = flags.scenario as string | undefined;
+  if (scenarioPath !== undefined) {
+    try {
+      file = await readScenarioFile(scenarioPath);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      issues.push(...e.issues);
+    }
+  }
+  // Flags override the file; each issue names the place the value came from.
+  const input: Record<string, unknown> = { ...file };
+  const labels: Partial<Record<keyof Scenario, string>> = {};
+  for (const key of Object.keys(file)) labels[key as keyof Scenario] = `${scenarioPath}: ${key}`;
+  for (const [key, flag] of Object.entries(FLAG_OF)) {
+    if (flags[flag] !== undefined) {
+      input[key] = flags[flag];
+      labels[key as keyof Scenario] = `--${flag}`;
+    }
+  }
+  // A profile named in the file is relative to the file.
+  const profileArg = input.profile;
+  let profilePath: string | URL = BUILTIN_PROFILE;
+  if (typeof profileArg === "string" && profileArg !== "") {
+    profilePath = flags.profile === undefined && scenarioPath
+      ? resolve(dirname(scenarioPath), profileArg)
+      : profileArg;
+  }
+  let profile: Profile | undefined;
+  try {
+    profile = await readProfile(profilePath, labels.profile ?? "profile");
+  } catch (e) {
+    if (!(e instanceof ScenarioError)) throw e;
+    issues.push(...e.issues);
+  }
+  let scenario: Scenario | undefined;
+  try {
+    scenario = parseScenario(input, { profile, labels });
+  } catch (e) {
+    if (!(e instanceof ScenarioError)) throw e;
+    issues.push(...e.issues);
+  }
+  if (issues.length > 0 || !scenario || !profile) throw new ScenarioError(issues);
+  return {
+    scenario,
+    profile,
+    profilePath: profilePath instanceof URL ? profilePath.pathname : profilePath,
+  };
+}
+
+/**
+ * Runs the CLI and returns its exit status (the module's entry point calls
+ * Deno.exit with it).
+ * @example
+ * ```ts
+ * import { main } from "./sim.ts";
+ * let err = "";
+ * const code = await main(["--nodes", "0"], { stdout: () => {}, stderr: (t) => err += t });
+ * console.assert(code === 2 && err.includes("--nodes"));
+ * ```
+ */
+export async function main(args: string[], io: SimIo): Promise<number> {
+  const tty = io.tty ?? Deno.stderr.isTerminal();
+  io = { ...io, tty };
+  let flags: Record<string, unknown>;
+  try {
+    flags = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    io.stderr(`sim: ${(e as Error).message}\nrun 'deno task sim --help' for usage\n`);
+    return 2;
+  }
+  if (flags.help) {
+    io.stdout(usage(await loadProfile(BUILTIN_PROFILE).catch(() => undefined)));
+    return 0;
+  }
+  let input: Awaited<ReturnType<typeof resolveInput>>;
+  try {
+    input = await resolveInput(flags);
+  } catch (e) {
+    if (!(e instanceof ScenarioError)) throw e;
+    io.stderr(
+      `sim: invalid input (${e.issues.length} issue${e.issues.length === 1 ? "" : "s"}):\n  ${
+        e.issues.join("\n  ")
+      }\nrun 'deno task sim --help' for usage\n`,
+    );
+    return 2;
+  }
+  const { scenario, profile, profilePath } = input;
+  const points = scenarioPoints(scenario);
+  const t0 = performance.now();
+  const bar = progressBar(io, points.reduce((s, p) => s + p.nodes, 0));
+  const runs: FleetRun[] = [];
+  try {
+    let before = 0;
+    for (const point of points) {
+      runs.push(runFleet({
+        profile,
+        point,
+        onProgress: (p) =>
+          bar.draw(
+            before + p.nodesUp,
+            `${point.run}: ${p.nodesUp}/${p.nodes} up, t=${p.simS.toFixed(0)} s`,
+            p.nodesUp === p.nodes,
+          ),
+      }));
+      before += point.nodes;
+    }
+    bar.clear();
+  } catch (e) {
+    bar.clear();
+    io.stderr(`sim: the simulation failed: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+  const doc: SimDocument = {
+    scenario,
+    profile: { name: profile.name, path: profilePath },
+    rows: runs.flatMap((r) => r.phases),
+    totals: runs.flatMap((r) => r.totals),
+    summary: runs.map((r) => r.summary),
+  };
+  const json = JSON.stringify(doc, null, 2) + "\n";
+  if (flags.out !== undefined) {
+    try {
+      await writeAtomically(flags.out as string, {
+        "phases.csv": csv(doc.rows),
+        "totals.csv": csv(doc.totals),
+        "summary.csv": csv(doc.summary),
+        "sim.json": json,
+      });
+    } catch (e) {
+      io.stderr(`sim: cannot write --out ${flags.out}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  io.stdout(flags.json ? json : humanReport(doc, (performance.now() - t0) / 1000));
+  return 0;
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
+if (import.meta.main) {
+  const code = await main(Deno.args, {
+    stdout: (t) => writeAll(Deno.stdout, t),
+    stderr: (t) => writeAll(Deno.stderr, t),
+  });
+  Deno.exit(code);
+}

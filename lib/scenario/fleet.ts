@@ -1,0 +1,441 @@
+/**
+ * Fleet startup scenarios: "how fast do N nodes come up with strategy S, and
+ * what does the image server serve meanwhile?". N nodes share one image
+ * server and one GbE switch (buildWorld({nodes})); each runs the startup
+ * strategy concurrently after its own power-on self test. A scenario is a
+ * zod-validated object (strategy, nodes, seed, image size, profile path and
+ * an optional sweep over one parameter), parsed once at the edge with every
+ * issue reported at once.
+ */
+import { z } from "zod";
+import {
+  buildWorld,
+  KVM_STRATEGIES,
+  type Node,
+  type Profile,
+  STARTUP_STRATEGIES,
+  type StartupResult,
+  type World,
+} from "../deploy/mod.ts";
+import type { ProcessGenerator } from "../sim/mod.ts";
+
+type Strategy = (w: World, node: Node) => ProcessGenerator<StartupResult>;
+
+/** Every startup strategy a fleet can run, by name. */
+export const FLEET_STRATEGIES: Readonly<Record<string, Strategy>> = {
+  ...STARTUP_STRATEGIES,
+  ...KVM_STRATEGIES,
+};
+
+/**
+ * Strategies that boot from a local disk already holding the image (the
+ * baselines "after deployment"); the others start from an empty disk.
+ */
+const PREINSTALLED: Readonly<Record<string, boolean>> = {
+  "bare-metal": true,
+  "kvm-local": true,
+};
+
+/** Largest fleet accepted: each node is a full machine model (about 25 MB, 1 s of wall time for BMcast). */
+export const MAX_NODES = 128;
+
+/** Parameters a sweep may vary. */
+export const SWEEP_PARAMS = ["strategy", "nodes", "imageGb", "seed"] as const;
+/** A parameter a sweep varies. */
+export type SweepParam = typeof SWEEP_PARAMS[number];
+
+/** A validated scenario. */
+export interface Scenario {
+  strategy: string;
+  /** Nodes deployed at once. */
+  nodes: number;
+  seed: number;
+  /** Image size in GB (1e9 bytes); absent: the profile's. */
+  imageGb?: number;
+  /** Profile file; absent: the built-in paper profile. */
+  profile?: string;
+  /** Vary one parameter; each value is one run. */
+  sweep?: { param: SweepParam; values: (string | number)[] };
+}
+
+/** One run of a scenario (a sweep point, or the scenario itself). */
+export interface ScenarioPoint {
+  /** Run label, e.g. "nodes=4" ("run" without a sweep). */
+  run: string;
+  strategy: string;
+  nodes: number;
+  seed: number;
+  imageGb?: number;
+}
+
+/** Thrown for a scenario that does not validate; `issues` lists every problem. */
+export class ScenarioError extends Error {
+  override name = "ScenarioError";
+  constructor(readonly issues: string[]) {
+    super(
+      `invalid scenario (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n  ${
+        issues.join("\n  ")
+      }`,
+    );
+  }
+}
+
+// Flags arrive as strings: numbers are converted, anything else is left for
+// the schema to reject with the value shown.
+function numeric(schema: z.ZodNumber) {
+  return z.preprocess(
+    (v) => typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v,
+    schema,
+  );
+}
+
+function fieldSchemas() {
+  const names = Object.keys(FLEET_STRATEGIES) as [string, ...string[]];
+  return {
+    strategy: z.enum(names, { error: `must be one of ${names.join(", ")}` }),
+    nodes: numeric(
+      z.number({ error: "must be an integer" }).int("must be an integer")
+        .min(1, "must be >= 1").max(MAX_NODES, `must be <= ${MAX_NODES}`),
+    ),
+    seed: numeric(
+      z.number({ error: "must be an integer" }).int("must be an integer").min(0, "must be >= 0"),
+    ),
+    imageGb: numeric(z.number({ error: "must be a number" }).positive("must be > 0")),
+  } satisfies Record<SweepParam, z.ZodType>;
+}
+
+/** "nodes=1,2,4" (or "image-gb=8,16") as a sweep object; other values pass unchanged. */
+function sweepText(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  const eq = v.indexOf("=");
+  if (eq < 0) return { param: v, values: [] };
+  const param = v.slice(0, eq).trim().replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return { param, values: v.slice(eq + 1).split(",").map((s) => s.trim()) };
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? `[${v}]` : String(v);
+}
+
+function at(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
+  return v;
+}
+
+/**
+ * The smallest image, bytes, that holds every area the profile's boot reads
+ * and writes (boot.params regions and log writes): a smaller image would
+ * have the OS read files that are not in it.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../deploy/mod.ts";
+ * import { minImageBytes } from "./fleet.ts";
+ * console.assert(minImageBytes(await loadProfile(BUILTIN_PROFILE)) > 6e9);
+ * ```
+ */
+export function minImageBytes(profile: Profile): number {
+  const p = profile.boot.params.value as {
+    regions?: { lba: number; sectors: number }[];
+    writes?: { lba: number; sectors: number; requests?: number };
+  };
+  let end = 0;
+  for (const r of p.regions ?? []) end = Math.max(end, r.lba + r.sectors);
+  if (p.writes && (p.writes.requests ?? 1) > 0) {
+    end = Math.max(end, p.writes.lba + p.writes.sectors);
+  }
+  return end * 512;
+}
+
+/** Options of {@link parseScenario}. */
+export interface ParseScenarioOptions {
+  /** The profile the scenario runs on: image sizes are checked against its boot. */
+  profile?: Profile;
+  /** How to name each field in issues (e.g. "--image-gb" for a CLI). @default the field name */
+  labels?: Partial<Record<keyof Scenario, string>>;
+}
+
+/**
+ * Validates a scenario object (strings are accepted for numbers, and a sweep
+ * may be written "param=v1,v2,..."), listing every issue as
+ * `<field>: <rule>: current value is <value>`.
+ * @throws ScenarioError
+ * @example
+ * ```ts
+ * import { parseScenario, ScenarioError } from "./fleet.ts";
+ * const s = parseScenario({ strategy: "bmcast", nodes: "4", sweep: "image-gb=12,16" });
+ * console.assert(s.nodes === 4 && s.sweep?.param === "imageGb" && s.sweep.values[1] === 16);
+ * try {
+ *   parseScenario({ strategy: "bogus", nodes: 0 });
+ * } catch (e) {
+ *   console.assert(e instanceof ScenarioError && e.issues.length === 2);
+ * }
+ * ```
+ */
+export function parseScenario(input: unknown, options: ParseScenarioOptions = {}): Scenario {
+  const fields = fieldSchemas();
+  const schema = z.object({
+    strategy: fields.strategy.default("bmcast"),
+    nodes: fields.nodes.default(1),
+    seed: fields.seed.default(1),
+    imageGb: fields.imageGb.optional(),
+    profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
+    sweep: z.preprocess(
+      sweepText,
+      z.object({
+        param: z.enum(SWEEP_PARAMS, {
+          error: `must name one of ${
+            SWEEP_PARAMS.join(", ")
+          } (written image-gb on the command line)`,
+        }),
+        values: z.array(z.union([z.string(), z.number()])).min(1, "must list at least one value"),
+      }, { error: "must be 'param=v1,v2,...' or { param, values }" }).strict(),
+    ).optional(),
+  }, { error: "must be an object" }).strict();
+  const label = (path: readonly PropertyKey[]) => {
+    const [head, ...rest] = path.map(String);
+    if (head === undefined) return "(scenario)";
+    const name = options.labels?.[head as keyof Scenario] ?? head;
+    return rest.length === 0 ? name : `${name}${name.startsWith("-") ? " " : "."}${rest.join(".")}`;
+  };
+  const issues: string[] = [];
+  const issue = (path: readonly PropertyKey[], message: string, value: unknown) =>
+    issues.push(`${label(path)}: ${message}: current value is ${show(value)}`);
+  const raw = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    for (const i of r.error.issues) {
+      if (i.code === "unrecognized_keys") {
+        for (const k of i.keys) {
+          issue(
+            [k],
+            `is not a scenario field (allowed: ${Object.keys(schema.shape).join(", ")})`,
+            raw[k],
+          );
+        }
+      } else {
+        const [head, ...rest] = i.path;
+        issue(
+          i.path,
+          i.message,
+          head === "sweep" ? at(sweepText(raw.sweep), rest) : at(input, i.path),
+        );
+      }
+    }
+  }
+  // Checks across fields run on whatever parsed, so every issue is reported at once.
+  const s = r.success ? r.data : undefined;
+  const sweep = s?.sweep ?? (() => {
+    const p = schema.shape.sweep.safeParse(raw.sweep);
+    return p.success ? p.data : undefined;
+  })();
+  if (sweep) {
+    const { param } = sweep;
+    if (raw[param] !== undefined) {
+      issue([param], `is also swept by ${label(["sweep"])}; give one or the other`, raw[param]);
+    }
+    sweep.values = sweep.values.map((v, i) => {
+      const p = fields[param].safeParse(v);
+      if (!p.success) issue(["sweep", `${param}[${i}]`], p.error.issues[0].message, v);
+      return p.success ? p.data : v;
+    });
+  }
+  if (options.profile) {
+    const min = minImageBytes(options.profile);
+    const one = fields.imageGb.safeParse(raw.imageGb);
+    const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
+      ? sweep.values.map((v, i) => [["sweep", `imageGb[${i}]`], v])
+      : [[["imageGb"], one.success ? one.data : undefined]];
+    for (const [path, gb] of sizes) {
+      if (typeof gb === "number" && gb * 1e9 < min) {
+        issue(
+          path,
+          `must be >= ${
+            Math.ceil(min / 1e7) / 100
+          } to hold every area the profile's boot reads and writes (up to sector ${min / 512})`,
+          gb,
+        );
+      }
+    }
+  }
+  if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
+  return s;
+}
+
+/**
+ * The runs of a scenario: one per sweep value, or the scenario itself.
+ * @example
+ * ```ts
+ * import { parseScenario, scenarioPoints } from "./fleet.ts";
+ * const pts = scenarioPoints(parseScenario({ strategy: "nfsroot", sweep: "nodes=1,2" }));
+ * console.assert(pts.length === 2 && pts[1].run === "nodes=2" && pts[1].nodes === 2);
+ * ```
+ */
+export function scenarioPoints(s: Scenario): ScenarioPoint[] {
+  const base: ScenarioPoint = {
+    run: "run",
+    strategy: s.strategy,
+    nodes: s.nodes,
+    seed: s.seed,
+    imageGb: s.imageGb,
+  };
+  if (!s.sweep) return [base];
+  const { param, values } = s.sweep;
+  const key = param === "imageGb" ? "image-gb" : param;
+  return values.map((v) => ({ ...base, [param]: v, run: `${key}=${v}` }));
+}
+
+/** One phase of one node's startup, seconds from the end of that node's POST. */
+export interface FleetPhaseRow {
+  run: string;
+  strategy: string;
+  nodes: number;
+  imageGb: number;
+  seed: number;
+  node: string;
+  phase: string;
+  startS: number;
+  endS: number;
+}
+
+/** One node's startup time, seconds (end of POST to OS ready). */
+export interface FleetTotalRow {
+  run: string;
+  strategy: string;
+  nodes: number;
+  imageGb: number;
+  seed: number;
+  node: string;
+  totalS: number;
+}
+
+/** A run's fleet-wide numbers. */
+export interface FleetSummaryRow {
+  run: string;
+  strategy: string;
+  nodes: number;
+  imageGb: number;
+  seed: number;
+  /** First node up, mean, and last node up (the fleet is ready), s. */
+  firstS: number;
+  meanS: number;
+  lastS: number;
+  /** What the image server sent until the last node was up. */
+  serverGb: number;
+  serverRequests: number;
+}
+
+/** Output of {@link runFleet}. */
+export interface FleetRun {
+  phases: FleetPhaseRow[];
+  totals: FleetTotalRow[];
+  summary: FleetSummaryRow;
+}
+
+/** Progress of a fleet run, for progress bars. */
+export interface FleetProgress {
+  nodesUp: number;
+  nodes: number;
+  /** Simulated time, s. */
+  simS: number;
+}
+
+/** Options of {@link runFleet}. */
+export interface RunFleetOptions {
+  profile: Profile;
+  point: ScenarioPoint;
+  /** Called when a node is up and every `progressEvery` simulation steps. */
+  onProgress?: (p: FleetProgress) => void;
+  /** @default 20000 */
+  progressEvery?: number;
+}
+
+/**
+ * Powers on every node of a fresh world at once and runs the strategy on
+ * each, concurrently, until the last OS is up (background work such as
+ * BMcast's copier is not waited for).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../deploy/mod.ts";
+ * import { runFleet } from "./fleet.ts";
+ * const profile = await loadProfile(BUILTIN_PROFILE);
+ * const out = runFleet({ profile, point: { run: "run", strategy: "bare-metal", nodes: 2, seed: 1 } });
+ * console.assert(out.totals.length === 2 && out.summary.lastS >= out.summary.firstS);
+ * ```
+ */
+export function runFleet(options: RunFleetOptions): FleetRun {
+  const { profile, point, onProgress, progressEvery = 20_000 } = options;
+  const strategy = FLEET_STRATEGIES[point.strategy];
+  if (strategy === undefined) {
+    throw new RangeError(
+      `Cannot run fleet: 'strategy' must be one of ${
+        Object.keys(FLEET_STRATEGIES).join(", ")
+      }: current value is ${point.strategy}`,
+    );
+  }
+  // GB to whole sectors (images are made of 512-byte blocks).
+  const imageBytes = point.imageGb === undefined
+    ? profile.image.bytes.value
+    : Math.ceil((point.imageGb * 1e9) / 512) * 512;
+  const w = buildWorld(profile, {
+    seed: point.seed,
+    nodes: point.nodes,
+    imageBytes,
+    preinstalled: PREINSTALLED[point.strategy] ?? false,
+    run: point.run,
+  });
+  const meta = {
+    run: point.run,
+    strategy: point.strategy,
+    nodes: point.nodes,
+    imageGb: point.imageGb ?? imageBytes / 1e9,
+    seed: point.seed,
+  };
+  const phases: FleetPhaseRow[] = [];
+  const totals: FleetTotalRow[] = [];
+  let up = 0;
+  const report = () => onProgress?.({ nodesUp: up, nodes: point.nodes, simS: w.sim.now / 1e9 });
+  for (const node of w.nodes) {
+    w.sim.process(function* () {
+      yield* node.firmware.powerOn();
+      const t0 = w.sim.now;
+      const r = yield* strategy(w, node);
+      for (const p of r.phases) {
+        phases.push({
+          ...meta,
+          node: node.name,
+          phase: p.phase,
+          startS: (p.start - t0) / 1e9,
+          endS: (p.end - t0) / 1e9,
+        });
+      }
+      totals.push({ ...meta, node: node.name, totalS: r.total / 1e9 });
+      up++;
+      report();
+    }, `${node.name}/startup`);
+  }
+  let steps = 0;
+  while (up < point.nodes && w.sim.step()) {
+    if (++steps % progressEvery === 0) report();
+  }
+  if (up < point.nodes) {
+    throw new Error(`fleet '${point.run}': only ${up} of ${point.nodes} nodes came up`);
+  }
+  // Node order, not completion order, for stable output.
+  const order = (n: string) => Number(n.replace(/\D/g, ""));
+  totals.sort((a, b) => order(a.node) - order(b.node));
+  phases.sort((a, b) => order(a.node) - order(b.node)); // stable: phase order kept
+  const t = totals.map((r) => r.totalS);
+  return {
+    phases,
+    totals,
+    summary: {
+      ...meta,
+      firstS: Math.min(...t),
+      meanS: t.reduce((a, b) => a + b, 0) / t.length,
+      lastS: Math.max(...t),
+      serverGb: w.server.stats.bytesServed / 1e9,
+      serverRequests: w.server.stats.requests,
+    },
+  };
+}

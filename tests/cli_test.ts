@@ -1,0 +1,167 @@
+/**
+ * `deno task sim` end to end: the CLI is spawned as a user would run it
+ * (stderr is a pipe, so no progress bar). Image sizes are the smallest the
+ * built-in boot fits in, so each run takes a second or two.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, resolve } from "node:path";
+import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+import { FLEET_STRATEGIES, minImageBytes } from "../lib/scenario/fleet.ts";
+import type { SimDocument } from "../experiments/sim.ts";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const profile = await loadProfile(BUILTIN_PROFILE);
+/** Smallest image (GB, 2 decimals) the built-in boot fits in. */
+const IMAGE_GB = String(Math.ceil(minImageBytes(profile) / 1e7) / 100);
+
+async function sim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "experiments/sim.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
+  const r = await sim("--help");
+  assert.equal(r.code, 0, r.stderr);
+  for (const flag of ["--strategy", "--nodes", "--seed", "--image-gb", "--profile", "--sweep"]) {
+    assert.match(r.stdout, new RegExp(flag));
+  }
+  for (const flag of ["--scenario", "--json", "--out"]) assert.match(r.stdout, new RegExp(flag));
+  for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stdout.includes(s), s);
+});
+
+Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in --out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "results");
+    const r = await sim(
+      "--strategy",
+      "bmcast",
+      "--nodes",
+      "2",
+      "--image-gb",
+      IMAGE_GB,
+      "--json",
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stderr.includes("[#"), "no progress bar when stderr is not a terminal");
+    const doc: SimDocument = JSON.parse(r.stdout);
+    assert.deepEqual([...new Set(doc.rows.map((x) => x.node))], ["node0", "node1"]);
+    assert.deepEqual(doc.totals.map((t) => t.node), ["node0", "node1"]);
+    for (const node of ["node0", "node1"]) {
+      const phases = doc.rows.filter((x) => x.node === node);
+      assert.deepEqual(phases.map((p) => p.phase), ["VMM boot", "OS boot"]);
+      assert.equal(phases[0].startS, 0);
+      assert.equal(phases[0].endS, phases[1].startS);
+      const total = doc.totals.find((t) => t.node === node)!.totalS;
+      assert.ok(Math.abs(total - phases[1].endS) < 1e-9, `${node} total is the end of its boot`);
+      assert.ok(total > 10 && total < 1000, `${node} total ${total} s`);
+    }
+    const [s] = doc.summary;
+    assert.equal(s.nodes, 2);
+    assert.ok(s.firstS <= s.meanS && s.meanS <= s.lastS);
+    assert.ok(s.serverGb > 0, "the nodes streamed from the image server");
+    assert.deepEqual(
+      [...Deno.readDirSync(out)].map((e) => e.name).sort(),
+      ["phases.csv", "sim.json", "summary.csv", "totals.csv"],
+    );
+    assert.equal(Deno.readTextFileSync(join(out, "sim.json")), r.stdout);
+    const csv = Deno.readTextFileSync(join(out, "phases.csv")).trim().split("\n");
+    assert.equal(csv.length, 1 + doc.rows.length);
+    assert.match(csv[0], /^run,strategy,nodes,imageGb,seed,node,phase,startS,endS$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim sweeps one parameter: one run per value, nodes share the image server", async () => {
+  const r = await sim(
+    "--strategy",
+    "nfsroot",
+    "--sweep",
+    "nodes=1,2",
+    "--image-gb",
+    IMAGE_GB,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // Human output: the phase table with a run column, then totals and the summary.
+  assert.match(r.stdout, /^run\s+\| node\s+\| strategy \| phase\s+\| start s \| end s$/m);
+  assert.match(r.stdout, /^nodes=2 \| node1 \| nfsroot/m);
+  const summary = [...r.stdout.matchAll(/^(nodes=\d) \| nfsroot\s+\|\s+(\d)\s+\|.*$/gm)];
+  assert.deepEqual(summary.map((m) => [m[1], m[2]]), [["nodes=1", "1"], ["nodes=2", "2"]]);
+  const last = summary.map((m) => Number(m[0].split("|")[6]));
+  assert.ok(last[1] >= last[0], `two nodes on one server are not faster: ${last}`);
+});
+
+Deno.test("sim reads a scenario file; flags override it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({ strategy: "kvm-nfs", nodes: 2, imageGb: Number(IMAGE_GB) }),
+    );
+    const r = await sim("--scenario", file, "--nodes", "1", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const doc: SimDocument = JSON.parse(r.stdout);
+    assert.deepEqual(doc.totals.map((t) => [t.node, t.strategy]), [["node0", "kvm-nfs"]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim rejects bad input with every issue at once, exit 2 and no output files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "results");
+    const r = await sim("--nodes", "0", "--strategy", "bogus", "--out", out);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /--nodes: must be >= 1: current value is "0"/);
+    assert.match(r.stderr, /--strategy: must be one of .*: current value is "bogus"/);
+    for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stderr.includes(s), s);
+    assert.ok(!exists(out), "--out was not created");
+
+    // A broken profile, a too-small image and a bad sweep value: all reported together.
+    const bad = structuredClone(JSON.parse(Deno.readTextFileSync(BUILTIN_PROFILE)));
+    bad.cpu.vmExit.value = -1;
+    delete bad.hdd.rpm.source;
+    const profilePath = join(dir, "bad.json");
+    Deno.writeTextFileSync(profilePath, JSON.stringify(bad));
+    const r2 = await sim("--profile", profilePath, "--image-gb", "1", "--out", out);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /--profile: cpu\.vmExit\.value/);
+    assert.match(r2.stderr, /--profile: hdd\.rpm\.source/);
+    const r3 = await sim("--image-gb", "1", "--sweep", "nodes=2,x", "--out", out);
+    assert.equal(r3.code, 2);
+    assert.match(
+      r3.stderr,
+      /--image-gb: must be >= [\d.]+ to hold every area .*current value is 1/,
+    );
+    assert.match(r3.stderr, /--sweep nodes\[1\]: must be an integer: current value is "x"/);
+    assert.ok(!exists(out), "--out was not created");
+
+    const r4 = await sim("--bogus");
+    assert.equal(r4.code, 2);
+    assert.match(r4.stderr, /Unknown option '--bogus'/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,183 @@
+/**
+ * `deno task report --small`: one self-contained HTML page with the four
+ * figures, the comparison table and the profile. When Chromium is installed
+ * (/usr/bin/chromium) the page is also loaded headless: it must run without
+ * page errors or blocked loads, and its screenshot must be a real picture.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, resolve } from "node:path";
+import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+import { PAGE_ERROR_PROBE } from "../experiments/report.ts";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!hasChromium) {
+  console.log(`report_test: ${CHROMIUM} not found, the browser checks are skipped`);
+}
+
+const dir = Deno.makeTempDirSync({ prefix: "metalcast-report-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+const page = join(dir, "out", "report.html");
+let generated: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+
+/** Generates the report once for every test of this file. */
+function generate() {
+  generated ??= new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "experiments/report.ts", "--small", "--out", page],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output().then((o) => ({
+    code: o.code,
+    stdout: new TextDecoder().decode(o.stdout),
+    stderr: new TextDecoder().decode(o.stderr),
+  }));
+  return generated;
+}
+
+const BROWSER_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--hide-scrollbars",
+];
+
+async function chromium(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const profileDir = Deno.makeTempDirSync({ dir, prefix: "chromium-" });
+  const o = await new Deno.Command(CHROMIUM, {
+    args: [...BROWSER_FLAGS, `--user-data-dir=${profileDir}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(90_000),
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(o.code, 0, dec.decode(o.stderr));
+  return { stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+}
+
+/** Console lines Chromium logs (--enable-logging=stderr) for uncaught errors and blocked loads. */
+function consoleProblems(stderr: string): string[] {
+  return stderr.split("\n").filter((l) =>
+    /:CONSOLE[:(]/.test(l) && /Uncaught|Content Security Policy|Refused|Failed to load/.test(l)
+  );
+}
+
+/** The probe's report in a dumped DOM: [count, messages]. */
+function pageErrors(dom: string): [number, string] {
+  const m = dom.match(/<output id="mc-page-errors" data-count="(\d+)">([^<]*)<\/output>/);
+  assert.ok(m, "the page-error probe's <output> is in the DOM");
+  return [Number(m[1]), m[2]];
+}
+
+Deno.test("report --small writes one self-contained page: figures, checks, profile, provenance", async () => {
+  const r = await generate();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /metrics within tolerance/);
+  const html = Deno.readTextFileSync(page);
+  assert.ok(html.startsWith("<!DOCTYPE html>"));
+  assert.ok((html.match(/<svg\b/g) ?? []).length >= 4, "four inline SVG figures");
+  for (const fig of ["startup", "cassandra", "storage", "rdma"]) {
+    assert.match(html, new RegExp(`<figure id="fig-${fig}"><svg`), `${fig} figure drawn`);
+  }
+  // The comparison table: one row per check, each marked pass or FAIL.
+  const table = html.match(/<table class="mc-comparison"[\s\S]*?<\/table>/)?.[0];
+  assert.ok(table, "comparison table present");
+  const rows = table.match(/<tr class="(pass|fail)"/g) ?? [];
+  assert.ok(rows.length >= 20, `${rows.length} comparison rows`);
+  const verdict = html.match(/(\d+) of (\d+) metrics within tolerance<\/span>/);
+  assert.ok(verdict);
+  assert.equal(Number(verdict[2]), rows.length);
+  assert.equal(Number(verdict[1]), rows.filter((x) => x.includes('"pass"')).length);
+  // Every profile parameter with its value and source.
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  for (const [section, params] of Object.entries(profile)) {
+    if (typeof params !== "object") continue;
+    for (const [name, p] of Object.entries(params as Record<string, { source: string }>)) {
+      const escaped = p.source.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
+        .replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+      assert.ok(
+        html.includes(`<tr><td>${section}</td><td>${name}</td>`) && html.includes(escaped),
+        `${section}.${name} listed with its source`,
+      );
+    }
+  }
+  // Provenance.
+  assert.match(html, /<dt>seed<\/dt><dd>1<\/dd>/);
+  assert.match(
+    html,
+    /<dt>git commit<\/dt><dd>([0-9a-f]{40}( \(with uncommitted changes\))?|unknown)<\/dd>/,
+  );
+  assert.ok(html.includes(`Deno ${Deno.version.deno}`));
+  assert.match(html, /<dt>date<\/dt><dd>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+  // Nothing external: no linked files, and a CSP that would block them anyway.
+  assert.doesNotMatch(html, /\b(src|href)\s*=\s*["']?(https?:|\/\/)/i);
+  assert.doesNotMatch(html, /<link\b|<script\b[^>]*\bsrc=|url\(\s*["']?https?:/i);
+  assert.match(html, /http-equiv="Content-Security-Policy" content="default-src 'none'/);
+});
+
+Deno.test({
+  name: "report page loads in headless Chromium without errors and screenshots non-blank",
+  ignore: !hasChromium,
+  fn: async () => {
+    const r = await generate();
+    assert.equal(r.code, 0, r.stderr);
+    const url = `file://${page}`;
+    const { stdout: dom, stderr } = await chromium(
+      "--enable-logging=stderr",
+      "--v=0",
+      "--dump-dom",
+      url,
+    );
+    const [count, messages] = pageErrors(dom);
+    assert.equal(count, 0, `page errors: ${messages}`);
+    assert.deepEqual(consoleProblems(stderr), []);
+    // Screenshot: a 1280x2000 PNG with real content (a blank page compresses to a few KB).
+    const png = join(dir, "report.png");
+    await chromium("--window-size=1280,2000", `--screenshot=${png}`, url);
+    const bytes = Deno.readFileSync(png);
+    assert.deepEqual([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join(""), "PNG");
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    assert.deepEqual([view.getUint32(16), view.getUint32(20)], [1280, 2000], "IHDR width x height");
+    assert.ok(bytes.length > 60_000, `screenshot is ${bytes.length} bytes`);
+  },
+});
+
+Deno.test({
+  name: "page-error checks catch a thrown error and a blocked external load",
+  ignore: !hasChromium,
+  fn: async () => {
+    // Guards against a probe that always reports 0.
+    const bad = join(dir, "bad.html");
+    Deno.writeTextFileSync(
+      bad,
+      `<!DOCTYPE html><html><head><meta charset="utf-8">${PAGE_ERROR_PROBE}
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'">
+</head><body><img src="http://example.invalid/x.png"><script>throw new Error("boom")</script>
+<output id="mc-page-errors" data-count="0"></output></body></html>`,
+    );
+    const { stdout, stderr } = await chromium(
+      "--enable-logging=stderr",
+      "--v=0",
+      "--dump-dom",
+      `file://${bad}`,
+    );
+    const [count, messages] = pageErrors(stdout);
+    assert.ok(count >= 2, `probe saw ${count}: ${messages}`);
+    assert.match(messages, /boom/);
+    assert.match(messages, /blocked img-src/);
+    assert.equal(consoleProblems(stderr).length, 2, stderr);
+  },
+});

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import {
+  FLEET_STRATEGIES,
+  MAX_NODES,
+  minImageBytes,
+  parseScenario,
+  runFleet,
+  ScenarioError,
+  scenarioPoints,
+} from "../../lib/scenario/fleet.ts";
+
+const profile = await loadProfile(BUILTIN_PROFILE);
+const IMAGE_GB = Math.ceil(minImageBytes(profile) / 1e7) / 100;
+
+function issuesOf(input: unknown, options = {}): string[] {
+  try {
+    parseScenario(input, options);
+  } catch (e) {
+    assert.ok(e instanceof ScenarioError);
+    return e.issues;
+  }
+  return [];
+}
+
+Deno.test("scenario parser reports every bad field at once, named by its label", () => {
+  const issues = issuesOf(
+    { strategy: "bogus", nodes: 0, seed: "x", imageGb: 1, colour: "red", sweep: "nodes=1,0" },
+    { profile, labels: { nodes: "--nodes", imageGb: "--image-gb" } },
+  );
+  assert.equal(issues.length, 7, issues.join("\n"));
+  assert.match(issues.join("\n"), /^strategy: must be one of bare-metal, .*"bogus"$/m);
+  assert.match(issues.join("\n"), /^--nodes: must be >= 1: current value is 0$/m);
+  assert.match(issues.join("\n"), /^seed: must be an integer: current value is "x"$/m);
+  assert.match(issues.join("\n"), /^colour: is not a scenario field/m);
+  assert.match(issues.join("\n"), /^--nodes: is also swept by sweep/m);
+  assert.match(issues.join("\n"), /^--image-gb: must be >= [\d.]+ to hold/m);
+  assert.match(issues.join("\n"), /^sweep\.nodes\[1\]: must be >= 1: current value is "0"$/m);
+  assert.deepEqual(issuesOf({ strategy: "nfsroot", sweep: "nodes=1,2" }), []);
+});
+
+Deno.test("scenario parser accepts any valid flags as strings and expands the sweep", () => {
+  const names = Object.keys(FLEET_STRATEGIES);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...names),
+      fc.integer({ min: 1, max: MAX_NODES }),
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      fc.array(fc.integer({ min: 1, max: MAX_NODES }), { minLength: 1, maxLength: 5 }),
+      (strategy, nodes, seed, sweep) => {
+        const s = parseScenario({
+          strategy,
+          seed: String(seed),
+          sweep: `nodes=${sweep.join(",")}`,
+        });
+        const points = scenarioPoints(s);
+        assert.deepEqual(points.map((p) => p.nodes), sweep);
+        assert.ok(points.every((p) => p.strategy === strategy && p.seed === seed));
+        assert.equal(parseScenario({ strategy, nodes: String(nodes) }).nodes, nodes);
+      },
+    ),
+  );
+});
+
+Deno.test("fleet: nodes sharing one image server come up no faster than one alone, deterministically", () => {
+  const run = (nodes: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "nfsroot", nodes, seed: 3, imageGb: IMAGE_GB },
+    });
+  const one = run(1), three = run(3);
+  assert.equal(three.totals.length, 3);
+  assert.deepEqual(three.totals.map((t) => t.node), ["node0", "node1", "node2"]);
+  assert.ok(three.summary.firstS >= one.summary.firstS * 0.99, "contention slows every node");
+  assert.ok(three.summary.serverGb > 2.5 * one.summary.serverGb, "each node streams its own boot");
+  assert.deepEqual(run(3), three, "same seed, same rows");
+});
