@@ -29,7 +29,10 @@ interface Cell {
 }
 interface Notebook {
   cells: Cell[];
-  metadata: { kernelspec?: { name?: string }; language_info?: { name?: string } };
+  metadata: {
+    kernelspec?: { name?: string };
+    language_info?: { name?: string; version?: string };
+  };
 }
 
 const text = (c: Cell) => [c.source].flat().join("");
@@ -73,12 +76,20 @@ if (MISSING !== undefined) console.warn(`notebooks_test: Jupyter tests${IGNORED}
 Deno.test("the five notebooks are committed cleared, with the Deno kernel and a parameters cell", () => {
   const paths = notebookPaths();
   assert.deepEqual(paths.map((p) => basename(p, ".ipynb")), EXPECTED);
+  // (fix: bash tools/check_notebooks.sh --fix)
   for (const path of paths) {
     const nb = read(path);
     const name = basename(path);
     assert.equal(nb.metadata.kernelspec?.name, "deno", `${name}: kernelspec.name`);
     assert.equal(nb.metadata.language_info?.name, "typescript", `${name}: language_info.name`);
+    const version = nb.metadata.language_info?.version;
+    assert.equal(version, undefined, `${name}: language_info.version ${version} left by a run`);
     const code = nb.cells.filter((c) => c.cell_type === "code");
+    for (const c of nb.cells) {
+      // Only tags survive clearing (no execution timestamps from a saved run).
+      const extra = Object.keys(c.metadata).filter((k) => k !== "tags");
+      assert.deepEqual(extra, [], `${name}: cell '${c.id}' has metadata ${extra}`);
+    }
     for (const c of code) {
       assert.deepEqual(c.outputs, [], `${name}: cell '${c.id}' has outputs`);
       assert.equal(c.execution_count, null, `${name}: cell '${c.id}' has an execution count`);
