@@ -13,7 +13,6 @@ import {
   formatComparison,
   startupFigure,
   throughputFigure,
-  timelineFigure,
   toSvg,
 } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";

@@ -62,23 +62,26 @@ export class BackgroundCopier {
     this.#o = { ...options, pipeline };
   }
 
-  /** Fetches a chunk in requests of at most the source's maximum size. */
+  /**
+   * Fetches a chunk in requests of at most the source's maximum size, one
+   * after the other: a background copy keeps at most one request per chunk
+   * at the server, so redirected reads do not queue behind a burst.
+   */
   #fetch(range: { lba: number; count: number }): SimEvent<Int32Array> {
     const { sim, image } = this.#o;
     if (range.count <= image.maxSectors) return image.read(range);
-    const parts: SimEvent<Int32Array>[] = [];
-    for (let o = 0; o < range.count; o += image.maxSectors) {
-      parts.push(
-        image.read({ lba: range.lba + o, count: Math.min(image.maxSectors, range.count - o) }),
-      );
-    }
     const out = sim.event<Int32Array>();
-    sim.allOf(parts).then((ev) => {
-      if (!ev.ok) return out.fail(ev.value as unknown as Error);
-      const all = new Int32Array(range.count);
-      parts.forEach((p, i) => all.set(p.value, i * image.maxSectors));
-      out.succeed(all);
-    });
+    const all = new Int32Array(range.count);
+    const next = (o: number) => {
+      if (o >= range.count) return void out.succeed(all);
+      const n = Math.min(image.maxSectors, range.count - o);
+      image.read({ lba: range.lba + o, count: n }).then((ev) => {
+        if (!ev.ok) return void out.fail(ev.value as unknown as Error);
+        all.set(ev.value, o);
+        next(o + n);
+      });
+    };
+    next(0);
     return out;
   }
 
