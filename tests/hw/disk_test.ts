@@ -445,3 +445,61 @@ Deno.test("property: reads return the latest written version per sector (SSD)", 
     { numRuns: 100 },
   );
 });
+
+function sequentialWrite(
+  options: Partial<HddOptions>,
+  lba: number,
+  bytes: number,
+): { elapsed: number; disk: Hdd; commands: number } {
+  const sim = new Simulation({ seed: 3 });
+  const disk = new Hdd(sim, { ...HDD, ...options });
+  const per = (512 * 1024) / SECTOR_SIZE;
+  const versions = new Int32Array(per).fill(IMAGE_VERSION);
+  let elapsed = 0;
+  run(sim, function* () {
+    for (let done = 0; done < bytes / SECTOR_SIZE; done += per) {
+      const r = yield* io(disk, { op: "write", lba: lba + done, versions });
+      assert.ok(r.ok);
+    }
+    elapsed = sim.now;
+  });
+  return { elapsed, disk, commands: bytes / SECTOR_SIZE / per };
+}
+
+Deno.test("a long sequential write streams through the write cache at the media rate less the per-command overhead", () => {
+  const bytes = 1 << 30;
+  for (const [lba, commandOverhead] of [[0, 100_000], [0, 300_000], [600_000_000, 300_000]]) {
+    const { elapsed, disk, commands } = sequentialWrite({ commandOverhead }, lba, bytes);
+    // Destaging streams on while the host transfers into the cache, so each
+    // 512 KiB command costs its media time plus its overhead, not also its
+    // interface transfer (which would cap the stream near 85 MB/s).
+    const expected = disk.mediaTime(lba, bytes / SECTOR_SIZE) + commands * commandOverhead;
+    assert.ok(Math.abs(elapsed / expected - 1) < 0.03, `${elapsed} vs ${expected}`);
+    const mbps = bytes / (elapsed / NS_PER_S) / 1e6;
+    assert.ok(mbps < disk.mediaRate(lba) / 1e6, `${mbps} MB/s beats the media`);
+    assert.ok(disk.dirtySectors <= HDD.writeCacheBytes / SECTOR_SIZE);
+    assert.equal(disk.stats().seeks, lba === 0 ? 0 : 1, "the destage stream never seeks");
+  }
+});
+
+Deno.test("a read amid a write stream waits behind at most one destage chunk", () => {
+  const sim = new Simulation({ seed: 4 });
+  const disk = new Hdd(sim, { ...HDD, destageIdleDelay: 1e9 });
+  const per = 1024;
+  run(sim, function* () {
+    for (let i = 0; i < 64; i++) {
+      yield* io(disk, { op: "write", lba: i * per, versions: new Int32Array(per).fill(i) });
+    }
+    assert.ok(disk.stats().destagedBytes > 0, "the full cache destages while the host is busy");
+    const r = yield* io(disk, { op: "read", lba: 500_000_000, count: 8 });
+    const chunk = disk.mediaTime(0, 262_144 / SECTOR_SIZE);
+    const bound = HDD.commandOverhead + chunk + HDD.fullStrokeSeek + disk.revolution +
+      disk.mediaTime(500_000_000, 8);
+    assert.ok(r.serviceTime <= bound, `${r.serviceTime} > ${bound}`);
+    // Between writes destaging stops after its chunk and waits for the idle delay.
+    const dirty = disk.dirtySectors;
+    assert.ok(HDD.writeCacheBytes / SECTOR_SIZE - dirty < per + 262_144 / SECTOR_SIZE);
+    yield sim.timeout(100_000_000);
+    assert.equal(disk.dirtySectors, dirty);
+  });
+});

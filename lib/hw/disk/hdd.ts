@@ -186,11 +186,19 @@ class DirtyList {
  * - A media access that starts 0..`sequentialWindow` sectors after the
  *   previous one ended streams on: no seek, no rotation (track buffer /
  *   read-ahead), it only passes over the gap.
- * - Write cache: a write that fits completes at interface speed; the cache
- *   is destaged in chunks when no host command is outstanding, or by a write
- *   that needs room; FUA writes and writes larger than the cache go to the
- *   media; FLUSH destages everything. Reads of sectors all dirty in the cache
- *   are served from it.
+ * - Write cache: a write that fits completes at interface speed. The cache
+ *   is destaged in chunks when no host command is outstanding, and also
+ *   while a cached write is in service and the cache could not take another
+ *   write of its size ("pressure"): then destaging streams on and the host's
+ *   transfer into the cache overlaps it, as in a real drive, so sustained
+ *   sequential writes run at the media rate. A write that must wait for room
+ *   has its command processed in line with the media (it holds the actuator
+ *   for `commandOverhead`, as a media command does), so the stream pays the
+ *   per-command overhead as reads do. Between writes (host reads, or idle
+ *   within `destageIdleDelay`) destaging stops after its current chunk.
+ *   FUA writes and writes larger than the cache go to the media; FLUSH
+ *   destages everything. Reads of sectors all dirty in the cache are served
+ *   from it.
  *
  * Content changes when a command starts service, so reads see every write
  * served before them, cached or not; reordering never passes an overlapping
@@ -249,6 +257,14 @@ export class Hdd implements BlockDevice {
   #dirty = new DirtyList();
   /** The piece being destaged (still in the cache buffer until written). */
   #inFlight: Extent | null = null;
+  /** Sectors of the write being transferred into the cache (room held for it). */
+  #reserved = 0;
+  /** Size of the cached write in service, sectors (0: none). */
+  #writing = 0;
+  /** Succeeds when a destaged chunk frees room. */
+  #roomFreed: SimEvent<void> | null = null;
+  /** Wakes the destager when writes need room while the host is busy. */
+  #kick: SimEvent<void> | null = null;
   /** Sector after the last media access; -1 before the first (head parked at LBA 0). */
   #headEnd = -1;
   #arrival: SimEvent<void> | null = null;
@@ -522,15 +538,28 @@ export class Hdd implements BlockDevice {
     yield* this.#access(piece.lba, piece.count, 0);
     this.#inFlight = null;
     this.#stats.destagedBytes += piece.count * SECTOR_SIZE;
+    const room = this.#roomFreed;
+    this.#roomFreed = null;
+    room?.succeed();
   }
 
-  /** Destages until `need` more sectors fit (need = Infinity: until clean). */
-  *#makeRoom(need: number): ProcessGenerator<void> {
-    const fits = () => this.dirtySectors + need <= this.#cacheSectors;
-    if (fits() || (need === Infinity && this.dirtySectors === 0)) return;
+  /** Cache sectors in use: dirty, being destaged, or being transferred in. */
+  #used(): number {
+    return this.dirtySectors + this.#reserved;
+  }
+
+  /** True while a cached write is in service and the cache could not take another like it. */
+  #underPressure(): boolean {
+    return this.#writing > 0 && this.#dirty.total > 0 &&
+      this.#used() + this.#writing > this.#cacheSectors;
+  }
+
+  /** Destages everything (FLUSH); an in-flight chunk finishes first (it holds the actuator). */
+  *#drain(): ProcessGenerator<void> {
+    if (this.dirtySectors === 0) return;
     using req = this.#actuator.request();
     yield req;
-    while (this.#dirty.total > 0 && !fits()) yield* this.#destageChunk();
+    while (this.#dirty.total > 0) yield* this.#destageChunk();
   }
 
   *#read(d: Decoded): ProcessGenerator<void> {
@@ -548,23 +577,62 @@ export class Hdd implements BlockDevice {
       yield* this.#hostAccess(d.lba, d.count);
       return;
     }
+    const sim = this.#sim;
     this.#stats.cacheWrites++;
-    yield* this.#makeRoom(d.count);
-    yield this.#sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
+    this.#writing = d.count;
+    if (this.#used() + d.count <= this.#cacheSectors) {
+      this.#reserve(d.count);
+      yield sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
+    } else {
+      // No room: the destager streams on (pressure); this command is processed
+      // between its chunks, then its data follows the room destaging frees.
+      this.#wakeDestager();
+      {
+        using req = this.#actuator.request();
+        yield req;
+        yield sim.timeout(this.#o.commandOverhead);
+      }
+      while (this.#used() + d.count > this.#cacheSectors) {
+        this.#roomFreed ??= sim.event<void>();
+        yield this.#roomFreed;
+      }
+      this.#reserve(d.count);
+      yield sim.timeout(this.#ifaceTime(d.count));
+    }
+    this.#reserved -= d.count;
+    this.#writing = 0;
     this.#dirty.add(d.lba, d.count);
     if (this.#dirtied !== null && !this.#dirtied.triggered) this.#dirtied.succeed();
   }
 
+  /** Holds room for a write's transfer; destaging streams on if another like it would not fit. */
+  #reserve(n: number): void {
+    this.#reserved += n;
+    if (this.#underPressure()) this.#wakeDestager();
+  }
+
+  #wakeDestager(): void {
+    if (this.#kick !== null && !this.#kick.triggered) this.#kick.succeed();
+  }
+
   *#flush(): ProcessGenerator<void> {
     yield this.#sim.timeout(this.#o.commandOverhead);
-    if (this.#cacheSectors > 0) yield* this.#makeRoom(Infinity);
+    if (this.#cacheSectors > 0) yield* this.#drain();
+  }
+
+  #newKick(): SimEvent<void> {
+    if (this.#kick === null || this.#kick.triggered) this.#kick = this.#sim.event<void>();
+    return this.#kick;
   }
 
   #ifaceTime(n: number): SimTime {
     return Math.ceil(((n * SECTOR_SIZE) / this.#o.interfaceRate) * NS_PER_S);
   }
 
-  /** Background destaging: one chunk at a time, only while no host command is outstanding. */
+  /**
+   * Destaging, one chunk at a time: back to back while a write is under
+   * pressure, otherwise only once the host has been idle `destageIdleDelay`.
+   */
   *#destageLoop(): ProcessGenerator<void> {
     const sim = this.#sim;
     const act = this.#activity;
@@ -575,15 +643,16 @@ export class Hdd implements BlockDevice {
         yield sim.timeout(0);
         continue;
       }
-      if (act.outstanding > 0) {
-        yield act.whenIdle();
+      const pressure = this.#underPressure();
+      if (!pressure && act.outstanding > 0) {
+        yield sim.anyOf([act.whenIdle(), this.#newKick()]);
         // Let commands submitted in this same instant count as host activity.
         yield sim.timeout(0);
         continue;
       }
       const wait = act.idleSince + this.#o.destageIdleDelay - sim.now;
-      if (wait > 0) {
-        yield sim.timeout(wait);
+      if (!pressure && wait > 0) {
+        yield sim.anyOf([sim.timeout(wait), this.#newKick()]);
         continue;
       }
       using req = this.#actuator.request();
