@@ -23,6 +23,7 @@ if [ "${1:-}" != "--deno-only" ]; then
   /usr/bin/python3 -c "import nbclient, ipykernel" 2>/dev/null || need+=(python3-nbclient python3-ipykernel)
   command -v rsvg-convert >/dev/null || need+=(librsvg2-bin)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
   if [ ${#need[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need[*]}" >&2
     apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
