@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ABAR, imageVersion, makeRig, type Rig } from "./_harness.ts";
 import type { ProcessGenerator } from "../../lib/sim/mod.ts";
-import { AhciRegs } from "../../lib/hw/ahci/mod.ts";
+import {
+  AhciRegs,
+  encodeAtaCommand,
+  encodeH2dFis,
+  writeCommandHeader,
+  writePrdt,
+} from "../../lib/hw/ahci/mod.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
 
 function boot(rig: Rig): ProcessGenerator<void> {
@@ -278,4 +284,61 @@ Deno.test("sequential redirected reads are served by the mediator's read-ahead",
   });
   rig.sim.run();
   assert.ok(rig.mediator!.stats.readAheadHits >= 10, `hits ${rig.mediator!.stats.readAheadHits}`);
+});
+
+Deno.test("the VMM's memory is hidden from the guest and guest DMA into it is refused", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    const vmm = rig.vmm!;
+    const cpu = rig.cpus[0];
+    const reg = (r: number) => ABAR + AhciRegs.portReg(0, r);
+    // Seed the target so the test notices any write into VMM memory.
+    const target = vmm.memory.base + (8 << 20);
+    rig.memory.writeVersions(target, [4242]);
+    // A guest that builds a read whose buffer lies in VMM memory, in slot 30.
+    const clb = (yield* cpu.mmio(rig.sim, rig.bus, {
+      addr: reg(AhciRegs.Px.CLB),
+      size: 4,
+      write: false,
+    })) as number;
+    const ctba = 0x200000;
+    rig.memory.writeBytes(ctba, encodeH2dFis(encodeAtaCommand({ kind: "read", lba: 0, count: 1 })));
+    writePrdt(rig.memory, ctba, [{ dba: target, bytes: 512, interrupt: true }]);
+    writeCommandHeader(rig.memory, { clb, slot: 30 }, { cfl: 5, prdtl: 1, ctba });
+    yield* cpu.mmio(rig.sim, rig.bus, {
+      addr: reg(AhciRegs.Px.CI),
+      size: 4,
+      write: true,
+      value: 1 << 30,
+    });
+    yield rig.sim.timeout(5_000_000);
+    const ci = (yield* cpu.mmio(rig.sim, rig.bus, {
+      addr: reg(AhciRegs.Px.CI),
+      size: 4,
+      write: false,
+    })) as number;
+    assert.equal(ci & (1 << 30), 0, "the command completed (with nothing transferred)");
+  });
+  rig.sim.run();
+  assert.equal(rig.mediator!.stats.blockedDma, 1);
+  assert.equal(
+    rig.memory.readVersions(rig.vmm!.memory.base + (8 << 20), 1)[0],
+    4242,
+    "VMM memory untouched",
+  );
+  assert.ok(
+    !rig.vmm!.e820.isUsable(rig.vmm!.memory.base, rig.vmm!.memory.size),
+    "hidden from E820",
+  );
+});
+
+Deno.test("port state transitions: the mediator's edges and only those", async () => {
+  const { nextPortState } = await import("../../lib/vmm/mod.ts");
+  assert.equal(nextPortState("idle", "running"), "running");
+  assert.equal(nextPortState("running", "idle"), "idle");
+  assert.equal(nextPortState("running", "detaching"), "detaching");
+  assert.equal(nextPortState("detaching", "native"), "native");
+  assert.throws(() => nextPortState("native", "running"), /illegal port transition/);
+  assert.throws(() => nextPortState("idle", "native"), /illegal port transition/);
 });

@@ -103,6 +103,8 @@ export interface AhciMediatorStats {
   injectedInterrupts: number;
   /** Redirected reads served (in part) by a read-ahead. */
   readAheadHits: number;
+  /** Guest commands refused because their DMA targeted VMM memory. */
+  blockedDma: number;
   /** Guest register writes in an order the mediator did not expect (passed through). */
   guestOddities: number;
 }
@@ -160,6 +162,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     injectedInterrupts: 0,
     guestOddities: 0,
     readAheadHits: 0,
+    blockedDma: 0,
   };
   lastGuestIo: SimTime = 0;
   readonly #sim: Simulation;
@@ -515,6 +518,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   /** True for a read wholly absent that no queued guest command overlaps. */
+  #touchesVmm(addr: Gpa, bytes: number): boolean {
+    const m = this.#vmm.memory;
+    return addr < m.base + m.size && m.base < addr + bytes;
+  }
+
   #redirectsWhole(cmd: GuestCommand, p: Port): boolean {
     if (cmd.kind !== "read" || cmd.count === 0 || cmd.lba + cmd.count > this.#map.sectors) {
       return false;
@@ -529,6 +537,15 @@ export class AhciMediator implements Mediator, VmmBlockIo {
 
   #dispatch(cmd: GuestCommand): void {
     const p = this.#port;
+    if (cmd.prdt.some((e) => this.#touchesVmm(e.dba, e.bytes))) {
+      // The VMM's memory is reserved in the guest's E820 map and protected
+      // (EPT): a command whose DMA would reach it never goes to the device.
+      // It completes with nothing transferred (PRDBC = 0), a short transfer.
+      this.stats.blockedDma++;
+      setPrdbc(this.#mem, cmd.headerAddr, 0);
+      this.#emulateCompletion(cmd);
+      return;
+    }
     if (cmd.kind === "read" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
       const missing = this.#map.missing(cmd.lba, cmd.count);
       if (missing.length > 0) {
