@@ -30,22 +30,14 @@
 import type { Gpa, Lba, SimTime } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
-  AtaCmd,
-  CH_CFL_MASK,
-  CH_CTBA,
-  CH_CTBAU,
   CH_PRDBC,
-  CH_PRDTL_SHIFT,
-  CH_W,
   CMD_HEADER_BYTES,
   CT_CFIS,
   CT_PRDT,
-  DEVICE_LBA,
-  FIS_H2D_C,
-  FIS_I,
-  FIS_TYPE_REG_D2H,
-  FIS_TYPE_REG_H2D,
-  FIS_TYPE_SET_DEVICE_BITS,
+  encodeAtaCommand,
+  encodeD2hFis,
+  encodeH2dFis,
+  encodeSdbFis,
   Ghc,
   GHC_IE,
   type HookHandle,
@@ -56,8 +48,7 @@ import {
   type PhysicalMemory,
   PORT_BASE,
   PORT_STRIDE,
-  PRD_DBA,
-  PRD_DW3,
+  PRD_MAX_BYTES,
   Px,
   PxCMD_CR,
   PxCMD_FR,
@@ -70,6 +61,8 @@ import {
   RFIS_RFIS,
   RFIS_SDBFIS,
   SLOTS,
+  writeCommandHeader,
+  writePrdt,
 } from "../../../hw/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
 import type { BlockMap, SectorRun } from "../../block_map.ts";
@@ -679,17 +672,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const bit = (1 << cmd.slot) >>> 0;
     if (fbOf(p) !== 0) {
       if (cmd.ncq) {
-        const sdb = new Uint8Array(8);
-        sdb[0] = FIS_TYPE_SET_DEVICE_BITS;
-        sdb[1] = FIS_I;
-        sdb[2] = TFD_IDLE & 0x77;
-        new DataView(sdb.buffer).setUint32(4, bit, true);
+        const sdb = encodeSdbFis({ status: TFD_IDLE, error: 0, interrupt: true, sactive: bit });
         this.#mem.writeBytes(fbOf(p) + RFIS_SDBFIS, sdb);
       } else {
-        const d2h = new Uint8Array(20);
-        d2h[0] = FIS_TYPE_REG_D2H;
-        d2h[1] = FIS_I;
-        d2h[2] = TFD_IDLE;
+        const d2h = encodeD2hFis({ status: TFD_IDLE, error: 0, interrupt: true });
         this.#mem.writeBytes(fbOf(p) + RFIS_RFIS, d2h);
       }
     }
@@ -792,33 +778,24 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const slot = this.#freeVmmSlot();
     const mem = this.#mem;
     const table = this.#vmmTable;
-    const fis = new Uint8Array(20);
-    fis[0] = FIS_TYPE_REG_H2D;
-    fis[1] = FIS_H2D_C;
-    fis[2] = c.write ? AtaCmd.WRITE_DMA_EXT : AtaCmd.READ_DMA_EXT;
-    let lba = c.lba;
-    for (const i of [4, 5, 6, 8, 9, 10]) {
-      fis[i] = lba % 256;
-      lba = Math.floor(lba / 256);
-    }
-    fis[7] = DEVICE_LBA;
-    fis[12] = c.count & 0xff;
-    fis[13] = (c.count >> 8) & 0xff;
-    mem.writeBytes(table + CT_CFIS, fis);
+    const fis = encodeAtaCommand({ kind: c.write ? "write" : "read", lba: c.lba, count: c.count });
+    mem.writeBytes(table + CT_CFIS, encodeH2dFis(fis));
     const bytes = c.count * 512;
-    const prds = Math.ceil(bytes / (4 << 20));
-    for (let i = 0; i < prds; i++) {
-      const e = table + CT_PRDT + i * 16;
-      const n = Math.min(4 << 20, bytes - i * (4 << 20));
-      mem.write(e + PRD_DBA, 4, lo(this.#vmmBuf + i * (4 << 20)));
-      mem.write(e + 4, 4, hi(this.#vmmBuf + i * (4 << 20)));
-      mem.write(e + PRD_DW3, 4, n - 1);
+    const prdt = [];
+    for (let o = 0; o < bytes; o += PRD_MAX_BYTES) {
+      prdt.push({
+        dba: this.#vmmBuf + o,
+        bytes: Math.min(PRD_MAX_BYTES, bytes - o),
+        interrupt: false,
+      });
     }
-    const h = p.shadowClb + slot * CMD_HEADER_BYTES;
-    mem.write(h, 4, (5 & CH_CFL_MASK) | (c.write ? CH_W : 0) | (prds << CH_PRDTL_SHIFT));
-    mem.write(h + CH_PRDBC, 4, 0);
-    mem.write(h + CH_CTBA, 4, lo(table));
-    mem.write(h + CH_CTBAU, 4, hi(table));
+    writePrdt(mem, table, prdt);
+    writeCommandHeader(mem, { clb: p.shadowClb, slot }, {
+      cfl: 5,
+      write: c.write,
+      prdtl: prdt.length,
+      ctba: table,
+    });
     this.stats.vmmCommands++;
     const bit = (1 << slot) >>> 0;
     this.#rawWrite(Px.CI, bit);

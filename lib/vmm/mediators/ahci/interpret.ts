@@ -7,31 +7,11 @@
  */
 import type { Gpa, Lba } from "../../../_util/mod.ts";
 import {
-  AtaCmd,
-  CH_CFL_MASK,
-  CH_CTBA,
-  CH_CTBAU,
   CH_PRDBC,
-  CH_PRDTL_SHIFT,
-  CH_W,
   CMD_HEADER_BYTES,
-  CT_CFIS,
-  CT_PRDT,
-  FIS_H2D_C,
+  decodeCommand,
   FIS_TYPE_REG_H2D,
-  H2D_COMMAND,
-  H2D_COUNT,
-  H2D_COUNT_EXP,
-  H2D_DEVICE,
-  H2D_FEATURES,
-  H2D_FEATURES_EXP,
-  H2D_LBA0,
   type PhysicalMemory,
-  PRD_DBA,
-  PRD_DBAU,
-  PRD_DBC_MASK,
-  PRD_DW3,
-  PRDT_ENTRY_BYTES,
 } from "../../../hw/mod.ts";
 
 /** One PRDT entry: a guest buffer. */
@@ -55,57 +35,49 @@ export interface GuestCommand {
   headerAddr: Gpa;
 }
 
-const READS = new Set<number>([AtaCmd.READ_DMA, AtaCmd.READ_DMA_EXT, AtaCmd.READ_FPDMA_QUEUED]);
-const WRITES = new Set<number>([AtaCmd.WRITE_DMA, AtaCmd.WRITE_DMA_EXT, AtaCmd.WRITE_FPDMA_QUEUED]);
-
 /**
- * Decodes slot `slot` of the command list at `clb`. Anything it does not
- * understand is `kind: "other"` and will be passed through to the device,
- * which fails it the way the spec says if it is malformed.
+ * Decodes slot `slot` of the command list at `clb` with the HBA model's own
+ * decoders (one reading of the spec for device and mediator). Anything it
+ * does not understand is `kind: "other"` and is passed through to the
+ * device, which fails it the way the spec says if it is malformed.
  */
 export function interpretCommand(
   mem: PhysicalMemory,
   options: { clb: Gpa; slot: number },
 ): GuestCommand {
   const headerAddr = options.clb + options.slot * CMD_HEADER_BYTES;
-  const dw0 = mem.read(headerAddr, 4);
-  const ctba = mem.read(headerAddr + CH_CTBA, 4) + mem.read(headerAddr + CH_CTBAU, 4) * 2 ** 32;
-  const cfl = dw0 & CH_CFL_MASK;
-  const prdtl = dw0 >>> CH_PRDTL_SHIFT;
-  const w = (dw0 & CH_W) !== 0;
-  const base = { slot: options.slot, w, headerAddr, prdt: [] as PrdEntry[] };
-  if (ctba + CT_PRDT + prdtl * PRDT_ENTRY_BYTES > mem.size || cfl < 5) {
-    return { ...base, kind: "other", opcode: -1, lba: 0, count: 0, ncq: false };
+  const other = {
+    slot: options.slot,
+    kind: "other" as const,
+    opcode: -1,
+    lba: 0,
+    count: 0,
+    ncq: false,
+    w: false,
+    prdt: [],
+    headerAddr,
+  };
+  let d;
+  try {
+    d = decodeCommand(mem, options);
+  } catch (e) {
+    if (e instanceof RangeError) return other; // structures outside memory: the device will fail it
+    throw e;
   }
-  const fis = mem.readBytes(ctba + CT_CFIS, 20);
-  const opcode = fis[H2D_COMMAND];
-  if (fis[0] !== FIS_TYPE_REG_H2D || (fis[1] & FIS_H2D_C) === 0) {
-    return { ...base, kind: "other", opcode, lba: 0, count: 0, ncq: false };
-  }
-  const ncq = opcode === AtaCmd.READ_FPDMA_QUEUED || opcode === AtaCmd.WRITE_FPDMA_QUEUED;
-  const ext = ncq || opcode === AtaCmd.READ_DMA_EXT || opcode === AtaCmd.WRITE_DMA_EXT;
-  let lba = fis[H2D_LBA0] + fis[H2D_LBA0 + 1] * 2 ** 8 + fis[H2D_LBA0 + 2] * 2 ** 16;
-  let count: number;
-  if (ext) {
-    lba += fis[H2D_LBA0 + 4] * 2 ** 24 + fis[H2D_LBA0 + 5] * 2 ** 32 + fis[H2D_LBA0 + 6] * 2 ** 40;
-    count = ncq
-      ? fis[H2D_FEATURES] + fis[H2D_FEATURES_EXP] * 256
-      : fis[H2D_COUNT] + fis[H2D_COUNT_EXP] * 256;
-    if (count === 0) count = 65536;
-  } else {
-    lba += (fis[H2D_DEVICE] & 0x0f) * 2 ** 24; // 28-bit: LBA 27:24 in DEVICE 3:0
-    count = fis[H2D_COUNT] === 0 ? 256 : fis[H2D_COUNT];
-  }
-  const prdt: PrdEntry[] = [];
-  for (let i = 0; i < prdtl; i++) {
-    const e = ctba + CT_PRDT + i * PRDT_ENTRY_BYTES;
-    prdt.push({
-      dba: mem.read(e + PRD_DBA, 4) + mem.read(e + PRD_DBAU, 4) * 2 ** 32,
-      bytes: (mem.read(e + PRD_DW3, 4) & PRD_DBC_MASK) + 1,
-    });
-  }
-  const kind = READS.has(opcode) ? "read" : WRITES.has(opcode) ? "write" : "other";
-  return { slot: options.slot, kind, opcode, lba, count, ncq, w, prdt, headerAddr };
+  const c = d.command;
+  const valid = d.header.cfl >= 5 && d.fis.type === FIS_TYPE_REG_H2D && d.fis.c;
+  const kind = valid && (c.kind === "read" || c.kind === "write") ? c.kind : "other";
+  return {
+    slot: options.slot,
+    kind,
+    opcode: c.opcode,
+    lba: c.lba,
+    count: c.count,
+    ncq: c.ncq,
+    w: d.header.write,
+    prdt: d.prdt.map((e) => ({ dba: e.dba, bytes: e.bytes })),
+    headerAddr,
+  };
 }
 
 /**
