@@ -45,12 +45,17 @@ export type ProcessGenerator<T = unknown> = Generator<SimEvent<unknown>, T, unkn
  * ```
  */
 export class SimEvent<T = unknown> {
-  /** @internal State (low bits) | FAILED | DEFUSED. */ _f = PENDING;
-  /** @internal */ _value: unknown = undefined;
-  /** @internal */ _w: Waiter | null = null;
-  /** @internal */ _ws: Waiter[] | null = null;
+  /** @internal State (low bits) | FAILED | DEFUSED. */ _f: number;
+  /** @internal */ _value: unknown;
+  /** @internal One waiter, or several in an array (the common case is one). */ _w:
+    | Waiter
+    | Waiter[]
+    | null = null;
 
-  constructor(readonly sim: Simulation) {}
+  constructor(readonly sim: Simulation, f: number = PENDING, value?: unknown) {
+    this._f = f;
+    this._value = value;
+  }
 
   /** Current lifecycle state. */
   get state(): EventState {
@@ -116,17 +121,20 @@ export class SimEvent<T = unknown> {
       this.sim.call(0, () => (typeof w === "function" ? w(ev) : w._resume(ev)));
       return;
     }
-    if (this._w === null) this._w = w;
-    else (this._ws ??= []).push(w);
+    const cur = this._w;
+    if (cur === null) this._w = w;
+    else if (Array.isArray(cur)) cur.push(w);
+    else this._w = [cur, w];
   }
 
   /** @internal */
   _removeWaiter(w: Waiter): void {
-    if (this._w === w) {
-      this._w = this._ws !== null && this._ws.length > 0 ? this._ws.shift()! : null;
-    } else if (this._ws !== null) {
-      const i = this._ws.indexOf(w);
-      if (i >= 0) this._ws.splice(i, 1);
+    const cur = this._w;
+    if (cur === w) this._w = null;
+    else if (Array.isArray(cur)) {
+      const i = cur.indexOf(w);
+      if (i >= 0) cur.splice(i, 1);
+      if (cur.length === 0) this._w = null;
     }
   }
 
@@ -144,12 +152,10 @@ export class SimEvent<T = unknown> {
     this._f = (f & FAILED) !== 0 ? (f & ~STATE) | PROCESSED | DEFUSED : (f & ~STATE) | PROCESSED;
     const self = this as SimEvent<unknown>;
     if (typeof w === "function") w(self);
-    else w._resume(self);
-    const ws = this._ws;
-    if (ws !== null) {
-      this._ws = null;
-      for (let i = 0; i < ws.length; i++) {
-        const x = ws[i];
+    else if (!Array.isArray(w)) w._resume(self);
+    else {
+      for (let i = 0; i < w.length; i++) {
+        const x = w[i];
         if (typeof x === "function") x(self);
         else x._resume(self);
       }
@@ -347,9 +353,7 @@ export class Simulation {
     if (!(delay >= 0) || !Number.isInteger(delay)) {
       requireNumber("schedule a timeout", "delay", delay, { integer: true, min: 0 });
     }
-    const ev = new SimEvent<T>(this);
-    ev._value = value;
-    ev._f = TRIGGERED;
+    const ev = new SimEvent<T>(this, TRIGGERED, value);
     this.#heap.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
     return ev;
   }
