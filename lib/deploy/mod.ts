@@ -31,6 +31,7 @@ export {
 export {
   bareMetal,
   bmcast,
+  finishDeployment,
   imageCopy,
   imageSource,
   nfsRoot,

@@ -260,6 +260,20 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
   return { method: "nfsroot", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
 
+/**
+ * Waits until BMcast's copy is complete, then de-virtualizes, recording the
+ * "copy" and "de-virtualize" phases of the node.
+ */
+export function* finishDeployment(w: World, node: Node, up: StartupResult): ProcessGenerator<void> {
+  if (up.vmm === undefined) throw new TypeError(`Cannot finish deployment of '${node.name}': it runs no VMM`);
+  const t0 = up.copier?.stats.startedAt ?? w.sim.now;
+  yield* up.vmm.untilFinished();
+  w.rec.span(node.name, "copy", t0, w.sim.now);
+  const t1 = w.sim.now;
+  yield* up.vmm.devirtualize();
+  w.rec.span(node.name, "de-virtualize", t1, w.sim.now);
+}
+
 /** Strategy table (dispatch by name; shared code never switches on a kind). */
 export const STARTUP_STRATEGIES: Record<
   string,

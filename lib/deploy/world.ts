@@ -162,6 +162,7 @@ function buildNode(w: World, name: string, preinstalled: boolean): Node {
     name,
     postDuration: fw.postDuration,
     localBootDelay: fw.localBootDelay,
+    recorder: w.rec, // firmware phases (post, dhcp, tftp, local-boot) as spans
     pxe: {
       network: w.network,
       host: name,

@@ -26,6 +26,7 @@ export {
 export {
   bareMetal,
   bmcast,
+  finishDeployment,
   imageCopy,
   imageSource,
   nfsRoot,

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import {
+  bareMetal,
+  bmcast,
+  buildWorld,
+  BUILTIN_PROFILE,
+  finishDeployment,
+  loadProfile,
+} from "../../lib/scenario/mod.ts";
+import { timelineFigure, toSvg } from "../../lib/plot/mod.ts";
+
+Deno.test("a BMcast deployment records every phase: firmware, PXE, VMM boot, OS boot, copy, de-virtualize", async () => {
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9 });
+  const node = w.nodes[0];
+  w.sim.process(function* () {
+    yield* node.firmware.powerOn();
+    const up = yield* bmcast(w, node);
+    yield* finishDeployment(w, node, up);
+  });
+  w.sim.run();
+  const phases = w.rec.spans().map((s) => s.phase);
+  for (
+    const p of [
+      "post",
+      "dhcp",
+      "tftp",
+      "VMM boot",
+      "local-boot",
+      "OS boot",
+      "copy",
+      "de-virtualize",
+    ]
+  ) {
+    assert.ok(phases.includes(p), `missing phase ${p}: ${phases.join(", ")}`);
+  }
+  assert.ok(node.cpus.every((c) => c.vmx === "off"));
+  // The spans feed the per-node timeline figure.
+  const svg = toSvg(timelineFigure(w.rec.spans()));
+  assert.match(svg, /<svg/);
+});
+
+Deno.test("the bare-metal path: firmware, boot from the local disk holding the image, a workload", async () => {
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE), {
+    imageBytes: 12e9,
+    preinstalled: true,
+  });
+  const node = w.nodes[0];
+  let ok = false;
+  w.sim.process(function* () {
+    yield* node.firmware.powerOn();
+    const up = yield* bareMetal(w, node);
+    // the booted OS reads image blocks back from its own disk
+    const r = (yield up.driver.read({ lba: 4096, count: 8 })) as {
+      ok: boolean;
+      versions: Int32Array;
+    };
+    ok = r.ok && r.versions.every((v) => v === 0);
+  });
+  w.sim.run();
+  assert.ok(ok);
+  const spans = w.rec.spans();
+  assert.deepEqual(spans.map((s) => s.phase), ["post", "local-boot", "OS boot"]);
+  assert.ok(node.cpus.every((c) => c.exitCount === 0), "bare metal never exits");
+});
