@@ -265,7 +265,9 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
  * "copy" and "de-virtualize" phases of the node.
  */
 export function* finishDeployment(w: World, node: Node, up: StartupResult): ProcessGenerator<void> {
-  if (up.vmm === undefined) throw new TypeError(`Cannot finish deployment of '${node.name}': it runs no VMM`);
+  if (up.vmm === undefined) {
+    throw new TypeError(`Cannot finish deployment of '${node.name}': it runs no VMM`);
+  }
   const t0 = up.copier?.stats.startedAt ?? w.sim.now;
   yield* up.vmm.untilFinished();
   w.rec.span(node.name, "copy", t0, w.sim.now);
