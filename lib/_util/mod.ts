@@ -17,4 +17,4 @@ export {
   transferTime,
 } from "./units.ts";
 export { invariant, InvariantError, rangeError, requireNumber } from "./errors.ts";
-export { IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";
+export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

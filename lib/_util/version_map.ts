@@ -21,6 +21,27 @@ function isUniform(a: Int32Array, v: number): boolean {
 }
 
 /**
+ * Joins runs of versions read in pieces (a request split into commands) into
+ * one array, in order.
+ * @example
+ * ```ts
+ * import { concatVersions } from "./version_map.ts";
+ * console.assert(concatVersions([Int32Array.of(1, 2), Int32Array.of(3)]).join() === "1,2,3");
+ * ```
+ */
+export function concatVersions(parts: readonly ArrayLike<number>[]): Int32Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Int32Array(n);
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+}
+
+/**
  * Versions of `blocks` blocks, all `initial` at first.
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  * the network and image server, the disks, the VMM and its mediator, the
  * guest's driver and boot workload.
  */
-import type { SimTime } from "../_util/mod.ts";
+import { concatVersions, type SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import {
   AhciMediator,
@@ -211,12 +211,7 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
     refill();
     const parts = (yield ahead.shift()!) as Int32Array[];
     refill();
-    const versions = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      versions.set(p, o);
-      o += p.length;
-    }
+    const versions = concatVersions(parts);
     yield w.sim.timeout(inst.copyCpuPerChunk);
     if (pendingWrite) yield pendingWrite;
     pendingWrite = node.disk.submit({ op: "write", lba, versions });

@@ -6,7 +6,7 @@
  * from the E820 map's usable RAM. It knows nothing of any VMM.
  */
 import type { Gpa, SimTime } from "../_util/mod.ts";
-import { millis, requireNumber } from "../_util/mod.ts";
+import { concatVersions, millis, requireNumber } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type {
@@ -320,13 +320,7 @@ export class AhciDriver implements GuestBlockDriver {
       const latency = sim.now - start;
       if (bad !== undefined) return out.succeed({ ok: false, error: bad.error, latency });
       if (kind !== "read") return out.succeed({ ok: true, latency });
-      const all = new Int32Array(count);
-      let k = 0;
-      for (const r of rs) {
-        all.set(r.versions!, k);
-        k += r.versions!.length;
-      }
-      out.succeed({ ok: true, versions: all, latency });
+      out.succeed({ ok: true, versions: concatVersions(rs.map((r) => r.versions!)), latency });
     });
     return out;
   }

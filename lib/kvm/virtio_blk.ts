@@ -27,7 +27,7 @@
  * Not modelled: indirect descriptors and ring wrap, multi-queue, discard and
  * write zeroes, the host page cache (QEMU cache=none, O_DIRECT).
  */
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import { concatVersions, rangeError, requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -318,13 +318,7 @@ export class VirtioBlk {
         return out.succeed({ ok: false, error: "VIRTIO_BLK_S_IOERR", latency });
       }
       if (op !== "read") return out.succeed({ ok: true, latency });
-      const all = new Int32Array(count);
-      let k = 0;
-      for (const r of rs) {
-        all.set(r.versions!, k);
-        k += r.versions!.length;
-      }
-      out.succeed({ ok: true, versions: all, latency });
+      out.succeed({ ok: true, versions: concatVersions(rs.map((r) => r.versions!)), latency });
     });
     return out;
   }
@@ -425,12 +419,7 @@ export class VirtioBlk {
       const ok = rs.every((x) => x.ok);
       let versions: Int32Array | undefined;
       if (ok && r.op === "read") {
-        versions = new Int32Array(r.count);
-        let k = 0;
-        for (const x of rs) {
-          versions.set(x.versions!, k);
-          k += x.versions!.length;
-        }
+        versions = concatVersions(rs.map((x) => x.versions!));
         this.stats.sectorsRead += r.count;
       }
       if (ok && r.op === "write") this.stats.sectorsWritten += r.count;
