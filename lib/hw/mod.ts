@@ -68,6 +68,7 @@ export {
   readCommandHeader,
   readPrdt,
   REG_FIS_BYTES,
+  scatterVersions,
   SDB_FIS_BYTES,
   type SdbFis,
   validateCommand,

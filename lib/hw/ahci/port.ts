@@ -42,6 +42,7 @@ import {
   type DecodedCommand,
   encodeD2hFis,
   encodeSdbFis,
+  scatterVersions,
   validateCommand,
   writePrdbc,
 } from "./structures.ts";
@@ -564,7 +565,7 @@ export class AhciPort {
       sim.call(dma, () => {
         if (cmd.gen !== this.#gen) return;
         const v = r.versions ?? new Int32Array(c.count);
-        if (!this.#dma(() => scatterVersions(memory, d, v), cmd)) return;
+        if (!this.#dma(() => scatterVersions(memory, d.prdt, v), cmd)) return;
         this.counters.bytesRead += bytes;
         this.#finish(cmd, { ok: true, bytes });
       });
@@ -670,16 +671,6 @@ function gatherVersions(mem: PhysicalMemory, d: DecodedCommand): Int32Array {
 }
 
 /** DMA of read data: versions split across PRD entries by byte count. */
-function scatterVersions(mem: PhysicalMemory, d: DecodedCommand, versions: Int32Array): void {
-  let k = 0;
-  for (const p of d.prdt) {
-    if (k >= versions.length) break;
-    const n = Math.min(p.bytes / SECTOR, versions.length - k);
-    mem.writeVersions(p.dba, versions.subarray(k, k + n));
-    k += n;
-  }
-}
-
 function scatterBytes(mem: PhysicalMemory, d: DecodedCommand, bytes: Uint8Array): void {
   let k = 0;
   for (const p of d.prdt) {

@@ -206,6 +206,35 @@ export function writeCommandHeader(
 }
 
 /**
+ * DMA of data into a PRDT's buffers, as the HBA does for a read: sector i of
+ * `versions` goes to the buffer holding byte i*512 of the transfer. Entries
+ * hold whole sectors (a partial one takes only its whole sectors). Returns the
+ * bytes placed (what PRDBC reports).
+ * @example
+ * ```ts
+ * import { PhysicalMemory } from "../memory.ts";
+ * import { scatterVersions } from "./structures.ts";
+ * const mem = new PhysicalMemory({ size: 1 << 20 });
+ * const placed = scatterVersions(mem, [{ dba: 0x1000, bytes: 512 }, { dba: 0x8000, bytes: 1024 }], Int32Array.of(7, 8, 9));
+ * console.assert(placed === 1536 && mem.readVersions(0x8000, 2).join() === "8,9");
+ * ```
+ */
+export function scatterVersions(
+  mem: PhysicalMemory,
+  prdt: readonly { dba: Gpa; bytes: number }[],
+  versions: Int32Array,
+): number {
+  let k = 0;
+  for (const p of prdt) {
+    if (k >= versions.length) break;
+    const n = Math.min(Math.floor(p.bytes / 512), versions.length - k);
+    mem.writeVersions(p.dba, versions.subarray(k, k + n));
+    k += n;
+  }
+  return k * 512;
+}
+
+/**
  * Updates PRDBC of `slot` (the HBA reporting bytes transferred).
  * @example
  * ```ts

@@ -30,7 +30,6 @@
 import type { Gpa, Lba, SimTime } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
-  CH_PRDBC,
   CMD_HEADER_BYTES,
   CT_CFIS,
   CT_PRDT,
@@ -57,18 +56,21 @@ import {
   PxIS_DHRS,
   PxIS_SDBS,
   PxIS_TFES,
+  readCommandHeader,
   RFIS_BYTES,
   RFIS_RFIS,
   RFIS_SDBFIS,
+  scatterVersions,
   SLOTS,
   writeCommandHeader,
+  writePrdbc,
   writePrdt,
 } from "../../../hw/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
 import type { BlockMap, SectorRun } from "../../block_map.ts";
 import type { ImageSource, VmmBlockIo } from "../../block_io.ts";
 import type { Mediator, Vmm } from "../../vmm.ts";
-import { type GuestCommand, interpretCommand, scatterVersions, setPrdbc } from "./interpret.ts";
+import { type GuestCommand, interpretCommand } from "./interpret.ts";
 import { nextPortState, type PortState } from "./port_state.ts";
 
 /** Idle task-file status the guest sees while the VMM owns the port (DRDY | DSC). */
@@ -535,7 +537,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       // (EPT): a command whose DMA would reach it never goes to the device.
       // It completes with nothing transferred (PRDBC = 0), a short transfer.
       this.stats.blockedDma++;
-      setPrdbc(this.#mem, cmd.headerAddr, 0);
+      writePrdbc(this.#mem, cmd, 0);
       this.#emulateCompletion(cmd);
       return;
     }
@@ -586,8 +588,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     for (let slot = 0; slot < SLOTS; slot++) {
       const bit = (1 << slot) >>> 0;
       if (!(done & bit)) continue;
-      const prdbc = this.#mem.read(p.shadowClb + slot * CMD_HEADER_BYTES + CH_PRDBC, 4);
-      this.#mem.write(clbOf(p) + slot * CMD_HEADER_BYTES + CH_PRDBC, 4, prdbc);
+      const { prdbc } = readCommandHeader(this.#mem, { clb: p.shadowClb, slot });
+      writePrdbc(this.#mem, { clb: clbOf(p), slot }, prdbc);
       p.cmds[slot] = undefined;
     }
     p.hwGuest = (p.hwGuest & ~done) >>> 0;
@@ -625,7 +627,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
     for (const x of [...fetches, ...reads]) versions.set(x.ev.value, x.run.lba - cmd.lba);
     const placed = scatterVersions(this.#mem, cmd.prdt, versions);
-    setPrdbc(this.#mem, cmd.headerAddr, placed);
+    writePrdbc(this.#mem, cmd, placed);
     this.stats.redirectedReads++;
     this.stats.redirectedSectors += missing.reduce((s, r) => s + r.count, 0);
     this.stats.redirectedPresentSectors += present.reduce((s, r) => s + r.count, 0);

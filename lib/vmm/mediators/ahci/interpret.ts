@@ -7,18 +7,11 @@
  */
 import type { Gpa, Lba } from "../../../_util/mod.ts";
 import {
-  CH_PRDBC,
-  CMD_HEADER_BYTES,
   decodeCommand,
   FIS_TYPE_REG_H2D,
   type PhysicalMemory,
+  type PrdEntry,
 } from "../../../hw/mod.ts";
-
-/** One PRDT entry: a guest buffer. */
-export interface PrdEntry {
-  dba: Gpa;
-  bytes: number;
-}
 
 /** A decoded guest command. */
 export interface GuestCommand {
@@ -31,8 +24,8 @@ export interface GuestCommand {
   /** Header DW0 W bit (data direction host->device). */
   w: boolean;
   prdt: PrdEntry[];
-  /** Address of this slot's command header in the guest's list. */
-  headerAddr: Gpa;
+  /** The guest's command list the command was read from. */
+  clb: Gpa;
 }
 
 /**
@@ -45,7 +38,7 @@ export function interpretCommand(
   mem: PhysicalMemory,
   options: { clb: Gpa; slot: number },
 ): GuestCommand {
-  const headerAddr = options.clb + options.slot * CMD_HEADER_BYTES;
+  const clb = options.clb;
   const other = {
     slot: options.slot,
     kind: "other" as const,
@@ -55,7 +48,7 @@ export function interpretCommand(
     ncq: false,
     w: false,
     prdt: [],
-    headerAddr,
+    clb,
   };
   let d;
   try {
@@ -75,33 +68,7 @@ export function interpretCommand(
     count: c.count,
     ncq: c.ncq,
     w: d.header.write,
-    prdt: d.prdt.map((e) => ({ dba: e.dba, bytes: e.bytes })),
-    headerAddr,
+    prdt: d.prdt,
+    clb,
   };
-}
-
-/**
- * Scatters `versions` (one per 512-byte sector) into the PRDT's buffers, as
- * the HBA's DMA engine would; returns the bytes placed (for PRDBC).
- */
-export function scatterVersions(
-  mem: PhysicalMemory,
-  prdt: readonly PrdEntry[],
-  versions: ArrayLike<number>,
-): number {
-  let k = 0;
-  let bytes = 0;
-  for (const e of prdt) {
-    const n = Math.min(Math.floor(e.bytes / 512), versions.length - k);
-    if (n <= 0) break;
-    mem.writeVersions(e.dba, Array.prototype.slice.call(versions, k, k + n));
-    k += n;
-    bytes += n * 512;
-  }
-  return bytes;
-}
-
-/** Writes PRDBC of a command header (bytes transferred). */
-export function setPrdbc(mem: PhysicalMemory, headerAddr: Gpa, bytes: number): void {
-  mem.write(headerAddr + CH_PRDBC, 4, bytes);
 }
