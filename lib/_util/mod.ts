@@ -17,4 +17,5 @@ export {
   transferTime,
 } from "./units.ts";
 export { invariant, InvariantError, rangeError, requireNumber } from "./errors.ts";
+export type { ComparisonRow } from "./comparison.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

@@ -4,6 +4,7 @@
  * shared. Validation throws a TypeError naming the row index and field, so a
  * NaN from a broken experiment is caught here rather than drawn as a gap.
  */
+import type { ComparisonRow } from "../_util/mod.ts";
 
 /** Where a value comes from: the paper's figure, or this simulator. */
 export type Source = "paper" | "sim";
@@ -49,16 +50,8 @@ export interface TimelineRow {
   endS: number;
 }
 
-/** One paper-versus-simulation check. */
-export interface ComparisonRow {
-  figure: string;
-  metric: string;
-  paper: number;
-  simulated: number;
-  errorPct: number;
-  tolerancePct: number;
-  pass: boolean;
-}
+/** One paper-versus-simulation check (shared with lib/scenario's compare()). */
+export type { ComparisonRow };
 
 type FieldKind = "string" | "number" | "source" | "boolean";
 type Schema = Readonly<Record<string, FieldKind>>;

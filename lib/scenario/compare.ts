@@ -2,17 +2,10 @@
  * Paper-versus-simulation comparison rows and the paper's reference values
  * (data/reference/paper-2015.json).
  */
+import type { ComparisonRow } from "../_util/mod.ts";
 
-/** One metric compared with the paper (the row type lib/plot's table draws). */
-export interface Comparison {
-  figure: string;
-  metric: string;
-  paper: number;
-  simulated: number;
-  errorPct: number;
-  tolerancePct: number;
-  pass: boolean;
-}
+/** One metric compared with the paper: the row type lib/plot's table draws. */
+export type Comparison = ComparisonRow;
 
 /**
  * Builds a comparison row: error % relative to the paper's value.
