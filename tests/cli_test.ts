@@ -4,27 +4,17 @@
  * built-in boot fits in, so each run takes a second or two.
  */
 import assert from "node:assert/strict";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
 import { FLEET_STRATEGIES, minImageBytes } from "../lib/scenario/fleet.ts";
 import type { SimDocument } from "../experiments/sim.ts";
+import { runScript } from "./_script.ts";
 
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const profile = await loadProfile(BUILTIN_PROFILE);
 /** Smallest image (GB, 2 decimals) the built-in boot fits in. */
 const IMAGE_GB = String(Math.ceil(minImageBytes(profile) / 1e7) / 100);
 
-async function sim(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "experiments/sim.ts", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const sim = (...args: string[]) => runScript("experiments/sim.ts", ...args);
 
 function exists(path: string): boolean {
   try {
