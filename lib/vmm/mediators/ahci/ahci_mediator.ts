@@ -501,9 +501,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.lastGuestIo = this.#sim.now;
       const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0 ||
         p.state === "detaching";
-      if (busy && p.state !== "detaching" && this.#redirectsWhole(cmd, p)) {
+      const whole = busy && p.state !== "detaching" ? this.#wholeRedirect(cmd, p) : null;
+      if (whole !== null) {
         // A read of absent sectors never touches the port: redirect it at once.
-        this.#dispatch(cmd);
+        this.#dispatch(cmd, whole);
       } else if (busy) {
         p.queue.push({ slot, at: this.#sim.now });
         this.stats.queuedGuestCommands++;
@@ -512,25 +513,31 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     return { action: "done", cost: cost + extra };
   }
 
-  /** True for a read wholly absent that no queued guest command overlaps. */
+  /** True when DMA to [addr, addr + bytes) would reach the VMM's own memory. */
   #touchesVmm(addr: Gpa, bytes: number): boolean {
     const m = this.#vmm.memory;
     return addr < m.base + m.size && m.base < addr + bytes;
   }
 
-  #redirectsWhole(cmd: GuestCommand, p: Port): boolean {
+  /**
+   * For a read wholly absent that no queued guest command overlaps: its one
+   * missing run (the whole command), so it can be redirected at once; else null.
+   */
+  #wholeRedirect(cmd: GuestCommand, p: Port): SectorRun[] | null {
     if (cmd.kind !== "read" || cmd.count === 0 || cmd.lba + cmd.count > this.#map.sectors) {
-      return false;
+      return null;
     }
     const m = this.#map.missing(cmd.lba, cmd.count);
-    if (m.length !== 1 || m[0].count !== cmd.count) return false;
-    return !p.queue.some(({ slot }) => {
+    if (m.length !== 1 || m[0].count !== cmd.count) return null;
+    const overlapped = p.queue.some(({ slot }) => {
       const q = p.cmds[slot];
       return q !== undefined && q.lba < cmd.lba + cmd.count && cmd.lba < q.lba + q.count;
     });
+    return overlapped ? null : m;
   }
 
-  #dispatch(cmd: GuestCommand): void {
+  /** Sends a guest command on its way; `missing`: its absent runs when already known. */
+  #dispatch(cmd: GuestCommand, missing?: SectorRun[]): void {
     const p = this.#port;
     if (cmd.prdt.some((e) => this.#touchesVmm(e.dba, e.bytes))) {
       // The VMM's memory is reserved in the guest's E820 map and protected
@@ -542,10 +549,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       return;
     }
     if (cmd.kind === "read" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
-      const missing = this.#map.missing(cmd.lba, cmd.count);
-      if (missing.length > 0) {
+      const runs = missing ?? this.#map.missing(cmd.lba, cmd.count);
+      if (runs.length > 0) {
         p.held = (p.held | (1 << cmd.slot)) >>> 0;
-        this.#sim.process(this.#redirect(cmd, missing), `vmm/redirect/${cmd.slot}`);
+        this.#sim.process(this.#redirect(cmd, runs), `vmm/redirect/${cmd.slot}`);
         return;
       }
     }
