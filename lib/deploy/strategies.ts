@@ -54,6 +54,8 @@ export interface StartupResult {
 export interface StartupOptions {
   /** Copy policy override (BMcast). */
   copyPolicy?: CopyPolicyConfig;
+  /** Chunks the copier fetches ahead, overriding the profile's `vmm.pipeline` (BMcast). */
+  copyPipeline?: number;
   /** Start the background copier (BMcast). @default true */
   backgroundCopy?: boolean;
 }
@@ -149,7 +151,7 @@ export function* bmcast(
     image,
     io: mediator,
     policy: makeCopyPolicy(options.copyPolicy ?? (v.copyPolicy as CopyPolicyConfig)),
-    pipeline: v.pipeline,
+    pipeline: options.copyPipeline ?? v.pipeline,
   });
   if (options.backgroundCopy ?? true) w.sim.process(copier.run(), `${node.name}/copier`);
   const t1 = w.sim.now;

@@ -62,3 +62,25 @@ Deno.test("the bare-metal path: firmware, boot from the local disk holding the i
   assert.deepEqual(spans.map((s) => s.phase), ["post", "local-boot", "OS boot"]);
   assert.ok(node.cpus.every((c) => c.exitCount === 0), "bare metal never exits");
 });
+
+Deno.test("BMcast's copier fetches as many chunks ahead as copyPipeline says, the profile's pipeline by default", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const peakFetches = (copyPipeline?: number) => {
+    const w = buildWorld(profile, { imageBytes: 12e9 });
+    const node = w.nodes[0];
+    let peak = 0;
+    w.sim.process(function* () {
+      yield* node.firmware.powerOn();
+      yield* bmcast(w, node, { copyPipeline });
+      // The guest is quiet now: every image request is the copier's.
+      for (let i = 0; i < 2_000; i++) {
+        yield w.sim.timeout(5_000_000);
+        peak = Math.max(peak, node.image.outstanding);
+      }
+    });
+    w.sim.run(w.sim.now + 400e9);
+    return peak;
+  };
+  assert.equal(peakFetches(1), 1);
+  assert.equal(peakFetches(), profile.vmm.pipeline.value);
+});

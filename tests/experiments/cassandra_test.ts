@@ -74,7 +74,7 @@ Deno.test("cassandra: KVM without background install stays below bare metal in e
 Deno.test("cassandra: comparison rows name the figure and carry finite values", async () => {
   // Whether each passes is the reproduction result `deno task repro` reports.
   const out = await smallRun();
-  assert.equal(out.comparisons.length, 4);
+  assert.equal(out.comparisons.length, 5);
   for (const c of out.comparisons) {
     assert.equal(c.figure, "cassandra");
     assert.ok(Number.isFinite(c.simulated) && Number.isFinite(c.errorPct), c.metric);
@@ -106,8 +106,11 @@ Deno.test("cassandra: the copier's back-off starts from the profile's idle thres
   assert.deepEqual(copyPolicy(profile, full), {
     kind: "adaptive",
     minIdle: floor,
-    ...COPY_BACKOFF,
+    maxIdle: COPY_BACKOFF.maxIdle,
+    step: COPY_BACKOFF.step,
   });
+  // and fetches one chunk ahead, fewer than the profile's pipeline
+  assert.ok(COPY_BACKOFF.pipeline < profile.vmm.pipeline.value);
   assert.equal(copyPolicy(profile, { ...full, copyBackoff: undefined }), undefined);
 });
 
