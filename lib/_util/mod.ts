@@ -18,4 +18,5 @@ export {
 } from "./units.ts";
 export { invariant, InvariantError, rangeError, requireNumber } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
+export { type Run, splitRun } from "./runs.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

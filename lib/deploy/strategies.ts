@@ -5,7 +5,7 @@
  * the network and image server, the disks, the VMM and its mediator, the
  * guest's driver and boot workload.
  */
-import { concatVersions, type SimTime } from "../_util/mod.ts";
+import { concatVersions, type SimTime, splitRun } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import {
   AhciMediator,
@@ -191,12 +191,9 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
   const maxReq = w.profile.image.maxRequestSectors.value;
   const fetch = (lba: number): SimEvent<Int32Array[]> => {
     const n = Math.min(chunk, w.imageSectors - lba);
-    const parts: SimEvent<Int32Array>[] = [];
-    for (let o = 0; o < n; o += maxReq) {
-      parts.push(
-        node.image.read({ imageId: IMAGE_ID, lba: lba + o, count: Math.min(maxReq, n - o) }),
-      );
-    }
+    const parts = splitRun({ lba, count: n }, maxReq).map((r) =>
+      node.image.read({ imageId: IMAGE_ID, ...r })
+    );
     return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
   };
   // Keep `copyDepth` chunks in flight on the network while one is written.

@@ -11,7 +11,7 @@
  * fetches a chunk, so nobody fetches it twice.
  */
 import { requireNumber } from "../_util/mod.ts";
-import type { Lba } from "../_util/mod.ts";
+import type { Lba, Run } from "../_util/mod.ts";
 
 /** Presence of one chunk. */
 export type ChunkState = "absent" | "partial" | "present";
@@ -20,10 +20,7 @@ const ABSENT = 0, PARTIAL = 1, PRESENT = 2;
 const NAMES: readonly ChunkState[] = ["absent", "partial", "present"];
 
 /** A run of sectors [lba, lba+count). */
-export interface SectorRun {
-  lba: Lba;
-  count: number;
-}
+export type SectorRun = Run;
 
 /**
  * Presence map over `sectors` sectors in chunks of `chunkSectors`.

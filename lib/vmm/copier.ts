@@ -5,7 +5,7 @@
  * may be on the network while one is written). Device-neutral: it knows a
  * {@link VmmBlockIo} and an {@link ImageSource}, never a device kind.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { requireNumber, splitRun } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import type { BlockMap } from "./block_map.ts";
@@ -72,13 +72,13 @@ export class BackgroundCopier {
     if (range.count <= image.maxSectors) return image.read(range);
     const out = sim.event<Int32Array>();
     const all = new Int32Array(range.count);
-    const next = (o: number) => {
-      if (o >= range.count) return void out.succeed(all);
-      const n = Math.min(image.maxSectors, range.count - o);
-      image.read({ lba: range.lba + o, count: n }).then((ev) => {
+    const pieces = splitRun(range, image.maxSectors);
+    const next = (i: number) => {
+      if (i === pieces.length) return void out.succeed(all);
+      image.read(pieces[i]).then((ev) => {
         if (!ev.ok) return void out.fail(ev.value as unknown as Error);
-        all.set(ev.value, o);
-        next(o + n);
+        all.set(ev.value, pieces[i].lba - range.lba);
+        next(i + 1);
       });
     };
     next(0);

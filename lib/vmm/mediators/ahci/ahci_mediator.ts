@@ -27,7 +27,7 @@
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
  * rather than on an interrupt.
  */
-import type { Gpa, Lba, SimTime } from "../../../_util/mod.ts";
+import { type Gpa, type Lba, type SimTime, splitRun } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
   CMD_HEADER_BYTES,
@@ -622,8 +622,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const versions = new Int32Array(cmd.count);
     const fetches: { run: SectorRun; ev: SimEvent<Int32Array> }[] = [];
     for (const run of missing) {
-      for (let o = 0; o < run.count; o += this.#image.maxSectors) {
-        const r = { lba: run.lba + o, count: Math.min(this.#image.maxSectors, run.count - o) };
+      for (const r of splitRun(run, this.#image.maxSectors)) {
         fetches.push({ run: r, ev: this.#fetch(r) });
       }
     }
@@ -668,8 +667,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     if (!sequential || this.#readAhead === 0) return;
     const covered = this.#prefetched.reduce((m, x) => Math.max(m, x.run.lba + x.run.count), end);
     const stop = Math.min(this.#map.sectors, end + this.#readAhead);
-    for (let at = Math.max(end, covered); at < stop; at += this.#image.maxSectors) {
-      const run = { lba: at, count: Math.min(this.#image.maxSectors, stop - at) };
+    const start = Math.max(end, covered);
+    for (const run of splitRun({ lba: start, count: stop - start }, this.#image.maxSectors)) {
       if (this.#map.isPresent(run.lba, run.count)) continue;
       this.#prefetched.push({ run, ev: this.#image.read(run) });
     }

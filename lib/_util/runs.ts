@@ -1,0 +1,31 @@
+/**
+ * Sector runs: the one way to cut a run of sectors into requests no larger
+ * than a protocol or device allows.
+ */
+import { requireNumber } from "./errors.ts";
+
+/** A run of sectors [lba, lba+count). */
+export interface Run {
+  lba: number;
+  count: number;
+}
+
+/**
+ * Cuts `run` into consecutive pieces of at most `max` sectors (none for an
+ * empty run).
+ * @throws RangeError when `max` is not a positive integer.
+ * @example
+ * ```ts
+ * import { splitRun } from "./runs.ts";
+ * const p = splitRun({ lba: 10, count: 5 }, 2);
+ * console.assert(p.map((r) => `${r.lba}+${r.count}`).join() === "10+2,12+2,14+1");
+ * ```
+ */
+export function splitRun(run: Run, max: number): Run[] {
+  requireNumber("split a sector run", "max", max, { integer: true, min: 1 });
+  const out: Run[] = [];
+  for (let o = 0; o < run.count; o += max) {
+    out.push({ lba: run.lba + o, count: Math.min(max, run.count - o) });
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { splitRun } from "../../lib/_util/mod.ts";
+
+Deno.test("splitRun covers the run with consecutive pieces of at most max sectors", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1e9 }),
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: 1, max: 600 }),
+      (lba, count, max) => {
+        const pieces = splitRun({ lba, count }, max);
+        let at = lba;
+        for (const p of pieces) {
+          assert.equal(p.lba, at);
+          assert.ok(p.count >= 1 && p.count <= max);
+          at += p.count;
+        }
+        assert.equal(at, lba + count);
+        // only the last piece may be short
+        assert.ok(pieces.slice(0, -1).every((p) => p.count === max));
+      },
+    ),
+  );
+});
+
+Deno.test("splitRun rejects a max that is not a positive integer, naming it", () => {
+  for (const max of [0, -1, 1.5, NaN]) {
+    assert.throws(
+      () => splitRun({ lba: 0, count: 8 }, max),
+      (e: Error) => e instanceof RangeError && /'max'/.test(e.message),
+      String(max),
+    );
+  }
+});
