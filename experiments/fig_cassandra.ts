@@ -111,7 +111,7 @@ export const full: CassandraParams = {
 /**
  * A quick configuration for tests: a 7 GB image (the smallest that holds
  * every area the boot reads and the data set; BMcast de-virtualizes at
- * ~250 s), 320 s in 10 s windows.
+ * ~175 s), 320 s in 10 s windows.
  */
 export const small: CassandraParams = {
   durationS: 320,
