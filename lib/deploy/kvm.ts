@@ -10,7 +10,7 @@
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import { NfsClient } from "../guest/mod.ts";
-import type { ExitReason } from "../hw/mod.ts";
+import { EXIT_REASONS, type ExitReason } from "../hw/mod.ts";
 import {
   KvmHost,
   type KvmVm,
@@ -51,17 +51,6 @@ export interface KvmMachine {
   vm: KvmVm;
 }
 
-// KVM's exit handling cost applies to every reason the model raises.
-const REASONS = [
-  "ept-violation",
-  "io-instruction",
-  "cpuid",
-  "external-interrupt",
-  "ipi",
-  "vmcall",
-  "preemption-timer",
-] as const satisfies readonly ExitReason[];
-
 /**
  * Boots the host OS (local boot through the firmware, then the host's own
  * boot), starts QEMU and the guest firmware: the VM runs afterwards, with
@@ -97,7 +86,8 @@ export function* startKvm(
   });
   yield host.boot();
   const exitHandlers: Partial<Record<ExitReason, SimTime>> = {};
-  for (const r of REASONS) exitHandlers[r] = k.exitHandler;
+  // KVM's exit handling cost applies to every reason the model raises.
+  for (const r of EXIT_REASONS) exitHandlers[r] = k.exitHandler;
   const vm = host.createVm({
     name: `${node.name}/vm`,
     pin: Array.from({ length: vcpus }, (_, i) => node.cpus[i].id),

@@ -38,15 +38,19 @@ export interface CpuCosts {
   tlbFlush: SimTime;
 }
 
-/** Why a VM exit happened (SDM Appendix C, basic exit reasons, simplified). */
-export type ExitReason =
-  | "ept-violation"
-  | "io-instruction"
-  | "cpuid"
-  | "external-interrupt"
-  | "ipi"
-  | "vmcall"
-  | "preemption-timer";
+/** Every VM exit reason the model raises (SDM Appendix C, basic exit reasons, simplified). */
+export const EXIT_REASONS = [
+  "ept-violation",
+  "io-instruction",
+  "cpuid",
+  "external-interrupt",
+  "ipi",
+  "vmcall",
+  "preemption-timer",
+] as const;
+
+/** Why a VM exit happened: one of {@link EXIT_REASONS}. */
+export type ExitReason = typeof EXIT_REASONS[number];
 
 /**
  * One logical CPU.

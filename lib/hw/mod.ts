@@ -20,7 +20,7 @@ export {
   MmioBus,
   type MmioHook,
 } from "./mmio.ts";
-export { Cpu, type CpuCosts, type ExitReason, type VmxState } from "./cpu.ts";
+export { Cpu, type CpuCosts, EXIT_REASONS, type ExitReason, type VmxState } from "./cpu.ts";
 export { InterruptController } from "./interrupts.ts";
 export {
   type BlockDevice,

@@ -9,7 +9,7 @@
 import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
-import type { Cpu, ExitReason } from "../hw/mod.ts";
+import { type Cpu, EXIT_REASONS, type ExitReason } from "../hw/mod.ts";
 
 /** Life of the host. */
 export type KvmHostState = "off" | "booting" | "running";
@@ -27,16 +27,6 @@ const VM_EDGES: Record<KvmVmState, readonly KvmVmState[]> = {
   running: ["stopped"],
   stopped: [],
 };
-
-const EXIT_REASONS: readonly ExitReason[] = [
-  "ept-violation",
-  "io-instruction",
-  "cpuid",
-  "external-interrupt",
-  "ipi",
-  "vmcall",
-  "preemption-timer",
-];
 
 /** Options of {@link KvmHost}. */
 export interface KvmHostOptions {

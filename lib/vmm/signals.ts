@@ -6,6 +6,7 @@
  */
 import type { SimTime } from "../_util/mod.ts";
 import type { Recorder } from "../sim/mod.ts";
+import type { ExitReason } from "../hw/mod.ts";
 import type { AhciMediator } from "./mediators/ahci/ahci_mediator.ts";
 import type { BackgroundCopier } from "./copier.ts";
 import type { Vmm } from "./vmm.ts";
@@ -33,13 +34,14 @@ export function recordVmmSignals(
   },
 ): void {
   const { vmm, mediator, every, until, progress } = options;
-  const exits = (reason?: string) =>
+  const exits = (reason?: ExitReason) =>
     vmm.cpus.reduce(
-      (s, c) => s + (reason === undefined ? c.exitCount : c.exits.get(reason as never) ?? 0),
+      (s, c) => s + (reason === undefined ? c.exitCount : c.exits.get(reason) ?? 0),
       0,
     );
   rec.sample("vm_exits", { every, until, read: () => exits() });
-  for (const reason of ["ept-violation", "preemption-timer", "ipi"]) {
+  // The reasons the VMM raises: trapped MMIO, its timer, the de-virtualization IPIs.
+  for (const reason of ["ept-violation", "preemption-timer", "ipi"] as const) {
     rec.sample(`vm_exits:${reason}`, { every, until, read: () => exits(reason) });
   }
   rec.sample("redirected_reads", { every, until, read: () => mediator.stats.redirectedReads });
