@@ -20,7 +20,13 @@ import {
   PORT_BASE,
   PORT_STRIDE,
 } from "./registers.ts";
-import { type AhciCompletion, type AhciCosts, AhciPort, type AhciPortCounters } from "./port.ts";
+import {
+  type AhciCompletion,
+  type AhciCosts,
+  AhciPort,
+  type AhciPortCounters,
+  emptyPortCounters,
+} from "./port.ts";
 import type { AtaCommandKind } from "./structures.ts";
 
 /** AHCI version 1.3.1 (VS register, §3.1.5). */
@@ -152,24 +158,8 @@ export class AhciHba implements BusDevice {
 
   /** Counters summed over ports, plus HBA-level counts. */
   counters(): AhciHbaCounters {
-    const commands: Record<AtaCommandKind, number> = {
-      read: 0,
-      write: 0,
-      identify: 0,
-      flush: 0,
-      unknown: 0,
-    };
-    const out: AhciHbaCounters = {
-      commands,
-      ncq: 0,
-      bytesRead: 0,
-      bytesWritten: 0,
-      errors: 0,
-      malformed: 0,
-      malformedBy: {},
-      illegal: {},
-      ...this.#counts,
-    };
+    const out: AhciHbaCounters = { ...emptyPortCounters(), ...this.#counts };
+    const commands = out.commands;
     for (const p of this.#ports) {
       const c = p.counters;
       for (const k of Object.keys(commands) as AtaCommandKind[]) commands[k] += c.commands[k];

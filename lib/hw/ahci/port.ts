@@ -115,6 +115,20 @@ export interface AhciPortCounters {
   illegal: Record<string, number>;
 }
 
+/** Port counters at zero. */
+export function emptyPortCounters(): AhciPortCounters {
+  return {
+    commands: { read: 0, write: 0, identify: 0, flush: 0, unknown: 0 },
+    ncq: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    errors: 0,
+    malformed: 0,
+    malformedBy: {},
+    illegal: {},
+  };
+}
+
 /** What a completed command looked like; emitted to {@link AhciPort.onComplete}. */
 export interface AhciCompletion {
   port: number;
@@ -229,16 +243,7 @@ export class AhciPort {
   #activeNcq = 0;
   #activeOther = false;
   #nextFetch = 0;
-  readonly counters: AhciPortCounters = {
-    commands: { read: 0, write: 0, identify: 0, flush: 0, unknown: 0 },
-    ncq: 0,
-    bytesRead: 0,
-    bytesWritten: 0,
-    errors: 0,
-    malformed: 0,
-    malformedBy: {},
-    illegal: {},
-  };
+  readonly counters: AhciPortCounters = emptyPortCounters();
   /** Signal: a command completed (success or error). */
   onComplete: ((c: AhciCompletion) => void) | undefined = undefined;
 
