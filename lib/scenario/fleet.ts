@@ -285,13 +285,17 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
   return values.map((v) => ({ ...base, [param]: v, run: `${key}=${v}` }));
 }
 
-/** One phase of one node's startup, seconds from the end of that node's POST. */
-export interface FleetPhaseRow {
+/** The fields that name a run in each of its rows. */
+export interface FleetRunKey {
   run: string;
   strategy: string;
   nodes: number;
   imageGb: number;
   seed: number;
+}
+
+/** One phase of one node's startup, seconds from the end of that node's POST. */
+export interface FleetPhaseRow extends FleetRunKey {
   node: string;
   phase: string;
   startS: number;
@@ -299,23 +303,13 @@ export interface FleetPhaseRow {
 }
 
 /** One node's startup time, seconds (end of POST to OS ready). */
-export interface FleetTotalRow {
-  run: string;
-  strategy: string;
-  nodes: number;
-  imageGb: number;
-  seed: number;
+export interface FleetTotalRow extends FleetRunKey {
   node: string;
   totalS: number;
 }
 
 /** A run's fleet-wide numbers. */
-export interface FleetSummaryRow {
-  run: string;
-  strategy: string;
-  nodes: number;
-  imageGb: number;
-  seed: number;
+export interface FleetSummaryRow extends FleetRunKey {
   /** First node up, mean, and last node up (the fleet is ready), s. */
   firstS: number;
   meanS: number;
