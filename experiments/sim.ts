@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
+import { issuesMessage } from "../lib/_util/mod.ts";
 import { BUILTIN_PROFILE, loadProfile, type Profile, ProfileError } from "../lib/scenario/mod.ts";
 import {
   FLEET_STRATEGIES,
@@ -302,9 +303,7 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     io.stderr(
-      `sim: invalid input (${e.issues.length} issue${e.issues.length === 1 ? "" : "s"}):\n  ${
-        e.issues.join("\n  ")
-      }\nrun 'deno task sim --help' for usage\n`,
+      `${issuesMessage("sim: invalid input", e.issues)}\nrun 'deno task sim --help' for usage\n`,
     );
     return 2;
   }

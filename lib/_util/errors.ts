@@ -10,6 +10,20 @@ export class InvariantError extends Error {
 }
 
 /**
+ * The message of a configuration that does not validate: how many issues,
+ * then one per line.
+ * @example
+ * ```ts
+ * import { issuesMessage } from "./errors.ts";
+ * console.assert(issuesMessage("invalid profile", ["a: bad"]) === "invalid profile (1 issue):\n  a: bad");
+ * ```
+ */
+export function issuesMessage(title: string, issues: readonly string[]): string {
+  const n = issues.length;
+  return `${title} (${n} issue${n === 1 ? "" : "s"}):\n  ${issues.join("\n  ")}`;
+}
+
+/**
  * Throws an {@link InvariantError} when `cond` is false.
  * @example
  * ```ts

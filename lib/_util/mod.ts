@@ -16,7 +16,7 @@ export {
   toSeconds,
   transferTime,
 } from "./units.ts";
-export { invariant, InvariantError, rangeError, requireNumber } from "./errors.ts";
+export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
 export { type Run, splitRun } from "./runs.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

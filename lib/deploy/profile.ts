@@ -6,6 +6,7 @@
  * deployment layer passes `values(section)` straight to a constructor.
  */
 import { z } from "zod";
+import { issuesMessage } from "../_util/mod.ts";
 
 /** A parameter: a value and where it comes from. */
 function param<T extends z.ZodTypeAny>(value: T) {
@@ -186,11 +187,7 @@ export function values<S extends Record<string, { value: unknown; source: string
 export class ProfileError extends Error {
   override name = "ProfileError";
   constructor(readonly issues: string[]) {
-    super(
-      `invalid profile (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n  ${
-        issues.join("\n  ")
-      }`,
-    );
+    super(issuesMessage("invalid profile", issues));
   }
 }
 

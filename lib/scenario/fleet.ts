@@ -8,6 +8,7 @@
  * issue reported at once.
  */
 import { z } from "zod";
+import { issuesMessage } from "../_util/mod.ts";
 import {
   buildWorld,
   KVM_STRATEGIES,
@@ -72,11 +73,7 @@ export interface ScenarioPoint {
 export class ScenarioError extends Error {
   override name = "ScenarioError";
   constructor(readonly issues: string[]) {
-    super(
-      `invalid scenario (${issues.length} issue${issues.length === 1 ? "" : "s"}):\n  ${
-        issues.join("\n  ")
-      }`,
-    );
+    super(issuesMessage("invalid scenario", issues));
   }
 }
 
