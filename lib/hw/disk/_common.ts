@@ -67,6 +67,34 @@ export function decode(cmd: DiskCommand, sectors: number): Decoded | "idnf" | "a
   return { op: "write", lba, count, versions: Int32Array.from(cmd.versions), fua: !!cmd.fua };
 }
 
+/** What {@link admit} needs of a disk. */
+export interface AdmitOptions {
+  activity: Activity;
+  stats: DiskStats;
+  queueDepth: number;
+  sectors: number;
+  /** How long the device takes to report an error, ns. */
+  errorTime: SimTime;
+  /** Completes the rejected command with its error result. */
+  reject: (result: DiskResult) => void;
+}
+
+/**
+ * The front of a disk's `submit()`: counts the command as outstanding and
+ * decodes it. A command beyond the queue depth ("abrt") or a malformed one
+ * is completed with ok=false after `errorTime` through `reject`; then null.
+ */
+export function admit(cmd: DiskCommand, o: AdmitOptions): Decoded | null {
+  const full = o.activity.outstanding >= o.queueDepth;
+  o.activity.begin();
+  const d = full ? "abrt" : decode(cmd, o.sectors);
+  if (typeof d !== "string") return d;
+  if (full) o.stats.overflows++;
+  const t = o.errorTime;
+  o.activity.sim.call(t, () => o.reject({ ok: false, error: d, serviceTime: t }));
+  return null;
+}
+
 /** True when [a, a+n) and [b, b+m) share a sector. */
 export function overlaps(a: number, n: number, b: number, m: number): boolean {
   return a < b + m && b < a + n;

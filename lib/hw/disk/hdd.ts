@@ -12,10 +12,10 @@ import type { BlockDevice, DiskCommand, DiskResult } from "./block_device.ts";
 import { SECTOR_SIZE } from "./block_device.ts";
 import {
   Activity,
+  admit,
   applyContent,
   conflicts,
   count,
-  decode,
   type Decoded,
   type DiskStats,
   emptyStats,
@@ -405,17 +405,16 @@ export class Hdd implements BlockDevice {
    * Guest errors complete with ok=false, never throw.
    */
   submit(cmd: DiskCommand): SimEvent<DiskResult> {
-    const sim = this.#sim;
-    const ev = sim.event<DiskResult>();
-    const full = this.#activity.outstanding >= this.queueDepth;
-    this.#activity.begin();
-    const d = full ? "abrt" : decode(cmd, this.sectors);
-    if (typeof d === "string") {
-      if (full) this.#stats.overflows++;
-      const t = this.#o.commandOverhead;
-      sim.call(t, () => this.#finish(null, ev, { ok: false, error: d, serviceTime: t }));
-      return ev;
-    }
+    const ev = this.#sim.event<DiskResult>();
+    const d = admit(cmd, {
+      activity: this.#activity,
+      stats: this.#stats,
+      queueDepth: this.queueDepth,
+      sectors: this.sectors,
+      errorTime: this.#o.commandOverhead,
+      reject: (r) => this.#finish(null, ev, r),
+    });
+    if (d === null) return ev;
     this.#queue.push({ d, ev, bypassed: 0 });
     if (this.#arrival !== null && !this.#arrival.triggered) this.#arrival.succeed();
     return ev;

@@ -11,9 +11,9 @@ import type { BlockDevice, DiskCommand, DiskResult } from "./block_device.ts";
 import { SECTOR_SIZE } from "./block_device.ts";
 import {
   Activity,
+  admit,
   applyContent,
   count,
-  decode,
   type Decoded,
   type DiskStats,
   emptyStats,
@@ -133,20 +133,19 @@ export class Ssd implements BlockDevice {
 
   /** Queues a command; the event succeeds with its result. Guest errors give ok=false, never throw. */
   submit(cmd: DiskCommand): SimEvent<DiskResult> {
-    const sim = this.#sim;
-    const ev = sim.event<DiskResult>();
-    const full = this.#activity.outstanding >= this.queueDepth;
-    this.#activity.begin();
-    const d = full ? "abrt" : decode(cmd, this.sectors);
-    if (typeof d === "string") {
-      if (full) this.#stats.overflows++;
-      const t = this.#o.readLatency;
-      sim.call(t, () => this.#finish(null, ev, { ok: false, error: d, serviceTime: t }));
-      return ev;
-    }
+    const ev = this.#sim.event<DiskResult>();
+    const d = admit(cmd, {
+      activity: this.#activity,
+      stats: this.#stats,
+      queueDepth: this.queueDepth,
+      sectors: this.sectors,
+      errorTime: this.#o.readLatency,
+      reject: (r) => this.#finish(null, ev, r),
+    });
+    if (d === null) return ev;
     const earlier = [...this.#pending];
     this.#pending.add(ev);
-    sim.process(
+    this.#sim.process(
       d.op === "flush" ? this.#flush(ev, earlier) : this.#serve(d, ev),
       `${this.name}:${d.op}`,
     );
