@@ -67,32 +67,38 @@ export function decode(cmd: DiskCommand, sectors: number): Decoded | "idnf" | "a
   return { op: "write", lba, count, versions: Int32Array.from(cmd.versions), fua: !!cmd.fua };
 }
 
-/** What {@link admit} needs of a disk. */
-export interface AdmitOptions {
+/** What an {@link Admission} needs of its disk (fixed for the disk's life). */
+export interface AdmissionOptions {
   activity: Activity;
   stats: DiskStats;
   queueDepth: number;
   sectors: number;
   /** How long the device takes to report an error, ns. */
   errorTime: SimTime;
-  /** Completes the rejected command with its error result. */
-  reject: (result: DiskResult) => void;
+  /** The disk's completion path. */
+  finish: (d: Decoded | null, ev: SimEvent<DiskResult>, result: DiskResult) => void;
 }
 
-/**
- * The front of a disk's `submit()`: counts the command as outstanding and
- * decodes it. A command beyond the queue depth ("abrt") or a malformed one
- * is completed with ok=false after `errorTime` through `reject`; then null.
- */
-export function admit(cmd: DiskCommand, o: AdmitOptions): Decoded | null {
-  const full = o.activity.outstanding >= o.queueDepth;
-  o.activity.begin();
-  const d = full ? "abrt" : decode(cmd, o.sectors);
-  if (typeof d !== "string") return d;
-  if (full) o.stats.overflows++;
-  const t = o.errorTime;
-  o.activity.sim.call(t, () => o.reject({ ok: false, error: d, serviceTime: t }));
-  return null;
+/** The front of a disk's `submit()`, built once per disk. */
+export class Admission {
+  constructor(readonly options: AdmissionOptions) {}
+
+  /**
+   * Counts `cmd` as outstanding and decodes it. A command beyond the queue
+   * depth ("abrt") or a malformed one completes `ev` with ok=false after
+   * `errorTime`; then null.
+   */
+  admit(cmd: DiskCommand, ev: SimEvent<DiskResult>): Decoded | null {
+    const o = this.options;
+    const full = o.activity.outstanding >= o.queueDepth;
+    o.activity.begin();
+    const d = full ? "abrt" : decode(cmd, o.sectors);
+    if (typeof d !== "string") return d;
+    if (full) o.stats.overflows++;
+    const t = o.errorTime;
+    o.activity.sim.call(t, () => o.finish(null, ev, { ok: false, error: d, serviceTime: t }));
+    return null;
+  }
 }
 
 /** True when [a, a+n) and [b, b+m) share a sector. */

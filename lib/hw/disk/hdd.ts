@@ -12,7 +12,7 @@ import type { BlockDevice, DiskCommand, DiskResult } from "./block_device.ts";
 import { SECTOR_SIZE } from "./block_device.ts";
 import {
   Activity,
-  admit,
+  Admission,
   applyContent,
   conflicts,
   count,
@@ -242,6 +242,7 @@ export class Hdd implements BlockDevice {
   readonly #rng: RandomStream;
   readonly #actuator: Resource;
   readonly #activity: Activity;
+  readonly #admission: Admission;
   readonly #stats: HddStats = {
     ...emptyStats(),
     seeks: 0,
@@ -337,6 +338,14 @@ export class Hdd implements BlockDevice {
     this.#rng = sim.rng.stream(options.rngStream ?? `hdd:${name}`);
     this.#actuator = new Resource(sim, { capacity: 1, name: `${name}:actuator` });
     this.#activity = new Activity(sim);
+    this.#admission = new Admission({
+      activity: this.#activity,
+      stats: this.#stats,
+      queueDepth: o.queueDepth,
+      sectors: o.sectors,
+      errorTime: o.commandOverhead,
+      finish: (d, ev, r) => this.#finish(d, ev, r),
+    });
     sim.process(this.#serveLoop(), `${name}:commands`);
     if (this.#cacheSectors > 0) sim.process(this.#destageLoop(), `${name}:destage`);
   }
@@ -406,14 +415,7 @@ export class Hdd implements BlockDevice {
    */
   submit(cmd: DiskCommand): SimEvent<DiskResult> {
     const ev = this.#sim.event<DiskResult>();
-    const d = admit(cmd, {
-      activity: this.#activity,
-      stats: this.#stats,
-      queueDepth: this.queueDepth,
-      sectors: this.sectors,
-      errorTime: this.#o.commandOverhead,
-      reject: (r) => this.#finish(null, ev, r),
-    });
+    const d = this.#admission.admit(cmd, ev);
     if (d === null) return ev;
     this.#queue.push({ d, ev, bypassed: 0 });
     if (this.#arrival !== null && !this.#arrival.triggered) this.#arrival.succeed();

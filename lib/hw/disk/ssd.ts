@@ -11,7 +11,7 @@ import type { BlockDevice, DiskCommand, DiskResult } from "./block_device.ts";
 import { SECTOR_SIZE } from "./block_device.ts";
 import {
   Activity,
-  admit,
+  Admission,
   applyContent,
   count,
   type Decoded,
@@ -79,6 +79,7 @@ export class Ssd implements BlockDevice {
   readonly #o: Required<Omit<SsdOptions, "content" | "initialVersion" | "name">>;
   readonly #channels: Resource;
   readonly #activity: Activity;
+  readonly #admission: Admission;
   readonly #stats: DiskStats = emptyStats();
   /** When the shared transfer pipe is next free. */
   #pipeFreeAt: SimTime = 0;
@@ -106,6 +107,14 @@ export class Ssd implements BlockDevice {
     this.content = makeContent(what, o.sectors, options.content, options.initialVersion);
     this.#channels = new Resource(sim, { capacity: o.channels, name: `${name}:channels` });
     this.#activity = new Activity(sim);
+    this.#admission = new Admission({
+      activity: this.#activity,
+      stats: this.#stats,
+      queueDepth: o.queueDepth,
+      sectors: o.sectors,
+      errorTime: o.readLatency,
+      finish: (d, ev, r) => this.#finish(d, ev, r),
+    });
   }
 
   /** Commands queued or in service. */
@@ -134,14 +143,7 @@ export class Ssd implements BlockDevice {
   /** Queues a command; the event succeeds with its result. Guest errors give ok=false, never throw. */
   submit(cmd: DiskCommand): SimEvent<DiskResult> {
     const ev = this.#sim.event<DiskResult>();
-    const d = admit(cmd, {
-      activity: this.#activity,
-      stats: this.#stats,
-      queueDepth: this.queueDepth,
-      sectors: this.sectors,
-      errorTime: this.#o.readLatency,
-      reject: (r) => this.#finish(null, ev, r),
-    });
+    const d = this.#admission.admit(cmd, ev);
     if (d === null) return ev;
     const earlier = [...this.#pending];
     this.#pending.add(ev);
