@@ -139,7 +139,17 @@ function humanReport(doc: SimDocument, wallS: number): string {
     [...runRight, false, false, true],
   );
   const summary = table(
-    ["run", "strategy", "nodes", "image GB", "first s", "mean s", "last s", "server GB"],
+    [
+      "run",
+      "strategy",
+      "nodes",
+      "image GB",
+      "first s",
+      "mean s",
+      "last s",
+      "server GB",
+      "disk GB",
+    ],
     doc.summary.map((s) => [
       s.run,
       s.strategy,
@@ -149,8 +159,9 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
       s.serverGb.toFixed(2),
+      s.serverDiskGb.toFixed(2),
     ]),
-    [false, false, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true],
   );
   return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")

@@ -72,7 +72,7 @@ const sections = {
   imageServer: z.object({
     cpuPerRequest: ns(),
     concurrency: int(),
-    cacheHitRatio: frac(),
+    pageCacheBytes: int(),
     diskBandwidth: pos(),
     diskLatency: ns(),
     requestLatency: ns(),

@@ -116,7 +116,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     protocol,
     cpuPerRequest: isv.cpuPerRequest,
     concurrency: isv.concurrency,
-    cache: { kind: "ratio", hitRatio: isv.cacheHitRatio },
+    cache: { kind: "lru", bytes: isv.pageCacheBytes },
     store: serverDisk,
   });
   server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));

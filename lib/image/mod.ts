@@ -1,7 +1,8 @@
 /**
  * The image server side of streaming deployment: OS images as block
  * versions ({@link ImageContent}), an {@link ImageServer} on a network host
- * with a worker limit, per-request CPU, a page cache and a backing disk, and
+ * with a worker limit, per-request CPU, a page cache ({@link PageCache}, cold
+ * at start, shared by every client) and a backing disk, and
  * the {@link ImageClient} that VMMs and baselines use to read blocks, with
  * typed errors and timeouts. `protocol.ts` holds only the message types.
  * It does not model file systems on the server, multiple NICs, or
@@ -9,6 +10,7 @@
  * @module
  */
 export { ImageContent, type ImageContentOptions } from "./content.ts";
+export { type CachePlan, PageCache } from "./page_cache.ts";
 export {
   type BackingDiskOptions,
   ImageServer,

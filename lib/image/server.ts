@@ -8,7 +8,7 @@
  * typed error: bad input is the client's misbehaviour, so it is counted and
  * answered, never thrown.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { requireNumber, type Run } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import {
   BLOCK_BYTES,
@@ -19,11 +19,22 @@ import {
   type Network,
   type Packet,
 } from "../net/mod.ts";
-import { type Link, type ProcessGenerator, type RandomStream, Resource } from "../sim/mod.ts";
+import {
+  type Link,
+  type ProcessGenerator,
+  type RandomStream,
+  Resource,
+  type SimEvent,
+} from "../sim/mod.ts";
 import type { ImageContent } from "./content.ts";
+import { PageCache } from "./page_cache.ts";
 import type { BlockDevice } from "../hw/mod.ts";
 
-/** Page cache of the server: a fixed hit ratio, or an LRU of a given size. */
+/**
+ * Page cache of the server: a fixed hit ratio, or a cache of a given size
+ * that starts cold, shares pages being read between requests and evicts by
+ * CLOCK, an approximation of LRU ({@link PageCache}).
+ */
 export type PageCacheOptions =
   | { kind: "ratio"; hitRatio: number }
   | { kind: "lru"; bytes: Bytes; pageBytes?: Bytes };
@@ -119,8 +130,7 @@ export class ImageServer {
   #diskLink: Link;
   #store: BlockDevice | undefined;
   #rng: RandomStream;
-  #lru = new Map<string, true>();
-  #lruPages = 0;
+  #pageCache: PageCache | undefined;
   #unlisten: () => void;
 
   constructor(options: ImageServerOptions) {
@@ -148,6 +158,9 @@ export class ImageServer {
     this.cpuPerRequest = cpuPerRequest;
     this.workers = new Resource(network.sim, { capacity: concurrency, name: `${host}:workers` });
     this.cache = { ...cache };
+    if (cache.kind === "lru") {
+      this.#pageCache = new PageCache({ bytes: cache.bytes, pageBytes: cache.pageBytes });
+    }
     this.disk = { ...disk };
     this.#store = options.store;
     this.#diskLink = network.flows.link({
@@ -167,6 +180,7 @@ export class ImageServer {
       );
     }
     this.#images.set(image.id, image);
+    this.#pageCache?.addImage(image.id, image.blocks * BLOCK_BYTES);
   }
 
   /** The image called `id`, if held. */
@@ -198,18 +212,7 @@ export class ImageServer {
       const checked = this.#validate(p.payload);
       if (checked.type !== "read") answer = checked;
       else {
-        const missBytes = this.#cacheMisses(checked);
-        if (missBytes > 0 && this.#store !== undefined) {
-          this.stats.diskBytes += missBytes;
-          yield this.#store.submit({ op: "read", lba: checked.lba, count: checked.count });
-        } else if (missBytes > 0) {
-          this.stats.diskBytes += missBytes;
-          yield this.network.flows.flow({
-            route: [this.#diskLink],
-            bytes: missBytes,
-            name: `${this.host}:disk`,
-          });
-        }
+        yield* this.#readThroughCache(checked);
         const versions = this.#images.get(checked.imageId)!.read(checked.lba, checked.count);
         answer = { type: "data", reqId: checked.reqId, versions };
         this.stats.dataResponses++;
@@ -270,37 +273,46 @@ export class ImageServer {
     }
   }
 
-  /** Bytes the page cache misses for this read (and updates the cache). */
-  #cacheMisses(r: ImageReadRequest): Bytes {
+  /** Waits until the pages of `r` are in memory, reading what the cache misses from the disk. */
+  *#readThroughCache(r: ImageReadRequest): ProcessGenerator<void> {
+    const sim = this.network.sim;
     const c = this.cache;
     if (c.kind === "ratio") {
       const hit = c.hitRatio >= 1 || this.#rng.random() < c.hitRatio;
-      if (hit) this.stats.cacheHits++;
-      else this.stats.cacheMisses++;
-      return hit ? 0 : r.count * BLOCK_BYTES;
-    }
-    const pageBytes = c.pageBytes ?? 4096;
-    const capacity = Math.floor(c.bytes / pageBytes);
-    const first = Math.floor((r.lba * BLOCK_BYTES) / pageBytes);
-    const last = Math.floor(((r.lba + r.count) * BLOCK_BYTES - 1) / pageBytes);
-    let missing = 0;
-    for (let pg = first; pg <= last; pg++) {
-      const key = `${r.imageId}:${pg}`;
-      if (this.#lru.delete(key)) {
-        this.#lru.set(key, true); // refresh recency
-        continue;
+      if (hit) {
+        this.stats.cacheHits++;
+        return;
       }
-      missing++;
-      if (capacity === 0) continue;
-      this.#lru.set(key, true);
-      if (++this.#lruPages > capacity) {
-        this.#lru.delete(this.#lru.keys().next().value!);
-        this.#lruPages--;
-      }
+      this.stats.cacheMisses++;
+      yield this.#readDisk([{ lba: r.lba, count: r.count }]);
+      return;
     }
-    if (missing === 0) this.stats.cacheHits++;
-    else this.stats.cacheMisses++;
-    return missing * pageBytes;
+    const plan = this.#pageCache!.lookup(r.imageId, r.lba, r.count);
+    const waits = plan.wait;
+    if (plan.read.length === 0) this.stats.cacheHits++;
+    else {
+      this.stats.cacheMisses++;
+      const read = this.#readDisk(plan.read);
+      this.#pageCache!.reading(plan, read);
+      waits.push(read);
+    }
+    if (waits.length > 0) yield waits.length === 1 ? waits[0] : sim.allOf(waits);
+  }
+
+  /** Reads `runs` from the backing disk, one after the other. */
+  #readDisk(runs: Run[]): SimEvent<unknown> {
+    const sim = this.network.sim;
+    let bytes = 0;
+    for (const run of runs) bytes += run.count * BLOCK_BYTES;
+    this.stats.diskBytes += bytes;
+    const store = this.#store;
+    if (store === undefined) {
+      return this.network.flows.flow({ route: [this.#diskLink], bytes, name: `${this.host}:disk` });
+    }
+    if (runs.length === 1) return store.submit({ op: "read", ...runs[0] });
+    return sim.process(function* () {
+      for (const run of runs) yield store.submit({ op: "read", ...run });
+    }, `${this.host}:disk reads`);
   }
 }
 

@@ -313,6 +313,8 @@ export interface FleetSummaryRow extends FleetRunKey {
   lastS: number;
   /** What the image server sent until the last node was up. */
   serverGb: number;
+  /** What the image server read from its disk meanwhile (its page cache serves the rest). */
+  serverDiskGb: number;
   serverRequests: number;
 }
 
@@ -426,6 +428,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       meanS: t.reduce((a, b) => a + b, 0) / t.length,
       lastS: Math.max(...t),
       serverGb: w.server.stats.bytesServed / 1e9,
+      serverDiskGb: w.server.stats.diskBytes / 1e9,
       serverRequests: w.server.stats.requests,
     },
   };

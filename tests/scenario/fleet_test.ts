@@ -63,7 +63,7 @@ Deno.test("scenario parser accepts any valid flags as strings and expands the sw
   );
 });
 
-Deno.test("fleet: nodes sharing one image server come up no faster than one alone, deterministically", () => {
+Deno.test("fleet: nodes sharing one image server come up no faster than one alone, read its disk once, deterministically", () => {
   const run = (nodes: number) =>
     runFleet({
       profile,
@@ -74,5 +74,9 @@ Deno.test("fleet: nodes sharing one image server come up no faster than one alon
   assert.deepEqual(three.totals.map((t) => t.node), ["node0", "node1", "node2"]);
   assert.ok(three.summary.firstS >= one.summary.firstS * 0.99, "contention slows every node");
   assert.ok(three.summary.serverGb > 2.5 * one.summary.serverGb, "each node streams its own boot");
+  assert.ok(
+    three.summary.serverDiskGb < 1.05 * one.summary.serverDiskGb,
+    "the server's page cache serves the blocks one node read to the others",
+  );
   assert.deepEqual(run(3), three, "same seed, same rows");
 });

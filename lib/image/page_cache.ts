@@ -1,0 +1,196 @@
+/**
+ * The image server's page cache, cold at start: which pages of each image
+ * are in RAM, which are being read from the backing disk, and CLOCK
+ * (second-chance) eviction once the capacity is reached, the usual
+ * approximation of LRU (Linux keeps active/inactive lists to the same end).
+ * A reader of a page another request is still reading waits for that read
+ * instead of reading it again, as on a locked page under Linux: so N nodes
+ * booting the same image read each block from the server's disk once.
+ * One byte of state per page (a 32 GB image in 4 KiB pages: 8 MB).
+ */
+import { requireNumber, type Run } from "../_util/mod.ts";
+import type { Bytes } from "../_util/mod.ts";
+import type { SimEvent } from "../sim/mod.ts";
+
+const SECTOR = 512;
+// Page states. PINNED: a cached page of the lookup in progress (not to be evicted by it).
+const ABSENT = 0, CACHED = 1, REFERENCED = 2, READING = 3, PINNED = 4;
+
+/** What a lookup found: the sector runs to read from disk and the reads to wait for. */
+export interface CachePlan {
+  /** Page-aligned sector runs absent from the cache (now marked as being read). */
+  read: Run[];
+  /** Reads by earlier requests of pages this one needs. */
+  wait: SimEvent<unknown>[];
+  /** Pages of `read` that the cache took (the others could not be held: every page is being read). */
+  readonly pages: number[];
+}
+
+/**
+ * A page cache over the server's images.
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { PageCache } from "./page_cache.ts";
+ * const sim = new Simulation();
+ * const cache = new PageCache({ bytes: 1 << 20 });
+ * cache.addImage("os", 1 << 30);
+ * const first = cache.lookup("os", 0, 16); // 8 KiB: two pages to read
+ * console.assert(first.read.length === 1 && first.read[0].count === 16);
+ * const done = sim.timeout(5_000);
+ * cache.reading(first, done);
+ * console.assert(cache.lookup("os", 8, 8).wait[0] === done); // the second page is being read
+ * sim.run();
+ * console.assert(cache.lookup("os", 0, 16).read.length === 0); // now cached
+ * ```
+ */
+export class PageCache {
+  /** Capacity, bytes. */
+  readonly bytes: Bytes;
+  /** Page size, bytes (a multiple of 512). */
+  readonly pageBytes: Bytes;
+  readonly #capacity: number;
+  readonly #sectorsPerPage: number;
+  /** First global page of each image, and its size in sectors. */
+  readonly #images = new Map<string, { base: number; sectors: number }>();
+  #state = new Uint8Array(0);
+  /** Resident pages (cached or being read), in insertion order; the CLOCK hand sweeps it. */
+  #ring = new Int32Array(16);
+  #resident = 0;
+  #hand = 0;
+  readonly #inFlight = new Map<number, SimEvent<unknown>>();
+
+  constructor(options: { bytes: Bytes; pageBytes?: Bytes }) {
+    const { bytes, pageBytes = 4096 } = options;
+    requireNumber("create page cache", "bytes", bytes, { min: 0 });
+    requireNumber("create page cache", "pageBytes", pageBytes, { integer: true, min: SECTOR });
+    if (pageBytes % SECTOR !== 0) {
+      throw new RangeError(
+        `Cannot create page cache: 'pageBytes' must be a multiple of 512: current value is ${pageBytes}`,
+      );
+    }
+    this.bytes = bytes;
+    this.pageBytes = pageBytes;
+    this.#capacity = Math.floor(bytes / pageBytes);
+    this.#sectorsPerPage = pageBytes / SECTOR;
+  }
+
+  /** Pages held (cached or being read). */
+  get residentPages(): number {
+    return this.#resident;
+  }
+
+  /** Gives image `id` of `bytes` bytes its pages, all absent. */
+  addImage(id: string, bytes: Bytes): void {
+    if (this.#images.has(id)) {
+      throw new RangeError(`Cannot add image to page cache: '${id}' is there`);
+    }
+    const sectors = Math.ceil(bytes / SECTOR);
+    const base = this.#state.length;
+    const pages = Math.ceil(sectors / this.#sectorsPerPage);
+    if (base + pages > 2 ** 31 - 1) {
+      throw new RangeError(`Cannot add image to page cache: more than 2^31 pages in all`);
+    }
+    const state = new Uint8Array(base + pages);
+    state.set(this.#state);
+    this.#state = state;
+    this.#images.set(id, { base, sectors });
+  }
+
+  /**
+   * Looks up sectors [lba, lba+count) of image `id`. Cached pages are marked
+   * referenced; absent ones are taken for this request's read (call
+   * {@link reading} with the read's event); pages another request is reading
+   * are returned as reads to wait for.
+   */
+  lookup(id: string, lba: number, count: number): CachePlan {
+    const img = this.#images.get(id);
+    if (img === undefined) throw new RangeError(`page cache has no image '${id}'`);
+    if (!(lba >= 0 && count >= 1 && lba + count <= img.sectors)) {
+      throw new RangeError(
+        `page cache lookup: sectors [${lba}, ${
+          lba + count
+        }) are not within image '${id}' (${img.sectors} sectors)`,
+      );
+    }
+    const spp = this.#sectorsPerPage, state = this.#state;
+    const first = Math.floor(lba / spp), last = Math.floor((lba + count - 1) / spp);
+    const plan: CachePlan = { read: [], wait: [], pages: [] };
+    let runStart = -1;
+    const close = (end: number) => {
+      if (runStart < 0) return;
+      const from = runStart * spp;
+      plan.read.push({ lba: from, count: Math.min(end * spp, img.sectors) - from });
+      runStart = -1;
+    };
+    const base = img.base;
+    // Pin this request's cached pages first, so making room for its absent
+    // ones cannot evict them (what LRU would do: they are the most recent).
+    for (let g = base + first; g <= base + last; g++) {
+      if (state[g] === CACHED || state[g] === REFERENCED) state[g] = PINNED;
+    }
+    for (let p = first; p <= last; p++) {
+      const g = base + p;
+      const s = state[g];
+      if (s === PINNED) close(p);
+      else if (s === READING) {
+        const ev = this.#inFlight.get(g)!;
+        if (!plan.wait.includes(ev)) plan.wait.push(ev);
+        close(p);
+      } else {
+        if (runStart < 0) runStart = p;
+        if (this.#admit(g)) {
+          state[g] = READING;
+          plan.pages.push(g);
+        }
+      }
+    }
+    for (let g = base + first; g <= base + last; g++) {
+      if (state[g] === PINNED) state[g] = REFERENCED;
+    }
+    close(last + 1);
+    return plan;
+  }
+
+  /** The pages `plan` took are being read by `read`; they are cached once it is processed. */
+  reading(plan: CachePlan, read: SimEvent<unknown>): void {
+    const pages = plan.pages;
+    if (pages.length === 0) return;
+    for (const g of pages) this.#inFlight.set(g, read);
+    read.then(() => {
+      for (const g of pages) {
+        this.#state[g] = CACHED;
+        this.#inFlight.delete(g);
+      }
+    });
+  }
+
+  /** Makes room for page `g` (CLOCK); false when it cannot be held. */
+  #admit(g: number): boolean {
+    if (this.#capacity === 0) return false;
+    if (this.#resident < this.#capacity) {
+      if (this.#resident === this.#ring.length) {
+        const ring = new Int32Array(Math.min(this.#capacity, this.#ring.length * 2));
+        ring.set(this.#ring);
+        this.#ring = ring;
+      }
+      this.#ring[this.#resident++] = g;
+      return true;
+    }
+    const ring = this.#ring, state = this.#state, n = this.#capacity;
+    // Two sweeps clear every reference bit; pinned pages and pages being read cannot go.
+    for (let i = 0; i < 2 * n; i++) {
+      const at = this.#hand;
+      this.#hand = at + 1 === n ? 0 : at + 1;
+      const victim = ring[at];
+      const s = state[victim];
+      if (s === REFERENCED) state[victim] = CACHED;
+      else if (s === CACHED) {
+        state[victim] = ABSENT;
+        ring[at] = g;
+        return true;
+      }
+    }
+    return false;
+  }
+}
