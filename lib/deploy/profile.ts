@@ -73,8 +73,6 @@ const sections = {
     cpuPerRequest: ns(),
     concurrency: int(),
     pageCacheBytes: int(),
-    diskBandwidth: pos(),
-    diskLatency: ns(),
     requestLatency: ns(),
     headerBytes: int(),
   }).strict(),
