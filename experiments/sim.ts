@@ -12,6 +12,7 @@ import { dirname, join, resolve } from "node:path";
 import { issuesMessage } from "../lib/_util/mod.ts";
 import { BUILTIN_PROFILE, loadProfile, type Profile, ProfileError } from "../lib/scenario/mod.ts";
 import {
+  flagName,
   FLEET_STRATEGIES,
   type FleetRun,
   MAX_NODES,
@@ -40,7 +41,7 @@ export interface SimDocument {
   rows: FleetRun["phases"];
   /** Startup time per node and run, s. */
   totals: FleetRun["totals"];
-  /** Per run: first, mean and last node up, and what the image server sent. */
+  /** Per run: first, mean and last node up, when the fleet was ready, what the image server sent and read. */
   summary: FleetRun["summary"][];
 }
 
@@ -49,6 +50,7 @@ const FLAGS = {
   nodes: { type: "string" },
   seed: { type: "string" },
   "image-gb": { type: "string" },
+  "stagger-s": { type: "string" },
   profile: { type: "string" },
   sweep: { type: "string" },
   scenario: { type: "string" },
@@ -63,6 +65,7 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   nodes: "nodes",
   seed: "seed",
   imageGb: "image-gb",
+  staggerS: "stagger-s",
   profile: "profile",
   sweep: "sweep",
 };
@@ -81,13 +84,14 @@ function usage(profile?: Profile): string {
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
   --seed N          random seed (default 1)
   --image-gb X      image size, GB (default: the profile's${size})
+  --stagger-s S     nodes power on at seeded random instants over S seconds (default 0:
+                    all at once); startup times still run from each node's POST end
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
-  --sweep K=V,...   one run per value of K, one of ${
-    SWEEP_PARAMS.map((p) => p === "imageGb" ? "image-gb" : p).join(", ")
-  }
+  --sweep K=V,...   one run per value of K, one of ${SWEEP_PARAMS.map(flagName).join(", ")}
                     e.g. nodes=1,2,4,8 or image-gb=12,16,32
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
-                    profile, sweep "K=V,..." or {"param","values"}); flags override it
+                    staggerS, profile, sweep "K=V,..." or {"param","values"}); flags
+                    override it
   --json            print one JSON document (rows, totals, summary) instead of tables
   --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
                     (atomically, only after every run succeeded)
@@ -147,6 +151,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       "first s",
       "mean s",
       "last s",
+      "ready s",
       "server GB",
       "disk GB",
     ],
@@ -158,10 +163,11 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.firstS.toFixed(2),
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
+      s.readyS.toFixed(2),
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
     ]),
-    [false, false, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true],
   );
   return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")

@@ -28,7 +28,17 @@ function exists(path: string): boolean {
 Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
   const r = await sim("--help");
   assert.equal(r.code, 0, r.stderr);
-  for (const flag of ["--strategy", "--nodes", "--seed", "--image-gb", "--profile", "--sweep"]) {
+  for (
+    const flag of [
+      "--strategy",
+      "--nodes",
+      "--seed",
+      "--image-gb",
+      "--stagger-s",
+      "--profile",
+      "--sweep",
+    ]
+  ) {
     assert.match(r.stdout, new RegExp(flag));
   }
   for (const flag of ["--scenario", "--json", "--out"]) assert.match(r.stdout, new RegExp(flag));
@@ -75,7 +85,7 @@ Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in
     assert.equal(Deno.readTextFileSync(join(out, "sim.json")), r.stdout);
     const csv = Deno.readTextFileSync(join(out, "phases.csv")).trim().split("\n");
     assert.equal(csv.length, 1 + doc.rows.length);
-    assert.match(csv[0], /^run,strategy,nodes,imageGb,seed,node,phase,startS,endS$/);
+    assert.match(csv[0], /^run,strategy,nodes,imageGb,seed,staggerS,node,phase,startS,endS$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -41,9 +41,21 @@ const PREINSTALLED: Readonly<Record<string, boolean>> = {
 export const MAX_NODES = 128;
 
 /** Parameters a sweep may vary. */
-export const SWEEP_PARAMS = ["strategy", "nodes", "imageGb", "seed"] as const;
+export const SWEEP_PARAMS = ["strategy", "nodes", "imageGb", "seed", "staggerS"] as const;
 /** A parameter a sweep varies. */
 export type SweepParam = typeof SWEEP_PARAMS[number];
+
+/**
+ * A scenario field as written on the command line ("imageGb" -> "image-gb").
+ * @example
+ * ```ts
+ * import { flagName } from "./fleet.ts";
+ * console.assert(flagName("staggerS") === "stagger-s" && flagName("nodes") === "nodes");
+ * ```
+ */
+export function flagName(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
 
 /** A validated scenario. */
 export interface Scenario {
@@ -53,6 +65,8 @@ export interface Scenario {
   seed: number;
   /** Image size in GB (1e9 bytes); absent: the profile's. */
   imageGb?: number;
+  /** Nodes power on at seeded random instants over the first `staggerS` seconds (0: all at once). */
+  staggerS: number;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
   /** Vary one parameter; each value is one run. */
@@ -67,6 +81,8 @@ export interface ScenarioPoint {
   nodes: number;
   seed: number;
   imageGb?: number;
+  /** Power-on spread, s. @default 0 */
+  staggerS?: number;
 }
 
 /** Thrown for a scenario that does not validate; `issues` lists every problem. */
@@ -98,6 +114,12 @@ function fieldSchemas() {
       z.number({ error: "must be an integer" }).int("must be an integer").min(0, "must be >= 0"),
     ),
     imageGb: numeric(z.number({ error: "must be a number" }).positive("must be > 0")),
+    staggerS: numeric(
+      z.number({ error: "must be a number" }).min(0, "must be >= 0").max(
+        86_400,
+        "must be <= 86400",
+      ),
+    ),
   } satisfies Record<SweepParam, z.ZodType>;
 }
 
@@ -176,14 +198,15 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     nodes: fields.nodes.default(1),
     seed: fields.seed.default(1),
     imageGb: fields.imageGb.optional(),
+    staggerS: fields.staggerS.default(0),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     sweep: z.preprocess(
       sweepText,
       z.object({
         param: z.enum(SWEEP_PARAMS, {
-          error: `must name one of ${
-            SWEEP_PARAMS.join(", ")
-          } (written image-gb on the command line)`,
+          error: `must name one of ${SWEEP_PARAMS.join(", ")} (on the command line: ${
+            SWEEP_PARAMS.map(flagName).join(", ")
+          })`,
         }),
         values: z.array(z.union([z.string(), z.number()])).min(1, "must list at least one value"),
       }, { error: "must be 'param=v1,v2,...' or { param, values }" }).strict(),
@@ -275,11 +298,11 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     nodes: s.nodes,
     seed: s.seed,
     imageGb: s.imageGb,
+    staggerS: s.staggerS,
   };
   if (!s.sweep) return [base];
   const { param, values } = s.sweep;
-  const key = param === "imageGb" ? "image-gb" : param;
-  return values.map((v) => ({ ...base, [param]: v, run: `${key}=${v}` }));
+  return values.map((v) => ({ ...base, [param]: v, run: `${flagName(param)}=${v}` }));
 }
 
 /** The fields that name a run in each of its rows. */
@@ -289,6 +312,7 @@ export interface FleetRunKey {
   nodes: number;
   imageGb: number;
   seed: number;
+  staggerS: number;
 }
 
 /** One phase of one node's startup, seconds from the end of that node's POST. */
@@ -307,10 +331,12 @@ export interface FleetTotalRow extends FleetRunKey {
 
 /** A run's fleet-wide numbers. */
 export interface FleetSummaryRow extends FleetRunKey {
-  /** First node up, mean, and last node up (the fleet is ready), s. */
+  /** Startup time of the first node up, the mean, and of the last node up, s (each from that node's POST end). */
   firstS: number;
   meanS: number;
   lastS: number;
+  /** From the first power-on until every node is up (POST and the stagger included), s. */
+  readyS: number;
   /** What the image server sent until the last node was up. */
   serverGb: number;
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
@@ -383,13 +409,21 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     nodes: point.nodes,
     imageGb: point.imageGb ?? imageBytes / 1e9,
     seed: point.seed,
+    staggerS: point.staggerS ?? 0,
   };
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
   let up = 0;
   const report = () => onProgress?.({ nodesUp: up, nodes: point.nodes, simS: w.sim.now / 1e9 });
+  // Power-on instants drawn in node order from their own stream: the other
+  // streams, and so everything else, stay the same for a seed.
+  const powerOn = w.sim.rng.stream("fleet:power-on");
+  const firstOn = { at: Infinity };
   for (const node of w.nodes) {
+    const delay = Math.round(powerOn.uniform(0, meta.staggerS) * 1e9);
     w.sim.process(function* () {
+      if (delay > 0) yield w.sim.timeout(delay);
+      firstOn.at = Math.min(firstOn.at, w.sim.now);
       yield* node.firmware.powerOn();
       const t0 = w.sim.now;
       const r = yield* strategy(w, node);
@@ -427,6 +461,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       firstS: Math.min(...t),
       meanS: t.reduce((a, b) => a + b, 0) / t.length,
       lastS: Math.max(...t),
+      readyS: (w.sim.now - firstOn.at) / 1e9,
       serverGb: w.server.stats.bytesServed / 1e9,
       serverDiskGb: w.server.stats.diskBytes / 1e9,
       serverRequests: w.server.stats.requests,

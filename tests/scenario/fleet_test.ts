@@ -26,10 +26,19 @@ function issuesOf(input: unknown, options = {}): string[] {
 
 Deno.test("scenario parser reports every bad field at once, named by its label", () => {
   const issues = issuesOf(
-    { strategy: "bogus", nodes: 0, seed: "x", imageGb: 1, colour: "red", sweep: "nodes=1,0" },
+    {
+      strategy: "bogus",
+      nodes: 0,
+      seed: "x",
+      imageGb: 1,
+      staggerS: -5,
+      colour: "red",
+      sweep: "nodes=1,0",
+    },
     { profile, labels: { nodes: "--nodes", imageGb: "--image-gb" } },
   );
-  assert.equal(issues.length, 7, issues.join("\n"));
+  assert.equal(issues.length, 8, issues.join("\n"));
+  assert.match(issues.join("\n"), /^staggerS: must be >= 0: current value is -5$/m);
   assert.match(issues.join("\n"), /^strategy: must be one of bare-metal, .*"bogus"$/m);
   assert.match(issues.join("\n"), /^--nodes: must be >= 1: current value is 0$/m);
   assert.match(issues.join("\n"), /^seed: must be an integer: current value is "x"$/m);
@@ -79,4 +88,25 @@ Deno.test("fleet: nodes sharing one image server come up no faster than one alon
     "the server's page cache serves the blocks one node read to the others",
   );
   assert.deepEqual(run(3), three, "same seed, same rows");
+});
+
+Deno.test("fleet: staggered nodes power on over S seconds, deterministically; late ones find a warm server cache", () => {
+  const post = profile.firmware.postDuration.value / 1e9;
+  const run = (staggerS: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "nfsroot", nodes: 3, seed: 3, imageGb: IMAGE_GB, staggerS },
+    });
+  const together = run(0), spread = run(40);
+  assert.ok(Math.abs(together.summary.readyS - (post + together.summary.lastS)) < 1e-6);
+  assert.ok(spread.summary.readyS <= 40 + post + spread.summary.lastS);
+  assert.ok(spread.summary.readyS > post + spread.summary.lastS, "not all at once");
+  assert.ok(spread.summary.firstS < together.summary.firstS, "a later node boots from the cache");
+  assert.equal(spread.summary.staggerS, 40);
+  assert.deepEqual(run(40), spread, "same seed, same power-on instants and rows");
+  const s = parseScenario({ strategy: "nfsroot", sweep: "stagger-s=0,7.5" });
+  assert.deepEqual(scenarioPoints(s).map((p) => [p.run, p.staggerS]), [
+    ["stagger-s=0", 0],
+    ["stagger-s=7.5", 7.5],
+  ]);
 });
