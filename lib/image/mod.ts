@@ -10,7 +10,7 @@
  * @module
  */
 export { ImageContent, type ImageContentOptions } from "./content.ts";
-export { type CachePlan, PageCache } from "./page_cache.ts";
+export { PageCache } from "./page_cache.ts";
 export {
   type BackingDiskOptions,
   ImageServer,

@@ -16,16 +16,6 @@ const SECTOR = 512;
 // Page states. PINNED: a cached page of the lookup in progress (not to be evicted by it).
 const ABSENT = 0, CACHED = 1, REFERENCED = 2, READING = 3, PINNED = 4;
 
-/** What a lookup found: the sector runs to read from disk and the reads to wait for. */
-export interface CachePlan {
-  /** Page-aligned sector runs absent from the cache (now marked as being read). */
-  read: Run[];
-  /** Reads by earlier requests of pages this one needs. */
-  wait: SimEvent<unknown>[];
-  /** Pages of `read` that the cache took (the others could not be held: every page is being read). */
-  readonly pages: number[];
-}
-
 /**
  * A page cache over the server's images.
  * @example
@@ -35,13 +25,11 @@ export interface CachePlan {
  * const sim = new Simulation();
  * const cache = new PageCache({ bytes: 1 << 20 });
  * cache.addImage("os", 1 << 30);
- * const first = cache.lookup("os", 0, 16); // 8 KiB: two pages to read
- * console.assert(first.read.length === 1 && first.read[0].count === 16);
- * const done = sim.timeout(5_000);
- * cache.reading(first, done);
- * console.assert(cache.lookup("os", 8, 8).wait[0] === done); // the second page is being read
+ * const disk = (runs: { lba: number; count: number }[]) => sim.timeout(5_000 * runs.length);
+ * const [first] = cache.read("os", 0, 16, disk); // 8 KiB: pages 0 and 1 read from disk
+ * console.assert(cache.read("os", 8, 8, disk)[0] === first); // page 1 is being read: wait for it
  * sim.run();
- * console.assert(cache.lookup("os", 0, 16).read.length === 0); // now cached
+ * console.assert(cache.read("os", 0, 16, disk).length === 0); // both cached now
  * ```
  */
 export class PageCache {
@@ -98,32 +86,37 @@ export class PageCache {
   }
 
   /**
-   * Looks up sectors [lba, lba+count) of image `id`. Cached pages are marked
-   * referenced; absent ones are taken for this request's read (call
-   * {@link reading} with the read's event); pages another request is reading
-   * are returned as reads to wait for.
+   * Brings sectors [lba, lba+count) of image `id` into memory: its absent
+   * pages are read with one call of `readDisk` (page-aligned sector runs)
+   * and cached once that read is processed; its cached pages are marked
+   * referenced. Returns what to wait for: that read, and the reads other
+   * requests started of pages this one needs (none: every page was cached).
    */
-  lookup(id: string, lba: number, count: number): CachePlan {
+  read(
+    id: string,
+    lba: number,
+    count: number,
+    readDisk: (runs: Run[]) => SimEvent<unknown>,
+  ): SimEvent<unknown>[] {
     const img = this.#images.get(id);
     if (img === undefined) throw new RangeError(`page cache has no image '${id}'`);
     if (!(lba >= 0 && count >= 1 && lba + count <= img.sectors)) {
       throw new RangeError(
-        `page cache lookup: sectors [${lba}, ${
+        `page cache read: sectors [${lba}, ${
           lba + count
         }) are not within image '${id}' (${img.sectors} sectors)`,
       );
     }
-    const spp = this.#sectorsPerPage, state = this.#state;
+    const spp = this.#sectorsPerPage, state = this.#state, base = img.base;
     const first = Math.floor(lba / spp), last = Math.floor((lba + count - 1) / spp);
-    const plan: CachePlan = { read: [], wait: [], pages: [] };
+    const runs: Run[] = [], waits: SimEvent<unknown>[] = [], taken: number[] = [];
     let runStart = -1;
     const close = (end: number) => {
       if (runStart < 0) return;
       const from = runStart * spp;
-      plan.read.push({ lba: from, count: Math.min(end * spp, img.sectors) - from });
+      runs.push({ lba: from, count: Math.min(end * spp, img.sectors) - from });
       runStart = -1;
     };
-    const base = img.base;
     // Pin this request's cached pages first, so making room for its absent
     // ones cannot evict them (what LRU would do: they are the most recent).
     for (let g = base + first; g <= base + last; g++) {
@@ -135,34 +128,33 @@ export class PageCache {
       if (s === PINNED) close(p);
       else if (s === READING) {
         const ev = this.#inFlight.get(g)!;
-        if (!plan.wait.includes(ev)) plan.wait.push(ev);
+        if (!waits.includes(ev)) waits.push(ev);
         close(p);
       } else {
         if (runStart < 0) runStart = p;
         if (this.#admit(g)) {
           state[g] = READING;
-          plan.pages.push(g);
+          taken.push(g);
         }
       }
     }
+    close(last + 1);
     for (let g = base + first; g <= base + last; g++) {
       if (state[g] === PINNED) state[g] = REFERENCED;
     }
-    close(last + 1);
-    return plan;
-  }
-
-  /** The pages `plan` took are being read by `read`; they are cached once it is processed. */
-  reading(plan: CachePlan, read: SimEvent<unknown>): void {
-    const pages = plan.pages;
-    if (pages.length === 0) return;
-    for (const g of pages) this.#inFlight.set(g, read);
-    read.then(() => {
-      for (const g of pages) {
-        this.#state[g] = CACHED;
-        this.#inFlight.delete(g);
-      }
-    });
+    if (runs.length === 0) return waits;
+    const read = readDisk(runs);
+    waits.push(read);
+    if (taken.length > 0) {
+      for (const g of taken) this.#inFlight.set(g, read);
+      read.then(() => {
+        for (const g of taken) {
+          this.#state[g] = CACHED; // (addImage may have replaced the array)
+          this.#inFlight.delete(g);
+        }
+      });
+    }
+    return waits;
   }
 
   /** Makes room for page `g` (CLOCK); false when it cannot be held. */

@@ -287,15 +287,13 @@ export class ImageServer {
       yield this.#readDisk([{ lba: r.lba, count: r.count }]);
       return;
     }
-    const plan = this.#pageCache!.lookup(r.imageId, r.lba, r.count);
-    const waits = plan.wait;
-    if (plan.read.length === 0) this.stats.cacheHits++;
-    else {
-      this.stats.cacheMisses++;
-      const read = this.#readDisk(plan.read);
-      this.#pageCache!.reading(plan, read);
-      waits.push(read);
-    }
+    let missed = false;
+    const waits = this.#pageCache!.read(r.imageId, r.lba, r.count, (runs) => {
+      missed = true;
+      return this.#readDisk(runs);
+    });
+    if (missed) this.stats.cacheMisses++;
+    else this.stats.cacheHits++;
     if (waits.length > 0) yield waits.length === 1 ? waits[0] : sim.allOf(waits);
   }
 

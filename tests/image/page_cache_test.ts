@@ -1,72 +1,88 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import type { Run } from "../../lib/_util/mod.ts";
 import { Simulation } from "../../lib/sim/mod.ts";
 import { PageCache } from "../../lib/image/page_cache.ts";
 
 const KiB = 1024;
 
-Deno.test("page cache starts cold and reads each absent page once, in page-aligned runs", () => {
+/** A cache over a 4096-sector image "os" and a disk that logs what it is asked to read. */
+function rig(bytes: number, pageBytes = 4 * KiB) {
   const sim = new Simulation();
-  const cache = new PageCache({ bytes: 1 << 20 }); // 256 pages of 4 KiB
-  cache.addImage("os", 1 << 30);
-  const a = cache.lookup("os", 3, 2); // inside page 0
-  assert.deepEqual(a.read, [{ lba: 0, count: 8 }]);
-  cache.reading(a, sim.timeout(10));
+  const cache = new PageCache({ bytes, pageBytes });
+  cache.addImage("os", 4096 * 512);
+  const reads: Run[][] = [];
+  const disk = (runs: Run[]) => {
+    reads.push(runs);
+    return sim.timeout(100);
+  };
+  const read = (lba: number, count: number) => cache.read("os", lba, count, disk);
+  return { sim, cache, reads, read };
+}
+
+Deno.test("page cache starts cold and reads each absent page once, in page-aligned runs", () => {
+  const { sim, reads, read } = rig(1 << 20);
+  assert.equal(read(3, 2).length, 1); // inside page 0
   sim.run();
-  const b = cache.lookup("os", 0, 24); // page 0 cached, pages 1-2 absent
-  assert.deepEqual(b.read, [{ lba: 8, count: 16 }]);
-  assert.deepEqual(b.wait, []);
+  assert.deepEqual(read(0, 24).length, 1); // page 0 cached, pages 1-2 absent
+  sim.run();
+  assert.deepEqual(read(0, 24), [], "all cached: nothing to wait for");
+  assert.deepEqual(reads, [[{ lba: 0, count: 8 }], [{ lba: 8, count: 16 }]]);
 });
 
 Deno.test("page cache: a request for a page being read waits for that read instead of reading again", () => {
-  const sim = new Simulation();
-  const cache = new PageCache({ bytes: 1 << 20 });
-  cache.addImage("os", 1 << 30);
-  const first = cache.lookup("os", 0, 16);
-  const read = sim.timeout(5_000);
-  cache.reading(first, read);
-  const second = cache.lookup("os", 8, 16); // page 1 being read, page 2 absent
-  assert.deepEqual(second.wait, [read]);
-  assert.deepEqual(second.read, [{ lba: 16, count: 8 }]);
+  const { sim, reads, read } = rig(1 << 20);
+  const [first] = read(0, 16);
+  const second = read(8, 16); // page 1 being read, page 2 absent
+  assert.equal(second.length, 2);
+  assert.equal(second[0], first);
+  assert.deepEqual(reads, [[{ lba: 0, count: 16 }], [{ lba: 16, count: 8 }]]);
   sim.run();
-  assert.equal(cache.lookup("os", 0, 16).read.length, 0);
+  assert.deepEqual(read(0, 24), []);
+});
+
+Deno.test("page cache: one disk read covers the absent runs around cached pages", () => {
+  const { sim, reads, read } = rig(1 << 20);
+  read(8, 8);
+  sim.run();
+  read(0, 24);
+  assert.deepEqual(reads[1], [{ lba: 0, count: 8 }, { lba: 16, count: 8 }]);
 });
 
 Deno.test("page cache: the last page of an image is read only up to the image's end", () => {
+  const sim = new Simulation();
   const cache = new PageCache({ bytes: 1 << 20 });
   cache.addImage("small", 5 * 512);
-  assert.deepEqual(cache.lookup("small", 4, 1).read, [{ lba: 0, count: 5 }]);
+  const asked: Run[][] = [];
+  cache.read("small", 4, 1, (runs) => (asked.push(runs), sim.timeout(1)));
+  assert.deepEqual(asked, [[{ lba: 0, count: 5 }]]);
 });
 
-Deno.test("page cache of 0 bytes holds nothing: every lookup reads, nobody waits", () => {
-  const sim = new Simulation();
-  const cache = new PageCache({ bytes: 0 });
-  cache.addImage("os", 1 << 20);
-  const a = cache.lookup("os", 0, 8);
-  cache.reading(a, sim.timeout(10));
-  const b = cache.lookup("os", 0, 8);
-  assert.deepEqual(b.read, [{ lba: 0, count: 8 }]);
-  assert.deepEqual(b.wait, []);
+Deno.test("page cache of 0 bytes holds nothing: every request reads, nobody waits for another", () => {
+  const { cache, reads, read } = rig(0);
+  read(0, 8);
+  assert.equal(read(0, 8).length, 1);
+  assert.equal(reads.length, 2);
   assert.equal(cache.residentPages, 0);
 });
 
 Deno.test("page cache evicts by CLOCK: referenced pages get a second chance, pages being read never go", () => {
-  const sim = new Simulation();
-  const cache = new PageCache({ bytes: 4 * 4 * KiB, pageBytes: 4 * KiB }); // 4 pages
-  cache.addImage("os", 1 << 20);
-  const page = (p: number) => cache.lookup("os", p * 8, 8);
-  for (let p = 0; p < 4; p++) cache.reading(page(p), sim.timeout(1));
+  const { sim, cache, reads, read } = rig(4 * 4 * KiB); // 4 pages
+  const page = (p: number) => read(p * 8, 8);
+  for (let p = 0; p < 4; p++) page(p);
   sim.run();
   page(0); // referenced
-  const e = page(4); // full: the hand clears 0's bit, then evicts 1
-  cache.reading(e, sim.timeout(100)); // page 4 stays "being read" until t=101
+  page(4); // full: the hand clears 0's bit, then evicts 1; page 4 is being read until t=200
   assert.equal(cache.residentPages, 4);
-  assert.deepEqual(page(1).read, [{ lba: 8, count: 8 }], "page 1 was the victim");
-  assert.equal(page(0).read.length, 0, "page 0 survived");
-  assert.deepEqual(page(4).read, [], "page 4 is being read: waited for, not read again");
+  const before = reads.length;
+  page(1);
+  assert.equal(reads.length, before + 1, "page 1 was the victim");
+  assert.deepEqual(page(0), [], "page 0 survived");
+  assert.equal(page(4).length, 1, "page 4 is being read: waited for");
+  assert.equal(reads.length, before + 1, "and not read again");
 });
 
-Deno.test("property: the cache never holds more pages than its capacity and a cached page reads nothing", () => {
+Deno.test("property: the cache holds at most its capacity, and a request that fits is then cached whole", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 16 }),
@@ -74,32 +90,32 @@ Deno.test("property: the cache never holds more pages than its capacity and a ca
         maxLength: 60,
       }),
       (pages, reqs) => {
-        const sim = new Simulation();
-        const cache = new PageCache({ bytes: pages * 4 * KiB });
-        cache.addImage("os", 4096 * 512);
+        const { sim, cache, reads, read } = rig(pages * 4 * KiB);
         for (const r of reqs) {
-          r.count = Math.min(r.count, 4096 - r.lba);
-          const plan = cache.lookup("os", r.lba, r.count);
-          const covered = plan.read.reduce((s, x) => s + x.count, 0);
-          assert.ok(covered <= Math.ceil((r.count + 7) / 8) * 8 + 8);
-          for (const x of plan.read) assert.equal(x.lba % 8, 0, "page-aligned");
-          cache.reading(plan, sim.timeout(1));
+          const count = Math.min(r.count, 4096 - r.lba);
+          const before = reads.length;
+          read(r.lba, count);
+          for (const runs of reads.slice(before)) {
+            for (const x of runs) assert.ok(x.lba % 8 === 0 && x.count % 8 === 0, "page-aligned");
+          }
           sim.run();
           assert.ok(cache.residentPages <= pages);
-          const span = Math.floor((r.lba + r.count - 1) / 8) - Math.floor(r.lba / 8) + 1;
-          if (span <= pages) assert.deepEqual(cache.lookup("os", r.lba, r.count).read, []);
+          const span = Math.floor((r.lba + count - 1) / 8) - Math.floor(r.lba / 8) + 1;
+          if (span <= pages) assert.deepEqual(read(r.lba, count), []);
         }
       },
     ),
   );
 });
 
-Deno.test("bad page cache options give a RangeError naming the field", () => {
+Deno.test("bad page cache arguments give a RangeError naming the field or the image", () => {
   assert.throws(() => new PageCache({ bytes: -1 }), /'bytes'/);
   assert.throws(() => new PageCache({ bytes: 1, pageBytes: 1000 }), /'pageBytes'/);
-  const cache = new PageCache({ bytes: 1 });
-  cache.addImage("os", 512);
+  const { cache, read } = rig(1);
   assert.throws(() => cache.addImage("os", 512), /'os'/);
-  assert.throws(() => cache.lookup("nope", 0, 1), /'nope'/);
-  assert.throws(() => cache.lookup("os", 0, 2), /\[0, 2\) are not within image 'os'/);
+  const never = () => {
+    throw new Error("no read expected");
+  };
+  assert.throws(() => cache.read("nope", 0, 1, never), /'nope'/);
+  assert.throws(() => read(4095, 2), /\[4095, 4097\) are not within image 'os'/);
 });
