@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { run, small } from "../../experiments/fig_fleet.ts";
+import { ScenarioError } from "../../lib/scenario/fleet.ts";
+
+Deno.test("fleet experiment: one bar per fleet size and strategy, the last node up of its run", async () => {
+  const params = { ...small, strategies: ["nfsroot", "kvm-nfs"], nodes: [1, 2] };
+  const out = await run(params);
+  assert.deepEqual(
+    out.rows.map((r) => `${r.group}/${r.series}`),
+    ["1 node/nfsroot", "1 node/kvm-nfs", "2 nodes/nfsroot", "2 nodes/kvm-nfs"],
+  );
+  out.rows.forEach((r, i) => assert.equal(r.value, out.summary[i].lastS));
+  for (const s of out.summary) {
+    assert.ok(s.readyS >= s.lastS && s.serverDiskGb <= s.serverGb, s.run);
+  }
+  assert.deepEqual(await run(params), out, "same seed, same results");
+});
+
+Deno.test("fleet experiment rejects bad parameters, naming every issue", async () => {
+  await assert.rejects(
+    run({ ...small, strategies: ["bogus"], nodes: [0] }),
+    (e: unknown) =>
+      e instanceof ScenarioError && e.issues.length === 2 &&
+      /strategy: must be one of/.test(e.issues.join("\n")) &&
+      /nodes: must be >= 1/.test(e.issues.join("\n")),
+  );
+});
