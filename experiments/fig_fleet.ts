@@ -12,6 +12,7 @@ import {
   type FleetSummaryRow,
   parseScenario,
   runFleet,
+  ScenarioError,
   type ScenarioPoint,
 } from "../lib/scenario/fleet.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
@@ -72,16 +73,29 @@ export interface FleetOutput {
 export async function run(params: FleetParams = full): Promise<FleetOutput> {
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const points: ScenarioPoint[] = [];
+  // The CLI's validation, over every point before any run; each issue once.
+  const issues = new Set<string>();
   for (const nodes of params.nodes) {
     for (const strategy of params.strategies) {
-      // The CLI's validation: every issue named (strategy, nodes, image size).
-      const s = parseScenario(
-        { strategy, nodes, seed: params.seed, imageGb: params.imageGb, staggerS: params.staggerS },
-        { profile },
-      );
-      points.push({ ...s, run: `${strategy} x${nodes}` });
+      try {
+        const s = parseScenario(
+          {
+            strategy,
+            nodes,
+            seed: params.seed,
+            imageGb: params.imageGb,
+            staggerS: params.staggerS,
+          },
+          { profile },
+        );
+        points.push({ ...s, run: `${strategy} x${nodes}` });
+      } catch (e) {
+        if (!(e instanceof ScenarioError)) throw e;
+        for (const issue of e.issues) issues.add(issue);
+      }
     }
   }
+  if (issues.size > 0) throw new ScenarioError([...issues]);
   const rows: BarRow[] = [];
   const summary: FleetSummaryRow[] = [];
   for (const point of points) {
