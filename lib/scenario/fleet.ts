@@ -218,6 +218,10 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     const name = options.labels?.[head as keyof Scenario] ?? head;
     return rest.length === 0 ? name : `${name}${name.startsWith("-") ? " " : "."}${rest.join(".")}`;
   };
+  // A swept value as its caller wrote the parameter: "staggerS[1]" in a
+  // scenario object, "stagger-s[1]" on the command line.
+  const item = (param: SweepParam, i: number) =>
+    `${options.labels ? flagName(param) : param}[${i}]`;
   const issues: string[] = [];
   const issue = (path: readonly PropertyKey[], message: string, value: unknown) =>
     issues.push(`${label(path)}: ${message}: current value is ${show(value)}`);
@@ -256,7 +260,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     }
     sweep.values = sweep.values.map((v, i) => {
       const p = fields[param].safeParse(v);
-      if (!p.success) issue(["sweep", `${param}[${i}]`], p.error.issues[0].message, v);
+      if (!p.success) issue(["sweep", item(param, i)], p.error.issues[0].message, v);
       return p.success ? p.data : v;
     });
   }
@@ -264,7 +268,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     const min = minImageBytes(options.profile);
     const one = fields.imageGb.safeParse(raw.imageGb);
     const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
-      ? sweep.values.map((v, i) => [["sweep", `imageGb[${i}]`], v])
+      ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
       : [[["imageGb"], one.success ? one.data : undefined]];
     for (const [path, gb] of sizes) {
       if (typeof gb === "number" && gb * 1e9 < min) {

@@ -49,6 +49,14 @@ Deno.test("scenario parser reports every bad field at once, named by its label",
   assert.deepEqual(issuesOf({ strategy: "nfsroot", sweep: "nodes=1,2" }), []);
 });
 
+Deno.test("a bad swept value is named as its caller wrote the parameter", () => {
+  const bad = { sweep: "stagger-s=0,-3" };
+  assert.deepEqual(issuesOf(bad), [`sweep.staggerS[1]: must be >= 0: current value is "-3"`]);
+  assert.deepEqual(issuesOf(bad, { labels: { sweep: "--sweep" } }), [
+    `--sweep stagger-s[1]: must be >= 0: current value is "-3"`,
+  ]);
+});
+
 Deno.test("scenario parser accepts any valid flags as strings and expands the sweep", () => {
   const names = Object.keys(FLEET_STRATEGIES);
   fc.assert(
