@@ -51,6 +51,7 @@ const FLAGS = {
   seed: { type: "string" },
   "image-gb": { type: "string" },
   "stagger-s": { type: "string" },
+  "link-gbps": { type: "string" },
   profile: { type: "string" },
   sweep: { type: "string" },
   scenario: { type: "string" },
@@ -66,6 +67,7 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   seed: "seed",
   imageGb: "image-gb",
   staggerS: "stagger-s",
+  linkGbps: "link-gbps",
   profile: "profile",
   sweep: "sweep",
 };
@@ -77,7 +79,7 @@ function usage(profile?: Profile): string {
     } for its boot`
     : "";
   return `usage: deno task sim [options]
-  Boot N nodes at once with one startup strategy (one image server, one GbE switch)
+  Boot N nodes at once with one startup strategy (one image server, one switch)
   and report each node's phases and startup time, from the end of its POST.
 
   --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
@@ -86,11 +88,13 @@ function usage(profile?: Profile): string {
   --image-gb X      image size, GB (default: the profile's${size})
   --stagger-s S     nodes power on at seeded random instants over S seconds (default 0:
                     all at once); startup times still run from each node's POST end
+  --link-gbps G     line rate of every network link, Gb/s, up to 400 (default: the
+                    profile's, 1 in the paper's)
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --sweep K=V,...   one run per value of K, one of ${SWEEP_PARAMS.map(flagName).join(", ")}
-                    e.g. nodes=1,2,4,8 or image-gb=12,16,32
+                    e.g. nodes=1,2,4,8, image-gb=12,16,32 or link-gbps=1,10
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
-                    staggerS, profile, sweep "K=V,..." or {"param","values"}); flags
+                    staggerS, linkGbps, profile, sweep "K=V,..." or {"param","values"}); flags
                     override it
   --json            print one JSON document (rows, totals, summary) instead of tables
   --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
@@ -148,6 +152,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       "strategy",
       "nodes",
       "image GB",
+      "link Gb/s",
       "first s",
       "mean s",
       "last s",
@@ -160,6 +165,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.strategy,
       s.nodes,
       Number(s.imageGb.toFixed(2)),
+      Number(s.linkGbps.toFixed(2)),
       s.firstS.toFixed(2),
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
@@ -167,7 +173,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
     ]),
-    [false, false, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true, true],
   );
   return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")

@@ -35,6 +35,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
       "--seed",
       "--image-gb",
       "--stagger-s",
+      "--link-gbps",
       "--profile",
       "--sweep",
     ]
@@ -85,7 +86,10 @@ Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in
     assert.equal(Deno.readTextFileSync(join(out, "sim.json")), r.stdout);
     const csv = Deno.readTextFileSync(join(out, "phases.csv")).trim().split("\n");
     assert.equal(csv.length, 1 + doc.rows.length);
-    assert.match(csv[0], /^run,strategy,nodes,imageGb,seed,staggerS,node,phase,startS,endS$/);
+    assert.match(
+      csv[0],
+      /^run,strategy,nodes,imageGb,seed,staggerS,linkGbps,node,phase,startS,endS$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

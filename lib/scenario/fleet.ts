@@ -41,7 +41,14 @@ const PREINSTALLED: Readonly<Record<string, boolean>> = {
 export const MAX_NODES = 128;
 
 /** Parameters a sweep may vary. */
-export const SWEEP_PARAMS = ["strategy", "nodes", "imageGb", "seed", "staggerS"] as const;
+export const SWEEP_PARAMS = [
+  "strategy",
+  "nodes",
+  "imageGb",
+  "seed",
+  "staggerS",
+  "linkGbps",
+] as const;
 /** A parameter a sweep varies. */
 export type SweepParam = typeof SWEEP_PARAMS[number];
 
@@ -67,6 +74,8 @@ export interface Scenario {
   imageGb?: number;
   /** Nodes power on at seeded random instants over the first `staggerS` seconds (0: all at once). */
   staggerS: number;
+  /** Line rate of every network link, Gb/s; absent: the profile's (1 GbE in the paper's). */
+  linkGbps?: number;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
   /** Vary one parameter; each value is one run. */
@@ -83,6 +92,8 @@ export interface ScenarioPoint {
   imageGb?: number;
   /** Power-on spread, s. @default 0 */
   staggerS?: number;
+  /** Network line rate, Gb/s. @default the profile's */
+  linkGbps?: number;
 }
 
 /** Thrown for a scenario that does not validate; `issues` lists every problem. */
@@ -119,6 +130,10 @@ function fieldSchemas() {
         86_400,
         "must be <= 86400",
       ),
+    ),
+    // Up to 400 GbE, the fastest Ethernet standard (IEEE 802.3bs).
+    linkGbps: numeric(
+      z.number({ error: "must be a number" }).positive("must be > 0").max(400, "must be <= 400"),
     ),
   } satisfies Record<SweepParam, z.ZodType>;
 }
@@ -199,6 +214,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     seed: fields.seed.default(1),
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
+    linkGbps: fields.linkGbps.optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     sweep: z.preprocess(
       sweepText,
@@ -303,6 +319,7 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     seed: s.seed,
     imageGb: s.imageGb,
     staggerS: s.staggerS,
+    linkGbps: s.linkGbps,
   };
   if (!s.sweep) return [base];
   const { param, values } = s.sweep;
@@ -317,6 +334,7 @@ export interface FleetRunKey {
   imageGb: number;
   seed: number;
   staggerS: number;
+  linkGbps: number;
 }
 
 /** One phase of one node's startup, seconds from the end of that node's POST. */
@@ -400,10 +418,15 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const imageBytes = point.imageGb === undefined
     ? profile.image.bytes.value
     : Math.ceil((point.imageGb * 1e9) / 512) * 512;
+  // Gb/s to the profile's unit, bytes/s.
+  const lineRate = point.linkGbps === undefined
+    ? profile.network.lineRate.value
+    : (point.linkGbps * 1e9) / 8;
   const w = buildWorld(profile, {
     seed: point.seed,
     nodes: point.nodes,
     imageBytes,
+    lineRate,
     preinstalled: PREINSTALLED[point.strategy] ?? false,
     run: point.run,
   });
@@ -414,6 +437,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     imageGb: point.imageGb ?? imageBytes / 1e9,
     seed: point.seed,
     staggerS: point.staggerS ?? 0,
+    linkGbps: point.linkGbps ?? (lineRate * 8) / 1e9,
   };
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];

@@ -118,3 +118,27 @@ Deno.test("fleet: staggered nodes power on over S seconds, deterministically; la
     ["stagger-s=7.5", 7.5],
   ]);
 });
+
+Deno.test("fleet: a faster network shortens the image copy only down to the local disk's write rate", () => {
+  const run = (linkGbps?: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "image-copy", nodes: 2, seed: 1, imageGb: IMAGE_GB, linkGbps },
+    });
+  const copyS = (r: ReturnType<typeof run>) =>
+    Math.max(...r.phases.filter((p) => p.phase === "image copy").map((p) => p.endS - p.startS));
+  const gbe = run(), fast = run(10);
+  assert.equal(gbe.summary.linkGbps, profile.network.lineRate.value * 8 / 1e9, "the profile's");
+  assert.equal(fast.summary.linkGbps, 10);
+  // Two nodes share the server's 1 Gb/s link: the network is the bottleneck.
+  assert.ok(copyS(gbe) > (2 * IMAGE_GB * 1e9) / profile.network.lineRate.value);
+  assert.ok(copyS(fast) < copyS(gbe) / 1.5, `${copyS(fast)} vs ${copyS(gbe)}`);
+  // No network makes the local disk write faster than its outer zone.
+  assert.ok(copyS(fast) > (IMAGE_GB * 1e9) / profile.hdd.outerRate.value);
+  const s = parseScenario({ strategy: "bmcast", sweep: "link-gbps=1,10" });
+  assert.deepEqual(scenarioPoints(s).map((p) => [p.run, p.linkGbps]), [
+    ["link-gbps=1", 1],
+    ["link-gbps=10", 10],
+  ]);
+  assert.deepEqual(issuesOf({ linkGbps: 401 }), ["linkGbps: must be <= 400: current value is 401"]);
+});
