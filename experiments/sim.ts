@@ -165,7 +165,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.strategy,
       s.nodes,
       Number(s.imageGb.toFixed(2)),
-      Number(s.linkGbps.toFixed(2)),
+      Number(s.linkGbps.toPrecision(4)),
       s.firstS.toFixed(2),
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
