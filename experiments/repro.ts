@@ -1,12 +1,23 @@
 /**
  * `deno task repro`: reproduces every figure of the BMcast paper on the
- * built-in profile. Prints `figure | metric | paper | simulated | error %`,
- * writes tidy CSV/JSON and one SVG per figure under out/ (or --out DIR), and
- * exits 1 when a metric is outside its stated tolerance. `--small` runs the
- * quick configurations. Progress goes to stderr, only on a terminal.
+ * built-in profile (or `--profile PATH`). Prints `figure | metric | paper |
+ * simulated | error %`, writes tidy CSV/JSON and one SVG per figure under
+ * out/ (or --out DIR), and exits 1 when a metric is outside its stated
+ * tolerance. `--small` runs the quick configurations; `--seed S` picks the
+ * seed, `--seeds N` runs N seeds (S, S+1, ...) and shows each metric's spread,
+ * judging every seed. Progress goes to stderr, only on a terminal.
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { issuesMessage } from "../lib/_util/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  loadProfile,
+  type Profile,
+  ProfileError,
+  type SeedSpread,
+  spreadOverSeeds,
+} from "../lib/scenario/mod.ts";
 import {
   barsFigure,
   type ComparisonRow,
@@ -22,12 +33,20 @@ import * as rdma from "./fig_rdma.ts";
 
 type Row = Record<string, unknown>;
 
-/** One figure's outputs. */
+/** One figure's outputs for one seed. */
 interface FigureOut {
   name: string;
+  seed: number;
   rows: Row[];
   comparisons: ComparisonRow[];
   svg: string;
+}
+
+/** What every experiment of a run gets besides its configuration. */
+interface RunSettings {
+  small: boolean;
+  seed: number;
+  profile: Profile;
 }
 
 const tty = Deno.stderr.isTerminal();
@@ -54,15 +73,17 @@ function csv(rows: Row[]): string {
     "\n";
 }
 
-/** A figure's step: run the experiment (small or full), draw its figure. */
+/** A figure's step: run the experiment (small or full, seed, profile), draw its figure. */
 function step<O extends { rows: readonly object[]; comparisons: ComparisonRow[] }>(
   name: string,
-  run: (small: boolean) => Promise<O>,
+  run: (s: RunSettings) => Promise<O>,
   draw: (o: O) => Parameters<typeof toSvg>[0],
-): [string, (small: boolean) => Promise<FigureOut>] {
-  return [name, async (small) => {
-    const o = await run(small);
-    return { name, rows: o.rows as Row[], comparisons: o.comparisons, svg: toSvg(draw(o)) };
+): [string, (s: RunSettings) => Promise<FigureOut>] {
+  return [name, async (s) => {
+    const o = await run(s);
+    const rows = (o.rows as Row[]).map((r) => ({ ...r, seed: s.seed }));
+    const comparisons = o.comparisons.map((c) => ({ ...c, seed: s.seed }));
+    return { name, seed: s.seed, rows, comparisons, svg: toSvg(draw(o)) };
   }];
 }
 
@@ -70,45 +91,121 @@ function step<O extends { rows: readonly object[]; comparisons: ComparisonRow[] 
 const STEPS = [
   step(
     "startup",
-    (s) => startup.run(s ? startup.small : startup.full),
+    ({ small, seed, profile }) =>
+      startup.run({ ...(small ? startup.small : startup.full), seed, profile }),
     (o) => startupFigure(o.rows, { title: "OS-startup time (s)" }),
   ),
   step(
     "cassandra",
-    (s) => cassandra.run(s ? cassandra.small : cassandra.full),
+    ({ small, seed, profile }) =>
+      cassandra.run({ ...(small ? cassandra.small : cassandra.full), seed, profile }),
     (o) => throughputFigure(o.rows, o.markers, { title: "Cassandra throughput (% of bare metal)" }),
   ),
   step(
     "storage",
-    (s) => storage.run(s ? storage.small : storage.full),
+    ({ small, seed, profile }) =>
+      storage.run({ ...(small ? storage.small : storage.full), seed, profile }),
     (o) => barsFigure(o.rows, { title: "Storage throughput (MB/s)", yLabel: "MB/s" }),
   ),
   step(
     "rdma",
-    (s) => rdma.run(s ? rdma.small : rdma.full),
+    ({ small, seed, profile }) => rdma.run({ ...(small ? rdma.small : rdma.full), seed, profile }),
     (o) => barsFigure(o.rows, { title: "InfiniBand RDMA latency (us)", yLabel: "us" }),
   ),
 ];
 
-/** Runs the four experiments and returns their outputs (in figure order). */
-export async function reproduce(options: { small?: boolean } = {}): Promise<FigureOut[]> {
-  const small = options.small ?? false;
+/** Options of {@link reproduce}. */
+export interface ReproduceOptions {
+  /** Quick configurations. @default false */
+  small?: boolean;
+  /** Seeds, one complete run each. @default [1] */
+  seeds?: readonly number[];
+  /** @default the built-in profile */
+  profile?: Profile;
+}
+
+/**
+ * Runs the four experiments once per seed; returns their outputs, seed by
+ * seed, in figure order.
+ * @example
+ * ```ts ignore
+ * import { reproduce } from "./repro.ts";
+ * const figs = await reproduce({ small: true, seeds: [1, 2] });
+ * console.assert(figs.length === 8 && figs[4].seed === 2);
+ * ```
+ */
+export async function reproduce(options: ReproduceOptions = {}): Promise<FigureOut[]> {
+  const { small = false, seeds = [1] } = options;
+  const profile = options.profile ?? await loadProfile(BUILTIN_PROFILE);
   const out: FigureOut[] = [];
-  for (const [i, [label, run]] of STEPS.entries()) {
-    progress(label, i, STEPS.length);
-    out.push(await run(small));
+  const total = STEPS.length * seeds.length;
+  for (const [k, seed] of seeds.entries()) {
+    for (const [i, [label, run]] of STEPS.entries()) {
+      progress(seeds.length > 1 ? `${label}, seed ${seed}` : label, k * STEPS.length + i, total);
+      out.push(await run({ small, seed, profile }));
+    }
   }
-  progress("done", STEPS.length, STEPS.length);
+  progress("done", total, total);
   return out;
 }
 
-const USAGE = `usage: deno task repro [--small] [--out DIR]
+/** Most seeds one invocation runs (each is a complete run, about 15-20 s). */
+const MAX_SEEDS = 100;
+
+const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profile PATH] [--out DIR]
   Reproduces the paper's figures on the built-in profile: prints
   figure | metric | paper | simulated | error % | status, and writes
   fig_<name>.svg and .csv, comparison.csv and results.json into DIR (default out/).
   Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage.
-  --small  quick configurations (smaller images and runs): the paper's values
-           do not apply to them, so they are shown but not judged (exit 0).`;
+  --small         quick configurations (smaller images and runs): the paper's values
+                  do not apply to them, so they are shown but not judged (exit 0).
+  --seed S        seed of every random stream, an integer >= 0 (default 1)
+  --seeds N       N complete runs with seeds S, S+1, ..., 1..${MAX_SEEDS} (default 1): the table
+                  shows each metric's mean, min and max, and a metric passes only if
+                  every seed's value is within tolerance; CSV rows carry their seed
+  --profile PATH  hardware profile JSON (default data/profiles/paper-2015.json)`;
+
+/** One row per metric over the seeds: mean, range, the worst seed's error. */
+function formatSpread(rows: readonly SeedSpread[]): string {
+  const n = (v: number) => String(Number(v.toPrecision(4)));
+  const table = [
+    ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"],
+    ...rows.map((r) => [
+      r.figure,
+      r.metric,
+      n(r.paper),
+      n(r.mean),
+      n(r.min),
+      n(r.max),
+      `${r.worstErrorPct >= 0 ? "+" : "-"}${Math.abs(r.worstErrorPct).toFixed(1)}`,
+      r.pass
+        ? `ok (${r.passes}/${r.simulated.length} seeds)`
+        : `FAIL (${r.passes}/${r.simulated.length} seeds within \u00b1${n(r.tolerancePct)}%)`,
+    ]),
+  ];
+  const right = [false, false, true, true, true, true, true, false];
+  const widths = table[0].map((_, c) => Math.max(...table.map((line) => line[c].length)));
+  return table.map((line) =>
+    line.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
+  ).join("\n");
+}
+
+/** An integer flag within [min, max], or an issue naming the flag and the allowed values. */
+function intFlag(
+  name: string,
+  raw: string | undefined,
+  range: { min: number; max: number; fallback: number },
+  issues: string[],
+): number {
+  if (raw === undefined) return range.fallback;
+  const v = raw.trim() === "" ? NaN : Number(raw);
+  if (Number.isInteger(v) && v >= range.min && v <= range.max) return v;
+  const allowed = range.max === Infinity
+    ? `an integer >= ${range.min}`
+    : `an integer in [${range.min}, ${range.max}]`;
+  issues.push(`--${name}: must be ${allowed}: current value is ${JSON.stringify(raw)}`);
+  return range.fallback;
+}
 
 /**
  * Writes `files` (name -> text) into `dir` all or nothing: into a temporary
@@ -126,13 +223,23 @@ function writeAll(dir: string, files: Record<string, string>): void {
 }
 
 if (import.meta.main) {
-  let flags: { small: boolean; out: string; help?: boolean };
+  let flags: {
+    small: boolean;
+    out: string;
+    seed?: string;
+    seeds?: string;
+    profile?: string;
+    help?: boolean;
+  };
   try {
     flags = parseArgs({
       args: Deno.args,
       options: {
         small: { type: "boolean", default: false },
         out: { type: "string", default: "out" },
+        seed: { type: "string" },
+        seeds: { type: "string" },
+        profile: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -146,6 +253,8 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
+  // Every bad input is reported at once, before anything runs or is written.
+  const issues: string[] = [];
   const outStat = (() => {
     try {
       return Deno.statSync(flags.out);
@@ -154,34 +263,62 @@ if (import.meta.main) {
     }
   })();
   if (flags.out === "" || (outStat !== null && !outStat.isDirectory)) {
-    console.error(`repro: --out must name a directory: '${flags.out}' is not one\n${USAGE}`);
+    issues.push(`--out must name a directory: '${flags.out}' is not one`);
+  }
+  const seed = intFlag("seed", flags.seed, { min: 0, max: 2 ** 32 - 1, fallback: 1 }, issues);
+  const count = intFlag("seeds", flags.seeds, { min: 1, max: MAX_SEEDS, fallback: 1 }, issues);
+  const profilePath = flags.profile ?? BUILTIN_PROFILE.pathname;
+  let profile: Profile | undefined;
+  try {
+    profile = await loadProfile(flags.profile ?? BUILTIN_PROFILE);
+  } catch (e) {
+    if (e instanceof ProfileError) issues.push(...e.issues.map((i) => `--profile: ${i}`));
+    else issues.push(`--profile: cannot read ${profilePath}: ${(e as Error).message}`);
+  }
+  if (issues.length > 0 || profile === undefined) {
+    console.error(`${issuesMessage("repro: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
+  const seeds = Array.from({ length: count }, (_, k) => seed + k);
+  const shownPath = relative(Deno.cwd(), profilePath) || profilePath;
   const t0 = performance.now();
-  const figures = await reproduce({ small: flags.small });
+  const figures = await reproduce({ small: flags.small, seeds, profile });
   const wall = (performance.now() - t0) / 1000;
   const comparisons = figures.flatMap((f) => f.comparisons);
-  console.log(formatComparison(comparisons));
+  const spread = spreadOverSeeds(
+    seeds.map((s) => figures.filter((f) => f.seed === s).flatMap((f) => f.comparisons)),
+  );
+  console.log(count === 1 ? formatComparison(comparisons) : formatSpread(spread));
   const dir = flags.out;
   const files: Record<string, string> = {};
-  for (const f of figures) {
-    files[`fig_${f.name}.svg`] = f.svg;
-    files[`fig_${f.name}.csv`] = csv(f.rows);
+  for (const f of figures.filter((f) => f.seed === seed)) files[`fig_${f.name}.svg`] = f.svg;
+  for (const name of new Set(figures.map((f) => f.name))) {
+    files[`fig_${name}.csv`] = csv(figures.filter((f) => f.name === name).flatMap((f) => f.rows));
   }
   files["comparison.csv"] = csv(comparisons as unknown as Row[]);
   files["results.json"] = JSON.stringify(
-    { wallSeconds: wall, small: flags.small, figures: figures.map(({ svg: _svg, ...f }) => f) },
+    {
+      wallSeconds: wall,
+      small: flags.small,
+      seeds,
+      profile: { name: profile.name, path: shownPath },
+      figures: figures.map(({ svg: _svg, ...f }) => f),
+      ...(count > 1 ? { spread } : {}),
+    },
     null,
     2,
   );
   writeAll(dir, files);
-  const failed = comparisons.filter((c) => !c.pass);
+  const failed = spread.filter((c) => !c.pass);
+  const onSeeds = count === 1 ? "" : ` on every one of ${count} seeds`;
   console.log(
-    `\n${
-      comparisons.length - failed.length
-    } of ${comparisons.length} metrics within tolerance; wall time ${
-      wall.toFixed(1)
-    } s; outputs in ${dir}/`,
+    `\n${spread.length - failed.length} of ${spread.length} metrics within tolerance${onSeeds}; ` +
+      `wall time ${wall.toFixed(1)} s; outputs in ${dir}/`,
+  );
+  console.log(
+    `profile ${profile.name} (${shownPath}), seed${count === 1 ? "" : "s"} ${
+      count === 1 ? seed : `${seed}-${seed + count - 1}`
+    }`,
   );
   if (flags.small) {
     console.log("small configurations: the paper's values do not apply, nothing judged");

@@ -29,6 +29,9 @@ Deno.test("repro --small prints the comparison table and writes every output", a
       "rdma",
     ]);
     assert.equal(json.small, true);
+    assert.deepEqual(json.seeds, [1]);
+    assert.deepEqual(json.profile, { name: "paper-2015", path: "data/profiles/paper-2015.json" });
+    assert.match(r.stdout, /^profile paper-2015 \(data\/profiles\/paper-2015\.json\), seed 1$/m);
     const comparisons = json.figures.flatMap((f: { comparisons: unknown[] }) => f.comparisons);
     const csvRows = (await Deno.readTextFile(join(dir, "comparison.csv"))).trim().split("\n");
     assert.equal(csvRows.length, comparisons.length + 1);
@@ -51,6 +54,8 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
         [["--bogus"], /Unknown option '--bogus'/],
         [["extra"], /Unexpected argument 'extra'/],
         [["--out", file], /--out must name a directory/],
+        [["--seeds", "0"], /--seeds: must be an integer in \[1, 100\]: current value is "0"/],
+        [["--seed", "x", "--profile", join(dir, "none.json")], /--profile: cannot read .*none/],
       ] as const
     ) {
       const r = await repro(...args);
@@ -66,6 +71,38 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
       help.stdout,
       /Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("repro --seeds N runs every seed, shows each metric's spread and judges every seed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await repro("--small", "--seed", "1", "--seeds", "2", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.match(lines[0], /^figure\s*\|\s*metric\s*\|\s*paper\s*\|\s*mean\s*\|\s*min\s*\|\s*max/);
+    assert.ok(lines.some((l) => l.startsWith("startup") && l.includes("(2/2 seeds)")));
+    assert.match(r.stdout, /metrics within tolerance on every one of 2 seeds; wall time/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+    assert.deepEqual(json.seeds, [1, 2]);
+    assert.equal(json.figures.length, 8);
+    const perSeed = json.figures.slice(0, 4).flatMap((f: { comparisons: unknown[] }) =>
+      f.comparisons
+    );
+    assert.equal(json.spread.length, perSeed.length, "one spread row per metric");
+    const csv = (await Deno.readTextFile(join(dir, "fig_startup.csv"))).trim().split("\n");
+    const seedCol = csv[0].split(",").indexOf("seed");
+    assert.ok(seedCol >= 0, csv[0]);
+    assert.deepEqual([...new Set(csv.slice(1).map((l) => l.split(",")[seedCol]))], ["1", "2"]);
+    // Seed 2 of the two-seed run is the same run as seed 2 alone.
+    const alone = await repro("--small", "--seed", "2", "--out", join(dir, "alone"));
+    assert.equal(alone.code, 0, alone.stderr);
+    const json2 = JSON.parse(await Deno.readTextFile(join(dir, "alone", "results.json")));
+    const simulated = (figs: { seed: number; comparisons: { simulated: number }[] }[]) =>
+      figs.filter((f) => f.seed === 2).flatMap((f) => f.comparisons.map((c) => c.simulated));
+    assert.deepEqual(simulated(json.figures), simulated(json2.figures));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

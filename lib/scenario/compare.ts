@@ -38,3 +38,65 @@ export function loadReference(): Record<
 > {
   return JSON.parse(Deno.readTextFileSync(REFERENCE_FILE)).figures;
 }
+
+/** One metric compared with the paper over several seeds. */
+export interface SeedSpread {
+  figure: string;
+  metric: string;
+  paper: number;
+  tolerancePct: number;
+  /** The simulated value of each seed, in run order. */
+  simulated: number[];
+  mean: number;
+  min: number;
+  max: number;
+  /** Error % of the seed farthest from the paper. */
+  worstErrorPct: number;
+  /** Seeds whose value is within tolerance. */
+  passes: number;
+  /** Every seed within tolerance. */
+  pass: boolean;
+}
+
+/**
+ * Folds the comparisons of several seeds' runs (each the same metrics in the
+ * same order) into one row per metric: mean, range, and how many seeds pass.
+ * @throws Error when the runs do not list the same metrics
+ * @example
+ * ```ts
+ * import { compare, spreadOverSeeds } from "./compare.ts";
+ * const run = (v: number) => [compare({ figure: "f", metric: "m", paper: 100, simulated: v, tolerancePct: 5 })];
+ * const [s] = spreadOverSeeds([run(98), run(104), run(107)]);
+ * console.assert(s.min === 98 && s.max === 107 && s.passes === 2 && !s.pass && s.worstErrorPct === 7);
+ * ```
+ */
+export function spreadOverSeeds(runs: readonly (readonly Comparison[])[]): SeedSpread[] {
+  if (runs.length === 0) return [];
+  const [first] = runs;
+  runs.forEach((run, i) => {
+    const same = run.length === first.length &&
+      run.every((c, k) => c.figure === first[k].figure && c.metric === first[k].metric);
+    if (!same) {
+      throw new Error(`spreadOverSeeds: run ${i} does not list the same metrics as run 0`);
+    }
+  });
+  return first.map((c, k) => {
+    const rows = runs.map((run) => run[k]);
+    const simulated = rows.map((r) => r.simulated);
+    const worst = rows.reduce((w, r) => Math.abs(r.errorPct) > Math.abs(w.errorPct) ? r : w);
+    const passes = rows.filter((r) => r.pass).length;
+    return {
+      figure: c.figure,
+      metric: c.metric,
+      paper: c.paper,
+      tolerancePct: c.tolerancePct,
+      simulated,
+      mean: simulated.reduce((a, b) => a + b, 0) / simulated.length,
+      min: Math.min(...simulated),
+      max: Math.max(...simulated),
+      worstErrorPct: worst.errorPct,
+      passes,
+      pass: passes === rows.length,
+    };
+  });
+}

@@ -35,7 +35,14 @@ export {
   type StartupOptions,
   type StartupResult,
 } from "../deploy/mod.ts";
-export { compare, type Comparison, loadReference, REFERENCE_FILE } from "./compare.ts";
+export {
+  compare,
+  type Comparison,
+  loadReference,
+  REFERENCE_FILE,
+  type SeedSpread,
+  spreadOverSeeds,
+} from "./compare.ts";
 export {
   KVM_STRATEGIES,
   kvmLocal,
