@@ -20,7 +20,14 @@ import {
   throughputFigure,
   toSvg,
 } from "../lib/plot/mod.ts";
-import { BUILTIN_PROFILE, loadProfile, loadReference, type Profile } from "../lib/scenario/mod.ts";
+import { issuesMessage } from "../lib/_util/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  loadProfile,
+  loadReference,
+  type Profile,
+  ProfileError,
+} from "../lib/scenario/mod.ts";
 import { minImageBytes } from "../lib/scenario/fleet.ts";
 import * as startup from "./fig_startup.ts";
 import * as cassandra from "./fig_cassandra.ts";
@@ -147,17 +154,19 @@ export interface CollectOptions {
   small?: boolean;
   /** Seed for every experiment. @default each configuration's (1) */
   seed?: number;
+  /** Hardware profile file. @default the built-in profile */
+  profilePath?: string;
   /** Called before each experiment (progress). */
   onStep?: (name: string, index: number, total: number) => void;
 }
 
 /**
- * Runs the four experiments on the built-in profile. An experiment that
+ * Runs the four experiments on the built-in profile (or `profilePath`). An experiment that
  * throws is recorded in its figure's `error`, and the others still run.
  */
 export async function collectReport(options: CollectOptions = {}): Promise<ReportData> {
   const small = options.small ?? false;
-  const profile = await loadProfile(BUILTIN_PROFILE);
+  const profile = await loadProfile(options.profilePath ?? BUILTIN_PROFILE);
   const seed = options.seed ?? startup.full.seed;
   const ref = loadReference();
   const t0 = performance.now();
@@ -190,7 +199,7 @@ export async function collectReport(options: CollectOptions = {}): Promise<Repor
     small,
     seed,
     profile,
-    profilePath: BUILTIN_PROFILE.pathname.slice(ROOT.length + 1),
+    profilePath: options.profilePath ?? BUILTIN_PROFILE.pathname.slice(ROOT.length + 1),
     figures,
     commit: await gitCommit(),
     deno:
@@ -372,9 +381,10 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   }
 }
 
-const USAGE = `usage: deno task report [--small] [--seed N] [--out PATH]
+const USAGE = `usage: deno task report [--small] [--seed N] [--profile PATH] [--out PATH]
   Runs the four experiments (full configurations; --small: quick ones) and writes one
-  self-contained HTML report (default out/report.html).
+  self-contained HTML report (default out/report.html). --profile: another hardware
+  profile JSON (default data/profiles/paper-2015.json).
   exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash,
   2 bad arguments
 `;
@@ -395,6 +405,7 @@ export async function main(args: string[]): Promise<number> {
       options: {
         small: { type: "boolean", default: false },
         seed: { type: "string" },
+        profile: { type: "string" },
         out: { type: "string", default: "out/report.html" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -408,9 +419,22 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  // Every bad argument is reported at once, before anything runs.
+  const issues: string[] = [];
   const seed = flags.seed === undefined ? undefined : Number(flags.seed);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) {
-    console.error(`report: --seed: must be an integer >= 0: current value is "${flags.seed}"`);
+    issues.push(`--seed: must be an integer >= 0: current value is "${flags.seed}"`);
+  }
+  if (flags.profile !== undefined) {
+    try {
+      await loadProfile(flags.profile);
+    } catch (e) {
+      if (e instanceof ProfileError) issues.push(...e.issues.map((i) => `--profile: ${i}`));
+      else issues.push(`--profile: cannot read ${flags.profile}: ${(e as Error).message}`);
+    }
+  }
+  if (issues.length > 0) {
+    console.error(`${issuesMessage("report: invalid input", issues)}\n${USAGE}`);
     return 2;
   }
   const tty = Deno.stderr.isTerminal();
@@ -418,6 +442,7 @@ export async function main(args: string[]): Promise<number> {
   const data = await collectReport({
     small: flags.small,
     seed,
+    profilePath: flags.profile,
     onStep: (name, i, n) => {
       if (!tty) return;
       const fill = Math.round((i / n) * 20);

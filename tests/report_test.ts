@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { dirname, join, resolve } from "node:path";
 import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
 import { PAGE_ERROR_PROBE } from "../experiments/report.ts";
+import { runScript } from "./_script.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const CHROMIUM = "/usr/bin/chromium";
@@ -180,4 +181,20 @@ Deno.test({
     assert.match(messages, /blocked img-src/);
     assert.equal(consoleProblems(stderr).length, 2, stderr);
   },
+});
+
+Deno.test("report rejects bad arguments with every issue listed, exit 2, before running anything", async () => {
+  const r = await runScript(
+    "experiments/report.ts",
+    "--seed=-1x",
+    "--profile",
+    "no/such/profile.json",
+    "--out",
+    join(dir, "never.html"),
+  );
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /report: invalid input \(2 issues\)/);
+  assert.match(r.stderr, /--seed: must be an integer >= 0: current value is "-1x"/);
+  assert.match(r.stderr, /--profile: cannot read no\/such\/profile\.json/);
+  assert.throws(() => Deno.statSync(join(dir, "never.html")));
 });
