@@ -429,8 +429,8 @@ export async function main(args: string[]): Promise<number> {
     try {
       await loadProfile(flags.profile);
     } catch (e) {
-      if (e instanceof ProfileError) issues.push(...e.issues.map((i) => `--profile: ${i}`));
-      else issues.push(`--profile: cannot read ${flags.profile}: ${(e as Error).message}`);
+      if (!(e instanceof ProfileError)) throw e;
+      issues.push(...e.issues.map((i) => `--profile: ${i}`));
     }
   }
   if (issues.length > 0) {

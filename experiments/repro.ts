@@ -272,8 +272,8 @@ if (import.meta.main) {
   try {
     profile = await loadProfile(flags.profile ?? BUILTIN_PROFILE);
   } catch (e) {
-    if (e instanceof ProfileError) issues.push(...e.issues.map((i) => `--profile: ${i}`));
-    else issues.push(`--profile: cannot read ${profilePath}: ${(e as Error).message}`);
+    if (!(e instanceof ProfileError)) throw e;
+    issues.push(...e.issues.map((i) => `--profile: ${i}`));
   }
   if (issues.length > 0 || profile === undefined) {
     console.error(`${issuesMessage("repro: invalid input", issues)}\n${USAGE}`);

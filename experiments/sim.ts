@@ -235,8 +235,8 @@ async function readProfile(path: string | URL, label: string): Promise<Profile> 
   try {
     return await loadProfile(path);
   } catch (e) {
-    if (e instanceof ProfileError) throw new ScenarioError(e.issues.map((i) => `${label}: ${i}`));
-    throw new ScenarioError([`${label}: cannot read ${String(path)}: ${(e as Error).message}`]);
+    if (!(e instanceof ProfileError)) throw e;
+    throw new ScenarioError(e.issues.map((i) => `${label}: ${i}`));
   }
 }
 

@@ -203,9 +203,17 @@ export function parseProfile(input: unknown): Profile {
   return r.data;
 }
 
-/** Reads and validates a profile JSON file. */
+/**
+ * Reads and validates a profile JSON file.
+ * @throws ProfileError also when the file cannot be read, so a caller reports every case alike
+ */
 export async function loadProfile(path: string | URL): Promise<Profile> {
-  const text = await Deno.readTextFile(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ProfileError([`cannot read ${String(path)}: ${(e as Error).message}`]);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -53,3 +53,26 @@ Deno.test("a bad profile is rejected with every issue listed by path", async () 
     assert.ok(e.issues.length >= 4);
   }
 });
+
+Deno.test("a profile file that cannot be read or parsed is a ProfileError naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const broken = `${dir}/broken.json`;
+    await Deno.writeTextFile(broken, "{ not json");
+    for (
+      const [path, reason] of [
+        [`${dir}/missing.json`, /^cannot read .*missing\.json: /],
+        [broken, /^\(file .*broken\.json\): not valid JSON/],
+      ] as const
+    ) {
+      await assert.rejects(loadProfile(path), (e) => {
+        assert.ok(e instanceof ProfileError);
+        assert.equal(e.issues.length, 1);
+        assert.match(e.issues[0], reason);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
