@@ -6,6 +6,7 @@
  */
 import {
   buildWorld,
+  BUILTIN_PROFILE,
   compare,
   type Comparison,
   KVM_STRATEGIES,
@@ -65,8 +66,7 @@ const PAPER_METHOD: Record<string, string> = {
  * ```
  */
 export async function run(params: StartupParams = full): Promise<StartupOutput> {
-  const profile = params.profile ??
-    await loadProfile(new URL("../data/profiles/paper-2015.json", import.meta.url));
+  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const rows: StartupRow[] = [];
   const totals: Record<string, number> = {};
   const simPhases: Record<string, Record<string, number>> = {};
