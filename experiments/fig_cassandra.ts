@@ -56,6 +56,7 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
+import { requireNumber } from "../lib/_util/mod.ts";
 import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
 import type { ThroughputMarker, ThroughputRow } from "../lib/plot/mod.ts";
@@ -344,6 +345,15 @@ const BELOW = { paper: 85, tolerancePct: 17.6 };
  * ```
  */
 export async function run(params: CassandraParams = full): Promise<CassandraOutput> {
+  // Named as the caller wrote them (the workload sees them in ns).
+  requireNumber("run the Cassandra experiment", "durationS", params.durationS, {
+    min: 0,
+    strict: true,
+  });
+  requireNumber("run the Cassandra experiment", "sampleEveryS", params.sampleEveryS, {
+    min: 0,
+    strict: true,
+  });
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel

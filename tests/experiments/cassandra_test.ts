@@ -121,3 +121,14 @@ Deno.test("cassandra: a bad workload override is rejected, naming the field", as
     (e: Error) => e instanceof RangeError && /'threads'/.test(e.message),
   );
 });
+
+Deno.test("cassandra: a bad duration or window is rejected before anything runs, named as given", async () => {
+  for (const [field, value] of [["durationS", -5], ["sampleEveryS", 0]] as const) {
+    await assert.rejects(
+      run({ ...small, [field]: value }),
+      (e: Error) =>
+        e instanceof RangeError && e.message.includes(`'${field}'`) &&
+        e.message.endsWith(`current value is ${value}`),
+    );
+  }
+});
