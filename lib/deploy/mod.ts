@@ -7,6 +7,7 @@
  * @module
  */
 export {
+  applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
   parseProfile,

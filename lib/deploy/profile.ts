@@ -225,3 +225,109 @@ export async function loadProfile(path: string | URL): Promise<Profile> {
 
 /** The built-in profile (the paper's testbed). */
 export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", import.meta.url);
+
+/**
+ * A profile with some parameters changed: `overrides` maps a dotted path
+ * (`section.parameter`, and further keys into an object-valued parameter,
+ * e.g. `kvm.virtio.hostWakeup`) to the new value. A string is read as a
+ * number, boolean or JSON array when it spells one. Each changed parameter's source
+ * becomes `<origin> ([field ]was <old value>; <old source>)`, so outputs that list
+ * sources show what was changed. The result is validated like any profile.
+ * @throws ProfileError listing every unknown path, wrong type and invalid value
+ * @example
+ * ```ts
+ * import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "./profile.ts";
+ * const p = applyOverrides(await loadProfile(BUILTIN_PROFILE), { "hdd.rpm": "15000" });
+ * console.assert(p.hdd.rpm.value === 15000 && p.hdd.rpm.source.startsWith("set on the command line (was 7200"));
+ * ```
+ */
+export function applyOverrides(
+  profile: Profile,
+  overrides: Readonly<Record<string, unknown>>,
+  origin = "set on the command line",
+): Profile {
+  const out = structuredClone(profile) as unknown as Record<string, Record<string, Param>>;
+  const issues: string[] = [];
+  for (const [path, raw] of Object.entries(overrides)) {
+    const [section, name, ...keys] = path.split(".");
+    const params = Object.hasOwn(sections, section) ? out[section] : undefined;
+    if (params === undefined) {
+      issues.push(`${path}: no such section (sections: ${Object.keys(sections).join(", ")})`);
+      continue;
+    }
+    const p = name !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
+    if (p === undefined) {
+      issues.push(
+        `${path}: section ${section} has no parameter ${JSON.stringify(name ?? "")} (it has: ${
+          Object.keys(params).join(", ")
+        })`,
+      );
+      continue;
+    }
+    // Walk into an object-valued parameter; the last key is the one replaced.
+    let holder: Record<string, unknown> = p as unknown as Record<string, unknown>;
+    let key = "value";
+    let bad = false;
+    for (const k of keys) {
+      const inner = holder[key];
+      if (
+        typeof inner !== "object" || inner === null || Array.isArray(inner) ||
+        !Object.hasOwn(inner, k)
+      ) {
+        const fields = typeof inner === "object" && inner !== null && !Array.isArray(inner)
+          ? ` (it has: ${Object.keys(inner).join(", ")})`
+          : " (it is not an object)";
+        issues.push(
+          `${path}: ${[section, name, ...keys.slice(0, keys.indexOf(k))].join(".")} has no field ${
+            JSON.stringify(k)
+          }${fields}`,
+        );
+        bad = true;
+        break;
+      }
+      holder = inner as Record<string, unknown>;
+      key = k;
+    }
+    if (bad) continue;
+    const old = holder[key];
+    const value = typeof raw === "string" ? scalarOf(raw) : raw;
+    const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+    if (kind(old) === "object") {
+      issues.push(
+        `${path}: is an object; set one of its fields (${
+          Object.keys(old as object).map((k) => `${path}.${k}`).join(", ")
+        })`,
+      );
+      continue;
+    }
+    if (kind(value) !== kind(old)) {
+      issues.push(
+        `${path}: must be a${kind(old) === "array" ? "n" : ""} ${kind(old)}: current value is ${
+          JSON.stringify(raw)
+        }`,
+      );
+      continue;
+    }
+    holder[key] = value;
+    const field = keys.length > 0 ? `${keys.join(".")} ` : "";
+    p.source = `${origin} (${field}was ${JSON.stringify(old)}; ${p.source})`;
+  }
+  if (issues.length > 0) throw new ProfileError(issues);
+  return parseProfile(out);
+}
+
+type Param = { value: unknown; source: string };
+
+/** "15000" -> 15000, "true" -> true, "[...]" -> the JSON array; anything else stays a string. */
+function scalarOf(text: string): unknown {
+  const t = text.trim();
+  if (t === "true" || t === "false") return t === "true";
+  if (t.startsWith("[")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return text; // reported as the wrong type
+    }
+  }
+  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : text;
+}

@@ -7,6 +7,7 @@
 export {
   ABAR,
   AHCI_VECTOR,
+  applyOverrides,
   buildWorld,
   BUILTIN_PROFILE,
   guestCpus,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
   parseProfile,
@@ -75,4 +76,63 @@ Deno.test("a profile file that cannot be read or parsed is a ProfileError naming
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("overrides change a parameter or a field inside one and say so in its source", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const p = applyOverrides(base, {
+    "hdd.rpm": "15000",
+    "hdd.writeCache": "false",
+    "kvm.virtio.hostWakeup": 5000,
+    "boot.params.sizes": '[{ "bytes": 4096, "weight": 1 }]',
+  }, "set by a test");
+  assert.deepEqual((p.boot.params.value as { sizes: unknown }).sizes, [{ bytes: 4096, weight: 1 }]);
+  assert.equal(p.hdd.rpm.value, 15000);
+  assert.equal(p.hdd.writeCache.value, false);
+  assert.match(p.hdd.rpm.source, /^set by a test \(was 7200; .+\)$/);
+  assert.equal((p.kvm.virtio.value as { hostWakeup: number }).hostWakeup, 5000);
+  assert.match(p.kvm.virtio.source, /^set by a test \(hostWakeup was 10000; /);
+  assert.equal(base.hdd.rpm.value, 7200, "the input profile is left as it was");
+  assert.deepEqual(applyOverrides(base, {}), base);
+});
+
+Deno.test("bad overrides are rejected with every issue: unknown paths, wrong types, invalid values", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  try {
+    applyOverrides(base, {
+      "disk.rpm": 1,
+      "hdd.speed": 1,
+      "kvm.virtio.nope": 1,
+      "hdd.rpm": "fast",
+      "kvm.virtio": 3,
+      "hdd.averageSeek": -1,
+    });
+    assert.fail("accepted bad overrides");
+  } catch (e) {
+    assert.ok(e instanceof ProfileError, String(e));
+    const text = e.issues.join("\n");
+    assert.match(text, /^disk\.rpm: no such section \(sections: cpu, /m);
+    assert.match(
+      text,
+      /^hdd\.speed: section hdd has no parameter "speed" \(it has: sectors, rpm,/m,
+    );
+    assert.match(
+      text,
+      /^kvm\.virtio\.nope: kvm\.virtio has no field "nope" \(it has: guestSubmit,/m,
+    );
+    assert.match(text, /^hdd\.rpm: must be a number: current value is "fast"$/m);
+    assert.match(
+      text,
+      /^kvm\.virtio: is an object; set one of its fields \(kvm\.virtio\.guestSubmit, /m,
+    );
+    assert.equal(
+      e.issues.length,
+      5,
+      "type and path issues first; values are checked once they pass",
+    );
+  }
+  assert.throws(
+    () => applyOverrides(base, { "hdd.averageSeek": -1 }),
+    (e: Error) => e instanceof ProfileError && /hdd\.averageSeek\.value/.test(e.issues.join()),
+  );
 });
