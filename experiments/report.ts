@@ -22,11 +22,12 @@ import {
 } from "../lib/plot/mod.ts";
 import { issuesMessage } from "../lib/_util/mod.ts";
 import {
+  applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
   loadReference,
   type Profile,
-  ProfileError,
+  readProfileInput,
 } from "../lib/scenario/mod.ts";
 import { minImageBytes } from "../lib/scenario/fleet.ts";
 import * as startup from "./fig_startup.ts";
@@ -56,6 +57,8 @@ export interface ReportData {
   seed: number;
   profile: Profile;
   profilePath: string;
+  /** Parameters changed from the profile file (`--set`), as given. */
+  overrides?: Record<string, string>;
   figures: ReportFigure[];
   commit: string;
   deno: string;
@@ -156,6 +159,8 @@ export interface CollectOptions {
   seed?: number;
   /** Hardware profile file. @default the built-in profile */
   profilePath?: string;
+  /** Profile parameters to change, e.g. `{ "hdd.rpm": "15000" }` (see applyOverrides). */
+  overrides?: Record<string, string>;
   /** Called before each experiment (progress). */
   onStep?: (name: string, index: number, total: number) => void;
 }
@@ -166,7 +171,11 @@ export interface CollectOptions {
  */
 export async function collectReport(options: CollectOptions = {}): Promise<ReportData> {
   const small = options.small ?? false;
-  const profile = await loadProfile(options.profilePath ?? BUILTIN_PROFILE);
+  const overrides = options.overrides ?? {};
+  const profile = applyOverrides(
+    await loadProfile(options.profilePath ?? BUILTIN_PROFILE),
+    overrides,
+  );
   const seed = options.seed ?? startup.full.seed;
   const ref = loadReference();
   const t0 = performance.now();
@@ -200,6 +209,7 @@ export async function collectReport(options: CollectOptions = {}): Promise<Repor
     seed,
     profile,
     profilePath: options.profilePath ?? BUILTIN_PROFILE.pathname.slice(ROOT.length + 1),
+    overrides,
     figures,
     commit: await gitCommit(),
     deno:
@@ -332,6 +342,12 @@ export function renderReport(data: ReportData): string {
     ["configuration", data.small ? "small (quick test configurations)" : "full (the paper's)"],
     ["seed", String(data.seed)],
     ["profile", `${data.profile.name} (${data.profilePath})`],
+    ...(Object.keys(data.overrides ?? {}).length > 0
+      ? [[
+        "changed parameters",
+        Object.entries(data.overrides!).map(([k, v]) => `${k}=${v}`).join(", "),
+      ] as [string, string]]
+      : []),
     ["git commit", data.commit],
     ["runtime", data.deno],
     ["date", data.date],
@@ -381,10 +397,12 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   }
 }
 
-const USAGE = `usage: deno task report [--small] [--seed N] [--profile PATH] [--out PATH]
+const USAGE =
+  `usage: deno task report [--small] [--seed N] [--profile PATH] [--set P=V ...] [--out PATH]
   Runs the four experiments (full configurations; --small: quick ones) and writes one
   self-contained HTML report (default out/report.html). --profile: another hardware
-  profile JSON (default data/profiles/paper-2015.json).
+  profile JSON (default data/profiles/paper-2015.json); --set P=V: change one profile
+  parameter (repeatable; e.g. hdd.rpm=15000, as for deno task repro).
   exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash,
   2 bad arguments
 `;
@@ -406,6 +424,7 @@ export async function main(args: string[]): Promise<number> {
         small: { type: "boolean", default: false },
         seed: { type: "string" },
         profile: { type: "string" },
+        set: { type: "string", multiple: true },
         out: { type: "string", default: "out/report.html" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -425,14 +444,8 @@ export async function main(args: string[]): Promise<number> {
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) {
     issues.push(`--seed: must be an integer >= 0: current value is "${flags.seed}"`);
   }
-  if (flags.profile !== undefined) {
-    try {
-      await loadProfile(flags.profile);
-    } catch (e) {
-      if (!(e instanceof ProfileError)) throw e;
-      issues.push(...e.issues.map((i) => `--profile: ${i}`));
-    }
-  }
+  const input = await readProfileInput({ path: flags.profile, set: flags.set });
+  issues.push(...input.issues);
   if (issues.length > 0) {
     console.error(`${issuesMessage("report: invalid input", issues)}\n${USAGE}`);
     return 2;
@@ -443,6 +456,7 @@ export async function main(args: string[]): Promise<number> {
     small: flags.small,
     seed,
     profilePath: flags.profile,
+    overrides: input.overrides,
     onStep: (name, i, n) => {
       if (!tty) return;
       const fill = Math.round((i / n) * 20);

@@ -189,11 +189,14 @@ Deno.test("report rejects bad arguments with every issue listed, exit 2, before 
     "--seed=-1x",
     "--profile",
     "no/such/profile.json",
+    "--set",
+    "y",
     "--out",
     join(dir, "never.html"),
   );
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /report: invalid input \(2 issues\)/);
+  assert.match(r.stderr, /report: invalid input \(3 issues\)/);
+  assert.match(r.stderr, /--set: "y": must be PATH=VALUE/);
   assert.match(r.stderr, /--seed: must be an integer >= 0: current value is "-1x"/);
   assert.match(r.stderr, /--profile: cannot read no\/such\/profile\.json/);
   assert.throws(() => Deno.statSync(join(dir, "never.html")));

@@ -11,7 +11,7 @@ const repro = (...args: string[]) => runScript("experiments/repro.ts", ...args);
 Deno.test("repro --small prints the comparison table and writes every output", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await repro("--small", "--out", dir);
+    const r = await repro("--small", "--set", "hdd.rpm=7200", "--out", dir);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
     assert.match(lines[0], /^figure\s*\|\s*metric\s*\|\s*paper\s*\|\s*simulated\s*\|\s*error %/);
@@ -30,8 +30,15 @@ Deno.test("repro --small prints the comparison table and writes every output", a
     ]);
     assert.equal(json.small, true);
     assert.deepEqual(json.seeds, [1]);
-    assert.deepEqual(json.profile, { name: "paper-2015", path: "data/profiles/paper-2015.json" });
-    assert.match(r.stdout, /^profile paper-2015 \(data\/profiles\/paper-2015\.json\), seed 1$/m);
+    assert.deepEqual(json.profile, {
+      name: "paper-2015",
+      path: "data/profiles/paper-2015.json",
+      overrides: { "hdd.rpm": "7200" },
+    });
+    assert.match(
+      r.stdout,
+      /^profile paper-2015 \(data\/profiles\/paper-2015\.json\) with hdd\.rpm=7200, seed 1$/m,
+    );
     const comparisons = json.figures.flatMap((f: { comparisons: unknown[] }) => f.comparisons);
     const csvRows = (await Deno.readTextFile(join(dir, "comparison.csv"))).trim().split("\n");
     assert.equal(csvRows.length, comparisons.length + 1);
@@ -56,6 +63,7 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
         [["--out", file], /--out must name a directory/],
         [["--seeds", "0"], /--seeds: must be an integer in \[1, 100\]: current value is "0"/],
         [["--seed", "x", "--profile", join(dir, "none.json")], /--profile: cannot read .*none/],
+        [["--set", "hdd.rpm=fast"], /--set: hdd\.rpm: must be a number: current value is "fast"/],
       ] as const
     ) {
       const r = await repro(...args);

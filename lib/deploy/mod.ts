@@ -10,6 +10,7 @@ export {
   applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
+  parseOverrides,
   parseProfile,
   type Profile,
   ProfileError,

@@ -318,6 +318,33 @@ export function applyOverrides(
 
 type Param = { value: unknown; source: string };
 
+/**
+ * Reads `PATH=VALUE` items (repeated `--set` flags) into the overrides
+ * {@link applyOverrides} takes.
+ * @throws ProfileError listing every item without a path and value, or a path given twice
+ * @example
+ * ```ts
+ * import { parseOverrides } from "./profile.ts";
+ * const o = parseOverrides(["hdd.rpm=15000", "network.lineRate=1.25e9"]);
+ * console.assert(o["hdd.rpm"] === "15000" && Object.keys(o).length === 2);
+ * ```
+ */
+export function parseOverrides(items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const issues: string[] = [];
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const path = eq < 0 ? "" : item.slice(0, eq).trim();
+    if (path === "" || eq === item.length - 1) {
+      issues.push(`${JSON.stringify(item)}: must be PATH=VALUE, e.g. hdd.rpm=15000`);
+    } else if (Object.hasOwn(out, path)) {
+      issues.push(`${path}: given more than once`);
+    } else out[path] = item.slice(eq + 1);
+  }
+  if (issues.length > 0) throw new ProfileError(issues);
+  return out;
+}
+
 /** "15000" -> 15000, "true" -> true, "[...]" -> the JSON array; anything else stays a string. */
 function scalarOf(text: string): unknown {
   const t = text.trim();

@@ -15,6 +15,7 @@ export {
   IMAGE_ID,
   loadProfile,
   type Node,
+  parseOverrides,
   parseProfile,
   type Profile,
   ProfileError,
@@ -36,6 +37,7 @@ export {
   type StartupOptions,
   type StartupResult,
 } from "../deploy/mod.ts";
+export { type ProfileInput, type ProfileInputResult, readProfileInput } from "./profile_input.ts";
 export {
   compare,
   type Comparison,
