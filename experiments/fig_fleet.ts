@@ -11,6 +11,7 @@ import { BUILTIN_PROFILE, loadProfile, type Profile } from "../lib/scenario/mod.
 import {
   type FleetSummaryRow,
   parseScenario,
+  type ProfileOverrides,
   runFleet,
   ScenarioError,
   type ScenarioPoint,
@@ -29,6 +30,8 @@ export interface FleetParams {
   staggerS: number;
   /** Line rate of every network link, Gb/s; absent: the profile's (1). */
   linkGbps?: number;
+  /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
+  set?: ProfileOverrides;
   seed: number;
   profile?: Profile;
 }
@@ -88,6 +91,7 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
             imageGb: params.imageGb,
             staggerS: params.staggerS,
             linkGbps: params.linkGbps,
+            set: params.set,
           },
           { profile },
         );

@@ -10,7 +10,13 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { issuesMessage } from "../lib/_util/mod.ts";
-import { BUILTIN_PROFILE, loadProfile, type Profile, ProfileError } from "../lib/scenario/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  loadProfile,
+  parseOverrides,
+  type Profile,
+  ProfileError,
+} from "../lib/scenario/mod.ts";
 import {
   flagName,
   FLEET_STRATEGIES,
@@ -53,6 +59,7 @@ const FLAGS = {
   "stagger-s": { type: "string" },
   "link-gbps": { type: "string" },
   profile: { type: "string" },
+  set: { type: "string", multiple: true },
   sweep: { type: "string" },
   scenario: { type: "string" },
   json: { type: "boolean", default: false },
@@ -69,6 +76,7 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   staggerS: "stagger-s",
   linkGbps: "link-gbps",
   profile: "profile",
+  set: "set",
   sweep: "sweep",
 };
 
@@ -91,11 +99,13 @@ function usage(profile?: Profile): string {
   --link-gbps G     line rate of every network link, Gb/s, up to 400 (default: the
                     profile's, 1 in the paper's)
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
-  --sweep K=V,...   one run per value of K, one of ${SWEEP_PARAMS.map(flagName).join(", ")}
-                    e.g. nodes=1,2,4,8, image-gb=12,16,32 or link-gbps=1,10
+  --set P=V         change one profile parameter (repeatable): a dotted path into the
+                    profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
+  --sweep K=V,...   one run per value of K: ${SWEEP_PARAMS.map(flagName).join(", ")},
+                    or a profile path; e.g. nodes=1,2,4,8, link-gbps=1,10, hdd.rpm=5400,15000
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
-                    staggerS, linkGbps, profile, sweep "K=V,..." or {"param","values"}); flags
-                    override it
+                    staggerS, linkGbps, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
+                    or {"param","values"}); flags override it, --set items add to its set
   --json            print one JSON document (rows, totals, summary) instead of tables
   --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
                     (atomically, only after every run succeeded)
@@ -175,7 +185,9 @@ function humanReport(doc: SimDocument, wallS: number): string {
     ]),
     [false, false, true, true, true, true, true, true, true, true, true],
   );
-  return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}, seed ${
+  const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) => `${k}=${v}`);
+  const withSet = changed.length > 0 ? ` with ${changed.join(", ")}` : "";
+  return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}${withSet}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")
   }; startup times from the end of each node's POST; wall time ${wallS.toFixed(1)} s\n`;
 }
@@ -263,6 +275,17 @@ async function resolveInput(
     if (flags[flag] !== undefined) {
       input[key] = flags[flag];
       labels[key as keyof Scenario] = `--${flag}`;
+    }
+  }
+  // --set items change single parameters, on top of the file's "set".
+  if (Array.isArray(input.set)) {
+    try {
+      const fileSet = typeof file.set === "object" && file.set !== null ? file.set : {};
+      input.set = { ...fileSet, ...parseOverrides(input.set as string[]) };
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      issues.push(...e.issues.map((i) => `--set: ${i}`));
+      delete input.set;
     }
   }
   // A profile named in the file is relative to the file.

@@ -37,6 +37,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
       "--stagger-s",
       "--link-gbps",
       "--profile",
+      "--set",
       "--sweep",
     ]
   ) {
@@ -153,13 +154,25 @@ Deno.test("sim rejects bad input with every issue at once, exit 2 and no output 
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /--profile: cpu\.vmExit\.value/);
     assert.match(r2.stderr, /--profile: hdd\.rpm\.source/);
-    const r3 = await sim("--image-gb", "1", "--sweep", "nodes=2,x", "--out", out);
+    const r3 = await sim(
+      "--image-gb",
+      "1",
+      "--sweep",
+      "nodes=2,x",
+      "--set",
+      "hdd.rpm=fast",
+      "--set",
+      "oops",
+      "--out",
+      out,
+    );
     assert.equal(r3.code, 2);
     assert.match(
       r3.stderr,
       /--image-gb: must be >= [\d.]+ to hold every area .*current value is 1/,
     );
     assert.match(r3.stderr, /--sweep nodes\[1\]: must be an integer: current value is "x"/);
+    assert.match(r3.stderr, /--set: "oops": must be PATH=VALUE/);
     assert.ok(!exists(out), "--out was not created");
 
     const r4 = await sim("--bogus");

@@ -10,10 +10,12 @@
 import { z } from "zod";
 import { issuesMessage } from "../_util/mod.ts";
 import {
+  applyOverrides,
   buildWorld,
   KVM_STRATEGIES,
   type Node,
   type Profile,
+  ProfileError,
   STARTUP_STRATEGIES,
   type StartupResult,
   type World,
@@ -51,6 +53,12 @@ export const SWEEP_PARAMS = [
 ] as const;
 /** A parameter a sweep varies. */
 export type SweepParam = typeof SWEEP_PARAMS[number];
+/** A profile parameter by its dotted path, e.g. "hdd.rpm" (see applyOverrides). */
+export type ProfilePath = `${string}.${string}`;
+/** Profile parameters a scenario changes: dotted path -> value. */
+export type ProfileOverrides = Record<string, string | number | boolean | unknown[]>;
+
+const isProfilePath = (p: string): p is ProfilePath => p.includes(".");
 
 /**
  * A scenario field as written on the command line ("imageGb" -> "image-gb").
@@ -78,8 +86,10 @@ export interface Scenario {
   linkGbps?: number;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
-  /** Vary one parameter; each value is one run. */
-  sweep?: { param: SweepParam; values: (string | number)[] };
+  /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
+  set?: ProfileOverrides;
+  /** Vary one parameter (a scenario field or a profile path); each value is one run. */
+  sweep?: { param: SweepParam | ProfilePath; values: (string | number)[] };
 }
 
 /** One run of a scenario (a sweep point, or the scenario itself). */
@@ -94,6 +104,8 @@ export interface ScenarioPoint {
   staggerS?: number;
   /** Network line rate, Gb/s. @default the profile's */
   linkGbps?: number;
+  /** Profile parameters changed for this run. */
+  set?: ProfileOverrides;
 }
 
 /** Thrown for a scenario that does not validate; `issues` lists every problem. */
@@ -216,13 +228,21 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     staggerS: fields.staggerS.default(0),
     linkGbps: fields.linkGbps.optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
+    set: z.record(
+      z.string(),
+      z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown())]),
+      { error: 'must map profile paths to values, e.g. { "hdd.rpm": 15000 }' },
+    ).optional(),
     sweep: z.preprocess(
       sweepText,
       z.object({
-        param: z.enum(SWEEP_PARAMS, {
+        param: z.union([
+          z.enum(SWEEP_PARAMS),
+          z.string().regex(/^[A-Za-z]\w*(\.\w+)+$/).transform((p) => p as ProfilePath),
+        ], {
           error: `must name one of ${SWEEP_PARAMS.join(", ")} (on the command line: ${
             SWEEP_PARAMS.map(flagName).join(", ")
-          })`,
+          }) or a profile parameter such as hdd.rpm`,
         }),
         values: z.array(z.union([z.string(), z.number()])).min(1, "must list at least one value"),
       }, { error: "must be 'param=v1,v2,...' or { param, values }" }).strict(),
@@ -236,8 +256,8 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
   };
   // A swept value as its caller wrote the parameter: "staggerS[1]" in a
   // scenario object, "stagger-s[1]" on the command line.
-  const item = (param: SweepParam, i: number) =>
-    `${options.labels ? flagName(param) : param}[${i}]`;
+  const item = (param: string, i: number) =>
+    `${options.labels && !isProfilePath(param) ? flagName(param) : param}[${i}]`;
   const issues: string[] = [];
   const issue = (path: readonly PropertyKey[], message: string, value: unknown) =>
     issues.push(`${label(path)}: ${message}: current value is ${show(value)}`);
@@ -269,19 +289,52 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     const p = schema.shape.sweep.safeParse(raw.sweep);
     return p.success ? p.data : undefined;
   })();
+  // The profile with the scenario's changes: what the runs, and the checks below, use.
+  const set = s?.set ?? {};
+  let profile = options.profile;
+  if (profile && Object.keys(set).length > 0) {
+    try {
+      profile = applyOverrides(profile, set, "set by the scenario");
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      for (const i of e.issues) issues.push(`${label(["set"])}: ${i}`);
+      profile = undefined;
+    }
+  }
   if (sweep) {
     const { param } = sweep;
-    if (raw[param] !== undefined) {
-      issue([param], `is also swept by ${label(["sweep"])}; give one or the other`, raw[param]);
+    const given = isProfilePath(param) ? set[param] : raw[param];
+    if (given !== undefined) {
+      issue(
+        isProfilePath(param) ? ["set", param] : [param],
+        `is also swept by ${label(["sweep"])}; give one or the other`,
+        given,
+      );
     }
     sweep.values = sweep.values.map((v, i) => {
+      if (isProfilePath(param)) {
+        // Against the unchanged profile when the scenario's own changes are bad.
+        const base = profile ?? options.profile;
+        if (base) {
+          try {
+            applyOverrides(base, { [param]: v });
+          } catch (e) {
+            if (!(e instanceof ProfileError)) throw e;
+            const why = e.issues.map((x) =>
+              x.startsWith(`${param}: `) ? x.slice(param.length + 2) : x
+            );
+            issues.push(...why.map((x) => `${label(["sweep", item(param, i)])}: ${x}`));
+          }
+        }
+        return v;
+      }
       const p = fields[param].safeParse(v);
       if (!p.success) issue(["sweep", item(param, i)], p.error.issues[0].message, v);
       return p.success ? p.data : v;
     });
   }
-  if (options.profile) {
-    const min = minImageBytes(options.profile);
+  if (profile) {
+    const min = minImageBytes(profile);
     const one = fields.imageGb.safeParse(raw.imageGb);
     const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
       ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
@@ -320,9 +373,13 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     imageGb: s.imageGb,
     staggerS: s.staggerS,
     linkGbps: s.linkGbps,
+    ...(s.set ? { set: s.set } : {}),
   };
   if (!s.sweep) return [base];
   const { param, values } = s.sweep;
+  if (isProfilePath(param)) {
+    return values.map((v) => ({ ...base, set: { ...s.set, [param]: v }, run: `${param}=${v}` }));
+  }
   return values.map((v) => ({ ...base, [param]: v, run: `${flagName(param)}=${v}` }));
 }
 
@@ -405,7 +462,10 @@ export interface RunFleetOptions {
  * ```
  */
 export function runFleet(options: RunFleetOptions): FleetRun {
-  const { profile, point, onProgress, progressEvery = 20_000 } = options;
+  const { point, onProgress, progressEvery = 20_000 } = options;
+  const profile = point.set
+    ? applyOverrides(options.profile, point.set, "set by the scenario")
+    : options.profile;
   const strategy = FLEET_STRATEGIES[point.strategy];
   if (strategy === undefined) {
     throw new RangeError(

@@ -142,3 +142,32 @@ Deno.test("fleet: a faster network shortens the image copy only down to the loca
   ]);
   assert.deepEqual(issuesOf({ linkGbps: 401 }), ["linkGbps: must be <= 400: current value is 401"]);
 });
+
+Deno.test("a scenario changes profile parameters for every run, or sweeps one by its path", () => {
+  const s = parseScenario(
+    { strategy: "nfsroot", set: { "hdd.rpm": "15000" }, sweep: "network.lineRate=125e6,1.25e9" },
+    { profile },
+  );
+  const points = scenarioPoints(s);
+  assert.deepEqual(points.map((p) => [p.run, p.set]), [
+    ["network.lineRate=125e6", { "hdd.rpm": "15000", "network.lineRate": "125e6" }],
+    ["network.lineRate=1.25e9", { "hdd.rpm": "15000", "network.lineRate": "1.25e9" }],
+  ]);
+  // A changed line rate is the same run as --link-gbps with that rate.
+  const run = (extra: object) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "nfsroot", nodes: 2, seed: 1, imageGb: IMAGE_GB, ...extra },
+    }).summary.lastS;
+  assert.equal(run({ set: { "network.lineRate": 1.25e9 } }), run({ linkGbps: 10 }));
+  assert.notEqual(run({ set: { "network.lineRate": 1.25e9 } }), run({}));
+  const issues = issuesOf(
+    { set: { "hdd.rpm": "fast", "disk.x": 1 }, sweep: "hdd.averageSeek=1e6,-1" },
+    { profile, labels: { set: "--set", sweep: "--sweep" } },
+  );
+  assert.equal(issues.length, 3, issues.join("\n"));
+  assert.match(issues[0], /^--set: hdd\.rpm: must be a number: current value is "fast"$/);
+  assert.match(issues[1], /^--set: disk\.x: no such section \(sections: cpu, memory, /);
+  // The swept value is checked against the unchanged profile, since the set is bad.
+  assert.match(issues[2], /^--sweep hdd\.averageSeek\[1\]: hdd\.averageSeek\.value: Too small/);
+});
