@@ -1,8 +1,8 @@
 /**
  * Beyond the paper: how fast do N nodes come up? The paper deploys one node;
  * here N nodes start at once with one strategy, sharing one image server
- * (with its page cache, cold at the start) and one switch, GbE unless
- * `linkGbps` says otherwise (lib/scenario/fleet, the engine of `deno task sim`). For each strategy and
+ * (with its page cache, cold at the start) and one GbE switch
+ * (lib/scenario/fleet, the engine of `deno task sim`). For each strategy and
  * fleet size: the startup time of the last node up, from the end of its POST.
  * Nothing here is compared with the paper: it has no such figure.
  * Runnable alone: `deno run -A experiments/fig_fleet.ts [--small]`.
@@ -28,8 +28,6 @@ export interface FleetParams {
   imageGb?: number;
   /** Nodes power on at seeded random instants over this many seconds. */
   staggerS: number;
-  /** Line rate of every network link, Gb/s; absent: the profile's (1). */
-  linkGbps?: number;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
   set?: ProfileOverrides;
   seed: number;
@@ -67,7 +65,7 @@ export interface FleetOutput {
 
 /**
  * Runs every strategy on every fleet size, each on a fresh world.
- * @throws ScenarioError naming every bad strategy, fleet size, image size or line rate
+ * @throws ScenarioError naming every bad strategy, fleet size, image size or profile change
  * @example
  * ```ts
  * import { run, small } from "./fig_fleet.ts";
@@ -90,7 +88,6 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
             seed: params.seed,
             imageGb: params.imageGb,
             staggerS: params.staggerS,
-            linkGbps: params.linkGbps,
             set: params.set,
           },
           { profile },

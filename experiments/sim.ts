@@ -57,7 +57,6 @@ const FLAGS = {
   seed: { type: "string" },
   "image-gb": { type: "string" },
   "stagger-s": { type: "string" },
-  "link-gbps": { type: "string" },
   profile: { type: "string" },
   set: { type: "string", multiple: true },
   sweep: { type: "string" },
@@ -74,7 +73,6 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   seed: "seed",
   imageGb: "image-gb",
   staggerS: "stagger-s",
-  linkGbps: "link-gbps",
   profile: "profile",
   set: "set",
   sweep: "sweep",
@@ -96,15 +94,14 @@ function usage(profile?: Profile): string {
   --image-gb X      image size, GB (default: the profile's${size})
   --stagger-s S     nodes power on at seeded random instants over S seconds (default 0:
                     all at once); startup times still run from each node's POST end
-  --link-gbps G     line rate of every network link, Gb/s, up to 400 (default: the
-                    profile's, 1 in the paper's)
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
   --sweep K=V,...   one run per value of K: ${SWEEP_PARAMS.map(flagName).join(", ")},
-                    or a profile path; e.g. nodes=1,2,4,8, link-gbps=1,10, hdd.rpm=5400,15000
+                    or a profile path; e.g. nodes=1,2,4,8, hdd.rpm=5400,15000, or
+                    network.lineRate=125e6,1.25e9 (bytes/s: 1 and 10 GbE)
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
-                    staggerS, linkGbps, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
+                    staggerS, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
                     or {"param","values"}); flags override it, --set items add to its set
   --json            print one JSON document (rows, totals, summary) instead of tables
   --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
@@ -162,7 +159,6 @@ function humanReport(doc: SimDocument, wallS: number): string {
       "strategy",
       "nodes",
       "image GB",
-      "link Gb/s",
       "first s",
       "mean s",
       "last s",
@@ -175,7 +171,6 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.strategy,
       s.nodes,
       Number(s.imageGb.toFixed(2)),
-      Number(s.linkGbps.toPrecision(4)),
       s.firstS.toFixed(2),
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
@@ -183,7 +178,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
     ]),
-    [false, false, true, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true],
   );
   const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) => `${k}=${v}`);
   const withSet = changed.length > 0 ? ` with ${changed.join(", ")}` : "";

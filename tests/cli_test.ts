@@ -35,7 +35,6 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
       "--seed",
       "--image-gb",
       "--stagger-s",
-      "--link-gbps",
       "--profile",
       "--set",
       "--sweep",
@@ -89,7 +88,7 @@ Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in
     assert.equal(csv.length, 1 + doc.rows.length);
     assert.match(
       csv[0],
-      /^run,strategy,nodes,imageGb,seed,staggerS,linkGbps,node,phase,startS,endS$/,
+      /^run,strategy,nodes,imageGb,seed,staggerS,node,phase,startS,endS$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

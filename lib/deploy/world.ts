@@ -69,8 +69,6 @@ export interface WorldOptions {
   preinstalled?: boolean;
   /** Image size override, bytes (default: the profile's). */
   imageBytes?: number;
-  /** Line rate of every network link, bytes/s (default: the profile's `network.lineRate`). */
-  lineRate?: number;
   run?: string;
 }
 
@@ -92,7 +90,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   const network = starNetwork(sim, {
     switchLatency: net.switchLatency,
     hosts: [SERVER, ...names],
-    bandwidth: options.lineRate ?? net.lineRate,
+    bandwidth: net.lineRate,
     latency: net.linkLatency,
   });
   const isv = values(profile.imageServer);

@@ -49,7 +49,6 @@ export const SWEEP_PARAMS = [
   "imageGb",
   "seed",
   "staggerS",
-  "linkGbps",
 ] as const;
 /** A parameter a sweep varies. */
 export type SweepParam = typeof SWEEP_PARAMS[number];
@@ -82,8 +81,6 @@ export interface Scenario {
   imageGb?: number;
   /** Nodes power on at seeded random instants over the first `staggerS` seconds (0: all at once). */
   staggerS: number;
-  /** Line rate of every network link, Gb/s; absent: the profile's (1 GbE in the paper's). */
-  linkGbps?: number;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
@@ -102,8 +99,6 @@ export interface ScenarioPoint {
   imageGb?: number;
   /** Power-on spread, s. @default 0 */
   staggerS?: number;
-  /** Network line rate, Gb/s. @default the profile's */
-  linkGbps?: number;
   /** Profile parameters changed for this run. */
   set?: ProfileOverrides;
 }
@@ -142,10 +137,6 @@ function fieldSchemas() {
         86_400,
         "must be <= 86400",
       ),
-    ),
-    // Up to 400 GbE, the fastest Ethernet standard (IEEE 802.3bs).
-    linkGbps: numeric(
-      z.number({ error: "must be a number" }).positive("must be > 0").max(400, "must be <= 400"),
     ),
   } satisfies Record<SweepParam, z.ZodType>;
 }
@@ -226,7 +217,6 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     seed: fields.seed.default(1),
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
-    linkGbps: fields.linkGbps.optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
       z.string(),
@@ -372,7 +362,6 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     seed: s.seed,
     imageGb: s.imageGb,
     staggerS: s.staggerS,
-    linkGbps: s.linkGbps,
     ...(s.set ? { set: s.set } : {}),
   };
   if (!s.sweep) return [base];
@@ -391,7 +380,6 @@ export interface FleetRunKey {
   imageGb: number;
   seed: number;
   staggerS: number;
-  linkGbps: number;
 }
 
 /** One phase of one node's startup, seconds from the end of that node's POST. */
@@ -478,15 +466,10 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const imageBytes = point.imageGb === undefined
     ? profile.image.bytes.value
     : Math.ceil((point.imageGb * 1e9) / 512) * 512;
-  // Gb/s to the profile's unit, bytes/s.
-  const lineRate = point.linkGbps === undefined
-    ? profile.network.lineRate.value
-    : (point.linkGbps * 1e9) / 8;
   const w = buildWorld(profile, {
     seed: point.seed,
     nodes: point.nodes,
     imageBytes,
-    lineRate,
     preinstalled: PREINSTALLED[point.strategy] ?? false,
     run: point.run,
   });
@@ -497,7 +480,6 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     imageGb: point.imageGb ?? imageBytes / 1e9,
     seed: point.seed,
     staggerS: point.staggerS ?? 0,
-    linkGbps: point.linkGbps ?? (lineRate * 8) / 1e9,
   };
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
