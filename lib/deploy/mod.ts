@@ -10,6 +10,8 @@ export {
   applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
+  type NumericParameter,
+  numericParameters,
   parseOverrides,
   parseProfile,
   type Profile,

@@ -358,3 +358,42 @@ function scalarOf(text: string): unknown {
   }
   return t !== "" && Number.isFinite(Number(t)) ? Number(t) : text;
 }
+
+/** A number in a profile that {@link applyOverrides} can change. */
+export interface NumericParameter {
+  /** Dotted path, e.g. "hdd.rpm" or "kvm.virtio.hostWakeup". */
+  path: string;
+  value: number;
+  /** The parameter's source (for a field, its object's). */
+  source: string;
+}
+
+/**
+ * Every number of a profile by its dotted path: each numeric parameter, and
+ * each numeric field directly inside an object-valued parameter.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile, numericParameters } from "./profile.ts";
+ * const ps = numericParameters(await loadProfile(BUILTIN_PROFILE));
+ * console.assert(ps.some((p) => p.path === "hdd.rpm" && p.value === 7200));
+ * console.assert(ps.some((p) => p.path === "kvm.virtio.hostWakeup"));
+ * ```
+ */
+export function numericParameters(profile: Profile): NumericParameter[] {
+  const out: NumericParameter[] = [];
+  for (const section of Object.keys(sections)) {
+    const params = (profile as unknown as Record<string, Record<string, Param>>)[section];
+    for (const [name, p] of Object.entries(params)) {
+      if (typeof p.value === "number") {
+        out.push({ path: `${section}.${name}`, value: p.value, source: p.source });
+      } else if (typeof p.value === "object" && p.value !== null && !Array.isArray(p.value)) {
+        for (const [field, v] of Object.entries(p.value)) {
+          if (typeof v === "number") {
+            out.push({ path: `${section}.${name}.${field}`, value: v, source: p.source });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -15,6 +15,8 @@ export {
   IMAGE_ID,
   loadProfile,
   type Node,
+  type NumericParameter,
+  numericParameters,
   parseOverrides,
   parseProfile,
   type Profile,

@@ -1,0 +1,428 @@
+/**
+ * Beyond the paper: which profile parameters do the OS-startup results
+ * depend on? One at a time, each number of the profile (each parameter, and
+ * each numeric field of an object-valued one) is changed by `step` (+10 %
+ * by default; -10 % when +10 % is not a valid profile, e.g. a fraction at 1)
+ * and the startup experiment runs again. Reported per parameter and metric:
+ * the change in % and the elasticity (% change of the metric per % change
+ * of the parameter). Parameters are labelled by their source: sourced
+ * (datasheet, paper, measurement), estimate, or calibrated, so one sees
+ * which estimates the predictions lean on.
+ * Runnable alone: `deno task sensitivity [--small] [--step 0.1] [--top 15]
+ * [--path P ...] [--out DIR]`.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { issuesMessage } from "../lib/_util/mod.ts";
+import {
+  applyOverrides,
+  BUILTIN_PROFILE,
+  loadProfile,
+  numericParameters,
+  type Profile,
+  ProfileError,
+} from "../lib/scenario/mod.ts";
+import * as startup from "./fig_startup.ts";
+
+/** Profile sections the startup experiment reads (InfiniBand and Cassandra do not matter here). */
+export const STARTUP_SECTIONS = [
+  "cpu",
+  "memory",
+  "hba",
+  "hdd",
+  "network",
+  "imageServer",
+  "image",
+  "firmware",
+  "guestDriver",
+  "vmm",
+  "installer",
+  "boot",
+  "nfs",
+  "kvm",
+] as const;
+
+/** Metrics reported (names of the startup experiment's comparison rows). */
+export const METRICS = [
+  "image-copy total (s)",
+  "bmcast total (s)",
+  "nfsroot total (s)",
+  "kvm-nfs total (s)",
+  "image copy / BMcast (x)",
+] as const;
+
+/** Parameters of the sensitivity analysis. */
+export interface SensitivityParams {
+  /** Relative change of each parameter. @default 0.1 */
+  step: number;
+  /** Profile paths to change; absent: every number in {@link STARTUP_SECTIONS}. */
+  paths?: string[];
+  /** The startup experiment's configuration (its seed, methods and image size). */
+  startup: startup.StartupParams;
+  /** Parallel workers (each a full simulation). @default 1 */
+  workers?: number;
+  profile?: Profile;
+  /** Called after each parameter. */
+  onProgress?: (done: number, total: number, path: string) => void;
+}
+
+/** The paper's configuration: all four methods, the 32 GB image (about 5 s per parameter). */
+export const full: SensitivityParams = { step: 0.1, startup: startup.full };
+
+/** A quick configuration for tests: BMcast only, three parameters. */
+export const small: SensitivityParams = {
+  step: 0.1,
+  paths: ["hdd.rpm", "vmm.copyPolicy.idleThreshold", "installer.copyDepth"],
+  startup: { ...startup.small, methods: ["bmcast"] },
+};
+
+/** Where a parameter's value comes from, from its source text. */
+export type SourceKind = "sourced" | "estimate" | "calibrated";
+
+/** One metric's response to one parameter change. */
+export interface SensitivityRow {
+  path: string;
+  kind: SourceKind;
+  /** The parameter before and after the change. */
+  base: number;
+  changed: number;
+  metric: string;
+  /** The metric with the profile as it is, and with the change. */
+  baseValue: number;
+  value: number;
+  changePct: number;
+  /** changePct divided by the parameter's change in %. */
+  elasticity: number;
+}
+
+/** A parameter that was not varied, and why. */
+export interface SkippedParameter {
+  path: string;
+  reason: string;
+}
+
+/** Output of {@link run}. */
+export interface SensitivityOutput {
+  rows: SensitivityRow[];
+  skipped: SkippedParameter[];
+  /** The metrics with the profile as it is. */
+  baseline: Record<string, number>;
+}
+
+/**
+ * Classifies a source text.
+ * @example
+ * ```ts
+ * import { sourceKind } from "./sensitivity.ts";
+ * console.assert(sourceKind("calibrated to Fig. startup") === "calibrated");
+ * console.assert(sourceKind("PXE ROM link-up ~1 s; estimate") === "estimate");
+ * console.assert(sourceKind("datasheet") === "sourced");
+ * ```
+ */
+export function sourceKind(source: string): SourceKind {
+  const s = source.toLowerCase();
+  if (s.includes("calibrated to")) return "calibrated";
+  return /estimate|assumption|design choice/.test(s) ? "estimate" : "sourced";
+}
+
+function metrics(profile: Profile, params: startup.StartupParams): Promise<Record<string, number>> {
+  return startup.run({ ...params, profile }).then((o) =>
+    Object.fromEntries(o.comparisons.map((c) => [c.metric, c.simulated]))
+  );
+}
+
+type Perturbed = { profile: Profile; changed: number } | { reason: string };
+
+/**
+ * The changed value: +step, or -step when that is not a valid profile. An
+ * integral value is tried first as whole sectors (a byte size that is a
+ * multiple of 512 stays one), then rounded, then as is (a fraction that
+ * happens to be 1), then one more (or less) when 10 % rounds back to it.
+ */
+function perturb(profile: Profile, path: string, value: number, step: number): Perturbed {
+  if (value === 0) return { reason: "0 has no relative change" };
+  const errors: string[] = [];
+  for (const sign of [1, -1]) {
+    const raw = value * (1 + sign * step);
+    const candidates = Number.isInteger(value)
+      ? [
+        ...(value % 512 === 0 ? [Math.round(raw / 512) * 512] : []),
+        Math.round(raw),
+        raw,
+        value + sign,
+      ]
+      : [raw];
+    for (const changed of new Set(candidates)) {
+      if (changed === value || changed === 0) continue;
+      try {
+        return { profile: applyOverrides(profile, { [path]: changed }, "sensitivity"), changed };
+      } catch (e) {
+        if (!(e instanceof ProfileError)) throw e;
+        errors.push(e.issues.join("; "));
+      }
+    }
+  }
+  return { reason: `no valid value near ${step * 100} % away: ${[...new Set(errors)].join("; ")}` };
+}
+
+/**
+ * Varies each path in turn on one thread; used by {@link run} (directly or in workers).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * import { varyEach, small } from "./sensitivity.ts";
+ * const profile = await loadProfile(BUILTIN_PROFILE);
+ * const out = await varyEach(profile, { ...small, paths: ["hdd.rpm"] }, {});
+ * console.assert(out.rows.length > 0 && out.rows.every((r) => r.path === "hdd.rpm"));
+ * ```
+ */
+export async function varyEach(
+  profile: Profile,
+  params: Omit<SensitivityParams, "profile" | "onProgress" | "workers">,
+  baseline: Record<string, number>,
+  onDone?: (path: string) => void,
+): Promise<Omit<SensitivityOutput, "baseline">> {
+  const base = Object.keys(baseline).length > 0 ? baseline : await metrics(profile, params.startup);
+  const byPath = new Map(numericParameters(profile).map((p) => [p.path, p]));
+  const rows: SensitivityRow[] = [];
+  const skipped: SkippedParameter[] = [];
+  for (const path of params.paths ?? []) {
+    const p = byPath.get(path);
+    if (p === undefined) {
+      skipped.push({ path, reason: "not a number in the profile" });
+      onDone?.(path);
+      continue;
+    }
+    const v = perturb(profile, path, p.value, params.step);
+    if (!("profile" in v)) {
+      skipped.push({ path, reason: v.reason });
+      onDone?.(path);
+      continue;
+    }
+    let got: Record<string, number>;
+    try {
+      got = await metrics(v.profile, params.startup);
+    } catch (e) {
+      skipped.push({ path, reason: `the run failed: ${(e as Error).message.split("\n")[0]}` });
+      onDone?.(path);
+      continue;
+    }
+    const paramPct = ((v.changed - p.value) / p.value) * 100;
+    for (const metric of METRICS) {
+      if (!(metric in base) || !(metric in got)) continue;
+      const changePct = ((got[metric] - base[metric]) / base[metric]) * 100;
+      rows.push({
+        path,
+        kind: sourceKind(p.source),
+        base: p.value,
+        changed: v.changed,
+        metric,
+        baseValue: base[metric],
+        value: got[metric],
+        changePct,
+        elasticity: changePct / paramPct,
+      });
+    }
+    onDone?.(path);
+  }
+  return { rows, skipped };
+}
+
+function inWorker(
+  profile: Profile,
+  params: Omit<SensitivityParams, "profile" | "onProgress" | "workers">,
+  baseline: Record<string, number>,
+  onDone: (path: string) => void,
+): Promise<Omit<SensitivityOutput, "baseline">> {
+  const src = `import { varyEach } from ${JSON.stringify(import.meta.url)};
+self.onmessage = async (e) => {
+  const out = await varyEach(e.data[0], e.data[1], e.data[2], (path) => self.postMessage({ path }));
+  self.postMessage({ out });
+};`;
+  const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  return new Promise<Omit<SensitivityOutput, "baseline">>((resolve, reject) => {
+    worker.onmessage = (e) => e.data.out ? resolve(e.data.out) : onDone(e.data.path);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`sensitivity: a worker failed: ${e.message}`));
+    };
+    worker.postMessage([profile, params, baseline]);
+  }).finally(() => {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  });
+}
+
+/**
+ * Runs the baseline, then one startup experiment per parameter.
+ * @throws RangeError for a step outside (0, 1) or an unknown path (every one listed)
+ */
+export async function run(params: SensitivityParams = full): Promise<SensitivityOutput> {
+  if (!(params.step > 0 && params.step < 1)) {
+    throw new RangeError(
+      `Cannot run sensitivity: 'step' must be a number in (0, 1): current value is ${params.step}`,
+    );
+  }
+  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const known = numericParameters(profile);
+  const inScope = known.filter((p) =>
+    (STARTUP_SECTIONS as readonly string[]).includes(p.path.split(".")[0])
+  );
+  const paths = params.paths ?? inScope.map((p) => p.path);
+  const unknown = paths.filter((p) => !known.some((k) => k.path === p));
+  if (unknown.length > 0) {
+    throw new RangeError(issuesMessage(
+      "Cannot run sensitivity: unknown or non-numeric profile paths",
+      unknown.map((p) => `${p}: not a number in the profile (e.g. hdd.rpm, kvm.virtio.hostWakeup)`),
+    ));
+  }
+  const baseline = await metrics(profile, params.startup);
+  const { profile: _p, onProgress, workers = 1, ...plain } = params;
+  let done = 0;
+  const tick = (path: string) => onProgress?.(++done, paths.length, path);
+  // Interleaved shares, so slow and fast parameters spread over the workers.
+  const n = Math.max(1, Math.min(workers, paths.length));
+  const shares = Array.from({ length: n }, (_, w) => paths.filter((_, i) => i % n === w));
+  const parts = n === 1
+    ? [await varyEach(profile, { ...plain, paths }, baseline, tick)]
+    : await Promise.all(
+      shares.map((s) => inWorker(profile, { ...plain, paths: s }, baseline, tick)),
+    );
+  const order = (path: string) => paths.indexOf(path);
+  return {
+    baseline,
+    rows: parts.flatMap((p) => p.rows).sort((a, b) => order(a.path) - order(b.path)),
+    skipped: parts.flatMap((p) => p.skipped).sort((a, b) => order(a.path) - order(b.path)),
+  };
+}
+
+/** Parameters ordered by their largest |elasticity| over the metrics, largest first. */
+export function ranked(rows: readonly SensitivityRow[]): string[] {
+  const score = new Map<string, number>();
+  for (const r of rows) {
+    score.set(r.path, Math.max(score.get(r.path) ?? 0, Math.abs(r.elasticity)));
+  }
+  return [...score.keys()].sort((a, b) => score.get(b)! - score.get(a)!);
+}
+
+const SHORT: Record<string, string> = {
+  "image-copy total (s)": "image copy",
+  "bmcast total (s)": "BMcast",
+  "nfsroot total (s)": "NFS root",
+  "kvm-nfs total (s)": "KVM/NFS",
+  "image copy / BMcast (x)": "copy/BMcast",
+};
+
+/** The top `top` parameters as a text table of elasticities. */
+export function formatTable(out: SensitivityOutput, top: number): string {
+  const metrics = METRICS.filter((m) => m in out.baseline);
+  const head = ["parameter", "source", ...metrics.map((m) => SHORT[m])];
+  const lines = ranked(out.rows).slice(0, top).map((path) => {
+    const rs = out.rows.filter((r) => r.path === path);
+    return [
+      path,
+      rs[0].kind,
+      ...metrics.map((m) => {
+        const e = rs.find((r) => r.metric === m)?.elasticity;
+        return e === undefined ? "" : `${e >= 0 ? "+" : "-"}${Math.abs(e).toFixed(2)}`;
+      }),
+    ];
+  });
+  const table = [head, ...lines];
+  const widths = head.map((_, c) => Math.max(...table.map((l) => l[c].length)));
+  return table.map((l) =>
+    l.map((v, c) => c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c])).join(" | ").trimEnd()
+  ).join("\n");
+}
+
+const USAGE =
+  `usage: deno task sensitivity [--small] [--step X] [--top N] [--path P ...] [--out DIR]
+  Changes each number of the profile by X (default 0.1, i.e. +10 %) one at a time, reruns
+  the OS-startup experiment, and prints the N parameters (default 15) the results depend on
+  most, as elasticities: % change of each total per % change of the parameter. Writes
+  sensitivity.csv and sensitivity.json to DIR (default out/). --path limits the run to the
+  given profile paths (repeatable). Exit status: 0 done, 2 bad usage.`;
+
+if (import.meta.main) {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: Deno.args,
+      options: {
+        small: { type: "boolean", default: false },
+        step: { type: "string" },
+        top: { type: "string" },
+        path: { type: "string", multiple: true },
+        out: { type: "string", default: "out" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error(`sensitivity: ${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const issues: string[] = [];
+  const step = flags.step === undefined ? 0.1 : Number(flags.step);
+  if (!(step > 0 && step < 1)) {
+    issues.push(
+      `--step: must be a number in (0, 1): current value is ${JSON.stringify(flags.step)}`,
+    );
+  }
+  const top = flags.top === undefined ? 15 : Number(flags.top);
+  if (!(Number.isInteger(top) && top >= 1)) {
+    issues.push(`--top: must be an integer >= 1: current value is ${JSON.stringify(flags.top)}`);
+  }
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const known = new Set(numericParameters(profile).map((p) => p.path));
+  for (const p of flags.path ?? []) {
+    if (!known.has(p)) issues.push(`--path: ${p}: not a number in the profile (e.g. hdd.rpm)`);
+  }
+  if (issues.length > 0) {
+    console.error(`${issuesMessage("sensitivity: invalid input", issues)}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const base = flags.small ? small : full;
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const t0 = performance.now();
+  const out = await run({
+    ...base,
+    step,
+    paths: flags.path ?? base.paths,
+    profile,
+    workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
+    onProgress: (done, total, path) => {
+      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Ksensitivity ${done}/${total} ${path}`));
+    },
+  });
+  if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  const wall = (performance.now() - t0) / 1000;
+  console.log(formatTable(out, top));
+  const varied = new Set(out.rows.map((r) => r.path)).size;
+  console.log(
+    `\nelasticity: % change of the total per % change of the parameter (+${step * 100} %, or -${
+      step * 100
+    } % where + is not valid); ${varied} parameters varied, ${out.skipped.length} skipped; wall time ${
+      wall.toFixed(1)
+    } s`,
+  );
+  for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+  Deno.mkdirSync(flags.out, { recursive: true });
+  const cols = Object.keys(out.rows[0] ?? {}) as (keyof SensitivityRow)[];
+  Deno.writeTextFileSync(
+    join(flags.out, "sensitivity.csv"),
+    [cols.join(","), ...out.rows.map((r) => cols.map((c) => String(r[c])).join(","))].join("\n") +
+      "\n",
+  );
+  Deno.writeTextFileSync(
+    join(flags.out, "sensitivity.json"),
+    JSON.stringify({ step, wallSeconds: wall, ...out }, null, 2),
+  );
+}

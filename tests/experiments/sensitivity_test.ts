@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ranked, run, small } from "../../experiments/sensitivity.ts";
+import { runScript } from "../_script.ts";
+
+Deno.test("sensitivity: a faster disk shortens BMcast's startup; the result does not depend on the workers", async () => {
+  const one = await run(small);
+  const rpm = one.rows.find((r) => r.path === "hdd.rpm" && r.metric === "bmcast total (s)");
+  assert.ok(rpm, "hdd.rpm varied");
+  assert.equal(rpm.changed, 7920, "+10 %");
+  assert.equal(rpm.kind, "sourced");
+  assert.ok(rpm.value < rpm.baseValue && rpm.elasticity < 0, `elasticity ${rpm.elasticity}`);
+  assert.equal(rpm.baseValue, one.baseline["bmcast total (s)"]);
+  const idle = one.rows.find((r) => r.path === "vmm.copyPolicy.idleThreshold");
+  assert.equal(idle?.kind, "calibrated");
+  // copyDepth is an integer >= 1: 1.1 is not valid and rounds back to 1, so it steps to 2.
+  const depth = one.rows.find((r) => r.path === "installer.copyDepth");
+  assert.equal(depth?.changed, 2);
+  assert.deepEqual(one.skipped, []);
+  assert.deepEqual(ranked(one.rows)[0], "hdd.rpm");
+  const two = await run({ ...small, workers: 2 });
+  assert.deepEqual(two, one);
+});
+
+Deno.test("sensitivity: a fraction at its bound goes down, a byte size stays whole sectors, 0 is skipped", async () => {
+  const out = await run({ ...small, paths: ["infiniband.iommuMissRatio"] });
+  assert.equal(out.skipped.length, 0);
+  const [r] = out.rows;
+  assert.equal(r.base, 1);
+  assert.ok(Math.abs(r.changed - 0.9) < 1e-12, "1.1 is not a valid fraction: -10 % instead");
+  assert.equal(Math.abs(r.elasticity), 0, "the startup experiment has no InfiniBand in it");
+  const sizes = await run({
+    ...small,
+    paths: ["guestDriver.maxRequestBytes", "kvm.virtio.hostPollDelay"],
+  });
+  assert.equal(sizes.rows.find((x) => x.path === "guestDriver.maxRequestBytes")?.changed, 576_512);
+  assert.deepEqual(sizes.skipped, [{
+    path: "kvm.virtio.hostPollDelay",
+    reason: "0 has no relative change",
+  }]);
+});
+
+Deno.test("sensitivity: bad paths and steps are rejected, every unknown path listed", async () => {
+  await assert.rejects(
+    run({ ...small, paths: ["hdd.rpm", "hdd.color", "nope"] }),
+    (e: Error) =>
+      e instanceof RangeError && /hdd\.color: not a number/.test(e.message) &&
+      /nope: not a number/.test(e.message) && !/hdd\.rpm:/.test(e.message),
+  );
+  for (const step of [0, 1, NaN]) {
+    await assert.rejects(
+      run({ ...small, step }),
+      (e: Error) =>
+        e instanceof RangeError && /'step' must be a number in \(0, 1\)/.test(e.message),
+    );
+  }
+});
+
+Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and rejects bad input with exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runScript(
+      "experiments/sensitivity.ts",
+      "--small",
+      "--path",
+      "hdd.rpm",
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^parameter\s*\|\s*source\s*\|\s*BMcast\n/);
+    assert.match(r.stdout, /^hdd\.rpm\s*\|\s*sourced\s*\|\s*-0\.\d\d$/m);
+    const csv = (await Deno.readTextFile(join(dir, "sensitivity.csv"))).trim().split("\n");
+    assert.equal(csv[0], "path,kind,base,changed,metric,baseValue,value,changePct,elasticity");
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "sensitivity.json")));
+    assert.equal(json.rows.length, csv.length - 1);
+    const bad = await runScript(
+      "experiments/sensitivity.ts",
+      "--step",
+      "2",
+      "--top",
+      "0",
+      "--path",
+      "hdd.colour",
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid input \(3 issues\)/);
+    assert.match(bad.stderr, /--path: hdd\.colour: not a number in the profile/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
