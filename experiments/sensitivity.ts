@@ -82,6 +82,7 @@ export type SourceKind = "sourced" | "estimate" | "calibrated";
 /** One metric's response to one parameter change. */
 export interface SensitivityRow {
   path: string;
+  /** Kind of the parameter's source (for a field inside an object-valued parameter, its object's). */
   kind: SourceKind;
   /** The parameter before and after the change. */
   base: number;
@@ -322,7 +323,8 @@ export function formatTable(out: SensitivityOutput, top: number): string {
     const rs = out.rows.filter((r) => r.path === path);
     return [
       path,
-      rs[0].kind,
+      // A field inside an object-valued parameter only has its object's source.
+      path.split(".").length > 2 ? `${rs[0].kind} (object)` : rs[0].kind,
       ...metrics.map((m) => {
         const e = rs.find((r) => r.metric === m)?.elasticity;
         return e === undefined ? "" : `${e >= 0 ? "+" : "-"}${Math.abs(e).toFixed(2)}`;
@@ -407,11 +409,9 @@ if (import.meta.main) {
   console.log(formatTable(out, top));
   const varied = new Set(out.rows.map((r) => r.path)).size;
   console.log(
-    `\nelasticity: % change of the total per % change of the parameter (+${step * 100} %, or -${
-      step * 100
-    } % where + is not valid); ${varied} parameters varied, ${out.skipped.length} skipped; wall time ${
-      wall.toFixed(1)
-    } s`,
+    `\nelasticity: % change of the total per % change of the parameter (+${step * 100} %; ` +
+      `where that is not valid, -${step * 100} % or +-1 for a small integer); ` +
+      `${varied} parameters varied, ${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
   Deno.mkdirSync(flags.out, { recursive: true });
