@@ -273,10 +273,12 @@ async function resolveInput(
     }
   }
   // --set items change single parameters, on top of the file's "set".
-  if (Array.isArray(input.set)) {
+  if (flags.set !== undefined) {
     try {
-      const fileSet = typeof file.set === "object" && file.set !== null ? file.set : {};
-      input.set = { ...fileSet, ...parseOverrides(input.set as string[]) };
+      const fileSet = typeof file.set === "object" && file.set !== null && !Array.isArray(file.set)
+        ? file.set
+        : {};
+      input.set = { ...fileSet, ...parseOverrides(flags.set as string[]) };
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       issues.push(...e.issues.map((i) => `--set: ${i}`));

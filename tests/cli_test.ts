@@ -120,12 +120,23 @@ Deno.test("sim reads a scenario file; flags override it", async () => {
     const file = join(dir, "scenario.json");
     Deno.writeTextFileSync(
       file,
-      JSON.stringify({ strategy: "kvm-nfs", nodes: 2, imageGb: Number(IMAGE_GB) }),
+      JSON.stringify({
+        strategy: "kvm-nfs",
+        nodes: 2,
+        imageGb: Number(IMAGE_GB),
+        set: { "hdd.rpm": 15000, "nfs.rpc": 1 },
+      }),
     );
-    const r = await sim("--scenario", file, "--nodes", "1", "--json");
+    const r = await sim("--scenario", file, "--nodes", "1", "--set", "nfs.rpc=4000000", "--json");
     assert.equal(r.code, 0, r.stderr);
     const doc: SimDocument = JSON.parse(r.stdout);
     assert.deepEqual(doc.totals.map((t) => [t.node, t.strategy]), [["node0", "kvm-nfs"]]);
+    // --set items add to the file's set, and win over it.
+    assert.deepEqual(doc.scenario.set, { "hdd.rpm": 15000, "nfs.rpc": "4000000" });
+    Deno.writeTextFileSync(file, JSON.stringify({ set: [1] }));
+    const bad = await sim("--scenario", file);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /scenario\.json: set: must map profile paths to values/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
