@@ -14,9 +14,9 @@ import { fileURLToPath } from "node:url";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const NB_DIR = join(ROOT, "notebooks");
 const OUT = join(ROOT, "out", "notebooks");
-const EXPECTED = ["cassandra", "fleet", "overview", "rdma", "startup", "storage"];
+const EXPECTED = ["cassandra", "fleet", "overview", "rdma", "sensitivity", "startup", "storage"];
 /** Notebooks that go beyond the paper: no paper values, so no comparison table. */
-const BEYOND_PAPER = ["fleet"];
+const BEYOND_PAPER = ["fleet", "sensitivity"];
 const PYTHON = "/usr/bin/python3";
 const NBCONVERT = "/usr/bin/jupyter-nbconvert";
 const RICH = ["image/svg+xml", "text/html"];
@@ -75,7 +75,7 @@ const IGNORED = MISSING === undefined ? "" : ` (ignored: ${MISSING}; apt-get ins
   "--no-install-recommends jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel)";
 if (MISSING !== undefined) console.warn(`notebooks_test: Jupyter tests${IGNORED}`);
 
-Deno.test("the six notebooks are committed cleared, with the Deno kernel and a parameters cell", () => {
+Deno.test("the notebooks are committed cleared, with the Deno kernel and a parameters cell", () => {
   const paths = notebookPaths();
   assert.deepEqual(paths.map((p) => basename(p, ".ipynb")), EXPECTED);
   // (fix: bash tools/check_notebooks.sh --fix)

@@ -412,9 +412,14 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
   const paper = data.filter((d) => d.source === "paper");
   const simCells = new Set(sim.map(cell));
   const paperOnly = paper.filter((d) => !simCells.has(cell(d)));
-  const top = new Map<string, number>();
-  for (const d of data) top.set(cell(d), Math.max(top.get(cell(d)) ?? 0, d.value));
+  // A bar's label sits at its end: above a positive bar, below a negative one.
+  const end = new Map<string, number>();
+  for (const d of data) {
+    const e = end.get(cell(d)) ?? 0;
+    end.set(cell(d), d.value < 0 ? Math.min(e, d.value) : Math.max(e, d.value));
+  }
   const yMax = Math.max(0, ...data.map((d) => d.value));
+  const yMin = Math.min(0, ...data.map((d) => d.value));
   const color = bySystem
     ? { domain: groups, range: groups.map(systemColor) }
     : { domain: series, range: categoryColors(series) };
@@ -441,7 +446,11 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
     marginBottom: 36,
     fx: { domain: groups, label: null, axis: "bottom", padding: 0.12 },
     x: { domain: series, axis: null, padding: 0.1 },
-    y: { domain: [0, yMax * 1.15 || 1], label: null, grid: true },
+    y: {
+      domain: yMax === 0 && yMin === 0 ? [0, 1] : [yMin * 1.15, yMax * 1.15],
+      label: null,
+      grid: true,
+    },
     color,
     marks: [
       Plot.barY(sim, {
@@ -465,15 +474,18 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
         title: (d: BarRow) => `paper: ${fmt(d.value)} ${d.unit}`,
         className: "mc-tick-paper",
       }),
-      Plot.text([...sim, ...paperOnly], {
-        ...pos,
-        y: (d: BarRow) => top.get(cell(d)),
-        text: (d: BarRow) => fmt(d.value),
-        dy: -6,
-        lineAnchor: "bottom",
-        fill: THEME.color,
-        className: "mc-value",
-      }),
+      ...([[-6, "bottom", (v: number) => v >= 0], [6, "top", (v: number) => v < 0]] as const)
+        .map(([dy, lineAnchor, side]) =>
+          Plot.text([...sim, ...paperOnly].filter((d) => side(d.value)), {
+            ...pos,
+            y: (d: BarRow) => end.get(cell(d)),
+            text: (d: BarRow) => fmt(d.value),
+            dy,
+            lineAnchor,
+            fill: THEME.color,
+            className: "mc-value",
+          })
+        ),
       Plot.ruleY([0]),
       ...head.marks,
     ],

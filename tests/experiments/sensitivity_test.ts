@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ranked, run, small } from "../../experiments/sensitivity.ts";
+import { ranked, run, small } from "../../experiments/fig_sensitivity.ts";
 import { runScript } from "../_script.ts";
 
 Deno.test("sensitivity: a faster disk shortens BMcast's startup; the result does not depend on the workers", async () => {
@@ -60,7 +60,7 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
   const dir = await Deno.makeTempDir();
   try {
     const r = await runScript(
-      "experiments/sensitivity.ts",
+      "experiments/fig_sensitivity.ts",
       "--small",
       "--path",
       "hdd.rpm",
@@ -75,7 +75,7 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
     const json = JSON.parse(await Deno.readTextFile(join(dir, "sensitivity.json")));
     assert.equal(json.rows.length, csv.length - 1);
     const bad = await runScript(
-      "experiments/sensitivity.ts",
+      "experiments/fig_sensitivity.ts",
       "--step",
       "2",
       "--top",

@@ -116,6 +116,24 @@ Deno.test("barsFigure() draws paper-only values as outlined bars, colours one se
   assert.notEqual(fills[0], fills[1]);
 });
 
+Deno.test("barsFigure() draws negative values below the zero line, labelled under the bar", () => {
+  const rows = [
+    { group: "hdd.rpm", series: "BMcast", value: -0.15, unit: "elasticity", source: "sim" },
+    { group: "hdd.rpm", series: "NFS root", value: 0.05, unit: "elasticity", source: "sim" },
+  ] as const;
+  const svg = parseSvg(toSvg(barsFigure(rows)));
+  assert.equal(count(svg, "g.mc-bar-sim rect"), 2);
+  const ticks = texts(svg, Y_TICKS).map((t) => Number(t.replace("\u2212", "-")));
+  assert.ok(Math.min(...ticks) < 0 && Math.max(...ticks) > 0, `ticks ${ticks}`);
+  assert.deepEqual(texts(svg, "g.mc-value text").sort(), ["-0.15", "0.05"]);
+  // The negative bar hangs from the zero line: its top is the positive bar's bottom.
+  const [neg, pos] = [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => ({
+    y: Number(r.getAttribute("y")),
+    h: Number(r.getAttribute("height")),
+  }));
+  assert.ok(Math.abs(neg.y - (pos.y + pos.h)) < 1e-6, `${JSON.stringify([neg, pos])}`);
+});
+
 Deno.test("barsFigure() refuses rows with different units", () => {
   assert.throws(
     () => barsFigure([...RDMA, { ...STORAGE[0] }]),

@@ -22,6 +22,7 @@ import {
   type Profile,
   ProfileError,
 } from "../lib/scenario/mod.ts";
+import type { BarRow } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";
 
 /** Profile sections the startup experiment reads (InfiniBand and Cassandra do not matter here). */
@@ -114,7 +115,7 @@ export interface SensitivityOutput {
  * Classifies a source text.
  * @example
  * ```ts
- * import { sourceKind } from "./sensitivity.ts";
+ * import { sourceKind } from "./fig_sensitivity.ts";
  * console.assert(sourceKind("calibrated to Fig. startup") === "calibrated");
  * console.assert(sourceKind("PXE ROM link-up ~1 s; estimate") === "estimate");
  * console.assert(sourceKind("datasheet") === "sourced");
@@ -171,7 +172,7 @@ function perturb(profile: Profile, path: string, value: number, step: number): P
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
- * import { varyEach, small } from "./sensitivity.ts";
+ * import { varyEach, small } from "./fig_sensitivity.ts";
  * const profile = await loadProfile(BUILTIN_PROFILE);
  * const out = await varyEach(profile, { ...small, paths: ["hdd.rpm"] }, {});
  * console.assert(out.rows.length > 0 && out.rows.every((r) => r.path === "hdd.rpm"));
@@ -305,6 +306,29 @@ export function ranked(rows: readonly SensitivityRow[]): string[] {
     score.set(r.path, Math.max(score.get(r.path) ?? 0, Math.abs(r.elasticity)));
   }
   return [...score.keys()].sort((a, b) => score.get(b)! - score.get(a)!);
+}
+
+/**
+ * The `top` parameters' elasticities as bar rows (group: parameter, series:
+ * metric), for lib/plot's barsFigure.
+ * @example
+ * ```ts
+ * import { elasticityBars } from "./fig_sensitivity.ts";
+ * const bars = elasticityBars({ baseline: {}, skipped: [], rows: [{ path: "hdd.rpm", kind: "sourced",
+ *   base: 7200, changed: 7920, metric: "bmcast total (s)", baseValue: 63, value: 62, changePct: -1.6,
+ *   elasticity: -0.16 }] }, 5);
+ * console.assert(bars[0].group === "hdd.rpm" && bars[0].series === "BMcast" && bars[0].value === -0.16);
+ * ```
+ */
+export function elasticityBars(out: SensitivityOutput, top: number): BarRow[] {
+  const keep = new Set(ranked(out.rows).slice(0, top));
+  return out.rows.filter((r) => keep.has(r.path)).map((r) => ({
+    group: r.path,
+    series: SHORT[r.metric] ?? r.metric,
+    value: Math.round(r.elasticity * 100) / 100, // two decimals: the labels stay legible
+    unit: "elasticity",
+    source: "sim",
+  }));
 }
 
 const SHORT: Record<string, string> = {
