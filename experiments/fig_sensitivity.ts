@@ -133,6 +133,14 @@ function metrics(profile: Profile, params: startup.StartupParams): Promise<Recor
   );
 }
 
+/** What {@link varyEach} needs besides the profile. */
+export type VaryOptions = Omit<SensitivityParams, "profile" | "onProgress" | "workers"> & {
+  /** The metrics with the profile as it is; absent: measured first. */
+  baseline?: Record<string, number>;
+  /** Called after each parameter. */
+  onDone?: (path: string) => void;
+};
+
 type Perturbed = { profile: Profile; changed: number } | { reason: string };
 
 /**
@@ -174,17 +182,16 @@ function perturb(profile: Profile, path: string, value: number, step: number): P
  * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
  * import { varyEach, small } from "./fig_sensitivity.ts";
  * const profile = await loadProfile(BUILTIN_PROFILE);
- * const out = await varyEach(profile, { ...small, paths: ["hdd.rpm"] }, {});
+ * const out = await varyEach(profile, { ...small, paths: ["hdd.rpm"] });
  * console.assert(out.rows.length > 0 && out.rows.every((r) => r.path === "hdd.rpm"));
  * ```
  */
 export async function varyEach(
   profile: Profile,
-  params: Omit<SensitivityParams, "profile" | "onProgress" | "workers">,
-  baseline: Record<string, number>,
-  onDone?: (path: string) => void,
+  params: VaryOptions,
 ): Promise<Omit<SensitivityOutput, "baseline">> {
-  const base = Object.keys(baseline).length > 0 ? baseline : await metrics(profile, params.startup);
+  const { onDone } = params;
+  const base = params.baseline ?? await metrics(profile, params.startup);
   const byPath = new Map(numericParameters(profile).map((p) => [p.path, p]));
   const rows: SensitivityRow[] = [];
   const skipped: SkippedParameter[] = [];
@@ -232,24 +239,23 @@ export async function varyEach(
 
 function inWorker(
   profile: Profile,
-  params: Omit<SensitivityParams, "profile" | "onProgress" | "workers">,
-  baseline: Record<string, number>,
-  onDone: (path: string) => void,
+  params: VaryOptions,
 ): Promise<Omit<SensitivityOutput, "baseline">> {
+  const { onDone, ...plain } = params;
   const src = `import { varyEach } from ${JSON.stringify(import.meta.url)};
 self.onmessage = async (e) => {
-  const out = await varyEach(e.data[0], e.data[1], e.data[2], (path) => self.postMessage({ path }));
-  self.postMessage({ out });
+  const onDone = (path) => self.postMessage({ path });
+  self.postMessage({ out: await varyEach(e.data[0], { ...e.data[1], onDone }) });
 };`;
   const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
   const worker = new Worker(url, { type: "module" });
   return new Promise<Omit<SensitivityOutput, "baseline">>((resolve, reject) => {
-    worker.onmessage = (e) => e.data.out ? resolve(e.data.out) : onDone(e.data.path);
+    worker.onmessage = (e) => e.data.out ? resolve(e.data.out) : onDone?.(e.data.path);
     worker.onerror = (e) => {
       e.preventDefault();
       reject(new Error(`sensitivity: a worker failed: ${e.message}`));
     };
-    worker.postMessage([profile, params, baseline]);
+    worker.postMessage([profile, plain]);
   }).finally(() => {
     worker.terminate();
     URL.revokeObjectURL(url);
@@ -287,9 +293,9 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const n = Math.max(1, Math.min(workers, paths.length));
   const shares = Array.from({ length: n }, (_, w) => paths.filter((_, i) => i % n === w));
   const parts = n === 1
-    ? [await varyEach(profile, { ...plain, paths }, baseline, tick)]
+    ? [await varyEach(profile, { ...plain, paths, baseline, onDone: tick })]
     : await Promise.all(
-      shares.map((s) => inWorker(profile, { ...plain, paths: s }, baseline, tick)),
+      shares.map((s) => inWorker(profile, { ...plain, paths: s, baseline, onDone: tick })),
     );
   const order = (path: string) => paths.indexOf(path);
   return {
