@@ -165,7 +165,10 @@ function perturb(profile: Profile, path: string, value: number, step: number): P
     for (const changed of new Set(candidates)) {
       if (changed === value || changed === 0) continue;
       try {
-        return { profile: applyOverrides(profile, { [path]: changed }, "sensitivity"), changed };
+        return {
+          profile: applyOverrides(profile, { [path]: changed }, { origin: "sensitivity" }),
+          changed,
+        };
       } catch (e) {
         if (!(e instanceof ProfileError)) throw e;
         errors.push(e.issues.join("; "));

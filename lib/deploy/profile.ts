@@ -244,8 +244,9 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
 export function applyOverrides(
   profile: Profile,
   overrides: Readonly<Record<string, unknown>>,
-  origin = "set on the command line",
+  options: { origin?: string } = {},
 ): Profile {
+  const { origin = "set on the command line" } = options;
   const out = structuredClone(profile) as unknown as Record<string, Record<string, Param>>;
   const issues: string[] = [];
   for (const [path, raw] of Object.entries(overrides)) {

@@ -284,7 +284,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
   let profile = options.profile;
   if (profile && Object.keys(set).length > 0) {
     try {
-      profile = applyOverrides(profile, set, "set by the scenario");
+      profile = applyOverrides(profile, set, { origin: "set by the scenario" });
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       for (const i of e.issues) issues.push(`${label(["set"])}: ${i}`);
@@ -452,7 +452,7 @@ export interface RunFleetOptions {
 export function runFleet(options: RunFleetOptions): FleetRun {
   const { point, onProgress, progressEvery = 20_000 } = options;
   const profile = point.set
-    ? applyOverrides(options.profile, point.set, "set by the scenario")
+    ? applyOverrides(options.profile, point.set, { origin: "set by the scenario" })
     : options.profile;
   const strategy = FLEET_STRATEGIES[point.strategy];
   if (strategy === undefined) {

@@ -85,7 +85,7 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
     "hdd.writeCache": "false",
     "kvm.virtio.hostWakeup": 5000,
     "boot.params.sizes": '[{ "bytes": 4096, "weight": 1 }]',
-  }, "set by a test");
+  }, { origin: "set by a test" });
   assert.deepEqual((p.boot.params.value as { sizes: unknown }).sizes, [{ bytes: 4096, weight: 1 }]);
   assert.equal(p.hdd.rpm.value, 15000);
   assert.equal(p.hdd.writeCache.value, false);
