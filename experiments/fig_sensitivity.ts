@@ -83,8 +83,10 @@ export type SourceKind = "sourced" | "estimate" | "calibrated";
 /** One metric's response to one parameter change. */
 export interface SensitivityRow {
   path: string;
-  /** Kind of the parameter's source (for a field inside an object-valued parameter, its object's). */
+  /** Kind of the parameter's source (a field's own, or else its object's: see `inherited`). */
   kind: SourceKind;
+  /** A field without a source of its own: `kind` is its object's. */
+  inherited: boolean;
   /** The parameter before and after the change. */
   base: number;
   changed: number;
@@ -226,6 +228,7 @@ export async function varyEach(
       rows.push({
         path,
         kind: sourceKind(p.source),
+        inherited: p.inherited,
         base: p.value,
         changed: v.changed,
         metric,
@@ -323,7 +326,7 @@ export function ranked(rows: readonly SensitivityRow[]): string[] {
  * @example
  * ```ts
  * import { elasticityBars } from "./fig_sensitivity.ts";
- * const bars = elasticityBars({ baseline: {}, skipped: [], rows: [{ path: "hdd.rpm", kind: "sourced",
+ * const bars = elasticityBars({ baseline: {}, skipped: [], rows: [{ path: "hdd.rpm", kind: "sourced", inherited: false,
  *   base: 7200, changed: 7920, metric: "bmcast total (s)", baseValue: 63, value: 62, changePct: -1.6,
  *   elasticity: -0.16 }] }, 5);
  * console.assert(bars[0].group === "hdd.rpm" && bars[0].series === "BMcast" && bars[0].value === -0.16);
@@ -356,8 +359,8 @@ export function formatTable(out: SensitivityOutput, top: number): string {
     const rs = out.rows.filter((r) => r.path === path);
     return [
       path,
-      // A field inside an object-valued parameter only has its object's source.
-      path.split(".").length > 2 ? `${rs[0].kind} (object)` : rs[0].kind,
+      // A field without a source of its own is labelled by its object's.
+      rs[0].inherited ? `${rs[0].kind} (object)` : rs[0].kind,
       ...metrics.map((m) => {
         const e = rs.find((r) => r.metric === m)?.elasticity;
         return e === undefined ? "" : `${e >= 0 ? "+" : "-"}${Math.abs(e).toFixed(2)}`;

@@ -288,12 +288,26 @@ function profileTable(profile: Profile): string {
   for (const [section, params] of Object.entries(profile)) {
     if (typeof params !== "object" || params === null) continue;
     for (const [name, p] of Object.entries(params as Record<string, unknown>)) {
-      const { value, source } = p as { value: unknown; source: string };
+      const { value, source, fieldSources } = p as {
+        value: unknown;
+        source: string;
+        fieldSources?: Record<string, string>;
+      };
       rows.push(
         `<tr><td>${esc(section)}</td><td>${esc(name)}</td><td class="v">${
           paramValue(value)
         }</td><td class="s">${esc(source)}</td></tr>`,
       );
+      // Fields with a source of their own, each on a row below its parameter.
+      for (const [field, src] of Object.entries(fieldSources ?? {})) {
+        rows.push(
+          `<tr class="field"><td>${esc(section)}</td><td>${
+            esc(`${name}.${field}`)
+          }</td><td class="v">${
+            paramValue((value as Record<string, unknown>)[field])
+          }</td><td class="s">${esc(src)}</td></tr>`,
+        );
+      }
     }
   }
   return `<table class="params"><thead><tr><th>section</th><th>parameter</th><th>value</th><th>source</th></tr></thead>

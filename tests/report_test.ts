@@ -115,6 +115,11 @@ Deno.test("report --small writes one self-contained page: figures, checks, profi
       );
     }
   }
+  // A field with a source of its own gets a row of its own.
+  assert.match(
+    html,
+    /<tr class="field"><td>boot<\/td><td>params\.readRequests<\/td><td class="v">3000<\/td>/,
+  );
   // Provenance.
   assert.match(html, /<dt>seed<\/dt><dd>1<\/dd>/);
   assert.match(

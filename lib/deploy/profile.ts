@@ -8,15 +8,34 @@
 import { z } from "zod";
 import { issuesMessage } from "../_util/mod.ts";
 
-/** A parameter: a value and where it comes from. */
+const sourceText = () =>
+  z.string().min(
+    3,
+    "every parameter needs a source (datasheet, measurement, or 'calibrated to <figure>')",
+  );
+
+/**
+ * A parameter: a value and where it comes from. An object-valued parameter
+ * may also give some of its fields a source of their own (`fieldSources`),
+ * where they come from different places.
+ */
 function param<T extends z.ZodTypeAny>(value: T) {
   return z.object({
     value,
-    source: z.string().min(
-      3,
-      "every parameter needs a source (datasheet, measurement, or 'calibrated to <figure>')",
-    ),
-  }).strict();
+    source: sourceText(),
+    fieldSources: z.record(z.string(), sourceText()).optional(),
+  }).strict().superRefine((p, ctx) => {
+    const { value: v, fieldSources } = p as { value: unknown; fieldSources?: object };
+    for (const field of Object.keys(fieldSources ?? {})) {
+      if (typeof v !== "object" || v === null || !Object.hasOwn(v, field)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["fieldSources", field],
+          message: "names no field of the value",
+        });
+      }
+    }
+  });
 }
 const ns = () => param(z.number().int().nonnegative());
 const pos = () => param(z.number().positive());
@@ -312,12 +331,16 @@ export function applyOverrides(
     holder[key] = value;
     const field = keys.length > 0 ? `${keys.join(".")} ` : "";
     p.source = `${origin} (${field}was ${JSON.stringify(old)}; ${p.source})`;
+    const own = keys.length > 0 ? p.fieldSources?.[keys[0]] : undefined;
+    if (own !== undefined) {
+      p.fieldSources![keys[0]] = `${origin} (was ${JSON.stringify(old)}; ${own})`;
+    }
   }
   if (issues.length > 0) throw new ProfileError(issues);
   return parseProfile(out);
 }
 
-type Param = { value: unknown; source: string };
+type Param = { value: unknown; source: string; fieldSources?: Record<string, string> };
 
 /**
  * Reads `PATH=VALUE` items (repeated `--set` flags) into the overrides
@@ -365,8 +388,10 @@ export interface NumericParameter {
   /** Dotted path, e.g. "hdd.rpm" or "kvm.virtio.hostWakeup". */
   path: string;
   value: number;
-  /** The parameter's source (for a field, its object's). */
+  /** The parameter's source; for a field, its own (`fieldSources`) or else its object's. */
   source: string;
+  /** A field without a source of its own: `source` is its object's. */
+  inherited: boolean;
 }
 
 /**
@@ -386,12 +411,22 @@ export function numericParameters(profile: Profile): NumericParameter[] {
     const params = (profile as unknown as Record<string, Record<string, Param>>)[section];
     for (const [name, p] of Object.entries(params)) {
       if (typeof p.value === "number") {
-        out.push({ path: `${section}.${name}`, value: p.value, source: p.source });
+        out.push({
+          path: `${section}.${name}`,
+          value: p.value,
+          source: p.source,
+          inherited: false,
+        });
       } else if (typeof p.value === "object" && p.value !== null && !Array.isArray(p.value)) {
         for (const [field, v] of Object.entries(p.value)) {
-          if (typeof v === "number") {
-            out.push({ path: `${section}.${name}.${field}`, value: v, source: p.source });
-          }
+          if (typeof v !== "number") continue;
+          const own = p.fieldSources?.[field];
+          out.push({
+            path: `${section}.${name}.${field}`,
+            value: v,
+            source: own ?? p.source,
+            inherited: own === undefined,
+          });
         }
       }
     }

@@ -3,6 +3,7 @@ import {
   applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
+  numericParameters,
   parseProfile,
   ProfileError,
 } from "../../lib/scenario/mod.ts";
@@ -22,10 +23,25 @@ Deno.test("calibrated parameters are few and each names its figure", async () =>
   const calibrated: string[] = [];
   for (const [section, params] of Object.entries(p)) {
     if (typeof params !== "object") continue;
-    for (const [k, v] of Object.entries(params as Record<string, { source: string }>)) {
+    type P = { source: string; fieldSources?: Record<string, string> };
+    for (const [k, v] of Object.entries(params as Record<string, P>)) {
       if (/calibrated/i.test(v.source)) {
         calibrated.push(`${section}.${k}`);
         assert.match(v.source, /calibrated to Fig\. \w+/, `${section}.${k} must name its figure`);
+      }
+      // A field's own source says which part of an object-valued parameter was calibrated.
+      for (const [field, src] of Object.entries(v.fieldSources ?? {})) {
+        if (/calibrated/i.test(src)) {
+          assert.match(
+            src,
+            /calibrated to Fig\. \w+/,
+            `${section}.${k}.${field} must name its figure`,
+          );
+          assert.ok(
+            calibrated.includes(`${section}.${k}`),
+            `${section}.${k} says it is calibrated`,
+          );
+        }
       }
     }
   }
@@ -33,6 +49,38 @@ Deno.test("calibrated parameters are few and each names its figure", async () =>
     calibrated.length > 0 && calibrated.length <= 8,
     `calibrated: ${calibrated.join(", ")}`,
   );
+});
+
+Deno.test("numericParameters lists every number by path, with a field's own source where it has one", async () => {
+  const ps = numericParameters(await loadProfile(BUILTIN_PROFILE));
+  const at = (path: string) => ps.find((p) => p.path === path);
+  assert.deepEqual(at("hdd.rpm"), {
+    path: "hdd.rpm",
+    value: 7200,
+    source: "datasheet",
+    inherited: false,
+  });
+  const reads = at("boot.params.readRequests")!;
+  assert.equal(reads.inherited, false);
+  assert.match(reads.source, /estimate$/);
+  const wake = at("kvm.virtio.hostWakeup")!;
+  assert.equal(wake.inherited, true, "virtio's fields share the object's source");
+  assert.ok(!ps.some((p) => p.path === "hdd.writeCache"), "booleans are not numbers");
+  assert.ok(!ps.some((p) => p.path.startsWith("boot.params.sizes")), "arrays are not listed");
+});
+
+Deno.test("a field source must name a field of its parameter's value", async () => {
+  const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  p.boot.params.fieldSources.nope = "a source for nothing";
+  p.hdd.rpm.fieldSources = { x: "rpm is a number, it has no fields" };
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError);
+    assert.deepEqual(e.issues.toSorted(), [
+      "boot.params.fieldSources.nope: names no field of the value",
+      "hdd.rpm.fieldSources.x: names no field of the value",
+    ]);
+    return true;
+  });
 });
 
 Deno.test("a bad profile is rejected with every issue listed by path", async () => {
@@ -94,6 +142,11 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   assert.match(p.kvm.virtio.source, /^set by a test \(hostWakeup was 10000; /);
   assert.equal(base.hdd.rpm.value, 7200, "the input profile is left as it was");
   assert.deepEqual(applyOverrides(base, {}), base);
+  // A field with a source of its own records the change there too.
+  const q = applyOverrides(base, { "boot.params.readRequests": 3300 });
+  const fields = q.boot.params.fieldSources!;
+  assert.match(fields.readRequests, /^set on the command line \(was 3000; bootchart-like/);
+  assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
 });
 
 Deno.test("bad overrides are rejected with every issue: unknown paths, wrong types, invalid values", async () => {
