@@ -67,7 +67,7 @@ export interface SeedSpread {
  * import { compare, spreadOverSeeds } from "./compare.ts";
  * const run = (v: number) => [compare({ figure: "f", metric: "m", paper: 100, simulated: v, tolerancePct: 5 })];
  * const [s] = spreadOverSeeds([run(98), run(104), run(107)]);
- * console.assert(s.min === 98 && s.max === 107 && s.passes === 2 && !s.pass && s.worstErrorPct === 7);
+ * console.assert(s.min === 98 && s.max === 107 && s.passes === 2 && !s.pass && Math.round(s.worstErrorPct) === 7);
  * ```
  */
 export function spreadOverSeeds(runs: readonly (readonly Comparison[])[]): SeedSpread[] {

@@ -71,7 +71,10 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
     assert.match(r.stdout, /^parameter\s*\|\s*source\s*\|\s*BMcast\n/);
     assert.match(r.stdout, /^hdd\.rpm\s*\|\s*sourced\s*\|\s*-0\.\d\d$/m);
     const csv = (await Deno.readTextFile(join(dir, "sensitivity.csv"))).trim().split("\n");
-    assert.equal(csv[0], "path,kind,base,changed,metric,baseValue,value,changePct,elasticity");
+    assert.equal(
+      csv[0],
+      "path,kind,inherited,base,changed,metric,baseValue,value,changePct,elasticity",
+    );
     const json = JSON.parse(await Deno.readTextFile(join(dir, "sensitivity.json")));
     assert.equal(json.rows.length, csv.length - 1);
     const bad = await runScript(
