@@ -72,6 +72,7 @@ export {
 } from "./lib/workload/mod.ts";
 // Deployment strategies and scenarios.
 export {
+  applyOverrides,
   bareMetal,
   bmcast,
   buildWorld,
@@ -83,12 +84,21 @@ export {
   kvmNfs,
   loadProfile,
   nfsRoot,
+  numericParameters,
   parseProfile,
   ProfileError,
   rdmaLatency,
+  spreadOverSeeds,
   STARTUP_STRATEGIES,
 } from "./lib/scenario/mod.ts";
-export type { Comparison, Node, Profile, StartupResult, World } from "./lib/scenario/mod.ts";
+export type {
+  Comparison,
+  Node,
+  Profile,
+  SeedSpread,
+  StartupResult,
+  World,
+} from "./lib/scenario/mod.ts";
 // Figures.
 export {
   barsFigure,
