@@ -286,6 +286,22 @@ Deno.test("sequential redirected reads are served by the mediator's read-ahead",
   assert.ok(rig.mediator!.stats.readAheadHits >= 10, `hits ${rig.mediator!.stats.readAheadHits}`);
 });
 
+Deno.test("a read straddling two read-aheads is served from both, nothing fetched twice", () => {
+  // 96-sector windows against 64-sector reads: every other read spans two windows.
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 96 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (let lba = 0; lba < 1024; lba += 64) {
+      const v = yield* read(rig, lba, 64);
+      assert.deepEqual([...v], expectImage(lba, 64));
+    }
+  });
+  rig.sim.run();
+  const image = rig.image!;
+  assert.ok(image.sectors <= 1024 + 96, `fetched ${image.sectors} sectors for 1024 read`);
+  assert.ok(rig.mediator!.stats.readAheadHits >= 14, `hits ${rig.mediator!.stats.readAheadHits}`);
+});
+
 Deno.test("the VMM's memory is hidden from the guest and guest DMA into it is refused", () => {
   const rig = makeRig({ virtualized: true, copier: false });
   rig.sim.process(function* () {

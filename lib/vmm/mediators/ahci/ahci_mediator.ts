@@ -644,18 +644,50 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#notifyQuiet();
   }
 
-  /** Image versions of `r`: from a read-ahead already under way, else a new request. */
+  /**
+   * Image versions of `r`: each part a read-ahead under way covers comes from
+   * it, the rest from new requests. A request may straddle two read-aheads
+   * (windows need not line up with the guest's requests).
+   */
   #fetch(r: SectorRun): SimEvent<Int32Array> {
-    const hit = this.#prefetched.find((x) =>
-      x.run.lba <= r.lba && r.lba + r.count <= x.run.lba + x.run.count
-    );
-    if (hit === undefined) return this.#image.read(r);
-    this.stats.readAheadHits++;
-    if (r.lba === hit.run.lba && r.count === hit.run.count) return hit.ev;
+    const end = r.lba + r.count;
+    // `whole`: the piece is all its event reads; `hit`: it comes from a read-ahead.
+    const pieces: {
+      lba: number;
+      count: number;
+      ev: SimEvent<Int32Array>;
+      from: number;
+      whole: boolean;
+      hit: boolean;
+    }[] = [];
+    for (let lba = r.lba; lba < end;) {
+      const hit = this.#prefetched.find((x) => x.run.lba <= lba && lba < x.run.lba + x.run.count);
+      if (hit !== undefined) {
+        const upto = Math.min(end, hit.run.lba + hit.run.count);
+        const from = lba - hit.run.lba;
+        const whole = from === 0 && upto - lba === hit.run.count;
+        pieces.push({ lba, count: upto - lba, ev: hit.ev, from, whole, hit: true });
+        lba = upto;
+        continue;
+      }
+      const next = Math.min(
+        end,
+        ...this.#prefetched.filter((x) => x.run.lba > lba).map((x) => x.run.lba),
+      );
+      const ev = this.#image.read({ lba, count: next - lba });
+      pieces.push({ lba, count: next - lba, ev, from: 0, whole: true, hit: false });
+      lba = next;
+    }
+    if (pieces.some((x) => x.hit)) this.stats.readAheadHits++;
+    if (pieces.length === 1 && pieces[0].whole) return pieces[0].ev;
     const out = this.#sim.event<Int32Array>();
-    hit.ev.then((ev) => {
-      if (!ev.ok) out.fail(ev.value as unknown as Error);
-      else out.succeed(hit.ev.value.subarray(r.lba - hit.run.lba, r.lba - hit.run.lba + r.count));
+    this.#sim.allOf(pieces.map((x) => x.ev)).then((ev) => {
+      if (!ev.ok) return void out.fail(ev.value as unknown as Error);
+      const versions = new Int32Array(r.count);
+      for (const x of pieces) {
+        versions.set(x.ev.value.subarray(x.from, x.from + x.count), x.lba - r.lba);
+      }
+      out.succeed(versions);
     });
     return out;
   }
