@@ -1,15 +1,16 @@
 /**
- * Beyond the paper: which profile parameters do the OS-startup results
- * depend on? One at a time, each number of the profile (each parameter, and
- * each numeric field of an object-valued one) is changed by `step` (+10 %
- * by default; -10 % when +10 % is not a valid profile, e.g. a fraction at 1)
- * and the startup experiment runs again. Reported per parameter and metric:
+ * Beyond the paper: which profile parameters do a figure's results depend
+ * on? One at a time, each number of the profile (each parameter, and each
+ * numeric field of an object-valued one) is changed by `step` (+10 % by
+ * default; -10 % when +10 % is not a valid profile, e.g. a fraction at 1)
+ * and the figure's experiment (startup, storage or RDMA) runs again.
+ * Reported per parameter and metric:
  * the change in % and the elasticity (% change of the metric per % change
  * of the parameter). Parameters are labelled by their source: sourced
  * (datasheet, paper, measurement), estimate, or calibrated, so one sees
  * which estimates the predictions lean on.
- * Runnable alone: `deno task sensitivity [--small] [--step 0.1] [--top 15]
- * [--path P ...] [--out DIR]`.
+ * Runnable alone: `deno task sensitivity [--figure F] [--small] [--step 0.1]
+ * [--top 15] [--path P ...] [--out DIR]`.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { issuesMessage } from "../lib/_util/mod.ts";
 import {
   applyOverrides,
   BUILTIN_PROFILE,
+  type Comparison,
   loadProfile,
   numericParameters,
   type Profile,
@@ -24,42 +26,93 @@ import {
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";
+import * as storage from "./fig_storage.ts";
+import * as rdma from "./fig_rdma.ts";
 
-/** Profile sections the startup experiment reads (InfiniBand and Cassandra do not matter here). */
-export const STARTUP_SECTIONS = [
-  "cpu",
-  "memory",
-  "hba",
-  "hdd",
-  "network",
-  "imageServer",
-  "image",
-  "firmware",
-  "guestDriver",
-  "vmm",
-  "installer",
-  "boot",
-  "nfs",
-  "kvm",
-] as const;
+/** A figure the analysis reruns. */
+interface Target {
+  /** Profile sections its experiment reads: the numbers varied by default. */
+  sections: readonly string[];
+  /** Comparison rows shown, in order; absent: all of them. */
+  metrics?: readonly string[];
+  /** The experiment's configurations (without the profile). */
+  full: Record<string, unknown>;
+  small: Record<string, unknown>;
+  /** A few parameters for quick checks (`--small`). */
+  smallPaths: string[];
+  run: (config: Record<string, unknown>, profile: Profile) => Promise<Comparison[]>;
+}
 
-/** Metrics reported (names of the startup experiment's comparison rows). */
-export const METRICS = [
-  "image-copy total (s)",
-  "bmcast total (s)",
-  "nfsroot total (s)",
-  "kvm-nfs total (s)",
-  "image copy / BMcast (x)",
-] as const;
+const comparisons = (o: { comparisons: Comparison[] }) => o.comparisons;
+// Sections no figure here reads: the Cassandra store and workload; the NFS
+// client and the installer only serve startup methods.
+const ALL_BUT = (...not: string[]) =>
+  [
+    "cpu",
+    "memory",
+    "hba",
+    "hdd",
+    "network",
+    "imageServer",
+    "image",
+    "firmware",
+    "guestDriver",
+    "vmm",
+    "installer",
+    "boot",
+    "nfs",
+    "kvm",
+    "infiniband",
+  ].filter((s) => !not.includes(s));
+
+/** The figures the analysis can rerun, by name. */
+export const TARGETS = {
+  startup: {
+    sections: ALL_BUT("infiniband"),
+    metrics: [
+      "image-copy total (s)",
+      "bmcast total (s)",
+      "nfsroot total (s)",
+      "kvm-nfs total (s)",
+      "image copy / BMcast (x)",
+    ],
+    full: { ...startup.full },
+    small: { ...startup.small, methods: ["bmcast"] },
+    smallPaths: ["hdd.rpm", "vmm.copyPolicy.idleThreshold", "installer.copyDepth"],
+    run: (c, profile) =>
+      startup.run({ ...(c as unknown as startup.StartupParams), profile }).then(comparisons),
+  },
+  storage: {
+    sections: ALL_BUT("infiniband", "nfs", "installer"),
+    full: { ...storage.full },
+    small: { ...storage.small },
+    smallPaths: ["hdd.commandOverhead", "kvm.virtio.hostWakeup", "vmm.readAheadSectors"],
+    run: (c, profile) =>
+      storage.run({ ...(c as unknown as storage.StorageParams), profile }).then(comparisons),
+  },
+  rdma: {
+    sections: ALL_BUT("nfs", "installer"),
+    full: { ...rdma.full },
+    small: { ...rdma.small },
+    smallPaths: ["infiniband.hca.pcieRoundTrip", "infiniband.iommuMissCost", "cpu.vmExit"],
+    run: (c, profile) =>
+      rdma.run({ ...(c as unknown as rdma.RdmaParams), profile }).then(comparisons),
+  },
+} satisfies Record<string, Target>;
+
+/** A figure of {@link TARGETS}. */
+export type FigureName = keyof typeof TARGETS;
 
 /** Parameters of the sensitivity analysis. */
 export interface SensitivityParams {
+  /** The figure whose experiment is rerun. @default "startup" */
+  figure?: FigureName;
+  /** Its experiment's configuration (seed, sizes...). @default the figure's full configuration */
+  config?: Record<string, unknown>;
   /** Relative change of each parameter. @default 0.1 */
   step: number;
-  /** Profile paths to change; absent: every number in {@link STARTUP_SECTIONS}. */
+  /** Profile paths to change; absent: every number in the figure's sections. */
   paths?: string[];
-  /** The startup experiment's configuration (its seed, methods and image size). */
-  startup: startup.StartupParams;
   /** Parallel workers (each a full simulation). @default 1 */
   workers?: number;
   profile?: Profile;
@@ -67,14 +120,15 @@ export interface SensitivityParams {
   onProgress?: (done: number, total: number, path: string) => void;
 }
 
-/** The paper's configuration: all four methods, the 32 GB image (about 5 s per parameter). */
-export const full: SensitivityParams = { step: 0.1, startup: startup.full };
+/** The paper's startup configuration: all four methods, the 32 GB image (about 5 s per parameter). */
+export const full: SensitivityParams = { step: 0.1, figure: "startup" };
 
-/** A quick configuration for tests: BMcast only, three parameters. */
+/** A quick configuration for tests: the startup figure, BMcast only, three parameters. */
 export const small: SensitivityParams = {
   step: 0.1,
-  paths: ["hdd.rpm", "vmm.copyPolicy.idleThreshold", "installer.copyDepth"],
-  startup: { ...startup.small, methods: ["bmcast"] },
+  figure: "startup",
+  config: TARGETS.startup.small,
+  paths: TARGETS.startup.smallPaths,
 };
 
 /** Where a parameter's value comes from, from its source text. */
@@ -129,9 +183,13 @@ export function sourceKind(source: string): SourceKind {
   return /estimate|assumption|design choice/.test(s) ? "estimate" : "sourced";
 }
 
-function metrics(profile: Profile, params: startup.StartupParams): Promise<Record<string, number>> {
-  return startup.run({ ...params, profile }).then((o) =>
-    Object.fromEntries(o.comparisons.map((c) => [c.metric, c.simulated]))
+/** The figure's metrics shown, by name, from one run of its experiment. */
+async function metrics(profile: Profile, params: VaryOptions): Promise<Record<string, number>> {
+  const target: Target = TARGETS[params.figure ?? "startup"];
+  const rows = await target.run(params.config ?? target.full, profile);
+  const shown = target.metrics ?? rows.map((c) => c.metric);
+  return Object.fromEntries(
+    shown.flatMap((m) => rows.filter((c) => c.metric === m).map((c) => [m, c.simulated])),
   );
 }
 
@@ -196,7 +254,7 @@ export async function varyEach(
   params: VaryOptions,
 ): Promise<Omit<SensitivityOutput, "baseline">> {
   const { onDone } = params;
-  const base = params.baseline ?? await metrics(profile, params.startup);
+  const base = params.baseline ?? await metrics(profile, params);
   const byPath = new Map(numericParameters(profile).map((p) => [p.path, p]));
   const rows: SensitivityRow[] = [];
   const skipped: SkippedParameter[] = [];
@@ -215,15 +273,15 @@ export async function varyEach(
     }
     let got: Record<string, number>;
     try {
-      got = await metrics(v.profile, params.startup);
+      got = await metrics(v.profile, params);
     } catch (e) {
       skipped.push({ path, reason: `the run failed: ${(e as Error).message.split("\n")[0]}` });
       onDone?.(path);
       continue;
     }
     const paramPct = ((v.changed - p.value) / p.value) * 100;
-    for (const metric of METRICS) {
-      if (!(metric in base) || !(metric in got)) continue;
+    for (const metric of Object.keys(base)) {
+      if (!(metric in got)) continue;
       const changePct = ((got[metric] - base[metric]) / base[metric]) * 100;
       rows.push({
         path,
@@ -281,7 +339,7 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const known = numericParameters(profile);
   const inScope = known.filter((p) =>
-    (STARTUP_SECTIONS as readonly string[]).includes(p.path.split(".")[0])
+    TARGETS[params.figure ?? "startup"].sections.includes(p.path.split(".")[0])
   );
   const paths = params.paths ?? inScope.map((p) => p.path);
   const unknown = paths.filter((p) => !known.some((k) => k.path === p));
@@ -291,7 +349,7 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
       unknown.map((p) => `${p}: not a number in the profile (e.g. hdd.rpm, kvm.virtio.hostWakeup)`),
     ));
   }
-  const baseline = await metrics(profile, params.startup);
+  const baseline = await metrics(profile, params);
   const { profile: _p, onProgress, workers = 1, ...plain } = params;
   let done = 0;
   const tick = (path: string) => onProgress?.(++done, paths.length, path);
@@ -336,7 +394,7 @@ export function elasticityBars(out: SensitivityOutput, top: number): BarRow[] {
   const keep = new Set(ranked(out.rows).slice(0, top));
   return out.rows.filter((r) => keep.has(r.path)).map((r) => ({
     group: r.path,
-    series: SHORT[r.metric] ?? r.metric,
+    series: shortName(r.metric),
     value: Math.round(r.elasticity * 100) / 100, // two decimals: the labels stay legible
     unit: "elasticity",
     source: "sim",
@@ -350,11 +408,13 @@ const SHORT: Record<string, string> = {
   "kvm-nfs total (s)": "KVM/NFS",
   "image copy / BMcast (x)": "copy/BMcast",
 };
+/** A metric's column name: a startup total's short name, else the metric without its unit. */
+const shortName = (metric: string) => SHORT[metric] ?? metric.replace(/ \([^)]*\)$/, "");
 
 /** The top `top` parameters as a text table of elasticities. */
 export function formatTable(out: SensitivityOutput, top: number): string {
-  const metrics = METRICS.filter((m) => m in out.baseline);
-  const head = ["parameter", "source", ...metrics.map((m) => SHORT[m])];
+  const metrics = Object.keys(out.baseline);
+  const head = ["parameter", "source", ...metrics.map(shortName)];
   const lines = ranked(out.rows).slice(0, top).map((path) => {
     const rs = out.rows.filter((r) => r.path === path);
     return [
@@ -375,12 +435,15 @@ export function formatTable(out: SensitivityOutput, top: number): string {
 }
 
 const USAGE =
-  `usage: deno task sensitivity [--small] [--step X] [--top N] [--path P ...] [--out DIR]
+  `usage: deno task sensitivity [--figure F] [--small] [--step X] [--top N] [--path P ...] [--out DIR]
   Changes each number of the profile by X (default 0.1, i.e. +10 %) one at a time, reruns
-  the OS-startup experiment, and prints the N parameters (default 15) the results depend on
-  most, as elasticities: % change of each total per % change of the parameter. Writes
-  sensitivity.csv and sensitivity.json to DIR (default out/). --path limits the run to the
-  given profile paths (repeatable). Exit status: 0 done, 2 bad usage.`;
+  a figure's experiment (--figure ${
+    Object.keys(TARGETS).join(" | ")
+  }, default startup), and prints the N
+  parameters (default 15) its results depend on most, as elasticities: % change of each
+  metric per % change of the parameter. Writes sensitivity.csv and sensitivity.json to DIR
+  (default out/). --path limits the run to the given profile paths (repeatable); --small
+  runs the figure's quick configuration on three parameters. Exit status: 0 done, 2 bad usage.`;
 
 if (import.meta.main) {
   let flags;
@@ -388,6 +451,7 @@ if (import.meta.main) {
     flags = parseArgs({
       args: Deno.args,
       options: {
+        figure: { type: "string", default: "startup" },
         small: { type: "boolean", default: false },
         step: { type: "string" },
         top: { type: "string" },
@@ -417,6 +481,14 @@ if (import.meta.main) {
   if (!(Number.isInteger(top) && top >= 1)) {
     issues.push(`--top: must be an integer >= 1: current value is ${JSON.stringify(flags.top)}`);
   }
+  const figure = flags.figure as FigureName;
+  if (!Object.hasOwn(TARGETS, figure)) {
+    issues.push(
+      `--figure: must be one of ${Object.keys(TARGETS).join(", ")}: current value is ${
+        JSON.stringify(flags.figure)
+      }`,
+    );
+  }
   const profile = await loadProfile(BUILTIN_PROFILE);
   const known = new Set(numericParameters(profile).map((p) => p.path));
   for (const p of flags.path ?? []) {
@@ -426,14 +498,15 @@ if (import.meta.main) {
     console.error(`${issuesMessage("sensitivity: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
-  const base = flags.small ? small : full;
+  const target = TARGETS[figure];
   const tty = Deno.stderr.isTerminal();
   const enc = new TextEncoder();
   const t0 = performance.now();
   const out = await run({
-    ...base,
+    figure,
+    config: flags.small ? target.small : target.full,
     step,
-    paths: flags.path ?? base.paths,
+    paths: flags.path ?? (flags.small ? target.smallPaths : undefined),
     profile,
     workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
     onProgress: (done, total, path) => {
@@ -445,7 +518,9 @@ if (import.meta.main) {
   console.log(formatTable(out, top));
   const varied = new Set(out.rows.map((r) => r.path)).size;
   console.log(
-    `\nelasticity: % change of the total per % change of the parameter (+${step * 100} %; ` +
+    `\n${figure}: elasticity, % change of the metric per % change of the parameter (+${
+      step * 100
+    } %; ` +
       `where that is not valid, -${step * 100} % or +-1 for a small integer); ` +
       `${varied} parameters varied, ${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
@@ -459,6 +534,6 @@ if (import.meta.main) {
   );
   Deno.writeTextFileSync(
     join(flags.out, "sensitivity.json"),
-    JSON.stringify({ step, wallSeconds: wall, ...out }, null, 2),
+    JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
   );
 }

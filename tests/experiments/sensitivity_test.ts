@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ranked, run, small } from "../../experiments/fig_sensitivity.ts";
+import { ranked, run, small, TARGETS } from "../../experiments/fig_sensitivity.ts";
 import { runScript } from "../_script.ts";
 
 Deno.test("sensitivity: a faster disk shortens BMcast's startup; the result does not depend on the workers", async () => {
@@ -38,6 +38,21 @@ Deno.test("sensitivity: a fraction at its bound goes down, a byte size stays who
     path: "kvm.virtio.hostPollDelay",
     reason: "0 has no relative change",
   }]);
+});
+
+Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM/Pass latency", async () => {
+  const out = await run({
+    step: 0.1,
+    figure: "rdma",
+    config: TARGETS.rdma.small,
+    paths: ["infiniband.iommuMissCost"],
+  });
+  const by = Object.fromEntries(out.rows.map((r) => [r.metric, r.elasticity]));
+  assert.deepEqual(Object.keys(by), Object.keys(out.baseline));
+  assert.ok(by["KVM/Pass latency (us)"] > 0, JSON.stringify(by));
+  for (const m of ["Bare-metal latency (us)", "Deploy latency (us)", "Devirt latency (us)"]) {
+    assert.equal(Math.abs(by[m]), 0, m);
+  }
 });
 
 Deno.test("sensitivity: bad paths and steps are rejected, every unknown path listed", async () => {
@@ -85,9 +100,15 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
       "0",
       "--path",
       "hdd.colour",
+      "--figure",
+      "cassandra",
     );
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /invalid input \(3 issues\)/);
+    assert.match(bad.stderr, /invalid input \(4 issues\)/);
+    assert.match(
+      bad.stderr,
+      /--figure: must be one of startup, storage, rdma: current value is "cassandra"/,
+    );
     assert.match(bad.stderr, /--path: hdd\.colour: not a number in the profile/);
   } finally {
     await Deno.remove(dir, { recursive: true });
