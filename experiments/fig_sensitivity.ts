@@ -201,17 +201,18 @@ export type VaryOptions = Omit<SensitivityParams, "profile" | "onProgress" | "wo
   onDone?: (path: string) => void;
 };
 
-type Perturbed = { profile: Profile; changed: number } | { reason: string };
-
 /**
- * The changed value: +step, or -step when that is not a valid profile. An
- * integral value is tried first as whole sectors (a byte size that is a
- * multiple of 512 stays one), then rounded, then as is (a fraction that
+ * The changed values to try, in order, each a valid profile: +step, then
+ * -step. An integral value is tried first as whole sectors (a byte size that
+ * is a multiple of 512 stays one), then rounded, then as is (a fraction that
  * happens to be 1), then one more (or less) when 10 % rounds back to it.
+ * `reasons` says why values were left out.
  */
-function perturb(profile: Profile, path: string, value: number, step: number): Perturbed {
-  if (value === 0) return { reason: "0 has no relative change" };
-  const errors: string[] = [];
+function* perturbations(
+  profile: Profile,
+  options: { path: string; value: number; step: number; reasons: string[] },
+): Generator<{ profile: Profile; changed: number }> {
+  const { path, value, step, reasons } = options;
   for (const sign of [1, -1]) {
     const raw = value * (1 + sign * step);
     const candidates = Number.isInteger(value)
@@ -225,17 +226,16 @@ function perturb(profile: Profile, path: string, value: number, step: number): P
     for (const changed of new Set(candidates)) {
       if (changed === value || changed === 0) continue;
       try {
-        return {
+        yield {
           profile: applyOverrides(profile, { [path]: changed }, { origin: "sensitivity" }),
           changed,
         };
       } catch (e) {
         if (!(e instanceof ProfileError)) throw e;
-        errors.push(e.issues.join("; "));
+        reasons.push(e.issues.join("; "));
       }
     }
   }
-  return { reason: `no valid value near ${step * 100} % away: ${[...new Set(errors)].join("; ")}` };
 }
 
 /**
@@ -265,20 +265,33 @@ export async function varyEach(
       onDone?.(path);
       continue;
     }
-    const v = perturb(profile, path, p.value, params.step);
-    if (!("profile" in v)) {
-      skipped.push({ path, reason: v.reason });
+    if (p.value === 0) {
+      skipped.push({ path, reason: "0 has no relative change" });
       onDone?.(path);
       continue;
     }
-    let got: Record<string, number>;
-    try {
-      got = await metrics(v.profile, params);
-    } catch (e) {
-      skipped.push({ path, reason: `the run failed: ${(e as Error).message.split("\n")[0]}` });
+    // The first change that is a valid profile and that the experiment runs with.
+    const reasons: string[] = [];
+    let v: { changed: number; got: Record<string, number> } | undefined;
+    for (const c of perturbations(profile, { path, value: p.value, step: params.step, reasons })) {
+      try {
+        v = { changed: c.changed, got: await metrics(c.profile, params) };
+        break;
+      } catch (e) {
+        reasons.push(`${c.changed}: the run failed: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+    if (v === undefined) {
+      skipped.push({
+        path,
+        reason: `no value near ${params.step * 100} % away works: ${
+          [...new Set(reasons)].join("; ")
+        }`,
+      });
       onDone?.(path);
       continue;
     }
+    const got = v.got;
     const paramPct = ((v.changed - p.value) / p.value) * 100;
     for (const metric of Object.keys(base)) {
       if (!(metric in got)) continue;

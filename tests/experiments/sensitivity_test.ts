@@ -40,14 +40,17 @@ Deno.test("sensitivity: a fraction at its bound goes down, a byte size stays who
   }]);
 });
 
-Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM/Pass latency", async () => {
+Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM/Pass latency; a value the model refuses gives way to the next", async () => {
   const out = await run({
     step: 0.1,
     figure: "rdma",
     config: TARGETS.rdma.small,
-    paths: ["infiniband.iommuMissCost"],
+    paths: ["infiniband.iommuMissCost", "infiniband.fabric.lanes"],
   });
-  const by = Object.fromEntries(out.rows.map((r) => [r.metric, r.elasticity]));
+  // 4.4 lanes passes the profile's schema but not the fabric model: 5 lanes instead.
+  assert.equal(out.rows.find((r) => r.path === "infiniband.fabric.lanes")?.changed, 5);
+  const miss = out.rows.filter((r) => r.path === "infiniband.iommuMissCost");
+  const by = Object.fromEntries(miss.map((r) => [r.metric, r.elasticity]));
   assert.deepEqual(Object.keys(by), Object.keys(out.baseline));
   assert.ok(by["KVM/Pass latency (us)"] > 0, JSON.stringify(by));
   for (const m of ["Bare-metal latency (us)", "Deploy latency (us)", "Devirt latency (us)"]) {
