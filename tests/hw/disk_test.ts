@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { IMAGE_VERSION, NS_PER_S, VersionMap } from "../../lib/_util/mod.ts";
 import { type ProcessGenerator, type SimEvent, Simulation } from "../../lib/sim/mod.ts";
+import { TEST_HDD } from "./_fixtures.ts";
 import {
   type BlockDevice,
   type DiskCommand,
@@ -12,21 +13,6 @@ import {
   Ssd,
   type SsdOptions,
 } from "../../lib/hw/disk/mod.ts";
-
-/** A Barracuda 7200.12-class 500 GB disk (test values, not a sourced profile). */
-const HDD: HddOptions = {
-  sectors: 976_773_168,
-  rpm: 7200,
-  trackToTrackSeek: 1_000_000,
-  averageSeek: 8_500_000,
-  fullStrokeSeek: 17_000_000,
-  outerRate: 125e6,
-  innerRate: 60e6,
-  interfaceRate: 300e6,
-  commandOverhead: 100_000,
-  writeCache: true,
-  writeCacheBytes: 16 << 20,
-};
 
 const SSD: SsdOptions = {
   sectors: 1 << 24,
@@ -52,7 +38,7 @@ function* io(disk: BlockDevice, cmd: DiskCommand): ProcessGenerator<DiskResult> 
 
 function sequentialRead(lba: number, bytes: number): { elapsed: number; disk: Hdd } {
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, deterministic: true });
+  const disk = new Hdd(sim, { ...TEST_HDD, deterministic: true });
   const per = MiB / SECTOR_SIZE;
   run(sim, function* () {
     for (let done = 0; done < bytes / SECTOR_SIZE; done += per) {
@@ -70,7 +56,7 @@ Deno.test("a long sequential read streams at the zoned media rate of its LBA", (
   assert.ok(Math.abs(outer.elapsed / expectOuter - 1) < 0.03, `${outer.elapsed} vs ${expectOuter}`);
   assert.equal(outer.disk.stats().sequentialHits, 127);
 
-  const innerLba = HDD.sectors - bytes / SECTOR_SIZE;
+  const innerLba = TEST_HDD.sectors - bytes / SECTOR_SIZE;
   const inner = sequentialRead(innerLba, bytes);
   const expectInner = (bytes / inner.disk.mediaRate(innerLba)) * NS_PER_S;
   assert.ok(Math.abs(inner.elapsed / expectInner - 1) < 0.03, `${inner.elapsed} vs ${expectInner}`);
@@ -79,18 +65,18 @@ Deno.test("a long sequential read streams at the zoned media rate of its LBA", (
 
 Deno.test("random 4 KiB reads average average-seek + half a revolution + transfer", () => {
   const sim = new Simulation({ seed: 3 });
-  const disk = new Hdd(sim, HDD);
+  const disk = new Hdd(sim, TEST_HDD);
   const pick = sim.rng.stream("test:lba");
   const n = 4000;
   let sum = 0;
   run(sim, function* () {
     for (let i = 0; i < n; i++) {
-      const r = yield* io(disk, { op: "read", lba: pick.int(HDD.sectors - 8), count: 8 });
+      const r = yield* io(disk, { op: "read", lba: pick.int(TEST_HDD.sectors - 8), count: 8 });
       sum += r.serviceTime;
     }
   });
-  const transfer = (4096 / disk.mediaRate(HDD.sectors / 2)) * NS_PER_S;
-  const expected = HDD.commandOverhead + HDD.averageSeek + disk.revolution / 2 + transfer;
+  const transfer = (4096 / disk.mediaRate(TEST_HDD.sectors / 2)) * NS_PER_S;
+  const expected = TEST_HDD.commandOverhead + TEST_HDD.averageSeek + disk.revolution / 2 + transfer;
   const mean = sum / n;
   assert.ok(Math.abs(mean / expected - 1) < 0.03, `mean ${mean} vs ${expected}`);
   const st = disk.stats();
@@ -99,13 +85,13 @@ Deno.test("random 4 KiB reads average average-seek + half a revolution + transfe
 });
 
 Deno.test("seek time grows with distance from track-to-track to full stroke", () => {
-  const disk = new Hdd(new Simulation(), HDD);
+  const disk = new Hdd(new Simulation(), TEST_HDD);
   const track = Math.ceil(disk.sectorsPerTrack(0));
   assert.equal(disk.seekTime(track - 1), 0, "within a track: no seek");
-  assert.ok(Math.abs(disk.seekTime(track) - HDD.trackToTrackSeek) < 20_000);
-  assert.equal(disk.seekTime(HDD.sectors), HDD.fullStrokeSeek);
+  assert.ok(Math.abs(disk.seekTime(track) - TEST_HDD.trackToTrackSeek) < 20_000);
+  assert.equal(disk.seekTime(TEST_HDD.sectors), TEST_HDD.fullStrokeSeek);
   let prev = 0;
-  for (let d = track; d <= HDD.sectors; d *= 4) {
+  for (let d = track; d <= TEST_HDD.sectors; d *= 4) {
     const t = disk.seekTime(d);
     assert.ok(t > prev, `seek(${d}) = ${t} > ${prev}`);
     prev = t;
@@ -114,7 +100,7 @@ Deno.test("seek time grows with distance from track-to-track to full stroke", ()
   const times: number[] = [];
   for (const lba of [1_000_000, 100_000_000, 900_000_000]) {
     const sim = new Simulation();
-    const d = new Hdd(sim, { ...HDD, deterministic: true });
+    const d = new Hdd(sim, { ...TEST_HDD, deterministic: true });
     run(sim, function* () {
       times.push((yield* io(d, { op: "read", lba, count: 8 })).serviceTime);
     });
@@ -124,24 +110,24 @@ Deno.test("seek time grows with distance from track-to-track to full stroke", ()
 
 Deno.test("back-to-back sequential commands pay no positioning", () => {
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, deterministic: true, sequentialWindow: 64 });
+  const disk = new Hdd(sim, { ...TEST_HDD, deterministic: true, sequentialWindow: 64 });
   const lba = 5_000_000;
   run(sim, function* () {
     const first = yield* io(disk, { op: "read", lba, count: 256 });
     assert.ok(first.serviceTime > disk.revolution / 2);
     const next = yield* io(disk, { op: "read", lba: lba + 256, count: 256 });
-    assert.equal(next.serviceTime, HDD.commandOverhead + disk.mediaTime(lba + 256, 256));
+    assert.equal(next.serviceTime, TEST_HDD.commandOverhead + disk.mediaTime(lba + 256, 256));
     // A small forward gap streams over the skipped sectors.
     const gap = yield* io(disk, { op: "read", lba: lba + 512 + 32, count: 8 });
     assert.equal(
       gap.serviceTime,
-      HDD.commandOverhead + disk.mediaTime(lba + 512, 32) + disk.mediaTime(lba + 544, 8),
+      TEST_HDD.commandOverhead + disk.mediaTime(lba + 512, 32) + disk.mediaTime(lba + 544, 8),
     );
     // Beyond the window: a rotation (same track: no seek).
     const far = yield* io(disk, { op: "read", lba: lba + 552 + 200, count: 8 });
     assert.equal(
       far.serviceTime,
-      HDD.commandOverhead + Math.round(disk.revolution / 2) + disk.mediaTime(lba + 752, 8),
+      TEST_HDD.commandOverhead + Math.round(disk.revolution / 2) + disk.mediaTime(lba + 752, 8),
     );
   });
   const st = disk.stats();
@@ -152,10 +138,14 @@ Deno.test("back-to-back sequential commands pay no positioning", () => {
 Deno.test("writes acknowledge at interface speed until the cache fills; flush waits for destage", () => {
   const sim = new Simulation({ seed: 5 });
   const cacheBytes = MiB;
-  const disk = new Hdd(sim, { ...HDD, writeCacheBytes: cacheBytes, destageChunkBytes: cacheBytes });
+  const disk = new Hdd(sim, {
+    ...TEST_HDD,
+    writeCacheBytes: cacheBytes,
+    destageChunkBytes: cacheBytes,
+  });
   const size = 64 * 1024;
   const n = size / SECTOR_SIZE;
-  const fast = HDD.commandOverhead + Math.ceil((size / HDD.interfaceRate) * NS_PER_S);
+  const fast = TEST_HDD.commandOverhead + Math.ceil((size / TEST_HDD.interfaceRate) * NS_PER_S);
   run(sim, function* () {
     for (let i = 0; i < cacheBytes / size; i++) {
       const r = yield* io(disk, {
@@ -167,7 +157,7 @@ Deno.test("writes acknowledge at interface speed until the cache fills; flush wa
     }
     assert.equal(disk.dirtySectors, cacheBytes / SECTOR_SIZE);
     const slow = yield* io(disk, { op: "write", lba: 999_000, versions: new Array(n).fill(99) });
-    assert.ok(slow.serviceTime > fast + HDD.trackToTrackSeek, "a full cache destages first");
+    assert.ok(slow.serviceTime > fast + TEST_HDD.trackToTrackSeek, "a full cache destages first");
     const before = disk.stats().destagedBytes;
     assert.ok(before >= size);
     const flush = yield* io(disk, { op: "flush" });
@@ -184,7 +174,7 @@ Deno.test("writes acknowledge at interface speed until the cache fills; flush wa
 
 Deno.test("the write cache drains in the background once the host is idle", () => {
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, destageIdleDelay: 5_000_000 });
+  const disk = new Hdd(sim, { ...TEST_HDD, destageIdleDelay: 5_000_000 });
   run(sim, function* () {
     yield* io(disk, { op: "write", lba: 100, versions: new Array(2048).fill(4) });
     assert.equal(disk.dirtySectors, 2048);
@@ -200,7 +190,7 @@ Deno.test("the write cache drains in the background once the host is idle", () =
 
 Deno.test("written versions are read back, from the cache and from the media", () => {
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, initialVersion: IMAGE_VERSION });
+  const disk = new Hdd(sim, { ...TEST_HDD, initialVersion: IMAGE_VERSION });
   run(sim, function* () {
     const versions = [5, 6, 7, 8];
     yield* io(disk, { op: "write", lba: 1000, versions });
@@ -220,7 +210,7 @@ Deno.test("an existing version map is the disk's content", () => {
   const map = new VersionMap(1 << 20, IMAGE_VERSION);
   map.fill(10, 2, 3);
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, sectors: 1 << 20, content: map });
+  const disk = new Hdd(sim, { ...TEST_HDD, sectors: 1 << 20, content: map });
   const ev = disk.submit({ op: "read", lba: 9, count: 4 });
   sim.run();
   assert.deepEqual([...ev.value.versions!], [0, 3, 3, 0]);
@@ -228,7 +218,9 @@ Deno.test("an existing version map is the disk's content", () => {
 });
 
 Deno.test("an out-of-range LBA completes with idnf and a malformed command with abrt", () => {
-  for (const disk of [(s: Simulation) => new Hdd(s, HDD), (s: Simulation) => new Ssd(s, SSD)]) {
+  for (
+    const disk of [(s: Simulation) => new Hdd(s, TEST_HDD), (s: Simulation) => new Ssd(s, SSD)]
+  ) {
     const sim = new Simulation();
     const d = disk(sim);
     const evs = [
@@ -247,7 +239,7 @@ Deno.test("an out-of-range LBA completes with idnf and a malformed command with 
 
 Deno.test("commands beyond the queue depth are aborted and counted", () => {
   const sim = new Simulation();
-  const disk = new Hdd(sim, HDD);
+  const disk = new Hdd(sim, TEST_HDD);
   const evs: SimEvent<DiskResult>[] = [];
   for (let i = 0; i < 33; i++) evs.push(disk.submit({ op: "read", lba: i * 1000, count: 1 }));
   assert.equal(disk.outstanding, 33);
@@ -260,11 +252,11 @@ Deno.test("commands beyond the queue depth are aborted and counted", () => {
 Deno.test("SPTF reordering serves a full queue of random reads faster than FIFO", () => {
   function total(sptfWindow: number): number {
     const sim = new Simulation({ seed: 9 });
-    const disk = new Hdd(sim, { ...HDD, deterministic: true, sptfWindow });
+    const disk = new Hdd(sim, { ...TEST_HDD, deterministic: true, sptfWindow });
     const pick = sim.rng.stream("test:lba");
     const evs: SimEvent<DiskResult>[] = [];
     for (let i = 0; i < 32; i++) {
-      evs.push(disk.submit({ op: "read", lba: pick.int(HDD.sectors - 8), count: 8 }));
+      evs.push(disk.submit({ op: "read", lba: pick.int(TEST_HDD.sectors - 8), count: 8 }));
     }
     sim.run();
     assert.ok(evs.every((e) => e.value.ok));
@@ -276,7 +268,7 @@ Deno.test("SPTF reordering serves a full queue of random reads faster than FIFO"
 
 Deno.test("the idle signal reports when the last command completed", () => {
   const sim = new Simulation();
-  const disk = new Hdd(sim, { ...HDD, deterministic: true });
+  const disk = new Hdd(sim, { ...TEST_HDD, deterministic: true });
   assert.ok(disk.isIdle);
   const seen: number[] = [];
   sim.call(1000, () => {
@@ -292,7 +284,7 @@ Deno.test("the idle signal reports when the last command completed", () => {
   assert.equal(disk.stats().busyTime, seen[0] - 1000);
 });
 
-Deno.test("bad HDD and SSD options give a RangeError naming the field", () => {
+Deno.test("bad TEST_HDD and SSD options give a RangeError naming the field", () => {
   const sim = new Simulation();
   const cases: [Partial<HddOptions>, RegExp][] = [
     [{ sectors: -1 }, /'sectors' must be an integer > 0: current value is -1/],
@@ -305,7 +297,7 @@ Deno.test("bad HDD and SSD options give a RangeError naming the field", () => {
     [{ content: new VersionMap(8) }, /'content' must be a VersionMap of 976773168 blocks/],
   ];
   for (const [bad, message] of cases) {
-    assert.throws(() => new Hdd(sim, { ...HDD, ...bad }), { name: "RangeError", message });
+    assert.throws(() => new Hdd(sim, { ...TEST_HDD, ...bad }), { name: "RangeError", message });
   }
   assert.throws(() => new Ssd(sim, { ...SSD, channels: 0 }), {
     name: "RangeError",
@@ -418,14 +410,14 @@ function checkLatestVersion(make: (sim: Simulation) => BlockDevice, ops: Op[]): 
 }
 
 const SMALL_HDD: HddOptions = {
-  ...HDD,
+  ...TEST_HDD,
   sectors: SMALL,
   initialVersion: IMAGE_VERSION,
   writeCacheBytes: 64 * SECTOR_SIZE,
   destageChunkBytes: 16 * SECTOR_SIZE,
 };
 
-Deno.test("property: reads return the latest written version per sector (HDD, FIFO and SPTF)", () => {
+Deno.test("property: reads return the latest written version per sector (TEST_HDD, FIFO and SPTF)", () => {
   fc.assert(
     fc.property(fc.array(opArb, { maxLength: 80 }), fc.constantFrom(0, 8, 32), (ops, sptf) => {
       checkLatestVersion((sim) => new Hdd(sim, { ...SMALL_HDD, sptfWindow: sptf }), ops);
@@ -452,7 +444,7 @@ function sequentialWrite(
   bytes: number,
 ): { elapsed: number; disk: Hdd; commands: number } {
   const sim = new Simulation({ seed: 3 });
-  const disk = new Hdd(sim, { ...HDD, ...options });
+  const disk = new Hdd(sim, { ...TEST_HDD, ...options });
   const per = (512 * 1024) / SECTOR_SIZE;
   const versions = new Int32Array(per).fill(IMAGE_VERSION);
   let elapsed = 0;
@@ -477,14 +469,14 @@ Deno.test("a long sequential write streams through the write cache at the media 
     assert.ok(Math.abs(elapsed / expected - 1) < 0.03, `${elapsed} vs ${expected}`);
     const mbps = bytes / (elapsed / NS_PER_S) / 1e6;
     assert.ok(mbps < disk.mediaRate(lba) / 1e6, `${mbps} MB/s beats the media`);
-    assert.ok(disk.dirtySectors <= HDD.writeCacheBytes / SECTOR_SIZE);
+    assert.ok(disk.dirtySectors <= TEST_HDD.writeCacheBytes / SECTOR_SIZE);
     assert.equal(disk.stats().seeks, lba === 0 ? 0 : 1, "the destage stream never seeks");
   }
 });
 
 Deno.test("a read amid a write stream waits behind at most one destage chunk", () => {
   const sim = new Simulation({ seed: 4 });
-  const disk = new Hdd(sim, { ...HDD, destageIdleDelay: 1e9 });
+  const disk = new Hdd(sim, { ...TEST_HDD, destageIdleDelay: 1e9 });
   const per = 1024;
   run(sim, function* () {
     for (let i = 0; i < 64; i++) {
@@ -493,12 +485,12 @@ Deno.test("a read amid a write stream waits behind at most one destage chunk", (
     assert.ok(disk.stats().destagedBytes > 0, "the full cache destages while the host is busy");
     const r = yield* io(disk, { op: "read", lba: 500_000_000, count: 8 });
     const chunk = disk.mediaTime(0, 262_144 / SECTOR_SIZE);
-    const bound = HDD.commandOverhead + chunk + HDD.fullStrokeSeek + disk.revolution +
+    const bound = TEST_HDD.commandOverhead + chunk + TEST_HDD.fullStrokeSeek + disk.revolution +
       disk.mediaTime(500_000_000, 8);
     assert.ok(r.serviceTime <= bound, `${r.serviceTime} > ${bound}`);
     // Between writes destaging stops after its chunk and waits for the idle delay.
     const dirty = disk.dirtySectors;
-    assert.ok(HDD.writeCacheBytes / SECTOR_SIZE - dirty < per + 262_144 / SECTOR_SIZE);
+    assert.ok(TEST_HDD.writeCacheBytes / SECTOR_SIZE - dirty < per + 262_144 / SECTOR_SIZE);
     yield sim.timeout(100_000_000);
     assert.equal(disk.dirtySectors, dirty);
   });

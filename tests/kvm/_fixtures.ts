@@ -1,6 +1,7 @@
 /** Shared test fixtures for lib/kvm (test values, not sourced profiles). */
 import { Simulation } from "../../lib/sim/mod.ts";
 import { Cpu, type CpuCosts, Hdd, type HddOptions } from "../../lib/hw/mod.ts";
+import { TEST_HDD } from "../hw/_fixtures.ts";
 import { KvmHost, type KvmVm, type KvmVmOptions, type VirtioBlkCosts } from "../../lib/kvm/mod.ts";
 
 export const CPU: CpuCosts = {
@@ -13,16 +14,10 @@ export const CPU: CpuCosts = {
   tlbFlush: 2_000,
 };
 
+/** The shared test disk, smaller, without a write cache, and without random rotation. */
 export const HDD: HddOptions = {
+  ...TEST_HDD,
   sectors: 1 << 26,
-  rpm: 7200,
-  trackToTrackSeek: 1_000_000,
-  averageSeek: 8_500_000,
-  fullStrokeSeek: 17_000_000,
-  outerRate: 125e6,
-  innerRate: 60e6,
-  interfaceRate: 300e6,
-  commandOverhead: 100_000,
   writeCache: false,
   writeCacheBytes: 0,
   deterministic: true,
