@@ -14,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { issuesMessage } from "../lib/_util/mod.ts";
+import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
 import {
   applyOverrides,
   BUILTIN_PROFILE,
@@ -339,6 +339,14 @@ self.onmessage = async (e) => {
   });
 }
 
+/** An issue for each path that names no number of the profile. */
+function unknownPaths(profile: Profile, paths: readonly string[]): string[] {
+  const known = new Set(numericParameters(profile).map((p) => p.path));
+  return paths.filter((p) => !known.has(p)).map((p) =>
+    `${p}: not a number in the profile (e.g. hdd.rpm, kvm.virtio.hostWakeup)`
+  );
+}
+
 /**
  * Runs the baseline, then one startup experiment per parameter.
  * @throws RangeError for a step outside (0, 1) or an unknown path (every one listed)
@@ -355,12 +363,11 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
     TARGETS[params.figure ?? "startup"].sections.includes(p.path.split(".")[0])
   );
   const paths = params.paths ?? inScope.map((p) => p.path);
-  const unknown = paths.filter((p) => !known.some((k) => k.path === p));
+  const unknown = unknownPaths(profile, paths);
   if (unknown.length > 0) {
-    throw new RangeError(issuesMessage(
-      "Cannot run sensitivity: unknown or non-numeric profile paths",
-      unknown.map((p) => `${p}: not a number in the profile (e.g. hdd.rpm, kvm.virtio.hostWakeup)`),
-    ));
+    throw new RangeError(
+      issuesMessage("Cannot run sensitivity: unknown or non-numeric profile paths", unknown),
+    );
   }
   const baseline = await metrics(profile, params);
   const { profile: _p, onProgress, workers = 1, ...plain } = params;
@@ -440,11 +447,7 @@ export function formatTable(out: SensitivityOutput, top: number): string {
       }),
     ];
   });
-  const table = [head, ...lines];
-  const widths = head.map((_, c) => Math.max(...table.map((l) => l[c].length)));
-  return table.map((l) =>
-    l.map((v, c) => c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c])).join(" | ").trimEnd()
-  ).join("\n");
+  return textTable(head, lines, head.map((_, c) => c >= 2));
 }
 
 const USAGE =
@@ -503,10 +506,7 @@ if (import.meta.main) {
     );
   }
   const profile = await loadProfile(BUILTIN_PROFILE);
-  const known = new Set(numericParameters(profile).map((p) => p.path));
-  for (const p of flags.path ?? []) {
-    if (!known.has(p)) issues.push(`--path: ${p}: not a number in the profile (e.g. hdd.rpm)`);
-  }
+  issues.push(...unknownPaths(profile, flags.path ?? []).map((i) => `--path: ${i}`));
   if (issues.length > 0) {
     console.error(`${issuesMessage("sensitivity: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
@@ -539,12 +539,7 @@ if (import.meta.main) {
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
   Deno.mkdirSync(flags.out, { recursive: true });
-  const cols = Object.keys(out.rows[0] ?? {}) as (keyof SensitivityRow)[];
-  Deno.writeTextFileSync(
-    join(flags.out, "sensitivity.csv"),
-    [cols.join(","), ...out.rows.map((r) => cols.map((c) => String(r[c])).join(","))].join("\n") +
-      "\n",
-  );
+  Deno.writeTextFileSync(join(flags.out, "sensitivity.csv"), csv(out.rows));
   Deno.writeTextFileSync(
     join(flags.out, "sensitivity.json"),
     JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),

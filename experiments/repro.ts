@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { join, relative } from "node:path";
-import { issuesMessage } from "../lib/_util/mod.ts";
+import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -61,17 +61,6 @@ function progress(label: string, done: number, total: number): void {
     ),
   );
   if (done === total) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
-}
-
-function csv(rows: Row[]): string {
-  if (rows.length === 0) return "";
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown) => {
-    const s = v === undefined || v === null ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return [cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\n") +
-    "\n";
 }
 
 /** A figure's step: run the experiment (small or full, seed, profile), draw its figure. */
@@ -173,9 +162,9 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
 /** One row per metric over the seeds: mean, range, the worst seed's error. */
 function formatSpread(rows: readonly SeedSpread[]): string {
   const n = (v: number) => String(Number(v.toPrecision(4)));
-  const table = [
+  return textTable(
     ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"],
-    ...rows.map((r) => [
+    rows.map((r) => [
       r.figure,
       r.metric,
       n(r.paper),
@@ -187,12 +176,8 @@ function formatSpread(rows: readonly SeedSpread[]): string {
         ? `ok (${r.passes}/${r.simulated.length} seeds)`
         : `FAIL (${r.passes}/${r.simulated.length} seeds within \u00b1${n(r.tolerancePct)}%)`,
     ]),
-  ];
-  const right = [false, false, true, true, true, true, true, false];
-  const widths = table[0].map((_, c) => Math.max(...table.map((line) => line[c].length)));
-  return table.map((line) =>
-    line.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
-  ).join("\n");
+    [false, false, true, true, true, true, true, false],
+  );
 }
 
 /** An integer flag within [min, max], or an issue naming the flag and the allowed values. */

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
-import { issuesMessage } from "../lib/_util/mod.ts";
+import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -112,31 +112,12 @@ function usage(profile?: Profile): string {
 `;
 }
 
-function csv(rows: readonly object[]): string {
-  if (rows.length === 0) return "";
-  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown) => {
-    const s = v === undefined || v === null ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  const lines = rows.map((r) => cols.map((c) => cell((r as Record<string, unknown>)[c])).join(","));
-  return [cols.join(","), ...lines].join("\n") + "\n";
-}
-
-function table(head: string[], rows: (string | number)[][], right: boolean[]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const widths = head.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  return cells.map((r) =>
-    r.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
-  ).join("\n");
-}
-
 function humanReport(doc: SimDocument, wallS: number): string {
   const sweep = doc.summary.length > 1;
   const pre = (r: { run: string }) => sweep ? [r.run] : [];
   const runHead = sweep ? ["run"] : [];
   const runRight = sweep ? [false] : [];
-  const phases = table(
+  const phases = textTable(
     [...runHead, "node", "strategy", "phase", "start s", "end s"],
     doc.rows.map((r) => [
       ...pre(r),
@@ -148,12 +129,12 @@ function humanReport(doc: SimDocument, wallS: number): string {
     ]),
     [...runRight, false, false, false, true, true],
   );
-  const totals = table(
+  const totals = textTable(
     [...runHead, "node", "strategy", "total s"],
     doc.totals.map((r) => [...pre(r), r.node, r.strategy, r.totalS.toFixed(2)]),
     [...runRight, false, false, true],
   );
-  const summary = table(
+  const summary = textTable(
     [
       "run",
       "strategy",

@@ -19,4 +19,5 @@ export {
 export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
 export { type Run, splitRun } from "./runs.ts";
+export { csv, textTable } from "./text.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

@@ -5,6 +5,7 @@
  * group carries a `mc-*` class so tests and stylesheets can find it.
  */
 import * as Plot from "@observablehq/plot";
+import { textTable } from "../_util/mod.ts";
 import {
   type BarRow,
   checkBarRows,
@@ -619,9 +620,9 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
  */
 export function formatComparison(rows: readonly ComparisonRow[]): string {
   const data = checkComparisonRows(rows);
-  const table = [
+  return textTable(
     ["figure", "metric", "paper", "simulated", "error %", "status"],
-    ...data.map((r) => [
+    data.map((r) => [
       r.figure,
       r.metric,
       fmt(r.paper),
@@ -629,10 +630,6 @@ export function formatComparison(rows: readonly ComparisonRow[]): string {
       signed(r.errorPct).replace("\u2212", "-"),
       r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
     ]),
-  ];
-  const right = [false, false, true, true, true, false];
-  const widths = table[0].map((_, c) => Math.max(...table.map((line) => line[c].length)));
-  return table.map((line) =>
-    line.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
-  ).join("\n");
+    [false, false, true, true, true, false],
+  );
 }

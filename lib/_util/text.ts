@@ -1,0 +1,43 @@
+/** Plain-text outputs of the command-line tools: CSV files and aligned tables. */
+
+/**
+ * Rows as CSV: one column per key seen (in first-seen order), values quoted
+ * where they hold a comma, quote or newline; "" for an empty list.
+ * @example
+ * ```ts
+ * import { csv } from "./text.ts";
+ * console.assert(csv([{ a: 1, b: "x,y" }, { a: 2 }]) === 'a,b\n1,"x,y"\n2,\n');
+ * ```
+ */
+export function csv(rows: readonly object[]): string {
+  if (rows.length === 0) return "";
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown) => {
+    const s = v === undefined || v === null ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  const lines = rows.map((r) => cols.map((c) => cell((r as Record<string, unknown>)[c])).join(","));
+  return [cols.join(","), ...lines].join("\n") + "\n";
+}
+
+/**
+ * A text table: columns separated by " | ", each as wide as its widest cell,
+ * right-aligned where `right[c]`, trailing blanks trimmed.
+ * @example
+ * ```ts
+ * import { textTable } from "./text.ts";
+ * console.assert(textTable(["name", "n"], [["a", 10], ["bb", 2]], [false, true]) ===
+ *   "name |  n\na    | 10\nbb   |  2");
+ * ```
+ */
+export function textTable(
+  head: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  right: readonly boolean[],
+): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
+  return cells.map((r) =>
+    r.map((v, c) => right[c] ? v.padStart(widths[c]) : v.padEnd(widths[c])).join(" | ").trimEnd()
+  ).join("\n");
+}
