@@ -22,7 +22,6 @@ import {
 } from "../lib/plot/mod.ts";
 import { issuesMessage } from "../lib/_util/mod.ts";
 import {
-  applyOverrides,
   BUILTIN_PROFILE,
   loadProfile,
   loadReference,
@@ -157,25 +156,24 @@ export interface CollectOptions {
   small?: boolean;
   /** Seed for every experiment. @default each configuration's (1) */
   seed?: number;
-  /** Hardware profile file. @default the built-in profile */
+  /** The profile to run on, changes applied (see readProfileInput). @default the built-in profile */
+  profile?: Profile;
+  /** Where `profile` came from, as shown in the report. @default the built-in profile's path */
   profilePath?: string;
-  /** Profile parameters to change, e.g. `{ "hdd.rpm": "15000" }` (see applyOverrides). */
+  /** The changes applied to it (`--set`), as shown in the report. */
   overrides?: Record<string, string>;
   /** Called before each experiment (progress). */
   onStep?: (name: string, index: number, total: number) => void;
 }
 
 /**
- * Runs the four experiments on the built-in profile (or `profilePath`). An experiment that
+ * Runs the four experiments on the built-in profile (or `profile`). An experiment that
  * throws is recorded in its figure's `error`, and the others still run.
  */
 export async function collectReport(options: CollectOptions = {}): Promise<ReportData> {
   const small = options.small ?? false;
   const overrides = options.overrides ?? {};
-  const profile = applyOverrides(
-    await loadProfile(options.profilePath ?? BUILTIN_PROFILE),
-    overrides,
-  );
+  const profile = options.profile ?? await loadProfile(BUILTIN_PROFILE);
   const seed = options.seed ?? startup.full.seed;
   const ref = loadReference();
   const t0 = performance.now();
@@ -469,6 +467,7 @@ export async function main(args: string[]): Promise<number> {
   const data = await collectReport({
     small: flags.small,
     seed,
+    profile: input.profile,
     profilePath: flags.profile,
     overrides: input.overrides,
     onStep: (name, i, n) => {
