@@ -273,8 +273,9 @@ Deno.test("a misbehaving guest (PxCI before ST, ST before PxCLB) is counted, not
   assert.ok(rig.mediator!.stats.guestOddities >= 2);
 });
 
-Deno.test("sequential redirected reads are served by the mediator's read-ahead", () => {
-  const rig = makeRig({ virtualized: true, copier: false, readAhead: 256 });
+/** Boots a rig with the given read-ahead and reads sectors 0-1023 in 64-sector reads, checking each. */
+function readSequentially(readAhead: number) {
+  const rig = makeRig({ virtualized: true, copier: false, readAhead });
   rig.sim.process(function* () {
     yield* boot(rig);
     for (let lba = 0; lba < 1024; lba += 64) {
@@ -283,20 +284,17 @@ Deno.test("sequential redirected reads are served by the mediator's read-ahead",
     }
   });
   rig.sim.run();
+  return rig;
+}
+
+Deno.test("sequential redirected reads are served by the mediator's read-ahead", () => {
+  const rig = readSequentially(256);
   assert.ok(rig.mediator!.stats.readAheadHits >= 10, `hits ${rig.mediator!.stats.readAheadHits}`);
 });
 
 Deno.test("a read straddling two read-aheads is served from both, nothing fetched twice", () => {
   // 96-sector windows against 64-sector reads: every other read spans two windows.
-  const rig = makeRig({ virtualized: true, copier: false, readAhead: 96 });
-  rig.sim.process(function* () {
-    yield* boot(rig);
-    for (let lba = 0; lba < 1024; lba += 64) {
-      const v = yield* read(rig, lba, 64);
-      assert.deepEqual([...v], expectImage(lba, 64));
-    }
-  });
-  rig.sim.run();
+  const rig = readSequentially(96);
   const image = rig.image!;
   assert.ok(image.sectors <= 1024 + 96, `fetched ${image.sectors} sectors for 1024 read`);
   assert.ok(rig.mediator!.stats.readAheadHits >= 14, `hits ${rig.mediator!.stats.readAheadHits}`);
