@@ -13,8 +13,7 @@
  * [--top 15] [--path P ...] [--out DIR]`.
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
+import { csv, intFlag, issuesMessage, textTable, writeFilesAtomically } from "../lib/_util/mod.ts";
 import {
   applyOverrides,
   BUILTIN_PROFILE,
@@ -493,10 +492,7 @@ if (import.meta.main) {
       `--step: must be a number in (0, 1): current value is ${JSON.stringify(flags.step)}`,
     );
   }
-  const top = flags.top === undefined ? 15 : Number(flags.top);
-  if (!(Number.isInteger(top) && top >= 1)) {
-    issues.push(`--top: must be an integer >= 1: current value is ${JSON.stringify(flags.top)}`);
-  }
+  const top = intFlag("top", flags.top, { min: 1, fallback: 15 }, issues);
   const figure = flags.figure as FigureName;
   if (!Object.hasOwn(TARGETS, figure)) {
     issues.push(
@@ -538,10 +534,8 @@ if (import.meta.main) {
       `${varied} parameters varied, ${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
-  Deno.mkdirSync(flags.out, { recursive: true });
-  Deno.writeTextFileSync(join(flags.out, "sensitivity.csv"), csv(out.rows));
-  Deno.writeTextFileSync(
-    join(flags.out, "sensitivity.json"),
-    JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
-  );
+  writeFilesAtomically(flags.out, {
+    "sensitivity.csv": csv(out.rows),
+    "sensitivity.json": JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
+  });
 }

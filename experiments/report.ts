@@ -10,7 +10,7 @@
  * Exits 0 even when metrics miss (the report shows them); 1 on a crash.
  */
 import { parseArgs } from "node:util";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import {
   barsFigure,
   type ComparisonRow,
@@ -20,7 +20,7 @@ import {
   throughputFigure,
   toSvg,
 } from "../lib/plot/mod.ts";
-import { issuesMessage } from "../lib/_util/mod.ts";
+import { intFlag, issuesMessage, MAX_SEED, writeFilesAtomically } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -396,19 +396,6 @@ ${profileTable(data.profile)}
 `;
 }
 
-/** Writes `text` to `path` through a temporary file and a rename. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
 const USAGE =
   `usage: deno task report [--small] [--seed N] [--profile PATH] [--set P=V ...] [--out PATH]
   Runs the four experiments (full configurations; --small: quick ones) and writes one
@@ -452,10 +439,7 @@ export async function main(args: string[]): Promise<number> {
   }
   // Every bad argument is reported at once, before anything runs.
   const issues: string[] = [];
-  const seed = flags.seed === undefined ? undefined : Number(flags.seed);
-  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) {
-    issues.push(`--seed: must be an integer >= 0: current value is "${flags.seed}"`);
-  }
+  const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
   if (issues.length > 0) {
@@ -480,7 +464,7 @@ export async function main(args: string[]): Promise<number> {
       ));
     },
   });
-  await writeAtomically(flags.out, renderReport(data));
+  writeFilesAtomically(dirname(flags.out), { [basename(flags.out)]: renderReport(data) });
   const comparisons = data.figures.flatMap((f) => f.comparisons);
   const passed = comparisons.filter((c) => c.pass).length;
   console.log(

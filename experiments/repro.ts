@@ -9,8 +9,15 @@
  * judging every seed. Progress goes to stderr, only on a terminal.
  */
 import { parseArgs } from "node:util";
-import { join, relative } from "node:path";
-import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
+import { relative } from "node:path";
+import {
+  csv,
+  intFlag,
+  issuesMessage,
+  MAX_SEED,
+  textTable,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -180,38 +187,6 @@ function formatSpread(rows: readonly SeedSpread[]): string {
   );
 }
 
-/** An integer flag within [min, max], or an issue naming the flag and the allowed values. */
-function intFlag(
-  name: string,
-  raw: string | undefined,
-  range: { min: number; max: number; fallback: number },
-  issues: string[],
-): number {
-  if (raw === undefined) return range.fallback;
-  const v = raw.trim() === "" ? NaN : Number(raw);
-  if (Number.isInteger(v) && v >= range.min && v <= range.max) return v;
-  const allowed = range.max === Infinity
-    ? `an integer >= ${range.min}`
-    : `an integer in [${range.min}, ${range.max}]`;
-  issues.push(`--${name}: must be ${allowed}: current value is ${JSON.stringify(raw)}`);
-  return range.fallback;
-}
-
-/**
- * Writes `files` (name -> text) into `dir` all or nothing: into a temporary
- * folder beside them first, then renamed into place.
- */
-function writeAll(dir: string, files: Record<string, string>): void {
-  Deno.mkdirSync(dir, { recursive: true });
-  const tmp = Deno.makeTempDirSync({ dir, prefix: ".repro-" });
-  try {
-    for (const [name, text] of Object.entries(files)) Deno.writeTextFileSync(join(tmp, name), text);
-    for (const name of Object.keys(files)) Deno.renameSync(join(tmp, name), join(dir, name));
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
-}
-
 if (import.meta.main) {
   let flags: {
     small: boolean;
@@ -257,7 +232,7 @@ if (import.meta.main) {
   if (flags.out === "" || (outStat !== null && !outStat.isDirectory)) {
     issues.push(`--out must name a directory: '${flags.out}' is not one`);
   }
-  const seed = intFlag("seed", flags.seed, { min: 0, max: 2 ** 32 - 1, fallback: 1 }, issues);
+  const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const count = intFlag("seeds", flags.seeds, { min: 1, max: MAX_SEEDS, fallback: 1 }, issues);
   const profilePath = flags.profile ?? BUILTIN_PROFILE.pathname;
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
@@ -296,7 +271,7 @@ if (import.meta.main) {
     null,
     2,
   );
-  writeAll(dir, files);
+  writeFilesAtomically(dir, files);
   const failed = spread.filter((c) => !c.pass);
   const onSeeds = count === 1 ? "" : ` on every one of ${count} seeds`;
   console.log(

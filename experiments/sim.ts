@@ -8,8 +8,8 @@
  * Progress goes to stderr, only on a terminal.
  */
 import { parseArgs } from "node:util";
-import { dirname, join, resolve } from "node:path";
-import { csv, issuesMessage, textTable } from "../lib/_util/mod.ts";
+import { dirname, resolve } from "node:path";
+import { csv, issuesMessage, textTable, writeFilesAtomically } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -166,23 +166,6 @@ function humanReport(doc: SimDocument, wallS: number): string {
   return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}${withSet}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")
   }; startup times from the end of each node's POST; wall time ${wallS.toFixed(1)} s\n`;
-}
-
-/** Writes every file to a temporary name first, then renames them all; no partial output. */
-export async function writeAtomically(dir: string, files: Record<string, string>): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const temps: [string, string][] = [];
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      const tmp = join(dir, `.${name}.${Deno.pid}.tmp`);
-      temps.push([tmp, join(dir, name)]);
-      await Deno.writeTextFile(tmp, text);
-    }
-    for (const [tmp, final] of temps) await Deno.rename(tmp, final);
-  } catch (e) {
-    for (const [tmp] of temps) await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 function progressBar(io: SimIo, total: number) {
@@ -367,7 +350,7 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   const json = JSON.stringify(doc, null, 2) + "\n";
   if (flags.out !== undefined) {
     try {
-      await writeAtomically(flags.out as string, {
+      writeFilesAtomically(flags.out as string, {
         "phases.csv": csv(doc.rows),
         "totals.csv": csv(doc.totals),
         "summary.csv": csv(doc.summary),

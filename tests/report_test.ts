@@ -202,7 +202,7 @@ Deno.test("report rejects bad arguments with every issue listed, exit 2, before 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /report: invalid input \(3 issues\)/);
   assert.match(r.stderr, /--set: "y": must be PATH=VALUE/);
-  assert.match(r.stderr, /--seed: must be an integer >= 0: current value is "-1x"/);
+  assert.match(r.stderr, /--seed: must be an integer in \[0, 4294967295\]: current value is "-1x"/);
   assert.match(r.stderr, /--profile: cannot read no\/such\/profile\.json/);
   assert.throws(() => Deno.statSync(join(dir, "never.html")));
 });

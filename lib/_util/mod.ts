@@ -1,5 +1,5 @@
 /**
- * Shared units and error helpers. Imports nothing.
+ * Shared units, error and command-line helpers. Imports nothing.
  * @module
  */
 export {
@@ -20,4 +20,5 @@ export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } f
 export type { ComparisonRow } from "./comparison.ts";
 export { type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
+export { intFlag, MAX_SEED, writeFilesAtomically } from "./cli.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

@@ -8,7 +8,7 @@
  * issue reported at once.
  */
 import { z } from "zod";
-import { issuesMessage } from "../_util/mod.ts";
+import { issuesMessage, MAX_SEED } from "../_util/mod.ts";
 import {
   applyOverrides,
   buildWorld,
@@ -129,7 +129,8 @@ function fieldSchemas() {
         .min(1, "must be >= 1").max(MAX_NODES, `must be <= ${MAX_NODES}`),
     ),
     seed: numeric(
-      z.number({ error: "must be an integer" }).int("must be an integer").min(0, "must be >= 0"),
+      z.number({ error: "must be an integer" }).int("must be an integer").min(0, "must be >= 0")
+        .max(MAX_SEED, `must be <= ${MAX_SEED}`),
     ),
     imageGb: numeric(z.number({ error: "must be a number" }).positive("must be > 0")),
     staggerS: numeric(

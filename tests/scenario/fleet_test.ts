@@ -48,6 +48,9 @@ Deno.test("scenario parser reports every bad field at once, named by its label",
   assert.match(issues.join("\n"), /^--image-gb: must be >= [\d.]+ to hold/m);
   assert.match(issues.join("\n"), /^sweep\.nodes\[1\]: must be >= 1: current value is "0"$/m);
   assert.deepEqual(issuesOf({ strategy: "nfsroot", sweep: "nodes=1,2" }), []);
+  assert.deepEqual(issuesOf({ seed: 2 ** 32 }), [
+    "seed: must be <= 4294967295: current value is 4294967296",
+  ]);
 });
 
 Deno.test("a bad swept value is named as its caller wrote the parameter", () => {

@@ -1,0 +1,63 @@
+/** What the command-line tools share: integer flags and all-or-nothing output. */
+
+/**
+ * Largest seed the command-line tools accept. The random streams take any
+ * integer >= 0; one bound keeps `repro`, `report` and `sim` alike.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * The integer flag `--name` within [min, max] (`fallback` when absent); a bad
+ * value adds an issue naming the flag, the allowed values and what was given,
+ * and yields `fallback`, so every issue can be reported at once.
+ * @example
+ * ```ts
+ * import { intFlag } from "./cli.ts";
+ * const issues: string[] = [];
+ * console.assert(intFlag("top", "7", { min: 1, fallback: 15 }, issues) === 7);
+ * console.assert(intFlag("top", undefined, { min: 1, fallback: 15 }, issues) === 15);
+ * intFlag("seeds", "2.5", { min: 1, max: 20, fallback: 1 }, issues);
+ * console.assert(issues[0] === '--seeds: must be an integer in [1, 20]: current value is "2.5"');
+ * ```
+ */
+export function intFlag(
+  name: string,
+  raw: string | undefined,
+  range: { min: number; max?: number; fallback: number },
+  issues: string[],
+): number {
+  if (raw === undefined) return range.fallback;
+  const { min, max = Infinity } = range;
+  const v = raw.trim() === "" ? NaN : Number(raw);
+  if (Number.isInteger(v) && v >= min && v <= max) return v;
+  const allowed = max === Infinity ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+  issues.push(`--${name}: must be ${allowed}: current value is ${JSON.stringify(raw)}`);
+  return range.fallback;
+}
+
+/**
+ * Writes `files` (name -> text) into `dir` all or nothing: into a temporary
+ * folder inside `dir` first, then each renamed into place, so a failed write
+ * leaves the previous outputs untouched.
+ * @example
+ * ```ts
+ * import { writeFilesAtomically } from "./cli.ts";
+ * const dir = Deno.makeTempDirSync();
+ * writeFilesAtomically(dir, { "a.csv": "x\n1\n", "b.json": "{}" });
+ * console.assert(Deno.readTextFileSync(`${dir}/a.csv`) === "x\n1\n");
+ * console.assert([...Deno.readDirSync(dir)].length === 2);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function writeFilesAtomically(dir: string, files: Record<string, string>): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  const tmp = Deno.makeTempDirSync({ dir, prefix: ".partial-" });
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      Deno.writeTextFileSync(`${tmp}/${name}`, text);
+    }
+    for (const name of Object.keys(files)) Deno.renameSync(`${tmp}/${name}`, `${dir}/${name}`);
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+}

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { intFlag, MAX_SEED, writeFilesAtomically } from "../../lib/_util/mod.ts";
+
+Deno.test("intFlag accepts integers in range and names the flag and the range otherwise", () => {
+  const issues: string[] = [];
+  const range = { min: 1, max: 20, fallback: 3 };
+  assert.equal(intFlag("seeds", " 20 ", range, issues), 20);
+  assert.equal(intFlag("seeds", undefined, range, issues), 3);
+  for (const bad of ["", "0", "21", "1.5", "1e400", "x"]) {
+    assert.equal(intFlag("seeds", bad, range, issues), 3);
+  }
+  assert.equal(issues.length, 6);
+  assert.equal(issues[1], '--seeds: must be an integer in [1, 20]: current value is "0"');
+  intFlag("seed", String(MAX_SEED + 1), { min: 0, max: MAX_SEED, fallback: 1 }, issues);
+  assert.equal(
+    issues[6],
+    `--seed: must be an integer in [0, ${MAX_SEED}]: current value is "${MAX_SEED + 1}"`,
+  );
+  intFlag("top", "-2", { min: 1, fallback: 15 }, issues);
+  assert.equal(issues[7], '--top: must be an integer >= 1: current value is "-2"');
+});
+
+Deno.test("writeFilesAtomically leaves the previous outputs untouched when a write fails", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    writeFilesAtomically(dir, { "a.csv": "old\n" });
+    // The second file cannot be written (its folder does not exist), so nothing lands.
+    assert.throws(() => writeFilesAtomically(dir, { "a.csv": "new\n", "no/such/b.csv": "b" }));
+    assert.equal(Deno.readTextFileSync(`${dir}/a.csv`), "old\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.csv"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
