@@ -56,7 +56,7 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
-import { requireNumber } from "../lib/_util/mod.ts";
+import { callInWorker, requireNumber } from "../lib/_util/mod.ts";
 import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
 import type { ThroughputMarker, ThroughputRow } from "../lib/plot/mod.ts";
@@ -302,29 +302,6 @@ export function runSystem(
   };
 }
 
-/** Runs one system in a module worker (same code, its own simulation). */
-function inWorker(
-  profile: Profile,
-  system: CassandraSystem,
-  params: CassandraParams,
-): Promise<SystemRun> {
-  const src = `import { runSystem } from ${JSON.stringify(import.meta.url)};
-self.onmessage = (e) => self.postMessage(runSystem(...e.data));`;
-  const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  return new Promise<SystemRun>((resolve, reject) => {
-    worker.onmessage = (e) => resolve(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(`cassandra: the ${system} run failed in its worker: ${e.message}`));
-    };
-    worker.postMessage([profile, system, params]);
-  }).finally(() => {
-    worker.terminate();
-    URL.revokeObjectURL(url);
-  });
-}
-
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 const FIG = "cassandra";
 /**
@@ -357,7 +334,12 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel
-    ? inWorker(profile, "bmcast", plain)
+    ? callInWorker<SystemRun>({
+      module: import.meta.url,
+      fn: "runSystem",
+      args: [profile, "bmcast", plain],
+      what: "cassandra: the bmcast run",
+    })
     : Promise.resolve(runSystem(profile, "bmcast", plain));
   const bm = runSystem(profile, "bare-metal", plain);
   const kvm = runSystem(profile, "kvm-local", plain);

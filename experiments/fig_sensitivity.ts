@@ -13,7 +13,14 @@
  * [--top 15] [--path P ...] [--out DIR]`.
  */
 import { parseArgs } from "node:util";
-import { csv, intFlag, issuesMessage, textTable, writeFilesAtomically } from "../lib/_util/mod.ts";
+import {
+  callInWorker,
+  csv,
+  intFlag,
+  issuesMessage,
+  textTable,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
 import {
   applyOverrides,
   BUILTIN_PROFILE,
@@ -196,8 +203,6 @@ async function metrics(profile: Profile, params: VaryOptions): Promise<Record<st
 export type VaryOptions = Omit<SensitivityParams, "profile" | "onProgress" | "workers"> & {
   /** The metrics with the profile as it is; absent: measured first. */
   baseline?: Record<string, number>;
-  /** Called after each parameter. */
-  onDone?: (path: string) => void;
 };
 
 /**
@@ -238,7 +243,8 @@ function* perturbations(
 }
 
 /**
- * Varies each path in turn on one thread; used by {@link run} (directly or in workers).
+ * Varies each path in turn on one thread, calling `onDone` after each; used by
+ * {@link run} (directly or in workers).
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
@@ -251,8 +257,8 @@ function* perturbations(
 export async function varyEach(
   profile: Profile,
   params: VaryOptions,
+  onDone?: (path: string) => void,
 ): Promise<Omit<SensitivityOutput, "baseline">> {
-  const { onDone } = params;
   const base = params.baseline ?? await metrics(profile, params);
   const byPath = new Map(numericParameters(profile).map((p) => [p.path, p]));
   const rows: SensitivityRow[] = [];
@@ -313,31 +319,6 @@ export async function varyEach(
   return { rows, skipped };
 }
 
-function inWorker(
-  profile: Profile,
-  params: VaryOptions,
-): Promise<Omit<SensitivityOutput, "baseline">> {
-  const { onDone, ...plain } = params;
-  const src = `import { varyEach } from ${JSON.stringify(import.meta.url)};
-self.onmessage = async (e) => {
-  const onDone = (path) => self.postMessage({ path });
-  self.postMessage({ out: await varyEach(e.data[0], { ...e.data[1], onDone }) });
-};`;
-  const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  return new Promise<Omit<SensitivityOutput, "baseline">>((resolve, reject) => {
-    worker.onmessage = (e) => e.data.out ? resolve(e.data.out) : onDone?.(e.data.path);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      reject(new Error(`sensitivity: a worker failed: ${e.message}`));
-    };
-    worker.postMessage([profile, plain]);
-  }).finally(() => {
-    worker.terminate();
-    URL.revokeObjectURL(url);
-  });
-}
-
 /** An issue for each path that names no number of the profile. */
 function unknownPaths(profile: Profile, paths: readonly string[]): string[] {
   const known = new Set(numericParameters(profile).map((p) => p.path));
@@ -376,10 +357,16 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const n = Math.max(1, Math.min(workers, paths.length));
   const shares = Array.from({ length: n }, (_, w) => paths.filter((_, i) => i % n === w));
   const parts = n === 1
-    ? [await varyEach(profile, { ...plain, paths, baseline, onDone: tick })]
-    : await Promise.all(
-      shares.map((s) => inWorker(profile, { ...plain, paths: s, baseline, onDone: tick })),
-    );
+    ? [await varyEach(profile, { ...plain, paths, baseline }, tick)]
+    : await Promise.all(shares.map((s) =>
+      callInWorker<Omit<SensitivityOutput, "baseline">>({
+        module: import.meta.url,
+        fn: "varyEach",
+        args: [profile, { ...plain, paths: s, baseline }],
+        onProgress: (path) => tick(path as string),
+        what: "sensitivity",
+      })
+    ));
   const order = (path: string) => paths.indexOf(path);
   return {
     baseline,

@@ -10,11 +10,13 @@ import {
   type BarRow,
   checkBarRows,
   checkComparisonRows,
+  checkPointRows,
   checkStartupRows,
   checkThroughputMarkers,
   checkThroughputRows,
   checkTimelineRows,
   type ComparisonRow,
+  type PointRow,
   type Source,
   type StartupRow,
   type ThroughputMarker,
@@ -488,6 +490,86 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
           })
         ),
       Plot.ruleY([0]),
+      ...head.marks,
+    ],
+  });
+}
+
+/** Options of {@link scatterFigure}. */
+export interface ScatterFigureOptions extends FigureOptions {
+  /** x-axis label. @default "x" */
+  xLabel?: string;
+  /** y-axis label. @default "y" */
+  yLabel?: string;
+}
+
+/**
+ * Labelled points of a trade-off, coloured by group (legend on top), each
+ * named beside it. The axes span the data with a margin, not from zero, so
+ * close points stay apart.
+ * @param rows one point per labelled case
+ * @returns an `<svg>` element
+ * @example
+ * ```ts
+ * import { scatterFigure, toSvg } from "./mod.ts";
+ * const svg = toSvg(scatterFigure([
+ *   { label: "idle 2 ms", group: "idle", x: 420, y: 88 },
+ *   { label: "rate 30 MB/s", group: "rate", x: 1100, y: 97 },
+ * ], { xLabel: "deployed at (s)", yLabel: "% of bare metal" }));
+ * console.assert(svg.includes("rate 30 MB/s") && svg.includes("deployed at (s)"));
+ * ```
+ */
+export function scatterFigure(
+  rows: readonly PointRow[],
+  options: ScatterFigureOptions = {},
+): Figure {
+  const data = checkPointRows(rows);
+  const b = base(options);
+  const groups = firstSeen(data, (d) => d.group);
+  const colors = categoryColors(groups);
+  const marginLeft = 50;
+  const head = header({
+    title: options.title,
+    items: groups.map((g, i) => ({ label: g, color: colors[i], symbol: "square" })),
+    span: b.width - 16,
+    marginLeft,
+    yLabel: options.yLabel ?? "y",
+  });
+  // A margin around the data: more on the right, where the labels go.
+  const pad = (vs: number[], lo: number, hi: number) => {
+    const min = Math.min(...vs), max = Math.max(...vs);
+    const span = max - min || Math.abs(max) || 1;
+    return [min - lo * span, max + hi * span];
+  };
+  return Plot.plot({
+    ...b,
+    height: head.marginTop + 300,
+    marginTop: head.marginTop,
+    marginLeft,
+    marginRight: 20,
+    marginBottom: 40,
+    x: { domain: pad(data.map((d) => d.x), 0.08, 0.35), label: options.xLabel ?? "x", grid: true },
+    y: { domain: pad(data.map((d) => d.y), 0.12, 0.12), label: null, grid: true },
+    color: { domain: groups, range: colors },
+    marks: [
+      Plot.dot(data, {
+        x: "x",
+        y: "y",
+        fill: "group",
+        r: 5,
+        title: (d: PointRow) => `${d.label}: ${fmt(d.x)}, ${fmt(d.y)}`,
+        className: "mc-point",
+      }),
+      Plot.text(data, {
+        x: "x",
+        y: "y",
+        text: "label",
+        dx: 8,
+        textAnchor: "start",
+        fontSize: 10,
+        fill: THEME.color,
+        className: "mc-point-label",
+      }),
       ...head.marks,
     ],
   });

@@ -2,7 +2,8 @@
  * Figures for metalcast results, built with Observable Plot on a headless DOM
  * (linkedom): OS-startup stacked bars, throughput over time with the
  * de-virtualization moment, grouped bars (storage MB/s, RDMA latency), per-node
- * phase timelines, and paper-versus-simulation tables. Figures render to a
+ * phase timelines, labelled trade-off scatter plots, and paper-versus-simulation
+ * tables. Figures render to a
  * standalone SVG, an HTML fragment, or a Jupyter display bundle.
  *
  * It sees only tidy rows (plain objects, see rows.ts), never simulation
@@ -19,6 +20,8 @@ export {
   type Figure,
   type FigureOptions,
   formatComparison,
+  scatterFigure,
+  type ScatterFigureOptions,
   startupFigure,
   throughputFigure,
   type ThroughputFigureOptions,
@@ -29,11 +32,13 @@ export {
   type BarRow,
   checkBarRows,
   checkComparisonRows,
+  checkPointRows,
   checkStartupRows,
   checkThroughputMarkers,
   checkThroughputRows,
   checkTimelineRows,
   type ComparisonRow,
+  type PointRow,
   type Source,
   type StartupRow,
   type ThroughputMarker,

@@ -42,6 +42,15 @@ export interface BarRow {
   source: Source;
 }
 
+/** One labelled point of a trade-off (e.g. a copy policy: when done, how fast meanwhile). */
+export interface PointRow {
+  label: string;
+  /** Colour group (e.g. the policy kind). */
+  group: string;
+  x: number;
+  y: number;
+}
+
 /** One phase of one entity; lib/sim's SpanRow satisfies it. */
 export interface TimelineRow {
   entity: string;
@@ -162,6 +171,18 @@ export function checkBarRows(rows: readonly BarRow[]): BarRow[] {
     unit: "string",
     source: "source",
   });
+}
+
+/**
+ * Validates point rows.
+ * @example
+ * ```ts
+ * import { checkPointRows } from "./rows.ts";
+ * checkPointRows([{ label: "idle 2 ms", group: "idle", x: 420, y: 88 }]);
+ * ```
+ */
+export function checkPointRows(rows: readonly PointRow[]): PointRow[] {
+  return check("point rows", rows, { label: "string", group: "string", x: "number", y: "number" });
 }
 
 /**

@@ -40,6 +40,7 @@ export {
   type StartupResult,
 } from "../deploy/mod.ts";
 export { type ProfileInput, type ProfileInputResult, readProfileInput } from "./profile_input.ts";
+export { type CopyPolicyConfig, CopyPolicySchema } from "../vmm/mod.ts";
 export {
   compare,
   type Comparison,
