@@ -89,6 +89,12 @@ const FACTORIES: {
       kind: "rate",
       idleThreshold: 0,
       decide(ctx) {
+        // The bucket never holds more than burstBytes: a larger chunk would wait forever.
+        if (ctx.chunkBytes > c.burstBytes) {
+          throw new RangeError(
+            `Cannot copy with the rate policy: 'burstBytes' must be >= the copy chunk (${ctx.chunkBytes} bytes): current value is ${c.burstBytes}`,
+          );
+        }
         tokens = Math.min(c.burstBytes, tokens + ((ctx.now - last) / 1e9) * c.bytesPerSecond);
         last = ctx.now;
         if (tokens >= ctx.chunkBytes) return { action: "copy" };

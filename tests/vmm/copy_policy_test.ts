@@ -29,6 +29,14 @@ Deno.test("rate policy holds the long-run copy rate to its cap", () => {
   assert.ok(copies >= 100 && copies <= 101, `copies ${copies}`);
 });
 
+Deno.test("rate policy refuses a chunk larger than its bucket instead of waiting forever", () => {
+  const p = makeCopyPolicy({ kind: "rate", bytesPerSecond: 10e6, burstBytes: 1e6 - 1 });
+  assert.throws(
+    () => p.decide(ctx(0)),
+    /'burstBytes' must be >= the copy chunk \(1000000 bytes\): current value is 999999/,
+  );
+});
+
 Deno.test("adaptive policy backs off when copies delay the guest and recovers when they do not", () => {
   const p = makeCopyPolicy({ kind: "adaptive", minIdle: 10, maxIdle: 1000, step: 5 });
   p.copied(ctx(0), 7);
