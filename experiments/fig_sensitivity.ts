@@ -12,12 +12,12 @@
  * Runnable alone: `deno task sensitivity [--figure F] [--small] [--step 0.1]
  * [--top 15] [--path P ...] [--out DIR]`.
  */
-import { parseArgs } from "node:util";
 import {
   callInWorker,
   csv,
   intFlag,
   issuesMessage,
+  parseFlags,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -448,30 +448,20 @@ const USAGE =
   runs the figure's quick configuration on three parameters. Exit status: 0 done, 2 bad usage.`;
 
 if (import.meta.main) {
-  let flags;
-  try {
-    flags = parseArgs({
-      args: Deno.args,
-      options: {
-        figure: { type: "string", default: "startup" },
-        small: { type: "boolean", default: false },
-        step: { type: "string" },
-        top: { type: "string" },
-        path: { type: "string", multiple: true },
-        out: { type: "string", default: "out" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    console.error(`sensitivity: ${(e as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (flags.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const flags = parseFlags({
+    command: "sensitivity",
+    usage: USAGE,
+    args: Deno.args,
+    options: {
+      figure: { type: "string", default: "startup" },
+      small: { type: "boolean", default: false },
+      step: { type: "string" },
+      top: { type: "string" },
+      path: { type: "string", multiple: true },
+      out: { type: "string", default: "out" },
+    },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
   const issues: string[] = [];
   const step = flags.step === undefined ? 0.1 : Number(flags.step);
   if (!(step > 0 && step < 1)) {

@@ -9,7 +9,6 @@
  * loads) into the DOM so a headless browser can check the page.
  * Exits 0 even when metrics miss (the report shows them); 1 on a crash.
  */
-import { parseArgs } from "node:util";
 import { basename, dirname, resolve } from "node:path";
 import {
   barsFigure,
@@ -20,7 +19,13 @@ import {
   throughputFigure,
   toSvg,
 } from "../lib/plot/mod.ts";
-import { intFlag, issuesMessage, MAX_SEED, writeFilesAtomically } from "../lib/_util/mod.ts";
+import {
+  intFlag,
+  issuesMessage,
+  MAX_SEED,
+  parseFlags,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -415,28 +420,19 @@ const USAGE =
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  let flags;
-  try {
-    flags = parseArgs({
-      args,
-      options: {
-        small: { type: "boolean", default: false },
-        seed: { type: "string" },
-        profile: { type: "string" },
-        set: { type: "string", multiple: true },
-        out: { type: "string", default: "out/report.html" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    console.error(`report: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (flags.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const flags = parseFlags({
+    command: "report",
+    usage: USAGE,
+    args,
+    options: {
+      small: { type: "boolean", default: false },
+      seed: { type: "string" },
+      profile: { type: "string" },
+      set: { type: "string", multiple: true },
+      out: { type: "string", default: "out/report.html" },
+    },
+  });
+  if (typeof flags === "number") return flags;
   // Every bad argument is reported at once, before anything runs.
   const issues: string[] = [];
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);

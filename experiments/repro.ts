@@ -8,13 +8,13 @@
  * seed, `--seeds N` runs N seeds (S, S+1, ...) and shows each metric's spread,
  * judging every seed. Progress goes to stderr, only on a terminal.
  */
-import { parseArgs } from "node:util";
 import { relative } from "node:path";
 import {
   csv,
   intFlag,
   issuesMessage,
   MAX_SEED,
+  parseFlags,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -188,38 +188,20 @@ function formatSpread(rows: readonly SeedSpread[]): string {
 }
 
 if (import.meta.main) {
-  let flags: {
-    small: boolean;
-    out: string;
-    seed?: string;
-    seeds?: string;
-    profile?: string;
-    set?: string[];
-    help?: boolean;
-  };
-  try {
-    flags = parseArgs({
-      args: Deno.args,
-      options: {
-        small: { type: "boolean", default: false },
-        out: { type: "string", default: "out" },
-        seed: { type: "string" },
-        seeds: { type: "string" },
-        profile: { type: "string" },
-        set: { type: "string", multiple: true },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values as typeof flags;
-  } catch (e) {
-    console.error(`repro: ${(e as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (flags.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const flags = parseFlags({
+    command: "repro",
+    usage: USAGE,
+    args: Deno.args,
+    options: {
+      small: { type: "boolean", default: false },
+      out: { type: "string", default: "out" },
+      seed: { type: "string" },
+      seeds: { type: "string" },
+      profile: { type: "string" },
+      set: { type: "string", multiple: true },
+    },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
   // Every bad input is reported at once, before anything runs or is written.
   const issues: string[] = [];
   const outStat = (() => {

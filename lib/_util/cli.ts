@@ -1,4 +1,42 @@
-/** What the command-line tools share: integer flags and all-or-nothing output. */
+/** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+/** The parsed flags of `options` (strict, no positionals). */
+export type Flags<O extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>
+>["values"];
+
+/**
+ * Parses a command's flags (strict, no positionals; `--help`/`-h` added).
+ * Returns the flags, or the exit status once it has printed what to: 0 after
+ * the usage for `--help`, 2 after `command: <what is wrong>` and the usage.
+ * @example
+ * ```ts
+ * import { parseFlags } from "./cli.ts";
+ * const options = { out: { type: "string", default: "out" }, small: { type: "boolean" } } as const;
+ * const f = parseFlags({ command: "demo", usage: "usage: demo", args: ["--small"], options });
+ * console.assert(typeof f !== "number" && f.small === true && f.out === "out");
+ * ```
+ */
+export function parseFlags<const O extends FlagOptions>(
+  spec: { command: string; usage: string; args: string[]; options: O },
+): Flags<O> | number {
+  const options = { ...spec.options, help: { type: "boolean", short: "h" } } as const;
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: spec.args, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    console.error(`${spec.command}: ${(e as Error).message}\n${spec.usage}`);
+    return 2;
+  }
+  if (values.help === true) {
+    console.log(spec.usage);
+    return 0;
+  }
+  delete values.help;
+  return values as Flags<O>;
+}
 
 /**
  * Largest seed the command-line tools accept. The random streams take any

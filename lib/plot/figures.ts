@@ -541,6 +541,13 @@ export function scatterFigure(
     const span = max - min || Math.abs(max) || 1;
     return [min - lo * span, max + hi * span];
   };
+  const xDomain = pad(data.map((d) => d.x), 0.08, 0.35);
+  const yDomain = pad(data.map((d) => d.y), 0.12, 0.12);
+  const plotH = 300 - 40;
+  const labelY = dodgeLabels(data, {
+    xPerPx: (xDomain[1] - xDomain[0]) / (b.width - marginLeft - 20),
+    yPerPx: (yDomain[1] - yDomain[0]) / plotH,
+  });
   return Plot.plot({
     ...b,
     height: head.marginTop + 300,
@@ -548,8 +555,8 @@ export function scatterFigure(
     marginLeft,
     marginRight: 20,
     marginBottom: 40,
-    x: { domain: pad(data.map((d) => d.x), 0.08, 0.35), label: options.xLabel ?? "x", grid: true },
-    y: { domain: pad(data.map((d) => d.y), 0.12, 0.12), label: null, grid: true },
+    x: { domain: xDomain, label: options.xLabel ?? "x", grid: true },
+    y: { domain: yDomain, label: null, grid: true },
     color: { domain: groups, range: colors },
     marks: [
       Plot.dot(data, {
@@ -562,7 +569,7 @@ export function scatterFigure(
       }),
       Plot.text(data, {
         x: "x",
-        y: "y",
+        y: (_d: PointRow, i: number) => labelY[i],
         text: "label",
         dx: 8,
         textAnchor: "start",
@@ -573,6 +580,30 @@ export function scatterFigure(
       ...head.marks,
     ],
   });
+}
+
+/**
+ * The y (data units) of each point's label: at its point, or moved down a
+ * line at a time until it no longer overlaps a label placed before it
+ * (points taken from the top), so close or equal points stay readable.
+ */
+function dodgeLabels(
+  data: readonly PointRow[],
+  scale: { xPerPx: number; yPerPx: number },
+): number[] {
+  const LINE = 12, placed: { x0: number; x1: number; y: number }[] = [];
+  const out = new Array<number>(data.length);
+  const order = data.map((_, i) => i).sort((a, b) => data[b].y - data[a].y);
+  for (const i of order) {
+    const d = data[i];
+    // Label box in px from the data origin: starts 8 px right of the point.
+    const x0 = d.x / scale.xPerPx + 8, x1 = x0 + d.label.length * CHAR_W;
+    let y = -d.y / scale.yPerPx;
+    while (placed.some((p) => x0 < p.x1 && p.x0 < x1 && Math.abs(p.y - y) < LINE)) y += LINE;
+    placed.push({ x0, x1, y });
+    out[i] = -y * scale.yPerPx;
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,440 @@
+/**
+ * Beyond the paper: how aggressive should BMcast's background copy be? The
+ * copier trades the guest's speed while the image streams against how soon
+ * the deployment ends (copy complete, VMM de-virtualized). For each copy
+ * policy (lib/vmm: `idle` threshold, `adaptive` back-off, `rate` cap) and
+ * pipeline depth, BMcast runs the Cassandra workload of Fig. "Cassandra
+ * throughput" from the moment its OS is up, against one bare-metal run of
+ * the same request stream. Reported per policy: OS up (VMM boot + OS boot),
+ * de-virtualized at (s after the workload starts), mean and lowest % of bare
+ * metal over the windows before the copy completed, and the work lost over
+ * the whole run in seconds of bare-metal throughput. A policy is Pareto
+ * optimal when no other both de-virtualizes sooner and keeps more
+ * throughput meanwhile. Everything comes from the mechanism: the copier's
+ * commands queue with the guest's at the disk, its fetches with the guest's
+ * redirected reads at the image server.
+ *
+ * Runnable alone: `deno task copier [--small] [--seed S] [--profile PATH]
+ * [--set P=V ...] [--policy SPEC ...] [--out DIR]`.
+ */
+import {
+  callInWorker,
+  csv,
+  intFlag,
+  issuesMessage,
+  MAX_SEED,
+  parseFlags,
+  textTable,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  type CopyPolicyConfig,
+  CopyPolicySchema,
+  loadProfile,
+  type Profile,
+  readProfileInput,
+} from "../lib/scenario/mod.ts";
+import { type PointRow, scatterFigure, toSvg } from "../lib/plot/mod.ts";
+import { type CassandraParams, runSystem, type SystemRun } from "./fig_cassandra.ts";
+
+/** One copier configuration: a policy and the chunks fetched ahead. */
+export interface CopierCase {
+  policy: CopyPolicyConfig;
+  /** Chunks the copier fetches ahead (the profile's `vmm.pipeline`). */
+  pipeline: number;
+}
+
+/** Parameters of the copier study. */
+export interface CopierParams {
+  cases: CopierCase[];
+  /** Length of each Cassandra run from the start of the workload, s. */
+  durationS: number;
+  /** Throughput sample window, s. */
+  sampleEveryS: number;
+  seed: number;
+  /** Image size override, bytes (the profile's 32 GB when absent). */
+  imageBytes?: number;
+  profile?: Profile;
+  /** Runs at once, each in its own worker (1: in this thread). @default 1 */
+  workers?: number;
+  /** Called after each run (the bare-metal reference counts as one). */
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+const MIB = 1 << 20;
+
+/**
+ * The policies compared by default: the idle threshold from eager to shy
+ * (2 ms is the profile's, calibrated to Fig. startup), the adaptive back-off
+ * up to 50 ms, 200 ms (Fig. Cassandra's, one chunk ahead, and with three)
+ * and 1 s, and two rate caps.
+ */
+export const CASES: readonly CopierCase[] = [
+  { policy: { kind: "idle", idleThreshold: 500_000 }, pipeline: 3 },
+  { policy: { kind: "idle", idleThreshold: 2_000_000 }, pipeline: 3 },
+  { policy: { kind: "idle", idleThreshold: 10_000_000 }, pipeline: 3 },
+  { policy: { kind: "idle", idleThreshold: 50_000_000 }, pipeline: 3 },
+  { policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 50_000_000, step: 1e6 }, pipeline: 1 },
+  {
+    policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 200_000_000, step: 1e6 },
+    pipeline: 1,
+  },
+  {
+    policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 200_000_000, step: 1e6 },
+    pipeline: 3,
+  },
+  { policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 1e9, step: 1e6 }, pipeline: 1 },
+  { policy: { kind: "rate", bytesPerSecond: 30e6, burstBytes: 8 * MIB }, pipeline: 1 },
+  { policy: { kind: "rate", bytesPerSecond: 60e6, burstBytes: 8 * MIB }, pipeline: 1 },
+];
+
+/** The paper's Cassandra run (32 GB image, 1250 s in 25 s windows) for every default policy. */
+export const full: CopierParams = { cases: [...CASES], durationS: 1250, sampleEveryS: 25, seed: 1 };
+
+/** Quick: Fig. Cassandra's small run (7 GB image, 320 s) for three policies, one per kind. */
+export const small: CopierParams = {
+  cases: [CASES[1], CASES[5], CASES[9]],
+  durationS: 320,
+  sampleEveryS: 10,
+  seed: 1,
+  imageBytes: 7e9,
+};
+
+/** What one policy gave. */
+export interface CopierRow {
+  policy: string;
+  kind: CopyPolicyConfig["kind"];
+  pipeline: number;
+  /** VMM boot + OS boot, s from the end of POST. */
+  osUpS: number;
+  /** De-virtualization done, s from the workload start (NaN: not within the run). */
+  devirtS: number;
+  /** Mean % of bare metal over the windows that end before the copy completed. */
+  streamingPct: number;
+  /** Lowest % of bare metal of those windows. */
+  lowestPct: number;
+  /** Operations BMcast completed fewer than bare metal over the run, in s of bare-metal throughput. */
+  lostS: number;
+  /** Reads of absent blocks served from the image server, MB. */
+  redirectedMB: number;
+  /** No other policy de-virtualizes sooner and keeps more throughput meanwhile. */
+  pareto: boolean;
+}
+
+/** Result of the study. */
+export interface CopierOutput {
+  rows: CopierRow[];
+  /** The bare-metal reference: mean operations per second. */
+  bareMetalOpsPerS: number;
+  /** The trade-off as points (policies that de-virtualized within the run). */
+  points: PointRow[];
+}
+
+const ms = (ns: number) => String(Number((ns / 1e6).toFixed(3)));
+
+/**
+ * A short name of a case, e.g. "idle 2 ms, 3 ahead".
+ * @example
+ * ```ts
+ * import { label } from "./fig_copier.ts";
+ * console.assert(label({ policy: { kind: "rate", bytesPerSecond: 3e7, burstBytes: 8e6 }, pipeline: 1 })
+ *   === "rate 30 MB/s, 1 ahead");
+ * ```
+ */
+export function label(c: CopierCase): string {
+  const p = c.policy;
+  const name = p.kind === "idle"
+    ? `idle ${ms(p.idleThreshold)} ms`
+    : p.kind === "adaptive"
+    ? `adaptive ${ms(p.minIdle)}-${ms(p.maxIdle)} ms`
+    : `rate ${Number((p.bytesPerSecond / 1e6).toFixed(3))} MB/s`;
+  return `${name}, ${c.pipeline} ahead`;
+}
+
+/** The profile with the case's copier in place of its own. */
+function withCopier(profile: Profile, c: CopierCase): Profile {
+  const source = `copier study: ${label(c)}`;
+  return {
+    ...profile,
+    vmm: {
+      ...profile.vmm,
+      copyPolicy: { value: c.policy, source },
+      pipeline: { value: c.pipeline, source },
+    },
+  };
+}
+
+/** Every issue of the cases, each naming the case and the field. */
+function caseIssues(cases: readonly CopierCase[]): string[] {
+  const issues: string[] = [];
+  cases.forEach((c, i) => {
+    const r = CopyPolicySchema.safeParse(c.policy);
+    for (const e of r.error?.issues ?? []) {
+      issues.push(`cases[${i}].policy.${e.path.join(".") || "kind"}: ${e.message}`);
+    }
+    if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
+      issues.push(`cases[${i}].pipeline: must be an integer >= 1: current value is ${c.pipeline}`);
+    }
+  });
+  return issues;
+}
+
+/** Pareto-optimal flags: lower devirtS and higher streamingPct are better. */
+function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
+  const ok = (r: Omit<CopierRow, "pareto">) =>
+    Number.isFinite(r.devirtS) && Number.isFinite(r.streamingPct);
+  return rows.map((r) =>
+    ok(r) &&
+    !rows.some((o) =>
+      o !== r && ok(o) && o.devirtS <= r.devirtS && o.streamingPct >= r.streamingPct &&
+      (o.devirtS < r.devirtS || o.streamingPct > r.streamingPct)
+    )
+  );
+}
+
+/**
+ * Runs the bare-metal reference and one BMcast Cassandra run per case.
+ * @throws RangeError listing every bad case, or a bad duration/window
+ * @example
+ * ```ts
+ * import { run, small } from "./fig_copier.ts";
+ * const out = await run({ ...small, cases: small.cases.slice(0, 1), durationS: 4, sampleEveryS: 2 });
+ * console.assert(out.rows.length === 1 && out.rows[0].policy === "idle 2 ms, 3 ahead");
+ * ```
+ */
+export async function run(params: CopierParams = full): Promise<CopierOutput> {
+  const issues = caseIssues(params.cases);
+  if (params.cases.length === 0) issues.push("cases: must name at least one copier case");
+  for (const k of ["durationS", "sampleEveryS"] as const) {
+    if (!(params[k] > 0 && Number.isFinite(params[k]))) {
+      issues.push(`${k}: must be a finite number > 0: current value is ${params[k]}`);
+    }
+  }
+  if (issues.length > 0) {
+    throw new RangeError(issuesMessage("Cannot run the copier study", issues));
+  }
+  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const cassandra: CassandraParams = {
+    durationS: params.durationS,
+    sampleEveryS: params.sampleEveryS,
+    seed: params.seed,
+    imageBytes: params.imageBytes,
+  };
+  const total = params.cases.length + 1;
+  let done = 0;
+  const tick = (what: string) => params.onProgress?.(++done, total, what);
+  const workers = Math.max(1, Math.min(params.workers ?? 1, params.cases.length));
+  const runCase = (c: CopierCase): Promise<SystemRun> =>
+    workers === 1
+      ? Promise.resolve(runSystem(withCopier(profile, c), "bmcast", cassandra))
+      : callInWorker<SystemRun>({
+        module: new URL("./fig_cassandra.ts", import.meta.url).href,
+        fn: "runSystem",
+        args: [withCopier(profile, c), "bmcast", cassandra],
+        what: `copier: the ${label(c)} run`,
+      });
+  // A pool of `workers` runs; the bare-metal reference runs here meanwhile.
+  const runs: SystemRun[] = new Array(params.cases.length);
+  let next = 0;
+  const pool = Array.from({ length: workers }, async () => {
+    while (next < params.cases.length) {
+      const i = next++;
+      runs[i] = await runCase(params.cases[i]);
+      tick(label(params.cases[i]));
+    }
+  });
+  const bm = runSystem(profile, "bare-metal", cassandra);
+  tick("bare metal");
+  await Promise.all(pool);
+  const dt = params.sampleEveryS;
+  const rows = params.cases.map((c, i) => {
+    const r = runs[i];
+    const pct = r.windowOps.map((ops, w) => (100 * ops) / bm.windowOps[w]);
+    const before = pct.filter((_, w) => !((w + 1) * dt > r.copyDoneS));
+    const lost = bm.windowOps.reduce((s, ops, w) => s + ops - r.windowOps[w], 0);
+    return {
+      policy: label(c),
+      kind: c.policy.kind,
+      pipeline: c.pipeline,
+      osUpS: r.startupS,
+      devirtS: r.devirtS,
+      streamingPct: before.length === 0 ? NaN : before.reduce((a, b) => a + b, 0) / before.length,
+      lowestPct: before.length === 0 ? NaN : Math.min(...before),
+      lostS: lost / bm.opsPerS,
+      redirectedMB: (r.redirectedSectors * 512) / 1e6,
+    };
+  });
+  const front = paretoFront(rows);
+  const out = rows.map((r, i) => ({ ...r, pareto: front[i] }));
+  return {
+    rows: out,
+    bareMetalOpsPerS: bm.opsPerS,
+    points: out.filter((r) => Number.isFinite(r.devirtS) && Number.isFinite(r.streamingPct))
+      .map((r) => ({ label: r.policy, group: r.kind, x: r.devirtS, y: r.streamingPct })),
+  };
+}
+
+/** The study's figure: de-virtualized at (x) against % of bare metal while streaming (y). */
+export function figure(out: CopierOutput, title?: string): ReturnType<typeof scatterFigure> {
+  return scatterFigure(out.points, {
+    title,
+    xLabel: "de-virtualized at (s after the workload starts) \u2192",
+    yLabel: "Cassandra while streaming (mean % of bare metal)",
+  });
+}
+
+/** The rows as an aligned text table. */
+export function formatTable(out: CopierOutput): string {
+  const n = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+  return textTable(
+    [
+      "policy",
+      "OS up s",
+      "de-virtualized s",
+      "streaming %",
+      "lowest %",
+      "lost s",
+      "redirected MB",
+      "Pareto",
+    ],
+    out.rows.map((r) => [
+      r.policy,
+      n(r.osUpS),
+      n(r.devirtS),
+      n(r.streamingPct),
+      n(r.lowestPct),
+      n(r.lostS),
+      n(r.redirectedMB, 0),
+      r.pareto ? "yes" : "",
+    ]),
+    [false, true, true, true, true, true, true, false],
+  );
+}
+
+/**
+ * A case from `KIND:key=value,...`, e.g. `idle:idleThreshold=5e6,pipeline=3`
+ * (`pipeline` defaults to 1); issues name the spec and the field.
+ * @example
+ * ```ts
+ * import { parsePolicySpec } from "./fig_copier.ts";
+ * const ok = parsePolicySpec("rate:bytesPerSecond=4e7,burstBytes=8388608");
+ * console.assert(ok.case?.policy.kind === "rate" && ok.case.pipeline === 1);
+ * const bad = parsePolicySpec("idle:idleTreshold=5e6");
+ * console.assert(bad.issues[0].includes("idleTreshold: not a field of the idle policy"));
+ * ```
+ */
+export function parsePolicySpec(spec: string): { case?: CopierCase; issues: string[] } {
+  const kinds = CopyPolicySchema.options.map((o) => o.shape.kind.value as string);
+  const at = (msg: string) => `--policy ${JSON.stringify(spec)}: ${msg}`;
+  const colon = spec.indexOf(":");
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const option = CopyPolicySchema.options.find((o) => o.shape.kind.value === kind);
+  if (option === undefined) {
+    return {
+      issues: [at(`the kind must be one of ${kinds.join(", ")}: current value is "${kind}"`)],
+    };
+  }
+  const fields = Object.keys(option.shape).filter((k) => k !== "kind");
+  const issues: string[] = [];
+  const policy: Record<string, unknown> = { kind };
+  let pipeline = 1;
+  const pairs = colon < 0 ? [] : spec.slice(colon + 1).split(",").filter((p) => p !== "");
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    const raw = eq < 0 ? "" : pair.slice(eq + 1);
+    const value = raw.trim() === "" ? NaN : Number(raw);
+    if (key === "pipeline") {
+      if (Number.isInteger(value) && value >= 1) pipeline = value;
+      else issues.push(at(`pipeline: must be an integer >= 1: current value is "${raw}"`));
+    } else if (!fields.includes(key)) {
+      issues.push(
+        at(
+          `${key}: not a field of the ${kind} policy (fields: ${
+            [...fields, "pipeline"].join(", ")
+          })`,
+        ),
+      );
+    } else if (Number.isNaN(value)) {
+      issues.push(at(`${key}: must be a number: current value is "${raw}"`));
+    } else policy[key] = value;
+  }
+  const r = CopyPolicySchema.safeParse(policy);
+  for (const e of r.error?.issues ?? []) {
+    if (!issues.some((i) => i.includes(`: ${String(e.path[0])}:`))) {
+      issues.push(at(`${e.path.join(".")}: ${e.message}`));
+    }
+  }
+  if (issues.length > 0) return { issues };
+  return { case: { policy: policy as CopyPolicyConfig, pipeline }, issues };
+}
+
+const USAGE =
+  `usage: deno task copier [--small] [--seed S] [--profile PATH] [--set P=V ...] [--policy SPEC ...] [--out DIR]
+  Runs BMcast under the Cassandra workload once per background-copy policy and prints, per
+  policy, when the OS was up, when the VMM de-virtualized, the throughput while the image
+  streamed (% of bare metal: mean and lowest window), the work lost (s of bare-metal
+  throughput) and whether it is Pareto optimal. Writes copier.csv, copier.json and copier.svg
+  to DIR (default out/). --policy KIND:key=value,... replaces the default policies
+  (repeatable), e.g. idle:idleThreshold=5e6,pipeline=3 or
+  rate:bytesPerSecond=4e7,burstBytes=8388608 or adaptive:minIdle=2e6,maxIdle=2e8,step=1e6
+  (times in ns, rates in bytes/s; pipeline: chunks fetched ahead, default 1). --small runs
+  the quick configuration (7 GB image, 320 s). Exit status: 0 done, 2 bad usage.`;
+
+if (import.meta.main) {
+  const flags = parseFlags({
+    command: "copier",
+    usage: USAGE,
+    args: Deno.args,
+    options: {
+      small: { type: "boolean", default: false },
+      seed: { type: "string" },
+      profile: { type: "string" },
+      set: { type: "string", multiple: true },
+      policy: { type: "string", multiple: true },
+      out: { type: "string", default: "out" },
+    },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const issues: string[] = [];
+  const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
+  const specs = (flags.policy ?? []).map(parsePolicySpec);
+  issues.push(...specs.flatMap((s) => s.issues));
+  const input = await readProfileInput({ path: flags.profile, set: flags.set });
+  issues.push(...input.issues);
+  if (issues.length > 0 || input.profile === undefined) {
+    console.error(`${issuesMessage("copier: invalid input", issues)}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const base = flags.small ? small : full;
+  const cases = specs.length > 0 ? specs.map((s) => s.case!) : base.cases;
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const t0 = performance.now();
+  const out = await run({
+    ...base,
+    cases,
+    seed,
+    profile: input.profile,
+    workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
+    onProgress: (done, total, what) => {
+      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Kcopier ${done}/${total} ${what}`));
+    },
+  });
+  if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  const wall = (performance.now() - t0) / 1000;
+  console.log(formatTable(out));
+  const image = ((base.imageBytes ?? input.profile.image.bytes.value) / 1e9).toFixed(0);
+  console.log(
+    `\nBMcast under the Cassandra workload, ${image} GB image, ${base.durationS} s in ${base.sampleEveryS} s windows, ` +
+      `seed ${seed}; bare metal ${out.bareMetalOpsPerS.toFixed(0)} ops/s; wall time ${
+        wall.toFixed(1)
+      } s`,
+  );
+  writeFilesAtomically(flags.out, {
+    "copier.csv": csv(out.rows),
+    "copier.json": JSON.stringify({ ...base, cases, seed, wallSeconds: wall, ...out }, null, 2),
+    "copier.svg": toSvg(figure(out, "BMcast copy policies: done sooner vs faster meanwhile")),
+  });
+}

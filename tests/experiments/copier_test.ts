@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { label, parsePolicySpec, run, small } from "../../experiments/fig_copier.ts";
+import { copyPolicy, runSystem, small as cassandraSmall } from "../../experiments/fig_cassandra.ts";
+import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { runScript } from "../_script.ts";
+
+const eager = { policy: { kind: "idle" as const, idleThreshold: 500_000 }, pipeline: 3 };
+const shy = { policy: { kind: "idle" as const, idleThreshold: 50_000_000 }, pipeline: 3 };
+
+Deno.test("copier: an eager idle copier de-virtualizes sooner but slows the guest more than a shy one", async () => {
+  const out = await run({ ...small, cases: [eager, shy] });
+  const [e, s] = out.rows;
+  assert.deepEqual(out.rows.map((r) => r.policy), ["idle 0.5 ms, 3 ahead", "idle 50 ms, 3 ahead"]);
+  assert.ok(e.devirtS < s.devirtS, `${e.devirtS} vs ${s.devirtS}`);
+  assert.ok(e.streamingPct < s.streamingPct - 10, `${e.streamingPct} vs ${s.streamingPct}`);
+  assert.ok(e.lostS > s.lostS && s.lostS > 0);
+  // Neither dominates the other: both on the Pareto front, both drawn.
+  assert.deepEqual(out.rows.map((r) => r.pareto), [true, true]);
+  assert.deepEqual(out.points.map((p) => [p.label, p.group]), [
+    ["idle 0.5 ms, 3 ahead", "idle"],
+    ["idle 50 ms, 3 ahead", "idle"],
+  ]);
+});
+
+Deno.test("copier: Fig. Cassandra's copier as a case reproduces that figure's BMcast run", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const policy = copyPolicy(profile, cassandraSmall)!;
+  const c = { policy, pipeline: cassandraSmall.copyBackoff!.pipeline! };
+  const out = await run({ ...small, cases: [c], profile });
+  const direct = runSystem(profile, "bmcast", cassandraSmall);
+  assert.equal(out.rows[0].policy, label(c));
+  assert.equal(out.rows[0].devirtS, direct.devirtS);
+  assert.equal(out.rows[0].osUpS, direct.startupS);
+  assert.equal(out.rows[0].redirectedMB, (direct.redirectedSectors * 512) / 1e6);
+});
+
+Deno.test("copier: bad cases and windows are rejected with every issue listed", async () => {
+  await assert.rejects(
+    run({
+      ...small,
+      durationS: 0,
+      cases: [
+        { policy: { kind: "idle", idleThreshold: -1 }, pipeline: 0 },
+        { policy: { kind: "rate", bytesPerSecond: 1e6 } as never, pipeline: 1 },
+      ],
+    }),
+    (e: Error) =>
+      e instanceof RangeError && /\(4 issues\)/.test(e.message) &&
+      /cases\[0\]\.policy\.idleThreshold:/.test(e.message) &&
+      /cases\[0\]\.pipeline: must be an integer >= 1: current value is 0/.test(e.message) &&
+      /cases\[1\]\.policy\.burstBytes:/.test(e.message) &&
+      /durationS: must be a finite number > 0: current value is 0/.test(e.message),
+  );
+});
+
+Deno.test("copier: a policy spec names the kind, the field and the allowed values when wrong", () => {
+  const ok = parsePolicySpec("adaptive:minIdle=2e6,maxIdle=2e8,step=1e6,pipeline=3");
+  assert.deepEqual(ok, {
+    case: {
+      policy: { kind: "adaptive", minIdle: 2e6, maxIdle: 2e8, step: 1e6 },
+      pipeline: 3,
+    },
+    issues: [],
+  });
+  assert.deepEqual(parsePolicySpec("fast").issues, [
+    '--policy "fast": the kind must be one of idle, rate, adaptive: current value is "fast"',
+  ]);
+  const bad = parsePolicySpec("idle:idleTreshold=5e6,recheck=x,pipeline=0");
+  assert.equal(bad.case, undefined);
+  assert.deepEqual(bad.issues, [
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleTreshold: not a field of the idle policy (fields: idleThreshold, recheck, pipeline)',
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": recheck: must be a number: current value is "x"',
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": pipeline: must be an integer >= 1: current value is "0"',
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleThreshold: Invalid input: expected number, received undefined',
+  ]);
+});
+
+Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad input exits 2 and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runScript(
+      "experiments/fig_copier.ts",
+      "--small",
+      "--policy",
+      "rate:bytesPerSecond=6e7,burstBytes=8388608",
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^policy +\| OS up s \| de-virtualized s \| streaming % \|/);
+    assert.match(r.stdout, /\nrate 60 MB\/s, 1 ahead \| +[\d.]+ \| +[\d.]+ \|/);
+    assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 1; bare metal \d+ ops\/s/);
+    const csv = await Deno.readTextFile(join(dir, "copier.csv"));
+    assert.match(csv, /^policy,kind,pipeline,osUpS,devirtS,streamingPct,/);
+    assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
+    assert.equal(json.rows.length, 1);
+
+    const bad = join(dir, "bad");
+    const b = await runScript(
+      "experiments/fig_copier.ts",
+      "--seed=x",
+      "--policy",
+      "turbo",
+      "--set",
+      "hdd.colour=3",
+      "--out",
+      bad,
+    );
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /copier: invalid input \(3 issues\)/);
+    assert.match(b.stderr, /--seed: must be an integer in \[0, 4294967295\]/);
+    assert.match(b.stderr, /--policy "turbo": the kind must be one of idle, rate, adaptive/);
+    assert.match(b.stderr, /hdd\.colour/);
+    assert.throws(() => Deno.statSync(bad));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
