@@ -14,9 +14,18 @@ import { fileURLToPath } from "node:url";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const NB_DIR = join(ROOT, "notebooks");
 const OUT = join(ROOT, "out", "notebooks");
-const EXPECTED = ["cassandra", "fleet", "overview", "rdma", "sensitivity", "startup", "storage"];
+const EXPECTED = [
+  "cassandra",
+  "copier",
+  "fleet",
+  "overview",
+  "rdma",
+  "sensitivity",
+  "startup",
+  "storage",
+];
 /** Notebooks that go beyond the paper: no paper values, so no comparison table. */
-const BEYOND_PAPER = ["fleet", "sensitivity"];
+const BEYOND_PAPER = ["copier", "fleet", "sensitivity"];
 const PYTHON = "/usr/bin/python3";
 const NBCONVERT = "/usr/bin/jupyter-nbconvert";
 const RICH = ["image/svg+xml", "text/html"];
