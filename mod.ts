@@ -1,7 +1,8 @@
 /**
  * metalcast: simulate streaming OS deployment on bare-metal clouds (BMcast,
  * ASPLOS 2015) at the device interface. The public face re-exports each
- * part's main names; each part's own mod.ts has the rest.
+ * part's main names; each part's own mod.ts has the rest. `experiments`
+ * holds one module per figure (the paper's four and three beyond it).
  * @module
  */
 // Discrete-event kernel.
@@ -111,3 +112,5 @@ export {
   toHtml,
   toSvg,
 } from "./lib/plot/mod.ts";
+// Experiments: one namespace per figure (run(params), small/full) and reproduce().
+export * as experiments from "./experiments/mod.ts";

@@ -42,7 +42,7 @@ import * as rdma from "./fig_rdma.ts";
 type Row = Record<string, unknown>;
 
 /** One figure's outputs for one seed. */
-interface FigureOut {
+export interface FigureOut {
   name: string;
   seed: number;
   rows: Row[];

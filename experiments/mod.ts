@@ -1,0 +1,22 @@
+/**
+ * The experiments as a library: one module per figure of the paper
+ * (`startup`, `cassandra`, `storage`, `rdma`) and three beyond it (`fleet`,
+ * `sensitivity`, `copier`). Each has `run(params)` returning tidy rows (and
+ * comparison rows where the paper has values), and `small` / `full`
+ * configurations; `reproduce` runs the paper's four as `deno task repro` does.
+ * @example
+ * ```ts
+ * import { rdma } from "./mod.ts";
+ * const out = await rdma.run(rdma.small);
+ * console.assert(out.comparisons.length === 4 && out.comparisons.every((c) => c.pass));
+ * ```
+ * @module
+ */
+export * as startup from "./fig_startup.ts";
+export * as cassandra from "./fig_cassandra.ts";
+export * as storage from "./fig_storage.ts";
+export * as rdma from "./fig_rdma.ts";
+export * as fleet from "./fig_fleet.ts";
+export * as sensitivity from "./fig_sensitivity.ts";
+export * as copier from "./fig_copier.ts";
+export { type FigureOut, reproduce, type ReproduceOptions } from "./repro.ts";
