@@ -53,6 +53,8 @@ const SECTOR = 512;
 const TFD_READY = ATA_STS_DRDY | 0x10;
 /** PxTFD with no device: 0x7F (§3.3.8 reset value). */
 const TFD_NO_DEVICE = 0x7f;
+/** Largest Data FIS payload (SATA 3.0 §10.5.11). */
+const DATA_FIS_BYTES = 8192;
 
 /** Costs of the HBA, all from the profile. Times in ns. */
 export interface AhciCosts {
@@ -62,7 +64,7 @@ export interface AhciCosts {
   prdEntry: SimTime;
   /** Posting a FIS into the received-FIS area and updating PxTFD/PxIS. */
   fisPost: SimTime;
-  /** DMA bandwidth between HBA and memory, bytes/s. */
+  /** DMA bandwidth between HBA and memory, bytes/s (one Data FIS's worth per command is exposed). */
   dmaBandwidth: number;
   /** Device response time to IDENTIFY DEVICE. */
   identify: SimTime;
@@ -531,7 +533,10 @@ export class AhciPort {
     const c = d.command;
     const disk = this.disk!;
     const bytes = c.count * SECTOR;
-    const dma = bytes > 0 ? transferTime(bytes, costs.dmaBandwidth) : 0;
+    // Data crosses the link in Data FISes of at most 8 KiB (SATA 3.0 §10.5.11:
+    // 2048 Dwords); the HBA moves each to or from memory while the next one
+    // crosses, so only one FIS's DMA adds to the command (DMA outpaces the link).
+    const dma = bytes > 0 ? transferTime(Math.min(bytes, DATA_FIS_BYTES), costs.dmaBandwidth) : 0;
     if (c.kind === "identify") {
       sim.call(costs.identify + dma, () => {
         if (cmd.gen !== this.#gen) return;
