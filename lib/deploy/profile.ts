@@ -5,6 +5,8 @@
  * issue listed by path. Sections mirror the models' option objects, so the
  * deployment layer passes `values(section)` straight to a constructor.
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { issuesMessage } from "../_util/mod.ts";
 
@@ -83,6 +85,20 @@ const sections = {
     writeCache: flag(),
     writeCacheBytes: int(),
   }).strict(),
+  /**
+   * Optional: each node's local disk is this SATA SSD instead of the `hdd`
+   * section's drive (the image server keeps its HDD). lib/hw SsdOptions.
+   */
+  ssd: z.object({
+    sectors: int(),
+    readLatency: ns(),
+    writeLatency: ns(),
+    channels: int(),
+    readBandwidth: pos(),
+    writeBandwidth: pos(),
+    flushLatency: ns(),
+    queueDepth: int(),
+  }).strict().optional(),
   network: z.object({
     lineRate: pos(),
     linkLatency: ns(),
@@ -223,23 +239,64 @@ export function parseProfile(input: unknown): Profile {
 }
 
 /**
- * Reads and validates a profile JSON file.
- * @throws ProfileError also when the file cannot be read, so a caller reports every case alike
+ * Reads and validates a profile JSON file. A profile may build on another:
+ * `"extends": "<path relative to this file>"`; it then holds only what
+ * differs (its name and description, whole sections, or single parameters
+ * of a section, each replacing the base's) and the result is validated as a
+ * whole.
+ * @throws ProfileError also when a file cannot be read or the chain of
+ *   `extends` loops, so a caller reports every case alike
+ * @example
+ * ```ts
+ * import { loadProfile } from "./profile.ts";
+ * const p = await loadProfile(new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url));
+ * console.assert(p.ssd?.channels.value === 8 && p.hdd.rpm.value === 7200);
+ * ```
  */
 export async function loadProfile(path: string | URL): Promise<Profile> {
+  const url = path instanceof URL ? path : pathToFileURL(resolve(path));
+  return parseProfile(await readProfileJson(url, [], String(path)));
+}
+
+/** A profile file's JSON with its `extends` chain merged in. */
+async function readProfileJson(url: URL, chain: string[], shown: string): Promise<unknown> {
+  if (chain.includes(url.href)) {
+    throw new ProfileError([`extends: ${shown} is already in the chain (a loop)`]);
+  }
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await Deno.readTextFile(url);
   } catch (e) {
-    throw new ProfileError([`cannot read ${String(path)}: ${(e as Error).message}`]);
+    throw new ProfileError([`cannot read ${shown}: ${(e as Error).message}`]);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ProfileError([`(file ${String(path)}): not valid JSON: ${(e as Error).message}`]);
+    throw new ProfileError([`(file ${shown}): not valid JSON: ${(e as Error).message}`]);
   }
-  return parseProfile(json);
+  if (typeof json !== "object" || json === null || !("extends" in json)) return json;
+  const { extends: base, ...own } = json as Record<string, unknown>;
+  if (typeof base !== "string" || base === "") {
+    throw new ProfileError([
+      `(file ${shown}) extends: must be the path of the base profile: current value is ${
+        JSON.stringify(base)
+      }`,
+    ]);
+  }
+  const merged = await readProfileJson(new URL(base, url), [...chain, url.href], base) as Record<
+    string,
+    unknown
+  >;
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  for (const [key, v] of Object.entries(own)) {
+    // A section merges parameter by parameter; anything else replaces.
+    merged[key] = Object.hasOwn(sections, key) && isObject(v) && isObject(merged[key])
+      ? { ...merged[key], ...v }
+      : v;
+  }
+  return merged;
 }
 
 /** The built-in profile (the paper's testbed). */
@@ -272,7 +329,11 @@ export function applyOverrides(
     const [section, name, ...keys] = path.split(".");
     const params = Object.hasOwn(sections, section) ? out[section] : undefined;
     if (params === undefined) {
-      issues.push(`${path}: no such section (sections: ${Object.keys(sections).join(", ")})`);
+      issues.push(
+        Object.hasOwn(sections, section)
+          ? `${path}: the profile has no ${section} section (it is optional)`
+          : `${path}: no such section (sections: ${Object.keys(sections).join(", ")})`,
+      );
       continue;
     }
     const p = name !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
@@ -409,7 +470,7 @@ export function numericParameters(profile: Profile): NumericParameter[] {
   const out: NumericParameter[] = [];
   for (const section of Object.keys(sections)) {
     const params = (profile as unknown as Record<string, Record<string, Param>>)[section];
-    for (const [name, p] of Object.entries(params)) {
+    for (const [name, p] of Object.entries(params ?? {})) {
       if (typeof p.value === "number") {
         out.push({
           path: `${section}.${name}`,

@@ -16,6 +16,7 @@ import {
   InterruptController,
   MmioBus,
   PhysicalMemory,
+  Ssd,
 } from "../hw/mod.ts";
 import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
 import { ImageClient, ImageContent, ImageServer } from "../image/mod.ts";
@@ -41,7 +42,8 @@ export interface Node {
   bus: MmioBus;
   irq: InterruptController;
   cpus: Cpu[];
-  disk: Hdd;
+  /** The local disk: the profile's `hdd`, or its `ssd` when it has one. */
+  disk: Hdd | Ssd;
   hba: AhciHba;
   firmware: Firmware;
   /** Client of the image server on this node's network port. */
@@ -125,6 +127,31 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   return w;
 }
 
+/** A node's local disk holding the image's first `imageSectors` (0: an empty disk). */
+function localDisk(
+  profile: Profile,
+  sim: Simulation,
+  name: string,
+  imageSectors: number,
+): Hdd | Ssd {
+  const content = (sectors: number) => {
+    const c = new VersionMap(sectors, NO_VERSION);
+    if (imageSectors > 0) c.fill(0, imageSectors, IMAGE_VERSION);
+    return c;
+  };
+  if (profile.ssd !== undefined) {
+    const o = values(profile.ssd);
+    return new Ssd(sim, { ...o, name: `${name}-ssd`, content: content(o.sectors) });
+  }
+  const o = values(profile.hdd);
+  return new Hdd(sim, {
+    ...o,
+    name: `${name}-hdd`,
+    content: content(o.sectors),
+    rngStream: `${name}-hdd`,
+  });
+}
+
 function buildNode(w: World, name: string, preinstalled: boolean): Node {
   const { sim, profile } = w;
   const cpuP = values(profile.cpu);
@@ -143,10 +170,7 @@ function buildNode(w: World, name: string, preinstalled: boolean): Node {
     tlbFlush: cpuP.tlbFlush,
   };
   const cpus = Array.from({ length: cpuP.logicalCpus }, (_, i) => new Cpu(i, costs));
-  const hddOpts = values(profile.hdd);
-  const content = new VersionMap(hddOpts.sectors, NO_VERSION);
-  if (preinstalled) content.fill(0, w.imageSectors, IMAGE_VERSION);
-  const disk = new Hdd(sim, { ...hddOpts, name: `${name}-hdd`, content, rngStream: `${name}-hdd` });
+  const disk = localDisk(profile, sim, name, preinstalled ? w.imageSectors : 0);
   const hba = new AhciHba({
     sim,
     memory,

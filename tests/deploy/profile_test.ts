@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { Hdd, Ssd } from "../../lib/hw/mod.ts";
 import {
   applyOverrides,
+  buildWorld,
   BUILTIN_PROFILE,
   loadProfile,
   numericParameters,
@@ -124,6 +126,80 @@ Deno.test("a profile file that cannot be read or parsed is a ProfileError naming
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a profile that extends another replaces whole sections or single parameters and is validated as a whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = await loadProfile(BUILTIN_PROFILE);
+    await Deno.copyFile(BUILTIN_PROFILE, `${dir}/base.json`);
+    await Deno.mkdir(`${dir}/sub`);
+    const child = {
+      extends: "../base.json",
+      name: "faster-disk",
+      hdd: { rpm: { value: 15000, source: "datasheet of a 15k drive" } },
+    };
+    await Deno.writeTextFile(`${dir}/sub/child.json`, JSON.stringify(child));
+    const p = await loadProfile(`${dir}/sub/child.json`);
+    assert.equal(p.name, "faster-disk");
+    assert.equal(p.description, base.description);
+    assert.equal(p.hdd.rpm.value, 15000);
+    assert.deepEqual(p.hdd.averageSeek, base.hdd.averageSeek);
+    assert.deepEqual(p.network, base.network);
+    // Two levels deep, and an invalid value is reported at its path.
+    await Deno.writeTextFile(
+      `${dir}/grandchild.json`,
+      JSON.stringify({ extends: "sub/child.json", hdd: { rpm: { value: -1, source: "typo" } } }),
+    );
+    await assert.rejects(loadProfile(`${dir}/grandchild.json`), (e) => {
+      assert.ok(e instanceof ProfileError);
+      assert.deepEqual(e.issues, ["hdd.rpm.value: Too small: expected number to be >0"]);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extends that loops, names no file or is not a path is a ProfileError naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify({ extends: "b.json" }));
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify({ extends: "a.json" }));
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ extends: "nope.json" }));
+    await Deno.writeTextFile(`${dir}/d.json`, JSON.stringify({ extends: 7 }));
+    for (
+      const [file, reason] of [
+        ["a.json", /^extends: a\.json is already in the chain \(a loop\)$/],
+        ["c.json", /^cannot read nope\.json: /],
+        ["d.json", /\) extends: must be the path of the base profile: current value is 7$/],
+      ] as const
+    ) {
+      await assert.rejects(loadProfile(`${dir}/${file}`), (e) => {
+        assert.ok(e instanceof ProfileError);
+        assert.match(e.issues[0], reason);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the SSD what-if profile puts an SSD in each node and keeps the server's HDD", async () => {
+  const p = await loadProfile(new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url));
+  const base = await loadProfile(BUILTIN_PROFILE);
+  assert.equal(p.name, "paper-2015-ssd");
+  assert.equal(p.ssd?.readBandwidth.value, base.hdd.interfaceRate.value, "SATA 3 Gb/s caps it");
+  for (const [k, v] of Object.entries(p.ssd ?? {})) assert.ok(v.source.length >= 3, k);
+  const w = buildWorld(p, { seed: 1 });
+  assert.ok(w.nodes[0].disk instanceof Ssd);
+  assert.ok(buildWorld(base, { seed: 1 }).nodes[0].disk instanceof Hdd);
+  assert.ok(numericParameters(p).some((x) => x.path === "ssd.readLatency"));
+  assert.throws(
+    () => applyOverrides(base, { "ssd.readLatency": 1 }),
+    /ssd\.readLatency: the profile has no ssd section \(it is optional\)/,
+  );
 });
 
 Deno.test("overrides change a parameter or a field inside one and say so in its source", async () => {

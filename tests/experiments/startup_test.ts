@@ -29,6 +29,19 @@ Deno.test("image copy time grows with the image size; BMcast startup does not", 
   assert.ok(Math.abs(b.bmcast - a.bmcast) / a.bmcast < 0.1, `bmcast ${a.bmcast} -> ${b.bmcast}`);
 });
 
+Deno.test("with an SSD as the local disk BMcast boots sooner; NFS root, which never touches it, does not change", async () => {
+  const total = (out: Awaited<ReturnType<typeof run>>, method: string) =>
+    out.comparisons.find((c) => c.metric === `${method} total (s)`)!.simulated;
+  const params = { ...small, methods: ["bmcast", "nfsroot"] };
+  const hdd = await run(params);
+  const ssd = await run({
+    ...params,
+    profile: await loadProfile(new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url)),
+  });
+  assert.ok(total(ssd, "bmcast") < total(hdd, "bmcast") - 3, `${total(ssd, "bmcast")}`);
+  assert.equal(total(ssd, "nfsroot"), total(hdd, "nfsroot"));
+});
+
 Deno.test("an unknown method is rejected naming the allowed values", async () => {
   await assert.rejects(
     () => run({ ...small, methods: ["teleport"] }),
