@@ -157,6 +157,17 @@ export interface SensitivityRow {
   changePct: number;
   /** changePct divided by the parameter's change in %. */
   elasticity: number;
+  /**
+   * The change exceeds what the seed alone moves the metric (`noisePct`):
+   * below it, the elasticity is the model's jitter, not a dependence.
+   */
+  aboveNoise: boolean;
+}
+
+/** What {@link varyEach} finds: rows not yet judged against the seed noise. */
+export interface VaryResult {
+  rows: Omit<SensitivityRow, "aboveNoise">[];
+  skipped: SkippedParameter[];
 }
 
 /** A parameter that was not varied, and why. */
@@ -171,7 +182,19 @@ export interface SensitivityOutput {
   skipped: SkippedParameter[];
   /** The metrics with the profile as it is. */
   baseline: Record<string, number>;
+  /**
+   * Seed noise of each metric: max - min over `noiseSeeds` runs of the
+   * unchanged profile, in % of the baseline. BMcast's boot, where the copier
+   * and the boot race for the disk, moves a few % with the seed, and so with
+   * any small timing change.
+   */
+  noisePct: Record<string, number>;
+  /** The seeds of those runs (the first is the baseline's). */
+  noiseSeeds: number[];
 }
+
+/** Runs of the unchanged profile, with consecutive seeds, that measure the noise. */
+export const NOISE_SEEDS = 3;
 
 /**
  * Classifies a source text.
@@ -258,10 +281,10 @@ export async function varyEach(
   profile: Profile,
   params: VaryOptions,
   onDone?: (path: string) => void,
-): Promise<Omit<SensitivityOutput, "baseline">> {
+): Promise<VaryResult> {
   const base = params.baseline ?? await metrics(profile, params);
   const byPath = new Map(numericParameters(profile).map((p) => [p.path, p]));
-  const rows: SensitivityRow[] = [];
+  const rows: VaryResult["rows"] = [];
   const skipped: SkippedParameter[] = [];
   for (const path of params.paths ?? []) {
     const p = byPath.get(path);
@@ -350,6 +373,20 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
     );
   }
   const baseline = await metrics(profile, params);
+  // The same profile with other seeds: how much the metrics move by chance.
+  const config = params.config ?? TARGETS[params.figure ?? "startup"].full;
+  const seed0 = typeof config.seed === "number" ? config.seed : 1;
+  const noiseSeeds = Array.from({ length: NOISE_SEEDS }, (_, k) => seed0 + k);
+  const others: Record<string, number>[] = [];
+  for (const seed of noiseSeeds.slice(1)) {
+    others.push(await metrics(profile, { ...params, config: { ...config, seed } }));
+  }
+  const noisePct = Object.fromEntries(
+    Object.entries(baseline).map(([m, v]) => {
+      const all = [v, ...others.map((o) => o[m])];
+      return [m, v === 0 ? 0 : ((Math.max(...all) - Math.min(...all)) / Math.abs(v)) * 100];
+    }),
+  );
   const { profile: _p, onProgress, workers = 1, ...plain } = params;
   let done = 0;
   const tick = (path: string) => onProgress?.(++done, paths.length, path);
@@ -359,7 +396,7 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const parts = n === 1
     ? [await varyEach(profile, { ...plain, paths, baseline }, tick)]
     : await Promise.all(shares.map((s) =>
-      callInWorker<Omit<SensitivityOutput, "baseline">>({
+      callInWorker<VaryResult>({
         module: import.meta.url,
         fn: "varyEach",
         args: [profile, { ...plain, paths: s, baseline }],
@@ -368,20 +405,35 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
       })
     ));
   const order = (path: string) => paths.indexOf(path);
+  // A change shown with two decimals as 0.00 is no dependence either.
+  const above = (r: VaryResult["rows"][number]) =>
+    Math.abs(r.changePct) > noisePct[r.metric] && Math.abs(r.elasticity) >= 0.005;
   return {
     baseline,
-    rows: parts.flatMap((p) => p.rows).sort((a, b) => order(a.path) - order(b.path)),
+    noisePct,
+    noiseSeeds,
+    rows: parts.flatMap((p) => p.rows).sort((a, b) => order(a.path) - order(b.path))
+      .map((r) => ({ ...r, aboveNoise: above(r) })),
     skipped: parts.flatMap((p) => p.skipped).sort((a, b) => order(a.path) - order(b.path)),
   };
 }
 
-/** Parameters ordered by their largest |elasticity| over the metrics, largest first. */
+/**
+ * Parameters ordered by their largest |elasticity| above the seed noise,
+ * largest first; those that move no metric beyond it come last, by their
+ * largest |elasticity|.
+ */
 export function ranked(rows: readonly SensitivityRow[]): string[] {
-  const score = new Map<string, number>();
+  const score = new Map<string, [number, number]>();
   for (const r of rows) {
-    score.set(r.path, Math.max(score.get(r.path) ?? 0, Math.abs(r.elasticity)));
+    const [above, any] = score.get(r.path) ?? [0, 0];
+    const e = Math.abs(r.elasticity);
+    score.set(r.path, [r.aboveNoise ? Math.max(above, e) : above, Math.max(any, e)]);
   }
-  return [...score.keys()].sort((a, b) => score.get(b)! - score.get(a)!);
+  return [...score.keys()].sort((a, b) => {
+    const [sa, sb] = [score.get(a)!, score.get(b)!];
+    return sb[0] - sa[0] || sb[1] - sa[1];
+  });
 }
 
 /**
@@ -390,9 +442,10 @@ export function ranked(rows: readonly SensitivityRow[]): string[] {
  * @example
  * ```ts
  * import { elasticityBars } from "./fig_sensitivity.ts";
- * const bars = elasticityBars({ baseline: {}, skipped: [], rows: [{ path: "hdd.rpm", kind: "sourced", inherited: false,
- *   base: 7200, changed: 7920, metric: "bmcast total (s)", baseValue: 63, value: 62, changePct: -1.6,
- *   elasticity: -0.16 }] }, 5);
+ * const bars = elasticityBars({ baseline: {}, noisePct: {}, noiseSeeds: [1], skipped: [], rows: [{
+ *   path: "hdd.rpm", kind: "sourced", inherited: false, base: 7200, changed: 7920,
+ *   metric: "bmcast total (s)", baseValue: 63, value: 62, changePct: -1.6, elasticity: -0.16,
+ *   aboveNoise: true }] }, 5);
  * console.assert(bars[0].group === "hdd.rpm" && bars[0].series === "BMcast" && bars[0].value === -0.16);
  * ```
  */
@@ -417,10 +470,15 @@ const SHORT: Record<string, string> = {
 /** A metric's column name: a startup total's short name, else the metric without its unit. */
 const shortName = (metric: string) => SHORT[metric] ?? metric.replace(/ \([^)]*\)$/, "");
 
-/** The top `top` parameters as a text table of elasticities. */
-export function formatTable(out: SensitivityOutput, top: number): string {
+/**
+ * The top `top` parameters as a text table of elasticities; one within the
+ * seed noise is in parentheses, and a last line gives each metric's noise as
+ * the elasticity it would show at the run's step.
+ */
+export function formatTable(out: SensitivityOutput, top: number, step: number): string {
   const metrics = Object.keys(out.baseline);
   const head = ["parameter", "source", ...metrics.map(shortName)];
+  const signed = (e: number) => `${e >= 0 ? "+" : "-"}${Math.abs(e).toFixed(2)}`;
   const lines = ranked(out.rows).slice(0, top).map((path) => {
     const rs = out.rows.filter((r) => r.path === path);
     return [
@@ -428,12 +486,18 @@ export function formatTable(out: SensitivityOutput, top: number): string {
       // A field without a source of its own is labelled by its object's.
       rs[0].inherited ? `${rs[0].kind} (object)` : rs[0].kind,
       ...metrics.map((m) => {
-        const e = rs.find((r) => r.metric === m)?.elasticity;
-        return e === undefined ? "" : `${e >= 0 ? "+" : "-"}${Math.abs(e).toFixed(2)}`;
+        const r = rs.find((r) => r.metric === m);
+        if (r === undefined) return "";
+        return r.aboveNoise ? ` ${signed(r.elasticity)} ` : `(${signed(r.elasticity)})`;
       }),
     ];
   });
-  return textTable(head, lines, head.map((_, c) => c >= 2));
+  const noise = [
+    `seed noise (${out.noiseSeeds.length} seeds)`,
+    "",
+    ...metrics.map((m) => ` \u00b1${(out.noisePct[m] / (step * 100)).toFixed(2)} `),
+  ];
+  return textTable(head, [...lines, noise], head.map((_, c) => c >= 2));
 }
 
 const USAGE =
@@ -501,14 +565,17 @@ if (import.meta.main) {
   });
   if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
   const wall = (performance.now() - t0) / 1000;
-  console.log(formatTable(out, top));
+  console.log(formatTable(out, top, step));
   const varied = new Set(out.rows.map((r) => r.path)).size;
+  const moving = new Set(out.rows.filter((r) => r.aboveNoise).map((r) => r.path)).size;
   console.log(
     `\n${figure}: elasticity, % change of the metric per % change of the parameter (+${
       step * 100
     } %; ` +
       `where that is not valid, -${step * 100} % or +-1 for a small integer); ` +
-      `${varied} parameters varied, ${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
+      `in parentheses: within the seed noise (what seeds ${out.noiseSeeds.join(", ")} alone move ` +
+      `the metric). ${varied} parameters varied, ${moving} move a metric beyond the noise, ` +
+      `${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
   writeFilesAtomically(flags.out, {

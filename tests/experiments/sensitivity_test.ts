@@ -58,6 +58,49 @@ Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM
   }
 });
 
+Deno.test("sensitivity measures the seed noise and judges each change against it", async () => {
+  // RDMA latency does not depend on the seed: no noise, so any real change stands out.
+  const rdmaOut = await run({
+    step: 0.1,
+    figure: "rdma",
+    config: TARGETS.rdma.small,
+    paths: ["infiniband.iommuMissCost"],
+  });
+  assert.deepEqual(rdmaOut.noiseSeeds, [1, 2, 3]);
+  for (const v of Object.values(rdmaOut.noisePct)) assert.equal(v, 0);
+  const judged = Object.fromEntries(rdmaOut.rows.map((r) => [r.metric, r.aboveNoise]));
+  assert.deepEqual(judged, {
+    "Bare-metal latency (us)": false,
+    "Deploy latency (us)": false,
+    "Devirt latency (us)": false,
+    "KVM/Pass latency (us)": true,
+  });
+  // BMcast's boot races its copier for the disk: the seed alone moves it.
+  const boot = await run({ ...small, paths: ["installer.copyDepth"] });
+  assert.ok(boot.noisePct["bmcast total (s)"] > 0.5, JSON.stringify(boot.noisePct));
+  assert.deepEqual(boot.rows.map((r) => r.aboveNoise), [false], "the installer is not in BMcast");
+});
+
+Deno.test("ranked puts parameters that move a metric beyond the noise first", () => {
+  const row = (path: string, elasticity: number, aboveNoise: boolean) => ({
+    path,
+    kind: "sourced" as const,
+    inherited: false,
+    base: 1,
+    changed: 1.1,
+    metric: "m",
+    baseValue: 1,
+    value: 1 + elasticity / 10,
+    changePct: elasticity * 10,
+    elasticity,
+    aboveNoise,
+  });
+  assert.deepEqual(
+    ranked([row("jitter", -0.3, false), row("small", 0.1, true), row("big", -0.5, true)]),
+    ["big", "small", "jitter"],
+  );
+});
+
 Deno.test("sensitivity: bad paths and steps are rejected, every unknown path listed", async () => {
   await assert.rejects(
     run({ ...small, paths: ["hdd.rpm", "hdd.color", "nope"] }),
@@ -87,14 +130,18 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^parameter\s*\|\s*source\s*\|\s*BMcast\n/);
-    assert.match(r.stdout, /^hdd\.rpm\s*\|\s*sourced\s*\|\s*-0\.\d\d$/m);
+    // An elasticity within the seed noise is in parentheses; the noise is on the last line.
+    assert.match(r.stdout, /^hdd\.rpm\s*\|\s*sourced\s*\|\s*(\(-0\.\d\d\)| -0\.\d\d)$/m);
+    assert.match(r.stdout, /^seed noise \(3 seeds\)\s*\|\s*\|\s*\u00b10\.\d\d$/m);
+    assert.match(r.stdout, /1 parameters varied, [01] move a metric beyond the noise/);
     const csv = (await Deno.readTextFile(join(dir, "sensitivity.csv"))).trim().split("\n");
     assert.equal(
       csv[0],
-      "path,kind,inherited,base,changed,metric,baseValue,value,changePct,elasticity",
+      "path,kind,inherited,base,changed,metric,baseValue,value,changePct,elasticity,aboveNoise",
     );
     const json = JSON.parse(await Deno.readTextFile(join(dir, "sensitivity.json")));
     assert.equal(json.rows.length, csv.length - 1);
+    assert.deepEqual(json.noiseSeeds, [1, 2, 3]);
     const bad = await runScript(
       "experiments/fig_sensitivity.ts",
       "--step",
