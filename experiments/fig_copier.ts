@@ -52,13 +52,19 @@ export interface CopierParams {
   durationS: number;
   /** Throughput sample window, s. */
   sampleEveryS: number;
+  /** First seed. */
   seed: number;
+  /**
+   * Seeds run (seed, seed+1, ...): each policy and the bare-metal reference
+   * once per seed; rows give the means and the spread. @default 1
+   */
+  seeds?: number;
   /** Image size override, bytes (the profile's 32 GB when absent). */
   imageBytes?: number;
   profile?: Profile;
   /** Runs at once, each in its own worker (1: in this thread). @default 1 */
   workers?: number;
-  /** Called after each run (the bare-metal reference counts as one). */
+  /** Called after each run (each bare-metal reference counts as one). */
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
@@ -101,7 +107,7 @@ export const small: CopierParams = {
   imageBytes: 7e9,
 };
 
-/** What one policy gave. */
+/** What one policy gave (over several seeds: the mean, with the range of the two headline numbers). */
 export interface CopierRow {
   policy: string;
   kind: CopyPolicyConfig["kind"];
@@ -110,8 +116,14 @@ export interface CopierRow {
   osUpS: number;
   /** De-virtualization done, s from the workload start (NaN: not within the run). */
   devirtS: number;
+  /** Lowest and highest devirtS over the seeds. */
+  devirtMinS: number;
+  devirtMaxS: number;
   /** Mean % of bare metal over the windows that end before the copy completed. */
   streamingPct: number;
+  /** Lowest and highest streamingPct over the seeds. */
+  streamingMinPct: number;
+  streamingMaxPct: number;
   /** Lowest % of bare metal of those windows. */
   lowestPct: number;
   /** Operations BMcast completed fewer than bare metal over the run, in s of bare-metal throughput. */
@@ -125,12 +137,15 @@ export interface CopierRow {
 /** Result of the study. */
 export interface CopierOutput {
   rows: CopierRow[];
-  /** The bare-metal reference: mean operations per second. */
+  /** The seeds run. */
+  seeds: number[];
+  /** The bare-metal reference: mean operations per second (over the seeds). */
   bareMetalOpsPerS: number;
   /** The trade-off as points (policies that de-virtualized within the run). */
   points: PointRow[];
 }
 
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (ns: number) => String(Number((ns / 1e6).toFixed(3)));
 
 /**
@@ -206,6 +221,10 @@ function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
 export async function run(params: CopierParams = full): Promise<CopierOutput> {
   const issues = caseIssues(params.cases);
   if (params.cases.length === 0) issues.push("cases: must name at least one copier case");
+  const n = params.seeds ?? 1;
+  if (!(Number.isInteger(n) && n >= 1 && n <= 20)) {
+    issues.push(`seeds: must be an integer in [1, 20]: current value is ${n}`);
+  }
   for (const k of ["durationS", "sampleEveryS"] as const) {
     if (!(params[k] > 0 && Number.isFinite(params[k]))) {
       issues.push(`${k}: must be a finite number > 0: current value is ${params[k]}`);
@@ -215,61 +234,84 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
     throw new RangeError(issuesMessage("Cannot run the copier study", issues));
   }
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const cassandra: CassandraParams = {
+  const seeds = Array.from({ length: params.seeds ?? 1 }, (_, k) => params.seed + k);
+  const cassandra = (seed: number): CassandraParams => ({
     durationS: params.durationS,
     sampleEveryS: params.sampleEveryS,
-    seed: params.seed,
+    seed,
     imageBytes: params.imageBytes,
-  };
-  const total = params.cases.length + 1;
+  });
+  const jobs = params.cases.flatMap((c, i) => seeds.map((seed, k) => ({ c, i, k, seed })));
+  const total = jobs.length + seeds.length;
   let done = 0;
   const tick = (what: string) => params.onProgress?.(++done, total, what);
-  const workers = Math.max(1, Math.min(params.workers ?? 1, params.cases.length));
-  const runCase = (c: CopierCase): Promise<SystemRun> =>
+  const workers = Math.max(1, Math.min(params.workers ?? 1, jobs.length));
+  const runCase = (c: CopierCase, seed: number): Promise<SystemRun> =>
     workers === 1
-      ? Promise.resolve(runSystem(withCopier(profile, c), "bmcast", cassandra))
+      ? Promise.resolve(runSystem(withCopier(profile, c), "bmcast", cassandra(seed)))
       : callInWorker<SystemRun>({
         module: new URL("./fig_cassandra.ts", import.meta.url).href,
         fn: "runSystem",
-        args: [withCopier(profile, c), "bmcast", cassandra],
-        what: `copier: the ${label(c)} run`,
+        args: [withCopier(profile, c), "bmcast", cassandra(seed)],
+        what: `copier: the ${label(c)} run (seed ${seed})`,
       });
-  // A pool of `workers` runs; the bare-metal reference runs here meanwhile.
-  const runs: SystemRun[] = new Array(params.cases.length);
+  // A pool of `workers` runs; the bare-metal references run here meanwhile.
+  const runs: SystemRun[][] = params.cases.map(() => []);
   let next = 0;
   const pool = Array.from({ length: workers }, async () => {
-    while (next < params.cases.length) {
-      const i = next++;
-      runs[i] = await runCase(params.cases[i]);
-      tick(label(params.cases[i]));
+    while (next < jobs.length) {
+      const { c, i, k, seed } = jobs[next++];
+      runs[i][k] = await runCase(c, seed);
+      tick(seeds.length === 1 ? label(c) : `${label(c)}, seed ${seed}`);
     }
   });
-  const bm = runSystem(profile, "bare-metal", cassandra);
-  tick("bare metal");
+  const bms = seeds.map((seed) => {
+    const bm = runSystem(profile, "bare-metal", cassandra(seed));
+    tick(seeds.length === 1 ? "bare metal" : `bare metal, seed ${seed}`);
+    return bm;
+  });
   await Promise.all(pool);
   const dt = params.sampleEveryS;
-  const rows = params.cases.map((c, i) => {
-    const r = runs[i];
+  // One run against the bare-metal run of its seed.
+  const measure = (r: SystemRun, bm: SystemRun) => {
     const pct = r.windowOps.map((ops, w) => (100 * ops) / bm.windowOps[w]);
     const before = pct.filter((_, w) => !((w + 1) * dt > r.copyDoneS));
     const lost = bm.windowOps.reduce((s, ops, w) => s + ops - r.windowOps[w], 0);
     return {
-      policy: label(c),
-      kind: c.policy.kind,
-      pipeline: c.pipeline,
       osUpS: r.startupS,
       devirtS: r.devirtS,
-      streamingPct: before.length === 0 ? NaN : before.reduce((a, b) => a + b, 0) / before.length,
+      streamingPct: before.length === 0 ? NaN : mean(before),
       lowestPct: before.length === 0 ? NaN : Math.min(...before),
       lostS: lost / bm.opsPerS,
       redirectedMB: (r.redirectedSectors * 512) / 1e6,
+    };
+  };
+  const rows = params.cases.map((c, i) => {
+    const per = runs[i].map((r, k) => measure(r, bms[k]));
+    const avg = (k: keyof typeof per[number]) => mean(per.map((m) => m[k]));
+    const devirts = per.map((m) => m.devirtS), streams = per.map((m) => m.streamingPct);
+    return {
+      policy: label(c),
+      kind: c.policy.kind,
+      pipeline: c.pipeline,
+      osUpS: avg("osUpS"),
+      devirtS: avg("devirtS"),
+      devirtMinS: Math.min(...devirts),
+      devirtMaxS: Math.max(...devirts),
+      streamingPct: avg("streamingPct"),
+      streamingMinPct: Math.min(...streams),
+      streamingMaxPct: Math.max(...streams),
+      lowestPct: avg("lowestPct"),
+      lostS: avg("lostS"),
+      redirectedMB: avg("redirectedMB"),
     };
   });
   const front = paretoFront(rows);
   const out = rows.map((r, i) => ({ ...r, pareto: front[i] }));
   return {
     rows: out,
-    bareMetalOpsPerS: bm.opsPerS,
+    seeds,
+    bareMetalOpsPerS: mean(bms.map((b) => b.opsPerS)),
     points: out.filter((r) => Number.isFinite(r.devirtS) && Number.isFinite(r.streamingPct))
       .map((r) => ({ label: r.policy, group: r.kind, x: r.devirtS, y: r.streamingPct })),
   };
@@ -287,6 +329,9 @@ export function figure(out: CopierOutput, title?: string): ReturnType<typeof sca
 /** The rows as an aligned text table. */
 export function formatTable(out: CopierOutput): string {
   const n = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "-");
+  // Over several seeds: the mean and the range.
+  const spread = (v: number, lo: number, hi: number) =>
+    out.seeds.length === 1 ? n(v) : `${n(v)} (${n(lo)}-${n(hi)})`;
   return textTable(
     [
       "policy",
@@ -301,8 +346,8 @@ export function formatTable(out: CopierOutput): string {
     out.rows.map((r) => [
       r.policy,
       n(r.osUpS),
-      n(r.devirtS),
-      n(r.streamingPct),
+      spread(r.devirtS, r.devirtMinS, r.devirtMaxS),
+      spread(r.streamingPct, r.streamingMinPct, r.streamingMaxPct),
       n(r.lowestPct),
       n(r.lostS),
       n(r.redirectedMB, 0),
@@ -371,7 +416,7 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
 }
 
 const USAGE =
-  `usage: deno task copier [--small] [--seed S] [--profile PATH] [--set P=V ...] [--policy SPEC ...] [--out DIR]
+  `usage: deno task copier [--small] [--seed S] [--seeds N] [--profile PATH] [--set P=V ...] [--policy SPEC ...] [--out DIR]
   Runs BMcast under the Cassandra workload once per background-copy policy and prints, per
   policy, when the OS was up, when the VMM de-virtualized, the throughput while the image
   streamed (% of bare metal: mean and lowest window), the work lost (s of bare-metal
@@ -379,8 +424,10 @@ const USAGE =
   to DIR (default out/). --policy KIND:key=value,... replaces the default policies
   (repeatable), e.g. idle:idleThreshold=5e6,pipeline=3 or
   rate:bytesPerSecond=4e7,burstBytes=8388608 or adaptive:minIdle=2e6,maxIdle=2e8,step=1e6
-  (times in ns, rates in bytes/s; pipeline: chunks fetched ahead, default 1). --small runs
-  the quick configuration (7 GB image, 320 s). Exit status: 0 done, 2 bad usage.`;
+  (times in ns, rates in bytes/s; pipeline: chunks fetched ahead, default 1). --seeds N runs
+  every policy with seeds S..S+N-1 (1-20, default 1) and shows means with their range: BMcast's
+  race with its copier makes single runs move a few %. --small runs the quick configuration
+  (7 GB image, 320 s). Exit status: 0 done, 2 bad usage.`;
 
 if (import.meta.main) {
   const flags = parseFlags({
@@ -390,6 +437,7 @@ if (import.meta.main) {
     options: {
       small: { type: "boolean", default: false },
       seed: { type: "string" },
+      seeds: { type: "string" },
       profile: { type: "string" },
       set: { type: "string", multiple: true },
       policy: { type: "string", multiple: true },
@@ -399,6 +447,7 @@ if (import.meta.main) {
   if (typeof flags === "number") Deno.exit(flags);
   const issues: string[] = [];
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
+  const seeds = intFlag("seeds", flags.seeds, { min: 1, max: 20, fallback: 1 }, issues);
   const specs = (flags.policy ?? []).map(parsePolicySpec);
   issues.push(...specs.flatMap((s) => s.issues));
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
@@ -416,6 +465,7 @@ if (import.meta.main) {
     ...base,
     cases,
     seed,
+    seeds,
     profile: input.profile,
     workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
     onProgress: (done, total, what) => {
@@ -428,13 +478,13 @@ if (import.meta.main) {
   const image = ((base.imageBytes ?? input.profile.image.bytes.value) / 1e9).toFixed(0);
   console.log(
     `\nBMcast under the Cassandra workload, ${image} GB image, ${base.durationS} s in ${base.sampleEveryS} s windows, ` +
-      `seed ${seed}; bare metal ${out.bareMetalOpsPerS.toFixed(0)} ops/s; wall time ${
-        wall.toFixed(1)
-      } s`,
+      `seed${
+        seeds === 1 ? ` ${seed}` : `s ${seed}-${seed + seeds - 1} (means, range in parentheses)`
+      }; bare metal ${out.bareMetalOpsPerS.toFixed(0)} ops/s; wall time ${wall.toFixed(1)} s`,
   );
   writeFilesAtomically(flags.out, {
     "copier.csv": csv(out.rows),
-    "copier.json": JSON.stringify({ ...base, cases, seed, wallSeconds: wall, ...out }, null, 2),
+    "copier.json": JSON.stringify({ ...base, cases, wallSeconds: wall, ...out }, null, 2),
     "copier.svg": toSvg(figure(out, "BMcast copy policies: done sooner vs faster meanwhile")),
   });
 }

@@ -35,18 +35,32 @@ Deno.test("copier: Fig. Cassandra's copier as a case reproduces that figure's BM
   assert.equal(out.rows[0].redirectedMB, (direct.redirectedSectors * 512) / 1e6);
 });
 
+Deno.test("copier over several seeds: means with their range, each seed against its own bare metal", async () => {
+  const one = await run({ ...small, cases: [shy], seed: 2 });
+  const two = await run({ ...small, cases: [shy], seed: 1, seeds: 2 });
+  assert.deepEqual(two.seeds, [1, 2]);
+  const r = two.rows[0];
+  assert.ok(r.devirtMinS <= r.devirtS && r.devirtS <= r.devirtMaxS);
+  assert.ok(r.streamingMinPct <= r.streamingPct && r.streamingPct <= r.streamingMaxPct);
+  // Seed 2 alone is one end of each range.
+  assert.ok([r.devirtMinS, r.devirtMaxS].includes(one.rows[0].devirtS));
+  assert.ok([r.streamingMinPct, r.streamingMaxPct].includes(one.rows[0].streamingPct));
+});
+
 Deno.test("copier: bad cases and windows are rejected with every issue listed", async () => {
   await assert.rejects(
     run({
       ...small,
       durationS: 0,
+      seeds: 0,
       cases: [
         { policy: { kind: "idle", idleThreshold: -1 }, pipeline: 0 },
         { policy: { kind: "rate", bytesPerSecond: 1e6 } as never, pipeline: 1 },
       ],
     }),
     (e: Error) =>
-      e instanceof RangeError && /\(4 issues\)/.test(e.message) &&
+      e instanceof RangeError && /\(5 issues\)/.test(e.message) &&
+      /seeds: must be an integer in \[1, 20\]: current value is 0/.test(e.message) &&
       /cases\[0\]\.policy\.idleThreshold:/.test(e.message) &&
       /cases\[0\]\.pipeline: must be an integer >= 1: current value is 0/.test(e.message) &&
       /cases\[1\]\.policy\.burstBytes:/.test(e.message) &&
@@ -92,7 +106,7 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.match(r.stdout, /\nrate 60 MB\/s, 1 ahead \| +[\d.]+ \| +[\d.]+ \|/);
     assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 1; bare metal \d+ ops\/s/);
     const csv = await Deno.readTextFile(join(dir, "copier.csv"));
-    assert.match(csv, /^policy,kind,pipeline,osUpS,devirtS,streamingPct,/);
+    assert.match(csv, /^policy,kind,pipeline,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/);
     assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);
