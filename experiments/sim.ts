@@ -57,6 +57,7 @@ const FLAGS = {
   seed: { type: "string" },
   "image-gb": { type: "string" },
   "stagger-s": { type: "string" },
+  until: { type: "string" },
   profile: { type: "string" },
   set: { type: "string", multiple: true },
   sweep: { type: "string" },
@@ -73,6 +74,7 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   seed: "seed",
   imageGb: "image-gb",
   staggerS: "stagger-s",
+  until: "until",
   profile: "profile",
   set: "set",
   sweep: "sweep",
@@ -94,6 +96,9 @@ function usage(profile?: Profile): string {
   --image-gb X      image size, GB (default: the profile's${size})
   --stagger-s S     nodes power on at seeded random instants over S seconds (default 0:
                     all at once); startup times still run from each node's POST end
+  --until WHEN      up (default): stop when every OS is up; deployed: go on until every
+                    node holds the image locally (BMcast: copied and de-virtualized; NFS
+                    root and KVM/NFS never do) and report when (deployed s)
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
@@ -129,10 +134,19 @@ function humanReport(doc: SimDocument, wallS: number): string {
     ]),
     [...runRight, false, false, false, true, true],
   );
+  const deployed = doc.scenario.until === "deployed";
+  const s2 = (v: number | undefined) =>
+    v === undefined || !Number.isFinite(v) ? "never" : v.toFixed(2);
   const totals = textTable(
-    [...runHead, "node", "strategy", "total s"],
-    doc.totals.map((r) => [...pre(r), r.node, r.strategy, r.totalS.toFixed(2)]),
-    [...runRight, false, false, true],
+    [...runHead, "node", "strategy", "total s", ...(deployed ? ["deployed s"] : [])],
+    doc.totals.map((r) => [
+      ...pre(r),
+      r.node,
+      r.strategy,
+      r.totalS.toFixed(2),
+      ...(deployed ? [s2(r.deployedS)] : []),
+    ]),
+    [...runRight, false, false, true, true],
   );
   const summary = textTable(
     [
@@ -144,6 +158,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       "mean s",
       "last s",
       "ready s",
+      ...(deployed ? ["deployed s"] : []),
       "server GB",
       "disk GB",
     ],
@@ -156,10 +171,11 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.meanS.toFixed(2),
       s.lastS.toFixed(2),
       s.readyS.toFixed(2),
+      ...(deployed ? [s2(s.deployedS)] : []),
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
     ]),
-    [false, false, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true, true],
   );
   const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) => `${k}=${v}`);
   const withSet = changed.length > 0 ? ` with ${changed.join(", ")}` : "";
@@ -327,9 +343,11 @@ export async function main(args: string[], io: SimIo): Promise<number> {
         point,
         onProgress: (p) =>
           bar.draw(
-            before + p.nodesUp,
-            `${point.run}: ${p.nodesUp}/${p.nodes} up, t=${p.simS.toFixed(0)} s`,
-            p.nodesUp === p.nodes,
+            before + (p.nodesDeployed ?? p.nodesUp),
+            `${point.run}: ${p.nodesUp}/${p.nodes} up${
+              p.nodesDeployed === undefined ? "" : `, ${p.nodesDeployed} deployed`
+            }, t=${p.simS.toFixed(0)} s`,
+            (p.nodesDeployed ?? p.nodesUp) === p.nodes,
           ),
       }));
       before += point.nodes;

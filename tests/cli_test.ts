@@ -38,6 +38,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
       "--profile",
       "--set",
       "--sweep",
+      "--until",
     ]
   ) {
     assert.match(r.stdout, new RegExp(flag));
@@ -112,6 +113,28 @@ Deno.test("sim sweeps one parameter: one run per value, nodes share the image se
   assert.deepEqual(summary.map((m) => [m[1], m[2]]), [["nodes=1", "1"], ["nodes=2", "2"]]);
   const last = summary.map((m) => Number(m[0].split("|")[6]));
   assert.ok(last[1] >= last[0], `two nodes on one server are not faster: ${last}`);
+});
+
+Deno.test("sim --until deployed goes on until BMcast copied and de-virtualized, and says when", async () => {
+  const r = await sim(
+    "--strategy",
+    "bmcast",
+    "--until",
+    "deployed",
+    "--image-gb",
+    IMAGE_GB,
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const doc: SimDocument = JSON.parse(r.stdout);
+  assert.equal(doc.scenario.until, "deployed");
+  assert.deepEqual(doc.rows.map((p) => p.phase), ["VMM boot", "OS boot", "copy", "de-virtualize"]);
+  const [t] = doc.totals;
+  assert.ok(t.deployedS! > t.totalS);
+  assert.ok(doc.summary[0].deployedS! > doc.summary[0].readyS);
+  const human = await sim("--strategy", "nfsroot", "--until", "deployed", "--image-gb", IMAGE_GB);
+  assert.match(human.stdout, /^node\s+\| strategy \| total s \| deployed s$/m);
+  assert.match(human.stdout, /^node0 \| nfsroot\s+\|\s+[\d.]+ \|\s+never$/m);
 });
 
 Deno.test("sim reads a scenario file; flags override it", async () => {

@@ -254,11 +254,23 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
   return { method: "nfsroot", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
 
+/** When a BMcast node's background copy ran and when it de-virtualized. */
+export interface DeploymentSpans {
+  /** Copy started (with the VMM, before the OS booted) and completed. */
+  copy: PhaseSpan;
+  /** De-virtualization, from the complete copy to bare metal. */
+  devirtualize: PhaseSpan;
+}
+
 /**
  * Waits until BMcast's copy is complete, then de-virtualizes, recording the
- * "copy" and "de-virtualize" phases of the node.
+ * "copy" and "de-virtualize" phases of the node; returns them.
  */
-export function* finishDeployment(w: World, node: Node, up: StartupResult): ProcessGenerator<void> {
+export function* finishDeployment(
+  w: World,
+  node: Node,
+  up: StartupResult,
+): ProcessGenerator<DeploymentSpans> {
   if (up.vmm === undefined) {
     throw new TypeError(`Cannot finish deployment of '${node.name}': it runs no VMM`);
   }
@@ -268,6 +280,10 @@ export function* finishDeployment(w: World, node: Node, up: StartupResult): Proc
   const t1 = w.sim.now;
   yield* up.vmm.devirtualize();
   w.rec.span(node.name, "de-virtualize", t1, w.sim.now);
+  return {
+    copy: { phase: "copy", start: t0, end: t1 },
+    devirtualize: { phase: "de-virtualize", start: t1, end: w.sim.now },
+  };
 }
 
 /** Strategy table (dispatch by name; shared code never switches on a kind). */

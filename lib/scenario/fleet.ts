@@ -12,8 +12,10 @@ import { issuesMessage, MAX_SEED } from "../_util/mod.ts";
 import {
   applyOverrides,
   buildWorld,
+  finishDeployment,
   KVM_STRATEGIES,
   type Node,
+  type PhaseSpan,
   type Profile,
   ProfileError,
   STARTUP_STRATEGIES,
@@ -38,6 +40,26 @@ const PREINSTALLED: Readonly<Record<string, boolean>> = {
   "bare-metal": true,
   "kvm-local": true,
 };
+
+/**
+ * When a node holds the image on its local disk, i.e. is deployed: when its
+ * OS is up (it booted from the local disk), after its background copy
+ * (BMcast: then it also de-virtualizes), or never (it streams the image for
+ * as long as it runs).
+ */
+export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
+  "bare-metal": "up",
+  "image-copy": "up",
+  bmcast: "copy",
+  nfsroot: "never",
+  "kvm-nfs": "never",
+  "kvm-local": "up",
+};
+
+/** How long a fleet run goes: until every OS is up, or until every node is deployed. */
+export const UNTIL = ["up", "deployed"] as const;
+/** See {@link UNTIL}. */
+export type Until = typeof UNTIL[number];
 
 /** Largest fleet accepted: each node is a full machine model (about 25 MB, 1 s of wall time for BMcast). */
 export const MAX_NODES = 128;
@@ -81,6 +103,8 @@ export interface Scenario {
   imageGb?: number;
   /** Nodes power on at seeded random instants over the first `staggerS` seconds (0: all at once). */
   staggerS: number;
+  /** Run until every OS is up (default), or until every node is deployed (see {@link DEPLOYED}). */
+  until: Until;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
@@ -99,6 +123,8 @@ export interface ScenarioPoint {
   imageGb?: number;
   /** Power-on spread, s. @default 0 */
   staggerS?: number;
+  /** @default "up" */
+  until?: Until;
   /** Profile parameters changed for this run. */
   set?: ProfileOverrides;
 }
@@ -218,6 +244,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     seed: fields.seed.default(1),
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
+    until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).default("up"),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
       z.string(),
@@ -363,6 +390,7 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     seed: s.seed,
     imageGb: s.imageGb,
     staggerS: s.staggerS,
+    until: s.until,
     ...(s.set ? { set: s.set } : {}),
   };
   if (!s.sweep) return [base];
@@ -395,6 +423,12 @@ export interface FleetPhaseRow extends FleetRunKey {
 export interface FleetTotalRow extends FleetRunKey {
   node: string;
   totalS: number;
+  /**
+   * With `until: "deployed"`: end of POST to the image on the local disk
+   * (BMcast: copy complete and de-virtualized); NaN for a strategy that never
+   * deploys (NFS root, KVM/NFS).
+   */
+  deployedS?: number;
 }
 
 /** A run's fleet-wide numbers. */
@@ -405,7 +439,9 @@ export interface FleetSummaryRow extends FleetRunKey {
   lastS: number;
   /** From the first power-on until every node is up (POST and the stagger included), s. */
   readyS: number;
-  /** What the image server sent until the last node was up. */
+  /** With `until: "deployed"`: from the first power-on until every node is deployed, s (NaN: never). */
+  deployedS?: number;
+  /** What the image server sent until the run ended (the last node up, or deployed). */
   serverGb: number;
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
@@ -422,6 +458,8 @@ export interface FleetRun {
 /** Progress of a fleet run, for progress bars. */
 export interface FleetProgress {
   nodesUp: number;
+  /** With `until: "deployed"`: nodes deployed (or up, for a strategy that never deploys). */
+  nodesDeployed?: number;
   nodes: number;
   /** Simulated time, s. */
   simS: number;
@@ -440,7 +478,9 @@ export interface RunFleetOptions {
 /**
  * Powers on every node of a fresh world at once and runs the strategy on
  * each, concurrently, until the last OS is up (background work such as
- * BMcast's copier is not waited for).
+ * BMcast's copier is not waited for), or with `until: "deployed"` until
+ * every node is deployed (BMcast: copied and de-virtualized; the copy and
+ * de-virtualize phases join the rows).
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile } from "../deploy/mod.ts";
@@ -482,10 +522,18 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     seed: point.seed,
     staggerS: point.staggerS ?? 0,
   };
+  const until = point.until ?? "up";
+  const deploys = DEPLOYED[point.strategy] ?? "never";
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
-  let up = 0;
-  const report = () => onProgress?.({ nodesUp: up, nodes: point.nodes, simS: w.sim.now / 1e9 });
+  let up = 0, finished = 0, lastUp = 0;
+  const report = () =>
+    onProgress?.({
+      nodesUp: up,
+      nodes: point.nodes,
+      simS: w.sim.now / 1e9,
+      ...(until === "deployed" ? { nodesDeployed: finished } : {}),
+    });
   // Power-on instants drawn in node order from their own stream: the other
   // streams, and so everything else, stay the same for a seed.
   const powerOn = w.sim.rng.stream("fleet:power-on");
@@ -497,27 +545,46 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       firstOn.at = Math.min(firstOn.at, w.sim.now);
       yield* node.firmware.powerOn();
       const t0 = w.sim.now;
+      // Phases in s from the end of this node's POST.
+      const record = (spans: readonly PhaseSpan[]) => {
+        for (const p of spans) {
+          const [startS, endS] = [(p.start - t0) / 1e9, (p.end - t0) / 1e9];
+          phases.push({ ...meta, node: node.name, phase: p.phase, startS, endS });
+        }
+      };
       const r = yield* strategy(w, node);
-      for (const p of r.phases) {
-        phases.push({
-          ...meta,
-          node: node.name,
-          phase: p.phase,
-          startS: (p.start - t0) / 1e9,
-          endS: (p.end - t0) / 1e9,
-        });
-      }
-      totals.push({ ...meta, node: node.name, totalS: r.total / 1e9 });
+      record(r.phases);
       up++;
+      lastUp = w.sim.now;
+      report();
+      if (until === "up") {
+        totals.push({ ...meta, node: node.name, totalS: r.total / 1e9 });
+        finished++;
+        return;
+      }
+      let deployedAt = deploys === "up" ? w.sim.now : NaN;
+      if (deploys === "copy") {
+        const d = yield* finishDeployment(w, node, r);
+        record([d.copy, d.devirtualize]);
+        deployedAt = w.sim.now;
+      }
+      const deployedS = (deployedAt - t0) / 1e9;
+      totals.push({ ...meta, node: node.name, totalS: r.total / 1e9, deployedS });
+      lastDeployed = Math.max(lastDeployed, deployedAt);
+      finished++;
       report();
     }, `${node.name}/startup`);
   }
+  let lastDeployed = -Infinity;
   let steps = 0;
-  while (up < point.nodes && w.sim.step()) {
+  while (finished < point.nodes && w.sim.step()) {
     if (++steps % progressEvery === 0) report();
   }
-  if (up < point.nodes) {
-    throw new Error(`fleet '${point.run}': only ${up} of ${point.nodes} nodes came up`);
+  if (finished < point.nodes) {
+    throw new Error(
+      `fleet '${point.run}': only ${up} of ${point.nodes} nodes came up` +
+        (until === "deployed" ? `, ${finished} deployed` : ""),
+    );
   }
   // Node order, not completion order, for stable output.
   const order = (n: string) => Number(n.replace(/\D/g, ""));
@@ -532,7 +599,10 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       firstS: Math.min(...t),
       meanS: t.reduce((a, b) => a + b, 0) / t.length,
       lastS: Math.max(...t),
-      readyS: (w.sim.now - firstOn.at) / 1e9,
+      readyS: (lastUp - firstOn.at) / 1e9,
+      ...(until === "deployed"
+        ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn.at) / 1e9 }
+        : {}),
       serverGb: w.server.stats.bytesServed / 1e9,
       serverDiskGb: w.server.stats.diskBytes / 1e9,
       serverRequests: w.server.stats.requests,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import {
+  DEPLOYED,
   FLEET_STRATEGIES,
   MAX_NODES,
   minImageBytes,
@@ -137,6 +138,44 @@ Deno.test("fleet: a faster network shortens the image copy only down to the loca
   assert.ok(copyS(fast) < copyS(gbe) / 1.5, `${copyS(fast)} vs ${copyS(gbe)}`);
   // No network makes the local disk write faster than its outer zone.
   assert.ok(copyS(fast) > (IMAGE_GB * 1e9) / profile.hdd.outerRate.value);
+});
+
+Deno.test("fleet until deployed: BMcast nodes copy and de-virtualize long after they are up; sharing the server delays it", () => {
+  const run = (strategy: string, nodes: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy, nodes, seed: 1, imageGb: IMAGE_GB, until: "deployed" },
+    });
+  const one = run("bmcast", 1), two = run("bmcast", 2);
+  const t = one.totals[0];
+  assert.ok(t.deployedS! > t.totalS + 30, `${t.deployedS} vs ${t.totalS}`);
+  const phase = (r: typeof one, name: string) => r.phases.find((p) => p.phase === name)!;
+  assert.equal(phase(one, "de-virtualize").endS, t.deployedS);
+  assert.equal(phase(one, "copy").endS, phase(one, "de-virtualize").startS);
+  // Two nodes fetch the whole image each through the server's one link.
+  assert.ok(two.summary.deployedS! > one.summary.deployedS!);
+  assert.ok(two.summary.deployedS! > (2 * IMAGE_GB * 1e9) / profile.network.lineRate.value);
+  assert.ok(two.summary.serverGb > 2 * IMAGE_GB * 0.95);
+  // readyS still ends when the last OS is up, not when the copies end.
+  assert.equal(
+    one.summary.readyS,
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "bmcast", nodes: 1, seed: 1, imageGb: IMAGE_GB },
+    }).summary.readyS,
+  );
+  // Image copy is deployed when it is up; NFS root never is.
+  const copy = run("image-copy", 1);
+  assert.equal(copy.totals[0].deployedS, copy.totals[0].totalS);
+  const nfs = run("nfsroot", 1);
+  assert.ok(Number.isNaN(nfs.totals[0].deployedS) && Number.isNaN(nfs.summary.deployedS));
+});
+
+Deno.test("every fleet strategy says when it is deployed", () => {
+  assert.deepEqual(Object.keys(DEPLOYED).sort(), Object.keys(FLEET_STRATEGIES).sort());
+  assert.deepEqual(issuesOf({ until: "forever" }), [
+    'until: must be one of up, deployed: current value is "forever"',
+  ]);
 });
 
 Deno.test("a scenario changes profile parameters for every run, or sweeps one by its path", () => {
