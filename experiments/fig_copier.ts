@@ -148,22 +148,39 @@ export interface CopierOutput {
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (ns: number) => String(Number((ns / 1e6).toFixed(3)));
 
+/** A field's value in a name when it differs from the default cases' (the recheck: the schema's). */
+const unless = (v: number | undefined, usual: number, text: (v: number) => string) =>
+  v === undefined || v === usual ? "" : ` ${text(v)}`;
+
+/** Each policy kind's name: its main numbers, then any other field that is not the usual one. */
+const NAME: {
+  [K in CopyPolicyConfig["kind"]]: (p: Extract<CopyPolicyConfig, { kind: K }>) => string;
+} = {
+  idle: (p) =>
+    `idle ${ms(p.idleThreshold)} ms` + unless(p.recheck, 1e6, (v) => `recheck ${ms(v)} ms`),
+  adaptive: (p) =>
+    `adaptive ${ms(p.minIdle)}-${ms(p.maxIdle)} ms` +
+    unless(p.step, 1e6, (v) => `step ${ms(v)} ms`) +
+    unless(p.recheck, 1e6, (v) => `recheck ${ms(v)} ms`),
+  rate: (p) =>
+    `rate ${Number((p.bytesPerSecond / 1e6).toFixed(3))} MB/s` +
+    unless(p.burstBytes, 8 * MIB, (v) => `burst ${Number((v / MIB).toFixed(3))} MiB`),
+};
+
 /**
- * A short name of a case, e.g. "idle 2 ms, 3 ahead".
+ * A short name of a case, e.g. "idle 2 ms, 3 ahead"; fields other than the
+ * main ones appear when they differ from the default cases'.
  * @example
  * ```ts
  * import { label } from "./fig_copier.ts";
- * console.assert(label({ policy: { kind: "rate", bytesPerSecond: 3e7, burstBytes: 8e6 }, pipeline: 1 })
+ * console.assert(label({ policy: { kind: "rate", bytesPerSecond: 3e7, burstBytes: 8 << 20 }, pipeline: 1 })
  *   === "rate 30 MB/s, 1 ahead");
+ * console.assert(label({ policy: { kind: "adaptive", minIdle: 2e6, maxIdle: 5e7, step: 5e5 }, pipeline: 3 })
+ *   === "adaptive 2-50 ms step 0.5 ms, 3 ahead");
  * ```
  */
 export function label(c: CopierCase): string {
-  const p = c.policy;
-  const name = p.kind === "idle"
-    ? `idle ${ms(p.idleThreshold)} ms`
-    : p.kind === "adaptive"
-    ? `adaptive ${ms(p.minIdle)}-${ms(p.maxIdle)} ms`
-    : `rate ${Number((p.bytesPerSecond / 1e6).toFixed(3))} MB/s`;
+  const name = (NAME[c.policy.kind] as (p: CopyPolicyConfig) => string)(c.policy);
   return `${name}, ${c.pipeline} ahead`;
 }
 
@@ -190,6 +207,12 @@ function caseIssues(cases: readonly CopierCase[]): string[] {
     }
     if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
       issues.push(`cases[${i}].pipeline: must be an integer >= 1: current value is ${c.pipeline}`);
+    } else if (r.success) {
+      // Rows and points are named by the label: two cases must not share one.
+      const j = cases.findIndex((o) =>
+        CopyPolicySchema.safeParse(o.policy).success && label(o) === label(c)
+      );
+      if (j < i) issues.push(`cases[${i}]: the same copier as cases[${j}] (${label(c)})`);
     }
   });
   return issues;

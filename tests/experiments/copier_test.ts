@@ -56,10 +56,13 @@ Deno.test("copier: bad cases and windows are rejected with every issue listed", 
       cases: [
         { policy: { kind: "idle", idleThreshold: -1 }, pipeline: 0 },
         { policy: { kind: "rate", bytesPerSecond: 1e6 } as never, pipeline: 1 },
+        shy,
+        { ...shy, policy: { ...shy.policy, recheck: 1e6 } },
       ],
     }),
     (e: Error) =>
-      e instanceof RangeError && /\(5 issues\)/.test(e.message) &&
+      e instanceof RangeError && /\(6 issues\)/.test(e.message) &&
+      /cases\[3\]: the same copier as cases\[2\] \(idle 50 ms, 3 ahead\)/.test(e.message) &&
       /seeds: must be an integer in \[1, 20\]: current value is 0/.test(e.message) &&
       /cases\[0\]\.policy\.idleThreshold:/.test(e.message) &&
       /cases\[0\]\.pipeline: must be an integer >= 1: current value is 0/.test(e.message) &&
