@@ -198,21 +198,57 @@ function withCopier(profile: Profile, c: CopierCase): Profile {
 }
 
 /** Every issue of the cases, each naming the case and the field. */
-function caseIssues(cases: readonly CopierCase[]): string[] {
+/**
+ * Every issue of the cases, each naming the case (`names[i]`, else
+ * `cases[i]`) and the field: an invalid policy or pipeline, a rate policy
+ * whose bucket cannot hold one of the profile's copy chunks (it would never
+ * copy), two cases with the same name.
+ * @example
+ * ```ts
+ * import { caseIssues } from "./fig_copier.ts";
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * const profile = await loadProfile(BUILTIN_PROFILE);
+ * const bad = { policy: { kind: "rate" as const, bytesPerSecond: 1e6, burstBytes: 1e6 }, pipeline: 1 };
+ * console.assert(caseIssues([bad], { profile })[0].startsWith("cases[0].policy.burstBytes: must be >= "));
+ * ```
+ */
+export function caseIssues(
+  cases: readonly CopierCase[],
+  options: { profile?: Profile; names?: readonly string[] } = {},
+): string[] {
   const issues: string[] = [];
+  const chunk = options.profile === undefined
+    ? undefined
+    : options.profile.vmm.chunkSectors.value * 512;
   cases.forEach((c, i) => {
+    const name = options.names?.[i] ?? `cases[${i}]`;
+    // A case given by name (a --policy spec) names its fields plainly.
+    const field = (f: string) =>
+      options.names?.[i] === undefined ? `${name}.${f}` : `${name}: ${f.replace(/^policy\./, "")}`;
     const r = CopyPolicySchema.safeParse(c.policy);
     for (const e of r.error?.issues ?? []) {
-      issues.push(`cases[${i}].policy.${e.path.join(".") || "kind"}: ${e.message}`);
+      issues.push(`${field(`policy.${e.path.join(".") || "kind"}`)}: ${e.message}`);
+    }
+    const p = r.success ? r.data : undefined;
+    if (p?.kind === "rate" && chunk !== undefined && p.burstBytes < chunk) {
+      issues.push(
+        `${
+          field("policy.burstBytes")
+        }: must be >= the profile's copy chunk (vmm.chunkSectors: ${chunk} bytes), or the copier never copies: current value is ${p.burstBytes}`,
+      );
     }
     if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
-      issues.push(`cases[${i}].pipeline: must be an integer >= 1: current value is ${c.pipeline}`);
+      issues.push(`${field("pipeline")}: must be an integer >= 1: current value is ${c.pipeline}`);
     } else if (r.success) {
       // Rows and points are named by the label: two cases must not share one.
       const j = cases.findIndex((o) =>
         CopyPolicySchema.safeParse(o.policy).success && label(o) === label(c)
       );
-      if (j < i) issues.push(`cases[${i}]: the same copier as cases[${j}] (${label(c)})`);
+      if (j < i) {
+        issues.push(
+          `${name}: the same copier as ${options.names?.[j] ?? `cases[${j}]`} (${label(c)})`,
+        );
+      }
     }
   });
   return issues;
@@ -242,7 +278,8 @@ function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
  * ```
  */
 export async function run(params: CopierParams = full): Promise<CopierOutput> {
-  const issues = caseIssues(params.cases);
+  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const issues = caseIssues(params.cases, { profile });
   if (params.cases.length === 0) issues.push("cases: must name at least one copier case");
   const n = params.seeds ?? 1;
   if (!(Number.isInteger(n) && n >= 1 && n <= 20)) {
@@ -256,7 +293,6 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
   if (issues.length > 0) {
     throw new RangeError(issuesMessage("Cannot run the copier study", issues));
   }
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const seeds = Array.from({ length: params.seeds ?? 1 }, (_, k) => params.seed + k);
   const cassandra = (seed: number): CassandraParams => ({
     durationS: params.durationS,
@@ -498,26 +534,38 @@ if (import.meta.main) {
   issues.push(...specs.flatMap((s) => s.issues));
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
+  const base = flags.small ? small : full;
+  const given = specs.every((s) => s.case !== undefined) ? specs.map((s) => s.case!) : [];
+  const cases = specs.length > 0 ? given : base.cases;
+  if (input.profile !== undefined && given.length === specs.length) {
+    const names = specs.length > 0 ? flags.policy!.map((p) => `--policy ${JSON.stringify(p)}`) : [];
+    issues.push(...caseIssues(cases, { profile: input.profile, names }));
+  }
   if (issues.length > 0 || input.profile === undefined) {
     console.error(`${issuesMessage("copier: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
-  const base = flags.small ? small : full;
-  const cases = specs.length > 0 ? specs.map((s) => s.case!) : base.cases;
   const tty = Deno.stderr.isTerminal();
   const enc = new TextEncoder();
   const t0 = performance.now();
-  const out = await run({
-    ...base,
-    cases,
-    seed,
-    seeds,
-    profile: input.profile,
-    workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
-    onProgress: (done, total, what) => {
-      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Kcopier ${done}/${total} ${what}`));
-    },
-  });
+  let out: CopierOutput;
+  try {
+    out = await run({
+      ...base,
+      cases,
+      seed,
+      seeds,
+      profile: input.profile,
+      workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
+      onProgress: (done, total, what) => {
+        if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Kcopier ${done}/${total} ${what}`));
+      },
+    });
+  } catch (e) {
+    if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+    console.error(`copier: the simulation failed: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
   if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
   const wall = (performance.now() - t0) / 1000;
   console.log(formatTable(out));

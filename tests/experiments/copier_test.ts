@@ -58,10 +58,12 @@ Deno.test("copier: bad cases and windows are rejected with every issue listed", 
         { policy: { kind: "rate", bytesPerSecond: 1e6 } as never, pipeline: 1 },
         shy,
         { ...shy, policy: { ...shy.policy, recheck: 1e6 } },
+        { policy: { kind: "rate", bytesPerSecond: 1e6, burstBytes: 1e6 }, pipeline: 1 },
       ],
     }),
     (e: Error) =>
-      e instanceof RangeError && /\(6 issues\)/.test(e.message) &&
+      e instanceof RangeError && /\(7 issues\)/.test(e.message) &&
+      /cases\[4\]\.policy\.burstBytes: must be >= the profile's copy chunk/.test(e.message) &&
       /cases\[3\]: the same copier as cases\[2\] \(idle 50 ms, 3 ahead\)/.test(e.message) &&
       /seeds: must be an integer in \[1, 20\]: current value is 0/.test(e.message) &&
       /cases\[0\]\.policy\.idleThreshold:/.test(e.message) &&
@@ -113,6 +115,22 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);
+
+    // A rate bucket smaller than the profile's copy chunk would never copy: bad input, not a crash.
+    const tiny = await runScript(
+      "experiments/fig_copier.ts",
+      "--small",
+      "--policy",
+      "rate:bytesPerSecond=1e6,burstBytes=1e6",
+      "--out",
+      join(dir, "tiny"),
+    );
+    assert.equal(tiny.code, 2, tiny.stderr);
+    assert.match(
+      tiny.stderr,
+      /--policy "rate:bytesPerSecond=1e6,burstBytes=1e6": burstBytes: must be >= the profile's copy chunk \(vmm\.chunkSectors: 4194304 bytes\)/,
+    );
+    assert.throws(() => Deno.statSync(join(dir, "tiny")));
 
     const bad = join(dir, "bad");
     const b = await runScript(
