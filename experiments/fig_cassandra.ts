@@ -67,6 +67,7 @@ export interface CassandraParams {
   durationS: number;
   /** Throughput sample window, s. */
   sampleEveryS: number;
+  /** Seed of every random stream (the same request stream for every system). */
   seed: number;
   /** Image size override, bytes (the profile's 32 GB when absent). */
   imageBytes?: number;
@@ -88,6 +89,7 @@ export interface CassandraParams {
    * worker's module graph again). @default false
    */
   parallel?: boolean;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
@@ -129,6 +131,7 @@ export type CassandraSystem = typeof SYSTEMS[number];
 
 /** What one run measured. */
 export interface SystemRun {
+  /** Which system ran. */
   system: CassandraSystem;
   /** Operations completed in each window, from the start of the workload. */
   windowOps: number[];
@@ -138,11 +141,13 @@ export interface SystemRun {
   hitRatio: number;
   /** Startup time (end of POST to OS ready), s. */
   startupS: number;
-  /** BMcast: copy complete and de-virtualization done, s from the workload start (NaN if not reached). */
+  /** BMcast: copy complete, s from the workload start (NaN if not reached). */
   copyDoneS: number;
+  /** De-virtualization done, s from the workload start (NaN if not reached). */
   devirtS: number;
-  /** BMcast: sectors the mediator redirected to the image server, and sectors the copier wrote. */
+  /** BMcast: sectors the mediator redirected to the image server. */
   redirectedSectors: number;
+  /** Sectors the copier wrote. */
   copiedSectors: number;
   /** Wall-clock time of the run, ms. */
   wallMs: number;
@@ -158,19 +163,27 @@ export interface CassandraSummary {
   bmcastAfterPct: number;
   /** Largest |% - 100| of a BMcast window after de-virtualization. */
   bmcastAfterMaxDevPct: number;
+  /** Mean % of bare metal of KVM/Local. */
   kvmMeanPct: number;
+  /** Highest window % of KVM/Local. */
   kvmMaxPct: number;
   /** De-virtualization done, s from the workload start. */
   devirtS: number;
+  /** Image size of the run, bytes. */
   imageBytes: number;
 }
 
 /** Result of the experiment. */
 export interface CassandraOutput {
+  /** % of bare metal per window and system. */
   rows: ThroughputRow[];
+  /** The de-virtualization moment. */
   markers: ThroughputMarker[];
+  /** Shape checks as comparison rows. */
   comparisons: Comparison[];
+  /** The figure's summary numbers. */
   summary: CassandraSummary;
+  /** Each system's run. */
   runs: SystemRun[];
 }
 

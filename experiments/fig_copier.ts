@@ -40,6 +40,7 @@ import { type CassandraParams, runSystem, type SystemRun } from "./fig_cassandra
 
 /** One copier configuration: a policy and the chunks fetched ahead. */
 export interface CopierCase {
+  /** The policy (lib/vmm's copy policy configuration). */
   policy: CopyPolicyConfig;
   /** Chunks the copier fetches ahead (the profile's `vmm.pipeline`). */
   pipeline: number;
@@ -47,6 +48,7 @@ export interface CopierCase {
 
 /** Parameters of the copier study. */
 export interface CopierParams {
+  /** The copiers compared, in table order. */
   cases: CopierCase[];
   /** Length of each Cassandra run from the start of the workload, s. */
   durationS: number;
@@ -61,6 +63,7 @@ export interface CopierParams {
   seeds?: number;
   /** Image size override, bytes (the profile's 32 GB when absent). */
   imageBytes?: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
   /** Runs at once, each in its own worker (1: in this thread). @default 1 */
   workers?: number;
@@ -109,20 +112,25 @@ export const small: CopierParams = {
 
 /** What one policy gave (over several seeds: the mean, with the range of the two headline numbers). */
 export interface CopierRow {
+  /** The case's name (see label()). */
   policy: string;
+  /** The policy kind. */
   kind: CopyPolicyConfig["kind"];
+  /** Chunks fetched ahead. */
   pipeline: number;
   /** VMM boot + OS boot, s from the end of POST. */
   osUpS: number;
   /** De-virtualization done, s from the workload start (NaN: not within the run). */
   devirtS: number;
-  /** Lowest and highest devirtS over the seeds. */
+  /** Lowest devirtS over the seeds. */
   devirtMinS: number;
+  /** Highest devirtS over the seeds. */
   devirtMaxS: number;
   /** Mean % of bare metal over the windows that end before the copy completed. */
   streamingPct: number;
-  /** Lowest and highest streamingPct over the seeds. */
+  /** Lowest streamingPct over the seeds. */
   streamingMinPct: number;
+  /** Highest streamingPct over the seeds. */
   streamingMaxPct: number;
   /** Lowest % of bare metal of those windows. */
   lowestPct: number;
@@ -136,6 +144,7 @@ export interface CopierRow {
 
 /** Result of the study. */
 export interface CopierOutput {
+  /** One row per case, in the order given. */
   rows: CopierRow[];
   /** The seeds run. */
   seeds: number[];

@@ -30,7 +30,9 @@ export interface FleetParams {
   staggerS: number;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
   set?: ProfileOverrides;
+  /** Seed of every random stream. */
   seed: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 

@@ -28,7 +28,9 @@ export interface RdmaParams {
   bytes: number;
   /** Image size for the Devirt run (both nodes copy it before de-virtualizing). */
   devirtImageBytes: number;
+  /** Seed of every random stream. */
   seed: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
@@ -47,8 +49,11 @@ export const RDMA_BARS: readonly { group: string; system: RdmaSystem }[] = [
 
 /** Output of {@link run}. */
 export interface RdmaOutput {
+  /** Latency bars, simulated and the paper's. */
   rows: BarRow[];
+  /** Paper-versus-simulation checks. */
   comparisons: Comparison[];
+  /** Each system's ping-pong, with its bar group. */
   runs: (RdmaRun & { group: string })[];
 }
 

@@ -121,6 +121,7 @@ export interface SensitivityParams {
   paths?: string[];
   /** Parallel workers (each a full simulation). @default 1 */
   workers?: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
   /** Called after each parameter. */
   onProgress?: (done: number, total: number, path: string) => void;
@@ -142,18 +143,23 @@ export type SourceKind = "sourced" | "estimate" | "calibrated";
 
 /** One metric's response to one parameter change. */
 export interface SensitivityRow {
+  /** The parameter's dotted profile path. */
   path: string;
   /** Kind of the parameter's source (a field's own, or else its object's: see `inherited`). */
   kind: SourceKind;
   /** A field without a source of its own: `kind` is its object's. */
   inherited: boolean;
-  /** The parameter before and after the change. */
+  /** The parameter before the change. */
   base: number;
+  /** The parameter after the change. */
   changed: number;
+  /** The metric (a comparison row's name). */
   metric: string;
-  /** The metric with the profile as it is, and with the change. */
+  /** The metric with the profile as it is. */
   baseValue: number;
+  /** The metric with the change. */
   value: number;
+  /** The metric's change, % of baseValue. */
   changePct: number;
   /** changePct divided by the parameter's change in %. */
   elasticity: number;
@@ -166,19 +172,25 @@ export interface SensitivityRow {
 
 /** What {@link varyEach} finds: rows not yet judged against the seed noise. */
 export interface VaryResult {
+  /** One row per parameter and metric. */
   rows: Omit<SensitivityRow, "aboveNoise">[];
+  /** Parameters not varied, and why. */
   skipped: SkippedParameter[];
 }
 
 /** A parameter that was not varied, and why. */
 export interface SkippedParameter {
+  /** The parameter's dotted profile path. */
   path: string;
+  /** Why it was not varied. */
   reason: string;
 }
 
 /** Output of {@link run}. */
 export interface SensitivityOutput {
+  /** One row per parameter and metric, judged against the noise. */
   rows: SensitivityRow[];
+  /** Parameters not varied, and why. */
   skipped: SkippedParameter[];
   /** The metrics with the profile as it is. */
   baseline: Record<string, number>;

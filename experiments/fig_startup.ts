@@ -26,7 +26,9 @@ export interface StartupParams {
   methods: string[];
   /** Image size override, bytes (the profile's 32 GB when absent). */
   imageBytes?: number;
+  /** Seed of every random stream. */
   seed: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
@@ -44,7 +46,9 @@ export const small: StartupParams = {
 
 /** Result rows of the startup experiment. */
 export interface StartupOutput {
+  /** Phases per method, simulated and the paper's. */
   rows: StartupRow[];
+  /** Paper-versus-simulation checks (phases, totals, the ratio). */
   comparisons: Comparison[];
 }
 

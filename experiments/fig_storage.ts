@@ -48,7 +48,9 @@ export interface StorageParams {
   deployLba: number;
   /** Image size for the Devirt run (the copy must finish first). */
   devirtImageBytes: number;
+  /** Seed of every random stream. */
   seed: number;
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
@@ -78,6 +80,7 @@ export const STORAGE_SYSTEMS = [
 
 /** One measured pass with what happened underneath. */
 export interface StoragePass extends StorageRow {
+  /** The figure's bar group (system). */
   group: string;
   /** VM exits on the node's CPUs during the pass. */
   exits: number;
@@ -87,8 +90,11 @@ export interface StoragePass extends StorageRow {
 
 /** Output of {@link run}. */
 export interface StorageOutput {
+  /** Read and write bars, simulated and the paper's. */
   rows: BarRow[];
+  /** Paper-versus-simulation checks. */
   comparisons: Comparison[];
+  /** Each measured pass. */
   passes: StoragePass[];
 }
 

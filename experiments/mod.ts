@@ -13,10 +13,16 @@
  * @module
  */
 export * as startup from "./fig_startup.ts";
+/** Fig. Cassandra throughput during deployment. */
 export * as cassandra from "./fig_cassandra.ts";
+/** Fig. storage throughput. */
 export * as storage from "./fig_storage.ts";
+/** Fig. InfiniBand RDMA latency. */
 export * as rdma from "./fig_rdma.ts";
+/** Beyond the paper: N nodes at once. */
 export * as fleet from "./fig_fleet.ts";
+/** Beyond the paper: which profile parameters the results depend on. */
 export * as sensitivity from "./fig_sensitivity.ts";
+/** Beyond the paper: background-copy policies. */
 export * as copier from "./fig_copier.ts";
 export { type FigureOut, reproduce, type ReproduceOptions } from "./repro.ts";

@@ -39,14 +39,20 @@ import * as cassandra from "./fig_cassandra.ts";
 import * as storage from "./fig_storage.ts";
 import * as rdma from "./fig_rdma.ts";
 
-type Row = Record<string, unknown>;
+/** A tidy result row (one per CSV line). */
+export type Row = Record<string, unknown>;
 
 /** One figure's outputs for one seed. */
 export interface FigureOut {
+  /** Figure name (startup, cassandra, storage, rdma). */
   name: string;
+  /** Seed of the run. */
   seed: number;
+  /** The experiment's tidy rows. */
   rows: Row[];
+  /** Paper-versus-simulation checks. */
   comparisons: ComparisonRow[];
+  /** The figure as a standalone SVG. */
   svg: string;
 }
 
@@ -117,7 +123,8 @@ export interface ReproduceOptions {
   small?: boolean;
   /** Seeds, one complete run each. @default [1] */
   seeds?: readonly number[];
-  /** @default the built-in profile */
+  /** The hardware profile. @default the built-in profile */
+  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
