@@ -316,6 +316,31 @@ export function runSystem(
 }
 
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/**
+ * A run's throughput in % of the bare-metal run of the same seed, window by
+ * window, and the mean and lowest % over the windows that end before its copy
+ * completed (NaN when there are none; a run without a copy counts every window).
+ * @example
+ * ```ts
+ * import { againstBareMetal } from "./fig_cassandra.ts";
+ * const a = againstBareMetal({ windowOps: [80, 90, 100], copyDoneS: 20 }, { windowOps: [100, 100, 100] }, 10);
+ * console.assert(a.pct.join() === "80,90,100" && a.streamingPct === 85 && a.streamingMinPct === 80);
+ * ```
+ */
+export function againstBareMetal(
+  run: Pick<SystemRun, "windowOps" | "copyDoneS">,
+  bm: Pick<SystemRun, "windowOps">,
+  sampleEveryS: number,
+): { pct: number[]; streamingPct: number; streamingMinPct: number } {
+  const pct = run.windowOps.map((ops, i) => (100 * ops) / bm.windowOps[i]);
+  const before = pct.filter((_, i) => !((i + 1) * sampleEveryS > run.copyDoneS));
+  return {
+    pct,
+    streamingPct: mean(before),
+    streamingMinPct: before.length === 0 ? NaN : Math.min(...before),
+  };
+}
 const FIG = "cassandra";
 /**
  * The paper gives no number for "below bare metal", only the figure's axis,
@@ -358,8 +383,9 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
   const kvm = runSystem(profile, "kvm-local", plain);
   const bmc = await bmcRun;
   const runs = [bm, bmc, kvm];
-  const pct = (r: SystemRun) => r.windowOps.map((ops, i) => (100 * ops) / bm.windowOps[i]);
-  const bmcPct = pct(bmc), kvmPct = pct(kvm);
+  const dt = params.sampleEveryS;
+  const streaming = againstBareMetal(bmc, bm, dt);
+  const bmcPct = streaming.pct, kvmPct = againstBareMetal(kvm, bm, dt).pct;
   const rows: ThroughputRow[] = [];
   for (const [system, series] of [["bmcast", bmcPct], ["kvm-local", kvmPct]] as const) {
     series.forEach((p, i) => {
@@ -369,13 +395,11 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
   const markers: ThroughputMarker[] = Number.isFinite(bmc.devirtS)
     ? [{ system: "bmcast", timeS: bmc.devirtS, label: "de-virtualized" }]
     : [];
-  // Windows wholly before the copy completed / wholly after de-virtualization.
-  const dt = params.sampleEveryS;
-  const before = bmcPct.filter((_, i) => !((i + 1) * dt > bmc.copyDoneS));
+  // Windows wholly after de-virtualization.
   const after = bmcPct.filter((_, i) => i * dt >= bmc.devirtS);
   const summary: CassandraSummary = {
-    bmcastBeforePct: mean(before),
-    bmcastBeforeMinPct: before.length === 0 ? NaN : Math.min(...before),
+    bmcastBeforePct: streaming.streamingPct,
+    bmcastBeforeMinPct: streaming.streamingMinPct,
     bmcastAfterPct: mean(after),
     bmcastAfterMaxDevPct: after.length === 0
       ? NaN

@@ -36,7 +36,12 @@ import {
   readProfileInput,
 } from "../lib/scenario/mod.ts";
 import { type PointRow, scatterFigure, toSvg } from "../lib/plot/mod.ts";
-import { type CassandraParams, runSystem, type SystemRun } from "./fig_cassandra.ts";
+import {
+  againstBareMetal,
+  type CassandraParams,
+  runSystem,
+  type SystemRun,
+} from "./fig_cassandra.ts";
 
 /** One copier configuration: a policy and the chunks fetched ahead. */
 export interface CopierCase {
@@ -206,7 +211,6 @@ function withCopier(profile: Profile, c: CopierCase): Profile {
   };
 }
 
-/** Every issue of the cases, each naming the case and the field. */
 /**
  * Every issue of the cases, each naming the case (`names[i]`, else
  * `cases[i]`) and the field: an invalid policy or pipeline, a rate policy
@@ -302,7 +306,7 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
   if (issues.length > 0) {
     throw new RangeError(issuesMessage("Cannot run the copier study", issues));
   }
-  const seeds = Array.from({ length: params.seeds ?? 1 }, (_, k) => params.seed + k);
+  const seeds = Array.from({ length: n }, (_, k) => params.seed + k);
   const cassandra = (seed: number): CassandraParams => ({
     durationS: params.durationS,
     sampleEveryS: params.sampleEveryS,
@@ -342,14 +346,13 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
   const dt = params.sampleEveryS;
   // One run against the bare-metal run of its seed.
   const measure = (r: SystemRun, bm: SystemRun) => {
-    const pct = r.windowOps.map((ops, w) => (100 * ops) / bm.windowOps[w]);
-    const before = pct.filter((_, w) => !((w + 1) * dt > r.copyDoneS));
+    const a = againstBareMetal(r, bm, dt);
     const lost = bm.windowOps.reduce((s, ops, w) => s + ops - r.windowOps[w], 0);
     return {
       osUpS: r.startupS,
       devirtS: r.devirtS,
-      streamingPct: before.length === 0 ? NaN : mean(before),
-      lowestPct: before.length === 0 ? NaN : Math.min(...before),
+      streamingPct: a.streamingPct,
+      lowestPct: a.streamingMinPct,
       lostS: lost / bm.opsPerS,
       redirectedMB: (r.redirectedSectors * 512) / 1e6,
     };

@@ -124,7 +124,6 @@ export interface ReproduceOptions {
   /** Seeds, one complete run each. @default [1] */
   seeds?: readonly number[];
   /** The hardware profile. @default the built-in profile */
-  /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
 
