@@ -106,7 +106,8 @@ Deno.test("a write gathers versions from the PRD buffers into the disk", () => {
   assert.equal(rig.hba.counters().bytesWritten, 1536);
 });
 
-Deno.test("a command completes after commandOverhead + PRD walk + disk latency + DMA + fisPost", () => {
+/** Interrupt times of one read of `sectors` into one PRD entry, with round costs. */
+function timedRead(sectors: number): number[] {
   const rig = ahciRig({
     latency: 100_000,
     costs: { commandOverhead: 2_000, prdEntry: 100, fisPost: 300, dmaBandwidth: 1e9 },
@@ -114,28 +115,21 @@ Deno.test("a command completes after commandOverhead + PRD walk + disk latency +
   rig.startPort(0, { ie: R.PxIS_DHRS, ghcIe: true });
   rig.issue(0, {
     slot: 0,
-    fis: fisOf({ kind: "read", lba: 0, count: 8 }),
-    prdt: [{ dba: 0x40_0000, bytes: 4096, interrupt: false }],
+    fis: fisOf({ kind: "read", lba: 0, count: sectors }),
+    prdt: [{ dba: 0x40_0000, bytes: sectors * 512, interrupt: false }],
   });
   rig.sim.run();
+  return rig.interrupts;
+}
+
+Deno.test("a command completes after commandOverhead + PRD walk + disk latency + DMA + fisPost", () => {
   // 2000 + 1*100 + 100000 + 4096 B at 1 GB/s (4096 ns) + 300
-  assert.deepEqual(rig.interrupts, [2_000 + 100 + 100_000 + 4_096 + 300]);
+  assert.deepEqual(timedRead(8), [2_000 + 100 + 100_000 + 4_096 + 300]);
 });
 
 Deno.test("a large transfer exposes one Data FIS of DMA: the rest overlaps the link (SATA 3.0 §10.5.11)", () => {
-  const rig = ahciRig({
-    latency: 100_000,
-    costs: { commandOverhead: 2_000, prdEntry: 100, fisPost: 300, dmaBandwidth: 1e9 },
-  });
-  rig.startPort(0, { ie: R.PxIS_DHRS, ghcIe: true });
-  rig.issue(0, {
-    slot: 0,
-    fis: fisOf({ kind: "read", lba: 0, count: 128 }),
-    prdt: [{ dba: 0x40_0000, bytes: 65_536, interrupt: false }],
-  });
-  rig.sim.run();
   // 64 KiB at 1 GB/s would be 65,536 ns; only the last 8 KiB FIS's 8,192 ns adds.
-  assert.deepEqual(rig.interrupts, [2_000 + 100 + 100_000 + 8_192 + 300]);
+  assert.deepEqual(timedRead(128), [2_000 + 100 + 100_000 + 8_192 + 300]);
 });
 
 Deno.test("an interrupt is raised only when PxIE and GHC.IE both allow it", () => {
