@@ -22,6 +22,7 @@ export {
   Store,
 } from "./lib/sim/mod.ts";
 export type {
+  EventState,
   FlowOptions,
   LinkOptions,
   ProcessGenerator,
@@ -31,12 +32,13 @@ export type {
   SpanRow,
 } from "./lib/sim/mod.ts";
 export { micros, millis, seconds, toSeconds, VersionMap } from "./lib/_util/mod.ts";
-export type { Bytes, Gpa, Lba, SimTime } from "./lib/_util/mod.ts";
+export type { Bytes, ComparisonRow, Gpa, Lba, SimTime } from "./lib/_util/mod.ts";
 // Machine model.
 export {
   AhciHba,
   Cpu,
   E820Map,
+  EXIT_REASONS,
   Firmware,
   Hca,
   Hdd,
@@ -46,23 +48,107 @@ export {
   PhysicalMemory,
   Ssd,
 } from "./lib/hw/mod.ts";
-export type { BlockDevice, CpuCosts, HookResult, MmioHook, VmxState } from "./lib/hw/mod.ts";
+export type {
+  AccessResult,
+  AccessSize,
+  AhciCompletion,
+  AhciCosts,
+  AhciHbaCounters,
+  AhciPort,
+  AhciPortCounters,
+  AtaCommandKind,
+  BlockDevice,
+  BusDevice,
+  CompletionMode,
+  CpuCosts,
+  DiskCommand,
+  DiskResult,
+  DiskStats,
+  E820Entry,
+  E820Type,
+  EngineState,
+  ExitReason,
+  FirmwareState,
+  FisEngineState,
+  HcaStats,
+  HddStats,
+  HookHandle,
+  HookResult,
+  IommuOptions,
+  MmioAccess,
+  MmioHook,
+  NicMessage,
+  NicStats,
+  PingPongResult,
+  PxeResult,
+  RdmaLatencyParts,
+  VmxState,
+} from "./lib/hw/mod.ts";
 export { BlockProtocol, InfinibandFabric, Network, starNetwork } from "./lib/net/mod.ts";
+export type {
+  ConnectOptions,
+  Framing,
+  ImageErrorCode,
+  NetNode,
+  NodeKind,
+  Packet,
+  PacketHandler,
+  SendOptions,
+  StarOptions,
+  Transport,
+} from "./lib/net/mod.ts";
 // Image server.
 export { ImageClient, ImageContent, ImageServer } from "./lib/image/mod.ts";
+export type {
+  BackingDiskOptions,
+  ImageServerStats,
+  PageCacheOptions,
+  ReadOptions,
+} from "./lib/image/mod.ts";
 // The de-virtualizable VMM and its mediators.
 export { AhciMediator, BackgroundCopier, BlockMap, makeCopyPolicy, Vmm } from "./lib/vmm/mod.ts";
 export type {
+  AhciMediatorStats,
+  ChunkState,
+  CopierStats,
+  CopyContext,
+  CopyDecision,
+  CopyPolicy,
   CopyPolicyConfig,
+  DevirtTimeline,
   ImageSource,
   Mediator,
+  SectorRun,
   VmmBlockIo,
   VmmCosts,
+  VmmState,
 } from "./lib/vmm/mod.ts";
 // Baselines, guest, workloads.
 export { KvmHost, KvmVm, VirtioBlk } from "./lib/kvm/mod.ts";
+export type {
+  BackgroundExit,
+  GuestWorkOptions,
+  KvmHostState,
+  KvmVmOptions,
+  KvmVmState,
+  RemoteImageFile,
+  RemoteImageFileStats,
+  VirtioBackend,
+  VirtioBlkCosts,
+  VirtioBlkStats,
+  VirtioIoResult,
+} from "./lib/kvm/mod.ts";
 export { AhciDriver, NfsClient } from "./lib/guest/mod.ts";
-export type { GuestBlockDriver, IoResult } from "./lib/guest/mod.ts";
+export type {
+  AhciDriverInfo,
+  AhciDriverStats,
+  BootOp,
+  GuestBlockDriver,
+  IoResult,
+  NfsClientCosts,
+  NfsClientStats,
+  PhysAllocator,
+} from "./lib/guest/mod.ts";
 export {
   GuestCpus,
   KvStore,
@@ -70,6 +156,26 @@ export {
   runBoot,
   runKvWorkload,
   storageBenchmark,
+} from "./lib/workload/mod.ts";
+export type {
+  BootParams,
+  BootPhaseRow,
+  BootReplay,
+  BootResult,
+  BootRunExtras,
+  BootTraceOp,
+  CpuTime,
+  KvOpRecord,
+  KvResult,
+  KvRunExtras,
+  KvStoreStats,
+  KvThroughputRow,
+  KvWorkloadParams,
+  PageCache,
+  RdmaLatencyRow,
+  RdmaPingPong,
+  StorageBenchmarkOptions,
+  StorageRow,
 } from "./lib/workload/mod.ts";
 // Deployment strategies and scenarios.
 export {
@@ -94,11 +200,20 @@ export {
 } from "./lib/scenario/mod.ts";
 export type {
   Comparison,
+  KvmStartupOptions,
+  KvmStartupResult,
   Node,
+  NumericParameter,
+  PhaseSpan,
   Profile,
+  RdmaOptions,
+  RdmaRun,
+  RdmaSystem,
   SeedSpread,
+  StartupOptions,
   StartupResult,
   World,
+  WorldOptions,
 } from "./lib/scenario/mod.ts";
 // Figures.
 export {
@@ -111,6 +226,19 @@ export {
   timelineFigure,
   toHtml,
   toSvg,
+} from "./lib/plot/mod.ts";
+export type {
+  BarRow,
+  BarsFigureOptions,
+  Figure,
+  FigureOptions,
+  JupyterDisplayable,
+  Source,
+  StartupRow,
+  ThroughputFigureOptions,
+  ThroughputMarker,
+  ThroughputRow,
+  TimelineRow,
 } from "./lib/plot/mod.ts";
 // Experiments: one namespace per figure (run(params), small/full) and reproduce().
 export * as experiments from "./experiments/mod.ts";

@@ -17,7 +17,13 @@ import {
 } from "../lib/scenario/mod.ts";
 
 /** Every startup method by name. */
-export const METHODS = { ...STARTUP_STRATEGIES, ...KVM_STRATEGIES };
+export const METHODS: Record<
+  string,
+  (typeof STARTUP_STRATEGIES)[string] | (typeof KVM_STRATEGIES)[string]
+> = {
+  ...STARTUP_STRATEGIES,
+  ...KVM_STRATEGIES,
+};
 import type { StartupRow } from "../lib/plot/mod.ts";
 
 /** Parameters of the startup experiment. */

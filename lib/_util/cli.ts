@@ -1,7 +1,8 @@
 /** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
-type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+/** The `options` table of `node:util` `parseArgs`: flag name -> type, short alias, default. */
+export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
 /** The parsed flags of `options` (strict, no positionals). */
 export type Flags<O extends FlagOptions> = ReturnType<
   typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>

@@ -15,12 +15,17 @@
  * ```
  */
 export interface ComparisonRow {
+  /** Figure or table the metric belongs to (e.g. `"startup"`). */
   figure: string;
+  /** What is compared, with its unit (e.g. `"bmcast total (s)"`). */
   metric: string;
+  /** The value the paper reports, in the metric's unit. */
   paper: number;
+  /** The value the simulation predicts, in the metric's unit. */
   simulated: number;
   /** (simulated - paper) / paper, in %. */
   errorPct: number;
+  /** Largest |errorPct| that still counts as reproduced, in %. */
   tolerancePct: number;
   /** |errorPct| <= tolerancePct. */
   pass: boolean;

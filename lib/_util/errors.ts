@@ -6,6 +6,7 @@
 
 /** Thrown when a model invariant is broken (a bug in the model, not in the input). */
 export class InvariantError extends Error {
+  /** Always `"InvariantError"`, so stack traces and logs name the tier. */
   override name = "InvariantError";
 }
 

@@ -20,6 +20,13 @@ export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } f
 export type { ComparisonRow } from "./comparison.ts";
 export { type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
-export { type Flags, intFlag, MAX_SEED, parseFlags, writeFilesAtomically } from "./cli.ts";
+export {
+  type FlagOptions,
+  type Flags,
+  intFlag,
+  MAX_SEED,
+  parseFlags,
+  writeFilesAtomically,
+} from "./cli.ts";
 export { callInWorker, type WorkerCall } from "./worker.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

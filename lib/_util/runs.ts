@@ -6,7 +6,9 @@ import { requireNumber } from "./errors.ts";
 
 /** A run of sectors [lba, lba+count). */
 export interface Run {
+  /** First sector of the run. */
   lba: number;
+  /** Number of sectors in the run (0 for an empty run). */
   count: number;
 }
 

@@ -8,7 +8,7 @@
 import { requireNumber } from "./errors.ts";
 
 /** Version of a block never written (garbage on a fresh local disk). */
-export const NO_VERSION = -1;
+export const NO_VERSION: number = -1;
 /** Version of every block of a pristine image. */
 export const IMAGE_VERSION = 0;
 
@@ -53,6 +53,10 @@ export function concatVersions(parts: readonly ArrayLike<number>[]): Int32Array 
  */
 export class VersionMap {
   #chunks: (number | Int32Array)[];
+  /**
+   * A map of `blocks` blocks (`blocks` is readable afterwards), every one at
+   * version `initial` ({@link NO_VERSION} by default).
+   */
   constructor(readonly blocks: number, initial: number = NO_VERSION) {
     requireNumber("create version map", "blocks", blocks, { integer: true, min: 0 });
     this.#chunks = new Array(Math.ceil(blocks / CHUNK)).fill(initial);

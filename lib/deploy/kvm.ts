@@ -38,8 +38,11 @@ export interface KvmStartupOptions extends StartupOptions {
 
 /** A KVM startup: the strategy result plus the VMM's handles. */
 export interface KvmStartupResult extends StartupResult {
+  /** The KVM host running on the node's CPUs. */
   host: KvmHost;
+  /** The guest VM (vCPUs pinned one to one on the node's CPUs). */
   vm: KvmVm;
+  /** The guest's virtio-blk disk (also the result's `driver`). */
   virtio: VirtioBlk;
   /** The remote image file (KVM/NFS only). */
   imageFile?: RemoteImageFile;
@@ -47,7 +50,9 @@ export interface KvmStartupResult extends StartupResult {
 
 /** A running KVM host with one started VM. */
 export interface KvmMachine {
+  /** The booted KVM host on the node's CPUs. */
   host: KvmHost;
+  /** The started VM (QEMU and guest firmware done). */
   vm: KvmVm;
 }
 

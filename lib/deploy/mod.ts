@@ -35,6 +35,7 @@ export {
 export {
   bareMetal,
   bmcast,
+  type DeploymentSpans,
   finishDeployment,
   imageCopy,
   imageSource,

@@ -196,8 +196,8 @@ export const ProfileSchema = z.object({
 
 /** A parsed profile. */
 export type Profile = z.infer<typeof ProfileSchema>;
-/** Section names. */
-export type SectionName = keyof typeof sections;
+/** Section names: the profile's keys other than `name` and `description` ("cpu", "hdd", "vmm", ...). */
+export type SectionName = Exclude<keyof Profile, "name" | "description">;
 
 /**
  * Values of a section without their sources.
@@ -218,7 +218,12 @@ export function values<S extends Record<string, { value: unknown; source: string
 
 /** Thrown for a profile that does not validate; `issues` lists every problem. */
 export class ProfileError extends Error {
+  /** Error name, "ProfileError". */
   override name = "ProfileError";
+  /**
+   * An error whose message lists `issues`.
+   * @param issues every problem found, each `path: message`
+   */
   constructor(readonly issues: string[]) {
     super(issuesMessage("invalid profile", issues));
   }
@@ -448,6 +453,7 @@ function scalarOf(text: string): unknown {
 export interface NumericParameter {
   /** Dotted path, e.g. "hdd.rpm" or "kvm.virtio.hostWakeup". */
   path: string;
+  /** Current value, in the parameter's own unit (ns, bytes, sectors, ...). */
   value: number;
   /** The parameter's source; for a field, its own (`fieldSources`) or else its object's. */
   source: string;

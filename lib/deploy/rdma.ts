@@ -45,19 +45,23 @@ export interface RdmaOptions {
 
 /** A node prepared for the benchmark: the CPU that posts and polls, and what the system adds to its HCA. */
 export interface RdmaNode {
+  /** The CPU (a vCPU under KVM) that posts the writes and polls for completions: {@link RDMA_CPU}. */
   cpu: Cpu;
   /** How the poll loop's time turns out on that CPU. */
   cpuTime: CpuTime;
+  /** HCA options the system adds to the profile's (VT-d remapping under KVM pass-through; none otherwise). */
   hca: HcaLatencyOptions;
 }
 
 /** What a run measured. */
 export interface RdmaRun {
+  /** The system both nodes ran. */
   system: RdmaSystem;
   /** ib_write_lat's summary (us). */
   latency: RdmaLatencyRow;
   /** The analytical one-way latency of the first HCA's write, by part (ns). */
   parts: RdmaLatencyParts;
+  /** The two nodes' HCAs, first node first. */
   hcas: Hca[];
   /** VM exits on the benchmark CPUs during the ping-pong. */
   exits: number;
@@ -67,7 +71,9 @@ export interface RdmaRun {
 
 /** A fabric with one switch and an HCA on each of `nodes`. */
 export interface IbSetup {
+  /** The InfiniBand fabric: one switch, each HCA cabled to it. */
   fabric: InfinibandFabric;
+  /** One HCA per entry of `nodes`, in order. */
   hcas: Hca[];
 }
 

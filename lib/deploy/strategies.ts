@@ -31,22 +31,33 @@ import {
 
 /** One phase of a startup, seconds from the strategy's start. */
 export interface PhaseSpan {
+  /** Phase name as recorded ("VMM boot", "image copy", "OS boot", "copy", ...). */
   phase: string;
+  /** Simulation time the phase began, ns. */
   start: SimTime;
+  /** Simulation time the phase ended, ns. */
   end: SimTime;
 }
 
 /** What a startup leaves running for later workloads. */
 export interface StartupResult {
+  /** Strategy name, its key in the strategy tables ("bare-metal", "bmcast", "kvm-nfs", ...). */
   method: string;
+  /** The startup's phases in order. */
   phases: PhaseSpan[];
   /** Startup time, ns (from the end of the initial POST to OS ready). */
   total: SimTime;
+  /** What the guest OS boot did (reads, writes, per-phase times). */
   boot: BootResult;
+  /** The guest's block driver, for workloads run after the boot. */
   driver: GuestBlockDriver;
+  /** The guest's cores, for workloads run after the boot. */
   cpus: GuestCpus;
+  /** BMcast's VMM (BMcast only). */
   vmm?: Vmm;
+  /** BMcast's AHCI mediator, redirecting reads of blocks not yet copied (BMcast only). */
   mediator?: AhciMediator;
+  /** BMcast's background copier filling the local disk (BMcast only). */
   copier?: BackgroundCopier;
 }
 

@@ -36,15 +36,23 @@ export const SERVER = "image-server";
 
 /** One bare-metal machine. */
 export interface Node {
+  /** Host name on the network (`node0`, `node1`, ...); prefixes its disk's and VM's names. */
   name: string;
+  /** The node's RAM (the profile's `memory.bytes`). */
   memory: PhysicalMemory;
+  /** The firmware's E820 memory map of that RAM (BMcast's VMM reserves its own memory in it). */
   e820: E820Map;
+  /** MMIO bus the CPUs' loads and stores go through; the HBA's registers are mapped at {@link ABAR}. */
   bus: MmioBus;
+  /** Interrupt controller delivering device vectors (the HBA's is {@link AHCI_VECTOR}). */
   irq: InterruptController;
+  /** The logical CPUs (the profile's `cpu.logicalCpus`), with its VMX costs. */
   cpus: Cpu[];
   /** The local disk: the profile's `hdd`, or its `ssd` when it has one. */
   disk: Hdd | Ssd;
+  /** The AHCI HBA, with the local disk on port 0. */
   hba: AhciHba;
+  /** Platform firmware (BIOS): POST, PXE boot (DHCP, TFTP) from the image server, local boot. */
   firmware: Firmware;
   /** Client of the image server on this node's network port. */
   image: ImageClient;
@@ -52,18 +60,27 @@ export interface Node {
 
 /** A simulation world. */
 export interface World {
+  /** The discrete-event simulation every model of the world runs in. */
   sim: Simulation;
+  /** The profile the world was built from (every cost parameter with its source). */
   profile: Profile;
+  /** The GbE star network: the image server and every node on one switch. */
   network: Network;
+  /** Block protocol (over UDP) between image clients and the server. */
   protocol: BlockProtocol;
+  /** The image server, holding {@link IMAGE_ID} on its own HDD. */
   server: ImageServer;
+  /** Size of the OS image, 512-byte sectors. */
   imageSectors: number;
+  /** The bare-metal nodes, `node0` first. */
   nodes: Node[];
+  /** Recorder of the run's phase spans and samples. */
   rec: Recorder;
 }
 
 /** Options of {@link buildWorld}. */
 export interface WorldOptions {
+  /** Seed of the simulation's random streams. @default 1 */
   seed?: number;
   /** Number of nodes. @default 1 */
   nodes?: number;
@@ -71,6 +88,7 @@ export interface WorldOptions {
   preinstalled?: boolean;
   /** Image size override, bytes (default: the profile's). */
   imageBytes?: number;
+  /** Run label the recorder puts on its rows. @default "run" */
   run?: string;
 }
 

@@ -47,18 +47,23 @@ export interface AhciDriverCosts {
 
 /** Options of {@link AhciDriver}. */
 export interface AhciDriverOptions {
+  /** Simulation the driver's processes (issue, interrupt handler, init) run in. */
   sim: Simulation;
   /** CPU the driver's code runs on. */
   cpu: Cpu;
+  /** Bus the CPU's register accesses to the ABAR window go through. */
   bus: MmioBus;
+  /** Guest-physical memory holding the command list, FIS area, command tables and buffers. */
   memory: PhysicalMemory;
   /** Firmware memory map; the driver allocates only usable RAM from it. */
   e820: E820Map;
+  /** Interrupt controller the driver registers its handler on for `vector`. */
   irq: InterruptController;
   /** Vector of the HBA's interrupt. */
   vector: number;
   /** ABAR: physical address of the HBA's register window. */
   abar: Gpa;
+  /** CPU time of the driver's code paths, ns. */
   costs: AhciDriverCosts;
   /** Port to use. @default the first implemented port with a device (PxSSTS.DET = 3) */
   port?: number;
@@ -78,6 +83,7 @@ export interface AhciDriverOptions {
 
 /** Outcome of a request. */
 export interface IoResult {
+  /** Whether every command of the request completed without error and in full. */
   ok: boolean;
   /** Versions read (reads that succeeded). */
   versions?: Int32Array;
@@ -89,6 +95,7 @@ export interface IoResult {
 
 /** What IDENTIFY and CAP told the driver. */
 export interface AhciDriverInfo {
+  /** HBA port the driver uses (bit in PI, device present per PxSSTS.DET). */
   port: number;
   /** Capacity in sectors (IDENTIFY words 100-103). */
   sectors: number;
@@ -102,23 +109,33 @@ export interface AhciDriverInfo {
 
 /** Driver counters. */
 export interface AhciDriverStats {
+  /** Read, write and flush calls. */
   requests: number;
+  /** ATA commands issued after splitting, IDENTIFY included. */
   commands: number;
   /** Interrupt handler runs. */
   interrupts: number;
   /** Handler runs that found nothing to do. */
   spurious: number;
+  /** Commands that failed: task file error (PxTFD) or short transfer (PRDBC). */
   errors: number;
+  /** Sectors read by commands that completed successfully. */
   sectorsRead: number;
+  /** Sectors written by commands that completed successfully. */
   sectorsWritten: number;
+  /** HBA register reads the driver made through its CPU. */
   mmioReads: number;
+  /** HBA register writes the driver made through its CPU. */
   mmioWrites: number;
 }
 
 /** A block driver as workloads see it (this one, or any other guest driver). */
 export interface GuestBlockDriver {
+  /** Simulation the driver's requests complete in. */
   readonly sim: Simulation;
+  /** Reads `count` sectors from `lba`; the result carries one version per sector. */
   read(req: { lba: number; count: number }): SimEvent<IoResult>;
+  /** Writes `count` sectors from `lba`: every sector gets `version`, or `version[i]`. */
   write(
     req: { lba: number; count: number; version: number | ArrayLike<number> },
   ): SimEvent<IoResult>;
@@ -168,7 +185,9 @@ interface Cmd {
  * ```
  */
 export class AhciDriver implements GuestBlockDriver {
+  /** Simulation the driver's processes run in. */
   readonly sim: Simulation;
+  /** Counters since creation. */
   readonly stats: AhciDriverStats = {
     requests: 0,
     commands: 0,
@@ -180,6 +199,7 @@ export class AhciDriver implements GuestBlockDriver {
     mmioReads: 0,
     mmioWrites: 0,
   };
+  /** Allocator of the driver's DMA structures and buffers, over the E820 map's usable RAM. */
   readonly allocator: PhysAllocator;
   #o: Required<Omit<AhciDriverOptions, "port">> & { port?: number };
   #lock: Resource;
@@ -201,6 +221,10 @@ export class AhciDriver implements GuestBlockDriver {
   #lastCi = 0;
   #lastSact = 0;
 
+  /**
+   * Creates the driver; it touches no register until {@link init}.
+   * @throws RangeError on bad PRD, queue, timeout or cost options.
+   */
   constructor(options: AhciDriverOptions) {
     const o = {
       ncq: true,

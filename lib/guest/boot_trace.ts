@@ -12,8 +12,11 @@ import type { GuestBlockDriver, IoResult } from "./ahci_driver.ts";
 
 /** One block operation of a boot. */
 export interface BootOp {
+  /** Direction of the request. */
   op: "read" | "write";
+  /** First sector of the request. */
   lba: number;
+  /** Sectors in the request (512 bytes each). */
   count: number;
   /** CPU time before this operation is issued, ns. */
   thinkNs: SimTime;
@@ -33,19 +36,29 @@ export interface BootTraceOptions {
 
 /** Timing of a played trace. */
 export interface BootTraceStats {
+  /** Operations issued. */
   requests: number;
+  /** Read operations issued. */
   reads: number;
+  /** Write operations issued. */
   writes: number;
+  /** Sectors requested by reads (failed ones included). */
   sectorsRead: number;
+  /** Sectors requested by writes (failed ones included). */
   sectorsWritten: number;
+  /** Requests the driver completed with `ok: false`. */
   errors: number;
   /** Read sectors whose version differed from the one this player last wrote. */
   mismatches: number;
+  /** Simulated time the player started, ns. */
   start: SimTime;
+  /** Simulated time the last request completed, ns. */
   end: SimTime;
+  /** `end - start`: the boot's I/O time including think times, ns. */
   elapsed: SimTime;
   /** Sum of think times. */
   thinkTime: SimTime;
+  /** Request latency as the driver reported it (issue to completion): mean, median, 99th percentile, max, ns. */
   latency: { mean: number; p50: SimTime; p99: SimTime; max: SimTime };
 }
 

@@ -38,10 +38,13 @@ export interface NfsClientCosts {
 
 /** Options of {@link NfsClient}. */
 export interface NfsClientOptions {
+  /** Simulation the client's request and RPC processes run in. */
   sim: Simulation;
   /** Size of the exported image, 512-byte sectors. */
   sectors: number;
+  /** READ path to the server (network, server CPU, cache and disk). */
   transport: NfsReadTransport;
+  /** Client CPU time per request and per RPC, ns. */
   costs: NfsClientCosts;
   /** Largest READ, bytes; RPCs are aligned to it. @default 32768 */
   rsize?: number;
@@ -51,7 +54,7 @@ export interface NfsClientOptions {
   maxInFlight?: number;
   /** RPCs read ahead of a sequential reader (Linux: up to 15, NFS_MAX_READAHEAD). @default 0 */
   readAhead?: number;
-  /** @default "overlay" */
+  /** Where guest writes go: the local overlay only, or also the server. @default "overlay" */
   writes?: NfsWriteMode;
   /** Required when `writes` is "server". */
   writeTransport?: NfsWriteTransport;
@@ -63,14 +66,21 @@ export interface NfsClientOptions {
 
 /** Counters. */
 export interface NfsClientStats {
+  /** Guest read and write calls. */
   requests: number;
+  /** READ RPCs sent, read-ahead included. */
   rpcs: number;
+  /** WRITE RPCs sent (writes "server" only). */
   writeRpcs: number;
+  /** READ RPCs started by read-ahead. */
   readAheadRpcs: number;
   /** Chunks a request found cached or already in flight. */
   cacheHits: number;
+  /** Guest requests that failed because a READ or WRITE RPC failed. */
   errors: number;
+  /** Sectors returned to the guest by successful reads. */
   sectorsRead: number;
+  /** Sectors the guest wrote (stored in the overlay). */
   sectorsWritten: number;
 }
 
@@ -93,9 +103,13 @@ export interface NfsClientStats {
  * ```
  */
 export class NfsClient implements GuestBlockDriver {
+  /** Simulation the client's processes run in. */
   readonly sim: Simulation;
+  /** Size of the exported image, 512-byte sectors. */
   readonly sectors: number;
+  /** Client CPU time per request and per RPC, ns. */
   readonly costs: Readonly<NfsClientCosts>;
+  /** Counters since creation. */
   readonly stats: NfsClientStats = {
     requests: 0,
     rpcs: 0,
@@ -106,8 +120,9 @@ export class NfsClient implements GuestBlockDriver {
     sectorsRead: 0,
     sectorsWritten: 0,
   };
-  /** Sectors per READ and WRITE. */
+  /** Sectors per READ (`rsize / 512`); READs are aligned to it. */
   readonly chunkSectors: number;
+  /** Sectors per WRITE (`wsize / 512`). */
   readonly writeSectors: number;
   /** Guest writes (NO_VERSION where the image shows through). */
   readonly overlay: VersionMap;
@@ -120,6 +135,10 @@ export class NfsClient implements GuestBlockDriver {
   #inFlight = new Map<number, SimEvent<Int32Array>>();
   #nextSequential = -1;
 
+  /**
+   * Creates the client with an empty page cache and overlay.
+   * @throws RangeError on bad sizes, limits or costs; TypeError on a missing transport.
+   */
   constructor(options: NfsClientOptions) {
     const o = {
       rsize: 32_768,

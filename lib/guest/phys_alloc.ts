@@ -33,6 +33,7 @@ export class PhysAllocator {
   allocated: Bytes = 0;
 
   /**
+   * Builds the free list from the usable E820 entries above `minAddress`.
    * @param e820 the firmware memory map.
    * @param options `minAddress`: lowest address used (the kernel keeps low memory for itself). @default 1 MiB
    */

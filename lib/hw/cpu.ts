@@ -80,6 +80,11 @@ export class Cpu {
    */
   onExit: ((cpu: Cpu, reason: ExitReason) => SimTime) | undefined = undefined;
 
+  /**
+   * Creates a CPU in VMX off, EPT off, with no exits counted.
+   * @param id Logical CPU number (also the `cpu` an MMIO hook sees).
+   * @param costs Exit, entry, MMIO and EPT costs from the profile (all >= 0).
+   */
   constructor(readonly id: number, readonly costs: CpuCosts) {
     for (const [k, v] of Object.entries(costs)) requireNumber(`create cpu ${id}`, k, v, { min: 0 });
   }

@@ -32,6 +32,7 @@ export type FirmwarePhase = "post" | "dhcp" | "tftp" | "local-boot";
 
 /** PXE options. */
 export interface PxeOptions {
+  /** Network that carries the DHCP and TFTP messages as flows. */
   network: Network;
   /** This machine's network host. */
   host: string;
@@ -55,6 +56,7 @@ type ResolvedPxe = Required<Omit<PxeOptions, "mtu">> & { framing: Framing };
 
 /** Options of {@link Firmware}. */
 export interface FirmwareOptions {
+  /** Simulation that times the boot phases. */
   sim: Simulation;
   /** Name in spans. */
   name: string;
@@ -102,14 +104,23 @@ export interface PxeResult {
  * ```
  */
 export class Firmware {
+  /** Simulation that times the boot phases. */
   readonly sim: Simulation;
+  /** Machine name, used in spans and error messages. */
   readonly name: string;
+  /** Duration of the power-on self test, ns. */
   readonly postDuration: SimTime;
+  /** Boot device selection and MBR load before the bootloader runs, ns. */
   readonly localBootDelay: SimTime;
+  /** Current firmware state; changed only through {@link Firmware.transition}. */
   state: FirmwareState = "off";
   #pxe: ResolvedPxe | undefined;
   #opts: FirmwareOptions;
 
+  /**
+   * Creates powered-off firmware.
+   * @param options Machine name, POST and boot delays, PXE settings (validated).
+   */
   constructor(options: FirmwareOptions) {
     const what = `create firmware '${options.name}'`;
     requireNumber(what, "postDuration", options.postDuration, { integer: true, min: 0 });

@@ -24,6 +24,7 @@ import type { Simulation } from "../sim/mod.ts";
  * ```
  */
 export class InterruptController {
+  /** Delay from {@link InterruptController.raise} to the handler running, ns. */
   readonly latency: SimTime;
   /** Deliveries per vector. */
   readonly delivered = new Map<number, number>();
@@ -31,6 +32,11 @@ export class InterruptController {
   spurious = 0;
   #handlers = new Map<number, () => void>();
 
+  /**
+   * Creates a controller with no handlers registered.
+   * @param sim Simulation that schedules deliveries.
+   * @param options.latency Delivery latency, ns.
+   */
   constructor(readonly sim: Simulation, options: { latency: SimTime }) {
     this.latency = options.latency;
   }

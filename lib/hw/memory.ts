@@ -32,6 +32,7 @@ function allEqual(a: Int32Array, v: number): boolean {
  * ```
  */
 export class PhysicalMemory {
+  /** Size of the physical address space, bytes; accesses must lie in [0, size). */
   readonly size: Bytes;
   #pages = new Map<number, Uint8Array>();
   /** Version pages by aligned unit index / VPAGE_UNITS. */
@@ -39,6 +40,10 @@ export class PhysicalMemory {
   /** Versions of sector units at addresses that are not 512-aligned. */
   #unaligned = new Map<number, number>();
 
+  /**
+   * Creates empty memory (all bytes 0, all versions {@link NO_VERSION}).
+   * @param options.size Address-space size in bytes (a non-negative integer).
+   */
   constructor(options: { size: Bytes }) {
     requireNumber("create memory", "size", options.size, { integer: true, min: 0, strict: true });
     this.size = options.size;
@@ -174,8 +179,11 @@ export type E820Type = "usable" | "reserved" | "acpi" | "nvs";
 
 /** One E820 entry. */
 export interface E820Entry {
+  /** Guest-physical start address of the range. */
   base: Gpa;
+  /** Length of the range, bytes. */
   length: Bytes;
+  /** What the range may be used for. */
   type: E820Type;
 }
 
@@ -192,6 +200,7 @@ export interface E820Entry {
  */
 export class E820Map {
   #entries: E820Entry[];
+  /** Creates a map from `entries` (copied and sorted by base address). */
   constructor(entries: E820Entry[]) {
     this.#entries = entries.map((e) => ({ ...e })).sort((a, b) => a.base - b.base);
   }

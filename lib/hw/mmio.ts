@@ -25,7 +25,9 @@ export interface MmioAccess {
   addr: Gpa;
   /** Offset within the hooked window. */
   offset: number;
+  /** Access width, bytes. */
   size: AccessSize;
+  /** True for a store, false for a load. */
   write: boolean;
   /** Value written (0 for reads). */
   value: number;
@@ -48,13 +50,17 @@ export type MmioHook = (access: MmioAccess) => HookResult;
 
 /** Handle returned by {@link MmioBus.hook}; pass it to `unhook`. */
 export interface HookHandle {
+  /** Absolute start address of the hooked range. */
   readonly base: Gpa;
+  /** Length of the hooked range, bytes. */
   readonly size: number;
+  /** Label of the hook (for diagnostics). */
   readonly name: string;
 }
 
 /** Thrown when a device or hook range overlaps an existing one. */
 export class BusOverlapError extends Error {
+  /** Error name, `"BusOverlapError"`. */
   override name = "BusOverlapError";
 }
 

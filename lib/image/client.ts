@@ -19,9 +19,18 @@ import type { SimEvent } from "../sim/mod.ts";
 
 /** The server answered a read with an error. */
 export class ImageRequestError extends Error {
+  /** Error class name, `"ImageRequestError"`. */
   override name = "ImageRequestError";
+  /**
+   * Builds the error for the server's answer to `request`.
+   * @param code the error code the server answered with.
+   * @param request the read that failed.
+   * @param detail the server's message, appended to this error's message.
+   */
   constructor(
+    /** Error code the server answered with. */
     readonly code: ImageErrorCode,
+    /** The read that failed. */
     readonly request: Readonly<ImageReadRequest>,
     detail: string,
   ) {
@@ -33,8 +42,19 @@ export class ImageRequestError extends Error {
 
 /** No answer arrived within the timeout. */
 export class ImageRequestTimeout extends Error {
+  /** Error class name, `"ImageRequestTimeout"`. */
   override name = "ImageRequestTimeout";
-  constructor(readonly request: Readonly<ImageReadRequest>, readonly timeout: SimTime) {
+  /**
+   * Builds the error for `request`, unanswered after `timeout` ns.
+   * @param request the read that got no answer.
+   * @param timeout how long the client waited, ns.
+   */
+  constructor(
+    /** The read that got no answer. */
+    readonly request: Readonly<ImageReadRequest>,
+    /** How long the client waited for the answer, ns. */
+    readonly timeout: SimTime,
+  ) {
     super(
       `image read ${request.imageId}[${request.lba}, +${request.count}) timed out after ${timeout} ns`,
     );
@@ -43,6 +63,7 @@ export class ImageRequestTimeout extends Error {
 
 /** Options of {@link ImageClient}. */
 export interface ImageClientOptions {
+  /** Network the client's host is on; `server` must be reachable from `host`. */
   network: Network;
   /** Host the client runs on. */
   host: string;
@@ -60,8 +81,11 @@ export interface ImageClientOptions {
 
 /** What to read. */
 export interface ReadOptions {
+  /** Id of the image on the server. */
   imageId: string;
+  /** First block to read (512-byte blocks). */
   lba: Lba;
+  /** Blocks to read; the server rejects counts outside [1, maxBlocksPerRequest]. */
   count: number;
   /** Overrides the client's timeout for this request, ns. */
   timeout?: SimTime;
@@ -96,21 +120,34 @@ interface Pending {
  * ```
  */
 export class ImageClient {
+  /** Network the client sends on and listens on. */
   readonly network: Network;
+  /** Host the client runs on. */
   readonly host: string;
+  /** Host of the image server. */
   readonly server: string;
+  /** Port the server listens on. */
   readonly serverPort: string;
+  /** Local port the answers come to. */
   readonly port: string;
+  /** Wire format (the server's): message sizes and request latency. */
   readonly protocol: BlockProtocol;
+  /** Default per-request timeout, ns (Infinity: wait forever). */
   readonly timeout: SimTime;
-  /** Requests sent, answers that came after their timeout. */
+  /** Requests sent. */
   requests = 0;
+  /** Requests failed with {@link ImageRequestTimeout}. */
   timeouts = 0;
+  /** Answers that came after their request timed out (ignored). */
   lateAnswers = 0;
   #nextId = 1;
   #pending = new Map<number, Pending>();
   #unlisten: () => void;
 
+  /**
+   * Creates the client and starts listening on `host`:`port`.
+   * @throws when `server` is not reachable from `host`; RangeError on a bad timeout.
+   */
   constructor(options: ImageClientOptions) {
     const {
       network,

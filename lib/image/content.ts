@@ -30,12 +30,17 @@ export interface ImageContentOptions {
  * ```
  */
 export class ImageContent {
+  /** Identifier clients ask for. */
   readonly id: string;
   /** Number of 512-byte blocks. */
   readonly blocks: number;
   /** Versions per block; mutate it to build an updated image. */
   readonly versions: VersionMap;
 
+  /**
+   * Creates an image whose every block holds `version`.
+   * @throws TypeError on an empty `id`; RangeError on a size that is not a positive multiple of 512 or a bad version.
+   */
   constructor(options: ImageContentOptions) {
     const { id, bytes, version = IMAGE_VERSION } = options;
     if (typeof id !== "string" || id === "") {

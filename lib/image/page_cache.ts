@@ -48,6 +48,10 @@ export class PageCache {
   #hand = 0;
   readonly #inFlight = new Map<number, SimEvent<unknown>>();
 
+  /**
+   * Creates an empty cache of `bytes` capacity in pages of `pageBytes` (default 4096).
+   * @throws RangeError on a negative capacity or a page size that is not a multiple of 512.
+   */
   constructor(options: { bytes: Bytes; pageBytes?: Bytes }) {
     const { bytes, pageBytes = 4096 } = options;
     requireNumber("create page cache", "bytes", bytes, { min: 0 });

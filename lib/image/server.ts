@@ -49,6 +49,7 @@ export interface BackingDiskOptions {
 
 /** Options of {@link ImageServer}. */
 export interface ImageServerOptions {
+  /** Network the server's host is on; it listens and answers through it. */
   network: Network;
   /** Host the server runs on. */
   host: string;
@@ -74,14 +75,21 @@ export interface ImageServerOptions {
 
 /** Counters of a server. */
 export interface ImageServerStats {
+  /** Requests received while online. */
   requests: number;
+  /** Requests answered with data. */
   dataResponses: number;
+  /** Requests answered with an error, per error code. */
   errors: Record<ImageErrorCode, number>;
   /** Requests dropped while offline. */
   dropped: number;
+  /** Block bytes sent in data answers (payload, without protocol overhead). */
   bytesServed: Bytes;
+  /** Read requests whose blocks were all in the page cache (or resident by wait on another read). */
   cacheHits: number;
+  /** Read requests that read some of their blocks from the backing disk. */
   cacheMisses: number;
+  /** Bytes read from the backing disk (whole pages with an "lru" cache). */
   diskBytes: Bytes;
 }
 
@@ -105,17 +113,25 @@ export interface ImageServerStats {
  * ```
  */
 export class ImageServer {
+  /** Network the server listens on. */
   readonly network: Network;
+  /** Host the server runs on. */
   readonly host: string;
+  /** Port it listens on. */
   readonly port: string;
+  /** Wire format: message sizes and the largest read. */
   readonly protocol: BlockProtocol;
+  /** CPU per request (parse, look up, build the answer), ns. */
   readonly cpuPerRequest: SimTime;
   /** Worker threads. */
   readonly workers: Resource;
+  /** Page cache model in use. */
   readonly cache: Readonly<PageCacheOptions>;
+  /** Backing disk bandwidth and latency (unused for reads when a `store` is given). */
   readonly disk: Readonly<BackingDiskOptions>;
   /** When false, requests are dropped unanswered (a crashed or partitioned server). */
   online = true;
+  /** Counters since creation. */
   readonly stats: ImageServerStats = {
     requests: 0,
     dataResponses: 0,
@@ -133,6 +149,10 @@ export class ImageServer {
   #pageCache: PageCache | undefined;
   #unlisten: () => void;
 
+  /**
+   * Creates the server and starts listening on `host`:`port`.
+   * @throws RangeError on bad costs, concurrency, cache or disk options.
+   */
   constructor(options: ImageServerOptions) {
     const {
       network,

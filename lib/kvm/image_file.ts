@@ -18,11 +18,13 @@ export type ImageTransport = (req: { lba: number; count: number }) => SimEvent<I
 
 /** Options of {@link RemoteImageFile}. */
 export interface RemoteImageFileOptions {
+  /** Simulation the file's command processes run in. */
   sim: Simulation;
-  /** @default "image-file" */
+  /** File name used in process names and error messages. @default "image-file" */
   name?: string;
   /** Size of the image, 512-byte sectors. */
   sectors: number;
+  /** Network read path to the image server (host NFS client or image client). */
   transport: ImageTransport;
   /** Reads outstanding on the transport at once. @default 16 */
   queueDepth?: number;
@@ -34,10 +36,13 @@ export interface RemoteImageFileOptions {
 
 /** Counters. */
 export interface RemoteImageFileStats {
+  /** Read commands sent to the transport (some sector not in the overlay). */
   remoteReads: number;
+  /** Sectors requested by those transport reads (whole commands, overlaid sectors included). */
   remoteSectors: number;
   /** Reads served by the overlay alone. */
   overlayReads: number;
+  /** Write commands stored in the overlay. */
   overlayWrites: number;
   /** Commands failed: out of range, or the transport failed. */
   errors: number;
@@ -61,9 +66,13 @@ export interface RemoteImageFileStats {
  * ```
  */
 export class RemoteImageFile implements VirtioBackend {
+  /** File name used in process names and error messages. */
   readonly name: string;
+  /** Size of the image, 512-byte sectors. */
   readonly sectors: number;
+  /** Reads outstanding on the transport at once; virtio-blk's host queue uses it too. */
   readonly queueDepth: number;
+  /** Counters since creation. */
   readonly stats: RemoteImageFileStats = {
     remoteReads: 0,
     remoteSectors: 0,
@@ -79,6 +88,10 @@ export class RemoteImageFile implements VirtioBackend {
   readonly #overlayBandwidth: number;
   readonly #slots: Resource;
 
+  /**
+   * Creates the file with an empty overlay.
+   * @throws RangeError on bad sizes or costs; TypeError when `transport` is not a function.
+   */
   constructor(options: RemoteImageFileOptions) {
     const {
       sim,

@@ -30,8 +30,9 @@ const VM_EDGES: Record<KvmVmState, readonly KvmVmState[]> = {
 
 /** Options of {@link KvmHost}. */
 export interface KvmHostOptions {
+  /** Simulation the host's boot process runs in. */
   sim: Simulation;
-  /** @default "kvm-host" */
+  /** Host name used in process names and error messages. @default "kvm-host" */
   name?: string;
   /** The machine's logical CPUs. */
   cpus: readonly Cpu[];
@@ -41,13 +42,15 @@ export interface KvmHostOptions {
 
 /** Background exits of a running vCPU: `perSecond` of guest run time, handled as `reason`. */
 export interface BackgroundExit {
+  /** Exit reason these exits are charged as (hardware exit + KVM handler + entry). */
   reason: ExitReason;
+  /** Exits per second of guest run time on one vCPU. */
   perSecond: number;
 }
 
 /** Options of {@link KvmHost.createVm}. */
 export interface KvmVmOptions {
-  /** @default "vm" */
+  /** VM name used in process names and error messages. @default "vm" */
   name?: string;
   /** Physical CPU ids the vCPUs are pinned to; vCPU i runs on `pin[i]`. @default [0] */
   pin?: readonly number[];
@@ -92,15 +95,20 @@ export interface GuestWorkOptions {
  * ```
  */
 export class KvmHost {
+  /** Simulation the host's processes run in. */
   readonly sim: Simulation;
+  /** Host name used in process names and error messages. */
   readonly name: string;
+  /** The machine's logical CPUs; VMs pin their vCPUs to these. */
   readonly cpus: readonly Cpu[];
+  /** Host OS boot time after the firmware hands over, ns. */
   readonly hostOsBoot: SimTime;
   /** When the host finished booting (NaN before). */
   bootedAt: SimTime = NaN;
   #state: KvmHostState = "off";
   #pinned = new Map<number, KvmVm>();
 
+  /** Creates a powered-off host. @throws RangeError on an empty `cpus` or a bad `hostOsBoot`. */
   constructor(options: KvmHostOptions) {
     const { sim, name = "kvm-host", cpus, hostOsBoot } = options;
     const what = `create KVM host '${name}'`;
@@ -114,6 +122,7 @@ export class KvmHost {
     this.hostOsBoot = hostOsBoot;
   }
 
+  /** Current life-cycle state of the host. */
   get state(): KvmHostState {
     return this.#state;
   }
@@ -161,22 +170,35 @@ export class KvmHost {
  * counted on the Cpu (exit + KVM handler + entry).
  */
 export class KvmVm {
+  /** Host the VM runs on. */
   readonly host: KvmHost;
+  /** VM name used in process names and error messages. */
   readonly name: string;
   /** The physical CPUs the vCPUs run on (non-root while the VM runs). */
   readonly vcpus: readonly Cpu[];
+  /** QEMU start up to the first VM entry, ns. */
   readonly vmmStart: SimTime;
+  /** Virtual firmware (SeaBIOS) POST until the guest's boot loader runs, ns. */
   readonly guestFirmware: SimTime;
+  /** KVM's handler time per exit reason, on top of hardware exit and entry, ns (missing = 0). */
   readonly exitHandlers: Readonly<Partial<Record<ExitReason, SimTime>>>;
+  /** Background exit rates charged while a vCPU runs guest code. */
   readonly backgroundExits: readonly BackgroundExit[];
+  /** Whether the vCPUs use nested paging (EPT) while the VM runs. */
   readonly ept: boolean;
-  /** When QEMU entered the guest and when the guest's boot loader started (NaN before). */
+  /** When QEMU entered the guest (NaN before). */
   enteredAt: SimTime = NaN;
+  /** When the guest's boot loader started, after the virtual firmware (NaN before). */
   runningAt: SimTime = NaN;
   #state: KvmVmState = "created";
   /** Fractional background exits not yet charged, per vCPU and entry. */
   #accrued: number[][];
 
+  /**
+   * Defines a VM on `host`; use {@link KvmHost.createVm}, which also records
+   * the pinning. @throws RangeError on bad options, an unknown or already
+   * pinned CPU, or background exits that would take 100% of a vCPU.
+   */
   constructor(host: KvmHost, options: KvmVmOptions) {
     const {
       name = "vm",
@@ -237,6 +259,7 @@ export class KvmVm {
     this.#accrued = vcpus.map(() => this.backgroundExits.map(() => 0));
   }
 
+  /** Current life-cycle state of the VM. */
   get state(): KvmVmState {
     return this.#state;
   }

@@ -40,8 +40,11 @@ export interface IommuOptions {
 
 /** IOMMU counters. */
 export interface IommuStats {
+  /** DMA addresses translated. */
   translations: number;
+  /** Translations found in the IOTLB. */
   hits: number;
+  /** Translations that walked the I/O page tables. */
   misses: number;
   /** Total translation time, ns. */
   time: SimTime;
@@ -58,14 +61,21 @@ export interface IommuStats {
  * ```
  */
 export class Iommu {
+  /** IOTLB capacity, translations (0: every translation misses). */
   readonly entries: number;
+  /** IOTLB lookup paid by every translation, ns. */
   readonly hitCost: SimTime;
+  /** One paging-structure read on a miss, ns. */
   readonly walkAccess: SimTime;
+  /** Paging-structure levels walked on a miss (VT-d §3.6). */
   readonly pageWalkLevels: number;
+  /** Page size of the I/O page tables, bytes: one IOTLB entry covers one page. */
   readonly pageBytes: number;
+  /** Counters since creation or the last {@link resetStats}. */
   readonly stats: IommuStats = { translations: 0, hits: 0, misses: 0, time: 0 };
   #tlb = new Map<number, true>();
 
+  /** Creates a unit with an empty IOTLB. @throws RangeError on bad sizes or costs. */
   constructor(options: IommuOptions) {
     const { entries, hitCost, walkAccess, pageWalkLevels = 4, pageBytes = 4096 } = options;
     const what = "create IOMMU";
@@ -123,17 +133,17 @@ export class Iommu {
 export interface RdmaDmaLayout {
   /** Send queue ring and its WQEs. */
   sqBase: number;
-  /** @default 128 */
+  /** Send queue entries; WQE addresses wrap after this many. @default 128 */
   sqDepth?: number;
-  /** @default 64 */
+  /** Size of one WQE, bytes. @default 64 */
   wqeBytes?: number;
   /** Registered buffer: payload source and RDMA write target. */
   bufferBase: number;
   /** Completion queue ring (used when completion is "cq"). @default sqBase + 1 MiB */
   cqBase?: number;
-  /** @default 128 */
+  /** Completion queue entries; CQE addresses wrap after this many. @default 128 */
   cqDepth?: number;
-  /** @default 64 */
+  /** Size of one CQE, bytes. @default 64 */
   cqeBytes?: number;
   /** DMAs of other traffic between two iterations, each to a page not seen for long (other queues and devices sharing the IOTLB). @default 0 */
   interferencePages?: number;
@@ -147,6 +157,7 @@ export interface RdmaDmaPath {
   wqeFetch: boolean;
   /** Payload inline in the WQE (no payload DMA). */
   inline: boolean;
+  /** "memory": the receiver polls the data buffer; "cq": the HCA also DMAs a CQE. */
   completion: "memory" | "cq";
 }
 
@@ -200,18 +211,23 @@ export function rdmaDmaTrace(
 
 /** Options of {@link assignHca}. */
 export interface AssignHcaOptions {
+  /** VM the HCA is assigned to; its EPT and background exits slow the poll loop. */
   vm: KvmVm;
   /** vCPU that posts work and polls. @default 0 */
   vcpu?: number;
+  /** Remapping unit the DMA stream is replayed through (its IOTLB state carries over). */
   iommu: Iommu;
+  /** How the HCA moves one RDMA write (must match the Hca's options). */
   path: RdmaDmaPath;
+  /** Where the benchmark's DMAs land in guest-physical addresses. */
   layout: RdmaDmaLayout;
   /** Poll loop period on bare metal, ns (the Hca's pollPeriod). */
   pollPeriod: SimTime;
   /** Memory-bound fraction of the poll loop (pays EPT). @default 1 */
   pollMemoryBound?: number;
-  /** Iterations replayed to warm the IOTLB, then to measure it. @default 1000 each */
+  /** Iterations replayed to warm the IOTLB before measuring. @default 1000 */
   warmup?: number;
+  /** Iterations replayed and measured after the warm-up. @default 1000 */
   rounds?: number;
 }
 

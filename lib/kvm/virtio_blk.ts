@@ -51,9 +51,13 @@ const NOTIFY_EXIT: Record<VirtioNotify, ExitReason | null> = {
 
 /** Outcome of a request, as {@link GuestBlockDriver} returns it (structurally lib/guest's IoResult). */
 export interface VirtioIoResult {
+  /** Whether every virtio request of the guest request completed with VIRTIO_BLK_S_OK. */
   ok: boolean;
+  /** Reads only: the version of each sector read, one entry per sector. */
   versions?: Int32Array;
+  /** On failure: the status, `"VIRTIO_BLK_S_IOERR"`. */
   error?: string;
+  /** Time from the call until the guest completed the last part, ns. */
   latency: SimTime;
 }
 
@@ -79,10 +83,13 @@ export interface VirtioBlkCosts {
 
 /** Options of {@link VirtioBlk}. */
 export interface VirtioBlkOptions {
+  /** VM whose guest uses the disk; must be running when requests are issued. */
   vm: KvmVm;
   /** vCPU the driver and its interrupt run on. @default 0 */
   vcpu?: number;
+  /** Host disk or remote image file the host side sends its commands to. */
   backend: VirtioBackend;
+  /** CPU costs of the guest and host paths. */
   costs: VirtioBlkCosts;
   /** Queue notification mechanism. @default "pio" (legacy virtio-pci, QEMU 1.x/2.x) */
   notify?: VirtioNotify;
@@ -114,15 +121,19 @@ export interface VirtioBlkStats {
   virtioRequests: number;
   /** Commands sent to the backend. */
   hostCommands: number;
-  /** Notifications that exited; and those suppressed by EVENT_IDX. */
+  /** Notifications that exited. */
   kicks: number;
+  /** Notifications suppressed by EVENT_IDX (host still working through the ring). */
   kicksSuppressed: number;
   /** Interrupts raised to the guest. */
   interrupts: number;
   /** VM exits this device caused (kicks, injection, EOI). */
   exits: number;
+  /** Guest requests that completed with an error. */
   errors: number;
+  /** Sectors read from the backend by successful virtio requests. */
   sectorsRead: number;
+  /** Sectors written to the backend by successful virtio requests. */
   sectorsWritten: number;
 }
 
@@ -166,10 +177,15 @@ interface VReq {
  * ```
  */
 export class VirtioBlk {
+  /** Simulation of the VM's host. */
   readonly sim: Simulation;
+  /** VM whose guest uses the disk. */
   readonly vm: KvmVm;
+  /** Host disk or remote image file behind the device. */
   readonly backend: VirtioBackend;
+  /** CPU costs of the guest and host paths, ns. */
   readonly costs: Readonly<VirtioBlkCosts>;
+  /** Counters since creation. */
   readonly stats: VirtioBlkStats = {
     requests: 0,
     virtioRequests: 0,
@@ -200,6 +216,10 @@ export class VirtioBlk {
   #wakePending = false;
   #irqPending = false;
 
+  /**
+   * Creates the device and starts its host thread.
+   * @throws RangeError on bad costs or limits, or a `vcpu` the VM does not have.
+   */
   constructor(options: VirtioBlkOptions) {
     const o = {
       vcpu: 0,

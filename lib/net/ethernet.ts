@@ -38,8 +38,11 @@ export interface FramingOptions {
 
 /** Resolved framing with the derived per-frame sizes. */
 export interface Framing {
+  /** MTU: bytes of MAC client data per frame. */
   readonly mtu: number;
+  /** Layer 3/4 carried in each frame. */
   readonly transport: Transport;
+  /** TCP option bytes per segment (counted only for "tcp"). */
   readonly tcpOptionBytes: number;
   /** Application payload per full frame. */
   readonly payloadPerFrame: Bytes;

@@ -53,15 +53,22 @@ export interface InfinibandOptions {
  * ```
  */
 export class InfinibandFabric {
+  /** The switched network holding the fabric's nodes and links (flows at `dataRate`). */
   readonly network: Network;
   /** Data rate of a link after line coding, bytes/s. */
   readonly dataRate: number;
+  /** Port-to-port switch latency (cut-through), ns. */
   readonly switchLatency: SimTime;
+  /** Cable propagation delay, ns per metre. */
   readonly propagationPerMeter: number;
+  /** Path MTU: payload bytes per packet. */
   readonly mtu: Bytes;
+  /** Header bytes per packet (LRH + BTH + ICRC + VCRC). */
   readonly packetOverhead: Bytes;
+  /** Extra header bytes on the first packet of an RDMA write (RETH). */
   readonly firstPacketOverhead: Bytes;
 
+  /** An empty fabric on `sim`; `options` are validated (defaults: 4X QDR). */
   constructor(readonly sim: Simulation, options: InfinibandOptions = {}) {
     const {
       lanes = 4,

@@ -15,7 +15,9 @@ export type NodeKind = "host" | "switch";
 
 /** A node of the topology. */
 export interface NetNode {
+  /** Unique node name (host or switch), used in routes and messages. */
   readonly name: string;
+  /** Whether the node ends routes (host) or forwards (switch). */
   readonly kind: NodeKind;
   /** Forwarding latency added to every egress link (switches), ns. */
   readonly forwardingLatency: SimTime;
@@ -35,13 +37,17 @@ export interface ConnectOptions {
 
 /** A message as delivered to a listener. */
 export interface Packet<T = unknown> {
+  /** Sending host. */
   from: string;
+  /** Receiving host. */
   to: string;
+  /** Listener port at `to` it was delivered to. */
   port: string;
   /** Port at `from` that answers go to. */
   replyPort: string;
   /** Wire bytes the message occupied. */
   bytes: Bytes;
+  /** What the sender attached, unchanged (undefined when none). */
   payload: T;
   /** When the sender started it. */
   sentAt: SimTime;
@@ -49,7 +55,9 @@ export interface Packet<T = unknown> {
 
 /** Options of {@link Network.send}. */
 export interface SendOptions<T = unknown> {
+  /** Sending host (node name). */
   from: string;
+  /** Destination host (node name). */
   to: string;
   /** Listener port at `to`. @default "default" */
   port?: string;
@@ -57,6 +65,7 @@ export interface SendOptions<T = unknown> {
   replyPort?: string;
   /** Wire bytes (use the Ethernet or protocol helpers to add framing). */
   bytes: Bytes;
+  /** Handed to the listener unchanged; costs nothing beyond `bytes`. */
   payload?: T;
   /** Sender-side rate cap, bytes/s (NIC, window). @default Infinity */
   maxRate?: number;
@@ -89,6 +98,7 @@ export type PacketHandler = (packet: Packet) => void;
  * ```
  */
 export class Network {
+  /** The kernel flow network carrying the messages (possibly shared with other traffic). */
   readonly flows: FlowNetwork;
   /** Messages that reached a port nobody listens on. */
   dropped = 0;
@@ -99,6 +109,10 @@ export class Network {
   #routes = new Map<string, readonly Link[]>();
   #listeners = new Map<string, PacketHandler>();
 
+  /**
+   * An empty network on `sim`; its links go into `options.flows` when given
+   * (so several networks share one bandwidth model), else into a new one.
+   */
   constructor(readonly sim: Simulation, options: { flows?: FlowNetwork } = {}) {
     this.flows = options.flows ?? new FlowNetwork(sim);
   }

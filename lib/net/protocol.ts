@@ -21,9 +21,13 @@ export const BLOCK_BYTES = 512;
 
 /** A read of `count` blocks from `lba` of image `imageId`. */
 export interface ImageReadRequest {
+  /** Message kind: a read request. */
   type: "read";
+  /** Which image on the server to read. */
   imageId: string;
+  /** First block to read (512-byte block index). */
   lba: Lba;
+  /** Number of blocks to read (at most the protocol's `maxBlocksPerRequest`). */
   count: number;
   /** Chosen by the client; echoed in the answer. */
   reqId: number;
@@ -31,8 +35,11 @@ export interface ImageReadRequest {
 
 /** The versions of the blocks read, in order. */
 export interface ImageDataResponse {
+  /** Message kind: a successful answer. */
   type: "data";
+  /** `reqId` of the request answered. */
   reqId: number;
+  /** One version per block read, in LBA order (the blocks' content). */
   versions: Int32Array;
 }
 
@@ -45,9 +52,13 @@ export type ImageErrorCode =
 
 /** A failed request; `reqId` is -1 when the request carried no usable one. */
 export interface ImageErrorResponse {
+  /** Message kind: a failed answer. */
   type: "error";
+  /** `reqId` of the request answered (-1 when it had none usable). */
   reqId: number;
+  /** Machine-readable reason. */
   code: ImageErrorCode;
+  /** Human-readable explanation (its length counts as data on the wire, up to 256 bytes). */
   message: string;
 }
 
@@ -81,14 +92,23 @@ export interface BlockProtocolOptions {
  * ```
  */
 export class BlockProtocol {
+  /** Resolved Ethernet framing below the protocol (UDP unless configured). */
   readonly framing: Framing;
+  /** Protocol header in every frame, bytes. */
   readonly headerBytes: Bytes;
+  /** Whether data per frame is a whole number of blocks (AoE style). */
   readonly blockAligned: boolean;
+  /** Software cost per request at the client, ns. */
   readonly requestLatency: SimTime;
+  /** Largest `count` a server accepts in one request, blocks. */
   readonly maxBlocksPerRequest: number;
   /** Data bytes per frame after the protocol header. */
   readonly dataPerFrame: Bytes;
 
+  /**
+   * Validates `options` and derives the data per frame.
+   * @throws RangeError when the header leaves no room for data in the MTU.
+   */
   constructor(options: BlockProtocolOptions = {}) {
     const {
       headerBytes = 24,

@@ -26,8 +26,12 @@ import {
 import { categoryColors, SOURCE_STYLE, systemColor, THEME } from "./theme.ts";
 import { headlessDocument } from "./render.ts";
 
-/** What a builder returns: Plot's element (always an `<svg>` here). */
-export type Figure = ReturnType<typeof Plot.plot>;
+/**
+ * What a builder returns: Plot's element (always an `<svg>` here). Typed as a
+ * plain DOM element so the public API names no Observable Plot type; Plot's
+ * `scale()`/`legend()` accessors are still on the object at run time.
+ */
+export type Figure = SVGSVGElement | HTMLElement;
 
 /** Options shared by every figure builder. */
 export interface FigureOptions {

@@ -85,6 +85,7 @@ export function toHtml(figure: Element): string {
 
 /** What {@link display} returns: a value the Deno Jupyter kernel renders. */
 export interface JupyterDisplayable {
+  /** Under `Symbol.for("Jupyter.display")`: returns the bundle, MIME type -> content. */
   [key: symbol]: () => Record<string, string>;
 }
 

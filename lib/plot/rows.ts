@@ -11,51 +11,75 @@ export type Source = "paper" | "sim";
 
 /** One phase of one startup method, e.g. image-copy "image copy" 0-370 s. */
 export interface StartupRow {
+  /** Startup method (one bar per method and source), e.g. "image-copy", "bmcast". */
   method: string;
+  /** Phase of the startup (one colour per phase), e.g. "VMM boot". */
   phase: string;
+  /** Start of the phase on the startup-time axis, seconds. */
   startS: number;
+  /** End of the phase on the startup-time axis, seconds (a bar's total is its largest end). */
   endS: number;
+  /** Whether the phase is the paper's or the simulator's. */
   source: Source;
 }
 
 /** One throughput sample of a system, in % of bare metal. */
 export interface ThroughputRow {
+  /** System measured (one line per system and source), e.g. "bmcast". */
   system: string;
+  /** Time of the sample, seconds. */
   timeS: number;
+  /** Throughput at that time, in % of the bare-metal throughput. */
   pctOfBareMetal: number;
+  /** Whether the sample is the paper's or the simulator's. */
   source: Source;
 }
 
 /** A labelled moment on the throughput figure (e.g. de-virtualization). */
 export interface ThroughputMarker {
+  /** System the moment belongs to. */
   system: string;
+  /** When it happens, seconds (drawn as a dashed vertical rule). */
   timeS: number;
+  /** Text drawn beside the rule, e.g. "de-virtualized". */
   label: string;
 }
 
 /** One bar: a value of one series (e.g. "read") for one group (system). */
 export interface BarRow {
+  /** Group on the x axis (a system, e.g. "Bare-metal"). */
   group: string;
+  /** Series within the group (one colour per series), e.g. "read". */
   series: string;
+  /** Height of the bar, in `unit`. */
   value: number;
+  /** Unit of `value` (e.g. "MB/s", "us"); all rows of a figure share one. */
   unit: string;
+  /** Paper values are drawn as ticks, simulated ones as solid bars. */
   source: Source;
 }
 
 /** One labelled point of a trade-off (e.g. a copy policy: when done, how fast meanwhile). */
 export interface PointRow {
+  /** Name written beside the point, e.g. "rate 30 MB/s". */
   label: string;
   /** Colour group (e.g. the policy kind). */
   group: string;
+  /** Horizontal position, in the unit of the figure's x label. */
   x: number;
+  /** Vertical position, in the unit of the figure's y label. */
   y: number;
 }
 
 /** One phase of one entity; lib/sim's SpanRow satisfies it. */
 export interface TimelineRow {
+  /** What went through the phase (one timeline row per entity), e.g. a node. */
   entity: string;
+  /** Name of the phase (one colour per phase). */
   phase: string;
+  /** Start of the phase, seconds. */
   startS: number;
+  /** End of the phase, seconds. */
   endS: number;
 }
 

@@ -41,14 +41,21 @@ export function loadReference(): Record<
 
 /** One metric compared with the paper over several seeds. */
 export interface SeedSpread {
+  /** Figure the metric belongs to (a key of the reference file's `figures`). */
   figure: string;
+  /** Metric name, with its unit, e.g. "bmcast total (s)". */
   metric: string;
+  /** The paper's value, in the metric's unit. */
   paper: number;
+  /** Largest |error %| that passes. */
   tolerancePct: number;
   /** The simulated value of each seed, in run order. */
   simulated: number[];
+  /** Mean of the seeds' values. */
   mean: number;
+  /** Lowest seed value. */
   min: number;
+  /** Highest seed value. */
   max: number;
   /** Error % of the seed farthest from the paper. */
   worstErrorPct: number;

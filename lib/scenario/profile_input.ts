@@ -24,8 +24,11 @@ export interface ProfileInput {
 
 /** The profile, or every issue (each naming its flag); `overrides` as parsed. */
 export interface ProfileInputResult {
+  /** The validated profile with the overrides applied; absent when there is any issue. */
   profile?: Profile;
+  /** The `--set` items as dotted path -> value text (empty when they could not be parsed). */
   overrides: Record<string, string>;
+  /** Every problem found, each prefixed by its flag label (e.g. "--set: hdd.rpm: ..."); empty on success. */
   issues: string[];
 }
 

@@ -29,8 +29,11 @@ export interface LinkOptions {
 
 /** A shared link. */
 export class Link {
+  /** Name for traces and errors. */
   readonly name: string;
+  /** Capacity shared max-min fairly by the flows crossing it, bytes/s. */
   readonly bandwidth: number;
+  /** One-way latency added to each flow crossing it, ns. */
   readonly latency: SimTime;
   /** Bytes delivered over this link by finished flows. */
   bytesCarried = 0;
@@ -42,6 +45,7 @@ export class Link {
   /** @internal */ _ver = 0;
   /** @internal */ _done = false;
 
+  /** A link with no flows (use {@link FlowNetwork.link} to add one to a network). */
   constructor(options: LinkOptions) {
     const { name, bandwidth, latency = 0 } = options;
     requireNumber(`create link '${name}'`, "bandwidth", bandwidth, { min: 0, strict: true });
@@ -79,16 +83,25 @@ export interface FlowOptions {
 export class Flow extends SimEvent<Flow> {
   /** @internal current rate, bytes/s */
   _rate = 0;
-  /** When it started and when its last byte left (NaN until then). */
+  /** When the flow was started, ns. */
   readonly startedAt: SimTime;
-  sentAt = NaN;
+  /**
+   * When its last byte left, ns (NaN until then); the flow completes the
+   * route's summed latency later.
+   */
+  sentAt: SimTime = NaN;
   /** @internal */ _remaining: number;
   /** @internal */ _fixed = false;
+  /** Links crossed, in order. */
   readonly route: readonly Link[];
+  /** Bytes to move in total. */
   readonly bytes: Bytes;
+  /** Own rate cap, bytes/s (Infinity when only the links limit it). */
   readonly maxRate: number;
+  /** Label for traces. */
   readonly name: string;
   readonly #net: FlowNetwork;
+  /** A flow of `net` starting now (models use {@link FlowNetwork.flow}). */
   constructor(net: FlowNetwork, options: FlowOptions) {
     super(net.sim);
     this.#net = net;
@@ -135,6 +148,7 @@ export class FlowNetwork {
   #timerToken = 0;
   #dirty = false;
 
+  /** An empty network whose flows run on `sim`'s clock. */
   constructor(readonly sim: Simulation) {}
 
   /** Creates a link. */

@@ -44,6 +44,7 @@ export class EventHeap<T> {
   #hole = false;
   #holeSlot = 0;
 
+  /** An empty heap with room for `initialCapacity` entries (at least 4) before it grows. */
   constructor(initialCapacity = 1024) {
     const cap = Math.max(4, initialCapacity);
     this.#time = new Float64Array(cap);

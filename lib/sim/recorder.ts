@@ -10,25 +10,41 @@ import type { Simulation } from "./simulation.ts";
 
 /** One observation. `time` is ns; `timeS` the same in seconds for plotting. */
 export interface SampleRow {
+  /** Run label (the recorder's `run`). */
   run: string;
+  /** Seed of the simulation that produced the row. */
   seed: number;
+  /** Simulated time of the observation, ns. */
   time: SimTime;
+  /** `time` in seconds. */
   timeS: number;
+  /** Name of the observed quantity. */
   metric: string;
+  /** Observed value, in the metric's unit. */
   value: number;
+  /** Further columns: the recorder's `params` and the extras given to `record()`. */
   [extra: string]: string | number | boolean;
 }
 
 /** One phase of one entity: [start, end) in ns and seconds. */
 export interface SpanRow {
+  /** Run label (the recorder's `run`). */
   run: string;
+  /** Seed of the simulation that produced the row. */
   seed: number;
+  /** What went through the phase (a node, a disk, ...). */
   entity: string;
+  /** Name of the phase. */
   phase: string;
+  /** Start of the phase, ns. */
   start: SimTime;
+  /** End of the phase (exclusive), ns. */
   end: SimTime;
+  /** `start` in seconds. */
   startS: number;
+  /** `end` in seconds. */
   endS: number;
+  /** `end - start` in seconds. */
   durationS: number;
 }
 
@@ -51,12 +67,17 @@ export interface SpanRow {
  * ```
  */
 export class Recorder {
+  /** Run label written into every row (`"run"` by default). */
   readonly run: string;
   #samples: SampleRow[] = [];
   #spans: SpanRow[] = [];
   #open = new Map<string, SimTime>();
   #extra: Record<string, string | number | boolean>;
 
+  /**
+   * A recorder of `sim`'s run `options.run`; `options.params` become extra
+   * columns of every sample row.
+   */
   constructor(
     readonly sim: Simulation,
     options: { run?: string; params?: Record<string, string | number | boolean> } = {},

@@ -30,8 +30,9 @@ export class Request extends SimEvent<Request> {
   /** When the request was made. */
   readonly requestedAt: SimTime;
   /** When it was granted (NaN before). */
-  grantedAt = NaN;
+  grantedAt: SimTime = NaN;
   #released = false;
+  /** A request on `resource`, made now (models use `resource.request()`). */
   constructor(readonly resource: Resource) {
     super(resource.sim);
     this.requestedAt = resource.sim.now;
@@ -42,6 +43,7 @@ export class Request extends SimEvent<Request> {
     this.#released = true;
     this.resource._release(this);
   }
+  /** Releases at the end of a `using` block: same as {@link Request.release}. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -69,7 +71,9 @@ export class Request extends SimEvent<Request> {
  * ```
  */
 export class Resource {
+  /** Number of identical units (an integer >= 1). */
   readonly capacity: number;
+  /** Name for errors and traces. */
   readonly name: string;
   #users = new Set<Request>();
   #queue: Request[] = [];
@@ -82,6 +86,7 @@ export class Resource {
   #granted = 0;
   #maxQ = 0;
 
+  /** A resource of `sim` with `capacity` units (default 1), all free. */
   constructor(readonly sim: Simulation, options: { capacity?: number; name?: string } = {}) {
     const { capacity = 1, name = "resource" } = options;
     requireNumber(`create resource '${name}'`, "capacity", capacity, {
@@ -180,11 +185,13 @@ export class Resource {
  * ```
  */
 export class Store<T> {
+  /** Most items held at once (an integer >= 1, or Infinity for unbounded). */
   readonly capacity: number;
   #items: T[] = [];
   #getters: SimEvent<T>[] = [];
   #putters: { ev: SimEvent<void>; item: T }[] = [];
 
+  /** An empty store of `sim` holding at most `capacity` items (default unbounded). */
   constructor(readonly sim: Simulation, options: { capacity?: number } = {}) {
     const { capacity = Infinity } = options;
     if (!(capacity >= 1) || (capacity !== Infinity && !Number.isInteger(capacity))) {

@@ -39,6 +39,7 @@ export class RandomStream {
   #c: number;
   #d: number;
 
+  /** The stream `name` of `seed` (models use {@link RngStreams.stream}). */
   constructor(seed: number, readonly name: string) {
     const mix = splitmix32(fnv1a(name, fnv1a(String(seed))));
     this.#a = mix();
@@ -138,6 +139,7 @@ export class RandomStream {
  */
 export class RngStreams {
   #streams = new Map<string, RandomStream>();
+  /** Streams of `seed` (a non-negative integer); none created yet. */
   constructor(readonly seed: number) {
     requireNumber("create random streams", "seed", seed, { integer: true, min: 0 });
   }

@@ -52,6 +52,10 @@ export class SimEvent<T = unknown> {
     | Waiter[]
     | null = null;
 
+  /**
+   * A pending event of `sim` (models use `sim.event()`; `f` and `value` are
+   * the kernel's internal initial state).
+   */
   constructor(readonly sim: Simulation, f: number = PENDING, value?: unknown) {
     this._f = f;
     this._value = value;
@@ -177,7 +181,9 @@ export class SimEvent<T = unknown> {
  * ```
  */
 export class Interrupt extends Error {
+  /** Always `"Interrupt"`. */
   override name = "Interrupt";
+  /** An interrupt whose `cause` is what the interrupter passed (also in the message). */
   constructor(cause: unknown) {
     super(`process interrupted: ${String(cause)}`, { cause });
   }
@@ -194,6 +200,10 @@ export class Process<T = unknown> extends SimEvent<T> {
   #next: (v: unknown) => IteratorResult<SimEvent<unknown>, T>;
   #throw: (e: unknown) => IteratorResult<SimEvent<unknown>, T>;
 
+  /**
+   * Starts `gen` as process `name` of `sim`: its first step runs at the
+   * current instant (URGENT). Models use `sim.process()`.
+   */
   constructor(sim: Simulation, gen: ProcessGenerator<T>, readonly name: string) {
     super(sim);
     this.#gen = gen;
@@ -322,6 +332,7 @@ export class Simulation {
   readonly #trace: ((time: SimTime, what: string) => void) | undefined;
   #procCount = 0;
 
+  /** A simulation at time 0 with an empty heap and streams seeded by `options.seed`. */
   constructor(options: SimulationOptions = {}) {
     const { seed = 1, trace } = options;
     requireNumber("create simulation", "seed", seed, { integer: true, min: 0 });

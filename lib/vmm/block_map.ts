@@ -34,8 +34,11 @@ export type SectorRun = Run;
  * ```
  */
 export class BlockMap {
+  /** Size of the image (and of the mapped disk area), in 512-byte sectors. */
   readonly sectors: number;
+  /** Sectors per chunk, the background copier's unit (the last chunk may be shorter). */
   readonly chunkSectors: number;
+  /** Number of chunks (`sectors / chunkSectors`, rounded up). */
   readonly chunks: number;
   #state: Uint8Array;
   #inflight: Uint8Array;
@@ -45,6 +48,7 @@ export class BlockMap {
   guestWrittenSectors = 0;
   #cursor = 0; // lowest chunk that may still be absent or partial
 
+  /** A map with every chunk absent and none in flight. */
   constructor(options: { sectors: number; chunkSectors: number }) {
     const { sectors, chunkSectors } = options;
     requireNumber("create block map", "sectors", sectors, { integer: true, min: 0, strict: true });

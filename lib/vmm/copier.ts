@@ -14,11 +14,15 @@ import type { CopyPolicy } from "./copy_policy.ts";
 
 /** Copier counters. */
 export interface CopierStats {
+  /** Chunks fetched and written (a chunk counts even when the guest had written all of it). */
   chunksCopied: number;
+  /** Sectors the copier's write commands put on the disk (absent ones only). */
   sectorsWritten: number;
   /** Chunk fetches whose data was partly dropped because the guest wrote first. */
   sectorsSkipped: number;
+  /** When {@link BackgroundCopier.run} started, ns (NaN before). */
   startedAt: SimTime;
+  /** When every sector was present and the copier stopped, ns (NaN before). */
   finishedAt: SimTime;
 }
 
@@ -32,6 +36,7 @@ export interface CopierStats {
  * ```
  */
 export class BackgroundCopier {
+  /** Counters and start/finish times, updated as the copy proceeds. */
   readonly stats: CopierStats = {
     chunksCopied: 0,
     sectorsWritten: 0,
@@ -48,6 +53,10 @@ export class BackgroundCopier {
     pipeline: number;
   };
 
+  /**
+   * A copier that fills `map` from `image` through `io`, paced by `policy`;
+   * it starts when {@link BackgroundCopier.run} is run as a process.
+   */
   constructor(options: {
     sim: Simulation;
     map: BlockMap;

@@ -42,6 +42,7 @@ export type CopyPolicyConfig = z.input<typeof CopyPolicySchema>;
 
 /** What the copier knows when it asks. */
 export interface CopyContext {
+  /** Current simulated time, ns. */
   now: SimTime;
   /** Time the guest's last disk command completed or was issued, whichever is later. */
   lastGuestIo: SimTime;
@@ -56,7 +57,9 @@ export type CopyDecision = { action: "copy" } | { action: "wait"; at: SimTime };
 
 /** A background-copy policy. */
 export interface CopyPolicy {
+  /** Which policy this is (`kind` of its configuration). */
   readonly kind: CopyPolicyConfig["kind"];
+  /** Whether the next chunk may be written now or when to ask again. */
   decide(ctx: CopyContext): CopyDecision;
   /** Called after each copy command with the guest queueing delay it caused, ns. */
   copied(ctx: CopyContext, guestDelay: SimTime): void;

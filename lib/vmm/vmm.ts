@@ -34,6 +34,7 @@ export type VmmCosts = z.infer<typeof VmmCostsSchema>;
 
 /** A device mediator as the VMM core sees it: no device kind is known here. */
 export interface Mediator {
+  /** Short name of the mediated device kind, for traces (e.g. "ahci"). */
   readonly name: string;
   /** Installs its hooks (called once at VMM start, before the guest runs). */
   attach(): void;
@@ -61,11 +62,15 @@ const EDGES: Record<VmmState, readonly VmmState[]> = {
 
 /** Timestamps of de-virtualization, ns. */
 export interface DevirtTimeline {
+  /** When {@link Vmm.devirtualize} was called (unset before). */
   requested?: SimTime;
+  /** When every mediator had detached: step (1), I/O mediation off. */
   ioOff?: SimTime;
+  /** When EPT was off on every CPU and the TLB flush done: step (2). */
   eptOff?: SimTime;
   /** Per CPU, when it executed VMXOFF. */
   vmxoff: SimTime[];
+  /** When the last CPU left VMX: step (3), the VMM is gone. */
   done?: SimTime;
 }
 
@@ -91,20 +96,32 @@ export interface DevirtTimeline {
  * ```
  */
 export class Vmm {
+  /** Current phase of the VMM's life (changed only by {@link Vmm.transition}). */
   state: VmmState = "loading";
+  /** The simulation the VMM runs in. */
   readonly sim: Simulation;
+  /** The machine's CPUs, each put into VMX non-root at start. */
   readonly cpus: readonly Cpu[];
+  /** The MMIO bus the mediators hook. */
   readonly bus: MmioBus;
+  /** The firmware memory map the guest sees; VMM memory is reserved in it at start. */
   readonly e820: E820Map;
+  /** Validated cost parameters, ns. */
   readonly costs: VmmCosts;
   /** Memory the VMM occupies (reserved in the guest's E820 view). */
   readonly memory: { base: Gpa; size: number };
+  /** Device mediators, in the order they were added (attached at start). */
   readonly mediators: Mediator[] = [];
+  /** Timestamps of de-virtualization, filled in as it proceeds. */
   readonly timeline: DevirtTimeline = { vmxoff: [] };
-  /** When the VMM started running the guest. */
-  startedAt = NaN;
+  /** When the VMM started running the guest, ns (NaN before). */
+  startedAt: SimTime = NaN;
   #shadowAlloc: Gpa;
 
+  /**
+   * A VMM (state "loading") over `cpus`, occupying `memory` (which must lie in
+   * usable RAM of `e820`); `costs` are validated against {@link VmmCostsSchema}.
+   */
   constructor(options: {
     sim: Simulation;
     cpus: readonly Cpu[];

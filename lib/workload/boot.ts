@@ -21,6 +21,7 @@ const sectorBytes = () => int().positive().multipleOf(SECTOR);
 
 /** One operation of a boot trace (data/traces/*.json), optionally tagged with its phase. */
 export interface BootTraceOp extends BootOp {
+  /** Boot phase the operation belongs to ("boot" when absent). */
   phase?: string;
 }
 
@@ -131,8 +132,11 @@ export type BootParams = z.input<typeof BootParamsSchema>;
 
 /** A generated or loaded trace with the parallelism of each phase. */
 export interface BootTrace {
+  /** The operations in play order, each tagged with its phase. */
   ops: BootTraceOp[];
+  /** Phases in order, each with its number of readers in parallel. */
   phases: { name: string; parallelism: number }[];
+  /** Memory-bound fraction (0..1) of the think time (EPT overhead applies to it). */
   memoryBound: number;
 }
 
@@ -254,6 +258,7 @@ export function parseBootTrace(json: unknown): BootTraceOp[] {
 
 /** Replaying an explicit trace. */
 export interface BootReplay {
+  /** The operations to play, in order (validated like a trace file). */
   trace: readonly BootTraceOp[];
   /** Readers in parallel: one number, or per phase name. @default 1 */
   parallelism?: number | Record<string, number>;
@@ -269,33 +274,49 @@ export interface BootRunExtras {
   nextVersion?: () => number;
   /** Also record the phase spans here, as `entity`. */
   recorder?: Recorder;
-  /** @default "guest" */
+  /** Entity name of the recorded spans. @default "guest" */
   entity?: string;
 }
 
 /** One phase of a played boot. */
 export interface BootPhaseRow {
+  /** Phase name. */
   phase: string;
+  /** Simulation time the phase began, ns. */
   start: SimTime;
+  /** Simulation time its last read and write completed, ns. */
   end: SimTime;
+  /** `start` in seconds. */
   startS: number;
+  /** `end` in seconds. */
   endS: number;
+  /** Phase duration, seconds. */
   durationS: number;
+  /** Operations of the trace (reads and writes) the phase played. */
   requests: number;
 }
 
 /** Outcome of a played boot. */
 export interface BootResult {
+  /** Simulation time the boot began, ns. */
   start: SimTime;
+  /** Simulation time the last phase ended, ns. */
   end: SimTime;
   /** Boot duration, ns. */
   duration: SimTime;
+  /** Boot duration, seconds. */
   seconds: number;
+  /** The phases in order. */
   phases: BootPhaseRow[];
+  /** Read requests issued. */
   reads: number;
+  /** Write requests issued. */
   writes: number;
+  /** Bytes read. */
   bytesRead: number;
+  /** Bytes written. */
   bytesWritten: number;
+  /** Requests the driver reported failed. */
   errors: number;
   /** Sum of think times as given (bare-metal CPU time), ns. */
   thinkTime: SimTime;

@@ -43,12 +43,22 @@ export interface GuestCpusOptions {
  * ```
  */
 export class GuestCpus {
+  /** What a core's work costs (the nominal-to-real time conversion). */
   readonly cpu: CpuTime;
+  /** Number of cores. */
   readonly cores: number;
+  /** The cores as a FIFO resource of capacity `cores`; `run()` holds one while it works. */
   readonly pool: Resource;
   /** Real CPU time consumed so far, ns. */
   busyTime: SimTime = 0;
 
+  /**
+   * Guest cores on `sim`.
+   * @param sim the simulation the cores' work runs in
+   * @param options the CPU underneath and the number of cores
+   * @throws RangeError when `cores` is not a positive integer
+   * @throws TypeError when `cpu` has no `computeTime` method
+   */
   constructor(readonly sim: Simulation, options: GuestCpusOptions) {
     const { cpu, cores } = options;
     requireNumber("create guest CPUs", "cores", cores, { integer: true, min: 1 });

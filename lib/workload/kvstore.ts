@@ -147,13 +147,17 @@ export type KvWorkloadParams = z.input<typeof KvWorkloadParamsSchema>;
 
 /** Store counters. */
 export interface KvStoreStats {
+  /** Reads served. */
   reads: number;
+  /** Updates applied (to the memtable and the commit log). */
   updates: number;
   /** Reads answered from a memtable. */
   memtableHits: number;
   /** Block reads issued to the driver. */
   diskReads: number;
+  /** Memtables flushed to disk as SSTables. */
   flushes: number;
+  /** Write requests issued to the commit log. */
   commitLogWrites: number;
   /** Updates that waited for a flush because both memtables were full. */
   stalls: number;
@@ -165,11 +169,15 @@ export interface KvStoreStats {
 
 /** One completed operation, for observers. */
 export interface KvOpRecord {
+  /** Kind of operation. */
   op: "read" | "update";
+  /** Record key (0..records-1). */
   key: number;
   /** Version read or written. */
   version: number;
+  /** Simulation time the client issued the operation, ns. */
   start: SimTime;
+  /** Simulation time the operation returned, ns. */
   end: SimTime;
 }
 
@@ -199,9 +207,13 @@ export interface KvOpRecord {
  * ```
  */
 export class KvStore {
+  /** The simulation of the driver the store runs on. */
   readonly sim: Simulation;
+  /** The validated parameters, defaults filled in. */
   readonly params: z.output<typeof KvStoreParamsSchema>;
+  /** The store's page cache over blocks of `params.blockBytes`. */
   readonly cache: PageCache;
+  /** Counters since the store was created. */
   readonly stats: KvStoreStats = {
     reads: 0,
     updates: 0,
@@ -215,6 +227,7 @@ export class KvStore {
   };
   /** Sectors per record and per block. */
   readonly recordSectors: number;
+  /** Sectors per page-cache block. */
   readonly blockSectors: number;
   #driver: GuestBlockDriver;
   #cpus: GuestCpus;
@@ -233,6 +246,13 @@ export class KvStore {
   #syncing = false;
   #stopped = false;
 
+  /**
+   * A store on `driver` whose CPU work runs on `cpus`; call {@link KvStore.start} before use.
+   * @param driver the guest block driver holding the data, SSTable and commit-log regions
+   * @param cpus the guest cores that run each operation's CPU time
+   * @param params store parameters, and `nextVersion` giving each write's version (default: a counter from 1)
+   * @throws RangeError listing every invalid parameter
+   */
   constructor(
     driver: GuestBlockDriver,
     cpus: GuestCpus,
@@ -441,23 +461,31 @@ export class KvStore {
 
 /** Throughput in one sampling interval, ending at `timeS` (simulated seconds). */
 export interface KvThroughputRow {
+  /** End of the interval, simulated seconds. */
   timeS: number;
+  /** Operations completed in the interval per second. */
   opsPerS: number;
 }
 
 /** Outcome of a YCSB-style run. */
 export interface KvResult {
+  /** Simulation time the run began, ns. */
   start: SimTime;
+  /** Simulation time the run ended (`start + durationNs`), ns. */
   end: SimTime;
   /** Operations completed within the run. */
   ops: number;
+  /** Mean throughput over the run, operations per second. */
   opsPerS: number;
+  /** Throughput per sampling interval (`sampleEveryNs`), in time order. */
   rows: KvThroughputRow[];
   /** Page-cache hits / lookups. */
   hitRatio: number;
-  /** Mean latency of reads and of updates, ns. */
+  /** Mean latency of reads, ns. */
   readLatency: number;
+  /** Mean latency of updates, ns. */
   updateLatency: number;
+  /** The store's counters at the end of the run. */
   stats: KvStoreStats;
 }
 

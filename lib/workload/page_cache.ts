@@ -18,14 +18,23 @@ import { rangeError, requireNumber } from "../_util/mod.ts";
  * ```
  */
 export class PageCache {
+  /** Size of a cached block, bytes (a multiple of 512). */
   readonly blockBytes: number;
   /** Blocks held at most. */
   readonly capacity: number;
+  /** Lookups ({@link PageCache.get}) that found their block. */
   hits = 0;
+  /** Lookups that did not find their block. */
   misses = 0;
+  /** Blocks dropped to make room (least recently used first). */
   evictions = 0;
   #blocks = new Map<number, Int32Array>();
 
+  /**
+   * An empty cache holding `floor(capacityBytes / blockBytes)` blocks.
+   * @param options `capacityBytes` (>= 0) and `blockBytes` (a multiple of 512, >= 512)
+   * @throws RangeError for a bad size
+   */
   constructor(options: { capacityBytes: number; blockBytes: number }) {
     const { capacityBytes, blockBytes } = options;
     requireNumber("create page cache", "blockBytes", blockBytes, { integer: true, min: 512 });

@@ -9,6 +9,10 @@ import type { SimEvent } from "../sim/mod.ts";
 
 /** An endpoint that can ping-pong with `peer` (lib/hw's Hca is one). */
 export interface RdmaPingPong<P> {
+  /**
+   * Runs `iterations` ping-pongs of `bytes`-byte RDMA writes with `peer`; the
+   * event's value holds each iteration's half round trip, ns.
+   */
   pingPong(
     options: { peer: P; iterations: number; bytes?: number },
   ): SimEvent<{ halfRtt: readonly SimTime[] }>;
@@ -16,13 +20,17 @@ export interface RdmaPingPong<P> {
 
 /** One result row (us = microseconds). */
 export interface RdmaLatencyRow {
+  /** Message size, bytes (ib_write_lat -s). */
   bytes: number;
+  /** Ping-pongs measured (ib_write_lat -n). */
   iterations: number;
   /** t_avg: mean one-way latency. */
   avgUs: number;
+  /** t_min: the lowest one-way latency. */
   minUs: number;
   /** t_typical: the median. */
   typicalUs: number;
+  /** t_max: the highest one-way latency. */
   maxUs: number;
 }
 

@@ -15,11 +15,15 @@ const SECTOR = 512;
 
 /** One result row. */
 export interface StorageRow {
+  /** The pass: writing or reading the region. */
   op: "read" | "write";
   /** Throughput, 10^6 bytes per second. */
   mbps: number;
+  /** Bytes the pass moved. */
   bytes: number;
+  /** Pass duration, seconds (simulated). */
   seconds: number;
+  /** Requests issued. */
   requests: number;
   /** Requests the driver reported failed. */
   errors: number;

@@ -34,13 +34,17 @@ export const AHCI_VS = 0x0001_0301;
 
 /** Options of {@link AhciHba}. */
 export interface AhciHbaOptions {
+  /** Simulation that times commands and engine transitions. */
   sim: Simulation;
+  /** Physical memory holding command lists, FIS areas, PRDTs and data buffers. */
   memory: PhysicalMemory;
+  /** Interrupt controller the HBA raises `vector` on. */
   irq: InterruptController;
   /** Interrupt vector the HBA raises (its MSI vector). */
   vector: number;
   /** Disk per port; `undefined` for an implemented but empty port. 1..32 entries. */
   ports: readonly (BlockDevice | undefined)[];
+  /** Per-command, per-PRD, FIS-post, DMA and engine timing (validated). */
   costs: AhciCosts;
   /** Advertise NCQ (CAP.SNCQ). @default true */
   ncq?: boolean;
@@ -94,7 +98,9 @@ export class AhciHba implements BusDevice {
   readonly cap: number;
   /** PI: one bit per port. */
   readonly pi: number;
+  /** Simulation that times commands and engine transitions. */
   readonly sim: Simulation;
+  /** Copy of the timing options, shared with every port. */
   readonly costs: Readonly<AhciCosts>;
   /** @internal */ _is = 0;
   #ports: AhciPort[];
@@ -106,6 +112,11 @@ export class AhciHba implements BusDevice {
   #vector: number;
   #counts = { interrupts: 0, unknownRegister: 0, narrowAccess: 0 };
 
+  /**
+   * Creates the HBA and one {@link AhciPort} per entry of `options.ports`,
+   * with GHC.AE and GHC.IE clear.
+   * @param options Memory, interrupt vector, disks per port and costs (validated).
+   */
   constructor(options: AhciHbaOptions) {
     const { sim, memory, irq, vector, ports, costs, ncq = true } = options;
     const what = "create AHCI HBA";

@@ -53,4 +53,8 @@ export {
   writePrdbc,
   writePrdt,
 } from "./structures.ts";
+/**
+ * Register offsets, bit masks and structure layouts of AHCI 1.3.1 and the
+ * SATA FISes, as one namespace (e.g. `AhciRegs.PxCMD_ST`).
+ */
 export * as AhciRegs from "./registers.ts";

@@ -105,7 +105,9 @@ export interface AhciPortCounters {
   commands: Record<AtaCommandKind, number>;
   /** NCQ commands among them. */
   ncq: number;
+  /** Bytes DMA'd into memory by successful reads. */
   bytesRead: number;
+  /** Bytes DMA'd from memory by successful writes. */
   bytesWritten: number;
   /** Commands that ended in a task-file error (malformed or device error). */
   errors: number;
@@ -133,16 +135,25 @@ export function emptyPortCounters(): AhciPortCounters {
 
 /** What a completed command looked like; emitted to {@link AhciPort.onComplete}. */
 export interface AhciCompletion {
+  /** Index of the port the command ran on. */
   port: number;
+  /** Command slot (0..31). */
   slot: number;
+  /** What the command was ("unknown" when it could not be decoded). */
   kind: AtaCommandKind;
+  /** Starting LBA (0 for commands without one). */
   lba: number;
+  /** Sectors transferred (0 for commands without data). */
   count: number;
+  /** True for an NCQ (FPDMA QUEUED) command, completed by a Set Device Bits FIS. */
   ncq: boolean;
+  /** True when the command succeeded; false when it ended in a task-file error. */
   ok: boolean;
   /** ATA error on failure. */
   error?: "abrt" | "idnf";
+  /** Simulated time software set the slot's PxCI bit, ns. */
   issuedAt: SimTime;
+  /** Simulated time the HBA cleared PxCI and posted the completion, ns. */
   completedAt: SimTime;
 }
 
@@ -245,10 +256,18 @@ export class AhciPort {
   #activeNcq = 0;
   #activeOther = false;
   #nextFetch = 0;
+  /** Command, byte and guest-mistake counters since creation. */
   readonly counters: AhciPortCounters = emptyPortCounters();
   /** Signal: a command completed (success or error). */
   onComplete: ((c: AhciCompletion) => void) | undefined = undefined;
 
+  /**
+   * Creates a port with both engines idle; PxTFD reads ready when a disk is
+   * attached, 0x7F otherwise.
+   * @param index Port number within the HBA (0..31).
+   * @param disk Attached disk, or undefined for an empty port.
+   * @param _ctx Simulation, memory, costs and interrupt callback of the HBA.
+   */
   constructor(
     readonly index: number,
     readonly disk: BlockDevice | undefined,

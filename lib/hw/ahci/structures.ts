@@ -53,7 +53,7 @@ export const REG_FIS_BYTES = 20;
 /** Bytes of a Set Device Bits FIS (2 DWORDs). */
 export const SDB_FIS_BYTES = 8;
 /** Largest byte count one PRD entry describes (DBC is 22 bits, §4.2.3.3). */
-export const PRD_MAX_BYTES = PRD_DBC_MASK + 1;
+export const PRD_MAX_BYTES: number = PRD_DBC_MASK + 1;
 
 /** A command header as stored in the command list (§4.2.2). */
 export interface CommandHeader {
@@ -77,6 +77,7 @@ export interface CommandHeader {
 
 /** One PRD entry (§4.2.3.3): data base address, byte count, interrupt bit. */
 export interface PrdEntry {
+  /** DBA/DBAU: guest-physical address of the data buffer (word aligned). */
   dba: Gpa;
   /** Bytes described (DBC + 1). */
   bytes: number;
@@ -90,11 +91,13 @@ export interface H2dFis {
   type: number;
   /** C bit: the FIS carries a command (else device control). */
   c: boolean;
+  /** COMMAND (byte 2): the ATA opcode. */
   command: number;
   /** FEATURES 15:0 (7:0 in byte 3, 15:8 in byte 11). */
   features: number;
   /** LBA 47:0 (bytes 4-6, 8-10). */
   lba: number;
+  /** DEVICE (byte 7): bit 6 LBA mode; bit 7 FUA for FPDMA commands. */
   device: number;
   /** COUNT 15:0 (7:0 in byte 12, 15:8 in byte 13). */
   count: number;
@@ -102,19 +105,25 @@ export interface H2dFis {
 
 /** A Register Device-to-Host FIS (SATA §10.3.5). */
 export interface D2hFis {
+  /** FIS type byte (0x34 for a well-formed one). */
   type: number;
   /** I bit: the device requests an interrupt. */
   interrupt: boolean;
+  /** ATA Status register (byte 2), e.g. DRDY, ERR; copied into PxTFD.STS. */
   status: number;
+  /** ATA Error register (byte 3), e.g. ABRT, IDNF; copied into PxTFD.ERR. */
   error: number;
 }
 
 /** A Set Device Bits FIS (SATA §10.3.9): NCQ completion. */
 export interface SdbFis {
+  /** FIS type byte (0xa1 for a well-formed one). */
   type: number;
+  /** I bit: the device requests an interrupt. */
   interrupt: boolean;
   /** Status bits 6:4 and 2:0. */
   status: number;
+  /** ATA Error register (byte 3). */
   error: number;
   /** SActive bits the device completes (DW1). */
   sactive: number;
@@ -125,7 +134,9 @@ export type AtaCommandKind = "read" | "write" | "identify" | "flush" | "unknown"
 
 /** A decoded ATA command. */
 export interface AtaCommand {
+  /** What the command does, as the HBA model handles it. */
   kind: AtaCommandKind;
+  /** Raw ATA opcode from the FIS COMMAND byte. */
   opcode: number;
   /** Starting LBA (0 for commands without one). */
   lba: number;
@@ -586,7 +597,9 @@ export function encodeAtaCommand(
 
 /** Everything an issued slot says, read from guest memory. */
 export interface DecodedCommand {
+  /** Command slot (0..31) the command was issued in. */
   slot: number;
+  /** The slot's command header from the command list. */
   header: CommandHeader;
   /** Raw H2D fields of the command FIS at CTBA + 0x00. */
   fis: H2dFis;
@@ -629,7 +642,14 @@ export function decodeCommand(
 
 /** Why a command is rejected, with the ATA error it ends in. */
 export interface CommandProblem {
+  /** ATA error the command completes with: ABRT (aborted) or IDNF (LBA out of range). */
   error: "abrt" | "idnf";
+  /**
+   * The check that failed: FIS type not 0x27, C bit clear, CFL outside
+   * 2..16, unknown opcode, no PRDT for a data command, PRDT shorter than the
+   * data, a PRD not a whole number of sectors, LBA range beyond the disk, or
+   * NCQ tag different from the slot.
+   */
   reason:
     | "fis-type"
     | "not-command"

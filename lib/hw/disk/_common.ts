@@ -12,14 +12,19 @@ import { type DiskCommand, type DiskResult, SECTOR_SIZE } from "./block_device.t
 export interface DiskStats {
   /** Commands completed (including failed ones). */
   commands: number;
+  /** Successful READ commands. */
   reads: number;
+  /** Successful WRITE commands. */
   writes: number;
+  /** Successful FLUSH commands. */
   flushes: number;
   /** Commands that completed with ok=false (idnf or abrt). */
   errors: number;
   /** Commands aborted because `queueDepth` commands were already outstanding. */
   overflows: number;
+  /** Bytes transferred by successful reads (sectors x 512). */
   bytesRead: number;
+  /** Bytes transferred by successful writes (sectors x 512). */
   bytesWritten: number;
   /** Time with at least one host command outstanding, ns. */
   busyTime: SimTime;

@@ -17,6 +17,7 @@ export type DiskCommand =
 
 /** Outcome of a command: versions read (reads), or an ATA error. */
 export interface DiskResult {
+  /** True when the command succeeded; false with `error` set otherwise. */
   ok: boolean;
   /** Versions of the sectors read. */
   versions?: Int32Array;
@@ -28,6 +29,7 @@ export interface DiskResult {
 
 /** A disk attached to a controller port. */
 export interface BlockDevice {
+  /** Device label; also the serial and model strings of IDENTIFY DEVICE. */
   readonly name: string;
   /** Capacity in sectors. */
   readonly sectors: number;

@@ -26,7 +26,7 @@ import {
 
 /** Parameters of {@link Hdd}; every cost comes from here (a profile fills them with sources). */
 export interface HddOptions {
-  /** @default "hdd" */
+  /** Device label (process names, IDENTIFY strings). @default "hdd" */
   name?: string;
   /** Capacity in 512-byte sectors. */
   sectors: number;
@@ -271,6 +271,11 @@ export class Hdd implements BlockDevice {
   #arrival: SimEvent<void> | null = null;
   #dirtied: SimEvent<void> | null = null;
 
+  /**
+   * Creates an idle disk with its head parked at LBA 0 and an empty cache.
+   * @param sim Simulation that times the disk.
+   * @param options Geometry, mechanics and cache parameters (validated).
+   */
   constructor(sim: Simulation, options: HddOptions) {
     const name = options.name ?? "hdd";
     const what = `create HDD '${name}'`;

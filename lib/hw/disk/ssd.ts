@@ -22,7 +22,7 @@ import {
 
 /** Parameters of {@link Ssd}; every cost comes from here. */
 export interface SsdOptions {
-  /** @default "ssd" */
+  /** Device label (process names, IDENTIFY strings). @default "ssd" */
   name?: string;
   /** Capacity in 512-byte sectors. */
   sectors: number;
@@ -86,6 +86,11 @@ export class Ssd implements BlockDevice {
   /** Completion events of commands not yet completed, for FLUSH. */
   #pending = new Set<SimEvent<DiskResult>>();
 
+  /**
+   * Creates an idle SSD.
+   * @param sim Simulation that times the device.
+   * @param options Latencies, parallelism and bandwidths (validated).
+   */
   constructor(sim: Simulation, options: SsdOptions) {
     const name = options.name ?? "ssd";
     const what = `create SSD '${name}'`;

@@ -69,12 +69,15 @@ export interface HcaLatencyOptions {
 
 /** Options of {@link Hca}. */
 export interface HcaOptions extends HcaLatencyOptions {
+  /** Device label (bus mapping, process names, error messages). */
   name: string;
+  /** InfiniBand fabric the HCA's port is attached to. */
   fabric: InfinibandFabric;
   /** Fabric node of this HCA's port. */
   port: string;
   /** Bus the UAR page is mapped on, and its address. */
   bus: MmioBus;
+  /** Guest-physical base address of the UAR page on `bus`. */
   base: Gpa;
   /** CPU that posts work requests and polls on this HCA's host. */
   cpu: Cpu;
@@ -82,36 +85,57 @@ export interface HcaOptions extends HcaLatencyOptions {
 
 /** The parts of a one-way RDMA write latency, ns. `total` is their sum. */
 export interface RdmaLatencyParts {
+  /** Posted doorbell write crossing PCIe to the HCA: half a PCIe round trip. */
   doorbell: SimTime;
+  /** DMA read of the work request: one PCIe round trip, 0 with BlueFlame. */
   wqeFetch: SimTime;
+  /** DMA read of the payload: one PCIe round trip, 0 when inline. */
   payloadFetch: SimTime;
+  /** Send pipeline inside the initiator HCA. */
   txProcessing: SimTime;
+  /** Serialization, cables and switches, from the fabric. */
   wire: SimTime;
+  /** Receive pipeline inside the target HCA. */
   rxProcessing: SimTime;
+  /** Posted DMA write of the data into target memory: half the target's PCIe round trip. */
   remoteWrite: SimTime;
+  /** CQE DMA write at the target (half a round trip) with "cq" completion, else 0. */
   completionDma: SimTime;
+  /** Mean detection delay of the target's poll loop: half its period. */
   polling: SimTime;
+  /** VT-d translation of every DMA on both sides (expected value). */
   iommu: SimTime;
+  /** Sum of all the parts above. */
   total: SimTime;
 }
 
 /** What perftest's ib_write_lat reports, from per-iteration half round trips (ns). */
 export interface PingPongResult {
+  /** Half of each iteration's round trip, in iteration order, ns. */
   halfRtt: SimTime[];
+  /** Smallest half round trip, ns. */
   min: SimTime;
+  /** Median half round trip (element n/2 of the sorted list, the upper one for even n), ns. */
   median: SimTime;
+  /** Arithmetic mean of the half round trips, ns (not rounded). */
   mean: number;
+  /** Largest half round trip, ns. */
   max: SimTime;
 }
 
 /** Counters. */
 export interface HcaStats {
+  /** Send doorbells received (UAR SEND_DOORBELL writes), spurious ones included. */
   doorbells: number;
   /** Doorbells with no posted work request (guest misbehaviour; ignored like the HCA does). */
   spuriousDoorbells: number;
+  /** CQ doorbells received (UAR CQ_DOORBELL writes). */
   cqArms: number;
+  /** RDMA writes this HCA put on the fabric. */
   writesSent: number;
+  /** RDMA writes that arrived and became visible in this host's memory. */
   writesReceived: number;
+  /** DMAs between this HCA and host memory (WQE, payload, data, CQE). */
   dmas: number;
 }
 
@@ -153,21 +177,35 @@ const RDMA_PORT = "rdma";
  * ```
  */
 export class Hca implements BusDevice {
+  /** Device label (bus mapping, process names, error messages). */
   readonly name: string;
+  /** InfiniBand fabric the HCA's port is attached to. */
   readonly fabric: InfinibandFabric;
+  /** Fabric node of this HCA's port. */
   readonly port: string;
+  /** Bus the UAR page is mapped on. */
   readonly bus: MmioBus;
+  /** Guest-physical base address of the UAR page. */
   readonly base: Gpa;
   /** CPU that posts work and polls for this HCA's host. */
   readonly cpu: Cpu;
+  /** PCIe round trip between the HCA and host memory, ns. */
   readonly pcieRoundTrip: SimTime;
+  /** Send pipeline inside the HCA, ns. */
   readonly txProcessing: SimTime;
+  /** Receive pipeline inside the HCA, ns. */
   readonly rxProcessing: SimTime;
+  /** The HCA fetches each WQE by DMA (false: BlueFlame). */
   readonly wqeFetch: boolean;
+  /** The payload travels inside the WQE (no payload DMA read). */
   readonly inline: boolean;
+  /** How software on this host learns that an incoming write landed. */
   readonly completion: CompletionMode;
+  /** Period of this host's poll loop, ns. */
   readonly pollPeriod: SimTime;
+  /** VT-d translation settings with defaults filled in. */
   readonly iommu: Readonly<Required<IommuOptions>>;
+  /** Doorbell, RDMA write and DMA counters since creation. */
   readonly stats: HcaStats = {
     doorbells: 0,
     spuriousDoorbells: 0,
@@ -179,6 +217,11 @@ export class Hca implements BusDevice {
   #sq: Wqe[] = [];
   #arrivals: Store<Arrival>;
 
+  /**
+   * Creates the HCA, maps its UAR page on `options.bus` at `options.base` and
+   * listens for RDMA writes on its fabric port.
+   * @param options Fabric port, bus placement, CPU and latency parts (validated).
+   */
   constructor(options: HcaOptions) {
     const {
       name,

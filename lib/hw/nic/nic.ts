@@ -26,7 +26,9 @@ import { NicIcr, NicReg, NicStatus } from "./registers.ts";
 
 /** Options of {@link Nic}. */
 export interface NicOptions {
+  /** Device label (flow names, error messages). */
   name: string;
+  /** Network the NIC's host port is attached to. */
   network: Network;
   /** Network host whose port this NIC is. */
   host: string;
@@ -48,10 +50,13 @@ export interface NicOptions {
 
 /** A message to send. */
 export interface NicMessage<T = unknown> {
+  /** Destination network host. */
   to: string;
+  /** Destination port on that host (see {@link Nic.bind}). */
   port: string;
   /** Application payload bytes (framing is added). */
   bytes: Bytes;
+  /** Opaque data handed to the receiver as the packet's `payload`. */
   payload?: T;
 }
 
@@ -62,15 +67,21 @@ interface TxJob {
 
 /** Counters. */
 export interface NicStats {
+  /** Messages transmitted (doorbell reached their descriptor). */
   txMessages: number;
+  /** Ethernet frames transmitted (after MTU segmentation). */
   txFrames: number;
+  /** Bytes put on the wire, including headers, preamble and inter-frame gap. */
   txWireBytes: Bytes;
+  /** Messages placed in the receive ring. */
   rxMessages: number;
+  /** Ethernet frames of the messages placed in the receive ring. */
   rxFrames: number;
   /** Messages dropped because the receive ring was full (MPC). */
   rxMissed: number;
   /** TDT writes that pointed past the descriptors software had filled. */
   badDoorbells: number;
+  /** Interrupts raised on {@link NicOptions.vector}. */
   interrupts: number;
 }
 
@@ -98,15 +109,25 @@ export interface NicStats {
  * ```
  */
 export class Nic implements BusDevice {
+  /** Device label (flow names, error messages). */
   readonly name: string;
+  /** Network the NIC's host port is attached to. */
   readonly network: Network;
+  /** Network host whose port this NIC is. */
   readonly host: string;
+  /** MSI vector raised on receive and transmit causes. */
   readonly vector: number;
+  /** Line rate, bits/s. */
   readonly lineRate: number;
+  /** Resolved framing (MTU, per-frame overheads) applied to every message. */
   readonly framing: Framing;
+  /** NIC time per transmit descriptor, ns; delays the first frame and caps the frame rate. */
   readonly txDescriptorCost: SimTime;
+  /** NIC time per receive descriptor, ns; delays the receive interrupt. */
   readonly rxDescriptorCost: SimTime;
+  /** Descriptors per ring (transmit and receive). */
   readonly ringSize: number;
+  /** Transmit, receive and interrupt counters since creation. */
   readonly stats: NicStats = {
     txMessages: 0,
     txFrames: 0,
@@ -129,6 +150,10 @@ export class Nic implements BusDevice {
   #rxRing: Packet[] = [];
   #unbind: (() => void)[] = [];
 
+  /**
+   * Creates a NIC with all registers 0 (interrupts masked) and empty rings.
+   * @param options Host port, interrupt vector, rates and costs (validated).
+   */
   constructor(options: NicOptions) {
     const {
       name,

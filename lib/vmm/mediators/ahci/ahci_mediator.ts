@@ -81,20 +81,31 @@ const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
 
 /** Mediator counters for recorders. */
 export interface AhciMediatorStats {
+  /** Guest MMIO reads of the HBA window trapped (each one a VM exit). */
   trappedReads: number;
+  /** Guest MMIO writes to the HBA window trapped (each one a VM exit). */
   trappedWrites: number;
+  /** Guest commands interpreted (one per slot issued through PxCI). */
   guestCommands: number;
+  /** Guest commands put on the hardware unchanged (copied into the shadow list). */
   passthroughCommands: number;
+  /** Guest reads of absent sectors completed by redirection. */
   redirectedReads: number;
+  /** Absent sectors of redirected reads, fetched from the image server. */
   redirectedSectors: number;
   /** Sectors of redirected reads that were present and read from disk. */
   redirectedPresentSectors: number;
+  /** Guest write commands whose sectors were marked present (guest data is newest). */
   guestWrites: number;
+  /** Commands the VMM issued on the port itself (copy, write-back, local reads). */
   vmmCommands: number;
+  /** Sectors the VMM's write commands put on the disk (absent ones only). */
   vmmSectorsWritten: number;
+  /** Guest commands that had to wait while VMM commands owned the port. */
   queuedGuestCommands: number;
   /** Total time guest commands waited behind VMM commands, ns. */
   guestQueueDelay: SimTime;
+  /** HBA interrupts injected into the guest (emulated completions, GHC.IE set). */
   injectedInterrupts: number;
   /** Redirected reads served (in part) by a read-ahead. */
   readAheadHits: number;
@@ -140,7 +151,9 @@ interface Port {
  * Mediates one AHCI HBA for the de-virtualizable VMM.
  */
 export class AhciMediator implements Mediator, VmmBlockIo {
+  /** Mediator name for traces. */
   readonly name = "ahci";
+  /** Counters for recorders, updated as the mediator works. */
   readonly stats: AhciMediatorStats = {
     trappedReads: 0,
     trappedWrites: 0,
@@ -185,6 +198,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #finished: SimEvent<unknown>;
   #detached = false;
 
+  /**
+   * A mediator for port `port` of the HBA at `abar`; it hooks nothing until
+   * the VMM attaches it ({@link Vmm.addMediator}, then {@link Vmm.start}).
+   */
   constructor(options: {
     sim: Simulation;
     vmm: Vmm;

@@ -15,14 +15,21 @@ import {
 
 /** A decoded guest command. */
 export interface GuestCommand {
+  /** Command slot (0-31) the guest issued it in (bit of PxCI, AHCI 1.3.1 §3.3.14). */
   slot: number;
+  /** Data transfer direction, or "other" for anything not a decodable read/write. */
   kind: "read" | "write" | "other";
+  /** ATA command opcode of the H2D register FIS (-1 when it could not be read). */
   opcode: number;
+  /** First sector addressed (28- or 48-bit LBA from the FIS). */
   lba: Lba;
+  /** Sectors transferred (for FPDMA QUEUED taken from FEATURES). */
   count: number;
+  /** Native command queuing (READ/WRITE FPDMA QUEUED). */
   ncq: boolean;
   /** Header DW0 W bit (data direction host->device). */
   w: boolean;
+  /** Physical region descriptor table: the guest's data buffers (AHCI 1.3.1 §4.2.3.3). */
   prdt: PrdEntry[];
   /** The guest's command list the command was read from. */
   clb: Gpa;

@@ -1,0 +1,56 @@
+/**
+ * The library's public face (mod.ts, the package's one export) is documented
+ * and self-contained: `deno doc --lint` finds no exported symbol or member
+ * without JSDoc and no public signature naming a type the package does not
+ * export. The one exception is what zod-inferred config types name: their
+ * schema (a zod class instance) and zod's own `input`/`output` helpers.
+ */
+import assert from "node:assert/strict";
+import { dirname, resolve } from "node:path";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+
+/**
+ * A zod-inferred type (`z.infer<typeof XSchema>`) names its schema and zod's
+ * `input`/`output` helpers; the schemas' own types are zod's classes.
+ */
+const ZOD_HELPERS = /references private type '(input|output|\w+Schema)'$/;
+
+/** The `error[...]` headline of each finding of `deno doc --lint`. */
+function docLintErrors(entry: string): string[] {
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--lint", entry],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const lines = text.split("\n");
+  const errors: string[] = [];
+  lines.forEach((line, i) => {
+    if (!line.startsWith("error[")) return;
+    const where = lines[i + 1]?.trim().replace(/^--> /, "").replace(`${ROOT}/`, "") ?? "";
+    errors.push(`${line} (${where})`);
+  });
+  return errors;
+}
+
+Deno.test("mod.ts documents every exported symbol and exports every type its API names", () => {
+  const errors = docLintErrors("mod.ts").filter((e) => !ZOD_HELPERS.test(e.replace(/ \(.*$/, "")));
+  assert.deepEqual(errors, [], `deno doc --lint mod.ts:\n${errors.join("\n")}`);
+});
+
+Deno.test("the doc-lint check finds an undocumented interface field", () => {
+  const dir = Deno.makeTempDirSync({ dir: ROOT, prefix: ".api_docs_test_" });
+  try {
+    const src = "/**\n * A module.\n * @module\n */\n\n/** Documented. */\n" +
+      "export interface Shape {\n  side: number;\n}\n";
+    Deno.writeTextFileSync(`${dir}/mod.ts`, src);
+    const errors = docLintErrors(`${dir.replace(`${ROOT}/`, "")}/mod.ts`);
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0], /^error\[missing-jsdoc\].*mod\.ts:8:3\)$/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
