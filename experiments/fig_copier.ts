@@ -23,6 +23,7 @@ import {
   intFlag,
   issuesMessage,
   MAX_SEED,
+  outDirIssue,
   parseFlags,
   textTable,
   writeFilesAtomically,
@@ -546,6 +547,8 @@ if (import.meta.main) {
   issues.push(...specs.flatMap((s) => s.issues));
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
+  const outIssue = outDirIssue("out", flags.out);
+  if (outIssue !== undefined) issues.push(outIssue);
   const base = flags.small ? small : full;
   const given = specs.every((s) => s.case !== undefined) ? specs.map((s) => s.case!) : [];
   const cases = specs.length > 0 ? given : base.cases;

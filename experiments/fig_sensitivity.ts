@@ -17,6 +17,7 @@ import {
   csv,
   intFlag,
   issuesMessage,
+  outDirIssue,
   parseFlags,
   textTable,
   writeFilesAtomically,
@@ -556,6 +557,8 @@ if (import.meta.main) {
   }
   const profile = await loadProfile(BUILTIN_PROFILE);
   issues.push(...unknownPaths(profile, flags.path ?? []).map((i) => `--path: ${i}`));
+  const outIssue = outDirIssue("out", flags.out);
+  if (outIssue !== undefined) issues.push(outIssue);
   if (issues.length > 0) {
     console.error(`${issuesMessage("sensitivity: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);

@@ -23,6 +23,7 @@ import {
   intFlag,
   issuesMessage,
   MAX_SEED,
+  outDirIssue,
   parseFlags,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -419,6 +420,14 @@ const USAGE =
  * console.assert(await main(["--bogus"]) === 2);
  * ```
  */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   const flags = parseFlags({
     command: "report",
@@ -438,6 +447,10 @@ export async function main(args: string[]): Promise<number> {
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
+  const outIssue = flags.out === "" || flags.out.endsWith("/") || isDirectory(flags.out)
+    ? `--out: must name a file: current value is ${JSON.stringify(flags.out)}`
+    : outDirIssue("out", dirname(flags.out));
+  if (outIssue !== undefined) issues.push(outIssue);
   if (issues.length > 0) {
     console.error(`${issuesMessage("report: invalid input", issues)}\n${USAGE}`);
     return 2;

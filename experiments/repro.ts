@@ -14,6 +14,7 @@ import {
   intFlag,
   issuesMessage,
   MAX_SEED,
+  outDirIssue,
   parseFlags,
   textTable,
   writeFilesAtomically,
@@ -210,16 +211,8 @@ if (import.meta.main) {
   if (typeof flags === "number") Deno.exit(flags);
   // Every bad input is reported at once, before anything runs or is written.
   const issues: string[] = [];
-  const outStat = (() => {
-    try {
-      return Deno.statSync(flags.out);
-    } catch {
-      return null; // created when the run is done
-    }
-  })();
-  if (flags.out === "" || (outStat !== null && !outStat.isDirectory)) {
-    issues.push(`--out must name a directory: '${flags.out}' is not one`);
-  }
+  const outIssue = outDirIssue("out", flags.out);
+  if (outIssue !== undefined) issues.push(outIssue);
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const count = intFlag("seeds", flags.seeds, { min: 1, max: MAX_SEEDS, fallback: 1 }, issues);
   const profilePath = flags.profile ?? BUILTIN_PROFILE.pathname;

@@ -9,7 +9,13 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, resolve } from "node:path";
-import { csv, issuesMessage, textTable, writeFilesAtomically } from "../lib/_util/mod.ts";
+import {
+  csv,
+  issuesMessage,
+  outDirIssue,
+  textTable,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -264,6 +270,10 @@ async function resolveInput(
       issues.push(...e.issues.map((i) => `--set: ${i}`));
       delete input.set;
     }
+  }
+  if (typeof flags.out === "string") {
+    const outIssue = outDirIssue("out", flags.out);
+    if (outIssue !== undefined) issues.push(outIssue);
   }
   // A profile named in the file is relative to the file.
   const profileArg = input.profile;

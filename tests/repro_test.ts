@@ -60,7 +60,8 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
       const [args, reason] of [
         [["--bogus"], /Unknown option '--bogus'/],
         [["extra"], /Unexpected argument 'extra'/],
-        [["--out", file], /--out must name a directory/],
+        [["--out", file], /--out: '.*a-file' is not a directory/],
+        [["--out", join(file, "sub")], /--out: '.*a-file' is not a directory/],
         [["--seeds", "0"], /--seeds: must be an integer in \[1, 100\]: current value is "0"/],
         [["--seed", "x", "--profile", join(dir, "none.json")], /--profile: cannot read .*none/],
         [["--set", "hdd.rpm=fast"], /--set: hdd\.rpm: must be a number: current value is "fast"/],

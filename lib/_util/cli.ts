@@ -75,6 +75,52 @@ export function intFlag(
 }
 
 /**
+ * Checks, before a long run, that output can later be written into `dir`
+ * (created then if missing): it names a directory, or nothing under a
+ * writable directory. Probes with a temporary file it removes again, so it
+ * leaves nothing behind. Returns the issue (`--<flag>: ...`) or undefined.
+ * @example
+ * ```ts
+ * import { outDirIssue } from "./cli.ts";
+ * const dir = Deno.makeTempDirSync();
+ * console.assert(outDirIssue("out", `${dir}/new/sub`) === undefined);
+ * Deno.writeTextFileSync(`${dir}/file`, "");
+ * console.assert(outDirIssue("out", `${dir}/file`)!.includes("not a directory"));
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function outDirIssue(flag: string, dir: string): string | undefined {
+  if (dir === "") return `--${flag}: must name a directory: current value is ""`;
+  // The nearest existing folder on the path: where the output (or its parents) will be created.
+  let at = dir;
+  for (;;) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.statSync(at);
+    } catch (e) {
+      const absent = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory;
+      if (!absent) return `--${flag}: cannot use '${dir}': ${msg(e)}`;
+    }
+    if (info !== undefined) {
+      if (!info.isDirectory) return `--${flag}: '${at}' is not a directory`;
+      break;
+    }
+    const up = at.replace(/\/+$/, "").replace(/\/[^/]*$/, "");
+    at = up === at ? "." : up === "" ? "/" : up;
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir: at, prefix: ".probe-" }));
+  } catch (e) {
+    return `--${flag}: cannot create files in '${at}' (${msg(e)})`;
+  }
+  return undefined;
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message.replace(/ \(os error \d+\).*$/, "") : String(e);
+}
+
+/**
  * Writes `files` (name -> text) into `dir` all or nothing: into a temporary
  * folder inside `dir` first, then each renamed into place, so a failed write
  * leaves the previous outputs untouched.

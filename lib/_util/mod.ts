@@ -25,6 +25,7 @@ export {
   type Flags,
   intFlag,
   MAX_SEED,
+  outDirIssue,
   parseFlags,
   writeFilesAtomically,
 } from "./cli.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { intFlag, MAX_SEED, writeFilesAtomically } from "../../lib/_util/mod.ts";
+import { intFlag, MAX_SEED, outDirIssue, writeFilesAtomically } from "../../lib/_util/mod.ts";
 
 Deno.test("intFlag accepts integers in range and names the flag and the range otherwise", () => {
   const issues: string[] = [];
@@ -28,6 +28,24 @@ Deno.test("writeFilesAtomically leaves the previous outputs untouched when a wri
     assert.throws(() => writeFilesAtomically(dir, { "a.csv": "new\n", "no/such/b.csv": "b" }));
     assert.equal(Deno.readTextFileSync(`${dir}/a.csv`), "old\n");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.csv"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("outDirIssue accepts a directory or a path it can create, and names what is wrong otherwise", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/file`, "");
+    assert.equal(outDirIssue("out", dir), undefined);
+    assert.equal(outDirIssue("out", `${dir}/a/b/`), undefined);
+    assert.equal(outDirIssue("out", `${dir}/file`), `--out: '${dir}/file' is not a directory`);
+    assert.equal(outDirIssue("out", `${dir}/file/x/y`), `--out: '${dir}/file' is not a directory`);
+    assert.equal(outDirIssue("out", ""), '--out: must name a directory: current value is ""');
+    // /proc takes no new files, even from root.
+    assert.match(outDirIssue("out", "/proc/metalcast")!, /^--out: cannot create files in '\/proc'/);
+    // The probe leaves nothing behind and creates nothing.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["file"]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
