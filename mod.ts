@@ -89,6 +89,7 @@ export type {
   ConnectOptions,
   Framing,
   ImageErrorCode,
+  MulticastOptions,
   NetNode,
   NodeKind,
   Packet,
@@ -98,10 +99,22 @@ export type {
   Transport,
 } from "./lib/net/mod.ts";
 // Image server.
-export { ImageClient, ImageContent, ImageServer } from "./lib/image/mod.ts";
+export {
+  ImageClient,
+  ImageContent,
+  ImageServer,
+  MulticastReceiver,
+  MulticastServer,
+} from "./lib/image/mod.ts";
 export type {
   BackingDiskOptions,
   ImageServerStats,
+  MulticastChunk,
+  MulticastControl,
+  MulticastReceiverOptions,
+  MulticastReceiverStats,
+  MulticastServerOptions,
+  MulticastServerStats,
   PageCacheOptions,
   ReadOptions,
 } from "./lib/image/mod.ts";
@@ -186,6 +199,7 @@ export {
   BUILTIN_PROFILE,
   compare,
   imageCopy,
+  imageCopyMulticast,
   KVM_STRATEGIES,
   kvmLocal,
   kvmNfs,

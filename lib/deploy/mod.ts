@@ -38,6 +38,7 @@ export {
   type DeploymentSpans,
   finishDeployment,
   imageCopy,
+  imageCopyMulticast,
   imageSource,
   nfsRoot,
   type PhaseSpan,

@@ -151,6 +151,7 @@ const sections = {
     copyChunkBytes: int(),
     copyDepth: int(),
     copyCpuPerChunk: ns(),
+    multicastBufferBytes: int(),
   }).strict(),
   boot: z.object({
     /** lib/workload BootParams (validated by its own schema). */

@@ -17,6 +17,7 @@ import {
 } from "../vmm/mod.ts";
 import type { CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
+import { MulticastReceiver } from "../image/mod.ts";
 import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
 import { values } from "./profile.ts";
 import {
@@ -26,6 +27,7 @@ import {
   guestDriver,
   IMAGE_ID,
   type Node,
+  SERVER,
   type World,
 } from "./world.ts";
 
@@ -227,6 +229,19 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
     pendingWrite = node.disk.submit({ op: "write", lba, versions });
   }
   if (pendingWrite) yield pendingWrite;
+  return yield* rebootInstalled(w, node, { method: "image-copy", phases, t0 });
+}
+
+/**
+ * After an installer wrote the image: flush the disk (the "image copy" phase
+ * ends), reboot through the firmware, boot the OS from the local disk.
+ */
+function* rebootInstalled(
+  w: World,
+  node: Node,
+  at: { method: string; phases: PhaseSpan[]; t0: SimTime },
+): ProcessGenerator<StartupResult> {
+  const { method, phases, t0 } = at;
   yield node.disk.submit({ op: "flush" });
   span(w, node, phases, "image copy", t0);
   const t1 = w.sim.now;
@@ -241,7 +256,36 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
   yield driver.init();
   const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t2);
-  return { method: "image-copy", phases, total: w.sim.now - t0, boot, driver, cpus };
+  return { method, phases, total: w.sim.now - t0, boot, driver, cpus };
+}
+
+/**
+ * Image copy by multicast (beyond the paper; Frisbee-style, see
+ * lib/image/multicast.ts): PXE-boot the installer, join the image server's
+ * multicast session, write each chunk as it arrives (chunks the buffer
+ * cannot hold are asked for again), then reboot and boot locally like
+ * {@link imageCopy}. Nodes installing together share one stream.
+ */
+export function* imageCopyMulticast(w: World, node: Node): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  const inst = values(w.profile.installer);
+  yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
+  yield w.sim.timeout(inst.bootTime);
+  const receiver = new MulticastReceiver({
+    network: w.network,
+    host: node.name,
+    server: SERVER,
+    port: w.multicast.port,
+    protocol: w.protocol,
+    imageId: IMAGE_ID,
+    blocks: w.imageSectors,
+    chunkSectors: w.multicast.chunkSectors,
+    bufferBytes: inst.multicastBufferBytes,
+    write: (lba, versions) => node.disk.submit({ op: "write", lba, versions }),
+  });
+  yield receiver.start();
+  return yield* rebootInstalled(w, node, { method: "image-copy-multicast", phases, t0 });
 }
 
 /** OS streaming with an NFS root: PXE kernel and initrd, then boot over NFS. */
@@ -304,6 +348,7 @@ export const STARTUP_STRATEGIES: Record<
 > = {
   "bare-metal": bareMetal,
   "image-copy": imageCopy,
+  "image-copy-multicast": imageCopyMulticast,
   bmcast,
   nfsroot: nfsRoot,
 };

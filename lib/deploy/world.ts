@@ -19,7 +19,7 @@ import {
   Ssd,
 } from "../hw/mod.ts";
 import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
-import { ImageClient, ImageContent, ImageServer } from "../image/mod.ts";
+import { ImageClient, ImageContent, ImageServer, MulticastServer } from "../image/mod.ts";
 import { AhciDriver } from "../guest/mod.ts";
 import { GuestCpus } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
@@ -70,6 +70,8 @@ export interface World {
   protocol: BlockProtocol;
   /** The image server, holding {@link IMAGE_ID} on its own HDD. */
   server: ImageServer;
+  /** The server's multicast session for {@link IMAGE_ID} (chunks of the block protocol's largest message). */
+  multicast: MulticastServer;
   /** Size of the OS image, 512-byte sectors. */
   imageSectors: number;
   /** The bare-metal nodes, `node0` first. */
@@ -140,7 +142,22 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     store: serverDisk,
   });
   server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));
-  const w: World = { sim, profile, network, protocol, server, imageSectors, nodes: [], rec };
+  const multicast = new MulticastServer({
+    server,
+    imageId: IMAGE_ID,
+    chunkSectors: img.maxRequestSectors,
+  });
+  const w: World = {
+    sim,
+    profile,
+    network,
+    protocol,
+    server,
+    multicast,
+    imageSectors,
+    nodes: [],
+    rec,
+  };
   for (const name of names) w.nodes.push(buildNode(w, name, preinstalled));
   return w;
 }

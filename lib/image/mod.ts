@@ -4,13 +4,25 @@
  * with a worker limit, per-request CPU, a page cache ({@link PageCache}, cold
  * at start, shared by every client) and a backing disk, and
  * the {@link ImageClient} that VMMs and baselines use to read blocks, with
- * typed errors and timeouts. `protocol.ts` holds only the message types.
+ * typed errors and timeouts; and Frisbee-style multicast sessions
+ * ({@link MulticastServer}, {@link MulticastReceiver}) that send each chunk
+ * once to a group of installers. `protocol.ts` holds only the message types.
  * It does not model file systems on the server, multiple NICs, or
  * retransmission: a lost answer is a timeout the caller handles.
  * @module
  */
 export { ImageContent, type ImageContentOptions } from "./content.ts";
 export { PageCache } from "./page_cache.ts";
+export {
+  type MulticastChunk,
+  type MulticastControl,
+  MulticastReceiver,
+  type MulticastReceiverOptions,
+  type MulticastReceiverStats,
+  MulticastServer,
+  type MulticastServerOptions,
+  type MulticastServerStats,
+} from "./multicast.ts";
 export {
   type BackingDiskOptions,
   ImageServer,

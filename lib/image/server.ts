@@ -208,6 +208,28 @@ export class ImageServer {
     return this.#images.get(id);
   }
 
+  /**
+   * Reads `count` blocks of a held image from `lba` on the server itself:
+   * through the page cache and the backing disk like a request, but without
+   * a worker or the network (what a multicast sender does before sending).
+   * @throws RangeError for an unknown image or a range outside it.
+   */
+  *readLocal(imageId: string, lba: number, count: number): ProcessGenerator<Int32Array> {
+    const img = this.#images.get(imageId);
+    if (img === undefined) {
+      throw new RangeError(`Cannot read locally: no image '${imageId}' on '${this.host}'`);
+    }
+    if (!isId(lba) || !Number.isInteger(count) || count < 1 || lba + count > img.blocks) {
+      throw new RangeError(
+        `Cannot read locally: blocks [${lba}, ${
+          lba + count
+        }) must lie within image '${imageId}' (${img.blocks} blocks)`,
+      );
+    }
+    yield* this.#readThroughCache({ type: "read", imageId, lba, count, reqId: -1 });
+    return img.read(lba, count);
+  }
+
   /** Stops listening. */
   close(): void {
     this.#unlisten();

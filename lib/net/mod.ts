@@ -11,6 +11,7 @@
  */
 export {
   type ConnectOptions,
+  type MulticastOptions,
   type NetNode,
   Network,
   type NodeKind,

@@ -73,6 +73,12 @@ export interface SendOptions<T = unknown> {
   name?: string;
 }
 
+/** Options of {@link Network.multicast}: {@link SendOptions} with a group of receivers. */
+export interface MulticastOptions<T = unknown> extends Omit<SendOptions<T>, "to"> {
+  /** Receiving hosts (at least one; the sender and repeats are not allowed). */
+  to: readonly string[];
+}
+
 /** A listener for messages arriving at (host, port). */
 export type PacketHandler = (packet: Packet) => void;
 
@@ -274,6 +280,55 @@ export class Network {
       }
       this.delivered++;
       h({ from, to, port, replyPort, bytes, payload, sentAt });
+    });
+    return f;
+  }
+
+  /**
+   * Starts moving one message to a group of hosts, as IP multicast does: the
+   * switches copy it, so it crosses each link of the distribution tree (the
+   * union of the routes) once, at the rate of the tree's most loaded link,
+   * and completes when the last byte reached the farthest receiver. Each
+   * receiver's listener gets it then (a receiver without one drops it).
+   * @throws RangeError for an empty group, a repeated receiver or the sender in the group.
+   */
+  multicast<T>(options: MulticastOptions<T>): Flow {
+    const { from, to, port = "default", replyPort = "default", bytes, payload, maxRate, name } =
+      options;
+    if (!Array.isArray(to) || to.length === 0) {
+      throw new RangeError("Cannot multicast: 'to' must name at least one host");
+    }
+    if (new Set(to).size !== to.length || to.includes(from)) {
+      throw new RangeError(
+        `Cannot multicast: 'to' must name distinct hosts other than '${from}': current value is ${
+          to.join(", ")
+        }`,
+      );
+    }
+    const tree = new Set<Link>();
+    let latency = 0;
+    for (const host of to) {
+      for (const l of this.route(from, host)) tree.add(l);
+      latency = Math.max(latency, this.pathLatency(from, host));
+    }
+    const sentAt = this.sim.now;
+    const f = this.flows.flow({
+      route: [...tree],
+      bytes,
+      maxRate,
+      latency,
+      name: name ?? `${from}->[${to.length}]:${port}`,
+    });
+    f.then(() => {
+      for (const host of to) {
+        const h = this.#listeners.get(`${host}:${port}`);
+        if (h === undefined) {
+          this.dropped++;
+          continue;
+        }
+        this.delivered++;
+        h({ from, to: host, port, replyPort, bytes, payload, sentAt });
+      }
     });
     return f;
   }

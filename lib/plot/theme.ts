@@ -23,6 +23,7 @@ export const SYSTEM_COLORS: Readonly<Record<string, string>> = {
   "kvm-nfs": "#e69f00",
   "kvm-pass": "#cc79a7",
   "image-copy": "#009e73",
+  "image-copy-multicast": "#00503c", // a darker shade of image copy's green
   nfsroot: "#f0e442",
 };
 

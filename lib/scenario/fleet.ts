@@ -50,6 +50,7 @@ const PREINSTALLED: Readonly<Record<string, boolean>> = {
 export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
   "bare-metal": "up",
   "image-copy": "up",
+  "image-copy-multicast": "up",
   bmcast: "copy",
   nfsroot: "never",
   "kvm-nfs": "never",
@@ -441,7 +442,7 @@ export interface FleetSummaryRow extends FleetRunKey {
   readyS: number;
   /** With `until: "deployed"`: from the first power-on until every node is deployed, s (NaN: never). */
   deployedS?: number;
-  /** What the image server sent until the run ended (the last node up, or deployed). */
+  /** Image data the server sent until the run ended (the last node up, or deployed), GB; a multicast chunk counts once. */
   serverGb: number;
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
@@ -603,7 +604,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       ...(until === "deployed"
         ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn.at) / 1e9 }
         : {}),
-      serverGb: w.server.stats.bytesServed / 1e9,
+      serverGb: (w.server.stats.bytesServed + w.multicast.stats.bytesSent) / 1e9,
       serverDiskGb: w.server.stats.diskBytes / 1e9,
       serverRequests: w.server.stats.requests,
     },

@@ -33,6 +33,7 @@ export {
   type DeploymentSpans,
   finishDeployment,
   imageCopy,
+  imageCopyMulticast,
   imageSource,
   nfsRoot,
   type PhaseSpan,

@@ -75,6 +75,11 @@ export interface FlowOptions {
   bytes: Bytes;
   /** Own rate cap in bytes/s (window, endpoint). @default Infinity */
   maxRate?: number;
+  /**
+   * Delay from the last byte sent to completion, ns. @default the route's
+   * summed link latency (a multicast tree sets its deepest path's instead)
+   */
+  latency?: SimTime;
   /** Label for traces. */
   name?: string;
 }
@@ -98,6 +103,8 @@ export class Flow extends SimEvent<Flow> {
   readonly bytes: Bytes;
   /** Own rate cap, bytes/s (Infinity when only the links limit it). */
   readonly maxRate: number;
+  /** Delay from the last byte sent to completion, ns. */
+  readonly latency: SimTime;
   /** Label for traces. */
   readonly name: string;
   readonly #net: FlowNetwork;
@@ -108,6 +115,9 @@ export class Flow extends SimEvent<Flow> {
     this.route = options.route;
     this.bytes = options.bytes;
     this.maxRate = options.maxRate ?? Infinity;
+    let lat = 0;
+    for (const l of options.route) lat += l.latency;
+    this.latency = options.latency ?? lat;
     this.name = options.name ?? "flow";
     this._remaining = options.bytes;
     this.startedAt = net.sim.now;
@@ -169,6 +179,9 @@ export class FlowNetwork {
     requireNumber(what, "bytes", options.bytes, { min: 0 });
     if (options.maxRate !== undefined) {
       requireNumber(what, "maxRate", options.maxRate, { min: 0, strict: true });
+    }
+    if (options.latency !== undefined) {
+      requireNumber(what, "latency", options.latency, { integer: true, min: 0 });
     }
     if (!Array.isArray(options.route)) {
       throw new TypeError(`Cannot ${what}: 'route' must be an array of links`);
@@ -310,10 +323,8 @@ export class FlowNetwork {
 
   #deliver(f: Flow): void {
     f.sentAt = this.sim.now;
-    let lat = 0;
-    for (const l of f.route) lat += l.latency;
-    if (lat === 0) f.succeed(f);
-    else this.sim.call(lat, () => f.succeed(f));
+    if (f.latency === 0) f.succeed(f);
+    else this.sim.call(f.latency, () => f.succeed(f));
   }
 }
 

@@ -127,3 +127,35 @@ Deno.test("block protocol: a data answer costs count x 512 bytes plus per-frame 
   assert.throws(() => new BlockProtocol({ headerBytes: 1500 }), /'headerBytes'/);
   assert.throws(() => new BlockProtocol({ maxBlocksPerRequest: 0 }), /'maxBlocksPerRequest'/);
 });
+
+Deno.test("a multicast crosses each link of the distribution tree once and reaches every receiver", () => {
+  const sim = new Simulation();
+  const net = tree(sim);
+  const got: Packet[] = [];
+  for (const h of ["b", "c"]) net.listen(h, "img", (p) => got.push(p));
+  const f = net.multicast({ from: "a", to: ["b", "c"], port: "img", bytes: 125e6, payload: 7 });
+  // Tree: a->e1 (shared), e1->b, e1->core, core->e2, e2->c; each once.
+  assert.deepEqual(f.route.map((l) => l.name).sort(), [
+    "a->e1",
+    "core->e2",
+    "e1->b",
+    "e1->core",
+    "e2->c",
+  ]);
+  assert.equal(f.latency, net.pathLatency("a", "c"), "the farthest receiver's path");
+  sim.run();
+  // 125 MB at the 125 MB/s edge links: one second, not two.
+  assert.equal(sim.now, 1e9 + net.pathLatency("a", "c"));
+  assert.deepEqual(got.map((p) => [p.to, p.payload, p.from]), [["b", 7, "a"], ["c", 7, "a"]]);
+  assert.equal(net.link("a", "e1").bytesCarried, 125e6);
+  assert.equal(net.delivered, 2);
+  net.multicast({ from: "a", to: ["c", "b"], port: "nobody", bytes: 100 });
+  sim.run();
+  assert.equal(net.dropped, 2, "a receiver without a listener drops it");
+  assert.throws(() => net.multicast({ from: "a", to: [], bytes: 1 }), /at least one host/);
+  assert.throws(
+    () => net.multicast({ from: "a", to: ["b", "b"], bytes: 1 }),
+    /'to' must name distinct hosts other than 'a': current value is b, b/,
+  );
+  assert.throws(() => net.multicast({ from: "a", to: ["a"], bytes: 1 }), /other than 'a'/);
+});

@@ -208,3 +208,18 @@ Deno.test("a scenario changes profile parameters for every run, or sweeps one by
   // The swept value is checked against the unchanged profile, since the set is bad.
   assert.match(issues[2], /^--sweep hdd\.averageSeek\[1\]: hdd\.averageSeek\.value: Too small/);
 });
+
+Deno.test("fleet: multicast image copy installs four nodes as fast as one, where unicast copies queue", () => {
+  const run = (strategy: string, nodes: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy, nodes, seed: 1, imageGb: IMAGE_GB },
+    }).summary;
+  const one = run("image-copy-multicast", 1), four = run("image-copy-multicast", 4);
+  assert.ok(four.lastS < one.lastS * 1.02, `${four.lastS} vs ${one.lastS}`);
+  // The server sent the image about once for the four (a chunk or two again for a late join).
+  assert.ok(four.serverGb < IMAGE_GB * 1.01, `${four.serverGb}`);
+  const uni = run("image-copy", 4);
+  assert.ok(uni.lastS > 1.5 * four.lastS, `${uni.lastS} vs ${four.lastS}`);
+  assert.ok(uni.serverGb > 4 * IMAGE_GB * 0.99);
+});

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
+import {
+  ImageContent,
+  ImageServer,
+  MulticastReceiver,
+  MulticastServer,
+} from "../../lib/image/mod.ts";
+import { VersionMap } from "../../lib/_util/mod.ts";
+
+const MIB = 2 ** 20;
+const CHUNK = 2048; // blocks: 1 MiB
+
+/** A server holding a 16 MiB image with distinct versions per MiB, and `n` receivers' hosts. */
+function session(n: number) {
+  const sim = new Simulation();
+  const hosts = Array.from({ length: n }, (_, i) => `n${i}`);
+  const network = starNetwork(sim, {
+    switchLatency: 5_000,
+    hosts: ["srv", ...hosts],
+    bandwidth: 125e6,
+    latency: 50,
+  });
+  const protocol = new BlockProtocol();
+  const server = new ImageServer({ network, host: "srv", protocol, cpuPerRequest: 0 });
+  const image = new ImageContent({ id: "os", bytes: 16 * MIB });
+  for (let c = 0; c < 16; c++) image.versions.fill(c * CHUNK, CHUNK, 100 + c);
+  server.addImage(image);
+  const mc = new MulticastServer({ server, imageId: "os", chunkSectors: CHUNK });
+  /** A receiver whose "disk" records what it was written, each write taking `writeNs`. */
+  const receiver = (host: string, opts: { writeNs?: number; bufferBytes?: number } = {}) => {
+    const disk = new VersionMap(image.blocks, 0);
+    const rx = new MulticastReceiver({
+      network,
+      host,
+      server: "srv",
+      protocol,
+      imageId: "os",
+      blocks: image.blocks,
+      chunkSectors: CHUNK,
+      bufferBytes: opts.bufferBytes ?? 8 * MIB,
+      write: (lba, versions) => {
+        disk.set(lba, versions);
+        return sim.timeout(opts.writeNs ?? 1_000_000);
+      },
+    });
+    return { rx, disk };
+  };
+  return { sim, network, server, image, mc, hosts, receiver };
+}
+
+const holds = (disk: VersionMap, image: ImageContent) => disk.equals(image.versions);
+
+Deno.test("multicast sends each chunk once to receivers that join together; each disk holds the image", () => {
+  const { sim, image, mc, hosts, receiver, network } = session(4);
+  const rxs = hosts.map((h) => receiver(h));
+  // Joins reach the server together when sent before it starts: queue them in one instant.
+  const done = rxs.map(({ rx }) => rx.start());
+  sim.run();
+  assert.ok(done.every((d) => d.processed && d.ok));
+  for (const { rx, disk } of rxs) {
+    assert.ok(holds(disk, image));
+    assert.equal(rx.stats.written, 16);
+    assert.equal(rx.stats.dropped, 0);
+  }
+  // Joins arrive a few microseconds apart, so the first chunk may go out before all have
+  // joined and go again; still far from one stream per node (64 chunks).
+  assert.ok(mc.stats.chunksSent <= 16 + 1, `${mc.stats.chunksSent}`);
+  assert.equal(mc.stats.bytesSent, mc.stats.chunksSent * MIB);
+  // The server's link carried the group's chunks once, nothing per receiver.
+  assert.equal(network.route("srv", "n0")[0].bytesCarried, mc.stats.wireBytes);
+  assert.equal(mc.stats.leaves, 4);
+  assert.deepEqual(mc.members, []);
+});
+
+Deno.test("a late joiner takes the stream where it is and gets what it missed on the next lap", () => {
+  const { sim, image, mc, receiver } = session(2);
+  const early = receiver("n0"), late = receiver("n1");
+  early.rx.start();
+  // n1 joins after 5 of 16 chunks (1 MiB takes ~8.5 ms at 125 MB/s) have gone out.
+  sim.call(45_000_000, () => void late.rx.start());
+  sim.run();
+  assert.ok(holds(early.disk, image) && holds(late.disk, image));
+  assert.ok(mc.stats.chunksResent >= 4 && mc.stats.chunksResent <= 6, `${mc.stats.chunksResent}`);
+  assert.equal(mc.stats.chunksSent, 16 + mc.stats.chunksResent);
+  assert.equal(early.rx.stats.received, 16);
+  assert.equal(late.rx.stats.received, 16);
+  assert.equal(late.rx.stats.duplicates, 0);
+});
+
+Deno.test("a receiver with a full buffer drops chunks and NAKs them, and still gets every chunk", () => {
+  const { sim, image, mc, receiver } = session(2);
+  // A disk four times slower than the wire, buffer for one chunk.
+  const slow = receiver("n0", { writeNs: 34_000_000, bufferBytes: MIB });
+  const fast = receiver("n1");
+  slow.rx.start();
+  fast.rx.start();
+  sim.run();
+  assert.ok(holds(slow.disk, image) && holds(fast.disk, image));
+  assert.ok(slow.rx.stats.dropped > 0);
+  assert.equal(mc.stats.naks, slow.rx.stats.dropped);
+  assert.equal(fast.rx.stats.dropped, 0);
+  assert.ok(mc.stats.chunksResent >= slow.rx.stats.dropped - 1);
+});
+
+Deno.test("multicast sessions and receivers reject bad options, naming the field", () => {
+  const { server, network } = session(1);
+  assert.throws(
+    () => new MulticastServer({ server, imageId: "none", chunkSectors: CHUNK, port: "x" }),
+    /Cannot open multicast session for 'none': the server on 'srv' holds no such image/,
+  );
+  assert.throws(
+    () => new MulticastServer({ server, imageId: "os", chunkSectors: 4096, port: "y" }),
+    /'chunkSectors' must be <= the protocol's largest message \(2048 blocks\): current value is 4096/,
+  );
+  const base = {
+    network,
+    host: "n0",
+    server: "srv",
+    protocol: server.protocol,
+    imageId: "os",
+    blocks: 32768,
+    chunkSectors: CHUNK,
+    write: () => network.sim.timeout(0),
+  };
+  assert.throws(
+    () => new MulticastReceiver({ ...base, bufferBytes: MIB - 1 }),
+    /'bufferBytes' must be an integer >= 1048576: current value is 1048575/,
+  );
+  const rx = new MulticastReceiver({ ...base, bufferBytes: MIB });
+  rx.start();
+  assert.throws(() => rx.start(), /already started/);
+});
