@@ -130,6 +130,7 @@ export type {
   CopyPolicyConfig,
   DevirtTimeline,
   ImageSource,
+  ImageStream,
   Mediator,
   SectorRun,
   VmmBlockIo,
@@ -195,6 +196,7 @@ export {
   applyOverrides,
   bareMetal,
   bmcast,
+  bmcastMulticast,
   buildWorld,
   BUILTIN_PROFILE,
   compare,
@@ -214,6 +216,7 @@ export {
 } from "./lib/scenario/mod.ts";
 export type {
   Comparison,
+  CopyFeed,
   KvmStartupOptions,
   KvmStartupResult,
   Node,

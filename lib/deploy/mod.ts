@@ -35,6 +35,8 @@ export {
 export {
   bareMetal,
   bmcast,
+  bmcastMulticast,
+  type CopyFeed,
   type DeploymentSpans,
   finishDeployment,
   imageCopy,

@@ -142,6 +142,7 @@ const sections = {
     vmxoffSkew: ns(),
     chunkSectors: int(),
     pipeline: int(),
+    multicastBufferBytes: int(),
     readAheadSectors: param(z.number().int().nonnegative()),
     copyPolicy: obj(),
   }).strict(),

@@ -17,7 +17,7 @@ import {
 } from "../vmm/mod.ts";
 import type { CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
-import { MulticastReceiver } from "../image/mod.ts";
+import { MulticastReceiver, type MulticastReceiverOptions } from "../image/mod.ts";
 import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
 import { values } from "./profile.ts";
 import {
@@ -62,6 +62,13 @@ export interface StartupResult {
   /** BMcast's background copier filling the local disk (BMcast only). */
   copier?: BackgroundCopier;
 }
+
+/**
+ * Where BMcast's background copier gets the image: by fetching it from the
+ * image server (the paper), or from the server's multicast session, shared
+ * with every node deploying at the same time (beyond the paper).
+ */
+export type CopyFeed = "fetch" | "multicast";
 
 /** Per-strategy knobs. */
 export interface StartupOptions {
@@ -116,11 +123,48 @@ export function* bareMetal(w: World, node: Node): ProcessGenerator<StartupResult
  * the unmodified OS boots at once from the "local" disk while the mediator
  * redirects reads of absent blocks and the copier fills the disk.
  */
-export function* bmcast(
+export function bmcast(
   w: World,
   node: Node,
   options: StartupOptions = {},
 ): ProcessGenerator<StartupResult> {
+  return bmcastFed(w, node, { options, method: "bmcast", feed: "fetch" });
+}
+
+/**
+ * BMcast whose background copier is fed by the image server's multicast
+ * session (beyond the paper): nodes deploying together share one stream of
+ * the image (lib/image/multicast.ts); a piece that arrives while the guest
+ * keeps the disk busy waits in the VMM's buffer (`vmm.multicastBufferBytes`)
+ * or, when that is full, is dropped and asked for again on the next lap.
+ * Redirected reads still go to the server one by one.
+ */
+export function bmcastMulticast(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
+  return bmcastFed(w, node, { options, method: "bmcast-multicast", feed: "multicast" });
+}
+
+/** How each {@link CopyFeed} runs the copier (dispatch by name). */
+const COPY_FEEDS: Record<
+  CopyFeed,
+  (w: World, node: Node, copier: BackgroundCopier) => ProcessGenerator<void>
+> = {
+  fetch: (_w, _node, copier) => copier.run(),
+  multicast: (w, node, copier) =>
+    copier.runFromStream((write) =>
+      joinMulticast(w, node, { bufferBytes: w.profile.vmm.multicastBufferBytes.value, write })
+    ),
+};
+
+function* bmcastFed(
+  w: World,
+  node: Node,
+  at: { options: StartupOptions; method: string; feed: CopyFeed },
+): ProcessGenerator<StartupResult> {
+  const { options, method, feed } = at;
   const t0 = w.sim.now;
   const phases: PhaseSpan[] = [];
   const v = values(w.profile.vmm);
@@ -166,7 +210,9 @@ export function* bmcast(
     policy: makeCopyPolicy(options.copyPolicy ?? (v.copyPolicy as CopyPolicyConfig)),
     pipeline: options.copyPipeline ?? v.pipeline,
   });
-  if (options.backgroundCopy ?? true) w.sim.process(copier.run(), `${node.name}/copier`);
+  if (options.backgroundCopy ?? true) {
+    w.sim.process(COPY_FEEDS[feed](w, node, copier), `${node.name}/copier`);
+  }
   const t1 = w.sim.now;
   yield* node.firmware.localBoot();
   const driver = guestDriver(w, node);
@@ -175,7 +221,7 @@ export function* bmcast(
   const boot = yield* osBoot(w, driver, cpus);
   span(w, node, phases, "OS boot", t1);
   return {
-    method: "bmcast",
+    method,
     phases,
     total: w.sim.now - t0,
     boot,
@@ -272,7 +318,20 @@ export function* imageCopyMulticast(w: World, node: Node): ProcessGenerator<Star
   const inst = values(w.profile.installer);
   yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
   yield w.sim.timeout(inst.bootTime);
-  const receiver = new MulticastReceiver({
+  yield joinMulticast(w, node, {
+    bufferBytes: inst.multicastBufferBytes,
+    write: (lba, versions) => node.disk.submit({ op: "write", lba, versions }),
+  });
+  return yield* rebootInstalled(w, node, { method: "image-copy-multicast", phases, t0 });
+}
+
+/** Joins the world's multicast session from `node`; the event succeeds once every piece was written. */
+function joinMulticast(
+  w: World,
+  node: Node,
+  rx: Pick<MulticastReceiverOptions, "bufferBytes" | "write">,
+): SimEvent<void> {
+  return new MulticastReceiver({
     network: w.network,
     host: node.name,
     server: SERVER,
@@ -281,11 +340,8 @@ export function* imageCopyMulticast(w: World, node: Node): ProcessGenerator<Star
     imageId: IMAGE_ID,
     blocks: w.imageSectors,
     chunkSectors: w.multicast.chunkSectors,
-    bufferBytes: inst.multicastBufferBytes,
-    write: (lba, versions) => node.disk.submit({ op: "write", lba, versions }),
-  });
-  yield receiver.start();
-  return yield* rebootInstalled(w, node, { method: "image-copy-multicast", phases, t0 });
+    ...rx,
+  }).start();
 }
 
 /** OS streaming with an NFS root: PXE kernel and initrd, then boot over NFS. */
@@ -350,6 +406,7 @@ export const STARTUP_STRATEGIES: Record<
   "image-copy": imageCopy,
   "image-copy-multicast": imageCopyMulticast,
   bmcast,
+  "bmcast-multicast": bmcastMulticast,
   nfsroot: nfsRoot,
 };
 

@@ -52,6 +52,7 @@ export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
   "image-copy": "up",
   "image-copy-multicast": "up",
   bmcast: "copy",
+  "bmcast-multicast": "copy",
   nfsroot: "never",
   "kvm-nfs": "never",
   "kvm-local": "up",

@@ -30,6 +30,8 @@ export {
 export {
   bareMetal,
   bmcast,
+  bmcastMulticast,
+  type CopyFeed,
   type DeploymentSpans,
   finishDeployment,
   imageCopy,

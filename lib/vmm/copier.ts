@@ -2,8 +2,11 @@
  * The background copier: brings every chunk of the image to the local disk,
  * fetching from the image server and writing through the mediator's VMM
  * commands, when its policy allows. Fetches are pipelined (`pipeline` chunks
- * may be on the network while one is written). Device-neutral: it knows a
- * {@link VmmBlockIo} and an {@link ImageSource}, never a device kind.
+ * may be on the network while one is written). Or, beyond the paper, it is fed
+ * by a stream that pushes pieces of the image ({@link BackgroundCopier.runFromStream},
+ * a multicast session): each piece waits for the policy the same way.
+ * Device-neutral: it knows a {@link VmmBlockIo} and an {@link ImageSource},
+ * never a device kind.
  */
 import { requireNumber, splitRun } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
@@ -12,9 +15,18 @@ import type { BlockMap } from "./block_map.ts";
 import type { ImageSource, VmmBlockIo } from "./block_io.ts";
 import type { CopyPolicy } from "./copy_policy.ts";
 
+/**
+ * Joins a stream of image pieces: calls `write` for each piece it delivers
+ * (the next comes when the returned event completes or is buffered) and
+ * returns the event that succeeds once every piece was written.
+ */
+export type ImageStream = (
+  write: (lba: number, versions: Int32Array) => SimEvent<unknown>,
+) => SimEvent<void>;
+
 /** Copier counters. */
 export interface CopierStats {
-  /** Chunks fetched and written (a chunk counts even when the guest had written all of it). */
+  /** Chunks (or stream pieces) written (counted even when the guest had written all of it). */
   chunksCopied: number;
   /** Sectors the copier's write commands put on the disk (absent ones only). */
   sectorsWritten: number;
@@ -96,7 +108,7 @@ export class BackgroundCopier {
 
   /** Runs until every sector is present. */
   *run(): ProcessGenerator<void> {
-    const { sim, map, io, policy, pipeline } = this.#o;
+    const { sim, map, pipeline } = this.#o;
     this.stats.startedAt = sim.now;
     const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
     const refill = () => {
@@ -116,38 +128,47 @@ export class BackgroundCopier {
         continue;
       }
       const versions = (yield next.fetch) as Int32Array;
-      const range = map.chunkRange(next.chunk);
-      const bytes = range.count * 512;
-      // Ask the policy until it lets this chunk go to the disk.
-      for (;;) {
-        const ctx = {
-          now: sim.now,
-          lastGuestIo: io.lastGuestIo,
-          guestOutstanding: io.guestOutstanding,
-          chunkBytes: bytes,
-        };
-        const d = policy.decide(ctx);
-        if (d.action === "copy") break;
-        yield sim.timeout(Math.max(1, d.at - sim.now));
-      }
-      refill();
-      const delayBefore = io.guestQueueDelay;
-      const written = (yield io.writeAbsent({ lba: range.lba, versions })) as number;
+      yield* this.#write(map.chunkRange(next.chunk).lba, versions, refill);
       map.setInflight(next.chunk, false);
-      policy.copied(
-        {
-          now: sim.now,
-          lastGuestIo: io.lastGuestIo,
-          guestOutstanding: io.guestOutstanding,
-          chunkBytes: bytes,
-        },
-        io.guestQueueDelay - delayBefore,
-      );
-      this.stats.chunksCopied++;
-      this.stats.sectorsWritten += written;
-      this.stats.sectorsSkipped += range.count - written;
     }
     for (const x of inflight) map.setInflight(x.chunk, false);
     this.stats.finishedAt = sim.now;
+  }
+
+  /**
+   * Runs fed by `stream` instead of fetching: joins it and writes each piece
+   * it delivers when the policy allows (absent sectors only); ends when the
+   * stream has delivered every piece. Pieces that arrive while the copier
+   * waits are the stream's to buffer (or drop and ask for again).
+   */
+  *runFromStream(stream: ImageStream): ProcessGenerator<void> {
+    const { sim } = this.#o;
+    this.stats.startedAt = sim.now;
+    yield stream((lba, versions) => sim.process(this.#write(lba, versions), "copier piece"));
+    this.stats.finishedAt = sim.now;
+  }
+
+  /** Asks the policy until it lets `versions` go to the disk at `lba`, then writes the absent sectors. */
+  *#write(lba: number, versions: Int32Array, beforeWrite?: () => void): ProcessGenerator<void> {
+    const { sim, io, policy } = this.#o;
+    const bytes = versions.length * 512;
+    const ctx = () => ({
+      now: sim.now,
+      lastGuestIo: io.lastGuestIo,
+      guestOutstanding: io.guestOutstanding,
+      chunkBytes: bytes,
+    });
+    for (;;) {
+      const d = policy.decide(ctx());
+      if (d.action === "copy") break;
+      yield sim.timeout(Math.max(1, d.at - sim.now));
+    }
+    beforeWrite?.();
+    const delayBefore = io.guestQueueDelay;
+    const written = (yield io.writeAbsent({ lba, versions })) as number;
+    policy.copied(ctx(), io.guestQueueDelay - delayBefore);
+    this.stats.chunksCopied++;
+    this.stats.sectorsWritten += written;
+    this.stats.sectorsSkipped += versions.length - written;
   }
 }

@@ -223,3 +223,22 @@ Deno.test("fleet: multicast image copy installs four nodes as fast as one, where
   assert.ok(uni.lastS > 1.5 * four.lastS, `${uni.lastS} vs ${four.lastS}`);
   assert.ok(uni.serverGb > 4 * IMAGE_GB * 0.99);
 });
+
+Deno.test("fleet until deployed: BMcast fed by multicast deploys four nodes about as fast as one", () => {
+  const run = (strategy: string, nodes: number) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy, nodes, seed: 1, imageGb: IMAGE_GB, until: "deployed" },
+    }).summary;
+  const one = run("bmcast-multicast", 1), four = run("bmcast-multicast", 4);
+  assert.ok(four.deployedS! < one.deployedS! * 1.1, `${four.deployedS} vs ${one.deployedS}`);
+  // One stream for all (plus laps for pieces dropped while the guests kept the disks busy,
+  // and each node's own redirected reads), not an image per node.
+  assert.ok(four.serverGb < 2 * IMAGE_GB, `${four.serverGb}`);
+  const unicast = run("bmcast", 4);
+  assert.ok(
+    unicast.deployedS! > 1.5 * four.deployedS!,
+    `${unicast.deployedS} vs ${four.deployedS}`,
+  );
+  assert.ok(unicast.serverGb > 4 * IMAGE_GB * 0.95);
+});
