@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ABAR, imageVersion, makeRig, type Rig } from "./_harness.ts";
-import type { ProcessGenerator } from "../../lib/sim/mod.ts";
+import type { ProcessGenerator, SimEvent } from "../../lib/sim/mod.ts";
 import {
   AhciRegs,
   encodeAtaCommand,
@@ -98,6 +98,37 @@ Deno.test("the background copier fills the disk without overwriting guest data",
     assert.equal(disk[lba], want, `sector ${lba}`);
   }
   assert.ok(rig.mediator!.finished);
+});
+
+Deno.test("a copier fed by a stream writes each piece it delivers, keeping guest data, and ends with the stream", () => {
+  const rig = makeRig({ virtualized: true, sectors: 2048, chunkSectors: 128 });
+  let pieces = 0;
+  // A stream pushing 64-sector pieces in a rotated order, the next when the last is written.
+  const stream = (write: (lba: number, v: Int32Array) => SimEvent<unknown>) =>
+    rig.sim.process(function* () {
+      for (let k = 0; k < 32; k++) {
+        const lba = ((k + 5) % 32) * 64;
+        yield write(lba, Int32Array.from(expectImage(lba, 64)));
+        pieces++;
+      }
+    }) as SimEvent<unknown> as SimEvent<void>;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* write(rig, 300, 10, 4242);
+    yield* rig.copier!.runFromStream(stream);
+  });
+  rig.sim.run();
+  assert.equal(pieces, 32);
+  assert.ok(rig.map!.complete && rig.mediator!.finished);
+  const disk = rig.disk.content.read(0, 2048);
+  for (let lba = 0; lba < 2048; lba++) {
+    assert.equal(disk[lba], lba >= 300 && lba < 310 ? 4242 : imageVersion(lba), `sector ${lba}`);
+  }
+  const st = rig.copier!.stats;
+  assert.equal(st.chunksCopied, 32);
+  assert.equal(st.sectorsWritten + st.sectorsSkipped, 2048);
+  assert.equal(st.sectorsSkipped, 10, "the guest's sectors are not overwritten");
+  assert.ok(st.finishedAt >= st.startedAt);
 });
 
 Deno.test("no VMM command, interrupt or status ever reaches the guest", () => {
