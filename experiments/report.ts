@@ -412,14 +412,6 @@ const USAGE =
   2 bad arguments
 `;
 
-/**
- * Runs the CLI and returns its exit status.
- * @example
- * ```ts
- * import { main } from "./report.ts";
- * console.assert(await main(["--bogus"]) === 2);
- * ```
- */
 function isDirectory(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
@@ -428,6 +420,14 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * Runs the CLI and returns its exit status.
+ * @example
+ * ```ts
+ * import { main } from "./report.ts";
+ * console.assert(await main(["--bogus"]) === 2);
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   const flags = parseFlags({
     command: "report",

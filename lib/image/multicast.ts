@@ -210,7 +210,15 @@ export class MulticastServer {
     const net = this.server.network;
     const protocol = this.server.protocol;
     let onWire: Flow | undefined;
-    for (let c = this.#pick(); c >= 0; c = this.#pick()) {
+    for (;;) {
+      const c = this.#pick();
+      if (c < 0) {
+        if (onWire === undefined) break;
+        // A NAK or join may come in while the last chunk crosses: wait for it, then look again.
+        yield onWire;
+        onWire = undefined;
+        continue;
+      }
       this.#cursor = (c + 1) % this.chunks;
       const lba = c * this.chunkSectors;
       const count = Math.min(this.chunkSectors, this.#blocks - lba);
@@ -244,13 +252,7 @@ export class MulticastServer {
         name: `${this.server.host}:multicast #${c}`,
       });
     }
-    if (onWire !== undefined) yield onWire;
     this.#sending = false;
-    // A NAK or join that came in while the last chunk crossed restarts the sender.
-    if (this.#pick() >= 0) {
-      this.#sending = true;
-      net.sim.process(this.#send(), `${this.server.host}:multicast`);
-    }
   }
 }
 

@@ -272,16 +272,19 @@ export class Network {
     const route = this.route(from, to);
     const sentAt = this.sim.now;
     const f = this.flows.flow({ route, bytes, maxRate, name: name ?? `${from}->${to}:${port}` });
-    f.then(() => {
-      const h = this.#listeners.get(`${to}:${port}`);
-      if (h === undefined) {
-        this.dropped++;
-        return;
-      }
-      this.delivered++;
-      h({ from, to, port, replyPort, bytes, payload, sentAt });
-    });
+    f.then(() => this.#hand({ from, to, port, replyPort, bytes, payload, sentAt }));
     return f;
+  }
+
+  /** Hands an arrived message to the listener on (to, port), or counts it dropped. */
+  #hand(packet: Packet): void {
+    const h = this.#listeners.get(`${packet.to}:${packet.port}`);
+    if (h === undefined) {
+      this.dropped++;
+      return;
+    }
+    this.delivered++;
+    h(packet);
   }
 
   /**
@@ -321,13 +324,7 @@ export class Network {
     });
     f.then(() => {
       for (const host of to) {
-        const h = this.#listeners.get(`${host}:${port}`);
-        if (h === undefined) {
-          this.dropped++;
-          continue;
-        }
-        this.delivered++;
-        h({ from, to: host, port, replyPort, bytes, payload, sentAt });
+        this.#hand({ from, to: host, port, replyPort, bytes, payload, sentAt });
       }
     });
     return f;
