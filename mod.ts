@@ -31,8 +31,16 @@ export type {
   SimulationOptions,
   SpanRow,
 } from "./lib/sim/mod.ts";
-export { micros, millis, seconds, toSeconds, VersionMap } from "./lib/_util/mod.ts";
-export type { Bytes, ComparisonRow, Gpa, Lba, SimTime } from "./lib/_util/mod.ts";
+export {
+  mergeRuns,
+  micros,
+  millis,
+  seconds,
+  splitRun,
+  toSeconds,
+  VersionMap,
+} from "./lib/_util/mod.ts";
+export type { Bytes, ComparisonRow, Gpa, Lba, Run, SimTime } from "./lib/_util/mod.ts";
 // Machine model.
 export {
   AhciHba,
@@ -165,6 +173,7 @@ export type {
 } from "./lib/guest/mod.ts";
 export {
   GuestCpus,
+  kvDataRun,
   KvStore,
   rdmaWriteLatency,
   runBoot,
@@ -213,6 +222,7 @@ export {
   rdmaLatency,
   spreadOverSeeds,
   STARTUP_STRATEGIES,
+  usedRuns,
 } from "./lib/scenario/mod.ts";
 export type {
   Comparison,

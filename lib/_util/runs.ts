@@ -31,3 +31,27 @@ export function splitRun(run: Run, max: number): Run[] {
   }
   return out;
 }
+
+/**
+ * The union of `runs` as sorted, disjoint runs (overlapping or touching
+ * runs joined, empty runs dropped), each clipped to [0, `end`).
+ * @example
+ * ```ts
+ * import { mergeRuns } from "./runs.ts";
+ * const m = mergeRuns([{ lba: 8, count: 4 }, { lba: 0, count: 4 }, { lba: 2, count: 4 }, { lba: 10, count: 9 }], 16);
+ * console.assert(m.map((r) => `${r.lba}+${r.count}`).join() === "0+6,8+8");
+ * ```
+ */
+export function mergeRuns(runs: readonly Run[], end: number): Run[] {
+  const out: Run[] = [];
+  const sorted = runs.filter((r) => r.count > 0).sort((a, b) => a.lba - b.lba);
+  for (const r of sorted) {
+    const lba = Math.max(0, r.lba), stop = Math.min(end, r.lba + r.count);
+    if (stop <= lba) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && lba <= last.lba + last.count) {
+      last.count = Math.max(last.count, stop - last.lba);
+    } else out.push({ lba, count: stop - lba });
+  }
+  return out;
+}

@@ -29,6 +29,7 @@ export {
   IMAGE_ID,
   type Node,
   SERVER,
+  usedRuns,
   type World,
   type WorldOptions,
 } from "./world.ts";

@@ -115,6 +115,12 @@ const sections = {
     bytes: int(),
     /** Largest block-protocol request, sectors. */
     maxRequestSectors: int(),
+    /**
+     * What a copy brings to the local disk: the whole image ("all", the
+     * paper) or only its used blocks ("used", beyond the paper: a file-system
+     * aware copy as in Frisbee).
+     */
+    copyScope: param(z.enum(["all", "used"])),
   }).strict(),
   firmware: z.object({
     postDuration: ns(),

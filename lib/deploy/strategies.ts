@@ -5,7 +5,7 @@
  * the network and image server, the disks, the VMM and its mediator, the
  * guest's driver and boot workload.
  */
-import { concatVersions, type SimTime, splitRun } from "../_util/mod.ts";
+import { concatVersions, type Run, type SimTime, splitRun } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import {
   AhciMediator,
@@ -184,7 +184,11 @@ function* bmcastFed(
       vmxoffSkew: v.vmxoffSkew,
     },
   });
-  const map = new BlockMap({ sectors: w.imageSectors, chunkSectors: v.chunkSectors });
+  const map = new BlockMap({
+    sectors: w.imageSectors,
+    chunkSectors: v.chunkSectors,
+    needed: w.copyRuns,
+  });
   const image = imageSource(w, node);
   const mediator = new AhciMediator({
     sim: w.sim,
@@ -234,9 +238,10 @@ function* bmcastFed(
 }
 
 /**
- * Image copy: PXE-boot an installer, copy the whole image from the server
- * to the local disk (network fetch and disk write pipelined), reboot
- * through the firmware, boot the OS locally.
+ * Image copy: PXE-boot an installer, copy the image (all of it, or its used
+ * blocks: `image.copyScope`) from the server to the local disk (network
+ * fetch and disk write pipelined), reboot through the firmware, boot the OS
+ * locally.
  */
 export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult> {
   const t0 = w.sim.now;
@@ -244,28 +249,25 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
   const inst = values(w.profile.installer);
   yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
   yield w.sim.timeout(inst.bootTime);
-  // The copy tool: read a chunk from the server (split into protocol-sized
-  // requests), write it to the disk; the next fetch overlaps the write.
-  const chunk = Math.floor(inst.copyChunkBytes / 512);
+  // The copy tool: read a chunk of the copy's runs from the server (split
+  // into protocol-sized requests), write it to the disk; the next fetch
+  // overlaps the write.
+  const chunks = w.copyRuns.flatMap((r) => splitRun(r, Math.floor(inst.copyChunkBytes / 512)));
   const maxReq = w.profile.image.maxRequestSectors.value;
-  const fetch = (lba: number): SimEvent<Int32Array[]> => {
-    const n = Math.min(chunk, w.imageSectors - lba);
-    const parts = splitRun({ lba, count: n }, maxReq).map((r) =>
-      node.image.read({ imageId: IMAGE_ID, ...r })
-    );
+  const fetch = (chunk: Run): SimEvent<Int32Array[]> => {
+    const parts = splitRun(chunk, maxReq).map((r) => node.image.read({ imageId: IMAGE_ID, ...r }));
     return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
   };
   // Keep `copyDepth` chunks in flight on the network while one is written.
   const ahead: SimEvent<Int32Array[]>[] = [];
-  let nextLba = 0;
+  let fetched = 0;
   const refill = () => {
-    while (ahead.length < inst.copyDepth && nextLba < w.imageSectors) {
-      ahead.push(fetch(nextLba));
-      nextLba += chunk;
+    while (ahead.length < inst.copyDepth && fetched < chunks.length) {
+      ahead.push(fetch(chunks[fetched++]));
     }
   };
   let pendingWrite: SimEvent<unknown> | undefined;
-  for (let lba = 0; lba < w.imageSectors; lba += chunk) {
+  for (const { lba } of chunks) {
     refill();
     const parts = (yield ahead.shift()!) as Int32Array[];
     refill();
@@ -339,6 +341,7 @@ function joinMulticast(
     protocol: w.protocol,
     imageId: IMAGE_ID,
     blocks: w.imageSectors,
+    want: w.copyRuns,
     chunkSectors: w.multicast.chunkSectors,
     ...rx,
   }).start();

@@ -5,8 +5,8 @@
  * local HDD, firmware with PXE). Strategies (bare metal, image copy,
  * BMcast, NFS root, KVM variants) then run on these nodes.
  */
-import { IMAGE_VERSION, NO_VERSION, VersionMap } from "../_util/mod.ts";
-import type { Gpa } from "../_util/mod.ts";
+import { IMAGE_VERSION, mergeRuns, NO_VERSION, VersionMap } from "../_util/mod.ts";
+import type { Gpa, Run } from "../_util/mod.ts";
 import {
   AhciHba,
   Cpu,
@@ -21,7 +21,7 @@ import {
 import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
 import { ImageClient, ImageContent, ImageServer, MulticastServer } from "../image/mod.ts";
 import { AhciDriver } from "../guest/mod.ts";
-import { GuestCpus } from "../workload/mod.ts";
+import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
 import { type Profile, values } from "./profile.ts";
 
@@ -74,6 +74,12 @@ export interface World {
   multicast: MulticastServer;
   /** Size of the OS image, 512-byte sectors. */
   imageSectors: number;
+  /**
+   * The runs of the image a copy brings to the local disk (image copy, BMcast's
+   * copier, multicast): all of it, or its used blocks ({@link usedRuns}), as
+   * the profile's `image.copyScope` says.
+   */
+  copyRuns: Run[];
   /** The bare-metal nodes, `node0` first. */
   nodes: Node[];
   /** Recorder of the run's phase spans and samples. */
@@ -155,11 +161,37 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     server,
     multicast,
     imageSectors,
+    copyRuns: img.copyScope === "used"
+      ? usedRuns(profile, imageSectors)
+      : [{ lba: 0, count: imageSectors }],
     nodes: [],
     rec,
   };
   for (const name of names) w.nodes.push(buildNode(w, name, preinstalled));
   return w;
+}
+
+/**
+ * The image's used blocks, sorted and disjoint: the sectors before the root
+ * partition (MBR and boot loader), the file-system regions the boot reads
+ * from (taken whole: an upper bound of what they hold) and the preloaded
+ * Cassandra data set. Everything the built-in workloads read before writing
+ * lies in them; the rest is free space a file-system aware copy skips.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile, usedRuns } from "./mod.ts";
+ * const runs = usedRuns(await loadProfile(BUILTIN_PROFILE), 62_500_000);
+ * const gb = runs.reduce((n, r) => n + r.count, 0) * 512 / 1e9;
+ * console.assert(runs[0].lba === 0 && gb > 5 && gb < 6);
+ * ```
+ */
+export function usedRuns(profile: Profile, imageSectors: number): Run[] {
+  const boot = profile.boot.params.value as BootParams;
+  return mergeRuns([
+    { lba: 0, count: profile.boot.rootLba.value },
+    ...boot.regions.map((r) => ({ lba: r.lba, count: r.sectors })),
+    kvDataRun(KvStoreParamsSchema.parse(profile.cassandra.store.value)),
+  ], imageSectors);
 }
 
 /** A node's local disk holding the image's first `imageSectors` (0: an empty disk). */

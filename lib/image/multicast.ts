@@ -12,14 +12,14 @@
  * its sender rate limit (the group's slowest link paces the stream here).
  */
 import { requireNumber } from "../_util/mod.ts";
-import type { Bytes } from "../_util/mod.ts";
+import type { Bytes, Run } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { ImageServer } from "./server.ts";
 
 /** A receiver's control message to the session. */
 export type MulticastControl =
-  | { type: "join" }
+  | { type: "join"; want?: Run[] }
   | { type: "nak"; chunk: number }
   | { type: "leave" };
 
@@ -165,14 +165,13 @@ export class MulticastServer {
   }
 
   /** @internal */
-  _join(host: string): void {
+  _join(host: string, want: readonly Run[] | undefined): void {
     this.stats.joins++;
     const need = this.#members.get(host) ?? new Uint8Array(this.chunks);
-    // A (re-)join asks for everything: the receiver starts over.
-    for (let c = 0; c < this.chunks; c++) {
-      if (need[c] === 0) this.#needers[c]++;
-      need[c] = 1;
-    }
+    // A (re-)join asks for everything it wants: the receiver starts over.
+    const wanted = wantedChunks(want, this.chunkSectors, this.chunks);
+    for (let c = 0; c < this.chunks; c++) this.#needers[c] += wanted[c] - need[c];
+    need.set(wanted);
     this.#members.set(host, need);
   }
 
@@ -264,10 +263,30 @@ const CONTROL: {
     m: Extract<MulticastControl, { type: K }>,
   ) => void;
 } = {
-  join: (s, from) => s._join(from),
+  join: (s, from, m) => s._join(from, m.want),
   nak: (s, from, m) => s._nak(from, m.chunk),
   leave: (s, from) => s._leave(from),
 };
+
+/**
+ * 1 for each chunk holding a block of `want` (every chunk when undefined);
+ * blocks outside the image are ignored.
+ */
+function wantedChunks(
+  want: readonly Run[] | undefined,
+  chunkSectors: number,
+  chunks: number,
+): Uint8Array {
+  const out = new Uint8Array(chunks);
+  if (want === undefined) return out.fill(1);
+  for (const r of want) {
+    if (!(r.count > 0 && Number.isFinite(r.lba))) continue; // a malformed run asks for nothing
+    const first = Math.max(0, Math.floor(r.lba / chunkSectors));
+    const last = Math.min(chunks - 1, Math.floor((r.lba + r.count - 1) / chunkSectors));
+    out.fill(1, first, last + 1);
+  }
+  return out;
+}
 
 /** Options of {@link MulticastReceiver}. */
 export interface MulticastReceiverOptions {
@@ -285,6 +304,8 @@ export interface MulticastReceiverOptions {
   imageId: string;
   /** Size of the image, blocks. */
   blocks: number;
+  /** The runs of blocks to receive (the chunks holding them are sent whole). @default the whole image */
+  want?: readonly Run[];
   /** The session's chunk size, blocks. */
   chunkSectors: number;
   /** Memory for chunks received but not yet written, bytes (at least one chunk). */
@@ -297,7 +318,7 @@ export interface MulticastReceiverOptions {
 export interface MulticastReceiverStats {
   /** Chunks kept (each chunk once). */
   received: number;
-  /** Chunks that arrived again after being kept (sent for another member). */
+  /** Chunks that arrived but were not needed: kept before, or not wanted (sent for another member). */
   duplicates: number;
   /** Chunks dropped for a full buffer (each answered by a NAK). */
   dropped: number;
@@ -315,8 +336,12 @@ export class MulticastReceiver {
   readonly stats: MulticastReceiverStats = { received: 0, duplicates: 0, dropped: 0, written: 0 };
   /** Number of chunks of the image. */
   readonly chunks: number;
-  readonly #o: Required<MulticastReceiverOptions>;
+  readonly #o: Required<Omit<MulticastReceiverOptions, "want">>;
+  readonly #want: Run[] | undefined;
+  /** 1 for each chunk kept or not wanted. */
   readonly #have: Uint8Array;
+  /** Chunks to write before leaving. */
+  readonly #needed: number;
   readonly #queue: MulticastChunk[] = [];
   #buffered = 0;
   #writing = false;
@@ -335,14 +360,27 @@ export class MulticastReceiver {
     });
     o.network.node(o.host);
     o.network.node(o.server);
+    for (const r of o.want ?? []) {
+      if (!(Number.isInteger(r.lba) && Number.isInteger(r.count) && r.lba >= 0 && r.count >= 0)) {
+        throw new RangeError(
+          `Cannot ${what}: 'want' runs need integer lba and count >= 0: current value is ${
+            JSON.stringify(r)
+          }`,
+        );
+      }
+    }
     this.#o = o;
+    this.#want = o.want?.map((r) => ({ ...r }));
     this.chunks = Math.ceil(o.blocks / o.chunkSectors);
-    this.#have = new Uint8Array(this.chunks);
+    const wanted = wantedChunks(this.#want, o.chunkSectors, this.chunks);
+    this.#have = wanted.map((x) => 1 - x);
+    this.#needed = wanted.reduce((n, x) => n + x, 0);
   }
 
   /**
-   * Joins the session; returns the event that succeeds once every chunk is
-   * written (the receiver has left the group by then).
+   * Joins the session; returns the event that succeeds once every wanted
+   * chunk is written (the receiver has left the group by then; at once when
+   * it wants nothing).
    * @throws Error when started twice.
    */
   start(): SimEvent<void> {
@@ -351,8 +389,9 @@ export class MulticastReceiver {
     }
     const o = this.#o;
     this.#done = o.network.sim.event<void>();
+    if (this.#needed === 0) return this.#done.succeed(); // nothing wanted: no join
     this.#unlisten = o.network.listen(o.host, o.port, (p) => this.#receive(p));
-    this.#control({ type: "join" });
+    this.#control(this.#want === undefined ? { type: "join" } : { type: "join", want: this.#want });
     return this.#done;
   }
 
@@ -402,7 +441,7 @@ export class MulticastReceiver {
       this.stats.written++;
     }
     this.#writing = false;
-    if (this.stats.written === this.chunks) {
+    if (this.stats.written === this.#needed) {
       this.#unlisten!();
       this.#control({ type: "leave" });
       this.#done!.succeed();

@@ -23,6 +23,7 @@ export {
   ProfileError,
   ProfileSchema,
   SERVER,
+  usedRuns,
   values,
   type World,
   type WorldOptions,

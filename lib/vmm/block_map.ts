@@ -40,6 +40,8 @@ export class BlockMap {
   readonly chunkSectors: number;
   /** Number of chunks (`sectors / chunkSectors`, rounded up). */
   readonly chunks: number;
+  /** Sectors outside the `needed` runs, present from the start (0 when all are needed). */
+  readonly unneededSectors: number;
   #state: Uint8Array;
   #inflight: Uint8Array;
   #partial = new Map<number, Uint8Array>(); // chunk -> one byte per sector (0/1)
@@ -48,9 +50,15 @@ export class BlockMap {
   guestWrittenSectors = 0;
   #cursor = 0; // lowest chunk that may still be absent or partial
 
-  /** A map with every chunk absent and none in flight. */
-  constructor(options: { sectors: number; chunkSectors: number }) {
-    const { sectors, chunkSectors } = options;
+  /**
+   * A map with every chunk absent and none in flight, except outside
+   * `needed` when given: sectors no one will read before writing them (a file
+   * system's free blocks, for a copy of used blocks only) count as present
+   * from the start and are never fetched.
+   * @throws RangeError on a bad size or a needed run outside the map.
+   */
+  constructor(options: { sectors: number; chunkSectors: number; needed?: readonly SectorRun[] }) {
+    const { sectors, chunkSectors, needed } = options;
     requireNumber("create block map", "sectors", sectors, { integer: true, min: 0, strict: true });
     requireNumber("create block map", "chunkSectors", chunkSectors, {
       integer: true,
@@ -62,6 +70,25 @@ export class BlockMap {
     this.chunks = Math.ceil(sectors / chunkSectors);
     this.#state = new Uint8Array(this.chunks);
     this.#inflight = new Uint8Array(this.chunks);
+    if (needed !== undefined) {
+      let at = 0;
+      for (const r of [...needed].sort((a, b) => a.lba - b.lba)) {
+        if (
+          !(Number.isInteger(r.lba) && Number.isInteger(r.count) && r.lba >= 0 && r.count >= 0 &&
+            r.lba + r.count <= sectors)
+        ) {
+          throw new RangeError(
+            `Cannot create block map: each 'needed' run must lie within [0, ${sectors}): current value is [${r.lba}, ${
+              r.lba + r.count
+            })`,
+          );
+        }
+        if (r.lba > at) this.markPresent(at, r.lba - at);
+        at = Math.max(at, r.lba + r.count);
+      }
+      if (at < sectors) this.markPresent(at, sectors - at);
+    }
+    this.unneededSectors = this.#presentSectors;
   }
 
   /** Sectors on the local disk. */

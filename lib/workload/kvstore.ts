@@ -10,7 +10,7 @@
  * found on disk and the bookkeeping can be checked end to end.
  */
 import { z } from "zod";
-import type { SimTime } from "../_util/mod.ts";
+import type { Run, SimTime } from "../_util/mod.ts";
 import { rangeError } from "../_util/mod.ts";
 import type { Process, ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import { Interrupt } from "../sim/mod.ts";
@@ -62,12 +62,32 @@ const StoreShape = {
   }).strict(),
 };
 
+/**
+ * The sectors of the preloaded data set: `records` records of whole sectors
+ * from `layout.dataLba`, rounded up to whole blocks.
+ * @example
+ * ```ts
+ * import { kvDataRun } from "./kvstore.ts";
+ * const r = kvDataRun({ records: 3, recordBytes: 1000, blockBytes: 4096, layout: { dataLba: 64 } });
+ * console.assert(r.lba === 64 && r.count === 8); // 3 records x 2 sectors, one 8-sector block
+ * ```
+ */
+export function kvDataRun(
+  p: Pick<z.output<typeof KvStoreParamsSchema>, "records" | "recordBytes" | "blockBytes"> & {
+    layout: { dataLba: number };
+  },
+): Run {
+  const bs = p.blockBytes / SECTOR;
+  const rs = Math.ceil(p.recordBytes / SECTOR);
+  return { lba: p.layout.dataLba, count: Math.ceil((p.records * rs) / bs) * bs };
+}
+
 function checkLayout(p: z.output<z.ZodObject<typeof StoreShape>>, ctx: z.RefinementCtx): void {
   const bs = p.blockBytes / SECTOR;
   const rs = Math.ceil(p.recordBytes / SECTOR);
   const l = p.layout;
   const regions = [
-    ["dataLba", l.dataLba, Math.ceil((p.records * rs) / bs) * bs],
+    ["dataLba", l.dataLba, kvDataRun(p).count],
     ["sstableLba", l.sstableLba, l.sstableSectors],
     ["commitLogLba", l.commitLogLba, l.commitLogSectors],
   ] as const;

@@ -34,6 +34,7 @@ export {
   runBoot,
 } from "./boot.ts";
 export {
+  kvDataRun,
   type KvOpRecord,
   type KvResult,
   type KvRunExtras,

@@ -29,7 +29,10 @@ function session(n: number) {
   server.addImage(image);
   const mc = new MulticastServer({ server, imageId: "os", chunkSectors: CHUNK });
   /** A receiver whose "disk" records what it was written, each write taking `writeNs`. */
-  const receiver = (host: string, opts: { writeNs?: number; bufferBytes?: number } = {}) => {
+  const receiver = (
+    host: string,
+    opts: { writeNs?: number; bufferBytes?: number; want?: { lba: number; count: number }[] } = {},
+  ) => {
     const disk = new VersionMap(image.blocks, 0);
     const rx = new MulticastReceiver({
       network,
@@ -40,6 +43,7 @@ function session(n: number) {
       blocks: image.blocks,
       chunkSectors: CHUNK,
       bufferBytes: opts.bufferBytes ?? 8 * MIB,
+      want: opts.want,
       write: (lba, versions) => {
         disk.set(lba, versions);
         return sim.timeout(opts.writeNs ?? 1_000_000);
@@ -102,6 +106,31 @@ Deno.test("a receiver with a full buffer drops chunks and NAKs them, and still g
   assert.equal(mc.stats.naks, slow.rx.stats.dropped);
   assert.equal(fast.rx.stats.dropped, 0);
   assert.ok(mc.stats.chunksResent >= slow.rx.stats.dropped - 1);
+});
+
+Deno.test("a receiver that wants some runs gets the chunks holding them; the stream sends the union of what members want", () => {
+  const { sim, mc, receiver } = session(2);
+  // n0 wants blocks in chunks 1 and 2 (a run across their border) and chunk 9; n1 chunks 2-3.
+  const a = receiver("n0", {
+    want: [{ lba: 2 * CHUNK - 4, count: 8 }, { lba: 9 * CHUNK, count: 1 }],
+  });
+  const b = receiver("n1", { want: [{ lba: 2 * CHUNK, count: 2 * CHUNK }] });
+  const done = [a.rx.start(), b.rx.start()];
+  sim.run();
+  assert.ok(done.every((d) => d.ok));
+  assert.equal(a.rx.stats.written, 3);
+  assert.equal(b.rx.stats.written, 2);
+  assert.ok(mc.stats.chunksSent >= 4 && mc.stats.chunksSent <= 5, `${mc.stats.chunksSent}`);
+  const chunkOf = (disk: VersionMap, c: number) =>
+    disk.read(c * CHUNK, CHUNK).every((v) => v === 100 + c);
+  assert.deepEqual([1, 2, 9].map((c) => chunkOf(a.disk, c)), [true, true, true]);
+  assert.equal(chunkOf(a.disk, 3), false); // sent for n1, not kept by n0
+  assert.equal(a.rx.stats.duplicates >= 1, true);
+  assert.deepEqual([2, 3].map((c) => chunkOf(b.disk, c)), [true, true]);
+  // Nothing wanted: done at once, without joining.
+  const none = receiver("n0", { want: [] }).rx.start();
+  assert.ok(none.ok);
+  assert.throws(() => receiver("n0", { want: [{ lba: -1, count: 4 }] }), /'want' runs/);
 });
 
 Deno.test("multicast sessions and receivers reject bad options, naming the field", () => {

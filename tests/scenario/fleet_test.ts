@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { usedRuns } from "../../lib/deploy/mod.ts";
+import {
+  type BootParams,
+  generateBootTrace,
+  kvDataRun,
+  KvStoreParamsSchema,
+} from "../../lib/workload/mod.ts";
 import {
   DEPLOYED,
   FLEET_STRATEGIES,
@@ -241,4 +248,52 @@ Deno.test("fleet until deployed: BMcast fed by multicast deploys four nodes abou
     `${unicast.deployedS} vs ${four.deployedS}`,
   );
   assert.ok(unicast.serverGb > 4 * IMAGE_GB * 0.95);
+});
+
+Deno.test("a copy of the used blocks only sends and writes those, and BMcast and image copy finish sooner", () => {
+  const used = usedRuns(profile, Math.ceil((IMAGE_GB * 1e9) / 512));
+  const usedGb = used.reduce((n, r) => n + r.count, 0) * 512 / 1e9;
+  assert.ok(usedGb < IMAGE_GB / 1.5, `${usedGb}`);
+  const run = (strategy: string, copyScope: string) =>
+    runFleet({
+      profile,
+      point: {
+        run: "r",
+        strategy,
+        nodes: 1,
+        seed: 1,
+        imageGb: IMAGE_GB,
+        until: "deployed",
+        set: { "image.copyScope": copyScope },
+      },
+    }).summary;
+  for (const strategy of ["image-copy", "bmcast", "image-copy-multicast", "bmcast-multicast"]) {
+    const all = run(strategy, "all"), some = run(strategy, "used");
+    // What reaches the disk is the used blocks (the multicast pieces holding them, whole).
+    assert.ok(
+      some.serverDiskGb >= usedGb * 0.999 && some.serverDiskGb < usedGb * 1.01,
+      `${strategy}: ${some.serverDiskGb} vs ${usedGb}`,
+    );
+    assert.ok(
+      some.deployedS! < all.deployedS!,
+      `${strategy}: ${some.deployedS} vs ${all.deployedS}`,
+    );
+  }
+});
+
+Deno.test("the used blocks hold everything the boot and the store read before writing", () => {
+  const params = profile.boot.params.value as BootParams;
+  const used = usedRuns(profile, 1e9);
+  const inUsed = (lba: number, count: number) =>
+    used.some((r) => lba >= r.lba && lba + count <= r.lba + r.count);
+  for (const seed of [1, 2, 3]) {
+    const reads = generateBootTrace(params, seed).ops.filter((op) => op.op === "read");
+    assert.ok(reads.length > 1000);
+    for (const op of reads) {
+      assert.ok(inUsed(op.lba, op.count), `seed ${seed}: ${op.lba}+${op.count}`);
+    }
+  }
+  const data = kvDataRun(KvStoreParamsSchema.parse(profile.cassandra.store.value));
+  assert.ok(inUsed(data.lba, data.count));
+  assert.ok(inUsed(0, profile.boot.rootLba.value)); // MBR and boot loader
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { splitRun } from "../../lib/_util/mod.ts";
+import { mergeRuns, splitRun } from "../../lib/_util/mod.ts";
 
 Deno.test("splitRun covers the run with consecutive pieces of at most max sectors", () => {
   fc.assert(
@@ -32,4 +32,25 @@ Deno.test("splitRun rejects a max that is not a positive integer, naming it", ()
       String(max),
     );
   }
+});
+
+Deno.test("mergeRuns gives the sorted, disjoint union of runs clipped to the end", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ lba: fc.integer({ min: -20, max: 200 }), count: fc.nat(60) })),
+      fc.integer({ min: 0, max: 220 }),
+      (runs, end) => {
+        const merged = mergeRuns(runs, end);
+        const inUnion = (s: number) =>
+          s >= 0 && s < end && runs.some((r) => s >= r.lba && s < r.lba + r.count);
+        const inMerged = (s: number) => merged.some((r) => s >= r.lba && s < r.lba + r.count);
+        for (let s = -25; s < 270; s++) assert.equal(inMerged(s), inUnion(s), `sector ${s}`);
+        for (let i = 1; i < merged.length; i++) {
+          // disjoint and not touching (touching runs are one)
+          assert.ok(merged[i].lba > merged[i - 1].lba + merged[i - 1].count);
+        }
+        assert.ok(merged.every((r) => r.count > 0));
+      },
+    ),
+  );
 });

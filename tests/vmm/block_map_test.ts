@@ -58,3 +58,25 @@ Deno.test("BlockMap rejects ranges outside the disk and bad sizes", () => {
     /'chunkSectors'.*current value is 0/,
   );
 });
+
+Deno.test("BlockMap with needed runs counts the rest present from the start and hands out only needed chunks", () => {
+  const map = new BlockMap({
+    sectors: 100,
+    chunkSectors: 10,
+    needed: [{ lba: 45, count: 10 }, { lba: 0, count: 10 }],
+  });
+  assert.equal(map.unneededSectors, 80);
+  assert.equal(map.presentSectors, 80);
+  assert.deepEqual(map.missing(0, 100), [{ lba: 0, count: 10 }, { lba: 45, count: 10 }]);
+  const handed: number[] = [];
+  for (let c = map.nextToCopy(); c >= 0; c = map.nextToCopy()) {
+    handed.push(c);
+    map.markPresent(map.chunkRange(c).lba, 10);
+  }
+  assert.deepEqual(handed, [0, 4, 5]); // chunks 4 and 5 each hold half of [45, 55)
+  assert.ok(map.complete);
+  assert.throws(
+    () => new BlockMap({ sectors: 100, chunkSectors: 10, needed: [{ lba: 95, count: 10 }] }),
+    /'needed' run .*\[95, 105\)/,
+  );
+});
