@@ -2,7 +2,8 @@
  * `deno task sim`: how fast do N nodes come up with one startup strategy?
  * Runs the strategy on N nodes at once (one image server, one switch), or a
  * sweep over one parameter, from flags or a JSON scenario file. Prints a
- * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there,
+ * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there (and
+ * trace.json, the timeline for Perfetto),
  * atomically and only after every run succeeded. Exit status: 0 done,
  * 1 the simulation failed, 2 invalid input (every issue listed at once).
  * Progress goes to stderr, only on a terminal.
@@ -36,6 +37,7 @@ import {
   scenarioPoints,
   SWEEP_PARAMS,
 } from "../lib/scenario/fleet.ts";
+import { fleetTrace } from "../lib/scenario/trace.ts";
 
 /** Where {@link main} writes. */
 export interface SimIo {
@@ -115,7 +117,8 @@ function usage(profile?: Profile): string {
                     staggerS, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
                     or {"param","values"}); flags override it, --set items add to its set
   --json            print one JSON document (rows, totals, summary) instead of tables
-  --out DIR         write phases.csv, totals.csv, summary.csv and sim.json to DIR
+  --out DIR         write phases.csv, totals.csv, summary.csv, sim.json and trace.json
+                    (the timeline for Perfetto or chrome://tracing) to DIR
                     (atomically, only after every run succeeded)
   -h, --help        this text
 
@@ -383,6 +386,7 @@ export async function main(args: string[], io: SimIo): Promise<number> {
         "totals.csv": csv(doc.totals),
         "summary.csv": csv(doc.summary),
         "sim.json": json,
+        "trace.json": JSON.stringify(fleetTrace(runs)) + "\n",
       });
     } catch (e) {
       io.stderr(`sim: cannot write --out ${flags.out}: ${(e as Error).message}\n`);

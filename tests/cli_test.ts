@@ -82,7 +82,13 @@ Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in
     assert.ok(s.serverGb > 0, "the nodes streamed from the image server");
     assert.deepEqual(
       [...Deno.readDirSync(out)].map((e) => e.name).sort(),
-      ["phases.csv", "sim.json", "summary.csv", "totals.csv"],
+      ["phases.csv", "sim.json", "summary.csv", "totals.csv", "trace.json"],
+    );
+    const trace = JSON.parse(Deno.readTextFileSync(join(out, "trace.json")));
+    assert.equal(
+      trace.traceEvents.filter((e: { ph: string }) => e.ph === "X").length,
+      doc.rows.length + 2,
+      "each phase and each node's POST",
     );
     assert.equal(Deno.readTextFileSync(join(out, "sim.json")), r.stdout);
     const csv = Deno.readTextFileSync(join(out, "phases.csv")).trim().split("\n");

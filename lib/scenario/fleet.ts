@@ -424,6 +424,10 @@ export interface FleetPhaseRow extends FleetRunKey {
 /** One node's startup time, seconds (end of POST to OS ready). */
 export interface FleetTotalRow extends FleetRunKey {
   node: string;
+  /** When the node powered on, s from the run's first power-on (0 without a stagger). */
+  powerOnS: number;
+  /** When its POST ended (its phases' zero), s from the run's first power-on. */
+  postEndS: number;
   totalS: number;
   /**
    * With `until: "deployed"`: end of POST to the image on the local disk
@@ -544,9 +548,12 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     const delay = Math.round(powerOn.uniform(0, meta.staggerS) * 1e9);
     w.sim.process(function* () {
       if (delay > 0) yield w.sim.timeout(delay);
-      firstOn.at = Math.min(firstOn.at, w.sim.now);
+      const on = w.sim.now;
+      firstOn.at = Math.min(firstOn.at, on);
       yield* node.firmware.powerOn();
       const t0 = w.sim.now;
+      // Absolute instants in ns for now; made relative to the first power-on at the end.
+      const times = { powerOnS: on, postEndS: t0 };
       // Phases in s from the end of this node's POST.
       const record = (spans: readonly PhaseSpan[]) => {
         for (const p of spans) {
@@ -560,7 +567,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       lastUp = w.sim.now;
       report();
       if (until === "up") {
-        totals.push({ ...meta, node: node.name, totalS: r.total / 1e9 });
+        totals.push({ ...meta, node: node.name, ...times, totalS: r.total / 1e9 });
         finished++;
         return;
       }
@@ -571,7 +578,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         deployedAt = w.sim.now;
       }
       const deployedS = (deployedAt - t0) / 1e9;
-      totals.push({ ...meta, node: node.name, totalS: r.total / 1e9, deployedS });
+      totals.push({ ...meta, node: node.name, ...times, totalS: r.total / 1e9, deployedS });
       lastDeployed = Math.max(lastDeployed, deployedAt);
       finished++;
       report();
@@ -587,6 +594,10 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       `fleet '${point.run}': only ${up} of ${point.nodes} nodes came up` +
         (until === "deployed" ? `, ${finished} deployed` : ""),
     );
+  }
+  for (const r of totals) {
+    r.powerOnS = (r.powerOnS - firstOn.at) / 1e9;
+    r.postEndS = (r.postEndS - firstOn.at) / 1e9;
   }
   // Node order, not completion order, for stable output.
   const order = (n: string) => Number(n.replace(/\D/g, ""));

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { type FleetRun, runFleet } from "../../lib/scenario/fleet.ts";
+import { fleetTrace, type TraceEvent } from "../../lib/scenario/trace.ts";
+
+const profile = await loadProfile(BUILTIN_PROFILE);
+
+/** Complete events of each (pid, tid) lane, in order. */
+function lanes(events: readonly TraceEvent[]): Map<string, TraceEvent[]> {
+  const out = new Map<string, TraceEvent[]>();
+  for (const e of events.filter((x) => x.ph === "X")) {
+    const k = `${e.pid}/${e.tid}`;
+    out.set(k, [...(out.get(k) ?? []), e]);
+  }
+  return out;
+}
+
+Deno.test("fleet trace: per node its POST from power-on, then its phases on the run's clock", () => {
+  const run = runFleet({
+    profile,
+    point: { run: "r", strategy: "nfsroot", nodes: 3, seed: 1, staggerS: 30 },
+  });
+  // The power-on spread shows in the totals: the first node at 0, each POST ends its duration later.
+  const post = profile.firmware.postDuration.value / 1e9;
+  assert.equal(Math.min(...run.totals.map((t) => t.powerOnS)), 0);
+  for (const t of run.totals) assert.ok(Math.abs(t.postEndS - t.powerOnS - post) < 1e-9);
+  assert.ok(new Set(run.totals.map((t) => t.powerOnS)).size === 3, "staggered");
+  const trace = fleetTrace([run]);
+  const names = trace.traceEvents.filter((e) => e.name === "thread_name").map((e) => e.args!.name);
+  assert.deepEqual(names, ["node0", "node1", "node2"]);
+  for (const [i, t] of run.totals.entries()) {
+    const ev = trace.traceEvents.filter((e) => e.ph === "X" && e.tid === i);
+    assert.deepEqual(ev.map((e) => e.name), ["POST", "OS boot"]);
+    assert.equal(ev[0].ts, Math.round(t.powerOnS * 1e6));
+    assert.equal(ev[0].ts! + ev[0].dur!, ev[1].ts, "the boot starts where the POST ends");
+    assert.ok(Math.abs(ev[1].ts! + ev[1].dur! - (t.postEndS + t.totalS) * 1e6) <= 1);
+  }
+  assert.equal(JSON.parse(JSON.stringify(trace)).displayTimeUnit, "ms");
+});
+
+Deno.test("fleet trace puts phases that overlap on a lane of their own, so every lane nests", () => {
+  const key = { run: "r", strategy: "bmcast", nodes: 1, imageGb: 32, seed: 1, staggerS: 0 };
+  const run: FleetRun = {
+    phases: [
+      { ...key, node: "node0", phase: "VMM boot", startS: 0, endS: 5 },
+      { ...key, node: "node0", phase: "OS boot", startS: 5, endS: 60 },
+      { ...key, node: "node0", phase: "copy", startS: 5, endS: 500 },
+      { ...key, node: "node0", phase: "de-virtualize", startS: 500, endS: 501 },
+    ],
+    totals: [{ ...key, node: "node0", powerOnS: 0, postEndS: 130, totalS: 60, deployedS: 501 }],
+    summary: {
+      ...key,
+      firstS: 60,
+      meanS: 60,
+      lastS: 60,
+      readyS: 190,
+      serverGb: 32,
+      serverDiskGb: 32,
+      serverRequests: 1,
+    },
+  };
+  const trace = fleetTrace([run]);
+  const byLane = lanes(trace.traceEvents);
+  assert.deepEqual(
+    [...byLane.values()].map((l) => l.map((e) => e.name)),
+    [["POST", "VMM boot", "OS boot", "de-virtualize"], ["copy"]],
+  );
+  for (const events of byLane.values()) {
+    for (let i = 1; i < events.length; i++) {
+      assert.ok(events[i].ts! >= events[i - 1].ts! + events[i - 1].dur!, "no overlap in a lane");
+    }
+  }
+  const names = trace.traceEvents.filter((e) => e.name === "thread_name").map((e) => e.args!.name);
+  assert.deepEqual(names, ["node0", "node0 copy"]);
+  assert.equal(byLane.get("0/1")![0].ts, (130 + 5) * 1e6);
+});
