@@ -29,6 +29,7 @@ export {
   IMAGE_ID,
   type Node,
   SERVER,
+  serverHost,
   usedRuns,
   type World,
   type WorldOptions,

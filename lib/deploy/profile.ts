@@ -105,6 +105,8 @@ const sections = {
     switchLatency: ns(),
   }).strict(),
   imageServer: z.object({
+    /** Image servers; node i uses server i mod count (beyond the paper: it has one). */
+    count: param(z.number().int().min(1).max(64)),
     cpuPerRequest: ns(),
     concurrency: int(),
     pageCacheBytes: int(),

@@ -27,7 +27,6 @@ import {
   guestDriver,
   IMAGE_ID,
   type Node,
-  SERVER,
   type World,
 } from "./world.ts";
 
@@ -333,16 +332,17 @@ function joinMulticast(
   node: Node,
   rx: Pick<MulticastReceiverOptions, "bufferBytes" | "write">,
 ): SimEvent<void> {
+  const session = w.multicasts.find((m) => m.server.host === node.server)!;
   return new MulticastReceiver({
     network: w.network,
     host: node.name,
-    server: SERVER,
-    port: w.multicast.port,
+    server: node.server,
+    port: session.port,
     protocol: w.protocol,
     imageId: IMAGE_ID,
     blocks: w.imageSectors,
     want: w.copyRuns,
-    chunkSectors: w.multicast.chunkSectors,
+    chunkSectors: session.chunkSectors,
     ...rx,
   }).start();
 }

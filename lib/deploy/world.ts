@@ -31,8 +31,13 @@ export const ABAR: Gpa = 0xfebf_0000;
 export const AHCI_VECTOR = 40;
 /** Image id on the server. */
 export const IMAGE_ID = "ubuntu-14.04";
-/** Name of the image server host. */
+/** Name of the (first) image server host; more are `image-server-1`, `image-server-2`, ... */
 export const SERVER = "image-server";
+
+/** Host name of image server `i` (0: {@link SERVER}). */
+export function serverHost(i: number): string {
+  return i === 0 ? SERVER : `${SERVER}-${i}`;
+}
 
 /** One bare-metal machine. */
 export interface Node {
@@ -54,7 +59,9 @@ export interface Node {
   hba: AhciHba;
   /** Platform firmware (BIOS): POST, PXE boot (DHCP, TFTP) from the image server, local boot. */
   firmware: Firmware;
-  /** Client of the image server on this node's network port. */
+  /** Host of the node's image server (node i uses server i mod `imageServer.count`). */
+  server: string;
+  /** Client of that image server on this node's network port. */
   image: ImageClient;
 }
 
@@ -68,10 +75,16 @@ export interface World {
   network: Network;
   /** Block protocol (over UDP) between image clients and the server. */
   protocol: BlockProtocol;
-  /** The image server, holding {@link IMAGE_ID} on its own HDD. */
-  server: ImageServer;
-  /** The server's multicast session for {@link IMAGE_ID} (chunks of the block protocol's largest message). */
-  multicast: MulticastServer;
+  /**
+   * The image servers (the profile's `imageServer.count`; the paper has one),
+   * each holding {@link IMAGE_ID} on its own HDD, named by {@link serverHost}.
+   */
+  servers: ImageServer[];
+  /**
+   * Each server's multicast session for {@link IMAGE_ID} (chunks of the block
+   * protocol's largest message), in the order of `servers`.
+   */
+  multicasts: MulticastServer[];
   /** Size of the OS image, 512-byte sectors. */
   imageSectors: number;
   /**
@@ -115,13 +128,14 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   const rec = new Recorder(sim, { run: options.run ?? "run" });
   const net = values(profile.network);
   const names = Array.from({ length: nodes }, (_, i) => `node${i}`);
+  const isv = values(profile.imageServer);
+  const hosts = Array.from({ length: isv.count }, (_, i) => serverHost(i));
   const network = starNetwork(sim, {
     switchLatency: net.switchLatency,
-    hosts: [SERVER, ...names],
+    hosts: [...hosts, ...names],
     bandwidth: net.lineRate,
     latency: net.linkLatency,
   });
-  const isv = values(profile.imageServer);
   const img = values(profile.image);
   const imageBytes = options.imageBytes ?? img.bytes;
   const imageSectors = Math.ceil(imageBytes / 512);
@@ -132,34 +146,35 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     maxBlocksPerRequest: img.maxRequestSectors,
   });
   const hddOpts = values(profile.hdd);
-  const serverDisk = new Hdd(sim, {
-    ...hddOpts,
-    name: "server-hdd",
-    initialVersion: IMAGE_VERSION,
-    rngStream: "server-hdd",
+  const servers = hosts.map((host, i) => {
+    const disk = i === 0 ? "server-hdd" : `server-hdd-${i}`; // the first keeps the paper's stream
+    const server = new ImageServer({
+      network,
+      host,
+      protocol,
+      cpuPerRequest: isv.cpuPerRequest,
+      concurrency: isv.concurrency,
+      cache: { kind: "lru", bytes: isv.pageCacheBytes },
+      store: new Hdd(sim, {
+        ...hddOpts,
+        name: disk,
+        initialVersion: IMAGE_VERSION,
+        rngStream: disk,
+      }),
+    });
+    server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));
+    return server;
   });
-  const server = new ImageServer({
-    network,
-    host: SERVER,
-    protocol,
-    cpuPerRequest: isv.cpuPerRequest,
-    concurrency: isv.concurrency,
-    cache: { kind: "lru", bytes: isv.pageCacheBytes },
-    store: serverDisk,
-  });
-  server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));
-  const multicast = new MulticastServer({
-    server,
-    imageId: IMAGE_ID,
-    chunkSectors: img.maxRequestSectors,
-  });
+  const multicasts = servers.map((server) =>
+    new MulticastServer({ server, imageId: IMAGE_ID, chunkSectors: img.maxRequestSectors })
+  );
   const w: World = {
     sim,
     profile,
     network,
     protocol,
-    server,
-    multicast,
+    servers,
+    multicasts,
     imageSectors,
     copyRuns: img.copyScope === "used"
       ? usedRuns(profile, imageSectors)
@@ -167,7 +182,9 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     nodes: [],
     rec,
   };
-  for (const name of names) w.nodes.push(buildNode(w, name, preinstalled));
+  names.forEach((name, i) =>
+    w.nodes.push(buildNode(w, name, { preinstalled, server: hosts[i % hosts.length] }))
+  );
   return w;
 }
 
@@ -219,7 +236,12 @@ function localDisk(
   });
 }
 
-function buildNode(w: World, name: string, preinstalled: boolean): Node {
+function buildNode(
+  w: World,
+  name: string,
+  at: { preinstalled: boolean; server: string },
+): Node {
+  const { preinstalled, server } = at;
   const { sim, profile } = w;
   const cpuP = values(profile.cpu);
   const memBytes = profile.memory.bytes.value;
@@ -257,7 +279,7 @@ function buildNode(w: World, name: string, preinstalled: boolean): Node {
     pxe: {
       network: w.network,
       host: name,
-      server: SERVER,
+      server,
       dhcpMessageLatency: fw.dhcpMessageLatency,
       dhcpServerDelay: fw.dhcpServerDelay,
       tftpBlockSize: fw.tftpBlockSize,
@@ -267,10 +289,10 @@ function buildNode(w: World, name: string, preinstalled: boolean): Node {
   const image = new ImageClient({
     network: w.network,
     host: name,
-    server: SERVER,
+    server,
     protocol: w.protocol,
   });
-  return { name, memory, e820, bus, irq, cpus, disk, hba, firmware, image };
+  return { name, memory, e820, bus, irq, cpus, disk, hba, firmware, server, image };
 }
 
 /** The unmodified guest's AHCI driver on a node (driver code runs on CPU 0). */

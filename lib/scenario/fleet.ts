@@ -481,6 +481,8 @@ export interface RunFleetOptions {
   progressEvery?: number;
 }
 
+const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+
 /**
  * Powers on every node of a fresh world at once and runs the strategy on
  * each, concurrently, until the last OS is up (background work such as
@@ -616,9 +618,10 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       ...(until === "deployed"
         ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn.at) / 1e9 }
         : {}),
-      serverGb: (w.server.stats.bytesServed + w.multicast.stats.bytesSent) / 1e9,
-      serverDiskGb: w.server.stats.diskBytes / 1e9,
-      serverRequests: w.server.stats.requests,
+      serverGb: (sum(w.servers, (x) => x.stats.bytesServed) +
+        sum(w.multicasts, (m) => m.stats.bytesSent)) / 1e9,
+      serverDiskGb: sum(w.servers, (x) => x.stats.diskBytes) / 1e9,
+      serverRequests: sum(w.servers, (x) => x.stats.requests),
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
-import { usedRuns } from "../../lib/deploy/mod.ts";
+import { applyOverrides, buildWorld, usedRuns } from "../../lib/deploy/mod.ts";
 import {
   type BootParams,
   generateBootTrace,
@@ -296,4 +296,52 @@ Deno.test("the used blocks hold everything the boot and the store read before wr
   const data = kvDataRun(KvStoreParamsSchema.parse(profile.cassandra.store.value));
   assert.ok(inUsed(data.lba, data.count));
   assert.ok(inUsed(0, profile.boot.rootLba.value)); // MBR and boot loader
+});
+
+Deno.test("fleet with two image servers: each serves every other node, so unicast copies queue half as long", () => {
+  const run = (strategy: string, count: number) =>
+    runFleet({
+      profile,
+      point: {
+        run: "r",
+        strategy,
+        nodes: 4,
+        seed: 1,
+        imageGb: IMAGE_GB,
+        set: { "imageServer.count": count },
+      },
+    });
+  const copyS = (r: ReturnType<typeof run>) =>
+    Math.max(...r.phases.filter((p) => p.phase === "image copy").map((p) => p.endS - p.startS));
+  const one = run("image-copy", 1), two = run("image-copy", 2);
+  // Each server's link carries two images instead of four.
+  assert.ok(copyS(two) < copyS(one) * 0.6, `${copyS(two)} vs ${copyS(one)}`);
+  assert.ok(two.summary.lastS < one.summary.lastS);
+  const gb = (r: ReturnType<typeof run>) => r.summary.serverGb;
+  assert.ok(Math.abs(gb(two) - gb(one)) < 0.01 * gb(one));
+  // Each server reads the image from its own disk once (its page cache serves the rest).
+  const disk = (r: ReturnType<typeof run>) => r.summary.serverDiskGb;
+  assert.ok(Math.abs(disk(two) - 2 * disk(one)) < 0.01 * disk(one), `${disk(two)} vs ${disk(one)}`);
+  // A multicast session per server: the image goes out once from each.
+  const mc = gb(run("image-copy-multicast", 2));
+  assert.ok(mc > 1.98 * IMAGE_GB && mc < 2.05 * IMAGE_GB, `${mc}`);
+  assert.deepEqual(
+    issuesOf({ set: { "imageServer.count": 0 } }, { profile, labels: { set: "--set" } }),
+    ["--set: imageServer.count.value: Too small: expected number to be >=1"],
+  );
+});
+
+Deno.test("a world with three image servers gives node i server i mod 3, each on its own disk and link", () => {
+  const w = buildWorld(applyOverrides(profile, { "imageServer.count": 3 }), { nodes: 5 });
+  assert.deepEqual(w.servers.map((s) => s.host), [
+    "image-server",
+    "image-server-1",
+    "image-server-2",
+  ]);
+  assert.deepEqual(
+    w.nodes.map((n) => n.server),
+    ["image-server", "image-server-1", "image-server-2", "image-server", "image-server-1"],
+  );
+  assert.deepEqual(w.multicasts.map((m) => m.server), w.servers);
+  assert.equal(new Set(w.servers.map((s) => w.network.route(s.host, "node0")[0])).size, 3);
 });
