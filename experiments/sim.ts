@@ -1,6 +1,7 @@
 /**
  * `deno task sim`: how fast do N nodes come up with one startup strategy?
- * Runs the strategy on N nodes at once (one image server, one switch), or a
+ * Runs the strategy on N nodes at once (one image server unless the profile
+ * says more, one switch), or a
  * sweep over one parameter, from flags or a JSON scenario file. Prints a
  * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there (and
  * trace.json, the timeline for Perfetto),
@@ -95,8 +96,9 @@ function usage(profile?: Profile): string {
     } for its boot`
     : "";
   return `usage: deno task sim [options]
-  Boot N nodes at once with one startup strategy (one image server, one switch)
-  and report each node's phases and startup time, from the end of its POST.
+  Boot N nodes at once with one startup strategy (one image server, one switch;
+  --set imageServer.count=K for more) and report each node's phases and startup
+  time, from the end of its POST.
 
   --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
