@@ -1,8 +1,8 @@
 /**
  * Builds a world from a profile: a GbE star network with the image servers
- * (one in the paper; each with the image on its own HDD), and bare-metal nodes at the device interface
- * (memory + E820, MMIO bus, CPUs, interrupt controller, an AHCI HBA with the
- * local HDD, firmware with PXE). Strategies (bare metal, image copy,
+ * (one in the paper; each with the image on its own HDD), and bare-metal
+ * nodes at the device interface (memory + E820, MMIO bus, CPUs, interrupt
+ * controller, an AHCI HBA with the local HDD, firmware with PXE). Strategies (bare metal, image copy,
  * BMcast, NFS root, KVM variants) then run on these nodes.
  */
 import { IMAGE_VERSION, mergeRuns, NO_VERSION, VersionMap } from "../_util/mod.ts";

@@ -2,8 +2,8 @@
  * Fleet startup scenarios: "how fast do N nodes come up with strategy S, and
  * what does the image server serve meanwhile?". N nodes share one image
  * server (or the profile's `imageServer.count`) and one GbE switch
- * (buildWorld({nodes})); each runs the startup
- * strategy concurrently after its own power-on self test. A scenario is a
+ * (buildWorld({nodes})); each runs the startup strategy concurrently after
+ * its own power-on self test. A scenario is a
  * zod-validated object (strategy, nodes, seed, image size, profile path and
  * an optional sweep over one parameter), parsed once at the edge with every
  * issue reported at once.
@@ -546,17 +546,16 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   // Power-on instants drawn in node order from their own stream: the other
   // streams, and so everything else, stay the same for a seed.
   const powerOn = w.sim.rng.stream("fleet:power-on");
-  const firstOn = { at: Infinity };
-  for (const node of w.nodes) {
-    const delay = Math.round(powerOn.uniform(0, meta.staggerS) * 1e9);
+  const delays = w.nodes.map(() => Math.round(powerOn.uniform(0, meta.staggerS) * 1e9));
+  const firstOn = w.sim.now + Math.min(...delays);
+  w.nodes.forEach((node, i) => {
+    const delay = delays[i];
     w.sim.process(function* () {
       if (delay > 0) yield w.sim.timeout(delay);
       const on = w.sim.now;
-      firstOn.at = Math.min(firstOn.at, on);
       yield* node.firmware.powerOn();
       const t0 = w.sim.now;
-      // Absolute instants in ns for now; made relative to the first power-on at the end.
-      const times = { powerOnS: on, postEndS: t0 };
+      const times = { powerOnS: (on - firstOn) / 1e9, postEndS: (t0 - firstOn) / 1e9 };
       // Phases in s from the end of this node's POST.
       const record = (spans: readonly PhaseSpan[]) => {
         for (const p of spans) {
@@ -586,7 +585,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       finished++;
       report();
     }, `${node.name}/startup`);
-  }
+  });
   let lastDeployed = -Infinity;
   let steps = 0;
   while (finished < point.nodes && w.sim.step()) {
@@ -597,10 +596,6 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       `fleet '${point.run}': only ${up} of ${point.nodes} nodes came up` +
         (until === "deployed" ? `, ${finished} deployed` : ""),
     );
-  }
-  for (const r of totals) {
-    r.powerOnS = (r.powerOnS - firstOn.at) / 1e9;
-    r.postEndS = (r.postEndS - firstOn.at) / 1e9;
   }
   // Node order, not completion order, for stable output.
   const order = (n: string) => Number(n.replace(/\D/g, ""));
@@ -615,9 +610,9 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       firstS: Math.min(...t),
       meanS: t.reduce((a, b) => a + b, 0) / t.length,
       lastS: Math.max(...t),
-      readyS: (lastUp - firstOn.at) / 1e9,
+      readyS: (lastUp - firstOn) / 1e9,
       ...(until === "deployed"
-        ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn.at) / 1e9 }
+        ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn) / 1e9 }
         : {}),
       serverGb: (sum(w.servers, (x) => x.stats.bytesServed) +
         sum(w.multicasts, (m) => m.stats.bytesSent)) / 1e9,
