@@ -3,7 +3,8 @@
  * on? One at a time, each number of the profile (each parameter, and each
  * numeric field of an object-valued one) is changed by `step` (+10 % by
  * default; -10 % when +10 % is not a valid profile, e.g. a fraction at 1)
- * and the figure's experiment (startup, storage or RDMA) runs again.
+ * and the figure's experiment (startup, Cassandra, storage or RDMA) runs
+ * again.
  * Reported per parameter and metric:
  * the change in % and the elasticity (% change of the metric per % change
  * of the parameter). Parameters are labelled by their source: sourced
@@ -33,6 +34,7 @@ import {
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";
+import * as cassandra from "./fig_cassandra.ts";
 import * as storage from "./fig_storage.ts";
 import * as rdma from "./fig_rdma.ts";
 
@@ -40,19 +42,22 @@ import * as rdma from "./fig_rdma.ts";
 interface Target {
   /** Profile sections its experiment reads: the numbers varied by default. */
   sections: readonly string[];
-  /** Comparison rows shown, in order; absent: all of them. */
+  /** Metrics shown, in order; absent: all of them. */
   metrics?: readonly string[];
   /** The experiment's configurations (without the profile). */
   full: Record<string, unknown>;
   small: Record<string, unknown>;
   /** A few parameters for quick checks (`--small`). */
   smallPaths: string[];
-  run: (config: Record<string, unknown>, profile: Profile) => Promise<Comparison[]>;
+  /** One run: each metric's simulated value, by name (a comparison row's, or the figure's own). */
+  run: (config: Record<string, unknown>, profile: Profile) => Promise<Record<string, number>>;
 }
 
-const comparisons = (o: { comparisons: Comparison[] }) => o.comparisons;
-// Sections no figure here reads: the Cassandra store and workload; the NFS
-// client and the installer only serve startup methods.
+/** Each comparison row's simulated value, by metric. */
+const byMetric = (o: { comparisons: Comparison[] }) =>
+  Object.fromEntries(o.comparisons.map((c) => [c.metric, c.simulated]));
+// Only the Cassandra figure reads the store and workload; the NFS client and
+// the installer only serve startup methods.
 const ALL_BUT = (...not: string[]) =>
   [
     "cpu",
@@ -70,12 +75,23 @@ const ALL_BUT = (...not: string[]) =>
     "nfs",
     "kvm",
     "infiniband",
+    "cassandra",
   ].filter((s) => !not.includes(s));
+
+/** The Cassandra figure's metrics shown (the run after de-virtualization is 100 % by design). */
+export const CASSANDRA_METRICS = {
+  streaming:
+    "bmcast while streaming: mean % of bare metal (paper: below 100, above the 70 % axis floor)",
+  lowest:
+    "bmcast while streaming: lowest window, % of bare metal (paper: above the 70 % axis floor)",
+  devirt: "bmcast de-virtualized (s)",
+  kvm: "kvm-local: mean % of bare metal (paper: below 100)",
+} as const;
 
 /** The figures the analysis can rerun, by name. */
 export const TARGETS = {
   startup: {
-    sections: ALL_BUT("infiniband"),
+    sections: ALL_BUT("infiniband", "cassandra"),
     metrics: [
       "image-copy total (s)",
       "bmcast total (s)",
@@ -87,23 +103,38 @@ export const TARGETS = {
     small: { ...startup.small, methods: ["bmcast"] },
     smallPaths: ["hdd.rpm", "vmm.copyPolicy.idleThreshold", "installer.copyDepth"],
     run: (c, profile) =>
-      startup.run({ ...(c as unknown as startup.StartupParams), profile }).then(comparisons),
+      startup.run({ ...(c as unknown as startup.StartupParams), profile }).then(byMetric),
+  },
+  cassandra: {
+    sections: ALL_BUT("infiniband", "nfs", "installer"),
+    metrics: Object.values(CASSANDRA_METRICS),
+    // In series: the analysis runs its own workers.
+    full: { ...cassandra.full, parallel: false },
+    small: { ...cassandra.small, parallel: false },
+    smallPaths: [
+      "cassandra.workload.readProportion",
+      "vmm.copyPolicy.idleThreshold",
+      "cassandra.store.cpu.memoryBound",
+    ],
+    run: async (c, profile) => {
+      const out = await cassandra.run({ ...(c as unknown as cassandra.CassandraParams), profile });
+      return { ...byMetric(out), [CASSANDRA_METRICS.devirt]: out.summary.devirtS };
+    },
   },
   storage: {
-    sections: ALL_BUT("infiniband", "nfs", "installer"),
+    sections: ALL_BUT("infiniband", "nfs", "installer", "cassandra"),
     full: { ...storage.full },
     small: { ...storage.small },
     smallPaths: ["hdd.commandOverhead", "kvm.virtio.hostWakeup", "vmm.readAheadSectors"],
     run: (c, profile) =>
-      storage.run({ ...(c as unknown as storage.StorageParams), profile }).then(comparisons),
+      storage.run({ ...(c as unknown as storage.StorageParams), profile }).then(byMetric),
   },
   rdma: {
-    sections: ALL_BUT("nfs", "installer"),
+    sections: ALL_BUT("nfs", "installer", "cassandra"),
     full: { ...rdma.full },
     small: { ...rdma.small },
     smallPaths: ["infiniband.hca.pcieRoundTrip", "infiniband.iommuMissCost", "cpu.vmExit"],
-    run: (c, profile) =>
-      rdma.run({ ...(c as unknown as rdma.RdmaParams), profile }).then(comparisons),
+    run: (c, profile) => rdma.run({ ...(c as unknown as rdma.RdmaParams), profile }).then(byMetric),
   },
 } satisfies Record<string, Target>;
 
@@ -228,11 +259,9 @@ export function sourceKind(source: string): SourceKind {
 /** The figure's metrics shown, by name, from one run of its experiment. */
 async function metrics(profile: Profile, params: VaryOptions): Promise<Record<string, number>> {
   const target: Target = TARGETS[params.figure ?? "startup"];
-  const rows = await target.run(params.config ?? target.full, profile);
-  const shown = target.metrics ?? rows.map((c) => c.metric);
-  return Object.fromEntries(
-    shown.flatMap((m) => rows.filter((c) => c.metric === m).map((c) => [m, c.simulated])),
-  );
+  const got = await target.run(params.config ?? target.full, profile);
+  const shown = target.metrics ?? Object.keys(got);
+  return Object.fromEntries(shown.filter((m) => m in got).map((m) => [m, got[m]]));
 }
 
 /** What {@link varyEach} needs besides the profile. */
@@ -272,7 +301,7 @@ function* perturbations(
         };
       } catch (e) {
         if (!(e instanceof ProfileError)) throw e;
-        reasons.push(e.issues.join("; "));
+        reasons.push(`${changed}: ${e.issues[0]}`);
       }
     }
   }
@@ -319,15 +348,17 @@ export async function varyEach(
         v = { changed: c.changed, got: await metrics(c.profile, params) };
         break;
       } catch (e) {
-        reasons.push(`${c.changed}: the run failed: ${(e as Error).message.split("\n")[0]}`);
+        // The first issue only: the rest of a long list adds little here.
+        const first = (e as Error).message.split("\n")[0].split("; ")[0];
+        reasons.push(`${c.changed}: the run failed: ${first}`);
       }
     }
     if (v === undefined) {
       skipped.push({
         path,
         reason: `no value near ${params.step * 100} % away works: ${
-          [...new Set(reasons)].join("; ")
-        }`,
+          reasons.slice(0, 2).join("; ")
+        }${reasons.length > 2 ? ` (and ${reasons.length - 2} more values refused)` : ""}`,
       });
       onDone?.(path);
       continue;
@@ -479,6 +510,10 @@ const SHORT: Record<string, string> = {
   "nfsroot total (s)": "NFS root",
   "kvm-nfs total (s)": "KVM/NFS",
   "image copy / BMcast (x)": "copy/BMcast",
+  [CASSANDRA_METRICS.streaming]: "BMcast streaming %",
+  [CASSANDRA_METRICS.lowest]: "BMcast lowest %",
+  [CASSANDRA_METRICS.devirt]: "de-virtualized s",
+  [CASSANDRA_METRICS.kvm]: "KVM %",
 };
 /** A metric's column name: a startup total's short name, else the metric without its unit. */
 const shortName = (metric: string) => SHORT[metric] ?? metric.replace(/ \([^)]*\)$/, "");

@@ -473,13 +473,14 @@ export interface NumericParameter {
 
 /**
  * Every number of a profile by its dotted path: each numeric parameter, and
- * each numeric field directly inside an object-valued parameter.
+ * each numeric field inside an object-valued parameter, at any depth (not in arrays).
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile, numericParameters } from "./profile.ts";
  * const ps = numericParameters(await loadProfile(BUILTIN_PROFILE));
  * console.assert(ps.some((p) => p.path === "hdd.rpm" && p.value === 7200));
  * console.assert(ps.some((p) => p.path === "kvm.virtio.hostWakeup"));
+ * console.assert(ps.some((p) => p.path === "cassandra.store.cpu.readNs"));
  * ```
  */
 export function numericParameters(profile: Profile): NumericParameter[] {
@@ -494,16 +495,20 @@ export function numericParameters(profile: Profile): NumericParameter[] {
           source: p.source,
           inherited: false,
         });
-      } else if (typeof p.value === "object" && p.value !== null && !Array.isArray(p.value)) {
+        continue;
+      }
+      // Fields of an object-valued parameter, at any depth; a field's own
+      // source (`fieldSources`, keyed by the top-level field) covers what is inside it.
+      const walk = (obj: unknown, path: string, own: string | undefined) => {
+        if (typeof obj === "number") {
+          out.push({ path, value: obj, source: own ?? p.source, inherited: own === undefined });
+        } else if (typeof obj === "object" && obj !== null && !Array.isArray(obj)) {
+          for (const [k, v] of Object.entries(obj)) walk(v, `${path}.${k}`, own);
+        }
+      };
+      if (typeof p.value === "object" && p.value !== null && !Array.isArray(p.value)) {
         for (const [field, v] of Object.entries(p.value)) {
-          if (typeof v !== "number") continue;
-          const own = p.fieldSources?.[field];
-          out.push({
-            path: `${section}.${name}.${field}`,
-            value: v,
-            source: own ?? p.source,
-            inherited: own === undefined,
-          });
+          walk(v, `${section}.${name}.${field}`, p.fieldSources?.[field]);
         }
       }
     }

@@ -69,6 +69,10 @@ Deno.test("numericParameters lists every number by path, with a field's own sour
   assert.equal(wake.inherited, true, "virtio's fields share the object's source");
   assert.ok(!ps.some((p) => p.path === "hdd.writeCache"), "booleans are not numbers");
   assert.ok(!ps.some((p) => p.path.startsWith("boot.params.sizes")), "arrays are not listed");
+  // Deeper fields too: the store's CPU cost per read, inside the store's `cpu` object.
+  assert.equal(at("cassandra.store.cpu.readNs")?.value, 1_000_000);
+  assert.ok(!ps.some((p) => p.path === "cassandra.store.cpu"), "an object is not a number");
+  assert.ok(!ps.some((p) => p.path === "cassandra.store.commitLog.sync"), "strings are not");
 });
 
 Deno.test("a field source must name a field of its parameter's value", async () => {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ranked, run, small, TARGETS } from "../../experiments/fig_sensitivity.ts";
+import {
+  CASSANDRA_METRICS,
+  ranked,
+  run,
+  small,
+  TARGETS,
+} from "../../experiments/fig_sensitivity.ts";
 import { runScript } from "../_script.ts";
 
 Deno.test("sensitivity: a faster disk shortens BMcast's startup; the result does not depend on the workers", async () => {
@@ -55,6 +61,35 @@ Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM
   assert.ok(by["KVM/Pass latency (us)"] > 0, JSON.stringify(by));
   for (const m of ["Bare-metal latency (us)", "Deploy latency (us)", "Devirt latency (us)"]) {
     assert.equal(Math.abs(by[m]), 0, m);
+  }
+});
+
+Deno.test("sensitivity reruns the Cassandra figure: EPT's share of the store's CPU time moves KVM; InfiniBand moves nothing", async () => {
+  const out = await run({
+    step: 0.1,
+    figure: "cassandra",
+    config: TARGETS.cassandra.small,
+    paths: ["cassandra.store.cpu.memoryBound", "infiniband.iommuMissCost"],
+  });
+  assert.deepEqual(Object.keys(out.baseline), Object.values(CASSANDRA_METRICS));
+  const devirt = out.baseline[CASSANDRA_METRICS.devirt];
+  assert.ok(devirt > 100 && devirt < 320, `de-virtualized at ${devirt} s (small: ~175 s)`);
+  const ib = out.rows.filter((r) => r.path === "infiniband.iommuMissCost");
+  assert.equal(ib.length, 4);
+  for (const r of ib) {
+    assert.equal(r.value, r.baseValue, `${r.metric}: no InfiniBand in this figure`);
+  }
+  // EPT's two-dimensional walks cost only the memory-bound share of each
+  // operation's CPU time: a larger share lowers KVM's % of bare metal.
+  const kvm = out.rows.find((r) =>
+    r.path === "cassandra.store.cpu.memoryBound" && r.metric === CASSANDRA_METRICS.kvm
+  );
+  assert.ok(kvm !== undefined && kvm.elasticity < 0 && kvm.aboveNoise, JSON.stringify(kvm));
+  // The analysis varies the store only for this figure.
+  const sections = (f: keyof typeof TARGETS) => TARGETS[f].sections as readonly string[];
+  assert.ok(sections("cassandra").includes("cassandra"));
+  for (const f of ["startup", "storage", "rdma"] as const) {
+    assert.ok(!sections(f).includes("cassandra"), f);
   }
 });
 
@@ -151,13 +186,13 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
       "--path",
       "hdd.colour",
       "--figure",
-      "cassandra",
+      "fleet",
     );
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /invalid input \(4 issues\)/);
     assert.match(
       bad.stderr,
-      /--figure: must be one of startup, storage, rdma: current value is "cassandra"/,
+      /--figure: must be one of startup, cassandra, storage, rdma: current value is "fleet"/,
     );
     assert.match(bad.stderr, /--path: hdd\.colour: not a number in the profile/);
   } finally {
