@@ -100,6 +100,7 @@ export type {
   MulticastOptions,
   NetNode,
   NodeKind,
+  OutageOptions,
   Packet,
   PacketHandler,
   SendOptions,

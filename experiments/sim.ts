@@ -67,6 +67,7 @@ const FLAGS = {
   "image-gb": { type: "string" },
   "stagger-s": { type: "string" },
   until: { type: "string" },
+  outage: { type: "string" },
   profile: { type: "string" },
   set: { type: "string", multiple: true },
   sweep: { type: "string" },
@@ -84,6 +85,7 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   imageGb: "image-gb",
   staggerS: "stagger-s",
   until: "until",
+  outage: "outage",
   profile: "profile",
   set: "set",
   sweep: "sweep",
@@ -109,6 +111,10 @@ function usage(profile?: Profile): string {
   --until WHEN      up (default): stop when every OS is up; deployed: go on until every
                     node holds the image locally (BMcast: copied and de-virtualized; NFS
                     root and KVM/NFS never do) and report when (deployed s)
+  --outage AT:DUR   every image server is unreachable for DUR seconds from AT seconds
+                    after the first power-on; messages are retransmitted with TCP's
+                    back-off (network.retransmitTimeout doubling up to
+                    network.maxRetransmitTimeout); not with the multicast strategies
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
@@ -116,7 +122,7 @@ function usage(profile?: Profile): string {
                     or a profile path; e.g. nodes=1,2,4,8, hdd.rpm=5400,15000, or
                     network.lineRate=125e6,1.25e9 (bytes/s: 1 and 10 GbE)
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
-                    staggerS, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
+                    staggerS, until, outage, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
                     or {"param","values"}); flags override it, --set items add to its set
   --json            print one JSON document (rows, totals, summary) instead of tables
   --out DIR         write phases.csv, totals.csv, summary.csv, sim.json and trace.json
@@ -146,6 +152,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
     [...runRight, false, false, false, true, true],
   );
   const deployed = doc.scenario.until === "deployed";
+  const outage = doc.scenario.outage !== undefined;
   const s2 = (v: number | undefined) =>
     v === undefined || !Number.isFinite(v) ? "never" : v.toFixed(2);
   const totals = textTable(
@@ -172,6 +179,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       ...(deployed ? ["deployed s"] : []),
       "server GB",
       "disk GB",
+      ...(outage ? ["held back", "lost tries"] : []),
     ],
     doc.summary.map((s) => [
       s.run,
@@ -185,8 +193,9 @@ function humanReport(doc: SimDocument, wallS: number): string {
       ...(deployed ? [s2(s.deployedS)] : []),
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
+      ...(outage ? [s.heldBack ?? 0, s.lostTries ?? 0] : []),
     ]),
-    [false, false, true, true, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true, true, true, true],
   );
   const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) => `${k}=${v}`);
   const withSet = changed.length > 0 ? ` with ${changed.join(", ")}` : "";

@@ -39,6 +39,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
       "--set",
       "--sweep",
       "--until",
+      "--outage",
     ]
   ) {
     assert.match(r.stdout, new RegExp(flag));
@@ -202,10 +203,13 @@ Deno.test("sim rejects bad input with every issue at once, exit 2 and no output 
       "hdd.rpm=fast",
       "--set",
       "oops",
+      "--outage",
+      "soon",
       "--out",
       out,
     );
     assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /--outage: must be 'AT:DURATION' in seconds .*current value is "soon"/);
     assert.match(
       r3.stderr,
       /--image-gb: must be >= [\d.]+ to hold every area .*current value is 1/,

@@ -103,6 +103,10 @@ const sections = {
     lineRate: pos(),
     linkLatency: ns(),
     switchLatency: ns(),
+    /** A sender's first retransmission timeout when an end is unreachable (an outage), ns. */
+    retransmitTimeout: int(),
+    /** Its largest retransmission timeout (it doubles after each lost try), ns. */
+    maxRetransmitTimeout: int(),
   }).strict(),
   imageServer: z.object({
     /** Image servers; node i uses server i mod count (beyond the paper: it has one). */

@@ -204,7 +204,7 @@ export class ImageClient {
     this.#pending.set(req.reqId, { ev, req });
     this.requests++;
     const send = () =>
-      this.network.send({
+      this.network.sendRetrying({
         from: this.host,
         to: this.server,
         port: this.serverPort,

@@ -7,8 +7,10 @@
  * typed errors and timeouts; and Frisbee-style multicast sessions
  * ({@link MulticastServer}, {@link MulticastReceiver}) that send each chunk
  * once to a group of installers. `protocol.ts` holds only the message types.
- * It does not model file systems on the server, multiple NICs, or
- * retransmission: a lost answer is a timeout the caller handles.
+ * Client and server send through `Network.sendRetrying`: a message
+ * that starts while the server is unreachable (an outage) leaves with the
+ * first retransmission after it, with TCP's back-off. It does not model file
+ * systems on the server, multiple NICs, or packet loss outside an outage.
  * @module
  */
 export { ImageContent, type ImageContentOptions } from "./content.ts";

@@ -262,7 +262,7 @@ export class ImageServer {
       }
     }
     if (answer.type === "error") this.stats.errors[answer.code]++;
-    this.network.send({
+    this.network.sendRetrying({
       from: this.host,
       to: p.from,
       port: p.replyPort,

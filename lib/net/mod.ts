@@ -15,6 +15,7 @@ export {
   type NetNode,
   Network,
   type NodeKind,
+  type OutageOptions,
   type Packet,
   type PacketHandler,
   type SendOptions,

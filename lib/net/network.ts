@@ -53,6 +53,27 @@ export interface Packet<T = unknown> {
   sentAt: SimTime;
 }
 
+/**
+ * A host that cannot be reached for a while (a crashed or rebooting server,
+ * a pulled cable). A message to or from it that starts in [start, end) is
+ * lost and sent again by its sender's transport after a retransmission
+ * timeout that doubles after each try, up to `maxTimeout` (TCP's back-off,
+ * RFC 6298 section 5.5), until a try falls at or after `end`. Messages
+ * already on the wire when it starts still arrive.
+ */
+export interface OutageOptions {
+  /** The host that is unreachable. */
+  host: string;
+  /** When it goes away, ns. */
+  start: SimTime;
+  /** When it is back, ns (after `start`). */
+  end: SimTime;
+  /** The sender's first retransmission timeout, ns (> 0). */
+  initialTimeout: SimTime;
+  /** Largest retransmission timeout, ns (at least `initialTimeout`). */
+  maxTimeout: SimTime;
+}
+
 /** Options of {@link Network.send}. */
 export interface SendOptions<T = unknown> {
   /** Sending host (node name). */
@@ -110,6 +131,11 @@ export class Network {
   dropped = 0;
   /** Messages delivered to a listener. */
   delivered = 0;
+  /** Messages {@link Network.sendRetrying} held back because an end was unreachable. */
+  heldBack = 0;
+  /** Tries of those messages that were lost in an outage (each one timeout). */
+  lostTries = 0;
+  #outages = new Map<string, OutageOptions[]>();
   #nodes = new Map<string, NetNode>();
   #adj = new Map<string, Map<string, Link>>();
   #routes = new Map<string, readonly Link[]>();
@@ -274,6 +300,63 @@ export class Network {
     const f = this.flows.flow({ route, bytes, maxRate, name: name ?? `${from}->${to}:${port}` });
     f.then(() => this.#hand({ from, to, port, replyPort, bytes, payload, sentAt }));
     return f;
+  }
+
+  /**
+   * Makes `host` unreachable from `start` to `end` (see {@link OutageOptions}).
+   * @throws RangeError naming the field for a bad window or timeout.
+   */
+  addOutage(options: OutageOptions): void {
+    const { host, start, end, initialTimeout, maxTimeout } = options;
+    const what = `add an outage of '${host}'`;
+    this.node(host);
+    requireNumber(what, "start", start, { integer: true, min: 0 });
+    requireNumber(what, "end", end, { integer: true, min: start + 1 });
+    requireNumber(what, "initialTimeout", initialTimeout, { integer: true, min: 1 });
+    requireNumber(what, "maxTimeout", maxTimeout, { integer: true, min: initialTimeout });
+    const list = this.#outages.get(host) ?? [];
+    list.push({ ...options });
+    this.#outages.set(host, list);
+  }
+
+  /**
+   * How long a message from `from` to `to` that starts now waits for the
+   * first try that gets through: 0 when both ends are reachable, else the sum
+   * of the retransmission timeouts of the tries lost in an outage.
+   */
+  outageDelay(from: string, to: string): SimTime {
+    if (this.#outages.size === 0) return 0;
+    let t = this.sim.now;
+    let rto = 0, limit = 0, tries = 0;
+    for (;;) {
+      const o = this.#outageAt(from, t) ?? this.#outageAt(to, t);
+      if (o === undefined) break;
+      if (tries === 0) [rto, limit] = [o.initialTimeout, o.maxTimeout];
+      t += rto;
+      rto = Math.min(rto * 2, limit);
+      tries++;
+    }
+    this.lostTries += tries;
+    return t - this.sim.now;
+  }
+
+  /**
+   * Sends like {@link Network.send}, but as a transport that retransmits: a
+   * message that starts while an end is unreachable leaves with the first try
+   * that gets through ({@link Network.outageDelay}).
+   */
+  sendRetrying<T>(options: SendOptions<T>): void {
+    const delay = this.outageDelay(options.from, options.to);
+    if (delay === 0) {
+      this.send(options);
+      return;
+    }
+    this.heldBack++;
+    this.sim.call(delay, () => void this.send(options));
+  }
+
+  #outageAt(host: string, t: SimTime): OutageOptions | undefined {
+    return this.#outages.get(host)?.find((o) => t >= o.start && t < o.end);
   }
 
   /** Hands an arrived message to the listener on (to, port), or counts it dropped. */

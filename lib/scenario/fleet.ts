@@ -59,6 +59,20 @@ export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
   "kvm-local": "up",
 };
 
+/**
+ * Strategies an outage cannot be run with: their multicast stream and NAKs
+ * do not model lost messages (the unicast image protocol retransmits).
+ */
+export const NO_OUTAGE: ReadonlySet<string> = new Set(["image-copy-multicast", "bmcast-multicast"]);
+
+/** The image servers are unreachable for `durationS` from `atS` after the first power-on. */
+export interface Outage {
+  /** Start, s from the first power-on (POST included). */
+  atS: number;
+  /** Length, s. */
+  durationS: number;
+}
+
 /** How long a fleet run goes: until every OS is up, or until every node is deployed. */
 export const UNTIL = ["up", "deployed"] as const;
 /** See {@link UNTIL}. */
@@ -108,6 +122,8 @@ export interface Scenario {
   staggerS: number;
   /** Run until every OS is up (default), or until every node is deployed (see {@link DEPLOYED}). */
   until: Until;
+  /** Every image server unreachable for a while (messages retransmitted after it); absent: none. */
+  outage?: Outage;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
@@ -128,6 +144,8 @@ export interface ScenarioPoint {
   staggerS?: number;
   /** @default "up" */
   until?: Until;
+  /** Every image server unreachable for a while. @default none */
+  outage?: Outage;
   /** Profile parameters changed for this run. */
   set?: ProfileOverrides;
 }
@@ -169,6 +187,15 @@ function fieldSchemas() {
       ),
     ),
   } satisfies Record<SweepParam, z.ZodType>;
+}
+
+/** "300:30" as an outage object ({ atS: 300, durationS: 30 }); other values pass unchanged. */
+function outageText(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  const parts = v.split(":");
+  const num = (x: string | undefined) =>
+    x !== undefined && x.trim() !== "" && Number.isFinite(Number(x)) ? Number(x) : x;
+  return parts.length === 2 ? { atS: num(parts[0]), durationS: num(parts[1]) } : v;
 }
 
 /** "nodes=1,2,4" (or "image-gb=8,16") as a sweep object; other values pass unchanged. */
@@ -248,6 +275,15 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
     until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).default("up"),
+    outage: z.preprocess(
+      outageText,
+      z.object({
+        atS: z.number({ error: "must be a number" }).min(0, "must be >= 0")
+          .max(86_400, "must be <= 86400"),
+        durationS: z.number({ error: "must be a number" }).positive("must be > 0")
+          .max(86_400, "must be <= 86400"),
+      }, { error: "must be 'AT:DURATION' in seconds or { atS, durationS }" }).strict(),
+    ).optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
       z.string(),
@@ -354,6 +390,21 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       return p.success ? p.data : v;
     });
   }
+  if (s?.outage !== undefined || (raw.outage !== undefined && !r.success)) {
+    const strategies = sweep?.param === "strategy"
+      ? sweep.values.map(String)
+      : [String(s?.strategy ?? raw.strategy ?? "bmcast")];
+    const refused = strategies.filter((x) => NO_OUTAGE.has(x));
+    if (refused.length > 0) {
+      issue(
+        ["outage"],
+        `cannot be run with ${
+          refused.join(", ")
+        } (multicast does not model lost messages; the unicast strategies do)`,
+        raw.outage,
+      );
+    }
+  }
   if (profile) {
     const min = minImageBytes(profile);
     const one = fields.imageGb.safeParse(raw.imageGb);
@@ -394,6 +445,7 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
     imageGb: s.imageGb,
     staggerS: s.staggerS,
     until: s.until,
+    ...(s.outage ? { outage: s.outage } : {}),
     ...(s.set ? { set: s.set } : {}),
   };
   if (!s.sweep) return [base];
@@ -453,6 +505,12 @@ export interface FleetSummaryRow extends FleetRunKey {
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
   serverRequests: number;
+  /**
+   * With an outage: messages of the image protocol held back by it, and the
+   * tries lost (each a retransmission timeout) before they got through.
+   */
+  heldBack?: number;
+  lostTries?: number;
 }
 
 /** Output of {@link runFleet}. */
@@ -548,6 +606,23 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const powerOn = w.sim.rng.stream("fleet:power-on");
   const delays = w.nodes.map(() => Math.round(powerOn.uniform(0, meta.staggerS) * 1e9));
   const firstOn = w.sim.now + Math.min(...delays);
+  if (point.outage !== undefined) {
+    if (NO_OUTAGE.has(point.strategy)) {
+      throw new RangeError(
+        `Cannot run fleet: 'outage' cannot be run with ${point.strategy} (multicast does not model lost messages)`,
+      );
+    }
+    const start = firstOn + Math.round(point.outage.atS * 1e9);
+    for (const server of w.servers) {
+      w.network.addOutage({
+        host: server.host,
+        start,
+        end: start + Math.max(1, Math.round(point.outage.durationS * 1e9)),
+        initialTimeout: profile.network.retransmitTimeout.value,
+        maxTimeout: profile.network.maxRetransmitTimeout.value,
+      });
+    }
+  }
   w.nodes.forEach((node, i) => {
     const delay = delays[i];
     w.sim.process(function* () {
@@ -618,6 +693,9 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         sum(w.multicasts, (m) => m.stats.bytesSent)) / 1e9,
       serverDiskGb: sum(w.servers, (x) => x.stats.diskBytes) / 1e9,
       serverRequests: sum(w.servers, (x) => x.stats.requests),
+      ...(point.outage !== undefined
+        ? { heldBack: w.network.heldBack, lostTries: w.network.lostTries }
+        : {}),
     },
   };
 }

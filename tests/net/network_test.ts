@@ -159,3 +159,55 @@ Deno.test("a multicast crosses each link of the distribution tree once and reach
   );
   assert.throws(() => net.multicast({ from: "a", to: ["a"], bytes: 1 }), /other than 'a'/);
 });
+
+Deno.test("a message sent while its destination is unreachable leaves with the first retransmission after the outage", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "n0"], bandwidth: 125e6 });
+  const ms = 1_000_000;
+  net.addOutage({
+    host: "srv",
+    start: 1 * ms,
+    end: 10 * ms,
+    initialTimeout: ms,
+    maxTimeout: 4 * ms,
+  });
+  const arrived: number[] = [];
+  net.listen("srv", "p", (pk) => arrived.push(pk.sentAt, sim.now));
+  const send = () => net.sendRetrying({ from: "n0", to: "srv", port: "p", bytes: 125 });
+  sim.call(0, send); // before: unaffected
+  // Tries at 2, 3, 5 and 9 ms are lost (timeouts 1, 2, 4, then 4: the cap); 13 ms gets through.
+  sim.call(2 * ms, send);
+  sim.call(10 * ms, send); // after: unaffected
+  sim.run();
+  const wire = 1_000; // 125 bytes at 125 MB/s (a flow over both links), no latency
+  assert.deepEqual(arrived, [0, wire, 10 * ms, 10 * ms + wire, 13 * ms, 13 * ms + wire]);
+  assert.equal(net.heldBack, 1);
+  assert.equal(net.lostTries, 4);
+  // The other direction too: the server's answer during the outage waits as well.
+  sim.call(
+    0,
+    () =>
+      net.addOutage({
+        host: "srv",
+        start: sim.now,
+        end: sim.now + ms,
+        initialTimeout: 3 * ms,
+        maxTimeout: 3 * ms,
+      }),
+  );
+  sim.run();
+  assert.equal(net.outageDelay("n0", "srv"), 3 * ms);
+  assert.equal(net.outageDelay("srv", "n0"), 3 * ms);
+});
+
+Deno.test("an outage with a bad window or timeout is refused, naming the field", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "n0"], bandwidth: 125e6 });
+  const ok = { host: "srv", start: 10, end: 20, initialTimeout: 5, maxTimeout: 5 };
+  assert.throws(() => net.addOutage({ ...ok, host: "nope" }), /'name' must be a node/);
+  assert.throws(() => net.addOutage({ ...ok, end: 10 }), /'end' must be .*current value is 10/);
+  assert.throws(() => net.addOutage({ ...ok, start: -1 }), /'start'/);
+  assert.throws(() => net.addOutage({ ...ok, initialTimeout: 0 }), /'initialTimeout'/);
+  assert.throws(() => net.addOutage({ ...ok, maxTimeout: 4 }), /'maxTimeout'/);
+  assert.equal(net.outageDelay("n0", "srv"), 0, "nothing was added");
+});

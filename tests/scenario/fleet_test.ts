@@ -345,3 +345,66 @@ Deno.test("a world with three image servers gives node i server i mod 3, each on
   assert.deepEqual(w.multicasts.map((m) => m.server), w.servers);
   assert.equal(new Set(w.servers.map((s) => w.network.route(s.host, "node0")[0])).size, 3);
 });
+
+Deno.test("an image-server outage during the boot stalls streaming strategies until TCP's back-off gets through", () => {
+  const small = { run: "run", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
+  const ms = 1e6;
+  const rto = profile.network.retransmitTimeout.value,
+    max = profile.network.maxRetransmitTimeout.value;
+  // Tries lost in a 20 s outage: 200 ms, 400 ms, ... until the sum passes 20 s (25.4 s).
+  let wait = 0;
+  for (let r = rto; wait < 20_000 * ms; r = Math.min(2 * r, max)) wait += r;
+  assert.equal(wait, 25_400 * ms);
+  for (const strategy of ["bmcast", "nfsroot"]) {
+    const calm = runFleet({ profile, point: { ...small, strategy } });
+    // POST ends at 130 s: the outage starts 20 s into the OS boot.
+    const hit = runFleet({
+      profile,
+      point: { ...small, strategy, outage: { atS: 150, durationS: 20 } },
+    });
+    const lost = hit.summary.lastS - calm.summary.lastS;
+    assert.ok(hit.summary.heldBack! > 0 && hit.summary.lostTries! > 0, strategy);
+    // The boot waits from its first lost message until the try that gets through.
+    assert.ok(lost > 20 && lost <= wait / 1e9 + 1, `${strategy}: ${lost} s lost`);
+    assert.equal(calm.summary.heldBack, undefined, "no outage, no count");
+  }
+  // Once BMcast is deployed it no longer needs the server: an outage after it changes nothing.
+  const point = { ...small, strategy: "bmcast", until: "deployed" as const };
+  const calm = runFleet({ profile, point });
+  const late = runFleet({
+    profile,
+    point: { ...point, outage: { atS: calm.summary.deployedS! + 1, durationS: 60 } },
+  });
+  assert.deepEqual(late.totals.map((t) => t.deployedS), calm.totals.map((t) => t.deployedS));
+  assert.equal(late.summary.lostTries, 0);
+});
+
+Deno.test("an outage is given as AT:DURATION or an object, and refused with multicast strategies", () => {
+  const s = parseScenario({ strategy: "nfsroot", outage: "300:30" });
+  assert.deepEqual(s.outage, { atS: 300, durationS: 30 });
+  assert.deepEqual(scenarioPoints(s)[0].outage, { atS: 300, durationS: 30 });
+  assert.deepEqual(issuesOf({ outage: "300" }), [
+    `outage: must be 'AT:DURATION' in seconds or { atS, durationS }: current value is "300"`,
+  ]);
+  assert.deepEqual(issuesOf({ outage: { atS: -1, durationS: 0 } }), [
+    "outage.atS: must be >= 0: current value is -1",
+    "outage.durationS: must be > 0: current value is 0",
+  ]);
+  const multicast = issuesOf({ outage: "1:1", sweep: "strategy=bmcast,bmcast-multicast" });
+  assert.equal(multicast.length, 1);
+  assert.match(multicast[0], /^outage: cannot be run with bmcast-multicast \(multicast/);
+  assert.throws(
+    () =>
+      runFleet({
+        profile,
+        point: {
+          run: "r",
+          strategy: "image-copy-multicast",
+          nodes: 1,
+          seed: 1,
+          outage: { atS: 1, durationS: 1 },
+        },
+      }),
+    /'outage' cannot be run with image-copy-multicast/,
+  );
+});
