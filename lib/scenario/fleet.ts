@@ -390,7 +390,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       return p.success ? p.data : v;
     });
   }
-  if (s?.outage !== undefined || (raw.outage !== undefined && !r.success)) {
+  if (raw.outage !== undefined) {
     const strategies = sweep?.param === "strategy"
       ? sweep.values.map(String)
       : [String(s?.strategy ?? raw.strategy ?? "bmcast")];
@@ -505,6 +505,9 @@ export interface FleetSummaryRow extends FleetRunKey {
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
   serverRequests: number;
+  /** With an outage: when it began, s from the first power-on, and how long it lasted. */
+  outageAtS?: number;
+  outageDurationS?: number;
   /**
    * With an outage: messages of the image protocol held back by it, and the
    * tries lost (each a retransmission timeout) before they got through.
@@ -694,7 +697,12 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       serverDiskGb: sum(w.servers, (x) => x.stats.diskBytes) / 1e9,
       serverRequests: sum(w.servers, (x) => x.stats.requests),
       ...(point.outage !== undefined
-        ? { heldBack: w.network.heldBack, lostTries: w.network.lostTries }
+        ? {
+          outageAtS: point.outage.atS,
+          outageDurationS: point.outage.durationS,
+          heldBack: w.network.heldBack,
+          lostTries: w.network.lostTries,
+        }
         : {}),
     },
   };

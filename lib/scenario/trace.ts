@@ -3,7 +3,8 @@
  * Perfetto, https://ui.perfetto.dev, and chrome://tracing open): one process
  * per run, one thread per node (and one more for phases that overlap, like
  * BMcast's background copy), one complete ("X") event per phase, the POST
- * included, on the run's clock (0 = its first power-on).
+ * included, on the run's clock (0 = its first power-on); a run with an
+ * image-server outage has one more lane, "image server", showing it.
  */
 import type { FleetRun } from "./fleet.ts";
 
@@ -21,7 +22,7 @@ export interface TraceEvent {
   ts?: number;
   /** Duration, microseconds ("X" events). */
   dur?: number;
-  /** Category: "firmware" for the POST, "phase" for the strategy's phases. */
+  /** Category: "firmware" for the POST, "phase" for the strategy's phases, "fault" for an outage. */
   cat?: string;
   /** Metadata value, or the phase's times in s as the other outputs give them. */
   args?: Record<string, string | number>;
@@ -102,6 +103,23 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
           args: { startS: p.startS, endS: p.endS },
         });
       }
+    }
+    if (s.outageAtS !== undefined && s.outageDurationS !== undefined) {
+      const tid = tids++;
+      events.push(
+        { name: "thread_name", ph: "M", pid, tid, args: { name: "image server" } },
+        { name: "thread_sort_index", ph: "M", pid, tid, args: { sort_index: tid } },
+        {
+          name: "outage",
+          cat: "fault",
+          ph: "X",
+          pid,
+          tid,
+          ts: us(s.outageAtS),
+          dur: us(s.outageDurationS),
+          args: { atS: s.outageAtS, durationS: s.outageDurationS },
+        },
+      );
     }
   });
   return { traceEvents: events, displayTimeUnit: "ms" };

@@ -74,3 +74,25 @@ Deno.test("fleet trace puts phases that overlap on a lane of their own, so every
   assert.deepEqual(names, ["node0", "node0 copy"]);
   assert.equal(byLane.get("0/1")![0].ts, (130 + 5) * 1e6);
 });
+
+Deno.test("fleet trace shows an image-server outage on a lane of its own, over the boot it stalls", () => {
+  const run = runFleet({
+    profile,
+    point: {
+      run: "r",
+      strategy: "nfsroot",
+      nodes: 1,
+      seed: 1,
+      outage: { atS: 150, durationS: 20 },
+    },
+  });
+  const trace = fleetTrace([run]);
+  const names = trace.traceEvents.filter((e) => e.name === "thread_name").map((e) => e.args!.name);
+  assert.deepEqual(names, ["node0", "image server"]);
+  const [outage] = trace.traceEvents.filter((e) => e.cat === "fault");
+  assert.deepEqual([outage.name, outage.tid, outage.ts, outage.dur], ["outage", 1, 150e6, 20e6]);
+  const boot = trace.traceEvents.find((e) => e.name === "OS boot")!;
+  assert.ok(boot.ts! < outage.ts! && boot.ts! + boot.dur! > outage.ts! + outage.dur!);
+  const calm = runFleet({ profile, point: { run: "r", strategy: "nfsroot", nodes: 1, seed: 1 } });
+  assert.ok(!fleetTrace([calm]).traceEvents.some((e) => e.cat === "fault"));
+});
