@@ -221,6 +221,7 @@ export {
   parseProfile,
   ProfileError,
   rdmaLatency,
+  serverOutage,
   spreadOverSeeds,
   STARTUP_STRATEGIES,
   usedRuns,

@@ -50,13 +50,14 @@ import {
   loadProfile,
   type Node,
   type Profile,
+  serverOutage,
   type StartupOptions,
   type StartupResult,
   values,
   type World,
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
-import { callInWorker, requireNumber } from "../lib/_util/mod.ts";
+import { callInWorker, parseFlags, requireNumber } from "../lib/_util/mod.ts";
 import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
 import type { ThroughputMarker, ThroughputRow } from "../lib/plot/mod.ts";
@@ -83,6 +84,13 @@ export interface CassandraParams {
   copyBackoff?: { maxIdle: number; step: number; pipeline?: number };
   /** Overrides of the profile's `cassandra` store and workload parameters. */
   workload?: Partial<KvWorkloadParams>;
+  /**
+   * Beyond the paper: every image server is unreachable for `durationS` from
+   * `atS` after the workload's start (each system's own clock); messages are
+   * retransmitted with TCP's back-off (lib/net `addOutage`). Only a system
+   * that still reads from the server (BMcast before de-virtualization) feels it.
+   */
+  outage?: { atS: number; durationS: number };
   /**
    * Run BMcast in a worker beside the other two (the runs are independent;
    * worth it under `deno run`, not under `deno test`, which type-checks the
@@ -282,6 +290,12 @@ export function runSystem(
     const s = yield* start(w, node, params);
     startup = s.total;
     t0 = w.sim.now;
+    if (params.outage !== undefined) {
+      serverOutage(w, {
+        start: t0 + Math.round(params.outage.atS * 1e9),
+        duration: Math.round(params.outage.durationS * 1e9),
+      });
+    }
     const vmm = s.vmm;
     if (vmm !== undefined) {
       w.sim.process(function* () {
@@ -369,6 +383,13 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
     min: 0,
     strict: true,
   });
+  if (params.outage !== undefined) {
+    requireNumber("run the Cassandra experiment", "outage.atS", params.outage.atS, { min: 0 });
+    requireNumber("run the Cassandra experiment", "outage.durationS", params.outage.durationS, {
+      min: 0,
+      strict: true,
+    });
+  }
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel
@@ -447,13 +468,42 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
   return { rows, markers, comparisons, summary, runs };
 }
 
+const USAGE = `usage: deno run -A experiments/fig_cassandra.ts [--small] [--outage AT:DURATION]
+  Cassandra throughput during deployment (% of bare metal) for BMcast and KVM/Local.
+  --small             the quick configuration (7 GB image, 320 s)
+  --outage AT:DUR     every image server unreachable for DUR s from AT s after the
+                      workload's start (beyond the paper; retransmitted with TCP's back-off)`;
+
 if (import.meta.main) {
-  const params = Deno.args.includes("--small") ? small : full;
+  const flags = parseFlags({
+    command: "fig_cassandra",
+    usage: USAGE,
+    args: Deno.args,
+    options: { small: { type: "boolean", default: false }, outage: { type: "string" } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  let outage: CassandraParams["outage"];
+  if (flags.outage !== undefined) {
+    const [atS, durationS] = flags.outage.split(":").map((
+      x,
+    ) => (x.trim() === "" ? NaN : Number(x)));
+    if (!(atS >= 0 && durationS > 0 && flags.outage.split(":").length === 2)) {
+      console.error(
+        `fig_cassandra: --outage: must be AT:DURATION in seconds, AT >= 0, DURATION > 0: current value is ${
+          JSON.stringify(flags.outage)
+        }\n${USAGE}`,
+      );
+      Deno.exit(2);
+    }
+    outage = { atS, durationS };
+  }
+  const params = { ...(flags.small ? small : full), ...(outage ? { outage } : {}) };
   const out = await run(params);
   const s = out.summary;
   console.log(
     `Cassandra throughput during deployment: image ${(s.imageBytes / 1e9).toFixed(1)} GB, ` +
-      `${params.durationS} s in ${params.sampleEveryS} s windows`,
+      `${params.durationS} s in ${params.sampleEveryS} s windows` +
+      (outage ? `; image server unreachable ${outage.atS}-${outage.atS + outage.durationS} s` : ""),
   );
   for (const r of out.runs) {
     console.log(

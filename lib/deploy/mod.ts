@@ -30,6 +30,7 @@ export {
   type Node,
   SERVER,
   serverHost,
+  serverOutage,
   usedRuns,
   type World,
   type WorldOptions,

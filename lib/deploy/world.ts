@@ -6,7 +6,7 @@
  * BMcast, NFS root, KVM variants) then run on these nodes.
  */
 import { IMAGE_VERSION, mergeRuns, NO_VERSION, VersionMap } from "../_util/mod.ts";
-import type { Gpa, Run } from "../_util/mod.ts";
+import type { Gpa, Run, SimTime } from "../_util/mod.ts";
 import {
   AhciHba,
   Cpu,
@@ -186,6 +186,33 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     w.nodes.push(buildNode(w, name, { preinstalled, server: hosts[i % hosts.length] }))
   );
   return w;
+}
+
+/**
+ * Makes every image server of the world unreachable for `duration` ns from
+ * `start` (absolute ns): messages to or from it that start meanwhile are sent
+ * again with the profile's TCP back-off (`network.retransmitTimeout`, doubling
+ * up to `network.maxRetransmitTimeout`; see lib/net `Network.addOutage`).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, buildWorld, loadProfile, serverOutage } from "./mod.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { nodes: 1 });
+ * serverOutage(w, { start: 1e9, duration: 5e9 });
+ * w.sim.run(2e9);
+ * console.assert(w.network.outageDelay("node0", w.servers[0].host) === 6_200_000_000);
+ * ```
+ */
+export function serverOutage(w: World, window: { start: SimTime; duration: SimTime }): void {
+  const net = values(w.profile.network);
+  for (const server of w.servers) {
+    w.network.addOutage({
+      host: server.host,
+      start: window.start,
+      end: window.start + Math.max(1, window.duration),
+      initialTimeout: net.retransmitTimeout,
+      maxTimeout: net.maxRetransmitTimeout,
+    });
+  }
 }
 
 /**

@@ -325,7 +325,12 @@ export class Network {
    * of the retransmission timeouts of the tries lost in an outage.
    */
   outageDelay(from: string, to: string): SimTime {
-    if (this.#outages.size === 0) return 0;
+    return this.#retries(from, to).delay;
+  }
+
+  /** The wait of {@link Network.outageDelay} and the tries lost in it. */
+  #retries(from: string, to: string): { delay: SimTime; tries: number } {
+    if (this.#outages.size === 0) return { delay: 0, tries: 0 };
     let t = this.sim.now;
     let rto = 0, limit = 0, tries = 0;
     for (;;) {
@@ -336,8 +341,7 @@ export class Network {
       rto = Math.min(rto * 2, limit);
       tries++;
     }
-    this.lostTries += tries;
-    return t - this.sim.now;
+    return { delay: t - this.sim.now, tries };
   }
 
   /**
@@ -346,12 +350,13 @@ export class Network {
    * that gets through ({@link Network.outageDelay}).
    */
   sendRetrying<T>(options: SendOptions<T>): void {
-    const delay = this.outageDelay(options.from, options.to);
+    const { delay, tries } = this.#retries(options.from, options.to);
     if (delay === 0) {
       this.send(options);
       return;
     }
     this.heldBack++;
+    this.lostTries += tries;
     this.sim.call(delay, () => void this.send(options));
   }
 

@@ -19,6 +19,7 @@ import {
   type PhaseSpan,
   type Profile,
   ProfileError,
+  serverOutage,
   STARTUP_STRATEGIES,
   type StartupResult,
   type World,
@@ -615,16 +616,10 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         `Cannot run fleet: 'outage' cannot be run with ${point.strategy} (multicast does not model lost messages)`,
       );
     }
-    const start = firstOn + Math.round(point.outage.atS * 1e9);
-    for (const server of w.servers) {
-      w.network.addOutage({
-        host: server.host,
-        start,
-        end: start + Math.max(1, Math.round(point.outage.durationS * 1e9)),
-        initialTimeout: profile.network.retransmitTimeout.value,
-        maxTimeout: profile.network.maxRetransmitTimeout.value,
-      });
-    }
+    serverOutage(w, {
+      start: firstOn + Math.round(point.outage.atS * 1e9),
+      duration: Math.round(point.outage.durationS * 1e9),
+    });
   }
   w.nodes.forEach((node, i) => {
     const delay = delays[i];

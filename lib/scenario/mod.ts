@@ -23,6 +23,7 @@ export {
   ProfileError,
   ProfileSchema,
   SERVER,
+  serverOutage,
   usedRuns,
   values,
   type World,

@@ -132,3 +132,30 @@ Deno.test("cassandra: a bad duration or window is rejected before anything runs,
     );
   }
 });
+
+Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and nothing after de-virtualization", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const calm = runSystem(profile, "bmcast", small);
+  // 5-15 s into the workload: the store's cold cache misses go to the server.
+  const early = runSystem(profile, "bmcast", { ...small, outage: { atS: 5, durationS: 10 } });
+  const first = (r: { windowOps: number[] }) => r.windowOps[0] + r.windowOps[1];
+  assert.ok(first(early) < 0.7 * first(calm), `${first(early)} vs ${first(calm)} ops in 0-20 s`);
+  // Its copy waits too, so it de-virtualizes later.
+  assert.ok(early.devirtS > calm.devirtS, `${early.devirtS} vs ${calm.devirtS}`);
+  // Once de-virtualized it no longer needs the server.
+  const late = runSystem(profile, "bmcast", {
+    ...small,
+    outage: { atS: Math.ceil(calm.devirtS) + 5, durationS: 30 },
+  });
+  assert.deepEqual(late.windowOps, calm.windowOps);
+  // Bare metal never needed it.
+  const bm = { ...small, durationS: 20 };
+  assert.deepEqual(
+    runSystem(profile, "bare-metal", { ...bm, outage: { atS: 5, durationS: 10 } }).windowOps,
+    runSystem(profile, "bare-metal", bm).windowOps,
+  );
+  await assert.rejects(
+    run({ ...small, outage: { atS: 5, durationS: 0 } }),
+    (e: Error) => e instanceof RangeError && e.message.includes("'outage.durationS'"),
+  );
+});
