@@ -144,6 +144,17 @@ Deno.test("sim --until deployed goes on until BMcast copied and de-virtualized, 
   assert.match(human.stdout, /^node0 \| nfsroot\s+\|\s+[\d.]+ \|\s+never$/m);
 });
 
+Deno.test("sim --outage counts what it held back and says when a boot request outwaited Linux's disk timeout", async () => {
+  const short = await sim("--strategy", "bmcast", "--outage", "150:5", "--image-gb", IMAGE_GB);
+  assert.equal(short.code, 0, short.stderr);
+  assert.match(short.stdout, /\| held back \| lost tries \| longest I\/O s$/m);
+  assert.doesNotMatch(short.stdout, /^note:/m);
+  const long = await sim("--strategy", "bmcast", "--outage", "150:60", "--image-gb", IMAGE_GB);
+  assert.match(long.stdout, /^note: run \(bmcast\): a boot request waited over 30 s/m);
+  const calm = await sim("--strategy", "bmcast", "--image-gb", IMAGE_GB);
+  assert.doesNotMatch(calm.stdout, /held back/);
+});
+
 Deno.test("sim reads a scenario file; flags override it", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -515,6 +515,8 @@ export interface FleetSummaryRow extends FleetRunKey {
    */
   heldBack?: number;
   lostTries?: number;
+  /** With an outage: the longest request of any node's OS boot, s (issue to completion). */
+  longestBootIoS?: number;
 }
 
 /** Output of {@link runFleet}. */
@@ -597,7 +599,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const deploys = DEPLOYED[point.strategy] ?? "never";
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
-  let up = 0, finished = 0, lastUp = 0;
+  let up = 0, finished = 0, lastUp = 0, longestIo = 0;
   const report = () =>
     onProgress?.({
       nodesUp: up,
@@ -637,6 +639,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         }
       };
       const r = yield* strategy(w, node);
+      longestIo = Math.max(longestIo, r.boot.longestIo);
       record(r.phases);
       up++;
       lastUp = w.sim.now;
@@ -697,6 +700,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
           outageDurationS: point.outage.durationS,
           heldBack: w.network.heldBack,
           lostTries: w.network.lostTries,
+          longestBootIoS: longestIo / 1e9,
         }
         : {}),
     },

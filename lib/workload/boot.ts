@@ -324,6 +324,8 @@ export interface BootResult {
   cpuTime: SimTime;
   /** Sum of request latencies, ns. */
   ioTime: SimTime;
+  /** The longest request latency, ns (Linux gives a disk command 30 s before error handling). */
+  longestIo: SimTime;
 }
 
 const ReplaySchema = z.object({
@@ -387,9 +389,11 @@ export function runBoot(
       thinkTime: 0,
       cpuTime: 0,
       ioTime: 0,
+      longestIo: 0,
     };
     const done = (r: IoResult) => {
       res.ioTime += r.latency;
+      res.longestIo = Math.max(res.longestIo, r.latency);
       if (!r.ok) res.errors++;
     };
     let i = 0; // next operation of the trace

@@ -366,6 +366,9 @@ Deno.test("an image-server outage during the boot stalls streaming strategies un
     assert.ok(hit.summary.heldBack! > 0 && hit.summary.lostTries! > 0, strategy);
     // The boot waits from its first lost message until the try that gets through.
     assert.ok(lost > 20 && lost <= wait / 1e9 + 1, `${strategy}: ${lost} s lost`);
+    // The request caught by the outage is the boot's longest: it waited for the try that got through.
+    const longest = hit.summary.longestBootIoS!;
+    assert.ok(longest > 20 && longest <= wait / 1e9 + 1, `${strategy}: longest I/O ${longest} s`);
     assert.equal(calm.summary.heldBack, undefined, "no outage, no count");
   }
   // Once BMcast is deployed it no longer needs the server: an outage after it changes nothing.
