@@ -10,6 +10,7 @@ import {
   workloadParams,
 } from "../../experiments/fig_cassandra.ts";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { runScript } from "../_script.ts";
 
 // One small run (three systems, BMcast in a worker) shared by the shape tests.
 let shared: Promise<CassandraOutput> | undefined;
@@ -158,4 +159,16 @@ Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and
     run({ ...small, outage: { atS: 5, durationS: 0 } }),
     (e: Error) => e instanceof RangeError && e.message.includes("'outage.durationS'"),
   );
+});
+
+Deno.test("fig_cassandra.ts takes --outage AT:DURATION and refuses anything else with exit 2", async () => {
+  const help = await runScript("experiments/fig_cassandra.ts", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--outage AT:DUR/);
+  for (const bad of ["5", "5:0", "x:10", "-1:5"]) {
+    const r = await runScript("experiments/fig_cassandra.ts", "--small", `--outage=${bad}`);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.stderr, new RegExp(`--outage: must be AT:DURATION .*current value is "${bad}"`));
+    assert.equal(r.stdout, "");
+  }
 });
