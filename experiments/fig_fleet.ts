@@ -10,6 +10,7 @@
 import { BUILTIN_PROFILE, loadProfile, type Profile } from "../lib/scenario/mod.ts";
 import {
   type FleetSummaryRow,
+  type Outage,
   parseScenario,
   type ProfileOverrides,
   runFleet,
@@ -30,6 +31,8 @@ export interface FleetParams {
   staggerS: number;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
   set?: ProfileOverrides;
+  /** Every image server unreachable for a while in every run (beyond the paper); absent: none. */
+  outage?: Outage;
   /** Seed of every random stream. */
   seed: number;
   /** The hardware profile. @default the built-in profile */
@@ -91,6 +94,7 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
             imageGb: params.imageGb,
             staggerS: params.staggerS,
             set: params.set,
+            outage: params.outage,
           },
           { profile },
         );

@@ -25,3 +25,15 @@ Deno.test("fleet experiment rejects bad parameters, naming every issue", async (
       /nodes: must be >= 1/.test(e.issues.join("\n")),
   );
 });
+
+Deno.test("fleet experiment runs every point with the outage it is given, and refuses it with multicast", async () => {
+  const base = { ...small, strategies: ["nfsroot"], nodes: [1] };
+  const calm = await run(base);
+  const hit = await run({ ...base, outage: { atS: 150, durationS: 20 } });
+  assert.ok(hit.rows[0].value > calm.rows[0].value + 20, `${hit.rows[0].value} s`);
+  assert.equal(hit.summary[0].outageDurationS, 20);
+  await assert.rejects(
+    run({ ...base, strategies: ["image-copy-multicast"], outage: { atS: 150, durationS: 20 } }),
+    (e: Error) => e instanceof ScenarioError && /outage: cannot be run/.test(e.message),
+  );
+});
