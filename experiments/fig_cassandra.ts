@@ -57,6 +57,7 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
+import { type Outage, OutageSchema } from "../lib/scenario/fleet.ts";
 import { callInWorker, parseFlags, requireNumber } from "../lib/_util/mod.ts";
 import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
@@ -90,7 +91,7 @@ export interface CassandraParams {
    * retransmitted with TCP's back-off (lib/net `addOutage`). Only a system
    * that still reads from the server (BMcast before de-virtualization) feels it.
    */
-  outage?: { atS: number; durationS: number };
+  outage?: Outage;
   /**
    * Run BMcast in a worker beside the other two (the runs are independent;
    * worth it under `deno run`, not under `deno test`, which type-checks the
@@ -482,12 +483,10 @@ if (import.meta.main) {
     options: { small: { type: "boolean", default: false }, outage: { type: "string" } },
   });
   if (typeof flags === "number") Deno.exit(flags);
-  let outage: CassandraParams["outage"];
+  let outage: Outage | undefined;
   if (flags.outage !== undefined) {
-    const [atS, durationS] = flags.outage.split(":").map((
-      x,
-    ) => (x.trim() === "" ? NaN : Number(x)));
-    if (!(atS >= 0 && durationS > 0 && flags.outage.split(":").length === 2)) {
+    const parsed = OutageSchema.safeParse(flags.outage);
+    if (!parsed.success) {
       console.error(
         `fig_cassandra: --outage: must be AT:DURATION in seconds, AT >= 0, DURATION > 0: current value is ${
           JSON.stringify(flags.outage)
@@ -495,7 +494,7 @@ if (import.meta.main) {
       );
       Deno.exit(2);
     }
-    outage = { atS, durationS };
+    outage = parsed.data;
   }
   const params = { ...(flags.small ? small : full), ...(outage ? { outage } : {}) };
   const out = await run(params);

@@ -18,7 +18,7 @@ export {
 } from "./units.ts";
 export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
-export { mergeRuns, type Run, splitRun } from "./runs.ts";
+export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
 export {
   type FlagOptions,

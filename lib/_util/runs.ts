@@ -33,6 +33,20 @@ export function splitRun(run: Run, max: number): Run[] {
 }
 
 /**
+ * True when `r` is a run of whole sectors: integer lba >= 0 and count >= 0,
+ * ending at or before `end`.
+ * @example
+ * ```ts
+ * import { isRun } from "./runs.ts";
+ * console.assert(isRun({ lba: 0, count: 8 }, 8) && !isRun({ lba: 1, count: 8 }, 8) && !isRun({ lba: -1, count: 1 }));
+ * ```
+ */
+export function isRun(r: Run, end = Infinity): boolean {
+  return Number.isInteger(r.lba) && Number.isInteger(r.count) && r.lba >= 0 && r.count >= 0 &&
+    r.lba + r.count <= end;
+}
+
+/**
  * The union of `runs` as sorted, disjoint runs (overlapping or touching
  * runs joined, empty runs dropped), each clipped to [0, `end`).
  * @example

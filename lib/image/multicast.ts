@@ -11,7 +11,7 @@
  * the previous one is on the wire. Not modelled: Frisbee's compression and
  * its sender rate limit (the group's slowest link paces the stream here).
  */
-import { requireNumber } from "../_util/mod.ts";
+import { isRun, requireNumber } from "../_util/mod.ts";
 import type { Bytes, Run } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
@@ -361,7 +361,7 @@ export class MulticastReceiver {
     o.network.node(o.host);
     o.network.node(o.server);
     for (const r of o.want ?? []) {
-      if (!(Number.isInteger(r.lba) && Number.isInteger(r.count) && r.lba >= 0 && r.count >= 0)) {
+      if (!isRun(r)) {
         throw new RangeError(
           `Cannot ${what}: 'want' runs need integer lba and count >= 0: current value is ${
             JSON.stringify(r)

@@ -199,6 +199,20 @@ function outageText(v: unknown): unknown {
   return parts.length === 2 ? { atS: num(parts[0]), durationS: num(parts[1]) } : v;
 }
 
+/**
+ * An outage as a scenario gives it: "AT:DURATION" in seconds, or
+ * `{ atS, durationS }`; each part a number within a day.
+ */
+export const OutageSchema = z.preprocess(
+  outageText,
+  z.object({
+    atS: z.number({ error: "must be a number" }).min(0, "must be >= 0")
+      .max(86_400, "must be <= 86400"),
+    durationS: z.number({ error: "must be a number" }).positive("must be > 0")
+      .max(86_400, "must be <= 86400"),
+  }, { error: "must be 'AT:DURATION' in seconds or { atS, durationS }" }).strict(),
+);
+
 /** "nodes=1,2,4" (or "image-gb=8,16") as a sweep object; other values pass unchanged. */
 function sweepText(v: unknown): unknown {
   if (typeof v !== "string") return v;
@@ -276,15 +290,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
     until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).default("up"),
-    outage: z.preprocess(
-      outageText,
-      z.object({
-        atS: z.number({ error: "must be a number" }).min(0, "must be >= 0")
-          .max(86_400, "must be <= 86400"),
-        durationS: z.number({ error: "must be a number" }).positive("must be > 0")
-          .max(86_400, "must be <= 86400"),
-      }, { error: "must be 'AT:DURATION' in seconds or { atS, durationS }" }).strict(),
-    ).optional(),
+    outage: OutageSchema.optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
       z.string(),

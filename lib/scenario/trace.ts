@@ -56,6 +56,11 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
   const events: TraceEvent[] = [];
   const us = (s: number) => Math.round(s * 1e6);
   runs.forEach((run, pid) => {
+    // A lane is a thread: its name and its place in the viewer.
+    const laneMeta = (tid: number, name: string): TraceEvent[] => [
+      { name: "thread_name", ph: "M", pid, tid, args: { name } },
+      { name: "thread_sort_index", ph: "M", pid, tid, args: { sort_index: tid } },
+    ];
     const s = run.summary;
     events.push(
       { name: "process_name", ph: "M", pid, args: { name: `${s.run}: ${s.strategy}` } },
@@ -71,11 +76,7 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
         if (l === undefined) {
           l = { tid: tids++, end };
           lanes.push(l);
-          const name = lanes.length === 1 ? t.node : `${t.node} ${phase}`;
-          events.push(
-            { name: "thread_name", ph: "M", pid, tid: l.tid, args: { name } },
-            { name: "thread_sort_index", ph: "M", pid, tid: l.tid, args: { sort_index: l.tid } },
-          );
+          events.push(...laneMeta(l.tid, lanes.length === 1 ? t.node : `${t.node} ${phase}`));
         }
         l.end = end;
         return l.tid;
@@ -107,8 +108,7 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
     if (s.outageAtS !== undefined && s.outageDurationS !== undefined) {
       const tid = tids++;
       events.push(
-        { name: "thread_name", ph: "M", pid, tid, args: { name: "image server" } },
-        { name: "thread_sort_index", ph: "M", pid, tid, args: { sort_index: tid } },
+        ...laneMeta(tid, "image server"),
         {
           name: "outage",
           cat: "fault",

@@ -10,7 +10,7 @@
  * "In flight" is a separate mark set while the copier or a redirected read
  * fetches a chunk, so nobody fetches it twice.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { isRun, requireNumber } from "../_util/mod.ts";
 import type { Lba, Run } from "../_util/mod.ts";
 
 /** Presence of one chunk. */
@@ -73,10 +73,7 @@ export class BlockMap {
     if (needed !== undefined) {
       let at = 0;
       for (const r of [...needed].sort((a, b) => a.lba - b.lba)) {
-        if (
-          !(Number.isInteger(r.lba) && Number.isInteger(r.count) && r.lba >= 0 && r.count >= 0 &&
-            r.lba + r.count <= sectors)
-        ) {
+        if (!isRun(r, sectors)) {
           throw new RangeError(
             `Cannot create block map: each 'needed' run must lie within [0, ${sectors}): current value is [${r.lba}, ${
               r.lba + r.count
