@@ -83,6 +83,7 @@ export type {
   HookHandle,
   HookResult,
   IommuOptions,
+  LinkState,
   MmioAccess,
   MmioHook,
   NicMessage,

@@ -44,6 +44,7 @@ const pos = () => param(z.number().positive());
 const nonneg = () => param(z.number().nonnegative());
 const frac = () => param(z.number().min(0).max(1));
 const int = () => param(z.number().int().positive());
+const count = () => param(z.number().int().nonnegative());
 const flag = () => param(z.boolean());
 const obj = () => param(z.record(z.string(), z.any()));
 
@@ -71,6 +72,7 @@ const sections = {
     engineStop: ns(),
     fisEngine: ns(),
     hbaReset: ns(),
+    linkReset: ns(),
   }).strict(),
   hdd: z.object({
     sectors: int(),
@@ -142,6 +144,9 @@ const sections = {
     complete: ns(),
     pollInterval: ns(),
     maxRequestBytes: int(),
+    commandTimeout: ns(),
+    commandRetries: count(),
+    linkDebounce: ns(),
   }).strict(),
   vmm: z.object({
     payloadBytes: int(),

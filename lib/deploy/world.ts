@@ -335,6 +335,9 @@ export function guestDriver(w: World, node: Node): AhciDriver {
     vector: AHCI_VECTOR,
     abar: ABAR,
     costs: { issue: d.issue, complete: d.complete, pollInterval: d.pollInterval },
+    commandTimeout: d.commandTimeout,
+    commandRetries: d.commandRetries,
+    linkDebounce: d.linkDebounce,
   });
 }
 

@@ -79,6 +79,16 @@ export interface AhciDriverOptions {
   engineTimeout?: SimTime;
   /** Lowest physical address the allocator hands out. @default 1 MiB */
   minAddress?: Gpa;
+  /**
+   * Error handling (Linux sd + libata EH): a command not completed this long
+   * after its PxCI write times out; 0 never (the default, so a simulation with
+   * nothing to do does not run on to the timers).
+   */
+  commandTimeout?: SimTime;
+  /** Retries of a timed-out command before it fails (Linux SD_MAX_RETRIES). @default 5 */
+  commandRetries?: number;
+  /** Time the link must stay up after a hard reset before the port restarts. @default 100 ms */
+  linkDebounce?: SimTime;
 }
 
 /** Outcome of a request. */
@@ -127,6 +137,14 @@ export interface AhciDriverStats {
   mmioReads: number;
   /** HBA register writes the driver made through its CPU. */
   mmioWrites: number;
+  /** Commands that timed out (each time). */
+  timeouts: number;
+  /** Error-handler runs that reset the link (COMRESET). */
+  resets: number;
+  /** Commands issued again after a reset. */
+  retries: number;
+  /** Commands failed because they timed out with no retry left. */
+  timedOut: number;
 }
 
 /** A block driver as workloads see it (this one, or any other guest driver). */
@@ -152,8 +170,16 @@ interface Cmd {
   buf: Gpa;
   bufBytes: number;
   slot: number;
-  done: SimEvent<{ ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array }>;
+  done: SimEvent<CmdResult>;
+  /** Times issued to the HBA (a timer belongs to the latest). */
+  attempt: number;
+  /** Retries left after a timeout. */
+  retriesLeft: number;
+  /** Timed out; the error handler has not dealt with it yet. */
+  expired: boolean;
 }
+
+type CmdResult = { ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array };
 
 /**
  * AHCI driver for one port.
@@ -198,6 +224,10 @@ export class AhciDriver implements GuestBlockDriver {
     sectorsWritten: 0,
     mmioReads: 0,
     mmioWrites: 0,
+    timeouts: 0,
+    resets: 0,
+    retries: 0,
+    timedOut: 0,
   };
   /** Allocator of the driver's DMA structures and buffers, over the E820 map's usable RAM. */
   readonly allocator: PhysAllocator;
@@ -220,6 +250,7 @@ export class AhciDriver implements GuestBlockDriver {
   #again = false;
   #lastCi = 0;
   #lastSact = 0;
+  #ehPending = false;
 
   /**
    * Creates the driver; it touches no register until {@link init}.
@@ -233,6 +264,9 @@ export class AhciDriver implements GuestBlockDriver {
       queueDepth: 32,
       engineTimeout: millis(500),
       minAddress: 0x10_0000,
+      commandTimeout: 0,
+      commandRetries: 5,
+      linkDebounce: millis(100),
       ...options,
     };
     const what = "create AHCI driver";
@@ -249,7 +283,11 @@ export class AhciDriver implements GuestBlockDriver {
         `Cannot ${what}: 'queueDepth' must be <= 32: current value is ${o.queueDepth}`,
       );
     }
-    requireNumber(what, "engineTimeout", o.engineTimeout, { integer: true, min: 0 });
+    for (
+      const k of ["engineTimeout", "commandTimeout", "commandRetries", "linkDebounce"] as const
+    ) {
+      requireNumber(what, k, o[k], { integer: true, min: 0 });
+    }
     for (const k of ["issue", "complete", "pollInterval"] as const) {
       requireNumber(what, `costs.${k}`, o.costs[k], { integer: true, min: 0 });
     }
@@ -366,6 +404,9 @@ export class AhciDriver implements GuestBlockDriver {
       bufBytes,
       slot: -1,
       done: this.sim.event(),
+      attempt: 0,
+      retriesLeft: this.#o.commandRetries,
+      expired: false,
     };
     this.stats.commands++;
     this.sim.process(this.#issue(cmd), `ahci-issue-${kind}`);
@@ -408,6 +449,89 @@ export class AhciDriver implements GuestBlockDriver {
     if (cmd.ncq) yield* this.#w(R.Px.SACT, bit);
     yield* this.#w(R.Px.CI, bit);
     this.#issued = (this.#issued | bit) >>> 0;
+    this.#arm(cmd);
+  }
+
+  // ---- error handling ----
+
+  /** Starts the command's timer (Linux: the block layer's request timeout). */
+  #arm(cmd: Cmd): void {
+    const timeout = this.#o.commandTimeout;
+    if (timeout === 0) return;
+    const attempt = ++cmd.attempt;
+    this.sim.call(timeout, () => {
+      if (cmd.attempt !== attempt || cmd.done.triggered) return;
+      cmd.expired = true;
+      this.stats.timeouts++;
+      if (this.#ehPending) return;
+      this.#ehPending = true;
+      this.sim.process(this.#recover(), "ahci-eh");
+    });
+  }
+
+  /**
+   * libata's error handler for timed-out commands (ahci_error_handler, then
+   * ahci_hardreset): freeze the port (PxIE = 0), stop the engine, COMRESET
+   * through PxSCTL.DET (held 1 ms), wait for the link (PxSSTS.DET = 3) to stay
+   * up `linkDebounce` and the device to be ready, clear PxSERR and PxIS,
+   * restart, then issue every command that was outstanding again: a
+   * timed-out one uses up a retry (failing when none is left), the others
+   * were only caught in the reset. Not modelled: the device revalidation
+   * (IDENTIFY) and transfer-mode setup libata does after the reset.
+   */
+  *#recover(): ProcessGenerator<void> {
+    using lock = this.#lock.request();
+    yield lock;
+    this.#ehPending = false;
+    const outstanding: Cmd[] = [];
+    for (let s = 0; s < 32; s++) {
+      const c = this.#slots[s];
+      if (c !== undefined && this.#issued & (1 << s)) outstanding.push(c);
+    }
+    if (!outstanding.some((c) => c.expired)) return; // completed meanwhile
+    this.stats.resets++;
+    yield* this.#w(R.Px.IE, 0);
+    const cmd = yield* this.#r(R.Px.CMD);
+    yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
+    yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+    const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
+    yield* this.#w(R.Px.SCTL, (sctl | 0x301) >>> 0); // IPM = 3 (no power states), DET = 1
+    yield this.sim.timeout(millis(1));
+    yield* this.#w(R.Px.SCTL, (sctl | 0x300) >>> 0);
+    yield* this.#waitFor(R.Px.SSTS, 0xf, 3, "PxSSTS.DET = 3 after COMRESET");
+    yield this.sim.timeout(this.#o.linkDebounce);
+    yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
+    yield* this.#w(R.Px.SERR, 0xffff_ffff);
+    yield* this.#w(R.Px.IS, 0xffff_ffff);
+    yield* this.#w(R.Ghc.IS, (1 << this.#port) >>> 0, true);
+    yield* this.#w(R.Px.CMD, ((yield* this.#r(R.Px.CMD)) | R.PxCMD_ST) >>> 0);
+    yield* this.#w(R.Px.IE, PORT_IRQ >>> 0);
+    this.#issued = this.#lastCi = this.#lastSact = 0;
+    for (const c of outstanding) {
+      if (c.expired) {
+        c.expired = false;
+        if (c.retriesLeft === 0) {
+          this.stats.timedOut++;
+          const after = this.#o.commandRetries;
+          this.#retire(c, {
+            ok: false,
+            error: `timeout: no completion within ${this.#o.commandTimeout / 1e9} s, ${after} ${
+              after === 1 ? "retry" : "retries"
+            }`,
+          });
+          continue;
+        }
+        c.retriesLeft--;
+      }
+      this.stats.retries++;
+      yield this.sim.timeout(this.#o.costs.issue);
+      this.#build(c);
+      const bit = (1 << c.slot) >>> 0;
+      if (c.ncq) yield* this.#w(R.Px.SACT, bit);
+      yield* this.#w(R.Px.CI, bit);
+      this.#issued = (this.#issued | bit) >>> 0;
+      this.#arm(c);
+    }
   }
 
   /** Writes the command header, command FIS and PRDT for `cmd` into its slot. */
@@ -501,14 +625,9 @@ export class AhciDriver implements GuestBlockDriver {
   #complete(slot: number, failedTfd: number): void {
     const cmd = this.#slots[slot]!;
     const mem = this.#o.memory;
-    const bit = (1 << slot) >>> 0;
-    this.#slots[slot] = undefined;
-    this.#busy = (this.#busy & ~bit) >>> 0;
-    this.#issued = (this.#issued & ~bit) >>> 0;
-    if (!cmd.ncq) this.#exclusive = false;
     // PRDBC tells how much moved; a short count is an error even without TFES.
     const prdbc = readCommandHeader(mem, { clb: this.#clb, slot }).prdbc;
-    let r: { ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array };
+    let r: CmdResult;
     if (failedTfd >= 0) {
       r = {
         ok: false,
@@ -527,6 +646,16 @@ export class AhciDriver implements GuestBlockDriver {
       r = { ok: true };
       if (cmd.kind === "write") this.stats.sectorsWritten += cmd.count;
     }
+    this.#retire(cmd, r);
+  }
+
+  /** Frees the command's slot and buffer and completes it with `r`. */
+  #retire(cmd: Cmd, r: CmdResult): void {
+    const bit = (1 << cmd.slot) >>> 0;
+    this.#slots[cmd.slot] = undefined;
+    this.#busy = (this.#busy & ~bit) >>> 0;
+    this.#issued = (this.#issued & ~bit) >>> 0;
+    if (!cmd.ncq) this.#exclusive = false;
     if (!r.ok) this.stats.errors++;
     if (cmd.bufBytes > 0) this.allocator.free(cmd.buf, cmd.bufBytes);
     cmd.done.succeed(r);

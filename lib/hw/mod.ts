@@ -63,6 +63,7 @@ export {
   type EngineState,
   type FisEngineState,
   type H2dFis,
+  type LinkState,
   PRD_MAX_BYTES,
   type PrdEntry,
   readCommandHeader,

@@ -136,6 +136,8 @@ export class Network {
   /** Tries of those messages that were lost in an outage (each one timeout). */
   lostTries = 0;
   #outages = new Map<string, OutageOptions[]>();
+  /** Per sender>receiver connection: when its held-back messages leave. */
+  #stalledUntil = new Map<string, SimTime>();
   #nodes = new Map<string, NetNode>();
   #adj = new Map<string, Map<string, Link>>();
   #routes = new Map<string, readonly Link[]>();
@@ -347,9 +349,21 @@ export class Network {
   /**
    * Sends like {@link Network.send}, but as a transport that retransmits: a
    * message that starts while an end is unreachable leaves with the first try
-   * that gets through ({@link Network.outageDelay}).
+   * that gets through ({@link Network.outageDelay}). The sender's messages to
+   * one host share one connection (one TCP stream): while an earlier message
+   * waits for its retransmission, a later one queues behind it and leaves with
+   * it, even when the path is already back (the sender only learns that when
+   * its retransmission timer fires, RFC 6298 §5).
    */
   sendRetrying<T>(options: SendOptions<T>): void {
+    const key = `${options.from}>${options.to}`;
+    const now = this.sim.now;
+    const stalled = this.#stalledUntil.get(key);
+    if (stalled !== undefined && stalled > now) {
+      this.heldBack++;
+      this.sim.call(stalled - now, () => void this.send(options));
+      return;
+    }
     const { delay, tries } = this.#retries(options.from, options.to);
     if (delay === 0) {
       this.send(options);
@@ -357,6 +371,7 @@ export class Network {
     }
     this.heldBack++;
     this.lostTries += tries;
+    this.#stalledUntil.set(key, now + delay);
     this.sim.call(delay, () => void this.send(options));
   }
 

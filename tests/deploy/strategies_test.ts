@@ -8,8 +8,9 @@ import {
   loadProfile,
 } from "../../lib/scenario/mod.ts";
 import { timelineFigure, toSvg } from "../../lib/plot/mod.ts";
+import { NO_VERSION } from "../../lib/_util/mod.ts";
 
-Deno.test("a BMcast deployment records every phase: firmware, PXE, VMM boot, OS boot, copy, de-virtualize", async () => {
+Deno.test("a BMcast deployment records every phase (firmware, PXE, VMM boot, OS boot, copy, de-virtualize) and writes every sector it copies", async () => {
   const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9 });
   const node = w.nodes[0];
   w.sim.process(function* () {
@@ -37,6 +38,16 @@ Deno.test("a BMcast deployment records every phase: firmware, PXE, VMM boot, OS 
   // The spans feed the per-node timeline figure.
   const svg = toSvg(timelineFigure(w.rec.spans()));
   assert.match(svg, /<svg/);
+  // Every sector the copy brings holds the image or the guest's data; no illegal access.
+  const content = node.disk.content;
+  let lost = 0;
+  for (const run of w.copyRuns) {
+    for (let i = run.lba; i < run.lba + run.count; i++) if (content.get(i) === NO_VERSION) lost++;
+  }
+  // A VMM command issued while the guest had the port stopped used to be
+  // ignored by the HBA and taken for done: its sectors were never written.
+  assert.equal(lost, 0, "sectors marked copied but never written");
+  assert.deepEqual(node.hba.port(0).counters.illegal, {});
 });
 
 Deno.test("the bare-metal path: firmware, boot from the local disk holding the image, a workload", async () => {

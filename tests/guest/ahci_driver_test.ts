@@ -230,3 +230,81 @@ Deno.test("AhciDriver.read() rejects a range beyond the disk with a RangeError",
     message: /'lba'\+'count' must lie within \[0, 1000\]/,
   });
 });
+
+/** A disk that never answers its first `hangs` data commands (until a reset drops them). */
+class HangingDisk extends MemDisk {
+  constructor(sim: Simulation, public hangs: number) {
+    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
+  }
+  override submit(cmd: DiskCommand): SimEvent<DiskResult> {
+    if (cmd.op !== "flush" && this.hangs > 0) {
+      this.hangs--;
+      return this.sim.event<DiskResult>(); // never completes
+    }
+    return super.submit(cmd);
+  }
+}
+
+const SECOND = 1e9;
+const EH = { commandTimeout: 30 * SECOND, commandRetries: 5, linkDebounce: 100e6 };
+
+Deno.test("a command that never completes times out; the driver resets the link (COMRESET) and its retry succeeds", () => {
+  const rig = guestRig({
+    disks: (sim) => [new HangingDisk(sim, 1)],
+    driver: EH,
+    hbaCosts: { linkReset: 10e6 },
+    trace: true,
+  });
+  const [hung, other] = runGuest(rig, function* () {
+    return (yield rig.sim.allOf([
+      rig.driver.read({ lba: 8, count: 8 }),
+      rig.driver.read({ lba: 64, count: 8 }), // completes before the timeout: untouched
+    ])) as IoResult[];
+  });
+  assert.ok(hung.ok && other.ok);
+  assert.ok(other.latency < 1e6);
+  // 30 s, then stop, COMRESET held 1 ms, link up after 10 ms, 100 ms debounce, restart, retry.
+  assert.ok(hung.latency > 30.11 * SECOND && hung.latency < 30.2 * SECOND, `${hung.latency}`);
+  const s = rig.driver.stats;
+  assert.deepEqual([s.timeouts, s.resets, s.retries, s.timedOut, s.errors], [1, 1, 1, 0, 0]);
+  const sctl = rig.accesses.filter((a) => a.write && a.offset === portReg(0, Px.SCTL));
+  assert.deepEqual(sctl.map((a) => a.value & 0xf), [1, 0], "DET=1 (COMRESET), then released");
+  // The spec's order: the engine is stopped before the COMRESET (§10.4.2), nothing illegal.
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  assert.equal(rig.hba.port(0).link, "up");
+});
+
+Deno.test("a command that times out on every try fails after commandRetries retries, and later requests work", () => {
+  const retries = 2;
+  const rig = guestRig({
+    disks: (sim) => [new HangingDisk(sim, retries + 1)],
+    driver: { ...EH, commandRetries: retries },
+  });
+  const [failed, next] = runGuest(rig, function* () {
+    const failed = (yield rig.driver.read({ lba: 8, count: 8 })) as IoResult;
+    const next = (yield rig.driver.read({ lba: 8, count: 8 })) as IoResult;
+    return [failed, next];
+  });
+  assert.equal(failed.ok, false);
+  assert.match(failed.error!, /timeout: no completion within 30 s, 2 retries/);
+  assert.ok(failed.latency > 3 * 30 * SECOND && failed.latency < 3 * 30.2 * SECOND);
+  assert.ok(next.ok, "the port works again after the resets");
+  const s = rig.driver.stats;
+  assert.deepEqual([s.timeouts, s.resets, s.retries, s.timedOut, s.errors], [3, 3, 2, 1, 1]);
+});
+
+Deno.test("without a command timeout (the default) a hung command just waits", () => {
+  const rig = guestRig({ disks: (sim) => [new HangingDisk(sim, 1)] });
+  runGuest(rig);
+  const ev = rig.driver.read({ lba: 8, count: 8 });
+  rig.sim.run(1000 * SECOND);
+  assert.equal(ev.triggered, false);
+  assert.equal(rig.driver.stats.resets, 0);
+});
+
+Deno.test("error-handling options are checked, naming the field", () => {
+  for (const k of ["commandTimeout", "commandRetries", "linkDebounce"]) {
+    assert.throws(() => guestRig({ driver: { [k]: -1 } }), new RegExp(`'${k}'`));
+    assert.throws(() => guestRig({ driver: { [k]: 1.5 } }), new RegExp(`'${k}'`));
+  }
+});

@@ -160,27 +160,28 @@ Deno.test("a multicast crosses each link of the distribution tree once and reach
   assert.throws(() => net.multicast({ from: "a", to: ["a"], bytes: 1 }), /other than 'a'/);
 });
 
-Deno.test("a message sent while its destination is unreachable leaves with the first retransmission after the outage", () => {
+const ms = 1_000_000;
+
+/** Hosts on a 125 MB/s star; "srv" unreachable from 1 to 10 ms, first timeout 1 ms. */
+function outageNet(hosts: string[], maxTimeout: number) {
   const sim = new Simulation();
-  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "n0"], bandwidth: 125e6 });
-  const ms = 1_000_000;
-  net.addOutage({
-    host: "srv",
-    start: 1 * ms,
-    end: 10 * ms,
-    initialTimeout: ms,
-    maxTimeout: 4 * ms,
-  });
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv", ...hosts], bandwidth: 125e6 });
+  net.addOutage({ host: "srv", start: 1 * ms, end: 10 * ms, initialTimeout: ms, maxTimeout });
+  return { sim, net };
+}
+
+Deno.test("a message sent while its destination is unreachable leaves with the first retransmission after the outage", () => {
+  const { sim, net } = outageNet(["n0"], 4 * ms);
   const arrived: number[] = [];
   net.listen("srv", "p", (pk) => arrived.push(pk.sentAt, sim.now));
   const send = () => net.sendRetrying({ from: "n0", to: "srv", port: "p", bytes: 125 });
   sim.call(0, send); // before: unaffected
   // Tries at 2, 3, 5 and 9 ms are lost (timeouts 1, 2, 4, then 4: the cap); 13 ms gets through.
   sim.call(2 * ms, send);
-  sim.call(10 * ms, send); // after: unaffected
+  sim.call(14 * ms, send); // after (and after the connection's retransmission): unaffected
   sim.run();
   const wire = 1_000; // 125 bytes at 125 MB/s (a flow over both links), no latency
-  assert.deepEqual(arrived, [0, wire, 10 * ms, 10 * ms + wire, 13 * ms, 13 * ms + wire]);
+  assert.deepEqual(arrived, [0, wire, 13 * ms, 13 * ms + wire, 14 * ms, 14 * ms + wire]);
   assert.equal(net.heldBack, 1);
   assert.equal(net.lostTries, 4);
   // The other direction too: the server's answer during the outage waits as well.
@@ -210,4 +211,21 @@ Deno.test("an outage with a bad window or timeout is refused, naming the field",
   assert.throws(() => net.addOutage({ ...ok, initialTimeout: 0 }), /'initialTimeout'/);
   assert.throws(() => net.addOutage({ ...ok, maxTimeout: 4 }), /'maxTimeout'/);
   assert.equal(net.outageDelay("n0", "srv"), 0, "nothing was added");
+});
+
+Deno.test("messages to one host queue behind a held-back one on their connection, even after the outage", () => {
+  const { sim, net } = outageNet(["n0", "n1"], 8 * ms);
+  const left: string[] = [];
+  net.listen("srv", "p", (pk) => left.push(`${pk.payload}@${pk.sentAt / ms}`));
+  const send = (from: string, what: string) => () =>
+    net.sendRetrying({ from, to: "srv", port: "p", bytes: 125, payload: what });
+  // First try at 2 ms lost, then 3, 5, 9 (timeouts 1, 2, 4, 8): leaves at 17 ms.
+  sim.call(2 * ms, send("n0", "a"));
+  sim.call(6 * ms, send("n0", "b")); // on its own it would leave at 14 ms
+  sim.call(12 * ms, send("n0", "c")); // path back, but the connection waits for its timer
+  sim.call(12 * ms, send("n1", "d")); // another connection: unaffected
+  sim.run();
+  assert.deepEqual(left.sort(), ["a@17", "b@17", "c@17", "d@12"]);
+  assert.equal(net.heldBack, 3);
+  assert.equal(net.lostTries, 4, "only the first message's tries were lost");
 });

@@ -131,6 +131,9 @@ export class AhciHba implements BusDevice {
       const rule = k === "dmaBandwidth" ? { min: 0, strict: true } : { integer: true, min: 0 };
       requireNumber(what, `costs.${k}`, costs[k], rule);
     }
+    if (costs.linkReset !== undefined) {
+      requireNumber(what, "costs.linkReset", costs.linkReset, { integer: true, min: 0 });
+    }
     this.sim = sim;
     this.costs = { ...costs };
     this.#irq = irq;
@@ -300,7 +303,7 @@ export class AhciHba implements BusDevice {
   }
 }
 
-const COST_KEYS: readonly (keyof AhciCosts)[] = [
+const COST_KEYS: readonly Exclude<keyof AhciCosts, "linkReset">[] = [
   "commandOverhead",
   "prdEntry",
   "fisPost",

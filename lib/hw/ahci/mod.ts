@@ -22,6 +22,7 @@ export {
   type AhciPortCounters,
   type EngineState,
   type FisEngineState,
+  type LinkState,
 } from "./port.ts";
 export {
   type AtaCommand,

@@ -76,7 +76,20 @@ export interface AhciCosts {
   fisEngine: SimTime;
   /** Time for GHC.HR to self-clear after an HBA reset. */
   hbaReset: SimTime;
+  /**
+   * Time from the end of a COMRESET (PxSCTL.DET 1 -> 0) until the link is up
+   * again and the device's signature FIS has arrived (PxSSTS.DET = 3, PxTFD
+   * ready). @default 0
+   */
+  linkReset?: SimTime;
 }
+
+/** Link as PxSSTS.DET shows it: up (3), or held in / training after a COMRESET (1). */
+export type LinkState = "up" | "reset" | "training";
+/** PxSSTS with a device present but no Phy communication (DET = 1, §3.3.10). */
+const SSTS_NO_PHY = 0x1;
+/** PxSERR.DIAG bits a link reset leaves: N (PhyRdy change) and X (exchanged) (§3.3.12). */
+const SERR_LINK_CHANGE = (1 << 16 | 1 << 26) >>> 0;
 
 /** Command-list engine: ST/CR as one state (§3.3.7, §10.3.2). */
 export type EngineState = "idle" | "starting" | "running" | "stopping";
@@ -204,8 +217,8 @@ const PORT_REGS: Record<number, RegHandler> = {
   [Px.CMD]: { read: (p) => p._cmd(), write: (p, v) => p._writeCmd(v) },
   [Px.TFD]: { read: (p) => p._tfd },
   [Px.SIG]: { read: (p) => (p.disk ? SIG_ATA : 0xffff_ffff) },
-  [Px.SSTS]: { read: (p) => (p.disk ? PxSSTS_ACTIVE : 0) },
-  [Px.SCTL]: { read: (p) => p._sctl, write: (p, v) => (p._sctl = v >>> 0) },
+  [Px.SSTS]: { read: (p) => (p.disk ? (p.link === "up" ? PxSSTS_ACTIVE : SSTS_NO_PHY) : 0) },
+  [Px.SCTL]: { read: (p) => p._sctl, write: (p, v) => p._writeSctl(v) },
   [Px.SERR]: { read: (p) => p._serr, write: (p, v) => (p._serr = (p._serr & ~v) >>> 0) },
   [Px.SACT]: { read: (p) => p._sact, write: (p, v) => p._writeSact(v) },
   [Px.CI]: { read: (p) => p._ci, write: (p, v) => p._writeCi(v) },
@@ -247,6 +260,8 @@ export class AhciPort {
   #fis: FisEngineState = "off";
   #engineToken = 0;
   #fisToken = 0;
+  #link: LinkState = "up";
+  #linkToken = 0;
   #clbSet = false;
   #fbSet = false;
   /** Bumped when the engine stops or resets: in-flight work of older generations is dropped. */
@@ -284,6 +299,10 @@ export class AhciPort {
   get fisState(): FisEngineState {
     return this.#fis;
   }
+  /** Link state after COMRESETs (always "up" for a port that was never reset). */
+  get link(): LinkState {
+    return this.#link;
+  }
   /** PxCLB/PxCLBU as one address. */
   get clb(): Gpa {
     return this._clb + this._clbu * U32;
@@ -317,6 +336,8 @@ export class AhciPort {
     this.#fisTransition("reset");
     this.#gen++;
     this.#dropWork();
+    this.#link = "up";
+    this.#linkToken++;
     this._is =
       this._ie =
       this._serr =
@@ -380,6 +401,35 @@ export class AhciPort {
     } else if (wantSt && this.#engine === "stopping") {
       // ST shall not be set while CR is still set from a previous stop (§10.3.2).
       this.#illegal("st-while-cr");
+    }
+  }
+
+  /**
+   * @internal PxSCTL.DET (§3.3.11): 1 sends COMRESET and holds the link in
+   * reset (commands in flight are lost, as in a port stop); 0 releases it and
+   * the link comes up `linkReset` later with the device ready (§10.4.2).
+   */
+  _writeSctl(v: number): void {
+    const det = v & 0xf, was = this._sctl & 0xf;
+    this._sctl = v >>> 0;
+    if (this.disk === undefined || det === was) return;
+    if (det === 1) {
+      // Software shall clear ST (and wait for CR) before a COMRESET (§10.4.2).
+      if (this.#engine !== "idle") this.#illegal("comreset-while-st");
+      this.#gen++;
+      this.#dropWork();
+      this.#link = "reset";
+      this.#linkToken++;
+      this._tfd = ATA_STS_BSY;
+    } else if (det === 0 && this.#link === "reset") {
+      this.#link = "training";
+      const token = ++this.#linkToken;
+      this._ctx.sim.call(this._ctx.costs.linkReset ?? 0, () => {
+        if (token !== this.#linkToken) return;
+        this.#link = "up";
+        this._tfd = TFD_READY; // the device's signature FIS
+        this._serr = (this._serr | SERR_LINK_CHANGE) >>> 0;
+      });
     }
   }
 

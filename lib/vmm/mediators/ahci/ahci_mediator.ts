@@ -113,6 +113,10 @@ export interface AhciMediatorStats {
   blockedDma: number;
   /** Guest register writes in an order the mediator did not expect (passed through). */
   guestOddities: number;
+  /** Guest commands dropped because the guest stopped the port (its error handling). */
+  abortedGuestCommands: number;
+  /** Guest writes (port stop, COMRESET) held until the VMM's own command finished. */
+  heldGuestWrites: number;
 }
 
 interface VmmOp {
@@ -145,6 +149,10 @@ interface Port {
   /** Guest slots waiting behind VMM work, with their queueing time. */
   queue: { slot: number; at: SimTime }[];
   held: number; // slots being redirected
+  /** Bumped when the guest stops the port: redirects of an older epoch are abandoned. */
+  epoch: number;
+  /** Abandoned redirects still waiting for their data. */
+  orphans: number;
 }
 
 /**
@@ -171,6 +179,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     guestOddities: 0,
     readAheadHits: 0,
     blockedDma: 0,
+    abortedGuestCommands: 0,
+    heldGuestWrites: 0,
   };
   lastGuestIo: SimTime = 0;
   readonly #sim: Simulation;
@@ -195,6 +205,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #vmmTable: Gpa = 0;
   #vmmBuf: Gpa = 0;
   #quiet: SimEvent<unknown> | undefined;
+  /** Succeeds when the VMM's worker stops (guest writes wait on it). */
+  #vmmIdle: SimEvent<unknown> | undefined;
+  /** Guest writes waiting for the VMM's worker: no new VMM work starts meanwhile. */
+  #guestHeld = 0;
   #finished: SimEvent<unknown>;
   #detached = false;
 
@@ -280,6 +294,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       cmds: new Array(SLOTS).fill(undefined),
       queue: [],
       held: 0,
+      epoch: 0,
+      orphans: 0,
     };
     this.#hook = this.#bus.hook(
       { base: this.#abar, size: ABAR_SIZE, name: "vmm/ahci" },
@@ -291,7 +307,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   canDetach(): boolean {
     const p = this.#port;
     return p.guestCi === 0 && p.guestSact === 0 && p.hwGuest === 0 && p.held === 0 &&
-      p.queue.length === 0 &&
+      p.queue.length === 0 && p.orphans === 0 && this.#guestHeld === 0 &&
       !this.#vmmRunning && this.#vmmQueue.length === 0;
   }
 
@@ -470,24 +486,40 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         return { action: "done", cost };
       case Px.CMD: {
         const was = p.guestCmd;
+        if (!(v & PxCMD_ST) && (was & PxCMD_ST) && this.#vmmRunning) {
+          // Stopping the engine now would abort the VMM's own command (and its
+          // poll would take the cleared PxCI for a completion): hold the vCPU.
+          return this.#afterVmm(reg, v, cost);
+        }
         p.guestCmd = v;
         if ((v & PxCMD_ST) && !(was & PxCMD_ST)) {
           if (p.guestClb === 0) this.stats.guestOddities++; // ST before PxCLB: the spec forbids it
-          this.#rawWrite(Px.CLB, lo(p.shadowClb));
-          this.#rawWrite(Px.CLBU, hi(p.shadowClb));
-          this.#rawWrite(Px.FB, lo(p.shadowFb));
-          this.#rawWrite(Px.FBU, hi(p.shadowFb));
+          // Only what differs: PxFB may not change while FRE is set (§3.3.3), as on a restart.
+          this.#rawUpdate(Px.CLB, lo(p.shadowClb));
+          this.#rawUpdate(Px.CLBU, hi(p.shadowClb));
+          this.#rawUpdate(Px.FB, lo(p.shadowFb));
+          this.#rawUpdate(Px.FBU, hi(p.shadowFb));
           p.state = nextPortState(p.state, "running");
         } else if (!(v & PxCMD_ST) && (was & PxCMD_ST)) {
-          // Clearing ST aborts what is in the hardware (§3.3.7): the guest loses those commands.
+          // Clearing ST aborts what is in the hardware (§3.3.7): the guest loses those
+          // commands, and the ones held for redirection or queued behind VMM work.
+          this.stats.abortedGuestCommands += popcount(p.guestCi);
           p.guestCi = 0;
           p.guestSact = 0;
           p.hwGuest = 0;
+          p.queue = [];
+          p.cmds.fill(undefined);
+          p.orphans += popcount(p.held);
+          p.held = 0;
+          p.epoch++;
           p.state = nextPortState(p.state, "idle");
           this.#notifyQuiet();
         }
         return { action: "passthrough", cost };
       }
+      case Px.SCTL:
+        // A COMRESET would abort the VMM's own command too.
+        return this.#vmmRunning ? this.#afterVmm(reg, v, cost) : { action: "passthrough", cost };
       case Px.SACT:
         p.guestSact |= v;
         return { action: "done", cost };
@@ -496,6 +528,24 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       default:
         return { action: "passthrough", cost };
     }
+  }
+
+  /**
+   * Holds the guest's CPU in the VM exit until the VMM's worker has finished
+   * its command, then makes the guest's write (BitVisor-style: the VMM does
+   * not return to the guest until the access is safe).
+   */
+  #afterVmm(reg: Px, v: number, cost: SimTime): HookResult {
+    this.stats.heldGuestWrites++;
+    this.#guestHeld++;
+    const applied = this.#sim.event();
+    (this.#vmmIdle ??= this.#sim.event()).then(() => {
+      this.#guestHeld--;
+      if (this._writeReg(reg, v, 0).action === "passthrough") this.#rawWrite(reg, v);
+      applied.succeed();
+      this.#kickVmm();
+    });
+    return { action: "block", until: applied, cost };
   }
 
   // ---- interpretation and routing ---------------------------------------------
@@ -647,7 +697,16 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#lastRedirectEnd = cmd.lba + cmd.count;
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
+    const epoch = p.epoch;
     yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
+    if (p.epoch !== epoch) {
+      // The guest stopped the port meanwhile (its error handling gave up on the
+      // command): nothing goes to its buffers; the fetched data still fills the disk.
+      p.orphans--;
+      for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
+      this.#notifyQuiet();
+      return;
+    }
     for (const x of [...fetches, ...reads]) versions.set(x.ev.value, x.run.lba - cmd.lba);
     const placed = scatterVersions(this.#mem, cmd.prdt, versions);
     writePrdbc(this.#mem, cmd, placed);
@@ -759,8 +818,13 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   // ---- multiplexing: the VMM's own commands ----------------------------------------
 
   #kickVmm(): void {
-    if (this.#vmmRunning || this.#vmmQueue.length === 0 || this.#port.hwGuest !== 0) {
-      if (!this.#vmmRunning && this.#vmmQueue.length > 0) this.#schedulePoll();
+    if (this.#vmmRunning || this.#vmmQueue.length === 0) return;
+    // Not while guest commands are in the hardware, a guest write waits for the
+    // worker to stop, or the engine is stopped (the guest is resetting the port).
+    if (
+      this.#port.hwGuest !== 0 || this.#guestHeld > 0 || !(this.#rawRead(Px.CMD) & PxCMD_ST)
+    ) {
+      this.#schedulePoll();
       return;
     }
     this.#vmmRunning = true;
@@ -818,6 +882,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     }
     this.#rawWrite(Px.IE, p.guestIe);
     this.#vmmRunning = false;
+    const idle = this.#vmmIdle;
+    this.#vmmIdle = undefined;
+    idle?.succeed();
     // Issue the guest commands that arrived meanwhile, in order.
     const q = p.queue;
     p.queue = [];
@@ -855,6 +922,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     });
     this.stats.vmmCommands++;
     const bit = (1 << slot) >>> 0;
+    // With the engine stopped the HBA ignores PxCI (§3.3.14) and the poll below
+    // would take the command for done: #kickVmm never starts the worker then.
+    if (!(this.#rawRead(Px.CMD) & PxCMD_ST)) throw new Error("vmm: own command on a stopped port");
     this.#rawWrite(Px.CI, bit);
     while (this.#rawRead(Px.CI) & bit) {
       yield this.#sim.timeout(this.#vmm.costs.pollInterval);
@@ -903,6 +973,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #rawWrite(reg: Px, value: number): void {
     this.#bus.raw({ addr: this.#portAddr(reg), size: 4, write: true, value: value >>> 0 });
   }
+  /** Writes `value` unless the register already holds it. */
+  #rawUpdate(reg: Px, value: number): void {
+    if (this.#rawRead(reg) !== value >>> 0) this.#rawWrite(reg, value);
+  }
   #rawGhc(reg: Ghc): number {
     return this.#bus.raw({ addr: this.#abar + reg, size: 4, write: false, value: 0 });
   }
@@ -910,6 +984,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
 
 type Handler = (m: AhciMediator, a: MmioAccess, cost: SimTime) => HookResult;
 const MEDIATED: readonly Px[] = [
+  Px.SCTL,
   Px.CLB,
   Px.CLBU,
   Px.FB,
@@ -923,7 +998,9 @@ const MEDIATED: readonly Px[] = [
 ];
 /** Register dispatch tables (BitVisor's mmhandler2, as tables). */
 const READ_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
-  MEDIATED.map((r) => [r, (m: AhciMediator, _a: MmioAccess, cost: SimTime) => m._readReg(r, cost)]),
+  MEDIATED.filter((r) => r !== Px.SCTL).map((
+    r,
+  ) => [r, (m: AhciMediator, _a: MmioAccess, cost: SimTime) => m._readReg(r, cost)]),
 );
 const WRITE_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
   MEDIATED.filter((r) => r !== Px.TFD).map((r) => [
