@@ -144,13 +144,22 @@ Deno.test("sim --until deployed goes on until BMcast copied and de-virtualized, 
   assert.match(human.stdout, /^node0 \| nfsroot\s+\|\s+[\d.]+ \|\s+never$/m);
 });
 
-Deno.test("sim --outage counts what it held back and says when a boot request outwaited Linux's disk timeout", async () => {
+Deno.test("sim --outage counts what it held back, the guest's disk resets and failed requests, and says what they mean", async () => {
   const short = await sim("--strategy", "bmcast", "--outage", "150:5", "--image-gb", IMAGE_GB);
   assert.equal(short.code, 0, short.stderr);
-  assert.match(short.stdout, /\| held back \| lost tries \| longest I\/O s$/m);
+  assert.match(
+    short.stdout,
+    /\| held back \| lost tries \| longest I\/O s \| disk resets \| failed I\/O$/m,
+  );
+  assert.match(short.stdout, /\|\s+0 \|\s+0$/m, "no reset, no failure");
   assert.doesNotMatch(short.stdout, /^note:/m);
   const long = await sim("--strategy", "bmcast", "--outage", "150:60", "--image-gb", IMAGE_GB);
-  assert.match(long.stdout, /^note: run \(bmcast\): a boot request waited over 30 s/m);
+  assert.match(
+    long.stdout,
+    /^note: run \(bmcast\): the guest's disk error handling reset the link/m,
+  );
+  const lost = await sim("--strategy", "bmcast", "--outage", "150:200", "--image-gb", IMAGE_GB);
+  assert.match(lost.stdout, /^note: run \(bmcast\): boot requests failed after Linux's error/m);
   const calm = await sim("--strategy", "bmcast", "--image-gb", IMAGE_GB);
   assert.doesNotMatch(calm.stdout, /held back/);
 });

@@ -157,6 +157,8 @@ export interface GuestBlockDriver {
   write(
     req: { lba: number; count: number; version: number | ArrayLike<number> },
   ): SimEvent<IoResult>;
+  /** Link resets its error handling made so far (absent: a driver that waits without limit). */
+  readonly resets?: number;
 }
 
 type CmdKind = "read" | "write" | "identify" | "flush";
@@ -305,6 +307,11 @@ export class AhciDriver implements GuestBlockDriver {
   /** What init found; undefined before init completes. */
   get info(): AhciDriverInfo | undefined {
     return this.#info;
+  }
+
+  /** Link resets made by error handling so far (`stats.resets`). */
+  get resets(): number {
+    return this.stats.resets;
   }
 
   /** Largest number of sectors one command carries. */

@@ -523,6 +523,13 @@ export interface FleetSummaryRow extends FleetRunKey {
   lostTries?: number;
   /** With an outage: the longest request of any node's OS boot, s (issue to completion). */
   longestBootIoS?: number;
+  /**
+   * With an outage: link resets the guests' disk error handling made (AHCI
+   * guests: a command unanswered for 30 s; NFS and virtio requests wait without limit).
+   */
+  diskResets?: number;
+  /** With an outage: boot requests that failed, their retries used up (the real OS would see I/O errors). */
+  bootIoErrors?: number;
 }
 
 /** Output of {@link runFleet}. */
@@ -605,7 +612,8 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const deploys = DEPLOYED[point.strategy] ?? "never";
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
-  let up = 0, finished = 0, lastUp = 0, longestIo = 0;
+  let up = 0, finished = 0, lastUp = 0, longestIo = 0, bootIoErrors = 0;
+  const drivers: StartupResult["driver"][] = [];
   const report = () =>
     onProgress?.({
       nodesUp: up,
@@ -646,6 +654,8 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       };
       const r = yield* strategy(w, node);
       longestIo = Math.max(longestIo, r.boot.longestIo);
+      bootIoErrors += r.boot.errors;
+      drivers.push(r.driver);
       record(r.phases);
       up++;
       lastUp = w.sim.now;
@@ -707,6 +717,9 @@ export function runFleet(options: RunFleetOptions): FleetRun {
           heldBack: w.network.heldBack,
           lostTries: w.network.lostTries,
           longestBootIoS: longestIo / 1e9,
+          // Counted at the end: resets after the boot (a deployment's copy) count too.
+          diskResets: sum(drivers, (d) => d.resets ?? 0),
+          bootIoErrors,
         }
         : {}),
     },

@@ -6,9 +6,22 @@ import {
   BUILTIN_PROFILE,
   finishDeployment,
   loadProfile,
+  serverOutage,
+  type World,
 } from "../../lib/scenario/mod.ts";
 import { timelineFigure, toSvg } from "../../lib/plot/mod.ts";
 import { NO_VERSION } from "../../lib/_util/mod.ts";
+
+/** Sectors of the copy still never written on `node`'s disk. */
+function unwritten(w: World, node: World["nodes"][number]): number {
+  let n = 0;
+  for (const run of w.copyRuns) {
+    for (let i = run.lba; i < run.lba + run.count; i++) {
+      if (node.disk.content.get(i) === NO_VERSION) n++;
+    }
+  }
+  return n;
+}
 
 Deno.test("a BMcast deployment records every phase (firmware, PXE, VMM boot, OS boot, copy, de-virtualize) and writes every sector it copies", async () => {
   const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9 });
@@ -39,15 +52,33 @@ Deno.test("a BMcast deployment records every phase (firmware, PXE, VMM boot, OS 
   const svg = toSvg(timelineFigure(w.rec.spans()));
   assert.match(svg, /<svg/);
   // Every sector the copy brings holds the image or the guest's data; no illegal access.
-  const content = node.disk.content;
-  let lost = 0;
-  for (const run of w.copyRuns) {
-    for (let i = run.lba; i < run.lba + run.count; i++) if (content.get(i) === NO_VERSION) lost++;
-  }
+  const lost = unwritten(w, node);
   // A VMM command issued while the guest had the port stopped used to be
   // ignored by the HBA and taken for done: its sectors were never written.
   assert.equal(lost, 0, "sectors marked copied but never written");
   assert.deepEqual(node.hba.port(0).counters.illegal, {});
+});
+
+Deno.test("a guest that resets its disk during an outage: the mediator drops its stuck redirects, the boot recovers, the copy stays whole", async () => {
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9 });
+  const node = w.nodes[0];
+  serverOutage(w, { start: 150e9, duration: 60e9 }); // POST ends at 130 s: 20 s into the boot
+  let boot: { errors: number } | undefined;
+  w.sim.process(function* () {
+    yield* node.firmware.powerOn();
+    const up = yield* bmcast(w, node);
+    boot = up.boot;
+    const m = up.mediator!;
+    assert.ok(m.stats.abortedGuestCommands >= 1, "the guest's port stop dropped its held read");
+    assert.ok(up.driver.resets! >= 2);
+    yield* finishDeployment(w, node, up);
+  });
+  w.sim.run();
+  assert.equal(boot?.errors, 0);
+  const lost = unwritten(w, node);
+  assert.equal(lost, 0);
+  assert.deepEqual(node.hba.port(0).counters.illegal, {});
+  assert.ok(node.cpus.every((c) => c.vmx === "off"), "de-virtualized after all");
 });
 
 Deno.test("the bare-metal path: firmware, boot from the local disk holding the image, a workload", async () => {

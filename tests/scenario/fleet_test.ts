@@ -382,6 +382,30 @@ Deno.test("an image-server outage during the boot stalls streaming strategies un
   assert.equal(late.summary.lostTries, 0);
 });
 
+Deno.test("an outage beyond the guest's 30 s disk timeout: an AHCI guest resets its link and retries, and fails a request after 6 tries; NFS waits", () => {
+  const small = { run: "run", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
+  const timeout = profile.guestDriver.commandTimeout.value / 1e9;
+  const tries = profile.guestDriver.commandRetries.value + 1;
+  const run = (strategy: string, durationS: number) =>
+    runFleet({ profile, point: { ...small, strategy, outage: { atS: 150, durationS } } }).summary;
+  const short = run("bmcast", 20); // within the timeout
+  assert.deepEqual([short.diskResets, short.bootIoErrors], [0, 0]);
+  const minute = run("bmcast", 60);
+  // The stuck read times out every 30 s; its retries queue behind the connection's back-off.
+  assert.ok(minute.diskResets! >= 2 && minute.diskResets! < tries, `${minute.diskResets}`);
+  assert.equal(minute.bootIoErrors, 0, "recovered before the retries ran out");
+  const long = run("bmcast", 200);
+  assert.ok(long.bootIoErrors! >= 1);
+  // A failed request waited its 6 tries of 30 s, plus the resets (each ~0.1 s).
+  assert.ok(
+    Math.abs(long.longestBootIoS! - tries * timeout) < tries * 0.2,
+    `${long.longestBootIoS}`,
+  );
+  const nfs = run("nfsroot", 200);
+  assert.deepEqual([nfs.diskResets, nfs.bootIoErrors], [0, 0], "an NFS hard mount waits");
+  assert.ok(nfs.longestBootIoS! > tries * timeout);
+});
+
 Deno.test("an outage is given as AT:DURATION or an object, and refused with multicast strategies", () => {
   const s = parseScenario({ strategy: "nfsroot", outage: "300:30" });
   assert.deepEqual(s.outage, { atS: 300, durationS: 30 });

@@ -7,7 +7,7 @@ import { Cpu, E820Map, InterruptController, MmioBus, PhysicalMemory } from "../.
 import { VersionMap } from "../../lib/_util/mod.ts";
 import { AhciHba } from "../../lib/hw/ahci/mod.ts";
 import { MemDisk, testCosts } from "../../lib/hw/ahci/_test_utils.ts";
-import { AhciDriver } from "../../lib/guest/mod.ts";
+import { AhciDriver, type AhciDriverOptions } from "../../lib/guest/mod.ts";
 import {
   AhciMediator,
   BackgroundCopier,
@@ -33,7 +33,7 @@ export class FakeImage implements ImageSource {
   readonly maxSectors = 2048;
   requests = 0;
   sectors = 0;
-  constructor(readonly sim: Simulation, readonly latency: number) {}
+  constructor(readonly sim: Simulation, public latency: number) {}
   read(r: { lba: number; count: number }): SimEvent<Int32Array> {
     this.requests++;
     this.sectors += r.count;
@@ -80,6 +80,8 @@ export function makeRig(options: {
   diskLatency?: number;
   imageLatency?: number;
   readAhead?: number;
+  /** Driver options over the rig's (e.g. error handling). */
+  driver?: Partial<AhciDriverOptions>;
 }): Rig {
   const sectors = options.sectors ?? 4096;
   const sim = new Simulation({ seed: options.seed ?? 1 });
@@ -152,6 +154,7 @@ export function makeRig(options: {
     vector: VECTOR,
     abar: ABAR,
     costs: { issue: 1_000, complete: 500, pollInterval: 5_000 },
+    ...options.driver,
   });
   return rig;
 }

@@ -387,3 +387,53 @@ Deno.test("port state transitions: the mediator's edges and only those", async (
   assert.throws(() => nextPortState("native", "running"), /illegal port transition/);
   assert.throws(() => nextPortState("idle", "native"), /illegal port transition/);
 });
+
+Deno.test("a guest that gives up on a redirected read (timeout, port reset) gets its retry served; the abandoned fetch still fills the disk", () => {
+  const ms = 1e6;
+  const rig = makeRig({
+    virtualized: true,
+    copier: false,
+    readAhead: 0,
+    imageLatency: 50 * ms, // the first fetch outlasts the guest's timeout
+    driver: { commandTimeout: 5 * ms, linkDebounce: ms },
+  });
+  let got: Int32Array | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.call(ms, () => (rig.image!.latency = 200_000));
+    got = yield* read(rig, 100, 16);
+  });
+  rig.sim.run();
+  assert.deepEqual([...got!], expectImage(100, 16));
+  const m = rig.mediator!.stats;
+  assert.deepEqual([rig.driver.stats.resets, m.abortedGuestCommands, m.redirectedReads], [1, 1, 1]);
+  assert.equal(rig.image!.requests, 2, "the abandoned fetch and the retry's");
+  assert.deepEqual([...rig.disk.content.read(100, 16)], expectImage(100, 16));
+  assert.ok(rig.mediator!.canDetach(), "nothing left outstanding");
+  assert.deepEqual(rig.hba.counters().illegal, {});
+});
+
+Deno.test("a guest port stop while the VMM's own command runs waits for that command, which completes", () => {
+  const ms = 1e6;
+  const rig = makeRig({ virtualized: true, copier: false, diskLatency: 20 * ms });
+  const { Px, PxCMD_ST, portReg } = AhciRegs;
+  const cmdReg = { addr: ABAR + portReg(0, Px.CMD), size: 4 as const };
+  let vmmRead: SimEvent<Int32Array> | undefined;
+  let stoppedAt = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.disk.content.fill(0, 8, 77);
+    vmmRead = rig.mediator!.read({ lba: 0, count: 8 });
+    yield rig.sim.timeout(ms); // the VMM's command is on the disk now
+    const cpu = rig.cpus[0];
+    const v = yield* cpu.mmio(rig.sim, rig.bus, { ...cmdReg, write: false, value: 0 });
+    yield* cpu.mmio(rig.sim, rig.bus, { ...cmdReg, write: true, value: v & ~PxCMD_ST });
+    stoppedAt = rig.sim.now;
+  });
+  rig.sim.run();
+  assert.ok(vmmRead!.processed && vmmRead!.ok);
+  assert.deepEqual([...vmmRead!.value], Array(8).fill(77), "not aborted by the stop");
+  assert.ok(stoppedAt >= 20 * ms, `the guest's write waited (${stoppedAt} ns)`);
+  assert.equal(rig.mediator!.stats.heldGuestWrites, 1);
+  assert.equal(rig.hba.port(0).state, "idle", "the guest's stop was made afterwards");
+});
