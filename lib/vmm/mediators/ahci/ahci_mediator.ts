@@ -21,6 +21,12 @@
  * - Writes pass through and mark their sectors present (byGuest), so image
  *   data never overwrites newer guest data: write-backs only fill sectors
  *   still absent when they are issued.
+ * - Guest error handling (a command timed out: Linux stops the port, resets
+ *   the link, issues its commands again): a port stop drops the guest's
+ *   commands, held redirects included (their fetched data still fills the
+ *   disk); a stop or COMRESET while the VMM's own command runs holds the vCPU
+ *   until that command is done (it would abort it, and the VMM's PxCI poll
+ *   would take it for done); VMM commands start only on a running engine.
  *
  * Simplifications (the paper's text is unavailable, see paper.md): one
  * mediator per HBA, command tables are read in place (no copy against
