@@ -308,3 +308,22 @@ Deno.test("error-handling options are checked, naming the field", () => {
     assert.throws(() => guestRig({ driver: { [k]: 1.5 } }), new RegExp(`'${k}'`));
   }
 });
+
+Deno.test("a command caught in another's reset is issued again without using up its retries", () => {
+  const rig = guestRig({
+    disks: (sim) => [new HangingDisk(sim, 1)],
+    driver: { ...EH, commandRetries: 0 },
+  });
+  const [hung, caught] = runGuest(rig, function* () {
+    const hung = rig.driver.read({ lba: 8, count: 8 });
+    // Issued just before the first one times out: still on the disk when the port stops.
+    yield rig.sim.timeout(30 * SECOND - 30_000);
+    const caught = rig.driver.read({ lba: 64, count: 8 });
+    return (yield rig.sim.allOf([hung, caught])) as IoResult[];
+  });
+  assert.equal(hung.ok, false, "no retry left");
+  assert.ok(caught.ok, "reset, then issued again");
+  assert.ok(caught.latency > 100e6, "it waited for the reset");
+  const s = rig.driver.stats;
+  assert.deepEqual([s.timeouts, s.resets, s.retries, s.timedOut], [1, 1, 1, 1]);
+});
