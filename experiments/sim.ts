@@ -115,7 +115,11 @@ function usage(profile?: Profile): string {
   --outage AT:DUR   every image server is unreachable for DUR seconds from AT seconds
                     after the first power-on; messages are retransmitted with TCP's
                     back-off (network.retransmitTimeout doubling up to
-                    network.maxRetransmitTimeout); not with the multicast strategies
+                    network.maxRetransmitTimeout); an AHCI guest (BMcast) resets its
+                    disk link after a 30 s command timeout and fails a request after 6
+                    tries (guestDriver.commandTimeout, commandRetries); the summary adds
+                    held back, lost tries, longest I/O s, disk resets and failed I/O;
+                    not with the multicast strategies
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
