@@ -208,72 +208,113 @@ Deno.test("de-virtualization hands the port back; afterwards no VM exit and no h
   assert.ok(tl.requested! <= tl.ioOff! && tl.ioOff! < tl.eptOff! && tl.eptOff! <= tl.done!);
 });
 
+const randomOps = fc.array(
+  fc.record({
+    write: fc.boolean(),
+    lba: fc.integer({ min: 0, max: 1000 }),
+    count: fc.integer({ min: 1, max: 40 }),
+    gap: fc.integer({ min: 0, max: 400_000 }),
+  }),
+  { minLength: 1, maxLength: 25 },
+);
+
+/**
+ * Two guest threads issue random reads and writes (disjoint halves, as an OS
+ * would not overlap in-flight commands) while the copier runs; then the VMM
+ * de-virtualizes. Reads must see the latest version and the disk must end as
+ * image + writes. `flaky`: image fetches made in every other 20 ms take
+ * 20 ms, past the driver's 5 ms command timeout, so the guest keeps resetting.
+ */
+function randomIo(
+  o: { seed: number; ops: { write: boolean; lba: number; count: number; gap: number }[] },
+  idle: number,
+  flaky = false,
+): Rig {
+  const ms = 1e6;
+  const rig = makeRig({
+    seed: o.seed,
+    virtualized: true,
+    sectors: 1024 + 64,
+    chunkSectors: 64,
+    copier: { kind: "idle", idleThreshold: idle },
+    ...(flaky ? { driver: { commandTimeout: 5 * ms, linkDebounce: ms } } : {}),
+  });
+  const model = new Int32Array(1024 + 64);
+  for (let i = 0; i < model.length; i++) model[i] = imageVersion(i);
+  let version = 1_000_000;
+  let reached = false;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.process(rig.copier!.run());
+    if (flaky) {
+      rig.sim.process(function* () {
+        while (!rig.map!.complete) {
+          rig.image!.latency = rig.image!.latency === 200_000 ? 20 * ms : 200_000;
+          yield rig.sim.timeout(20 * ms);
+        }
+      });
+    }
+    const thread = (half: number) =>
+      rig.sim.process(function* () {
+        for (const [k, op] of o.ops.entries()) {
+          if (k % 2 !== half) continue;
+          yield rig.sim.timeout(op.gap);
+          const lba = half * 544 + (op.lba % 500);
+          if (op.write) {
+            const v = version++;
+            yield* write(rig, lba, op.count, v);
+            model.fill(v, lba, lba + op.count);
+          } else {
+            const got = yield* read(rig, lba, op.count);
+            assert.deepEqual(
+              [...got],
+              [...model.subarray(lba, lba + op.count)],
+              `read ${lba}+${op.count}`,
+            );
+          }
+        }
+      });
+    yield rig.sim.allOf([thread(0), thread(1)]);
+    yield* rig.vmm!.untilFinished();
+    reached = true;
+    yield* rig.vmm!.devirtualize();
+  });
+  rig.sim.run();
+  assert.ok(reached, "reached de-virtualization");
+  assert.equal(rig.vmm!.state, "gone");
+  assert.deepEqual([...rig.disk.content.read(0, model.length)], [...model]);
+  assert.equal(rig.irq.spurious, 0);
+  assert.equal(rig.driver.stats.errors, 0);
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  return rig;
+}
+
 Deno.test("random guest reads and writes with background copy: reads see the latest version, disk ends as image + writes", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 1e6 }),
-      fc.array(
-        fc.record({
-          write: fc.boolean(),
-          lba: fc.integer({ min: 0, max: 1000 }),
-          count: fc.integer({ min: 1, max: 40 }),
-          gap: fc.integer({ min: 0, max: 400_000 }),
-        }),
-        { minLength: 1, maxLength: 25 },
-      ),
+      randomOps,
       fc.constantFrom(0, 50_000, 1_000_000),
+      (seed, ops, idle) => void randomIo({ seed, ops }, idle),
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("the same with a flaky image server: the guest's timeouts and link resets lose nothing", () => {
+  let resets = 0;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 1e6 }),
+      randomOps,
+      fc.constantFrom(0, 1_000_000),
       (seed, ops, idle) => {
-        const rig = makeRig({
-          seed,
-          virtualized: true,
-          sectors: 1024 + 64,
-          chunkSectors: 64,
-          copier: { kind: "idle", idleThreshold: idle },
-        });
-        const model = new Int32Array(1024 + 64);
-        for (let i = 0; i < model.length; i++) model[i] = imageVersion(i);
-        let version = 1_000_000;
-        let devirtStartedOutstanding = -1;
-        rig.sim.process(function* () {
-          yield* boot(rig);
-          rig.sim.process(rig.copier!.run());
-          // Two guest threads issue commands concurrently on disjoint halves (as an OS would
-          // not overlap in-flight commands on the same sectors).
-          const thread = (half: number) =>
-            rig.sim.process(function* () {
-              for (const [k, op] of ops.entries()) {
-                if (k % 2 !== half) continue;
-                yield rig.sim.timeout(op.gap);
-                const lba = half * 544 + (op.lba % 500);
-                if (op.write) {
-                  const v = version++;
-                  yield* write(rig, lba, op.count, v);
-                  model.fill(v, lba, lba + op.count);
-                } else {
-                  const got = yield* read(rig, lba, op.count);
-                  assert.deepEqual(
-                    [...got],
-                    [...model.subarray(lba, lba + op.count)],
-                    `read ${lba}+${op.count}`,
-                  );
-                }
-              }
-            });
-          yield rig.sim.allOf([thread(0), thread(1)]);
-          yield* rig.vmm!.untilFinished();
-          devirtStartedOutstanding = rig.driver.stats.requests; // marker that we got here
-          yield* rig.vmm!.devirtualize();
-        });
-        rig.sim.run();
-        assert.ok(devirtStartedOutstanding >= 0, "reached de-virtualization");
-        assert.equal(rig.vmm!.state, "gone");
-        assert.deepEqual([...rig.disk.content.read(0, model.length)], [...model]);
-        assert.equal(rig.irq.spurious, 0);
-        assert.equal(rig.driver.stats.errors, 0);
+        resets += randomIo({ seed, ops }, idle, true).driver.stats.resets;
       },
     ),
     { numRuns: 25 },
   );
+  assert.ok(resets > 0, "the guest did reset");
 });
 
 Deno.test("a misbehaving guest (PxCI before ST, ST before PxCLB) is counted, not fatal", () => {
