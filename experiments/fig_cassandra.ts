@@ -50,14 +50,13 @@ import {
   loadProfile,
   type Node,
   type Profile,
-  serverOutage,
   type StartupOptions,
   type StartupResult,
   values,
   type World,
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
-import { type Outage, OutageSchema } from "../lib/scenario/fleet.ts";
+import { type Outage, OutageSchema, startOutage } from "../lib/scenario/fleet.ts";
 import { callInWorker, parseFlags, requireNumber } from "../lib/_util/mod.ts";
 import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
@@ -291,12 +290,7 @@ export function runSystem(
     const s = yield* start(w, node, params);
     startup = s.total;
     t0 = w.sim.now;
-    if (params.outage !== undefined) {
-      serverOutage(w, {
-        start: t0 + Math.round(params.outage.atS * 1e9),
-        duration: Math.round(params.outage.durationS * 1e9),
-      });
-    }
+    if (params.outage !== undefined) startOutage(w, t0, params.outage);
     const vmm = s.vmm;
     if (vmm !== undefined) {
       w.sim.process(function* () {

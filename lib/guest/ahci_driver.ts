@@ -449,9 +449,14 @@ export class AhciDriver implements GuestBlockDriver {
     } else this.#claim(cmd, slot);
     using lock = this.#lock.request();
     yield lock;
-    yield sim.timeout(this.#o.costs.issue);
+    yield* this.#send(cmd);
+  }
+
+  /** Builds `cmd` in its slot and issues it (the host lock held); its timer starts. */
+  *#send(cmd: Cmd): ProcessGenerator<void> {
+    yield this.sim.timeout(this.#o.costs.issue);
     this.#build(cmd);
-    const bit = (1 << slot) >>> 0;
+    const bit = (1 << cmd.slot) >>> 0;
     // NCQ: PxSACT before PxCI (§5.3.1 / SATA NCQ); tag = slot.
     if (cmd.ncq) yield* this.#w(R.Px.SACT, bit);
     yield* this.#w(R.Px.CI, bit);
@@ -531,13 +536,7 @@ export class AhciDriver implements GuestBlockDriver {
         c.retriesLeft--;
       }
       this.stats.retries++;
-      yield this.sim.timeout(this.#o.costs.issue);
-      this.#build(c);
-      const bit = (1 << c.slot) >>> 0;
-      if (c.ncq) yield* this.#w(R.Px.SACT, bit);
-      yield* this.#w(R.Px.CI, bit);
-      this.#issued = (this.#issued | bit) >>> 0;
-      this.#arm(c);
+      yield* this.#send(c);
     }
   }
 

@@ -358,21 +358,20 @@ export class Network {
   sendRetrying<T>(options: SendOptions<T>): void {
     const key = `${options.from}>${options.to}`;
     const now = this.sim.now;
-    const stalled = this.#stalledUntil.get(key);
-    if (stalled !== undefined && stalled > now) {
-      this.heldBack++;
-      this.sim.call(stalled - now, () => void this.send(options));
-      return;
-    }
-    const { delay, tries } = this.#retries(options.from, options.to);
-    if (delay === 0) {
-      this.send(options);
-      return;
+    let leave = this.#stalledUntil.get(key) ?? now;
+    if (leave <= now) {
+      // The connection is not waiting for a retransmission: this message's own tries.
+      const { delay, tries } = this.#retries(options.from, options.to);
+      if (delay === 0) {
+        this.send(options);
+        return;
+      }
+      this.lostTries += tries;
+      leave = now + delay;
+      this.#stalledUntil.set(key, leave);
     }
     this.heldBack++;
-    this.lostTries += tries;
-    this.#stalledUntil.set(key, now + delay);
-    this.sim.call(delay, () => void this.send(options));
+    this.sim.call(leave - now, () => void this.send(options));
   }
 
   #outageAt(host: string, t: SimTime): OutageOptions | undefined {

@@ -9,7 +9,7 @@
  * issue reported at once.
  */
 import { z } from "zod";
-import { issuesMessage, MAX_SEED } from "../_util/mod.ts";
+import { issuesMessage, MAX_SEED, type SimTime } from "../_util/mod.ts";
 import {
   applyOverrides,
   buildWorld,
@@ -72,6 +72,17 @@ export interface Outage {
   atS: number;
   /** Length, s. */
   durationS: number;
+}
+
+/**
+ * Starts `outage` on `w`: every image server unreachable from `from` (ns,
+ * the outage's clock zero) + `atS` for `durationS` ({@link serverOutage}).
+ */
+export function startOutage(w: World, from: SimTime, outage: Outage): void {
+  serverOutage(w, {
+    start: from + Math.round(outage.atS * 1e9),
+    duration: Math.round(outage.durationS * 1e9),
+  });
 }
 
 /** How long a fleet run goes: until every OS is up, or until every node is deployed. */
@@ -632,10 +643,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         `Cannot run fleet: 'outage' cannot be run with ${point.strategy} (multicast does not model lost messages)`,
       );
     }
-    serverOutage(w, {
-      start: firstOn + Math.round(point.outage.atS * 1e9),
-      duration: Math.round(point.outage.durationS * 1e9),
-    });
+    startOutage(w, firstOn, point.outage);
   }
   w.nodes.forEach((node, i) => {
     const delay = delays[i];
