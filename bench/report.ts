@@ -35,7 +35,7 @@ const avg = (name: string) => {
 const hand = avg("hold: hand-written typed-array heap");
 const gen = avg("hold: generator processes");
 const cb = avg("hold: plain callbacks");
-const bare = avg("hold: bare generators (ceiling)");
+const bare = avg("hold: bare generators on the hand-written loop");
 const f1 = avg("flows: 1000 concurrent") / FLOW_REALLOCATIONS;
 const f10 = avg("flows: 10000 concurrent") / FLOW_REALLOCATIONS;
 const evs = (ns: number) => (HOLD_EVENTS / (ns / 1e9) / 1e6).toFixed(2);
@@ -53,9 +53,7 @@ console.log(
 );
 console.log(`| plain callbacks | ${evs(cb)} | ${(hand / cb).toFixed(2)} |`);
 console.log(
-  `| bare generators on the hand-written loop (ceiling) | ${evs(bare)} | ${
-    (hand / bare).toFixed(2)
-  } |`,
+  `| bare generators on the hand-written loop | ${evs(bare)} | ${(hand / bare).toFixed(2)} |`,
 );
 console.log("\n(b) flow reallocation on a shared link, arrivals and departures");
 console.log("| concurrent flows | us per reallocation |");

@@ -14,7 +14,7 @@
  */
 import { requireNumber } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
-import { URGENT } from "./heap.ts";
+import { URGENT } from "./event_queue.ts";
 import { SimEvent, type Simulation } from "./simulation.ts";
 
 /** Options of {@link FlowNetwork.link}. */

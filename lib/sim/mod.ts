@@ -1,12 +1,12 @@
 /**
  * The discrete-event kernel (SimPy semantics, SimGrid-style flow sharing):
- * integer-nanosecond clock; heap ordered by (time, priority, sequence);
+ * integer-nanosecond clock; calendar queue ordered by (time, priority, sequence);
  * generator processes with interrupts; plain callbacks for hot paths;
  * resources and stores; max-min fair bandwidth sharing; seeded named random
  * streams; a recorder of tidy rows. It models no hardware.
  * @module
  */
-export { EventHeap, MAX_PRIORITY, NORMAL, URGENT } from "./heap.ts";
+export { EventQueue, type EventQueueStats, MAX_PRIORITY, NORMAL, URGENT } from "./event_queue.ts";
 export {
   type EventState,
   Interrupt,

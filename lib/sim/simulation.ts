@@ -1,13 +1,13 @@
 /**
  * The discrete-event kernel: a {@link Simulation} owns an integer-nanosecond
- * clock and an event heap; {@link SimEvent}s are triggered and then processed
+ * clock and an event queue; {@link SimEvent}s are triggered and then processed
  * in (time, priority, sequence) order; {@link Process}es are generator
  * functions that `yield` events (SimPy semantics). Plain callbacks
  * ({@link Simulation.call}) serve hot paths that need no process.
  */
 import { requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
-import { EventHeap, MAX_PRIORITY, NORMAL, URGENT } from "./heap.ts";
+import { EventQueue, MAX_PRIORITY, NORMAL, URGENT } from "./event_queue.ts";
 import { RngStreams } from "./rng.ts";
 
 /** Lifecycle of an event: pending -> triggered (scheduled) -> processed. */
@@ -120,7 +120,7 @@ export class SimEvent<T = unknown> {
   /** @internal */
   _addWaiter(w: Waiter): void {
     if ((this._f & STATE) === PROCESSED) {
-      // Late waiter: run it in the current instant, via the heap, to keep ordering.
+      // Late waiter: run it in the current instant, via the queue, to keep ordering.
       const ev = this as SimEvent<unknown>;
       this.sim.call(0, () => (typeof w === "function" ? w(ev) : w._resume(ev)));
       return;
@@ -297,12 +297,12 @@ export class Process<T = unknown> extends SimEvent<T> {
 export interface SimulationOptions {
   /** Seed of the PRNG streams. @default 1 */
   seed?: number;
-  /** Called before each heap entry is handled: (time, what). For traces and tests. */
+  /** Called before each queue entry is handled: (time, what). For traces and tests. */
   trace?: (time: SimTime, what: string) => void;
 }
 
 /**
- * Owns the clock, the heap and the random streams. Pass it explicitly; there
+ * Owns the clock, the event queue and the random streams. Pass it explicitly; there
  * is no global clock.
  * @example
  * ```ts
@@ -326,13 +326,13 @@ export class Simulation {
   readonly rng: RngStreams;
   /** Seed given at construction. */
   readonly seed: number;
-  /** Heap entries handled so far. */
+  /** Queue entries handled so far. */
   steps = 0;
-  readonly #heap = new EventHeap<SimEvent<unknown> | (() => void)>();
+  readonly #queue = new EventQueue<SimEvent<unknown> | (() => void)>();
   readonly #trace: ((time: SimTime, what: string) => void) | undefined;
   #procCount = 0;
 
-  /** A simulation at time 0 with an empty heap and streams seeded by `options.seed`. */
+  /** A simulation at time 0 with an empty queue and streams seeded by `options.seed`. */
   constructor(options: SimulationOptions = {}) {
     const { seed = 1, trace } = options;
     requireNumber("create simulation", "seed", seed, { integer: true, min: 0 });
@@ -343,12 +343,12 @@ export class Simulation {
 
   /** Number of scheduled entries. */
   get pending(): number {
-    return this.#heap.size;
+    return this.#queue.size;
   }
 
   /** Time of the next scheduled entry (Infinity when none). */
   peek(): SimTime {
-    return this.#heap.peekTime();
+    return this.#queue.peekTime();
   }
 
   /** A pending event, triggered later with `succeed`/`fail`. */
@@ -365,7 +365,7 @@ export class Simulation {
       requireNumber("schedule a timeout", "delay", delay, { integer: true, min: 0 });
     }
     const ev = new SimEvent<T>(this, TRIGGERED, value);
-    this.#heap.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
+    this.#queue.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
     return ev;
   }
 
@@ -378,7 +378,7 @@ export class Simulation {
       requireNumber("schedule a callback", "delay", delay, { integer: true, min: 0 });
     }
     if (priority !== NORMAL) checkPriority(priority);
-    this.#heap.push(this.now + delay, priority, fn);
+    this.#queue.push(this.now + delay, priority, fn);
   }
 
   /**
@@ -426,15 +426,15 @@ export class Simulation {
 
   /** @internal Schedules a triggered event. */
   _schedule(ev: SimEvent<unknown>, delay: SimTime, priority: number): void {
-    this.#heap.push(this.now + delay, priority, ev);
+    this.#queue.push(this.now + delay, priority, ev);
   }
 
-  /** Handles one heap entry. Returns false when nothing was scheduled. */
+  /** Handles one queue entry. Returns false when nothing was scheduled. */
   step(): boolean {
-    const t = this.#heap.peekTime();
+    const t = this.#queue.peekTime();
     if (t === Infinity) return false;
     this.now = t;
-    const item = this.#heap.pop()!;
+    const item = this.#queue.pop()!;
     this.steps++;
     if (this.#trace !== undefined) {
       this.#trace(t, typeof item === "function" ? "call" : describe(item));
@@ -445,7 +445,7 @@ export class Simulation {
   }
 
   /**
-   * Runs until the heap is empty, until simulated time `until` (entries at
+   * Runs until the queue is empty, until simulated time `until` (entries at
    * exactly `until` are not handled; `now` ends at `until`), or until the
    * event `until` is processed. Returns the event's value in that case.
    * @throws RangeError when `until` lies in the past.
@@ -477,17 +477,16 @@ export class Simulation {
   }
 
   #loop(until: number): void {
-    const heap = this.#heap;
+    const queue = this.#queue;
     if (this.#trace !== undefined) {
-      while (heap.peekTime() < until) this.step();
+      while (queue.peekTime() < until) this.step();
       return;
     }
     // Hot loop: step() inlined, without tracing.
     for (;;) {
-      const t = heap.peekTime();
-      if (!(t < until)) break;
-      this.now = t;
-      const item = heap.pop()!;
+      const item = queue.popBefore(until);
+      if (item === undefined) break;
+      this.now = queue.lastTime;
       this.steps++;
       if (typeof item === "function") item();
       else item._process();
