@@ -316,19 +316,20 @@ export class EventQueue<T> {
   #rebuild(buckets: number, change = 1): void {
     this.#rebuilds++;
     const n = this.#size;
-    const order: number[] = [];
-    for (let d = 0; d <= this.#mask; d++) {
-      for (let h = this.#head[d]; h !== NIL; h = this.#next[h]) order.push(h);
+    const t = this.#time, nx = this.#next, oldHead = this.#head, oldMask = this.#mask;
+    const times = new Float64Array(n);
+    let i = 0;
+    for (let d = 0; d <= oldMask; d++) {
+      for (let h = oldHead[d]; h !== NIL; h = nx[h]) times[i++] = t[h];
     }
-    const t = this.#time, k = this.#key;
-    order.sort((a, b) => t[a] - t[b] || k[a] - k[b]);
+    times.sort();
     let width = this.#width;
     if (n > 1) {
       let m = Math.min(n - 1, SAMPLE);
-      let span = t[order[m]] - t[order[0]];
+      let span = times[m] - times[0];
       while (span === 0 && m < n - 1) {
         m = Math.min(n - 1, m * 4);
-        span = t[order[m]] - t[order[0]];
+        span = times[m] - times[0];
       }
       if (span > 0) width = Math.round((3 * span) / m);
       this.#unfitted = span === 0;
@@ -341,9 +342,19 @@ export class EventQueue<T> {
     this.#finger = new Int32Array(buckets).fill(NIL);
     this.#fingerKey = new Float64Array(buckets);
     this.#mask = buckets - 1;
-    // Re-inserted in order, every entry appends to its day.
-    for (let i = 0; i < n; i++) this.#insert(order[i]);
-    if (n > 0) this.#moveTo(t[order[0]]);
+    // Day by day: each old list is sorted, so what stays together appends.
+    // The walks are the re-layout's, not the operations' (not counted).
+    const walk = this.#walk, reviewAt = this.#reviewAt;
+    for (let d = 0; d <= oldMask; d++) {
+      for (let h = oldHead[d]; h !== NIL;) {
+        const next = nx[h];
+        this.#insert(h);
+        h = next;
+      }
+    }
+    this.#walk = walk;
+    this.#reviewAt = reviewAt;
+    if (n > 0) this.#moveTo(times[0]);
   }
 
   #grow(): void {
