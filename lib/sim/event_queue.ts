@@ -32,6 +32,11 @@ const MAX_WORK = 8;
 /** Earliest entries whose spacing sets the width (Brown samples about 25). */
 const SAMPLE = 32;
 
+/** True when entry (ta, ka) comes before (tb, kb): earlier time, or the same time and a smaller key. */
+function earlier(ta: number, ka: number, tb: number, kb: number): boolean {
+  return ta < tb || (ta === tb && ka < kb);
+}
+
 /** Work counters of an {@link EventQueue} (for tests and tuning; they never affect order). */
 export interface EventQueueStats {
   /** Pushes and pops so far. */
@@ -66,10 +71,10 @@ export class EventQueue<T> {
   #payload: (T | undefined)[];
   #free: Int32Array;
   #freeTop: number;
-  // Per day: first and last slot of its sorted list.
-  #head: Int32Array;
-  #tail: Int32Array;
-  #mask: number;
+  // Per day: first and last slot of its sorted list (laid out by #layDays).
+  #head!: Int32Array;
+  #tail!: Int32Array;
+  #mask!: number;
   #width = 1;
   // No spacing seen yet (empty, or every entry at one instant): fit at the next review.
   #unfitted = true;
@@ -91,8 +96,8 @@ export class EventQueue<T> {
   #reviewAt = REVIEW_EVERY;
   // Per day: the entry last inserted inside its list, valid while that slot
   // keeps the key (a taken slot's key is set to -1).
-  #finger: Int32Array;
-  #fingerKey: Float64Array;
+  #finger!: Int32Array;
+  #fingerKey!: Float64Array;
 
   /** An empty queue with room for `initialCapacity` entries (at least 4) before it grows. */
   constructor(initialCapacity = 1024) {
@@ -104,11 +109,16 @@ export class EventQueue<T> {
     this.#free = new Int32Array(cap);
     for (let i = 0; i < cap; i++) this.#free[i] = cap - 1 - i;
     this.#freeTop = cap;
-    this.#head = new Int32Array(MIN_BUCKETS).fill(NIL);
-    this.#tail = new Int32Array(MIN_BUCKETS).fill(NIL);
-    this.#finger = new Int32Array(MIN_BUCKETS).fill(NIL);
-    this.#fingerKey = new Float64Array(MIN_BUCKETS);
-    this.#mask = MIN_BUCKETS - 1;
+    this.#layDays(MIN_BUCKETS);
+  }
+
+  /** Empty days, `buckets` of them. */
+  #layDays(buckets: number): void {
+    this.#head = new Int32Array(buckets).fill(NIL);
+    this.#tail = new Int32Array(buckets).fill(NIL);
+    this.#finger = new Int32Array(buckets).fill(NIL);
+    this.#fingerKey = new Float64Array(buckets);
+    this.#mask = buckets - 1;
   }
 
   /** Number of entries. */
@@ -143,7 +153,11 @@ export class EventQueue<T> {
     // Before the scan's day (the clock was set back by run(until) after a
     // peek) or into an empty queue: move the scan to the entry's day.
     if (this.#size === 0 || time < this.#top - this.#width) this.#moveTo(time);
-    this.#insert(s);
+    const steps = this.#insert(s);
+    if (steps > 0) {
+      this.#walk += steps;
+      this.#overBudget();
+    }
     this.#ops++;
     if (++this.#size > this.#mask + 1) this.#rebuild(2 * (this.#mask + 1));
     return seq;
@@ -188,8 +202,8 @@ export class EventQueue<T> {
     return payload;
   }
 
-  /** Puts slot `s` into its day's sorted list. */
-  #insert(s: number): void {
+  /** Puts slot `s` into its day's sorted list; returns the list entries it stepped over. */
+  #insert(s: number): number {
     const t = this.#time, k = this.#key, nx = this.#next;
     const time = t[s], key = k[s];
     const day = Math.floor(time / this.#width) & this.#mask;
@@ -198,46 +212,38 @@ export class EventQueue<T> {
       this.#head[day] = s;
       this.#tail[day] = s;
       nx[s] = NIL;
-      return;
+      return 0;
     }
-    const lt = t[last];
-    if (lt < time || (lt === time && k[last] < key)) {
+    if (earlier(t[last], k[last], time, key)) {
       // The common case: at or after the day's last entry.
       nx[last] = s;
       nx[s] = NIL;
       this.#tail[day] = s;
-      return;
+      return 0;
     }
     let h = this.#head[day];
-    const ht = t[h];
-    if (time < ht || (time === ht && key < k[h])) {
+    if (earlier(time, key, t[h], k[h])) {
       nx[s] = h;
       this.#head[day] = s;
-      return;
+      return 0;
     }
     // Somewhere inside (the tail is later, so the walk stops before it). A
     // burst at one instant inserts each entry right after the previous one:
     // start from the day's last inside insert when it is not later.
     let prev = h, steps = 1;
     const f = this.#finger[day];
-    if (f !== NIL && k[f] === this.#fingerKey[day]) {
-      const ft = t[f];
-      if (ft < time || (ft === time && k[f] < key)) prev = f;
-    }
+    if (f !== NIL && k[f] === this.#fingerKey[day] && earlier(t[f], k[f], time, key)) prev = f;
     this.#finger[day] = s;
     this.#fingerKey[day] = key;
     h = nx[prev];
-    for (;;) {
-      const x = t[h];
-      if (time < x || (time === x && key < k[h])) break;
+    while (!earlier(time, key, t[h], k[h])) {
       prev = h;
       h = nx[h];
       steps++;
     }
-    this.#walk += steps;
-    this.#overBudget();
     nx[s] = h;
     nx[prev] = s;
+    return steps;
   }
 
   /** The slot of the earliest entry (the queue is not empty); leaves the scan on its day. */
@@ -262,9 +268,7 @@ export class EventQueue<T> {
     for (let d = 0; d <= mask; d++) {
       const x = head[d];
       if (x === NIL) continue;
-      if (best === NIL || t[x] < t[best] || (t[x] === t[best] && this.#key[x] < this.#key[best])) {
-        best = x;
-      }
+      if (best === NIL || earlier(t[x], this.#key[x], t[best], this.#key[best])) best = x;
     }
     this.#scan += 2 * (mask + 1);
     this.#overBudget();
@@ -337,14 +341,9 @@ export class EventQueue<T> {
     if (change > 1) width = Math.max(width, this.#width * change);
     else if (change < 1) width = Math.min(width, Math.floor(this.#width * change));
     this.#width = Math.max(1, width);
-    this.#head = new Int32Array(buckets).fill(NIL);
-    this.#tail = new Int32Array(buckets).fill(NIL);
-    this.#finger = new Int32Array(buckets).fill(NIL);
-    this.#fingerKey = new Float64Array(buckets);
-    this.#mask = buckets - 1;
+    this.#layDays(buckets);
     // Day by day: each old list is sorted, so what stays together appends.
-    // The walks are the re-layout's, not the operations' (not counted).
-    const walk = this.#walk, reviewAt = this.#reviewAt;
+    // (The walks are the re-layout's, not counted as the operations' work.)
     for (let d = 0; d <= oldMask; d++) {
       for (let h = oldHead[d]; h !== NIL;) {
         const next = nx[h];
@@ -352,8 +351,6 @@ export class EventQueue<T> {
         h = next;
       }
     }
-    this.#walk = walk;
-    this.#reviewAt = reviewAt;
     if (n > 0) this.#moveTo(times[0]);
   }
 

@@ -431,10 +431,10 @@ export class Simulation {
 
   /** Handles one queue entry. Returns false when nothing was scheduled. */
   step(): boolean {
-    const t = this.#queue.peekTime();
-    if (t === Infinity) return false;
+    const item = this.#queue.popBefore(Infinity);
+    if (item === undefined) return false;
+    const t = this.#queue.lastTime;
     this.now = t;
-    const item = this.#queue.pop()!;
     this.steps++;
     if (this.#trace !== undefined) {
       this.#trace(t, typeof item === "function" ? "call" : describe(item));
