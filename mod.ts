@@ -113,12 +113,14 @@ export {
   ImageClient,
   ImageContent,
   ImageServer,
+  Inflater,
   MulticastReceiver,
   MulticastServer,
 } from "./lib/image/mod.ts";
 export type {
   BackingDiskOptions,
   ImageServerStats,
+  InflaterStats,
   MulticastChunk,
   MulticastControl,
   MulticastReceiverOptions,

@@ -252,7 +252,9 @@ export function kvmNfs(
   const hostNfs = new NfsClient({
     sim: w.sim,
     sectors: w.imageSectors,
-    transport: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+    // NFS READs ask for raw blocks: a compressed image is inflated by the server.
+    transport: (r) =>
+      node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count, compressed: false }),
     costs: { request: 0, rpc: n.rpc },
     rsize: n.rsize,
     maxInFlight: n.maxInFlight,

@@ -60,6 +60,8 @@ const sections = {
     ipi: ns(),
     tlbFlush: ns(),
     interruptLatency: ns(),
+    /** zlib inflate output rate of one core, bytes/s (compressed images only). */
+    inflateRate: pos(),
   }).strict(),
   memory: z.object({ bytes: int() }).strict(),
   hba: z.object({
@@ -129,6 +131,12 @@ const sections = {
      * aware copy as in Frisbee).
      */
     copyScope: param(z.enum(["all", "used"])),
+    /**
+     * Image bytes per stored byte: 1 sends raw blocks (the paper); above 1
+     * (beyond the paper) the server holds and sends the image compressed,
+     * Frisbee-style, and the block-protocol clients inflate it.
+     */
+    compressionRatio: param(z.number().min(1)),
   }).strict(),
   firmware: z.object({
     postDuration: ns(),

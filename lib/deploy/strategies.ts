@@ -343,6 +343,7 @@ function joinMulticast(
     blocks: w.imageSectors,
     want: w.copyRuns,
     chunkSectors: session.chunkSectors,
+    inflater: node.image.inflater,
     ...rx,
   }).start();
 }
@@ -356,7 +357,9 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
   const driver = new NfsClient({
     sim: w.sim,
     sectors: w.imageSectors,
-    transport: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+    // NFS READs ask for raw blocks: a compressed image is inflated by the server.
+    transport: (r) =>
+      node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count, compressed: false }),
     costs: { request: n.request, rpc: n.rpc },
     rsize: n.rsize,
     maxInFlight: n.maxInFlight,

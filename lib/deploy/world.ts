@@ -19,7 +19,7 @@ import {
   Ssd,
 } from "../hw/mod.ts";
 import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
-import { ImageClient, ImageContent, ImageServer, MulticastServer } from "../image/mod.ts";
+import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } from "../image/mod.ts";
 import { AhciDriver } from "../guest/mod.ts";
 import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
@@ -61,7 +61,10 @@ export interface Node {
   firmware: Firmware;
   /** Host of the node's image server (node i uses server i mod `imageServer.count`). */
   server: string;
-  /** Client of that image server on this node's network port. */
+  /**
+   * Client of that image server on this node's network port; with a
+   * compressed image it takes compressed data and inflates it on one core.
+   */
   image: ImageClient;
 }
 
@@ -155,6 +158,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
       cpuPerRequest: isv.cpuPerRequest,
       concurrency: isv.concurrency,
       cache: { kind: "lru", bytes: isv.pageCacheBytes },
+      inflateRate: profile.cpu.inflateRate.value,
       store: new Hdd(sim, {
         ...hddOpts,
         name: disk,
@@ -162,7 +166,9 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
         rngStream: disk,
       }),
     });
-    server.addImage(new ImageContent({ id: IMAGE_ID, bytes: imageBytes }));
+    server.addImage(
+      new ImageContent({ id: IMAGE_ID, bytes: imageBytes, compressionRatio: img.compressionRatio }),
+    );
     return server;
   });
   const multicasts = servers.map((server) =>
@@ -318,6 +324,9 @@ function buildNode(
     host: name,
     server,
     protocol: w.protocol,
+    inflater: profile.image.compressionRatio.value > 1
+      ? new Inflater(sim, { rate: cpuP.inflateRate, name })
+      : undefined,
   });
   return { name, memory, e820, bus, irq, cpus, disk, hba, firmware, server, image };
 }

@@ -6,7 +6,8 @@
  * the {@link ImageClient} that VMMs and baselines use to read blocks, with
  * typed errors and timeouts; and Frisbee-style multicast sessions
  * ({@link MulticastServer}, {@link MulticastReceiver}) that send each chunk
- * once to a group of installers. `protocol.ts` holds only the message types.
+ * once to a group of installers. Beyond the paper, an image can be held and
+ * sent compressed; clients and receivers inflate it on an {@link Inflater}. `protocol.ts` holds only the message types.
  * Client and server send through `Network.sendRetrying`: a message
  * that starts while the server is unreachable (an outage) leaves with the
  * first retransmission after it, with TCP's back-off. It does not model file
@@ -15,6 +16,7 @@
  */
 export { ImageContent, type ImageContentOptions } from "./content.ts";
 export { PageCache } from "./page_cache.ts";
+export { Inflater, type InflaterStats } from "./inflater.ts";
 export {
   type MulticastChunk,
   type MulticastControl,

@@ -15,6 +15,7 @@ import { isRun, requireNumber } from "../_util/mod.ts";
 import type { Bytes, Run } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
+import type { Inflater } from "./inflater.ts";
 import type { ImageServer } from "./server.ts";
 
 /** A receiver's control message to the session. */
@@ -31,6 +32,8 @@ export interface MulticastChunk {
   reqId: number;
   /** Versions of the chunk's blocks. */
   versions: Int32Array;
+  /** Bytes on the wire when the image is compressed (beyond the paper); absent: raw. */
+  encodedBytes?: Bytes;
 }
 
 /** Options of {@link MulticastServer}. */
@@ -57,7 +60,7 @@ export interface MulticastServerStats {
   chunksSent: number;
   /** Of those, chunks sent before (a late joiner's lap or a NAK). */
   chunksResent: number;
-  /** Image bytes sent to the group (each crosses the server's link once). */
+  /** Image bytes sent to the group, compressed for a compressed image (each crosses the server's link once). */
   bytesSent: Bytes;
   /** The same with framing: wire bytes. */
   wireBytes: Bytes;
@@ -235,11 +238,13 @@ export class MulticastServer {
       }
       if (group.length === 0) continue;
       const chunk: MulticastChunk = { type: "data", reqId: c, versions };
+      const img = this.server.image(this.imageId)!;
+      if (img.compressionRatio > 1) chunk.encodedBytes = img.encodedBytes(count);
       const bytes = protocol.wireBytes(chunk);
       this.stats.chunksSent++;
       if (this.#sent[c] === 1) this.stats.chunksResent++;
       this.#sent[c] = 1;
-      this.stats.bytesSent += count * BLOCK_BYTES;
+      this.stats.bytesSent += chunk.encodedBytes ?? count * BLOCK_BYTES;
       this.stats.wireBytes += bytes;
       onWire = net.multicast({
         from: this.server.host,
@@ -312,6 +317,11 @@ export interface MulticastReceiverOptions {
   bufferBytes: Bytes;
   /** Writes a received chunk (to the local disk); its event completes when written. */
   write: (lba: number, versions: Int32Array) => SimEvent<unknown>;
+  /**
+   * Inflates compressed chunks as they arrive, ahead of the writer (required
+   * when the session's image is compressed). @default none
+   */
+  inflater?: Inflater;
 }
 
 /** Counters of a {@link MulticastReceiver}. */
@@ -336,13 +346,15 @@ export class MulticastReceiver {
   readonly stats: MulticastReceiverStats = { received: 0, duplicates: 0, dropped: 0, written: 0 };
   /** Number of chunks of the image. */
   readonly chunks: number;
-  readonly #o: Required<Omit<MulticastReceiverOptions, "want">>;
+  readonly #o: Required<Omit<MulticastReceiverOptions, "want" | "inflater">>;
+  readonly #inflater: Inflater | undefined;
   readonly #want: Run[] | undefined;
   /** 1 for each chunk kept or not wanted. */
   readonly #have: Uint8Array;
   /** Chunks to write before leaving. */
   readonly #needed: number;
-  readonly #queue: MulticastChunk[] = [];
+  /** Chunks kept, in arrival order, each with its inflation (undefined when raw). */
+  readonly #queue: { chunk: MulticastChunk; inflated?: SimEvent<void> }[] = [];
   #buffered = 0;
   #writing = false;
   #done: SimEvent<void> | undefined;
@@ -369,7 +381,9 @@ export class MulticastReceiver {
         );
       }
     }
-    this.#o = o;
+    const { inflater, ...rest } = o;
+    this.#o = rest;
+    this.#inflater = inflater;
     this.#want = o.want?.map((r) => ({ ...r }));
     this.chunks = Math.ceil(o.blocks / o.chunkSectors);
     const wanted = wantedChunks(this.#want, o.chunkSectors, this.chunks);
@@ -424,7 +438,15 @@ export class MulticastReceiver {
     this.#have[c] = 1;
     this.stats.received++;
     this.#buffered += bytes;
-    this.#queue.push(chunk);
+    if (chunk.encodedBytes === undefined) this.#queue.push({ chunk });
+    else {
+      if (this.#inflater === undefined) {
+        throw new Error(
+          `Cannot receive image '${this.#o.imageId}' on '${this.#o.host}': the session sends it compressed and the receiver has no 'inflater'`,
+        );
+      }
+      this.#queue.push({ chunk, inflated: this.#inflater.inflate(bytes) });
+    }
     if (!this.#writing) {
       this.#writing = true;
       this.#o.network.sim.process(this.#write(), `${this.#o.host}:multicast writer`);
@@ -435,7 +457,8 @@ export class MulticastReceiver {
   *#write(): ProcessGenerator<void> {
     const o = this.#o;
     while (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
+      const { chunk, inflated } = this.#queue.shift()!;
+      if (inflated !== undefined) yield inflated;
       yield o.write(chunk.reqId * o.chunkSectors, chunk.versions);
       this.#buffered -= chunk.versions.length * BLOCK_BYTES;
       this.stats.written++;

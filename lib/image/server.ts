@@ -6,9 +6,12 @@
  * flow back to the client (the worker is free once the answer is handed to
  * the network stack, which sends it asynchronously). Every request gets exactly one answer, data or a
  * typed error: bad input is the client's misbehaviour, so it is counted and
- * answered, never thrown.
+ * answered, never thrown. A compressed image (beyond the paper) is cached
+ * and read from disk in its stored form, 1/ratio of the blocks; a client
+ * that inflates gets the compressed bytes, any other (NFS) gets raw blocks
+ * inflated by the worker.
  */
-import { requireNumber, type Run } from "../_util/mod.ts";
+import { requireNumber, type Run, transferTime } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import {
   BLOCK_BYTES,
@@ -67,10 +70,15 @@ export interface ImageServerOptions {
   disk?: BackingDiskOptions;
   /**
    * A disk model holding the images instead of `disk` (image block `lba`
-   * at disk sector `lba`): cache misses are read from it, so sequential
-   * copies stream and scattered reads pay seeks.
+   * at disk sector `lba`, or at `lba / ratio` for a compressed image): cache
+   * misses are read from it, so sequential copies stream and scattered reads pay seeks.
    */
   store?: BlockDevice;
+  /**
+   * Output rate at which a worker inflates a compressed image's blocks for a
+   * client that asks for raw data (an NFS client), bytes/s. @default 150e6
+   */
+  inflateRate?: number;
 }
 
 /** Counters of a server. */
@@ -85,6 +93,8 @@ export interface ImageServerStats {
   dropped: number;
   /** Block bytes sent in data answers (payload, without protocol overhead). */
   bytesServed: Bytes;
+  /** The same as they crossed the network: compressed for a client that inflates. */
+  bytesSent: Bytes;
   /** Read requests whose blocks were all in the page cache (or resident by wait on another read). */
   cacheHits: number;
   /** Read requests that read some of their blocks from the backing disk. */
@@ -138,6 +148,7 @@ export class ImageServer {
     errors: { "unknown-image": 0, "lba-out-of-range": 0, "bad-count": 0, malformed: 0 },
     dropped: 0,
     bytesServed: 0,
+    bytesSent: 0,
     cacheHits: 0,
     cacheMisses: 0,
     diskBytes: 0,
@@ -148,6 +159,8 @@ export class ImageServer {
   #rng: RandomStream;
   #pageCache: PageCache | undefined;
   #unlisten: () => void;
+  /** Output rate of a worker inflating blocks for a raw request, bytes/s. */
+  readonly inflateRate: number;
 
   /**
    * Creates the server and starts listening on `host`:`port`.
@@ -163,6 +176,7 @@ export class ImageServer {
       concurrency = 8,
       cache = { kind: "ratio", hitRatio: 1 },
       disk = { bandwidth: 150e6, latency: 8_000_000 },
+      inflateRate = 150e6,
     } = options;
     const what = `create image server on '${host}'`;
     network.node(host);
@@ -171,6 +185,8 @@ export class ImageServer {
     checkCache(what, cache);
     requireNumber(what, "disk.bandwidth", disk.bandwidth, { min: 0, strict: true });
     requireNumber(what, "disk.latency", disk.latency, { integer: true, min: 0 });
+    requireNumber(what, "inflateRate", inflateRate, { min: 0, strict: true });
+    this.inflateRate = inflateRate;
     this.network = network;
     this.host = host;
     this.port = port;
@@ -200,7 +216,7 @@ export class ImageServer {
       );
     }
     this.#images.set(image.id, image);
-    this.#pageCache?.addImage(image.id, image.blocks * BLOCK_BYTES);
+    this.#pageCache?.addImage(image.id, image.storedRun(0, image.blocks).count * BLOCK_BYTES);
   }
 
   /** The image called `id`, if held. */
@@ -255,10 +271,17 @@ export class ImageServer {
       if (checked.type !== "read") answer = checked;
       else {
         yield* this.#readThroughCache(checked);
-        const versions = this.#images.get(checked.imageId)!.read(checked.lba, checked.count);
+        const img = this.#images.get(checked.imageId)!;
+        const versions = img.read(checked.lba, checked.count);
         answer = { type: "data", reqId: checked.reqId, versions };
+        if (img.compressionRatio > 1) {
+          // The client inflates what it asked compressed; for a raw request the worker does.
+          if (checked.compressed) answer.encodedBytes = img.encodedBytes(checked.count);
+          else yield sim.timeout(transferTime(checked.count * BLOCK_BYTES, this.inflateRate));
+        }
         this.stats.dataResponses++;
         this.stats.bytesServed += checked.count * BLOCK_BYTES;
+        this.stats.bytesSent += answer.encodedBytes ?? checked.count * BLOCK_BYTES;
       }
     }
     if (answer.type === "error") this.stats.errors[answer.code]++;
@@ -308,7 +331,7 @@ export class ImageServer {
           `blocks [${lba}, ${lba + count}) exceed image size ${img.blocks}`,
         );
       }
-      return { type: "read", imageId, lba, count, reqId };
+      return { type: "read", imageId, lba, count, reqId, compressed: m.compressed === true };
     } catch (e) {
       // A hostile object (throwing getter) is still only a malformed message.
       return err("malformed", `unreadable message: ${e instanceof Error ? e.message : String(e)}`);
@@ -319,6 +342,8 @@ export class ImageServer {
   *#readThroughCache(r: ImageReadRequest): ProcessGenerator<void> {
     const sim = this.network.sim;
     const c = this.cache;
+    // The cache and the disk hold the stored form: a compressed image's blocks take 1/ratio.
+    const stored = this.#images.get(r.imageId)!.storedRun(r.lba, r.count);
     if (c.kind === "ratio") {
       const hit = c.hitRatio >= 1 || this.#rng.random() < c.hitRatio;
       if (hit) {
@@ -326,11 +351,11 @@ export class ImageServer {
         return;
       }
       this.stats.cacheMisses++;
-      yield this.#readDisk([{ lba: r.lba, count: r.count }]);
+      yield this.#readDisk([stored]);
       return;
     }
     let missed = false;
-    const waits = this.#pageCache!.read(r.imageId, r.lba, r.count, (runs) => {
+    const waits = this.#pageCache!.read(r.imageId, stored.lba, stored.count, (runs) => {
       missed = true;
       return this.#readDisk(runs);
     });
@@ -339,7 +364,7 @@ export class ImageServer {
     if (waits.length > 0) yield waits.length === 1 ? waits[0] : sim.allOf(waits);
   }
 
-  /** Reads `runs` from the backing disk, one after the other. */
+  /** Reads `runs` of a stored image from the backing disk, one after the other. */
   #readDisk(runs: Run[]): SimEvent<unknown> {
     const sim = this.network.sim;
     let bytes = 0;

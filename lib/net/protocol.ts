@@ -31,6 +31,11 @@ export interface ImageReadRequest {
   count: number;
   /** Chosen by the client; echoed in the answer. */
   reqId: number;
+  /**
+   * The client inflates compressed data itself (beyond the paper): the server
+   * may answer with the image's compressed chunks. @default false
+   */
+  compressed?: boolean;
 }
 
 /** The versions of the blocks read, in order. */
@@ -41,6 +46,11 @@ export interface ImageDataResponse {
   reqId: number;
   /** One version per block read, in LBA order (the blocks' content). */
   versions: Int32Array;
+  /**
+   * Bytes the blocks take on the wire when sent compressed (beyond the
+   * paper); absent: raw, 512 per block. The receiver must inflate them.
+   */
+  encodedBytes?: Bytes;
 }
 
 /** Why a request failed. */
@@ -140,7 +150,7 @@ export class BlockProtocol {
     const m = message as Partial<ImageMessage> | null;
     if (m !== null && typeof m === "object") {
       if (m.type === "data" && m.versions instanceof Int32Array) {
-        return m.versions.length * BLOCK_BYTES;
+        return m.encodedBytes ?? m.versions.length * BLOCK_BYTES;
       }
       if (m.type === "error" && typeof m.message === "string") {
         return Math.min(m.message.length, 256);

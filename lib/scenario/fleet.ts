@@ -518,7 +518,10 @@ export interface FleetSummaryRow extends FleetRunKey {
   readyS: number;
   /** With `until: "deployed"`: from the first power-on until every node is deployed, s (NaN: never). */
   deployedS?: number;
-  /** Image data the server sent until the run ended (the last node up, or deployed), GB; a multicast chunk counts once. */
+  /**
+   * Image data the server sent until the run ended (the last node up, or
+   * deployed), GB, compressed for a compressed image; a multicast chunk counts once.
+   */
   serverGb: number;
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
@@ -714,7 +717,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       ...(until === "deployed"
         ? { deployedS: deploys === "never" ? NaN : (lastDeployed - firstOn) / 1e9 }
         : {}),
-      serverGb: (sum(w.servers, (x) => x.stats.bytesServed) +
+      serverGb: (sum(w.servers, (x) => x.stats.bytesSent) +
         sum(w.multicasts, (m) => m.stats.bytesSent)) / 1e9,
       serverDiskGb: sum(w.servers, (x) => x.stats.diskBytes) / 1e9,
       serverRequests: sum(w.servers, (x) => x.stats.requests),

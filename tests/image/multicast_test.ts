@@ -4,6 +4,7 @@ import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
 import {
   ImageContent,
   ImageServer,
+  Inflater,
   MulticastReceiver,
   MulticastServer,
 } from "../../lib/image/mod.ts";
@@ -13,7 +14,7 @@ const MIB = 2 ** 20;
 const CHUNK = 2048; // blocks: 1 MiB
 
 /** A server holding a 16 MiB image with distinct versions per MiB, and `n` receivers' hosts. */
-function session(n: number) {
+function session(n: number, compressionRatio = 1) {
   const sim = new Simulation();
   const hosts = Array.from({ length: n }, (_, i) => `n${i}`);
   const network = starNetwork(sim, {
@@ -24,14 +25,19 @@ function session(n: number) {
   });
   const protocol = new BlockProtocol();
   const server = new ImageServer({ network, host: "srv", protocol, cpuPerRequest: 0 });
-  const image = new ImageContent({ id: "os", bytes: 16 * MIB });
+  const image = new ImageContent({ id: "os", bytes: 16 * MIB, compressionRatio });
   for (let c = 0; c < 16; c++) image.versions.fill(c * CHUNK, CHUNK, 100 + c);
   server.addImage(image);
   const mc = new MulticastServer({ server, imageId: "os", chunkSectors: CHUNK });
   /** A receiver whose "disk" records what it was written, each write taking `writeNs`. */
   const receiver = (
     host: string,
-    opts: { writeNs?: number; bufferBytes?: number; want?: { lba: number; count: number }[] } = {},
+    opts: {
+      writeNs?: number;
+      bufferBytes?: number;
+      want?: { lba: number; count: number }[];
+      inflater?: Inflater;
+    } = {},
   ) => {
     const disk = new VersionMap(image.blocks, 0);
     const rx = new MulticastReceiver({
@@ -44,6 +50,7 @@ function session(n: number) {
       chunkSectors: CHUNK,
       bufferBytes: opts.bufferBytes ?? 8 * MIB,
       want: opts.want,
+      inflater: opts.inflater,
       write: (lba, versions) => {
         disk.set(lba, versions);
         return sim.timeout(opts.writeNs ?? 1_000_000);
@@ -160,4 +167,20 @@ Deno.test("multicast sessions and receivers reject bad options, naming the field
   const rx = new MulticastReceiver({ ...base, bufferBytes: MIB });
   rx.start();
   assert.throws(() => rx.start(), /already started/);
+});
+
+Deno.test("multicast of a compressed image: each chunk crosses the link at 1/ratio of its size and receivers inflate it before writing", () => {
+  const { sim, image, mc, receiver } = session(2, 2);
+  const inflaters = ["n0", "n1"].map((name) => new Inflater(sim, { rate: 200e6, name }));
+  const rx = inflaters.map((inflater, i) => receiver(`n${i}`, { inflater }));
+  const done = rx.map((r) => r.rx.start());
+  sim.run();
+  assert.ok(done.every((d) => d.ok));
+  for (const r of rx) assert.ok(holds(r.disk, image));
+  assert.equal(mc.stats.bytesSent, mc.stats.chunksSent * MIB / 2);
+  for (const z of inflaters) assert.equal(z.stats.bytes, 16 * MIB);
+  // A receiver without an inflater cannot take a compressed session.
+  const bare = session(1, 2);
+  bare.receiver("n0").rx.start();
+  assert.throws(() => bare.sim.run(), /has no 'inflater'/);
 });

@@ -22,6 +22,8 @@ import {
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 const IMAGE_GB = Math.ceil(minImageBytes(profile) / 1e7) / 100;
+/** A one-node run on the smallest image the boot fits in; spread and override fields. */
+const ONE_SMALL_NODE = { run: "r", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
 
 function issuesOf(input: unknown, options = {}): string[] {
   try {
@@ -258,11 +260,8 @@ Deno.test("a copy of the used blocks only sends and writes those, and BMcast and
     runFleet({
       profile,
       point: {
-        run: "r",
+        ...ONE_SMALL_NODE,
         strategy,
-        nodes: 1,
-        seed: 1,
-        imageGb: IMAGE_GB,
         until: "deployed",
         set: { "image.copyScope": copyScope },
       },
@@ -302,14 +301,7 @@ Deno.test("fleet with two image servers: each serves every other node, so unicas
   const run = (strategy: string, count: number) =>
     runFleet({
       profile,
-      point: {
-        run: "r",
-        strategy,
-        nodes: 4,
-        seed: 1,
-        imageGb: IMAGE_GB,
-        set: { "imageServer.count": count },
-      },
+      point: { ...ONE_SMALL_NODE, strategy, nodes: 4, set: { "imageServer.count": count } },
     });
   const copyS = (r: ReturnType<typeof run>) =>
     Math.max(...r.phases.filter((p) => p.phase === "image copy").map((p) => p.endS - p.startS));
@@ -434,4 +426,30 @@ Deno.test("an outage is given as AT:DURATION or an object, and refused with mult
       }),
     /'outage' cannot be run with image-copy-multicast/,
   );
+});
+
+Deno.test("a compressed image: four nodes share the server's link for 1/ratio of the bytes, so BMcast and image copy copy sooner; NFS root still gets raw blocks", () => {
+  const run = (strategy: string, ratio: number) =>
+    runFleet({
+      profile,
+      point: {
+        ...ONE_SMALL_NODE,
+        strategy,
+        nodes: 4,
+        until: strategy === "nfsroot" ? "up" : "deployed",
+        set: { "image.compressionRatio": ratio },
+      },
+    });
+  /** The slowest node's copy, s. */
+  const copyS = (r: ReturnType<typeof run>, phase: string) =>
+    Math.max(...r.phases.filter((p) => p.phase === phase).map((p) => p.endS - p.startS));
+  for (const [strategy, phase] of [["image-copy", "image copy"], ["bmcast", "copy"]]) {
+    const raw = run(strategy, 1), z = run(strategy, 2.5);
+    const gb = [raw.summary.serverGb, z.summary.serverGb];
+    assert.ok(Math.abs(gb[1] / (gb[0] / 2.5) - 1) < 0.05, `${strategy}: ${gb}`);
+    const s = [copyS(raw, phase), copyS(z, phase)];
+    assert.ok(s[1] < s[0] * 0.7, `${strategy}: ${s}`);
+  }
+  const raw = run("nfsroot", 1).summary, z = run("nfsroot", 2.5).summary;
+  assert.ok(Math.abs(z.serverGb / raw.serverGb - 1) < 0.05, `${z.serverGb} vs ${raw.serverGb}`);
 });

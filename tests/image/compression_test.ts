@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { Simulation } from "../../lib/sim/mod.ts";
+import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
+import { ImageClient, ImageContent, ImageServer, Inflater } from "../../lib/image/mod.ts";
+
+const MIB = 2 ** 20;
+
+/** One server (page cache off: every read goes to its disk) and one client host. */
+function pair(ratio: number, inflateRate?: number) {
+  const sim = new Simulation();
+  const network = starNetwork(sim, {
+    switchLatency: 5_000,
+    hosts: ["srv", "n0"],
+    bandwidth: 125e6,
+    latency: 50,
+  });
+  const protocol = new BlockProtocol();
+  const server = new ImageServer({
+    network,
+    host: "srv",
+    protocol,
+    cpuPerRequest: 0,
+    cache: { kind: "ratio", hitRatio: 0 },
+    disk: { bandwidth: 1e12, latency: 0 },
+    inflateRate: 100e6,
+  });
+  const image = new ImageContent({ id: "os", bytes: 64 * MIB, compressionRatio: ratio });
+  image.versions.fill(4096, 8, 7);
+  server.addImage(image);
+  const inflater = inflateRate === undefined
+    ? undefined
+    : new Inflater(sim, { rate: inflateRate, name: "n0" });
+  const client = new ImageClient({ network, host: "n0", server: "srv", protocol, inflater });
+  /** Reads the whole image in 1 MiB requests one after the other; the time it took. */
+  const readAll = (compressed?: boolean) => {
+    const t0 = sim.now;
+    const p = sim.process(function* () {
+      for (let lba = 0; lba < image.blocks; lba += 2048) {
+        const v =
+          (yield client.read({ imageId: "os", lba, count: 2048, compressed })) as Int32Array;
+        if (lba === 4096) assert.deepEqual([...v.subarray(0, 9)], [7, 7, 7, 7, 7, 7, 7, 7, 0]);
+      }
+    });
+    sim.run();
+    assert.ok(p.ok);
+    return sim.now - t0;
+  };
+  return { sim, server, image, client, inflater, readAll };
+}
+
+Deno.test("a compressed image crosses the network and the server's disk at 1/ratio of its size", () => {
+  const raw = pair(1, 1e12);
+  const tRaw = raw.readAll();
+  const z = pair(4, 1e12); // inflating costs nothing here: only the transfer shrinks
+  const tZ = z.readAll();
+  assert.equal(raw.server.stats.bytesSent, 64 * MIB);
+  assert.equal(z.server.stats.bytesServed, 64 * MIB);
+  assert.ok(
+    Math.abs(z.server.stats.bytesSent / (16 * MIB) - 1) < 1e-4,
+    `${z.server.stats.bytesSent}`,
+  );
+  assert.ok(
+    Math.abs(z.server.stats.diskBytes / (16 * MIB) - 1) < 0.01,
+    `${z.server.stats.diskBytes}`,
+  );
+  assert.ok(tZ < tRaw / 3 && tZ > tRaw / 5, `raw ${tRaw} ns, compressed ${tZ} ns`);
+  assert.equal(z.inflater!.stats.bytes, 64 * MIB);
+});
+
+Deno.test("a slow inflater makes a compressed read slower than a raw one: the client's core is the bottleneck", () => {
+  const tRaw = pair(1).readAll();
+  const z = pair(4, 20e6); // 20 MB/s of output, well under the 125 MB/s line
+  const tZ = z.readAll();
+  const inflateOnly = (64 * MIB / 20e6) * 1e9;
+  assert.ok(
+    tZ > tRaw && tZ >= inflateOnly,
+    `raw ${tRaw}, compressed ${tZ}, inflating ${inflateOnly}`,
+  );
+  assert.equal(z.inflater!.stats.chunks, 64);
+});
+
+Deno.test("a raw read of a compressed image (an NFS READ) is inflated by the server's worker and sent whole", () => {
+  const z = pair(4, 1e12);
+  const t = z.readAll(false);
+  assert.equal(z.server.stats.bytesSent, 64 * MIB);
+  assert.equal(z.inflater!.stats.chunks, 0);
+  // 64 MiB inflated at the server's 100 MB/s, one request at a time, besides the transfer.
+  assert.ok(t > (64 * MIB / 100e6) * 1e9, `${t}`);
+  // A client without an inflater asks for raw data too.
+  const plain = pair(4);
+  plain.readAll();
+  assert.equal(plain.server.stats.bytesSent, 64 * MIB);
+});
+
+Deno.test("compression options are checked, naming the field", () => {
+  assert.throws(
+    () => new ImageContent({ id: "os", bytes: 512, compressionRatio: 0.5 }),
+    /'compressionRatio'/,
+  );
+  const sim = new Simulation();
+  assert.throws(() => new Inflater(sim, { rate: 0, name: "n0" }), /'rate'/);
+  const net = starNetwork(sim, { switchLatency: 0, hosts: ["srv"], bandwidth: 1e6 });
+  assert.throws(
+    () => new ImageServer({ network: net, host: "srv", inflateRate: -1 }),
+    /'inflateRate'/,
+  );
+  const img = new ImageContent({ id: "os", bytes: 2 ** 20, compressionRatio: 3 });
+  assert.deepEqual(img.storedRun(0, 2048), { lba: 0, count: 683 });
+  assert.deepEqual(img.storedRun(3000, 3), { lba: 1000, count: 1 });
+  assert.equal(img.encodedBytes(3), 512);
+});
