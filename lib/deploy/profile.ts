@@ -120,6 +120,8 @@ const sections = {
     pageCacheBytes: int(),
     requestLatency: ns(),
     headerBytes: int(),
+    /** Most image bytes/s a multicast session sends; 0: no limit (the link's rate). */
+    multicastRate: nonneg(),
   }).strict(),
   image: z.object({
     bytes: int(),

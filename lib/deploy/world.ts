@@ -172,7 +172,12 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     return server;
   });
   const multicasts = servers.map((server) =>
-    new MulticastServer({ server, imageId: IMAGE_ID, chunkSectors: img.maxRequestSectors })
+    new MulticastServer({
+      server,
+      imageId: IMAGE_ID,
+      chunkSectors: img.maxRequestSectors,
+      rate: isv.multicastRate > 0 ? isv.multicastRate : Infinity,
+    })
   );
   const w: World = {
     sim,

@@ -11,7 +11,7 @@
  * the previous one is on the wire. Not modelled: Frisbee's compression and
  * its sender rate limit (the group's slowest link paces the stream here).
  */
-import { isRun, requireNumber } from "../_util/mod.ts";
+import { isRun, requireNumber, transferTime } from "../_util/mod.ts";
 import type { Bytes, Run } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
@@ -46,6 +46,15 @@ export interface MulticastServerOptions {
   chunkSectors: number;
   /** Port the session listens on and sends to. @default "multicast" */
   port?: string;
+  /**
+   * Most image bytes per second the session sends (beyond the paper), as
+   * Frisbee's server is rate-limited (Hibler et al., USENIX ATC 2003):
+   * receivers that write (or inflate) slower than chunks arrive drop them and
+   * NAK, and every resend takes the link from everyone. Counted in image bytes,
+   * so a compressed image goes out at `rate / ratio` on the wire.
+   * @default Infinity (the link's rate)
+   */
+  rate?: number;
 }
 
 /** Counters of a {@link MulticastServer}. */
@@ -104,6 +113,8 @@ export class MulticastServer {
   readonly chunks: number;
   /** Port it listens on and sends to. */
   readonly port: string;
+  /** Most image bytes per second it sends (Infinity: the link's rate). */
+  readonly rate: number;
   /** Counters since creation. */
   readonly stats: MulticastServerStats = {
     joins: 0,
@@ -128,13 +139,14 @@ export class MulticastServer {
    * @throws RangeError for an image the server does not hold or a bad chunk size.
    */
   constructor(options: MulticastServerOptions) {
-    const { server, imageId, chunkSectors, port = "multicast" } = options;
+    const { server, imageId, chunkSectors, port = "multicast", rate = Infinity } = options;
     const what = `open multicast session for '${imageId}'`;
     const img = server.image(imageId);
     if (img === undefined) {
       throw new RangeError(`Cannot ${what}: the server on '${server.host}' holds no such image`);
     }
     requireNumber(what, "chunkSectors", chunkSectors, { integer: true, min: 1 });
+    if (rate !== Infinity) requireNumber(what, "rate", rate, { min: 0, strict: true });
     if (chunkSectors > server.protocol.maxBlocksPerRequest) {
       throw new RangeError(
         `Cannot ${what}: 'chunkSectors' must be <= the protocol's largest message (${server.protocol.maxBlocksPerRequest} blocks): current value is ${chunkSectors}`,
@@ -144,6 +156,7 @@ export class MulticastServer {
     this.imageId = imageId;
     this.chunkSectors = chunkSectors;
     this.port = port;
+    this.rate = rate;
     this.#blocks = img.blocks;
     this.chunks = Math.ceil(img.blocks / chunkSectors);
     this.#needers = new Int32Array(this.chunks);
@@ -211,7 +224,9 @@ export class MulticastServer {
   *#send(): ProcessGenerator<void> {
     const net = this.server.network;
     const protocol = this.server.protocol;
+    const sim = net.sim;
     let onWire: Flow | undefined;
+    let nextAt = sim.now; // the rate limit's earliest start of the next chunk
     for (;;) {
       const c = this.#pick();
       if (c < 0) {
@@ -227,6 +242,8 @@ export class MulticastServer {
       const versions = yield* this.server.readLocal(this.imageId, lba, count);
       if (onWire !== undefined) yield onWire;
       onWire = undefined;
+      if (nextAt > sim.now) yield sim.timeout(nextAt - sim.now);
+      if (this.rate !== Infinity) nextAt = sim.now + transferTime(count * BLOCK_BYTES, this.rate);
       // Members as of now get it; whoever still needed it no longer does.
       const group: string[] = [];
       for (const [host, need] of this.#members) {

@@ -14,7 +14,7 @@ const MIB = 2 ** 20;
 const CHUNK = 2048; // blocks: 1 MiB
 
 /** A server holding a 16 MiB image with distinct versions per MiB, and `n` receivers' hosts. */
-function session(n: number, compressionRatio = 1) {
+function session(n: number, o: { compressionRatio?: number; rate?: number } = {}) {
   const sim = new Simulation();
   const hosts = Array.from({ length: n }, (_, i) => `n${i}`);
   const network = starNetwork(sim, {
@@ -25,10 +25,14 @@ function session(n: number, compressionRatio = 1) {
   });
   const protocol = new BlockProtocol();
   const server = new ImageServer({ network, host: "srv", protocol, cpuPerRequest: 0 });
-  const image = new ImageContent({ id: "os", bytes: 16 * MIB, compressionRatio });
+  const image = new ImageContent({
+    id: "os",
+    bytes: 16 * MIB,
+    compressionRatio: o.compressionRatio,
+  });
   for (let c = 0; c < 16; c++) image.versions.fill(c * CHUNK, CHUNK, 100 + c);
   server.addImage(image);
-  const mc = new MulticastServer({ server, imageId: "os", chunkSectors: CHUNK });
+  const mc = new MulticastServer({ server, imageId: "os", chunkSectors: CHUNK, rate: o.rate });
   /** A receiver whose "disk" records what it was written, each write taking `writeNs`. */
   const receiver = (
     host: string,
@@ -170,7 +174,7 @@ Deno.test("multicast sessions and receivers reject bad options, naming the field
 });
 
 Deno.test("multicast of a compressed image: each chunk crosses the link at 1/ratio of its size and receivers inflate it before writing", () => {
-  const { sim, image, mc, receiver } = session(2, 2);
+  const { sim, image, mc, receiver } = session(2, { compressionRatio: 2 });
   const inflaters = ["n0", "n1"].map((name) => new Inflater(sim, { rate: 200e6, name }));
   const rx = inflaters.map((inflater, i) => receiver(`n${i}`, { inflater }));
   const done = rx.map((r) => r.rx.start());
@@ -180,7 +184,33 @@ Deno.test("multicast of a compressed image: each chunk crosses the link at 1/rat
   assert.equal(mc.stats.bytesSent, mc.stats.chunksSent * MIB / 2);
   for (const z of inflaters) assert.equal(z.stats.bytes, 16 * MIB);
   // A receiver without an inflater cannot take a compressed session.
-  const bare = session(1, 2);
+  const bare = session(1, { compressionRatio: 2 });
   bare.receiver("n0").rx.start();
   assert.throws(() => bare.sim.run(), /has no 'inflater'/);
+});
+
+Deno.test("a rate limit keeps a compressed session within what slow receivers write; without one they drop and NAK, and resends take the link", () => {
+  const run = (rate?: number) => {
+    const { sim, image, mc, receiver } = session(2, { compressionRatio: 4, rate });
+    // Each receiver writes 1 MiB per 10 ms (~105 MB/s) and buffers two chunks; inflating is quick.
+    const rx = ["n0", "n1"].map((h) =>
+      receiver(h, {
+        writeNs: 10_000_000,
+        bufferBytes: 2 * MIB,
+        inflater: new Inflater(sim, { rate: 1e12, name: h }),
+      })
+    );
+    for (const r of rx) r.rx.start();
+    sim.run();
+    for (const r of rx) assert.ok(holds(r.disk, image));
+    return { end: sim.now, stats: mc.stats, dropped: rx.map((r) => r.rx.stats.dropped) };
+  };
+  const free = run();
+  const paced = run(90e6);
+  assert.ok(free.dropped.every((d) => d > 0) && free.stats.chunksResent > 2, JSON.stringify(free));
+  assert.deepEqual(paced.dropped, [0, 0]);
+  assert.ok(paced.stats.chunksSent <= 17, `${paced.stats.chunksSent}`);
+  assert.ok(paced.end >= (15 * MIB / 90e6) * 1e9, `${paced.end}`); // 16 chunks, 15 gaps
+  assert.ok(paced.stats.wireBytes < free.stats.wireBytes);
+  assert.throws(() => session(1, { rate: 0 }), /'rate'/);
 });
