@@ -63,9 +63,12 @@ export interface Node {
   server: string;
   /**
    * Client of that image server on this node's network port; with a
-   * compressed image it takes compressed data and inflates it on one core.
+   * compressed image it takes compressed data and inflates it on one of the
+   * node's CPUs ({@link Node.guestCpus}' pool: under BMcast the guest's).
    */
   image: ImageClient;
+  /** The node's CPUs as the OS's workloads (and the image client's inflater) share them. */
+  guestCpus: GuestCpus;
 }
 
 /** A simulation world. */
@@ -297,6 +300,7 @@ function buildNode(
     tlbFlush: cpuP.tlbFlush,
   };
   const cpus = Array.from({ length: cpuP.logicalCpus }, (_, i) => new Cpu(i, costs));
+  const guest = new GuestCpus(sim, { cpu: cpus[0], cores: profile.boot.cores.value });
   const disk = localDisk(profile, sim, name, preinstalled ? w.imageSectors : 0);
   const hba = new AhciHba({
     sim,
@@ -330,10 +334,23 @@ function buildNode(
     server,
     protocol: w.protocol,
     inflater: profile.image.compressionRatio.value > 1
-      ? new Inflater(sim, { rate: cpuP.inflateRate, name })
+      ? new Inflater(sim, { rate: cpuP.inflateRate, name, cores: guest.pool })
       : undefined,
   });
-  return { name, memory, e820, bus, irq, cpus, disk, hba, firmware, server, image };
+  return {
+    name,
+    memory,
+    e820,
+    bus,
+    irq,
+    cpus,
+    disk,
+    hba,
+    firmware,
+    server,
+    image,
+    guestCpus: guest,
+  };
 }
 
 /** The unmodified guest's AHCI driver on a node (driver code runs on CPU 0). */
@@ -355,7 +372,7 @@ export function guestDriver(w: World, node: Node): AhciDriver {
   });
 }
 
-/** The guest's CPUs as workloads see them. */
-export function guestCpus(w: World, node: Node): GuestCpus {
-  return new GuestCpus(w.sim, { cpu: node.cpus[0], cores: w.profile.boot.cores.value });
+/** The guest's CPUs as workloads see them (the node's one pool). */
+export function guestCpus(_w: World, node: Node): GuestCpus {
+  return node.guestCpus;
 }

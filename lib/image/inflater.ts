@@ -1,10 +1,10 @@
 /**
- * The receiving end of compressed image data (beyond the paper): one core
+ * The receiving end of compressed image data (beyond the paper): one thread
  * that inflates compressed chunks in arrival order at a fixed output rate,
  * like Frisbee's decompressing thread (Hibler et al., USENIX ATC 2003), so
  * inflating one chunk overlaps fetching the next and writing the one before.
- * Where the core's time would come from (the VMM stealing it from the guest,
- * the installer's idle cores) is not modelled: the X5680 has 12 logical CPUs.
+ * It runs on a core of its own, or holds one of a shared pool while it works
+ * (`cores`: the node's CPUs, where BMcast's VMM takes the time from the guest).
  */
 import { requireNumber, transferTime } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
@@ -41,20 +41,31 @@ export class Inflater {
   /** Counters since creation. */
   readonly stats: InflaterStats = { chunks: 0, bytes: 0, busy: 0 };
   readonly #sim: Simulation;
-  readonly #core: Resource;
+  /** The one thread: chunks are inflated one at a time, in order. */
+  readonly #thread: Resource;
+  readonly #cores: Resource | undefined;
 
   /**
-   * An idle core of host `name` inflating at `rate` bytes of output per second.
+   * A thread of host `name` inflating at `rate` bytes of output per second.
    * @throws RangeError when `rate` is not a positive number.
    */
-  constructor(sim: Simulation, options: { rate: number; name: string }) {
+  constructor(
+    sim: Simulation,
+    options: {
+      rate: number;
+      name: string;
+      /** CPUs to hold one of while inflating (shared with other work). @default a core of its own */
+      cores?: Resource;
+    },
+  ) {
     requireNumber(`create inflater on '${options.name}'`, "rate", options.rate, {
       min: 0,
       strict: true,
     });
     this.rate = options.rate;
     this.#sim = sim;
-    this.#core = new Resource(sim, { name: `${options.name}:inflate` });
+    this.#thread = new Resource(sim, { name: `${options.name}:inflate` });
+    this.#cores = options.cores;
   }
 
   /** Inflates a chunk to `bytes` image bytes after those queued before it. */
@@ -63,8 +74,10 @@ export class Inflater {
   }
 
   *#run(bytes: Bytes): ProcessGenerator<void> {
-    using core = this.#core.request();
-    yield core;
+    using thread = this.#thread.request();
+    yield thread;
+    using core = this.#cores?.request();
+    if (core !== undefined) yield core;
     const t = transferTime(bytes, this.rate);
     yield this.#sim.timeout(t);
     this.stats.chunks++;

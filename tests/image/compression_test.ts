@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Simulation } from "../../lib/sim/mod.ts";
+import { Resource, Simulation } from "../../lib/sim/mod.ts";
 import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
 import { ImageClient, ImageContent, ImageServer, Inflater } from "../../lib/image/mod.ts";
 
@@ -108,4 +108,24 @@ Deno.test("compression options are checked, naming the field", () => {
   assert.deepEqual(img.storedRun(0, 2048), { lba: 0, count: 683 });
   assert.deepEqual(img.storedRun(3000, 3), { lba: 1000, count: 1 });
   assert.equal(img.encodedBytes(3), 512);
+});
+
+Deno.test("an inflater on shared CPUs waits for a free one, holds it while it works, and inflates one chunk at a time", () => {
+  const sim = new Simulation();
+  const cpus = new Resource(sim, { capacity: 2, name: "cpus" });
+  const z = new Inflater(sim, { rate: 100e6, name: "n0", cores: cpus });
+  const busy = (ns: number) =>
+    sim.process(function* () {
+      using c = cpus.request();
+      yield c;
+      yield sim.timeout(ns);
+    });
+  busy(5e6), busy(5e6); // both CPUs taken for 5 ms
+  const done: number[] = [];
+  for (let k = 0; k < 2; k++) z.inflate(1e6).then(() => done.push(sim.now)); // 10 ms each
+  let other = NaN; // work that asks for a CPU at 6 ms finds one free beside the inflater
+  sim.call(6e6, () => busy(1e6).then(() => (other = sim.now)));
+  sim.run();
+  assert.deepEqual(done, [15e6, 25e6]);
+  assert.equal(other, 7e6);
 });
