@@ -80,7 +80,7 @@ export interface ImageClientOptions {
   /** Default per-request timeout, ns. @default Infinity (wait forever) */
   timeout?: SimTime;
   /**
-   * The client's inflating core (beyond the paper): reads ask for compressed
+   * The client's inflating thread (beyond the paper): reads ask for compressed
    * data, which it inflates before the read completes (a compressed image's
    * chunks cross the network at 1/ratio of their size). @default none: raw data
    */
@@ -147,7 +147,7 @@ export class ImageClient {
   readonly protocol: BlockProtocol;
   /** Default per-request timeout, ns (Infinity: wait forever). */
   readonly timeout: SimTime;
-  /** The inflating core, when the client takes compressed data. */
+  /** The inflating thread, when the client takes compressed data. */
   readonly inflater: Inflater | undefined;
   /** Requests sent. */
   requests = 0;

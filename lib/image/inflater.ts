@@ -22,7 +22,7 @@ export interface InflaterStats {
 }
 
 /**
- * One inflating core.
+ * One inflating thread.
  * @example
  * ```ts
  * import { Simulation } from "../sim/mod.ts";

@@ -8,8 +8,9 @@
  * where it is and gets what it missed on the next lap; a receiver whose
  * buffer of chunks not yet written is full drops the chunk and asks for it
  * again (a NAK). The server reads the next chunk through its page cache while
- * the previous one is on the wire. Not modelled: Frisbee's compression and
- * its sender rate limit (the group's slowest link paces the stream here).
+ * the previous one is on the wire. As in Frisbee, a compressed image goes
+ * out compressed (receivers inflate it) and the session can be rate-limited
+ * (`rate`); without a limit the group's slowest link paces the stream.
  */
 import { isRun, requireNumber, transferTime } from "../_util/mod.ts";
 import type { Bytes, Run } from "../_util/mod.ts";
@@ -243,7 +244,6 @@ export class MulticastServer {
       if (onWire !== undefined) yield onWire;
       onWire = undefined;
       if (nextAt > sim.now) yield sim.timeout(nextAt - sim.now);
-      if (this.rate !== Infinity) nextAt = sim.now + transferTime(count * BLOCK_BYTES, this.rate);
       // Members as of now get it; whoever still needed it no longer does.
       const group: string[] = [];
       for (const [host, need] of this.#members) {
@@ -254,6 +254,7 @@ export class MulticastServer {
         }
       }
       if (group.length === 0) continue;
+      if (this.rate !== Infinity) nextAt = sim.now + transferTime(count * BLOCK_BYTES, this.rate);
       const chunk: MulticastChunk = { type: "data", reqId: c, versions };
       const img = this.server.image(this.imageId)!;
       if (img.compressionRatio > 1) chunk.encodedBytes = img.encodedBytes(count);
@@ -336,7 +337,8 @@ export interface MulticastReceiverOptions {
   write: (lba: number, versions: Int32Array) => SimEvent<unknown>;
   /**
    * Inflates compressed chunks as they arrive, ahead of the writer (required
-   * when the session's image is compressed). @default none
+   * when the session's image is compressed; the buffer still counts each
+   * chunk at its image size). @default none
    */
   inflater?: Inflater;
 }
