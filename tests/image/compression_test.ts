@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { Resource, Simulation } from "../../lib/sim/mod.ts";
 import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
 import { ImageClient, ImageContent, ImageServer, Inflater } from "../../lib/image/mod.ts";
@@ -128,4 +129,39 @@ Deno.test("an inflater on shared CPUs waits for a free one, holds it while it wo
   sim.run();
   assert.deepEqual(done, [15e6, 25e6]);
   assert.equal(other, 7e6);
+});
+
+Deno.test("property: whatever the ratio, a read returns exactly the image's versions, compressed or raw", () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1, max: 8, noNaN: true }),
+      fc.array(
+        fc.record({
+          lba: fc.nat(131_000),
+          count: fc.integer({ min: 1, max: 2048 }),
+          raw: fc.boolean(),
+        }),
+        {
+          minLength: 1,
+          maxLength: 8,
+        },
+      ),
+      (ratio, reads) => {
+        const { sim, image, client } = pair(ratio, 200e6);
+        image.versions.fill(1000, 3000, 9);
+        const evs = reads.map((r) => {
+          const count = Math.min(r.count, image.blocks - r.lba);
+          return {
+            r: { ...r, count },
+            ev: client.read({ imageId: "os", lba: r.lba, count, compressed: !r.raw }),
+          };
+        });
+        sim.run();
+        for (const { r, ev } of evs) {
+          assert.deepEqual([...ev.value], [...image.read(r.lba, r.count)]);
+        }
+      },
+    ),
+    { numRuns: 40, seed: 7 },
+  );
 });
