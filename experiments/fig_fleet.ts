@@ -33,6 +33,11 @@ export interface FleetParams {
   set?: ProfileOverrides;
   /** Every image server unreachable for a while in every run (beyond the paper); absent: none. */
   outage?: Outage;
+  /**
+   * Run until every OS is up, or on until every node is deployed (the
+   * summary's `deployedS`; the bars still show the last node up). @default "up"
+   */
+  until?: "up" | "deployed";
   /** Seed of every random stream. */
   seed: number;
   /** The hardware profile. @default the built-in profile */
@@ -95,6 +100,7 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
             staggerS: params.staggerS,
             set: params.set,
             outage: params.outage,
+            until: params.until,
           },
           { profile },
         );
