@@ -37,3 +37,16 @@ Deno.test("fleet experiment runs every point with the outage it is given, and re
     (e: Error) => e instanceof ScenarioError && /outage: cannot be run/.test(e.message),
   );
 });
+
+Deno.test("fleet experiment runs on until every node is deployed when asked, and stops at the last OS up by default", async () => {
+  const base = { ...small, strategies: ["bmcast"], nodes: [1] };
+  const up = await run(base);
+  const deployed = await run({ ...base, until: "deployed" });
+  assert.equal(up.summary[0].deployedS, undefined);
+  const d = deployed.summary[0].deployedS ?? NaN;
+  assert.ok(
+    d > deployed.summary[0].lastS,
+    `deployed at ${d} s, up at ${deployed.summary[0].lastS} s`,
+  );
+  assert.equal(deployed.rows[0].value, up.rows[0].value, "the bar is the last node up either way");
+});
