@@ -117,9 +117,11 @@ function usage(profile?: Profile): string {
                     back-off (network.retransmitTimeout doubling up to
                     network.maxRetransmitTimeout); an AHCI guest (BMcast) resets its
                     disk link after a 30 s command timeout and fails a request after 6
-                    tries (guestDriver.commandTimeout, commandRetries); the summary adds
-                    held back, lost tries, longest I/O s, disk resets and failed I/O;
-                    not with the multicast strategies
+                    tries (guestDriver.commandTimeout, commandRetries); multicast
+                    chunks, joins and NAKs sent meanwhile are lost, and a receiver
+                    asks again for all it misses after imageServer.multicastIdleTimeout
+                    (90 ms) without a chunk; the summary adds held back, lost tries,
+                    lost datagrams, longest I/O s, disk resets and failed I/O
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
@@ -184,7 +186,16 @@ function humanReport(doc: SimDocument, wallS: number): string {
       ...(deployed ? ["deployed s"] : []),
       "server GB",
       "disk GB",
-      ...(outage ? ["held back", "lost tries", "longest I/O s", "disk resets", "failed I/O"] : []),
+      ...(outage
+        ? [
+          "held back",
+          "lost tries",
+          "lost datagrams",
+          "longest I/O s",
+          "disk resets",
+          "failed I/O",
+        ]
+        : []),
     ],
     doc.summary.map((s) => [
       s.run,
@@ -202,13 +213,14 @@ function humanReport(doc: SimDocument, wallS: number): string {
         ? [
           s.heldBack ?? 0,
           s.lostTries ?? 0,
+          s.lostDatagrams ?? 0,
           (s.longestBootIoS ?? 0).toFixed(2),
           s.diskResets ?? 0,
           s.bootIoErrors ?? 0,
         ]
         : []),
     ]),
-    [false, false, ...Array(14).fill(true)],
+    [false, false, ...Array(15).fill(true)],
   );
   const runs = (rows: FleetSummaryRow[]) => rows.map((s) => `${s.run} (${s.strategy})`).join(", ");
   // The guests' disk error handling (AHCI: 30 s per try, SD_TIMEOUT; NFS and virtio wait).

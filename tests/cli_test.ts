@@ -149,7 +149,7 @@ Deno.test("sim --outage counts what it held back, the guest's disk resets and fa
   assert.equal(short.code, 0, short.stderr);
   assert.match(
     short.stdout,
-    /\| held back \| lost tries \| longest I\/O s \| disk resets \| failed I\/O$/m,
+    /\| held back \| lost tries \| lost datagrams \| longest I\/O s \| disk resets \| failed I\/O$/m,
   );
   assert.match(short.stdout, /\|\s+0 \|\s+0$/m, "no reset, no failure");
   assert.doesNotMatch(short.stdout, /^note:/m);
@@ -162,6 +162,19 @@ Deno.test("sim --outage counts what it held back, the guest's disk resets and fa
   assert.match(lost.stdout, /^note: run \(bmcast\): boot requests failed after Linux's error/m);
   const calm = await sim("--strategy", "bmcast", "--image-gb", IMAGE_GB);
   assert.doesNotMatch(calm.stdout, /held back/);
+  // Multicast's joins go again after each idle timeout: lost datagrams, no held-back messages.
+  const mc = await sim(
+    "--strategy",
+    "image-copy-multicast",
+    "--outage",
+    "140:20",
+    "--image-gb",
+    IMAGE_GB,
+    "--json",
+  );
+  assert.equal(mc.code, 0, mc.stderr);
+  const s: SimDocument["summary"][number] = JSON.parse(mc.stdout).summary[0];
+  assert.ok(s.lostDatagrams! > 0 && s.heldBack === 0, JSON.stringify(s));
 });
 
 Deno.test("sim reads a scenario file; flags override it", async () => {

@@ -122,6 +122,8 @@ const sections = {
     headerBytes: int(),
     /** Most image bytes/s a multicast session sends; 0: no limit (the link's rate). */
     multicastRate: nonneg(),
+    /** A multicast receiver that has heard nothing this long while it misses chunks asks again, ns. */
+    multicastIdleTimeout: int(),
   }).strict(),
   image: z.object({
     bytes: int(),

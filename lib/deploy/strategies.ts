@@ -344,6 +344,7 @@ function joinMulticast(
     want: w.copyRuns,
     chunkSectors: session.chunkSectors,
     inflater: node.image.inflater,
+    idleTimeout: w.profile.imageServer.multicastIdleTimeout.value,
     ...rx,
   }).start();
 }

@@ -206,7 +206,9 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
  * Makes every image server of the world unreachable for `duration` ns from
  * `start` (absolute ns): messages to or from it that start meanwhile are sent
  * again with the profile's TCP back-off (`network.retransmitTimeout`, doubling
- * up to `network.maxRetransmitTimeout`; see lib/net `Network.addOutage`).
+ * up to `network.maxRetransmitTimeout`; see lib/net `Network.addOutage`);
+ * the multicast sessions' chunks, joins and NAKs are datagrams and are lost
+ * (receivers ask again after `imageServer.multicastIdleTimeout` of silence).
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, buildWorld, loadProfile, serverOutage } from "./mod.ts";

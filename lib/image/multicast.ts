@@ -11,9 +11,13 @@
  * the previous one is on the wire. As in Frisbee, a compressed image goes
  * out compressed (receivers inflate it) and the session can be rate-limited
  * (`rate`); without a limit the group's slowest link paces the stream.
+ * Chunks and control messages are datagrams: one sent while the server is
+ * unreachable (an outage) is lost, and a receiver that has heard nothing for
+ * `idleTimeout` while it still misses chunks asks again for all of them, as
+ * Frisbee's client re-requests after three idle receive timeouts.
  */
 import { isRun, requireNumber, transferTime } from "../_util/mod.ts";
-import type { Bytes, Run } from "../_util/mod.ts";
+import type { Bytes, Run, SimTime } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { Inflater } from "./inflater.ts";
@@ -336,6 +340,14 @@ export interface MulticastReceiverOptions {
   /** Writes a received chunk (to the local disk); its event completes when written. */
   write: (lba: number, versions: Int32Array) => SimEvent<unknown>;
   /**
+   * When the receiver has heard no chunk for this long (ns) while it still
+   * misses some (its join, a NAK or chunks were lost in an outage), it joins
+   * again asking for exactly what it misses, and again after each further
+   * idle period (no back-off, like Frisbee's client: re-request after three
+   * 30 ms receive timeouts, frisbee.redux/decls.h). @default Infinity (never)
+   */
+  idleTimeout?: SimTime;
+  /**
    * Inflates compressed chunks as they arrive, ahead of the writer (required
    * when the session's image is compressed; the buffer still counts each
    * chunk at its image size). @default none
@@ -353,6 +365,8 @@ export interface MulticastReceiverStats {
   dropped: number;
   /** Chunks written. */
   written: number;
+  /** Joins sent again after an idle period (see `idleTimeout`). */
+  rejoins: number;
 }
 
 /**
@@ -362,10 +376,18 @@ export interface MulticastReceiverStats {
  */
 export class MulticastReceiver {
   /** Counters since creation. */
-  readonly stats: MulticastReceiverStats = { received: 0, duplicates: 0, dropped: 0, written: 0 };
+  readonly stats: MulticastReceiverStats = {
+    received: 0,
+    duplicates: 0,
+    dropped: 0,
+    written: 0,
+    rejoins: 0,
+  };
   /** Number of chunks of the image. */
   readonly chunks: number;
   readonly #o: Required<Omit<MulticastReceiverOptions, "want" | "inflater">>;
+  /** When a chunk last arrived (or the last join left), ns. */
+  #heard = 0;
   readonly #inflater: Inflater | undefined;
   readonly #want: Run[] | undefined;
   /** 1 for each chunk kept or not wanted. */
@@ -381,7 +403,7 @@ export class MulticastReceiver {
 
   /** Validates the options (nothing is sent before {@link start}). */
   constructor(options: MulticastReceiverOptions) {
-    const o = { port: "multicast", ...options };
+    const o = { port: "multicast", ...options, idleTimeout: options.idleTimeout ?? Infinity };
     const what = `receive image '${o.imageId}' on '${o.host}'`;
     requireNumber(what, "blocks", o.blocks, { integer: true, min: 1 });
     requireNumber(what, "chunkSectors", o.chunkSectors, { integer: true, min: 1 });
@@ -389,6 +411,9 @@ export class MulticastReceiver {
       integer: true,
       min: o.chunkSectors * BLOCK_BYTES,
     });
+    if (o.idleTimeout !== Infinity) {
+      requireNumber(what, "idleTimeout", o.idleTimeout, { integer: true, min: 1 });
+    }
     o.network.node(o.host);
     o.network.node(o.server);
     for (const r of o.want ?? []) {
@@ -425,12 +450,39 @@ export class MulticastReceiver {
     if (this.#needed === 0) return this.#done.succeed(); // nothing wanted: no join
     this.#unlisten = o.network.listen(o.host, o.port, (p) => this.#receive(p));
     this.#control(this.#want === undefined ? { type: "join" } : { type: "join", want: this.#want });
+    this.#heard = o.network.sim.now;
+    if (o.idleTimeout !== Infinity) {
+      o.network.sim.process(this.#watch(), `${o.host}:multicast idle`);
+    }
     return this.#done;
+  }
+
+  /** Joins again for what is still missing each time nothing arrived for `idleTimeout`. */
+  *#watch(): ProcessGenerator<void> {
+    const { network: { sim }, idleTimeout, chunkSectors } = this.#o;
+    while (this.stats.received < this.#needed) {
+      const due = this.#heard + idleTimeout;
+      if (sim.now < due) {
+        yield sim.timeout(due - sim.now);
+        continue;
+      }
+      const want: Run[] = [];
+      for (let c = 0; c < this.chunks; c++) {
+        if (this.#have[c] === 1) continue;
+        const last = want.at(-1);
+        if (last !== undefined && last.lba + last.count === c * chunkSectors) {
+          last.count += chunkSectors;
+        } else want.push({ lba: c * chunkSectors, count: chunkSectors });
+      }
+      this.stats.rejoins++;
+      this.#control({ type: "join", want });
+      this.#heard = sim.now;
+    }
   }
 
   #control(message: MulticastControl): void {
     const o = this.#o;
-    o.network.send({
+    o.network.sendDatagram({
       from: o.host,
       to: o.server,
       port: o.port,
@@ -444,6 +496,7 @@ export class MulticastReceiver {
   #receive(p: Packet): void {
     const chunk = p.payload as MulticastChunk;
     const c = chunk.reqId;
+    this.#heard = this.#o.network.sim.now;
     if (this.#have[c] === 1) {
       this.stats.duplicates++;
       return;

@@ -135,6 +135,11 @@ export class Network {
   heldBack = 0;
   /** Tries of those messages that were lost in an outage (each one timeout). */
   lostTries = 0;
+  /**
+   * Datagrams lost in an outage: {@link Network.sendDatagram} messages and
+   * multicast copies (one per receiver) that started while an end was unreachable.
+   */
+  lostDatagrams = 0;
   #outages = new Map<string, OutageOptions[]>();
   /** Per sender>receiver connection: when its held-back messages leave. */
   #stalledUntil = new Map<string, SimTime>();
@@ -374,6 +379,26 @@ export class Network {
     this.sim.call(leave - now, () => void this.send(options));
   }
 
+  /**
+   * Sends like {@link Network.send}, as a datagram (UDP): a message that
+   * starts while an end is unreachable is lost (counted in
+   * {@link Network.lostDatagrams}), not sent again; its sender's own timers
+   * must notice. Returns the flow, or undefined when it was lost.
+   */
+  sendDatagram<T>(options: SendOptions<T>): Flow | undefined {
+    if (this.#cut(options.from, options.to, this.sim.now)) {
+      this.lostDatagrams++;
+      return undefined;
+    }
+    return this.send(options);
+  }
+
+  /** True when `from` or `to` is unreachable at `t`. */
+  #cut(from: string, to: string, t: SimTime): boolean {
+    return this.#outages.size > 0 &&
+      (this.#outageAt(from, t) ?? this.#outageAt(to, t)) !== undefined;
+  }
+
   #outageAt(host: string, t: SimTime): OutageOptions | undefined {
     return this.#outages.get(host)?.find((o) => t >= o.start && t < o.end);
   }
@@ -394,7 +419,10 @@ export class Network {
    * switches copy it, so it crosses each link of the distribution tree (the
    * union of the routes) once, at the rate of the tree's most loaded link,
    * and completes when the last byte reached the farthest receiver. Each
-   * receiver's listener gets it then (a receiver without one drops it).
+   * receiver's listener gets it then (a receiver without one drops it). Like
+   * a datagram, it does not reach a receiver when it started while that
+   * receiver or the sender was unreachable (an outage; counted in
+   * {@link Network.lostDatagrams}).
    * @throws RangeError for an empty group, a repeated receiver or the sender in the group.
    */
   multicast<T>(options: MulticastOptions<T>): Flow {
@@ -426,7 +454,8 @@ export class Network {
     });
     f.then(() => {
       for (const host of to) {
-        this.#hand({ from, to: host, port, replyPort, bytes, payload, sentAt });
+        if (this.#cut(from, host, sentAt)) this.lostDatagrams++;
+        else this.#hand({ from, to: host, port, replyPort, bytes, payload, sentAt });
       }
     });
     return f;

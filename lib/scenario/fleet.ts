@@ -60,12 +60,6 @@ export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
   "kvm-local": "up",
 };
 
-/**
- * Strategies an outage cannot be run with: their multicast stream and NAKs
- * do not model lost messages (the unicast image protocol retransmits).
- */
-export const NO_OUTAGE: ReadonlySet<string> = new Set(["image-copy-multicast", "bmcast-multicast"]);
-
 /** The image servers are unreachable for `durationS` from `atS` after the first power-on. */
 export interface Outage {
   /** Start, s from the first power-on (POST included). */
@@ -408,21 +402,6 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       return p.success ? p.data : v;
     });
   }
-  if (raw.outage !== undefined) {
-    const strategies = sweep?.param === "strategy"
-      ? sweep.values.map(String)
-      : [String(s?.strategy ?? raw.strategy ?? "bmcast")];
-    const refused = strategies.filter((x) => NO_OUTAGE.has(x));
-    if (refused.length > 0) {
-      issue(
-        ["outage"],
-        `cannot be run with ${
-          refused.join(", ")
-        } (multicast does not model lost messages; the unicast strategies do)`,
-        raw.outage,
-      );
-    }
-  }
   if (profile) {
     const min = minImageBytes(profile);
     const one = fields.imageGb.safeParse(raw.imageGb);
@@ -535,6 +514,12 @@ export interface FleetSummaryRow extends FleetRunKey {
    */
   heldBack?: number;
   lostTries?: number;
+  /**
+   * With an outage: datagrams it lost, which nobody sends again by itself:
+   * multicast chunks (one per receiver) and the receivers' joins and NAKs
+   * (each receiver asks again after `imageServer.multicastIdleTimeout` of silence).
+   */
+  lostDatagrams?: number;
   /** With an outage: the longest request of any node's OS boot, s (issue to completion). */
   longestBootIoS?: number;
   /**
@@ -640,14 +625,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const powerOn = w.sim.rng.stream("fleet:power-on");
   const delays = w.nodes.map(() => Math.round(powerOn.uniform(0, meta.staggerS) * 1e9));
   const firstOn = w.sim.now + Math.min(...delays);
-  if (point.outage !== undefined) {
-    if (NO_OUTAGE.has(point.strategy)) {
-      throw new RangeError(
-        `Cannot run fleet: 'outage' cannot be run with ${point.strategy} (multicast does not model lost messages)`,
-      );
-    }
-    startOutage(w, firstOn, point.outage);
-  }
+  if (point.outage !== undefined) startOutage(w, firstOn, point.outage);
   w.nodes.forEach((node, i) => {
     const delay = delays[i];
     w.sim.process(function* () {
@@ -727,6 +705,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
           outageDurationS: point.outage.durationS,
           heldBack: w.network.heldBack,
           lostTries: w.network.lostTries,
+          lostDatagrams: w.network.lostDatagrams,
           longestBootIoS: longestIo / 1e9,
           // Counted at the end: resets after the boot (a deployment's copy) count too.
           diskResets: sum(drivers, (d) => d.resets ?? 0),

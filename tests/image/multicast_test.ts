@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { BlockProtocol, starNetwork } from "../../lib/net/mod.ts";
+import { BlockProtocol, type Network, starNetwork } from "../../lib/net/mod.ts";
 import {
   ImageContent,
   ImageServer,
@@ -41,6 +41,7 @@ function session(n: number, o: { compressionRatio?: number; rate?: number } = {}
       bufferBytes?: number;
       want?: { lba: number; count: number }[];
       inflater?: Inflater;
+      idleTimeout?: number;
     } = {},
   ) => {
     const disk = new VersionMap(image.blocks, 0);
@@ -55,6 +56,7 @@ function session(n: number, o: { compressionRatio?: number; rate?: number } = {}
       bufferBytes: opts.bufferBytes ?? 8 * MIB,
       want: opts.want,
       inflater: opts.inflater,
+      idleTimeout: opts.idleTimeout,
       write: (lba, versions) => {
         disk.set(lba, versions);
         return sim.timeout(opts.writeNs ?? 1_000_000);
@@ -168,6 +170,10 @@ Deno.test("multicast sessions and receivers reject bad options, naming the field
     () => new MulticastReceiver({ ...base, bufferBytes: MIB - 1 }),
     /'bufferBytes' must be an integer >= 1048576: current value is 1048575/,
   );
+  assert.throws(
+    () => new MulticastReceiver({ ...base, bufferBytes: MIB, idleTimeout: 0 }),
+    /'idleTimeout' must be an integer >= 1: current value is 0/,
+  );
   const rx = new MulticastReceiver({ ...base, bufferBytes: MIB });
   rx.start();
   assert.throws(() => rx.start(), /already started/);
@@ -213,4 +219,55 @@ Deno.test("a rate limit keeps a compressed session within what slow receivers wr
   assert.ok(paced.end >= (15 * MIB / 90e6) * 1e9, `${paced.end}`); // 16 chunks, 15 gaps
   assert.ok(paced.stats.wireBytes < free.stats.wireBytes);
   assert.throws(() => session(1, { rate: 0 }), /'rate'/);
+});
+
+const MS = 1_000_000;
+
+/** The server is unreachable from `start` to `end` (ns). */
+const away = (network: Network, start: number, end: number) =>
+  network.addOutage({ host: "srv", start, end, initialTimeout: MS, maxTimeout: MS });
+
+Deno.test("chunks sent while the server is unreachable are lost; receivers ask again after an idle timeout and get every chunk", () => {
+  const { sim, image, mc, network, receiver } = session(2);
+  // The server is away from 20 to 60 ms: chunks 2-6 or so (~8.5 ms each) go nowhere.
+  away(network, 20 * MS, 60 * MS);
+  const rxs = ["n0", "n1"].map((h) => receiver(h, { idleTimeout: 90 * MS }));
+  const done = rxs.map(({ rx }) => rx.start());
+  sim.run();
+  assert.ok(done.every((d) => d.processed && d.ok));
+  for (const { rx, disk } of rxs) {
+    assert.ok(holds(disk, image));
+    assert.equal(rx.stats.written, 16, "each chunk written once");
+    assert.equal(rx.stats.rejoins, 1, "one idle period after the stream ran dry");
+  }
+  const lost = network.lostDatagrams / 2;
+  assert.ok(lost >= 4 && lost <= 6, `${lost} chunks lost`);
+  // The lost chunks went again; joins a few microseconds apart (at the start, and the two
+  // re-joins) may each let one chunk go before the other member asked: at most two more.
+  const extra = mc.stats.chunksResent - lost;
+  assert.ok(extra >= 0 && extra <= 2, `${mc.stats.chunksResent} resent for ${lost} lost`);
+});
+
+Deno.test("without an idle timeout a receiver that lost chunks waits forever: the timeout is what recovers", () => {
+  const { sim, network, receiver } = session(1);
+  away(network, 20 * MS, 60 * MS);
+  const { rx } = receiver("n0");
+  const done = rx.start();
+  sim.run();
+  assert.equal(done.processed, false);
+  assert.ok(rx.stats.written < 16 && rx.stats.rejoins === 0);
+});
+
+Deno.test("a join lost in an outage is sent again every idle timeout, without back-off, until one gets through", () => {
+  const { sim, image, mc, network, receiver } = session(1);
+  away(network, 0, 1_000 * MS);
+  const { rx, disk } = receiver("n0", { idleTimeout: 90 * MS });
+  const done = rx.start();
+  sim.run();
+  assert.ok(done.ok && holds(disk, image));
+  // Joins at 0, 90, ..., 990 ms are lost (12); the one at 1,080 ms gets through.
+  assert.equal(rx.stats.rejoins, 12);
+  assert.equal(network.lostDatagrams, 12);
+  assert.equal(mc.stats.joins, 1);
+  assert.equal(mc.stats.chunksSent, 16);
 });

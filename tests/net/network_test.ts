@@ -229,3 +229,30 @@ Deno.test("messages to one host queue behind a held-back one on their connection
   assert.equal(net.heldBack, 3);
   assert.equal(net.lostTries, 4, "only the first message's tries were lost");
 });
+
+Deno.test("datagrams and multicast copies that start while an end is unreachable are lost, not sent again", () => {
+  const { sim, net } = outageNet(["n0", "n1"], 4 * ms);
+  const got: string[] = [];
+  for (const h of ["srv", "n0", "n1"]) net.listen(h, "p", (pk) => got.push(`${pk.payload}>${h}`));
+  const dgram = (at: number, from: string, to: string, what: string) =>
+    sim.call(at, () => void net.sendDatagram({ from, to, port: "p", bytes: 125, payload: what }));
+  dgram(0, "n0", "srv", "before");
+  dgram(2 * ms, "n0", "srv", "lost");
+  dgram(2 * ms, "n0", "n1", "elsewhere"); // neither end is away
+  dgram(10 * ms, "n0", "srv", "after");
+  // 1,250 bytes take 10 us: the copy that left at 0.995 ms is on the wire when the outage starts.
+  sim.call(
+    ms - 5_000,
+    () =>
+      void net.multicast({ from: "srv", to: ["n0", "n1"], port: "p", bytes: 1_250, payload: "m1" }),
+  );
+  sim.call(
+    5 * ms,
+    () =>
+      void net.multicast({ from: "srv", to: ["n0", "n1"], port: "p", bytes: 1_250, payload: "m2" }),
+  );
+  sim.run();
+  assert.deepEqual(got.sort(), ["after>srv", "before>srv", "elsewhere>n1", "m1>n0", "m1>n1"]);
+  assert.equal(net.lostDatagrams, 3, "one datagram and two copies of m2");
+  assert.equal(net.heldBack + net.lostTries, 0, "datagrams are not retransmitted");
+});
