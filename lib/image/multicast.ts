@@ -372,7 +372,9 @@ export interface MulticastReceiverStats {
 /**
  * The receiving side of a multicast session on one node: joins, keeps each
  * chunk once, writes chunks in arrival order, NAKs what its buffer cannot
- * hold and leaves when every chunk is written. See {@link MulticastServer}.
+ * hold, joins again for what it misses when it has heard nothing for
+ * `idleTimeout` (lost messages) and leaves when every chunk is written. See
+ * {@link MulticastServer}.
  */
 export class MulticastReceiver {
   /** Counters since creation. */
