@@ -16,7 +16,7 @@
  * `idleTimeout` while it still misses chunks asks again for all of them, as
  * Frisbee's client re-requests after three idle receive timeouts.
  */
-import { isRun, requireNumber, transferTime } from "../_util/mod.ts";
+import { isRun, mergeRuns, requireNumber, transferTime } from "../_util/mod.ts";
 import type { Bytes, Run, SimTime } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
 import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
@@ -461,21 +461,18 @@ export class MulticastReceiver {
 
   /** Joins again for what is still missing each time nothing arrived for `idleTimeout`. */
   *#watch(): ProcessGenerator<void> {
-    const { network: { sim }, idleTimeout, chunkSectors } = this.#o;
+    const { network: { sim }, idleTimeout, chunkSectors, blocks } = this.#o;
     while (this.stats.received < this.#needed) {
       const due = this.#heard + idleTimeout;
       if (sim.now < due) {
         yield sim.timeout(due - sim.now);
         continue;
       }
-      const want: Run[] = [];
+      const missing: Run[] = [];
       for (let c = 0; c < this.chunks; c++) {
-        if (this.#have[c] === 1) continue;
-        const last = want.at(-1);
-        if (last !== undefined && last.lba + last.count === c * chunkSectors) {
-          last.count += chunkSectors;
-        } else want.push({ lba: c * chunkSectors, count: chunkSectors });
+        if (this.#have[c] === 0) missing.push({ lba: c * chunkSectors, count: chunkSectors });
       }
+      const want = mergeRuns(missing, blocks);
       this.stats.rejoins++;
       this.#control({ type: "join", want });
       this.#heard = sim.now;

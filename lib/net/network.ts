@@ -337,11 +337,10 @@ export class Network {
 
   /** The wait of {@link Network.outageDelay} and the tries lost in it. */
   #retries(from: string, to: string): { delay: SimTime; tries: number } {
-    if (this.#outages.size === 0) return { delay: 0, tries: 0 };
     let t = this.sim.now;
     let rto = 0, limit = 0, tries = 0;
     for (;;) {
-      const o = this.#outageAt(from, t) ?? this.#outageAt(to, t);
+      const o = this.#outageOn(from, to, t);
       if (o === undefined) break;
       if (tries === 0) [rto, limit] = [o.initialTimeout, o.maxTimeout];
       t += rto;
@@ -386,17 +385,17 @@ export class Network {
    * must notice. Returns the flow, or undefined when it was lost.
    */
   sendDatagram<T>(options: SendOptions<T>): Flow | undefined {
-    if (this.#cut(options.from, options.to, this.sim.now)) {
+    if (this.#outageOn(options.from, options.to, this.sim.now) !== undefined) {
       this.lostDatagrams++;
       return undefined;
     }
     return this.send(options);
   }
 
-  /** True when `from` or `to` is unreachable at `t`. */
-  #cut(from: string, to: string, t: SimTime): boolean {
-    return this.#outages.size > 0 &&
-      (this.#outageAt(from, t) ?? this.#outageAt(to, t)) !== undefined;
+  /** The outage that makes `from` or `to` unreachable at `t`, if any. */
+  #outageOn(from: string, to: string, t: SimTime): OutageOptions | undefined {
+    if (this.#outages.size === 0) return undefined;
+    return this.#outageAt(from, t) ?? this.#outageAt(to, t);
   }
 
   #outageAt(host: string, t: SimTime): OutageOptions | undefined {
@@ -454,7 +453,7 @@ export class Network {
     });
     f.then(() => {
       for (const host of to) {
-        if (this.#cut(from, host, sentAt)) this.lostDatagrams++;
+        if (this.#outageOn(from, host, sentAt) !== undefined) this.lostDatagrams++;
         else this.#hand({ from, to: host, port, replyPort, bytes, payload, sentAt });
       }
     });
