@@ -69,7 +69,7 @@ export const small: FleetParams = {
 export interface FleetOutput {
   /** Last node up per fleet size (group "N nodes") and strategy (series), s. */
   rows: BarRow[];
-  /** One row per run: first, mean, last node up, ready time, server GB sent and read from disk. */
+  /** One row per run: first, mean, last node up, ready time, server GB sent and read from disk, its link and disk use. */
   summary: FleetSummaryRow[];
 }
 
@@ -130,12 +130,21 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
 
 if (import.meta.main) {
   const out = await run(Deno.args.includes("--small") ? small : full);
-  console.log("strategy | nodes | last node up s | ready s | server GB | disk GB");
+  console.log(
+    "strategy | nodes | last node up s | ready s | server GB | disk GB | link % | disk %",
+  );
   for (const s of out.summary) {
     console.log(
-      `${s.strategy} | ${s.nodes} | ${s.lastS.toFixed(1)} | ${s.readyS.toFixed(1)} | ${
-        s.serverGb.toFixed(2)
-      } | ${s.serverDiskGb.toFixed(2)}`,
+      [
+        s.strategy,
+        s.nodes,
+        s.lastS.toFixed(1),
+        s.readyS.toFixed(1),
+        s.serverGb.toFixed(2),
+        s.serverDiskGb.toFixed(2),
+        s.serverLinkPct.toFixed(1),
+        s.serverDiskPct.toFixed(1),
+      ].join(" | "),
     );
   }
 }

@@ -186,6 +186,8 @@ function humanReport(doc: SimDocument, wallS: number): string {
       ...(deployed ? ["deployed s"] : []),
       "server GB",
       "disk GB",
+      "link %",
+      "disk %",
       ...(outage
         ? [
           "held back",
@@ -209,6 +211,8 @@ function humanReport(doc: SimDocument, wallS: number): string {
       ...(deployed ? [s2(s.deployedS)] : []),
       s.serverGb.toFixed(2),
       s.serverDiskGb.toFixed(2),
+      s.serverLinkPct.toFixed(1),
+      s.serverDiskPct.toFixed(1),
       ...(outage
         ? [
           s.heldBack ?? 0,
@@ -220,7 +224,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
         ]
         : []),
     ]),
-    [false, false, ...Array(15).fill(true)],
+    [false, false, ...Array(17).fill(true)],
   );
   const runs = (rows: FleetSummaryRow[]) => rows.map((s) => `${s.run} (${s.strategy})`).join(", ");
   // The guests' disk error handling (AHCI: 30 s per try, SD_TIMEOUT; NFS and virtio wait).

@@ -86,6 +86,8 @@ export interface World {
    * each holding {@link IMAGE_ID} on its own HDD, named by {@link serverHost}.
    */
   servers: ImageServer[];
+  /** Each server's disk holding the image, in the order of `servers` (for its busy time). */
+  serverDisks: Hdd[];
   /**
    * Each server's multicast session for {@link IMAGE_ID} (chunks of the block
    * protocol's largest message), in the order of `servers`.
@@ -152,8 +154,16 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     maxBlocksPerRequest: img.maxRequestSectors,
   });
   const hddOpts = values(profile.hdd);
+  const serverDisks: Hdd[] = [];
   const servers = hosts.map((host, i) => {
     const disk = i === 0 ? "server-hdd" : `server-hdd-${i}`; // the first keeps the paper's stream
+    const store = new Hdd(sim, {
+      ...hddOpts,
+      name: disk,
+      initialVersion: IMAGE_VERSION,
+      rngStream: disk,
+    });
+    serverDisks.push(store);
     const server = new ImageServer({
       network,
       host,
@@ -162,12 +172,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
       concurrency: isv.concurrency,
       cache: { kind: "lru", bytes: isv.pageCacheBytes },
       inflateRate: profile.cpu.inflateRate.value,
-      store: new Hdd(sim, {
-        ...hddOpts,
-        name: disk,
-        initialVersion: IMAGE_VERSION,
-        rngStream: disk,
-      }),
+      store,
     });
     server.addImage(
       new ImageContent({ id: IMAGE_ID, bytes: imageBytes, compressionRatio: img.compressionRatio }),
@@ -188,6 +193,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     network,
     protocol,
     servers,
+    serverDisks,
     multicasts,
     imageSectors,
     copyRuns: img.copyScope === "used"

@@ -21,12 +21,17 @@ import {
   ProfileError,
   serverOutage,
   STARTUP_STRATEGIES,
+  type StartupOptions,
   type StartupResult,
   type World,
 } from "../deploy/mod.ts";
 import type { ProcessGenerator } from "../sim/mod.ts";
 
-type Strategy = (w: World, node: Node) => ProcessGenerator<StartupResult>;
+type Strategy = (
+  w: World,
+  node: Node,
+  options?: StartupOptions,
+) => ProcessGenerator<StartupResult>;
 
 /** Every startup strategy a fleet can run, by name. */
 export const FLEET_STRATEGIES: Readonly<Record<string, Strategy>> = {
@@ -38,7 +43,7 @@ export const FLEET_STRATEGIES: Readonly<Record<string, Strategy>> = {
  * Strategies that boot from a local disk already holding the image (the
  * baselines "after deployment"); the others start from an empty disk.
  */
-const PREINSTALLED: Readonly<Record<string, boolean>> = {
+export const PREINSTALLED: Readonly<Record<string, boolean>> = {
   "bare-metal": true,
   "kvm-local": true,
 };
@@ -505,6 +510,15 @@ export interface FleetSummaryRow extends FleetRunKey {
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
   serverRequests: number;
+  /**
+   * How hard the busiest image server worked from the end of the first POST
+   * (before it, no node asks for anything) to the run's end: its link to the
+   * switch, bytes carried out (headers included, messages still on the wire at
+   * the end not counted) as % of the line rate for that long; its disk, % of
+   * that time a read was outstanding.
+   */
+  serverLinkPct: number;
+  serverDiskPct: number;
   /** With an outage: when it began, s from the first power-on, and how long it lasted. */
   outageAtS?: number;
   outageDurationS?: number;
@@ -559,6 +573,19 @@ export interface RunFleetOptions {
 }
 
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+
+/** The busiest server's link (out) and disk use over `span` ns, %. */
+function serverLoad(
+  w: World,
+  span: SimTime,
+): Pick<FleetSummaryRow, "serverLinkPct" | "serverDiskPct"> {
+  const pct = (x: number) => (span > 0 ? (100 * x) / span : 0);
+  const links = w.servers.map((s) => w.network.route(s.host, w.nodes[0].name)[0]);
+  return {
+    serverLinkPct: pct(Math.max(...links.map((l) => (l.bytesCarried / l.bandwidth) * 1e9))),
+    serverDiskPct: pct(Math.max(...w.serverDisks.map((d) => d.stats().busyTime))),
+  };
+}
 
 /**
  * Powers on every node of a fresh world at once and runs the strategy on
@@ -699,6 +726,8 @@ export function runFleet(options: RunFleetOptions): FleetRun {
         sum(w.multicasts, (m) => m.stats.bytesSent)) / 1e9,
       serverDiskGb: sum(w.servers, (x) => x.stats.diskBytes) / 1e9,
       serverRequests: sum(w.servers, (x) => x.stats.requests),
+      // The server has nothing to do before the first POST ends.
+      ...serverLoad(w, w.sim.now - firstOn - Math.min(...totals.map((r) => r.postEndS)) * 1e9),
       ...(point.outage !== undefined
         ? {
           outageAtS: point.outage.atS,

@@ -231,6 +231,22 @@ Deno.test("fleet: multicast image copy installs four nodes as fast as one, where
   const uni = run("image-copy", 4);
   assert.ok(uni.lastS > 1.5 * four.lastS, `${uni.lastS} vs ${four.lastS}`);
   assert.ok(uni.serverGb > 4 * IMAGE_GB * 0.99);
+  // The server's link carried what it sent plus the protocol's headers, after the POST.
+  const POST_S = profile.firmware.postDuration.value / 1e9;
+  const wireGb = (s: typeof one) =>
+    (s.serverLinkPct / 100) * profile.network.lineRate.value * (s.readyS - POST_S) / 1e9;
+  for (const s of [four, uni]) {
+    assert.ok(
+      wireGb(s) > s.serverGb && wireGb(s) < 1.1 * s.serverGb,
+      `${wireGb(s)} vs ${s.serverGb}`,
+    );
+    assert.ok(s.serverDiskPct > 0 && s.serverDiskPct < 100, `${s.serverDiskPct}`);
+  }
+  // Four unicast copies keep it busier than one stream paced by the nodes' disks.
+  assert.ok(
+    uni.serverLinkPct > four.serverLinkPct,
+    `${uni.serverLinkPct} vs ${four.serverLinkPct}`,
+  );
 });
 
 Deno.test("fleet until deployed: BMcast fed by multicast deploys four nodes about as fast as one", () => {
@@ -315,6 +331,10 @@ Deno.test("fleet with two image servers: each serves every other node, so unicas
   const disk = (r: ReturnType<typeof run>) => r.summary.serverDiskGb;
   assert.ok(Math.abs(disk(two) - 2 * disk(one)) < 0.01 * disk(one), `${disk(two)} vs ${disk(one)}`);
   // A multicast session per server: the image goes out once from each.
+  // The busiest server's link carried about half the bytes the lone server's did.
+  const wire = (r: ReturnType<typeof run>) =>
+    r.summary.serverLinkPct * (r.summary.readyS - profile.firmware.postDuration.value / 1e9);
+  assert.ok(Math.abs(wire(two) / wire(one) - 0.5) < 0.01, `${wire(two)} vs ${wire(one)}`);
   const mc = gb(run("image-copy-multicast", 2));
   assert.ok(mc > 1.98 * IMAGE_GB && mc < 2.05 * IMAGE_GB, `${mc}`);
   assert.deepEqual(

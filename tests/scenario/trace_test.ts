@@ -57,6 +57,8 @@ Deno.test("fleet trace puts phases that overlap on a lane of their own, so every
       serverGb: 32,
       serverDiskGb: 32,
       serverRequests: 1,
+      serverLinkPct: 50,
+      serverDiskPct: 50,
     },
   };
   const trace = fleetTrace([run]);
