@@ -2,7 +2,7 @@
  * metalcast: simulate streaming OS deployment on bare-metal clouds (BMcast,
  * ASPLOS 2015) at the device interface. The public face re-exports each
  * part's main names; each part's own mod.ts has the rest. `experiments`
- * holds one module per figure (the paper's four and three beyond it).
+ * holds one module per figure (the paper's four and four beyond it).
  * @module
  */
 // Discrete-event kernel.

@@ -227,7 +227,10 @@ const START: Record<
  * console.assert(p?.kind === "adaptive" && p.maxIdle === 200_000_000);
  * ```
  */
-export function copyPolicy(profile: Profile, params: CassandraParams): CopyPolicy | undefined {
+export function copyPolicy(
+  profile: Profile,
+  params: Pick<CassandraParams, "copyBackoff">,
+): CopyPolicy | undefined {
   if (params.copyBackoff === undefined) return undefined;
   const base = profile.vmm.copyPolicy.value as { idleThreshold?: number; minIdle?: number };
   const minIdle = base.idleThreshold ?? base.minIdle ?? 0;

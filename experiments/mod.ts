@@ -1,7 +1,7 @@
 /**
  * The experiments as a library: one module per figure of the paper
- * (`startup`, `cassandra`, `storage`, `rdma`) and three beyond it (`fleet`,
- * `sensitivity`, `copier`). Each has `run(params)` returning tidy rows (and
+ * (`startup`, `cassandra`, `storage`, `rdma`) and four beyond it (`fleet`,
+ * `sensitivity`, `copier`, `elasticity`). Each has `run(params)` returning tidy rows (and
  * comparison rows where the paper has values), and `small` / `full`
  * configurations; `reproduce` runs the paper's four as `deno task repro` does.
  * @example
@@ -25,4 +25,6 @@ export * as fleet from "./fig_fleet.ts";
 export * as sensitivity from "./fig_sensitivity.ts";
 /** Beyond the paper: background-copy policies. */
 export * as copier from "./fig_copier.ts";
+/** Beyond the paper: the capacity a scale-out adds over time. */
+export * as elasticity from "./fig_elasticity.ts";
 export { type FigureOut, reproduce, type ReproduceOptions } from "./repro.ts";

@@ -17,6 +17,7 @@ const OUT = join(ROOT, "out", "notebooks");
 const EXPECTED = [
   "cassandra",
   "copier",
+  "elasticity",
   "fleet",
   "overview",
   "rdma",
@@ -25,7 +26,7 @@ const EXPECTED = [
   "storage",
 ];
 /** Notebooks that go beyond the paper: no paper values, so no comparison table. */
-const BEYOND_PAPER = ["copier", "fleet", "sensitivity"];
+const BEYOND_PAPER = ["copier", "elasticity", "fleet", "sensitivity"];
 const PYTHON = "/usr/bin/python3";
 const NBCONVERT = "/usr/bin/jupyter-nbconvert";
 const RICH = ["image/svg+xml", "text/html"];

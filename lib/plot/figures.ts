@@ -275,6 +275,8 @@ export function startupFigure(rows: readonly StartupRow[], options: FigureOption
 export interface ThroughputFigureOptions extends FigureOptions {
   /** y range in % of bare metal; widened to fit the data. @default [60, 120] */
   yDomain?: [number, number];
+  /** Label of the y axis. @default "throughput (% of bare metal)" */
+  yLabel?: string;
 }
 
 /**
@@ -325,7 +327,7 @@ export function throughputFigure(
     items,
     span: b.width - 16,
     marginLeft,
-    yLabel: "throughput (% of bare metal)",
+    yLabel: options.yLabel ?? "throughput (% of bare metal)",
   });
   const xy = { x: "timeS", y: "pctOfBareMetal", stroke: "system", z: "system" } as const;
   return Plot.plot({

@@ -16,6 +16,7 @@ export const THEME: { background: string; color: string; fontFamily: string; fon
 export const SYSTEM_COLORS: Readonly<Record<string, string>> = {
   "bare-metal": "#8c8c8c", // grey, so black paper ticks stay visible on its bars
   bmcast: "#0072b2",
+  "bmcast-multicast": "#003a5c", // a darker shade of BMcast's blue
   deploy: "#56b4e9",
   devirt: "#0072b2",
   kvm: "#d55e00",

@@ -515,6 +515,11 @@ export interface KvRunExtras {
   nextVersion?: () => number;
   /** Called with every completed operation (also those that end after the run). */
   observe?: (op: KvOpRecord) => void;
+  /**
+   * Name prefix of the clients' random streams (`<prefix>:client<t>`): stores
+   * on several nodes of one simulation need their own. @default "kv"
+   */
+  rngStream?: string;
 }
 
 /** `a * b mod n` without losing precision for n < 2^53 / 2^16. */
@@ -553,7 +558,7 @@ export function runKvWorkload(
   cpus: GuestCpus,
   params: KvWorkloadParams & KvRunExtras,
 ): Process<KvResult> {
-  const { nextVersion, observe, ...data } = params;
+  const { nextVersion, observe, rngStream = "kv", ...data } = params;
   const p = parseParams("run kv workload", KvWorkloadParamsSchema, data);
   const {
     readProportion,
@@ -587,7 +592,7 @@ export function runKvWorkload(
     sim.call(sampleEveryNs, sample);
     store.start();
     function* client(t: number): ProcessGenerator<void> {
-      const rng = sim.rng.stream(`kv:client${t}`);
+      const rng = sim.rng.stream(`${rngStream}:client${t}`);
       const zipf = distribution === "zipfian" ? rng.zipf({ n, exponent: zipfConstant }) : null;
       let deadline = sim.now;
       while (sim.now < end) {

@@ -213,6 +213,31 @@ Deno.test("kv run is deterministic for a seed", () => {
   assert.notDeepEqual(a.stats, c.stats);
 });
 
+Deno.test("two stores in one simulation draw their own requests when their random streams are named apart", () => {
+  const keys = (prefixes: string[]) => {
+    const sim = new Simulation({ seed: 4 });
+    const seen = prefixes.map(() => [] as number[]);
+    prefixes.forEach((rngStream, i) => {
+      const driver = new FakeDriver(sim, { sectors: 1 << 22, latency: 200_000, bandwidth: 200e6 });
+      const cpus = new GuestCpus(sim, { cpu: fakeCpu(0), cores: 4 });
+      runKvWorkload(driver, cpus, {
+        ...params({ threads: 1, durationNs: 50_000_000, sampleEveryNs: 50_000_000 }),
+        rngStream,
+        observe: (o) => seen[i].push(o.key),
+      });
+    });
+    sim.run();
+    return seen;
+  };
+  const [a, b] = keys(["kv:node0", "kv:node1"]);
+  const [alone] = keys(["kv:node0"]);
+  assert.deepEqual(a, alone, "the other store does not change this one's requests");
+  assert.notDeepEqual(a.slice(0, 20), b.slice(0, 20));
+  // One shared stream: the stores take turns drawing, so each sees other keys than alone.
+  const [s0] = keys(["kv", "kv"]);
+  assert.notDeepEqual(s0, keys(["kv"])[0]);
+});
+
 Deno.test("kv target throughput caps the rate (YCSB -target)", () => {
   const { result } = run(params({ targetOpsPerS: 20_000, pageCacheBytes: 64 * MiB }));
   assert.ok(Math.abs(result.opsPerS - 20_000) / 20_000 < 0.02, String(result.opsPerS));

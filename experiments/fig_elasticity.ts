@@ -1,0 +1,559 @@
+/**
+ * Beyond the paper: elasticity, the capacity a scale-out adds over time. The
+ * paper's title promises agility and elasticity; its figures show one node's
+ * startup and one node's throughput apart. Here N nodes are added at once
+ * (powered on together at 0 s, sharing one image server and one GbE switch,
+ * as in lib/scenario/fleet) and each, as soon as its OS is up, starts the
+ * workload of Fig. Cassandra (the profile's store and YCSB client) and runs
+ * it until the horizon. BMcast nodes go on streaming and copying under the
+ * load and de-virtualize when their copy completes; NFS root and KVM/NFS
+ * stream for good; image copy serves only after its copy and reboot. In each
+ * window the cluster's capacity is the operations every node completed in
+ * it, in % of N bare-metal nodes in service: N times the throughput of one
+ * preinstalled bare-metal node running the same workload with a warm page
+ * cache (the second half of a horizon-long run, measured in the same run). Every
+ * difference comes out of the models: startup, server and link contention,
+ * the copier's interference, virtualization overheads.
+ *
+ * BMcast's copier backs off as in Fig. Cassandra ({@link COPY_BACKOFF};
+ * `copyBackoff: undefined` keeps the profile's idle policy). Nothing here is
+ * compared with the paper: it has no such figure.
+ * Runnable alone: `deno run -A experiments/fig_elasticity.ts [--small]`.
+ */
+import { z } from "zod";
+import {
+  applyOverrides,
+  buildWorld,
+  BUILTIN_PROFILE,
+  finishDeployment,
+  loadProfile,
+  type Profile,
+  readProfileInput,
+} from "../lib/scenario/mod.ts";
+import {
+  DEPLOYED,
+  FLEET_STRATEGIES,
+  parseScenario,
+  PREINSTALLED,
+  type ProfileOverrides,
+  ScenarioError,
+} from "../lib/scenario/fleet.ts";
+import {
+  callInWorker,
+  csv,
+  issuesMessage,
+  outDirIssue,
+  parseFlags,
+  textTable,
+  writeFilesAtomically,
+} from "../lib/_util/mod.ts";
+import { runKvWorkload } from "../lib/workload/mod.ts";
+import { throughputFigure, type ThroughputRow, toSvg } from "../lib/plot/mod.ts";
+import { COPY_BACKOFF, copyPolicy, runSystem, workloadParams } from "./fig_cassandra.ts";
+
+/** Parameters of the elasticity experiment. */
+export interface ElasticityParams {
+  /** Strategies, one line each (names of `deno task sim --strategy`). */
+  strategies: readonly string[];
+  /** Nodes added at once. */
+  nodes: number;
+  /** How long to watch, s from the power-on. */
+  horizonS: number;
+  /** Capacity sample window, s (a partial last window before the horizon is left out). */
+  sampleEveryS: number;
+  /** Image size, GB; absent: the profile's (32). */
+  imageGb?: number;
+  /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
+  set?: ProfileOverrides;
+  /** Seed of every random stream. */
+  seed: number;
+  /**
+   * BMcast's copier back-off under the workload, as in Fig. Cassandra
+   * (`CassandraParams.copyBackoff`); absent: the profile's copy policy.
+   */
+  copyBackoff?: { maxIdle: number; step: number; pipeline?: number };
+  /** Run the strategies in workers, two at a time (worth it under `deno run`). @default false */
+  parallel?: boolean;
+  /** The hardware profile. @default the built-in profile */
+  profile?: Profile;
+}
+
+/** What the fleet's scenario parser does not check (it checks strategies, nodes, seed, image, set). */
+const ParamsSchema = z.object({
+  strategies: z.array(z.string(), { error: "must be a list of strategies" })
+    .min(1, "must name at least one strategy")
+    .refine((xs) => new Set(xs).size === xs.length, "must not name a strategy twice"),
+  horizonS: z.number({ error: "must be a number" }).positive("must be > 0")
+    .max(86_400, "must be <= 86400"),
+  sampleEveryS: z.number({ error: "must be a number" }).positive("must be > 0"),
+});
+
+/** Seven strategies, 4 nodes added at once, 30 minutes in 25 s windows, the paper's 32 GB image. */
+export const full: ElasticityParams = {
+  strategies: [
+    "bare-metal",
+    "image-copy",
+    "image-copy-multicast",
+    "bmcast",
+    "bmcast-multicast",
+    "nfsroot",
+    "kvm-nfs",
+  ],
+  nodes: 4,
+  horizonS: 1800,
+  sampleEveryS: 25,
+  seed: 1,
+  copyBackoff: COPY_BACKOFF,
+  parallel: true,
+};
+
+/** A quick configuration for tests: three strategies, 2 nodes, the smallest image, 10 minutes. */
+export const small: ElasticityParams = {
+  strategies: ["bare-metal", "image-copy", "bmcast"],
+  nodes: 2,
+  horizonS: 600,
+  sampleEveryS: 25,
+  imageGb: 10.35,
+  seed: 1,
+  copyBackoff: COPY_BACKOFF,
+};
+
+/** What one strategy's scale-out delivered. */
+export interface StrategyCapacity {
+  /** Strategy name (as `deno task sim --strategy`). */
+  strategy: string;
+  /** Nodes added. */
+  nodes: number;
+  /** Operations completed in each window by all nodes together. */
+  windowOps: number[];
+  /** First node's OS up, s from the power-on. */
+  firstUpS: number;
+  /** Last node's OS up, s from the power-on; NaN when one was not up within the horizon. */
+  lastUpS: number;
+  /** Every node deployed (image on its local disk), s; NaN when not within the horizon or never. */
+  deployedS: number;
+}
+
+/** Summary of one strategy, against N bare-metal nodes in service. */
+export interface CapacitySummary extends Omit<StrategyCapacity, "windowOps"> {
+  /** End of the first window whose capacity reached 50 %, s; NaN if none did. */
+  reach50S: number;
+  /** The same for 90 %. */
+  reach90S: number;
+  /** Capacity delivered over the horizon, % (the mean of the windows). */
+  meanPct: number;
+  /** Mean capacity over the last quarter of the horizon, %. */
+  finalPct: number;
+}
+
+/** Output of {@link run}. */
+export interface ElasticityOutput {
+  /** Capacity per window (at its end) and strategy, % of N bare-metal nodes. */
+  rows: ThroughputRow[];
+  /** One row per strategy, in the order asked. */
+  summary: CapacitySummary[];
+  /** One warm bare-metal node's throughput, ops/s (100 % per node). */
+  referenceOpsPerS: number;
+  /** Each strategy's run. */
+  runs: StrategyCapacity[];
+}
+
+type Plain = Omit<ElasticityParams, "profile" | "strategies" | "parallel">;
+
+/**
+ * One strategy: N nodes power on at 0 s, each runs the workload from its OS
+ * up to the horizon (BMcast also finishes its copy and de-virtualizes).
+ * `profile` already carries the run's overrides.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * import { runStrategy, small } from "./fig_elasticity.ts";
+ * const r = runStrategy(await loadProfile(BUILTIN_PROFILE), "bare-metal", { ...small, nodes: 1, horizonS: 200 });
+ * console.assert(r.windowOps.length === 8 && r.firstUpS > 130);
+ * ```
+ */
+export function runStrategy(profile: Profile, strategy: string, params: Plain): StrategyCapacity {
+  const start = FLEET_STRATEGIES[strategy];
+  const w = buildWorld(profile, {
+    seed: params.seed,
+    nodes: params.nodes,
+    imageBytes: params.imageGb === undefined
+      ? undefined
+      : Math.ceil((params.imageGb * 1e9) / 512) * 512,
+    preinstalled: PREINSTALLED[strategy] ?? false,
+    run: strategy,
+  });
+  const dt = Math.round(params.sampleEveryS * 1e9);
+  const end = Math.round(params.horizonS * 1e9);
+  // Whole windows only: a partial one at the horizon would look like a dip.
+  const windowOps = Array<number>(Math.floor(end / dt)).fill(0);
+  const workload = workloadParams(profile, {
+    durationS: params.horizonS,
+    sampleEveryS: params.horizonS,
+    seed: params.seed,
+  });
+  const options = {
+    copyPolicy: copyPolicy(profile, params),
+    copyPipeline: params.copyBackoff?.pipeline,
+  };
+  const up: number[] = [], deployed: number[] = [];
+  const t0 = w.sim.now;
+  for (const node of w.nodes) {
+    w.sim.process(function* () {
+      yield* node.firmware.powerOn();
+      const r = yield* start(w, node, options);
+      up.push(w.sim.now - t0);
+      if (DEPLOYED[strategy] === "up") deployed.push(w.sim.now - t0);
+      if (DEPLOYED[strategy] === "copy") {
+        w.sim.process(function* () {
+          yield* finishDeployment(w, node, r);
+          deployed.push(w.sim.now - t0);
+        }, `${node.name}/deploy`);
+      }
+      const left = t0 + end - w.sim.now;
+      if (left <= 0) return;
+      yield runKvWorkload(r.driver, r.cpus, {
+        ...workload,
+        durationNs: left,
+        sampleEveryNs: left,
+        rngStream: `kv:${node.name}`,
+        observe: (op) => {
+          const i = Math.floor((op.end - t0) / dt);
+          if (i < windowOps.length) windowOps[i]++;
+        },
+      });
+    }, `${node.name}/scale-out`);
+  }
+  w.sim.run(t0 + end);
+  return {
+    strategy,
+    nodes: params.nodes,
+    windowOps,
+    firstUpS: up.length === 0 ? NaN : Math.min(...up) / 1e9,
+    lastUpS: up.length < params.nodes ? NaN : Math.max(...up) / 1e9,
+    deployedS: deployed.length < params.nodes ? NaN : Math.max(...deployed) / 1e9,
+  };
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * A strategy's capacity per window in % of N nodes at `refOpsPerS` each, and
+ * when it first reached 50 % and 90 %.
+ * @example
+ * ```ts
+ * import { capacity } from "./fig_elasticity.ts";
+ * const c = capacity({ strategy: "x", nodes: 2, windowOps: [0, 100, 190, 200], firstUpS: 5, lastUpS: 15, deployedS: 15 }, 10, 10);
+ * console.assert(c.pct.join() === "0,50,95,100" && c.summary.reach50S === 20 && c.summary.reach90S === 30);
+ * ```
+ */
+export function capacity(
+  run: StrategyCapacity,
+  refOpsPerS: number,
+  sampleEveryS: number,
+): { pct: number[]; summary: CapacitySummary } {
+  const full = run.nodes * refOpsPerS * sampleEveryS;
+  const pct = run.windowOps.map((ops) => (100 * ops) / full);
+  const reach = (x: number) => {
+    const i = pct.findIndex((p) => p >= x);
+    return i < 0 ? NaN : (i + 1) * sampleEveryS;
+  };
+  const { windowOps: _, ...rest } = run;
+  return {
+    pct,
+    summary: {
+      ...rest,
+      reach50S: reach(50),
+      reach90S: reach(90),
+      meanPct: mean(pct),
+      finalPct: mean(pct.slice(Math.floor(pct.length * 0.75))),
+    },
+  };
+}
+
+/** How {@link paramIssues} names each parameter (e.g. a CLI flag). */
+export type ParamLabels = Partial<
+  Record<"strategies" | "nodes" | "horizonS" | "sampleEveryS" | "imageGb" | "seed" | "set", string>
+>;
+
+/**
+ * Every issue of `params`, each as `<name>: <rule>: current value is <value>`:
+ * the fleet's scenario rules for strategies, nodes, seed, image size and
+ * profile changes, and this experiment's for the horizon and the window.
+ * @example
+ * ```ts
+ * import { paramIssues, small } from "./fig_elasticity.ts";
+ * const issues = paramIssues({ ...small, horizonS: 10, sampleEveryS: 20 }, { labels: { sampleEveryS: "--window-s" } });
+ * console.assert(issues.length === 1 && issues[0].startsWith("--window-s: must be <= horizonS (10)"));
+ * ```
+ */
+export function paramIssues(
+  params: ElasticityParams,
+  options: { profile?: Profile; labels?: ParamLabels } = {},
+): string[] {
+  const labels = options.labels ?? {};
+  const issues = new Set<string>();
+  const own = ParamsSchema.safeParse(params);
+  for (const i of own.error?.issues ?? []) {
+    const key = String(i.path[0]) as keyof ParamLabels;
+    const value = (params as unknown as Record<string, unknown>)[key];
+    issues.add(`${labels[key] ?? key}: ${i.message}: current value is ${JSON.stringify(value)}`);
+  }
+  if (own.success && params.sampleEveryS > params.horizonS) {
+    const horizon = `${labels.horizonS ?? "horizonS"} (${params.horizonS})`;
+    issues.add(
+      `${
+        labels.sampleEveryS ?? "sampleEveryS"
+      }: must be <= ${horizon}: current value is ${params.sampleEveryS}`,
+    );
+  }
+  const strategies = Array.isArray(params.strategies) ? params.strategies : [];
+  for (const strategy of strategies.length > 0 ? strategies : ["bare-metal"]) {
+    try {
+      parseScenario(
+        {
+          strategy,
+          nodes: params.nodes,
+          seed: params.seed,
+          imageGb: params.imageGb,
+          set: params.set,
+        },
+        {
+          profile: options.profile,
+          labels: {
+            strategy: labels.strategies,
+            nodes: labels.nodes,
+            seed: labels.seed,
+            imageGb: labels.imageGb,
+            set: labels.set,
+          },
+        },
+      );
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      for (const issue of e.issues) issues.add(issue);
+    }
+  }
+  return [...issues];
+}
+
+/**
+ * Runs every strategy on a fresh world and the bare-metal reference.
+ * @throws ScenarioError naming every bad strategy, node count, image size, profile change or window
+ * @example
+ * ```ts
+ * import { run, small } from "./fig_elasticity.ts";
+ * const out = await run({ ...small, strategies: ["bare-metal"], nodes: 1, horizonS: 250 });
+ * console.assert(out.rows.length === 10 && out.summary[0].lastUpS > 130);
+ * ```
+ */
+export async function run(params: ElasticityParams = full): Promise<ElasticityOutput> {
+  const base = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const issues = paramIssues(params, { profile: base });
+  if (issues.length > 0) throw new ScenarioError(issues);
+  const profile = params.set
+    ? applyOverrides(base, params.set, { origin: "set by the elasticity experiment" })
+    : base;
+  const { profile: _p, strategies, parallel, ...plain } = params;
+  const one = (strategy: string): Promise<StrategyCapacity> =>
+    parallel
+      ? callInWorker<StrategyCapacity>({
+        module: import.meta.url,
+        fn: "runStrategy",
+        args: [profile, strategy, plain],
+        what: `elasticity: the ${strategy} run`,
+      })
+      : Promise.resolve(runStrategy(profile, strategy, plain));
+  // Two at a time in workers (the machine's cores); the reference beside them.
+  const runs: StrategyCapacity[] = [];
+  const queue = [...strategies];
+  const lanes = Array.from({ length: parallel ? 2 : 1 }, async () => {
+    while (queue.length > 0) {
+      const s = queue.shift()!;
+      const r = await one(s);
+      runs[strategies.indexOf(s)] = r;
+    }
+  });
+  // Warm: the second half of a horizon-long bare-metal run (its page cache filled).
+  const ref = runSystem(profile, "bare-metal", {
+    durationS: params.horizonS,
+    sampleEveryS: params.horizonS / 2,
+    seed: params.seed,
+    imageBytes: params.imageGb === undefined
+      ? undefined
+      : Math.ceil((params.imageGb * 1e9) / 512) * 512,
+  });
+  await Promise.all(lanes);
+  const refOpsPerS = ref.windowOps[1] / (params.horizonS / 2);
+  const rows: ThroughputRow[] = [];
+  const summary: CapacitySummary[] = [];
+  for (const r of runs) {
+    const c = capacity(r, refOpsPerS, params.sampleEveryS);
+    summary.push(c.summary);
+    c.pct.forEach((p, i) =>
+      rows.push({
+        system: r.strategy,
+        timeS: (i + 1) * params.sampleEveryS,
+        pctOfBareMetal: p,
+        source: "sim",
+      })
+    );
+  }
+  return { rows, summary, referenceOpsPerS: refOpsPerS, runs };
+}
+
+/**
+ * The figure: each strategy's capacity over time, % of N bare-metal nodes.
+ * @example
+ * ```ts
+ * import { figure } from "./fig_elasticity.ts";
+ * import { toSvg } from "../lib/plot/mod.ts";
+ * const rows = [25, 50].map((t) => ({ system: "bmcast", timeS: t, pctOfBareMetal: t - 10, source: "sim" as const }));
+ * console.assert(toSvg(figure({ rows, summary: [], referenceOpsPerS: 1000, runs: [] })).includes("capacity"));
+ * ```
+ */
+export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof throughputFigure> {
+  return throughputFigure(out.rows, [], {
+    title,
+    yDomain: [0, 110],
+    yLabel: "capacity (% of the nodes on bare metal)",
+  });
+}
+
+/**
+ * The summary as an aligned text table ("-" where a moment was not reached).
+ * @example
+ * ```ts
+ * import { formatTable } from "./fig_elasticity.ts";
+ * const s = { strategy: "bmcast", nodes: 2, firstUpS: 168, lastUpS: 168, deployedS: NaN, reach50S: 200, reach90S: 275, meanPct: 65.5, finalPct: 99.5 };
+ * console.assert(formatTable([s]).split("\n")[1].includes("-"));
+ * ```
+ */
+export function formatTable(summary: readonly CapacitySummary[]): string {
+  const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+  return textTable(
+    [
+      "strategy",
+      "first up s",
+      "last up s",
+      "50 % at s",
+      "90 % at s",
+      "deployed s",
+      "mean %",
+      "final %",
+    ],
+    summary.map((s) => [
+      s.strategy,
+      n(s.firstUpS),
+      n(s.lastUpS),
+      n(s.reach50S),
+      n(s.reach90S),
+      n(s.deployedS),
+      n(s.meanPct),
+      n(s.finalPct),
+    ]),
+    [false, ...Array(7).fill(true)],
+  );
+}
+
+const USAGE =
+  `usage: deno task elasticity [--small] [--strategies A,B,...] [--nodes N] [--horizon-s S] [--window-s S]
+                            [--seed S] [--profile PATH] [--set P=V ...] [--out DIR]
+  Beyond the paper: N nodes are added at once; each runs Fig. Cassandra's workload from the
+  moment its OS is up. Prints per strategy when the first and last OS were up, when the
+  cluster's capacity (the operations of all nodes, % of as many warm bare-metal nodes) first
+  reached 50 % and 90 %, when every node was deployed, the mean capacity over the horizon and
+  over its last quarter. Writes elasticity.csv, elasticity.json and elasticity.svg to DIR
+  (default out/).
+  --strategies LIST  names of 'deno task sim --strategy' (default: all but kvm-local)
+  --nodes N          nodes added at once (default 4; small 2)
+  --horizon-s S      how long to watch from the power-on, s (default 1800; small 600)
+  --window-s S       capacity sample window, s (default 25)
+  --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
+  exit status: 0 done, 1 the simulation failed, 2 invalid input`;
+
+if (import.meta.main) {
+  const flags = parseFlags({
+    command: "elasticity",
+    usage: USAGE,
+    args: Deno.args,
+    options: {
+      small: { type: "boolean", default: false },
+      strategies: { type: "string" },
+      nodes: { type: "string" },
+      "horizon-s": { type: "string" },
+      "window-s": { type: "string" },
+      seed: { type: "string" },
+      profile: { type: "string" },
+      set: { type: "string", multiple: true },
+      out: { type: "string", default: "out" },
+    },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const base = flags.small ? small : full;
+  const issues: string[] = [];
+  // Unparsable numbers are named here; the rules on parsed ones below.
+  const num = (flag: string, raw: string | undefined, fallback: number) => {
+    const v = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
+    if (raw === undefined) return fallback;
+    if (Number.isFinite(v)) return v;
+    issues.push(`--${flag}: must be a number: current value is ${JSON.stringify(raw)}`);
+    return fallback;
+  };
+  const params: ElasticityParams = {
+    ...base,
+    strategies: flags.strategies?.split(",").map((x) => x.trim()) ?? base.strategies,
+    nodes: num("nodes", flags.nodes, base.nodes),
+    horizonS: num("horizon-s", flags["horizon-s"], base.horizonS),
+    sampleEveryS: num("window-s", flags["window-s"], base.sampleEveryS),
+    seed: num("seed", flags.seed, base.seed),
+    parallel: true,
+  };
+  const input = await readProfileInput({ path: flags.profile, set: flags.set });
+  issues.push(...input.issues);
+  const outIssue = outDirIssue("out", flags.out);
+  if (outIssue !== undefined) issues.push(outIssue);
+  issues.push(...paramIssues(params, {
+    profile: input.profile,
+    labels: {
+      strategies: "--strategies",
+      nodes: "--nodes",
+      horizonS: "--horizon-s",
+      sampleEveryS: "--window-s",
+      seed: "--seed",
+    },
+  }));
+  if (issues.length > 0 || input.profile === undefined) {
+    console.error(`${issuesMessage("elasticity: invalid input", issues)}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const t0 = performance.now();
+  let out: ElasticityOutput;
+  try {
+    out = await run({ ...params, profile: input.profile });
+  } catch (e) {
+    console.error(`elasticity: the simulation failed: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  const wall = (performance.now() - t0) / 1e3;
+  console.log(formatTable(out.summary));
+  const image = (params.imageGb ?? input.profile.image.bytes.value / 1e9).toFixed(2);
+  console.log(
+    `\n${params.nodes} node${
+      params.nodes === 1 ? "" : "s"
+    } added at 0 s, ${image} GB image, ${params.horizonS} s in ${params.sampleEveryS} s windows, seed ${params.seed}; ` +
+      `100 % = ${params.nodes} x ${
+        out.referenceOpsPerS.toFixed(0)
+      } ops/s (a warm bare-metal node); wall time ${wall.toFixed(1)} s`,
+  );
+  const title = `Capacity after adding ${params.nodes} nodes at 0 s`;
+  writeFilesAtomically(flags.out, {
+    "elasticity.csv": csv(out.rows),
+    "elasticity.json": JSON.stringify(
+      { params: { ...params, profile: undefined }, wallSeconds: wall, ...out },
+      null,
+      2,
+    ),
+    "elasticity.svg": toSvg(figure(out, title)),
+  });
+}

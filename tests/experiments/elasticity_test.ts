@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  capacity,
+  paramIssues,
+  run,
+  runStrategy,
+  small,
+} from "../../experiments/fig_elasticity.ts";
+import { ScenarioError } from "../../lib/scenario/fleet.ts";
+import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { runScript } from "../_script.ts";
+
+const profile = await loadProfile(BUILTIN_PROFILE);
+
+Deno.test("elasticity: no capacity before an OS is up; bare metal reaches its nodes' throughput; BMcast serves long before image copy and ends at bare metal", async () => {
+  const out = await run({ ...small, profile });
+  assert.deepEqual(out.summary.map((s) => s.strategy), small.strategies);
+  const dt = small.sampleEveryS;
+  for (const r of out.runs) {
+    // A window that ends before the first OS is up holds no operation.
+    r.windowOps.forEach((ops, i) => {
+      if ((i + 1) * dt <= r.firstUpS) assert.equal(ops, 0, `${r.strategy} window ${i}`);
+    });
+    assert.equal(r.windowOps.length, small.horizonS / dt);
+  }
+  const [bare, copy, bmc] = out.summary;
+  assert.ok(Math.abs(bare.finalPct - 100) < 3, `bare metal warm: ${bare.finalPct} %`);
+  assert.ok(bmc.reach90S < copy.lastUpS, `${bmc.reach90S} vs ${copy.lastUpS}`);
+  assert.ok(bmc.meanPct > 5 * copy.meanPct, `${bmc.meanPct} vs ${copy.meanPct}`);
+  // De-virtualized within the horizon: the last quarter runs at bare metal's capacity.
+  assert.ok(bmc.deployedS < small.horizonS, `${bmc.deployedS}`);
+  assert.ok(Math.abs(bmc.finalPct - bare.finalPct) < 2, `${bmc.finalPct} vs ${bare.finalPct}`);
+  // Image copy serves only after its copy and reboot: up and deployed at once.
+  assert.equal(copy.deployedS, copy.lastUpS);
+  assert.ok(copy.firstUpS > bmc.lastUpS + 200);
+});
+
+Deno.test("elasticity: each node's store draws its own requests, the same for a seed", () => {
+  const params = { ...small, nodes: 2, horizonS: 250 };
+  const a = runStrategy(profile, "bare-metal", params);
+  assert.deepEqual(runStrategy(profile, "bare-metal", params), a, "same seed, same windows");
+  // One node alone does about half the work of two (same boot, own clients).
+  const one = runStrategy(profile, "bare-metal", { ...params, nodes: 1 });
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  const ratio = sum(a.windowOps) / sum(one.windowOps);
+  assert.ok(ratio > 1.9 && ratio < 2.1, `${ratio}`);
+});
+
+Deno.test("elasticity capacity: % of N reference nodes per window, and when it first reached 50 and 90 %", () => {
+  const c = capacity(
+    {
+      strategy: "x",
+      nodes: 4,
+      windowOps: [0, 0, 2_000, 3_800, 4_000],
+      firstUpS: 15,
+      lastUpS: 18,
+      deployedS: NaN,
+    },
+    100,
+    10,
+  );
+  assert.deepEqual(c.pct, [0, 0, 50, 95, 100]);
+  assert.equal(c.summary.reach50S, 30);
+  assert.equal(c.summary.reach90S, 40);
+  assert.equal(c.summary.meanPct, 49);
+  assert.equal(c.summary.finalPct, 97.5);
+  const never = capacity({ ...c.summary, windowOps: [0, 10] }, 100, 10).summary;
+  assert.ok(Number.isNaN(never.reach50S) && Number.isNaN(never.reach90S));
+});
+
+Deno.test("elasticity rejects bad parameters, naming every issue before anything runs", async () => {
+  const bad = { ...small, strategies: ["bogus"], nodes: 0, horizonS: -5, sampleEveryS: 0 };
+  await assert.rejects(
+    run({ ...bad, profile }),
+    (e: unknown) => {
+      assert.ok(e instanceof ScenarioError);
+      assert.deepEqual(e.issues.map((i) => i.split(":")[0]).sort(), [
+        "horizonS",
+        "nodes",
+        "sampleEveryS",
+        "strategy",
+      ]);
+      return true;
+    },
+  );
+  assert.deepEqual(
+    paramIssues({ ...small, sampleEveryS: 700 }, { labels: { sampleEveryS: "--window-s" } }),
+    ["--window-s: must be <= horizonS (600): current value is 700"],
+  );
+  assert.deepEqual(paramIssues({ ...small, strategies: ["bmcast", "bmcast"] }), [
+    'strategies: must not name a strategy twice: current value is ["bmcast","bmcast"]',
+  ]);
+  assert.deepEqual(paramIssues({ ...small, strategies: [] }), [
+    "strategies: must name at least one strategy: current value is []",
+  ]);
+});
+
+Deno.test("deno task elasticity prints the table and writes CSV, JSON and SVG; bad input exits 2 and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runScript(
+      "experiments/fig_elasticity.ts",
+      "--small",
+      "--strategies",
+      "bare-metal",
+      "--nodes",
+      "1",
+      "--horizon-s",
+      "200",
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^strategy +\| first up s \| last up s \| 50 % at s \| 90 % at s \|/);
+    assert.match(r.stdout, /\nbare-metal \| +159\.\d \|/);
+    assert.match(r.stdout, /1 node added at 0 s, 10\.35 GB image, 200 s in 25 s windows, seed 1/);
+    const csv = await Deno.readTextFile(join(dir, "elasticity.csv"));
+    assert.match(csv, /^system,timeS,pctOfBareMetal,source\n/);
+    assert.equal(csv.trim().split("\n").length, 1 + 8);
+    assert.match(await Deno.readTextFile(join(dir, "elasticity.svg")), /capacity/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "elasticity.json")));
+    assert.equal(json.summary[0].strategy, "bare-metal");
+
+    const bad = join(dir, "bad");
+    const b = await runScript(
+      "experiments/fig_elasticity.ts",
+      "--strategies",
+      "bmcast,turbo",
+      "--nodes",
+      "0",
+      "--horizon-s",
+      "soon",
+      "--window-s",
+      "0",
+      "--set",
+      "hdd.colour=3",
+      "--out",
+      bad,
+    );
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /elasticity: invalid input \(5 issues\)/);
+    assert.match(b.stderr, /--strategies: must be one of bare-metal, /);
+    assert.match(b.stderr, /--nodes: must be >= 1: current value is 0/);
+    assert.match(b.stderr, /--horizon-s: must be a number: current value is "soon"/);
+    assert.match(b.stderr, /--window-s: must be > 0: current value is 0/);
+    assert.match(b.stderr, /hdd\.colour/);
+    assert.throws(() => Deno.statSync(bad));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
