@@ -358,15 +358,20 @@ Deno.test("a world with three image servers gives node i server i mod 3, each on
   assert.equal(new Set(w.servers.map((s) => w.network.route(s.host, "node0")[0])).size, 3);
 });
 
-Deno.test("an image-server outage during the boot stalls streaming strategies until TCP's back-off gets through", () => {
-  const small = { run: "run", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
-  const ms = 1e6;
+/** How long TCP's tries lost in an outage of `outageS` add up to, ns: the profile's RTO doubling up to its cap. */
+function tcpBackOff(outageS: number): number {
   const rto = profile.network.retransmitTimeout.value,
     max = profile.network.maxRetransmitTimeout.value;
-  // Tries lost in a 20 s outage: 200 ms, 400 ms, ... until the sum passes 20 s (25.4 s).
   let wait = 0;
-  for (let r = rto; wait < 20_000 * ms; r = Math.min(2 * r, max)) wait += r;
-  assert.equal(wait, 25_400 * ms);
+  for (let r = rto; wait < outageS * 1e9; r = Math.min(2 * r, max)) wait += r;
+  return wait;
+}
+
+Deno.test("an image-server outage during the boot stalls streaming strategies until TCP's back-off gets through", () => {
+  const small = { run: "run", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
+  // Tries lost in a 20 s outage: 200 ms, 400 ms, ... until the sum passes 20 s (25.4 s).
+  const wait = tcpBackOff(20);
+  assert.equal(wait, 25_400 * 1e6);
   for (const strategy of ["bmcast", "nfsroot"]) {
     const calm = runFleet({ profile, point: { ...small, strategy } });
     // POST ends at 130 s: the outage starts 20 s into the OS boot.
@@ -435,7 +440,7 @@ Deno.test("an outage is given as AT:DURATION or an object, with any strategy", (
 Deno.test("an outage with multicast: chunks and joins sent meanwhile are lost, receivers ask again after an idle timeout, and every node is deployed", () => {
   const point = { run: "run", nodes: 2, seed: 1, imageGb: IMAGE_GB, until: "deployed" as const };
   const idleS = profile.imageServer.multicastIdleTimeout.value / 1e9;
-  const backOffS = 25.4; // TCP's tries lost in a 20 s outage (see above): the redirects' wait
+  const backOffS = tcpBackOff(20) / 1e9; // the redirects' wait
   for (const strategy of ["image-copy-multicast", "bmcast-multicast"]) {
     const calm = runFleet({ profile, point: { ...point, strategy } }).summary;
     const hit = runFleet({
