@@ -33,10 +33,13 @@ import {
 import {
   DEPLOYED,
   FLEET_STRATEGIES,
+  type Outage,
+  OutageSchema,
   parseScenario,
   PREINSTALLED,
   type ProfileOverrides,
   ScenarioError,
+  startOutage,
 } from "../lib/scenario/fleet.ts";
 import {
   callInWorker,
@@ -65,6 +68,12 @@ export interface ElasticityParams {
   imageGb?: number;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
   set?: ProfileOverrides;
+  /**
+   * Every image server unreachable for `durationS` from `atS` after the
+   * power-on (lib/scenario/fleet's outage: TCP retransmits with back-off,
+   * multicast datagrams are lost); absent: none.
+   */
+  outage?: Outage;
   /** Seed of every random stream. */
   seed: number;
   /**
@@ -198,6 +207,7 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
   };
   const up: number[] = [], deployed: number[] = [];
   const t0 = w.sim.now;
+  if (params.outage !== undefined) startOutage(w, t0, params.outage);
   for (const node of w.nodes) {
     w.sim.process(function* () {
       yield* node.firmware.powerOn();
@@ -273,7 +283,10 @@ export function capacity(
 
 /** How {@link paramIssues} names each parameter (e.g. a CLI flag). */
 export type ParamLabels = Partial<
-  Record<"strategies" | "nodes" | "horizonS" | "sampleEveryS" | "imageGb" | "seed" | "set", string>
+  Record<
+    "strategies" | "nodes" | "horizonS" | "sampleEveryS" | "imageGb" | "seed" | "set" | "outage",
+    string
+  >
 >;
 
 /**
@@ -317,6 +330,7 @@ export function paramIssues(
           seed: params.seed,
           imageGb: params.imageGb,
           set: params.set,
+          outage: params.outage,
         },
         {
           profile: options.profile,
@@ -326,6 +340,7 @@ export function paramIssues(
             seed: labels.seed,
             imageGb: labels.imageGb,
             set: labels.set,
+            outage: labels.outage,
           },
         },
       );
@@ -458,7 +473,7 @@ export function formatTable(summary: readonly CapacitySummary[]): string {
 
 const USAGE =
   `usage: deno task elasticity [--small] [--strategies A,B,...] [--nodes N] [--horizon-s S] [--window-s S]
-                            [--seed S] [--profile PATH] [--set P=V ...] [--out DIR]
+                            [--outage AT:DUR] [--seed S] [--profile PATH] [--set P=V ...] [--out DIR]
   Beyond the paper: N nodes are added at once; each runs Fig. Cassandra's workload from the
   moment its OS is up. Prints per strategy when the first and last OS were up, when the
   cluster's capacity (the operations of all nodes, % of as many warm bare-metal nodes) first
@@ -469,6 +484,8 @@ const USAGE =
   --nodes N          nodes added at once (default 4; small 2)
   --horizon-s S      how long to watch from the power-on, s (default 1800; small 600)
   --window-s S       capacity sample window, s (default 25)
+  --outage AT:DUR    every image server unreachable for DUR s from AT s after the power-on
+                     (as 'deno task sim --outage'): who still depends on it stalls
   --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
   exit status: 0 done, 1 the simulation failed, 2 invalid input`;
 
@@ -483,6 +500,7 @@ if (import.meta.main) {
       nodes: { type: "string" },
       "horizon-s": { type: "string" },
       "window-s": { type: "string" },
+      outage: { type: "string" },
       seed: { type: "string" },
       profile: { type: "string" },
       set: { type: "string", multiple: true },
@@ -509,6 +527,11 @@ if (import.meta.main) {
     seed: num("seed", flags.seed, base.seed),
     parallel: true,
   };
+  if (flags.outage !== undefined) {
+    // Parsed here so the object reaches the workers; a bad value is named below.
+    const o = OutageSchema.safeParse(flags.outage);
+    params.outage = o.success ? o.data : flags.outage as unknown as Outage;
+  }
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
   const outIssue = outDirIssue("out", flags.out);
@@ -521,6 +544,7 @@ if (import.meta.main) {
       horizonS: "--horizon-s",
       sampleEveryS: "--window-s",
       seed: "--seed",
+      outage: "--outage",
     },
   }));
   if (issues.length > 0 || input.profile === undefined) {
@@ -546,7 +570,10 @@ if (import.meta.main) {
         out.referenceOpsPerS.toFixed(0)
       } ops/s (a warm bare-metal node); wall time ${wall.toFixed(1)} s`,
   );
-  const title = `Capacity after adding ${params.nodes} nodes at 0 s`;
+  const o = params.outage;
+  if (o !== undefined) console.log(`image server unreachable ${o.atS}-${o.atS + o.durationS} s`);
+  const title = `Capacity after adding ${params.nodes} nodes at 0 s` +
+    (o ? `, image server away ${o.atS}-${o.atS + o.durationS} s` : "");
   writeFilesAtomically(flags.out, {
     "elasticity.csv": csv(out.rows),
     "elasticity.json": JSON.stringify(

@@ -47,6 +47,22 @@ Deno.test("elasticity: each node's store draws its own requests, the same for a 
   assert.ok(ratio > 1.9 && ratio < 2.1, `${ratio}`);
 });
 
+Deno.test("elasticity with an image-server outage: a streaming boot waits for it, so capacity comes later", () => {
+  const params = { ...small, nodes: 1, horizonS: 300 };
+  const calm = runStrategy(profile, "nfsroot", params);
+  // POST ends at 130 s: the outage starts 20 s into the OS boot.
+  const hit = runStrategy(profile, "nfsroot", { ...params, outage: { atS: 150, durationS: 20 } });
+  assert.ok(hit.firstUpS > calm.firstUpS + 20, `${hit.firstUpS} vs ${calm.firstUpS}`);
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  assert.ok(sum(hit.windowOps) < sum(calm.windowOps));
+  assert.deepEqual(
+    paramIssues({ ...small, outage: { atS: 10, durationS: 0 } }, {
+      labels: { outage: "--outage" },
+    }),
+    ["--outage durationS: must be > 0: current value is 0"],
+  );
+});
+
 Deno.test("elasticity capacity: % of N reference nodes per window, and when it first reached 50 and 90 %", () => {
   const c = capacity(
     {
