@@ -33,6 +33,7 @@ import {
 import {
   DEPLOYED,
   FLEET_STRATEGIES,
+  imageBytesOf,
   type Outage,
   OutageSchema,
   parseScenario,
@@ -183,12 +184,17 @@ type Plain = Omit<ElasticityParams, "profile" | "strategies" | "parallel">;
  */
 export function runStrategy(profile: Profile, strategy: string, params: Plain): StrategyCapacity {
   const start = FLEET_STRATEGIES[strategy];
+  if (start === undefined) {
+    throw new RangeError(
+      `Cannot run the elasticity experiment: 'strategy' must be one of ${
+        Object.keys(FLEET_STRATEGIES).join(", ")
+      }: current value is ${strategy}`,
+    );
+  }
   const w = buildWorld(profile, {
     seed: params.seed,
     nodes: params.nodes,
-    imageBytes: params.imageGb === undefined
-      ? undefined
-      : Math.ceil((params.imageGb * 1e9) / 512) * 512,
+    imageBytes: imageBytesOf(params.imageGb),
     preinstalled: PREINSTALLED[strategy] ?? false,
     run: strategy,
   });
@@ -394,9 +400,7 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
     durationS: params.horizonS,
     sampleEveryS: params.horizonS / 2,
     seed: params.seed,
-    imageBytes: params.imageGb === undefined
-      ? undefined
-      : Math.ceil((params.imageGb * 1e9) / 512) * 512,
+    imageBytes: imageBytesOf(params.imageGb),
   });
   await Promise.all(lanes);
   const refOpsPerS = ref.windowOps[1] / (params.horizonS / 2);

@@ -562,6 +562,19 @@ export interface FleetProgress {
   simS: number;
 }
 
+/**
+ * An image size in GB as bytes, rounded up to whole 512-byte sectors (what
+ * an image is made of); undefined stays undefined (the profile's size).
+ * @example
+ * ```ts
+ * import { imageBytesOf } from "./fleet.ts";
+ * console.assert(imageBytesOf(10.35) === 10_350_000_128 && imageBytesOf(undefined) === undefined);
+ * ```
+ */
+export function imageBytesOf(imageGb: number | undefined): number | undefined {
+  return imageGb === undefined ? undefined : Math.ceil((imageGb * 1e9) / 512) * 512;
+}
+
 /** Options of {@link runFleet}. */
 export interface RunFleetOptions {
   profile: Profile;
@@ -615,10 +628,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
       }: current value is ${point.strategy}`,
     );
   }
-  // GB to whole sectors (images are made of 512-byte blocks).
-  const imageBytes = point.imageGb === undefined
-    ? profile.image.bytes.value
-    : Math.ceil((point.imageGb * 1e9) / 512) * 512;
+  const imageBytes = imageBytesOf(point.imageGb) ?? profile.image.bytes.value;
   const w = buildWorld(profile, {
     seed: point.seed,
     nodes: point.nodes,

@@ -107,6 +107,10 @@ Deno.test("elasticity rejects bad parameters, naming every issue before anything
   assert.deepEqual(paramIssues({ ...small, strategies: ["bmcast", "bmcast"] }), [
     'strategies: must not name a strategy twice: current value is ["bmcast","bmcast"]',
   ]);
+  assert.throws(
+    () => runStrategy(profile, "turbo", small),
+    /'strategy' must be one of bare-metal, /,
+  );
   assert.deepEqual(paramIssues({ ...small, strategies: [] }), [
     "strategies: must name at least one strategy: current value is []",
   ]);
