@@ -101,7 +101,11 @@ function usage(profile?: Profile): string {
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;
   --set imageServer.count=K for more) and report each node's phases and startup
-  time, from the end of its POST.
+  time, from the end of its POST. The summary adds, per run: the first, mean and
+  last node up, when every node was up (ready s, from the first power-on), what
+  the image server sent (server GB) and read from its disk (disk GB), and how
+  busy the busiest server was after the first POST: its link (link %, of the
+  line rate) and its disk (disk %, of the time a read was outstanding).
 
   --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)

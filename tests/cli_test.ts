@@ -45,6 +45,9 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
     assert.match(r.stdout, new RegExp(flag));
   }
   for (const flag of ["--scenario", "--json", "--out"]) assert.match(r.stdout, new RegExp(flag));
+  for (const column of ["server GB", "disk GB", "link %", "disk %"]) {
+    assert.ok(r.stdout.includes(`(${column}`), column);
+  }
   for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stdout.includes(s), s);
 });
 
@@ -81,6 +84,12 @@ Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in
     assert.equal(s.nodes, 2);
     assert.ok(s.firstS <= s.meanS && s.meanS <= s.lastS);
     assert.ok(s.serverGb > 0, "the nodes streamed from the image server");
+    assert.ok(s.serverLinkPct > 0 && s.serverLinkPct <= 100, `link ${s.serverLinkPct} %`);
+    assert.ok(s.serverDiskPct > 0 && s.serverDiskPct <= 100, `disk ${s.serverDiskPct} %`);
+    assert.match(
+      Deno.readTextFileSync(join(out, "summary.csv")).split("\n")[0],
+      /,serverLinkPct,serverDiskPct\b/,
+    );
     assert.deepEqual(
       [...Deno.readDirSync(out)].map((e) => e.name).sort(),
       ["phases.csv", "sim.json", "summary.csv", "totals.csv", "trace.json"],
