@@ -518,6 +518,7 @@ export interface FleetSummaryRow extends FleetRunKey {
    * that time a read was outstanding.
    */
   serverLinkPct: number;
+  /** The busiest server's disk over the same span, % of it with a read outstanding. */
   serverDiskPct: number;
   /** With an outage: when it began, s from the first power-on, and how long it lasted. */
   outageAtS?: number;
