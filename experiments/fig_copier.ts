@@ -25,6 +25,7 @@ import {
   MAX_SEED,
   outDirIssue,
   parseFlags,
+  runPool,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -329,21 +330,18 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
         what: `copier: the ${label(c)} run (seed ${seed})`,
       });
   // A pool of `workers` runs; the bare-metal references run here meanwhile.
-  const runs: SystemRun[][] = params.cases.map(() => []);
-  let next = 0;
-  const pool = Array.from({ length: workers }, async () => {
-    while (next < jobs.length) {
-      const { c, i, k, seed } = jobs[next++];
-      runs[i][k] = await runCase(c, seed);
-      tick(seeds.length === 1 ? label(c) : `${label(c)}, seed ${seed}`);
-    }
+  const pool = runPool(jobs, workers, async ({ c, seed }) => {
+    const r = await runCase(c, seed);
+    tick(seeds.length === 1 ? label(c) : `${label(c)}, seed ${seed}`);
+    return r;
   });
   const bms = seeds.map((seed) => {
     const bm = runSystem(profile, "bare-metal", cassandra(seed));
     tick(seeds.length === 1 ? "bare metal" : `bare metal, seed ${seed}`);
     return bm;
   });
-  await Promise.all(pool);
+  const runs: SystemRun[][] = params.cases.map(() => []);
+  (await pool).forEach((r, j) => (runs[jobs[j].i][jobs[j].k] = r));
   const dt = params.sampleEveryS;
   // One run against the bare-metal run of its seed.
   const measure = (r: SystemRun, bm: SystemRun) => {

@@ -48,6 +48,7 @@ import {
   issuesMessage,
   outDirIssue,
   parseFlags,
+  runPool,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -386,15 +387,7 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
       })
       : Promise.resolve(runStrategy(profile, strategy, plain));
   // Two at a time in workers (the machine's cores); the reference beside them.
-  const runs: StrategyCapacity[] = [];
-  const queue = [...strategies];
-  const lanes = Array.from({ length: parallel ? 2 : 1 }, async () => {
-    while (queue.length > 0) {
-      const s = queue.shift()!;
-      const r = await one(s);
-      runs[strategies.indexOf(s)] = r;
-    }
-  });
+  const pool = runPool(strategies, parallel ? 2 : 1, one);
   // Warm: the second half of a horizon-long bare-metal run (its page cache filled).
   const ref = runSystem(profile, "bare-metal", {
     durationS: params.horizonS,
@@ -402,7 +395,7 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
     seed: params.seed,
     imageBytes: imageBytesOf(params.imageGb),
   });
-  await Promise.all(lanes);
+  const runs = await pool;
   const refOpsPerS = ref.windowOps[1] / (params.horizonS / 2);
   const rows: ThroughputRow[] = [];
   const summary: CapacitySummary[] = [];
@@ -516,8 +509,8 @@ if (import.meta.main) {
   const issues: string[] = [];
   // Unparsable numbers are named here; the rules on parsed ones below.
   const num = (flag: string, raw: string | undefined, fallback: number) => {
-    const v = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
     if (raw === undefined) return fallback;
+    const v = raw.trim() === "" ? NaN : Number(raw);
     if (Number.isFinite(v)) return v;
     issues.push(`--${flag}: must be a number: current value is ${JSON.stringify(raw)}`);
     return fallback;

@@ -29,5 +29,5 @@ export {
   parseFlags,
   writeFilesAtomically,
 } from "./cli.ts";
-export { callInWorker, type WorkerCall } from "./worker.ts";
+export { callInWorker, runPool, type WorkerCall } from "./worker.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

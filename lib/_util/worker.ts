@@ -61,3 +61,33 @@ self.onmessage = async (e) => {
     URL.revokeObjectURL(url);
   });
 }
+
+/**
+ * Runs `run` on every job, at most `lanes` at once, each lane taking the
+ * next job in order as its previous one ends; resolves with the results in
+ * job order. Lanes start at once (a synchronous `run` runs its first job
+ * before this returns), so the caller can work meanwhile.
+ * @example
+ * ```ts
+ * import { runPool } from "./worker.ts";
+ * const started: number[] = [];
+ * const out = await runPool([3, 1, 2], 2, async (x) => { started.push(x); return 10 * x; });
+ * console.assert(out.join() === "30,10,20" && started.join() === "3,1,2");
+ * ```
+ */
+export function runPool<J, R>(
+  jobs: readonly J[],
+  lanes: number,
+  run: (job: J, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(jobs.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await run(jobs[i], i);
+    }
+  };
+  const n = Math.max(1, Math.min(lanes, jobs.length));
+  return Promise.all(Array.from({ length: n }, lane)).then(() => out);
+}

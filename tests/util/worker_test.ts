@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { callInWorker } from "../../lib/_util/mod.ts";
+import { callInWorker, runPool } from "../../lib/_util/mod.ts";
 
 const module = `data:application/javascript,${
   encodeURIComponent(
@@ -26,4 +26,20 @@ Deno.test("callInWorker rejects with the worker's error, naming the call", async
     callInWorker({ module, fn: "boom", args: [], what: "the boom run" }),
     /^Error: the boom run failed in its worker: RangeError: kaput/,
   );
+});
+
+Deno.test("runPool keeps at most `lanes` jobs running, each lane taking the next, results in job order", async () => {
+  let running = 0, most = 0;
+  const order: number[] = [];
+  const out = await runPool([30, 10, 20, 5], 2, async (ms, i) => {
+    most = Math.max(most, ++running);
+    order.push(i);
+    await new Promise((r) => setTimeout(r, ms));
+    running--;
+    return ms * 2;
+  });
+  assert.deepEqual(out, [60, 20, 40, 10]);
+  assert.equal(most, 2);
+  assert.deepEqual(order, [0, 1, 2, 3]);
+  assert.deepEqual(await runPool([], 2, () => Promise.resolve(1)), []);
 });
