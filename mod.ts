@@ -168,6 +168,7 @@ export { AhciDriver, NfsClient } from "./lib/guest/mod.ts";
 export type {
   AhciDriverInfo,
   AhciDriverStats,
+  BlockRead,
   BootOp,
   GuestBlockDriver,
   IoResult,

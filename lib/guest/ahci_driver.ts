@@ -147,12 +147,27 @@ export interface AhciDriverStats {
   timedOut: number;
 }
 
+/** A guest read request. */
+export interface BlockRead {
+  /** First sector. */
+  lba: number;
+  /** Sectors. */
+  count: number;
+  /** The caller caches the data itself (see {@linkcode GuestBlockDriver.read}). @default false */
+  direct?: boolean;
+}
+
 /** A block driver as workloads see it (this one, or any other guest driver). */
 export interface GuestBlockDriver {
   /** Simulation the driver's requests complete in. */
   readonly sim: Simulation;
-  /** Reads `count` sectors from `lba`; the result carries one version per sector. */
-  read(req: { lba: number; count: number }): SimEvent<IoResult>;
+  /**
+   * Reads `count` sectors from `lba`; the result carries one version per sector. `direct`: the
+   * caller keeps what it reads in a page cache of its own (a workload modelling the guest's page
+   * cache), so a driver with a cache of its own neither serves the read from it nor keeps the data
+   * (it would be a second copy of the guest's page cache); drivers without one ignore it.
+   */
+  read(req: BlockRead): SimEvent<IoResult>;
   /** Writes `count` sectors from `lba`: every sector gets `version`, or `version[i]`. */
   write(
     req: { lba: number; count: number; version: number | ArrayLike<number> },
@@ -326,9 +341,10 @@ export class AhciDriver implements GuestBlockDriver {
 
   /**
    * Reads `count` sectors from `lba`; the event's value carries the versions.
-   * Requests larger than one command are split; the result merges the parts.
+   * Requests larger than one command are split; the result merges the parts. (No cache here:
+   * `direct` changes nothing.)
    */
-  read(req: { lba: number; count: number }): SimEvent<IoResult> {
+  read(req: BlockRead): SimEvent<IoResult> {
     return this.#request("read", req.lba, req.count);
   }
 

@@ -17,6 +17,7 @@ export {
   type AhciDriverInfo,
   type AhciDriverOptions,
   type AhciDriverStats,
+  type BlockRead,
   type GuestBlockDriver,
   type IoResult,
 } from "./ahci_driver.ts";

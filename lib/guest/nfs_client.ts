@@ -16,7 +16,7 @@ import { NO_VERSION, rangeError, requireNumber, transferTime, VersionMap } from 
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
-import type { GuestBlockDriver, IoResult } from "./ahci_driver.ts";
+import type { BlockRead, GuestBlockDriver, IoResult } from "./ahci_driver.ts";
 
 const SECTOR = 512;
 
@@ -186,11 +186,15 @@ export class NfsClient implements GuestBlockDriver {
     this.#slots = new Resource(o.sim, { capacity: o.maxInFlight, name: "rpc slots" });
   }
 
-  /** Reads `count` sectors from `lba`. */
-  read(req: { lba: number; count: number }): SimEvent<IoResult> {
+  /**
+   * Reads `count` sectors from `lba`. `direct`: the caller's page cache missed (as Linux, the
+   * client has no page cache besides the guest's), so the client's cache is not asked and keeps
+   * nothing, the READs ask for just the sectors needed, and no read-ahead starts.
+   */
+  read(req: BlockRead): SimEvent<IoResult> {
     this.#check("read", req.lba, req.count);
     this.stats.requests++;
-    return this.sim.process(this.#read(req.lba, req.count), "nfs read");
+    return this.sim.process(this.#read(req.lba, req.count, req.direct === true), "nfs read");
   }
 
   /** Writes `count` sectors: each gets `version`, or versions[i] (versions are >= 0). */
@@ -225,7 +229,7 @@ export class NfsClient implements GuestBlockDriver {
     yield this.sim.timeout(ns);
   }
 
-  *#read(lba: number, count: number): ProcessGenerator<IoResult> {
+  *#read(lba: number, count: number, direct: boolean): ProcessGenerator<IoResult> {
     const sim = this.sim;
     const start = sim.now;
     yield* this.#cpuWork(this.costs.request);
@@ -235,22 +239,28 @@ export class NfsClient implements GuestBlockDriver {
     const last = Math.floor((lba + count - 1) / this.chunkSectors);
     const sequential = lba === this.#nextSequential;
     this.#nextSequential = lba + count;
-    const need: { c: number; ev: SimEvent<Int32Array> }[] = [];
+    // Where each part comes from: the chunk (cache, READ in flight or a new one), or for a direct
+    // read a READ of just its sectors (Linux reads a random page alone, without read-ahead).
+    const need: { base: number; ev: SimEvent<Int32Array> }[] = [];
     for (let c = first; c <= last; c++) {
       const from = Math.max(lba, c * this.chunkSectors),
         to = Math.min(lba + count, (c + 1) * this.chunkSectors);
       let covered = true;
       for (let s = from; s < to && covered; s++) covered = mine[s - lba] !== NO_VERSION;
-      if (!covered) need.push({ c, ev: this.#chunk(c, false) });
+      if (covered) continue;
+      need.push(
+        direct
+          ? { base: from, ev: sim.process(this.#readRpc(from, to - from), "nfs direct READ") }
+          : { base: c * this.chunkSectors, ev: this.#chunk(c, false) },
+      );
     }
-    if (sequential) {
+    if (sequential && !direct) {
       const end = Math.ceil(this.sectors / this.chunkSectors);
       for (let c = last + 1; c <= last + this.#o.readAhead && c < end; c++) this.#chunk(c, true);
     }
     try {
-      for (const { c, ev } of need) {
+      for (const { base, ev } of need) {
         const v = (yield ev) as Int32Array;
-        const base = c * this.chunkSectors;
         for (let s = Math.max(lba, base); s < Math.min(lba + count, base + v.length); s++) {
           if (mine[s - lba] === NO_VERSION) out[s - lba] = v[s - base];
         }
@@ -268,7 +278,7 @@ export class NfsClient implements GuestBlockDriver {
     return { ok: true, versions: out, latency: sim.now - start };
   }
 
-  /** The chunk's versions from the cache, an RPC in flight, or a new READ. */
+  /** The chunk's versions from the cache, an RPC in flight, or a new READ kept in the cache. */
   #chunk(c: number, readAhead: boolean): SimEvent<Int32Array> {
     const cached = this.#cache.get(c);
     if (cached !== undefined) {
@@ -281,7 +291,7 @@ export class NfsClient implements GuestBlockDriver {
       return flying;
     }
     if (readAhead) this.stats.readAheadRpcs++;
-    const ev = this.sim.process(this.#readRpc(c), `nfs READ ${c}`);
+    const ev = this.sim.process(this.#fetchChunk(c), `nfs READ ${c}`);
     this.#inFlight.set(c, ev);
     ev.then(() => this.#inFlight.delete(c));
     // A read-ahead nobody waits for must not stop the run when it fails.
@@ -289,18 +299,21 @@ export class NfsClient implements GuestBlockDriver {
     return ev;
   }
 
-  *#readRpc(c: number): ProcessGenerator<Int32Array> {
-    using slot = this.#slots.request();
-    yield slot;
-    this.stats.rpcs++;
-    yield* this.#cpuWork(this.costs.rpc);
+  *#fetchChunk(c: number): ProcessGenerator<Int32Array> {
     const lba = c * this.chunkSectors;
-    const count = Math.min(this.chunkSectors, this.sectors - lba);
-    const v = (yield this.#o.transport({ lba, count })) as Int32Array;
+    const v = yield* this.#readRpc(lba, Math.min(this.chunkSectors, this.sectors - lba));
     this.#cache.set(c, v);
     const limit = Math.floor(this.#o.cacheBytes / this.#o.rsize);
     while (this.#cache.size > limit) this.#cache.delete(this.#cache.keys().next().value!);
     return v;
+  }
+
+  *#readRpc(lba: number, count: number): ProcessGenerator<Int32Array> {
+    using slot = this.#slots.request();
+    yield slot;
+    this.stats.rpcs++;
+    yield* this.#cpuWork(this.costs.rpc);
+    return (yield this.#o.transport({ lba, count })) as Int32Array;
   }
 
   *#write(lba: number, versions: Int32Array): ProcessGenerator<IoResult> {

@@ -276,8 +276,11 @@ export class VirtioBlk {
     return this.backend.sectors;
   }
 
-  /** Reads `count` sectors from `lba`. */
-  read(req: { lba: number; count: number }): SimEvent<VirtioIoResult> {
+  /**
+   * Reads `count` sectors from `lba`. A guest's `direct` does not reach the host: the host's page
+   * cache (a host NFS client's) is its own, apart from the guest's.
+   */
+  read(req: { lba: number; count: number; direct?: boolean }): SimEvent<VirtioIoResult> {
     return this.#request("read", req.lba, req.count);
   }
 

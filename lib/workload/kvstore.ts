@@ -386,7 +386,12 @@ export class KvStore {
     const out = this.sim.event<Int32Array | undefined>();
     this.#inflight.set(block, out);
     this.stats.diskReads++;
-    const r = this.#driver.read({ lba: block * this.blockSectors, count: this.blockSectors });
+    // `direct`: this cache is the guest's page cache, so a driver must not keep a second one.
+    const r = this.#driver.read({
+      lba: block * this.blockSectors,
+      count: this.blockSectors,
+      direct: true,
+    });
     r.then(() => {
       this.#inflight.delete(block);
       const res = r.value;

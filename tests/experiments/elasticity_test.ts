@@ -8,7 +8,7 @@ import {
   small,
 } from "../../experiments/fig_elasticity.ts";
 import { ScenarioError } from "../../lib/scenario/fleet.ts";
-import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
@@ -61,6 +61,19 @@ Deno.test("elasticity with an image-server outage: a streaming boot waits for it
     }),
     ["--outage durationS: must be > 0: current value is 0"],
   );
+});
+
+Deno.test("elasticity: with the store's data on disk an image-server outage stops NFS root's nodes, not bare metal's", () => {
+  const onDisk = applyOverrides(profile, { "cassandra.store.pageCacheBytes": 4 * 2 ** 20 }, {
+    origin: "test",
+  });
+  const params = { ...small, nodes: 1, horizonS: 350, outage: { atS: 250, durationS: 50 } };
+  // The window 250-275 s lies wholly in the outage.
+  const during = (strategy: string) => runStrategy(onDisk, strategy, params).windowOps[10];
+  const calm = runStrategy(onDisk, "nfsroot", { ...params, outage: undefined }).windowOps[10];
+  assert.ok(calm > 1000, `${calm} operations without an outage`);
+  assert.ok(during("nfsroot") < calm / 10, `${during("nfsroot")} vs ${calm}`);
+  assert.ok(during("bare-metal") > calm / 2, `${during("bare-metal")} vs ${calm}`);
 });
 
 Deno.test("elasticity capacity: % of N reference nodes per window, and when it first reached 50 and 90 %", () => {

@@ -114,6 +114,52 @@ Deno.test("writes go to the local overlay and reads see them without an RPC", ()
   assert.equal(nfs.stats.rpcs, 1);
 });
 
+Deno.test("the client's page cache keeps at most cacheBytes, dropping the oldest chunks first", () => {
+  const { sim, nfs } = world({ cacheBytes: 2 * 32_768 });
+  const chunk = 64; // sectors per 32 KiB READ
+  sim.process(function* () {
+    for (const c of [0, 1, 2]) yield nfs.read({ lba: c * chunk, count: chunk });
+    assert.equal(nfs.stats.rpcs, 3);
+    yield nfs.read({ lba: 2 * chunk, count: chunk }); // kept
+    yield nfs.read({ lba: chunk, count: chunk }); // kept
+    assert.equal(nfs.stats.rpcs, 3);
+    yield nfs.read({ lba: 0, count: chunk }); // dropped first
+    assert.equal(nfs.stats.rpcs, 4);
+  });
+  sim.run();
+  assert.equal(nfs.stats.cacheHits, 2);
+});
+
+Deno.test("a direct read asks the server for just its sectors, neither using nor filling the client's cache, and reads nothing ahead", () => {
+  const sim = new Simulation({ seed: 1 });
+  const asked: string[] = [];
+  const nfs = new NfsClient({
+    sim,
+    sectors: SECTORS,
+    costs: COSTS,
+    readAhead: 4,
+    transport: (r) => {
+      asked.push(`${r.lba}+${r.count}`);
+      return sim.timeout(200_000, new Int32Array(r.count));
+    },
+  });
+  sim.process(function* () {
+    yield nfs.read({ lba: 0, count: 64 });
+    const r = (yield nfs.read({ lba: 8, count: 8, direct: true })) as IoResult;
+    assert.ok(r.ok && r.versions!.length === 8 && r.versions!.every((v) => v === 0));
+    for (const lba of [640, 648, 640]) yield nfs.read({ lba, count: 8, direct: true });
+    // Across a chunk boundary: one READ per chunk's part, merged with the local overlay.
+    yield nfs.write({ lba: 1344, count: 8, version: 5 });
+    const w = (yield nfs.read({ lba: 1336, count: 24, direct: true })) as IoResult;
+    assert.equal(w.versions!.join(), [...Array(24)].map((_, i) => i >= 8 && i < 16 ? 5 : 0).join());
+  });
+  sim.run();
+  // Cached, yet read again; sequential, yet nothing ahead; read twice, so not kept.
+  assert.deepEqual(asked, ["0+64", "8+8", "640+8", "648+8", "640+8", "1336+8", "1344+16"]);
+  assert.equal(nfs.stats.readAheadRpcs, 0);
+  assert.equal(nfs.stats.cacheHits, 0);
+});
+
 Deno.test("writes to the server go in wsize RPCs and stay readable", () => {
   const sim = new Simulation();
   const writes: { lba: number; n: number }[] = [];

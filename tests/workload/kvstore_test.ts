@@ -15,6 +15,7 @@ import {
   FakeDriver,
   type FakeDriverOptions,
 } from "../../lib/workload/_test_utils.ts";
+import { NfsClient } from "../../lib/guest/mod.ts";
 
 const MiB = 1 << 20;
 const LAYOUT = {
@@ -87,6 +88,27 @@ Deno.test("page-cache hit ratio rises with cache size", () => {
   );
   for (let i = 1; i < ratios.length; i++) assert.ok(ratios[i] > ratios[i - 1], ratios.join(" "));
   assert.ok(ratios[3] > 0.9);
+});
+
+Deno.test("on NFS root a store reads what its page cache dropped from the server again: the NFS client keeps no second page cache", () => {
+  const sim = new Simulation({ seed: 1 });
+  const transport = (r: { lba: number; count: number }) =>
+    sim.timeout(300_000, new Int32Array(r.count));
+  const nfs = new NfsClient({
+    sim,
+    sectors: 1 << 22,
+    transport,
+    costs: { request: 2_000, rpc: 15_000 },
+  });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(0), cores: 4 });
+  const proc = runKvWorkload(nfs, cpus, params({ pageCacheBytes: 1 * MiB, readProportion: 0.95 }));
+  sim.run();
+  const { diskReads } = proc.value.stats;
+  // The 20 MB data set spans 640 READs of 32 KiB: a second cache would stop there.
+  assert.ok(nfs.stats.rpcs > 4 * 640, `${nfs.stats.rpcs} READs`);
+  // Every miss goes to the server, but for blocks the store wrote (the local overlay) and misses
+  // of one chunk at once (one READ).
+  assert.ok(nfs.stats.rpcs > 0.9 * diskReads, `${nfs.stats.rpcs} READs, ${diskReads} misses`);
 });
 
 Deno.test("Zipfian keys hit the page cache more often than uniform keys", () => {
