@@ -76,8 +76,14 @@ export interface ElasticityParams {
    * multicast datagrams are lost); absent: none.
    */
   outage?: Outage;
-  /** Seed of every random stream. */
+  /** Seed of every random stream (the first, over several seeds). */
   seed: number;
+  /**
+   * Run seeds `seed` .. `seed + seeds - 1`, each against the warm bare-metal
+   * node of its seed: the curves and the summary are their means, `bySeed`
+   * holds each seed's summary. @default 1
+   */
+  seeds?: number;
   /**
    * BMcast's copier back-off under the workload, as in Fig. Cassandra
    * (`CassandraParams.copyBackoff`); absent: the profile's copy policy.
@@ -97,6 +103,9 @@ const ParamsSchema = z.object({
   horizonS: z.number({ error: "must be a number" }).positive("must be > 0")
     .max(86_400, "must be <= 86400"),
   sampleEveryS: z.number({ error: "must be a number" }).positive("must be > 0"),
+  seeds: z.number({ error: "must be a number" })
+    .refine((n) => Number.isInteger(n) && n >= 1 && n <= 20, "must be an integer in [1, 20]")
+    .optional(),
 });
 
 /** Seven strategies, 4 nodes added at once, 30 minutes in 25 s windows, the paper's 32 GB image. */
@@ -135,6 +144,8 @@ export interface StrategyCapacity {
   strategy: string;
   /** Nodes added. */
   nodes: number;
+  /** The run's seed. */
+  seed: number;
   /** Operations completed in each window by all nodes together. */
   windowOps: number[];
   /** First node's OS up, s from the power-on. */
@@ -146,7 +157,7 @@ export interface StrategyCapacity {
 }
 
 /** Summary of one strategy, against N bare-metal nodes in service. */
-export interface CapacitySummary extends Omit<StrategyCapacity, "windowOps"> {
+export interface CapacitySummary extends Omit<StrategyCapacity, "windowOps" | "seed"> {
   /** End of the first window whose capacity reached 50 %, s; NaN if none did. */
   reach50S: number;
   /** The same for 90 %. */
@@ -159,17 +170,21 @@ export interface CapacitySummary extends Omit<StrategyCapacity, "windowOps"> {
 
 /** Output of {@link run}. */
 export interface ElasticityOutput {
-  /** Capacity per window (at its end) and strategy, % of N bare-metal nodes. */
+  /** Capacity per window (at its end) and strategy, % of N bare-metal nodes (mean over the seeds). */
   rows: ThroughputRow[];
-  /** One row per strategy, in the order asked. */
+  /** One row per strategy, in the order asked: over several seeds, each number's mean. */
   summary: CapacitySummary[];
-  /** One warm bare-metal node's throughput, ops/s (100 % per node). */
+  /** The seeds run. */
+  seeds: number[];
+  /** Each seed's summary, strategy by strategy (one per strategy for one seed). */
+  bySeed: (CapacitySummary & { seed: number })[];
+  /** One warm bare-metal node's throughput, ops/s (100 % per node; mean over the seeds). */
   referenceOpsPerS: number;
-  /** Each strategy's run. */
+  /** Each strategy's run, per seed. */
   runs: StrategyCapacity[];
 }
 
-type Plain = Omit<ElasticityParams, "profile" | "strategies" | "parallel">;
+type Plain = Omit<ElasticityParams, "profile" | "strategies" | "parallel" | "seeds">;
 
 /**
  * One strategy: N nodes power on at 0 s, each runs the workload from its OS
@@ -245,6 +260,7 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
   return {
     strategy,
     nodes: params.nodes,
+    seed: params.seed,
     windowOps,
     firstUpS: up.length === 0 ? NaN : Math.min(...up) / 1e9,
     lastUpS: up.length < params.nodes ? NaN : Math.max(...up) / 1e9,
@@ -265,7 +281,7 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
  * ```
  */
 export function capacity(
-  run: StrategyCapacity,
+  run: Omit<StrategyCapacity, "seed">,
   refOpsPerS: number,
   sampleEveryS: number,
 ): { pct: number[]; summary: CapacitySummary } {
@@ -275,11 +291,15 @@ export function capacity(
     const i = pct.findIndex((p) => p >= x);
     return i < 0 ? NaN : (i + 1) * sampleEveryS;
   };
-  const { windowOps: _, ...rest } = run;
+  const { strategy, nodes, firstUpS, lastUpS, deployedS } = run;
   return {
     pct,
     summary: {
-      ...rest,
+      strategy,
+      nodes,
+      firstUpS,
+      lastUpS,
+      deployedS,
       reach50S: reach(50),
       reach90S: reach(90),
       meanPct: mean(pct),
@@ -291,7 +311,15 @@ export function capacity(
 /** How {@link paramIssues} names each parameter (e.g. a CLI flag). */
 export type ParamLabels = Partial<
   Record<
-    "strategies" | "nodes" | "horizonS" | "sampleEveryS" | "imageGb" | "seed" | "set" | "outage",
+    | "strategies"
+    | "nodes"
+    | "horizonS"
+    | "sampleEveryS"
+    | "imageGb"
+    | "seed"
+    | "seeds"
+    | "set"
+    | "outage",
     string
   >
 >;
@@ -376,42 +404,69 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
   const profile = params.set
     ? applyOverrides(base, params.set, { origin: "set by the elasticity experiment" })
     : base;
-  const { profile: _p, strategies, parallel, ...plain } = params;
-  const one = (strategy: string): Promise<StrategyCapacity> =>
+  const { profile: _p, strategies, parallel, seeds: n = 1, ...plain } = params;
+  const seeds = Array.from({ length: n }, (_, k) => params.seed + k);
+  const jobs = strategies.flatMap((strategy) => seeds.map((seed) => ({ strategy, seed })));
+  const one = ({ strategy, seed }: (typeof jobs)[number]): Promise<StrategyCapacity> =>
     parallel
       ? callInWorker<StrategyCapacity>({
         module: import.meta.url,
         fn: "runStrategy",
-        args: [profile, strategy, plain],
-        what: `elasticity: the ${strategy} run`,
+        args: [profile, strategy, { ...plain, seed }],
+        what: `elasticity: the ${strategy} run${n > 1 ? ` (seed ${seed})` : ""}`,
       })
-      : Promise.resolve(runStrategy(profile, strategy, plain));
-  // Two at a time in workers (the machine's cores); the reference beside them.
-  const pool = runPool(strategies, parallel ? 2 : 1, one);
+      : Promise.resolve(runStrategy(profile, strategy, { ...plain, seed }));
+  // Two at a time in workers (the machine's cores); the references beside them.
+  const pool = runPool(jobs, parallel ? 2 : 1, one);
   // Warm: the second half of a horizon-long bare-metal run (its page cache filled).
-  const ref = runSystem(profile, "bare-metal", {
-    durationS: params.horizonS,
-    sampleEveryS: params.horizonS / 2,
-    seed: params.seed,
-    imageBytes: imageBytesOf(params.imageGb),
+  const refs = seeds.map((seed) => {
+    const ref = runSystem(profile, "bare-metal", {
+      durationS: params.horizonS,
+      sampleEveryS: params.horizonS / 2,
+      seed,
+      imageBytes: imageBytesOf(params.imageGb),
+    });
+    return ref.windowOps[1] / (params.horizonS / 2);
   });
   const runs = await pool;
-  const refOpsPerS = ref.windowOps[1] / (params.horizonS / 2);
+  const bySeed = runs.map((r, j) => ({
+    ...capacity(r, refs[j % n], params.sampleEveryS),
+    seed: r.seed,
+  }));
   const rows: ThroughputRow[] = [];
   const summary: CapacitySummary[] = [];
-  for (const r of runs) {
-    const c = capacity(r, refOpsPerS, params.sampleEveryS);
-    summary.push(c.summary);
-    c.pct.forEach((p, i) =>
+  strategies.forEach((strategy, i) => {
+    const mine = bySeed.slice(i * n, (i + 1) * n);
+    const avg = (k: keyof Omit<CapacitySummary, "strategy" | "nodes">) =>
+      mean(mine.map((c) => c.summary[k]));
+    summary.push({
+      strategy,
+      nodes: params.nodes,
+      firstUpS: avg("firstUpS"),
+      lastUpS: avg("lastUpS"),
+      deployedS: avg("deployedS"),
+      reach50S: avg("reach50S"),
+      reach90S: avg("reach90S"),
+      meanPct: avg("meanPct"),
+      finalPct: avg("finalPct"),
+    });
+    mine[0].pct.forEach((_, w) =>
       rows.push({
-        system: r.strategy,
-        timeS: (i + 1) * params.sampleEveryS,
-        pctOfBareMetal: p,
+        system: strategy,
+        timeS: (w + 1) * params.sampleEveryS,
+        pctOfBareMetal: mean(mine.map((c) => c.pct[w])),
         source: "sim",
       })
     );
-  }
-  return { rows, summary, referenceOpsPerS: refOpsPerS, runs };
+  });
+  return {
+    rows,
+    summary,
+    seeds,
+    bySeed: bySeed.map((c) => ({ ...c.summary, seed: c.seed })),
+    referenceOpsPerS: mean(refs),
+    runs,
+  };
 }
 
 /**
@@ -433,16 +488,32 @@ export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof
 }
 
 /**
- * The summary as an aligned text table ("-" where a moment was not reached).
+ * The summary as an aligned text table ("-" where a moment was not reached);
+ * given each seed's summary (`bySeed`, more than one seed), a number that
+ * varies shows its range after the mean.
  * @example
  * ```ts
  * import { formatTable } from "./fig_elasticity.ts";
  * const s = { strategy: "bmcast", nodes: 2, firstUpS: 168, lastUpS: 168, deployedS: NaN, reach50S: 200, reach90S: 275, meanPct: 65.5, finalPct: 99.5 };
  * console.assert(formatTable([s]).split("\n")[1].includes("-"));
+ * const bySeed = [{ ...s, seed: 1, meanPct: 65 }, { ...s, seed: 2, meanPct: 66 }];
+ * console.assert(formatTable([s], bySeed).includes("65.5 (65.0-66.0)"));
  * ```
  */
-export function formatTable(summary: readonly CapacitySummary[]): string {
+export function formatTable(
+  summary: readonly CapacitySummary[],
+  bySeed: readonly CapacitySummary[] = [],
+): string {
   const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+  const keys = [
+    "firstUpS",
+    "lastUpS",
+    "reach50S",
+    "reach90S",
+    "deployedS",
+    "meanPct",
+    "finalPct",
+  ] as const;
   return textTable(
     [
       "strategy",
@@ -454,23 +525,27 @@ export function formatTable(summary: readonly CapacitySummary[]): string {
       "mean %",
       "final %",
     ],
-    summary.map((s) => [
-      s.strategy,
-      n(s.firstUpS),
-      n(s.lastUpS),
-      n(s.reach50S),
-      n(s.reach90S),
-      n(s.deployedS),
-      n(s.meanPct),
-      n(s.finalPct),
-    ]),
+    summary.map((s) => {
+      const seeds = bySeed.filter((b) => b.strategy === s.strategy);
+      return [
+        s.strategy,
+        ...keys.map((k) => {
+          const xs = seeds.map((b) => b[k]);
+          const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+          return xs.length > 1 && Number.isFinite(s[k]) && n(lo) !== n(hi)
+            ? `${n(s[k])} (${n(lo)}-${n(hi)})`
+            : n(s[k]);
+        }),
+      ];
+    }),
     [false, ...Array(7).fill(true)],
   );
 }
 
 const USAGE =
   `usage: deno task elasticity [--small] [--strategies A,B,...] [--nodes N] [--horizon-s S] [--window-s S]
-                            [--outage AT:DUR] [--seed S] [--profile PATH] [--set P=V ...] [--out DIR]
+                            [--outage AT:DUR] [--seed S] [--seeds N] [--profile PATH] [--set P=V ...]
+                            [--out DIR]
   Beyond the paper: N nodes are added at once; each runs Fig. Cassandra's workload from the
   moment its OS is up. Prints per strategy when the first and last OS were up, when the
   cluster's capacity (the operations of all nodes, % of as many warm bare-metal nodes) first
@@ -483,6 +558,8 @@ const USAGE =
   --window-s S       capacity sample window, s (default 25)
   --outage AT:DUR    every image server unreachable for DUR s from AT s after the power-on
                      (as 'deno task sim --outage'): who still depends on it stalls
+  --seeds N          run seeds S..S+N-1 (1-20, default 1): the curves and the table show means,
+                     the table each varying number's range after it
   --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
   exit status: 0 done, 1 the simulation failed, 2 invalid input`;
 
@@ -499,6 +576,7 @@ if (import.meta.main) {
       "window-s": { type: "string" },
       outage: { type: "string" },
       seed: { type: "string" },
+      seeds: { type: "string" },
       profile: { type: "string" },
       set: { type: "string", multiple: true },
       out: { type: "string", default: "out" },
@@ -522,6 +600,7 @@ if (import.meta.main) {
     horizonS: num("horizon-s", flags["horizon-s"], base.horizonS),
     sampleEveryS: num("window-s", flags["window-s"], base.sampleEveryS),
     seed: num("seed", flags.seed, base.seed),
+    seeds: num("seeds", flags.seeds, 1),
     parallel: true,
   };
   if (flags.outage !== undefined) {
@@ -541,6 +620,7 @@ if (import.meta.main) {
       horizonS: "--horizon-s",
       sampleEveryS: "--window-s",
       seed: "--seed",
+      seeds: "--seeds",
       outage: "--outage",
     },
   }));
@@ -557,12 +637,15 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const wall = (performance.now() - t0) / 1e3;
-  console.log(formatTable(out.summary));
+  console.log(formatTable(out.summary, out.bySeed));
   const image = (params.imageGb ?? input.profile.image.bytes.value / 1e9).toFixed(2);
+  const seedText = out.seeds.length === 1
+    ? `seed ${params.seed}`
+    : `seeds ${out.seeds[0]}-${out.seeds.at(-1)} (means)`;
   console.log(
     `\n${params.nodes} node${
       params.nodes === 1 ? "" : "s"
-    } added at 0 s, ${image} GB image, ${params.horizonS} s in ${params.sampleEveryS} s windows, seed ${params.seed}; ` +
+    } added at 0 s, ${image} GB image, ${params.horizonS} s in ${params.sampleEveryS} s windows, ${seedText}; ` +
       `100 % = ${params.nodes} x ${
         out.referenceOpsPerS.toFixed(0)
       } ops/s (a warm bare-metal node); wall time ${wall.toFixed(1)} s`,
@@ -570,7 +653,8 @@ if (import.meta.main) {
   const o = params.outage;
   if (o !== undefined) console.log(`image server unreachable ${o.atS}-${o.atS + o.durationS} s`);
   const title = `Capacity after adding ${params.nodes} nodes at 0 s` +
-    (o ? `, image server away ${o.atS}-${o.atS + o.durationS} s` : "");
+    (o ? `, image server away ${o.atS}-${o.atS + o.durationS} s` : "") +
+    (out.seeds.length > 1 ? ` (mean of ${seedText.replace(" (means)", "")})` : "");
   writeFilesAtomically(flags.out, {
     "elasticity.csv": csv(out.rows),
     "elasticity.json": JSON.stringify(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   capacity,
+  formatTable,
   paramIssues,
   run,
   runStrategy,
@@ -45,6 +46,46 @@ Deno.test("elasticity: each node's store draws its own requests, the same for a 
   const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
   const ratio = sum(a.windowOps) / sum(one.windowOps);
   assert.ok(ratio > 1.9 && ratio < 2.1, `${ratio}`);
+});
+
+Deno.test("elasticity over seeds: each seed runs against its own reference; curves and summary are their means", async () => {
+  const params = {
+    ...small,
+    strategies: ["bare-metal", "bmcast"],
+    nodes: 1,
+    horizonS: 250,
+    profile,
+  };
+  const two = await run({ ...params, seeds: 2 });
+  assert.deepEqual(two.seeds, [1, 2]);
+  assert.deepEqual(two.bySeed.map((b) => `${b.strategy}:${b.seed}`), [
+    "bare-metal:1",
+    "bare-metal:2",
+    "bmcast:1",
+    "bmcast:2",
+  ]);
+  // The first seed is the one-seed run; the second its own run (another request stream).
+  const one = await run(params);
+  const { seed: _, ...first } = two.bySeed[2];
+  assert.deepEqual(first, one.summary[1]);
+  const second = await run({ ...params, seed: 2 });
+  assert.deepEqual({ ...two.bySeed[3], seed: 2 }, { ...second.summary[1], seed: 2 });
+  assert.notEqual(two.bySeed[2].meanPct, two.bySeed[3].meanPct);
+  const m = (a: number, b: number) => (a + b) / 2;
+  assert.equal(two.summary[1].meanPct, m(one.summary[1].meanPct, second.summary[1].meanPct));
+  assert.equal(two.summary[1].firstUpS, m(one.summary[1].firstUpS, second.summary[1].firstUpS));
+  assert.equal(two.referenceOpsPerS, m(one.referenceOpsPerS, second.referenceOpsPerS));
+  const at = (o: typeof one, i: number) => o.rows.filter((r) => r.system === "bmcast")[i];
+  assert.equal(
+    at(two, 9).pctOfBareMetal,
+    m(at(one, 9).pctOfBareMetal, at(second, 9).pctOfBareMetal),
+  );
+  assert.match(formatTable(two.summary, two.bySeed), /\d\.\d \(\d+\.\d-\d+\.\d\)/);
+  for (const seeds of [0, 21, 1.5]) {
+    assert.deepEqual(paramIssues({ ...small, seeds }, { labels: { seeds: "--seeds" } }), [
+      `--seeds: must be an integer in [1, 20]: current value is ${seeds}`,
+    ]);
+  }
 });
 
 Deno.test("elasticity with an image-server outage: a streaming boot waits for it, so capacity comes later", () => {
@@ -166,13 +207,16 @@ Deno.test("deno task elasticity prints the table and writes CSV, JSON and SVG; b
       "soon",
       "--window-s",
       "0",
+      "--seeds",
+      "0",
       "--set",
       "hdd.colour=3",
       "--out",
       bad,
     );
     assert.equal(b.code, 2);
-    assert.match(b.stderr, /elasticity: invalid input \(5 issues\)/);
+    assert.match(b.stderr, /elasticity: invalid input \(6 issues\)/);
+    assert.match(b.stderr, /--seeds: must be an integer in \[1, 20\]: current value is 0/);
     assert.match(b.stderr, /--strategies: must be one of bare-metal, /);
     assert.match(b.stderr, /--nodes: must be >= 1: current value is 0/);
     assert.match(b.stderr, /--horizon-s: must be a number: current value is "soon"/);
