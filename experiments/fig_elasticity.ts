@@ -476,7 +476,7 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
  * import { figure } from "./fig_elasticity.ts";
  * import { toSvg } from "../lib/plot/mod.ts";
  * const rows = [25, 50].map((t) => ({ system: "bmcast", timeS: t, pctOfBareMetal: t - 10, source: "sim" as const }));
- * console.assert(toSvg(figure({ rows, summary: [], referenceOpsPerS: 1000, runs: [] })).includes("capacity"));
+ * console.assert(toSvg(figure({ rows, summary: [], seeds: [1], bySeed: [], referenceOpsPerS: 1000, runs: [] })).includes("capacity"));
  * ```
  */
 export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof throughputFigure> {
