@@ -91,6 +91,8 @@ export interface ElasticityParams {
   copyBackoff?: { maxIdle: number; step: number; pipeline?: number };
   /** Run the strategies in workers, two at a time (worth it under `deno run`). @default false */
   parallel?: boolean;
+  /** Called as each run (strategy and seed, or a bare-metal reference) ends. */
+  onProgress?: (done: number, total: number, label: string) => void;
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
 }
@@ -184,7 +186,10 @@ export interface ElasticityOutput {
   runs: StrategyCapacity[];
 }
 
-type Plain = Omit<ElasticityParams, "profile" | "strategies" | "parallel" | "seeds">;
+type Plain = Omit<
+  ElasticityParams,
+  "profile" | "strategies" | "parallel" | "seeds" | "onProgress"
+>;
 
 /**
  * One strategy: N nodes power on at 0 s, each runs the workload from its OS
@@ -404,18 +409,24 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
   const profile = params.set
     ? applyOverrides(base, params.set, { origin: "set by the elasticity experiment" })
     : base;
-  const { profile: _p, strategies, parallel, seeds: n = 1, ...plain } = params;
+  const { profile: _p, strategies, parallel, seeds: n = 1, onProgress, ...plain } = params;
   const seeds = Array.from({ length: n }, (_, k) => params.seed + k);
   const jobs = strategies.flatMap((strategy) => seeds.map((seed) => ({ strategy, seed })));
+  let done = 0;
+  const tick = (what: string, seed: number) =>
+    onProgress?.(++done, jobs.length + n, n > 1 ? `${what} (seed ${seed})` : what);
   const one = ({ strategy, seed }: (typeof jobs)[number]): Promise<StrategyCapacity> =>
-    parallel
+    (parallel
       ? callInWorker<StrategyCapacity>({
         module: import.meta.url,
         fn: "runStrategy",
         args: [profile, strategy, { ...plain, seed }],
         what: `elasticity: the ${strategy} run${n > 1 ? ` (seed ${seed})` : ""}`,
       })
-      : Promise.resolve(runStrategy(profile, strategy, { ...plain, seed }));
+      : Promise.resolve(runStrategy(profile, strategy, { ...plain, seed }))).then((r) => {
+        tick(strategy, seed);
+        return r;
+      });
   // Two at a time in workers (the machine's cores); the references beside them.
   const pool = runPool(jobs, parallel ? 2 : 1, one);
   // Warm: the second half of a horizon-long bare-metal run (its page cache filled).
@@ -426,6 +437,7 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
       seed,
       imageBytes: imageBytesOf(params.imageGb),
     });
+    tick("bare-metal reference", seed);
     return ref.windowOps[1] / (params.horizonS / 2);
   });
   const runs = await pool;
@@ -628,14 +640,30 @@ if (import.meta.main) {
     console.error(`${issuesMessage("elasticity: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  const clear = () => tty && Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
   const t0 = performance.now();
   let out: ElasticityOutput;
   try {
-    out = await run({ ...params, profile: input.profile });
+    out = await run({
+      ...params,
+      profile: input.profile,
+      onProgress: (done, total, what) => {
+        const s = ((performance.now() - t0) / 1e3).toFixed(0);
+        if (tty) {
+          Deno.stderr.writeSync(
+            enc.encode(`\r\x1b[2Kelasticity ${done}/${total} ${what} (${s} s)`),
+          );
+        }
+      },
+    });
   } catch (e) {
+    clear();
     console.error(`elasticity: the simulation failed: ${(e as Error).message}`);
     Deno.exit(1);
   }
+  clear();
   const wall = (performance.now() - t0) / 1e3;
   console.log(formatTable(out.summary, out.bySeed));
   const image = (params.imageGb ?? input.profile.image.bytes.value / 1e9).toFixed(2);

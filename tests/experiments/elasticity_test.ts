@@ -56,8 +56,17 @@ Deno.test("elasticity over seeds: each seed runs against its own reference; curv
     horizonS: 250,
     profile,
   };
-  const two = await run({ ...params, seeds: 2 });
+  const progress: string[] = [];
+  const two = await run({
+    ...params,
+    seeds: 2,
+    onProgress: (done, total, what) => progress.push(`${done}/${total} ${what}`),
+  });
   assert.deepEqual(two.seeds, [1, 2]);
+  // Each run reported once as it ended: 2 strategies x 2 seeds and 2 references.
+  assert.equal(progress.length, 6);
+  assert.ok(progress.includes("6/6 bmcast (seed 2)"), progress.join("; "));
+  assert.ok(progress.some((p) => p.endsWith("bare-metal reference (seed 1)")));
   assert.deepEqual(two.bySeed.map((b) => `${b.strategy}:${b.seed}`), [
     "bare-metal:1",
     "bare-metal:2",
