@@ -266,6 +266,8 @@ export class NfsClient implements GuestBlockDriver {
         }
       }
     } catch (e) {
+      // The other parts' READs are not waited for now: their failures must not stop the run.
+      for (const { ev } of need) ev.defuse();
       this.stats.errors++;
       return {
         ok: false,

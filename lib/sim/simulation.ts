@@ -288,7 +288,8 @@ export class Process<T = unknown> extends SimEvent<T> {
 
   #finish(ok: boolean, value: unknown): void {
     this._value = value;
-    this._f = ok ? TRIGGERED : TRIGGERED | FAILED;
+    // Keep DEFUSED: a process defused while it ran must not stop the run when it fails.
+    this._f = (this._f & DEFUSED) | (ok ? TRIGGERED : TRIGGERED | FAILED);
     this.sim._schedule(this as SimEvent<unknown>, 0, NORMAL);
   }
 }

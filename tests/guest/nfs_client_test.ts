@@ -206,6 +206,10 @@ Deno.test("a failed RPC fails the request without stopping the run, and a retry 
   sim.run();
   assert.deepEqual([a.value.ok, nfs.stats.errors], [false, 1]);
   assert.match(a.value.error!, /NFS READ failed: timeout/);
+  // Across two chunks both READs fail; the one the request no longer waits for must not stop the run.
+  const span = [nfs.read({ lba: 120, count: 16 }), nfs.read({ lba: 248, count: 16, direct: true })];
+  sim.run();
+  assert.deepEqual(span.map((r) => r.value.ok), [false, false]);
   fail = false;
   const b = nfs.read({ lba: 0, count: 8 });
   sim.run();

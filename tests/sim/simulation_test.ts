@@ -123,6 +123,19 @@ Deno.test("an uncaught failure in a process stops the run", () => {
   assert.throws(() => sim.run(), /boom/);
 });
 
+Deno.test("a failure defused before it happens does not stop the run, for an event or a process", () => {
+  const sim = new Simulation();
+  const ev = sim.event().defuse();
+  sim.call(1, () => ev.fail(new Error("event failed")));
+  const p = sim.process(function* () {
+    yield sim.timeout(2);
+    throw new Error("process failed");
+  }).defuse();
+  sim.run();
+  assert.ok(ev.processed && !ev.ok && p.processed && !p.ok);
+  assert.equal(sim.now, 2);
+});
+
 Deno.test("a failure caught by the waiting process does not stop the run", () => {
   const sim = new Simulation();
   const child = sim.process(function* () {
