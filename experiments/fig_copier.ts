@@ -25,6 +25,7 @@ import {
   MAX_SEED,
   outDirIssue,
   parseFlags,
+  progressLine,
   runPool,
   textTable,
   writeFilesAtomically,
@@ -558,8 +559,7 @@ if (import.meta.main) {
     console.error(`${issuesMessage("copier: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
+  const progress = progressLine("copier");
   const t0 = performance.now();
   let out: CopierOutput;
   try {
@@ -570,16 +570,14 @@ if (import.meta.main) {
       seeds,
       profile: input.profile,
       workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
-      onProgress: (done, total, what) => {
-        if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Kcopier ${done}/${total} ${what}`));
-      },
+      onProgress: progress.update,
     });
   } catch (e) {
-    if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+    progress.clear();
     console.error(`copier: the simulation failed: ${(e as Error).message}`);
     Deno.exit(1);
   }
-  if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  progress.clear();
   const wall = (performance.now() - t0) / 1000;
   console.log(formatTable(out));
   const image = ((base.imageBytes ?? input.profile.image.bytes.value) / 1e9).toFixed(0);

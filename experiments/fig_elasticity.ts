@@ -48,6 +48,7 @@ import {
   issuesMessage,
   outDirIssue,
   parseFlags,
+  progressLine,
   runPool,
   textTable,
   writeFilesAtomically,
@@ -640,30 +641,22 @@ if (import.meta.main) {
     console.error(`${issuesMessage("elasticity: invalid input", issues)}\n${USAGE}`);
     Deno.exit(2);
   }
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
-  const clear = () => tty && Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  const progress = progressLine("elasticity");
   const t0 = performance.now();
   let out: ElasticityOutput;
   try {
     out = await run({
       ...params,
       profile: input.profile,
-      onProgress: (done, total, what) => {
-        const s = ((performance.now() - t0) / 1e3).toFixed(0);
-        if (tty) {
-          Deno.stderr.writeSync(
-            enc.encode(`\r\x1b[2Kelasticity ${done}/${total} ${what} (${s} s)`),
-          );
-        }
-      },
+      onProgress: (done, total, what) =>
+        progress.update(done, total, `${what} (${((performance.now() - t0) / 1e3).toFixed(0)} s)`),
     });
   } catch (e) {
-    clear();
+    progress.clear();
     console.error(`elasticity: the simulation failed: ${(e as Error).message}`);
     Deno.exit(1);
   }
-  clear();
+  progress.clear();
   const wall = (performance.now() - t0) / 1e3;
   console.log(formatTable(out.summary, out.bySeed));
   const image = (params.imageGb ?? input.profile.image.bytes.value / 1e9).toFixed(2);

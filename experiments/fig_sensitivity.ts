@@ -20,6 +20,7 @@ import {
   issuesMessage,
   outDirIssue,
   parseFlags,
+  progressLine,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -599,8 +600,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const target = TARGETS[figure];
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
+  const progress = progressLine("sensitivity");
   const t0 = performance.now();
   const out = await run({
     figure,
@@ -609,11 +609,9 @@ if (import.meta.main) {
     paths: flags.path ?? (flags.small ? target.smallPaths : undefined),
     profile,
     workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
-    onProgress: (done, total, path) => {
-      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2Ksensitivity ${done}/${total} ${path}`));
-    },
+    onProgress: progress.update,
   });
-  if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+  progress.clear();
   const wall = (performance.now() - t0) / 1000;
   console.log(formatTable(out, top, step));
   const varied = new Set(out.rows.map((r) => r.path)).size;

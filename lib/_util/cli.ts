@@ -39,6 +39,40 @@ export function parseFlags<const O extends FlagOptions>(
   return values as Flags<O>;
 }
 
+/** Where {@link progressLine} writes (Deno.stderr, or a stand-in in tests). */
+export interface ProgressStream {
+  isTerminal(): boolean;
+  writeSync(bytes: Uint8Array): number;
+}
+
+/**
+ * A one-line run counter for long commands: on a terminal, `update` rewrites
+ * the line as `<command> <done>/<total> <what>` and `clear` erases it; when
+ * the stream is not a terminal (CI, a pipe) both do nothing.
+ * @example
+ * ```ts
+ * import { progressLine } from "./cli.ts";
+ * const written: string[] = [];
+ * const out = { isTerminal: () => true, writeSync: (b: Uint8Array) => written.push(new TextDecoder().decode(b)) };
+ * const line = progressLine("copier", out);
+ * line.update(1, 3, "idle 2 ms");
+ * line.clear();
+ * console.assert(written.join("|") === "\r\x1b[2Kcopier 1/3 idle 2 ms|\r\x1b[2K");
+ * ```
+ */
+export function progressLine(
+  command: string,
+  out: ProgressStream = Deno.stderr,
+): { update(done: number, total: number, what: string): void; clear(): void } {
+  const tty = out.isTerminal();
+  const enc = new TextEncoder();
+  const write = (text: string) => tty && out.writeSync(enc.encode(`\r\x1b[2K${text}`));
+  return {
+    update: (done, total, what) => void write(`${command} ${done}/${total} ${what}`),
+    clear: () => void write(""),
+  };
+}
+
 /**
  * Largest seed the command-line tools accept. The random streams take any
  * integer >= 0; one bound keeps `repro`, `report` and `sim` alike.

@@ -27,6 +27,8 @@ export {
   MAX_SEED,
   outDirIssue,
   parseFlags,
+  progressLine,
+  type ProgressStream,
   writeFilesAtomically,
 } from "./cli.ts";
 export { callInWorker, runPool, type WorkerCall } from "./worker.ts";

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { intFlag, MAX_SEED, outDirIssue, writeFilesAtomically } from "../../lib/_util/mod.ts";
+import {
+  intFlag,
+  MAX_SEED,
+  outDirIssue,
+  progressLine,
+  writeFilesAtomically,
+} from "../../lib/_util/mod.ts";
 
 Deno.test("intFlag accepts integers in range and names the flag and the range otherwise", () => {
   const issues: string[] = [];
@@ -49,4 +55,19 @@ Deno.test("outDirIssue accepts a directory or a path it can create, and names wh
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("progressLine rewrites one line on a terminal and writes nothing elsewhere", () => {
+  const stream = (tty: boolean, written: string[]) => ({
+    isTerminal: () => tty,
+    writeSync: (b: Uint8Array) => written.push(new TextDecoder().decode(b)),
+  });
+  const onTty: string[] = [], piped: string[] = [];
+  for (const [tty, written] of [[true, onTty], [false, piped]] as const) {
+    const line = progressLine("sensitivity", stream(tty, written));
+    line.update(2, 9, "hdd.rpm");
+    line.clear();
+  }
+  assert.deepEqual(onTty, ["\r\x1b[2Ksensitivity 2/9 hdd.rpm", "\r\x1b[2K"]);
+  assert.deepEqual(piped, []);
 });
