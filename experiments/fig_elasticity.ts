@@ -32,7 +32,7 @@ import {
 } from "../lib/scenario/mod.ts";
 import {
   DEPLOYED,
-  FLEET_STRATEGIES,
+  fleetStrategy,
   imageBytesOf,
   type Outage,
   OutageSchema,
@@ -205,14 +205,7 @@ type Plain = Omit<
  * ```
  */
 export function runStrategy(profile: Profile, strategy: string, params: Plain): StrategyCapacity {
-  const start = FLEET_STRATEGIES[strategy];
-  if (start === undefined) {
-    throw new RangeError(
-      `Cannot run the elasticity experiment: 'strategy' must be one of ${
-        Object.keys(FLEET_STRATEGIES).join(", ")
-      }: current value is ${strategy}`,
-    );
-  }
+  const start = fleetStrategy(strategy, "run the elasticity experiment");
   const w = buildWorld(profile, {
     seed: params.seed,
     nodes: params.nodes,

@@ -40,6 +40,27 @@ export const FLEET_STRATEGIES: Readonly<Record<string, Strategy>> = {
 };
 
 /**
+ * The fleet strategy `name`.
+ * @throws RangeError naming the allowed strategies, as `Cannot <what>: ...`
+ * @example
+ * ```ts
+ * import { fleetStrategy } from "./fleet.ts";
+ * console.assert(typeof fleetStrategy("bmcast", "run fleet") === "function");
+ * ```
+ */
+export function fleetStrategy(name: string, what: string): Strategy {
+  const strategy = FLEET_STRATEGIES[name];
+  if (strategy === undefined) {
+    throw new RangeError(
+      `Cannot ${what}: 'strategy' must be one of ${
+        Object.keys(FLEET_STRATEGIES).join(", ")
+      }: current value is ${name}`,
+    );
+  }
+  return strategy;
+}
+
+/**
  * Strategies that boot from a local disk already holding the image (the
  * baselines "after deployment"); the others start from an empty disk.
  */
@@ -621,14 +642,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
   const profile = point.set
     ? applyOverrides(options.profile, point.set, { origin: "set by the scenario" })
     : options.profile;
-  const strategy = FLEET_STRATEGIES[point.strategy];
-  if (strategy === undefined) {
-    throw new RangeError(
-      `Cannot run fleet: 'strategy' must be one of ${
-        Object.keys(FLEET_STRATEGIES).join(", ")
-      }: current value is ${point.strategy}`,
-    );
-  }
+  const strategy = fleetStrategy(point.strategy, "run fleet");
   const imageBytes = imageBytesOf(point.imageGb) ?? profile.image.bytes.value;
   const w = buildWorld(profile, {
     seed: point.seed,
