@@ -113,6 +113,7 @@ Deno.test("each malformed shape ends in the ATA error the spec gives", () => {
       R.ATA_ERR_ABRT,
     ],
     ["cfl", { slot: 0, cfl: 1, fis: encodeH2dFis({ command: 0xe7 }) }, R.ATA_ERR_ABRT],
+    ["cfl", { slot: 0, cfl: 4, fis: encodeH2dFis({ command: 0xe7 }) }, R.ATA_ERR_ABRT],
     ["cfl", { slot: 0, cfl: 17, fis: encodeH2dFis({ command: 0xe7 }) }, R.ATA_ERR_ABRT],
     ["opcode", { slot: 0, fis: encodeH2dFis({ command: 0x20 }) }, R.ATA_ERR_ABRT],
     ["no-prdt", { slot: 0, fis: encodeH2dFis({ command: 0x25, count: 1 }) }, R.ATA_ERR_ABRT],

@@ -5,7 +5,7 @@
  */
 import { Cpu, E820Map, InterruptController, MmioBus, PhysicalMemory } from "../../lib/hw/mod.ts";
 import { VersionMap } from "../../lib/_util/mod.ts";
-import { AhciHba } from "../../lib/hw/ahci/mod.ts";
+import { type AhciCosts, AhciHba } from "../../lib/hw/ahci/mod.ts";
 import { MemDisk, testCosts } from "../../lib/hw/ahci/_test_utils.ts";
 import { AhciDriver, type AhciDriverOptions } from "../../lib/guest/mod.ts";
 import {
@@ -74,6 +74,8 @@ const CPU_COSTS = {
 export function makeRig(options: {
   seed?: number;
   sectors?: number;
+  /** Sectors of the image (the block map); the disk may be larger. @default sectors */
+  imageSectors?: number;
   chunkSectors?: number;
   virtualized?: boolean;
   copier?: CopyPolicyConfig | false;
@@ -82,6 +84,8 @@ export function makeRig(options: {
   readAhead?: number;
   /** Driver options over the rig's (e.g. error handling). */
   driver?: Partial<AhciDriverOptions>;
+  /** HBA costs over the rig's (200 ns each). */
+  hbaCosts?: Partial<AhciCosts>;
 }): Rig {
   const sectors = options.sectors ?? 4096;
   const sim = new Simulation({ seed: options.seed ?? 1 });
@@ -97,7 +101,7 @@ export function makeRig(options: {
     irq,
     vector: VECTOR,
     ports: [disk],
-    costs: testCosts({}, 200),
+    costs: testCosts(options.hbaCosts ?? {}, 200),
   });
   bus.map({ base: ABAR, size: 0x1100, name: "ahci", device: hba });
   const rig: Rig = { sim, memory, bus, irq, cpus, disk, hba } as Rig;
@@ -117,7 +121,10 @@ export function makeRig(options: {
         vmxoffSkew: 3_000,
       },
     });
-    const map = new BlockMap({ sectors, chunkSectors: options.chunkSectors ?? 256 });
+    const map = new BlockMap({
+      sectors: options.imageSectors ?? sectors,
+      chunkSectors: options.chunkSectors ?? 256,
+    });
     const image = new FakeImage(sim, options.imageLatency ?? 200_000);
     const mediator = new AhciMediator({
       sim,

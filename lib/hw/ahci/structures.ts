@@ -646,7 +646,7 @@ export interface CommandProblem {
   error: "abrt" | "idnf";
   /**
    * The check that failed: FIS type not 0x27, C bit clear, CFL outside
-   * 2..16, unknown opcode, no PRDT for a data command, PRDT shorter than the
+   * 5..16, unknown opcode, no PRDT for a data command, PRDT shorter than the
    * data, a PRD not a whole number of sectors, LBA range beyond the disk, or
    * NCQ tag different from the slot.
    */
@@ -664,7 +664,9 @@ export interface CommandProblem {
 
 /**
  * Checks a decoded command the way the HBA and the device would: FIS type
- * 0x27 with C set, CFL in 2..16 DWORDs (§4.2.2), a known opcode, a PRDT
+ * 0x27 with C set, CFL in 5..16 DWORDs (§4.2.2 allows 2..16; a Register
+ * FIS is 5 DWORDs, SATA 3.x §10.3.4, and a shorter one reaches the device
+ * cut off), a known opcode, a PRDT
  * covering the data, tag = slot for NCQ (§8.3.1), and the LBA range (IDNF).
  * Buffers carry versions per 512-byte unit, so every PRD entry of a data
  * command must be a whole number of sectors (a model limit, not ATA's).
@@ -687,7 +689,7 @@ export function validateCommand(
   const { header, fis, command } = d;
   if (fis.type !== FIS_TYPE_REG_H2D) return { error: "abrt", reason: "fis-type" };
   if (!fis.c) return { error: "abrt", reason: "not-command" };
-  if (header.cfl < 2 || header.cfl > 16) return { error: "abrt", reason: "cfl" };
+  if (header.cfl * 4 < REG_FIS_BYTES || header.cfl > 16) return { error: "abrt", reason: "cfl" };
   if (command.kind === "unknown") return { error: "abrt", reason: "opcode" };
   if (command.ncq && command.tag !== d.slot) return { error: "abrt", reason: "ncq-tag" };
   const bytes = command.count * 512;

@@ -21,6 +21,15 @@
  * - Writes pass through and mark their sectors present (byGuest), so image
  *   data never overwrites newer guest data: write-backs only fill sectors
  *   still absent when they are issued.
+ * - The disk is larger than the image: a command's part past the image's
+ *   end is the disk's own (a read crossing the end has its absent part
+ *   copied first, then goes to the disk whole). Commands the device would
+ *   refuse (a short CFL or PRDT...) pass through untouched, so the device
+ *   fails them and nothing is marked present.
+ * - The guest keeps its own PxTFD and PxCMD.CCS while the VMM's commands use
+ *   the port (its error handling reads them after a task-file error); a guest
+ *   register write during the hand-over at de-virtualization waits in the VM
+ *   exit until the port is the guest's again.
  * - Guest error handling (a command timed out: Linux stops the port, resets
  *   the link, issues its commands again): a port stop drops the guest's
  *   commands, held redirects included (their fetched data still fills the
@@ -81,6 +90,8 @@ import { nextPortState, type PortState } from "./port_state.ts";
 
 /** Idle task-file status the guest sees while the VMM owns the port (DRDY | DSC). */
 const TFD_IDLE = 0x50;
+/** PxCMD.CCS, the current command slot (AHCI 1.3.1 §3.3.7, bits 12:8). */
+const CCS_MASK = 0x1f << 8;
 /** Largest VMM command, sectors (4 MiB: one PRD entry). */
 const VMM_MAX_SECTORS = 8192;
 const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
@@ -146,6 +157,13 @@ interface Port {
   guestCi: number;
   guestSact: number;
   guestCmd: number;
+  /**
+   * PxTFD and PxCMD.CCS as the guest last had them, while the hardware's show
+   * another command (the VMM's own, or none for a completion the VMM
+   * emulated); undefined: the hardware's are the guest's. Linux's interrupt
+   * handler reads both after a task-file error to fail the right command.
+   */
+  guestTfd: { tfd: number; ccs: number } | undefined;
   shadowClb: Gpa;
   shadowFb: Gpa;
   /** Guest slots currently in the hardware. */
@@ -217,6 +235,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #guestHeld = 0;
   #finished: SimEvent<unknown>;
   #detached = false;
+  /** Succeeds when a hand-over ends (guest writes made meanwhile wait on it). */
+  #handedBack: SimEvent<unknown> | undefined;
 
   /**
    * A mediator for port `port` of the HBA at `abar`; it hooks nothing until
@@ -294,6 +314,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       guestCi: 0,
       guestSact: 0,
       guestCmd: this.#rawRead(Px.CMD),
+      guestTfd: undefined,
       shadowClb,
       shadowFb,
       hwGuest: 0,
@@ -327,8 +348,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
    * stop (ST=0, wait until CR=0; FRE=0, wait until FR=0), program the guest's
    * own PxCLB/PxFB, restart as the guest had it (FRE, wait FR; then ST),
    * restore PxIE, unhook (AHCI 1.3.1 §10.3.1-10.3.2; PxCLB/PxFB may only
-   * change while ST, CR, FRE and FR are clear, §3.3.1, §3.3.3). Guest commands
-   * issued meanwhile are queued and issued on the guest's own list at the end.
+   * change while ST, CR, FRE and FR are clear, §3.3.1, §3.3.3). A guest
+   * register write meanwhile holds its vCPU in the VM exit until the port is
+   * the guest's again, then reaches the hardware as written.
    */
   *detach(): ProcessGenerator<void> {
     if (!this.canDetach()) throw new Error("ahci mediator: detach with commands outstanding");
@@ -365,21 +387,20 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#hook = undefined;
     p.state = nextPortState(p.state, "native");
     this.#detached = true;
-    // Commands the guest issued during the hand-over go straight to its own list.
-    let bits = 0;
-    for (const { slot, at } of p.queue) {
-      this.stats.guestQueueDelay += this.#sim.now - at;
-      bits |= 1 << slot;
-      if (p.cmds[slot]?.ncq) this.#rawWrite(Px.SACT, 1 << slot);
-    }
-    p.queue = [];
-    if (bits) this.#rawWrite(Px.CI, bits >>> 0);
+    this.#handedBack?.succeed();
   }
 
   // ---- VmmBlockIo ---------------------------------------------------------
 
   writeAbsent(request: { lba: Lba; versions: Int32Array }): SimEvent<number> {
     const done = this.#sim.event<number>();
+    // Already present (the guest wrote them, or a copy-on-read came first):
+    // nothing to write, and the port is not touched (it may be the guest's
+    // own again: a copier chunk can arrive after the map completed).
+    if (this.#map.isPresent(request.lba, request.versions.length)) {
+      done.succeed(0);
+      return done;
+    }
     this.#vmmQueue.push({
       op: "write",
       lba: request.lba,
@@ -410,6 +431,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const cost = this.#vmm.costs.mmioHandler;
     if (a.write) this.stats.trappedWrites++;
     else this.stats.trappedReads++;
+    if (a.write && this.#port.state === "detaching") return this.#afterHandOver(a, cost);
     this.#sync();
     const off = a.offset;
     if (off === Ghc.IS) {
@@ -444,8 +466,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       [Px.SACT]: p.guestSact,
     };
     if (reg === Px.TFD) {
-      // While the VMM owns the port the guest must see an idle device.
-      if (this.#vmmRunning) return { action: "done", value: TFD_IDLE, cost };
+      // While the VMM's commands own the port the guest sees its own last status.
+      if (p.guestTfd !== undefined) return { action: "done", value: p.guestTfd.tfd, cost };
       return { action: "passthrough", cost };
     }
     if (reg === Px.CMD) {
@@ -455,9 +477,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
           (p.guestCmd & PxCMD_FRE ? PxCMD_FR : 0);
         return { action: "done", value: (p.guestCmd | run) >>> 0, cost };
       }
-      // Hide the current-command-slot field while a VMM command runs.
+      // The current-command-slot field as the guest last had it, not the VMM's slot.
       const v = this.#rawRead(Px.CMD);
-      return { action: "done", value: this.#vmmRunning ? (v & ~(0x1f << 8)) >>> 0 : v, cost };
+      if (p.guestTfd === undefined) return { action: "done", value: v, cost };
+      return { action: "done", value: ((v & ~CCS_MASK) | p.guestTfd.ccs) >>> 0, cost };
     }
     return { action: "done", value: (value[reg] ?? 0) >>> 0, cost };
   }
@@ -518,6 +541,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
           p.orphans += popcount(p.held);
           p.held = 0;
           p.epoch++;
+          p.guestTfd = undefined; // the guest's recovery reads the hardware's own
           p.state = nextPortState(p.state, "idle");
           this.#notifyQuiet();
         }
@@ -525,7 +549,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       }
       case Px.SCTL:
         // A COMRESET would abort the VMM's own command too.
-        return this.#vmmRunning ? this.#afterVmm(reg, v, cost) : { action: "passthrough", cost };
+        if (this.#vmmRunning) return this.#afterVmm(reg, v, cost);
+        p.guestTfd = undefined; // the guest waits for the device's own status after a reset
+        return { action: "passthrough", cost };
       case Px.SACT:
         p.guestSact |= v;
         return { action: "done", cost };
@@ -550,6 +576,22 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       if (this._writeReg(reg, v, 0).action === "passthrough") this.#rawWrite(reg, v);
       applied.succeed();
       this.#kickVmm();
+      this.#notifyQuiet();
+    });
+    return { action: "block", until: applied, cost };
+  }
+
+  /**
+   * A guest write during the hand-over (the engine briefly stopped, the
+   * guest's PxCLB/PxFB going back): its vCPU waits in the VM exit until the
+   * port is the guest's, then the write goes to the hardware unchanged.
+   */
+  #afterHandOver(a: MmioAccess, cost: SimTime): HookResult {
+    this.stats.heldGuestWrites++;
+    const applied = this.#sim.event();
+    (this.#handedBack ??= this.#sim.event()).then(() => {
+      this.#bus.raw({ addr: a.addr, size: a.size, write: true, value: a.value });
+      applied.succeed();
     });
     return { action: "block", until: applied, cost };
   }
@@ -572,9 +614,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.stats.guestCommands++;
       extra += this.#vmm.costs.commandInterpret;
       this.lastGuestIo = this.#sim.now;
-      const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0 ||
-        p.state === "detaching";
-      const whole = busy && p.state !== "detaching" ? this.#wholeRedirect(cmd, p) : null;
+      const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0;
+      const whole = busy ? this.#wholeRedirect(cmd, p) : null;
       if (whole !== null) {
         // A read of absent sectors never touches the port: redirect it at once.
         this.#dispatch(cmd, whole);
@@ -621,16 +662,19 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.#emulateCompletion(cmd);
       return;
     }
-    if (cmd.kind === "read" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
-      const runs = missing ?? this.#map.missing(cmd.lba, cmd.count);
+    // Sectors of the command inside the image (the disk is larger: a command may cross its end).
+    const inImage = Math.min(cmd.count, this.#map.sectors - cmd.lba);
+    if (cmd.kind === "read" && inImage > 0) {
+      const runs = missing ?? this.#map.missing(cmd.lba, inImage);
       if (runs.length > 0) {
         p.held = (p.held | (1 << cmd.slot)) >>> 0;
-        this.#sim.process(this.#redirect(cmd, runs), `vmm/redirect/${cmd.slot}`);
+        const work = inImage === cmd.count ? this.#redirect(cmd, runs) : this.#fillFirst(cmd, runs);
+        this.#sim.process(work, `vmm/redirect/${cmd.slot}`);
         return;
       }
     }
-    if (cmd.kind === "write" && cmd.count > 0 && cmd.lba + cmd.count <= this.#map.sectors) {
-      this.#map.markPresent(cmd.lba, cmd.count, true);
+    if (cmd.kind === "write" && inImage > 0) {
+      this.#map.markPresent(cmd.lba, inImage, true);
       this.stats.guestWrites++;
       if (this.#map.complete) this.#checkFinished();
     }
@@ -646,6 +690,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.#mem.readBytes(clbOf(p) + slot * CMD_HEADER_BYTES, CMD_HEADER_BYTES),
     );
     p.hwGuest = (p.hwGuest | bit) >>> 0;
+    p.guestTfd = undefined;
     this.stats.passthroughCommands++;
     if (p.cmds[slot]?.ncq) this.#rawWrite(Px.SACT, bit);
     this.#rawWrite(Px.CI, bit);
@@ -673,6 +718,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       p.cmds[slot] = undefined;
     }
     p.hwGuest = (p.hwGuest & ~done) >>> 0;
+    p.guestTfd = undefined; // the hardware's status is the guest's latest
     p.guestCi = (p.guestCi & ~done) >>> 0;
     p.guestSact = (p.guestSact & ~done) >>> 0;
     p.guestIs = (p.guestIs | hwIs) >>> 0;
@@ -724,6 +770,33 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     // Copy-on-read: fetched sectors go to the local disk (only where still absent).
     for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
     this.#notifyQuiet();
+  }
+
+  /**
+   * A read that runs past the image's end: its absent sectors are fetched
+   * and written to the disk first, then the command goes to the hardware
+   * whole (the disk serves the part past the image, and fails the command if
+   * it also runs past the disk's end, as it would natively).
+   */
+  *#fillFirst(cmd: GuestCommand, missing: SectorRun[]): ProcessGenerator<void> {
+    const p = this.#port;
+    const epoch = p.epoch;
+    const fetches = missing.flatMap((run) => splitRun(run, this.#image.maxSectors))
+      .map((run) => ({ run, ev: this.#fetch(run) }));
+    yield this.#sim.allOf(fetches.map((f) => f.ev));
+    const writes = fetches.map((f) => this.writeAbsent({ lba: f.run.lba, versions: f.ev.value }));
+    yield this.#sim.allOf(writes);
+    if (p.epoch !== epoch) {
+      p.orphans--; // the guest stopped the port meanwhile: the command is gone
+      this.#notifyQuiet();
+      return;
+    }
+    p.held = (p.held & ~(1 << cmd.slot)) >>> 0;
+    this.stats.redirectedSectors += missing.reduce((s, r) => s + r.count, 0);
+    if (this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0) {
+      p.queue.push({ slot: cmd.slot, at: this.#sim.now });
+      this.#kickVmm();
+    } else this.#toHardware(cmd.slot);
   }
 
   /**
@@ -802,6 +875,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       }
     }
     p.guestIs = (p.guestIs | (cmd.ncq ? PxIS_SDBS : PxIS_DHRS)) >>> 0;
+    // The FIS received updates PxTFD (§3.3.8): a good status.
+    p.guestTfd = { tfd: TFD_IDLE, ccs: p.guestTfd?.ccs ?? (this.#rawRead(Px.CMD) & CCS_MASK) };
     p.guestCi = (p.guestCi & ~bit) >>> 0;
     p.guestSact = (p.guestSact & ~bit) >>> 0;
     p.cmds[cmd.slot] = undefined;
@@ -825,6 +900,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
 
   #kickVmm(): void {
     if (this.#vmmRunning || this.#vmmQueue.length === 0) return;
+    if (this.#port.state === "detaching" || this.#port.state === "native") {
+      throw new Error("vmm: own disk command after the port was handed back to the guest");
+    }
     // Not while guest commands are in the hardware, a guest write waits for the
     // worker to stop, or the engine is stopped (the guest is resetting the port).
     if (
@@ -859,6 +937,14 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   *#vmmWorker(): ProcessGenerator<void> {
     const p = this.#port;
     this.#rawWrite(Px.IE, 0); // mask: no VMM interrupt may reach the guest
+    p.guestTfd ??= { tfd: this.#rawRead(Px.TFD), ccs: this.#rawRead(Px.CMD) & CCS_MASK };
+    // What PxIS still holds is the guest's (e.g. a task-file error it has not
+    // acknowledged yet): keep it in its view, so what follows is the VMM's own.
+    const left = this.#rawRead(Px.IS);
+    if (left) {
+      p.guestIs = (p.guestIs | left) >>> 0;
+      this.#rawWrite(Px.IS, left);
+    }
     while (this.#vmmQueue.length > 0) {
       const op = this.#vmmQueue.shift()!;
       if (op.op === "read") {
@@ -952,7 +1038,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   #freeVmmSlot(): number {
-    const busy = (this.#port.guestCi | this.#port.hwGuest) >>> 0;
+    // Only the hardware's slots count: guest commands queued or held for
+    // redirection are not on the port (the guest's PxCI is emulated), so a
+    // guest with all 32 slots issued still leaves the VMM one.
+    const busy = this.#port.hwGuest;
     for (let i = 0; i < SLOTS; i++) {
       const s = (this.#vmmSlot + SLOTS - i) % SLOTS;
       if (!(busy & (1 << s))) return s;

@@ -8,9 +8,9 @@
 import type { Gpa, Lba } from "../../../_util/mod.ts";
 import {
   decodeCommand,
-  FIS_TYPE_REG_H2D,
   type PhysicalMemory,
   type PrdEntry,
+  validateCommand,
 } from "../../../hw/mod.ts";
 
 /** A decoded guest command. */
@@ -37,9 +37,12 @@ export interface GuestCommand {
 
 /**
  * Decodes slot `slot` of the command list at `clb` with the HBA model's own
- * decoders (one reading of the spec for device and mediator). Anything it
- * does not understand is `kind: "other"` and is passed through to the
- * device, which fails it the way the spec says if it is malformed.
+ * decoders and checks (one reading of the spec for device and mediator).
+ * Anything it does not understand, and any command the device would abort
+ * (`validateCommand`: a short CFL or PRDT, a wrong NCQ tag...), is
+ * `kind: "other"` and is passed through to the device, which fails it the
+ * way the spec says: the mediator never completes or marks present what the
+ * disk would refuse.
  */
 export function interpretCommand(
   mem: PhysicalMemory,
@@ -65,7 +68,8 @@ export function interpretCommand(
     throw e;
   }
   const c = d.command;
-  const valid = d.header.cfl >= 5 && d.fis.type === FIS_TYPE_REG_H2D && d.fis.c;
+  // The device's own checks (validateCommand): anything else it fails, so it is passed through.
+  const valid = validateCommand(d, { sectors: Infinity })?.error !== "abrt";
   const kind = valid && (c.kind === "read" || c.kind === "write") ? c.kind : "other";
   return {
     slot: options.slot,

@@ -1,0 +1,216 @@
+/**
+ * The mediator at the edges of the device interface: a guest using every
+ * slot, commands crossing the image's end, commands the device refuses, a
+ * task-file error next to VMM work, and the hand-over at de-virtualization.
+ */
+import assert from "node:assert/strict";
+import { ABAR, imageVersion, makeRig, type Rig } from "./_harness.ts";
+import type { ProcessGenerator } from "../../lib/sim/mod.ts";
+import {
+  AhciRegs,
+  encodeAtaCommand,
+  encodeH2dFis,
+  writeCommandHeader,
+  writePrdt,
+} from "../../lib/hw/ahci/mod.ts";
+import type { IoResult } from "../../lib/guest/mod.ts";
+
+const { Px, portReg } = AhciRegs;
+const reg = (r: number) => ABAR + portReg(0, r);
+const image = (lba: number, n: number) =>
+  Array.from({ length: n }, (_, i) => imageVersion(lba + i));
+
+function* boot(rig: Rig): ProcessGenerator<void> {
+  yield* rig.vmm!.start();
+  yield rig.driver.init();
+}
+
+function* io(ev: ReturnType<Rig["driver"]["read"]>): ProcessGenerator<IoResult> {
+  return (yield ev) as IoResult;
+}
+
+/** A guest register access through the trapped MMIO window (CPU 0, no time charged). */
+function mmio(rig: Rig, r: number, value?: number): number {
+  const write = value !== undefined;
+  return rig.bus.access({ addr: reg(r), size: 4, write, value: value ?? 0, cpu: 0 }).value;
+}
+
+/** Builds a command in `slot` of the guest's list by hand (the driver never makes these). */
+function handmade(
+  rig: Rig,
+  c: {
+    slot: number;
+    kind: "read" | "write";
+    lba: number;
+    count: number;
+    cfl?: number;
+    prdBytes?: number;
+  },
+): void {
+  const clb = mmio(rig, Px.CLB);
+  const ctba = 0x0800_0000 + c.slot * 0x1000, buf = 0x0900_0000;
+  rig.memory.writeBytes(ctba, encodeH2dFis(encodeAtaCommand(c)));
+  writePrdt(rig.memory, ctba, [{ dba: buf, bytes: c.prdBytes ?? c.count * 512, interrupt: false }]);
+  rig.memory.writeVersions(buf, new Int32Array(c.count).fill(4242));
+  writeCommandHeader(rig.memory, { clb, slot: c.slot }, {
+    cfl: c.cfl ?? 5,
+    write: c.kind === "write",
+    prdtl: 1,
+    ctba,
+  });
+}
+
+Deno.test("a guest with all 32 slots queued behind VMM work still leaves the VMM a slot", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
+  let results: IoResult[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (let k = 0; k < 32; k++) {
+      yield* io(rig.driver.write({ lba: 1024 * k, count: 1, version: 5 }));
+    }
+    // Two 4 MiB VMM writes: the second is issued while the guest's 32 reads wait.
+    for (const lba of [40960, 49152]) {
+      rig.mediator!.writeAbsent({ lba, versions: Int32Array.from(image(lba, 8192)) });
+    }
+    yield rig.sim.timeout(10_000);
+    const reads = Array.from(
+      { length: 32 },
+      (_, k) => rig.driver.read({ lba: 1024 * k, count: 8 }),
+    );
+    results = (yield rig.sim.allOf(reads)) as IoResult[];
+  });
+  rig.sim.run(); // before the fix: "vmm: no free command slot"
+  assert.equal(results.length, 32);
+  assert.ok(results.every((r) => r.ok));
+  assert.deepEqual([...results[3].versions!], [5, ...image(3 * 1024 + 1, 7)]);
+  assert.ok(rig.map!.isPresent(40960, 16384));
+});
+
+Deno.test("a write crossing the image's end marks its part inside present: the copier never overwrites it", () => {
+  // The disk (4096 sectors) is larger than the image (4093): the last page crosses its end.
+  const rig = makeRig({ virtualized: true, sectors: 4096, imageSectors: 4093 });
+  let back: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 4088, count: 8, version: 7777 }))).ok);
+    assert.ok(rig.map!.isPresent(4088, 5));
+    yield* rig.copier!.run();
+    back = yield* io(rig.driver.read({ lba: 4088, count: 8 }));
+  });
+  rig.sim.run();
+  assert.deepEqual([...back!.versions!], Array(8).fill(7777));
+  assert.deepEqual([...rig.disk.content.read(0, 4088)], image(0, 4088), "the rest is the image");
+});
+
+Deno.test("a read crossing the image's end gets the image's sectors, then the disk's beyond it", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 4096, imageSectors: 4093 });
+  rig.disk.content.fill(4093, 3, 9);
+  let got: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    got = yield* io(rig.driver.read({ lba: 4088, count: 8 }));
+  });
+  rig.sim.run();
+  assert.deepEqual([...got!.versions!], [...image(4088, 5), 9, 9, 9]);
+  assert.equal(rig.image!.sectors, 5, "only the image's part was fetched");
+  assert.ok(rig.map!.isPresent(4088, 5), "and written to the disk");
+  assert.ok(rig.mediator!.canDetach());
+});
+
+Deno.test("a command the device refuses is neither redirected nor marked present", () => {
+  // CFL 4 (a Register FIS is 5 DWORDs) and a PRDT shorter than the data: the device aborts both.
+  const rig = makeRig({ virtualized: true, copier: false });
+  const tfds: number[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (
+      const c of [
+        { slot: 20, kind: "write" as const, lba: 100, count: 4, cfl: 4 },
+        { slot: 21, kind: "write" as const, lba: 200, count: 4, prdBytes: 1024 },
+        { slot: 22, kind: "read" as const, lba: 300, count: 4, cfl: 4 },
+      ]
+    ) {
+      handmade(rig, c);
+      mmio(rig, Px.CI, 1 << c.slot);
+      while (mmio(rig, Px.CI) & (1 << c.slot)) yield rig.sim.timeout(20_000);
+      tfds.push(mmio(rig, Px.TFD));
+      mmio(rig, Px.IS, mmio(rig, Px.IS));
+    }
+  });
+  rig.sim.run();
+  assert.deepEqual(
+    tfds.map((t) => t & AhciRegs.ATA_STS_ERR),
+    [1, 1, 1].map(() => AhciRegs.ATA_STS_ERR),
+  );
+  const map = rig.map!;
+  assert.ok(!map.isPresent(100, 1) && !map.isPresent(200, 1), "the image still has to fill them");
+  assert.equal(rig.mediator!.stats.redirectedReads, 0);
+  assert.equal(rig.image!.requests, 0);
+});
+
+Deno.test("a guest's task-file error keeps its PxTFD and PxCMD.CCS while the VMM uses the port", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
+  let seen: number[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 100, count: 4, version: 9 }))).ok);
+    mmio(rig, Px.IE, 0); // a polling guest: PxIS.TFES stays set until it looks
+    handmade(rig, { slot: 5, kind: "write", lba: 100, count: 4, prdBytes: 1024 }); // aborted
+    mmio(rig, Px.CI, 1 << 5);
+    // VMM work queued meanwhile (a copy chunk), which runs once the guest's command is done.
+    rig.mediator!.writeAbsent({ lba: 8192, versions: Int32Array.from(image(8192, 2048)) });
+    while (mmio(rig, Px.CI) & (1 << 5)) yield rig.sim.timeout(20_000);
+    const look = () => [mmio(rig, Px.TFD), (mmio(rig, Px.CMD) >>> 8) & 0x1f];
+    seen = [...look()];
+    yield rig.sim.timeout(50_000_000); // long after the VMM's write
+    seen.push(...look(), mmio(rig, Px.IS) & AhciRegs.PxIS_TFES);
+  });
+  rig.sim.run(); // before the fix: the VMM took the guest's TFES for its own and stopped the run
+  const failed = (AhciRegs.ATA_ERR_ABRT << 8) | 0x51;
+  assert.deepEqual(seen, [failed, 5, failed, 5, AhciRegs.PxIS_TFES]);
+  assert.ok(rig.map!.isPresent(8192, 2048), "the VMM's own write completed");
+});
+
+Deno.test("a guest register write during the hand-over waits for it, then reaches the hardware", () => {
+  const rig = makeRig({ virtualized: true, sectors: 1024, hbaCosts: { engineStop: 100_000 } });
+  let heldUntil = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* rig.copier!.run();
+    rig.sim.process(function* () {
+      yield rig.sim.timeout(30_000); // inside detach(): the engine is stopping
+      assert.equal(rig.vmm!.state, "devirtualizing");
+      const cpu = rig.cpus[1];
+      yield* cpu.mmio(rig.sim, rig.bus, { addr: reg(Px.IE), size: 4, write: true, value: 0 });
+      heldUntil = rig.sim.now;
+    });
+    yield* rig.vmm!.devirtualize();
+  });
+  rig.sim.run(); // before the fix a PxCMD write here threw "illegal port transition"
+  assert.ok(heldUntil >= rig.vmm!.timeline.ioOff!, `held until the hand-over (${heldUntil})`);
+  assert.equal(rig.hba.port(0).read(Px.IE), 0, "the guest's value, not the VMM's restore");
+});
+
+Deno.test("a copy chunk that arrives after the guest completed the image and the VMM left touches nothing", () => {
+  const rig = makeRig({
+    virtualized: true,
+    sectors: 512,
+    copier: { kind: "idle", idleThreshold: 20_000_000 },
+  });
+  let commands = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.sim.process(rig.copier!.run());
+    yield rig.sim.timeout(1_000_000); // the copier holds fetched chunks, waiting for 20 ms of idle
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 512, version: 77 }))).ok);
+    yield* rig.vmm!.untilFinished();
+    yield* rig.vmm!.devirtualize();
+    commands = rig.mediator!.stats.vmmCommands;
+    mmio(rig, Px.IE, 0); // native now: the hardware's own register
+    yield rig.sim.timeout(100_000_000);
+  });
+  rig.sim.run();
+  assert.equal(rig.mediator!.stats.vmmCommands, commands, "no VMM command after de-virtualization");
+  assert.equal(rig.hba.port(0).read(Px.IE), 0);
+  assert.deepEqual([...rig.disk.content.read(0, 512)], Array(512).fill(77));
+});
