@@ -374,6 +374,7 @@ export function guestDriver(w: World, node: Node): AhciDriver {
     vector: AHCI_VECTOR,
     abar: ABAR,
     costs: { issue: d.issue, complete: d.complete, pollInterval: d.pollInterval },
+    maxRequestBytes: d.maxRequestBytes,
     commandTimeout: d.commandTimeout,
     commandRetries: d.commandRetries,
     linkDebounce: d.linkDebounce,

@@ -73,6 +73,11 @@ export interface AhciDriverOptions {
   prdBytes?: number;
   /** PRD entries per command table (Linux AHCI_MAX_SG). @default 168 */
   maxPrdEntries?: number;
+  /**
+   * Largest request the block layer sends the disk, bytes (Linux's
+   * `max_sectors_kb`; larger requests are split). @default no limit beyond the PRDT's
+   */
+  maxRequestBytes?: number;
   /** Cap on commands outstanding. @default 32 */
   queueDepth?: number;
   /** Give up waiting for CR/FR/BSY after this long (§10.1.2 allows 500 ms). @default 500 ms */
@@ -278,6 +283,7 @@ export class AhciDriver implements GuestBlockDriver {
       ncq: true,
       prdBytes: 4096,
       maxPrdEntries: 168,
+      maxRequestBytes: Infinity,
       queueDepth: 32,
       engineTimeout: millis(500),
       minAddress: 0x10_0000,
@@ -294,6 +300,14 @@ export class AhciDriver implements GuestBlockDriver {
       );
     }
     requireNumber(what, "maxPrdEntries", o.maxPrdEntries, { integer: true, min: 1 });
+    if (o.maxRequestBytes !== Infinity) {
+      requireNumber(what, "maxRequestBytes", o.maxRequestBytes, { integer: true, min: SECTOR });
+      if (o.maxRequestBytes % SECTOR !== 0) {
+        throw new RangeError(
+          `Cannot ${what}: 'maxRequestBytes' must be a multiple of 512: current value is ${o.maxRequestBytes}`,
+        );
+      }
+    }
     requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 1 });
     if (o.queueDepth > 32) {
       throw new RangeError(
@@ -331,7 +345,12 @@ export class AhciDriver implements GuestBlockDriver {
 
   /** Largest number of sectors one command carries. */
   get maxSectorsPerCommand(): number {
-    return Math.min(65536, Math.floor((this.#o.maxPrdEntries * this.#o.prdBytes) / SECTOR));
+    const o = this.#o;
+    return Math.min(
+      65536,
+      Math.floor((o.maxPrdEntries * o.prdBytes) / SECTOR),
+      o.maxRequestBytes / SECTOR,
+    );
   }
 
   /** Initialises controller and port, then identifies the disk. The process's value is the info. */

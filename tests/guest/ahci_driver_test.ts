@@ -182,6 +182,25 @@ Deno.test("AhciDriver splits a large request into commands of at most maxPrdEntr
   assert.deepEqual(reads.map((c) => c.count), [64, 64, 22]);
 });
 
+Deno.test("AhciDriver splits at maxRequestBytes too (Linux max_sectors_kb), as the world's driver does", async () => {
+  const rig = guestRig({ driver: { maxRequestBytes: 65536 } });
+  runGuest(rig, function* () {
+    yield rig.driver.write({ lba: 0, count: 300, version: 5 });
+  });
+  assert.equal(rig.driver.maxSectorsPerCommand, 128);
+  const writes = rig.disks[0].log.flatMap((c) => c.op === "write" ? [c.versions.length] : []);
+  assert.deepEqual(writes, [128, 128, 44]);
+  for (const bad of [-1, 1000, 0]) {
+    assert.throws(() => guestRig({ driver: { maxRequestBytes: bad } }), /'maxRequestBytes'/);
+  }
+  // The profile's 512 KiB reaches the driver every strategy builds.
+  const { buildWorld, BUILTIN_PROFILE, guestDriver, loadProfile } = await import(
+    "../../lib/scenario/mod.ts"
+  );
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { seed: 1, imageBytes: 12e9 });
+  assert.equal(guestDriver(w, w.nodes[0]).maxSectorsPerCommand, 1024);
+});
+
 /** A disk that fails reads of one LBA with ABRT. */
 class FailingDisk extends MemDisk {
   constructor(sim: Simulation, readonly badLba: number) {
