@@ -6,9 +6,10 @@
  * outstanding. It imports no VMM: transparency is a property of the code.
  *
  * Deliberately not modelled: the page cache and block-layer scheduling
- * (requests reach the driver as issued), error recovery beyond reporting a
- * failed request (no port reset or command retry), ATAPI, port multipliers,
- * hot plug and power management.
+ * (requests reach the driver as issued, split at `maxRequestBytes`), error
+ * recovery beyond Linux's timeout path (a timed-out command: port stop,
+ * COMRESET, retries; a task-file error just fails its request), ATAPI, port
+ * multipliers, hot plug and power management.
  * @module
  */
 export {

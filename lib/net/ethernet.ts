@@ -77,6 +77,11 @@ export function framing(options: FramingOptions = {}): Framing {
     );
   }
   const l34 = L34[transport] + (transport === "tcp" ? tcpOptionBytes : 0);
+  if (mtu <= l34) {
+    throw new RangeError(
+      `Cannot ${what}: 'mtu' must exceed the ${l34} bytes of IP and ${transport.toUpperCase()} headers (no room for data otherwise): current value is ${mtu}`,
+    );
+  }
   return {
     mtu,
     transport,

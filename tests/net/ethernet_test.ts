@@ -49,6 +49,9 @@ Deno.test("a bulk transfer of framed bytes over a GbE link runs at the computed 
 
 Deno.test("bad framing options give a RangeError naming the field", () => {
   assert.throws(() => framing({ mtu: 10 }), /'mtu'/);
+  // An MTU above IPv4's minimum that leaves no room for data after TCP's headers and options.
+  assert.throws(() => framing({ mtu: 80, tcpOptionBytes: 40 }), /'mtu' must exceed the 80 bytes/);
+  assert.equal(framing({ mtu: 81, tcpOptionBytes: 40 }).payloadPerFrame, 1);
   assert.throws(() => framing({ transport: "sctp" as "tcp" }), /'transport'/);
   assert.throws(() => framing({ tcpOptionBytes: 13 }), /'tcpOptionBytes'/);
   assert.throws(() => goodput(0, framing()), /'lineRate'/);
