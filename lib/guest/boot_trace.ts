@@ -110,6 +110,8 @@ export function playBootTrace(
     const written = new Map<number, number>(); // lba -> version, after the write completed
     const writing = new Map<number, number>(); // lba -> writes in flight
     const racing = new Set<number>(); // overlapping writes in flight: final version unknown
+    // Reads in flight with what they must return (undefined: either version is right).
+    const reading = new Set<{ lba: number; expect: (number | undefined)[] }>();
     const inflight = new Set<SimEvent<unknown>>();
     let slotFreed = sim.event<void>();
     const track = (ev: SimEvent<IoResult>, onDone: (r: IoResult) => void) => {
@@ -144,7 +146,10 @@ export function playBootTrace(
             expect.push(writing.has(l) ? undefined : written.get(l));
           }
         }
+        const mine = { lba: op.lba, expect };
+        if (verify) reading.add(mine);
         track(driver.read({ lba: op.lba, count: op.count }), (r) => {
+          reading.delete(mine);
           if (!verify || !r.ok) return;
           expect.forEach((v, i) => {
             if (v !== undefined && r.versions![i] !== v) st.mismatches++;
@@ -159,6 +164,12 @@ export function playBootTrace(
             const l = op.lba + i;
             if (writing.has(l)) racing.add(l);
             writing.set(l, (writing.get(l) ?? 0) + 1);
+          }
+          // A read in flight may see this write or not: both are right.
+          for (const r of reading) {
+            const from = Math.max(r.lba, op.lba),
+              to = Math.min(r.lba + r.expect.length, op.lba + op.count);
+            for (let l = from; l < to; l++) r.expect[l - r.lba] = undefined;
           }
         }
         track(driver.write({ lba: op.lba, count: op.count, version }), (r) => {
