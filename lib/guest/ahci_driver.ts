@@ -669,7 +669,11 @@ export class AhciDriver implements GuestBlockDriver {
     // PRDBC tells how much moved; a short count is an error even without TFES.
     const prdbc = readCommandHeader(mem, { clb: this.#clb, slot }).prdbc;
     let r: CmdResult;
-    if (failedTfd >= 0) {
+    // The HBA model keeps running after a task-file error (lib/hw/ahci: no
+    // §6.2.2 halt), so the failing command may have completed, as a short
+    // transfer, in an earlier pass, and PxCMD.CCS now names its slot reused by
+    // a command that moved all its data: that one did not fail.
+    if (failedTfd >= 0 && (prdbc < cmd.bufBytes || cmd.bufBytes === 0)) {
       r = {
         ok: false,
         error: `task file error: status 0x${(failedTfd & 0xff).toString(16)} error 0x${

@@ -203,8 +203,8 @@ Deno.test("AhciDriver splits at maxRequestBytes too (Linux max_sectors_kb), as t
 
 /** A disk that fails reads of one LBA with ABRT. */
 class FailingDisk extends MemDisk {
-  constructor(sim: Simulation, readonly badLba: number) {
-    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
+  constructor(sim: Simulation, readonly badLba: number, latency = 50_000) {
+    super(sim, { sectors: 1 << 16, latency, initial: 0 });
   }
   override submit(cmd: DiskCommand): SimEvent<DiskResult> {
     if (cmd.op === "read" && cmd.lba === this.badLba) {
@@ -226,6 +226,36 @@ Deno.test("AhciDriver reports a task-file error on the failing request only", ()
   assert.deepEqual(rs.map((r) => r.ok), [true, false, true]);
   assert.match(rs[1].error!, /task file error: status 0x51 error 0x4/);
   assert.equal(rig.driver.stats.errors, 1);
+});
+
+Deno.test("a task-file error that lands between the driver's PxIS and PxCI reads fails no other command", () => {
+  // The failing read completes (PxCI clear, PRDBC 0) just after the handler read PxIS; its
+  // slot is reused before the next pass, which still sees TFES and CCS naming that slot.
+  const rig = guestRig({
+    disks: (sim) => [
+      new class extends FailingDisk {
+        override submit(cmd: DiskCommand): SimEvent<DiskResult> {
+          if (cmd.op !== "read" || cmd.lba !== this.badLba) return super.submit(cmd);
+          return this.sim.timeout(5_750, { ok: false, error: "abrt" as const, serviceTime: 1 });
+        }
+      }(sim, 13, 200),
+    ],
+  });
+  const failed: string[] = [];
+  let bad: IoResult | undefined;
+  runGuest(rig, function* () {
+    const loop = function* (base: number) {
+      for (let i = 0; i < 40; i++) {
+        const r = (yield rig.driver.read({ lba: base + i, count: 1 })) as IoResult;
+        if (!r.ok) failed.push(`lba ${base + i}: ${r.error}`);
+      }
+    };
+    const ev = rig.driver.read({ lba: 13, count: 1 });
+    yield rig.sim.allOf([ev, rig.sim.process(loop(100)), rig.sim.process(loop(1000))]);
+    bad = ev.value as IoResult;
+  });
+  assert.deepEqual(failed, []); // was: ["lba 101: task file error: status 0x50 error 0x0"]
+  assert.equal(bad!.ok, false);
 });
 
 Deno.test("every register access of the driver goes through the CPU and traps as a VM exit when hooked", () => {
