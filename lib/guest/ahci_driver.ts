@@ -80,6 +80,11 @@ export interface AhciDriverOptions {
   maxRequestBytes?: number;
   /** Cap on commands outstanding. @default 32 */
   queueDepth?: number;
+  /**
+   * Reset the HBA at init (GHC.HR), as Linux's probe does unless booted with
+   * `ahci.skip_host_reset=1` (libahci ahci_reset_controller). @default true
+   */
+  hbaReset?: boolean;
   /** Give up waiting for CR/FR/BSY after this long (§10.1.2 allows 500 ms). @default 500 ms */
   engineTimeout?: SimTime;
   /** Lowest physical address the allocator hands out. @default 1 MiB */
@@ -285,6 +290,7 @@ export class AhciDriver implements GuestBlockDriver {
       maxPrdEntries: 168,
       maxRequestBytes: Infinity,
       queueDepth: 32,
+      hbaReset: true,
       engineTimeout: millis(500),
       minAddress: 0x10_0000,
       commandTimeout: 0,
@@ -732,6 +738,17 @@ export class AhciDriver implements GuestBlockDriver {
       o.irq.onVector(o.vector, () => this.#onInterrupt());
       const ghc = yield* this.#r(R.Ghc.GHC, true);
       yield* this.#w(R.Ghc.GHC, (ghc | R.GHC_AE) >>> 0, true);
+      if (o.hbaReset) {
+        // Linux resets the HBA at probe (libahci ahci_reset_controller): HR, read
+        // back until the HBA clears it (AHCI 1.3.1 §10.4.3 allows 1 s), AE again.
+        yield* this.#w(R.Ghc.GHC, (ghc | R.GHC_AE | R.GHC_HR) >>> 0, true);
+        const deadline = this.sim.now + millis(1000);
+        while ((yield* this.#r(R.Ghc.GHC, true)) & R.GHC_HR) {
+          if (this.sim.now >= deadline) throw new Error("AHCI driver: HBA reset not done in 1 s");
+          yield this.sim.timeout(o.costs.pollInterval);
+        }
+        yield* this.#w(R.Ghc.GHC, R.GHC_AE, true);
+      }
       const cap = yield* this.#r(R.Ghc.CAP, true);
       const pi = yield* this.#r(R.Ghc.PI, true);
       this.#port = yield* this.#pickPort(pi);

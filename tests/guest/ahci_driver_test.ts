@@ -36,8 +36,25 @@ Deno.test("AhciDriver.init() programs the port in the spec's order and identifie
   assert.equal(rig.hba.read(R.Ghc.GHC, 4), (R.GHC_AE | R.GHC_IE) >>> 0);
 });
 
+Deno.test("AhciDriver.init() resets the HBA first, as Linux's probe does (hbaReset: false skips it)", () => {
+  for (const hbaReset of [true, false]) {
+    const rig = guestRig({ trace: true, driver: { hbaReset } });
+    runGuest(rig);
+    const ghcWrites = rig.accesses.filter((a) => a.write && a.offset === R.Ghc.GHC);
+    const first = rig.accesses.findIndex((a) => a.offset >= R.PORT_BASE);
+    const hr = ghcWrites.findIndex((a) => a.value & R.GHC_HR);
+    assert.equal(hr >= 0, hbaReset);
+    if (hbaReset) assert.ok(rig.accesses.indexOf(ghcWrites[hr]) < first, "before any port access");
+    assert.equal(rig.hba.port(0).state, "running");
+  }
+});
+
 Deno.test("AhciDriver.init() first stops a port left running: clear ST, wait CR=0, clear FRE, wait FR=0", () => {
-  const rig = guestRig({ trace: true, hbaCosts: { engineStop: 50_000, fisEngine: 5_000 } });
+  const rig = guestRig({
+    trace: true,
+    hbaCosts: { engineStop: 50_000, fisEngine: 5_000 },
+    driver: { hbaReset: false }, // ahci.skip_host_reset=1: no HBA reset stops it first
+  });
   // Firmware left the port running with its own structures.
   const w = (r: R.Px, v: number) => rig.hba.write(portReg(0, r), 4, v);
   w(Px.CLB, 0x9_0000);

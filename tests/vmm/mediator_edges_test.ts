@@ -214,3 +214,71 @@ Deno.test("a copy chunk that arrives after the guest completed the image and the
   assert.equal(rig.hba.port(0).read(Px.IE), 0);
   assert.deepEqual([...rig.disk.content.read(0, 512)], Array(512).fill(77));
 });
+
+Deno.test("a guest HBA reset waits for the VMM's own command, which completes; the guest starts again", () => {
+  const rig = makeRig({
+    virtualized: true,
+    copier: false,
+    sectors: 8192,
+    chunkSectors: 2048,
+    diskLatency: 20_000_000,
+  });
+  let got: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    const done = rig.mediator!.writeAbsent({
+      lba: 2048,
+      versions: Int32Array.from(image(2048, 2048)),
+    });
+    yield rig.sim.timeout(1_000_000); // the VMM's write is on the disk
+    const ie = mmio(rig, Px.IE);
+    const ghc = { addr: ABAR + AhciRegs.Ghc.GHC, size: 4 as const };
+    yield* rig.cpus[1].mmio(rig.sim, rig.bus, { ...ghc, write: true, value: AhciRegs.GHC_HR });
+    assert.ok(done.processed, "the vCPU was held until the VMM's write was done");
+    assert.deepEqual([mmio(rig, Px.IE), mmio(rig, Px.CMD) & AhciRegs.PxCMD_ST], [0, 0]);
+    yield rig.sim.timeout(2_000_000); // HR clears
+    // The guest sets the HBA and its port up again (what its driver's init does).
+    rig.bus.access({ ...ghc, write: true, value: AhciRegs.GHC_AE | AhciRegs.GHC_IE, cpu: 0 });
+    mmio(rig, Px.CMD, AhciRegs.PxCMD_FRE);
+    yield rig.sim.timeout(10_000);
+    mmio(rig, Px.IE, ie);
+    mmio(rig, Px.CMD, AhciRegs.PxCMD_FRE | AhciRegs.PxCMD_ST);
+    got = yield* io(rig.driver.read({ lba: 2040, count: 16 }));
+  });
+  rig.sim.run();
+  assert.deepEqual([...rig.disk.content.read(2048, 2048)], image(2048, 2048), "not aborted");
+  assert.equal(rig.mediator!.stats.heldGuestWrites, 1);
+  assert.deepEqual([...got!.versions!], image(2040, 16));
+  assert.deepEqual(rig.hba.counters().illegal, {});
+});
+
+Deno.test("an HBA reset drops the guest's commands, a held redirect too; its fetch still fills the disk", () => {
+  const rig = makeRig({ virtualized: true, copier: false, imageLatency: 5_000_000 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    handmade(rig, { slot: 7, kind: "read", lba: 300, count: 8 }); // absent: held for redirection
+    mmio(rig, Px.CI, 1 << 7);
+    yield rig.sim.timeout(1_000_000);
+    assert.equal(mmio(rig, Px.CI), 1 << 7);
+    assert.ok(!rig.mediator!.canDetach());
+    rig.bus.access({
+      addr: ABAR + AhciRegs.Ghc.GHC,
+      size: 4,
+      write: true,
+      value: AhciRegs.GHC_HR,
+      cpu: 0,
+    });
+    const st = mmio(rig, Px.CMD) & AhciRegs.PxCMD_ST;
+    assert.deepEqual([mmio(rig, Px.CI), mmio(rig, Px.IE), st], [0, 0, 0]);
+    // The guest starts the port again (its driver's init after the reset).
+    mmio(rig, Px.CMD, AhciRegs.PxCMD_FRE);
+    yield rig.sim.timeout(10_000);
+    mmio(rig, Px.CMD, AhciRegs.PxCMD_FRE | AhciRegs.PxCMD_ST);
+  });
+  rig.sim.run(1e9); // (while the port is stopped the VMM's timer polls on for its write-back)
+  const m = rig.mediator!;
+  assert.equal(m.stats.abortedGuestCommands, 1);
+  assert.equal(m.stats.redirectedReads, 0, "nothing placed in the dropped command's buffers");
+  assert.deepEqual([...rig.disk.content.read(300, 8)], image(300, 8));
+  assert.ok(m.canDetach(), "nothing left outstanding");
+});

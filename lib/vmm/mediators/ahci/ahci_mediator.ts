@@ -53,6 +53,7 @@ import {
   encodeH2dFis,
   encodeSdbFis,
   Ghc,
+  GHC_HR,
   GHC_IE,
   type HookHandle,
   type HookResult,
@@ -434,6 +435,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     if (a.write && this.#port.state === "detaching") return this.#afterHandOver(a, cost);
     this.#sync();
     const off = a.offset;
+    if (off === Ghc.GHC && a.write && (a.value & GHC_HR)) return this.#hbaReset(a, cost);
     if (off === Ghc.IS) {
       // IS.IPS follows the port's enabled PxIS bits (AHCI 1.3.1 §3.1.3): for
       // completions the VMM emulated, the guest's own PxIS/PxIE decide.
@@ -518,7 +520,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         if (!(v & PxCMD_ST) && (was & PxCMD_ST) && this.#vmmRunning) {
           // Stopping the engine now would abort the VMM's own command (and its
           // poll would take the cleared PxCI for a completion): hold the vCPU.
-          return this.#afterVmm(reg, v, cost);
+          return this.#afterVmm(() => this.#portWrite(reg, v), cost);
         }
         p.guestCmd = v;
         if ((v & PxCMD_ST) && !(was & PxCMD_ST)) {
@@ -530,26 +532,14 @@ export class AhciMediator implements Mediator, VmmBlockIo {
           this.#rawUpdate(Px.FBU, hi(p.shadowFb));
           p.state = nextPortState(p.state, "running");
         } else if (!(v & PxCMD_ST) && (was & PxCMD_ST)) {
-          // Clearing ST aborts what is in the hardware (§3.3.7): the guest loses those
-          // commands, and the ones held for redirection or queued behind VMM work.
-          this.stats.abortedGuestCommands += popcount(p.guestCi);
-          p.guestCi = 0;
-          p.guestSact = 0;
-          p.hwGuest = 0;
-          p.queue = [];
-          p.cmds.fill(undefined);
-          p.orphans += popcount(p.held);
-          p.held = 0;
-          p.epoch++;
-          p.guestTfd = undefined; // the guest's recovery reads the hardware's own
-          p.state = nextPortState(p.state, "idle");
-          this.#notifyQuiet();
+          // Clearing ST aborts what is in the hardware (§3.3.7).
+          this.#dropGuestCommands();
         }
         return { action: "passthrough", cost };
       }
       case Px.SCTL:
         // A COMRESET would abort the VMM's own command too.
-        if (this.#vmmRunning) return this.#afterVmm(reg, v, cost);
+        if (this.#vmmRunning) return this.#afterVmm(() => this.#portWrite(reg, v), cost);
         p.guestTfd = undefined; // the guest waits for the device's own status after a reset
         return { action: "passthrough", cost };
       case Px.SACT:
@@ -563,17 +553,58 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   /**
+   * The guest loses its commands (a port stop or an HBA reset): those in the
+   * hardware, held for redirection (their fetches still fill the disk) or
+   * queued behind VMM work; its recovery reads the hardware's own status.
+   */
+  #dropGuestCommands(): void {
+    const p = this.#port;
+    this.stats.abortedGuestCommands += popcount(p.guestCi);
+    p.guestCi = 0;
+    p.guestSact = 0;
+    p.hwGuest = 0;
+    p.queue = [];
+    p.cmds.fill(undefined);
+    p.orphans += popcount(p.held);
+    p.held = 0;
+    p.epoch++;
+    p.guestTfd = undefined;
+    p.state = nextPortState(p.state, "idle");
+    this.#notifyQuiet();
+  }
+
+  /**
+   * GHC.HR (Linux sets it at probe): it resets every port (§10.4.3), which
+   * would abort the VMM's own command, so it waits for that command like a
+   * port stop; then the guest's view of the port is reset too (engines off,
+   * PxIE/PxIS clear, commands gone). PxCLB/PxFB keep the shadow structures.
+   */
+  #hbaReset(a: MmioAccess, cost: SimTime): HookResult {
+    const apply = () => {
+      this.#bus.raw({ addr: a.addr, size: a.size, write: true, value: a.value });
+      const p = this.#port;
+      this.#dropGuestCommands();
+      p.guestCmd = p.guestIe = p.guestIs = 0;
+    };
+    if (!this.#vmmRunning) {
+      apply();
+      return { action: "done", cost };
+    }
+    return this.#afterVmm(apply, cost);
+  }
+
+  /**
    * Holds the guest's CPU in the VM exit until the VMM's worker has finished
    * its command, then makes the guest's write (BitVisor-style: the VMM does
    * not return to the guest until the access is safe).
    */
-  #afterVmm(reg: Px, v: number, cost: SimTime): HookResult {
+  #afterVmm(write: () => void, cost: SimTime): HookResult {
     this.stats.heldGuestWrites++;
     this.#guestHeld++;
     const applied = this.#sim.event();
     (this.#vmmIdle ??= this.#sim.event()).then(() => {
       this.#guestHeld--;
-      if (this._writeReg(reg, v, 0).action === "passthrough") this.#rawWrite(reg, v);
+      write();
       applied.succeed();
       this.#kickVmm();
       this.#notifyQuiet();
@@ -594,6 +625,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       applied.succeed();
     });
     return { action: "block", until: applied, cost };
+  }
+
+  /** A guest port-register write made later: mediated as it would have been, else raw. */
+  #portWrite(reg: Px, v: number): void {
+    if (this._writeReg(reg, v, 0).action === "passthrough") this.#rawWrite(reg, v);
   }
 
   // ---- interpretation and routing ---------------------------------------------
