@@ -601,11 +601,6 @@ export function runKvWorkload(
       const zipf = distribution === "zipfian" ? rng.zipf({ n, exponent: zipfConstant }) : null;
       let deadline = sim.now;
       while (sim.now < end) {
-        if (tick > 0) {
-          deadline += tick;
-          if (deadline > sim.now) yield sim.timeout(Math.min(deadline, end) - sim.now);
-          if (sim.now >= end) break;
-        }
         const isRead = rng.random() < readProportion;
         const key = zipf !== null ? keyOf(zipf() - 1) : rng.int(n);
         const t0 = sim.now;
@@ -620,6 +615,11 @@ export function runKvWorkload(
         } else {
           updates++;
           updateSum += sim.now - t0;
+        }
+        if (tick > 0) {
+          // YCSB's throttle: after each operation, sleep until start + done x tick.
+          deadline += tick;
+          if (deadline > sim.now) yield sim.timeout(Math.min(deadline, end) - sim.now);
         }
       }
     }
