@@ -282,3 +282,41 @@ Deno.test("an HBA reset drops the guest's commands, a held redirect too; its fet
   assert.deepEqual([...rig.disk.content.read(300, 8)], image(300, 8));
   assert.ok(m.canDetach(), "nothing left outstanding");
 });
+
+Deno.test("a held guest write goes right after the VMM's command under way, not after all the VMM's queued work", () => {
+  const ms = 1e6;
+  const rig = makeRig({
+    virtualized: true,
+    copier: false,
+    sectors: 65536,
+    chunkSectors: 2048,
+    diskLatency: 20 * ms,
+  });
+  let heldFor = -1;
+  const writes: ReturnType<NonNullable<Rig["mediator"]>["writeAbsent"]>[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (let k = 0; k < 5; k++) {
+      const lba = 8192 * (k + 1);
+      writes.push(rig.mediator!.writeAbsent({ lba, versions: Int32Array.from(image(lba, 8192)) }));
+    }
+    yield rig.sim.timeout(ms); // the first VMM write is on the disk
+    const t0 = rig.sim.now;
+    const cmd = { addr: reg(Px.CMD), size: 4 as const };
+    const v = yield* rig.cpus[0].mmio(rig.sim, rig.bus, { ...cmd, write: false });
+    yield* rig.cpus[0].mmio(rig.sim, rig.bus, {
+      ...cmd,
+      write: true,
+      value: v & ~AhciRegs.PxCMD_ST,
+    });
+    heldFor = rig.sim.now - t0;
+    assert.equal(writes.filter((w) => w.processed).length, 1, "only the write under way is done");
+    // The guest starts its port again; the VMM goes on with the rest.
+    yield rig.sim.timeout(ms);
+    mmio(rig, Px.CMD, v);
+  });
+  rig.sim.run(10_000 * ms);
+  assert.ok(heldFor > 0 && heldFor < 25 * ms, `held ${heldFor / ms} ms (one 20 ms write)`);
+  assert.ok(writes.every((w) => w.processed), "the queued writes ran afterwards");
+  assert.ok(rig.map!.isPresent(8192, 5 * 8192));
+});

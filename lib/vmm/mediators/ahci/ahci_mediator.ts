@@ -981,7 +981,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       p.guestIs = (p.guestIs | left) >>> 0;
       this.#rawWrite(Px.IS, left);
     }
-    while (this.#vmmQueue.length > 0) {
+    // A held guest write (port stop, COMRESET, HBA reset) goes first after the
+    // command under way: the copier, seeing the held guest idle, would
+    // otherwise keep the worker busy, and the guest's vCPU held, to the end.
+    while (this.#vmmQueue.length > 0 && this.#guestHeld === 0) {
       const op = this.#vmmQueue.shift()!;
       if (op.op === "read") {
         const out = new Int32Array(op.count);
