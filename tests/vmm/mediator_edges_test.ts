@@ -320,3 +320,26 @@ Deno.test("a held guest write goes right after the VMM's command under way, not 
   assert.ok(writes.every((w) => w.processed), "the queued writes ran afterwards");
   assert.ok(rig.map!.isPresent(8192, 5 * 8192));
 });
+
+Deno.test("a guest PxSCTL write held for the VMM's command wakes a de-virtualization waiting for quiet", () => {
+  const ms = 1e6;
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 8192, diskLatency: 20 * ms });
+  let quietAt = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.mediator!.writeAbsent({ lba: 2048, versions: Int32Array.from(image(2048, 2048)) });
+    yield rig.sim.timeout(ms);
+    rig.sim.process(function* () {
+      const sctl = { addr: reg(Px.SCTL), size: 4 as const };
+      const v = yield* rig.cpus[1].mmio(rig.sim, rig.bus, { ...sctl, write: false });
+      yield* rig.cpus[1].mmio(rig.sim, rig.bus, { ...sctl, write: true, value: v }); // held
+    });
+    yield rig.sim.timeout(ms);
+    const quiet = rig.mediator!.whenQuiet(); // what devirtualize() waits on
+    yield quiet;
+    quietAt = rig.sim.now;
+  });
+  rig.sim.run(1000 * ms);
+  assert.equal(rig.mediator!.stats.heldGuestWrites, 1);
+  assert.ok(quietAt > 0 && quietAt < 25 * ms, `quiet at ${quietAt / ms} ms, right after the write`);
+});
