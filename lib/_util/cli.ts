@@ -156,8 +156,10 @@ function msg(e: unknown): string {
 
 /**
  * Writes `files` (name -> text) into `dir` all or nothing: into a temporary
- * folder inside `dir` first, then each renamed into place, so a failed write
- * leaves the previous outputs untouched.
+ * folder inside `dir` first, then each renamed into place with the previous
+ * output moved aside, and moved back if a later rename fails, so a failed
+ * write leaves the previous outputs untouched. A name taken by a directory
+ * fails before anything moves.
  * @example
  * ```ts
  * import { writeFilesAtomically } from "./cli.ts";
@@ -171,12 +173,44 @@ function msg(e: unknown): string {
 export function writeFilesAtomically(dir: string, files: Record<string, string>): void {
   Deno.mkdirSync(dir, { recursive: true });
   const tmp = Deno.makeTempDirSync({ dir, prefix: ".partial-" });
+  // What moved so far: each output's previous file (aside in tmp) and whether the new one is in.
+  const moved: { target: string; old?: string; placed: boolean }[] = [];
   try {
-    for (const [name, text] of Object.entries(files)) {
-      Deno.writeTextFileSync(`${tmp}/${name}`, text);
+    const names = Object.keys(files);
+    for (const name of names) {
+      if (statOrUndefined(`${dir}/${name}`)?.isDirectory) {
+        throw new Error(`cannot write '${dir}/${name}': a directory has that name`);
+      }
+      Deno.writeTextFileSync(`${tmp}/${name}`, files[name]);
     }
-    for (const name of Object.keys(files)) Deno.renameSync(`${tmp}/${name}`, `${dir}/${name}`);
+    names.forEach((name, i) => {
+      const m: (typeof moved)[number] = { target: `${dir}/${name}`, placed: false };
+      moved.push(m);
+      if (statOrUndefined(m.target) !== undefined) {
+        m.old = `${tmp}/.previous-${i}`;
+        Deno.renameSync(m.target, m.old);
+      }
+      Deno.renameSync(`${tmp}/${name}`, m.target);
+      m.placed = true;
+    });
+  } catch (e) {
+    for (const m of moved.reverse()) {
+      try {
+        if (m.placed) Deno.removeSync(m.target);
+        if (m.old !== undefined) Deno.renameSync(m.old, m.target);
+      } catch { /* best effort: the first error is the one to report */ }
+    }
+    throw e;
   } finally {
     Deno.removeSync(tmp, { recursive: true });
+  }
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
   }
 }

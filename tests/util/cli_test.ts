@@ -39,6 +39,29 @@ Deno.test("writeFilesAtomically leaves the previous outputs untouched when a wri
   }
 });
 
+Deno.test("writeFilesAtomically replaces nothing when one output's name is taken by a directory", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    writeFilesAtomically(dir, { "a.csv": "old\n", "b.csv": "old\n" });
+    Deno.mkdirSync(`${dir}/c.csv/inside`, { recursive: true });
+    assert.throws(
+      () => writeFilesAtomically(dir, { "a.csv": "new\n", "b.csv": "new\n", "c.csv": "new\n" }),
+      /c\.csv': a directory has that name/,
+    );
+    assert.deepEqual(["a.csv", "b.csv"].map((f) => Deno.readTextFileSync(`${dir}/${f}`)), [
+      "old\n",
+      "old\n",
+    ]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "a.csv",
+      "b.csv",
+      "c.csv",
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("outDirIssue accepts a directory or a path it can create, and names what is wrong otherwise", () => {
   const dir = Deno.makeTempDirSync();
   try {
