@@ -324,10 +324,15 @@ async function resolveInput(
   // --set items change single parameters, on top of the file's "set".
   if (flags.set !== undefined) {
     try {
-      const fileSet = typeof file.set === "object" && file.set !== null && !Array.isArray(file.set)
-        ? file.set
-        : {};
-      input.set = { ...fileSet, ...parseOverrides(flags.set as string[]) };
+      const flagSet = parseOverrides(flags.set as string[]);
+      const fileSet = file.set ?? {};
+      if (typeof fileSet === "object" && fileSet !== null && !Array.isArray(fileSet)) {
+        input.set = { ...fileSet, ...flagSet };
+      } else {
+        // A malformed "set" in the file: parseScenario names it, with the file's label.
+        input.set = fileSet;
+        labels.set = `${scenarioPath}: set`;
+      }
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       issues.push(...e.issues.map((i) => `--set: ${i}`));

@@ -206,9 +206,11 @@ Deno.test("sim reads a scenario file; flags override it", async () => {
     // --set items add to the file's set, and win over it.
     assert.deepEqual(doc.scenario.set, { "hdd.rpm": 15000, "nfs.rpc": "4000000" });
     Deno.writeTextFileSync(file, JSON.stringify({ set: [1] }));
-    const bad = await sim("--scenario", file);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /scenario\.json: set: must map profile paths to values/);
+    for (const extra of [[], ["--set", "hdd.rpm=5400"]]) {
+      const bad = await sim("--scenario", file, ...extra); // --set does not hide the file's mistake
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /scenario\.json: set: must map profile paths to values/);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
