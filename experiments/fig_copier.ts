@@ -27,6 +27,7 @@ import {
   parseFlags,
   progressLine,
   runPool,
+  seedRangeIssue,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -300,6 +301,9 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
   const n = params.seeds ?? 1;
   if (!(Number.isInteger(n) && n >= 1 && n <= 20)) {
     issues.push(`seeds: must be an integer in [1, 20]: current value is ${n}`);
+  } else {
+    const range = seedRangeIssue("seeds", params.seed, n);
+    if (range !== undefined) issues.push(range);
   }
   for (const k of ["durationS", "sampleEveryS"] as const) {
     if (!(params[k] > 0 && Number.isFinite(params[k]))) {
@@ -542,6 +546,8 @@ if (import.meta.main) {
   const issues: string[] = [];
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const seeds = intFlag("seeds", flags.seeds, { min: 1, max: 20, fallback: 1 }, issues);
+  const range = seedRangeIssue("--seeds", seed, seeds);
+  if (range !== undefined) issues.push(range);
   const specs = (flags.policy ?? []).map(parsePolicySpec);
   issues.push(...specs.flatMap((s) => s.issues));
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
@@ -589,7 +595,19 @@ if (import.meta.main) {
   );
   writeFilesAtomically(flags.out, {
     "copier.csv": csv(out.rows),
-    "copier.json": JSON.stringify({ ...base, cases, wallSeconds: wall, ...out }, null, 2),
+    "copier.json": JSON.stringify(
+      {
+        ...base,
+        seed,
+        profile: flags.profile ?? "built-in",
+        set: input.overrides,
+        cases,
+        wallSeconds: wall,
+        ...out,
+      },
+      null,
+      2,
+    ),
     "copier.svg": toSvg(figure(out, "BMcast copy policies: done sooner vs faster meanwhile")),
   });
 }

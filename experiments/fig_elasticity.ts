@@ -50,6 +50,7 @@ import {
   parseFlags,
   progressLine,
   runPool,
+  seedRangeIssue,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -346,6 +347,10 @@ export function paramIssues(
     const value = (params as unknown as Record<string, unknown>)[key];
     issues.add(`${labels[key] ?? key}: ${i.message}: current value is ${JSON.stringify(value)}`);
   }
+  const range = own.success
+    ? seedRangeIssue(labels.seeds ?? "seeds", params.seed, params.seeds ?? 1)
+    : undefined;
+  if (range !== undefined) issues.add(range);
   if (own.success && params.sampleEveryS > params.horizonS) {
     const horizon = `${labels.horizonS ?? "horizonS"} (${params.horizonS})`;
     issues.add(

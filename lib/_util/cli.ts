@@ -80,6 +80,23 @@ export function progressLine(
 export const MAX_SEED = 2 ** 32 - 1;
 
 /**
+ * The issue of running seeds `seed` .. `seed + count - 1` when the last one
+ * passes {@link MAX_SEED} (`name`: the count's flag or field), else undefined.
+ * @example
+ * ```ts
+ * import { MAX_SEED, seedRangeIssue } from "./cli.ts";
+ * console.assert(seedRangeIssue("--seeds", 1, 20) === undefined);
+ * console.assert(seedRangeIssue("--seeds", MAX_SEED, 2)!.startsWith("--seeds: must keep"));
+ * ```
+ */
+export function seedRangeIssue(name: string, seed: number, count: number): string | undefined {
+  if (!(seed + count - 1 > MAX_SEED)) return undefined;
+  return `${name}: must keep the last seed (seed + seeds - 1 = ${
+    seed + count - 1
+  }) <= ${MAX_SEED}: current value is ${count}`;
+}
+
+/**
  * The integer flag `--name` within [min, max] (`fallback` when absent); a bad
  * value adds an issue naming the flag, the allowed values and what was given,
  * and yields `fallback`, so every issue can be reported at once.

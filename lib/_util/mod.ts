@@ -29,6 +29,7 @@ export {
   parseFlags,
   progressLine,
   type ProgressStream,
+  seedRangeIssue,
   writeFilesAtomically,
 } from "./cli.ts";
 export { callInWorker, runPool, type WorkerCall } from "./worker.ts";

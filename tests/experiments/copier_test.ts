@@ -4,6 +4,7 @@ import { label, parsePolicySpec, run, small } from "../../experiments/fig_copier
 import { copyPolicy, runSystem, small as cassandraSmall } from "../../experiments/fig_cassandra.ts";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
+import { MAX_SEED } from "../../lib/_util/mod.ts";
 
 const eager = { policy: { kind: "idle" as const, idleThreshold: 500_000 }, pipeline: 3 };
 const shy = { policy: { kind: "idle" as const, idleThreshold: 50_000_000 }, pipeline: 3 };
@@ -48,6 +49,10 @@ Deno.test("copier over several seeds: means with their range, each seed against 
 });
 
 Deno.test("copier: bad cases and windows are rejected with every issue listed", async () => {
+  await assert.rejects(
+    run({ ...small, cases: [shy], seed: MAX_SEED, seeds: 2 }),
+    /seeds: must keep the last seed \(seed \+ seeds - 1 = 4294967296\) <= 4294967295: current value is 2/,
+  );
   await assert.rejects(
     run({
       ...small,
@@ -103,18 +108,24 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
       "--small",
       "--policy",
       "rate:bytesPerSecond=6e7,burstBytes=8388608",
+      "--seed",
+      "2",
+      "--set",
+      "hdd.rpm=7200",
       "--out",
       dir,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^policy +\| OS up s \| de-virtualized s \| streaming % \|/);
     assert.match(r.stdout, /\nrate 60 MB\/s, 1 ahead \| +[\d.]+ \| +[\d.]+ \|/);
-    assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 1; bare metal \d+ ops\/s/);
+    assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 2; bare metal \d+ ops\/s/);
     const csv = await Deno.readTextFile(join(dir, "copier.csv"));
     assert.match(csv, /^policy,kind,pipeline,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/);
     assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);
+    // The run's own seed and profile changes (it said seed 1, the --small default, whatever --seed was).
+    assert.deepEqual([json.seed, json.seeds, json.set], [2, [2], { "hdd.rpm": "7200" }]);
 
     // A rate bucket smaller than the profile's copy chunk would never copy: bad input, not a crash.
     const tiny = await runScript(

@@ -11,6 +11,7 @@ import {
 import { ScenarioError } from "../../lib/scenario/fleet.ts";
 import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
+import { MAX_SEED } from "../../lib/_util/mod.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 
@@ -95,6 +96,12 @@ Deno.test("elasticity over seeds: each seed runs against its own reference; curv
       `--seeds: must be an integer in [1, 20]: current value is ${seeds}`,
     ]);
   }
+  assert.deepEqual(
+    paramIssues({ ...small, seed: MAX_SEED, seeds: 2 }, { labels: { seeds: "--seeds" } }),
+    [`--seeds: must keep the last seed (seed + seeds - 1 = ${
+      MAX_SEED + 1
+    }) <= ${MAX_SEED}: current value is 2`],
+  );
 });
 
 Deno.test("elasticity with an image-server outage: a streaming boot waits for it, so capacity comes later", () => {
