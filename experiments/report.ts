@@ -2,7 +2,9 @@
  * `deno task report`: runs the four experiments (full configurations, or
  * `--small`) and writes ONE self-contained HTML file (default
  * out/report.html): the figures as inline SVG, the paper-versus-simulation
- * table with pass/fail, every profile parameter with its value and source,
+ * table with pass/fail (with `--small` the table is shown but not judged: the
+ * paper's values do not apply to the quick configurations), every profile
+ * parameter with its value and source,
  * the experiments' configurations, the seed, the git commit, the Deno
  * version and the date. No external resources: a Content-Security-Policy
  * forbids them, and a tiny inline script records page errors (and blocked
@@ -318,8 +320,14 @@ function profileTable(profile: Profile): string {
 <tbody>${rows.join("\n")}</tbody></table>`;
 }
 
+/** What a report of the quick configurations says instead of a verdict. */
+const NOT_JUDGED = "small configurations: the paper's values do not apply, nothing judged";
+
 /**
- * The report page: one HTML string with everything inline.
+ * The report page: one HTML string with everything inline. The verdict and
+ * the comparison table judge each metric (pass/FAIL, a metric the run never
+ * reached fails) for the full configurations; for `small` ones the table is
+ * shown without judgement, as `deno task repro --small` does.
  * @example
  * ```ts
  * import { renderReport } from "./report.ts";
@@ -329,6 +337,7 @@ function profileTable(profile: Profile): string {
  *   figures: [], commit: "unknown", deno: "Deno", date: "2025-01-01T00:00:00Z", wallS: 0,
  * });
  * console.assert(html.startsWith("<!DOCTYPE html>") && html.includes('id="mc-page-errors"'));
+ * console.assert(html.includes("nothing judged"));
  * ```
  */
 export function renderReport(data: ReportData): string {
@@ -339,17 +348,23 @@ export function renderReport(data: ReportData): string {
     ? `<span class="verdict miss">INCOMPLETE: ${
       crashed.map((f) => f.name).join(", ")
     } crashed</span>`
+    : data.small
+    ? `<span class="verdict">${NOT_JUDGED}</span>`
     : `<span class="verdict ${
       passed === comparisons.length ? "ok" : "miss"
     }">${passed} of ${comparisons.length} metrics within tolerance</span>`;
+  const judgement = (f: ReportFigure) =>
+    data.small
+      ? ""
+      : `${
+        f.comparisons.filter((c) => c.pass).length
+      } of ${f.comparisons.length} metrics within tolerance; `;
   const figures = data.figures.map((f) =>
     `<figure id="fig-${esc(f.name)}">${
       f.error === undefined
         ? f.svg
         : `<h3>${esc(f.title)}</h3><p class="crash">experiment crashed:\n${esc(f.error)}</p>`
-    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(f.caption)}. ${
-      f.comparisons.filter((c) => c.pass).length
-    } of ${f.comparisons.length} metrics within tolerance; ${
+    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(f.caption)}. ${judgement(f)}${
       f.wallS.toFixed(1)
     } s wall time.</figcaption></figure>`
   ).join("\n");
@@ -390,7 +405,11 @@ ${PAGE_ERROR_PROBE}
 ${figures}
 </div>
 <h2>Paper versus simulation</h2>
-${comparisons.length > 0 ? comparisonTable(comparisons) : "<p>No comparisons.</p>"}
+${
+    comparisons.length > 0
+      ? comparisonTable(comparisons, { judged: !data.small })
+      : "<p>No comparisons.</p>"
+  }
 <h2>Profile: every parameter with its source</h2>
 <p>${esc(data.profile.description)}</p>
 ${profileTable(data.profile)}
@@ -404,7 +423,8 @@ ${profileTable(data.profile)}
 
 const USAGE =
   `usage: deno task report [--small] [--seed N] [--profile PATH] [--set P=V ...] [--out PATH]
-  Runs the four experiments (full configurations; --small: quick ones) and writes one
+  Runs the four experiments (full configurations; --small: quick ones, shown but not
+  judged: the paper's values do not apply to them) and writes one
   self-contained HTML report (default out/report.html). --profile: another hardware
   profile JSON (default data/profiles/paper-2015.json); --set P=V: change one profile
   parameter (repeatable; e.g. hdd.rpm=15000, as for deno task repro).
@@ -476,11 +496,10 @@ export async function main(args: string[]): Promise<number> {
   writeFilesAtomically(dirname(flags.out), { [basename(flags.out)]: renderReport(data) });
   const comparisons = data.figures.flatMap((f) => f.comparisons);
   const passed = comparisons.filter((c) => c.pass).length;
-  console.log(
-    `report: ${flags.out} (${passed} of ${comparisons.length} metrics within tolerance, ${
-      data.wallS.toFixed(1)
-    } s)`,
-  );
+  const judged = data.small
+    ? NOT_JUDGED
+    : `${passed} of ${comparisons.length} metrics within tolerance`;
+  console.log(`report: ${flags.out} (${judged}, ${data.wallS.toFixed(1)} s)`);
   const crashed = data.figures.filter((f) => f.error !== undefined);
   for (const f of crashed) console.error(`report: experiment ${f.name} crashed:\n${f.error}`);
   return crashed.length > 0 ? 1 : 0;

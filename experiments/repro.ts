@@ -16,6 +16,7 @@ import {
   MAX_SEED,
   outDirIssue,
   parseFlags,
+  seedRangeIssue,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -164,8 +165,9 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
   Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage.
   --small         quick configurations (smaller images and runs): the paper's values
                   do not apply to them, so they are shown but not judged (exit 0).
-  --seed S        seed of every random stream, an integer >= 0 (default 1)
-  --seeds N       N complete runs with seeds S, S+1, ..., 1..${MAX_SEEDS} (default 1): the table
+  --seed S        seed of every random stream, an integer in [0, ${MAX_SEED}] (default 1)
+  --seeds N       N complete runs with seeds S, S+1, ..., S+N-1 <= ${MAX_SEED}, N in
+                  1..${MAX_SEEDS} (default 1): the table
                   shows each metric's mean, min and max, and a metric passes only if
                   every seed's value is within tolerance; CSV rows carry their seed
   --profile PATH  hardware profile JSON (default data/profiles/paper-2015.json)
@@ -173,23 +175,45 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
                   profile (section.parameter[.field]) and a value, e.g. hdd.rpm=15000,
                   kvm.virtio.hostWakeup=5000; its source then says so`;
 
-/** One row per metric over the seeds: mean, range, the worst seed's error. */
-function formatSpread(rows: readonly SeedSpread[]): string {
-  const n = (v: number) => String(Number(v.toPrecision(4)));
+/**
+ * One row per metric over the seeds: mean, range, the worst seed's error and
+ * how many seeds pass. A metric some seed never reached within its run
+ * (simulated NaN) reads as the comparison table shows it: the range covers
+ * the seeds that reached it ("not reached" when none did), the worst error
+ * is "n/a", and the status counts the seeds that did not reach it.
+ * @example
+ * ```ts
+ * import { formatSpread } from "./repro.ts";
+ * import { compare, spreadOverSeeds } from "../lib/scenario/mod.ts";
+ * const run = (v: number) => [compare({ figure: "f", metric: "m", paper: 100, simulated: v, tolerancePct: 1 })];
+ * const [, line] = formatSpread(spreadOverSeeds([run(100), run(NaN)])).split("\n");
+ * console.assert(/\| +n\/a \| FAIL \(1\/2 seeds within \u00b11%, 1 not reached\)$/.test(line), line);
+ * ```
+ */
+export function formatSpread(rows: readonly SeedSpread[]): string {
+  const n = (v: number) => Number.isNaN(v) ? "not reached" : String(Number(v.toPrecision(4)));
   return textTable(
     ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"],
-    rows.map((r) => [
-      r.figure,
-      r.metric,
-      n(r.paper),
-      n(r.mean),
-      n(r.min),
-      n(r.max),
-      `${r.worstErrorPct >= 0 ? "+" : "-"}${Math.abs(r.worstErrorPct).toFixed(1)}`,
-      r.pass
-        ? `ok (${r.passes}/${r.simulated.length} seeds)`
-        : `FAIL (${r.passes}/${r.simulated.length} seeds within \u00b1${n(r.tolerancePct)}%)`,
-    ]),
+    rows.map((r) => {
+      const missed = r.simulated.filter((v) => Number.isNaN(v)).length;
+      const seeds = `${r.passes}/${r.simulated.length} seeds`;
+      return [
+        r.figure,
+        r.metric,
+        n(r.paper),
+        n(r.mean),
+        n(r.min),
+        n(r.max),
+        Number.isNaN(r.worstErrorPct)
+          ? "n/a"
+          : `${r.worstErrorPct >= 0 ? "+" : "-"}${Math.abs(r.worstErrorPct).toFixed(1)}`,
+        r.pass
+          ? `ok (${seeds})`
+          : `FAIL (${seeds} within \u00b1${n(r.tolerancePct)}%${
+            missed > 0 ? `, ${missed} not reached` : ""
+          })`,
+      ];
+    }),
     [false, false, true, true, true, true, true, false],
   );
 }
@@ -215,6 +239,9 @@ if (import.meta.main) {
   if (outIssue !== undefined) issues.push(outIssue);
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const count = intFlag("seeds", flags.seeds, { min: 1, max: MAX_SEEDS, fallback: 1 }, issues);
+  // The run's last seed, S+N-1, must still be a seed the simulator accepts.
+  const range = seedRangeIssue("--seeds", seed, count);
+  if (range !== undefined) issues.push(range);
   const profilePath = flags.profile ?? BUILTIN_PROFILE.pathname;
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, resolve } from "node:path";
 import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
-import { PAGE_ERROR_PROBE } from "../experiments/report.ts";
+import { PAGE_ERROR_PROBE, renderReport, type ReportData } from "../experiments/report.ts";
 import { runScript } from "./_script.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -86,22 +86,29 @@ function pageErrors(dom: string): [number, string] {
 Deno.test("report --small writes one self-contained page: figures, checks, profile, provenance", async () => {
   const r = await generate();
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /metrics within tolerance/);
+  // The quick configurations are shown, not judged against the paper (as repro --small).
+  assert.match(
+    r.stdout,
+    /^report: .*report\.html \(small configurations: .*nothing judged, [\d.]+ s\)$/m,
+  );
   const html = Deno.readTextFileSync(page);
   assert.ok(html.startsWith("<!DOCTYPE html>"));
   assert.ok((html.match(/<svg\b/g) ?? []).length >= 4, "four inline SVG figures");
   for (const fig of ["startup", "cassandra", "storage", "rdma"]) {
     assert.match(html, new RegExp(`<figure id="fig-${fig}"><svg`), `${fig} figure drawn`);
   }
-  // The comparison table: one row per check, each marked pass or FAIL.
+  // The comparison table: one row per check, none judged (the paper's values do not apply).
   const table = html.match(/<table class="mc-comparison"[\s\S]*?<\/table>/)?.[0];
   assert.ok(table, "comparison table present");
-  const rows = table.match(/<tr class="(pass|fail)"/g) ?? [];
+  const rows = table.match(/<tr class="[^"]*"/g) ?? [];
   assert.ok(rows.length >= 20, `${rows.length} comparison rows`);
-  const verdict = html.match(/(\d+) of (\d+) metrics within tolerance<\/span>/);
-  assert.ok(verdict);
-  assert.equal(Number(verdict[2]), rows.length);
-  assert.equal(Number(verdict[1]), rows.filter((x) => x.includes('"pass"')).length);
+  assert.deepEqual(new Set(rows), new Set(['<tr class="unjudged"']));
+  assert.doesNotMatch(table, /FAIL|>pass<|tolerance/);
+  assert.match(
+    html,
+    /<span class="verdict">small configurations: the paper's values do not apply, nothing judged<\/span>/,
+  );
+  assert.doesNotMatch(html, /metrics within tolerance|class="verdict (miss|ok)"/);
   // Every profile parameter with its value and source.
   const profile = await loadProfile(BUILTIN_PROFILE);
   for (const [section, params] of Object.entries(profile)) {
@@ -205,4 +212,68 @@ Deno.test("report rejects bad arguments with every issue listed, exit 2, before 
   assert.match(r.stderr, /--seed: must be an integer in \[0, 4294967295\]: current value is "-1x"/);
   assert.match(r.stderr, /--profile: cannot read no\/such\/profile\.json/);
   assert.throws(() => Deno.statSync(join(dir, "never.html")));
+});
+
+/** A report's data without running anything: one figure with the given checks. */
+function reportData(small: boolean, comparisons: ReportData["figures"][number]["comparisons"]) {
+  return loadProfile(BUILTIN_PROFILE).then((profile): ReportData => ({
+    small,
+    seed: 1,
+    profile,
+    profilePath: "data/profiles/paper-2015.json",
+    figures: [{
+      name: "cassandra",
+      title: "Cassandra",
+      caption: "throughput during deployment",
+      config: {},
+      svg: "<svg></svg>",
+      comparisons,
+      wallS: 1,
+    }],
+    commit: "unknown",
+    deno: "Deno",
+    date: "2025-01-01T00:00:00Z",
+    wallS: 1,
+  }));
+}
+
+const CHECKS = [
+  {
+    figure: "cassandra",
+    metric: "kvm-local: mean % of bare metal",
+    paper: 100,
+    simulated: 93,
+    errorPct: -7,
+    tolerancePct: 30,
+    pass: true,
+  },
+  {
+    // BMcast never de-virtualized within the run: no "after" value.
+    figure: "cassandra",
+    metric: "bmcast after de-virtualization: mean % of bare metal",
+    paper: 100,
+    simulated: NaN,
+    errorPct: NaN,
+    tolerancePct: 1,
+    pass: false,
+  },
+];
+
+Deno.test("report page judges the full configurations: a metric never reached is a FAIL row", async () => {
+  const html = renderReport(await reportData(false, CHECKS));
+  assert.match(html, /<span class="verdict miss">1 of 2 metrics within tolerance<\/span>/);
+  assert.match(html, /1 of 2 metrics within tolerance; 1\.0 s wall time/);
+  const rows = html.match(/<tr class="(pass|fail)"[^>]*>.*?<\/tr>/g) ?? [];
+  assert.equal(rows.length, 2);
+  assert.match(rows[1], /^<tr class="fail"/);
+  assert.match(rows[1], />not reached<\/td><td[^>]*>n\/a<\/td>.*>FAIL<\/td><\/tr>$/);
+  assert.doesNotMatch(html, /NaN/);
+});
+
+Deno.test("report page of the small configurations shows the checks without judging them", async () => {
+  const html = renderReport(await reportData(true, CHECKS));
+  assert.match(html, /<span class="verdict">small configurations: [^<]*nothing judged<\/span>/);
+  assert.doesNotMatch(html, /metrics within tolerance|FAIL|class="(pass|fail)"/);
+  assert.equal((html.match(/<tr class="unjudged"/g) ?? []).length, 2);
+  assert.match(html, />not reached<\/td><td[^>]*>n\/a<\/td><\/tr>/);
 });

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runScript } from "./_script.ts";
+import { formatSpread } from "../experiments/repro.ts";
+import { compare, spreadOverSeeds } from "../lib/scenario/mod.ts";
 
 const repro = (...args: string[]) => runScript("experiments/repro.ts", ...args);
 
@@ -65,6 +67,9 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
         [["--seeds", "0"], /--seeds: must be an integer in \[1, 100\]: current value is "0"/],
         [["--seed", "x", "--profile", join(dir, "none.json")], /--profile: cannot read .*none/],
         [["--set", "hdd.rpm=fast"], /--set: hdd\.rpm: must be a number: current value is "fast"/],
+        // The last seed, S+N-1, would pass the simulator's largest seed.
+        [["--seed", "4294967295", "--seeds", "2"], /--seeds: [^\n]*\b4294967295\b/],
+        [["--seed", "4294967200", "--seeds", "97"], /--seeds: [^\n]*\b4294967295\b/],
       ] as const
     ) {
       const r = await repro(...args);
@@ -115,4 +120,55 @@ Deno.test("repro --seeds N runs every seed, shows each metric's spread and judge
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("repro shows a metric the run never reached as such, and still writes every output", async () => {
+  // A 100 Mb/s network: the Cassandra run ends before BMcast's copy does, so it never
+  // de-virtualizes and "after de-virtualization" has no value (simulated NaN).
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await repro("--small", "--set", "network.lineRate=12.5e6", "--out", dir);
+    assert.equal(r.code, 0, r.stderr); // --small: nothing judged
+    const line = r.stdout.split("\n").find((l) => l.includes("after de-virtualization"));
+    assert.ok(line, r.stdout);
+    assert.match(line, /\|\s+100 \| not reached \|\s+n\/a \| FAIL \(tol \u00b11%\)$/);
+    assert.doesNotMatch(r.stdout, /NaN/);
+    assert.match(r.stdout, /nothing judged/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+    const after = json.figures.flatMap((f: { comparisons: { metric: string }[] }) => f.comparisons)
+      .find((c: { metric: string }) => c.metric.includes("after de-virtualization"));
+    assert.deepEqual([after.simulated, after.errorPct, after.pass], [null, null, false]);
+    for (const f of ["fig_cassandra.svg", "fig_cassandra.csv", "comparison.csv"]) {
+      assert.ok((await Deno.stat(join(dir, f))).size > 0, f);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("formatSpread() shows a metric some seeds never reached as the table does, failing", () => {
+  const run = (v: number) => [
+    compare({ figure: "f", metric: "m", paper: 100, simulated: v, tolerancePct: 1 }),
+  ];
+  const spread = spreadOverSeeds([run(100.5), run(NaN), run(99.8)]);
+  assert.deepEqual(
+    [spread[0].mean, spread[0].min, spread[0].max, spread[0].passes, spread[0].pass],
+    [100.15, 99.8, 100.5, 2, false],
+  );
+  assert.ok(Number.isNaN(spread[0].worstErrorPct));
+  const none = spreadOverSeeds([run(NaN), run(NaN)]);
+  const lines = formatSpread([...spread, ...none, ...spreadOverSeeds([run(100), run(100.2)])])
+    .split("\n");
+  assert.doesNotMatch(lines.join("\n"), /NaN/);
+  assert.match(
+    lines[1],
+    /\|\s+100\.2 \|\s+99\.8 \|\s+100\.5 \|\s+n\/a \| FAIL \(2\/3 seeds within \u00b11%, 1 not reached\)$/,
+  );
+  assert.match(
+    lines[2],
+    /\| not reached \| not reached \| not reached \|\s+n\/a \| FAIL \(0\/2 seeds within \u00b11%, 2 not reached\)$/,
+  );
+  assert.match(lines[3], /\|\s+100\.1 \|\s+100 \|\s+100\.2 \|\s+\+0\.2 \| ok \(2\/2 seeds\)$/);
+  const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
+  for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
 });

@@ -675,23 +675,46 @@ function signed(v: number): string {
   return `${v > 0 ? "+" : v < 0 ? "\u2212" : ""}${Math.abs(v).toFixed(1)}`;
 }
 
+/** How a comparison's simulated value reads: NaN is a metric the run never reached. */
+const NOT_REACHED = "not reached";
+
+/** The simulated and error % cells of a comparison row ("not reached" and "n/a" for NaN). */
+function measured(r: ComparisonRow): [string, string] {
+  return Number.isNaN(r.simulated) ? [NOT_REACHED, "n/a"] : [fmt(r.simulated), signed(r.errorPct)];
+}
+
 /**
  * Paper-versus-simulation checks as an HTML `<table>`; failing rows get
- * class "fail", a red colour and the status "FAIL".
+ * class "fail", a red colour and the status "FAIL". A row whose `simulated`
+ * is NaN (not reached within the run) shows "not reached" and error "n/a",
+ * and fails. With `judged: false` (configurations the paper's values do not
+ * apply to) the table has no tolerance and status columns and no row is
+ * marked: the rows get class "unjudged".
  * @param rows one check per row
+ * @param options `judged`: mark rows pass/FAIL (default true)
  * @returns an HTML string
+ * @throws TypeError when a row is malformed (see checkComparisonRows)
  * @example
  * ```ts
  * import { comparisonTable } from "./mod.ts";
- * const html = comparisonTable([{
+ * const rows = [{
  *   figure: "startup", metric: "bmcast total (s)", paper: 63, simulated: 70,
  *   errorPct: 11.1, tolerancePct: 5, pass: false,
- * }]);
- * console.assert(html.includes("FAIL"));
+ * }, {
+ *   figure: "cassandra", metric: "bmcast after de-virtualization (%)", paper: 100,
+ *   simulated: NaN, errorPct: NaN, tolerancePct: 1, pass: false,
+ * }];
+ * const html = comparisonTable(rows);
+ * console.assert(html.includes("FAIL") && html.includes("not reached"));
+ * console.assert(!comparisonTable(rows, { judged: false }).includes("FAIL"));
  * ```
  */
-export function comparisonTable(rows: readonly ComparisonRow[]): string {
+export function comparisonTable(
+  rows: readonly ComparisonRow[],
+  options: { judged?: boolean } = {},
+): string {
   const data = checkComparisonRows(rows);
+  const judged = options.judged ?? true;
   const cells = (tag: string, values: string[], numeric: boolean[]) =>
     values.map((v, i) =>
       `<${tag}${
@@ -700,22 +723,28 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
     ).join("");
   const numeric = [false, false, true, true, true, true, false];
   const head = ["figure", "metric", "paper", "simulated", "error %", "tolerance %", "status"];
+  const columns = judged ? head.length : 5;
   const body = data.map((r) => {
-    const attrs = r.pass ? ' class="pass"' : ' class="fail" style="color:#b00020;font-weight:bold"';
+    const attrs = !judged
+      ? ' class="unjudged"'
+      : r.pass
+      ? ' class="pass"'
+      : ' class="fail" style="color:#b00020;font-weight:bold"';
     const values = [
       r.figure,
       r.metric,
       fmt(r.paper),
-      fmt(r.simulated),
-      signed(r.errorPct),
+      ...measured(r),
       `\u00b1${fmt(r.tolerancePct)}`,
       r.pass ? "pass" : "FAIL",
     ];
-    return `<tr${attrs}>${cells("td", values, numeric)}</tr>`;
+    return `<tr${attrs}>${cells("td", values.slice(0, columns), numeric)}</tr>`;
   });
   return [
     '<table class="mc-comparison" style="border-collapse:collapse;font-family:system-ui,sans-serif;font-size:13px;background:white;color:black">',
-    `<thead><tr style="border-bottom:1px solid black">${cells("th", head, numeric)}</tr></thead>`,
+    `<thead><tr style="border-bottom:1px solid black">${
+      cells("th", head.slice(0, columns), numeric)
+    }</tr></thead>`,
     `<tbody>${body.join("")}</tbody>`,
     "</table>",
   ].join("\n");
@@ -724,31 +753,41 @@ export function comparisonTable(rows: readonly ComparisonRow[]): string {
 /**
  * Paper-versus-simulation checks as aligned plain-text lines for terminals:
  * `figure | metric | paper | simulated | error % | status`, numbers right
- * aligned, failures marked `FAIL (tol ±N%)`.
+ * aligned, failures marked `FAIL (tol ±N%)`. A row whose `simulated` is NaN
+ * (not reached within the run) shows "not reached" and error "n/a", and
+ * fails.
  * @param rows one check per row
  * @returns the lines joined with "\n" (header first)
+ * @throws TypeError when a row is malformed (see checkComparisonRows)
  * @example
  * ```ts
  * import { formatComparison } from "./mod.ts";
  * const text = formatComparison([{
  *   figure: "rdma", metric: "bare-metal latency (us)", paper: 1.3, simulated: 1.31,
  *   errorPct: 0.8, tolerancePct: 5, pass: true,
+ * }, {
+ *   figure: "cassandra", metric: "bmcast after de-virtualization (%)", paper: 100,
+ *   simulated: NaN, errorPct: NaN, tolerancePct: 1, pass: false,
  * }]);
- * console.assert(text.split("\n")[0].startsWith("figure"));
+ * const [head, , never] = text.split("\n");
+ * console.assert(head.startsWith("figure") && /not reached \|\s+n\/a \| FAIL/.test(never));
  * ```
  */
 export function formatComparison(rows: readonly ComparisonRow[]): string {
   const data = checkComparisonRows(rows);
   return textTable(
     ["figure", "metric", "paper", "simulated", "error %", "status"],
-    data.map((r) => [
-      r.figure,
-      r.metric,
-      fmt(r.paper),
-      fmt(r.simulated),
-      signed(r.errorPct).replace("\u2212", "-"),
-      r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
-    ]),
+    data.map((r) => {
+      const [simulated, error] = measured(r);
+      return [
+        r.figure,
+        r.metric,
+        fmt(r.paper),
+        simulated,
+        error.replace("\u2212", "-"),
+        r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
+      ];
+    }),
     [false, false, true, true, true, false],
   );
 }

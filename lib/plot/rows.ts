@@ -87,9 +87,11 @@ export interface TimelineRow {
 export type { ComparisonRow };
 
 type FieldKind = "string" | "number" | "source" | "boolean";
-type Schema = Readonly<Record<string, FieldKind>>;
+/** A field's rule: what it must be (for the message), and the test, which may look at its row. */
+type Rule = readonly [string, (v: unknown, row: Record<string, unknown>) => boolean];
+type Schema = Readonly<Record<string, FieldKind | Rule>>;
 
-const RULES: Record<FieldKind, [string, (v: unknown) => boolean]> = {
+const RULES: Record<FieldKind, Rule> = {
   string: ["a string", (v) => typeof v === "string"],
   number: ["a finite number", (v) => typeof v === "number" && Number.isFinite(v)],
   source: ['"paper" or "sim"', (v) => v === "paper" || v === "sim"],
@@ -114,8 +116,8 @@ function check<T>(what: string, rows: readonly T[], schema: Schema, span = false
     }
     const r = row as Record<string, unknown>;
     for (const [field, kind] of Object.entries(schema)) {
-      const [rule, ok] = RULES[kind];
-      if (!ok(r[field])) {
+      const [rule, ok] = typeof kind === "string" ? RULES[kind] : kind;
+      if (!ok(r[field], r)) {
         throw new TypeError(
           `Cannot plot ${what}: 'rows[${i}].${field}' must be ${rule}: current value is ${
             show(r[field])
@@ -226,15 +228,48 @@ export function checkTimelineRows<T extends TimelineRow>(rows: readonly T[]): T[
   }, true);
 }
 
+/** A comparison's simulated value: finite, or NaN (not reached within the run) on a failing row. */
+const SIMULATED: Rule = [
+  "a finite number, or NaN (not reached within the run) with errorPct NaN and pass false",
+  (v, row) =>
+    typeof v === "number" &&
+    (Number.isFinite(v) ||
+      (Number.isNaN(v) && Number.isNaN(row.errorPct) && row.pass === false)),
+];
+
+/** A comparison's error %: finite, or NaN exactly when its simulated value is. */
+const ERROR_PCT: Rule = [
+  "a finite number (NaN only when simulated is NaN)",
+  (v, row) =>
+    typeof v === "number" &&
+    (Number.isFinite(v) || (Number.isNaN(v) && Number.isNaN(row.simulated))),
+];
+
 /**
- * Validates comparison rows.
+ * Validates comparison rows. `simulated` may be NaN, meaning the run never
+ * reached what the metric measures (e.g. BMcast never de-virtualized): the
+ * row must then have `errorPct` NaN and `pass` false, and tables show it as
+ * "not reached". Any other non-finite number (a NaN paper value or tolerance,
+ * an infinite value, a NaN error beside a finite value) is a programming
+ * error and throws a TypeError naming the row and field.
  * @example
  * ```ts
  * import { checkComparisonRows } from "./rows.ts";
  * checkComparisonRows([{
- *   figure: "startup", metric: "bmcast total", paper: 63, simulated: 61,
+ *   figure: "startup", metric: "bmcast total (s)", paper: 63, simulated: 61,
  *   errorPct: -3.2, tolerancePct: 5, pass: true,
+ * }, {
+ *   figure: "cassandra", metric: "bmcast after de-virtualization (%)", paper: 100,
+ *   simulated: NaN, errorPct: NaN, tolerancePct: 1, pass: false,
  * }]);
+ * let threw = false;
+ * try {
+ *   checkComparisonRows([{ figure: "f", metric: "m", paper: NaN, simulated: 1, errorPct: 0,
+ *     tolerancePct: 5, pass: true }]);
+ * } catch (e) {
+ *   threw = e instanceof TypeError && e.message.includes("'rows[0].paper' must be a finite number");
+ * }
+ * console.assert(threw);
  * ```
  */
 export function checkComparisonRows(rows: readonly ComparisonRow[]): ComparisonRow[] {
@@ -242,8 +277,8 @@ export function checkComparisonRows(rows: readonly ComparisonRow[]): ComparisonR
     figure: "string",
     metric: "string",
     paper: "number",
-    simulated: "number",
-    errorPct: "number",
+    simulated: SIMULATED,
+    errorPct: ERROR_PCT,
     tolerancePct: "number",
     pass: "boolean",
   });

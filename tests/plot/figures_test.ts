@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   barsFigure,
+  type ComparisonRow,
   comparisonTable,
   formatComparison,
   startupFigure,
@@ -178,4 +179,44 @@ Deno.test("formatComparison() aligns the columns and marks failures", () => {
   assert.match(lines[1], /\|\s+63 \|\s+66 \|\s+\+4\.8 \| ok$/);
   assert.match(lines[3], /\|\s+1\.61 \|\s+1\.8 \|\s+\+11\.8 \| FAIL \(tol \u00b15%\)$/);
   assert.match(lines[2], /\|\s+-1\.3 \| ok$/);
+});
+
+/** A metric the run never reached (BMcast never de-virtualized within the run). */
+const NOT_REACHED: ComparisonRow = {
+  figure: "cassandra",
+  metric: "bmcast after de-virtualization (%)",
+  paper: 100,
+  simulated: NaN,
+  errorPct: NaN,
+  tolerancePct: 1,
+  pass: false,
+};
+
+Deno.test("comparisonTable() shows a metric not reached within the run as such, failing", () => {
+  const html = comparisonTable([...COMPARISON, NOT_REACHED]);
+  const last = html.match(/<tr[^>]*>.*?<\/tr>/g)!.at(-1)!;
+  assert.match(last, /^<tr class="fail"/);
+  const cells = [...last.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+  assert.deepEqual(cells.slice(2), ["100", "not reached", "n/a", "\u00b11", "FAIL"]);
+  assert.ok(!html.includes("NaN"), "no NaN printed");
+});
+
+Deno.test("comparisonTable({ judged: false }) shows the values without tolerance, status or marks", () => {
+  const html = comparisonTable([...COMPARISON, NOT_REACHED], { judged: false });
+  const head = [...html.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((m) => m[1]);
+  assert.deepEqual(head, ["figure", "metric", "paper", "simulated", "error %"]);
+  const rows = html.match(/<tr class="[^"]*"/g)!;
+  assert.deepEqual(new Set(rows), new Set(['<tr class="unjudged"']));
+  assert.equal(rows.length, COMPARISON.length + 1);
+  assert.ok(!/FAIL|>pass<|#b00020/.test(html), html);
+  assert.ok(html.includes("+11.8") && html.includes(">not reached<"));
+});
+
+Deno.test("formatComparison() shows a metric not reached within the run as such, failing", () => {
+  const lines = formatComparison([...COMPARISON, NOT_REACHED]).split("\n");
+  assert.equal(lines.length, COMPARISON.length + 2);
+  assert.match(lines.at(-1)!, /\|\s+100 \| not reached \|\s+n\/a \| FAIL \(tol \u00b11%\)$/);
+  const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
+  for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
+  assert.ok(!lines.join("\n").includes("NaN"));
 });

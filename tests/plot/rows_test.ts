@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   barsFigure,
+  checkComparisonRows,
   checkStartupRows,
   checkTimelineRows,
   comparisonTable,
@@ -94,4 +95,49 @@ Deno.test("every builder rejects a corrupted field with a TypeError naming that 
       { numRuns: 40 },
     );
   }
+});
+
+/** A metric the run never reached (e.g. BMcast never de-virtualized): simulated NaN. */
+const NOT_REACHED = {
+  figure: "cassandra",
+  metric: "bmcast after de-virtualization: mean % of bare metal",
+  paper: 100,
+  simulated: NaN,
+  errorPct: NaN,
+  tolerancePct: 1,
+  pass: false,
+};
+
+Deno.test("checkComparisonRows() accepts a metric not reached within the run: simulated and errorPct NaN, failing", () => {
+  assert.equal(checkComparisonRows([...COMPARISON, NOT_REACHED]).length, COMPARISON.length + 1);
+});
+
+Deno.test("checkComparisonRows() stays strict on every other non-finite number and on inconsistent rows", () => {
+  const at = COMPARISON.length;
+  const cases: [Record<string, unknown>, string, string][] = [
+    // A not-reached row that passes, or with a finite error, is a programming error.
+    [{ ...NOT_REACHED, pass: true }, "simulated", "NaN"],
+    [{ ...NOT_REACHED, errorPct: 5 }, "simulated", "NaN"],
+    // NaN error beside a finite value.
+    [{ ...COMPARISON[0], errorPct: NaN }, "errorPct", "NaN"],
+    // The paper's value and the tolerance must be finite; so must a reached value.
+    [{ ...NOT_REACHED, paper: NaN }, "paper", "NaN"],
+    [{ ...COMPARISON[0], tolerancePct: NaN }, "tolerancePct", "NaN"],
+    [{ ...COMPARISON[0], simulated: Infinity }, "simulated", "Infinity"],
+    [{ ...NOT_REACHED, simulated: "NaN" }, "simulated", '"NaN"'],
+  ];
+  for (const [row, field, shown] of cases) {
+    assert.throws(
+      () => checkComparisonRows([...COMPARISON, row as Loose]),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message.startsWith(`Cannot plot comparison rows: 'rows[${at}].${field}' must be `) &&
+        e.message.endsWith(`: current value is ${shown}`),
+      JSON.stringify(row),
+    );
+  }
+  assert.throws(
+    () => checkComparisonRows([{ ...COMPARISON[0], simulated: NaN }]),
+    /'rows\[0\]\.simulated' must be a finite number, or NaN \(not reached within the run\) with errorPct NaN and pass false: current value is NaN/,
+  );
 });
