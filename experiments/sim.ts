@@ -20,6 +20,7 @@ import {
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
+  imageSizeRange,
   loadProfile,
   parseOverrides,
   type Profile,
@@ -31,7 +32,6 @@ import {
   type FleetRun,
   type FleetSummaryRow,
   MAX_NODES,
-  minImageBytes,
   parseScenario,
   runFleet,
   type Scenario,
@@ -93,10 +93,11 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
 };
 
 function usage(profile?: Profile): string {
-  const size = profile
-    ? ` ${profile.image.bytes.value / 1e9}; at least ${
-      Math.ceil(minImageBytes(profile) / 1e7) / 100
-    } for its boot`
+  const range = profile ? imageSizeRange(profile) : undefined;
+  const size = profile && range
+    ? ` ${profile.image.bytes.value / 1e9}; from ${range.min / 1e9}, for its boot, to ${
+      Math.floor(range.max / 1e6) / 1e3
+    }, its disks`
     : "";
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;

@@ -269,3 +269,75 @@ Deno.test("sim rejects bad input with every issue at once, exit 2 and no output 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sim rejects a bad field of an object-valued parameter and an image that does not fit, with the others, exit 2 and no output", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "results");
+    const r1 = await sim(
+      "--strategy",
+      "bmcast",
+      "--image-gb",
+      IMAGE_GB,
+      "--set",
+      "vmm.copyPolicy.idleThreshold=-5",
+      "--set",
+      "kvm.virtio.hostWakeup=-1",
+      "--set",
+      "boot.params.memoryBound=5",
+      "--out",
+      out,
+    );
+    assert.equal(r1.code, 2, r1.stderr);
+    assert.equal(r1.stdout, "");
+    assert.match(r1.stderr, /invalid input \(3 issues\)/);
+    assert.match(
+      r1.stderr,
+      /--set: vmm\.copyPolicy\.value\.idleThreshold: .*>=0: current value is -5\n/,
+    );
+    // Rejected whatever the strategy: BMcast does not use virtio, the value is still invalid.
+    assert.match(
+      r1.stderr,
+      /--set: kvm\.virtio\.value\.hostWakeup: must be an integer >= 0: current value is -1\n/,
+    );
+    assert.match(r1.stderr, /--set: boot\.params\.value\.memoryBound: .*<=1: current value is 5\n/);
+    const r2 = await sim(
+      "--image-gb",
+      "1000",
+      "--outage",
+      "10:0",
+      "--set",
+      "vmm.copyPolicy.kind=rate",
+      "--out",
+      out,
+    );
+    assert.equal(r2.code, 2, r2.stderr);
+    assert.match(
+      r2.stderr,
+      /--image-gb: must be >= 10\.3424 to hold .* and <= 500\.107862016 to fit on the node's disk \(hdd\.sectors: 976773168\): current value is 1000\n/,
+    );
+    assert.match(r2.stderr, /--outage durationS: must be > 0: current value is 0\n/);
+    assert.match(r2.stderr, /--set: vmm\.copyPolicy\.value\.bytesPerSecond: .*expected number/);
+    const r3 = await sim(
+      "--sweep",
+      "image.bytes=1000000000",
+      "--set",
+      "image.bytes=32000000000",
+      "--nodes",
+      "0",
+      "--out",
+      out,
+    );
+    assert.equal(r3.code, 2, r3.stderr);
+    assert.match(r3.stderr, /--nodes: must be >= 1/);
+    assert.match(r3.stderr, /--set image\.bytes: is also swept by --sweep/);
+    assert.match(
+      r3.stderr,
+      /--sweep image\.bytes\[0\]: image\.bytes\.value: must be a multiple of 512 >= 10342400000 .* <= 500107862016 .*: current value is 1000000000\n/,
+    );
+    assert.ok(!r3.stderr.includes("    at "), "no stack trace");
+    assert.ok(!exists(out), "--out was not created");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

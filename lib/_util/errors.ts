@@ -36,6 +36,43 @@ export function invariant(cond: unknown, message: string): asserts cond {
   if (!cond) throw new InvariantError(message);
 }
 
+/** A field of an options object that does not validate. */
+export interface FieldIssue {
+  /** Dotted name of the field in the options, e.g. `"costs.hostWakeup"`. */
+  field: string;
+  /** What is wrong: `must be <rule>: current value is <value>`. */
+  message: string;
+}
+
+/**
+ * The issue of a field that breaks its rule.
+ * @example
+ * ```ts
+ * import { fieldIssue } from "./errors.ts";
+ * const i = fieldIssue("mtu", "an integer >= 256", 20);
+ * console.assert(i.message === "must be an integer >= 256: current value is 20");
+ * ```
+ */
+export function fieldIssue(field: string, rule: string, value: unknown): FieldIssue {
+  return { field, message: `must be ${rule}: current value is ${String(value)}` };
+}
+
+/**
+ * A RangeError naming every issue, in the house style:
+ * `Cannot <what>: '<field>' must be <rule>: current value is <value>[; ...]`.
+ * @example
+ * ```ts
+ * import { fieldIssue, issuesError } from "./errors.ts";
+ * const e = issuesError("create link", [fieldIssue("bandwidth", "> 0", 0)]);
+ * console.assert(e.message === "Cannot create link: 'bandwidth' must be > 0: current value is 0");
+ * ```
+ */
+export function issuesError(what: string, issues: readonly FieldIssue[]): RangeError {
+  return new RangeError(
+    `Cannot ${what}: ${issues.map((i) => `'${i.field}' ${i.message}`).join("; ")}`,
+  );
+}
+
 /**
  * Builds a RangeError in the house style:
  * `Cannot <what>: '<field>' must be <rule>: current value is <value>`.
@@ -47,9 +84,45 @@ export function invariant(cond: unknown, message: string): asserts cond {
  * ```
  */
 export function rangeError(what: string, field: string, rule: string, value: unknown): RangeError {
-  return new RangeError(
-    `Cannot ${what}: '${field}' must be ${rule}: current value is ${String(value)}`,
-  );
+  return issuesError(what, [fieldIssue(field, rule, value)]);
+}
+
+/** Options of {@link requireNumber} and {@link numberIssue}. */
+export interface NumberRule {
+  /** Smallest allowed value. @default -Infinity */
+  min?: number;
+  /** `min` itself is not allowed. @default false */
+  strict?: boolean;
+  /** Only integers. @default false */
+  integer?: boolean;
+}
+
+/**
+ * The issue of `value` unless it is a finite number >= `min` (or > `min`
+ * when `strict`); undefined when it is.
+ * @example
+ * ```ts
+ * import { numberIssue } from "./errors.ts";
+ * console.assert(numberIssue("delay", 5, { min: 0 }) === undefined);
+ * console.assert(numberIssue("delay", -1, { min: 0 })?.message === "must be a finite number >= 0: current value is -1");
+ * ```
+ */
+export function numberIssue(
+  field: string,
+  value: unknown,
+  opts: NumberRule = {},
+): FieldIssue | undefined {
+  const { min = -Infinity, strict = false, integer = false } = opts;
+  const rule = integer
+    ? `an integer ${strict ? ">" : ">="} ${min}`
+    : `a finite number ${strict ? ">" : ">="} ${min}`;
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) ||
+    (strict ? value <= min : value < min)
+  ) {
+    return fieldIssue(field, rule, value);
+  }
+  return undefined;
 }
 
 /**
@@ -65,16 +138,8 @@ export function requireNumber(
   what: string,
   field: string,
   value: number,
-  opts: { min?: number; strict?: boolean; integer?: boolean } = {},
+  opts: NumberRule = {},
 ): void {
-  const { min = -Infinity, strict = false, integer = false } = opts;
-  const rule = integer
-    ? `an integer ${strict ? ">" : ">="} ${min}`
-    : `a finite number ${strict ? ">" : ">="} ${min}`;
-  if (
-    typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) ||
-    (strict ? value <= min : value < min)
-  ) {
-    throw rangeError(what, field, rule, value);
-  }
+  const issue = numberIssue(field, value, opts);
+  if (issue !== undefined) throw issuesError(what, [issue]);
 }

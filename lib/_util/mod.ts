@@ -16,7 +16,18 @@ export {
   toSeconds,
   transferTime,
 } from "./units.ts";
-export { invariant, InvariantError, issuesMessage, rangeError, requireNumber } from "./errors.ts";
+export {
+  type FieldIssue,
+  fieldIssue,
+  invariant,
+  InvariantError,
+  issuesError,
+  issuesMessage,
+  numberIssue,
+  type NumberRule,
+  rangeError,
+  requireNumber,
+} from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";

@@ -9,7 +9,11 @@
 export {
   applyOverrides,
   BUILTIN_PROFILE,
+  imageSizeIssue,
+  type ImageSizeRange,
+  imageSizeRange,
   loadProfile,
+  minImageBytes,
   type NumericParameter,
   numericParameters,
   parseOverrides,

@@ -8,7 +8,17 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { issuesMessage } from "../_util/mod.ts";
+import { type FieldIssue, issuesMessage } from "../_util/mod.ts";
+import { hcaLatencyIssues } from "../hw/mod.ts";
+import { remoteImageFileIssues, type VirtioBlkCosts, virtioBlkIssues } from "../kvm/mod.ts";
+import { cableIssues, infinibandIssues } from "../net/mod.ts";
+import { CopyPolicySchema } from "../vmm/mod.ts";
+import {
+  type BootParams,
+  BootParamsSchema,
+  KvClientParamsSchema,
+  KvStoreParamsSchema,
+} from "../workload/mod.ts";
 
 const sourceText = () =>
   z.string().min(
@@ -46,7 +56,116 @@ const frac = () => param(z.number().min(0).max(1));
 const int = () => param(z.number().int().positive());
 const count = () => param(z.number().int().nonnegative());
 const flag = () => param(z.boolean());
-const obj = () => param(z.record(z.string(), z.any()));
+
+/** A problem inside an object-valued parameter: where below its value, and what is wrong. */
+interface ValueIssue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/**
+ * An object-valued parameter whose value the model that takes it checks:
+ * `check` lists every problem, by the model's own schema or checks, so a
+ * bad value is reported when the profile is parsed (or a `--set` applied)
+ * rather than deep in a run. The value is kept as written: defaults are the
+ * model's business.
+ */
+const obj = (check: (value: Record<string, unknown>) => ValueIssue[]) =>
+  param(
+    z.record(z.string(), z.any()).superRefine((value, ctx) => {
+      for (const i of check(value)) {
+        ctx.addIssue({ code: "custom", path: [...i.path], message: i.message });
+      }
+    }),
+  );
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** A model's zod schema as a check: each issue with the value found at its path. */
+function bySchema(schema: z.ZodType) {
+  return (value: unknown): ValueIssue[] => {
+    const r = schema.safeParse(value);
+    if (r.success) return [];
+    return r.error.issues.map((i) => {
+      const v = valueAt(value, i.path);
+      const shown = v === undefined || typeof v === "object"
+        ? ""
+        : `: current value is ${JSON.stringify(v)}`;
+      return { path: i.path, message: `${i.message}${shown}` };
+    });
+  };
+}
+
+/** A model's own checks' issues, its option names renamed to the parameter's fields. */
+function byFields(
+  issues: readonly FieldIssue[],
+  rename: (field: string) => string = (f) => f,
+): ValueIssue[] {
+  return issues.map((i) => ({ path: rename(i.field).split("."), message: i.message }));
+}
+
+/** Everything but `keys` of an object-valued parameter (the deploy layer's own keys). */
+function without(value: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)));
+}
+
+/**
+ * The object-valued parameters, each checked by the models that take it
+ * (see lib/deploy kvm.ts, rdma.ts, strategies.ts and world.ts for how each
+ * value reaches them).
+ */
+const objects = {
+  /** lib/vmm CopyPolicySchema. */
+  copyPolicy: () => obj(bySchema(CopyPolicySchema)),
+  /** lib/workload BootParamsSchema. */
+  bootParams: () => obj(bySchema(BootParamsSchema)),
+  /**
+   * virtio-blk's costs (lib/kvm VirtioBlk), and the KVM/NFS image file's
+   * queue depth (`imageQueueDepth`) and overlay cost (RemoteImageFile).
+   */
+  virtio: () =>
+    obj((v) => [
+      ...byFields(
+        virtioBlkIssues({ costs: v as unknown as VirtioBlkCosts }),
+        (f) => f.replace(/^costs\./, ""),
+      ),
+      ...byFields(
+        remoteImageFileIssues({
+          queueDepth: v.imageQueueDepth as number | undefined,
+          overlayAccess: v.overlayAccess as number,
+        }),
+        (f) => f === "queueDepth" ? "imageQueueDepth" : f,
+      ),
+    ]),
+  /** lib/net InfinibandFabric's options, and each HCA's cable (`cableMeters`). */
+  fabric: () =>
+    obj((v) => [
+      ...byFields(infinibandIssues(without(v, "cableMeters"))),
+      ...byFields(
+        cableIssues({ meters: v.cableMeters as number }),
+        () => "cableMeters",
+      ),
+    ]),
+  /** lib/hw Hca's latency options, and the poll loop's memory-bound fraction (`pollMemoryBound`). */
+  hca: () =>
+    obj((v) => [
+      ...byFields(hcaLatencyIssues(without(v, "pollMemoryBound"))),
+      ...bySchema(z.object({ pollMemoryBound: z.number().min(0).max(1).optional() }))(
+        { pollMemoryBound: v.pollMemoryBound },
+      ),
+    ]),
+  /** lib/workload KvStoreParamsSchema. */
+  kvStore: () => obj(bySchema(KvStoreParamsSchema)),
+  /** lib/workload KvClientParamsSchema: the YCSB client (the store and the window come apart). */
+  kvClient: () => obj(bySchema(KvClientParamsSchema)),
+};
 
 const sections = {
   cpu: z.object({
@@ -173,7 +292,7 @@ const sections = {
     pipeline: int(),
     multicastBufferBytes: int(),
     readAheadSectors: param(z.number().int().nonnegative()),
-    copyPolicy: obj(),
+    copyPolicy: objects.copyPolicy(),
   }).strict(),
   installer: z.object({
     payloadBytes: int(),
@@ -185,7 +304,7 @@ const sections = {
   }).strict(),
   boot: z.object({
     /** lib/workload BootParams (validated by its own schema). */
-    params: obj(),
+    params: objects.bootParams(),
     /** Where the image's root partition starts, sectors. */
     rootLba: param(z.number().int().nonnegative()),
     cores: int(),
@@ -204,17 +323,17 @@ const sections = {
     guestFirmware: ns(),
     exitHandler: ns(),
     timerExitsPerSecond: nonneg(),
-    virtio: obj(),
+    virtio: objects.virtio(),
   }).strict(),
   infiniband: z.object({
-    fabric: obj(),
-    hca: obj(),
+    fabric: objects.fabric(),
+    hca: objects.hca(),
     iommuMissCost: ns(),
     iommuMissRatio: frac(),
   }).strict(),
   cassandra: z.object({
-    store: obj(),
-    workload: obj(),
+    store: objects.kvStore(),
+    workload: objects.kvClient(),
   }).strict(),
 };
 
@@ -223,12 +342,129 @@ export const ProfileSchema = z.object({
   name: z.string().min(1),
   description: z.string(),
   ...sections,
-}).strict();
+}).strict().superRefine((p, ctx) => {
+  // Across sections: the image must hold the boot and fit on the disks. Run
+  // even when other parts failed (every issue at once), on the parts it
+  // needs once they are valid.
+  const valid = (schema: z.ZodType, v: unknown) => schema.safeParse(v).success;
+  const { image, boot, hdd, ssd } = sections;
+  if (
+    typeof p !== "object" || p === null ||
+    !valid(image.shape.bytes, p.image?.bytes) ||
+    !valid(image.shape.compressionRatio, p.image?.compressionRatio) ||
+    !valid(boot.shape.params, p.boot?.params) || !valid(hdd.shape.sectors, p.hdd?.sectors) ||
+    (p.ssd !== undefined && !valid(ssd.unwrap().shape.sectors, p.ssd.sectors))
+  ) return;
+  const bytes = p.image.bytes.value;
+  const rule = imageSizeIssue(p, bytes);
+  if (rule !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["image", "bytes", "value"],
+      message: `${rule}: current value is ${bytes}`,
+    });
+  }
+}, { when: () => true });
 
 /** A parsed profile. */
 export type Profile = z.infer<typeof ProfileSchema>;
 /** Section names: the profile's keys other than `name` and `description` ("cpu", "hdd", "vmm", ...). */
 export type SectionName = Exclude<keyof Profile, "name" | "description">;
+
+/**
+ * The smallest image, bytes, that holds every area the profile's boot reads
+ * and writes (boot.params regions and log writes): a smaller image would
+ * have the OS read files that are not in it.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "./profile.ts";
+ * console.assert(minImageBytes(await loadProfile(BUILTIN_PROFILE)) === 20_200_000 * 512);
+ * ```
+ */
+export function minImageBytes(profile: Pick<Profile, "boot">): number {
+  const p = profile.boot.params.value as BootParams;
+  let end = 0;
+  for (const r of p.regions ?? []) end = Math.max(end, r.lba + r.sectors);
+  if (p.writes && (p.writes.requests ?? 1) > 0) {
+    end = Math.max(end, p.writes.lba + p.writes.sectors);
+  }
+  return end * 512;
+}
+
+/** The image sizes a profile's machines can run, bytes, and what sets each bound. */
+export interface ImageSizeRange {
+  /** Smallest: {@link minImageBytes}. */
+  min: number;
+  /** Largest (whole sectors): what each node's local disk holds, and each image server's disk as stored. */
+  max: number;
+  /** Why `min`, e.g. "to hold every area the profile's boot reads and writes (up to sector 20200000)". */
+  minReason: string;
+  /** Why `max`, e.g. "to fit on the node's disk (hdd.sectors: 976773168)". */
+  maxReason: string;
+}
+
+/**
+ * The image sizes a profile's machines can run: at least what the boot
+ * reads and writes, at most what a node's local disk (`ssd`, else `hdd`)
+ * holds and what an image server's disk (`hdd`) holds of it as stored
+ * (compressed by `image.compressionRatio`).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, imageSizeRange, loadProfile } from "./profile.ts";
+ * const r = imageSizeRange(await loadProfile(BUILTIN_PROFILE));
+ * console.assert(r.min === 10_342_400_000 && r.max === 976_773_168 * 512);
+ * ```
+ */
+export function imageSizeRange(
+  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image">,
+): ImageSizeRange {
+  const min = minImageBytes(profile);
+  const node = profile.ssd
+    ? { field: "ssd.sectors", sectors: profile.ssd.sectors.value }
+    : { field: "hdd.sectors", sectors: profile.hdd.sectors.value };
+  // The server stores ceil(n / ratio) sectors of an n-sector image (lib/image storedRun).
+  const held = profile.hdd.sectors.value;
+  const ratio = profile.image.compressionRatio.value;
+  let server = Math.floor(held * ratio);
+  while (server > 0 && Math.ceil(server / ratio) > held) server--;
+  const lastBoot = min / 512;
+  return {
+    min,
+    max: Math.min(node.sectors, server) * 512,
+    minReason: `to hold every area the profile's boot reads and writes (up to sector ${lastBoot})`,
+    maxReason: node.sectors <= server
+      ? `to fit on the node's disk (${node.field}: ${node.sectors})`
+      : `to fit on the image server's disk as stored (hdd.sectors: ${held}, image.compressionRatio: ${ratio})`,
+  };
+}
+
+/**
+ * What is wrong with an image of `bytes` on a profile's machines (see
+ * {@link imageSizeRange}), as `must be ...` naming the allowed range;
+ * undefined when it fits. With `unit: "GB"` the bounds are stated in GB
+ * (1e9 bytes), exactly, for a size given in GB and rounded up to whole
+ * sectors; else `bytes` must also be a multiple of 512.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, imageSizeIssue, loadProfile } from "./profile.ts";
+ * const p = await loadProfile(BUILTIN_PROFILE);
+ * console.assert(imageSizeIssue(p, 32e9) === undefined);
+ * console.assert(imageSizeIssue(p, 1e12, { unit: "GB" })?.startsWith("must be >= 10.3424 to hold"));
+ * ```
+ */
+export function imageSizeIssue(
+  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image">,
+  bytes: number,
+  options: { unit?: "bytes" | "GB" } = {},
+): string | undefined {
+  const { unit = "bytes" } = options;
+  const r = imageSizeRange(profile);
+  const whole = unit === "GB" || bytes % 512 === 0;
+  if (whole && bytes >= r.min && bytes <= r.max) return undefined;
+  const [min, max] = unit === "GB" ? [r.min / 1e9, r.max / 1e9] : [r.min, r.max];
+  const what = unit === "GB" ? "" : "a multiple of 512 ";
+  return `must be ${what}>= ${min} ${r.minReason} and <= ${max} ${r.maxReason}`;
+}
 
 /**
  * Values of a section without their sources.

@@ -6,7 +6,15 @@
  * path is an injected transport (the deploy layer passes a host NFS client
  * or an image client), so this file adds only the overlay's costs.
  */
-import { NO_VERSION, requireNumber, transferTime, VersionMap } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  issuesError,
+  NO_VERSION,
+  numberIssue,
+  requireNumber,
+  transferTime,
+  VersionMap,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -46,6 +54,34 @@ export interface RemoteImageFileStats {
   overlayWrites: number;
   /** Commands failed: out of range, or the transport failed. */
   errors: number;
+}
+
+/** What {@link remoteImageFileIssues} checks: the file's queue and overlay costs. */
+export type RemoteImageFileSettings = Pick<
+  RemoteImageFileOptions,
+  "queueDepth" | "overlayAccess" | "overlayBandwidth"
+>;
+
+/**
+ * Every problem with a remote image file's queue depth and overlay costs
+ * ({@link RemoteImageFile} rejects them), the defaults filled in. A profile
+ * checks its values with it before any run.
+ * @example
+ * ```ts
+ * import { remoteImageFileIssues } from "./image_file.ts";
+ * const [issue] = remoteImageFileIssues({ queueDepth: 0, overlayAccess: 1_000 });
+ * console.assert(issue.field === "queueDepth" && issue.message === "must be an integer >= 1: current value is 0");
+ * ```
+ */
+export function remoteImageFileIssues(settings: RemoteImageFileSettings): FieldIssue[] {
+  const { queueDepth = 16, overlayAccess, overlayBandwidth = Infinity } = settings;
+  return [
+    numberIssue("queueDepth", queueDepth, { integer: true, min: 1 }),
+    numberIssue("overlayAccess", overlayAccess, { integer: true, min: 0 }),
+    overlayBandwidth === Infinity
+      ? undefined
+      : numberIssue("overlayBandwidth", overlayBandwidth, { min: 0, strict: true }),
+  ].filter((i) => i !== undefined);
 }
 
 /**
@@ -104,11 +140,8 @@ export class RemoteImageFile implements VirtioBackend {
     } = options;
     const what = `create remote image file '${name}'`;
     requireNumber(what, "sectors", sectors, { integer: true, min: 0, strict: true });
-    requireNumber(what, "queueDepth", queueDepth, { integer: true, min: 1 });
-    requireNumber(what, "overlayAccess", overlayAccess, { integer: true, min: 0 });
-    if (overlayBandwidth !== Infinity) {
-      requireNumber(what, "overlayBandwidth", overlayBandwidth, { min: 0, strict: true });
-    }
+    const issues = remoteImageFileIssues({ queueDepth, overlayAccess, overlayBandwidth });
+    if (issues.length > 0) throw issuesError(what, issues);
     if (typeof transport !== "function") {
       throw new TypeError(`Cannot ${what}: 'transport' must be a function`);
     }

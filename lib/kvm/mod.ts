@@ -30,7 +30,9 @@ export {
   type VirtioBackend,
   VirtioBlk,
   type VirtioBlkCosts,
+  virtioBlkIssues,
   type VirtioBlkOptions,
+  type VirtioBlkSettings,
   type VirtioBlkStats,
   type VirtioIoResult,
   type VirtioNotify,
@@ -38,7 +40,9 @@ export {
 export {
   type ImageTransport,
   RemoteImageFile,
+  remoteImageFileIssues,
   type RemoteImageFileOptions,
+  type RemoteImageFileSettings,
   type RemoteImageFileStats,
 } from "./image_file.ts";
 export {

@@ -27,7 +27,14 @@
  * Not modelled: indirect descriptors and ring wrap, multi-queue, discard and
  * write zeroes, the host page cache (QEMU cache=none, O_DIRECT).
  */
-import { concatVersions, rangeError, requireNumber } from "../_util/mod.ts";
+import {
+  concatVersions,
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  rangeError,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -148,6 +155,60 @@ interface VReq {
   result?: { ok: boolean; versions?: Int32Array };
 }
 
+/** What {@link virtioBlkIssues} checks: virtio-blk's options without its VM, vCPU and backend. */
+export type VirtioBlkSettings = Omit<VirtioBlkOptions, "vm" | "vcpu" | "backend">;
+
+const SETTING_DEFAULTS: Required<Omit<VirtioBlkSettings, "costs">> = {
+  notify: "pio",
+  eventIdx: true,
+  postedInterrupts: false,
+  apicv: false,
+  maxRequestBytes: 524_288,
+  segMax: 126,
+  segmentBytes: 4096,
+  hostMaxBytes: 524_288,
+  queueDepth: 128,
+  memoryBound: 0,
+};
+
+/**
+ * Every problem with virtio-blk's costs and limits ({@link VirtioBlk} rejects
+ * them), the defaults filled in: each field by its name in the options
+ * (`costs.hostWakeup`). A profile checks its values with it before any run.
+ * @example
+ * ```ts
+ * import { virtioBlkIssues } from "./virtio_blk.ts";
+ * const costs = { guestSubmit: 1000, guestComplete: 1000, hostWakeup: -1, hostRequest: 3000,
+ *   hostBlockLayer: 2000, hostComplete: 2000, interruptDelivery: 1000, hostPollDelay: 0 };
+ * const [issue] = virtioBlkIssues({ costs });
+ * console.assert(issue.field === "costs.hostWakeup" && issue.message.endsWith("current value is -1"));
+ * console.assert(virtioBlkIssues({ costs: { ...costs, hostWakeup: 5000 } }).length === 0);
+ * ```
+ */
+export function virtioBlkIssues(settings: VirtioBlkSettings): FieldIssue[] {
+  const o = { ...SETTING_DEFAULTS, ...settings };
+  const issues: (FieldIssue | undefined)[] = [];
+  for (const k of Object.keys(COST_FIELDS) as (keyof VirtioBlkCosts)[]) {
+    issues.push(numberIssue(`costs.${k}`, o.costs?.[k], { integer: true, min: 0 }));
+  }
+  if (!(o.notify in NOTIFY_EXIT)) {
+    issues.push(fieldIssue("notify", `one of ${Object.keys(NOTIFY_EXIT).join(", ")}`, o.notify));
+  }
+  for (const k of ["maxRequestBytes", "segmentBytes", "hostMaxBytes"] as const) {
+    const issue = numberIssue(k, o[k], { integer: true, min: SECTOR });
+    issues.push(
+      issue ?? (o[k] % SECTOR !== 0 ? fieldIssue(k, "a multiple of 512", o[k]) : undefined),
+    );
+  }
+  issues.push(numberIssue("segMax", o.segMax, { integer: true, min: 1 }));
+  issues.push(numberIssue("queueDepth", o.queueDepth, { integer: true, min: 1 }));
+  const mb = numberIssue("memoryBound", o.memoryBound, { min: 0 });
+  issues.push(
+    mb ?? (o.memoryBound > 1 ? fieldIssue("memoryBound", "in [0, 1]", o.memoryBound) : undefined),
+  );
+  return issues.filter((i) => i !== undefined);
+}
+
 /**
  * virtio-blk for a guest; implements lib/guest's `GuestBlockDriver`.
  * @example
@@ -221,35 +282,10 @@ export class VirtioBlk {
    * @throws RangeError on bad costs or limits, or a `vcpu` the VM does not have.
    */
   constructor(options: VirtioBlkOptions) {
-    const o = {
-      vcpu: 0,
-      notify: "pio" as VirtioNotify,
-      eventIdx: true,
-      postedInterrupts: false,
-      apicv: false,
-      maxRequestBytes: 524_288,
-      segMax: 126,
-      segmentBytes: 4096,
-      hostMaxBytes: 524_288,
-      queueDepth: 128,
-      memoryBound: 0,
-      ...options,
-    };
+    const o = { ...SETTING_DEFAULTS, vcpu: 0, ...options };
     const what = "create virtio-blk";
-    for (const k of Object.keys(COST_FIELDS) as (keyof VirtioBlkCosts)[]) {
-      requireNumber(what, `costs.${k}`, o.costs?.[k], { integer: true, min: 0 });
-    }
-    if (!(o.notify in NOTIFY_EXIT)) {
-      throw rangeError(what, "notify", `one of ${Object.keys(NOTIFY_EXIT).join(", ")}`, o.notify);
-    }
-    for (const k of ["maxRequestBytes", "segmentBytes", "hostMaxBytes"] as const) {
-      requireNumber(what, k, o[k], { integer: true, min: SECTOR });
-      if (o[k] % SECTOR !== 0) throw rangeError(what, k, "a multiple of 512", o[k]);
-    }
-    requireNumber(what, "segMax", o.segMax, { integer: true, min: 1 });
-    requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 1 });
-    requireNumber(what, "memoryBound", o.memoryBound, { min: 0 });
-    if (o.memoryBound > 1) throw rangeError(what, "memoryBound", "in [0, 1]", o.memoryBound);
+    const issues = virtioBlkIssues(o);
+    if (issues.length > 0) throw issuesError(what, issues);
     const cpu = o.vm.vcpus[o.vcpu];
     if (cpu === undefined) {
       throw rangeError(what, "vcpu", `in [0, ${o.vm.vcpus.length - 1}]`, o.vcpu);

@@ -7,7 +7,13 @@
  * VCRC 2 bytes, plus a 16-byte RETH on the first packet of an RDMA write).
  * Credit-based flow control and virtual lanes are not modelled.
  */
-import { requireNumber } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  requireNumber,
+} from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import type { Flow, Simulation } from "../sim/mod.ts";
 import { type NetNode, Network, type PacketHandler } from "./network.ts";
@@ -33,6 +39,85 @@ export interface InfinibandOptions {
   packetOverhead?: Bytes;
   /** Extra header on the first packet of an RDMA write (RETH). @default 16 */
   firstPacketOverhead?: Bytes;
+}
+
+/** The options with each default filled in (an option given as undefined takes its default). */
+function fabricSettings(options: InfinibandOptions): Required<InfinibandOptions> {
+  const {
+    lanes = 4,
+    laneRate = 10e9,
+    encodingEfficiency = 0.8,
+    switchLatency = 100,
+    propagationPerMeter = 5,
+    mtu = 2048,
+    packetOverhead = 26,
+    firstPacketOverhead = 16,
+  } = options;
+  return {
+    lanes,
+    laneRate,
+    encodingEfficiency,
+    switchLatency,
+    propagationPerMeter,
+    mtu,
+    packetOverhead,
+    firstPacketOverhead,
+  };
+}
+
+/**
+ * Every problem with a fabric's options ({@link InfinibandFabric} rejects
+ * them), the defaults filled in. A profile checks its values with it before any run.
+ * @example
+ * ```ts
+ * import { infinibandIssues } from "./infiniband.ts";
+ * const [issue] = infinibandIssues({ encodingEfficiency: 1.25 });
+ * console.assert(issue.field === "encodingEfficiency" && issue.message.startsWith("must be in (0, 1]"));
+ * console.assert(infinibandIssues({}).length === 0);
+ * ```
+ */
+export function infinibandIssues(options: InfinibandOptions): FieldIssue[] {
+  const {
+    lanes,
+    laneRate,
+    encodingEfficiency,
+    switchLatency,
+    propagationPerMeter,
+    mtu,
+    packetOverhead,
+    firstPacketOverhead,
+  } = fabricSettings(options);
+  const efficiency = numberIssue("encodingEfficiency", encodingEfficiency, {
+    min: 0,
+    strict: true,
+  });
+  return [
+    numberIssue("lanes", lanes, { integer: true, min: 1 }),
+    numberIssue("laneRate", laneRate, { min: 0, strict: true }),
+    efficiency ??
+      (encodingEfficiency > 1
+        ? fieldIssue("encodingEfficiency", "in (0, 1]", encodingEfficiency)
+        : undefined),
+    numberIssue("switchLatency", switchLatency, { integer: true, min: 0 }),
+    numberIssue("propagationPerMeter", propagationPerMeter, { min: 0 }),
+    numberIssue("mtu", mtu, { integer: true, min: 256 }),
+    numberIssue("packetOverhead", packetOverhead, { integer: true, min: 0 }),
+    numberIssue("firstPacketOverhead", firstPacketOverhead, { integer: true, min: 0 }),
+  ].filter((i) => i !== undefined);
+}
+
+/**
+ * Every problem with a cable ({@link InfinibandFabric.connect} rejects it):
+ * its length must be a finite number of metres >= 0.
+ * @example
+ * ```ts
+ * import { cableIssues } from "./infiniband.ts";
+ * console.assert(cableIssues({ meters: -1 })[0].field === "meters" && cableIssues({ meters: 2 }).length === 0);
+ * ```
+ */
+export function cableIssues(options: { meters: number }): FieldIssue[] {
+  const issue = numberIssue("meters", options.meters, { min: 0 });
+  return issue === undefined ? [] : [issue];
 }
 
 /**
@@ -70,30 +155,18 @@ export class InfinibandFabric {
 
   /** An empty fabric on `sim`; `options` are validated (defaults: 4X QDR). */
   constructor(readonly sim: Simulation, options: InfinibandOptions = {}) {
+    const issues = infinibandIssues(options);
+    if (issues.length > 0) throw issuesError("create InfiniBand fabric", issues);
     const {
-      lanes = 4,
-      laneRate = 10e9,
-      encodingEfficiency = 0.8,
-      switchLatency = 100,
-      propagationPerMeter = 5,
-      mtu = 2048,
-      packetOverhead = 26,
-      firstPacketOverhead = 16,
-    } = options;
-    const what = "create InfiniBand fabric";
-    requireNumber(what, "lanes", lanes, { integer: true, min: 1 });
-    requireNumber(what, "laneRate", laneRate, { min: 0, strict: true });
-    requireNumber(what, "encodingEfficiency", encodingEfficiency, { min: 0, strict: true });
-    if (encodingEfficiency > 1) {
-      throw new RangeError(
-        `Cannot ${what}: 'encodingEfficiency' must be in (0, 1]: current value is ${encodingEfficiency}`,
-      );
-    }
-    requireNumber(what, "switchLatency", switchLatency, { integer: true, min: 0 });
-    requireNumber(what, "propagationPerMeter", propagationPerMeter, { min: 0 });
-    requireNumber(what, "mtu", mtu, { integer: true, min: 256 });
-    requireNumber(what, "packetOverhead", packetOverhead, { integer: true, min: 0 });
-    requireNumber(what, "firstPacketOverhead", firstPacketOverhead, { integer: true, min: 0 });
+      lanes,
+      laneRate,
+      encodingEfficiency,
+      switchLatency,
+      propagationPerMeter,
+      mtu,
+      packetOverhead,
+      firstPacketOverhead,
+    } = fabricSettings(options);
     this.network = new Network(sim);
     this.dataRate = (lanes * laneRate * encodingEfficiency) / 8;
     this.switchLatency = switchLatency;
@@ -115,9 +188,8 @@ export class InfinibandFabric {
 
   /** Cables two nodes with a cable of `meters`. */
   connect(options: { a: string; b: string; meters: number }): void {
-    requireNumber(`connect '${options.a}' and '${options.b}'`, "meters", options.meters, {
-      min: 0,
-    });
+    const issues = cableIssues(options);
+    if (issues.length > 0) throw issuesError(`connect '${options.a}' and '${options.b}'`, issues);
     this.network.connect({
       a: options.a,
       b: options.b,

@@ -48,4 +48,9 @@ export {
   type ImageReadRequest,
   type ImageResponse,
 } from "./protocol.ts";
-export { InfinibandFabric, type InfinibandOptions } from "./infiniband.ts";
+export {
+  cableIssues,
+  InfinibandFabric,
+  infinibandIssues,
+  type InfinibandOptions,
+} from "./infiniband.ts";

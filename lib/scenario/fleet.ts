@@ -14,6 +14,7 @@ import {
   applyOverrides,
   buildWorld,
   finishDeployment,
+  imageSizeIssue,
   KVM_STRATEGIES,
   type Node,
   type PhaseSpan,
@@ -263,33 +264,11 @@ function at(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/**
- * The smallest image, bytes, that holds every area the profile's boot reads
- * and writes (boot.params regions and log writes): a smaller image would
- * have the OS read files that are not in it.
- * @example
- * ```ts
- * import { BUILTIN_PROFILE, loadProfile } from "../deploy/mod.ts";
- * import { minImageBytes } from "./fleet.ts";
- * console.assert(minImageBytes(await loadProfile(BUILTIN_PROFILE)) > 6e9);
- * ```
- */
-export function minImageBytes(profile: Profile): number {
-  const p = profile.boot.params.value as {
-    regions?: { lba: number; sectors: number }[];
-    writes?: { lba: number; sectors: number; requests?: number };
-  };
-  let end = 0;
-  for (const r of p.regions ?? []) end = Math.max(end, r.lba + r.sectors);
-  if (p.writes && (p.writes.requests ?? 1) > 0) {
-    end = Math.max(end, p.writes.lba + p.writes.sectors);
-  }
-  return end * 512;
-}
+export { minImageBytes } from "../deploy/mod.ts";
 
 /** Options of {@link parseScenario}. */
 export interface ParseScenarioOptions {
-  /** The profile the scenario runs on: image sizes are checked against its boot. */
+  /** The profile the scenario runs on: image sizes are checked against its boot and disks. */
   profile?: Profile;
   /** How to name each field in issues (e.g. "--image-gb" for a CLI). @default the field name */
   labels?: Partial<Record<keyof Scenario, string>>;
@@ -370,11 +349,13 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         }
       } else {
         const [head, ...rest] = i.path;
-        issue(
-          i.path,
-          i.message,
-          head === "sweep" ? at(sweepText(raw.sweep), rest) : at(input, i.path),
-        );
+        // A sweep or an outage written as text: the value is in what it was read as.
+        const value = head === "sweep"
+          ? at(sweepText(raw.sweep), rest)
+          : head === "outage"
+          ? at(outageText(raw.outage), rest)
+          : at(input, i.path);
+        issue(i.path, i.message, value);
       }
     }
   }
@@ -385,7 +366,10 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     return p.success ? p.data : undefined;
   })();
   // The profile with the scenario's changes: what the runs, and the checks below, use.
-  const set = s?.set ?? {};
+  const set = s?.set ?? (() => {
+    const p = schema.shape.set.safeParse(raw.set);
+    return p.success ? p.data : undefined;
+  })() ?? {};
   let profile = options.profile;
   if (profile && Object.keys(set).length > 0) {
     try {
@@ -396,6 +380,8 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       profile = undefined;
     }
   }
+  // With a sweep over a profile path: the profile of each run, where it is valid.
+  const swept: (Profile | undefined)[] = [];
   if (sweep) {
     const { param } = sweep;
     const given = isProfilePath(param) ? set[param] : raw[param];
@@ -412,7 +398,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         const base = profile ?? options.profile;
         if (base) {
           try {
-            applyOverrides(base, { [param]: v });
+            swept[i] = applyOverrides(base, { [param]: v });
           } catch (e) {
             if (!(e instanceof ProfileError)) throw e;
             const why = e.issues.map((x) =>
@@ -428,23 +414,21 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       return p.success ? p.data : v;
     });
   }
-  if (profile) {
-    const min = minImageBytes(profile);
-    const one = fields.imageGb.safeParse(raw.imageGb);
-    const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
-      ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
-      : [[["imageGb"], one.success ? one.data : undefined]];
-    for (const [path, gb] of sizes) {
-      if (typeof gb === "number" && gb * 1e9 < min) {
-        issue(
-          path,
-          `must be >= ${
-            Math.ceil(min / 1e7) / 100
-          } to hold every area the profile's boot reads and writes (up to sector ${min / 512})`,
-          gb,
-        );
-      }
-    }
+  // An image size in GB replaces the profile's (whose own size the profile
+  // checks): each against the profile of every run it is used in.
+  const one = fields.imageGb.safeParse(raw.imageGb);
+  const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
+    ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
+    : [[["imageGb"], one.success ? one.data : undefined]];
+  const profiles = swept.some((p) => p !== undefined)
+    ? swept.filter((p) => p !== undefined)
+    : [profile ?? options.profile];
+  for (const [path, gb] of sizes) {
+    if (typeof gb !== "number") continue;
+    const rules = new Set(
+      profiles.map((p) => p && imageSizeIssue(p, imageBytesOf(gb)!, { unit: "GB" })),
+    );
+    for (const rule of rules) if (rule !== undefined) issue(path, rule, gb);
   }
   if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
   return s;
@@ -594,7 +578,8 @@ export interface FleetProgress {
  * ```
  */
 export function imageBytesOf(imageGb: number | undefined): number | undefined {
-  return imageGb === undefined ? undefined : Math.ceil((imageGb * 1e9) / 512) * 512;
+  // To the byte first: 10.3424 GB is 10,342,400,000 bytes, not a sector more.
+  return imageGb === undefined ? undefined : Math.ceil(Math.round(imageGb * 1e9) / 512) * 512;
 }
 
 /** Options of {@link runFleet}. */

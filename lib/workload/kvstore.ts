@@ -134,16 +134,7 @@ export const KvStoreParamsSchema = z.object(StoreShape).strict().superRefine(che
 /** Store parameters (input form). */
 export type KvStoreParams = z.input<typeof KvStoreParamsSchema>;
 
-/**
- * Schema of a YCSB-style run: the store plus the client side.
- * @example
- * ```ts
- * import { KvWorkloadParamsSchema } from "./kvstore.ts";
- * console.assert(KvWorkloadParamsSchema.shape.zipfConstant.parse(undefined) === 0.99);
- * ```
- */
-export const KvWorkloadParamsSchema = z.object({
-  ...StoreShape,
+const ClientShape = {
   /** Fraction of operations that are reads; the rest are updates (YCSB A: 0.5, B: 0.95). */
   readProportion: z.number().min(0).max(1),
   /** Key popularity: YCSB's (scrambled) Zipfian or uniform. */
@@ -156,6 +147,31 @@ export const KvWorkloadParamsSchema = z.object({
   threads: int().positive(),
   /** Target throughput over all threads, ops/s (YCSB -target); none = as fast as possible. */
   targetOpsPerS: z.number().positive().optional(),
+};
+
+/**
+ * Schema of a run's client side alone (YCSB's mix, key popularity and
+ * threads; no store, no window): what a profile's `cassandra.workload` holds.
+ * @example
+ * ```ts
+ * import { KvClientParamsSchema } from "./kvstore.ts";
+ * console.assert(KvClientParamsSchema.safeParse({ readProportion: 0.5, threads: 1 }).success);
+ * console.assert(!KvClientParamsSchema.safeParse({ readProportion: 2, threads: 1 }).success);
+ * ```
+ */
+export const KvClientParamsSchema = z.object(ClientShape).strict();
+
+/**
+ * Schema of a YCSB-style run: the store plus the client side.
+ * @example
+ * ```ts
+ * import { KvWorkloadParamsSchema } from "./kvstore.ts";
+ * console.assert(KvWorkloadParamsSchema.shape.zipfConstant.parse(undefined) === 0.99);
+ * ```
+ */
+export const KvWorkloadParamsSchema = z.object({
+  ...StoreShape,
+  ...ClientShape,
   /** Length of the run, ns. */
   durationNs: int().positive(),
   /** Throughput sampling interval, ns. */

@@ -34,6 +34,7 @@ export {
   runBoot,
 } from "./boot.ts";
 export {
+  KvClientParamsSchema,
   kvDataRun,
   type KvOpRecord,
   type KvResult,

@@ -4,6 +4,8 @@ import {
   applyOverrides,
   buildWorld,
   BUILTIN_PROFILE,
+  imageSizeIssue,
+  imageSizeRange,
   loadProfile,
   numericParameters,
   parseProfile,
@@ -268,4 +270,130 @@ Deno.test("bad overrides are rejected with every issue: unknown paths, wrong typ
     () => applyOverrides(base, { "hdd.averageSeek": -1 }),
     (e: Error) => e instanceof ProfileError && /hdd\.averageSeek\.value/.test(e.issues.join()),
   );
+});
+
+Deno.test("a field of an object-valued parameter is checked by the model that takes it, every issue at once", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const issuesOf = (overrides: Record<string, unknown>) => {
+    try {
+      applyOverrides(base, overrides);
+    } catch (e) {
+      assert.ok(e instanceof ProfileError, String(e));
+      return e.issues;
+    }
+    return [];
+  };
+  // Each by its consumer's own schema or checks, naming the field, the rule and the value.
+  assert.deepEqual(
+    issuesOf({
+      "vmm.copyPolicy.idleThreshold": -5,
+      "kvm.virtio.hostWakeup": -1,
+      "kvm.virtio.imageQueueDepth": 0,
+      "boot.params.memoryBound": 5,
+      "infiniband.fabric.encodingEfficiency": 1.5,
+      "infiniband.fabric.cableMeters": -1,
+      "infiniband.hca.pollPeriod": 1.5,
+      "infiniband.hca.pollMemoryBound": 2,
+      "cassandra.store.layout.dataLba": 3,
+      "cassandra.workload.readProportion": 2,
+      "hdd.rpm": -1,
+    }),
+    [
+      "hdd.rpm.value: Too small: expected number to be >0",
+      "vmm.copyPolicy.value.idleThreshold: Too small: expected number to be >=0: current value is -5",
+      "boot.params.value.memoryBound: Too big: expected number to be <=1: current value is 5",
+      "kvm.virtio.value.hostWakeup: must be an integer >= 0: current value is -1",
+      "kvm.virtio.value.imageQueueDepth: must be an integer >= 1: current value is 0",
+      "infiniband.fabric.value.encodingEfficiency: must be in (0, 1]: current value is 1.5",
+      "infiniband.fabric.value.cableMeters: must be a finite number >= 0: current value is -1",
+      "infiniband.hca.value.pollPeriod: must be an integer >= 0: current value is 1.5",
+      "infiniband.hca.value.pollMemoryBound: Too big: expected number to be <=1: current value is 2",
+      "cassandra.store.value.layout.dataLba: must be a multiple of 8 (blockBytes / 512): current value is 3",
+      "cassandra.workload.value.readProportion: Too big: expected number to be <=1: current value is 2",
+    ],
+  );
+  // A policy of another kind needs that kind's fields; an unknown kind names the kinds.
+  assert.deepEqual(issuesOf({ "vmm.copyPolicy.kind": "rate" }), [
+    "vmm.copyPolicy.value.bytesPerSecond: Invalid input: expected number, received undefined",
+    "vmm.copyPolicy.value.burstBytes: Invalid input: expected number, received undefined",
+  ]);
+  assert.match(
+    issuesOf({ "vmm.copyPolicy.kind": "bogus" }).join(),
+    /^vmm\.copyPolicy\.value\.kind: .*'idle' \| 'rate' \| 'adaptive'.*current value is "bogus"$/,
+  );
+  // Valid changes pass, and the value is kept as written (no defaults filled in).
+  const p = applyOverrides(base, { "kvm.virtio.hostWakeup": 0, "boot.params.memoryBound": 1 });
+  assert.deepEqual(p.vmm.copyPolicy.value, base.vmm.copyPolicy.value);
+  assert.ok(!("recheck" in p.vmm.copyPolicy.value), "the schema's default is not written back");
+  // A profile file is checked alike.
+  const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  json.infiniband.hca.value.wqeFetch = "no";
+  json.kvm.virtio.value.hostRequest = "fast";
+  assert.throws(() => parseProfile(json), (e: Error) => {
+    assert.ok(e instanceof ProfileError);
+    assert.deepEqual(e.issues, [
+      "kvm.virtio.value.hostRequest: must be an integer >= 0: current value is fast",
+      "infiniband.hca.value.wqeFetch: must be true or false: current value is no",
+    ]);
+    return true;
+  });
+  // Both built-in profiles still parse.
+  await loadProfile(new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url));
+});
+
+Deno.test("the profile's image must hold its boot and fit on the node's and the image server's disks", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const range = imageSizeRange(base);
+  // The boot reads and writes up to sector 20,200,000; the HDD holds 976,773,168 sectors.
+  assert.deepEqual([range.min, range.max], [20_200_000 * 512, 976_773_168 * 512]);
+  const issueOf = (overrides: Record<string, unknown>) => {
+    try {
+      applyOverrides(base, overrides);
+    } catch (e) {
+      assert.ok(e instanceof ProfileError, String(e));
+      return e.issues.join("\n");
+    }
+    return "";
+  };
+  const rule = "must be a multiple of 512 >= 10342400000 to hold every area the profile's boot " +
+    "reads and writes (up to sector 20200000) and <= 500107862016 to fit on the node's disk " +
+    "(hdd.sectors: 976773168)";
+  for (const bytes of [1e9, 1e12, 32e9 + 1]) {
+    assert.equal(
+      issueOf({ "image.bytes": bytes }),
+      `image.bytes.value: ${rule}: current value is ${bytes}`,
+    );
+  }
+  assert.equal(issueOf({ "image.bytes": range.min }), "");
+  assert.equal(issueOf({ "image.bytes": range.max }), "");
+  // A smaller disk, or a boot that reads further, than the image allows.
+  assert.match(
+    issueOf({ "hdd.sectors": 60_000_000 }),
+    /^image\.bytes\.value: .* <= 30720000000 to fit on the node's disk \(hdd\.sectors: 60000000\): current value is 32000000000$/,
+  );
+  assert.match(
+    issueOf({ "boot.params.writes.lba": 70_000_000 }),
+    /^image\.bytes\.value: must be a multiple of 512 >= 35942400000 .*\(up to sector 70200000\)/,
+  );
+  // Reported with the other issues.
+  assert.equal(issueOf({ "image.bytes": 1e9, "hdd.rpm": -1 }).split("\n").length, 2);
+  // With an SSD in the node, its capacity bounds the image; compressed, the server holds more.
+  const ssd = await loadProfile(
+    new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url),
+  );
+  const small = applyOverrides(ssd, { "ssd.sectors": 80_000_000, "image.bytes": 40_960_000_000 });
+  assert.match(imageSizeRange(small).maxReason, /node's disk \(ssd\.sectors: 80000000\)/);
+  const big = applyOverrides(ssd, {
+    "ssd.sectors": 2_000_000_000,
+    "image.compressionRatio": 1.5,
+  });
+  assert.equal(imageSizeRange(big).max, Math.floor(976_773_168 * 1.5) * 512);
+  assert.match(imageSizeRange(big).maxReason, /image server's disk as stored/);
+  // In GB, the bounds are exact: the stated minimum is accepted, anything less rounds up to it or fails.
+  assert.match(
+    imageSizeIssue(base, 1e12, { unit: "GB" }) ?? "",
+    /^must be >= 10\.3424 to hold .* and <= 500\.107862016 to fit/,
+  );
+  assert.equal(imageSizeIssue(base, 10_342_400_000, { unit: "GB" }), undefined);
+  assert.notEqual(imageSizeIssue(base, 10_342_399_488, { unit: "GB" }), undefined);
 });

@@ -243,3 +243,15 @@ Deno.test("deno task elasticity prints the table and writes CSV, JSON and SVG; b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("elasticity: an --outage that does not parse is named with the part given", () => {
+  // The command line passes the text on when it does not parse as an outage.
+  const outage = (text: string) => text as unknown as typeof small.outage;
+  const labels = { labels: { outage: "--outage" } };
+  assert.deepEqual(paramIssues({ ...small, outage: outage("10:0") }, labels), [
+    "--outage durationS: must be > 0: current value is 0",
+  ]);
+  assert.deepEqual(paramIssues({ ...small, outage: outage("a:5") }, labels), [
+    '--outage atS: must be a number: current value is "a"',
+  ]);
+});

@@ -53,7 +53,7 @@ Deno.test("sensitivity reruns other figures too: VT-d's miss cost moves only KVM
     config: TARGETS.rdma.small,
     paths: ["infiniband.iommuMissCost", "infiniband.fabric.lanes"],
   });
-  // 4.4 lanes passes the profile's schema but not the fabric model: 5 lanes instead.
+  // 4.4 lanes is refused by the fabric model's check (run when the profile is parsed): 5 instead.
   assert.equal(out.rows.find((r) => r.path === "infiniband.fabric.lanes")?.changed, 5);
   const miss = out.rows.filter((r) => r.path === "infiniband.iommuMissCost");
   const by = Object.fromEntries(miss.map((r) => [r.metric, r.elasticity]));

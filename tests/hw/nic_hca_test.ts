@@ -4,7 +4,7 @@ import { InfinibandFabric, starNetwork } from "../../lib/net/mod.ts";
 import { Cpu, type CpuCosts, InterruptController, MmioBus } from "../../lib/hw/mod.ts";
 import { Nic, type NicOptions } from "../../lib/hw/nic/nic.ts";
 import { NicIcr, NicReg, NicStatus } from "../../lib/hw/nic/registers.ts";
-import { Hca, type HcaLatencyOptions } from "../../lib/hw/hca/hca.ts";
+import { Hca, hcaLatencyIssues, type HcaLatencyOptions } from "../../lib/hw/hca/hca.ts";
 import { UarReg } from "../../lib/hw/hca/registers.ts";
 
 const COSTS: CpuCosts = {
@@ -225,4 +225,19 @@ Deno.test("HCA: bad options give a RangeError naming the field", () => {
   const { sim, a, b } = hcas();
   assert.throws(() => a.pingPong({ peer: b, iterations: 0 }), /'iterations'/);
   sim.run();
+});
+
+Deno.test("hcaLatencyIssues lists every bad latency option, as the HCA reports them", () => {
+  assert.deepEqual(hcaLatencyIssues({}), []);
+  const bad = {
+    txProcessing: -1,
+    inline: "yes" as unknown as boolean,
+    iommu: { enabled: true, missRatio: 2 },
+  };
+  assert.deepEqual(hcaLatencyIssues(bad), [
+    { field: "txProcessing", message: "must be an integer >= 0: current value is -1" },
+    { field: "inline", message: "must be true or false: current value is yes" },
+    { field: "iommu.missRatio", message: "must be in [0, 1]: current value is 2" },
+  ]);
+  assert.throws(() => hcas(bad), /'txProcessing' .*; 'inline' .*; 'iommu\.missRatio'/);
 });

@@ -6,7 +6,9 @@ import { Hdd, Ssd } from "../../lib/hw/mod.ts";
 import {
   type KvmVmOptions,
   RemoteImageFile,
+  remoteImageFileIssues,
   VirtioBlk,
+  virtioBlkIssues,
   type VirtioBlkOptions,
   type VirtioIoResult,
 } from "../../lib/kvm/mod.ts";
@@ -297,4 +299,41 @@ Deno.test("KVM/NFS: a guest read through virtio and the host's NFS client costs 
   });
   const kvm = readAll(sim, new VirtioBlk({ vm, backend: file, costs: VIRTIO }));
   assert.equal(kvm - bare, 64 * predictedOverhead());
+});
+
+Deno.test("virtioBlkIssues and remoteImageFileIssues list every bad option, as the constructors report them", () => {
+  assert.deepEqual(virtioBlkIssues({ costs: VIRTIO }), []);
+  const bad = virtioBlkIssues({
+    costs: { ...VIRTIO, hostWakeup: -1, guestSubmit: 1.5 },
+    segMax: 0,
+    memoryBound: 2,
+  });
+  assert.deepEqual(bad, [
+    { field: "costs.guestSubmit", message: "must be an integer >= 0: current value is 1.5" },
+    { field: "costs.hostWakeup", message: "must be an integer >= 0: current value is -1" },
+    { field: "segMax", message: "must be an integer >= 1: current value is 0" },
+    { field: "memoryBound", message: "must be in [0, 1]: current value is 2" },
+  ]);
+  const { sim, vm } = bootedVm();
+  assert.throws(
+    () =>
+      new VirtioBlk({
+        vm,
+        backend: hdd(sim),
+        costs: { ...VIRTIO, hostWakeup: -1, guestSubmit: 1.5 },
+        segMax: 0,
+        memoryBound: 2,
+      }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        `Cannot create virtio-blk: ${bad.map((i) => `'${i.field}' ${i.message}`).join("; ")}`,
+  );
+  assert.deepEqual(remoteImageFileIssues({ overlayAccess: 0 }), []);
+  assert.deepEqual(
+    remoteImageFileIssues({ queueDepth: 0, overlayAccess: -1, overlayBandwidth: 0 }).map((i) =>
+      i.field
+    ),
+    ["queueDepth", "overlayAccess", "overlayBandwidth"],
+  );
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { InfinibandFabric } from "../../lib/net/mod.ts";
+import { cableIssues, InfinibandFabric, infinibandIssues } from "../../lib/net/mod.ts";
 
 function fabric(opts: ConstructorParameters<typeof InfinibandFabric>[1] = {}) {
   const sim = new Simulation();
@@ -51,4 +51,22 @@ Deno.test("bad fabric options give a RangeError naming the field", () => {
   );
   const { ib } = fabric();
   assert.throws(() => ib.connect({ a: "a", b: "sw", meters: -1 }), /'meters'/);
+});
+
+Deno.test("infinibandIssues and cableIssues list every bad option, as the fabric reports them", () => {
+  assert.deepEqual(infinibandIssues({}), []);
+  const bad = { lanes: 0, mtu: 100, encodingEfficiency: 0 };
+  assert.deepEqual(infinibandIssues(bad).map((i) => i.field), [
+    "lanes",
+    "encodingEfficiency",
+    "mtu",
+  ]);
+  assert.throws(
+    () => new InfinibandFabric(new Simulation(), bad),
+    /^RangeError: Cannot create InfiniBand fabric: 'lanes' .*; 'encodingEfficiency' .*; 'mtu' must be an integer >= 256: current value is 100$/,
+  );
+  assert.deepEqual(cableIssues({ meters: 0 }), []);
+  assert.deepEqual(cableIssues({ meters: Infinity }), [
+    { field: "meters", message: "must be a finite number >= 0: current value is Infinity" },
+  ]);
 });

@@ -11,6 +11,7 @@ import {
 import {
   DEPLOYED,
   FLEET_STRATEGIES,
+  imageBytesOf,
   MAX_NODES,
   minImageBytes,
   parseScenario,
@@ -481,4 +482,75 @@ Deno.test("a compressed image: four nodes share the server's link for 1/ratio of
   }
   const raw = run("nfsroot", 1).summary, z = run("nfsroot", 2.5).summary;
   assert.ok(Math.abs(z.serverGb / raw.serverGb - 1) < 0.05, `${z.serverGb} vs ${raw.serverGb}`);
+});
+
+Deno.test("an outage's issues show the part given, as a string or an object", () => {
+  const labels = { labels: { outage: "--outage" } };
+  assert.deepEqual(issuesOf({ outage: "10:0" }, labels), [
+    "--outage durationS: must be > 0: current value is 0",
+  ]);
+  assert.deepEqual(issuesOf({ outage: "a:5" }, labels), [
+    '--outage atS: must be a number: current value is "a"',
+  ]);
+  assert.deepEqual(issuesOf({ outage: { atS: -1, durationS: 5 } }, labels), [
+    "--outage atS: must be >= 0: current value is -1",
+  ]);
+});
+
+Deno.test("the scenario's profile changes are checked even when another field fails", () => {
+  const labels = { nodes: "--nodes", set: "--set", sweep: "--sweep" };
+  assert.deepEqual(
+    issuesOf({ sweep: "hdd.rpm=5400", set: { "hdd.rpm": "7000" }, nodes: 0 }, { profile, labels }),
+    [
+      "--nodes: must be >= 1: current value is 0",
+      '--set hdd.rpm: is also swept by --sweep; give one or the other: current value is "7000"',
+    ],
+  );
+  assert.deepEqual(
+    issuesOf({ set: { "kvm.virtio.hostWakeup": "-1" }, nodes: 0 }, { profile, labels }),
+    [
+      "--nodes: must be >= 1: current value is 0",
+      "--set: kvm.virtio.value.hostWakeup: must be an integer >= 0: current value is -1",
+    ],
+  );
+});
+
+Deno.test("an image size is checked against the profile of each run: the boot's areas below, the node's disk above", () => {
+  const labels = { imageGb: "--image-gb", set: "--set", sweep: "--sweep" };
+  const bounds = "must be >= 10.3424 to hold every area the profile's boot reads and writes " +
+    "(up to sector 20200000) and <= 500.107862016 to fit on the node's disk (hdd.sectors: 976773168)";
+  assert.deepEqual(issuesOf({ imageGb: 1000 }, { profile, labels }), [
+    `--image-gb: ${bounds}: current value is 1000`,
+  ]);
+  // The stated bounds are exact: each is accepted, and what is just past them is not.
+  assert.equal(imageBytesOf(10.3424), minImageBytes(profile));
+  assert.equal(imageBytesOf(500.107862016), 976_773_168 * 512);
+  assert.deepEqual(issuesOf({ imageGb: 10.3424 }, { profile }), []);
+  assert.deepEqual(issuesOf({ imageGb: 500.107862016 }, { profile }), []);
+  assert.deepEqual(issuesOf({ sweep: "image-gb=10.3418,500.107862017" }, { profile, labels }), [
+    `--sweep image-gb[0]: ${bounds}: current value is 10.3418`,
+    `--sweep image-gb[1]: ${bounds}: current value is 500.107862017`,
+  ]);
+  // The profile's own size, changed or swept, is checked by the profile.
+  const inBytes = "must be a multiple of 512 >= 10342400000 to hold every area the profile's " +
+    "boot reads and writes (up to sector 20200000) and <= 500107862016 to fit on the node's disk " +
+    "(hdd.sectors: 976773168)";
+  assert.deepEqual(issuesOf({ set: { "image.bytes": "1000000000" } }, { profile, labels }), [
+    `--set: image.bytes.value: ${inBytes}: current value is 1000000000`,
+  ]);
+  assert.deepEqual(issuesOf({ sweep: "image.bytes=1e9,12e9" }, { profile, labels }), [
+    `--sweep image.bytes[0]: image.bytes.value: ${inBytes}: current value is 1000000000`,
+  ]);
+  // A size in GB against each swept disk.
+  assert.deepEqual(
+    issuesOf(
+      { imageGb: 12, set: { "image.bytes": 11e9 }, sweep: "hdd.sectors=23000000,40000000" },
+      { profile, labels },
+    ),
+    [
+      "--image-gb: must be >= 10.3424 to hold every area the profile's boot reads and writes " +
+      "(up to sector 20200000) and <= 11.776 to fit on the node's disk (hdd.sectors: 23000000): " +
+      "current value is 12",
+    ],
+  );
 });

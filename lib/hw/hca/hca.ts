@@ -22,7 +22,13 @@
  * ACKs and the initiator's own completion are off the measured path and not
  * modelled; neither are QP state, memory registration or retransmission.
  */
-import { requireNumber } from "../../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  requireNumber,
+} from "../../_util/mod.ts";
 import type { Bytes, Gpa, SimTime } from "../../_util/mod.ts";
 import type { InfinibandFabric, Packet } from "../../net/mod.ts";
 import { type Process, type ProcessGenerator, Store } from "../../sim/mod.ts";
@@ -65,6 +71,47 @@ export interface HcaLatencyOptions {
   pollPeriod?: SimTime;
   /** VT-d translation. @default { enabled: false } */
   iommu?: IommuOptions;
+}
+
+/**
+ * Every problem with an HCA's latency options ({@link Hca} rejects them), the
+ * defaults filled in. A profile checks its values with it before any run.
+ * @example
+ * ```ts
+ * import { hcaLatencyIssues } from "./hca.ts";
+ * const [issue] = hcaLatencyIssues({ pollPeriod: 1.5 });
+ * console.assert(issue.field === "pollPeriod" && issue.message === "must be an integer >= 0: current value is 1.5");
+ * console.assert(hcaLatencyIssues({ completion: "cq", iommu: { enabled: true, missRatio: 0.5 } }).length === 0);
+ * ```
+ */
+export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
+  const {
+    pcieRoundTrip = 500,
+    txProcessing = 0,
+    rxProcessing = 0,
+    wqeFetch = true,
+    inline = true,
+    completion = "memory",
+    pollPeriod = 50,
+    iommu = { enabled: false },
+  } = options;
+  const issues: (FieldIssue | undefined)[] = [];
+  for (const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })) {
+    issues.push(numberIssue(k, v, { integer: true, min: 0 }));
+  }
+  for (const [k, v] of Object.entries({ wqeFetch, inline })) {
+    if (typeof v !== "boolean") issues.push(fieldIssue(k, "true or false", v));
+  }
+  if (completion !== "memory" && completion !== "cq") {
+    issues.push(fieldIssue("completion", '"memory" or "cq"', completion));
+  }
+  const { iotlbMissCost = 300, missRatio = 1 } = iommu ?? {};
+  issues.push(numberIssue("iommu.iotlbMissCost", iotlbMissCost, { integer: true, min: 0 }));
+  const ratio = numberIssue("iommu.missRatio", missRatio, { min: 0 });
+  issues.push(
+    ratio ?? (missRatio > 1 ? fieldIssue("iommu.missRatio", "in [0, 1]", missRatio) : undefined),
+  );
+  return issues.filter((i) => i !== undefined);
 }
 
 /** Options of {@link Hca}. */
@@ -239,28 +286,10 @@ export class Hca implements BusDevice {
       pollPeriod = 50,
       iommu = { enabled: false },
     } = options;
-    const what = `create HCA '${name}'`;
     fabric.network.node(port);
-    for (
-      const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })
-    ) {
-      requireNumber(what, k, v, { integer: true, min: 0 });
-    }
-    if (completion !== "memory" && completion !== "cq") {
-      throw new RangeError(
-        `Cannot ${what}: 'completion' must be "memory" or "cq": current value is ${
-          String(completion)
-        }`,
-      );
-    }
+    const issues = hcaLatencyIssues(options);
+    if (issues.length > 0) throw issuesError(`create HCA '${name}'`, issues);
     const { enabled, iotlbMissCost = 300, missRatio = 1 } = iommu;
-    requireNumber(what, "iommu.iotlbMissCost", iotlbMissCost, { integer: true, min: 0 });
-    requireNumber(what, "iommu.missRatio", missRatio, { min: 0 });
-    if (missRatio > 1) {
-      throw new RangeError(
-        `Cannot ${what}: 'iommu.missRatio' must be in [0, 1]: current value is ${missRatio}`,
-      );
-    }
     this.name = name;
     this.fabric = fabric;
     this.port = port;
