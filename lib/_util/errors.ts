@@ -58,6 +58,27 @@ export function fieldIssue(field: string, rule: string, value: unknown): FieldIs
 }
 
 /**
+ * An issue for each key of `value` that is not in `known` (a misspelt option
+ * would otherwise just leave its default in place).
+ * @example
+ * ```ts
+ * import { unknownKeyIssues } from "./errors.ts";
+ * const [i] = unknownKeyIssues({ mtu: 2048, mut: 9 }, ["mtu", "lanes"]);
+ * console.assert(i.field === "mut" && i.message === "is not an option: the options are mtu, lanes");
+ * ```
+ */
+export function unknownKeyIssues(
+  value: object | undefined,
+  known: readonly string[],
+  prefix = "",
+): FieldIssue[] {
+  return Object.keys(value ?? {}).filter((k) => !known.includes(k)).map((k) => ({
+    field: `${prefix}${k}`,
+    message: `is not an option: the options are ${known.join(", ")}`,
+  }));
+}
+
+/**
  * A RangeError naming every issue, in the house style:
  * `Cannot <what>: '<field>' must be <rule>: current value is <value>[; ...]`.
  * @example

@@ -27,6 +27,7 @@ export {
   type NumberRule,
   rangeError,
   requireNumber,
+  unknownKeyIssues,
 } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";

@@ -133,7 +133,9 @@ const objects = {
   virtio: () =>
     obj((v) => [
       ...byFields(
-        virtioBlkIssues({ costs: v as unknown as VirtioBlkCosts }),
+        virtioBlkIssues({
+          costs: without(v, "imageQueueDepth", "overlayAccess") as unknown as VirtioBlkCosts,
+        }),
         (f) => f.replace(/^costs\./, ""),
       ),
       ...byFields(

@@ -34,6 +34,7 @@ import {
   issuesError,
   numberIssue,
   rangeError,
+  unknownKeyIssues,
 } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
@@ -187,7 +188,9 @@ const SETTING_DEFAULTS: Required<Omit<VirtioBlkSettings, "costs">> = {
  */
 export function virtioBlkIssues(settings: VirtioBlkSettings): FieldIssue[] {
   const o = { ...SETTING_DEFAULTS, ...settings };
-  const issues: (FieldIssue | undefined)[] = [];
+  const issues: (FieldIssue | undefined)[] = [
+    ...unknownKeyIssues(o.costs, Object.keys(COST_FIELDS), "costs."),
+  ];
   for (const k of Object.keys(COST_FIELDS) as (keyof VirtioBlkCosts)[]) {
     issues.push(numberIssue(`costs.${k}`, o.costs?.[k], { integer: true, min: 0 }));
   }

@@ -13,6 +13,7 @@ import {
   issuesError,
   numberIssue,
   requireNumber,
+  unknownKeyIssues,
 } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import type { Flow, Simulation } from "../sim/mod.ts";
@@ -92,6 +93,7 @@ export function infinibandIssues(options: InfinibandOptions): FieldIssue[] {
     strict: true,
   });
   return [
+    ...unknownKeyIssues(options, Object.keys(fabricSettings({}))),
     numberIssue("lanes", lanes, { integer: true, min: 1 }),
     numberIssue("laneRate", laneRate, { min: 0, strict: true }),
     efficiency ??

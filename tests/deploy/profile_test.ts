@@ -329,10 +329,17 @@ Deno.test("a field of an object-valued parameter is checked by the model that ta
   const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
   json.infiniband.hca.value.wqeFetch = "no";
   json.kvm.virtio.value.hostRequest = "fast";
+  // A misspelt field would leave the model's default in place: it is named, with the fields.
+  json.infiniband.fabric.value.swichLatency = 50;
+  json.infiniband.hca.value.pollPeriode = 10;
+  json.kvm.virtio.value.hostWakup = 10;
   assert.throws(() => parseProfile(json), (e: Error) => {
     assert.ok(e instanceof ProfileError);
     assert.deepEqual(e.issues, [
+      "kvm.virtio.value.hostWakup: is not an option: the options are guestSubmit, guestComplete, hostWakeup, hostRequest, hostBlockLayer, hostComplete, interruptDelivery, hostPollDelay",
       "kvm.virtio.value.hostRequest: must be an integer >= 0: current value is fast",
+      "infiniband.fabric.value.swichLatency: is not an option: the options are lanes, laneRate, encodingEfficiency, switchLatency, propagationPerMeter, mtu, packetOverhead, firstPacketOverhead",
+      "infiniband.hca.value.pollPeriode: is not an option: the options are pcieRoundTrip, txProcessing, rxProcessing, wqeFetch, inline, completion, pollPeriod, iommu",
       "infiniband.hca.value.wqeFetch: must be true or false: current value is no",
     ]);
     return true;

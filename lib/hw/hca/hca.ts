@@ -28,6 +28,7 @@ import {
   issuesError,
   numberIssue,
   requireNumber,
+  unknownKeyIssues,
 } from "../../_util/mod.ts";
 import type { Bytes, Gpa, SimTime } from "../../_util/mod.ts";
 import type { InfinibandFabric, Packet } from "../../net/mod.ts";
@@ -95,7 +96,18 @@ export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
     pollPeriod = 50,
     iommu = { enabled: false },
   } = options;
-  const issues: (FieldIssue | undefined)[] = [];
+  const issues: (FieldIssue | undefined)[] = [
+    ...unknownKeyIssues(options, [
+      "pcieRoundTrip",
+      "txProcessing",
+      "rxProcessing",
+      "wqeFetch",
+      "inline",
+      "completion",
+      "pollPeriod",
+      "iommu",
+    ]),
+  ];
   for (const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })) {
     issues.push(numberIssue(k, v, { integer: true, min: 0 }));
   }
@@ -287,7 +299,16 @@ export class Hca implements BusDevice {
       iommu = { enabled: false },
     } = options;
     fabric.network.node(port);
-    const issues = hcaLatencyIssues(options);
+    const issues = hcaLatencyIssues({
+      pcieRoundTrip,
+      txProcessing,
+      rxProcessing,
+      wqeFetch,
+      inline,
+      completion,
+      pollPeriod,
+      iommu,
+    });
     if (issues.length > 0) throw issuesError(`create HCA '${name}'`, issues);
     const { enabled, iotlbMissCost = 300, missRatio = 1 } = iommu;
     this.name = name;
