@@ -15,6 +15,7 @@ import {
   KvmHost,
   type KvmVm,
   RemoteImageFile,
+  VIRTIO_COST_FIELDS,
   type VirtioBackend,
   VirtioBlk,
   type VirtioBlkCosts,
@@ -157,20 +158,9 @@ function virtioDisk(w: World, vm: KvmVm, backend: VirtioBackend): VirtioBlk {
 function virtioCosts(w: World): VirtioBlkCosts {
   const v = w.profile.kvm.virtio.value;
   const costs: Partial<VirtioBlkCosts> = {};
-  for (const k of COST_KEYS) costs[k] = v[k];
+  for (const k of VIRTIO_COST_FIELDS) costs[k] = v[k];
   return costs as VirtioBlkCosts;
 }
-
-const COST_KEYS: readonly (keyof VirtioBlkCosts)[] = [
-  "guestSubmit",
-  "guestComplete",
-  "hostWakeup",
-  "hostRequest",
-  "hostBlockLayer",
-  "hostComplete",
-  "interruptDelivery",
-  "hostPollDelay",
-];
 
 function* guestBoot(
   w: World,

@@ -8,10 +8,15 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { type FieldIssue, issuesMessage } from "../_util/mod.ts";
-import { hcaLatencyIssues } from "../hw/mod.ts";
-import { remoteImageFileIssues, type VirtioBlkCosts, virtioBlkIssues } from "../kvm/mod.ts";
-import { cableIssues, infinibandIssues } from "../net/mod.ts";
+import { type FieldIssue, issuesMessage, unknownKeyIssues } from "../_util/mod.ts";
+import { HCA_LATENCY_OPTIONS, hcaLatencyIssues } from "../hw/mod.ts";
+import {
+  remoteImageFileIssues,
+  VIRTIO_COST_FIELDS,
+  type VirtioBlkCosts,
+  virtioBlkIssues,
+} from "../kvm/mod.ts";
+import { cableIssues, INFINIBAND_OPTIONS, infinibandIssues } from "../net/mod.ts";
 import { CopyPolicySchema } from "../vmm/mod.ts";
 import {
   type BootParams,
@@ -111,9 +116,14 @@ function byFields(
   return issues.map((i) => ({ path: rename(i.field).split("."), message: i.message }));
 }
 
-/** Everything but `keys` of an object-valued parameter (the deploy layer's own keys). */
-function without(value: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)));
+/** Just `keys` of an object-valued parameter (what one model takes of it). */
+function only(value: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([k]) => keys.includes(k)));
+}
+
+/** A misspelt field: named with every field the parameter takes (the models' and the deploy layer's). */
+function unknownFields(value: Record<string, unknown>, known: readonly string[]): ValueIssue[] {
+  return unknownKeyIssues(value, known).map((i) => ({ path: [i.field], message: i.message }));
 }
 
 /**
@@ -132,10 +142,9 @@ const objects = {
    */
   virtio: () =>
     obj((v) => [
+      ...unknownFields(v, [...VIRTIO_COST_FIELDS, "imageQueueDepth", "overlayAccess"]),
       ...byFields(
-        virtioBlkIssues({
-          costs: without(v, "imageQueueDepth", "overlayAccess") as unknown as VirtioBlkCosts,
-        }),
+        virtioBlkIssues({ costs: only(v, VIRTIO_COST_FIELDS) as unknown as VirtioBlkCosts }),
         (f) => f.replace(/^costs\./, ""),
       ),
       ...byFields(
@@ -149,7 +158,8 @@ const objects = {
   /** lib/net InfinibandFabric's options, and each HCA's cable (`cableMeters`). */
   fabric: () =>
     obj((v) => [
-      ...byFields(infinibandIssues(without(v, "cableMeters"))),
+      ...unknownFields(v, [...INFINIBAND_OPTIONS, "cableMeters"]),
+      ...byFields(infinibandIssues(only(v, INFINIBAND_OPTIONS))),
       ...byFields(
         cableIssues({ meters: v.cableMeters as number }),
         () => "cableMeters",
@@ -158,7 +168,8 @@ const objects = {
   /** lib/hw Hca's latency options, and the poll loop's memory-bound fraction (`pollMemoryBound`). */
   hca: () =>
     obj((v) => [
-      ...byFields(hcaLatencyIssues(without(v, "pollMemoryBound"))),
+      ...unknownFields(v, [...HCA_LATENCY_OPTIONS, "pollMemoryBound"]),
+      ...byFields(hcaLatencyIssues(only(v, HCA_LATENCY_OPTIONS))),
       ...bySchema(z.object({ pollMemoryBound: z.number().min(0).max(1).optional() }))(
         { pollMemoryBound: v.pollMemoryBound },
       ),

@@ -82,6 +82,7 @@ export { NIC_WINDOW, NicIcr, NicReg, NicStatus } from "./nic/registers.ts";
 export {
   type CompletionMode,
   Hca,
+  HCA_LATENCY_OPTIONS,
   hcaLatencyIssues,
   type HcaLatencyOptions,
   type HcaOptions,

@@ -27,6 +27,7 @@ export {
   type KvmVmState,
 } from "./kvm_host.ts";
 export {
+  VIRTIO_COST_FIELDS,
   type VirtioBackend,
   VirtioBlk,
   type VirtioBlkCosts,

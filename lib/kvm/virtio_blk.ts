@@ -189,9 +189,9 @@ const SETTING_DEFAULTS: Required<Omit<VirtioBlkSettings, "costs">> = {
 export function virtioBlkIssues(settings: VirtioBlkSettings): FieldIssue[] {
   const o = { ...SETTING_DEFAULTS, ...settings };
   const issues: (FieldIssue | undefined)[] = [
-    ...unknownKeyIssues(o.costs, Object.keys(COST_FIELDS), "costs."),
+    ...unknownKeyIssues(o.costs, VIRTIO_COST_FIELDS, "costs."),
   ];
-  for (const k of Object.keys(COST_FIELDS) as (keyof VirtioBlkCosts)[]) {
+  for (const k of VIRTIO_COST_FIELDS) {
     issues.push(numberIssue(`costs.${k}`, o.costs?.[k], { integer: true, min: 0 }));
   }
   if (!(o.notify in NOTIFY_EXIT)) {
@@ -532,13 +532,21 @@ export class VirtioBlk {
   }
 }
 
-const COST_FIELDS: Record<keyof VirtioBlkCosts, true> = {
-  guestSubmit: true,
-  guestComplete: true,
-  hostWakeup: true,
-  hostRequest: true,
-  hostBlockLayer: true,
-  hostComplete: true,
-  interruptDelivery: true,
-  hostPollDelay: true,
-};
+/**
+ * The fields of {@link VirtioBlkCosts}, in order.
+ * @example
+ * ```ts
+ * import { VIRTIO_COST_FIELDS } from "./virtio_blk.ts";
+ * console.assert(VIRTIO_COST_FIELDS.includes("hostWakeup"));
+ * ```
+ */
+export const VIRTIO_COST_FIELDS: readonly (keyof VirtioBlkCosts)[] = [
+  "guestSubmit",
+  "guestComplete",
+  "hostWakeup",
+  "hostRequest",
+  "hostBlockLayer",
+  "hostComplete",
+  "interruptDelivery",
+  "hostPollDelay",
+];

@@ -42,6 +42,25 @@ export interface InfinibandOptions {
   firstPacketOverhead?: Bytes;
 }
 
+/**
+ * The options of {@link InfinibandOptions}, in order.
+ * @example
+ * ```ts
+ * import { INFINIBAND_OPTIONS } from "./infiniband.ts";
+ * console.assert(INFINIBAND_OPTIONS.includes("switchLatency"));
+ * ```
+ */
+export const INFINIBAND_OPTIONS: readonly (keyof InfinibandOptions)[] = [
+  "lanes",
+  "laneRate",
+  "encodingEfficiency",
+  "switchLatency",
+  "propagationPerMeter",
+  "mtu",
+  "packetOverhead",
+  "firstPacketOverhead",
+];
+
 /** The options with each default filled in (an option given as undefined takes its default). */
 function fabricSettings(options: InfinibandOptions): Required<InfinibandOptions> {
   const {
@@ -93,7 +112,7 @@ export function infinibandIssues(options: InfinibandOptions): FieldIssue[] {
     strict: true,
   });
   return [
-    ...unknownKeyIssues(options, Object.keys(fabricSettings({}))),
+    ...unknownKeyIssues(options, INFINIBAND_OPTIONS),
     numberIssue("lanes", lanes, { integer: true, min: 1 }),
     numberIssue("laneRate", laneRate, { min: 0, strict: true }),
     efficiency ??

@@ -50,6 +50,7 @@ export {
 } from "./protocol.ts";
 export {
   cableIssues,
+  INFINIBAND_OPTIONS,
   InfinibandFabric,
   infinibandIssues,
   type InfinibandOptions,

@@ -75,6 +75,25 @@ export interface HcaLatencyOptions {
 }
 
 /**
+ * The options of {@link HcaLatencyOptions}, in order.
+ * @example
+ * ```ts
+ * import { HCA_LATENCY_OPTIONS } from "./hca.ts";
+ * console.assert(HCA_LATENCY_OPTIONS.includes("pollPeriod"));
+ * ```
+ */
+export const HCA_LATENCY_OPTIONS: readonly (keyof HcaLatencyOptions)[] = [
+  "pcieRoundTrip",
+  "txProcessing",
+  "rxProcessing",
+  "wqeFetch",
+  "inline",
+  "completion",
+  "pollPeriod",
+  "iommu",
+];
+
+/**
  * Every problem with an HCA's latency options ({@link Hca} rejects them), the
  * defaults filled in. A profile checks its values with it before any run.
  * @example
@@ -97,16 +116,7 @@ export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
     iommu = { enabled: false },
   } = options;
   const issues: (FieldIssue | undefined)[] = [
-    ...unknownKeyIssues(options, [
-      "pcieRoundTrip",
-      "txProcessing",
-      "rxProcessing",
-      "wqeFetch",
-      "inline",
-      "completion",
-      "pollPeriod",
-      "iommu",
-    ]),
+    ...unknownKeyIssues(options, HCA_LATENCY_OPTIONS),
   ];
   for (const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })) {
     issues.push(numberIssue(k, v, { integer: true, min: 0 }));
