@@ -58,6 +58,29 @@ export function fieldIssue(field: string, rule: string, value: unknown): FieldIs
 }
 
 /**
+ * `options` with each field it leaves undefined taken from `defaults` (a
+ * field set to undefined takes its default, as in a destructuring default;
+ * keys outside `defaults` are dropped).
+ * @example
+ * ```ts
+ * import { withDefaults } from "./errors.ts";
+ * type Opts = { mtu?: number; lanes?: number };
+ * const o = withDefaults<Opts>({ mtu: undefined, lanes: 1 }, { mtu: 2048, lanes: 4 });
+ * console.assert(o.mtu === 2048 && o.lanes === 1);
+ * ```
+ */
+export function withDefaults<T extends object>(
+  options: Partial<T>,
+  defaults: Required<T>,
+): Required<T> {
+  const out = { ...defaults };
+  for (const k of Object.keys(defaults) as (keyof T)[]) {
+    if (options[k] !== undefined) out[k] = options[k] as Required<T>[keyof T];
+  }
+  return out;
+}
+
+/**
  * An issue for each key of `value` that is not in `known` (a misspelt option
  * would otherwise just leave its default in place).
  * @example

@@ -28,6 +28,7 @@ export {
   rangeError,
   requireNumber,
   unknownKeyIssues,
+  withDefaults,
 } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";

@@ -14,6 +14,7 @@ import {
   numberIssue,
   requireNumber,
   unknownKeyIssues,
+  withDefaults,
 } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import type { Flow, Simulation } from "../sim/mod.ts";
@@ -42,6 +43,18 @@ export interface InfinibandOptions {
   firstPacketOverhead?: Bytes;
 }
 
+/** Each option's default (their sources: {@link InfinibandOptions}). */
+const FABRIC_DEFAULTS: Required<InfinibandOptions> = {
+  lanes: 4,
+  laneRate: 10e9,
+  encodingEfficiency: 0.8,
+  switchLatency: 100,
+  propagationPerMeter: 5,
+  mtu: 2048,
+  packetOverhead: 26,
+  firstPacketOverhead: 16,
+};
+
 /**
  * The options of {@link InfinibandOptions}, in order.
  * @example
@@ -50,40 +63,9 @@ export interface InfinibandOptions {
  * console.assert(INFINIBAND_OPTIONS.includes("switchLatency"));
  * ```
  */
-export const INFINIBAND_OPTIONS: readonly (keyof InfinibandOptions)[] = [
-  "lanes",
-  "laneRate",
-  "encodingEfficiency",
-  "switchLatency",
-  "propagationPerMeter",
-  "mtu",
-  "packetOverhead",
-  "firstPacketOverhead",
-];
-
-/** The options with each default filled in (an option given as undefined takes its default). */
-function fabricSettings(options: InfinibandOptions): Required<InfinibandOptions> {
-  const {
-    lanes = 4,
-    laneRate = 10e9,
-    encodingEfficiency = 0.8,
-    switchLatency = 100,
-    propagationPerMeter = 5,
-    mtu = 2048,
-    packetOverhead = 26,
-    firstPacketOverhead = 16,
-  } = options;
-  return {
-    lanes,
-    laneRate,
-    encodingEfficiency,
-    switchLatency,
-    propagationPerMeter,
-    mtu,
-    packetOverhead,
-    firstPacketOverhead,
-  };
-}
+export const INFINIBAND_OPTIONS = Object.keys(
+  FABRIC_DEFAULTS,
+) as readonly (keyof InfinibandOptions)[];
 
 /**
  * Every problem with a fabric's options ({@link InfinibandFabric} rejects
@@ -97,33 +79,24 @@ function fabricSettings(options: InfinibandOptions): Required<InfinibandOptions>
  * ```
  */
 export function infinibandIssues(options: InfinibandOptions): FieldIssue[] {
-  const {
-    lanes,
-    laneRate,
-    encodingEfficiency,
-    switchLatency,
-    propagationPerMeter,
-    mtu,
-    packetOverhead,
-    firstPacketOverhead,
-  } = fabricSettings(options);
-  const efficiency = numberIssue("encodingEfficiency", encodingEfficiency, {
+  const o = withDefaults(options, FABRIC_DEFAULTS);
+  const efficiency = numberIssue("encodingEfficiency", o.encodingEfficiency, {
     min: 0,
     strict: true,
   });
   return [
     ...unknownKeyIssues(options, INFINIBAND_OPTIONS),
-    numberIssue("lanes", lanes, { integer: true, min: 1 }),
-    numberIssue("laneRate", laneRate, { min: 0, strict: true }),
+    numberIssue("lanes", o.lanes, { integer: true, min: 1 }),
+    numberIssue("laneRate", o.laneRate, { min: 0, strict: true }),
     efficiency ??
-      (encodingEfficiency > 1
-        ? fieldIssue("encodingEfficiency", "in (0, 1]", encodingEfficiency)
+      (o.encodingEfficiency > 1
+        ? fieldIssue("encodingEfficiency", "in (0, 1]", o.encodingEfficiency)
         : undefined),
-    numberIssue("switchLatency", switchLatency, { integer: true, min: 0 }),
-    numberIssue("propagationPerMeter", propagationPerMeter, { min: 0 }),
-    numberIssue("mtu", mtu, { integer: true, min: 256 }),
-    numberIssue("packetOverhead", packetOverhead, { integer: true, min: 0 }),
-    numberIssue("firstPacketOverhead", firstPacketOverhead, { integer: true, min: 0 }),
+    numberIssue("switchLatency", o.switchLatency, { integer: true, min: 0 }),
+    numberIssue("propagationPerMeter", o.propagationPerMeter, { min: 0 }),
+    numberIssue("mtu", o.mtu, { integer: true, min: 256 }),
+    numberIssue("packetOverhead", o.packetOverhead, { integer: true, min: 0 }),
+    numberIssue("firstPacketOverhead", o.firstPacketOverhead, { integer: true, min: 0 }),
   ].filter((i) => i !== undefined);
 }
 
@@ -178,23 +151,14 @@ export class InfinibandFabric {
   constructor(readonly sim: Simulation, options: InfinibandOptions = {}) {
     const issues = infinibandIssues(options);
     if (issues.length > 0) throw issuesError("create InfiniBand fabric", issues);
-    const {
-      lanes,
-      laneRate,
-      encodingEfficiency,
-      switchLatency,
-      propagationPerMeter,
-      mtu,
-      packetOverhead,
-      firstPacketOverhead,
-    } = fabricSettings(options);
+    const o = withDefaults(options, FABRIC_DEFAULTS);
     this.network = new Network(sim);
-    this.dataRate = (lanes * laneRate * encodingEfficiency) / 8;
-    this.switchLatency = switchLatency;
-    this.propagationPerMeter = propagationPerMeter;
-    this.mtu = mtu;
-    this.packetOverhead = packetOverhead;
-    this.firstPacketOverhead = firstPacketOverhead;
+    this.dataRate = (o.lanes * o.laneRate * o.encodingEfficiency) / 8;
+    this.switchLatency = o.switchLatency;
+    this.propagationPerMeter = o.propagationPerMeter;
+    this.mtu = o.mtu;
+    this.packetOverhead = o.packetOverhead;
+    this.firstPacketOverhead = o.firstPacketOverhead;
   }
 
   /** Adds an HCA port (an end node). */

@@ -29,6 +29,7 @@ import {
   numberIssue,
   requireNumber,
   unknownKeyIssues,
+  withDefaults,
 } from "../../_util/mod.ts";
 import type { Bytes, Gpa, SimTime } from "../../_util/mod.ts";
 import type { InfinibandFabric, Packet } from "../../net/mod.ts";
@@ -74,6 +75,19 @@ export interface HcaLatencyOptions {
   iommu?: IommuOptions;
 }
 
+/** Each latency option's default (their sources: {@link HcaLatencyOptions}, {@link IommuOptions}). */
+const LATENCY_DEFAULTS: Required<HcaLatencyOptions> = {
+  pcieRoundTrip: 500,
+  txProcessing: 0,
+  rxProcessing: 0,
+  wqeFetch: true,
+  inline: true,
+  completion: "memory",
+  pollPeriod: 50,
+  iommu: { enabled: false },
+};
+const IOMMU_DEFAULTS: Required<IommuOptions> = { enabled: false, iotlbMissCost: 300, missRatio: 1 };
+
 /**
  * The options of {@link HcaLatencyOptions}, in order.
  * @example
@@ -82,16 +96,17 @@ export interface HcaLatencyOptions {
  * console.assert(HCA_LATENCY_OPTIONS.includes("pollPeriod"));
  * ```
  */
-export const HCA_LATENCY_OPTIONS: readonly (keyof HcaLatencyOptions)[] = [
-  "pcieRoundTrip",
-  "txProcessing",
-  "rxProcessing",
-  "wqeFetch",
-  "inline",
-  "completion",
-  "pollPeriod",
-  "iommu",
-];
+export const HCA_LATENCY_OPTIONS = Object.keys(
+  LATENCY_DEFAULTS,
+) as readonly (keyof HcaLatencyOptions)[];
+
+/** The latency options with each default filled in, the IOMMU's too. */
+function latencySettings(
+  options: HcaLatencyOptions,
+): Required<HcaLatencyOptions> & { iommu: Required<IommuOptions> } {
+  const o = withDefaults(options, LATENCY_DEFAULTS);
+  return { ...o, iommu: withDefaults(o.iommu ?? {}, IOMMU_DEFAULTS) };
+}
 
 /**
  * Every problem with an HCA's latency options ({@link Hca} rejects them), the
@@ -105,16 +120,9 @@ export const HCA_LATENCY_OPTIONS: readonly (keyof HcaLatencyOptions)[] = [
  * ```
  */
 export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
-  const {
-    pcieRoundTrip = 500,
-    txProcessing = 0,
-    rxProcessing = 0,
-    wqeFetch = true,
-    inline = true,
-    completion = "memory",
-    pollPeriod = 50,
-    iommu = { enabled: false },
-  } = options;
+  const o = latencySettings(options);
+  const { pcieRoundTrip, txProcessing, rxProcessing, wqeFetch, inline, completion, pollPeriod } = o;
+  const { iotlbMissCost, missRatio } = o.iommu;
   const issues: (FieldIssue | undefined)[] = [
     ...unknownKeyIssues(options, HCA_LATENCY_OPTIONS),
   ];
@@ -127,7 +135,6 @@ export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
   if (completion !== "memory" && completion !== "cq") {
     issues.push(fieldIssue("completion", '"memory" or "cq"', completion));
   }
-  const { iotlbMissCost = 300, missRatio = 1 } = iommu ?? {};
   issues.push(numberIssue("iommu.iotlbMissCost", iotlbMissCost, { integer: true, min: 0 }));
   const ratio = numberIssue("iommu.missRatio", missRatio, { min: 0 });
   issues.push(
@@ -292,49 +299,25 @@ export class Hca implements BusDevice {
    * @param options Fabric port, bus placement, CPU and latency parts (validated).
    */
   constructor(options: HcaOptions) {
-    const {
-      name,
-      fabric,
-      port,
-      bus,
-      base,
-      cpu,
-      pcieRoundTrip = 500,
-      txProcessing = 0,
-      rxProcessing = 0,
-      wqeFetch = true,
-      inline = true,
-      completion = "memory",
-      pollPeriod = 50,
-      iommu = { enabled: false },
-    } = options;
+    const { name, fabric, port, bus, base, cpu, ...latency } = options;
     fabric.network.node(port);
-    const issues = hcaLatencyIssues({
-      pcieRoundTrip,
-      txProcessing,
-      rxProcessing,
-      wqeFetch,
-      inline,
-      completion,
-      pollPeriod,
-      iommu,
-    });
+    const issues = hcaLatencyIssues(latency);
     if (issues.length > 0) throw issuesError(`create HCA '${name}'`, issues);
-    const { enabled, iotlbMissCost = 300, missRatio = 1 } = iommu;
+    const o = latencySettings(latency);
     this.name = name;
     this.fabric = fabric;
     this.port = port;
     this.bus = bus;
     this.base = base;
     this.cpu = cpu;
-    this.pcieRoundTrip = pcieRoundTrip;
-    this.txProcessing = txProcessing;
-    this.rxProcessing = rxProcessing;
-    this.wqeFetch = wqeFetch;
-    this.inline = inline;
-    this.completion = completion;
-    this.pollPeriod = pollPeriod;
-    this.iommu = { enabled: Boolean(enabled), iotlbMissCost, missRatio };
+    this.pcieRoundTrip = o.pcieRoundTrip;
+    this.txProcessing = o.txProcessing;
+    this.rxProcessing = o.rxProcessing;
+    this.wqeFetch = o.wqeFetch;
+    this.inline = o.inline;
+    this.completion = o.completion;
+    this.pollPeriod = o.pollPeriod;
+    this.iommu = { ...o.iommu, enabled: Boolean(o.iommu.enabled) };
     this.#arrivals = new Store<Arrival>(fabric.sim);
     bus.map({ base, size: UAR_SIZE, name, device: this });
     fabric.listen(port, RDMA_PORT, (p) => this.#arrive(p));
