@@ -33,10 +33,10 @@ import {
   BUILTIN_PROFILE,
   loadProfile,
   loadReference,
+  minImageBytes,
   type Profile,
   readProfileInput,
 } from "../lib/scenario/mod.ts";
-import { minImageBytes } from "../lib/scenario/fleet.ts";
 import * as startup from "./fig_startup.ts";
 import * as cassandra from "./fig_cassandra.ts";
 import * as storage from "./fig_storage.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
-import { FLEET_STRATEGIES, minImageBytes } from "../lib/scenario/fleet.ts";
+import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "../lib/scenario/mod.ts";
+import { FLEET_STRATEGIES } from "../lib/scenario/fleet.ts";
 import type { SimDocument } from "../experiments/sim.ts";
 import { runScript } from "./_script.ts";
 

@@ -264,8 +264,6 @@ function at(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-export { minImageBytes } from "../deploy/mod.ts";
-
 /** Options of {@link parseScenario}. */
 export interface ParseScenarioOptions {
   /** The profile the scenario runs on: image sizes are checked against its boot and disks. */

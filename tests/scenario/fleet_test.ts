@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "../../lib/scenario/mod.ts";
 import { applyOverrides, buildWorld, usedRuns } from "../../lib/deploy/mod.ts";
 import {
   type BootParams,
@@ -13,7 +13,6 @@ import {
   FLEET_STRATEGIES,
   imageBytesOf,
   MAX_NODES,
-  minImageBytes,
   parseScenario,
   type ProfileOverrides,
   runFleet,
