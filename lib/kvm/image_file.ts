@@ -14,6 +14,7 @@ import {
   requireNumber,
   transferTime,
   VersionMap,
+  withDefaults,
 } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
@@ -56,6 +57,12 @@ export interface RemoteImageFileStats {
   errors: number;
 }
 
+/** The defaults of the file's optional settings (their sources: {@link RemoteImageFileOptions}). */
+const FILE_DEFAULTS: Required<Pick<RemoteImageFileOptions, "queueDepth" | "overlayBandwidth">> = {
+  queueDepth: 16,
+  overlayBandwidth: Infinity,
+};
+
 /** What {@link remoteImageFileIssues} checks: the file's queue and overlay costs. */
 export type RemoteImageFileSettings = Pick<
   RemoteImageFileOptions,
@@ -74,7 +81,8 @@ export type RemoteImageFileSettings = Pick<
  * ```
  */
 export function remoteImageFileIssues(settings: RemoteImageFileSettings): FieldIssue[] {
-  const { queueDepth = 16, overlayAccess, overlayBandwidth = Infinity } = settings;
+  const { queueDepth, overlayBandwidth } = withDefaults(settings, FILE_DEFAULTS);
+  const { overlayAccess } = settings;
   return [
     numberIssue("queueDepth", queueDepth, { integer: true, min: 1 }),
     numberIssue("overlayAccess", overlayAccess, { integer: true, min: 0 }),
@@ -129,15 +137,8 @@ export class RemoteImageFile implements VirtioBackend {
    * @throws RangeError on bad sizes or costs; TypeError when `transport` is not a function.
    */
   constructor(options: RemoteImageFileOptions) {
-    const {
-      sim,
-      name = "image-file",
-      sectors,
-      transport,
-      queueDepth = 16,
-      overlayAccess,
-      overlayBandwidth = Infinity,
-    } = options;
+    const { sim, name = "image-file", sectors, transport, overlayAccess } = options;
+    const { queueDepth, overlayBandwidth } = withDefaults(options, FILE_DEFAULTS);
     const what = `create remote image file '${name}'`;
     requireNumber(what, "sectors", sectors, { integer: true, min: 0, strict: true });
     const issues = remoteImageFileIssues({ queueDepth, overlayAccess, overlayBandwidth });
