@@ -775,12 +775,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   *#redirect(cmd: GuestCommand, missing: SectorRun[]): ProcessGenerator<void> {
     const p = this.#port;
     const versions = new Int32Array(cmd.count);
-    const fetches: { run: SectorRun; ev: SimEvent<Int32Array> }[] = [];
-    for (const run of missing) {
-      for (const r of splitRun(run, this.#image.maxSectors)) {
-        fetches.push({ run: r, ev: this.#fetch(r) });
-      }
-    }
+    const fetches = this.#fetchAll(missing);
     this.#readAheadAfter(cmd.lba + cmd.count, cmd.lba === this.#lastRedirectEnd);
     this.#lastRedirectEnd = cmd.lba + cmd.count;
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
@@ -791,7 +786,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       // The guest stopped the port meanwhile (its error handling gave up on the
       // command): nothing goes to its buffers; the fetched data still fills the disk.
       p.orphans--;
-      for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
+      this.#writeBack(fetches);
       this.#notifyQuiet();
       return;
     }
@@ -804,8 +799,19 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#emulateCompletion(cmd);
     p.held = (p.held & ~(1 << cmd.slot)) >>> 0;
     // Copy-on-read: fetched sectors go to the local disk (only where still absent).
-    for (const f of fetches) this.writeAbsent({ lba: f.run.lba, versions: f.ev.value });
+    this.#writeBack(fetches);
     this.#notifyQuiet();
+  }
+
+  /** Fetches `missing` from the image, in requests the image source takes. */
+  #fetchAll(missing: readonly SectorRun[]): { run: SectorRun; ev: SimEvent<Int32Array> }[] {
+    return missing.flatMap((run) => splitRun(run, this.#image.maxSectors))
+      .map((run) => ({ run, ev: this.#fetch(run) }));
+  }
+
+  /** Writes what was fetched to the local disk, where still absent (copy-on-read). */
+  #writeBack(fetches: readonly { run: SectorRun; ev: SimEvent<Int32Array> }[]): SimEvent<number>[] {
+    return fetches.map((f) => this.writeAbsent({ lba: f.run.lba, versions: f.ev.value }));
   }
 
   /**
@@ -817,11 +823,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   *#fillFirst(cmd: GuestCommand, missing: SectorRun[]): ProcessGenerator<void> {
     const p = this.#port;
     const epoch = p.epoch;
-    const fetches = missing.flatMap((run) => splitRun(run, this.#image.maxSectors))
-      .map((run) => ({ run, ev: this.#fetch(run) }));
+    const fetches = this.#fetchAll(missing);
     yield this.#sim.allOf(fetches.map((f) => f.ev));
-    const writes = fetches.map((f) => this.writeAbsent({ lba: f.run.lba, versions: f.ev.value }));
-    yield this.#sim.allOf(writes);
+    yield this.#sim.allOf(this.#writeBack(fetches));
     if (p.epoch !== epoch) {
       p.orphans--; // the guest stopped the port meanwhile: the command is gone
       this.#notifyQuiet();
