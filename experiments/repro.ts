@@ -173,7 +173,8 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
   --profile PATH  hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V       change one profile parameter, repeatable: a dotted path into the
                   profile (section.parameter[.field]) and a value, e.g. hdd.rpm=15000,
-                  kvm.virtio.hostWakeup=5000; its source then says so`;
+                  kvm.virtio.hostWakeup=5000, or an object-valued one whole as JSON
+                  (vmm.copyPolicy={"kind":"idle","idleThreshold":1e6}); its source then says so`;
 
 /**
  * One row per metric over the seeds: mean, range, the worst seed's error and

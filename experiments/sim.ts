@@ -129,7 +129,9 @@ function usage(profile?: Profile): string {
                     lost datagrams, longest I/O s, disk resets and failed I/O
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
-                    profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000
+                    profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000,
+                    or an object-valued one whole as JSON, e.g.
+                    vmm.copyPolicy={"kind":"idle","idleThreshold":1e6}
   --sweep K=V,...   one run per value of K: ${SWEEP_PARAMS.map(flagName).join(", ")},
                     or a profile path; e.g. nodes=1,2,4,8, hdd.rpm=5400,15000, or
                     network.lineRate=125e6,1.25e9 (bytes/s: 1 and 10 GbE)

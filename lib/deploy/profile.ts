@@ -591,7 +591,9 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
  * A profile with some parameters changed: `overrides` maps a dotted path
  * (`section.parameter`, and further keys into an object-valued parameter,
  * e.g. `kvm.virtio.hostWakeup`) to the new value. A string is read as a
- * number, boolean or JSON array when it spells one. Each changed parameter's source
+ * number, boolean, JSON array or JSON object when it spells one; an
+ * object-valued parameter given an object is replaced whole (how to add a
+ * field or switch `vmm.copyPolicy`'s kind). Each changed parameter's source
  * becomes `<origin> ([field ]was <old value>; <old source>)`, so outputs that list
  * sources show what was changed. The result is validated like any profile.
  * @throws ProfileError listing every unknown path, wrong type and invalid value
@@ -640,13 +642,15 @@ export function applyOverrides(
         typeof inner !== "object" || inner === null || Array.isArray(inner) ||
         !Object.hasOwn(inner, k)
       ) {
-        const fields = typeof inner === "object" && inner !== null && !Array.isArray(inner)
-          ? ` (it has: ${Object.keys(inner).join(", ")})`
+        const isObject = typeof inner === "object" && inner !== null && !Array.isArray(inner);
+        const at = [section, name, ...keys.slice(0, keys.indexOf(k))].join(".");
+        const fields = isObject
+          ? ` (it has: ${
+            Object.keys(inner).join(", ")
+          }; to add a field, give ${at} whole as a JSON object)`
           : " (it is not an object)";
         issues.push(
-          `${path}: ${[section, name, ...keys.slice(0, keys.indexOf(k))].join(".")} has no field ${
-            JSON.stringify(k)
-          }${fields}`,
+          `${path}: ${at} has no field ${JSON.stringify(k)}${fields}`,
         );
         bad = true;
         break;
@@ -658,11 +662,11 @@ export function applyOverrides(
     const old = holder[key];
     const value = typeof raw === "string" ? scalarOf(raw) : raw;
     const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
-    if (kind(old) === "object") {
+    if (kind(old) === "object" && kind(value) !== "object") {
       issues.push(
         `${path}: is an object; set one of its fields (${
           Object.keys(old as object).map((k) => `${path}.${k}`).join(", ")
-        })`,
+        }) or give it whole as a JSON object: current value is ${JSON.stringify(raw)}`,
       );
       continue;
     }
@@ -677,9 +681,22 @@ export function applyOverrides(
     holder[key] = value;
     const field = keys.length > 0 ? `${keys.join(".")} ` : "";
     p.source = `${origin} (${field}was ${JSON.stringify(old)}; ${p.source})`;
-    const own = keys.length > 0 ? p.fieldSources?.[keys[0]] : undefined;
-    if (own !== undefined) {
-      p.fieldSources![keys[0]] = `${origin} (was ${JSON.stringify(old)}; ${own})`;
+    if (keys.length > 0) {
+      const own = p.fieldSources?.[keys[0]];
+      if (own !== undefined) {
+        p.fieldSources![keys[0]] = `${origin} (was ${JSON.stringify(old)}; ${own})`;
+      }
+    } else if (p.fieldSources !== undefined && kind(old) === "object") {
+      // A whole object replaced: a field's own source says so where its value changed,
+      // and goes with the field where the new object drops it.
+      const before = old as Record<string, unknown>;
+      const after = value as Record<string, unknown>;
+      for (const [f, own] of Object.entries(p.fieldSources)) {
+        if (!Object.hasOwn(after, f)) delete p.fieldSources[f];
+        else if (JSON.stringify(after[f]) !== JSON.stringify(before[f])) {
+          p.fieldSources[f] = `${origin} (was ${JSON.stringify(before[f])}; ${own})`;
+        }
+      }
     }
   }
   if (issues.length > 0) throw new ProfileError(issues);
@@ -715,11 +732,14 @@ export function parseOverrides(items: readonly string[]): Record<string, string>
   return out;
 }
 
-/** "15000" -> 15000, "true" -> true, "[...]" -> the JSON array; anything else stays a string. */
+/**
+ * "15000" -> 15000, "true" -> true, "[...]" and "{...}" -> the JSON array or object;
+ * anything else stays a string.
+ */
 function scalarOf(text: string): unknown {
   const t = text.trim();
   if (t === "true" || t === "false") return t === "true";
-  if (t.startsWith("[")) {
+  if (t.startsWith("[") || t.startsWith("{")) {
     try {
       return JSON.parse(t);
     } catch {

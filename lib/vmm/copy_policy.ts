@@ -19,14 +19,14 @@ export const CopyPolicySchema = z.discriminatedUnion("kind", [
     idleThreshold: z.number().int().nonnegative(),
     /** How long to wait before asking again while guest commands are outstanding, ns. */
     recheck: z.number().int().positive().default(1_000_000),
-  }),
+  }).strict(),
   z.object({
     kind: z.literal("rate"),
     /** Long-run copy rate cap, bytes/s. */
     bytesPerSecond: z.number().positive(),
     /** Bucket depth, bytes (burst). */
     burstBytes: z.number().positive(),
-  }),
+  }).strict(),
   z.object({
     kind: z.literal("adaptive"),
     minIdle: z.number().int().nonnegative(),
@@ -35,8 +35,17 @@ export const CopyPolicySchema = z.discriminatedUnion("kind", [
     step: z.number().int().positive(),
     /** How long to wait before asking again while guest commands are outstanding, ns. */
     recheck: z.number().int().positive().default(1_000_000),
-  }),
-]);
+  }).strict(),
+]).superRefine((c, ctx) => {
+  // The threshold moves between the two: a floor above the ceiling has no meaning.
+  if (c.kind === "adaptive" && c.minIdle > c.maxIdle) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["maxIdle"],
+      message: `must be >= minIdle (${c.minIdle})`,
+    });
+  }
+});
 /** Parsed policy configuration. */
 export type CopyPolicyConfig = z.input<typeof CopyPolicySchema>;
 

@@ -272,6 +272,62 @@ Deno.test("bad overrides are rejected with every issue: unknown paths, wrong typ
   );
 });
 
+Deno.test("an object-valued parameter given a JSON object is replaced whole and checked by its model", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  // How to switch the copy policy's kind, or add a field the profile leaves to its default.
+  const adaptive = '{"kind":"adaptive","minIdle":2000000,"maxIdle":50000000,"step":1000000}';
+  const p = applyOverrides(base, { "vmm.copyPolicy": adaptive });
+  assert.deepEqual(p.vmm.copyPolicy.value, JSON.parse(adaptive));
+  assert.match(
+    p.vmm.copyPolicy.source,
+    /^set on the command line \(was \{"kind":"idle","idleThreshold":2000000\}; idle threshold/,
+  );
+  const q = applyOverrides(base, {
+    "vmm.copyPolicy": { kind: "idle", idleThreshold: 2_000_000, recheck: 500_000 },
+  });
+  assert.equal((q.vmm.copyPolicy.value as { recheck?: number }).recheck, 500_000);
+  // A field's own source says it changed, stays where it did not, goes with a dropped field.
+  const sourced = structuredClone(base);
+  sourced.vmm.copyPolicy.fieldSources = { idleThreshold: "calibrated to Fig. startup" };
+  const dropped = applyOverrides(sourced, { "vmm.copyPolicy": adaptive });
+  assert.deepEqual(dropped.vmm.copyPolicy.fieldSources, {});
+  const r = applyOverrides(base, {
+    "boot.params": JSON.stringify({ ...base.boot.params.value, readRequests: 3300 }),
+  });
+  const own = r.boot.params.fieldSources!;
+  assert.match(own.readRequests, /^set on the command line \(was 3000; bootchart-like/);
+  assert.equal(own.readBytes, base.boot.params.fieldSources!.readBytes);
+  // The object is checked by its model: unknown fields, rules across fields, bad JSON.
+  const issuesOf = (value: string) => {
+    try {
+      applyOverrides(base, { "vmm.copyPolicy": value });
+    } catch (e) {
+      assert.ok(e instanceof ProfileError, String(e));
+      return e.issues;
+    }
+    return [];
+  };
+  assert.deepEqual(issuesOf('{"kind":"idle","idleThreshold":1,"rechek":5}'), [
+    'vmm.copyPolicy.value: Unrecognized key: "rechek"',
+  ]);
+  assert.deepEqual(
+    issuesOf('{"kind":"adaptive","minIdle":5000000,"maxIdle":1000000,"step":1}'),
+    ["vmm.copyPolicy.value.maxIdle: must be >= minIdle (5000000): current value is 1000000"],
+  );
+  assert.deepEqual(issuesOf('{"kind":"idle",'), [
+    "vmm.copyPolicy: is an object; set one of its fields (vmm.copyPolicy.kind, " +
+    'vmm.copyPolicy.idleThreshold) or give it whole as a JSON object: current value is "{\\"kind\\":\\"idle\\","',
+  ]);
+  // A field the object does not have says how to add one.
+  assert.throws(
+    () => applyOverrides(base, { "vmm.copyPolicy.recheck": 500_000 }),
+    (e: Error) =>
+      e instanceof ProfileError &&
+      e.issues.join() === 'vmm.copyPolicy.recheck: vmm.copyPolicy has no field "recheck" ' +
+          "(it has: kind, idleThreshold; to add a field, give vmm.copyPolicy whole as a JSON object)",
+  );
+});
+
 Deno.test("a field of an object-valued parameter is checked by the model that takes it, every issue at once", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
   const issuesOf = (overrides: Record<string, unknown>) => {
@@ -312,10 +368,12 @@ Deno.test("a field of an object-valued parameter is checked by the model that ta
       "cassandra.workload.value.readProportion: Too big: expected number to be <=1: current value is 2",
     ],
   );
-  // A policy of another kind needs that kind's fields; an unknown kind names the kinds.
+  // A policy of another kind needs that kind's fields, and none of the old kind's;
+  // an unknown kind names the kinds.
   assert.deepEqual(issuesOf({ "vmm.copyPolicy.kind": "rate" }), [
     "vmm.copyPolicy.value.bytesPerSecond: Invalid input: expected number, received undefined",
     "vmm.copyPolicy.value.burstBytes: Invalid input: expected number, received undefined",
+    'vmm.copyPolicy.value: Unrecognized key: "idleThreshold"',
   ]);
   assert.match(
     issuesOf({ "vmm.copyPolicy.kind": "bogus" }).join(),
