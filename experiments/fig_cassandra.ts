@@ -260,6 +260,16 @@ export function workloadParams(profile: Profile, params: CassandraParams): KvWor
   } as KvWorkloadParams;
 }
 
+/** The figure's windows are all one width: a shorter last one would be compared at the wrong time. */
+function requireWholeWindows(params: Pick<CassandraParams, "durationS" | "sampleEveryS">): void {
+  const windows = params.durationS / params.sampleEveryS;
+  if (Math.abs(windows - Math.round(windows)) > 1e-9) {
+    throw new RangeError(
+      `Cannot run the Cassandra experiment: 'durationS' must be a multiple of sampleEveryS (${params.sampleEveryS}): current value is ${params.durationS}`,
+    );
+  }
+}
+
 /**
  * Runs one system: power on, start the OS, then the workload (BMcast also
  * de-virtualizes once the copy is complete). Stops when the workload ends.
@@ -276,6 +286,7 @@ export function runSystem(
   system: CassandraSystem,
   params: CassandraParams,
 ): SystemRun {
+  requireWholeWindows(params);
   const wall0 = performance.now();
   const { preinstalled, start } = START[system];
   const w = buildWorld(profile, {
@@ -315,7 +326,7 @@ export function runSystem(
   const rel = (t: number) => (t - t0) / 1e9;
   return {
     system,
-    windowOps: kv.rows.map((r) => Math.round(r.opsPerS * params.sampleEveryS)),
+    windowOps: kv.rows.map((r) => r.ops),
     opsPerS: kv.opsPerS,
     hitRatio: kv.hitRatio,
     startupS: startup / 1e9,
@@ -381,6 +392,7 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
     min: 0,
     strict: true,
   });
+  requireWholeWindows(params);
   if (params.outage !== undefined) {
     requireNumber("run the Cassandra experiment", "outage.atS", params.outage.atS, { min: 0 });
     requireNumber("run the Cassandra experiment", "outage.durationS", params.outage.durationS, {

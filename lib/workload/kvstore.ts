@@ -500,11 +500,18 @@ export class KvStore {
   }
 }
 
-/** Throughput in one sampling interval, ending at `timeS` (simulated seconds). */
+/**
+ * Throughput in one sampling interval, ending at `timeS` (simulated seconds).
+ * An interval holds the operations that completed after its start and no
+ * later than its end; the last one ends with the run, so it is shorter when
+ * the duration is not a multiple of the interval.
+ */
 export interface KvThroughputRow {
   /** End of the interval, simulated seconds. */
   timeS: number;
-  /** Operations completed in the interval per second. */
+  /** Operations completed in the interval. */
+  ops: number;
+  /** Operations completed in the interval per second of it. */
   opsPerS: number;
 }
 
@@ -518,7 +525,7 @@ export interface KvResult {
   ops: number;
   /** Mean throughput over the run, operations per second. */
   opsPerS: number;
-  /** Throughput per sampling interval (`sampleEveryNs`), in time order. */
+  /** Throughput per sampling interval (`sampleEveryNs`), in time order; their `ops` sum to `ops`. */
   rows: KvThroughputRow[];
   /** Page-cache hits / lookups. */
   hitRatio: number;
@@ -602,15 +609,12 @@ export function runKvWorkload(
 
   return sim.process(function* (): ProcessGenerator<KvResult> {
     const start = sim.now, end = start + durationNs;
-    let ops = 0, inInterval = 0;
+    let ops = 0;
     let readSum = 0, updateSum = 0, reads = 0, updates = 0;
-    const rows: KvThroughputRow[] = [];
-    const sample = () => {
-      rows.push({ timeS: sim.now / 1e9, opsPerS: inInterval / (sampleEveryNs / 1e9) });
-      inInterval = 0;
-      if (sim.now + sampleEveryNs <= end) sim.call(sampleEveryNs, sample);
-    };
-    sim.call(sampleEveryNs, sample);
+    // Intervals (start + k·sampleEveryNs, start + (k+1)·sampleEveryNs], the last cut at the
+    // end: an operation completing on a boundary counts in the interval it closes, whatever
+    // the order of events at that instant.
+    const perInterval = new Array<number>(Math.ceil(durationNs / sampleEveryNs)).fill(0);
     store.start();
     function* client(t: number): ProcessGenerator<void> {
       const rng = sim.rng.stream(`${rngStream}:client${t}`);
@@ -624,7 +628,7 @@ export function runKvWorkload(
         observe?.({ op: isRead ? "read" : "update", key, version, start: t0, end: sim.now });
         if (sim.now > end) break; // finished after the run: not counted
         ops++;
-        inInterval++;
+        perInterval[Math.max(0, Math.ceil((sim.now - start) / sampleEveryNs) - 1)]++;
         if (isRead) {
           reads++;
           readSum += sim.now - t0;
@@ -643,6 +647,11 @@ export function runKvWorkload(
     yield sim.allOf(clients);
     store.stop();
     const seconds = durationNs / 1e9;
+    const rows = perInterval.map((n, k): KvThroughputRow => {
+      const to = Math.min(end, start + (k + 1) * sampleEveryNs);
+      const from = start + k * sampleEveryNs;
+      return { timeS: to / 1e9, ops: n, opsPerS: n / ((to - from) / 1e9) };
+    });
     return {
       start,
       end,

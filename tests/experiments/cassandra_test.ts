@@ -124,6 +124,7 @@ Deno.test("cassandra: a bad workload override is rejected, naming the field", as
 });
 
 Deno.test("cassandra: a bad duration or window is rejected before anything runs, named as given", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
   for (const [field, value] of [["durationS", -5], ["sampleEveryS", 0]] as const) {
     await assert.rejects(
       run({ ...small, [field]: value }),
@@ -132,6 +133,13 @@ Deno.test("cassandra: a bad duration or window is rejected before anything runs,
         e.message.endsWith(`current value is ${value}`),
     );
   }
+  // Every window one width: the figure compares window k with bare metal's at (k + 1) x width.
+  const uneven = { ...small, durationS: 25, sampleEveryS: 10 };
+  const multiple = (e: Error) =>
+    e instanceof RangeError &&
+    e.message.endsWith("'durationS' must be a multiple of sampleEveryS (10): current value is 25");
+  await assert.rejects(run(uneven), multiple);
+  assert.throws(() => runSystem(profile, "bare-metal", uneven), multiple);
 });
 
 Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and nothing after de-virtualization", async () => {

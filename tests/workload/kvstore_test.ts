@@ -227,6 +227,26 @@ Deno.test("kv throughput rows sample every interval and average to the overall r
   assert.ok(Math.abs(mean - result.opsPerS) / result.opsPerS < 0.01);
 });
 
+Deno.test("an operation completing on a window boundary counts in the window it closes, the run's last one too", () => {
+  // Where the run's operations end does not depend on the windows: pick one's end as the width.
+  const { history } = run(params());
+  const e = history[Math.floor(history.length / 3)].end;
+  const endsBy = (t: number) => history.filter((o) => o.end <= t).length;
+  const { result } = run(params({ sampleEveryNs: e, durationNs: 2 * e }));
+  assert.deepEqual(result.rows.map((r) => r.ops), [endsBy(e), endsBy(2 * e) - endsBy(e)]);
+  const last = run(params({ sampleEveryNs: e, durationNs: e })).result;
+  assert.equal(last.ops, endsBy(e), "an operation ending at the run's end is in the run");
+  assert.equal(last.rows[0].ops, last.ops, "and in its last window");
+});
+
+Deno.test("a duration that is not a multiple of the window ends with a shorter window", () => {
+  const { result } = run(params({ durationNs: 500_000_000, sampleEveryNs: 150_000_000 }));
+  assert.deepEqual(result.rows.map((r) => r.timeS), [0.15, 0.3, 0.45, 0.5]);
+  assert.equal(result.rows.reduce((n, r) => n + r.ops, 0), result.ops);
+  const last = result.rows[3];
+  assert.ok(last.ops > 0 && Math.abs(last.opsPerS - last.ops / 0.05) < 1e-6, String(last.opsPerS));
+});
+
 Deno.test("kv run is deterministic for a seed", () => {
   const a = run(params(), { seed: 9 }).result;
   const b = run(params(), { seed: 9 }).result;
