@@ -35,6 +35,7 @@ import {
   numberIssue,
   rangeError,
   unknownKeyIssues,
+  withDefaults,
 } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
@@ -187,7 +188,7 @@ const SETTING_DEFAULTS: Required<Omit<VirtioBlkSettings, "costs">> = {
  * ```
  */
 export function virtioBlkIssues(settings: VirtioBlkSettings): FieldIssue[] {
-  const o = { ...SETTING_DEFAULTS, ...settings };
+  const o = { ...settings, ...withDefaults(settings, SETTING_DEFAULTS) };
   const issues: (FieldIssue | undefined)[] = [
     ...unknownKeyIssues(o.costs, VIRTIO_COST_FIELDS, "costs."),
   ];
@@ -285,7 +286,8 @@ export class VirtioBlk {
    * @throws RangeError on bad costs or limits, or a `vcpu` the VM does not have.
    */
   constructor(options: VirtioBlkOptions) {
-    const o = { ...SETTING_DEFAULTS, vcpu: 0, ...options };
+    // An option given as undefined takes its default, as an option left out does.
+    const o = { ...options, ...withDefaults(options, SETTING_DEFAULTS), vcpu: options.vcpu ?? 0 };
     const what = "create virtio-blk";
     const issues = virtioBlkIssues(o);
     if (issues.length > 0) throw issuesError(what, issues);

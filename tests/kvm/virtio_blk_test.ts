@@ -253,6 +253,10 @@ Deno.test("bad virtio-blk options throw RangeErrors naming the field", () => {
   );
   const blk = mk({})();
   assert.throws(() => blk.read({ lba: HDD.sectors, count: 1 }), /'lba'\+'count'/);
+  // An option given as undefined takes its default, as one left out does.
+  const unset = { notify: undefined, segMax: undefined, queueDepth: undefined, vcpu: undefined };
+  assert.deepEqual(virtioBlkIssues({ costs: VIRTIO, ...unset }), []);
+  assert.doesNotThrow(mk(unset));
 });
 
 Deno.test("KVM/NFS: a guest read through virtio and the host's NFS client costs the virtio path more than NFS root", () => {
