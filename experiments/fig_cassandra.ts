@@ -519,7 +519,9 @@ if (import.meta.main) {
         `startup ${r.startupS.toFixed(1)} s, wall ${(r.wallMs / 1e3).toFixed(1)} s` +
         (r.system !== "bmcast" ? "" : `, copied ${(r.copiedSectors * 512 / 1e9).toFixed(2)} GB` +
           `, redirected ${(r.redirectedSectors * 512 / 1e6).toFixed(0)} MB` +
-          `, de-virtualized at ${r.devirtS.toFixed(1)} s`),
+          (Number.isNaN(r.devirtS)
+            ? ", not de-virtualized within the run"
+            : `, de-virtualized at ${r.devirtS.toFixed(1)} s`)),
     );
   }
   console.log("time s | bmcast % | kvm-local %");
@@ -531,7 +533,9 @@ if (import.meta.main) {
   for (const c of out.comparisons) {
     const [lo, hi] = [c.paper * (1 - c.tolerancePct / 100), c.paper * (1 + c.tolerancePct / 100)];
     console.log(
-      `${c.pass ? "ok  " : "FAIL"} ${c.metric}: ${c.simulated.toFixed(2)} ` +
+      `${c.pass ? "ok  " : "FAIL"} ${c.metric}: ${
+        Number.isNaN(c.simulated) ? "not reached" : c.simulated.toFixed(2)
+      } ` +
         `(pass range ${lo.toFixed(1)}-${hi.toFixed(1)})`,
     );
   }

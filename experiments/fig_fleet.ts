@@ -18,6 +18,7 @@ import {
   type ScenarioPoint,
 } from "../lib/scenario/fleet.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
+import { parseFlags } from "../lib/_util/mod.ts";
 
 /** Parameters of the fleet experiment. */
 export interface FleetParams {
@@ -128,8 +129,20 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
   return { rows, summary };
 }
 
+const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]
+  Beyond the paper: the last of N nodes up (s from the end of its POST), per
+  strategy and fleet size; prints one line per run. Any other fleet: deno task sim --help.
+  --small   the quick configuration (bmcast, nfsroot, kvm-nfs on 1 and 4 nodes)`;
+
 if (import.meta.main) {
-  const out = await run(Deno.args.includes("--small") ? small : full);
+  const flags = parseFlags({
+    command: "fig_fleet",
+    usage: USAGE,
+    args: Deno.args,
+    options: { small: { type: "boolean", default: false } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const out = await run(flags.small ? small : full);
   console.log(
     "strategy | nodes | last node up s | ready s | server GB | disk GB | link % | disk %",
   );

@@ -18,6 +18,7 @@ import {
   type Profile,
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
+import { parseFlags } from "../lib/_util/mod.ts";
 import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
 
 /** Parameters of the RDMA experiment. */
@@ -105,8 +106,20 @@ export async function run(params: RdmaParams = full): Promise<RdmaOutput> {
   return { rows, comparisons, runs };
 }
 
+const USAGE = `usage: deno run -A experiments/fig_rdma.ts [--small]
+  InfiniBand RDMA latency (ib_write_lat, us) on Bare-metal, Deploy, Devirt and
+  KVM/Pass: prints each system's run and the paper-versus-simulation checks.
+  --small   the quick configuration (200 iterations, a 128 MB image for Devirt)`;
+
 if (import.meta.main) {
-  const out = await run(Deno.args.includes("--small") ? small : full);
+  const flags = parseFlags({
+    command: "fig_rdma",
+    usage: USAGE,
+    args: Deno.args,
+    options: { small: { type: "boolean", default: false } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const out = await run(flags.small ? small : full);
   console.log("system | typical us | avg us | VM exits | poll period ns | iommu ns");
   for (const r of out.runs) {
     console.log(

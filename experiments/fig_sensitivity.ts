@@ -357,7 +357,7 @@ export async function varyEach(
     if (v === undefined) {
       skipped.push({
         path,
-        reason: `no value near ${params.step * 100} % away works: ${
+        reason: `no value near ${stepPct(params.step)} % away works: ${
           reasons.slice(0, 2).join("; ")
         }${reasons.length > 2 ? ` (and ${reasons.length - 2} more values refused)` : ""}`,
       });
@@ -519,6 +519,9 @@ const SHORT: Record<string, string> = {
 /** A metric's column name: a startup total's short name, else the metric without its unit. */
 const shortName = (metric: string) => SHORT[metric] ?? metric.replace(/ \([^)]*\)$/, "");
 
+/** A step as a percentage for text: 0.07 -> "7" (not 7.000000000000001). */
+const stepPct = (step: number) => String(Number((step * 100).toPrecision(12)));
+
 /**
  * The top `top` parameters as a text table of elasticities; one within the
  * seed noise is in parentheses, and a last line gives each metric's noise as
@@ -618,9 +621,9 @@ if (import.meta.main) {
   const moving = new Set(out.rows.filter((r) => r.aboveNoise).map((r) => r.path)).size;
   console.log(
     `\n${figure}: elasticity, % change of the metric per % change of the parameter (+${
-      step * 100
+      stepPct(step)
     } %; ` +
-      `where that is not valid, -${step * 100} % or +-1 for a small integer); ` +
+      `where that is not valid, -${stepPct(step)} % or +-1 for a small integer); ` +
       `in parentheses: within the seed noise (what seeds ${out.noiseSeeds.join(", ")} alone move ` +
       `the metric). ${varied} parameters varied, ${moving} move a metric beyond the noise, ` +
       `${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,

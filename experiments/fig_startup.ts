@@ -25,6 +25,7 @@ export const METHODS: Record<
   ...KVM_STRATEGIES,
 };
 import type { StartupRow } from "../lib/plot/mod.ts";
+import { parseFlags } from "../lib/_util/mod.ts";
 
 /** Parameters of the startup experiment. */
 export interface StartupParams {
@@ -178,8 +179,20 @@ export async function run(params: StartupParams = full): Promise<StartupOutput> 
   return { rows, comparisons };
 }
 
+const USAGE = `usage: deno run -A experiments/fig_startup.ts [--small]
+  OS-startup time per deployment method (image copy, BMcast, NFS root, KVM/NFS):
+  prints each phase (paper and simulated) and the paper-versus-simulation checks.
+  --small   the quick configuration (a 12 GB image instead of the profile's 32 GB)`;
+
 if (import.meta.main) {
-  const out = await run(Deno.args.includes("--small") ? small : full);
+  const flags = parseFlags({
+    command: "fig_startup",
+    usage: USAGE,
+    args: Deno.args,
+    options: { small: { type: "boolean", default: false } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const out = await run(flags.small ? small : full);
   console.log("method | phase | start s | end s | source");
   for (const r of out.rows) {
     console.log(

@@ -30,6 +30,7 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
+import { parseFlags } from "../lib/_util/mod.ts";
 import type { Cpu } from "../lib/hw/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../lib/guest/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../lib/sim/mod.ts";
@@ -236,8 +237,20 @@ export async function run(params: StorageParams = full): Promise<StorageOutput> 
   return { rows, comparisons, passes };
 }
 
+const USAGE = `usage: deno run -A experiments/fig_storage.ts [--small]
+  Storage throughput (sequential read and write, MB/s) on Bare-metal, Deploy,
+  Devirt and KVM/Local: prints each pass and the paper-versus-simulation checks.
+  --small   the quick configuration (128 MiB per pass, a 512 MB image for Devirt)`;
+
 if (import.meta.main) {
-  const out = await run(Deno.args.includes("--small") ? small : full);
+  const flags = parseFlags({
+    command: "fig_storage",
+    usage: USAGE,
+    args: Deno.args,
+    options: { small: { type: "boolean", default: false } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  const out = await run(flags.small ? small : full);
   console.log("system | op | MB/s | requests | VM exits | redirected reads");
   for (const p of out.passes) {
     console.log(

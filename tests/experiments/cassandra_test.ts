@@ -180,3 +180,15 @@ Deno.test("fig_cassandra.ts takes --outage AT:DURATION and refuses anything else
     assert.equal(r.stdout, "");
   }
 });
+
+Deno.test("fig_cassandra.ts says 'not reached' for a de-virtualization the run never reached, never NaN", async () => {
+  // The image server away for the whole small run: BMcast never completes its copy.
+  const r = await runScript("experiments/fig_cassandra.ts", "--small", "--outage", "0:400");
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /NaN/);
+  assert.match(r.stdout, /^bmcast: .*, not de-virtualized within the run$/m);
+  assert.match(
+    r.stdout,
+    /^FAIL bmcast after de-virtualization: [^\n]*: not reached \(pass range 99\.0-101\.0\)$/m,
+  );
+});

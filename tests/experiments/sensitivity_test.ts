@@ -199,3 +199,24 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task sensitivity states a step of 0.07 as 7 %, not 7.000000000000001 %", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runScript(
+      "experiments/fig_sensitivity.ts",
+      "--small",
+      "--path",
+      "hdd.rpm",
+      "--step",
+      "0.07",
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /per % change of the parameter \(\+7 %; where that is not valid, -7 %/);
+    assert.doesNotMatch(r.stdout, /\d\.\d{6,}/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
