@@ -132,8 +132,29 @@ Deno.test("notebooks stay thin: they import only experiments and lib/plot", () =
     assert.match(src, /\bdisplay\(/, basename(path));
     const table = BEYOND_PAPER.includes(basename(path, ".ipynb"))
       ? /\bconsole\.table\(/
-      : /Deno\.jupyter\.html`[^`]*\$\{comparisonTable\(/;
+      : /Deno\.jupyter\.html`[^`]*\$\{\s*comparisonTable\(/;
     assert.match(src, table, basename(path));
+  }
+});
+
+Deno.test("paper notebooks judge their table only in the full configuration, as repro and report do", () => {
+  // The quick configurations shrink the image and the measurements: the
+  // paper's values do not apply to them, so the table is shown but not judged.
+  for (const path of notebookPaths()) {
+    const name = basename(path, ".ipynb");
+    if (BEYOND_PAPER.includes(name)) continue;
+    const src = read(path).cells.filter((c) => c.cell_type === "code").map(text).join("\n");
+    const calls = [...src.matchAll(/\bcomparisonTable\(([^()]*)\)/g)].map((m) => m[1]);
+    assert.ok(calls.length > 0, `${name}: no comparisonTable(...)`);
+    for (const args of calls) {
+      assert.match(args, /,\s*\{\s*judged:\s*config !== "small",?\s*\},?\s*$/, `${name}: ${args}`);
+    }
+    // No verdict of its own that ignores the configuration.
+    assert.doesNotMatch(
+      src.replace(/config !== "small"[^;]*metrics within tolerance/gs, ""),
+      /metrics within tolerance/,
+      name,
+    );
   }
 });
 
@@ -240,6 +261,14 @@ Deno.test({
         const rich = (c: Cell) =>
           (c.outputs ?? []).some((o) => RICH.some((m) => o.data?.[m] !== undefined));
         assert.ok(executed.cells.some(rich), `${name}: no image/svg+xml or text/html output`);
+        // The small configuration's paper-versus-simulation table is not judged.
+        for (const c of executed.cells) {
+          if (c.cell_type !== "code" || !/\bcomparisonTable\(/.test(text(c))) continue;
+          const html = (c.outputs ?? []).map((o) => [o.data?.["text/html"] ?? ""].flat().join(""))
+            .join("");
+          assert.match(html, /<tr class="unjudged"/, `${name}: table judged`);
+          assert.doesNotMatch(html, /FAIL|class="(pass|fail)"/, `${name}: table judged`);
+        }
         // Each cell that shows a figure or a table kept its output (the
         // kernel can publish it after 'idle'; run_notebooks.py waits for it).
         for (const c of executed.cells) {
