@@ -17,7 +17,7 @@ import {
   loadReference,
   type Profile,
 } from "../lib/scenario/mod.ts";
-import type { BarRow } from "../lib/plot/mod.ts";
+import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
 import { parseFlags } from "../lib/_util/mod.ts";
 import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
 
@@ -128,12 +128,7 @@ if (import.meta.main) {
       } | ${r.exits} | ${r.pollPeriod} | ${r.parts.iommu}`,
     );
   }
-  console.log("metric | paper | sim | error");
-  for (const c of out.comparisons) {
-    console.log(
-      `${c.metric} | ${c.paper} | ${c.simulated.toFixed(3)} | ${c.errorPct.toFixed(1)}% ${
-        c.pass ? "ok" : "FAIL"
-      }`,
-    );
-  }
+  // Unjudged in the quick configuration: the paper's values do not apply.
+  console.log("");
+  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
 }

@@ -24,7 +24,7 @@ export const METHODS: Record<
   ...STARTUP_STRATEGIES,
   ...KVM_STRATEGIES,
 };
-import type { StartupRow } from "../lib/plot/mod.ts";
+import { formatComparison, type StartupRow } from "../lib/plot/mod.ts";
 import { parseFlags } from "../lib/_util/mod.ts";
 
 /** Parameters of the startup experiment. */
@@ -199,11 +199,7 @@ if (import.meta.main) {
       `${r.method} | ${r.phase} | ${r.startS.toFixed(1)} | ${r.endS.toFixed(1)} | ${r.source}`,
     );
   }
-  for (const c of out.comparisons) {
-    console.log(
-      `${c.metric} | ${c.paper} | ${c.simulated.toFixed(2)} | ${c.errorPct.toFixed(1)}% ${
-        c.pass ? "ok" : "FAIL"
-      }`,
-    );
-  }
+  // Unjudged in the quick configuration: the paper's values do not apply.
+  console.log("");
+  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
 }

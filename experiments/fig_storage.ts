@@ -29,7 +29,7 @@ import {
   type Profile,
   type World,
 } from "../lib/scenario/mod.ts";
-import type { BarRow } from "../lib/plot/mod.ts";
+import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
 import { parseFlags } from "../lib/_util/mod.ts";
 import type { Cpu } from "../lib/hw/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../lib/guest/mod.ts";
@@ -259,12 +259,7 @@ if (import.meta.main) {
       } | ${p.requests} | ${p.exits} | ${p.redirectedReads}`,
     );
   }
-  console.log("metric | paper | sim | error");
-  for (const c of out.comparisons) {
-    console.log(
-      `${c.metric} | ${c.paper} | ${c.simulated.toFixed(1)} | ${c.errorPct.toFixed(1)}% ${
-        c.pass ? "ok" : "FAIL"
-      }`,
-    );
-  }
+  // Unjudged in the quick configuration: the paper's values do not apply.
+  console.log("");
+  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
 }

@@ -191,10 +191,18 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
  * console.assert(/\| +n\/a \| FAIL \(1\/2 seeds within \u00b11%, 1 not reached\)$/.test(line), line);
  * ```
  */
-export function formatSpread(rows: readonly SeedSpread[]): string {
+export function formatSpread(
+  rows: readonly SeedSpread[],
+  options: { judged?: boolean } = {},
+): string {
   const n = (v: number) => Number.isNaN(v) ? "not reached" : String(Number(v.toPrecision(4)));
+  // Unjudged (quick configurations): no status column, as formatComparison.
+  const columns = (options.judged ?? true) ? 8 : 7;
   return textTable(
-    ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"],
+    ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"].slice(
+      0,
+      columns,
+    ),
     rows.map((r) => {
       const missed = r.simulated.filter((v) => Number.isNaN(v)).length;
       const seeds = `${r.passes}/${r.simulated.length} seeds`;
@@ -213,9 +221,9 @@ export function formatSpread(rows: readonly SeedSpread[]): string {
           : `FAIL (${seeds} within \u00b1${n(r.tolerancePct)}%${
             missed > 0 ? `, ${missed} not reached` : ""
           })`,
-      ];
+      ].slice(0, columns);
     }),
-    [false, false, true, true, true, true, true, false],
+    [false, false, true, true, true, true, true, false].slice(0, columns),
   );
 }
 
@@ -260,7 +268,10 @@ if (import.meta.main) {
   const spread = spreadOverSeeds(
     seeds.map((s) => figures.filter((f) => f.seed === s).flatMap((f) => f.comparisons)),
   );
-  console.log(count === 1 ? formatComparison(comparisons) : formatSpread(spread));
+  const judged = !flags.small;
+  console.log(
+    count === 1 ? formatComparison(comparisons, { judged }) : formatSpread(spread, { judged }),
+  );
   const dir = flags.out;
   const files: Record<string, string> = {};
   for (const f of figures.filter((f) => f.seed === seed)) files[`fig_${f.name}.svg`] = f.svg;
@@ -283,10 +294,10 @@ if (import.meta.main) {
   writeFilesAtomically(dir, files);
   const failed = spread.filter((c) => !c.pass);
   const onSeeds = count === 1 ? "" : ` on every one of ${count} seeds`;
-  console.log(
-    `\n${spread.length - failed.length} of ${spread.length} metrics within tolerance${onSeeds}; ` +
-      `wall time ${wall.toFixed(1)} s; outputs in ${dir}/`,
-  );
+  const verdict = judged
+    ? `${spread.length - failed.length} of ${spread.length} metrics within tolerance${onSeeds}`
+    : `${spread.length} metrics, not judged`;
+  console.log(`\n${verdict}; wall time ${wall.toFixed(1)} s; outputs in ${dir}/`);
   const sets = Object.entries(overrides).map(([k, v]) => `${k}=${v}`);
   console.log(
     `profile ${profile.name} (${shownPath})${

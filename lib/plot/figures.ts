@@ -755,8 +755,10 @@ export function comparisonTable(
  * `figure | metric | paper | simulated | error % | status`, numbers right
  * aligned, failures marked `FAIL (tol ±N%)`. A row whose `simulated` is NaN
  * (not reached within the run) shows "not reached" and error "n/a", and
- * fails.
+ * fails. With `judged: false` (quick configurations the paper's values do not
+ * apply to) the status column is left out, as in {@link comparisonTable}.
  * @param rows one check per row
+ * @param options `judged` (default true): show the status column
  * @returns the lines joined with "\n" (header first)
  * @throws TypeError when a row is malformed (see checkComparisonRows)
  * @example
@@ -771,12 +773,18 @@ export function comparisonTable(
  * }]);
  * const [head, , never] = text.split("\n");
  * console.assert(head.startsWith("figure") && /not reached \|\s+n\/a \| FAIL/.test(never));
+ * console.assert(!formatComparison([], { judged: false }).includes("status"));
  * ```
  */
-export function formatComparison(rows: readonly ComparisonRow[]): string {
+export function formatComparison(
+  rows: readonly ComparisonRow[],
+  options: { judged?: boolean } = {},
+): string {
   const data = checkComparisonRows(rows);
+  const judged = options.judged ?? true;
+  const columns = judged ? 6 : 5;
   return textTable(
-    ["figure", "metric", "paper", "simulated", "error %", "status"],
+    ["figure", "metric", "paper", "simulated", "error %", "status"].slice(0, columns),
     data.map((r) => {
       const [simulated, error] = measured(r);
       return [
@@ -786,8 +794,8 @@ export function formatComparison(rows: readonly ComparisonRow[]): string {
         simulated,
         error.replace("\u2212", "-"),
         r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
-      ];
+      ].slice(0, columns);
     }),
-    [false, false, true, true, true, false],
+    [false, false, true, true, true, false].slice(0, columns),
   );
 }
