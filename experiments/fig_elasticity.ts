@@ -250,7 +250,9 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
         sampleEveryNs: left,
         rngStream: `kv:${node.name}`,
         observe: (op) => {
-          const i = Math.floor((op.end - t0) / dt);
+          // (k·dt, (k+1)·dt], as the kv workload's own windows: one ending on a boundary
+          // counts in the window it closes.
+          const i = Math.ceil((op.end - t0) / dt) - 1;
           if (i < windowOps.length) windowOps[i]++;
         },
       });
