@@ -239,6 +239,7 @@ export type {
   NumericParameter,
   PhaseSpan,
   Profile,
+  ProfileCheckOptions,
   RdmaOptions,
   RdmaRun,
   RdmaSystem,

@@ -10,7 +10,7 @@
  * Progress goes to stderr, only on a terminal.
  */
 import { parseArgs } from "node:util";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import {
   csv,
   issuesMessage,
@@ -34,10 +34,12 @@ import {
   MAX_NODES,
   parseScenario,
   runFleet,
+  sameParam,
   type Scenario,
   ScenarioError,
   scenarioPoints,
   SWEEP_PARAMS,
+  sweptParam,
 } from "../lib/scenario/fleet.ts";
 import { fleetTrace } from "../lib/scenario/trace.ts";
 
@@ -52,12 +54,16 @@ export interface SimIo {
 /** The JSON document of `--json` and `--out`. */
 export interface SimDocument {
   scenario: Scenario;
+  /** The profile's name and file, relative to the working directory. */
   profile: { name: string; path: string };
   /** Startup phases per node and run, s from the end of that node's POST. */
   rows: FleetRun["phases"];
   /** Startup time per node and run, s. */
   totals: FleetRun["totals"];
-  /** Per run: first, mean and last node up, when the fleet was ready, what the image server sent and read. */
+  /**
+   * Per run: the shortest, mean and longest startup time, when the fleet was
+   * ready, what the image server sent and read.
+   */
   summary: FleetRun["summary"][];
 }
 
@@ -71,7 +77,7 @@ const FLAGS = {
   outage: { type: "string" },
   profile: { type: "string" },
   set: { type: "string", multiple: true },
-  sweep: { type: "string" },
+  sweep: { type: "string", multiple: true },
   scenario: { type: "string" },
   json: { type: "boolean", default: false },
   out: { type: "string" },
@@ -102,8 +108,10 @@ function usage(profile?: Profile): string {
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;
   --set imageServer.count=K for more) and report each node's phases and startup
-  time, from the end of its POST. The summary adds, per run: the first, mean and
-  last node up, when every node was up (ready s, from the first power-on), what
+  time, from the end of its POST. The summary adds, per run: the shortest (first
+  s), mean and longest (last s) startup time (with a stagger not necessarily the
+  first and last node up), when every node was up (ready s, from the first
+  power-on; with --until deployed also deployed s, when every node was), what
   the image server sent (server GB) and read from its disk (disk GB), and how
   busy the busiest server was after the first POST: its link (link %, of the
   line rate) and its disk (disk %, of the time a read was outstanding).
@@ -237,6 +245,10 @@ function humanReport(doc: SimDocument, wallS: number): string {
   // The guests' disk error handling (AHCI: 30 s per try, SD_TIMEOUT; NFS and virtio wait).
   const failed = doc.summary.filter((s) => (s.bootIoErrors ?? 0) > 0);
   const reset = doc.summary.filter((s) => (s.diskResets ?? 0) > 0 && !failed.includes(s));
+  // An outage that begins after the run's end (the last node up, or deployed) changes nothing.
+  const endS = (s: FleetSummaryRow) =>
+    Math.max(s.readyS, Number.isFinite(s.deployedS) ? s.deployedS! : -Infinity);
+  const late = doc.summary.filter((s) => s.outageAtS !== undefined && s.outageAtS >= endS(s));
   const note = [
     failed.length > 0
       ? `note: ${
@@ -248,12 +260,27 @@ function humanReport(doc: SimDocument, wallS: number): string {
         runs(reset)
       }: the guest's disk error handling reset the link after a 30 s timeout and its retries got through`
       : "",
+    late.length > 0
+      ? `note: ${
+        late.map((s) => `${s.run} (${s.strategy}, ended at ${endS(s).toFixed(2)} s)`).join(", ")
+      }: the outage at ${
+        doc.scenario.outage!.atS
+      } s began after the run had ended, so it changed nothing${
+        deployed ? "" : " (--until deployed runs on until every node is deployed)"
+      }`
+      : "",
   ].filter((x) => x !== "").map((x) => `\n${x}\n`).join("");
-  const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) => `${k}=${v}`);
+  const changed = Object.entries(doc.scenario.set ?? {}).map(([k, v]) =>
+    `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+  );
   const withSet = changed.length > 0 ? ` with ${changed.join(", ")}` : "";
   return `${phases}\n\n${totals}\n\n${summary}\n\nprofile ${doc.profile.name}${withSet}, seed ${
     [...new Set(doc.summary.map((s) => s.seed))].join(",")
-  }; startup times from the end of each node's POST; wall time ${wallS.toFixed(1)} s\n${note}`;
+  }; startup times${
+    deployed ? " and each node's deployed s" : ""
+  } from the end of each node's POST, the summary's ready s${
+    deployed ? " and deployed s" : ""
+  } from the first power-on; wall time ${wallS.toFixed(1)} s\n${note}`;
 }
 
 function progressBar(io: SimIo, total: number) {
@@ -299,11 +326,60 @@ async function readProfile(path: string | URL, label: string): Promise<Profile> 
   }
 }
 
+/**
+ * Flags override the scenario file also where the file gives the same
+ * parameter another way: a flag's value or --set item replaces the file's
+ * sweep over it, and --sweep replaces the file's value of what it sweeps
+ * (the image's size alike as imageGb and image.bytes). Changes `input`, the
+ * file's fields with the flags' on top.
+ */
+function overrideFile(
+  input: Record<string, unknown>,
+  file: Record<string, unknown>,
+  flags: Record<string, unknown>,
+  flagSet: Record<string, string>,
+): void {
+  const byFlag = [
+    ...SWEEP_PARAMS.filter((f) => flags[FLAG_OF[f]] !== undefined),
+    ...Object.keys(flagSet),
+  ];
+  const fileSweep = sweptParam(file.sweep);
+  if (flags.sweep === undefined && fileSweep !== undefined) {
+    if (byFlag.some((p) => sameParam(p, fileSweep))) delete input.sweep;
+  }
+  const flagSweep = flags.sweep === undefined ? undefined : sweptParam(flags.sweep);
+  const claimed = flagSweep === undefined ? byFlag : [...byFlag, flagSweep];
+  const overridden = (p: string) => claimed.some((c) => sameParam(c, p));
+  for (const f of SWEEP_PARAMS) {
+    if (flags[FLAG_OF[f]] === undefined && f in file && overridden(f)) delete input[f];
+  }
+  const set = input.set;
+  if (typeof set === "object" && set !== null && !Array.isArray(set)) {
+    input.set = Object.fromEntries(
+      Object.entries(set).filter(([path]) => Object.hasOwn(flagSet, path) || !overridden(path)),
+    );
+  }
+}
+
+function shownPath(path: string): string {
+  return relative(Deno.cwd(), path) || path;
+}
+
 /** Validated input: the scenario, its profile, and where the profile came from. */
 async function resolveInput(
   flags: Record<string, unknown>,
 ): Promise<{ scenario: Scenario; profile: Profile; profilePath: string }> {
   const issues: string[] = [];
+  // One sweep per run: a second --sweep would silently replace the first.
+  const sweeps = flags.sweep as string[] | undefined;
+  if (sweeps !== undefined && sweeps.length > 1) {
+    issues.push(
+      `--sweep: must be given once (a run sweeps one parameter; fix the others with --set or their flags): current value is ${
+        sweeps.map((x) => JSON.stringify(x)).join(", ")
+      }`,
+    );
+  }
+  flags = { ...flags, sweep: sweeps?.at(-1) };
   let file: Record<string, unknown> = {};
   const scenarioPath = flags.scenario as string | undefined;
   if (scenarioPath !== undefined) {
@@ -325,9 +401,10 @@ async function resolveInput(
     }
   }
   // --set items change single parameters, on top of the file's "set".
+  let flagSet: Record<string, string> = {};
   if (flags.set !== undefined) {
     try {
-      const flagSet = parseOverrides(flags.set as string[]);
+      flagSet = parseOverrides(flags.set as string[]);
       const fileSet = file.set ?? {};
       if (typeof fileSet === "object" && fileSet !== null && !Array.isArray(fileSet)) {
         input.set = { ...fileSet, ...flagSet };
@@ -342,6 +419,7 @@ async function resolveInput(
       delete input.set;
     }
   }
+  overrideFile(input, file, flags, flagSet);
   if (typeof flags.out === "string") {
     const outIssue = outDirIssue("out", flags.out);
     if (outIssue !== undefined) issues.push(outIssue);
@@ -372,7 +450,9 @@ async function resolveInput(
   return {
     scenario,
     profile,
-    profilePath: profilePath instanceof URL ? profilePath.pathname : profilePath,
+    // As repro records it: relative to the working directory, so the
+    // document does not depend on where the checkout is.
+    profilePath: shownPath(profilePath instanceof URL ? profilePath.pathname : profilePath),
   };
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "../lib/scenario/mod.ts";
 import { FLEET_STRATEGIES } from "../lib/scenario/fleet.ts";
 import type { SimDocument } from "../experiments/sim.ts";
-import { runScript } from "./_script.ts";
+import { ROOT, runScript } from "./_script.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 /** Smallest image (GB, 2 decimals) the built-in boot fits in. */
@@ -340,4 +340,177 @@ Deno.test("sim rejects a bad field of an object-valued parameter and an image th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("sim --image-gb runs on a disk smaller than the profile's own image, and is checked against it", async () => {
+  const small = ["--strategy", "bare-metal", "--set", "hdd.sectors=41943040"]; // a 21.5 GB disk
+  const r = await sim(...small, "--image-gb", "12", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as SimDocument).summary[0].imageGb, 12);
+  const sweep = await sim(...small, "--sweep", "image-gb=11,12", "--json");
+  assert.equal(sweep.code, 0, sweep.stderr);
+  const big = await sim(...small, "--image-gb", "30");
+  assert.equal(big.code, 2);
+  assert.match(
+    big.stderr,
+    /--image-gb: must be >= 10\.3424 .* and <= 21\.47483648 to fit on the node's disk \(hdd\.sectors: 41943040\): current value is 30\n/,
+  );
+  const own = await sim(...small); // the profile's 32 GB image
+  assert.equal(own.code, 2);
+  assert.match(own.stderr, /--set: image\.bytes\.value: .*current value is 32000000000\n/);
+});
+
+Deno.test("sim rejects --image-gb with image.bytes, and --sweep given twice, rather than ignoring one", async () => {
+  const r = await sim(
+    "--image-gb",
+    "12",
+    "--set",
+    "image.bytes=16000000000",
+    "--sweep",
+    "nodes=1,2",
+    "--sweep",
+    "hdd.rpm=5400,15000",
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /invalid input \(2 issues\)/);
+  assert.match(
+    r.stderr,
+    /--image-gb: replaces --set image\.bytes \(the image's size in bytes\); give one or the other: current value is "12"\n/,
+  );
+  assert.match(
+    r.stderr,
+    /--sweep: must be given once .*: current value is "nodes=1,2", "hdd\.rpm=5400,15000"\n/,
+  );
+  const swept = await sim("--image-gb", "12", "--sweep", "image.bytes=16000000000,20000000000");
+  assert.equal(swept.code, 2);
+  assert.match(swept.stderr, /--image-gb: replaces --sweep image\.bytes/);
+});
+
+Deno.test("sim flags override the scenario file also where it gives the same parameter another way", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    const scenario = (s: object) => Deno.writeTextFileSync(file, JSON.stringify(s));
+    const docOf = (r: { code: number; stdout: string; stderr: string }): SimDocument => {
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    scenario({
+      strategy: "bare-metal",
+      nodes: 4,
+      imageGb: Number(IMAGE_GB),
+      set: { "hdd.rpm": 15000 },
+    });
+    // --sweep over the file's nodes, or over a parameter its set fixes.
+    let doc = docOf(await sim("--scenario", file, "--sweep", "nodes=1,2", "--json"));
+    assert.deepEqual(doc.summary.map((s) => [s.run, s.nodes]), [["nodes=1", 1], ["nodes=2", 2]]);
+    doc = docOf(await sim("--scenario", file, "--sweep", "hdd.rpm=5400,7200", "--json"));
+    assert.deepEqual(doc.summary.map((s) => s.run), ["hdd.rpm=5400", "hdd.rpm=7200"]);
+    assert.deepEqual(doc.scenario.set, {});
+    // The image's size: --set image.bytes over the file's imageGb.
+    doc = docOf(await sim("--scenario", file, "--set", "image.bytes=12000000000", "--json"));
+    assert.equal(doc.summary[0].imageGb, 12);
+    // A flag fixing what the file sweeps.
+    scenario({ strategy: "bare-metal", sweep: "nodes=1,2", imageGb: Number(IMAGE_GB) });
+    doc = docOf(await sim("--scenario", file, "--nodes", "3", "--json"));
+    assert.deepEqual(doc.summary.map((s) => [s.run, s.nodes]), [["run", 3]]);
+    // Given twice in the file itself: still an issue.
+    scenario({ sweep: "nodes=1,2", nodes: 3 });
+    const bad = await sim("--scenario", file);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /scenario\.json: nodes: is also swept by .*scenario\.json: sweep/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim takes an object-valued parameter whole as an object in a scenario file's set, and shows it as JSON", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    const policy = { kind: "idle", idleThreshold: 2000000, recheck: 500000 };
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({
+        strategy: "bare-metal",
+        imageGb: Number(IMAGE_GB),
+        set: { "vmm.copyPolicy": policy },
+      }),
+    );
+    const r = await sim("--scenario", file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`with vmm.copyPolicy=${JSON.stringify(policy)}, seed 1`), r.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim says when an outage began after the run had ended, and so changed nothing", async () => {
+  const r = await sim("--strategy", "bare-metal", "--outage", "1000:10", "--image-gb", IMAGE_GB);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^note: run \(bare-metal, ended at [\d.]+ s\): the outage at 1000 s began after the run had ended, so it changed nothing \(--until deployed runs on/m,
+  );
+  const during = await sim(
+    "--strategy",
+    "bare-metal",
+    "--outage",
+    "100:10",
+    "--image-gb",
+    IMAGE_GB,
+  );
+  assert.doesNotMatch(during.stdout, /began after the run/);
+});
+
+Deno.test("sim --help says first s and last s are the shortest and longest startup time, not the first and last node up", async () => {
+  const r = await sim("--help");
+  assert.match(r.stdout, /the shortest \(first\s+s\), mean and longest \(last s\) startup time/);
+  assert.doesNotMatch(r.stdout, /the first, mean and\s+last node up/);
+  // With a stagger the node up last need not have the longest startup time.
+  const s = await sim(
+    "--strategy",
+    "nfsroot",
+    "--nodes",
+    "4",
+    "--stagger-s",
+    "10",
+    "--image-gb",
+    IMAGE_GB,
+    "--json",
+  );
+  assert.equal(s.code, 0, s.stderr);
+  const doc: SimDocument = JSON.parse(s.stdout);
+  const totals = doc.totals.map((t) => t.totalS);
+  assert.equal(doc.summary[0].firstS, Math.min(...totals));
+  assert.equal(doc.summary[0].lastS, Math.max(...totals));
+  const upLast = doc.totals.reduce((
+    a,
+    b,
+  ) => (b.postEndS + b.totalS > a.postEndS + a.totalS ? b : a));
+  assert.notEqual(upLast.totalS, doc.summary[0].lastS, "seed 1: the last node up boots fastest");
+});
+
+Deno.test("sim records the profile's path relative to the working directory, so its JSON does not depend on the checkout's place", async () => {
+  const r = await sim("--strategy", "bare-metal", "--image-gb", IMAGE_GB, "--json");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as SimDocument).profile, {
+    name: "paper-2015",
+    path: "data/profiles/paper-2015.json",
+  });
+  const ssd = await sim(
+    "--strategy",
+    "bare-metal",
+    "--image-gb",
+    IMAGE_GB,
+    "--profile",
+    join(ROOT, "data/profiles/paper-2015-ssd.json"),
+    "--json",
+  );
+  assert.equal(ssd.code, 0, ssd.stderr);
+  assert.equal(
+    (JSON.parse(ssd.stdout) as SimDocument).profile.path,
+    "data/profiles/paper-2015-ssd.json",
+  );
 });

@@ -19,6 +19,7 @@ export {
   parseOverrides,
   parseProfile,
   type Profile,
+  type ProfileCheckOptions,
   ProfileError,
   ProfileSchema,
   type SectionName,

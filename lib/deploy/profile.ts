@@ -350,12 +350,15 @@ const sections = {
   }).strict(),
 };
 
-/** The profile schema. */
-export const ProfileSchema = z.object({
+/** The profile's sections, without the check across them of the image's size. */
+const ProfileObject = z.object({
   name: z.string().min(1),
   description: z.string(),
   ...sections,
-}).strict().superRefine((p, ctx) => {
+}).strict();
+
+/** The profile schema. */
+export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {
   // Across sections: the image must hold the boot and fit on the disks. Run
   // even when other parts failed (every issue at once), on the parts it
   // needs once they are valid.
@@ -509,12 +512,37 @@ export class ProfileError extends Error {
   }
 }
 
+/** Options of {@link parseProfile} and {@link applyOverrides}. */
+export interface ProfileCheckOptions {
+  /**
+   * Check `image.bytes` against the boot and the disks ({@link imageSizeIssue}).
+   * false: the caller decides the image's size and checks it itself, as a
+   * fleet run does when it replaces the profile's image (lib/scenario
+   * runProfile). @default true
+   */
+  checkImageSize?: boolean;
+}
+
 /**
  * Validates a profile object, listing every issue with its path.
  * @throws ProfileError
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, parseProfile } from "./profile.ts";
+ * const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+ * json.hdd.sectors.value = 41_943_040; // 21.5 GB: too small for the 32 GB image
+ * let threw = false;
+ * try {
+ *   parseProfile(json);
+ * } catch {
+ *   threw = true;
+ * }
+ * console.assert(threw && parseProfile(json, { checkImageSize: false }).hdd.sectors.value === 41_943_040);
+ * ```
  */
-export function parseProfile(input: unknown): Profile {
-  const r = ProfileSchema.safeParse(input);
+export function parseProfile(input: unknown, options: ProfileCheckOptions = {}): Profile {
+  const { checkImageSize = true } = options;
+  const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
   if (!r.success) {
     throw new ProfileError(
       r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
@@ -595,7 +623,8 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
  * object-valued parameter given an object is replaced whole (how to add a
  * field or switch `vmm.copyPolicy`'s kind). Each changed parameter's source
  * becomes `<origin> ([field ]was <old value>; <old source>)`, so outputs that list
- * sources show what was changed. The result is validated like any profile.
+ * sources show what was changed. The result is validated like any profile
+ * (with `checkImageSize: false`, all but its image's size: see {@link parseProfile}).
  * @throws ProfileError listing every unknown path, wrong type and invalid value
  * @example
  * ```ts
@@ -607,9 +636,9 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
 export function applyOverrides(
   profile: Profile,
   overrides: Readonly<Record<string, unknown>>,
-  options: { origin?: string } = {},
+  options: { origin?: string } & ProfileCheckOptions = {},
 ): Profile {
-  const { origin = "set on the command line" } = options;
+  const { origin = "set on the command line", checkImageSize } = options;
   const out = structuredClone(profile) as unknown as Record<string, Record<string, Param>>;
   const issues: string[] = [];
   for (const [path, raw] of Object.entries(overrides)) {
@@ -700,7 +729,7 @@ export function applyOverrides(
     }
   }
   if (issues.length > 0) throw new ProfileError(issues);
-  return parseProfile(out);
+  return parseProfile(out, { checkImageSize });
 }
 
 type Param = { value: unknown; source: string; fieldSources?: Record<string, string> };

@@ -126,8 +126,17 @@ export const SWEEP_PARAMS = [
 export type SweepParam = typeof SWEEP_PARAMS[number];
 /** A profile parameter by its dotted path, e.g. "hdd.rpm" (see applyOverrides). */
 export type ProfilePath = `${string}.${string}`;
-/** Profile parameters a scenario changes: dotted path -> value. */
-export type ProfileOverrides = Record<string, string | number | boolean | unknown[]>;
+/**
+ * Profile parameters a scenario changes: dotted path -> value (an
+ * object-valued parameter may be given whole as an object).
+ */
+export type ProfileOverrides = Record<
+  string,
+  string | number | boolean | unknown[] | Record<string, unknown>
+>;
+
+/** The profile path of the image's size in bytes, which a scenario's `imageGb` replaces. */
+const IMAGE_BYTES = "image.bytes";
 
 const isProfilePath = (p: string): p is ProfilePath => p.includes(".");
 
@@ -254,8 +263,39 @@ function sweepText(v: unknown): unknown {
   return { param, values: v.slice(eq + 1).split(",").map((s) => s.trim()) };
 }
 
+/**
+ * The parameter a sweep varies, as a scenario field ("stagger-s=0,10" ->
+ * "staggerS") or a profile path; undefined when it names none.
+ * @example
+ * ```ts
+ * import { sweptParam } from "./fleet.ts";
+ * console.assert(sweptParam("stagger-s=0,10") === "staggerS" && sweptParam({ param: "hdd.rpm", values: [] }) === "hdd.rpm");
+ * ```
+ */
+export function sweptParam(sweep: unknown): string | undefined {
+  const v = sweepText(sweep);
+  const param = typeof v === "object" && v !== null ? (v as { param?: unknown }).param : undefined;
+  return typeof param === "string" && param !== "" ? param : undefined;
+}
+
+/**
+ * Whether two scenario parameters (fields or profile paths) set the same
+ * thing: the same name, or the image's size (`imageGb` and `image.bytes`).
+ * @example
+ * ```ts
+ * import { sameParam } from "./fleet.ts";
+ * console.assert(sameParam("imageGb", "image.bytes") && !sameParam("nodes", "hdd.rpm"));
+ * ```
+ */
+export function sameParam(a: string, b: string): boolean {
+  const size = (x: string) => x === "imageGb" || x === IMAGE_BYTES;
+  return a === b || (size(a) && size(b));
+}
+
 function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? `[${v}]` : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(show)}]`;
+  return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
 }
 
 function at(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -302,7 +342,13 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
       z.string(),
-      z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown())]),
+      z.union([
+        z.string(),
+        z.number(),
+        z.boolean(),
+        z.array(z.unknown()),
+        z.record(z.string(), z.unknown()),
+      ], { error: "must be a number, string, boolean, array or object" }),
       { error: 'must map profile paths to values, e.g. { "hdd.rpm": 15000 }' },
     ).optional(),
     sweep: z.preprocess(
@@ -316,7 +362,10 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
             SWEEP_PARAMS.map(flagName).join(", ")
           }) or a profile parameter such as hdd.rpm`,
         }),
-        values: z.array(z.union([z.string(), z.number()])).min(1, "must list at least one value"),
+        values: z.array(
+          z.union([z.string(), z.number()], { error: "must be a number or a string" }),
+          { error: "must list the values, e.g. [1, 2]" },
+        ).min(1, "must list at least one value"),
       }, { error: "must be 'param=v1,v2,...' or { param, values }" }).strict(),
     ).optional(),
   }, { error: "must be an object" }).strict();
@@ -364,14 +413,16 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     return p.success ? p.data : undefined;
   })();
   // The profile with the scenario's changes: what the runs, and the checks below, use.
+  // Its image's size is checked below, once per run, as the run will have it.
   const set = s?.set ?? (() => {
     const p = schema.shape.set.safeParse(raw.set);
     return p.success ? p.data : undefined;
   })() ?? {};
+  const unchecked = { checkImageSize: false };
   let profile = options.profile;
   if (profile && Object.keys(set).length > 0) {
     try {
-      profile = applyOverrides(profile, set, { origin: "set by the scenario" });
+      profile = applyOverrides(profile, set, { origin: "set by the scenario", ...unchecked });
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       for (const i of e.issues) issues.push(`${label(["set"])}: ${i}`);
@@ -396,7 +447,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         const base = profile ?? options.profile;
         if (base) {
           try {
-            swept[i] = applyOverrides(base, { [param]: v });
+            swept[i] = applyOverrides(base, { [param]: v }, unchecked);
           } catch (e) {
             if (!(e instanceof ProfileError)) throw e;
             const why = e.issues.map((x) =>
@@ -412,21 +463,63 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       return p.success ? p.data : v;
     });
   }
-  // An image size in GB replaces the profile's (whose own size the profile
-  // checks): each against the profile of every run it is used in.
+  // The image's size: an image size in GB replaces image.bytes (the
+  // profile's, or as set or swept), so the two do not go together.
+  const byGb = sweep?.param === "imageGb"
+    ? ["sweep"]
+    : raw.imageGb !== undefined
+    ? ["imageGb"]
+    : [];
+  const byBytes = sweep?.param === IMAGE_BYTES
+    ? ["sweep"]
+    : set[IMAGE_BYTES] !== undefined
+    ? ["set", IMAGE_BYTES]
+    : [];
+  if (byGb.length > 0 && byBytes.length > 0) {
+    issue(
+      byGb,
+      `replaces ${byBytes[0] === "set" ? label(byBytes) : `${label(["sweep"])} ${IMAGE_BYTES}`}` +
+        ` (the image's size in bytes); give one or the other`,
+      byGb[0] === "sweep" ? sweep?.values : raw.imageGb,
+    );
+  }
+  // Each run's image size checked against that run's profile, as runProfile
+  // decides it: in GB where the scenario gives one, else image.bytes, whose
+  // issue is the set's where the swept value does not change it.
   const one = fields.imageGb.safeParse(raw.imageGb);
   const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
     ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
     : [[["imageGb"], one.success ? one.data : undefined]];
-  const profiles = swept.some((p) => p !== undefined)
+  const sweptProfiles = swept.some((p) => p !== undefined);
+  const profiles = sweptProfiles
     ? swept.filter((p) => p !== undefined)
     : [profile ?? options.profile];
-  for (const [path, gb] of sizes) {
-    if (typeof gb !== "number") continue;
-    const rules = new Set(
-      profiles.map((p) => p && imageSizeIssue(p, imageBytesOf(gb)!, { unit: "GB" })),
-    );
-    for (const rule of rules) if (rule !== undefined) issue(path, rule, gb);
+  if (byGb.length > 0) {
+    for (const [path, gb] of sizes) {
+      if (typeof gb !== "number") continue;
+      const rules = new Set(
+        profiles.map((p) => p && imageSizeIssue(p, imageBytesOf(gb)!, { unit: "GB" })),
+      );
+      for (const rule of rules) if (rule !== undefined) issue(path, rule, gb);
+    }
+  } else {
+    const bytesIssue = (p: Profile | undefined) => {
+      const rule = p && imageSizeIssue(p, p.image.bytes.value);
+      return rule && `image.bytes.value: ${rule}: current value is ${p.image.bytes.value}`;
+    };
+    const own = profile === options.profile ? undefined : bytesIssue(profile);
+    const reported = new Set<string>();
+    const report = (where: string, why: string) => {
+      if (!reported.has(`${where}: ${why}`)) issues.push(`${where}: ${why}`);
+      reported.add(`${where}: ${why}`);
+    };
+    if (sweep && isProfilePath(sweep.param)) {
+      swept.forEach((p, i) => {
+        const why = bytesIssue(p);
+        if (why === undefined) return;
+        report(why === own ? label(["set"]) : label(["sweep", item(sweep.param, i)]), why);
+      });
+    } else if (own !== undefined) report(label(["set"]), own);
   }
   if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
   return s;
@@ -497,7 +590,12 @@ export interface FleetTotalRow extends FleetRunKey {
 
 /** A run's fleet-wide numbers. */
 export interface FleetSummaryRow extends FleetRunKey {
-  /** Startup time of the first node up, the mean, and of the last node up, s (each from that node's POST end). */
+  /**
+   * The shortest startup time, the mean, and the longest, s (each from that
+   * node's POST end): with nodes powered on together those of the first and
+   * the last node up, with a stagger not necessarily (a late node may boot
+   * faster on a warm server cache).
+   */
   firstS: number;
   meanS: number;
   lastS: number;
@@ -580,6 +678,55 @@ export function imageBytesOf(imageGb: number | undefined): number | undefined {
   return imageGb === undefined ? undefined : Math.ceil(Math.round(imageGb * 1e9) / 512) * 512;
 }
 
+/**
+ * The profile one run runs on: `base` with the run's changes (`set`) and
+ * its image's size, the run's `imageGb` (in bytes, whole sectors) where it
+ * gives one, else `image.bytes` as set or the profile's. The one place a
+ * run's image size is decided, and checked, once, against the boot and the
+ * disks of the changed profile: so an image in GB may fit a disk smaller
+ * than the profile's own image.
+ * @throws ProfileError listing every issue of the changes, and the image's
+ *   size as `imageGb: ...` (in GB) or `image.bytes.value: ...`
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { runProfile } from "./fleet.ts";
+ * const base = await loadProfile(BUILTIN_PROFILE); // a 32 GB image
+ * const p = runProfile(base, { imageGb: 12, set: { "hdd.sectors": 41_943_040 } }); // a 21.5 GB disk
+ * console.assert(p.image.bytes.value === 12e9 && p.hdd.sectors.value === 41_943_040);
+ * let threw = false;
+ * try {
+ *   runProfile(base, { set: { "hdd.sectors": 41_943_040 } }); // the profile's 32 GB image
+ * } catch {
+ *   threw = true;
+ * }
+ * console.assert(threw);
+ * ```
+ */
+export function runProfile(
+  base: Profile,
+  run: Pick<ScenarioPoint, "set" | "imageGb">,
+): Profile {
+  const bytes = imageBytesOf(run.imageGb);
+  const changes = { ...run.set, ...(bytes === undefined ? {} : { [IMAGE_BYTES]: bytes }) };
+  const profile = Object.keys(changes).length === 0 ? base : applyOverrides(base, changes, {
+    origin: "set by the scenario",
+    checkImageSize: false,
+  });
+  const value = profile.image.bytes.value;
+  const rule = run.imageGb === undefined
+    ? imageSizeIssue(profile, value)
+    : imageSizeIssue(profile, value, { unit: "GB" });
+  if (rule !== undefined) {
+    throw new ProfileError([
+      run.imageGb === undefined
+        ? `image.bytes.value: ${rule}: current value is ${value}`
+        : `imageGb: ${rule}: current value is ${run.imageGb}`,
+    ]);
+  }
+  return profile;
+}
+
 /** Options of {@link runFleet}. */
 export interface RunFleetOptions {
   profile: Profile;
@@ -622,11 +769,9 @@ function serverLoad(
  */
 export function runFleet(options: RunFleetOptions): FleetRun {
   const { point, onProgress, progressEvery = 20_000 } = options;
-  const profile = point.set
-    ? applyOverrides(options.profile, point.set, { origin: "set by the scenario" })
-    : options.profile;
+  const profile = runProfile(options.profile, point);
   const strategy = fleetStrategy(point.strategy, "run fleet");
-  const imageBytes = imageBytesOf(point.imageGb) ?? profile.image.bytes.value;
+  const imageBytes = profile.image.bytes.value;
   const w = buildWorld(profile, {
     seed: point.seed,
     nodes: point.nodes,

@@ -24,6 +24,7 @@ export {
   parseOverrides,
   parseProfile,
   type Profile,
+  type ProfileCheckOptions,
   ProfileError,
   ProfileSchema,
   SERVER,

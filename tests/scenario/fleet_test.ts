@@ -16,9 +16,11 @@ import {
   parseScenario,
   type ProfileOverrides,
   runFleet,
+  runProfile,
   ScenarioError,
   scenarioPoints,
 } from "../../lib/scenario/fleet.ts";
+import { ProfileError } from "../../lib/deploy/mod.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 const IMAGE_GB = Math.ceil(minImageBytes(profile) / 1e7) / 100;
@@ -543,7 +545,7 @@ Deno.test("an image size is checked against the profile of each run: the boot's 
   // A size in GB against each swept disk.
   assert.deepEqual(
     issuesOf(
-      { imageGb: 12, set: { "image.bytes": 11e9 }, sweep: "hdd.sectors=23000000,40000000" },
+      { imageGb: 12, sweep: "hdd.sectors=23000000,40000000" },
       { profile, labels },
     ),
     [
@@ -552,4 +554,102 @@ Deno.test("an image size is checked against the profile of each run: the boot's 
       "current value is 12",
     ],
   );
+});
+
+/** 41,943,040 sectors: a 21.5 GB disk, smaller than the built-in profile's 32 GB image. */
+const SMALL_DISK = { "hdd.sectors": 41_943_040 };
+
+Deno.test("an image size in GB replaces the profile's before it is checked: it fits a disk smaller than the profile's own image", () => {
+  const labels = { imageGb: "--image-gb", set: "--set", sweep: "--sweep" };
+  assert.deepEqual(issuesOf({ imageGb: 12, set: SMALL_DISK }, { profile, labels }), []);
+  assert.deepEqual(issuesOf({ sweep: "image-gb=11,12", set: SMALL_DISK }, { profile, labels }), []);
+  assert.deepEqual(
+    issuesOf({ imageGb: 12, sweep: "hdd.sectors=41943040,976773168" }, { profile }),
+    [],
+  );
+  // image.bytes swept over sizes the small disk holds: every run fits, whatever the profile's own size.
+  assert.deepEqual(
+    issuesOf({ sweep: "image.bytes=12000000000,16000000512", set: SMALL_DISK }, {
+      profile,
+      labels,
+    }),
+    [],
+  );
+  // Too large for the small disk: said in GB, against the disk it runs on.
+  assert.deepEqual(issuesOf({ imageGb: 30, set: SMALL_DISK }, { profile, labels }), [
+    "--image-gb: must be >= 10.3424 to hold every area the profile's boot reads and writes " +
+    "(up to sector 20200000) and <= 21.47483648 to fit on the node's disk (hdd.sectors: 41943040): " +
+    "current value is 30",
+  ]);
+  // Without a size of its own the run keeps the profile's 32 GB, which the small disk does not hold.
+  assert.match(
+    issuesOf({ set: SMALL_DISK }, { profile, labels }).join("\n"),
+    /^--set: image\.bytes\.value: must be a multiple of 512 .* <= 21474836480 .*: current value is 32000000000$/,
+  );
+  assert.match(
+    issuesOf({ sweep: "hdd.rpm=5400,7200", set: SMALL_DISK }, { profile, labels }).join("\n"),
+    /^--set: image\.bytes\.value: .*current value is 32000000000$/,
+    "the set's issue, once, not each swept run's",
+  );
+  // The run itself: the same decision, the same check.
+  const p = runProfile(profile, { imageGb: 12, set: SMALL_DISK });
+  assert.equal(p.image.bytes.value, 12e9);
+  assert.equal(p.hdd.sectors.value, 41_943_040);
+  assert.throws(() => runProfile(profile, { set: SMALL_DISK }), ProfileError);
+  assert.throws(
+    () => runProfile(profile, { imageGb: 30, set: SMALL_DISK }),
+    /^ProfileError: .*imageGb: must be >= 10\.3424/s,
+  );
+  const run = runFleet({
+    profile,
+    point: { run: "r", strategy: "bare-metal", nodes: 1, seed: 1, imageGb: 12, set: SMALL_DISK },
+  });
+  assert.equal(run.summary.imageGb, 12);
+  assert.ok(run.summary.lastS > 0);
+});
+
+Deno.test("an image size in GB and image.bytes do not go together: one would silently replace the other", () => {
+  const labels = { imageGb: "--image-gb", set: "--set", sweep: "--sweep" };
+  assert.deepEqual(issuesOf({ imageGb: 12, set: { "image.bytes": 16e9 } }, { profile, labels }), [
+    "--image-gb: replaces --set image.bytes (the image's size in bytes); give one or the other: " +
+    "current value is 12",
+  ]);
+  assert.deepEqual(issuesOf({ imageGb: 12, sweep: "image.bytes=16e9,20e9" }, { profile, labels }), [
+    "--image-gb: replaces --sweep image.bytes (the image's size in bytes); give one or the other: " +
+    "current value is 12",
+  ]);
+  assert.deepEqual(
+    issuesOf({ sweep: "image-gb=12,14", set: { "image.bytes": 16e9 } }, { profile }),
+    [
+      "sweep: replaces set.image.bytes (the image's size in bytes); give one or the other: " +
+      "current value is [12,14]",
+    ],
+  );
+});
+
+Deno.test("a scenario's set gives an object-valued parameter whole as an object, as --set does as JSON text", () => {
+  const policy = { kind: "idle", idleThreshold: 2_000_000, recheck: 500_000 };
+  const s = parseScenario({ set: { "vmm.copyPolicy": policy } }, { profile });
+  assert.deepEqual(s.set, { "vmm.copyPolicy": policy });
+  const p = runProfile(profile, { set: s.set });
+  assert.deepEqual(p.vmm.copyPolicy.value, policy);
+  // A bad field is named by the model's schema; a value of no allowed type says which are.
+  assert.match(
+    issuesOf({ set: { "vmm.copyPolicy": { ...policy, idleThreshold: -5 } } }, { profile }).join(
+      "\n",
+    ),
+    /^set: vmm\.copyPolicy\.value\.idleThreshold: .*current value is -5$/,
+  );
+  assert.deepEqual(issuesOf({ set: { "hdd.rpm": null } }, { profile }), [
+    "set.hdd.rpm: must be a number, string, boolean, array or object: current value is null",
+  ]);
+});
+
+Deno.test("a sweep's values say what they must be", () => {
+  assert.deepEqual(issuesOf({ sweep: { param: "nodes" } }), [
+    "sweep.values: must list the values, e.g. [1, 2]: current value is undefined",
+  ]);
+  assert.deepEqual(issuesOf({ sweep: { param: "nodes", values: [true] } }), [
+    "sweep.values.0: must be a number or a string: current value is true",
+  ]);
 });
