@@ -4,8 +4,9 @@
  *
  * (a) "hold" model: 1,000 processes each sleeping exponential times,
  *     10^6 events, generator processes vs plain callbacks vs a minimal
- *     hand-written typed-array heap loop (the baseline, same RNG), and bare
- *     generators on that loop (what a generator resume adds to it).
+ *     hand-written typed-array heap loop (the baseline, same RNG), bare
+ *     generators on that loop (what a generator resume adds to it), and plain
+ *     callbacks that each arm and cancel a deadline (what cancelling costs).
  * (b) flow reallocation with 1,000 and 10,000 concurrent flows on a shared
  *     link, with arrivals and departures.
  */
@@ -36,6 +37,34 @@ function holdCallbacks(): number {
     let k = 0;
     const tick = () => {
       if (++k < per) sim.call(Math.round(rng.exponential(MEAN)), tick);
+    };
+    sim.call(Math.round(rng.exponential(MEAN)), tick);
+  }
+  sim.run();
+  return sim.steps;
+}
+
+/**
+ * Plain callbacks that each also arm a deadline and cancel the previous one
+ * (the request-timeout pattern: almost every deadline is cancelled before it
+ * is due). What cancellation costs next to "plain callbacks".
+ */
+function holdCallbacksCancelling(): number {
+  const sim = new Simulation({ seed: 1 });
+  const rng = sim.rng.stream("hold");
+  const per = HOLD_EVENTS / HOLD_PROCS;
+  const expire = () => {
+    throw new Error("a deadline ran: cancel() missed it");
+  };
+  for (let i = 0; i < HOLD_PROCS; i++) {
+    let k = 0;
+    let deadline = sim.timer(100 * MEAN, expire);
+    const tick = () => {
+      deadline.cancel();
+      if (++k < per) {
+        sim.call(Math.round(rng.exponential(MEAN)), tick);
+        deadline = sim.timer(100 * MEAN, expire);
+      }
     };
     sim.call(Math.round(rng.exponential(MEAN)), tick);
   }
@@ -156,6 +185,11 @@ Deno.bench({
   name: "hold: plain callbacks",
   group: "hold 1e6 events",
   fn: () => void holdCallbacks(),
+});
+Deno.bench({
+  name: "hold: plain callbacks, each cancelling a deadline",
+  group: "hold 1e6 events",
+  fn: () => void holdCallbacksCancelling(),
 });
 
 /**

@@ -35,6 +35,7 @@ const avg = (name: string) => {
 const hand = avg("hold: hand-written typed-array heap");
 const gen = avg("hold: generator processes");
 const cb = avg("hold: plain callbacks");
+const cancelling = avg("hold: plain callbacks, each cancelling a deadline");
 const bare = avg("hold: bare generators on the hand-written loop");
 const f1 = avg("flows: 1000 concurrent") / FLOW_REALLOCATIONS;
 const f10 = avg("flows: 10000 concurrent") / FLOW_REALLOCATIONS;
@@ -52,6 +53,11 @@ console.log(
   `| generator processes | ${evs(gen)} | ${genRatio.toFixed(2)} (target >= ${holdTarget}) |`,
 );
 console.log(`| plain callbacks | ${evs(cb)} | ${(hand / cb).toFixed(2)} |`);
+console.log(
+  `| plain callbacks, each arming and cancelling a deadline | ${evs(cancelling)} | ${
+    (hand / cancelling).toFixed(2)
+  } |`,
+);
 console.log(
   `| bare generators on the hand-written loop | ${evs(bare)} | ${(hand / bare).toFixed(2)} |`,
 );

@@ -16,7 +16,7 @@ import {
   type Network,
   type Packet,
 } from "../net/mod.ts";
-import type { SimEvent } from "../sim/mod.ts";
+import type { SimEvent, Timer } from "../sim/mod.ts";
 import type { Inflater } from "./inflater.ts";
 
 /** The server answered a read with an error. */
@@ -107,6 +107,8 @@ export interface ReadOptions {
 interface Pending {
   ev: SimEvent<Int32Array>;
   req: ImageReadRequest;
+  /** The request's timeout, cancelled by the answer (none when it waits forever). */
+  timer: Timer | undefined;
 }
 
 /**
@@ -218,7 +220,8 @@ export class ImageClient {
     };
     if (this.inflater !== undefined && options.compressed !== false) req.compressed = true;
     const ev = sim.event<Int32Array>();
-    this.#pending.set(req.reqId, { ev, req });
+    const entry: Pending = { ev, req, timer: undefined };
+    this.#pending.set(req.reqId, entry);
     this.requests++;
     const send = () =>
       this.network.sendRetrying({
@@ -233,8 +236,8 @@ export class ImageClient {
     if (this.protocol.requestLatency > 0) sim.call(this.protocol.requestLatency, send);
     else send();
     if (timeout !== Infinity) {
-      sim.call(timeout, () => {
-        if (this.#pending.get(req.reqId)?.ev !== ev) return;
+      // Still pending when it runs: an answer cancels it (see #receive).
+      entry.timer = sim.timer(timeout, () => {
         this.#pending.delete(req.reqId);
         this.timeouts++;
         ev.fail(new ImageRequestTimeout(req, timeout));
@@ -256,6 +259,8 @@ export class ImageClient {
       return;
     }
     this.#pending.delete(answer.reqId);
+    // Answered: the timeout must not stay queued (a run would go on to it).
+    entry.timer?.cancel();
     if (answer.type === "data" && answer.encodedBytes !== undefined && this.inflater) {
       const versions = answer.versions;
       this.inflater.inflate(versions.length * BLOCK_BYTES).then(() => entry.ev.succeed(versions));

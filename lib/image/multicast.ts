@@ -19,7 +19,7 @@
 import { isRun, mergeRuns, requireNumber, transferTime } from "../_util/mod.ts";
 import type { Bytes, Run, SimTime } from "../_util/mod.ts";
 import { BLOCK_BYTES, type BlockProtocol, type Network, type Packet } from "../net/mod.ts";
-import type { Flow, ProcessGenerator, SimEvent } from "../sim/mod.ts";
+import { type Flow, type ProcessGenerator, type SimEvent, type Timer, URGENT } from "../sim/mod.ts";
 import type { Inflater } from "./inflater.ts";
 import type { ImageServer } from "./server.ts";
 
@@ -402,6 +402,8 @@ export class MulticastReceiver {
   #writing = false;
   #done: SimEvent<void> | undefined;
   #unlisten: (() => void) | undefined;
+  /** The idle watcher's next look (see {@link #watch}); cancelled by the last needed chunk. */
+  #idle: Timer | undefined;
 
   /** Validates the options (nothing is sent before {@link start}). */
   constructor(options: MulticastReceiverOptions) {
@@ -454,20 +456,22 @@ export class MulticastReceiver {
     this.#control(this.#want === undefined ? { type: "join" } : { type: "join", want: this.#want });
     this.#heard = o.network.sim.now;
     if (o.idleTimeout !== Infinity) {
-      o.network.sim.process(this.#watch(), `${o.host}:multicast idle`);
+      // First look at this instant, URGENT: where the watcher's first step ran
+      // when it was a process, so the schedule's order is unchanged.
+      this.#idle = o.network.sim.timer(0, () => this.#watch(), URGENT);
     }
     return this.#done;
   }
 
-  /** Joins again for what is still missing each time nothing arrived for `idleTimeout`. */
-  *#watch(): ProcessGenerator<void> {
+  /**
+   * The idle watcher: joins again for what is still missing when nothing
+   * arrived for `idleTimeout`, then looks again when the (new) idle period
+   * ends. A callback, not a process, so that the last needed chunk can take
+   * its next look off the schedule: a finished receiver leaves nothing queued.
+   */
+  #watch(): void {
     const { network: { sim }, idleTimeout, chunkSectors, blocks } = this.#o;
-    while (this.stats.received < this.#needed) {
-      const due = this.#heard + idleTimeout;
-      if (sim.now < due) {
-        yield sim.timeout(due - sim.now);
-        continue;
-      }
+    if (sim.now >= this.#heard + idleTimeout) {
       const missing: Run[] = [];
       for (let c = 0; c < this.chunks; c++) {
         if (this.#have[c] === 0) missing.push({ lba: c * chunkSectors, count: chunkSectors });
@@ -477,6 +481,7 @@ export class MulticastReceiver {
       this.#control({ type: "join", want });
       this.#heard = sim.now;
     }
+    this.#idle = sim.timer(this.#heard + idleTimeout - sim.now, () => this.#watch());
   }
 
   #control(message: MulticastControl): void {
@@ -507,7 +512,8 @@ export class MulticastReceiver {
       return;
     }
     this.#have[c] = 1;
-    this.stats.received++;
+    // The last needed chunk: nothing left to ask again for, so the watcher stops.
+    if (++this.stats.received === this.#needed) this.#idle?.cancel();
     this.#buffered += bytes;
     if (chunk.encodedBytes === undefined) this.#queue.push({ chunk });
     else {

@@ -39,9 +39,9 @@ function earlier(ta: number, ka: number, tb: number, kb: number): boolean {
 
 /** Work counters of an {@link EventQueue} (for tests and tuning; they never affect order). */
 export interface EventQueueStats {
-  /** Pushes and pops so far. */
+  /** Pushes, pops and removals so far. */
   operations: number;
-  /** List entries stepped over on push plus days passed on pop (the queue's own work). */
+  /** List entries stepped over on push and removal plus days passed on pop (the queue's own work). */
   work: number;
   /** Times the days were laid out again (resize or re-fit). */
   rebuilds: number;
@@ -85,7 +85,7 @@ export class EventQueue<T> {
   #size = 0;
   #seq = 0;
   #ops = 0;
-  // Work: list entries stepped over on push (walk), days passed on pop (scan).
+  // Work: list entries stepped over on push and removal (walk), days passed on pop (scan).
   #walk = 0;
   #scan = 0;
   #windowOps = 0;
@@ -184,6 +184,51 @@ export class EventQueue<T> {
 
   /** Time of the entry the last {@link popBefore} returned. */
   lastTime = 0;
+
+  /**
+   * Removes the entry that {@link push} queued as (`time`, `priority`) and
+   * numbered `seq`, if it is still queued; returns whether it was. The entry
+   * is unlinked from its day's list at once (a walk of that short list), so
+   * {@link size}, {@link peekTime} and the pops never see it and pay nothing.
+   * @example
+   * ```ts
+   * import { EventQueue, NORMAL } from "./event_queue.ts";
+   * const q = new EventQueue<string>();
+   * const seq = q.push(5, NORMAL, "cancelled");
+   * q.push(9, NORMAL, "kept");
+   * console.assert(q.remove(5, NORMAL, seq) && !q.remove(5, NORMAL, seq));
+   * console.assert(q.size === 1 && q.peekTime() === 9 && q.pop() === "kept");
+   * ```
+   */
+  remove(time: number, priority: number, seq: number): boolean {
+    if (this.#size === 0) return false;
+    const t = this.#time, k = this.#key, nx = this.#next;
+    const key = priority * SEQ_SPAN + seq;
+    const day = Math.floor(time / this.#width) & this.#mask;
+    let prev = NIL, h = this.#head[day], steps = 0;
+    // The day's list is sorted: stop at the entry or at the first one after it.
+    while (h !== NIL && earlier(t[h], k[h], time, key)) {
+      prev = h;
+      h = nx[h];
+      steps++;
+    }
+    if (h === NIL || t[h] !== time || k[h] !== key) return false;
+    const after = nx[h];
+    if (prev === NIL) this.#head[day] = after;
+    else nx[prev] = after;
+    if (after === NIL) this.#tail[day] = prev;
+    this.#payload[h] = undefined;
+    k[h] = -1; // also invalidates a finger on this slot
+    this.#free[this.#freeTop++] = h;
+    this.#ops++;
+    if (steps > 0) {
+      this.#walk += steps;
+      this.#overBudget();
+    }
+    const buckets = this.#mask + 1;
+    if (--this.#size < buckets >> 2 && buckets > MIN_BUCKETS) this.#rebuild(buckets >> 1);
+    return true;
+  }
 
   /** Unlinks slot `s`, the head of the scan's day. */
   #take(s: number): T | undefined {

@@ -1,7 +1,7 @@
 /**
  * The discrete-event kernel (SimPy semantics, SimGrid-style flow sharing):
  * integer-nanosecond clock; calendar queue ordered by (time, priority, sequence);
- * generator processes with interrupts; plain callbacks for hot paths;
+ * generator processes with interrupts; plain, cancellable callbacks for hot paths;
  * resources and stores; max-min fair bandwidth sharing; seeded named random
  * streams; a recorder of tidy rows. It models no hardware.
  * @module
@@ -15,6 +15,7 @@ export {
   SimEvent,
   Simulation,
   type SimulationOptions,
+  Timer,
 } from "./simulation.ts";
 export { Request, Resource, type ResourceStats, Store } from "./resources.ts";
 export { Flow, FlowNetwork, type FlowOptions, Link, type LinkOptions } from "./flow.ts";

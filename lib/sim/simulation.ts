@@ -3,7 +3,8 @@
  * clock and an event queue; {@link SimEvent}s are triggered and then processed
  * in (time, priority, sequence) order; {@link Process}es are generator
  * functions that `yield` events (SimPy semantics). Plain callbacks
- * ({@link Simulation.call}) serve hot paths that need no process.
+ * ({@link Simulation.call}) serve hot paths that need no process;
+ * {@link Simulation.timer} schedules one that can be cancelled.
  */
 import { requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
@@ -294,6 +295,51 @@ export class Process<T = unknown> extends SimEvent<T> {
   }
 }
 
+/**
+ * A callback scheduled with {@link Simulation.timer}; `cancel()` takes it off
+ * the schedule. A cancelled callback never runs and leaves no trace: it does
+ * not move the clock, count as a step, count in `sim.pending` or show in
+ * `sim.peek()`, so a run with nothing else to do ends before its time (a
+ * request's timeout once the answer came, say). Cancelling a callback that
+ * already ran, or cancelling twice, does nothing.
+ * @example
+ * ```ts
+ * import { Simulation } from "./simulation.ts";
+ * const sim = new Simulation();
+ * let answered = false;
+ * const deadline = sim.timer(30_000, () => console.assert(answered, "timed out"));
+ * sim.call(10, () => {
+ *   answered = true;
+ *   console.assert(deadline.cancel() && !deadline.cancel());
+ * });
+ * sim.run();
+ * console.assert(sim.now === 10 && sim.steps === 1 && sim.pending === 0);
+ * ```
+ */
+export class Timer {
+  readonly #queue: EventQueue<unknown>;
+  readonly #priority: number;
+  readonly #seq: number;
+
+  /** @internal Made by {@link Simulation.timer}: the queue entry (time, priority, seq). */
+  constructor(
+    queue: EventQueue<unknown>,
+    /** When the callback is due, ns. */
+    readonly time: SimTime,
+    priority: number,
+    seq: number,
+  ) {
+    this.#queue = queue;
+    this.#priority = priority;
+    this.#seq = seq;
+  }
+
+  /** Takes the callback off the schedule; true when it was still due, false once it ran or was cancelled. */
+  cancel(): boolean {
+    return this.#queue.remove(this.time, this.#priority, this.#seq);
+  }
+}
+
 /** Options of {@link Simulation}. */
 export interface SimulationOptions {
   /** Seed of the PRNG streams. @default 1 */
@@ -342,7 +388,7 @@ export class Simulation {
     this.#trace = trace;
   }
 
-  /** Number of scheduled entries. */
+  /** Number of scheduled entries (cancelled callbacks are no longer scheduled). */
   get pending(): number {
     return this.#queue.size;
   }
@@ -372,6 +418,7 @@ export class Simulation {
 
   /**
    * Runs `fn` `delay` ns from now: the hot-path alternative to a process.
+   * To be able to cancel it, schedule it with {@link timer} instead.
    * @throws RangeError for a negative or non-integer delay or a bad priority.
    */
   call(delay: SimTime, fn: () => void, priority: number = NORMAL): void {
@@ -380,6 +427,30 @@ export class Simulation {
     }
     if (priority !== NORMAL) checkPriority(priority);
     this.#queue.push(this.now + delay, priority, fn);
+  }
+
+  /**
+   * Like {@link call}, and returns a {@link Timer} whose `cancel()` takes the
+   * callback off the schedule (a timeout once the answer came, say). Separate
+   * from `call` so that callbacks nobody cancels allocate no handle.
+   * @throws RangeError for a negative or non-integer delay or a bad priority.
+   * @example
+   * ```ts
+   * import { Simulation } from "./simulation.ts";
+   * const sim = new Simulation();
+   * const deadline = sim.timer(30_000, () => console.assert(false, "timed out"));
+   * sim.call(10, () => deadline.cancel());
+   * sim.run();
+   * console.assert(sim.now === 10 && sim.pending === 0);
+   * ```
+   */
+  timer(delay: SimTime, fn: () => void, priority: number = NORMAL): Timer {
+    if (!(delay >= 0) || !Number.isInteger(delay)) {
+      requireNumber("schedule a timer", "delay", delay, { integer: true, min: 0 });
+    }
+    if (priority !== NORMAL) checkPriority(priority);
+    const time = this.now + delay;
+    return new Timer(this.#queue, time, priority, this.#queue.push(time, priority, fn));
   }
 
   /**

@@ -267,3 +267,22 @@ Deno.test("bad server options give a RangeError naming the field", () => {
     /'id' must be unique/,
   );
 });
+
+Deno.test("an answered request's timeout is cancelled: a plain run() ends at the answer, not at the timeout", () => {
+  const { sim, clients } = world(1);
+  const timeout = 30_000_000_000; // 30 s
+  const at: number[] = [];
+  const data = clients[0].read({ imageId: "os", lba: 0, count: 8, timeout });
+  data.then(() => at.push(sim.now));
+  // An error answer ends its request too.
+  const error = clients[0].read({ imageId: "nope", lba: 0, count: 8, timeout });
+  error.defuse().then(() => at.push(sim.now));
+  sim.run();
+  assert.ok(data.ok);
+  assert.ok(error.value instanceof ImageRequestError);
+  assert.ok(at.length === 2 && Math.max(...at) < 1_000_000, `answered at ${at}`);
+  assert.equal(sim.now, Math.max(...at), "the run ends with the last answer");
+  assert.equal(sim.pending, 0);
+  assert.equal(clients[0].timeouts, 0);
+  assert.equal(clients[0].outstanding, 0);
+});

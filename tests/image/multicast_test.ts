@@ -310,3 +310,26 @@ Deno.test("property: whatever the outages, join times and buffers, every receive
     { numRuns: 60, seed: 11 },
   );
 });
+
+Deno.test("a receiver that finished leaves nothing queued: its idle watcher stops with the last chunk", () => {
+  const idleTimeout = 1_000 * MS;
+  for (const outage of [false, true]) {
+    const { sim, image, network, receiver } = session(2);
+    // With an outage the watchers first have to ask again (one idle period).
+    if (outage) away(network, 20 * MS, 60 * MS);
+    const rxs = ["n0", "n1"].map((h) => receiver(h, { idleTimeout }));
+    let doneAt = 0;
+    const done = rxs.map(({ rx }) => rx.start().then(() => (doneAt = Math.max(doneAt, sim.now))));
+    sim.run();
+    assert.ok(done.every((d) => d.ok));
+    for (const { rx, disk } of rxs) {
+      assert.ok(holds(disk, image));
+      assert.equal(rx.stats.rejoins, outage ? 1 : 0);
+    }
+    // Only the last messages cross after the last write: no watcher runs on to its next look
+    // (1 s after the last chunk came).
+    const after = sim.now - doneAt;
+    assert.ok(after < 10 * MS, `outage ${outage}: run ended ${after} ns after the last write`);
+    assert.equal(sim.pending, 0);
+  }
+});

@@ -9,15 +9,26 @@ interface Entry {
 }
 const byOrder = (a: Entry, b: Entry) => a.t - b.t || a.p - b.p || a.seq - b.seq;
 
-/** Runs push/pop operations on a queue and on a sorted-array model; asserts they agree. */
-function agreesWithModel(ops: ({ op: "push"; t: number; p: number } | { op: "pop" })[]): void {
+type Op = { op: "push"; t: number; p: number } | { op: "pop" } | { op: "remove"; k: number };
+
+/** Runs push/pop/remove operations on a queue and on a sorted-array model; asserts they agree. */
+function agreesWithModel(ops: Op[]): void {
   const queue = new EventQueue<number>(4);
   const model: Entry[] = [];
+  const pushed: Entry[] = [];
   let seq = 0;
   for (const o of ops) {
     if (o.op === "push") {
-      queue.push(o.t, o.p, seq);
+      assert.equal(queue.push(o.t, o.p, seq), seq);
       model.push({ t: o.t, p: o.p, seq: seq++ });
+      pushed.push(model[model.length - 1]);
+    } else if (o.op === "remove") {
+      // Any entry pushed so far: still queued, popped or removed before.
+      if (pushed.length === 0) continue;
+      const e = pushed[o.k % pushed.length];
+      const i = model.indexOf(e);
+      assert.equal(queue.remove(e.t, e.p, e.seq), i >= 0, `remove #${e.seq}`);
+      if (i >= 0) model.splice(i, 1);
     } else {
       model.sort(byOrder);
       const want = model.shift();
@@ -57,6 +68,39 @@ Deno.test("event queue pops in (time, priority, insertion) order for any interle
         minLength: 200,
         maxLength: 2000,
       }),
+      agreesWithModel,
+    ),
+    { numRuns: 30 },
+  );
+});
+
+Deno.test("event queue removes any still-queued entry; removed entries are never popped, counted or peeked", () => {
+  const push = (max: number) =>
+    fc.record({
+      op: fc.constant("push" as const),
+      t: fc.integer({ min: 0, max }),
+      p: fc.integer({ min: 0, max: 3 }),
+    });
+  const pop = fc.record({ op: fc.constant("pop" as const) });
+  const remove = fc.record({ op: fc.constant("remove" as const), k: fc.nat() });
+  // Ties (one day's list, removals from its head, middle and tail), wide
+  // times, and removals that shrink the queue past re-layouts.
+  for (const max of [0, 50, 1e12]) {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(push(max), pop, remove), { maxLength: 400 }), agreesWithModel),
+      { numRuns: 200 },
+    );
+  }
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          { arbitrary: push(1e6), weight: 4 },
+          { arbitrary: pop, weight: 1 },
+          { arbitrary: remove, weight: 3 },
+        ),
+        { minLength: 200, maxLength: 2000 },
+      ),
       agreesWithModel,
     ),
     { numRuns: 30 },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Interrupt, Simulation } from "../../lib/sim/mod.ts";
+import { Interrupt, Simulation, type Timer, URGENT } from "../../lib/sim/mod.ts";
 import type { ProcessGenerator } from "../../lib/sim/mod.ts";
 
 /** A random model: processes sleeping random times, spawning children, waiting on each other. */
@@ -215,6 +215,12 @@ Deno.test("bad arguments throw RangeError naming the field and value", () => {
     name: "RangeError",
     message: /'priority'.*999/,
   });
+  assert.throws(() => sim.timer(1.5, () => {}), { name: "RangeError", message: /'delay'.*1\.5/ });
+  assert.throws(() => sim.timer(0, () => {}, -1), {
+    name: "RangeError",
+    message: /'priority'.*-1/,
+  });
+  assert.equal(sim.pending, 0, "nothing was scheduled");
   assert.throws(() => new Simulation({ seed: -3 }), { name: "RangeError", message: /'seed'.*-3/ });
   // deno-lint-ignore no-explicit-any
   assert.throws(() => sim.process(42 as any), TypeError);
@@ -225,4 +231,144 @@ Deno.test("an event cannot be triggered twice", () => {
   const ev = sim.event();
   ev.succeed(1);
   assert.throws(() => ev.succeed(2), /already|triggered/);
+});
+
+Deno.test("a cancelled callback never runs and does not move the clock", () => {
+  const sim = new Simulation();
+  const log: string[] = [];
+  const stale = sim.timer(30_000, () => log.push("stale"));
+  sim.call(10, () => log.push(`answer@${sim.now}`));
+  assert.equal(stale.time, 30_000);
+  assert.equal(stale.cancel(), true);
+  sim.run();
+  assert.deepEqual(log, ["answer@10"]);
+  assert.equal(sim.now, 10, "run() ends at the last live entry, not at the cancelled one");
+  assert.equal(sim.steps, 1, "the cancelled entry is no step");
+});
+
+Deno.test("cancelling a callback that already ran, or twice, does nothing and reports false", () => {
+  const sim = new Simulation();
+  let runs = 0;
+  const ran = sim.timer(5, () => runs++);
+  sim.run();
+  assert.equal(ran.cancel(), false, "already ran");
+  const twice = sim.timer(5, () => runs++);
+  const other = sim.timer(5, () => runs++);
+  assert.equal(twice.cancel(), true);
+  assert.equal(twice.cancel(), false, "already cancelled");
+  assert.equal(sim.pending, 1, "a second cancel takes nothing else off");
+  sim.run();
+  assert.equal(runs, 2);
+  assert.equal(other.cancel(), false);
+  assert.equal(sim.now, 10);
+});
+
+Deno.test("pending, peek and the end of run() ignore cancelled callbacks", () => {
+  const sim = new Simulation();
+  const late = sim.timer(1_000, () => {});
+  const early = sim.timer(3, () => {}, URGENT);
+  sim.call(7, () => {});
+  assert.equal(sim.pending, 3);
+  assert.equal(sim.peek(), 3);
+  early.cancel();
+  assert.equal(sim.pending, 2);
+  assert.equal(sim.peek(), 7, "peek() sees the next live entry");
+  late.cancel();
+  assert.equal(sim.pending, 1);
+  sim.run();
+  assert.equal(sim.now, 7);
+  assert.equal(sim.pending, 0);
+  assert.equal(sim.peek(), Infinity);
+});
+
+Deno.test("a callback cancelled by another at the same instant never runs; the rest keep their order", () => {
+  const sim = new Simulation();
+  const log: string[] = [];
+  sim.call(5, () => log.push("a"));
+  sim.call(5, () => {
+    log.push("b");
+    assert.equal(victim.cancel(), true);
+  });
+  const victim = sim.timer(5, () => log.push("victim"));
+  sim.call(5, () => log.push("c"));
+  sim.process(function* () {
+    yield sim.timeout(5);
+    log.push("p");
+  });
+  sim.run();
+  assert.deepEqual(log, ["a", "b", "c", "p"]);
+  assert.equal(sim.steps, 6, "four calls, the process start and its timeout; not the victim");
+});
+
+Deno.test("run(until) is unchanged by cancelled callbacks: it stops at until, and only live entries before it run", () => {
+  const sim = new Simulation();
+  const log: number[] = [];
+  sim.call(4, () => log.push(sim.now));
+  sim.timer(6, () => log.push(sim.now)).cancel();
+  const atUntil = sim.timer(10, () => log.push(sim.now));
+  sim.timer(12, () => log.push(sim.now)).cancel();
+  sim.run(10);
+  assert.deepEqual(log, [4]);
+  assert.equal(sim.now, 10);
+  assert.equal(sim.steps, 1);
+  assert.equal(sim.peek(), 10, "the entry at exactly until is still due");
+  atUntil.cancel();
+  sim.run(20);
+  assert.deepEqual(log, [4]);
+  assert.equal(sim.now, 20);
+  assert.equal(sim.pending, 0);
+});
+
+Deno.test("property: with any timers cancelled before or during the run, the other callbacks run in (time, priority, order) and the clock ends at the last", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          delay: fc.integer({ min: 0, max: 60 }),
+          priority: fc.integer({ min: 0, max: 2 }),
+          // -1: never cancelled; 0: cancelled before the run; k > 0: cancelled by call k - 1 when it runs
+          cancel: fc.integer({ min: -1, max: 40 }),
+        }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      (specs) => {
+        const sim = new Simulation();
+        const ran: number[] = [];
+        const timers: (Timer | undefined)[] = [];
+        specs.forEach((s, i) => {
+          const fn = () => {
+            ran.push(i);
+            specs.forEach((o, j) => {
+              if (o.cancel === i + 1) timers[j]!.cancel();
+            });
+          };
+          // Those never cancelled go through plain call(): one order for both.
+          if (s.cancel === -1) sim.call(s.delay, fn, s.priority);
+          timers.push(s.cancel === -1 ? undefined : sim.timer(s.delay, fn, s.priority));
+        });
+        specs.forEach((s, i) => {
+          if (s.cancel === 0) timers[i]!.cancel();
+        });
+        sim.run();
+        // Model: in (time, priority, index) order, skip those cancelled before they ran.
+        const order = specs.map((_, i) => i).sort((a, b) =>
+          specs[a].delay - specs[b].delay || specs[a].priority - specs[b].priority || a - b
+        );
+        const want: number[] = [];
+        const cancelled = new Set<number>();
+        for (const i of order) {
+          if (specs[i].cancel === 0 || cancelled.has(i)) continue;
+          want.push(i);
+          specs.forEach((o, j) => {
+            if (o.cancel === i + 1) cancelled.add(j);
+          });
+        }
+        assert.deepEqual(ran, want);
+        assert.equal(sim.steps, want.length);
+        assert.equal(sim.now, want.length === 0 ? 0 : specs[want[want.length - 1]].delay);
+        assert.equal(sim.pending, 0);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
