@@ -118,7 +118,7 @@ Deno.test("cassandra: the copier's back-off starts from the profile's idle thres
 Deno.test("cassandra: a bad workload override is rejected, naming the field", async () => {
   const profile = await loadProfile(BUILTIN_PROFILE);
   assert.throws(
-    () => runSystem(profile, "bare-metal", { ...small, durationS: 1, workload: { threads: 0 } }),
+    () => runSystem(profile, "bare-metal", { ...small, durationS: 10, workload: { threads: 0 } }),
     (e: Error) => e instanceof RangeError && /'threads'/.test(e.message),
   );
 });
