@@ -7,7 +7,7 @@
  */
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import { concatVersions, millis, requireNumber } from "../_util/mod.ts";
-import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import type { ProcessGenerator, SimEvent, Simulation, Timer } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type {
   AccessSize,
@@ -19,8 +19,10 @@ import type {
 } from "../hw/mod.ts";
 import {
   AhciRegs as R,
+  decodeNcqErrorLog,
   encodeAtaCommand,
   encodeH2dFis,
+  type NcqErrorLog,
   PRD_MAX_BYTES,
   type PrdEntry,
   readCommandHeader,
@@ -91,11 +93,15 @@ export interface AhciDriverOptions {
   minAddress?: Gpa;
   /**
    * Error handling (Linux sd + libata EH): a command not completed this long
-   * after its PxCI write times out; 0 never (the default, so a simulation with
-   * nothing to do does not run on to the timers).
+   * after its PxCI write times out; 0 never (the default). A command's timer
+   * is cancelled when it completes, so a run ends at its last completion.
    */
   commandTimeout?: SimTime;
-  /** Retries of a timed-out command before it fails (Linux SD_MAX_RETRIES). @default 5 */
+  /**
+   * Retries of a command that timed out or failed with a device error before
+   * it fails (Linux SD_MAX_RETRIES; a media error and IDENTIFY are not
+   * retried). @default 5
+   */
   commandRetries?: number;
   /** Time the link must stay up after a hard reset before the port restarts. @default 100 ms */
   linkDebounce?: SimTime;
@@ -155,6 +161,11 @@ export interface AhciDriverStats {
   retries: number;
   /** Commands failed because they timed out with no retry left. */
   timedOut: number;
+  /**
+   * Error-handler runs for an error that halted the port (PxIS.TFES, or HBFS/IFS, which also
+   * reset the link): each stops and restarts the port's engine.
+   */
+  taskFileErrors: number;
 }
 
 /** A guest read request. */
@@ -200,13 +211,25 @@ interface Cmd {
   done: SimEvent<CmdResult>;
   /** Times issued to the HBA (a timer belongs to the latest). */
   attempt: number;
-  /** Retries left after a timeout. */
+  /** The latest attempt's timeout: cancelled when the command retires or is issued again. */
+  timer?: Timer;
+  /** Retries left after a timeout or a device error. */
   retriesLeft: number;
   /** Timed out; the error handler has not dealt with it yet. */
   expired: boolean;
 }
 
 type CmdResult = { ok: boolean; error?: string; versions?: Int32Array; bytes?: Uint8Array };
+
+/** A halting error the interrupt handler saw, for the error handler (libahci ahci_error_intr). */
+interface PortError {
+  /** PxIS error bits (TFES, HBFS, IFS). */
+  is: number;
+  /** PxTFD then: the failed command's status and error (non-queued; NCQ: also in log 10h). */
+  tfd: number;
+  /** PxCMD.CCS then: the failed non-queued command's slot (§6.2.2.1). */
+  ccs: number;
+}
 
 /**
  * AHCI driver for one port.
@@ -255,6 +278,7 @@ export class AhciDriver implements GuestBlockDriver {
     resets: 0,
     retries: 0,
     timedOut: 0,
+    taskFileErrors: 0,
   };
   /** Allocator of the driver's DMA structures and buffers, over the E820 map's usable RAM. */
   readonly allocator: PhysAllocator;
@@ -278,6 +302,8 @@ export class AhciDriver implements GuestBlockDriver {
   #lastCi = 0;
   #lastSact = 0;
   #ehPending = false;
+  /** A halting error seen by the interrupt handler and not yet recovered. */
+  #portError: PortError | undefined;
 
   /**
    * Creates the driver; it touches no register until {@link init}.
@@ -512,7 +538,8 @@ export class AhciDriver implements GuestBlockDriver {
     const timeout = this.#o.commandTimeout;
     if (timeout === 0) return;
     const attempt = ++cmd.attempt;
-    this.sim.call(timeout, () => {
+    cmd.timer?.cancel();
+    cmd.timer = this.sim.timer(timeout, () => {
       if (cmd.attempt !== attempt || cmd.done.triggered) return;
       cmd.expired = true;
       this.stats.timeouts++;
@@ -523,55 +550,110 @@ export class AhciDriver implements GuestBlockDriver {
   }
 
   /**
-   * libata's error handler for timed-out commands (ahci_error_handler, then
-   * ahci_hardreset): freeze the port (PxIE = 0), stop the engine, COMRESET
-   * through PxSCTL.DET (held 1 ms), wait for the link (PxSSTS.DET = 3) to stay
-   * up `linkDebounce` and the device to be ready, clear PxSERR and PxIS,
-   * restart, then issue every command that was outstanding again: a
-   * timed-out one uses up a retry (failing when none is left), the others
-   * were only caught in the reset. Not modelled: the device revalidation
-   * (IDENTIFY) and transfer-mode setup libata does after the reset.
+   * libata's error handler (ata_scsi_error -> ahci_error_handler ->
+   * ata_std_error_handler), for timed-out commands and for the halting errors
+   * the interrupt handler saw (PxIS.TFES, HBFS, IFS: the HBA has stopped
+   * processing the command list, AHCI 1.3.1 §6.2.2). Every command that was
+   * outstanding is out of the HBA afterwards (ST 1->0 clears PxCI and
+   * PxSACT, §3.3.14, §3.3.13) and is issued again or failed.
+   *
+   * The port is frozen (PxIE = 0) and the engine stopped (clear ST, wait for
+   * CR = 0). A timeout, a host bus or an interface error also resets the link
+   * (ahci_hardreset: COMRESET through PxSCTL.DET held 1 ms, the link
+   * (PxSSTS.DET = 3) up `linkDebounce`, the device ready). A task-file error
+   * alone needs no reset (ahci_error_handler: ahci_stop_engine,
+   * ahci_start_engine). PxSERR and PxIS are cleared and ST set again. After
+   * an NCQ error the failed tag is read from the NCQ Command Error log (READ
+   * LOG EXT 10h, ata_eh_read_log_10h, §6.2.2.2); a non-queued one is
+   * PxCMD.CCS (§6.2.2.1).
+   *
+   * Then, per Linux's policy (ata_eh_worth_retry, scsi_eh_flush_done_q): a
+   * command charged with the error (timed out, the failed one, or all of
+   * them when the log names none) uses up a retry and fails when none is
+   * left (SD_MAX_RETRIES); a media error (UNC, AC_ERR_MEDIA) and IDENTIFY (an
+   * internal command) fail at once; the others were only caught in the
+   * recovery and are issued again without using a retry
+   * (ata_eh_qc_retry). Not modelled: the device revalidation (IDENTIFY)
+   * and transfer-mode setup libata does after a reset, and libata's issue of
+   * its internal command with interrupts on (here it is polled).
    */
   *#recover(): ProcessGenerator<void> {
     using lock = this.#lock.request();
     yield lock;
     this.#ehPending = false;
+    const err = this.#portError;
+    this.#portError = undefined;
     const outstanding: Cmd[] = [];
     for (let s = 0; s < 32; s++) {
       const c = this.#slots[s];
       if (c !== undefined && this.#issued & (1 << s)) outstanding.push(c);
     }
-    if (!outstanding.some((c) => c.expired)) return; // completed meanwhile
-    this.stats.resets++;
+    const timedOut = outstanding.some((c) => c.expired);
+    if (!timedOut && err === undefined) return; // completed meanwhile
+    // AC_ERR_TIMEOUT, AC_ERR_HOST_BUS and AC_ERR_ATA_BUS ask for ATA_EH_RESET; AC_ERR_DEV does not.
+    const reset = timedOut || (err !== undefined && (err.is & (R.PxIS_HBFS | R.PxIS_IFS)) !== 0);
     yield* this.#w(R.Px.IE, 0);
     const cmd = yield* this.#r(R.Px.CMD);
     yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
     yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
-    const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
-    yield* this.#w(R.Px.SCTL, (sctl | 0x301) >>> 0); // IPM = 3 (no power states), DET = 1
-    yield this.sim.timeout(millis(1));
-    yield* this.#w(R.Px.SCTL, (sctl | 0x300) >>> 0);
-    yield* this.#waitFor(R.Px.SSTS, 0xf, 3, "PxSSTS.DET = 3 after COMRESET");
-    yield this.sim.timeout(this.#o.linkDebounce);
-    yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
-    yield* this.#w(R.Px.SERR, 0xffff_ffff);
-    yield* this.#w(R.Px.IS, 0xffff_ffff);
-    yield* this.#w(R.Ghc.IS, (1 << this.#port) >>> 0, true);
-    yield* this.#w(R.Px.CMD, ((yield* this.#r(R.Px.CMD)) | R.PxCMD_ST) >>> 0);
+    if (reset) {
+      this.stats.resets++;
+      const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
+      yield* this.#w(R.Px.SCTL, (sctl | 0x301) >>> 0); // IPM = 3 (no power states), DET = 1
+      yield this.sim.timeout(millis(1));
+      yield* this.#w(R.Px.SCTL, (sctl | 0x300) >>> 0);
+      yield* this.#waitFor(R.Px.SSTS, 0xf, 3, "PxSSTS.DET = 3 after COMRESET");
+      yield this.sim.timeout(this.#o.linkDebounce);
+      yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
+    }
+    yield* this.#restartEngine();
+    // Which command failed, and with what status (ata_eh_link_autopsy).
+    let failed: Cmd | undefined;
+    let tfd = err?.tfd ?? 0;
+    let chargeAll = false;
+    if (err !== undefined) {
+      this.stats.taskFileErrors++;
+      const nonQueued = outstanding.find((c) => !c.ncq);
+      if (reset) chargeAll = true; // AC_ERR_HOST_BUS / AC_ERR_ATA_BUS: every command
+      else if (nonQueued !== undefined) {
+        failed = nonQueued.slot === err.ccs ? nonQueued : undefined;
+        chargeAll = failed === undefined;
+      } else if (outstanding.length > 0) {
+        const log = yield* this.#readNcqLog();
+        failed = log === undefined
+          ? undefined
+          : outstanding.find((c) => c.ncq && c.slot === log.tag);
+        if (failed !== undefined) tfd = (log!.error << 8) | log!.status;
+        chargeAll = failed === undefined; // the error stays the link's: every command inherits it
+      }
+    }
     yield* this.#w(R.Px.IE, PORT_IRQ >>> 0);
     this.#issued = this.#lastCi = this.#lastSact = 0;
+    const after = this.#o.commandRetries;
+    const retries = `${after} ${after === 1 ? "retry" : "retries"}`;
+    const tfError = `task file error: status 0x${(tfd & 0xff).toString(16)} error 0x${
+      (tfd >>> 8 & 0xff).toString(16)
+    }`;
     for (const c of outstanding) {
-      if (c.expired) {
+      const deviceError = c === failed || (chargeAll && err !== undefined);
+      if (c.expired || deviceError) {
+        const expired = c.expired;
         c.expired = false;
+        if (deviceError && !expired && c === failed) {
+          // Not worth a retry (ata_eh_worth_retry): a media error, or an internal command.
+          if ((tfd >>> 8) & R.ATA_ERR_UNC || c.kind === "identify") {
+            this.#retire(c, { ok: false, error: tfError });
+            continue;
+          }
+        }
         if (c.retriesLeft === 0) {
-          this.stats.timedOut++;
-          const after = this.#o.commandRetries;
-          this.#retire(c, {
-            ok: false,
-            error: `timeout: no completion within ${this.#o.commandTimeout / 1e9} s, ${after} ${
-              after === 1 ? "retry" : "retries"
-            }`,
-          });
+          if (expired) {
+            this.stats.timedOut++;
+            this.#retire(c, {
+              ok: false,
+              error: `timeout: no completion within ${this.#o.commandTimeout / 1e9} s, ${retries}`,
+            });
+          } else this.#retire(c, { ok: false, error: `${tfError}, ${retries}` });
           continue;
         }
         c.retriesLeft--;
@@ -579,6 +661,62 @@ export class AhciDriver implements GuestBlockDriver {
       this.stats.retries++;
       yield* this.#send(c);
     }
+  }
+
+  /** Clears PxSERR and PxIS (and the port's IS bit), then sets PxCMD.ST (§6.2.2, §10.3.1). */
+  *#restartEngine(): ProcessGenerator<void> {
+    yield* this.#w(R.Px.SERR, 0xffff_ffff);
+    yield* this.#w(R.Px.IS, 0xffff_ffff);
+    yield* this.#w(R.Ghc.IS, (1 << this.#port) >>> 0, true);
+    yield* this.#w(R.Px.CMD, ((yield* this.#r(R.Px.CMD)) | R.PxCMD_ST) >>> 0);
+  }
+
+  /**
+   * ata_eh_read_log_10h: READ LOG EXT of the NCQ Command Error log, issued
+   * from the error handler as an internal command in slot 0 (every command is
+   * out of the HBA after the engine stop; libata's internal tag) and polled.
+   * Returns the log, or undefined when it names no queued command (NQ) or the
+   * command fails (the engine is then restarted again).
+   */
+  *#readNcqLog(): ProcessGenerator<NcqErrorLog | undefined> {
+    const o = this.#o;
+    const mem = o.memory;
+    const buf = this.allocator.alloc(SECTOR, { align: 4096 });
+    const ctba = this.#ctba[0];
+    yield this.sim.timeout(o.costs.issue);
+    mem.writeBytes(
+      ctba,
+      encodeH2dFis(encodeAtaCommand({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 })),
+    );
+    writePrdt(mem, ctba, [{ dba: buf, bytes: SECTOR, interrupt: false }]);
+    writeCommandHeader(mem, { clb: this.#clb, slot: 0 }, { cfl: 5, prdtl: 1, ctba });
+    yield* this.#w(R.Px.CI, 1);
+    const deadline = this.sim.now + o.engineTimeout;
+    let ok = false;
+    for (;;) {
+      yield this.sim.timeout(o.costs.pollInterval);
+      const is = yield* this.#r(R.Px.IS);
+      if (is & R.PxIS_FATAL) break;
+      if (!((yield* this.#r(R.Px.CI)) & 1)) {
+        ok = true;
+        break;
+      }
+      if (this.sim.now >= deadline) {
+        throw new Error("AHCI driver: timed out waiting for READ LOG EXT (log 10h)");
+      }
+    }
+    let log: NcqErrorLog | undefined;
+    if (ok) {
+      yield* this.#w(R.Px.IS, 0xffff_ffff);
+      log = decodeNcqErrorLog(mem.readBytes(buf, SECTOR));
+    } else {
+      const cmd = yield* this.#r(R.Px.CMD);
+      yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
+      yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+      yield* this.#restartEngine();
+    }
+    this.allocator.free(buf, SECTOR);
+    return log === undefined || log.nq ? undefined : log;
   }
 
   /** Writes the command header, command FIS and PRDT for `cmd` into its slot. */
@@ -644,15 +782,23 @@ export class AhciDriver implements GuestBlockDriver {
     }
   }
 
-  /** libahci's ahci_port_intr: ack PxIS, find finished slots from PxCI/PxSACT. */
+  /**
+   * libahci's ahci_port_intr: ack PxIS, find finished slots from PxCI/PxSACT.
+   * After a halting error (ahci_error_intr) the failed command and those
+   * behind it stay in PxCI/PxSACT: PxTFD and PxCMD.CCS are kept for the
+   * error handler, which is scheduled; what finished before completes here.
+   */
   *#servicePort(): ProcessGenerator<number> {
     const pxis = yield* this.#r(R.Px.IS);
     if (pxis !== 0) yield* this.#w(R.Px.IS, pxis);
-    let failedSlot = -1;
-    let tfd = 0;
-    if (pxis & (R.PxIS_TFES | R.PxIS_HBFS | R.PxIS_IFS)) {
-      tfd = yield* this.#r(R.Px.TFD);
-      failedSlot = ((yield* this.#r(R.Px.CMD)) >>> R.PxCMD_CCS_SHIFT) & 0x1f;
+    if (pxis & R.PxIS_FATAL) {
+      const tfd = yield* this.#r(R.Px.TFD);
+      const ccs = ((yield* this.#r(R.Px.CMD)) >>> R.PxCMD_CCS_SHIFT) & 0x1f;
+      this.#portError ??= { is: pxis & R.PxIS_FATAL, tfd, ccs };
+      if (!this.#ehPending) {
+        this.#ehPending = true;
+        this.sim.process(this.#recover(), "ahci-eh");
+      }
     }
     const ci = yield* this.#r(R.Px.CI);
     const sact = this.#useNcq ? yield* this.#r(R.Px.SACT) : 0;
@@ -664,29 +810,19 @@ export class AhciDriver implements GuestBlockDriver {
       if (!(done & (1 << s))) continue;
       n++;
       yield this.sim.timeout(this.#o.costs.complete);
-      this.#complete(s, s === failedSlot ? tfd : -1);
+      this.#complete(s);
     }
     return n;
   }
 
-  #complete(slot: number, failedTfd: number): void {
+  /** A command the HBA finished (a failed one never is: it waits for the error handler). */
+  #complete(slot: number): void {
     const cmd = this.#slots[slot]!;
     const mem = this.#o.memory;
     // PRDBC tells how much moved; a short count is an error even without TFES.
     const prdbc = readCommandHeader(mem, { clb: this.#clb, slot }).prdbc;
     let r: CmdResult;
-    // The HBA model keeps running after a task-file error (lib/hw/ahci: no
-    // §6.2.2 halt), so the failing command may have completed, as a short
-    // transfer, in an earlier pass, and PxCMD.CCS now names its slot reused by
-    // a command that moved all its data: that one did not fail.
-    if (failedTfd >= 0 && (prdbc < cmd.bufBytes || cmd.bufBytes === 0)) {
-      r = {
-        ok: false,
-        error: `task file error: status 0x${(failedTfd & 0xff).toString(16)} error 0x${
-          (failedTfd >>> 8 & 0xff).toString(16)
-        }`,
-      };
-    } else if (prdbc < cmd.bufBytes) {
+    if (prdbc < cmd.bufBytes) {
       r = { ok: false, error: `short transfer: ${prdbc} of ${cmd.bufBytes} bytes` };
     } else if (cmd.kind === "read") {
       r = { ok: true, versions: mem.readVersions(cmd.buf, cmd.count) };
@@ -709,6 +845,7 @@ export class AhciDriver implements GuestBlockDriver {
     if (!cmd.ncq) this.#exclusive = false;
     if (!r.ok) this.stats.errors++;
     if (cmd.bufBytes > 0) this.allocator.free(cmd.buf, cmd.bufBytes);
+    cmd.timer?.cancel();
     cmd.done.succeed(r);
     this.#admit();
   }

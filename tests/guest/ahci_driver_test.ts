@@ -4,7 +4,7 @@ import { VersionMap } from "../../lib/_util/mod.ts";
 import type { SimEvent, Simulation } from "../../lib/sim/mod.ts";
 import type { DiskCommand, DiskResult } from "../../lib/hw/mod.ts";
 import { AhciRegs as R, decodeCommand } from "../../lib/hw/ahci/mod.ts";
-import { MemDisk } from "../../lib/hw/ahci/_test_utils.ts";
+import { flakyDisk, MemDisk } from "../../lib/hw/ahci/_test_utils.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
 import { ABAR, guestRig, runGuest } from "./_rig.ts";
 
@@ -246,8 +246,9 @@ Deno.test("AhciDriver reports a task-file error on the failing request only", ()
 });
 
 Deno.test("a task-file error that lands between the driver's PxIS and PxCI reads fails no other command", () => {
-  // The failing read completes (PxCI clear, PRDBC 0) just after the handler read PxIS; its
-  // slot is reused before the next pass, which still sees TFES and CCS naming that slot.
+  // The failing read's error is posted just after the handler read PxIS: the HBA halts with
+  // that slot still issued, so this pass completes nothing wrongly and the next one sees TFES.
+  // (Before the §6.2.2 halt the slot completed, was reused, and CCS blamed its new command.)
   const rig = guestRig({
     disks: (sim) => [
       new class extends FailingDisk {
@@ -273,6 +274,122 @@ Deno.test("a task-file error that lands between the driver's PxIS and PxCI reads
   });
   assert.deepEqual(failed, []); // was: ["lba 101: task file error: status 0x50 error 0x0"]
   assert.equal(bad!.ok, false);
+});
+
+/** A fault for MemDisk.fail: `op`s at `lba` fail with `error`, the first `times` times (all: Infinity). */
+function failAt(
+  lba: number,
+  o: { times?: number; error?: "abrt" | "idnf" | "unc"; op?: "read" | "write" } = {},
+): (c: DiskCommand) => "abrt" | "idnf" | "unc" | undefined {
+  let left = o.times ?? Infinity;
+  return (c) => {
+    if (c.op !== (o.op ?? "read") || c.lba !== lba || left === 0) return undefined;
+    left--;
+    return o.error ?? "abrt";
+  };
+}
+
+/** Disk LBAs the disk saw, for op `op`, in order. */
+const lbas = (rig: ReturnType<typeof guestRig>, op = "read") =>
+  rig.disks[0].log.flatMap((c) => c.op !== "flush" && c.op === op ? [c.lba] : []);
+
+Deno.test("the guest driver re-issues the commands held behind a failed one (NCQ, §6.2.2.2)", () => {
+  const rig = guestRig({ trace: true, latency: 50_000 });
+  rig.disks[0].fail = failAt(64, { times: 1 });
+  const rs = runGuest(rig, function* () {
+    return (yield rig.sim.allOf(
+      [0, 16, 32, 48, 64, 80, 96, 112].map((lba) => rig.driver.read({ lba, count: 8 })),
+    )) as IoResult[];
+  });
+  assert.ok(rs.every((r) => r.ok), "the failed read was retried, the others issued again");
+  const s = rig.driver.stats;
+  assert.deepEqual([s.taskFileErrors, s.resets, s.errors, s.timeouts], [1, 0, 0, 0]);
+  assert.ok(s.retries >= 1);
+  assert.equal(lbas(rig).filter((l) => l === 64).length, 2, "one retry of the failed read");
+  assert.equal(rig.hba.counters().commands.log, 1, "the failed tag came from log page 10h");
+  // The recovery in the spec's order: ST cleared, CR waited for, PxSERR and PxIS cleared, ST set,
+  // then READ LOG EXT in slot 0; no COMRESET (a task-file error needs none).
+  const p = (r: R.Px) => portReg(0, r);
+  const eh = rig.accesses.filter((a) => a.write);
+  const stop = eh.findIndex((a) => a.offset === p(Px.CMD) && !(a.value & R.PxCMD_ST));
+  const order = eh.slice(stop).map((a) => a.offset);
+  const at = (off: number) => order.indexOf(off);
+  assert.ok(stop > 0 && at(p(Px.SERR)) < at(p(Px.IS)), "SERR, then IS");
+  const start = order.findIndex((o, i) => o === p(Px.CMD) && eh[stop + i].value & R.PxCMD_ST);
+  assert.ok(at(p(Px.IS)) < start && start < at(p(Px.CI)), "ST set before READ LOG EXT is issued");
+  assert.equal(eh.filter((a) => a.offset === p(Px.SCTL)).length, 0, "no COMRESET");
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  assert.equal(rig.hba.read(p(Px.IE), 4) !== 0, true, "interrupts back on");
+});
+
+Deno.test("a non-queued command that fails is found by PxCMD.CCS and retried; one that keeps failing fails after commandRetries (§6.2.2.1)", () => {
+  const rig = guestRig({ hbaNcq: false, driver: { commandRetries: 2 } });
+  rig.disks[0].fail = failAt(13, { op: "write" });
+  const [bad, good, again] = runGuest(rig, function* () {
+    const both = (yield rig.sim.allOf([
+      rig.driver.write({ lba: 13, count: 1, version: 9 }),
+      rig.driver.write({ lba: 14, count: 1, version: 9 }),
+    ])) as IoResult[];
+    return [...both, (yield rig.driver.read({ lba: 14, count: 1 })) as IoResult];
+  });
+  assert.equal(bad.ok, false);
+  assert.match(bad.error!, /^task file error: status 0x51 error 0x4, 2 retries$/);
+  assert.ok(good.ok && again.ok && again.versions![0] === 9, "the queue goes on after the error");
+  assert.equal(lbas(rig, "write").filter((l) => l === 13).length, 3, "tried, then retried twice");
+  const s = rig.driver.stats;
+  assert.deepEqual([s.taskFileErrors, s.resets, s.errors], [3, 0, 1]);
+  assert.equal(rig.hba.counters().commands.log, 0, "non-queued: PxCMD.CCS named the command");
+});
+
+Deno.test("a media error (UNC) fails its request at once, without retries; the others complete", () => {
+  const rig = guestRig();
+  rig.disks[0].fail = failAt(200, { error: "unc" });
+  const rs = runGuest(rig, function* () {
+    return (yield rig.sim.allOf(
+      [100, 200, 300].map((lba) => rig.driver.read({ lba, count: 8 })),
+    )) as IoResult[];
+  });
+  assert.deepEqual(rs.map((r) => r.ok), [true, false, true]);
+  assert.equal(rs[1].error, "task file error: status 0x51 error 0x40");
+  assert.equal(lbas(rig).filter((l) => l === 200).length, 1, "Linux does not retry AC_ERR_MEDIA");
+  assert.equal(rig.driver.stats.errors, 1);
+});
+
+Deno.test("AhciDriver recovers from transient task-file errors under load: every request completes with its data (NCQ or not)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 24 }),
+      fc.boolean(),
+      fc.integer({ min: 2, max: 9 }),
+      (counts, ncq, every) => {
+        const rig = guestRig({ sectors: 8192, hbaNcq: ncq });
+        const results = runGuest(rig, function* () {
+          // Every `every`-th disk command fails with ABRT, each at most twice (fewer than its retries).
+          rig.disks[0].fail = flakyDisk(every);
+          const writes = counts.map((count, i) =>
+            rig.driver.write({ lba: i * 100, count, version: 1000 + i })
+          );
+          const w = (yield rig.sim.allOf(writes)) as IoResult[];
+          const reads = counts.map((count, i) => rig.driver.read({ lba: i * 100, count }));
+          return [...w, ...(yield rig.sim.allOf(reads)) as IoResult[]];
+        });
+        rig.sim.run();
+        assert.ok(results.every((r) => r.ok), results.find((r) => !r.ok)?.error);
+        counts.forEach((count, i) => {
+          assert.deepEqual([...results[counts.length + i].versions!], Array(count).fill(1000 + i));
+        });
+        // A failure the device reports after another one halted the port is aborted with it.
+        const { taskFileErrors } = rig.driver.stats;
+        const failed = rig.disks[0].failed;
+        assert.ok(taskFileErrors <= failed && (taskFileErrors > 0) === (failed > 0));
+        assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0);
+        assert.equal(rig.hba.read(portReg(0, Px.SACT), 4), 0);
+        assert.equal(rig.hba.port(0).state, "running");
+        assert.deepEqual(rig.hba.counters().illegal, {});
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
 
 Deno.test("every register access of the driver goes through the CPU and traps as a VM exit when hooked", () => {
@@ -357,6 +474,18 @@ Deno.test("a command that times out on every try fails after commandRetries retr
   assert.ok(next.ok, "the port works again after the resets");
   const s = rig.driver.stats;
   assert.deepEqual([s.timeouts, s.resets, s.retries, s.timedOut, s.errors], [3, 3, 2, 1, 1]);
+});
+
+Deno.test("a completed command's timer is cancelled: a run with nothing left to do ends at the last completion", () => {
+  const rig = guestRig({ driver: EH });
+  const done = runGuest(rig, function* () {
+    yield rig.driver.read({ lba: 8, count: 8 });
+    yield rig.driver.read({ lba: 64, count: 8 });
+    return rig.sim.now;
+  });
+  rig.sim.run(); // nothing but the interrupt handler's tail and the two 30 s timers could be left
+  assert.ok(rig.sim.now - done < 10_000, `${rig.sim.now} vs ${done}`);
+  assert.equal(rig.driver.stats.timeouts, 0);
 });
 
 Deno.test("without a command timeout (the default) a hung command just waits", () => {

@@ -6,6 +6,7 @@ import {
   AhciHba,
   AhciRegs as R,
   decodeD2hFis,
+  decodeNcqErrorLog,
   decodeSdbFis,
   encodeAtaCommand,
   encodeH2dFis,
@@ -330,7 +331,7 @@ Deno.test("IDENTIFY returns capacity in words 100-103, 60-61 and the queue depth
   assert.equal(readCommandHeader(rig.memory, { clb: rig.clb(0), slot: 0 }).prdbc, 512);
 });
 
-Deno.test("a device error ends in a task-file error: PxTFD.ERR, IDNF, PxIS.TFES, CCS = failing slot", () => {
+Deno.test("a device error ends in a task-file error: PxTFD.ERR, IDNF, PxIS.TFES, CCS = failing slot, its PxCI bit kept", () => {
   const rig = ahciRig({ sectors: 1000 });
   rig.startPort(0, { ie: R.PxIS_TFES, ghcIe: true });
   rig.issue(0, {
@@ -342,11 +343,137 @@ Deno.test("a device error ends in a task-file error: PxTFD.ERR, IDNF, PxIS.TFES,
   const tfd = reg(rig, Px.TFD);
   assert.equal(tfd & 0xff, 0x51);
   assert.equal(tfd >>> 8, R.ATA_ERR_IDNF);
-  assert.ok(reg(rig, Px.IS) & R.PxIS_TFES);
+  assert.equal(reg(rig, Px.IS), R.PxIS_TFES, "TFES, not DHRS (§5.3.8.1 -> ERR:FatalTaskfile)");
   assert.equal((reg(rig, Px.CMD) >>> R.PxCMD_CCS_SHIFT) & 31, 6);
-  assert.equal(reg(rig, Px.CI), 0);
+  assert.equal(reg(rig, Px.CI), 1 << 6, "the failing slot stays issued (§6.2.2.1)");
+  assert.equal(rig.hba.port(0).state, "halted");
   assert.equal(rig.interrupts.length, 1);
   assert.equal(rig.hba.counters().errors, 1);
+});
+
+/** Issues `slots` (one command each, built by `cmd`) with one PxCI write (and PxSACT for NCQ). */
+function issueAll(
+  rig: ReturnType<typeof ahciRig>,
+  slots: number[],
+  cmd: (s: number) => Parameters<typeof encodeAtaCommand>[0],
+): void {
+  let mask = 0, sact = 0;
+  for (const s of slots) {
+    const c = cmd(s);
+    rig.issue(0, {
+      slot: s,
+      go: false,
+      fis: fisOf(c),
+      prdt: [{ dba: 0x40_0000 + s * 0x1_0000, bytes: (c.count ?? 1) * 512, interrupt: false }],
+    });
+    mask |= 1 << s;
+    if (c.ncq) sact |= 1 << s;
+  }
+  if (sact) rig.hba.write(portReg(0, Px.SACT), 4, sact >>> 0);
+  rig.hba.write(portReg(0, Px.CI), 4, mask >>> 0);
+}
+
+/** Software's part of §6.2.2: clear ST, wait for CR to clear, clear PxSERR and PxIS, set ST. */
+function restart(rig: ReturnType<typeof ahciRig>): void {
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE);
+  rig.sim.run(rig.sim.now + rig.hba.costs.engineStop + 1);
+  assert.equal(reg(rig, Px.CMD) & R.PxCMD_CR, 0);
+  rig.hba.write(portReg(0, Px.SERR), 4, 0xffff_ffff);
+  rig.hba.write(portReg(0, Px.IS), 4, 0xffff_ffff);
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE | R.PxCMD_ST);
+}
+
+Deno.test("the HBA stops fetching commands after a task-file error until ST is cleared and set (§6.2.2)", () => {
+  const rig = ahciRig({ latency: 10_000, costs: { engineStop: 3_000 } });
+  const disk = rig.disks[0];
+  disk.fail = (c) => c.op === "read" && c.lba === 100 ? "abrt" : undefined;
+  rig.startPort(0, { ie: 0xffff_ffff, ghcIe: true });
+  issueAll(rig, [0, 1, 2], (s) => ({ kind: "read", lba: [100, 200, 300][s], count: 1 }));
+  rig.sim.run();
+  assert.equal(disk.log.length, 1, "only the failing command reached the disk");
+  assert.equal(reg(rig, Px.CI), 0b111, "the failing slot and the two behind it stay set");
+  assert.equal(reg(rig, Px.IS), R.PxIS_TFES);
+  assert.equal(reg(rig, Px.CMD) & (R.PxCMD_ST | R.PxCMD_CR), R.PxCMD_ST | R.PxCMD_CR);
+  assert.equal((reg(rig, Px.CMD) >>> R.PxCMD_CCS_SHIFT) & 31, 0);
+  assert.equal(reg(rig, Px.TFD), (R.ATA_ERR_ABRT << 8) | 0x51);
+  // A command issued now is taken into PxCI but not fetched either.
+  issueAll(rig, [3], () => ({ kind: "read", lba: 400, count: 1 }));
+  rig.sim.run();
+  assert.equal(disk.log.length, 1);
+  assert.equal(reg(rig, Px.CI), 0b1111);
+  assert.equal(rig.hba.counters().commands.read, 1, "one completion: the failed one");
+  restart(rig);
+  assert.equal(reg(rig, Px.CI), 0, "ST 1->0 cleared PxCI (§3.3.14)");
+  rig.sim.run();
+  assert.equal(disk.log.length, 1, "nothing runs again by itself");
+  issueAll(rig, [1, 2, 3], (s) => ({ kind: "read", lba: 100 * (s + 1), count: 1 }));
+  rig.sim.run();
+  assert.equal(reg(rig, Px.CI), 0);
+  assert.equal(reg(rig, Px.IS), R.PxIS_DHRS);
+  // Fetched round-robin from the slot after the last one fetched (slot 3 was, before the error).
+  assert.deepEqual(disk.log.map((c) => (c as { lba: number }).lba), [100, 400, 200, 300]);
+  assert.deepEqual(rig.hba.counters().illegal, {});
+});
+
+Deno.test("an NCQ error completes nothing: every queued command keeps PxSACT, the failed tag is in log page 10h (§6.2.2.2)", () => {
+  const rig = ahciRig({ latency: 10_000 });
+  const disk = rig.disks[0];
+  disk.fail = (c) => c.op === "read" && c.lba === 2 * 8 ? "unc" : undefined;
+  rig.startPort(0, { ie: 0xffff_ffff, ghcIe: true });
+  const read = (s: number) => ({ kind: "read" as const, lba: s * 8, count: 8, ncq: true, tag: s });
+  issueAll(rig, [0, 1], read);
+  rig.sim.run();
+  issueAll(rig, [2, 3], read);
+  rig.sim.run();
+  // Tags 0 and 1 finished before tag 2 failed; tag 3 was aborted with it.
+  assert.equal(reg(rig, Px.SACT), 0b1100);
+  assert.equal(reg(rig, Px.IS) & R.PxIS_TFES, R.PxIS_TFES);
+  assert.equal(reg(rig, Px.TFD), (R.ATA_ERR_UNC << 8) | 0x51);
+  assert.equal(
+    (reg(rig, Px.CMD) >>> R.PxCMD_CCS_SHIFT) & 31,
+    0,
+    "CCS does not name a queued command",
+  );
+  const sdb = decodeSdbFis(rig.memory.readBytes(rig.fb(0) + R.RFIS_SDBFIS, 8));
+  assert.deepEqual([sdb.status & R.ATA_STS_ERR, sdb.error, sdb.sactive], [1, R.ATA_ERR_UNC, 0]);
+  assert.equal(rig.hba.counters().commands.read, 3);
+  restart(rig);
+  assert.equal(reg(rig, Px.SACT), 0);
+  // READ LOG EXT, log 10h: the failing tag, its error and LBA; reading it clears it.
+  const pages: ReturnType<typeof decodeNcqErrorLog>[] = [];
+  for (let i = 0; i < 2; i++) {
+    rig.issue(0, {
+      slot: 5,
+      fis: fisOf({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 }),
+      prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
+    });
+    rig.sim.run();
+    assert.equal(reg(rig, Px.CI), 0);
+    pages.push(decodeNcqErrorLog(rig.memory.readBytes(0x80_0000, 512)));
+  }
+  assert.deepEqual(pages[0], {
+    nq: false,
+    tag: 2,
+    status: 0x51,
+    error: R.ATA_ERR_UNC,
+    lba: 16,
+    count: 8,
+  });
+  assert.equal(pages[1].nq, true, "read once: NQ, no queued error left");
+  assert.equal(rig.hba.counters().commands.log, 2);
+});
+
+Deno.test("READ LOG EXT of a log the device does not keep ends in ABRT and halts the port", () => {
+  const rig = ahciRig();
+  rig.startPort(0);
+  rig.issue(0, {
+    slot: 0,
+    fis: fisOf({ kind: "log", lba: 0x11, count: 1 }),
+    prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
+  });
+  rig.sim.run();
+  assert.equal(reg(rig, Px.TFD) >>> 8, R.ATA_ERR_ABRT);
+  assert.equal(rig.hba.port(0).state, "halted");
 });
 
 Deno.test("GHC.HR resets ports to idle and self-clears after hbaReset", () => {

@@ -45,7 +45,7 @@ const arbCommand = fc.record({
   sact: fc.boolean(),
 });
 
-Deno.test("malformed guest commands always end in a completed slot with success or a task-file error", () => {
+Deno.test("malformed guest commands end in success, or in a task-file error that halts the port until ST is cleared", () => {
   fc.assert(
     fc.property(
       fc.uniqueArray(fc.integer({ min: 0, max: 31 }), { minLength: 1, maxLength: 8 }),
@@ -79,21 +79,42 @@ Deno.test("malformed guest commands always end in a completed slot with success 
           if (c.sact) sact |= 1 << slot;
           ci |= 1 << slot;
         });
+        // Disk commands submitted when the (first) error was posted.
+        let atError = -1;
+        rig.hba.onComplete = (c) => {
+          if (!c.ok && atError < 0) atError = rig.disks[0].log.length;
+        };
         rig.hba.write(portReg(0, Px.SACT), 4, sact >>> 0);
         rig.hba.write(portReg(0, Px.CI), 4, ci >>> 0);
         rig.sim.run();
-        assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0, "no PxCI bit hangs");
-        assert.equal(rig.hba.read(portReg(0, Px.SACT), 4), 0, "no PxSACT bit hangs");
         const k = rig.hba.counters();
         const completed = Object.values(k.commands).reduce((a, b) => a + b, 0);
-        assert.equal(completed, slots.length, "every issued slot completed once");
+        const left = (rig.hba.read(portReg(0, Px.CI), 4) | rig.hba.read(portReg(0, Px.SACT), 4)) >>>
+          0;
         assert.ok(k.malformed <= k.errors);
-        const tfd = rig.hba.read(portReg(0, Px.TFD), 4);
-        if (k.errors > 0) {
-          assert.ok(rig.hba.read(portReg(0, Px.IS), 4) & R.PxIS_TFES);
-        }
-        assert.equal(tfd & R.ATA_STS_BSY, 0);
+        assert.equal(rig.hba.read(portReg(0, Px.TFD), 4) & R.ATA_STS_BSY, 0);
         assert.ok(rig.interrupts.length >= 1);
+        if (k.errors === 0) {
+          assert.equal(left, 0, "no PxCI/PxSACT bit hangs");
+          assert.equal(completed, slots.length, "every issued slot completed once");
+          return;
+        }
+        // The first error halts the port: nothing after it completes or reaches the disk.
+        assert.equal(k.errors, 1);
+        assert.equal(rig.hba.port(0).state, "halted");
+        assert.ok(rig.hba.read(portReg(0, Px.IS), 4) & R.PxIS_TFES);
+        assert.ok(left !== 0, "the failing slot is still issued");
+        assert.ok(completed < slots.length + 1 && completed >= 1);
+        assert.equal(
+          rig.disks[0].log.length,
+          atError,
+          "nothing issued to the disk after the error",
+        );
+        rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE); // software clears ST (§6.2.2)
+        rig.sim.run();
+        assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0, "no PxCI bit hangs after the stop");
+        assert.equal(rig.hba.read(portReg(0, Px.SACT), 4), 0, "nor a PxSACT bit");
+        assert.equal(rig.hba.port(0).state, "idle");
       },
     ),
     { numRuns: 300 },
@@ -141,8 +162,9 @@ Deno.test("each malformed shape ends in the ATA error the spec gives", () => {
     const tfd = rig.hba.read(portReg(0, Px.TFD), 4);
     assert.equal(tfd & R.ATA_STS_ERR, R.ATA_STS_ERR, reason);
     assert.equal(tfd >>> 8, err, reason);
-    assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0, reason);
+    assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 1 << cmd.slot, reason);
     assert.ok(rig.hba.read(portReg(0, Px.IS), 4) & R.PxIS_TFES, reason);
+    assert.equal(rig.hba.port(0).state, "halted", reason);
     assert.deepEqual(rig.hba.counters().malformedBy, { [reason]: 1 });
   }
 });
@@ -159,7 +181,8 @@ Deno.test("a PRD pointing past the end of memory is a host bus error, not an exc
   const is = rig.hba.read(portReg(0, Px.IS), 4);
   assert.ok(is & R.PxIS_HBFS);
   assert.ok(is & R.PxIS_TFES);
-  assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 0);
+  assert.equal(rig.hba.read(portReg(0, Px.CI), 4), 1, "the port halts (ERR:Fatal, §5.3.16)");
+  assert.equal(rig.hba.port(0).state, "halted");
   assert.deepEqual(rig.hba.counters().malformedBy, { "host-bus": 1 });
 });
 

@@ -148,27 +148,225 @@ Deno.test("a command the device refuses is neither redirected nor marked present
   assert.equal(rig.image!.requests, 0);
 });
 
-Deno.test("a guest's task-file error keeps its PxTFD and PxCMD.CCS while the VMM uses the port", () => {
+/** Guest error recovery through the trapped window (§6.2.2.1): clear ST, wait CR = 0, clear PxSERR and PxIS, set ST. */
+function* recoverPort(rig: Rig): ProcessGenerator<void> {
+  const cmd = mmio(rig, Px.CMD);
+  mmio(rig, Px.CMD, cmd & ~AhciRegs.PxCMD_ST);
+  while (mmio(rig, Px.CMD) & AhciRegs.PxCMD_CR) yield rig.sim.timeout(20_000);
+  mmio(rig, Px.SERR, 0xffff_ffff);
+  mmio(rig, Px.IS, 0xffff_ffff);
+  mmio(rig, Px.CMD, cmd | AhciRegs.PxCMD_ST);
+}
+
+Deno.test("a guest's task-file error halts the port for the guest: VMM work waits for its recovery, and PxTFD and CCS stay the guest's", () => {
   const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
-  let seen: number[] = [];
+  let halted: number[] = [];
+  let after: number[] = [];
   rig.sim.process(function* () {
     yield* boot(rig);
     assert.ok((yield* io(rig.driver.write({ lba: 100, count: 4, version: 9 }))).ok);
-    mmio(rig, Px.IE, 0); // a polling guest: PxIS.TFES stays set until it looks
+    mmio(rig, Px.IE, 0); // a polling guest: it handles the error itself, below
     handmade(rig, { slot: 5, kind: "write", lba: 100, count: 4, prdBytes: 1024 }); // aborted
     mmio(rig, Px.CI, 1 << 5);
-    // VMM work queued meanwhile (a copy chunk), which runs once the guest's command is done.
-    rig.mediator!.writeAbsent({ lba: 8192, versions: Int32Array.from(image(8192, 2048)) });
-    while (mmio(rig, Px.CI) & (1 << 5)) yield rig.sim.timeout(20_000);
-    const look = () => [mmio(rig, Px.TFD), (mmio(rig, Px.CMD) >>> 8) & 0x1f];
-    seen = [...look()];
-    yield rig.sim.timeout(50_000_000); // long after the VMM's write
-    seen.push(...look(), mmio(rig, Px.IS) & AhciRegs.PxIS_TFES);
+    // VMM work queued meanwhile (a copy chunk): it may not run on the halted port.
+    const copy = rig.mediator!.writeAbsent({
+      lba: 8192,
+      versions: Int32Array.from(image(8192, 2048)),
+    });
+    yield rig.sim.timeout(5_000_000);
+    const look = () => [
+      mmio(rig, Px.TFD),
+      (mmio(rig, Px.CMD) >>> 8) & 0x1f,
+      mmio(rig, Px.CI),
+      mmio(rig, Px.IS) & AhciRegs.PxIS_TFES,
+    ];
+    halted = look();
+    assert.ok(!copy.triggered, "the VMM's write waits while the guest's error halts the port");
+    yield* recoverPort(rig);
+    yield copy;
+    after = look();
   });
-  rig.sim.run(); // before the fix: the VMM took the guest's TFES for its own and stopped the run
+  rig.sim.run(); // before the fix: the guest's failed slot completed and the port ran on
   const failed = (AhciRegs.ATA_ERR_ABRT << 8) | 0x51;
-  assert.deepEqual(seen, [failed, 5, failed, 5, AhciRegs.PxIS_TFES]);
+  assert.deepEqual(halted, [failed, 5, 1 << 5, AhciRegs.PxIS_TFES], "the failed slot stays issued");
+  assert.deepEqual(after, [failed, 0, 0, 0], "the VMM's command shows nothing of its own");
+  assert.equal(rig.mediator!.stats.guestTaskFileErrors, 1);
+  assert.equal(rig.mediator!.stats.abortedGuestCommands, 1);
   assert.ok(rig.map!.isPresent(8192, 2048), "the VMM's own write completed");
+  assert.deepEqual(
+    [...rig.disk.content.read(100, 4)],
+    [9, 9, 9, 9],
+    "the aborted write wrote nothing",
+  );
+  assert.deepEqual(rig.hba.counters().illegal, {});
+});
+
+Deno.test("a held redirect completes nothing while a guest error halts the port; the guest's port stop drops it, its fetch still fills the disk", () => {
+  const rig = makeRig({ virtualized: true, copier: false, imageLatency: 1_000_000 });
+  let whileHalted = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    mmio(rig, Px.IE, 0); // a polling guest
+    handmade(rig, { slot: 7, kind: "read", lba: 300, count: 8 }); // absent: held for redirection
+    mmio(rig, Px.CI, 1 << 7);
+    yield rig.sim.timeout(10_000);
+    handmade(rig, { slot: 5, kind: "write", lba: 100, count: 4, cfl: 4 }); // the device aborts it
+    mmio(rig, Px.CI, 1 << 5);
+    yield rig.sim.timeout(3_000_000); // the image data arrived meanwhile
+    whileHalted = mmio(rig, Px.CI);
+    yield* recoverPort(rig);
+  });
+  rig.sim.run(1e9);
+  const m = rig.mediator!;
+  assert.equal(whileHalted, (1 << 7 | 1 << 5) >>> 0, "before the fix the redirect completed");
+  assert.equal(m.stats.redirectedReads, 0, "nothing placed in the dropped command's buffers");
+  assert.equal(m.stats.abortedGuestCommands, 2);
+  assert.deepEqual([...rig.disk.content.read(300, 8)], image(300, 8), "copy-on-read still ran");
+  assert.ok(m.canDetach(), "nothing left outstanding");
+});
+
+Deno.test("a failed guest write is not marked present and the copier fills it", () => {
+  const rig = makeRig({ virtualized: true, sectors: 4096, chunkSectors: 256 });
+  // The disk fails the guest's write (version 77) every time; the VMM's writes there succeed.
+  rig.disk.fail = (c) => c.op === "write" && c.versions[0] === 77 ? "abrt" : undefined;
+  let bad: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    bad = yield* io(rig.driver.write({ lba: 1000, count: 8, version: 77 }));
+    assert.ok(!rig.map!.isPresent(1000, 8), "a write the disk failed leaves its sectors absent");
+    yield* rig.copier!.run();
+  });
+  rig.sim.run();
+  assert.equal(bad!.ok, false);
+  assert.match(bad!.error!, /task file error: status 0x51 error 0x4, 5 retries/);
+  assert.equal(rig.driver.stats.taskFileErrors, 6, "tried once and retried five times");
+  assert.deepEqual(
+    [...rig.disk.content.read(996, 16)],
+    image(996, 16),
+    "before the fix it was marked present when sent: the image never reached those sectors",
+  );
+  assert.equal(rig.map!.guestWrittenSectors, 0);
+  assert.equal(rig.mediator!.stats.guestWrites, 0);
+});
+
+Deno.test("a guest write is marked present when it completes, not when it is sent", () => {
+  const rig = makeRig({ virtualized: true, copier: false, diskLatency: 2_000_000 });
+  const seen: boolean[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    const w = rig.driver.write({ lba: 512, count: 8, version: 5 });
+    yield rig.sim.timeout(1_000_000); // on the disk
+    seen.push(rig.map!.isPresent(512, 8));
+    yield w;
+    seen.push(rig.map!.isPresent(512, 8));
+  });
+  rig.sim.run();
+  assert.deepEqual(seen, [false, true]);
+  assert.equal(rig.mediator!.stats.guestWrites, 1);
+});
+
+Deno.test("the VMM recovers the port after its own command fails while guest commands are queued", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
+  let failures = 1;
+  // The VMM's first write fails (once); the guest's commands succeed.
+  rig.disk.fail = (c) =>
+    c.op === "write" && c.lba === 8192 && failures > 0 ? (failures--, "abrt") : undefined;
+  let results: IoResult[] = [];
+  let written = -1;
+  const cmdSeen = new Set<number>();
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 100, count: 8, version: 3 }))).ok);
+    const copy = rig.mediator!.writeAbsent({
+      lba: 8192,
+      versions: Int32Array.from(image(8192, 2048)),
+    });
+    yield rig.sim.timeout(1_000); // the VMM's command is on the port
+    // The guest's reads and a write queue behind it (a present read, an absent one, a write).
+    const evs = [
+      rig.driver.read({ lba: 100, count: 8 }),
+      rig.driver.read({ lba: 200, count: 8 }),
+      rig.driver.write({ lba: 300, count: 8, version: 4 }),
+    ];
+    // The guest's view of PxCMD.ST/CR meanwhile (the VMM clears and sets ST in its recovery).
+    const probe = rig.sim.process(function* () {
+      while (!copy.triggered) {
+        cmdSeen.add(mmio(rig, Px.CMD) & (AhciRegs.PxCMD_ST | AhciRegs.PxCMD_CR));
+        yield rig.sim.timeout(5_000);
+      }
+    });
+    written = (yield copy) as number;
+    results = (yield rig.sim.allOf(evs)) as IoResult[];
+    yield probe;
+  });
+  rig.sim.run(); // before the fix: "vmm: its own write of 2048 sectors at LBA 8192 failed"
+  const m = rig.mediator!;
+  assert.equal(written, 2048);
+  assert.equal(m.stats.vmmErrors, 1);
+  assert.deepEqual([...rig.disk.content.read(8192, 2048)], image(8192, 2048));
+  assert.ok(results.every((r) => r.ok));
+  assert.deepEqual([...results[0].versions!], Array(8).fill(3));
+  assert.deepEqual([...results[1].versions!], image(200, 8));
+  assert.deepEqual([...rig.disk.content.read(300, 8)], Array(8).fill(4));
+  assert.deepEqual([...cmdSeen], [AhciRegs.PxCMD_ST | AhciRegs.PxCMD_CR], "the guest's own ST/CR");
+  const s = rig.driver.stats;
+  assert.deepEqual([s.taskFileErrors, s.errors, s.resets], [0, 0, 0], "the guest saw no error");
+  // The present read and the write waited behind the VMM's command; the absent read never needed the port.
+  assert.equal(m.stats.queuedGuestCommands, 2);
+  assert.equal(m.stats.redirectedReads, 1);
+  assert.deepEqual(rig.hba.counters().illegal, {});
+  assert.ok(m.canDetach());
+});
+
+Deno.test("a VMM command that keeps failing stops the run after its retries, the port recovered each time", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
+  rig.disk.fail = (c) => c.op === "write" && c.lba === 8192 ? "unc" : undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    rig.mediator!.writeAbsent({ lba: 8192, versions: Int32Array.from(image(8192, 2048)) });
+  });
+  assert.throws(
+    () => rig.sim.run(),
+    /its own write of 2048 sectors at LBA 8192 failed .*5 retries/,
+  );
+  assert.equal(rig.mediator!.stats.vmmErrors, 6);
+  assert.equal(rig.disk.failed, 6);
+  const state = rig.hba.port(0).state;
+  assert.ok(
+    state === "starting" || state === "running",
+    `restarted after the last failure too: ${state}`,
+  );
+});
+
+Deno.test("a guest NCQ error under the VMM: the guest reads log page 10h through the mediator and re-issues; all data arrives", () => {
+  const rig = makeRig({
+    virtualized: true,
+    sectors: 8192,
+    chunkSectors: 256,
+    imageLatency: 300_000,
+  });
+  let failures = 1;
+  rig.disk.fail = (c) =>
+    c.op === "read" && c.lba === 40 && failures > 0 ? (failures--, "abrt") : undefined;
+  let rs: IoResult[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 64, version: 6 }))).ok);
+    // Present reads go to the disk (one fails), absent ones are redirected.
+    rs = (yield rig.sim.allOf(
+      [0, 16, 40, 2000, 3000, 48].map((lba) => rig.driver.read({ lba, count: 8 })),
+    )) as IoResult[];
+    yield* rig.copier!.run();
+  });
+  rig.sim.run();
+  assert.ok(rs.every((r) => r.ok), "the failed read was retried");
+  assert.deepEqual([...rs[2].versions!], Array(8).fill(6));
+  assert.deepEqual([...rs[3].versions!], image(2000, 8));
+  assert.equal(rig.driver.stats.taskFileErrors, 1);
+  assert.equal(rig.mediator!.stats.guestTaskFileErrors, 1);
+  assert.equal(rig.hba.counters().commands.log, 1, "READ LOG EXT went through to the device");
+  assert.deepEqual([...rig.disk.content.read(64, 8000)], image(64, 8000));
+  assert.deepEqual([...rig.disk.content.read(0, 64)], Array(64).fill(6));
 });
 
 Deno.test("a guest register write during the hand-over waits for it, then reaches the hardware", () => {

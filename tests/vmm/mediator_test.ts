@@ -10,6 +10,7 @@ import {
   writePrdt,
 } from "../../lib/hw/ahci/mod.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
+import { flakyDisk } from "../../lib/hw/ahci/_test_utils.ts";
 
 function boot(rig: Rig): ProcessGenerator<void> {
   return (function* () {
@@ -224,11 +225,14 @@ const randomOps = fc.array(
  * de-virtualizes. Reads must see the latest version and the disk must end as
  * image + writes. `flaky`: image fetches made in every other 20 ms take
  * 20 ms, past the driver's 5 ms command timeout, so the guest keeps resetting.
+ * `diskFaults`: after boot every `diskFaults`-th disk command fails with ABRT
+ * (each at most twice, fewer than the retries), the guest's and the VMM's.
  */
 function randomIo(
   o: { seed: number; ops: { write: boolean; lba: number; count: number; gap: number }[] },
   idle: number,
   flaky = false,
+  diskFaults = 0,
 ): Rig {
   const ms = 1e6;
   const rig = makeRig({
@@ -245,6 +249,7 @@ function randomIo(
   let reached = false;
   rig.sim.process(function* () {
     yield* boot(rig);
+    if (diskFaults > 0) rig.disk.fail = flakyDisk(diskFaults);
     rig.sim.process(rig.copier!.run());
     if (flaky) {
       rig.sim.process(function* () {
@@ -315,6 +320,26 @@ Deno.test("the same with a flaky image server: the guest's timeouts and link res
     { numRuns: 25 },
   );
   assert.ok(resets > 0, "the guest did reset");
+});
+
+Deno.test("the same with a disk that fails commands now and then: the guest's and the VMM's recoveries lose nothing", () => {
+  let guest = 0, vmm = 0;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 1e6 }),
+      randomOps,
+      fc.constantFrom(0, 1_000_000),
+      fc.constantFrom(3, 7),
+      (seed, ops, idle, every) => {
+        const rig = randomIo({ seed, ops }, idle, false, every);
+        guest += rig.driver.stats.taskFileErrors;
+        vmm += rig.mediator!.stats.vmmErrors;
+        assert.equal(rig.driver.stats.taskFileErrors, rig.mediator!.stats.guestTaskFileErrors);
+      },
+    ),
+    { numRuns: 25 },
+  );
+  assert.ok(guest > 0 && vmm > 0, `both recovered (guest ${guest}, VMM ${vmm})`);
 });
 
 Deno.test("a misbehaving guest (PxCI before ST, ST before PxCLB) is counted, not fatal", () => {

@@ -1,7 +1,8 @@
 /**
  * Fakes for AHCI tests: an in-memory {@link BlockDevice} whose commands all
- * take a fixed latency (no queueing model), a zero-cost HBA cost set, and a
- * rig that wires an HBA to memory and interrupts and programs it directly.
+ * take a fixed latency (no queueing model) and that fails the commands a test
+ * picks (error injection), a zero-cost HBA cost set, and a rig that wires an
+ * HBA to memory and interrupts and programs it directly.
  */
 import type { SimTime } from "../../_util/mod.ts";
 import { NO_VERSION, VersionMap } from "../../_util/mod.ts";
@@ -15,9 +16,14 @@ import type { AhciCosts } from "./port.ts";
 import { Ghc, GHC_AE, GHC_IE, portReg, Px, PxCMD_FRE, PxCMD_ST } from "./registers.ts";
 import { type PrdEntry, writeCommandHeader, writePrdt } from "./structures.ts";
 
+/** Picks the commands a {@link MemDisk} fails, and the ATA error each ends in. */
+export type DiskFault = (cmd: DiskCommand) => DiskResult["error"] | undefined;
+
 /**
  * A disk that completes every command `latency` ns after submission, all in
- * parallel, and keeps content as versions.
+ * parallel, and keeps content as versions. `fail` injects errors: a command
+ * it picks completes after the same latency with that error and changes
+ * nothing.
  * @example
  * ```ts
  * import { Simulation } from "../../sim/mod.ts";
@@ -25,8 +31,11 @@ import { type PrdEntry, writeCommandHeader, writePrdt } from "./structures.ts";
  * const sim = new Simulation();
  * const disk = new MemDisk(sim, { sectors: 100, latency: 50 });
  * disk.submit({ op: "write", lba: 3, versions: [9] });
+ * disk.fail = (c) => c.op === "write" && c.lba === 4 ? "unc" : undefined;
+ * const bad = disk.submit({ op: "write", lba: 4, versions: [9] });
  * sim.run();
- * console.assert(disk.content.get(3) === 9);
+ * console.assert(disk.content.get(3) === 9 && disk.content.get(4) !== 9);
+ * console.assert(bad.value.error === "unc" && disk.failed === 1);
  * ```
  */
 export class MemDisk implements BlockDevice {
@@ -39,6 +48,10 @@ export class MemDisk implements BlockDevice {
   readonly log: DiskCommand[] = [];
   /** Highest number of commands outstanding at once. */
   maxOutstanding = 0;
+  /** Error injection: commands it picks fail with the error it returns. */
+  fail: DiskFault | undefined;
+  /** Commands failed by `fail`. */
+  failed = 0;
   #outstanding = 0;
 
   constructor(
@@ -49,6 +62,7 @@ export class MemDisk implements BlockDevice {
       queueDepth?: number;
       name?: string;
       initial?: number;
+      fail?: DiskFault;
     },
   ) {
     this.name = options.name ?? "memdisk";
@@ -56,6 +70,7 @@ export class MemDisk implements BlockDevice {
     this.latency = options.latency;
     this.queueDepth = options.queueDepth ?? 32;
     this.content = new VersionMap(options.sectors, options.initial ?? NO_VERSION);
+    this.fail = options.fail;
   }
 
   get outstanding(): number {
@@ -76,6 +91,11 @@ export class MemDisk implements BlockDevice {
 
   #run(cmd: DiskCommand): DiskResult {
     const serviceTime = this.latency;
+    const error = this.fail?.(cmd);
+    if (error !== undefined) {
+      this.failed++;
+      return { ok: false, error, serviceTime };
+    }
     if (cmd.op === "flush") return { ok: true, serviceTime };
     const count = cmd.op === "read" ? cmd.count : cmd.versions.length;
     if (cmd.lba + count > this.sectors) return { ok: false, error: "idnf", serviceTime };
@@ -85,6 +105,30 @@ export class MemDisk implements BlockDevice {
     this.content.set(cmd.lba, cmd.versions);
     return { ok: true, serviceTime };
   }
+}
+
+/**
+ * A fault for {@link MemDisk.fail}: every `every`-th command the disk
+ * completes fails with ABRT, but a command (op and LBA) at most `most` times,
+ * so a driver's retries get it through.
+ * @example
+ * ```ts
+ * import { flakyDisk } from "./_test_utils.ts";
+ * const f = flakyDisk(2, 1);
+ * const c = { op: "read" as const, lba: 8, count: 1 };
+ * console.assert([f(c), f(c), f(c), f(c)].join() === ",abrt,,");
+ * ```
+ */
+export function flakyDisk(every: number, most = 2): DiskFault {
+  const failures = new Map<string, number>();
+  let n = 0;
+  return (c) => {
+    const key = c.op === "flush" ? "flush" : `${c.op} ${c.lba}`;
+    const k = failures.get(key) ?? 0;
+    if (++n % every !== 0 || k >= most) return undefined;
+    failures.set(key, k + 1);
+    return "abrt";
+  };
 }
 
 /**

@@ -7,11 +7,30 @@
  * driver or a mediator can share. Disks are {@link BlockDevice}s; data
  * buffers carry block versions, not bytes.
  *
- * Deliberately not modelled: the SATA link layer (COMRESET, PxSCTL.DET, link
- * power states, port multipliers), ATAPI, PIO and DMA-setup FIS exchanges,
- * command-completion coalescing, SError bits, and the halt of command
- * processing after a task-file error (§6.2.2): a failing command completes
- * with a task-file error and the port keeps running.
+ * Errors: a command the device fails (ABRT, IDNF, UNC from the disk, or a
+ * malformed command) ends in a task-file error that halts the port, as the
+ * spec's ERR:FatalTaskfile and ERR:WaitForClear states do (§5.3.16): PxTFD
+ * carries STS.ERR and the error, PxIS.TFES is set (not DHRS/SDBS), and
+ * nothing more is fetched or issued until software clears PxCMD.ST, clears
+ * PxIS and PxSERR and sets ST again (§6.2.2). A failing non-queued command
+ * keeps its PxCI bit and PxCMD.CCS names it (§6.2.2.1). A failing NCQ
+ * command is reported by an SDB FIS with ERR that completes nothing: it and
+ * every other queued command keep their PxSACT bits (the device aborts
+ * them), and the device records the failed tag in its NCQ Command Error log,
+ * which READ LOG EXT (2Fh) of log 10h returns and clears (§6.2.2.2, SATA 2.6
+ * §13.5.4.1). A host bus error (PxIS.HBFS) halts the port the same way.
+ *
+ * Deliberately not modelled: the SATA link layer beyond COMRESET and its
+ * delay (link power states, port multipliers), ATAPI, PIO and DMA-setup FIS
+ * exchanges (IDENTIFY and READ LOG EXT complete with a D2H FIS), command-
+ * completion coalescing, SError bits other than those a COMRESET leaves, and
+ * the device's NCQ error state beyond its log: until the log is read a real
+ * device aborts every command but READ LOG EXT 10h (SATA 2.6 §13.5.4.1);
+ * here it accepts them. The device's abort of its queued commands happens
+ * at the error (a real one discards them with an SDB FIS when the log is
+ * read, after software's ST clear has already cleared PxSACT).
+ * Only log 10h exists (other logs end in ABRT), and the disks themselves
+ * report errors only when a test injects them.
  * @module
  */
 export { AHCI_VS, AhciHba, type AhciHbaCounters, type AhciHbaOptions } from "./hba.ts";
@@ -35,12 +54,15 @@ export {
   decodeD2hFis,
   type DecodedCommand,
   decodeH2dFis,
+  decodeNcqErrorLog,
   decodeSdbFis,
   encodeAtaCommand,
   encodeD2hFis,
   encodeH2dFis,
+  encodeNcqErrorLog,
   encodeSdbFis,
   type H2dFis,
+  type NcqErrorLog,
   PRD_MAX_BYTES,
   type PrdEntry,
   readCommandHeader,

@@ -6,6 +6,15 @@
  * D2H or Set Device Bits FIS and raise the port's interrupt status.
  * Guest mistakes (bad register orders, malformed commands) are counted and
  * end the way a device ends them: ignored writes or task-file errors.
+ *
+ * A task-file error (or a host bus error) halts the command-list engine
+ * (ERR:FatalTaskfile / ERR:Fatal, then ERR:WaitForClear, §5.3.16): PxIS.TFES
+ * is set, the failing non-queued command keeps its PxCI bit and is named by
+ * PxCMD.CCS, queued commands keep their PxSACT bits (the device aborts them;
+ * the failing tag is in the NCQ Command Error log, read with READ LOG EXT
+ * 10h), and nothing more is fetched or issued until software clears PxCMD.ST
+ * (which clears PxCI and PxSACT), clears PxIS and PxSERR and sets ST again
+ * (§6.2.2.1, §6.2.2.2).
  */
 import type { Gpa, SimTime } from "../../_util/mod.ts";
 import { transferTime } from "../../_util/mod.ts";
@@ -15,10 +24,12 @@ import type { BlockDevice, DiskCommand, DiskResult } from "../disk/block_device.
 import {
   ATA_ERR_ABRT,
   ATA_ERR_IDNF,
+  ATA_ERR_UNC,
   ATA_STS_BSY,
   ATA_STS_DRDY,
   ATA_STS_DRQ,
   ATA_STS_ERR,
+  LOG_NCQ_COMMAND_ERROR,
   Px,
   PxCMD_CCS_SHIFT,
   PxCMD_CR,
@@ -41,7 +52,9 @@ import {
   decodeCommand,
   type DecodedCommand,
   encodeD2hFis,
+  encodeNcqErrorLog,
   encodeSdbFis,
+  type NcqErrorLog,
   scatterVersions,
   validateCommand,
   writePrdbc,
@@ -66,7 +79,7 @@ export interface AhciCosts {
   fisPost: SimTime;
   /** DMA bandwidth between HBA and memory, bytes/s (one Data FIS's worth per command is exposed). */
   dmaBandwidth: number;
-  /** Device response time to IDENTIFY DEVICE. */
+  /** Device response time to IDENTIFY DEVICE (and to READ LOG EXT, answered the same way). */
   identify: SimTime;
   /** Time for PxCMD.CR to follow ST set to 1. */
   engineStart: SimTime;
@@ -91,18 +104,23 @@ const SSTS_NO_PHY = 0x1;
 /** PxSERR.DIAG bits a link reset leaves: N (PhyRdy change) and X (exchanged) (§3.3.12). */
 const SERR_LINK_CHANGE = (1 << 16 | 1 << 26) >>> 0;
 
-/** Command-list engine: ST/CR as one state (§3.3.7, §10.3.2). */
-export type EngineState = "idle" | "starting" | "running" | "stopping";
+/**
+ * Command-list engine: ST/CR as one state (§3.3.7, §10.3.2). "halted": ST
+ * and CR set, but after a task-file or host bus error the HBA processes
+ * nothing until software clears ST (ERR:WaitForClear, §5.3.16, §6.2.2).
+ */
+export type EngineState = "idle" | "starting" | "running" | "halted" | "stopping";
 /** FIS-receive engine: FRE/FR as one state. */
 export type FisEngineState = "off" | "starting" | "on" | "stopping";
 
-type EngineEvent = "start" | "started" | "stop" | "stopped" | "reset";
+type EngineEvent = "start" | "started" | "error" | "stop" | "stopped" | "reset";
 type FisEvent = "enable" | "enabled" | "disable" | "disabled" | "reset";
 
 const ENGINE_EDGES: Record<EngineState, Partial<Record<EngineEvent, EngineState>>> = {
   idle: { start: "starting", reset: "idle" },
-  starting: { started: "running", stop: "stopping", reset: "idle" },
-  running: { stop: "stopping", reset: "idle" },
+  starting: { started: "running", error: "halted", stop: "stopping", reset: "idle" },
+  running: { error: "halted", stop: "stopping", reset: "idle" },
+  halted: { stop: "stopping", reset: "idle" },
   stopping: { stopped: "idle", reset: "idle" },
 };
 const FIS_EDGES: Record<FisEngineState, Partial<Record<FisEvent, FisEngineState>>> = {
@@ -124,7 +142,7 @@ export interface AhciPortCounters {
   bytesWritten: number;
   /** Commands that ended in a task-file error (malformed or device error). */
   errors: number;
-  /** Commands rejected as malformed. */
+  /** Commands rejected as malformed (counted when their task-file error is posted). */
   malformed: number;
   /** Malformed commands by reason. */
   malformedBy: Record<string, number>;
@@ -135,7 +153,7 @@ export interface AhciPortCounters {
 /** Port counters at zero. */
 export function emptyPortCounters(): AhciPortCounters {
   return {
-    commands: { read: 0, write: 0, identify: 0, flush: 0, unknown: 0 },
+    commands: { read: 0, write: 0, identify: 0, flush: 0, log: 0, unknown: 0 },
     ncq: 0,
     bytesRead: 0,
     bytesWritten: 0,
@@ -160,15 +178,27 @@ export interface AhciCompletion {
   count: number;
   /** True for an NCQ (FPDMA QUEUED) command, completed by a Set Device Bits FIS. */
   ncq: boolean;
-  /** True when the command succeeded; false when it ended in a task-file error. */
+  /**
+   * True when the command succeeded; false when it ended in a task-file error
+   * (its slot then stays issued, and the port halted, until software clears ST).
+   */
   ok: boolean;
-  /** ATA error on failure. */
-  error?: "abrt" | "idnf";
+  /** ATA error on failure: ABRT, IDNF or UNC (a media error). */
+  error?: "abrt" | "idnf" | "unc";
   /** Simulated time software set the slot's PxCI bit, ns. */
   issuedAt: SimTime;
-  /** Simulated time the HBA cleared PxCI and posted the completion, ns. */
+  /** Simulated time the HBA posted the completion (cleared PxCI) or the error, ns. */
   completedAt: SimTime;
 }
+
+/** The ATA error a command ends in: ABRT, IDNF (LBA not found) or UNC (media). */
+type AtaError = "abrt" | "idnf" | "unc";
+/** ATA Error register bit of each error. */
+const ATA_ERROR_BITS: Record<AtaError, number> = {
+  abrt: ATA_ERR_ABRT,
+  idnf: ATA_ERR_IDNF,
+  unc: ATA_ERR_UNC,
+};
 
 /** What the port needs from its HBA. */
 export interface PortContext {
@@ -264,6 +294,8 @@ export class AhciPort {
   #linkToken = 0;
   #clbSet = false;
   #fbSet = false;
+  /** The device's NCQ Command Error log (10h): its last queued-command error, until read. */
+  #ncqLog: NcqErrorLog | undefined;
   /** Bumped when the engine stops or resets: in-flight work of older generations is dropped. */
   #gen = 0;
   #fetchBusyUntil: SimTime = 0;
@@ -338,6 +370,7 @@ export class AhciPort {
     this.#dropWork();
     this.#link = "up";
     this.#linkToken++;
+    this.#ncqLog = undefined;
     this._is =
       this._ie =
       this._serr =
@@ -351,8 +384,9 @@ export class AhciPort {
 
   /** @internal */
   _cmd(): number {
-    const st = this.#engine === "starting" || this.#engine === "running";
-    const cr = this.#engine === "running" || this.#engine === "stopping";
+    const st = this.#stSet();
+    const cr = this.#engine === "running" || this.#engine === "halted" ||
+      this.#engine === "stopping";
     const fre = this.#fis === "starting" || this.#fis === "on";
     const fr = this.#fis === "on" || this.#fis === "stopping";
     return ((st ? PxCMD_ST : 0) | (cr ? PxCMD_CR : 0) | (fre ? PxCMD_FRE : 0) |
@@ -381,15 +415,14 @@ export class AhciPort {
     this.#otherCmd = v & (PxCMD_SUD | PxCMD_POD);
     const wantSt = (v & PxCMD_ST) !== 0;
     const wantFre = (v & PxCMD_FRE) !== 0;
-    const st = this.#engine === "starting" || this.#engine === "running";
-    if (!wantSt && st) this.#stopEngine();
+    if (!wantSt && this.#stSet()) this.#stopEngine();
     if (wantFre && this.#fis === "off") {
       if (!this.#fbSet) this.#illegal("fre-without-fb");
       else this.#startFis();
     } else if (wantFre && this.#fis === "stopping") this.#illegal("fre-while-fr");
     else if (!wantFre && (this.#fis === "starting" || this.#fis === "on")) {
       // FRE shall not be cleared while ST is set (§3.3.7).
-      if (this.#engine === "starting" || this.#engine === "running") {
+      if (this.#stSet()) {
         this.#illegal("fre-clear-while-st");
       } else this.#stopFis();
     }
@@ -420,6 +453,7 @@ export class AhciPort {
       this.#dropWork();
       this.#link = "reset";
       this.#linkToken++;
+      this.#ncqLog = undefined; // the device is reset
       this._tfd = ATA_STS_BSY;
     } else if (det === 0 && this.#link === "reset") {
       this.#link = "training";
@@ -435,20 +469,19 @@ export class AhciPort {
 
   /** @internal */
   _writeSact(v: number): void {
-    if (this.#engine !== "starting" && this.#engine !== "running") {
-      return this.#illegal("sact-while-stopped");
-    }
+    if (!this.#stSet()) return this.#illegal("sact-while-stopped");
     this._sact = (this._sact | v) >>> 0; // software can only set bits (§3.3.13)
   }
 
   /** @internal */
   _writeCi(v: number): void {
-    if (this.#engine !== "starting" && this.#engine !== "running") {
-      return this.#illegal("ci-while-stopped"); // CI is only valid with ST=1 (§3.3.14)
-    }
+    // CI is only valid with ST=1 (§3.3.14).
+    if (!this.#stSet()) return this.#illegal("ci-while-stopped");
     const fresh = (v & ~this._ci) >>> 0;
     if (fresh === 0) return;
     this._ci = (this._ci | fresh) >>> 0;
+    // Halted after an error: the bits stay set, nothing is fetched until ST is cleared.
+    if (this.#engine === "halted") return;
     // Fetch in round-robin order from the slot after the last one fetched.
     const first = this.#nextFetch;
     for (let i = 0; i < 32; i++) {
@@ -458,6 +491,11 @@ export class AhciPort {
   }
 
   // ---- engines ----
+
+  /** PxCMD.ST as software last wrote it (the engine starting, running or halted). */
+  #stSet(): boolean {
+    return this.#engine === "starting" || this.#engine === "running" || this.#engine === "halted";
+  }
 
   #engineTransition(ev: EngineEvent): void {
     const to = ENGINE_EDGES[this.#engine][ev];
@@ -527,6 +565,20 @@ export class AhciPort {
     this._tfd &= ~(ATA_STS_BSY | ATA_STS_DRQ);
   }
 
+  /**
+   * ERR:FatalTaskfile / ERR:Fatal then ERR:WaitForClear (§5.3.16): the
+   * engine stays ST=CR=1 but fetches and issues nothing more; work under way
+   * is dropped (a queued command error makes the device abort every command
+   * it holds); PxCI and PxSACT keep their bits until software clears ST.
+   */
+  #halt(): void {
+    this.#engineTransition("error");
+    this.#gen++;
+    this.#ready = [];
+    this.#activeNcq = 0;
+    this.#activeOther = false;
+  }
+
   #illegal(rule: string): void {
     this.counters.illegal[rule] = (this.counters.illegal[rule] ?? 0) + 1;
   }
@@ -568,10 +620,9 @@ export class AhciPort {
     });
   }
 
-  #malformed(cmd: Command, reason: string, error: "abrt" | "idnf", delay = 0): void {
-    this.counters.malformed++;
-    this.counters.malformedBy[reason] = (this.counters.malformedBy[reason] ?? 0) + 1;
-    this.#finish(cmd, { ok: false, error, bytes: 0 }, delay);
+  /** Ends a rejected command in a task-file error; counted when the error is posted. */
+  #malformed(cmd: Command, reason: string, error: AtaError, delay = 0): void {
+    this.#finish(cmd, { ok: false, error, bytes: 0, malformed: reason }, delay);
   }
 
   /** Starts ready commands in order: NCQ up to the disk's queue depth; non-NCQ alone (§5.3). */
@@ -611,6 +662,23 @@ export class AhciPort {
         if (cmd.gen !== this.#gen) return;
         if (!this.#dma(() => scatterBytes(memory, d, identifyData(disk)), cmd)) return;
         this.#finish(cmd, { ok: true, bytes: SECTOR });
+      });
+      return;
+    }
+    if (c.kind === "log") {
+      sim.call(costs.identify + dma, () => {
+        if (cmd.gen !== this.#gen) return;
+        // Only the NCQ Command Error log is modelled (other logs end in ABRT).
+        if ((c.lba & 0xff) !== LOG_NCQ_COMMAND_ERROR || c.lba >>> 8 !== 0 || c.count < 1) {
+          return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
+        }
+        // Reading it ends the device's NCQ error state: the log is cleared (SATA 2.6 §13.5.4.1).
+        const log = this.#ncqLog ?? { nq: true, tag: 0, status: 0, error: 0, lba: 0, count: 0 };
+        this.#ncqLog = undefined;
+        const page = new Uint8Array(c.count * SECTOR);
+        page.set(encodeNcqErrorLog(log));
+        if (!this.#dma(() => scatterBytes(memory, d, page), cmd)) return;
+        this.#finish(cmd, { ok: true, bytes: page.length });
       });
       return;
     }
@@ -670,7 +738,7 @@ export class AhciPort {
   /** Completion (§5.3.8, §5.3.10 for NCQ): PRDBC, FIS, PxTFD, PxIS, PxCI/PxSACT, interrupt. */
   #finish(
     cmd: Command,
-    r: { ok: boolean; error?: "abrt" | "idnf"; bytes: number },
+    r: { ok: boolean; error?: AtaError; bytes: number; malformed?: string },
     delay = 0,
   ): void {
     const { sim, memory, costs } = this._ctx;
@@ -680,14 +748,16 @@ export class AhciPort {
       const c = cmd.decoded?.command;
       const ncq = cmd.ncq;
       const status = r.ok ? TFD_READY : TFD_READY | ATA_STS_ERR;
-      const error = r.ok ? 0 : r.error === "idnf" ? ATA_ERR_IDNF : ATA_ERR_ABRT;
+      const error = r.ok ? 0 : ATA_ERROR_BITS[r.error ?? "abrt"];
       try {
         writePrdbc(memory, { clb: this.clb, slot: cmd.slot }, r.bytes);
         if (this.#fis === "on") {
           if (ncq) {
+            // An error SDB FIS completes nothing: the failed command and those the
+            // device aborts keep their SActive bits (§5.3.13.1, SATA 2.6 §13.5.4.1).
             memory.writeBytes(
               this.fb + RFIS_SDBFIS,
-              encodeSdbFis({ status, error, interrupt: true, sactive: bit }),
+              encodeSdbFis({ status, error, interrupt: true, sactive: r.ok ? bit : 0 }),
             );
           } else {
             memory.writeBytes(
@@ -704,17 +774,35 @@ export class AhciPort {
         if (ncq) this.#activeNcq--;
         else this.#activeOther = false;
       }
-      // The slot is done either way: a rejected command must not leave its SActive bit set.
-      this._sact = (this._sact & ~bit) >>> 0;
       this._tfd = (error << 8) | status;
-      this._is |= ncq ? PxIS_SDBS : PxIS_DHRS;
-      if (!r.ok) {
+      if (r.ok) {
+        this._sact = (this._sact & ~bit) >>> 0;
+        this._ci = (this._ci & ~bit) >>> 0;
+        this._is |= ncq ? PxIS_SDBS : PxIS_DHRS;
+      } else {
+        // ERR:FatalTaskfile (§5.3.8.1, §5.3.13.1 -> §5.3.16.5): TFES instead of
+        // DHRS/SDBS; the failing slot stays in PxCI (non-queued: PxCMD.CCS names
+        // it, §6.2.2.1) or PxSACT (queued: the device logs its tag, §6.2.2.2).
         this._is |= PxIS_TFES;
-        this.#ccs = cmd.slot; // the failing slot (§6.2.2.1)
+        if (ncq) {
+          this.#ncqLog = {
+            nq: false,
+            tag: c?.tag ?? cmd.slot,
+            status,
+            error,
+            lba: c?.lba ?? 0,
+            count: c?.count ?? 0,
+          };
+        } else this.#ccs = cmd.slot;
         this.counters.errors++;
+        if (r.malformed !== undefined) {
+          this.counters.malformed++;
+          const by = this.counters.malformedBy;
+          by[r.malformed] = (by[r.malformed] ?? 0) + 1;
+        }
+        this.#halt();
       }
       this._is >>>= 0;
-      this._ci = (this._ci & ~bit) >>> 0;
       const kind = c?.kind ?? "unknown";
       this.counters.commands[kind]++;
       if (ncq) this.counters.ncq++;

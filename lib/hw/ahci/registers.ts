@@ -121,6 +121,12 @@ export const PxIS_IFS = 1 << 27;
 export const PxIS_HBFS = 1 << 29;
 /** PxIS.TFES, bit 30: Task File Error Status, the device reported STS.ERR (§3.3.5). */
 export const PxIS_TFES = 1 << 30;
+/**
+ * PxIS bits after which the HBA stops processing the command list until
+ * software clears PxCMD.ST: TFES, HBFS, IFS (ERR:FatalTaskfile, ERR:Fatal,
+ * ERR:WaitForClear, §5.3.16; recovery §6.2.2).
+ */
+export const PxIS_FATAL = (PxIS_TFES | PxIS_HBFS | PxIS_IFS) >>> 0;
 
 // PxTFD.STS bits (ATA Status register, ACS-3).
 /** ATA Status bit 0, ERR: the command failed; the Error register says why. */
@@ -135,6 +141,8 @@ export const ATA_STS_BSY = 1 << 7;
 export const ATA_ERR_ABRT = 1 << 2;
 /** ATA error register: IDNF (address not found: LBA out of range). */
 export const ATA_ERR_IDNF = 1 << 4;
+/** ATA error register: UNC (uncorrectable data: a media error). */
+export const ATA_ERR_UNC = 1 << 6;
 
 /** PxSSTS: DET=3 (device present, Phy communication), SPD=3 (Gen3), IPM=1 (active) (§3.3.10). */
 export const PxSSTS_ACTIVE = 0x133;
@@ -254,7 +262,13 @@ export const enum AtaCmd {
   IDENTIFY_DEVICE = 0xec,
   FLUSH_CACHE = 0xe7,
   FLUSH_CACHE_EXT = 0xea,
+  READ_LOG_EXT = 0x2f,
 }
+
+/** Log address of the NCQ Command Error log a device keeps after a queued command fails (SATA 2.6 §13.5.4.1). */
+export const LOG_NCQ_COMMAND_ERROR = 0x10;
+/** NCQ Command Error log byte 0 bit 7, NQ: the last error was not of a queued command (or none). */
+export const NCQ_LOG_NQ = 0x80;
 
 /** Byte offset of port `p`'s register `reg` from ABAR. */
 export function portReg(p: number, reg: Px): number {

@@ -39,6 +39,7 @@ import {
   H2D_LBA3,
   H2D_LBA4,
   H2D_LBA5,
+  NCQ_LOG_NQ,
   PRD_DBA,
   PRD_DBAU,
   PRD_DBC_MASK,
@@ -129,8 +130,11 @@ export interface SdbFis {
   sactive: number;
 }
 
-/** What a command does, as the HBA and a mediator need it. */
-export type AtaCommandKind = "read" | "write" | "identify" | "flush" | "unknown";
+/**
+ * What a command does, as the HBA and a mediator need it ("log": READ LOG
+ * EXT, which reads a device log such as the NCQ Command Error log).
+ */
+export type AtaCommandKind = "read" | "write" | "identify" | "flush" | "log" | "unknown";
 
 /** A decoded ATA command. */
 export interface AtaCommand {
@@ -138,9 +142,9 @@ export interface AtaCommand {
   kind: AtaCommandKind;
   /** Raw ATA opcode from the FIS COMMAND byte. */
   opcode: number;
-  /** Starting LBA (0 for commands without one). */
+  /** Starting LBA (0 for commands without one; READ LOG EXT: log address 7:0, page 15:8). */
   lba: number;
-  /** Sectors transferred (IDENTIFY: 1; FLUSH and unknown: 0). */
+  /** Sectors transferred (IDENTIFY: 1; READ LOG EXT: pages; FLUSH and unknown: 0). */
   count: number;
   /** First-party DMA queued (NCQ). */
   ncq: boolean;
@@ -468,6 +472,14 @@ const ATA_DECODERS: Record<number, (f: H2dFis) => Omit<AtaCommand, "opcode">> = 
   }),
   [AtaCmd.FLUSH_CACHE]: () => ({ kind: "flush", lba: 0, count: 0, ncq: false, lba48: false }),
   [AtaCmd.FLUSH_CACHE_EXT]: () => ({ kind: "flush", lba: 0, count: 0, ncq: false, lba48: true }),
+  // READ LOG EXT: log address in LBA 7:0, page in LBA 15:8, pages in COUNT (ACS-3 READ LOG EXT).
+  [AtaCmd.READ_LOG_EXT]: (f) => ({
+    kind: "log",
+    lba: f.lba % 0x1_0000,
+    count: f.count,
+    ncq: false,
+    lba48: true,
+  }),
 };
 
 function dataKind(f: H2dFis): AtaCommandKind {
@@ -516,7 +528,9 @@ export function decodeAtaCommand(fis: H2dFis): AtaCommand {
 
 /**
  * Builds the H2D FIS for a command (the inverse of {@link decodeAtaCommand}):
- * NCQ uses FPDMA QUEUED, `lba48: false` uses READ/WRITE DMA, else DMA EXT.
+ * NCQ uses FPDMA QUEUED, `lba48: false` uses READ/WRITE DMA, else DMA EXT;
+ * "log" is READ LOG EXT of log address `lba` (7:0, page in 15:8), `count`
+ * pages (at least 1).
  * @throws RangeError when the LBA or count does not fit the chosen form.
  * @example
  * ```ts
@@ -528,7 +542,7 @@ export function decodeAtaCommand(fis: H2dFis): AtaCommand {
  */
 export function encodeAtaCommand(
   cmd: {
-    kind: "read" | "write" | "identify" | "flush";
+    kind: "read" | "write" | "identify" | "flush" | "log";
     lba?: number;
     count?: number;
     ncq?: boolean;
@@ -549,6 +563,9 @@ export function encodeAtaCommand(
   if (kind === "identify") return { ...base, command: AtaCmd.IDENTIFY_DEVICE, device: 0 };
   if (kind === "flush") {
     return { ...base, command: lba48 ? AtaCmd.FLUSH_CACHE_EXT : AtaCmd.FLUSH_CACHE };
+  }
+  if (kind === "log") {
+    return { ...base, command: AtaCmd.READ_LOG_EXT, lba: lba % 0x1_0000, count: count || 1 };
   }
   const read = kind === "read";
   const maxLba = ncq || lba48 ? 2 ** 48 : 2 ** 28;
@@ -696,7 +713,10 @@ export function validateCommand(
   if (bytes > 0) {
     if (header.prdtl === 0) return { error: "abrt", reason: "no-prdt" };
     if (d.prdBytes < bytes) return { error: "abrt", reason: "prd-short" };
-    if (command.kind !== "identify" && d.prdt.some((p) => p.bytes % 512 !== 0)) {
+    if (
+      command.kind !== "identify" && command.kind !== "log" &&
+      d.prdt.some((p) => p.bytes % 512 !== 0)
+    ) {
       return { error: "abrt", reason: "prd-granularity" };
     }
   }
@@ -705,4 +725,72 @@ export function validateCommand(
     command.lba + command.count > disk.sectors
   ) return { error: "idnf", reason: "lba-range" };
   return undefined;
+}
+
+/** The NCQ Command Error log (log address 10h), as a device reports its last queued-command error. */
+export interface NcqErrorLog {
+  /** NQ: the last error was not of a queued command, or there was none (`tag` means nothing). */
+  nq: boolean;
+  /** NCQ tag of the command that failed. */
+  tag: number;
+  /** ATA Status of the failed command (ERR set). */
+  status: number;
+  /** ATA Error of the failed command (ABRT, IDNF, UNC...). */
+  error: number;
+  /** LBA of the failed command. */
+  lba: number;
+  /** Sector count of the failed command. */
+  count: number;
+}
+
+/**
+ * Encodes the 512-byte NCQ Command Error log page (log 10h, as SATA and ACS
+ * define it): byte 0 NQ (bit 7) and tag (4:0), status in byte 2, error in byte 3,
+ * LBA in bytes 4-6 and 8-10, count in bytes 12-13, and the checksum in byte
+ * 511 (the page's bytes sum to 0 mod 256).
+ * @example
+ * ```ts
+ * import { decodeNcqErrorLog, encodeNcqErrorLog } from "./structures.ts";
+ * const b = encodeNcqErrorLog({ nq: false, tag: 7, status: 0x51, error: 0x40, lba: 0x1234_5678, count: 8 });
+ * const l = decodeNcqErrorLog(b);
+ * console.assert(l.tag === 7 && !l.nq && l.error === 0x40 && l.lba === 0x1234_5678 && l.count === 8);
+ * console.assert(b.reduce((s, x) => s + x, 0) % 256 === 0);
+ * ```
+ */
+export function encodeNcqErrorLog(l: NcqErrorLog): Uint8Array {
+  const b = new Uint8Array(512);
+  b[0] = (l.nq ? NCQ_LOG_NQ : 0) | (l.tag & 0x1f);
+  b[2] = l.status;
+  b[3] = l.error;
+  for (let i = 0; i < 3; i++) b[4 + i] = Math.floor(l.lba / 2 ** (8 * i)) & 0xff;
+  b[7] = DEVICE_LBA;
+  for (let i = 0; i < 3; i++) b[8 + i] = Math.floor(l.lba / 2 ** (24 + 8 * i)) & 0xff;
+  b[12] = l.count & 0xff;
+  b[13] = (l.count >> 8) & 0xff;
+  let sum = 0;
+  for (let i = 0; i < 511; i++) sum += b[i];
+  b[511] = (256 - (sum % 256)) % 256;
+  return b;
+}
+
+/**
+ * Decodes an NCQ Command Error log page (the inverse of {@link encodeNcqErrorLog}).
+ * @example
+ * ```ts
+ * import { decodeNcqErrorLog } from "./structures.ts";
+ * console.assert(decodeNcqErrorLog(new Uint8Array(512).fill(0x80, 0, 1)).nq);
+ * ```
+ */
+export function decodeNcqErrorLog(b: Uint8Array): NcqErrorLog {
+  let lba = 0;
+  for (let i = 2; i >= 0; i--) lba = lba * 256 + b[8 + i];
+  for (let i = 2; i >= 0; i--) lba = lba * 256 + b[4 + i];
+  return {
+    nq: (b[0] & NCQ_LOG_NQ) !== 0,
+    tag: b[0] & 0x1f,
+    status: b[2],
+    error: b[3],
+    lba,
+    count: b[12] | (b[13] << 8),
+  };
 }

@@ -21,8 +21,12 @@ export interface DiskResult {
   ok: boolean;
   /** Versions of the sectors read. */
   versions?: Int32Array;
-  /** When `ok` is false: "idnf" (LBA out of range) or "abrt". */
-  error?: "idnf" | "abrt";
+  /**
+   * When `ok` is false: "idnf" (LBA out of range), "abrt" (command aborted) or
+   * "unc" (uncorrectable data: a media error; the disk models here never
+   * report one, a test disk may).
+   */
+  error?: "idnf" | "abrt" | "unc";
   /** Time the command spent in service (excluding queueing), ns. */
   serviceTime: SimTime;
 }

@@ -18,9 +18,14 @@
  *   masked (hardware PxIE=0) and the VMM polls PxCI from its timer; guest reads
  *   of PxCI/PxSACT/PxIS/PxTFD/IS see only the guest's own state (idle), and
  *   queued guest commands are issued in order afterwards.
- * - Writes pass through and mark their sectors present (byGuest), so image
- *   data never overwrites newer guest data: write-backs only fill sectors
- *   still absent when they are issued.
+ * - Writes pass through and mark their sectors present (byGuest) when they
+ *   complete successfully (their PxCI/PxSACT bit cleared with all the data
+ *   moved, PRDBC), so image data never overwrites newer guest data and a
+ *   write the disk failed is still filled by the copier: VMM commands run
+ *   only while no guest command is on the hardware, and write-backs and copy
+ *   writes only fill sectors still absent when they are issued, so a guest
+ *   write is either on the disk and marked before a VMM write is issued, or
+ *   reaches the disk after it (queued behind VMM work).
  * - The disk is larger than the image: a command's part past the image's
  *   end is the disk's own (a read crossing the end has its absent part
  *   copied first, then goes to the disk whole). Commands the device would
@@ -36,11 +41,26 @@
  *   disk); a stop or COMRESET while the VMM's own command runs holds the vCPU
  *   until that command is done (it would abort it, and the VMM's PxCI poll
  *   would take it for done); VMM commands start only on a running engine.
+ * - Task-file errors (the HBA halts, AHCI 1.3.1 §6.2.2): a guest command
+ *   that fails on the hardware halts the port for the guest, who sees
+ *   PxIS.TFES, PxTFD and PxCMD.CCS as the HBA left them, its failed and
+ *   waiting commands still in PxCI/PxSACT, and recovers the port itself
+ *   (clear ST, wait CR, clear PxIS/PxSERR, set ST, READ LOG EXT 10h after an
+ *   NCQ error, issue again). Until it clears ST the mediator completes
+ *   nothing for it (held redirects wait, then are dropped with the port
+ *   stop) and new guest commands wait; VMM work waits too. A VMM command
+ *   that fails halts the port under the VMM, which recovers it the same way
+ *   (its command is issued again, up to VMM_RETRIES times) while the guest
+ *   keeps seeing its own PxCMD.ST/CR, PxTFD, CCS and PxIS; no guest command
+ *   is on the hardware then (VMM commands run alone), and those queued
+ *   meanwhile are issued afterwards.
  *
  * Simplifications (the paper's text is unavailable, see paper.md): one
  * mediator per HBA, command tables are read in place (no copy against
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
- * rather than on an interrupt.
+ * rather than on an interrupt. A VMM command that still fails after its
+ * retries stops the run (a redirected read's failure is not turned into a
+ * task-file error of the guest's command).
  */
 import { type Gpa, type Lba, type SimTime, splitRun } from "../../../_util/mod.ts";
 import {
@@ -70,8 +90,8 @@ import {
   PxCMD_FRE,
   PxCMD_ST,
   PxIS_DHRS,
+  PxIS_FATAL,
   PxIS_SDBS,
-  PxIS_TFES,
   readCommandHeader,
   RFIS_BYTES,
   RFIS_RFIS,
@@ -95,6 +115,8 @@ const TFD_IDLE = 0x50;
 const CCS_MASK = 0x1f << 8;
 /** Largest VMM command, sectors (4 MiB: one PRD entry). */
 const VMM_MAX_SECTORS = 8192;
+/** Times the VMM issues a failed command of its own again (as Linux sd's SD_MAX_RETRIES). */
+const VMM_RETRIES = 5;
 const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
 
 /** Mediator counters for recorders. */
@@ -135,6 +157,10 @@ export interface AhciMediatorStats {
   abortedGuestCommands: number;
   /** Guest writes (port stop, COMRESET) held until the VMM's own command finished. */
   heldGuestWrites: number;
+  /** Task-file errors of guest commands on the hardware (the guest recovers the port). */
+  guestTaskFileErrors: number;
+  /** VMM commands that failed; the VMM recovered the port and issued them again. */
+  vmmErrors: number;
 }
 
 interface VmmOp {
@@ -178,6 +204,13 @@ interface Port {
   epoch: number;
   /** Abandoned redirects still waiting for their data. */
   orphans: number;
+  /**
+   * A guest command failed on the hardware and the HBA halted (§6.2.2):
+   * nothing completes for the guest until it clears PxCMD.ST.
+   */
+  halted: boolean;
+  /** Succeeds when the guest clears ST after such an error (held redirects wait on it). */
+  stopped: SimEvent<unknown> | undefined;
 }
 
 /**
@@ -206,6 +239,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     blockedDma: 0,
     abortedGuestCommands: 0,
     heldGuestWrites: 0,
+    guestTaskFileErrors: 0,
+    vmmErrors: 0,
   };
   lastGuestIo: SimTime = 0;
   readonly #sim: Simulation;
@@ -226,6 +261,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #hook: HookHandle | undefined;
   #vmmQueue: VmmOp[] = [];
   #vmmRunning = false;
+  /** The VMM is restarting the port after its own command failed. */
+  #vmmRecovering = false;
   #vmmSlot = SLOTS - 1;
   #vmmTable: Gpa = 0;
   #vmmBuf: Gpa = 0;
@@ -324,6 +361,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       held: 0,
       epoch: 0,
       orphans: 0,
+      halted: false,
+      stopped: undefined,
     };
     this.#hook = this.#bus.hook(
       { base: this.#abar, size: ABAR_SIZE, name: "vmm/ahci" },
@@ -479,8 +518,12 @@ export class AhciMediator implements Mediator, VmmBlockIo {
           (p.guestCmd & PxCMD_FRE ? PxCMD_FR : 0);
         return { action: "done", value: (p.guestCmd | run) >>> 0, cost };
       }
-      // The current-command-slot field as the guest last had it, not the VMM's slot.
-      const v = this.#rawRead(Px.CMD);
+      // The current-command-slot field as the guest last had it, not the VMM's slot;
+      // while the VMM restarts the engine, the guest's own ST and CR.
+      let v = this.#rawRead(Px.CMD);
+      if (this.#vmmRecovering) {
+        v = (v & ~(PxCMD_ST | PxCMD_CR)) | (p.guestCmd & PxCMD_ST ? PxCMD_ST | PxCMD_CR : 0);
+      }
       if (p.guestTfd === undefined) return { action: "done", value: v, cost };
       return { action: "done", value: ((v & ~CCS_MASK) | p.guestTfd.ccs) >>> 0, cost };
     }
@@ -517,6 +560,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         return { action: "done", cost };
       case Px.CMD: {
         const was = p.guestCmd;
+        if (this.#vmmRecovering) return this.#afterVmm(() => this.#portWrite(reg, v), cost);
         if (!(v & PxCMD_ST) && (was & PxCMD_ST) && this.#vmmRunning) {
           // Stopping the engine now would abort the VMM's own command (and its
           // poll would take the cleared PxCI for a completion): hold the vCPU.
@@ -569,6 +613,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     p.held = 0;
     p.epoch++;
     p.guestTfd = undefined;
+    p.halted = false;
+    const stopped = p.stopped;
+    p.stopped = undefined;
+    stopped?.succeed();
     p.state = nextPortState(p.state, "idle");
     this.#notifyQuiet();
   }
@@ -651,8 +699,12 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       extra += this.#vmm.costs.commandInterpret;
       this.lastGuestIo = this.#sim.now;
       const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0;
-      const whole = busy ? this.#wholeRedirect(cmd, p) : null;
-      if (whole !== null) {
+      const whole = busy && !p.halted ? this.#wholeRedirect(cmd, p) : null;
+      if (p.halted) {
+        // The HBA halted on a guest error: it takes the PxCI bit but runs nothing
+        // until the guest clears ST, which drops the command.
+        p.queue.push({ slot, at: this.#sim.now });
+      } else if (whole !== null) {
         // A read of absent sectors never touches the port: redirect it at once.
         this.#dispatch(cmd, whole);
       } else if (busy) {
@@ -709,11 +761,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         return;
       }
     }
-    if (cmd.kind === "write" && inImage > 0) {
-      this.#map.markPresent(cmd.lba, inImage, true);
-      this.stats.guestWrites++;
-      if (this.#map.complete) this.#checkFinished();
-    }
+    // A write is marked present when it completes (#sync), not here: the disk may fail it.
     this.#toHardware(cmd.slot);
   }
 
@@ -732,7 +780,12 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#rawWrite(Px.CI, bit);
   }
 
-  /** Collects guest commands the hardware finished; copies their status to the guest's view. */
+  /**
+   * Collects guest commands the hardware finished, marks the sectors of the
+   * writes among them present, and copies their status to the guest's view;
+   * after a guest command's task-file error (the HBA halted, §6.2.2) copies
+   * the error status, and holds the guest's view halted until it clears ST.
+   */
   #sync(): void {
     const p = this.#port;
     if (p.hwGuest === 0 || this.#detached) return;
@@ -744,14 +797,31 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       if (p.cmds[slot]?.ncq && (sact & bit)) continue;
       done = (done | bit) >>> 0;
     }
-    if (done === 0) return;
     const hwIs = this.#rawRead(Px.IS);
+    // Only guest commands are on the hardware: a halting error is the guest's.
+    const error = (hwIs & PxIS_FATAL) !== 0;
+    if (done === 0 && !error) return;
+    let wrote = false;
     for (let slot = 0; slot < SLOTS; slot++) {
       const bit = (1 << slot) >>> 0;
       if (!(done & bit)) continue;
       const { prdbc } = readCommandHeader(this.#mem, { clb: p.shadowClb, slot });
       writePrdbc(this.#mem, { clb: clbOf(p), slot }, prdbc);
+      const cmd = p.cmds[slot];
+      // Its data is on the disk: newer than the image (the part inside the image).
+      if (
+        cmd?.kind === "write" && cmd.lba < this.#map.sectors && prdbc >= cmd.count * 512
+      ) {
+        this.#map.markPresent(cmd.lba, Math.min(cmd.count, this.#map.sectors - cmd.lba), true);
+        this.stats.guestWrites++;
+        wrote = true;
+      }
       p.cmds[slot] = undefined;
+    }
+    if (wrote) this.#checkFinished();
+    if (error && !p.halted) {
+      p.halted = true;
+      this.stats.guestTaskFileErrors++;
     }
     p.hwGuest = (p.hwGuest & ~done) >>> 0;
     p.guestTfd = undefined; // the hardware's status is the guest's latest
@@ -763,6 +833,16 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     }
     this.lastGuestIo = this.#sim.now;
     this.#afterGuestCompletion();
+  }
+
+  /**
+   * True while a guest command's error halts the port (§6.2.2); an error
+   * posted since the guest's last register access is taken in now.
+   */
+  #guestHalted(): boolean {
+    const p = this.#port;
+    if (!p.halted && p.hwGuest !== 0 && (this.#rawRead(Px.IS) & PxIS_FATAL)) this.#sync();
+    return p.halted;
   }
 
   #afterGuestCompletion(): void {
@@ -782,6 +862,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
     const epoch = p.epoch;
     yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
+    // A halted HBA completes nothing: wait for the guest's port stop, which drops the command.
+    if (this.#guestHalted() && p.epoch === epoch) yield (p.stopped ??= this.#sim.event());
     if (p.epoch !== epoch) {
       // The guest stopped the port meanwhile (its error handling gave up on the
       // command): nothing goes to its buffers; the fetched data still fills the disk.
@@ -826,6 +908,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const fetches = this.#fetchAll(missing);
     yield this.#sim.allOf(fetches.map((f) => f.ev));
     yield this.#sim.allOf(this.#writeBack(fetches));
+    if (this.#guestHalted() && p.epoch === epoch) yield (p.stopped ??= this.#sim.event());
     if (p.epoch !== epoch) {
       p.orphans--; // the guest stopped the port meanwhile: the command is gone
       this.#notifyQuiet();
@@ -1057,27 +1140,59 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     });
     this.stats.vmmCommands++;
     const bit = (1 << slot) >>> 0;
-    // With the engine stopped the HBA ignores PxCI (§3.3.14) and the poll below
-    // would take the command for done: #kickVmm never starts the worker then.
-    if (!(this.#rawRead(Px.CMD) & PxCMD_ST)) throw new Error("vmm: own command on a stopped port");
-    this.#rawWrite(Px.CI, bit);
-    while (this.#rawRead(Px.CI) & bit) {
+    const serr = this.#rawRead(Px.SERR); // the guest's, if any
+    for (let attempt = 0;; attempt++) {
+      // With the engine stopped the HBA ignores PxCI (§3.3.14) and the poll below
+      // would take the command for done: #kickVmm never starts the worker then.
+      if (!(this.#rawRead(Px.CMD) & PxCMD_ST)) {
+        throw new Error("vmm: own command on a stopped port");
+      }
+      this.#rawWrite(Px.CI, bit);
+      // Done when its PxCI bit clears; a halting error leaves it set (§6.2.2.1).
+      while ((this.#rawRead(Px.CI) & bit) && !(this.#rawRead(Px.IS) & PxIS_FATAL)) {
+        yield this.#sim.timeout(this.#vmm.costs.pollInterval);
+        this.#timerExit();
+      }
+      // Clear what the VMM's command left in PxIS (never seen by the guest).
+      const is = this.#rawRead(Px.IS);
+      if (is) this.#rawWrite(Px.IS, is);
+      const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
+      if (ghcIs) this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
+      if (!(is & PxIS_FATAL)) return;
+      const tfd = this.#rawRead(Px.TFD);
+      this.stats.vmmErrors++;
+      yield* this.#recoverPort(serr);
+      if (attempt === VMM_RETRIES) {
+        throw new Error(
+          `vmm: its own ${
+            c.write ? "write" : "read"
+          } of ${c.count} sectors at LBA ${c.lba} failed (PxIS 0x${is.toString(16)}, PxTFD 0x${
+            tfd.toString(16)
+          }), ${VMM_RETRIES} retries`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Restarts the port after the VMM's own command halted it, as a driver
+   * does (§6.2.2.1): clear ST, wait for CR = 0 (PxCI clears), clear the
+   * PxSERR bits that were not the guest's and PxIS, set ST. No guest command
+   * is on the hardware (VMM commands run alone); the guest meanwhile reads
+   * its own ST/CR, PxTFD, CCS and PxIS, and its PxCMD writes wait.
+   */
+  *#recoverPort(guestSerr: number): ProcessGenerator<void> {
+    this.#vmmRecovering = true;
+    this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) & ~PxCMD_ST);
+    while (this.#rawRead(Px.CMD) & PxCMD_CR) {
       yield this.#sim.timeout(this.#vmm.costs.pollInterval);
       this.#timerExit();
     }
-    // Clear what the VMM's command left in PxIS (never seen by the guest).
-    const is = this.#rawRead(Px.IS);
-    if (is) this.#rawWrite(Px.IS, is);
-    const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
-    if (ghcIs) this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
-    if (is & PxIS_TFES) {
-      const tfd = this.#rawRead(Px.TFD);
-      throw new Error(
-        `vmm: its own ${
-          c.write ? "write" : "read"
-        } of ${c.count} sectors at LBA ${c.lba} failed (TFES, PxTFD 0x${tfd.toString(16)})`,
-      );
-    }
+    const serr = this.#rawRead(Px.SERR) & ~guestSerr;
+    if (serr) this.#rawWrite(Px.SERR, serr);
+    this.#rawWrite(Px.IS, 0xffff_ffff);
+    this.#rawWrite(Px.CMD, this.#rawRead(Px.CMD) | PxCMD_ST);
+    this.#vmmRecovering = false;
   }
 
   #freeVmmSlot(): number {
