@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { type FieldIssue, issuesMessage, unknownKeyIssues } from "../_util/mod.ts";
-import { HCA_LATENCY_OPTIONS, hcaLatencyIssues } from "../hw/mod.ts";
+import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues } from "../hw/mod.ts";
 import {
   remoteImageFileIssues,
   VIRTIO_COST_FIELDS,
@@ -55,6 +55,8 @@ function param<T extends z.ZodTypeAny>(value: T) {
   });
 }
 const ns = () => param(z.number().int().nonnegative());
+/** A period that must pass before anything happens again (a poll loop's): at least 1 ns. */
+const period = () => param(z.number().int().positive());
 const pos = () => param(z.number().positive());
 const nonneg = () => param(z.number().nonnegative());
 const frac = () => param(z.number().min(0).max(1));
@@ -220,7 +222,18 @@ const sections = {
     commandOverhead: ns(),
     writeCache: flag(),
     writeCacheBytes: int(),
-  }).strict(),
+  }).strict().superRefine((h, ctx) => {
+    // lib/hw Hdd's seek curve, checked by the model's own rule.
+    const seek = { trackToTrackSeek: 0, averageSeek: 0, fullStrokeSeek: 0 };
+    for (const k of Object.keys(seek) as (keyof typeof seek)[]) {
+      const v = h[k]?.value;
+      if (!(Number.isInteger(v) && v >= 0)) return; // reported by the field's own schema
+      seek[k] = v;
+    }
+    for (const i of hddSeekIssues(seek)) {
+      ctx.addIssue({ code: "custom", path: [i.field, "value"], message: i.message });
+    }
+  }),
   /**
    * Optional: each node's local disk is this SATA SSD instead of the `hdd`
    * section's drive (the image server keeps its HDD). lib/hw SsdOptions.
@@ -286,7 +299,7 @@ const sections = {
   guestDriver: z.object({
     issue: ns(),
     complete: ns(),
-    pollInterval: ns(),
+    pollInterval: period(),
     maxRequestBytes: int(),
     commandTimeout: ns(),
     commandRetries: count(),
@@ -299,7 +312,7 @@ const sections = {
     perCpuStart: ns(),
     mmioHandler: ns(),
     commandInterpret: ns(),
-    pollInterval: ns(),
+    pollInterval: period(),
     vmxoffSkew: ns(),
     chunkSectors: int(),
     pipeline: int(),
@@ -545,7 +558,15 @@ export function parseProfile(input: unknown, options: ProfileCheckOptions = {}):
   const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
   if (!r.success) {
     throw new ProfileError(
-      r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+      r.error.issues.map((i) => {
+        // A parameter's own value (the models' checks of an object's fields say theirs).
+        const v = i.path.at(-1) === "value" ? valueAt(input, i.path) : undefined;
+        const shown =
+          v === undefined || typeof v === "object" || i.message.includes("current value")
+            ? ""
+            : `: current value is ${JSON.stringify(v)}`;
+        return `${i.path.join(".") || "(root)"}: ${i.message}${shown}`;
+      }),
     );
   }
   return r.data;

@@ -29,6 +29,7 @@ export {
   type DiskStats,
   Hdd,
   type HddOptions,
+  hddSeekIssues,
   type HddStats,
   SECTOR_SIZE,
   Ssd,

@@ -9,8 +9,20 @@ import {
   loadProfile,
   numericParameters,
   parseProfile,
+  type Profile,
   ProfileError,
 } from "../../lib/scenario/mod.ts";
+
+/** The issues applyOverrides reports for `overrides` (none when it accepts them). */
+function overrideIssues(base: Profile, overrides: Record<string, unknown>): string[] {
+  try {
+    applyOverrides(base, overrides);
+  } catch (e) {
+    assert.ok(e instanceof ProfileError, String(e));
+    return e.issues;
+  }
+  return [];
+}
 
 Deno.test("the built-in profile validates and every parameter names a source", async () => {
   const p = await loadProfile(BUILTIN_PROFILE);
@@ -159,7 +171,9 @@ Deno.test("a profile that extends another replaces whole sections or single para
     );
     await assert.rejects(loadProfile(`${dir}/grandchild.json`), (e) => {
       assert.ok(e instanceof ProfileError);
-      assert.deepEqual(e.issues, ["hdd.rpm.value: Too small: expected number to be >0"]);
+      assert.deepEqual(e.issues, [
+        "hdd.rpm.value: Too small: expected number to be >0: current value is -1",
+      ]);
       return true;
     });
   } finally {
@@ -229,6 +243,26 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   const fields = q.boot.params.fieldSources!;
   assert.match(fields.readRequests, /^set on the command line \(was 3000; bootchart-like/);
   assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
+});
+
+Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const issuesOf = (overrides: Record<string, unknown>) => overrideIssues(base, overrides);
+  // Each crashed the run with a stack trace before (the models' constructors refused them).
+  assert.deepEqual(issuesOf({ "hdd.averageSeek": 0 }), [
+    "hdd.averageSeek.value: must be within [6200000, 9440000] ns for a monotone seek curve: current value is 0",
+  ]);
+  assert.deepEqual(issuesOf({ "hdd.fullStrokeSeek": 0 }), [
+    "hdd.fullStrokeSeek.value: must be >= trackToTrackSeek (800000): current value is 0",
+  ]);
+  // A value its own rule refuses is reported once, by that rule.
+  assert.deepEqual(issuesOf({ "hdd.averageSeek": -1 }), [
+    "hdd.averageSeek.value: Too small: expected number to be >=0: current value is -1",
+  ]);
+  assert.deepEqual(issuesOf({ "guestDriver.pollInterval": 0, "vmm.pollInterval": 0 }), [
+    "guestDriver.pollInterval.value: Too small: expected number to be >0: current value is 0",
+    "vmm.pollInterval.value: Too small: expected number to be >0: current value is 0",
+  ]);
 });
 
 Deno.test("bad overrides are rejected with every issue: unknown paths, wrong types, invalid values", async () => {
@@ -330,15 +364,7 @@ Deno.test("an object-valued parameter given a JSON object is replaced whole and 
 
 Deno.test("a field of an object-valued parameter is checked by the model that takes it, every issue at once", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
-  const issuesOf = (overrides: Record<string, unknown>) => {
-    try {
-      applyOverrides(base, overrides);
-    } catch (e) {
-      assert.ok(e instanceof ProfileError, String(e));
-      return e.issues;
-    }
-    return [];
-  };
+  const issuesOf = (overrides: Record<string, unknown>) => overrideIssues(base, overrides);
   // Each by its consumer's own schema or checks, naming the field, the rule and the value.
   assert.deepEqual(
     issuesOf({
@@ -355,7 +381,7 @@ Deno.test("a field of an object-valued parameter is checked by the model that ta
       "hdd.rpm": -1,
     }),
     [
-      "hdd.rpm.value: Too small: expected number to be >0",
+      "hdd.rpm.value: Too small: expected number to be >0: current value is -1",
       "vmm.copyPolicy.value.idleThreshold: Too small: expected number to be >=0: current value is -5",
       "boot.params.value.memoryBound: Too big: expected number to be <=1: current value is 5",
       "kvm.virtio.value.hostWakeup: must be an integer >= 0: current value is -1",

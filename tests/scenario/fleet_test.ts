@@ -210,7 +210,7 @@ Deno.test("a scenario changes profile parameters for every run, or sweeps one by
   assert.equal(run(same), run());
   assert.notEqual(run({ "network.lineRate": 1.25e9 }), run());
   const issues = issuesOf(
-    { set: { "hdd.rpm": "fast", "disk.x": 1 }, sweep: "hdd.averageSeek=1e6,-1" },
+    { set: { "hdd.rpm": "fast", "disk.x": 1 }, sweep: "hdd.averageSeek=8e6,-1" },
     { profile, labels: { set: "--set", sweep: "--sweep" } },
   );
   assert.equal(issues.length, 3, issues.join("\n"));
@@ -341,7 +341,7 @@ Deno.test("fleet with two image servers: each serves every other node, so unicas
   assert.ok(mc > 1.98 * IMAGE_GB && mc < 2.05 * IMAGE_GB, `${mc}`);
   assert.deepEqual(
     issuesOf({ set: { "imageServer.count": 0 } }, { profile, labels: { set: "--set" } }),
-    ["--set: imageServer.count.value: Too small: expected number to be >=1"],
+    ["--set: imageServer.count.value: Too small: expected number to be >=1: current value is 0"],
   );
 });
 

@@ -4,7 +4,13 @@
  * streaming through the track buffer, a write-back cache destaged when the
  * host is idle, NCQ with optional shortest-positioning-time-first reordering.
  */
-import { NS_PER_S, rangeError, requireNumber } from "../../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  NS_PER_S,
+  requireNumber,
+} from "../../_util/mod.ts";
 import type { Lba, SimTime, VersionMap } from "../../_util/mod.ts";
 import { type ProcessGenerator, type RandomStream, Resource } from "../../sim/mod.ts";
 import type { SimEvent, Simulation } from "../../sim/mod.ts";
@@ -169,6 +175,36 @@ class DirtyList {
 }
 
 /**
+ * What the seek times must satisfy for the drive's seek curve (track to
+ * track, average over random seeks, full stroke) to exist and rise with the
+ * distance: full stroke >= track to track, and the average between a third
+ * and 8/15 of the way from one to the other. An issue per field (none when
+ * they fit), for a profile check and the constructor alike.
+ * @example
+ * ```ts
+ * import { hddSeekIssues } from "./hdd.ts";
+ * console.assert(hddSeekIssues({ trackToTrackSeek: 800_000, averageSeek: 8_000_000, fullStrokeSeek: 15_000_000 }).length === 0);
+ * const [i] = hddSeekIssues({ trackToTrackSeek: 800_000, averageSeek: 0, fullStrokeSeek: 15_000_000 });
+ * console.assert(i.field === "averageSeek" && i.message.startsWith("must be within [5533334, 8373333] ns"));
+ * ```
+ */
+export function hddSeekIssues(
+  seek: Pick<HddOptions, "trackToTrackSeek" | "averageSeek" | "fullStrokeSeek">,
+): FieldIssue[] {
+  const { trackToTrackSeek: t2t, averageSeek: avg, fullStrokeSeek: full } = seek;
+  if (full < t2t) return [fieldIssue("fullStrokeSeek", `>= trackToTrackSeek (${t2t})`, full)];
+  // Fit t(d) = t2t + b*sqrt(d) + c*d: t(1) = full, E[t] = avg; b, c >= 0 keeps it monotone.
+  const f = full - t2t;
+  const lo = t2t + f / 3, hi = t2t + (8 * f) / 15;
+  if (avg >= lo - 1e-6 && avg <= hi + 1e-6) return [];
+  return [fieldIssue(
+    "averageSeek",
+    `within [${Math.ceil(lo)}, ${Math.floor(hi)}] ns for a monotone seek curve`,
+    avg,
+  )];
+}
+
+/**
  * A SATA hard disk with one actuator.
  *
  * Timing of a media access: `commandOverhead + seek + rotation +
@@ -308,26 +344,11 @@ export class Hdd implements BlockDevice {
     requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 0, strict: true });
     requireNumber(what, "sequentialWindow", o.sequentialWindow, { integer: true, min: 0 });
     requireNumber(what, "sptfWindow", o.sptfWindow, { integer: true, min: 0 });
-    if (o.fullStrokeSeek < o.trackToTrackSeek) {
-      throw rangeError(
-        what,
-        "fullStrokeSeek",
-        `>= trackToTrackSeek (${o.trackToTrackSeek})`,
-        o.fullStrokeSeek,
-      );
-    }
+    const seek = hddSeekIssues(o);
+    if (seek.length > 0) throw issuesError(what, seek);
     // Fit t(d) = t2t + b*sqrt(d) + c*d: t(1) = full, E[t] = avg; b, c >= 0 keeps it monotone.
     const f = o.fullStrokeSeek - o.trackToTrackSeek;
     const a = o.averageSeek - o.trackToTrackSeek;
-    const lo = o.trackToTrackSeek + f / 3, hi = o.trackToTrackSeek + (8 * f) / 15;
-    if (!(o.averageSeek >= lo - 1e-6 && o.averageSeek <= hi + 1e-6)) {
-      throw rangeError(
-        what,
-        "averageSeek",
-        `within [${Math.ceil(lo)}, ${Math.floor(hi)}] ns for a monotone seek curve`,
-        o.averageSeek,
-      );
-    }
     this.#seekB = Math.max(0, 5 * a - (5 * f) / 3);
     this.#seekC = Math.max(0, f - this.#seekB);
 
