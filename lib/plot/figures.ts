@@ -23,7 +23,14 @@ import {
   type ThroughputRow,
   type TimelineRow,
 } from "./rows.ts";
-import { categoryColors, SOURCE_STYLE, systemColor, THEME } from "./theme.ts";
+import {
+  categoryColors,
+  SOURCE_STYLE,
+  SYSTEM_COLORS,
+  systemColor,
+  systemKey,
+  THEME,
+} from "./theme.ts";
 import { headlessDocument } from "./render.ts";
 
 /**
@@ -429,9 +436,11 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
   }
   const yMax = Math.max(0, ...data.map((d) => d.value));
   const yMin = Math.min(0, ...data.map((d) => d.value));
+  // Series that are all known systems keep their colours from the other figures.
+  const systems = series.every((x) => Object.hasOwn(SYSTEM_COLORS, systemKey(x)));
   const color = bySystem
     ? { domain: groups, range: groups.map(systemColor) }
-    : { domain: series, range: categoryColors(series) };
+    : { domain: series, range: systems ? series.map(systemColor) : categoryColors(series) };
   const fill = bySystem ? "group" : "series";
   const items: LegendItem[] = bySystem
     ? []

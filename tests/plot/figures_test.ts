@@ -5,6 +5,7 @@ import {
   comparisonTable,
   formatComparison,
   startupFigure,
+  systemColor,
   throughputFigure,
   timelineFigure,
   toSvg,
@@ -115,6 +116,27 @@ Deno.test("barsFigure() draws paper-only values as outlined bars, colours one se
   assert.deepEqual(texts(svg, "g.mc-value text").sort(), ["1.29", "1.3", "1.3", "1.66"]);
   const fills = [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill"));
   assert.notEqual(fills[0], fills[1]);
+});
+
+Deno.test("barsFigure() keeps a system's colour when the series are systems (as the curves do)", () => {
+  const rows = ["kvm-nfs", "nfsroot", "bmcast"].flatMap((series) =>
+    [1, 4].map((n) => ({
+      group: `${n} nodes`,
+      series,
+      value: n * 10,
+      unit: "s",
+      source: "sim" as const,
+    }))
+  );
+  const svg = parseSvg(toSvg(barsFigure(rows)));
+  const legend = [...svg.querySelectorAll("g.mc-legend-swatch")].map((g) =>
+    g.getAttribute("fill") ?? g.firstElementChild?.getAttribute("fill")
+  );
+  assert.deepEqual(legend, ["kvm-nfs", "nfsroot", "bmcast"].map(systemColor));
+  const fills = new Set(
+    [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill")),
+  );
+  assert.deepEqual([...fills].sort(), ["kvm-nfs", "nfsroot", "bmcast"].map(systemColor).sort());
 });
 
 Deno.test("barsFigure() draws negative values below the zero line, labelled under the bar", () => {
