@@ -673,7 +673,8 @@ if (import.meta.main) {
   );
   const o = params.outage;
   if (o !== undefined) console.log(`image server unreachable ${o.atS}-${o.atS + o.durationS} s`);
-  const title = `Capacity after adding ${params.nodes} nodes at 0 s` +
+  const title =
+    `Capacity after adding ${params.nodes} node${params.nodes === 1 ? "" : "s"} at 0 s` +
     (o ? `, image server away ${o.atS}-${o.atS + o.durationS} s` : "") +
     (out.seeds.length > 1 ? ` (mean of ${seedText.replace(" (means)", "")})` : "");
   writeFilesAtomically(flags.out, {

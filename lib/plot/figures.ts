@@ -681,7 +681,9 @@ function escapeHtml(s: string): string {
 }
 
 function signed(v: number): string {
-  return `${v > 0 ? "+" : v < 0 ? "\u2212" : ""}${Math.abs(v).toFixed(1)}`;
+  const shown = Math.abs(v).toFixed(1);
+  // An error that rounds to 0.0 has no sign ("-0.0" read as a deviation).
+  return `${shown === "0.0" ? "" : v > 0 ? "+" : "\u2212"}${shown}`;
 }
 
 /** How a comparison's simulated value reads: NaN is a metric the run never reached. */

@@ -201,6 +201,11 @@ Deno.test("formatComparison() aligns the columns and marks failures", () => {
   assert.match(lines[1], /\|\s+63 \|\s+66 \|\s+\+4\.8 \| ok$/);
   assert.match(lines[3], /\|\s+1\.61 \|\s+1\.8 \|\s+\+11\.8 \| FAIL \(tol \u00b15%\)$/);
   assert.match(lines[2], /\|\s+-1\.3 \| ok$/);
+  // An error that rounds to zero has no sign, in the text and the HTML table alike.
+  const tiny = { ...COMPARISON[0], simulated: 62.99, errorPct: -0.016 };
+  assert.match(formatComparison([tiny]).split("\n")[1], /\|\s+63 \|\s+0\.0 \| ok$/);
+  assert.match(comparisonTable([tiny]), />0\.0</);
+  assert.doesNotMatch(comparisonTable([tiny]), /\u22120\.0/);
 });
 
 /** A metric the run never reached (BMcast never de-virtualized within the run). */
