@@ -157,7 +157,10 @@ export interface AhciDriverStats {
   timeouts: number;
   /** Error-handler runs that reset the link (COMRESET). */
   resets: number;
-  /** Commands issued again after a reset. */
+  /**
+   * Commands issued again by the error handler: after a reset (timeouts), or
+   * after a task-file error (the failed command and those the halt left behind).
+   */
   retries: number;
   /** Commands failed because they timed out with no retry left. */
   timedOut: number;

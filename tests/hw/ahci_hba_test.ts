@@ -503,3 +503,20 @@ Deno.test("narrow accesses are normalised: a byte read of PxCMD, a byte write-1-
   assert.equal(c.narrowAccess, 2);
   assert.equal(c.unknownRegister, 2);
 });
+
+Deno.test("a FIS the HBA cannot post (PxFB outside memory) is a host bus error that halts the port (§6.1.2)", () => {
+  const rig = ahciRig({ latency: 1000 });
+  rig.hba.write(portReg(0, Px.CLB), 4, rig.clb(0));
+  rig.hba.write(portReg(0, Px.FB), 4, 0x0500_0000); // past the rig's 64 MiB
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE);
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE | R.PxCMD_ST);
+  for (const slot of [0, 1]) rig.issue(0, { slot, fis: fisOf({ kind: "flush" }), go: false });
+  rig.hba.write(portReg(0, Px.CI), 4, 0b11);
+  rig.sim.run();
+  const is = reg(rig, Px.IS);
+  assert.ok(is & R.PxIS_HBFS, is.toString(16));
+  assert.equal(is & (R.PxIS_DHRS | R.PxIS_TFES), 0, "no completion, no task-file error");
+  assert.equal(reg(rig, Px.CI), 0b11, "neither command completes");
+  assert.equal(rig.hba.port(0).state, "halted");
+  assert.equal(rig.disks[0].log.length, 1, "nothing is issued after the error");
+});

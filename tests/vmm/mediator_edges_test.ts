@@ -318,6 +318,38 @@ Deno.test("the VMM recovers the port after its own command fails while guest com
   assert.ok(m.canDetach());
 });
 
+Deno.test("a guest acknowledging PxIS while the VMM's command fails does not clear the VMM's error", () => {
+  const rig = makeRig({
+    virtualized: true,
+    copier: false,
+    sectors: 65536,
+    chunkSectors: 2048,
+    diskLatency: 57_000,
+  });
+  let failures = 1;
+  rig.disk.fail = (c) =>
+    c.op === "write" && c.lba === 8192 && failures > 0 ? (failures--, "abrt") : undefined;
+  let written = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    const copy = rig.mediator!.writeAbsent({
+      lba: 8192,
+      versions: Int32Array.from(image(8192, 2048)),
+    });
+    // The guest writes 1s to PxIS (write-1-to-clear: an old status acknowledged) every 5 us.
+    while (!copy.triggered) {
+      yield rig.sim.timeout(5_000);
+      mmio(rig, Px.IS, 0xffff_ffff);
+    }
+    written = (yield copy) as number;
+  });
+  rig.sim.run(10e9); // before the fix: the VMM's poll waited forever on the halted port
+  assert.equal(written, 2048);
+  assert.equal(rig.mediator!.stats.vmmErrors, 1);
+  assert.deepEqual([...rig.disk.content.read(8192, 2048)], image(8192, 2048));
+  assert.equal(rig.sim.pending, 0, "nothing left waiting");
+});
+
 Deno.test("a VMM command that keeps failing stops the run after its retries, the port recovered each time", () => {
   const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
   rig.disk.fail = (c) => c.op === "write" && c.lba === 8192 ? "unc" : undefined;

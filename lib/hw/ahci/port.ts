@@ -184,7 +184,7 @@ export interface AhciCompletion {
    */
   ok: boolean;
   /** ATA error on failure: ABRT, IDNF or UNC (a media error). */
-  error?: "abrt" | "idnf" | "unc";
+  error?: DiskResult["error"];
   /** Simulated time software set the slot's PxCI bit, ns. */
   issuedAt: SimTime;
   /** Simulated time the HBA posted the completion (cleared PxCI) or the error, ns. */
@@ -192,7 +192,7 @@ export interface AhciCompletion {
 }
 
 /** The ATA error a command ends in: ABRT, IDNF (LBA not found) or UNC (media). */
-type AtaError = "abrt" | "idnf" | "unc";
+type AtaError = NonNullable<DiskResult["error"]>;
 /** ATA Error register bit of each error. */
 const ATA_ERROR_BITS: Record<AtaError, number> = {
   abrt: ATA_ERR_ABRT,
@@ -749,6 +749,7 @@ export class AhciPort {
       const ncq = cmd.ncq;
       const status = r.ok ? TFD_READY : TFD_READY | ATA_STS_ERR;
       const error = r.ok ? 0 : ATA_ERROR_BITS[r.error ?? "abrt"];
+      let busError = false;
       try {
         writePrdbc(memory, { clb: this.clb, slot: cmd.slot }, r.bytes);
         if (this.#fis === "on") {
@@ -768,14 +769,22 @@ export class AhciPort {
         }
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
+        // The status could not be posted: a host bus error (§6.1.2), fatal like a task-file error.
         this._is |= PxIS_HBFS;
+        busError = true;
       }
       if (cmd.running) {
         if (ncq) this.#activeNcq--;
         else this.#activeOther = false;
       }
       this._tfd = (error << 8) | status;
-      if (r.ok) {
+      if (r.ok && busError) {
+        // The command's data moved but it does not complete: it keeps its PxCI/PxSACT bit
+        // and the port halts until software restarts it (§6.1.2, §6.2.2).
+        if (!ncq) this.#ccs = cmd.slot;
+        this.counters.errors++;
+        this.#halt();
+      } else if (r.ok) {
         this._sact = (this._sact & ~bit) >>> 0;
         this._ci = (this._ci & ~bit) >>> 0;
         this._is |= ncq ? PxIS_SDBS : PxIS_DHRS;
@@ -813,8 +822,8 @@ export class AhciPort {
         lba: c?.lba ?? 0,
         count: c?.count ?? 0,
         ncq,
-        ok: r.ok,
-        error: r.ok ? undefined : r.error,
+        ok: r.ok && !busError,
+        error: r.ok ? (busError ? "abrt" : undefined) : r.error,
         issuedAt: cmd.issuedAt,
         completedAt: sim.now,
       });

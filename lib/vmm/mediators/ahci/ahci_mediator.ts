@@ -556,7 +556,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         return { action: "done", cost };
       case Px.IS:
         p.guestIs &= ~v;
-        this.#rawWrite(Px.IS, v); // write-1-to-clear the same bits in hardware
+        // Write-1-to-clear the same bits in hardware, unless the VMM's command owns the
+        // port: PxIS then holds only its bits (the worker took the guest's into its view),
+        // and clearing its TFES would hide its failure from its poll.
+        if (!this.#vmmRunning) this.#rawWrite(Px.IS, v);
         return { action: "done", cost };
       case Px.CMD: {
         const was = p.guestCmd;
