@@ -319,7 +319,8 @@ async function readScenarioFile(path: string): Promise<Record<string, unknown>> 
 
 async function readProfile(path: string | URL, label: string): Promise<Profile> {
   try {
-    return await loadProfile(path);
+    // Its image's size is checked per run, as the run has it (--image-gb may replace it).
+    return await loadProfile(path, { checkImageSize: false });
   } catch (e) {
     if (!(e instanceof ProfileError)) throw e;
     throw new ScenarioError(e.issues.map((i) => `${label}: ${i}`));

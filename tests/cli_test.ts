@@ -360,6 +360,37 @@ Deno.test("sim --image-gb runs on a disk smaller than the profile's own image, a
   assert.match(own.stderr, /--set: image\.bytes\.value: .*current value is 32000000000\n/);
 });
 
+Deno.test("sim --profile with a disk smaller than its own image runs with a smaller --image-gb, and is refused without", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "small-disk.json");
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({
+        extends: new URL("../data/profiles/paper-2015.json", import.meta.url).pathname,
+        name: "small disk",
+        hdd: { sectors: { value: 41943040, source: "a 21.5 GB disk; test" } },
+      }),
+    );
+    const r = await sim(
+      "--strategy",
+      "bare-metal",
+      "--profile",
+      file,
+      "--image-gb",
+      "12",
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr); // it was refused: the file's 32 GB image checked first
+    assert.equal((JSON.parse(r.stdout) as SimDocument).summary[0].imageGb, 12);
+    const own = await sim("--strategy", "bare-metal", "--profile", file);
+    assert.equal(own.code, 2);
+    assert.match(own.stderr, /--profile: image\.bytes\.value: .*current value is 32000000000\n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sim rejects --image-gb with image.bytes, and --sweep given twice, rather than ignoring one", async () => {
   const r = await sim(
     "--image-gb",
@@ -376,7 +407,7 @@ Deno.test("sim rejects --image-gb with image.bytes, and --sweep given twice, rat
   assert.match(r.stderr, /invalid input \(2 issues\)/);
   assert.match(
     r.stderr,
-    /--image-gb: replaces --set image\.bytes \(the image's size in bytes\); give one or the other: current value is "12"\n/,
+    /--image-gb: replaces --set image\.bytes \(the image's size in bytes\); give one or the other: current value is 12\n/,
   );
   assert.match(
     r.stderr,
@@ -420,6 +451,15 @@ Deno.test("sim flags override the scenario file also where it gives the same par
     const bad = await sim("--scenario", file);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /scenario\.json: nodes: is also swept by .*scenario\.json: sweep/);
+    // An object given whole by --set replaces the file's field of it (the field would not fit).
+    scenario({
+      strategy: "bare-metal",
+      imageGb: Number(IMAGE_GB),
+      set: { "vmm.copyPolicy.idleThreshold": 1000000 },
+    });
+    const rate = '{"kind":"rate","bytesPerSecond":30000000,"burstBytes":8388608}';
+    doc = docOf(await sim("--scenario", file, "--set", `vmm.copyPolicy=${rate}`, "--json"));
+    assert.deepEqual(doc.scenario.set, { "vmm.copyPolicy": rate });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -577,7 +577,8 @@ export function parseProfile(input: unknown, options: ProfileCheckOptions = {}):
  * `"extends": "<path relative to this file>"`; it then holds only what
  * differs (its name and description, whole sections, or single parameters
  * of a section, each replacing the base's) and the result is validated as a
- * whole.
+ * whole (with `checkImageSize: false`, all but its image's size, for a
+ * caller that decides the run's image itself: see {@link parseProfile}).
  * @throws ProfileError also when a file cannot be read or the chain of
  *   `extends` loops, so a caller reports every case alike
  * @example
@@ -587,9 +588,12 @@ export function parseProfile(input: unknown, options: ProfileCheckOptions = {}):
  * console.assert(p.ssd?.channels.value === 8 && p.hdd.rpm.value === 7200);
  * ```
  */
-export async function loadProfile(path: string | URL): Promise<Profile> {
+export async function loadProfile(
+  path: string | URL,
+  options: ProfileCheckOptions = {},
+): Promise<Profile> {
   const url = path instanceof URL ? path : pathToFileURL(resolve(path));
-  return parseProfile(await readProfileJson(url, [], String(path)));
+  return parseProfile(await readProfileJson(url, [], String(path)), options);
 }
 
 /** A profile file's JSON with its `extends` chain merged in. */

@@ -280,16 +280,19 @@ export function sweptParam(sweep: unknown): string | undefined {
 
 /**
  * Whether two scenario parameters (fields or profile paths) set the same
- * thing: the same name, or the image's size (`imageGb` and `image.bytes`).
+ * thing: the same name, one path inside the other (`vmm.copyPolicy` given
+ * whole and its field `vmm.copyPolicy.idleThreshold`), or the image's size
+ * (`imageGb` and `image.bytes`).
  * @example
  * ```ts
  * import { sameParam } from "./fleet.ts";
  * console.assert(sameParam("imageGb", "image.bytes") && !sameParam("nodes", "hdd.rpm"));
+ * console.assert(sameParam("vmm.copyPolicy", "vmm.copyPolicy.kind") && !sameParam("hdd.rpm", "hdd.rpmX"));
  * ```
  */
 export function sameParam(a: string, b: string): boolean {
   const size = (x: string) => x === "imageGb" || x === IMAGE_BYTES;
-  return a === b || (size(a) && size(b));
+  return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`) || (size(a) && size(b));
 }
 
 function show(v: unknown): string {
@@ -465,6 +468,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
   }
   // The image's size: an image size in GB replaces image.bytes (the
   // profile's, or as set or swept), so the two do not go together.
+  const one = fields.imageGb.safeParse(raw.imageGb);
   const byGb = sweep?.param === "imageGb"
     ? ["sweep"]
     : raw.imageGb !== undefined
@@ -480,13 +484,12 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       byGb,
       `replaces ${byBytes[0] === "set" ? label(byBytes) : `${label(["sweep"])} ${IMAGE_BYTES}`}` +
         ` (the image's size in bytes); give one or the other`,
-      byGb[0] === "sweep" ? sweep?.values : raw.imageGb,
+      byGb[0] === "sweep" ? sweep?.values : (one.success ? one.data : raw.imageGb),
     );
   }
   // Each run's image size checked against that run's profile, as runProfile
   // decides it: in GB where the scenario gives one, else image.bytes, whose
   // issue is the set's where the swept value does not change it.
-  const one = fields.imageGb.safeParse(raw.imageGb);
   const sizes: [PropertyKey[], unknown][] = sweep?.param === "imageGb"
     ? sweep.values.map((v, i) => [["sweep", item("imageGb", i)], v])
     : [[["imageGb"], one.success ? one.data : undefined]];
@@ -507,7 +510,9 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       const rule = p && imageSizeIssue(p, p.image.bytes.value);
       return rule && `image.bytes.value: ${rule}: current value is ${p.image.bytes.value}`;
     };
-    const own = profile === options.profile ? undefined : bytesIssue(profile);
+    // The profile's own image too: a caller may load it unchecked (sim: --image-gb may replace it).
+    const own = bytesIssue(profile);
+    const ownLabel = profile === options.profile ? label(["profile"]) : label(["set"]);
     const reported = new Set<string>();
     const report = (where: string, why: string) => {
       if (!reported.has(`${where}: ${why}`)) issues.push(`${where}: ${why}`);
@@ -517,9 +522,9 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       swept.forEach((p, i) => {
         const why = bytesIssue(p);
         if (why === undefined) return;
-        report(why === own ? label(["set"]) : label(["sweep", item(sweep.param, i)]), why);
+        report(why === own ? ownLabel : label(["sweep", item(sweep.param, i)]), why);
       });
-    } else if (own !== undefined) report(label(["set"]), own);
+    } else if (own !== undefined) report(ownLabel, own);
   }
   if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
   return s;
