@@ -54,7 +54,7 @@ import {
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
-import { runKvWorkload } from "../lib/workload/mod.ts";
+import { runKvWorkload, windowOf } from "../lib/workload/mod.ts";
 import { throughputFigure, type ThroughputRow, toSvg } from "../lib/plot/mod.ts";
 import { COPY_BACKOFF, copyPolicy, runSystem, workloadParams } from "./fig_cassandra.ts";
 
@@ -250,9 +250,7 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
         sampleEveryNs: left,
         rngStream: `kv:${node.name}`,
         observe: (op) => {
-          // (k·dt, (k+1)·dt], as the kv workload's own windows: one ending on a boundary
-          // counts in the window it closes.
-          const i = Math.ceil((op.end - t0) / dt) - 1;
+          const i = windowOf(op.end - t0, dt); // as the kv workload's own windows
           if (i < windowOps.length) windowOps[i]++;
         },
       });

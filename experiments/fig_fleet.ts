@@ -18,7 +18,7 @@ import {
   type ScenarioPoint,
 } from "../lib/scenario/fleet.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
-import { parseFlags } from "../lib/_util/mod.ts";
+import { smallFlag } from "../lib/_util/mod.ts";
 
 /** Parameters of the fleet experiment. */
 export interface FleetParams {
@@ -135,14 +135,8 @@ const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]
   --small   the quick configuration (bmcast, nfsroot, kvm-nfs on 1 and 4 nodes)`;
 
 if (import.meta.main) {
-  const flags = parseFlags({
-    command: "fig_fleet",
-    usage: USAGE,
-    args: Deno.args,
-    options: { small: { type: "boolean", default: false } },
-  });
-  if (typeof flags === "number") Deno.exit(flags);
-  const out = await run(flags.small ? small : full);
+  const quick = smallFlag({ command: "fig_fleet", usage: USAGE });
+  const out = await run(quick ? small : full);
   console.log(
     "strategy | nodes | last node up s | ready s | server GB | disk GB | link % | disk %",
   );

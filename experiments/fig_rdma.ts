@@ -18,7 +18,7 @@ import {
   type Profile,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
-import { parseFlags } from "../lib/_util/mod.ts";
+import { smallFlag } from "../lib/_util/mod.ts";
 import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
 
 /** Parameters of the RDMA experiment. */
@@ -112,14 +112,8 @@ const USAGE = `usage: deno run -A experiments/fig_rdma.ts [--small]
   --small   the quick configuration (200 iterations, a 128 MB image for Devirt)`;
 
 if (import.meta.main) {
-  const flags = parseFlags({
-    command: "fig_rdma",
-    usage: USAGE,
-    args: Deno.args,
-    options: { small: { type: "boolean", default: false } },
-  });
-  if (typeof flags === "number") Deno.exit(flags);
-  const out = await run(flags.small ? small : full);
+  const quick = smallFlag({ command: "fig_rdma", usage: USAGE });
+  const out = await run(quick ? small : full);
   console.log("system | typical us | avg us | VM exits | poll period ns | iommu ns");
   for (const r of out.runs) {
     console.log(
@@ -130,5 +124,5 @@ if (import.meta.main) {
   }
   // Unjudged in the quick configuration: the paper's values do not apply.
   console.log("");
-  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
+  console.log(formatComparison(out.comparisons, { judged: !quick }));
 }

@@ -25,7 +25,7 @@ export const METHODS: Record<
   ...KVM_STRATEGIES,
 };
 import { formatComparison, type StartupRow } from "../lib/plot/mod.ts";
-import { parseFlags } from "../lib/_util/mod.ts";
+import { smallFlag } from "../lib/_util/mod.ts";
 
 /** Parameters of the startup experiment. */
 export interface StartupParams {
@@ -185,14 +185,8 @@ const USAGE = `usage: deno run -A experiments/fig_startup.ts [--small]
   --small   the quick configuration (a 12 GB image instead of the profile's 32 GB)`;
 
 if (import.meta.main) {
-  const flags = parseFlags({
-    command: "fig_startup",
-    usage: USAGE,
-    args: Deno.args,
-    options: { small: { type: "boolean", default: false } },
-  });
-  if (typeof flags === "number") Deno.exit(flags);
-  const out = await run(flags.small ? small : full);
+  const quick = smallFlag({ command: "fig_startup", usage: USAGE });
+  const out = await run(quick ? small : full);
   console.log("method | phase | start s | end s | source");
   for (const r of out.rows) {
     console.log(
@@ -201,5 +195,5 @@ if (import.meta.main) {
   }
   // Unjudged in the quick configuration: the paper's values do not apply.
   console.log("");
-  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
+  console.log(formatComparison(out.comparisons, { judged: !quick }));
 }

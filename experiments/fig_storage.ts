@@ -30,7 +30,7 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
-import { parseFlags } from "../lib/_util/mod.ts";
+import { smallFlag } from "../lib/_util/mod.ts";
 import type { Cpu } from "../lib/hw/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../lib/guest/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../lib/sim/mod.ts";
@@ -243,14 +243,8 @@ const USAGE = `usage: deno run -A experiments/fig_storage.ts [--small]
   --small   the quick configuration (128 MiB per pass, a 512 MB image for Devirt)`;
 
 if (import.meta.main) {
-  const flags = parseFlags({
-    command: "fig_storage",
-    usage: USAGE,
-    args: Deno.args,
-    options: { small: { type: "boolean", default: false } },
-  });
-  if (typeof flags === "number") Deno.exit(flags);
-  const out = await run(flags.small ? small : full);
+  const quick = smallFlag({ command: "fig_storage", usage: USAGE });
+  const out = await run(quick ? small : full);
   console.log("system | op | MB/s | requests | VM exits | redirected reads");
   for (const p of out.passes) {
     console.log(
@@ -261,5 +255,5 @@ if (import.meta.main) {
   }
   // Unjudged in the quick configuration: the paper's values do not apply.
   console.log("");
-  console.log(formatComparison(out.comparisons, { judged: !flags.small }));
+  console.log(formatComparison(out.comparisons, { judged: !quick }));
 }

@@ -39,6 +39,30 @@ export function parseFlags<const O extends FlagOptions>(
   return values as Flags<O>;
 }
 
+/**
+ * A figure script's flags: `--small` (the quick configuration) and `--help`.
+ * For a script's main: on `--help` or a bad flag it prints what
+ * {@link parseFlags} prints and exits (0 or 2).
+ * @example
+ * ```ts
+ * import { smallFlag } from "./cli.ts";
+ * console.assert(smallFlag({ command: "demo", usage: "usage: demo [--small]", args: ["--small"] }));
+ * ```
+ */
+export function smallFlag(
+  options: { command: string; usage: string; args?: string[] },
+): boolean {
+  const { command, usage, args = Deno.args } = options;
+  const flags = parseFlags({
+    command,
+    usage,
+    args,
+    options: { small: { type: "boolean", default: false } },
+  });
+  if (typeof flags === "number") Deno.exit(flags);
+  return flags.small;
+}
+
 /** Where {@link progressLine} writes (Deno.stderr, or a stand-in in tests). */
 export interface ProgressStream {
   isTerminal(): boolean;

@@ -43,6 +43,7 @@ export {
   progressLine,
   type ProgressStream,
   seedRangeIssue,
+  smallFlag,
   writeFilesAtomically,
 } from "./cli.ts";
 export { callInWorker, runPool, type WorkerCall } from "./worker.ts";

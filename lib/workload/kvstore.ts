@@ -550,6 +550,21 @@ export interface KvRunExtras {
   rngStream?: string;
 }
 
+/**
+ * The sampling window an operation counts in, by when it completed (`elapsed`
+ * since the windows began): windows are (k·width, (k+1)·width], so one
+ * completing on a boundary counts in the window it closes, whatever the order
+ * of events at that instant.
+ * @example
+ * ```ts
+ * import { windowOf } from "./kvstore.ts";
+ * console.assert(windowOf(1, 10) === 0 && windowOf(10, 10) === 0 && windowOf(11, 10) === 1);
+ * ```
+ */
+export function windowOf(elapsed: SimTime, width: SimTime): number {
+  return Math.max(0, Math.ceil(elapsed / width) - 1);
+}
+
 /** `a * b mod n` without losing precision for n < 2^53 / 2^16. */
 function mulmod(a: number, b: number, n: number): number {
   return ((a * Math.floor(b / 65536)) % n * 65536 + a * (b % 65536)) % n;
@@ -628,7 +643,7 @@ export function runKvWorkload(
         observe?.({ op: isRead ? "read" : "update", key, version, start: t0, end: sim.now });
         if (sim.now > end) break; // finished after the run: not counted
         ops++;
-        perInterval[Math.max(0, Math.ceil((sim.now - start) / sampleEveryNs) - 1)]++;
+        perInterval[windowOf(sim.now - start, sampleEveryNs)]++;
         if (isRead) {
           reads++;
           readSum += sim.now - t0;

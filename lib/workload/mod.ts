@@ -47,5 +47,6 @@ export {
   type KvWorkloadParams,
   KvWorkloadParamsSchema,
   runKvWorkload,
+  windowOf,
 } from "./kvstore.ts";
 export { type RdmaLatencyRow, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";
