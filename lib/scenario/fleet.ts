@@ -500,16 +500,11 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
   if (byGb.length > 0) {
     for (const [path, gb] of sizes) {
       if (typeof gb !== "number") continue;
-      const rules = new Set(
-        profiles.map((p) => p && imageSizeIssue(p, imageBytesOf(gb)!, { unit: "GB" })),
-      );
+      const rules = new Set(profiles.map((p) => p && runImageIssue(p, gb)));
       for (const rule of rules) if (rule !== undefined) issue(path, rule, gb);
     }
   } else {
-    const bytesIssue = (p: Profile | undefined) => {
-      const rule = p && imageSizeIssue(p, p.image.bytes.value);
-      return rule && `image.bytes.value: ${rule}: current value is ${p.image.bytes.value}`;
-    };
+    const bytesIssue = (p: Profile | undefined) => p && runImageIssue(p, undefined);
     // The profile's own image too: a caller may load it unchecked (sim: --image-gb may replace it).
     const own = bytesIssue(profile);
     const ownLabel = profile === options.profile ? label(["profile"]) : label(["set"]);
@@ -718,18 +713,25 @@ export function runProfile(
     origin: "set by the scenario",
     checkImageSize: false,
   });
-  const value = profile.image.bytes.value;
-  const rule = run.imageGb === undefined
-    ? imageSizeIssue(profile, value)
-    : imageSizeIssue(profile, value, { unit: "GB" });
+  const rule = runImageIssue(profile, run.imageGb);
   if (rule !== undefined) {
     throw new ProfileError([
-      run.imageGb === undefined
-        ? `image.bytes.value: ${rule}: current value is ${value}`
-        : `imageGb: ${rule}: current value is ${run.imageGb}`,
+      run.imageGb === undefined ? rule : `imageGb: ${rule}: current value is ${run.imageGb}`,
     ]);
   }
   return profile;
+}
+
+/**
+ * The rule a run's image size breaks, if any, as {@link runProfile} decides
+ * the size: `imageGb` (in GB) where the run gives one, else the profile's
+ * `image.bytes` (the whole issue, with its path and value).
+ */
+function runImageIssue(profile: Profile, imageGb: number | undefined): string | undefined {
+  if (imageGb !== undefined) return imageSizeIssue(profile, imageBytesOf(imageGb)!, { unit: "GB" });
+  const value = profile.image.bytes.value;
+  const rule = imageSizeIssue(profile, value);
+  return rule && `image.bytes.value: ${rule}: current value is ${value}`;
 }
 
 /** Options of {@link runFleet}. */
