@@ -61,6 +61,9 @@ const pos = () => param(z.number().positive());
 const nonneg = () => param(z.number().nonnegative());
 const frac = () => param(z.number().min(0).max(1));
 const int = () => param(z.number().int().positive());
+/** A size the disk interfaces move in whole sectors. */
+const sectorsBytes = () =>
+  param(z.number().int().positive().multipleOf(512, "must be a multiple of 512"));
 const count = () => param(z.number().int().nonnegative());
 const flag = () => param(z.boolean());
 
@@ -300,7 +303,7 @@ const sections = {
     issue: ns(),
     complete: ns(),
     pollInterval: period(),
-    maxRequestBytes: int(),
+    maxRequestBytes: sectorsBytes(),
     commandTimeout: ns(),
     commandRetries: count(),
     linkDebounce: ns(),
@@ -323,7 +326,7 @@ const sections = {
   installer: z.object({
     payloadBytes: int(),
     bootTime: ns(),
-    copyChunkBytes: int(),
+    copyChunkBytes: sectorsBytes(),
     copyDepth: int(),
     copyCpuPerChunk: ns(),
     multicastBufferBytes: int(),
@@ -368,7 +371,17 @@ const ProfileObject = z.object({
   name: z.string().min(1),
   description: z.string(),
   ...sections,
-}).strict();
+}).strict().superRefine((p, ctx) => {
+  // The guest's cores run on the machine's CPUs (KVM pins a vCPU to each).
+  const cores = p.boot?.cores?.value, cpus = p.cpu?.logicalCpus?.value;
+  if (typeof cores === "number" && typeof cpus === "number" && cores > cpus) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["boot", "cores", "value"],
+      message: `must be <= cpu.logicalCpus (${cpus})`,
+    });
+  }
+});
 
 /** The profile schema. */
 export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {

@@ -15,7 +15,13 @@
  */
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator } from "../sim/mod.ts";
-import { type Cpu, Hca, type HcaLatencyOptions, type RdmaLatencyParts } from "../hw/mod.ts";
+import {
+  type Cpu,
+  Hca,
+  HCA_LATENCY_DEFAULTS,
+  type HcaLatencyOptions,
+  type RdmaLatencyParts,
+} from "../hw/mod.ts";
 import { InfinibandFabric, type InfinibandOptions } from "../net/mod.ts";
 import { type CpuTime, type RdmaLatencyRow, rdmaWriteLatency } from "../workload/mod.ts";
 import { startKvm } from "./kvm.ts";
@@ -122,7 +128,8 @@ function hcaLatencyOptions(w: World): HcaLatencyOptions {
 
 /** The poll loop's period on a CPU: bare-metal period through that CPU's time for guest work. */
 function pollPeriod(w: World, p: RdmaNode): SimTime {
-  const base = hcaLatencyOptions(w).pollPeriod ?? 0;
+  // The HCA model's own default where the profile leaves it out (as the fabric's HCAs get it).
+  const base = hcaLatencyOptions(w).pollPeriod ?? HCA_LATENCY_DEFAULTS.pollPeriod;
   const mb = w.profile.infiniband.hca.value.pollMemoryBound as number;
   return Math.round((base * p.cpuTime.computeTime(POLL_WINDOW, mb)) / POLL_WINDOW);
 }
@@ -151,7 +158,10 @@ function* devirtNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
 
 function* kvmPassNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
   yield* node.firmware.powerOn();
-  const { vm } = yield* startKvm(w, node);
+  // The benchmark runs on vCPU RDMA_CPU: the VM has it whatever the guest's core count.
+  const { vm } = yield* startKvm(w, node, {
+    vcpus: Math.max(RDMA_CPU + 1, w.profile.boot.cores.value),
+  });
   const ib = w.profile.infiniband;
   return {
     cpu: vm.vcpus[RDMA_CPU],

@@ -30,7 +30,7 @@ import {
   type World,
 } from "./world.ts";
 
-/** One phase of a startup, seconds from the strategy's start. */
+/** One phase of a startup: its start and end in simulated time (ns). */
 export interface PhaseSpan {
   /** Phase name as recorded ("VMM boot", "image copy", "OS boot", "copy", ...). */
   phase: string;

@@ -83,6 +83,7 @@ export { NIC_WINDOW, NicIcr, NicReg, NicStatus } from "./nic/registers.ts";
 export {
   type CompletionMode,
   Hca,
+  HCA_LATENCY_DEFAULTS,
   HCA_LATENCY_OPTIONS,
   hcaLatencyIssues,
   type HcaLatencyOptions,

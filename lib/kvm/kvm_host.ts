@@ -161,6 +161,11 @@ export class KvmHost {
   _pinnedTo(cpuId: number): KvmVm | undefined {
     return this.#pinned.get(cpuId);
   }
+
+  /** @internal A stopped VM gives its CPUs back, for another VM to pin. */
+  _unpin(vm: KvmVm): void {
+    for (const c of vm.vcpus) if (this.#pinned.get(c.id) === vm) this.#pinned.delete(c.id);
+  }
 }
 
 /**
@@ -312,7 +317,7 @@ export class KvmVm {
     );
   }
 
-  /** Powers the VM off: vCPUs back to root mode, handlers removed. */
+  /** Powers the VM off: vCPUs back to root mode, handlers removed, CPUs unpinned. */
   stop(): void {
     this.transition("stopped");
     for (const cpu of this.vcpus) {
@@ -320,6 +325,7 @@ export class KvmVm {
       cpu.ept = false;
       cpu.onExit = undefined;
     }
+    this.host._unpin(this);
   }
 
   /**

@@ -13,7 +13,9 @@
  * Deliberately not modelled: guest scheduling and vCPU overcommit, emulated
  * (non-virtio) devices, vhost-net and the guest's network stack, live
  * migration, host memory overcommit and huge-page effects beyond EPT's
- * overhead factor, QEMU's host page cache modes other than cache=none.
+ * overhead factor, QEMU's host page cache for a local disk (KVM/Local is
+ * cache=none; KVM/NFS reads its image through the host's NFS client, page
+ * cache and read-ahead included).
  * @module
  */
 export {

@@ -25,7 +25,9 @@
  * Nothing is a throughput factor: lower throughput comes from the costs on
  * the serial path and from splitting into more disk commands.
  * Not modelled: indirect descriptors and ring wrap, multi-queue, discard and
- * write zeroes, the host page cache (QEMU cache=none, O_DIRECT).
+ * write zeroes, a host page cache in front of a local backend (KVM/Local: QEMU
+ * cache=none, O_DIRECT). KVM/NFS's image file is read through the host's NFS
+ * client, whose page cache and read-ahead are modelled (lib/deploy kvm.ts).
  */
 import {
   concatVersions,

@@ -245,7 +245,7 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
 });
 
-Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0", async () => {
+Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0, partial sectors, more cores than CPUs", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
   const issuesOf = (overrides: Record<string, unknown>) => overrideIssues(base, overrides);
   // Each crashed the run with a stack trace before (the models' constructors refused them).
@@ -254,6 +254,17 @@ Deno.test("values the models would refuse are refused with the profile: the HDD'
   ]);
   assert.deepEqual(issuesOf({ "hdd.fullStrokeSeek": 0 }), [
     "hdd.fullStrokeSeek.value: must be >= trackToTrackSeek (800000): current value is 0",
+  ]);
+  // Sizes the disk interfaces move in whole sectors; the guest's cores on the machine's CPUs.
+  assert.deepEqual(
+    issuesOf({ "installer.copyChunkBytes": 100, "guestDriver.maxRequestBytes": 1000 }),
+    [
+      "guestDriver.maxRequestBytes.value: must be a multiple of 512: current value is 1000",
+      "installer.copyChunkBytes.value: must be a multiple of 512: current value is 100",
+    ],
+  );
+  assert.deepEqual(issuesOf({ "boot.cores": 48 }), [
+    "boot.cores.value: must be <= cpu.logicalCpus (12): current value is 48",
   ]);
   // A value its own rule refuses is reported once, by that rule.
   assert.deepEqual(issuesOf({ "hdd.averageSeek": -1 }), [

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import * as storage from "../../experiments/fig_storage.ts";
 import * as rdma from "../../experiments/fig_rdma.ts";
-import { buildWorld, BUILTIN_PROFILE, loadProfile, values } from "../../lib/deploy/mod.ts";
+import {
+  applyOverrides,
+  buildWorld,
+  BUILTIN_PROFILE,
+  loadProfile,
+  values,
+} from "../../lib/deploy/mod.ts";
 import { rdmaLatency } from "../../lib/deploy/rdma.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
@@ -87,4 +93,22 @@ Deno.test("RDMA latency needs two nodes and a known system", () => {
     () => w2.sim.process(rdmaLatency(w2, "xen" as any)) && w2.sim.run(),
     (e: Error) => e instanceof RangeError && /'system'/.test(e.message),
   );
+});
+
+Deno.test("RDMA under KVM/Pass runs with a one-core guest, and a poll period the profile leaves out is the HCA's own", () => {
+  const run = (p: typeof profile, system: "kvm-pass" | "bare-metal") => {
+    const w = buildWorld(p, { nodes: 2, preinstalled: true });
+    const r = w.sim.process(rdmaLatency(w, system, { iterations: 200 }));
+    w.sim.run(r);
+    return r.value;
+  };
+  // The benchmark's vCPU exists whatever the guest's cores (it was "'vcpu' must be in [0, 0]").
+  const one = run(applyOverrides(profile, { "boot.cores": 1 }), "kvm-pass");
+  assert.ok(one.latency.avgUs > 1.5 && one.latency.avgUs < 1.7, `${one.latency.avgUs}`);
+  // Without pollPeriod in infiniband.hca: the HCA model's default (50 ns), not 0.
+  const { pollPeriod: _, ...hca } = profile.infiniband.hca.value as Record<string, unknown>;
+  const json = structuredClone(profile);
+  json.infiniband.hca.value = hca as typeof json.infiniband.hca.value;
+  const dflt = run(json, "bare-metal");
+  assert.equal(dflt.pollPeriod, 50);
 });

@@ -32,6 +32,15 @@ Deno.test("host boot then VM start take host OS boot + QEMU start + virtual firm
     ["root", false, undefined],
     ["root", false, undefined],
   ]);
+  // Its CPUs are free again: another VM may pin them.
+  const next = host.createVm({
+    name: "vm2",
+    pin: [0, 1],
+    vmmStart: 1,
+    guestFirmware: 1,
+    exitHandlers: {},
+  });
+  assert.equal(next.vcpus.length, 2);
 });
 
 Deno.test("a VM cannot start before its host runs, nor start twice", () => {

@@ -76,7 +76,7 @@ export interface HcaLatencyOptions {
 }
 
 /** Each latency option's default (their sources: {@link HcaLatencyOptions}, {@link IommuOptions}). */
-const LATENCY_DEFAULTS: Required<HcaLatencyOptions> = {
+export const HCA_LATENCY_DEFAULTS: Readonly<Required<HcaLatencyOptions>> = {
   pcieRoundTrip: 500,
   txProcessing: 0,
   rxProcessing: 0,
@@ -97,14 +97,14 @@ const IOMMU_DEFAULTS: Required<IommuOptions> = { enabled: false, iotlbMissCost: 
  * ```
  */
 export const HCA_LATENCY_OPTIONS = Object.keys(
-  LATENCY_DEFAULTS,
+  HCA_LATENCY_DEFAULTS,
 ) as readonly (keyof HcaLatencyOptions)[];
 
 /** The latency options with each default filled in, the IOMMU's too. */
 function latencySettings(
   options: HcaLatencyOptions,
 ): Required<HcaLatencyOptions> & { iommu: Required<IommuOptions> } {
-  const o = withDefaults(options, LATENCY_DEFAULTS);
+  const o = withDefaults(options, HCA_LATENCY_DEFAULTS);
   return { ...o, iommu: withDefaults(o.iommu ?? {}, IOMMU_DEFAULTS) };
 }
 
