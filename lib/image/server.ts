@@ -11,7 +11,7 @@
  * that inflates gets the compressed bytes, any other (NFS) gets raw blocks
  * inflated by the worker.
  */
-import { requireNumber, type Run, transferTime } from "../_util/mod.ts";
+import { rangeError, requireNumber, type Run, transferTime } from "../_util/mod.ts";
 import type { Bytes, SimTime } from "../_util/mod.ts";
 import {
   BLOCK_BYTES,
@@ -404,9 +404,10 @@ function checkCache(what: string, cache: PageCacheOptions): void {
     }
   } else {
     requireNumber(what, "cache.bytes", cache.bytes, { integer: true, min: 0 });
-    requireNumber(what, "cache.pageBytes", cache.pageBytes ?? 4096, {
-      integer: true,
-      min: BLOCK_BYTES,
-    });
+    const pageBytes = cache.pageBytes ?? 4096;
+    requireNumber(what, "cache.pageBytes", pageBytes, { integer: true, min: BLOCK_BYTES });
+    if (pageBytes % BLOCK_BYTES !== 0) {
+      throw rangeError(what, "cache.pageBytes", `a multiple of ${BLOCK_BYTES}`, pageBytes);
+    }
   }
 }

@@ -133,9 +133,17 @@ export class BlockProtocol {
     requireNumber(what, "maxBlocksPerRequest", maxBlocksPerRequest, { integer: true, min: 1 });
     const room = this.framing.payloadPerFrame - headerBytes;
     const dataPerFrame = blockAligned ? Math.floor(room / BLOCK_BYTES) * BLOCK_BYTES : room;
-    if (!(dataPerFrame > 0)) {
+    if (!(room > 0)) {
       throw new RangeError(
         `Cannot ${what}: 'headerBytes' must leave room for data in a ${this.framing.mtu}-byte MTU: current value is ${headerBytes}`,
+      );
+    }
+    if (!(dataPerFrame > 0)) {
+      // Room for data, but not for one whole block: the frame is too small for aligned data.
+      throw new RangeError(
+        `Cannot ${what}: 'framing.mtu' must leave room for one ${BLOCK_BYTES}-byte block after ${
+          this.framing.mtu - room
+        } bytes of headers (blockAligned): current value is ${this.framing.mtu}`,
       );
     }
     this.headerBytes = headerBytes;

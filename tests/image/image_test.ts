@@ -255,6 +255,10 @@ Deno.test("bad server options give a RangeError naming the field", () => {
   assert.throws(mk({ cpuPerRequest: -1 }), /'cpuPerRequest'/);
   assert.throws(mk({ cache: { kind: "ratio", hitRatio: 2 } }), /'cache.hitRatio'/);
   assert.throws(mk({ cache: { kind: "lfu" } as never }), /'cache.kind'/);
+  assert.throws(
+    mk({ cache: { kind: "lru", bytes: 1 << 20, pageBytes: 1000 } }),
+    /^RangeError: Cannot create image server on 'srv': 'cache.pageBytes' must be a multiple of 512/,
+  );
   assert.throws(mk({ disk: { bandwidth: 0, latency: 0 } }), /'disk.bandwidth'/);
   assert.throws(
     () => new ImageClient({ network: net, host: "c", server: "srv", timeout: 0 }),

@@ -125,6 +125,11 @@ Deno.test("block protocol: a data answer costs count x 512 bytes plus per-frame 
   });
   assert.equal(aoe.dataPerFrame, 1024);
   assert.throws(() => new BlockProtocol({ headerBytes: 1500 }), /'headerBytes'/);
+  // Room for data but not for a whole block: the MTU is what is too small.
+  assert.throws(
+    () => new BlockProtocol({ framing: { mtu: 500 }, blockAligned: true }),
+    /'framing\.mtu' must leave room for one 512-byte block .*: current value is 500$/,
+  );
   assert.throws(() => new BlockProtocol({ maxBlocksPerRequest: 0 }), /'maxBlocksPerRequest'/);
 });
 
