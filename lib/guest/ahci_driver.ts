@@ -212,9 +212,7 @@ interface Cmd {
   bufBytes: number;
   slot: number;
   done: SimEvent<CmdResult>;
-  /** Times issued to the HBA (a timer belongs to the latest). */
-  attempt: number;
-  /** The latest attempt's timeout: cancelled when the command retires or is issued again. */
+  /** The latest issue's timeout: cancelled when the command retires or is issued again. */
   timer?: Timer;
   /** Retries left after a timeout or a device error. */
   retriesLeft: number;
@@ -481,7 +479,6 @@ export class AhciDriver implements GuestBlockDriver {
       bufBytes,
       slot: -1,
       done: this.sim.event(),
-      attempt: 0,
       retriesLeft: this.#o.commandRetries,
       expired: false,
     };
@@ -540,16 +537,20 @@ export class AhciDriver implements GuestBlockDriver {
   #arm(cmd: Cmd): void {
     const timeout = this.#o.commandTimeout;
     if (timeout === 0) return;
-    const attempt = ++cmd.attempt;
+    // A timer that runs is live: issuing again and retiring cancel the previous one.
     cmd.timer?.cancel();
     cmd.timer = this.sim.timer(timeout, () => {
-      if (cmd.attempt !== attempt || cmd.done.triggered) return;
       cmd.expired = true;
       this.stats.timeouts++;
-      if (this.#ehPending) return;
-      this.#ehPending = true;
-      this.sim.process(this.#recover(), "ahci-eh");
+      this.#scheduleRecovery();
     });
+  }
+
+  /** Runs the error handler once for whatever it finds pending (timeouts, a halting error). */
+  #scheduleRecovery(): void {
+    if (this.#ehPending) return;
+    this.#ehPending = true;
+    this.sim.process(this.#recover(), "ahci-eh");
   }
 
   /**
@@ -596,9 +597,7 @@ export class AhciDriver implements GuestBlockDriver {
     // AC_ERR_TIMEOUT, AC_ERR_HOST_BUS and AC_ERR_ATA_BUS ask for ATA_EH_RESET; AC_ERR_DEV does not.
     const reset = timedOut || (err !== undefined && (err.is & (R.PxIS_HBFS | R.PxIS_IFS)) !== 0);
     yield* this.#w(R.Px.IE, 0);
-    const cmd = yield* this.#r(R.Px.CMD);
-    yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
-    yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+    yield* this.#stopEngine(yield* this.#r(R.Px.CMD));
     if (reset) {
       this.stats.resets++;
       const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
@@ -666,6 +665,12 @@ export class AhciDriver implements GuestBlockDriver {
     }
   }
 
+  /** Clears PxCMD.ST (`cmd`: PxCMD as just read) and waits for CR to clear (§10.1.2). */
+  *#stopEngine(cmd: number): ProcessGenerator<void> {
+    yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
+    yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+  }
+
   /** Clears PxSERR and PxIS (and the port's IS bit), then sets PxCMD.ST (§6.2.2, §10.3.1). */
   *#restartEngine(): ProcessGenerator<void> {
     yield* this.#w(R.Px.SERR, 0xffff_ffff);
@@ -713,9 +718,7 @@ export class AhciDriver implements GuestBlockDriver {
       yield* this.#w(R.Px.IS, 0xffff_ffff);
       log = decodeNcqErrorLog(mem.readBytes(buf, SECTOR));
     } else {
-      const cmd = yield* this.#r(R.Px.CMD);
-      yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
-      yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
+      yield* this.#stopEngine(yield* this.#r(R.Px.CMD));
       yield* this.#restartEngine();
     }
     this.allocator.free(buf, SECTOR);
@@ -798,10 +801,7 @@ export class AhciDriver implements GuestBlockDriver {
       const tfd = yield* this.#r(R.Px.TFD);
       const ccs = ((yield* this.#r(R.Px.CMD)) >>> R.PxCMD_CCS_SHIFT) & 0x1f;
       this.#portError ??= { is: pxis & R.PxIS_FATAL, tfd, ccs };
-      if (!this.#ehPending) {
-        this.#ehPending = true;
-        this.sim.process(this.#recover(), "ahci-eh");
-      }
+      this.#scheduleRecovery();
     }
     const ci = yield* this.#r(R.Px.CI);
     const sact = this.#useNcq ? yield* this.#r(R.Px.SACT) : 0;
@@ -945,10 +945,7 @@ export class AhciDriver implements GuestBlockDriver {
   *#startPort(): ProcessGenerator<void> {
     const o = this.#o;
     let cmd = yield* this.#r(R.Px.CMD);
-    if (cmd & (R.PxCMD_ST | R.PxCMD_CR)) {
-      yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_ST) >>> 0);
-      yield* this.#waitFor(R.Px.CMD, R.PxCMD_CR, 0, "PxCMD.CR to clear");
-    }
+    if (cmd & (R.PxCMD_ST | R.PxCMD_CR)) yield* this.#stopEngine(cmd);
     cmd = yield* this.#r(R.Px.CMD);
     if (cmd & (R.PxCMD_FRE | R.PxCMD_FR)) {
       yield* this.#w(R.Px.CMD, (cmd & ~R.PxCMD_FRE) >>> 0);
