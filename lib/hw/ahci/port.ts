@@ -778,22 +778,20 @@ export class AhciPort {
         else this.#activeOther = false;
       }
       this._tfd = (error << 8) | status;
-      if (r.ok && busError) {
-        // The command's data moved but it does not complete: it keeps its PxCI/PxSACT bit
-        // and the port halts until software restarts it (§6.1.2, §6.2.2).
-        if (!ncq) this.#ccs = cmd.slot;
-        this.counters.errors++;
-        this.#halt();
-      } else if (r.ok) {
+      const completes = r.ok && !busError;
+      if (completes) {
         this._sact = (this._sact & ~bit) >>> 0;
         this._ci = (this._ci & ~bit) >>> 0;
         this._is |= ncq ? PxIS_SDBS : PxIS_DHRS;
       } else {
-        // ERR:FatalTaskfile (§5.3.8.1, §5.3.13.1 -> §5.3.16.5): TFES instead of
-        // DHRS/SDBS; the failing slot stays in PxCI (non-queued: PxCMD.CCS names
-        // it, §6.2.2.1) or PxSACT (queued: the device logs its tag, §6.2.2.2).
-        this._is |= PxIS_TFES;
-        if (ncq) {
+        // The command does not complete and the port halts until software restarts it.
+        // A device error is ERR:FatalTaskfile (§5.3.8.1, §5.3.13.1 -> §5.3.16.5): TFES
+        // instead of DHRS/SDBS. A status that could not be posted is a host bus error
+        // (§6.1.2: HBFS, above). The slot stays in PxCI (non-queued: PxCMD.CCS names it,
+        // §6.2.2.1) or PxSACT (queued: the device logs a failed tag, §6.2.2.2).
+        if (!r.ok) this._is |= PxIS_TFES;
+        if (!ncq) this.#ccs = cmd.slot;
+        else if (!r.ok) {
           this.#ncqLog = {
             nq: false,
             tag: c?.tag ?? cmd.slot,
@@ -802,7 +800,7 @@ export class AhciPort {
             lba: c?.lba ?? 0,
             count: c?.count ?? 0,
           };
-        } else this.#ccs = cmd.slot;
+        }
         this.counters.errors++;
         if (r.malformed !== undefined) {
           this.counters.malformed++;
@@ -822,7 +820,7 @@ export class AhciPort {
         lba: c?.lba ?? 0,
         count: c?.count ?? 0,
         ncq,
-        ok: r.ok && !busError,
+        ok: completes,
         error: r.ok ? (busError ? "abrt" : undefined) : r.error,
         issuedAt: cmd.issuedAt,
         completedAt: sim.now,
