@@ -848,6 +848,16 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     return p.halted;
   }
 
+  /**
+   * A held command about to complete: while a guest error halts the port (and
+   * the guest has not stopped it since `epoch`) the HBA completes nothing, so
+   * it waits for the guest's port stop, which drops it.
+   */
+  *#untilNotHalted(epoch: number): ProcessGenerator<void> {
+    const p = this.#port;
+    if (this.#guestHalted() && p.epoch === epoch) yield (p.stopped ??= this.#sim.event());
+  }
+
   #afterGuestCompletion(): void {
     this.#kickVmm();
     this.#notifyQuiet();
@@ -865,8 +875,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
     const epoch = p.epoch;
     yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
-    // A halted HBA completes nothing: wait for the guest's port stop, which drops the command.
-    if (this.#guestHalted() && p.epoch === epoch) yield (p.stopped ??= this.#sim.event());
+    yield* this.#untilNotHalted(epoch);
     if (p.epoch !== epoch) {
       // The guest stopped the port meanwhile (its error handling gave up on the
       // command): nothing goes to its buffers; the fetched data still fills the disk.
@@ -911,7 +920,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const fetches = this.#fetchAll(missing);
     yield this.#sim.allOf(fetches.map((f) => f.ev));
     yield this.#sim.allOf(this.#writeBack(fetches));
-    if (this.#guestHalted() && p.epoch === epoch) yield (p.stopped ??= this.#sim.event());
+    yield* this.#untilNotHalted(epoch);
     if (p.epoch !== epoch) {
       p.orphans--; // the guest stopped the port meanwhile: the command is gone
       this.#notifyQuiet();
