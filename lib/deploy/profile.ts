@@ -55,8 +55,6 @@ function param<T extends z.ZodTypeAny>(value: T) {
   });
 }
 const ns = () => param(z.number().int().nonnegative());
-/** A period that must pass before anything happens again (a poll loop's): at least 1 ns. */
-const period = () => param(z.number().int().positive());
 const pos = () => param(z.number().positive());
 const nonneg = () => param(z.number().nonnegative());
 const frac = () => param(z.number().min(0).max(1));
@@ -302,7 +300,7 @@ const sections = {
   guestDriver: z.object({
     issue: ns(),
     complete: ns(),
-    pollInterval: period(),
+    pollInterval: int(), // a poll loop's period: at least 1 ns
     maxRequestBytes: sectorsBytes(),
     commandTimeout: ns(),
     commandRetries: count(),
@@ -315,7 +313,7 @@ const sections = {
     perCpuStart: ns(),
     mmioHandler: ns(),
     commandInterpret: ns(),
-    pollInterval: period(),
+    pollInterval: int(), // a poll loop's period: at least 1 ns
     vmxoffSkew: ns(),
     chunkSectors: int(),
     pipeline: int(),

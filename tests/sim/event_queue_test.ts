@@ -46,14 +46,16 @@ function agreesWithModel(ops: Op[]): void {
   assert.equal(queue.peekTime(), Infinity);
 }
 
+/** Operations on the queue for the model checks: a push at a time in [0, max], a pop. */
+const push = (max: number) =>
+  fc.record({
+    op: fc.constant("push" as const),
+    t: fc.integer({ min: 0, max }),
+    p: fc.integer({ min: 0, max: 3 }),
+  });
+const pop = fc.record({ op: fc.constant("pop" as const) });
+
 Deno.test("event queue pops in (time, priority, insertion) order for any interleaving", () => {
-  const push = (max: number) =>
-    fc.record({
-      op: fc.constant("push" as const),
-      t: fc.integer({ min: 0, max }),
-      p: fc.integer({ min: 0, max: 3 }),
-    });
-  const pop = fc.record({ op: fc.constant("pop" as const) });
   // Near times (many ties), times over twelve orders of magnitude, and long
   // runs of pushes that grow the queue past several re-layouts.
   for (const max of [50, 1e12]) {
@@ -75,13 +77,6 @@ Deno.test("event queue pops in (time, priority, insertion) order for any interle
 });
 
 Deno.test("event queue removes any still-queued entry; removed entries are never popped, counted or peeked", () => {
-  const push = (max: number) =>
-    fc.record({
-      op: fc.constant("push" as const),
-      t: fc.integer({ min: 0, max }),
-      p: fc.integer({ min: 0, max: 3 }),
-    });
-  const pop = fc.record({ op: fc.constant("pop" as const) });
   const remove = fc.record({ op: fc.constant("remove" as const), k: fc.nat() });
   // Ties (one day's list, removals from its head, middle and tail), wide
   // times, and removals that shrink the queue past re-layouts.
