@@ -379,7 +379,50 @@ const ProfileObject = z.object({
       message: `must be <= cpu.logicalCpus (${cpus})`,
     });
   }
+  // BMcast's VMM takes its memory just below VMM_MEMORY_END, in RAM the firmware reports usable.
+  const ram = p.memory?.bytes?.value, vmmBytes = p.vmm?.memoryBytes?.value;
+  if (typeof ram === "number" && typeof vmmBytes === "number") {
+    if (vmmBytes > VMM_MEMORY_END - LOW_MEMORY_END) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["vmm", "memoryBytes", "value"],
+        message: `must be <= ${
+          VMM_MEMORY_END - LOW_MEMORY_END
+        } (the VMM's memory lies between 1 MiB and 0x${VMM_MEMORY_END.toString(16)})`,
+      });
+    } else if (ram < VMM_MEMORY_END) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memory", "bytes", "value"],
+        message: `must be >= ${VMM_MEMORY_END} (BMcast's VMM takes vmm.memoryBytes below 0x${
+          VMM_MEMORY_END.toString(16)
+        }, in usable RAM)`,
+      });
+    }
+  }
+  // KVM's timer exits take their cost from each vCPU: all of it would leave the guest nothing.
+  const k = p.kvm, c = p.cpu;
+  const rate = k?.timerExitsPerSecond?.value;
+  const cost = [c?.vmExit?.value, k?.exitHandler?.value, c?.vmEntry?.value];
+  if (typeof rate === "number" && cost.every((x) => typeof x === "number")) {
+    const share = rate * (cost as number[]).reduce((a, b) => a + b, 0) / 1e9;
+    if (share >= 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kvm", "timerExitsPerSecond", "value"],
+        message:
+          `must keep the exits' time, timerExitsPerSecond x (cpu.vmExit + kvm.exitHandler + cpu.vmEntry), below 100% of a vCPU (it is ${
+            (share * 100).toFixed(1)
+          }%)`,
+      });
+    }
+  }
 });
+
+/** Where BMcast's VMM memory ends, guest-physical: it sits just below, under 4 GiB, as BitVisor's does. */
+export const VMM_MEMORY_END = 0xc000_0000;
+/** Where the PC's usable memory above the legacy hole starts (lib/hw E820Map.standard). */
+const LOW_MEMORY_END = 0x10_0000;
 
 /** The profile schema. */
 export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {

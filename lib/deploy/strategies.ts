@@ -19,7 +19,7 @@ import type { CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
 import { MulticastReceiver, type MulticastReceiverOptions } from "../image/mod.ts";
 import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
-import { values } from "./profile.ts";
+import { values, VMM_MEMORY_END } from "./profile.ts";
 import {
   ABAR,
   AHCI_VECTOR,
@@ -173,7 +173,7 @@ function* bmcastFed(
     cpus: node.cpus,
     bus: node.bus,
     e820: node.e820,
-    memory: { base: 0xc000_0000 - v.memoryBytes, size: v.memoryBytes }, // below 4 GiB, like BitVisor
+    memory: { base: VMM_MEMORY_END - v.memoryBytes, size: v.memoryBytes },
     costs: {
       init: v.init,
       perCpuStart: v.perCpuStart,

@@ -245,7 +245,7 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
 });
 
-Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0, partial sectors, more cores than CPUs", async () => {
+Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0, partial sectors, more cores than CPUs, RAM without room for the VMM, timer exits over a whole vCPU", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
   const issuesOf = (overrides: Record<string, unknown>) => overrideIssues(base, overrides);
   // Each crashed the run with a stack trace before (the models' constructors refused them).
@@ -266,6 +266,17 @@ Deno.test("values the models would refuse are refused with the profile: the HDD'
   assert.deepEqual(issuesOf({ "boot.cores": 48 }), [
     "boot.cores.value: must be <= cpu.logicalCpus (12): current value is 48",
   ]);
+  // BMcast's VMM memory lies in usable RAM below 3 GiB; KVM's timer exits leave the vCPU time.
+  assert.deepEqual(issuesOf({ "memory.bytes": 1 << 30 }), [
+    "memory.bytes.value: must be >= 3221225472 (BMcast's VMM takes vmm.memoryBytes below 0xc0000000, in usable RAM): current value is 1073741824",
+  ]);
+  assert.deepEqual(issuesOf({ "memory.bytes": 1 << 30, "vmm.memoryBytes": 2 ** 32 }), [
+    "vmm.memoryBytes.value: must be <= 3220176896 (the VMM's memory lies between 1 MiB and 0xc0000000): current value is 4294967296",
+  ]);
+  assert.deepEqual(issuesOf({ "kvm.timerExitsPerSecond": 400_000 }), [
+    "kvm.timerExitsPerSecond.value: must keep the exits' time, timerExitsPerSecond x (cpu.vmExit + kvm.exitHandler + cpu.vmEntry), below 100% of a vCPU (it is 116.0%): current value is 400000",
+  ]);
+  assert.deepEqual(issuesOf({ "kvm.timerExitsPerSecond": 340_000 }), []);
   // A value its own rule refuses is reported once, by that rule.
   assert.deepEqual(issuesOf({ "hdd.averageSeek": -1 }), [
     "hdd.averageSeek.value: Too small: expected number to be >=0: current value is -1",
