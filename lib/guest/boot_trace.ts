@@ -6,7 +6,13 @@
  * that every read returns the version last written.
  */
 import type { SimTime } from "../_util/mod.ts";
-import { requireNumber } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  requireNumber,
+} from "../_util/mod.ts";
 import type { Process, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "./ahci_driver.ts";
 
@@ -24,7 +30,12 @@ export interface BootOp {
 
 /** Options of {@link playBootTrace}. */
 export interface BootTraceOptions {
-  /** The operations: an array (a trace) or a generator (a synthetic workload). */
+  /**
+   * The operations: an array (a trace) or a generator (a synthetic workload).
+   * Each is checked as it is pulled, by the rules of a trace file
+   * (lib/workload `BootTraceSchema`): op "read" or "write", lba an integer
+   * >= 0, count an integer >= 1, thinkNs an integer >= 0.
+   */
   ops: Iterable<BootOp>;
   /** Requests kept outstanding at most. @default 1 */
   outstanding?: number;
@@ -58,7 +69,11 @@ export interface BootTraceStats {
   elapsed: SimTime;
   /** Sum of think times. */
   thinkTime: SimTime;
-  /** Request latency as the driver reported it (issue to completion): mean, median, 99th percentile, max, ns. */
+  /**
+   * Request latency as the driver reported it (issue to completion): mean, median, 99th
+   * percentile (nearest rank: the smallest latency at least that share of requests did not
+   * exceed), max, ns.
+   */
   latency: { mean: number; p50: SimTime; p99: SimTime; max: SimTime };
 }
 
@@ -66,7 +81,8 @@ export interface BootTraceStats {
  * Starts a process that plays `options.ops` on `driver`; its value is the stats.
  * @param driver the guest block driver (initialised).
  * @param options the operations and the concurrency.
- * @returns the player process.
+ * @returns the player process; it fails with a RangeError naming the operation's index
+ * and field when it pulls an operation that breaks the trace rules.
  * @example
  * ```ts
  * import { Simulation } from "../sim/mod.ts";
@@ -125,7 +141,9 @@ export function playBootTrace(
         if (!slotFreed.triggered) slotFreed.succeed();
       });
     };
+    let index = 0;
     for (const op of ops) {
+      checkOp(op, index++);
       // Closed loop: wait for a free slot, then think, then issue (N = 1 replays synchronously).
       while (inflight.size >= outstanding) {
         yield slotFreed;
@@ -197,8 +215,8 @@ export function playBootTrace(
     st.elapsed = st.end - st.start;
     if (latencies.length > 0) {
       latencies.sort((a, b) => a - b);
-      const at = (q: number) =>
-        latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+      // Nearest rank: the ceil(q*n)-th smallest (the median of [100, 300] is 100).
+      const at = (q: number) => latencies[Math.max(0, Math.ceil(q * latencies.length) - 1)];
       st.latency = {
         mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
         p50: at(0.5),
@@ -208,4 +226,24 @@ export function playBootTrace(
     }
     return st;
   }, "boot-trace");
+}
+
+/** Throws unless `op` follows the rules of a trace file (lib/workload BootTraceSchema). */
+function checkOp(op: BootOp, index: number): void {
+  const at = `ops[${index}]`;
+  const issues: FieldIssue[] = [];
+  if (op === null || typeof op !== "object") {
+    issues.push(fieldIssue(at, "an object { op, lba, count, thinkNs }", op));
+  } else {
+    if (op.op !== "read" && op.op !== "write") {
+      issues.push(fieldIssue(`${at}.op`, `"read" or "write"`, op.op));
+    }
+    for (
+      const [k, min] of [["lba", 0], ["count", 1], ["thinkNs", 0]] as const
+    ) {
+      const issue = numberIssue(`${at}.${k}`, op[k], { integer: true, min });
+      if (issue !== undefined) issues.push(issue);
+    }
+  }
+  if (issues.length > 0) throw issuesError("play boot trace", issues);
 }

@@ -60,7 +60,7 @@ export interface NfsClientOptions {
   writeTransport?: NfsWriteTransport;
   /** Copy into the overlay or page cache, bytes/s. @default Infinity */
   copyBandwidth?: number;
-  /** Page cache limit in bytes (oldest rsize chunks dropped first). @default Infinity */
+  /** Page cache limit in bytes, at least `rsize` (oldest rsize chunks dropped first). @default Infinity */
   cacheBytes?: number;
 }
 
@@ -175,6 +175,10 @@ export class NfsClient implements GuestBlockDriver {
     for (const k of ["copyBandwidth", "cacheBytes"] as const) {
       if (o[k] !== Infinity) requireNumber(what, k, o[k], { min: 0, strict: true });
     }
+    // A cache below one chunk would keep nothing: every read would go to the server.
+    if (o.cacheBytes < o.rsize) {
+      throw rangeError(what, "cacheBytes", `>= rsize (${o.rsize})`, o.cacheBytes);
+    }
     this.sim = o.sim;
     this.sectors = o.sectors;
     this.costs = { ...o.costs };
@@ -197,17 +201,27 @@ export class NfsClient implements GuestBlockDriver {
     return this.sim.process(this.#read(req.lba, req.count, req.direct === true), "nfs read");
   }
 
-  /** Writes `count` sectors: each gets `version`, or versions[i] (versions are >= 0). */
+  /**
+   * Writes `count` sectors: each gets `version`, or versions[i] (versions are integers in
+   * [0, 2^31), what an Int32Array holds without wrapping).
+   * @throws RangeError on a range outside the image or a bad version.
+   */
   write(
     req: { lba: number; count: number; version: number | ArrayLike<number> },
   ): SimEvent<IoResult> {
     this.#check("write", req.lba, req.count);
     const v = req.version;
-    const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
-    if (versions.length !== req.count) {
-      throw rangeError("write", "version", `a number or ${req.count} versions`, versions.length);
+    const given = typeof v === "number" ? [v] : Array.from(v);
+    if (typeof v !== "number" && given.length !== req.count) {
+      throw rangeError("write", "version", `a number or ${req.count} versions`, given.length);
     }
-    if (versions.some((x) => x < 0)) throw rangeError("write", "version", ">= 0", v);
+    // Checked before the Int32Array: it would turn NaN into 0, 2.7 into 2 and 2^31 into -2^31.
+    const bad = given.findIndex((x) => !(Number.isInteger(x) && x >= 0 && x < 2 ** 31));
+    if (bad >= 0) {
+      const field = typeof v === "number" ? "version" : `version[${bad}]`;
+      throw rangeError("write", field, "an integer in [0, 2^31)", given[bad]);
+    }
+    const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
     this.stats.requests++;
     return this.sim.process(this.#write(req.lba, versions), "nfs write");
   }
@@ -248,11 +262,12 @@ export class NfsClient implements GuestBlockDriver {
       let covered = true;
       for (let s = from; s < to && covered; s++) covered = mine[s - lba] !== NO_VERSION;
       if (covered) continue;
-      need.push(
-        direct
-          ? { base: from, ev: sim.process(this.#readRpc(from, to - from), "nfs direct READ") }
-          : { base: c * this.chunkSectors, ev: this.#chunk(c, false) },
-      );
+      if (direct) {
+        // Waited for in order: a later READ may fail while an earlier one is still awaited. Its
+        // failure is this request's (thrown when the loop below yields it), not the run's.
+        const ev = sim.process(this.#readRpc(from, to - from), "nfs direct READ").defuse();
+        need.push({ base: from, ev });
+      } else need.push({ base: c * this.chunkSectors, ev: this.#chunk(c, false) });
     }
     if (sequential && !direct) {
       const end = Math.ceil(this.sectors / this.chunkSectors);

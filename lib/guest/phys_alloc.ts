@@ -5,7 +5,7 @@
  * used for DMA structures or buffers.
  */
 import type { Bytes, Gpa } from "../_util/mod.ts";
-import { requireNumber } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { E820Map } from "../hw/mod.ts";
 
 interface Range {
@@ -14,7 +14,10 @@ interface Range {
 }
 
 /**
- * First-fit allocator over the usable E820 ranges, with frees that merge.
+ * First-fit allocator over the usable E820 ranges, with frees that merge. A
+ * free must return exactly one allocation (its address and size), so memory
+ * never handed out (reserved by the firmware or a VMM, or never allocated)
+ * cannot join the free list.
  * @example
  * ```ts
  * import { E820Map } from "../hw/mod.ts";
@@ -29,6 +32,7 @@ interface Range {
  */
 export class PhysAllocator {
   #free: Range[] = [];
+  #live = new Map<Gpa, Bytes>(); // address -> size of each allocation not yet freed
   /** Bytes handed out and not yet freed. */
   allocated: Bytes = 0;
 
@@ -81,14 +85,38 @@ export class PhysAllocator {
       if (a > r.base) parts.push({ base: r.base, end: a });
       if (a + bytes < r.end) parts.push({ base: a + bytes, end: r.end });
       this.#free.splice(i, 1, ...parts);
+      this.#live.set(a, bytes);
       this.allocated += bytes;
       return a;
     }
     throw new Error(`guest out of memory: no free range holds ${bytes} bytes aligned to ${align}`);
   }
 
-  /** Returns [addr, addr+bytes) to the free list. */
+  /**
+   * Returns the allocation [addr, addr+bytes) to the free list.
+   * @throws RangeError unless `addr` is the address of an allocation not yet freed
+   * (double free, or memory never allocated) and `bytes` its size.
+   */
   free(addr: Gpa, bytes: Bytes): void {
+    const what = "free memory";
+    const size = this.#live.get(addr);
+    if (size === undefined) {
+      throw rangeError(
+        what,
+        "addr",
+        "an address alloc() returned and not yet freed",
+        `0x${Number(addr).toString(16)}`,
+      );
+    }
+    if (bytes !== size) {
+      throw rangeError(
+        what,
+        "bytes",
+        `the size allocated at 0x${addr.toString(16)} (${size})`,
+        bytes,
+      );
+    }
+    this.#live.delete(addr);
     this.#insert({ base: addr, end: addr + bytes });
     this.allocated -= bytes;
   }

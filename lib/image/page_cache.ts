@@ -6,6 +6,8 @@
  * A reader of a page another request is still reading waits for that read
  * instead of reading it again, as on a locked page under Linux: so N nodes
  * booting the same image read each block from the server's disk once.
+ * A read the disk fails (its event's value has `ok: false`, a lib/hw
+ * DiskResult) caches nothing: its pages are absent again and their room free.
  * One byte of state per page (a 32 GB image in 4 KiB pages: 8 MB).
  */
 import { requireNumber, type Run } from "../_util/mod.ts";
@@ -15,6 +17,8 @@ import type { SimEvent } from "../sim/mod.ts";
 const SECTOR = 512;
 // Page states. PINNED: a cached page of the lookup in progress (not to be evicted by it).
 const ABSENT = 0, CACHED = 1, REFERENCED = 2, READING = 3, PINNED = 4;
+/** A ring slot a failed read gave back (no page). */
+const FREE = -1;
 
 /**
  * A page cache over the server's images.
@@ -42,9 +46,11 @@ export class PageCache {
   /** First global page of each image, and its size in sectors. */
   readonly #images = new Map<string, { base: number; sectors: number }>();
   #state = new Uint8Array(0);
-  /** Resident pages (cached or being read), in insertion order; the CLOCK hand sweeps it. */
+  /** Resident pages (cached or being read; FREE: room a failed read gave back); the CLOCK hand sweeps it. */
   #ring = new Int32Array(16);
   #resident = 0;
+  /** Of the ring's slots, those FREE. */
+  #free = 0;
   #hand = 0;
   readonly #inFlight = new Map<number, SimEvent<unknown>>();
 
@@ -69,7 +75,7 @@ export class PageCache {
 
   /** Pages held (cached or being read). */
   get residentPages(): number {
-    return this.#resident;
+    return this.#resident - this.#free;
   }
 
   /** Gives image `id` of `bytes` bytes its pages, all absent. */
@@ -92,8 +98,8 @@ export class PageCache {
   /**
    * Brings sectors [lba, lba+count) of image `id` into memory: its absent
    * pages are read with one call of `readDisk` (page-aligned sector runs)
-   * and cached once that read is processed; its cached pages are marked
-   * referenced. Returns what to wait for: that read, and the reads other
+   * and cached once that read is processed (unless it failed); its cached
+   * pages are marked referenced. Returns what to wait for: that read, and the reads other
    * requests started of pages this one needs (none: every page was cached).
    */
   read(
@@ -113,7 +119,8 @@ export class PageCache {
     }
     const spp = this.#sectorsPerPage, state = this.#state, base = img.base;
     const first = Math.floor(lba / spp), last = Math.floor((lba + count - 1) / spp);
-    const runs: Run[] = [], waits: SimEvent<unknown>[] = [], taken: number[] = [];
+    const runs: Run[] = [], waits: SimEvent<unknown>[] = [];
+    const taken: { g: number; slot: number }[] = [];
     let runStart = -1;
     const close = (end: number) => {
       if (runStart < 0) return;
@@ -136,9 +143,10 @@ export class PageCache {
         close(p);
       } else {
         if (runStart < 0) runStart = p;
-        if (this.#admit(g)) {
+        const slot = this.#admit(g);
+        if (slot >= 0) {
           state[g] = READING;
-          taken.push(g);
+          taken.push({ g, slot });
         }
       }
     }
@@ -150,10 +158,16 @@ export class PageCache {
     const read = readDisk(runs);
     waits.push(read);
     if (taken.length > 0) {
-      for (const g of taken) this.#inFlight.set(g, read);
+      for (const { g } of taken) this.#inFlight.set(g, read);
       read.then(() => {
-        for (const g of taken) {
-          this.#state[g] = CACHED; // (addImage may have replaced the array)
+        // The disk did not return the pages: nothing to cache, their room is free again.
+        const failed = (read.value as { ok?: unknown } | undefined)?.ok === false;
+        for (const { g, slot } of taken) {
+          this.#state[g] = failed ? ABSENT : CACHED; // (addImage may have replaced the array)
+          if (failed) {
+            this.#ring[slot] = FREE;
+            this.#free++;
+          }
           this.#inFlight.delete(g);
         }
       });
@@ -161,17 +175,17 @@ export class PageCache {
     return waits;
   }
 
-  /** Makes room for page `g` (CLOCK); false when it cannot be held. */
-  #admit(g: number): boolean {
-    if (this.#capacity === 0) return false;
+  /** Makes room for page `g` (CLOCK): its slot in the ring, -1 when it cannot be held. */
+  #admit(g: number): number {
+    if (this.#capacity === 0) return -1;
     if (this.#resident < this.#capacity) {
       if (this.#resident === this.#ring.length) {
         const ring = new Int32Array(Math.min(this.#capacity, this.#ring.length * 2));
         ring.set(this.#ring);
         this.#ring = ring;
       }
-      this.#ring[this.#resident++] = g;
-      return true;
+      this.#ring[this.#resident] = g;
+      return this.#resident++;
     }
     const ring = this.#ring, state = this.#state, n = this.#capacity;
     // Two sweeps clear every reference bit; pinned pages and pages being read cannot go.
@@ -179,14 +193,15 @@ export class PageCache {
       const at = this.#hand;
       this.#hand = at + 1 === n ? 0 : at + 1;
       const victim = ring[at];
-      const s = state[victim];
+      const s = victim === FREE ? ABSENT : state[victim];
       if (s === REFERENCED) state[victim] = CACHED;
-      else if (s === CACHED) {
-        state[victim] = ABSENT;
+      else if (s === CACHED || victim === FREE) {
+        if (victim === FREE) this.#free--;
+        else state[victim] = ABSENT;
         ring[at] = g;
-        return true;
+        return at;
       }
     }
-    return false;
+    return -1;
   }
 }

@@ -6,7 +6,8 @@
  * flow back to the client (the worker is free once the answer is handed to
  * the network stack, which sends it asynchronously). Every request gets exactly one answer, data or a
  * typed error: bad input is the client's misbehaviour, so it is counted and
- * answered, never thrown. A compressed image (beyond the paper) is cached
+ * answered, never thrown; a read the backing store fails is answered with an
+ * error too, never with data. A compressed image (beyond the paper) is cached
  * and read from disk in its stored form, 1/ratio of the blocks; a client
  * that inflates gets the compressed bytes, any other (NFS) gets raw blocks
  * inflated by the worker.
@@ -16,6 +17,7 @@ import type { Bytes, SimTime } from "../_util/mod.ts";
 import {
   BLOCK_BYTES,
   BlockProtocol,
+  type ImageDataResponse,
   type ImageErrorCode,
   type ImageReadRequest,
   type ImageResponse,
@@ -31,7 +33,7 @@ import {
 } from "../sim/mod.ts";
 import type { ImageContent } from "./content.ts";
 import { PageCache } from "./page_cache.ts";
-import type { BlockDevice } from "../hw/mod.ts";
+import type { BlockDevice, DiskResult } from "../hw/mod.ts";
 
 /**
  * Page cache of the server: a fixed hit ratio, or a cache of a given size
@@ -72,6 +74,7 @@ export interface ImageServerOptions {
    * A disk model holding the images instead of `disk` (image block `lba`
    * at disk sector `lba`, or at `lba / ratio` for a compressed image): cache
    * misses are read from it, so sequential copies stream and scattered reads pay seeks.
+   * It must hold every image's stored blocks ({@link ImageServer.addImage} checks).
    */
   store?: BlockDevice;
   /**
@@ -101,6 +104,8 @@ export interface ImageServerStats {
   cacheMisses: number;
   /** Bytes read from the backing disk (whole pages with an "lru" cache). */
   diskBytes: Bytes;
+  /** Requests answered with an error because a backing store read failed (also in `errors`). */
+  diskErrors: number;
 }
 
 /**
@@ -152,6 +157,7 @@ export class ImageServer {
     cacheHits: 0,
     cacheMisses: 0,
     diskBytes: 0,
+    diskErrors: 0,
   };
   #images = new Map<string, ImageContent>();
   #diskLink: Link;
@@ -208,15 +214,29 @@ export class ImageServer {
     this.#unlisten = network.listen(host, port, (p) => this.#receive(p));
   }
 
-  /** Makes an image available. @throws RangeError when the id is taken. */
+  /**
+   * Makes an image available.
+   * @throws RangeError when the id is taken, or when the `store` holds fewer sectors than the
+   * image takes in its stored form.
+   */
   addImage(image: ImageContent): void {
     if (this.#images.has(image.id)) {
       throw new RangeError(
         `Cannot add image: 'id' must be unique on '${this.host}': current value is ${image.id}`,
       );
     }
+    const stored = image.storedRun(0, image.blocks);
+    const store = this.#store;
+    if (store !== undefined && store.sectors < stored.lba + stored.count) {
+      throw rangeError(
+        `add image '${image.id}' on '${this.host}'`,
+        "store.sectors",
+        `>= ${stored.lba + stored.count} (the sectors the image takes stored)`,
+        store.sectors,
+      );
+    }
     this.#images.set(image.id, image);
-    this.#pageCache?.addImage(image.id, image.storedRun(0, image.blocks).count * BLOCK_BYTES);
+    this.#pageCache?.addImage(image.id, stored.count * BLOCK_BYTES);
   }
 
   /** The image called `id`, if held. */
@@ -228,7 +248,8 @@ export class ImageServer {
    * Reads `count` blocks of a held image from `lba` on the server itself:
    * through the page cache and the backing disk like a request, but without
    * a worker or the network (what a multicast sender does before sending).
-   * @throws RangeError for an unknown image or a range outside it.
+   * @throws RangeError for an unknown image or a range outside it; Error when the backing
+   * store fails the read.
    */
   *readLocal(imageId: string, lba: number, count: number): ProcessGenerator<Int32Array> {
     const img = this.#images.get(imageId);
@@ -242,7 +263,10 @@ export class ImageServer {
         }) must lie within image '${imageId}' (${img.blocks} blocks)`,
       );
     }
-    yield* this.#readThroughCache({ type: "read", imageId, lba, count, reqId: -1 });
+    const failed = yield* this.#readThroughCache({ type: "read", imageId, lba, count, reqId: -1 });
+    if (failed !== undefined) {
+      throw new Error(`Cannot read locally: ${failed}`);
+    }
     return img.read(lba, count);
   }
 
@@ -270,18 +294,12 @@ export class ImageServer {
       const checked = this.#validate(p.payload);
       if (checked.type !== "read") answer = checked;
       else {
-        yield* this.#readThroughCache(checked);
-        const img = this.#images.get(checked.imageId)!;
-        const versions = img.read(checked.lba, checked.count);
-        answer = { type: "data", reqId: checked.reqId, versions };
-        if (img.compressionRatio > 1) {
-          // The client inflates what it asked compressed; for a raw request the worker does.
-          if (checked.compressed) answer.encodedBytes = img.encodedBytes(checked.count);
-          else yield sim.timeout(transferTime(checked.count * BLOCK_BYTES, this.inflateRate));
-        }
-        this.stats.dataResponses++;
-        this.stats.bytesServed += checked.count * BLOCK_BYTES;
-        this.stats.bytesSent += answer.encodedBytes ?? checked.count * BLOCK_BYTES;
+        const failed = yield* this.#readThroughCache(checked);
+        if (failed !== undefined) {
+          // The blocks could not be read: an error, never data the disk did not return.
+          this.stats.diskErrors++;
+          answer = { type: "error", reqId: checked.reqId, code: DISK_ERROR_CODE, message: failed };
+        } else answer = yield* this.#data(checked);
       }
     }
     if (answer.type === "error") this.stats.errors[answer.code]++;
@@ -294,6 +312,23 @@ export class ImageServer {
       payload: answer,
       name: `${this.host}:${answer.type}`,
     });
+  }
+
+  /** The data answer to `checked` (its blocks are in memory), inflated for a raw request. */
+  *#data(checked: ImageReadRequest): ProcessGenerator<ImageResponse> {
+    const sim = this.network.sim;
+    const img = this.#images.get(checked.imageId)!;
+    const versions = img.read(checked.lba, checked.count);
+    const answer: ImageDataResponse = { type: "data", reqId: checked.reqId, versions };
+    if (img.compressionRatio > 1) {
+      // The client inflates what it asked compressed; for a raw request the worker does.
+      if (checked.compressed) answer.encodedBytes = img.encodedBytes(checked.count);
+      else yield sim.timeout(transferTime(checked.count * BLOCK_BYTES, this.inflateRate));
+    }
+    this.stats.dataResponses++;
+    this.stats.bytesServed += checked.count * BLOCK_BYTES;
+    this.stats.bytesSent += answer.encodedBytes ?? checked.count * BLOCK_BYTES;
+    return answer;
   }
 
   /** A well-formed read of a held image within range, or the error to answer. */
@@ -338,8 +373,11 @@ export class ImageServer {
     }
   }
 
-  /** Waits until the pages of `r` are in memory, reading what the cache misses from the disk. */
-  *#readThroughCache(r: ImageReadRequest): ProcessGenerator<void> {
+  /**
+   * Waits until the pages of `r` are in memory, reading what the cache misses from the disk;
+   * returns why when a backing store read of them failed (undefined when they are in memory).
+   */
+  *#readThroughCache(r: ImageReadRequest): ProcessGenerator<string | undefined> {
     const sim = this.network.sim;
     const c = this.cache;
     // The cache and the disk hold the stored form: a compressed image's blocks take 1/ratio.
@@ -351,8 +389,9 @@ export class ImageServer {
         return;
       }
       this.stats.cacheMisses++;
-      yield this.#readDisk([stored]);
-      return;
+      const read = this.#readDisk([stored]);
+      yield read;
+      return storeFailure(read);
     }
     let missed = false;
     const waits = this.#pageCache!.read(r.imageId, stored.lba, stored.count, (runs) => {
@@ -362,9 +401,19 @@ export class ImageServer {
     if (missed) this.stats.cacheMisses++;
     else this.stats.cacheHits++;
     if (waits.length > 0) yield waits.length === 1 ? waits[0] : sim.allOf(waits);
+    // Another request's read of these pages counts too: its failure left them unread.
+    for (const w of waits) {
+      const why = storeFailure(w);
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
-  /** Reads `runs` of a stored image from the backing disk, one after the other. */
+  /**
+   * Reads `runs` of a stored image from the backing disk, one after the other. With a `store`,
+   * the event's value is a {@link DiskResult}: the first that failed (the runs after it are not
+   * read), else the last.
+   */
   #readDisk(runs: Run[]): SimEvent<unknown> {
     const sim = this.network.sim;
     let bytes = 0;
@@ -376,9 +425,30 @@ export class ImageServer {
     }
     if (runs.length === 1) return store.submit({ op: "read", ...runs[0] });
     return sim.process(function* () {
-      for (const run of runs) yield store.submit({ op: "read", ...run });
+      let result: DiskResult | undefined;
+      for (const run of runs) {
+        result = (yield store.submit({ op: "read", ...run })) as DiskResult;
+        if (!result.ok) break;
+      }
+      return result;
     }, `${this.host}:disk reads`);
   }
+}
+
+/**
+ * Code of the answer to a read the backing store failed. The protocol has no code for a
+ * server-side I/O error (lib/net ImageErrorCode); the nearest is that the blocks asked for
+ * cannot be read where they were asked.
+ */
+const DISK_ERROR_CODE: ImageErrorCode = "lba-out-of-range";
+
+/** Why the store failed the read `ev` (a {@link DiskResult} with ok false), else undefined. */
+function storeFailure(ev: SimEvent<unknown>): string | undefined {
+  const r = ev.value as Partial<DiskResult> | undefined;
+  if (r === null || typeof r !== "object" || r.ok !== false || !("serviceTime" in r)) {
+    return undefined;
+  }
+  return `backing store read failed: ${r.error ?? "error"}`;
 }
 
 function isId(x: unknown): x is number {

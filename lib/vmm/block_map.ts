@@ -7,10 +7,14 @@
  * map" choice (no fetch-merge): a guest write never waits for the network.
  *
  * Chunk states: absent -> partial -> present (a chunk never goes back).
- * "In flight" is a separate mark set while the copier or a redirected read
- * fetches a chunk, so nobody fetches it twice.
+ * "In flight" is a separate mark the background copier sets on the chunks it
+ * is fetching, so it does not hand out the same chunk twice. Redirected reads
+ * neither set nor read it: a guest read of a chunk the copier is fetching
+ * fetches its sectors too, and whichever write comes second finds them
+ * present (the VMM's `writeAbsent` writes absent sectors only) and drops
+ * them.
  */
-import { isRun, requireNumber } from "../_util/mod.ts";
+import { isRun, rangeError, requireNumber } from "../_util/mod.ts";
 import type { Lba, Run } from "../_util/mod.ts";
 
 /** Presence of one chunk. */
@@ -101,8 +105,9 @@ export class BlockMap {
     return this.#presentSectors / this.sectors;
   }
 
-  /** State of chunk `c`. */
+  /** State of chunk `c`. @throws RangeError unless `c` is a chunk index. */
   chunkState(c: number): ChunkState {
+    this.#checkChunk("query block map", c);
     return NAMES[this.#state[c]];
   }
   /** Sectors [first, first+count) covered by chunk `c`. */
@@ -115,8 +120,9 @@ export class BlockMap {
     return Math.floor(lba / this.chunkSectors);
   }
 
-  /** Marks chunk `c` as being fetched (true) or not. */
+  /** Marks chunk `c` as being fetched (true) or not. @throws RangeError unless `c` is a chunk index. */
   setInflight(c: number, on: boolean): void {
+    this.#checkChunk("mark chunk in flight", c);
     this.#inflight[c] = on ? 1 : 0;
   }
   /** True while chunk `c` is being fetched. */
@@ -220,6 +226,12 @@ export class BlockMap {
       if (this.#state[c] !== PRESENT && this.#inflight[c] === 0) return c;
     }
     return -1;
+  }
+
+  #checkChunk(what: string, c: number): void {
+    if (!(Number.isInteger(c) && c >= 0 && c < this.chunks)) {
+      throw rangeError(what, "c", `a chunk index in [0, ${this.chunks})`, c);
+    }
   }
 
   #check(lba: number, count: number): void {

@@ -8,7 +8,7 @@
  * Device-neutral: it knows a {@link VmmBlockIo} and an {@link ImageSource},
  * never a device kind.
  */
-import { requireNumber, splitRun } from "../_util/mod.ts";
+import { invariant, requireNumber, splitRun } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import type { BlockMap } from "./block_map.ts";
@@ -121,12 +121,10 @@ export class BackgroundCopier {
     };
     while (!map.complete) {
       refill();
+      // Only this loop marks chunks in flight, and it clears the mark of each chunk it wrote:
+      // with the map incomplete, refill() found at least one chunk to fetch.
       const next = inflight.shift();
-      if (next === undefined) {
-        // Everything left is being fetched by someone else (redirection): wait a little.
-        yield sim.timeout(1_000_000);
-        continue;
-      }
+      invariant(next !== undefined, "copier: map incomplete but no chunk left to fetch");
       const versions = (yield next.fetch) as Int32Array;
       yield* this.#write(map.chunkRange(next.chunk).lba, versions, refill);
       map.setInflight(next.chunk, false);

@@ -8,7 +8,6 @@ import type { SimTime } from "../_util/mod.ts";
 import type { Recorder } from "../sim/mod.ts";
 import type { ExitReason } from "../hw/mod.ts";
 import type { AhciMediator } from "./mediators/ahci/ahci_mediator.ts";
-import type { BackgroundCopier } from "./copier.ts";
 import type { Vmm } from "./vmm.ts";
 
 /**
@@ -27,7 +26,6 @@ export function recordVmmSignals(
   options: {
     vmm: Vmm;
     mediator: AhciMediator;
-    copier?: BackgroundCopier;
     progress: () => number;
     every: SimTime;
     until: SimTime;

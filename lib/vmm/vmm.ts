@@ -10,6 +10,7 @@
  * IPI, unsynchronized). Afterwards nothing exits and nothing is hooked.
  */
 import { z } from "zod";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import type { Cpu, E820Map, MmioBus } from "../hw/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -144,7 +145,8 @@ export class Vmm {
         }) must lie in usable RAM`,
       );
     }
-    this.#shadowAlloc = this.memory.base + this.memory.size / 4; // above the VMM image: shadow structures
+    // Above the VMM image (its first quarter, whole bytes): shadow structures.
+    this.#shadowAlloc = this.memory.base + Math.floor(this.memory.size / 4);
   }
 
   /** Changes state; rejects illegal edges. */
@@ -158,8 +160,15 @@ export class Vmm {
   /**
    * Allocates `size` bytes aligned to `align` in VMM memory (for shadow
    * command lists and FIS areas). The guest cannot see it: it is reserved.
+   * @throws RangeError unless `size` is an integer > 0 and `align` a power of two;
+   * Error when VMM memory is exhausted.
    */
   allocate(size: number, align: number): Gpa {
+    const what = "allocate VMM memory";
+    requireNumber(what, "size", size, { integer: true, min: 0, strict: true });
+    if (!(Number.isInteger(align) && align >= 1 && (align & (align - 1)) === 0)) {
+      throw rangeError(what, "align", "a power of two", align);
+    }
     const a = Math.ceil(this.#shadowAlloc / align) * align;
     if (a + size > this.memory.base + this.memory.size) throw new Error("vmm: out of VMM memory");
     this.#shadowAlloc = a + size;

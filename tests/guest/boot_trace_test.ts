@@ -152,3 +152,84 @@ Deno.test("playBootTrace() on the AHCI driver returns every version written, wit
   assert.ok(s.elapsed > 0);
   assert.ok(rig.disks[0].maxOutstanding > 1);
 });
+
+/** Plays `ops` on a fake driver; the error the player failed with, if any, and the requests issued. */
+function playChecked(ops: Iterable<BootOp>): { error: unknown; issued: number } {
+  const sim = new Simulation();
+  const drv = fakeDriver(sim, 100);
+  let issued = 0;
+  const counting = {
+    sim,
+    read: (r: { lba: number; count: number }) => (issued++, drv.read(r)),
+    write: (r: { lba: number; count: number; version: number | ArrayLike<number> }) => (
+      issued++, drv.write(r)
+    ),
+  };
+  const p = playBootTrace(counting, { ops });
+  let error: unknown;
+  sim.process(function* () {
+    try {
+      yield p;
+    } catch (e) {
+      error = e;
+    }
+  });
+  sim.run();
+  return { error, issued };
+}
+
+Deno.test("playBootTrace() refuses an operation that breaks the trace rules, naming its index, before issuing it", () => {
+  const good: BootOp = { op: "read", lba: 0, count: 8, thinkNs: 0 };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ op: "READ" }, /'ops\[1\]\.op' must be "read" or "write": current value is READ/],
+    [{ count: 0 }, /'ops\[1\]\.count' must be an integer >= 1: current value is 0/],
+    [{ lba: -8 }, /'ops\[1\]\.lba' must be an integer >= 0: current value is -8/],
+    [{ thinkNs: -5 }, /'ops\[1\]\.thinkNs' must be an integer >= 0: current value is -5/],
+    [{ thinkNs: NaN }, /'ops\[1\]\.thinkNs' must be an integer >= 0: current value is NaN/],
+  ];
+  for (const [change, message] of cases) {
+    const bad = { ...good, ...change } as BootOp;
+    const { error, issued } = playChecked([good, bad, good]);
+    assert.ok(error instanceof RangeError, `${JSON.stringify(change)} was played`);
+    assert.match(error.message, /^Cannot play boot trace: /);
+    assert.match(error.message, message);
+    assert.equal(issued, 1, "only the operation before the bad one was issued");
+  }
+  // A generator's operations are checked as they are pulled.
+  function* workload(): Generator<BootOp> {
+    yield good;
+    yield good;
+    yield { ...good, op: "trim" as "read" };
+  }
+  const { error, issued } = playChecked(workload());
+  assert.match((error as Error).message, /'ops\[2\]\.op'/);
+  assert.equal(issued, 2);
+});
+
+Deno.test("playBootTrace() latency percentiles are nearest-rank: the median of two is the smaller, p99 of 100 is the 99th", () => {
+  const run = (latencies: number[]) => {
+    const sim = new Simulation();
+    let i = 0;
+    const driver = {
+      sim,
+      read: (r: { count: number }) => {
+        const latency = latencies[i++];
+        return sim.timeout<IoResult>(latency, {
+          ok: true,
+          versions: new Int32Array(r.count),
+          latency,
+        });
+      },
+      write: () => sim.timeout<IoResult>(1, { ok: true, latency: 1 }),
+    };
+    const ops = latencies.map((): BootOp => ({ op: "read", lba: 0, count: 1, thinkNs: 0 }));
+    const p = playBootTrace(driver, { ops });
+    sim.run();
+    return p.value.latency;
+  };
+  assert.deepEqual(run([300, 100]), { mean: 200, p50: 100, p99: 300, max: 300 });
+  const hundred = Array.from({ length: 100 }, (_, k) => (k + 1) * 10); // 10, 20, ..., 1000
+  const l = run(hundred);
+  assert.deepEqual([l.p50, l.p99, l.max], [500, 990, 1000]);
+  assert.deepEqual(run([7]), { mean: 7, p50: 7, p99: 7, max: 7 });
+});

@@ -275,3 +275,66 @@ Deno.test("bad NFS client options throw RangeErrors naming the field", () => {
   assert.throws(() => nfs.read({ lba: 1020, count: 8 }), /'lba'\+'count'/);
   assert.throws(() => nfs.write({ lba: 0, count: 1, version: -1 }), /'version'/);
 });
+
+Deno.test("a direct read over two chunks whose later READ fails while the earlier one is awaited fails the request, not the run", () => {
+  const sim = new Simulation();
+  const nfs = new NfsClient({
+    sim,
+    sectors: 4096,
+    costs: COSTS,
+    // The second chunk's READ fails after 1 us; the first one's answer takes 500 us.
+    transport: (r) => {
+      if (r.lba < 64) return sim.timeout(500_000, new Int32Array(r.count));
+      const ev = sim.event<Int32Array>();
+      sim.call(1_000, () => ev.fail(new Error("server down")));
+      return ev;
+    },
+  });
+  const r = nfs.read({ lba: 32, count: 64, direct: true });
+  sim.run(); // must not throw "server down"
+  assert.equal(r.value.ok, false);
+  assert.match(r.value.error!, /NFS READ failed: server down/);
+  assert.equal(nfs.stats.errors, 1);
+});
+
+Deno.test("a page cache smaller than one rsize chunk is refused: it would keep nothing", () => {
+  const sim = new Simulation();
+  const base = { sim, sectors: 1024, costs: COSTS, transport: () => sim.event<Int32Array>() };
+  assert.throws(() => new NfsClient({ ...base, rsize: 8192, cacheBytes: 4096 }), {
+    name: "RangeError",
+    message: /'cacheBytes' must be >= rsize \(8192\): current value is 4096/,
+  });
+  // Exactly one chunk is a working cache.
+  assert.doesNotThrow(() => new NfsClient({ ...base, rsize: 8192, cacheBytes: 8192 }));
+});
+
+Deno.test("write versions must be integers in [0, 2^31): NaN, fractions and values that would wrap are refused", () => {
+  const sim = new Simulation();
+  const nfs = new NfsClient({
+    sim,
+    sectors: 1024,
+    costs: COSTS,
+    transport: (r) => sim.timeout(10, new Int32Array(r.count)),
+  });
+  for (const version of [NaN, 2.7, 2 ** 31, Infinity]) {
+    assert.throws(() => nfs.write({ lba: 0, count: 2, version }), {
+      name: "RangeError",
+      message: new RegExp(
+        `'version' must be an integer in \\[0, 2\\^31\\): current value is ${version}`,
+      ),
+    });
+  }
+  assert.throws(() => nfs.write({ lba: 0, count: 2, version: [1, 2.7] }), {
+    name: "RangeError",
+    message: /'version\[1\]' must be an integer in \[0, 2\^31\): current value is 2.7/,
+  });
+  assert.throws(
+    () => nfs.write({ lba: 0, count: 2, version: [1] }),
+    /'version' must be a number or 2 versions/,
+  );
+  assert.equal(nfs.stats.requests, 0);
+  const ok = nfs.write({ lba: 0, count: 2, version: [0, 2 ** 31 - 1] });
+  sim.run();
+  assert.ok(ok.value.ok);
+  assert.deepEqual(Array.from(nfs.overlay.read(0, 2)), [0, 2 ** 31 - 1]);
+});

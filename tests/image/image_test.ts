@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Simulation } from "../../lib/sim/mod.ts";
+import { VersionMap } from "../../lib/_util/mod.ts";
+import type { BlockDevice, DiskCommand, DiskResult } from "../../lib/hw/mod.ts";
 import { BlockProtocol, type ImageResponse, type Network, starNetwork } from "../../lib/net/mod.ts";
 import {
   ImageClient,
@@ -12,6 +14,29 @@ import {
 } from "../../lib/image/mod.ts";
 
 const GIB = 2 ** 30;
+
+/** A backing store of `sectors` whose reads take 1 ms and fail with `error` while `failing`. */
+function testStore(sim: Simulation, sectors: number) {
+  const store = {
+    name: "test-store",
+    sectors,
+    content: new VersionMap(sectors, 0),
+    queueDepth: 32,
+    outstanding: 0,
+    failing: false,
+    error: "unc" as DiskResult["error"],
+    reads: 0,
+    submit(cmd: DiskCommand) {
+      store.reads++;
+      const count = cmd.op === "read" ? cmd.count : 0;
+      const result: DiskResult = store.failing
+        ? { ok: false, error: store.error, serviceTime: 1_000_000 }
+        : { ok: true, versions: new Int32Array(count), serviceTime: 1_000_000 };
+      return sim.timeout(1_000_000, result);
+    },
+  };
+  return store satisfies BlockDevice;
+}
 
 function world(
   n: number,
@@ -289,4 +314,78 @@ Deno.test("an answered request's timeout is cancelled: a plain run() ends at the
   assert.equal(sim.pending, 0);
   assert.equal(clients[0].timeouts, 0);
   assert.equal(clients[0].outstanding, 0);
+});
+
+Deno.test("addImage() refuses a store too small for the image's stored blocks, naming both sizes", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv"], bandwidth: 125e6 });
+  const server = new ImageServer({ network: net, host: "srv", store: testStore(sim, 2047) });
+  assert.throws(() => server.addImage(new ImageContent({ id: "os", bytes: 2048 * 512 })), {
+    name: "RangeError",
+    message:
+      "Cannot add image 'os' on 'srv': 'store.sectors' must be >= 2048 (the sectors the image takes stored): current value is 2047",
+  });
+  assert.equal(server.image("os"), undefined);
+  // A compressed image takes 1/ratio of its blocks on the store: 2048 blocks at 3:1 take 683.
+  const packed = new ImageContent({ id: "packed", bytes: 2048 * 512, compressionRatio: 3 });
+  assert.doesNotThrow(() => server.addImage(packed));
+  const tight = new ImageServer({
+    network: net,
+    host: "srv",
+    port: "p2",
+    store: testStore(sim, 682),
+  });
+  assert.throws(
+    () => tight.addImage(packed),
+    /'store.sectors' must be >= 683 .*current value is 682/,
+  );
+});
+
+Deno.test("a read the backing store fails is answered with an error, not data, and is read again next time", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv", "n0"], bandwidth: 125e6 });
+  const store = testStore(sim, 4096);
+  const server = new ImageServer({
+    network: net,
+    host: "srv",
+    cpuPerRequest: 0,
+    cache: { kind: "ratio", hitRatio: 0 },
+    store,
+  });
+  server.addImage(new ImageContent({ id: "os", bytes: 4096 * 512 }));
+  const client = new ImageClient({ network: net, host: "n0", server: "srv" });
+  store.failing = true;
+  let error: unknown;
+  sim.process(function* () {
+    try {
+      yield client.read({ imageId: "os", lba: 0, count: 8 });
+    } catch (e) {
+      error = e;
+    }
+  });
+  sim.run();
+  assert.ok(error instanceof ImageRequestError, `answered ${String(error)}`);
+  assert.match(error.message, /backing store read failed: unc/);
+  assert.equal(server.stats.diskErrors, 1);
+  assert.equal(server.stats.dataResponses, 0);
+  assert.equal(server.stats.bytesServed, 0);
+  // The disk recovers: the same blocks are read from it again and served.
+  store.failing = false;
+  const again = client.read({ imageId: "os", lba: 0, count: 8 });
+  sim.run();
+  assert.ok(again.ok);
+  assert.equal(store.reads, 2);
+  assert.equal(server.stats.dataResponses, 1);
+  // A local read (a multicast sender's) that the store fails throws instead of returning data.
+  store.failing = true;
+  let local: unknown;
+  sim.process(function* () {
+    try {
+      yield* server.readLocal("os", 0, 8);
+    } catch (e) {
+      local = e;
+    }
+  });
+  sim.run();
+  assert.match((local as Error).message, /Cannot read locally: backing store read failed: unc/);
 });

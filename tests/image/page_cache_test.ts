@@ -119,3 +119,29 @@ Deno.test("bad page cache arguments give a RangeError naming the field or the im
   assert.throws(() => cache.read("nope", 0, 1, never), /'nope'/);
   assert.throws(() => read(4095, 2), /\[4095, 4097\) are not within image 'os'/);
 });
+
+Deno.test("page cache: a read the disk fails caches nothing and gives its room back", () => {
+  const sim = new Simulation();
+  const cache = new PageCache({ bytes: 2 * 4096 }); // two pages
+  cache.addImage("os", 1 << 20);
+  let fail = true;
+  const asked: Run[][] = [];
+  const disk = (runs: Run[]) => {
+    asked.push(runs);
+    return sim.timeout(1_000, { ok: !fail, error: fail ? "unc" : undefined });
+  };
+  cache.read("os", 0, 16, disk); // pages 0 and 1: the read fails
+  sim.run();
+  assert.equal(cache.residentPages, 0);
+  fail = false;
+  // Read again from the disk (not served from pages it never returned), and the room is there.
+  assert.equal(cache.read("os", 0, 16, disk).length, 1);
+  sim.run();
+  assert.deepEqual(asked[1], [{ lba: 0, count: 16 }]);
+  assert.equal(cache.residentPages, 2);
+  assert.deepEqual(cache.read("os", 0, 16, disk), []);
+  // Full: a new page evicts a cached one (the FREE slots were reused, not leaked).
+  cache.read("os", 16, 8, disk);
+  sim.run();
+  assert.equal(cache.residentPages, 2);
+});

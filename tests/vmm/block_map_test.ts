@@ -80,3 +80,36 @@ Deno.test("BlockMap with needed runs counts the rest present from the start and 
     /'needed' run .*\[95, 105\)/,
   );
 });
+
+Deno.test("BlockMap.nextToCopy(from) wraps around to a chunk before `from` when none is left after it", () => {
+  const map = new BlockMap({ sectors: 100, chunkSectors: 10 });
+  map.markPresent(0, 10); // chunk 0: the copy cursor moves past it
+  map.markPresent(60, 40); // chunks 6..9 present: nothing left after 5
+  map.setInflight(3, true);
+  assert.equal(map.nextToCopy(5), 5);
+  map.setInflight(5, true);
+  // Nothing to copy at or after 6: back to the first absent chunk not in flight.
+  assert.equal(map.nextToCopy(6), 1);
+  for (const c of [1, 2, 4]) map.setInflight(c, true);
+  assert.equal(map.nextToCopy(6), -1, "every chunk left is in flight");
+  map.setInflight(3, false);
+  assert.equal(map.nextToCopy(6), 3);
+});
+
+Deno.test("BlockMap.chunkState() and setInflight() refuse an index that is not a chunk", () => {
+  const map = new BlockMap({ sectors: 64, chunkSectors: 8 });
+  for (const c of [-1, 8, 1.5, NaN]) {
+    assert.throws(() => map.chunkState(c), {
+      name: "RangeError",
+      message: `Cannot query block map: 'c' must be a chunk index in [0, 8): current value is ${c}`,
+    });
+    assert.throws(() => map.setInflight(c, true), {
+      name: "RangeError",
+      message:
+        `Cannot mark chunk in flight: 'c' must be a chunk index in [0, 8): current value is ${c}`,
+    });
+  }
+  // A bad index marked nothing: every chunk is still handed out in order.
+  assert.equal(map.nextToCopy(), 0);
+  assert.equal(map.chunkState(7), "absent");
+});
