@@ -13,7 +13,7 @@
  *
  * Both nodes run the same system (ib_write_lat between two like machines).
  */
-import type { SimTime } from "../_util/mod.ts";
+import { requireNumber, type SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator } from "../sim/mod.ts";
 import {
   type Cpu,
@@ -222,6 +222,10 @@ export function* rdmaLatency(
       `Cannot measure RDMA latency: 'nodes' of the world must be >= 2: current value is ${w.nodes.length}`,
     );
   }
+  // Checked before the nodes are prepared (for "devirt" a whole deployment), as the benchmark would.
+  const { iterations = 1000, bytes = 2 } = options; // ib_write_lat's -n and -s defaults
+  requireNumber("measure RDMA latency", "iterations", iterations, { integer: true, min: 1 });
+  requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
   const nodes = w.nodes.slice(0, 2);
   const preps = nodes.map((node) => w.sim.process(prepare(w, node), `${node.name}/rdma-prepare`));
   const prepared = (yield w.sim.allOf(preps)) as RdmaNode[];
@@ -238,13 +242,13 @@ export function* rdmaLatency(
   const latency = (yield rdmaWriteLatency({
     endpoint: hcas[0],
     peer: hcas[1],
-    iterations: options.iterations,
-    bytes: options.bytes,
+    iterations,
+    bytes,
   })) as RdmaLatencyRow;
   return {
     system,
     latency,
-    parts: hcas[0].rdmaWriteLatency(hcas[1], options.bytes ?? 2),
+    parts: hcas[0].rdmaWriteLatency(hcas[1], bytes),
     hcas,
     exits: prepared.reduce((s, p) => s + p.cpu.exitCount, 0) - exitsBefore,
     pollPeriod: periods[0],

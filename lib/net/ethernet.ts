@@ -7,7 +7,7 @@
  * header), RFC 768 (8-byte UDP header) and RFC 7323 (TCP timestamps: 10
  * bytes, padded to 12).
  */
-import { requireNumber } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { Bytes } from "../_util/mod.ts";
 
 /** MAC header (dst, src, EtherType) plus FCS, bytes (802.3 clause 3). */
@@ -63,12 +63,9 @@ export function framing(options: FramingOptions = {}): Framing {
   const { mtu = 1500, transport = "tcp", tcpOptionBytes = 12 } = options;
   const what = "compute Ethernet framing";
   requireNumber(what, "mtu", mtu, { integer: true, min: 68 }); // RFC 791 minimum IPv4 MTU
-  if (!(transport in L34)) {
-    throw new RangeError(
-      `Cannot ${what}: 'transport' must be one of ${
-        Object.keys(L34).join(", ")
-      }: current value is ${String(transport)}`,
-    );
+  // Own keys only: `in` also finds what L34 inherits from Object ("toString", "__proto__").
+  if (typeof transport !== "string" || !Object.hasOwn(L34, transport)) {
+    throw rangeError(what, "transport", `one of ${Object.keys(L34).join(", ")}`, transport);
   }
   requireNumber(what, "tcpOptionBytes", tcpOptionBytes, { integer: true, min: 0 });
   if (tcpOptionBytes > 40 || tcpOptionBytes % 4 !== 0) {

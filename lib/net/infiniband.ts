@@ -35,7 +35,11 @@ export interface InfinibandOptions {
   switchLatency?: SimTime;
   /** Cable propagation, ns per metre (copper/fibre ~0.66-0.7 c, about 5 ns/m). @default 5 */
   propagationPerMeter?: number;
-  /** Path MTU, bytes (2048 is the OpenSM/ConnectX default active MTU). @default 2048 */
+  /**
+   * Path MTU, bytes: 256, 512, 1024, 2048 or 4096, the only MTUs InfiniBand
+   * defines (IBA spec vol. 1, PortInfo MTUCap/NeighborMTU encoding 1-5). 2048
+   * is the OpenSM/ConnectX default active MTU. @default 2048
+   */
   mtu?: Bytes;
   /** Headers per packet: LRH 8 + BTH 12 + ICRC 4 + VCRC 2. @default 26 */
   packetOverhead?: Bytes;
@@ -54,6 +58,9 @@ const FABRIC_DEFAULTS: Required<InfinibandOptions> = {
   packetOverhead: 26,
   firstPacketOverhead: 16,
 };
+
+/** The path MTUs InfiniBand defines, bytes (IBA spec vol. 1, PortInfo MTU encoding 1-5). */
+const INFINIBAND_MTUS: readonly Bytes[] = [256, 512, 1024, 2048, 4096];
 
 /**
  * The options of {@link InfinibandOptions}, in order.
@@ -94,7 +101,9 @@ export function infinibandIssues(options: InfinibandOptions): FieldIssue[] {
         : undefined),
     numberIssue("switchLatency", o.switchLatency, { integer: true, min: 0 }),
     numberIssue("propagationPerMeter", o.propagationPerMeter, { min: 0 }),
-    numberIssue("mtu", o.mtu, { integer: true, min: 256 }),
+    INFINIBAND_MTUS.includes(o.mtu)
+      ? undefined
+      : fieldIssue("mtu", `one of ${INFINIBAND_MTUS.join(", ")}`, o.mtu),
     numberIssue("packetOverhead", o.packetOverhead, { integer: true, min: 0 }),
     numberIssue("firstPacketOverhead", o.firstPacketOverhead, { integer: true, min: 0 }),
   ].filter((i) => i !== undefined);

@@ -10,6 +10,7 @@ import { requireNumber } from "../_util/mod.ts";
 import type { Bytes, Lba, SimTime } from "../_util/mod.ts";
 import {
   ETHERNET_HEADER_FCS,
+  ETHERNET_MIN_PAYLOAD,
   ETHERNET_PREAMBLE_IFG,
   framing,
   type FramingOptions,
@@ -181,9 +182,9 @@ export class BlockProtocol {
     const frames = this.frames(message);
     const l34 = this.framing.mtu - this.framing.payloadPerFrame;
     const perFrame = this.headerBytes + l34 + ETHERNET_HEADER_FCS + ETHERNET_PREAMBLE_IFG;
-    // Only the last frame may fall under the 46-byte minimum MAC client data.
+    // Only the last frame may fall under the minimum MAC client data (802.3 clause 3.2.7).
     const lastData = data - (frames - 1) * this.dataPerFrame;
-    const pad = Math.max(0, 46 - (lastData + this.headerBytes + l34));
+    const pad = Math.max(0, ETHERNET_MIN_PAYLOAD - (lastData + this.headerBytes + l34));
     return data + frames * perFrame + pad;
   }
 }

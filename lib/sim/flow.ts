@@ -42,7 +42,6 @@ export class Link {
   /** @internal progressive-filling scratch */
   _rem = 0;
   /** @internal */ _n = 0;
-  /** @internal */ _ver = 0;
   /** @internal */ _done = false;
 
   /** A link with no flows (use {@link FlowNetwork.link} to add one to a network). */
@@ -73,7 +72,7 @@ export interface FlowOptions {
   route: readonly Link[];
   /** Bytes to move (>= 0). */
   bytes: Bytes;
-  /** Own rate cap in bytes/s (window, endpoint). @default Infinity */
+  /** Own rate cap in bytes/s (window, endpoint); Infinity: no cap of its own. @default Infinity */
   maxRate?: number;
   /**
    * Delay from the last byte sent to completion, ns. @default the route's
@@ -95,6 +94,7 @@ export class Flow extends SimEvent<Flow> {
    * route's summed latency later.
    */
   sentAt: SimTime = NaN;
+  /** @internal The {@link Flow.sent} event, made on first use. */ _sent?: SimEvent<Flow>;
   /** @internal */ _remaining: number;
   /** @internal */ _fixed = false;
   /** Links crossed, in order. */
@@ -130,6 +130,30 @@ export class Flow extends SimEvent<Flow> {
   /** Bytes not yet sent, as of the last reallocation. */
   get remaining(): number {
     return Math.max(0, this._remaining);
+  }
+  /**
+   * An event that succeeds with this flow when its last byte left
+   * ({@link Flow.sentAt}), the route's latency before the flow completes: a
+   * sender's own resources (a NIC's queue, a descriptor) are free from then.
+   * @example
+   * ```ts
+   * import { Simulation } from "./simulation.ts";
+   * import { FlowNetwork } from "./flow.ts";
+   * const sim = new Simulation();
+   * const net = new FlowNetwork(sim);
+   * const f = net.flow({ route: [net.link({ name: "l", bandwidth: 1e9, latency: 500 })], bytes: 1_000 });
+   * let sent = -1;
+   * f.sent.then(() => (sent = sim.now));
+   * sim.run();
+   * console.assert(sent === 1_000 && f.processed && sim.now === 1_500);
+   * ```
+   */
+  get sent(): SimEvent<Flow> {
+    if (this._sent === undefined) {
+      this._sent = new SimEvent<Flow>(this.sim);
+      if (!Number.isNaN(this.sentAt)) this._sent.succeed(this);
+    }
+    return this._sent;
   }
 }
 
@@ -177,7 +201,7 @@ export class FlowNetwork {
   flow(options: FlowOptions): Flow {
     const what = `start flow${options.name ? ` '${options.name}'` : ""}`;
     requireNumber(what, "bytes", options.bytes, { min: 0 });
-    if (options.maxRate !== undefined) {
+    if (options.maxRate !== undefined && options.maxRate !== Infinity) {
       requireNumber(what, "maxRate", options.maxRate, { min: 0, strict: true });
     }
     if (options.latency !== undefined) {
@@ -191,7 +215,7 @@ export class FlowNetwork {
         throw new TypeError(`Cannot ${what}: 'route' holds a link not created by this network`);
       }
     }
-    if (options.route.length === 0 && options.maxRate === undefined) {
+    if (options.route.length === 0 && (options.maxRate ?? Infinity) === Infinity) {
       throw new RangeError(`Cannot ${what}: an empty 'route' needs a finite 'maxRate'`);
     }
     const f = new Flow(this, options);
@@ -244,7 +268,6 @@ export class FlowNetwork {
     for (const l of used) {
       l._done = false;
       l._rem = l.bandwidth;
-      l._ver++;
     }
     const heap = new LinkHeap();
     for (const l of used) heap.push(l._rem / l._n, l);
@@ -272,9 +295,8 @@ export class FlowNetwork {
         continue;
       }
       if (top === undefined) break; // cannot happen: uncapped flows have links
-      heap.pop();
+      heap.pop(); // peek() returned a live entry: the top is not stale
       const l = top.link;
-      if (l._done || top.ver !== l._ver || top.n !== l._n) continue; // stale entry
       l._done = true;
       const share = Math.max(0, l._rem) / Math.max(1, l._n);
       for (const f of l._flows) if (!f._fixed) fix(f, share);
@@ -323,6 +345,7 @@ export class FlowNetwork {
 
   #deliver(f: Flow): void {
     f.sentAt = this.sim.now;
+    f._sent?.succeed(f);
     if (f.latency === 0) f.succeed(f);
     else this.sim.call(f.latency, () => f.succeed(f));
   }
@@ -331,16 +354,19 @@ export class FlowNetwork {
 interface HeapEntry {
   share: number;
   link: Link;
-  ver: number;
   n: number;
 }
 
-/** Min-heap of link shares with lazy invalidation (stale entries skipped on pop). */
+/**
+ * Min-heap of link shares with lazy invalidation: an entry is stale once its
+ * link is fixed or its flow count changed, and {@link LinkHeap.peek} drops
+ * stale tops. A reallocation builds a new heap, so entries never outlive it.
+ */
 class LinkHeap {
   #a: HeapEntry[] = [];
   push(share: number, link: Link): void {
     const a = this.#a;
-    const e = { share, link, ver: link._ver, n: link._n };
+    const e = { share, link, n: link._n };
     let i = a.length;
     a.push(e);
     while (i > 0) {
@@ -356,7 +382,7 @@ class LinkHeap {
     const a = this.#a;
     while (a.length > 0) {
       const e = a[0];
-      if (!e.link._done && e.ver === e.link._ver && e.n === e.link._n) return e;
+      if (!e.link._done && e.n === e.link._n) return e;
       this.pop();
     }
     return undefined;

@@ -6,6 +6,7 @@ import {
   buildWorld,
   BUILTIN_PROFILE,
   loadProfile,
+  parseProfile,
   values,
 } from "../../lib/deploy/mod.ts";
 import { rdmaLatency } from "../../lib/deploy/rdma.ts";
@@ -92,6 +93,36 @@ Deno.test("RDMA latency needs two nodes and a known system", () => {
     // deno-lint-ignore no-explicit-any
     () => w2.sim.process(rdmaLatency(w2, "xen" as any)) && w2.sim.run(),
     (e: Error) => e instanceof RangeError && /'system'/.test(e.message),
+  );
+});
+
+Deno.test("RDMA latency checks ib_write_lat's options before it prepares the nodes (a whole deployment for devirt)", () => {
+  for (
+    const [opts, field] of [
+      [{ iterations: 0 }, "iterations"],
+      [{ iterations: 1.5 }, "iterations"],
+      [{ bytes: -1 }, "bytes"],
+    ] as const
+  ) {
+    const w = buildWorld(profile, { nodes: 2 });
+    assert.throws(
+      () => w.sim.run(w.sim.process(rdmaLatency(w, "devirt", opts))),
+      new RegExp(`^RangeError: Cannot measure RDMA latency: '${field}' must be an integer >= 1`),
+    );
+    assert.equal(w.sim.now, 0, `${JSON.stringify(opts)} failed at ${w.sim.now} ns`);
+  }
+});
+
+Deno.test("a profile whose infiniband.hca sets a misspelt or non-boolean IOMMU option is refused", () => {
+  const json = structuredClone(profile) as unknown as {
+    infiniband: { hca: { value: Record<string, unknown> } };
+  };
+  json.infiniband.hca.value.iommu = { enabled: "yes", missratio: 0.1 };
+  assert.throws(
+    () => parseProfile(json),
+    (e: Error) =>
+      /infiniband\.hca\.value\.iommu\.missratio: is not an option/.test(e.message) &&
+      /infiniband\.hca\.value\.iommu\.enabled: must be true or false/.test(e.message),
   );
 });
 

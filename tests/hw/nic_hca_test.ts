@@ -4,7 +4,12 @@ import { InfinibandFabric, starNetwork } from "../../lib/net/mod.ts";
 import { Cpu, type CpuCosts, InterruptController, MmioBus } from "../../lib/hw/mod.ts";
 import { Nic, type NicOptions } from "../../lib/hw/nic/nic.ts";
 import { NicIcr, NicReg, NicStatus } from "../../lib/hw/nic/registers.ts";
-import { Hca, hcaLatencyIssues, type HcaLatencyOptions } from "../../lib/hw/hca/hca.ts";
+import {
+  Hca,
+  hcaLatencyIssues,
+  type HcaLatencyOptions,
+  type IommuOptions,
+} from "../../lib/hw/hca/hca.ts";
 import { UarReg } from "../../lib/hw/hca/registers.ts";
 
 const COSTS: CpuCosts = {
@@ -17,14 +22,24 @@ const COSTS: CpuCosts = {
   tlbFlush: 0,
 };
 
-function nics(o: Partial<NicOptions> = {}) {
+/** A NIC on "a" and one on "b" (and "c" when asked), 1 GbE cables; the receivers' drivers gave their rings to the hardware. */
+function nics(
+  o: Partial<NicOptions> = {},
+  net: { hosts?: string[]; bandwidth?: number; switchLatency?: number; latency?: number } = {},
+) {
   const sim = new Simulation();
-  const net = starNetwork(sim, { switchLatency: 0, hosts: ["a", "b"], bandwidth: 125e6 });
+  const { hosts = ["a", "b"], bandwidth = 125e6, switchLatency = 0, latency = 0 } = net;
+  const network = starNetwork(sim, { switchLatency, hosts, bandwidth, latency });
   const ic = new InterruptController(sim, { latency: 0 });
-  const tx = new Nic({ name: "tx", network: net, host: "a", interrupts: ic, vector: 40, ...o });
-  const rx = new Nic({ name: "rx", network: net, host: "b", interrupts: ic, vector: 41, ...o });
-  rx.bind("app");
-  return { sim, net, ic, tx, rx };
+  const [tx, rx, rx2] = hosts.map((host, i) =>
+    new Nic({ name: ["tx", "rx", "rx2"][i], network, host, interrupts: ic, vector: 40 + i, ...o })
+  );
+  for (const r of [rx, rx2]) {
+    if (r === undefined) continue;
+    r.bind("app");
+    r.write(NicReg.RDT, 4, r.ringSize - 1); // the driver's receive buffers
+  }
+  return { sim, net: network, ic, tx, rx, rx2 };
 }
 
 Deno.test("NIC: a message of k full frames takes k x 1538 byte times at 1 Gb/s", () => {
@@ -105,17 +120,132 @@ Deno.test("NIC: guest misbehaviour is counted, not thrown: doorbell past filled 
   assert.equal(tx.stats.badDoorbells, 1);
   tx.write(0x1234, 4, 9); // reserved offset: ignored
   assert.equal(tx.read(0x1234, 4), 0);
-  for (let i = 0; i < 10; i++) tx.send({ to: "b", port: "app", bytes: 10 });
+  sim.process(function* () {
+    for (let i = 0; i < 10; i++) yield tx.send({ to: "b", port: "app", bytes: 10 });
+  });
   sim.run();
   assert.equal(rx.rxPending, 7);
   assert.equal(rx.stats.rxMissed, 3);
   assert.equal(rx.read(NicReg.MPC, 4), 3);
 });
 
+Deno.test("NIC: one transmit engine: concurrent messages leave one after another, together at most at line rate", () => {
+  // A 1 GbE NIC on a 10 GbE port, two messages to two hosts: the port is not the limit, the NIC is.
+  const fast = nics({}, { hosts: ["a", "b", "c"], bandwidth: 1.25e9 });
+  const t: number[] = [];
+  for (const to of ["b", "c"]) {
+    fast.tx.send({ to, port: "app", bytes: 1448 * 1000 }).then(() => t.push(fast.sim.now));
+  }
+  fast.sim.run();
+  assert.deepEqual(t, [1000 * 1538 * 8, 2 * 1000 * 1538 * 8]);
+  // A slow descriptor engine: one frame per 20 us for the NIC, not for each message.
+  const slow = nics({ txDescriptorCost: 20_000 }, { hosts: ["a", "b", "c"] });
+  const u: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    slow.tx.send({ to: i % 2 ? "b" : "c", port: "app", bytes: 1448 * 10 })
+      .then(() => u.push(slow.sim.now));
+  }
+  slow.sim.run();
+  // The first fetch, then 4 x 10 frames at 20 us each; the next fetch overlaps the wire.
+  assert.deepEqual(u, [1, 2, 3, 4].map((k) => 20_000 + k * 10 * 20_000));
+  assert.equal(slow.tx.stats.txFrames, 40);
+});
+
+Deno.test("NIC: a full transmit ring refuses a post: it holds ringSize - 1 descriptors (head == tail means empty)", () => {
+  const { sim, tx, rx } = nics({ ringSize: 8 });
+  for (let i = 0; i < 7; i++) tx.post({ to: "b", port: "app", bytes: 100 });
+  assert.equal(tx.txFree, 0);
+  assert.equal(tx.postedTail, 7);
+  assert.throws(
+    () => tx.post({ to: "b", port: "app", bytes: 100 }),
+    /^RangeError: Cannot send on NIC 'tx': 'txFree' must be > 0 \(the ring holds at most ringSize - 1 = 7 descriptors not yet written back\): current value is 0$/,
+  );
+  tx.write(NicReg.TDT, 4, tx.postedTail);
+  assert.equal(tx.txFree, 0); // the hardware owns them until each is written back
+  sim.run();
+  assert.equal(tx.txFree, 7);
+  assert.equal(tx.read(NicReg.TDH, 4), 7);
+  assert.equal(rx.drain().length, 7);
+  tx.send({ to: "b", port: "app", bytes: 100 }); // the ring wraps
+  sim.run();
+  assert.equal(rx.drain().length, 1);
+  assert.equal(tx.read(NicReg.TDH, 4), 0);
+  assert.equal(tx.stats.badDoorbells, 0);
+});
+
+Deno.test("NIC: a packet takes the receive descriptor at RDH only while RDT leaves the hardware one; else it is dropped into MPC", () => {
+  const { sim, rx } = nics({ ringSize: 8 });
+  const fresh = new Nic({
+    name: "fresh",
+    network: rx.network,
+    host: "a",
+    interrupts: new InterruptController(sim, { latency: 0 }),
+    vector: 50,
+    ringSize: 8,
+  });
+  fresh.bind("app");
+  // After reset RDH == RDT == 0: the hardware owns no descriptor (82575EB SDM §14.3.58-14.3.59).
+  assert.deepEqual([fresh.read(NicReg.RDH, 4), fresh.read(NicReg.RDT, 4)], [0, 0]);
+  rx.send({ to: "a", port: "app", bytes: 100 });
+  sim.run();
+  assert.equal(fresh.rxPending, 0);
+  assert.equal(fresh.stats.rxMissed, 1);
+  assert.equal(fresh.read(NicReg.MPC, 4), 1);
+  // Software gives three descriptors: three packets land, the fourth is missed.
+  fresh.write(NicReg.RDT, 4, 3);
+  sim.process(function* () {
+    for (let i = 0; i < 4; i++) yield rx.send({ to: "a", port: "app", bytes: 100 });
+  });
+  sim.run();
+  assert.equal(fresh.rxPending, 3);
+  assert.equal(fresh.read(NicReg.RDH, 4), 3);
+  assert.equal(fresh.stats.rxMissed, 2);
+  // The driver's drain gives the three back: RDT moves past them and reception resumes.
+  assert.equal(fresh.drain().length, 3);
+  assert.equal(fresh.read(NicReg.RDT, 4), 6);
+  rx.send({ to: "a", port: "app", bytes: 100 });
+  sim.run();
+  assert.deepEqual([fresh.rxPending, fresh.read(NicReg.RDH, 4)], [1, 4]);
+});
+
+Deno.test("NIC: TXDW is raised and TDH moves when the last byte left the NIC, not when the message arrived", () => {
+  // 100 us switch and 2 x 50 us cables: 200 us between the NIC's last byte and delivery.
+  const { sim, ic, tx } = nics({}, { switchLatency: 100_000, latency: 50_000 });
+  tx.write(NicReg.IMS, 4, NicIcr.TXDW);
+  const txdw: number[] = [];
+  ic.onVector(40, () => {
+    txdw.push(sim.now);
+    assert.equal(tx.read(NicReg.TDH, 4), 1);
+    tx.read(NicReg.ICR, 4);
+  });
+  let delivered = -1;
+  tx.send({ to: "b", port: "app", bytes: 1448 }).then(() => (delivered = sim.now));
+  sim.run();
+  assert.deepEqual(txdw, [1538 * 8]);
+  assert.equal(delivered, 1538 * 8 + 200_000);
+});
+
+Deno.test("NIC: a plain network message on a NIC's port is dropped and counted, not a TypeError", () => {
+  const { sim, net, rx } = nics();
+  net.send({ from: "a", to: "b", port: "app", bytes: 100, payload: "not frames" });
+  net.send({ from: "a", to: "b", port: "app", bytes: 100 });
+  sim.run();
+  assert.equal(rx.stats.rxUnframed, 2);
+  assert.equal(rx.rxPending, 0);
+  assert.equal(rx.stats.rxMessages, 0);
+});
+
 Deno.test("NIC: bad options give a RangeError naming the field", () => {
   assert.throws(() => nics({ lineRate: 0 }), /'lineRate'/);
   assert.throws(() => nics({ txDescriptorCost: -1 }), /'txDescriptorCost'/);
   assert.throws(() => nics({ ringSize: 4 }), /'ringSize'/);
+  // RDLEN/TDLEN count 128-byte units (8 descriptors); igb allows at most 4096.
+  assert.throws(
+    () => nics({ ringSize: 9 }),
+    /'ringSize' must be a multiple of 8 from 8 to 4096: current value is 9$/,
+  );
+  assert.throws(() => nics({ ringSize: 100_000 }), /'ringSize' must be a multiple of 8/);
+  assert.equal(nics({ ringSize: 4096 }).tx.ringSize, 4096);
   assert.throws(() => nics({ framing: { mtu: 20 } }), /'mtu'/);
 });
 
@@ -225,6 +355,51 @@ Deno.test("HCA: bad options give a RangeError naming the field", () => {
   const { sim, a, b } = hcas();
   assert.throws(() => a.pingPong({ peer: b, iterations: 0 }), /'iterations'/);
   sim.run();
+});
+
+Deno.test("HCA: a peer that cannot take the writes is refused when the work is asked for, not inside the run", () => {
+  const { sim, ib, a, b } = hcas();
+  ib.addHca("c"); // no cable
+  const c = new Hca({
+    name: "c",
+    fabric: ib,
+    port: "c",
+    bus: new MmioBus(),
+    base: 0xf000_0000,
+    cpu: new Cpu(0, COSTS),
+  });
+  assert.throws(
+    () => a.pingPong({ peer: a, iterations: 2 }),
+    /^RangeError: Cannot run ping-pong: 'peer' must be an HCA other than 'a': current value is a$/,
+  );
+  assert.throws(() => a.pingPong({ peer: b, iterations: 2, bytes: -1 }), /'bytes'/);
+  assert.throws(
+    () => a.postWrite({ target: c, bytes: 8 }),
+    /^RangeError: Cannot post RDMA write on 'a': 'target' must be an HCA that 'a' reaches over a cable: current value is c$/,
+  );
+  assert.throws(() => c.pingPong({ peer: a, iterations: 2 }), /'peer'/);
+  assert.throws(() => a.postWrite({ target: b, bytes: NaN }), /'bytes'/);
+  sim.run(); // nothing was scheduled
+  assert.equal(sim.now, 0);
+  assert.equal(a.stats.doorbells, 0);
+});
+
+Deno.test("HCA: the IOMMU's options are checked too: a misspelt one or a non-boolean 'enabled'", () => {
+  assert.deepEqual(
+    hcaLatencyIssues({ iommu: { enabled: "no", missratio: 0.1 } as unknown as IommuOptions }),
+    [
+      {
+        field: "iommu.missratio",
+        message: "is not an option: the options are enabled, iotlbMissCost, missRatio",
+      },
+      { field: "iommu.enabled", message: "must be true or false: current value is no" },
+    ],
+  );
+  assert.equal(hcaLatencyIssues({ iommu: 5 as unknown as IommuOptions })[0].field, "iommu");
+  assert.throws(
+    () => hcas({ iommu: { enabled: "no" } as unknown as IommuOptions }),
+    /'iommu\.enabled' must be true or false/,
+  );
 });
 
 Deno.test("hcaLatencyIssues lists every bad latency option, as the HCA reports them", () => {

@@ -56,3 +56,14 @@ Deno.test("bad framing options give a RangeError naming the field", () => {
   assert.throws(() => framing({ tcpOptionBytes: 13 }), /'tcpOptionBytes'/);
   assert.throws(() => goodput(0, framing()), /'lineRate'/);
 });
+
+Deno.test("a transport name Object.prototype has (toString, constructor, __proto__) is refused, not a NaN framing", () => {
+  for (const t of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+    assert.throws(
+      () => framing({ transport: t as "tcp" }),
+      new RegExp(
+        `^RangeError: Cannot compute Ethernet framing: 'transport' must be one of tcp, udp, raw: current value is ${t}$`,
+      ),
+    );
+  }
+});

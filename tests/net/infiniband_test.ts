@@ -63,8 +63,13 @@ Deno.test("infinibandIssues and cableIssues list every bad option, as the fabric
   ]);
   assert.throws(
     () => new InfinibandFabric(new Simulation(), bad),
-    /^RangeError: Cannot create InfiniBand fabric: 'lanes' .*; 'encodingEfficiency' .*; 'mtu' must be an integer >= 256: current value is 100$/,
+    /^RangeError: Cannot create InfiniBand fabric: 'lanes' .*; 'encodingEfficiency' .*; 'mtu' must be one of 256, 512, 1024, 2048, 4096: current value is 100$/,
   );
+  // Only the MTUs InfiniBand defines (IBA vol. 1: 256 to 4096 in powers of two).
+  assert.deepEqual(infinibandIssues({ mtu: 3000 }), [
+    { field: "mtu", message: "must be one of 256, 512, 1024, 2048, 4096: current value is 3000" },
+  ]);
+  assert.deepEqual([256, 512, 1024, 2048, 4096].flatMap((mtu) => infinibandIssues({ mtu })), []);
   assert.deepEqual(cableIssues({ meters: 0 }), []);
   assert.deepEqual(cableIssues({ meters: Infinity }), [
     { field: "meters", message: "must be a finite number >= 0: current value is Infinity" },

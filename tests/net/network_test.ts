@@ -103,6 +103,9 @@ Deno.test("misuse gives errors naming the field", () => {
   net.listen("b", "p", () => {});
   assert.throws(() => net.listen("b", "p", () => {}), /'port'/);
   assert.throws(() => net.route("a", "a"), /'to' must differ/);
+  // maxRate's default, Infinity, may also be given: no sender-side cap.
+  const f = net.send({ from: "a", to: "b", bytes: 10, maxRate: Infinity });
+  assert.equal(f.maxRate, Infinity);
 });
 
 Deno.test("block protocol: a data answer costs count x 512 bytes plus per-frame overhead", () => {

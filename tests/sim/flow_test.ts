@@ -143,4 +143,39 @@ Deno.test("bad link and flow arguments throw RangeError naming the field", () =>
   assert.throws(() => net.flow({ route: [], bytes: 5 }), /empty 'route'/);
   const other = new FlowNetwork(sim).link({ name: "foreign", bandwidth: 1 });
   assert.throws(() => net.flow({ route: [other], bytes: 5 }), TypeError);
+  assert.throws(() => net.flow({ route: [l], bytes: 5, maxRate: 0 }), /'maxRate'/);
+  assert.throws(() => net.flow({ route: [l], bytes: 5, maxRate: NaN }), /'maxRate'/);
+  // Infinity means no cap of the flow's own, which an empty route cannot do without.
+  assert.throws(() => net.flow({ route: [], bytes: 5, maxRate: Infinity }), /empty 'route'/);
+});
+
+Deno.test("maxRate Infinity, the documented default, is accepted as no cap of the flow's own", () => {
+  const sim = new Simulation();
+  const net = new FlowNetwork(sim);
+  const l = net.link({ name: "l", bandwidth: 1e9 });
+  const explicit = net.flow({ route: [l], bytes: 1_000, maxRate: Infinity });
+  const dflt = net.flow({ route: [l], bytes: 1_000 });
+  sim.run();
+  assert.equal(explicit.maxRate, Infinity);
+  assert.deepEqual([explicit.sentAt, dflt.sentAt], [2_000, 2_000]);
+});
+
+Deno.test("a flow's sent event fires when its last byte left, the route's latency before it completes", () => {
+  const sim = new Simulation();
+  const net = new FlowNetwork(sim);
+  const l = net.link({ name: "l", bandwidth: 1e9, latency: 700 });
+  const f = net.flow({ route: [l], bytes: 1_000 });
+  const seen: [string, number][] = [];
+  f.sent.then(() => seen.push(["sent", sim.now]));
+  f.then(() => seen.push(["done", sim.now]));
+  sim.run();
+  assert.deepEqual(seen, [["sent", 1_000], ["done", 1_700]]);
+  // Asked for after the fact (or for an empty flow, sent at once), it has already fired.
+  const empty = net.flow({ route: [l], bytes: 0 });
+  let late = -1;
+  f.sent.then(() => (late = sim.now));
+  empty.sent.then(() => seen.push(["empty sent", sim.now]));
+  sim.run();
+  assert.equal(late, 1_700);
+  assert.deepEqual(seen.at(-1), ["empty sent", 1_700]);
 });

@@ -27,6 +27,7 @@ import {
   fieldIssue,
   issuesError,
   numberIssue,
+  rangeError,
   requireNumber,
   unknownKeyIssues,
   withDefaults,
@@ -87,6 +88,8 @@ export const HCA_LATENCY_DEFAULTS: Readonly<Required<HcaLatencyOptions>> = {
   iommu: { enabled: false },
 };
 const IOMMU_DEFAULTS: Required<IommuOptions> = { enabled: false, iotlbMissCost: 300, missRatio: 1 };
+/** The options of {@link IommuOptions}, in order. */
+const IOMMU_OPTIONS = Object.keys(IOMMU_DEFAULTS) as readonly (keyof IommuOptions)[];
 
 /**
  * The options of {@link HcaLatencyOptions}, in order.
@@ -117,6 +120,9 @@ function latencySettings(
  * const [issue] = hcaLatencyIssues({ pollPeriod: 1.5 });
  * console.assert(issue.field === "pollPeriod" && issue.message === "must be an integer >= 0: current value is 1.5");
  * console.assert(hcaLatencyIssues({ completion: "cq", iommu: { enabled: true, missRatio: 0.5 } }).length === 0);
+ * // A misspelt IOMMU option would leave its default in place: it is named.
+ * const [typo] = hcaLatencyIssues({ iommu: { enabled: true, missratio: 0.5 } as never });
+ * console.assert(typo.field === "iommu.missratio");
  * ```
  */
 export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
@@ -126,6 +132,14 @@ export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
   const issues: (FieldIssue | undefined)[] = [
     ...unknownKeyIssues(options, HCA_LATENCY_OPTIONS),
   ];
+  const iommu: unknown = options.iommu;
+  if (
+    iommu !== undefined && (typeof iommu !== "object" || iommu === null || Array.isArray(iommu))
+  ) {
+    issues.push(fieldIssue("iommu", `an object with ${IOMMU_OPTIONS.join(", ")}`, iommu));
+  } else {
+    issues.push(...unknownKeyIssues(iommu as object | undefined, IOMMU_OPTIONS, "iommu."));
+  }
   for (const [k, v] of Object.entries({ pcieRoundTrip, txProcessing, rxProcessing, pollPeriod })) {
     issues.push(numberIssue(k, v, { integer: true, min: 0 }));
   }
@@ -134,6 +148,9 @@ export function hcaLatencyIssues(options: HcaLatencyOptions): FieldIssue[] {
   }
   if (completion !== "memory" && completion !== "cq") {
     issues.push(fieldIssue("completion", '"memory" or "cq"', completion));
+  }
+  if (typeof o.iommu.enabled !== "boolean") {
+    issues.push(fieldIssue("iommu.enabled", "true or false", o.iommu.enabled));
   }
   issues.push(numberIssue("iommu.iotlbMissCost", iotlbMissCost, { integer: true, min: 0 }));
   const ratio = numberIssue("iommu.missRatio", missRatio, { min: 0 });
@@ -317,7 +334,7 @@ export class Hca implements BusDevice {
     this.inline = o.inline;
     this.completion = o.completion;
     this.pollPeriod = o.pollPeriod;
-    this.iommu = { ...o.iommu, enabled: Boolean(o.iommu.enabled) };
+    this.iommu = { ...o.iommu };
     this.#arrivals = new Store<Arrival>(fabric.sim);
     bus.map({ base, size: UAR_SIZE, name, device: this });
     fabric.listen(port, RDMA_PORT, (p) => this.#arrive(p));
@@ -376,10 +393,18 @@ export class Hca implements BusDevice {
   /**
    * Software side of an RDMA write: posts a WQE and rings the send doorbell
    * through `cpu.mmio` (trappable). Returns when the CPU is free again.
+   * @throws RangeError at the call (before anything is posted) for bad
+   * `bytes` or a `target` this HCA cannot reach.
    */
-  *postWrite(options: { target: Hca; bytes: Bytes; cpu?: Cpu }): ProcessGenerator<void> {
+  postWrite(options: { target: Hca; bytes: Bytes; cpu?: Cpu }): ProcessGenerator<void> {
     const { target, bytes, cpu = this.cpu } = options;
-    requireNumber(`post RDMA write on '${this.name}'`, "bytes", bytes, { min: 0 });
+    const what = `post RDMA write on '${this.name}'`;
+    requireNumber(what, "bytes", bytes, { min: 0 });
+    this.#requirePeer(what, "target", target);
+    return this.#post(target, bytes, cpu);
+  }
+
+  *#post(target: Hca, bytes: Bytes, cpu: Cpu): ProcessGenerator<void> {
     this.#sq.push({ target: target.port, bytes });
     yield* cpu.mmio(this.fabric.sim, this.bus, {
       addr: this.base + UarReg.SEND_DOORBELL,
@@ -406,10 +431,34 @@ export class Hca implements BusDevice {
    */
   pingPong(options: { peer: Hca; iterations: number; bytes?: Bytes }): Process<PingPongResult> {
     const { peer, iterations, bytes = 2 } = options; // ib_write_lat's default size is 2 bytes
-    requireNumber("run ping-pong", "iterations", iterations, { integer: true, min: 1 });
+    const what = "run ping-pong";
+    requireNumber(what, "iterations", iterations, { integer: true, min: 1 });
+    requireNumber(what, "bytes", bytes, { min: 0 });
+    // Checked here, not when a write is posted inside the processes, where it would stop the run.
+    this.#requirePeer(what, "peer", peer);
+    peer.#requirePeer(what, "peer", this);
     const sim = this.fabric.sim;
     sim.process(pong(peer, this, iterations, bytes), `${peer.name}:pong`);
     return sim.process(ping(this, peer, iterations, bytes), `${this.name}:ping`);
+  }
+
+  /**
+   * Throws unless `other` is another HCA on this fabric that this one's port
+   * reaches (a write to it would otherwise fail inside a scheduled callback).
+   */
+  #requirePeer(what: string, field: string, other: Hca): void {
+    if (!(other instanceof Hca) || other === this) {
+      throw rangeError(what, field, `an HCA other than '${this.name}'`, other?.name ?? other);
+    }
+    if (other.fabric !== this.fabric) {
+      throw rangeError(what, field, `an HCA on the fabric of '${this.name}'`, other.name);
+    }
+    try {
+      this.fabric.network.route(this.port, other.port);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      throw rangeError(what, field, `an HCA that '${this.name}' reaches over a cable`, other.name);
+    }
   }
 
   read(_offset: number, _size: AccessSize): number {

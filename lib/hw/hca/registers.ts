@@ -1,7 +1,8 @@
 /**
  * The HCA's User Access Region (UAR) page as the mlx4 driver uses it on
  * Mellanox ConnectX: a 4 KiB doorbell page per process, write-only
- * (Linux include/linux/mlx4/device.h: MLX4_SEND_DOORBELL, MLX4_CQ_DOORBELL).
+ * (Linux include/linux/mlx4/doorbell.h: MLX4_SEND_DOORBELL 0x14,
+ * MLX4_CQ_DOORBELL 0x20).
  * Only offsets live here.
  */
 

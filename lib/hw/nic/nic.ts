@@ -1,14 +1,24 @@
 /**
  * A Gigabit Ethernet NIC (Intel 82575EB class) at frame level. Software puts
  * a message in the transmit ring and rings the doorbell (a write of TDT);
- * the NIC fetches descriptors, frames the payload (MTU, headers, preamble and
- * gap) and sends it as one flow through its host's network port, at most at
- * line rate and at most one frame per descriptor-processing time. On arrival
- * it writes the message to the receive ring, sets ICR.RXT0 and raises its
- * vector unless an unread cause is already pending (interrupt coalescing).
+ * the NIC's one transmit engine takes the descriptors in ring order, frames
+ * each payload (MTU, headers, preamble and gap) and sends it as one flow
+ * through its host's network port, one message after another, at most at
+ * line rate and at most one frame per descriptor-processing time. When a
+ * message's last byte left, its descriptor is written back (TDH moves past
+ * it, ICR.TXDW). On arrival a message takes the receive descriptor at RDH if
+ * software gave the hardware one (RDT), sets ICR.RXT0 and raises the vector
+ * unless an unread cause is already pending (interrupt coalescing); with no
+ * free descriptor it is dropped and counted (MPC).
+ *
+ * Ring rules follow the 82575EB Software Developer's Manual (324632-003):
+ * a ring is a multiple of 8 descriptors (RDLEN/TDLEN count 128-byte units,
+ * bits 19:7); the hardware owns the descriptors from head to tail - 1 and
+ * head == tail means it owns none, so a ring holds at most ringSize - 1
+ * (§14.3.58-14.3.59 RDH/RDT and the descriptor ring structure of §5).
  * It exposes its registers as a {@link BusDevice}, so a VMM can trap them.
  */
-import { requireNumber } from "../../_util/mod.ts";
+import { rangeError, requireNumber } from "../../_util/mod.ts";
 import type { Bytes, SimTime } from "../../_util/mod.ts";
 import {
   frameCount,
@@ -44,7 +54,11 @@ export interface NicOptions {
   txDescriptorCost?: SimTime;
   /** NIC time per receive descriptor (DMA, write-back), ns; the last one delays the interrupt. @default 0 */
   rxDescriptorCost?: SimTime;
-  /** Descriptors per ring (82575: multiple of 8, up to 4096). @default 256 */
+  /**
+   * Descriptors per ring (transmit and receive): a multiple of 8 (RDLEN/TDLEN
+   * are 128-byte units of 16-byte descriptors) from 8 to 4096 (the Linux igb
+   * driver's IGB_MAX_TXD/IGB_MAX_RXD). @default 256
+   */
   ringSize?: number;
 }
 
@@ -65,9 +79,14 @@ interface TxJob {
   done: SimEvent<void>;
 }
 
+/** What a NIC puts on the wire: only NICs make these, so a receiver can tell its own framing. */
+class Wire {
+  constructor(readonly frames: number, readonly data: unknown, readonly bytes: Bytes) {}
+}
+
 /** Counters. */
 export interface NicStats {
-  /** Messages transmitted (doorbell reached their descriptor). */
+  /** Messages the transmit engine took from the ring and put on the wire. */
   txMessages: number;
   /** Ethernet frames transmitted (after MTU segmentation). */
   txFrames: number;
@@ -77,8 +96,10 @@ export interface NicStats {
   rxMessages: number;
   /** Ethernet frames of the messages placed in the receive ring. */
   rxFrames: number;
-  /** Messages dropped because the receive ring was full (MPC). */
+  /** Messages dropped because the hardware owned no free receive descriptor (MPC). */
   rxMissed: number;
+  /** Messages on a bound port that no NIC framed (a plain {@link Network.send}): dropped. */
+  rxUnframed: number;
   /** TDT writes that pointed past the descriptors software had filled. */
   badDoorbells: number;
   /** Interrupts raised on {@link NicOptions.vector}. */
@@ -100,6 +121,7 @@ export interface NicStats {
  * const tx = new Nic({ name: "nic-a", network: net, host: "a", interrupts: ic, vector: 40 });
  * const rx = new Nic({ name: "nic-b", network: net, host: "b", interrupts: ic, vector: 41 });
  * rx.bind("app");
+ * rx.write(NicReg.RDT, 4, rx.ringSize - 1); // the driver gives the hardware its receive buffers
  * rx.write(NicReg.IMS, 4, 0xffff_ffff);
  * let got = 0;
  * ic.onVector(41, () => { rx.read(NicReg.ICR, 4); got += rx.drain().length; });
@@ -135,6 +157,7 @@ export class Nic implements BusDevice {
     rxMessages: 0,
     rxFrames: 0,
     rxMissed: 0,
+    rxUnframed: 0,
     badDoorbells: 0,
     interrupts: 0,
   };
@@ -142,16 +165,24 @@ export class Nic implements BusDevice {
   #ctrl = 0;
   #icr = 0;
   #ims = 0;
+  #rdh = 0;
   #rdt = 0;
   #tdt = 0;
   #tdh = 0;
   #mpc = 0;
+  /** Descriptors past the doorbell (hardware-owned, TDH to TDT - 1), oldest first; [0] may be on the wire. */
+  #txQueue: TxJob[] = [];
+  /** Descriptors software filled but has not rung the doorbell for yet. */
   #txRing: TxJob[] = [];
+  /** The transmit engine is fetching or sending a descriptor. */
+  #txBusy = false;
   #rxRing: Packet[] = [];
   #unbind: (() => void)[] = [];
 
   /**
-   * Creates a NIC with all registers 0 (interrupts masked) and empty rings.
+   * Creates a NIC with all registers 0, as after reset: interrupts masked,
+   * empty rings, and RDH == RDT, so the hardware owns no receive descriptor
+   * until software writes RDT.
    * @param options Host port, interrupt vector, rates and costs (validated).
    */
   constructor(options: NicOptions) {
@@ -173,6 +204,9 @@ export class Nic implements BusDevice {
     requireNumber(what, "txDescriptorCost", txDescriptorCost, { integer: true, min: 0 });
     requireNumber(what, "rxDescriptorCost", rxDescriptorCost, { integer: true, min: 0 });
     requireNumber(what, "ringSize", ringSize, { integer: true, min: 8 });
+    if (ringSize % 8 !== 0 || ringSize > 4096) {
+      throw rangeError(what, "ringSize", "a multiple of 8 from 8 to 4096", ringSize);
+    }
     this.name = name;
     this.network = network;
     this.host = host;
@@ -207,19 +241,38 @@ export class Nic implements BusDevice {
 
   /**
    * Fills the next transmit descriptor (software's part); the NIC sends it
-   * once TDT moves past it. Returns the event of its delivery.
+   * once TDT moves past it. Returns the event of its delivery at the
+   * receiver (its descriptor is written back earlier, when the last byte left).
+   * @throws RangeError when the ring is full: it holds at most ringSize - 1
+   * descriptors not yet written back (head == tail means empty).
    */
   post(msg: NicMessage): SimEvent<void> {
-    requireNumber(`send on NIC '${this.name}'`, "bytes", msg.bytes, { min: 0 });
+    const what = `send on NIC '${this.name}'`;
+    requireNumber(what, "bytes", msg.bytes, { min: 0 });
+    if (this.txFree === 0) {
+      throw rangeError(
+        what,
+        "txFree",
+        `> 0 (the ring holds at most ringSize - 1 = ${
+          this.ringSize - 1
+        } descriptors not yet written back)`,
+        this.txFree,
+      );
+    }
     this.network.route(this.host, msg.to);
     const done = this.network.sim.event<void>();
     this.#txRing.push({ msg, done });
     return done;
   }
 
+  /** Transmit descriptors software may still fill: ringSize - 1 minus those not yet written back. */
+  get txFree(): number {
+    return this.ringSize - 1 - this.#txQueue.length - this.#txRing.length;
+  }
+
   /** The tail value that covers every posted descriptor. */
   get postedTail(): number {
-    return (this.#tdh + this.#txRing.length) % this.ringSize;
+    return (this.#tdh + this.#txQueue.length + this.#txRing.length) % this.ringSize;
   }
 
   /**
@@ -232,9 +285,15 @@ export class Nic implements BusDevice {
     return done;
   }
 
-  /** Received messages, oldest first; frees their receive descriptors. */
+  /**
+   * The driver's receive routine: takes the received messages, oldest first,
+   * and gives their descriptors back to the hardware (RDT moves forward by
+   * their number).
+   */
   drain(): Packet[] {
-    return this.#rxRing.splice(0);
+    const got = this.#rxRing.splice(0);
+    this.#rdt = (this.#rdt + got.length) % this.ringSize;
+    return got;
   }
 
   /** Messages waiting in the receive ring. */
@@ -257,7 +316,14 @@ export class Nic implements BusDevice {
     return v;
   }
   /** @internal */ _regs() {
-    return { ctrl: this.#ctrl, ims: this.#ims, rdt: this.#rdt, tdt: this.#tdt, tdh: this.#tdh };
+    return {
+      ctrl: this.#ctrl,
+      ims: this.#ims,
+      rdh: this.#rdh,
+      rdt: this.#rdt,
+      tdt: this.#tdt,
+      tdh: this.#tdh,
+    };
   }
   /** @internal */ _readMpc(): number {
     const v = this.#mpc;
@@ -287,55 +353,78 @@ export class Nic implements BusDevice {
     this.#ic.raise(this.vector);
   }
 
-  /** @internal TDT written: send every descriptor between head and the new tail. */
+  /**
+   * @internal TDT written: the descriptors from the last tail to the new one
+   * go to the transmit engine.
+   */
   _doorbell(tail: number): void {
     const n = tail % this.ringSize;
-    let count = (n - this.#tdh + this.ringSize) % this.ringSize;
+    const queuedTail = (this.#tdh + this.#txQueue.length) % this.ringSize;
+    let count = (n - queuedTail + this.ringSize) % this.ringSize;
     if (count > this.#txRing.length) {
       this.stats.badDoorbells++; // tail beyond filled descriptors: the NIC would send garbage; we send what exists
       count = this.#txRing.length;
     }
     this.#tdt = n;
-    for (const job of this.#txRing.splice(0, count)) this.#transmit(job);
-    this.#tdh = (this.#tdh + count) % this.ringSize;
+    for (const job of this.#txRing.splice(0, count)) this.#txQueue.push(job);
+    if (!this.#txBusy && this.#txQueue.length > 0) {
+      // An idle engine fetches the first descriptor before its first frame.
+      this.#txBusy = true;
+      this.network.sim.call(this.txDescriptorCost, () => this.#transmitHead());
+    }
   }
 
-  #transmit(job: TxJob): void {
-    const sim = this.network.sim;
+  /**
+   * Sends the oldest queued message. The NIC has one transmit engine, so its
+   * messages leave one after another and together stay within
+   * {@link Nic.maxWireRate}; the next descriptor is fetched while this one is
+   * on the wire.
+   */
+  #transmitHead(): void {
+    const job = this.#txQueue[0];
     const { msg } = job;
     const frames = frameCount(msg.bytes, this.framing);
     const bytes = wireBytes(msg.bytes, this.framing);
     this.stats.txMessages++;
     this.stats.txFrames += frames;
     this.stats.txWireBytes += bytes;
-    // The first descriptor fetch precedes the first frame; later ones overlap the wire.
-    sim.call(this.txDescriptorCost, () => {
-      const f = this.network.send({
-        from: this.host,
-        to: msg.to,
-        port: msg.port,
-        bytes,
-        payload: { frames, data: msg.payload, bytes: msg.bytes },
-        maxRate: this.maxWireRate,
-        name: `${this.name}:tx`,
-      });
-      f.then(() => {
-        this._cause(NicIcr.TXDW);
-        job.done.succeed();
-      });
+    const f = this.network.send({
+      from: this.host,
+      to: msg.to,
+      port: msg.port,
+      bytes,
+      payload: new Wire(frames, msg.payload, msg.bytes),
+      maxRate: this.maxWireRate,
+      name: `${this.name}:tx`,
     });
+    f.sent.then(() => {
+      // Last byte out: the descriptor is written back (DD, SDM §5.6.5.4), TDH passes it, TXDW.
+      this.#txQueue.shift();
+      this.#tdh = (this.#tdh + 1) % this.ringSize;
+      this._cause(NicIcr.TXDW);
+      if (this.#txQueue.length > 0) this.#transmitHead();
+      else this.#txBusy = false;
+    });
+    f.then(() => job.done.succeed());
   }
 
   #arrive(p: Packet): void {
-    const w = p.payload as { frames: number; data: unknown; bytes: Bytes };
+    const w = p.payload;
+    if (!(w instanceof Wire)) {
+      this.stats.rxUnframed++; // not a NIC's frames: nothing the receive path can take
+      return;
+    }
     const packet: Packet = { ...p, bytes: w.bytes, payload: w.data };
     this.network.sim.call(this.rxDescriptorCost, () => {
-      if (this.#rxRing.length >= this.ringSize - 1) {
-        // No free receive descriptor: the 82575 drops and counts in MPC.
+      if (this.#rdh === this.#rdt) {
+        // Head == tail: the hardware owns no free descriptor. The 82575 would hold the
+        // packet in its receive FIFO (RNBC) and drop it when that fills (MPC); the model
+        // has no FIFO and drops it at once.
         this.stats.rxMissed++;
         this.#mpc++;
         return;
       }
+      this.#rdh = (this.#rdh + 1) % this.ringSize;
       this.stats.rxMessages++;
       this.stats.rxFrames += w.frames;
       this.#rxRing.push(packet);
@@ -353,7 +442,7 @@ const READS: Partial<Record<NicReg, ReadHandler>> = {
   [NicReg.STATUS]: () => NicStatus.FD | NicStatus.LU | NicStatus.SPEED_1000,
   [NicReg.ICR]: (n) => n._readIcr(),
   [NicReg.IMS]: (n) => n._regs().ims,
-  [NicReg.RDH]: (n) => (n._regs().rdt + 1 + n.rxPending) % n.ringSize,
+  [NicReg.RDH]: (n) => n._regs().rdh,
   [NicReg.RDT]: (n) => n._regs().rdt,
   [NicReg.TDH]: (n) => n._regs().tdh,
   [NicReg.TDT]: (n) => n._regs().tdt,
