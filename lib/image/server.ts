@@ -104,8 +104,6 @@ export interface ImageServerStats {
   cacheMisses: number;
   /** Bytes read from the backing disk (whole pages with an "lru" cache). */
   diskBytes: Bytes;
-  /** Requests answered with an error because a backing store read failed (also in `errors`). */
-  diskErrors: number;
 }
 
 /**
@@ -150,14 +148,19 @@ export class ImageServer {
   readonly stats: ImageServerStats = {
     requests: 0,
     dataResponses: 0,
-    errors: { "unknown-image": 0, "lba-out-of-range": 0, "bad-count": 0, malformed: 0 },
+    errors: {
+      "unknown-image": 0,
+      "lba-out-of-range": 0,
+      "bad-count": 0,
+      malformed: 0,
+      "io-error": 0,
+    },
     dropped: 0,
     bytesServed: 0,
     bytesSent: 0,
     cacheHits: 0,
     cacheMisses: 0,
     diskBytes: 0,
-    diskErrors: 0,
   };
   #images = new Map<string, ImageContent>();
   #diskLink: Link;
@@ -297,8 +300,7 @@ export class ImageServer {
         const failed = yield* this.#readThroughCache(checked);
         if (failed !== undefined) {
           // The blocks could not be read: an error, never data the disk did not return.
-          this.stats.diskErrors++;
-          answer = { type: "error", reqId: checked.reqId, code: DISK_ERROR_CODE, message: failed };
+          answer = { type: "error", reqId: checked.reqId, code: "io-error", message: failed };
         } else answer = yield* this.#data(checked);
       }
     }
@@ -434,13 +436,6 @@ export class ImageServer {
     }, `${this.host}:disk reads`);
   }
 }
-
-/**
- * Code of the answer to a read the backing store failed. The protocol has no code for a
- * server-side I/O error (lib/net ImageErrorCode); the nearest is that the blocks asked for
- * cannot be read where they were asked.
- */
-const DISK_ERROR_CODE: ImageErrorCode = "lba-out-of-range";
 
 /** Why the store failed the read `ev` (a {@link DiskResult} with ok false), else undefined. */
 function storeFailure(ev: SimEvent<unknown>): string | undefined {

@@ -59,7 +59,9 @@ export type ImageErrorCode =
   | "unknown-image"
   | "lba-out-of-range"
   | "bad-count"
-  | "malformed";
+  | "malformed"
+  /** The server's own disk failed to read the blocks (the request was valid). */
+  | "io-error";
 
 /** A failed request; `reqId` is -1 when the request carried no usable one. */
 export interface ImageErrorResponse {

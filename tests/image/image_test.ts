@@ -366,7 +366,7 @@ Deno.test("a read the backing store fails is answered with an error, not data, a
   sim.run();
   assert.ok(error instanceof ImageRequestError, `answered ${String(error)}`);
   assert.match(error.message, /backing store read failed: unc/);
-  assert.equal(server.stats.diskErrors, 1);
+  assert.equal(server.stats.errors["io-error"], 1);
   assert.equal(server.stats.dataResponses, 0);
   assert.equal(server.stats.bytesServed, 0);
   // The disk recovers: the same blocks are read from it again and served.
