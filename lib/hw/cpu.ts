@@ -6,7 +6,7 @@
  * EPT pays the two-dimensional page-walk overhead on its memory-bound part.
  * hw does not know any VMM: exit handling is a callback installed on the CPU.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { type FieldIssue, issuesError, numberIssue, rangeError } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, Simulation } from "../sim/mod.ts";
 import type { AccessSize, MmioBus } from "./mmio.ts";
@@ -38,7 +38,13 @@ export interface CpuCosts {
   tlbFlush: SimTime;
 }
 
-/** Every VM exit reason the model raises (SDM Appendix C, basic exit reasons, simplified). */
+/**
+ * The VM exit reasons a CPU counts (SDM Appendix C, basic exit reasons,
+ * simplified). The models raise ept-violation (trapped MMIO),
+ * io-instruction, external-interrupt, ipi and preemption-timer; cpuid and
+ * vmcall are accepted from callers of {@link Cpu.vmExit} but nothing in the
+ * model raises them.
+ */
 export const EXIT_REASONS = [
   "ept-violation",
   "io-instruction",
@@ -51,6 +57,9 @@ export const EXIT_REASONS = [
 
 /** Why a VM exit happened: one of {@link EXIT_REASONS}. */
 export type ExitReason = typeof EXIT_REASONS[number];
+
+/** The fields of {@link CpuCosts} that are times (integer ns). */
+const COST_TIMES = ["vmExit", "vmEntry", "mmioRead", "mmioWrite", "ipi", "tlbFlush"] as const;
 
 /**
  * One logical CPU.
@@ -83,10 +92,20 @@ export class Cpu {
   /**
    * Creates a CPU in VMX off, EPT off, with no exits counted.
    * @param id Logical CPU number (also the `cpu` an MMIO hook sees).
-   * @param costs Exit, entry, MMIO and EPT costs from the profile (all >= 0).
+   * @param costs Exit, entry, MMIO and EPT costs from the profile: every
+   *   field is required; the times are integer ns >= 0, `eptOverhead` a
+   *   finite fraction >= 0.
+   * @throws RangeError naming each missing or invalid field.
    */
   constructor(readonly id: number, readonly costs: CpuCosts) {
-    for (const [k, v] of Object.entries(costs)) requireNumber(`create cpu ${id}`, k, v, { min: 0 });
+    const issues: FieldIssue[] = [];
+    for (const k of COST_TIMES) {
+      const i = numberIssue(k, costs?.[k], { integer: true, min: 0 });
+      if (i !== undefined) issues.push(i);
+    }
+    const ept = numberIssue("eptOverhead", costs?.eptOverhead, { min: 0 });
+    if (ept !== undefined) issues.push(ept);
+    if (issues.length > 0) throw issuesError(`create cpu ${id}`, issues);
   }
 
   /** Total VM exits. */
@@ -145,8 +164,12 @@ export class Cpu {
   /**
    * Guest work of `ns` nanoseconds on bare metal; under EPT the memory-bound
    * fraction `memoryBound` (0..1) is slowed by `eptOverhead`.
+   * @throws RangeError when `memoryBound` is not a number in [0, 1].
    */
   computeTime(ns: SimTime, memoryBound = 0): SimTime {
+    if (!(memoryBound >= 0 && memoryBound <= 1)) {
+      throw rangeError("compute guest time", "memoryBound", "a number in [0, 1]", memoryBound);
+    }
     return this.ept ? Math.round(ns * (1 + this.costs.eptOverhead * memoryBound)) : ns;
   }
 }

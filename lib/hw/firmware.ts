@@ -15,17 +15,24 @@ import type { Bytes, SimTime } from "../_util/mod.ts";
 import { type Framing, framing, type Network, wireBytes } from "../net/mod.ts";
 import type { ProcessGenerator, Recorder, Simulation } from "../sim/mod.ts";
 
-/** Firmware states; {@link Firmware.transition} allows only the edges below. */
+/**
+ * Firmware states; {@link Firmware.transition} allows only the edges below.
+ * Power goes off only between boots (idle, handed-off): a boot in progress
+ * (post, pxe, local-boot) must finish first.
+ */
 export type FirmwareState = "off" | "post" | "idle" | "pxe" | "local-boot" | "handed-off";
 
 const EDGES: Record<FirmwareState, readonly FirmwareState[]> = {
   off: ["post"],
-  post: ["idle", "off"],
+  post: ["idle"],
   idle: ["pxe", "local-boot", "off"],
-  pxe: ["idle", "off"], // the loaded program may call back into firmware (BMcast's VMM boots the OS)
-  "local-boot": ["handed-off", "off"],
+  pxe: ["idle"], // the loaded program may call back into firmware (BMcast's VMM boots the OS)
+  "local-boot": ["handed-off"],
   "handed-off": ["off"],
 };
+
+/** States in which a boot is in progress (a process is timing it). */
+const BOOTING: readonly FirmwareState[] = ["post", "pxe", "local-boot"];
 
 /** Phases reported to callbacks and the recorder. */
 export type FirmwarePhase = "post" | "dhcp" | "tftp" | "local-boot";
@@ -42,7 +49,7 @@ export interface PxeOptions {
   dhcpMessageLatency?: SimTime;
   /** Server think time before OFFER and before ACK, ns. @default 0 */
   dhcpServerDelay?: SimTime;
-  /** DHCP message size (UDP payload). RFC 1542 §2.1: at least 300 bytes. @default 300 */
+  /** DHCP message size (UDP payload), an integer >= 300 (RFC 1542 §2.1: at least 300 bytes). @default 300 */
   dhcpMessageBytes?: Bytes;
   /** TFTP block size: 512 (RFC 1350) unless a blksize is negotiated (RFC 2348: 8..65464). @default 512 */
   tftpBlockSize?: Bytes;
@@ -149,8 +156,18 @@ export class Firmware {
     this.transition("idle");
   }
 
-  /** Cuts power (any state). */
+  /**
+   * Cuts power when no boot is in progress (from idle or handed-off; nothing
+   * to do when off). Cutting a boot short is not modelled: the process timing
+   * it would go on into states the machine has left.
+   * @throws Error while POST, a PXE boot or a local boot is in progress.
+   */
   powerOff(): void {
+    if (BOOTING.includes(this.state)) {
+      throw new Error(
+        `Cannot power off firmware '${this.name}': a boot is in progress (state '${this.state}'); power off once it has finished`,
+      );
+    }
     if (this.state !== "off") this.transition("off");
   }
 
@@ -256,7 +273,7 @@ function checkPxe(
   } = p;
   requireNumber(what, "pxe.dhcpMessageLatency", dhcpMessageLatency, { integer: true, min: 0 });
   requireNumber(what, "pxe.dhcpServerDelay", dhcpServerDelay, { integer: true, min: 0 });
-  requireNumber(what, "pxe.dhcpMessageBytes", dhcpMessageBytes, { integer: true, min: 1 });
+  requireNumber(what, "pxe.dhcpMessageBytes", dhcpMessageBytes, { integer: true, min: 300 });
   requireNumber(what, "pxe.tftpPacketLatency", tftpPacketLatency, { integer: true, min: 0 });
   if (!(Number.isInteger(tftpBlockSize) && tftpBlockSize >= 8 && tftpBlockSize <= 65464)) {
     throw new RangeError(

@@ -5,6 +5,7 @@
  * exiting), so nothing here knows about a VMM. Counts every delivery so
  * tests can prove that no VMM-caused interrupt ever reaches the guest.
  */
+import { requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { Simulation } from "../sim/mod.ts";
 
@@ -35,9 +36,14 @@ export class InterruptController {
   /**
    * Creates a controller with no handlers registered.
    * @param sim Simulation that schedules deliveries.
-   * @param options.latency Delivery latency, ns.
+   * @param options.latency Delivery latency, ns (an integer >= 0).
+   * @throws RangeError when the latency is not an integer >= 0.
    */
   constructor(readonly sim: Simulation, options: { latency: SimTime }) {
+    requireNumber("create interrupt controller", "latency", options.latency, {
+      integer: true,
+      min: 0,
+    });
     this.latency = options.latency;
   }
 

@@ -5,7 +5,7 @@
  * unit, instead of bytes (see design.md: content is modelled as versions).
  * Also the firmware's E820 map, the view the OS gets through INT 15h.
  */
-import { NO_VERSION, requireNumber } from "../_util/mod.ts";
+import { NO_VERSION, rangeError, requireNumber } from "../_util/mod.ts";
 import type { Bytes, Gpa } from "../_util/mod.ts";
 
 const PAGE = 4096;
@@ -13,6 +13,8 @@ const PAGE = 4096;
 export const SECTOR_BYTES = 512;
 /** Sector units per version page (64 KiB of address space). */
 const VPAGE_UNITS = 128;
+/** Start of memory above the legacy hole (1 MiB). */
+const HIGH_MEMORY = 0x100000;
 
 function allEqual(a: Int32Array, v: number): boolean {
   for (let k = 0; k < a.length; k++) if (a[k] !== v) return false;
@@ -54,20 +56,34 @@ export class PhysicalMemory {
     return this.#pages.size;
   }
 
-  /** Reads a little-endian integer of 1, 2, 4 or 8 bytes (8: exact up to 2^53). */
+  /**
+   * Reads a little-endian integer of 1, 2, 4 or 8 bytes (8: exact up to 2^53).
+   * @throws RangeError for another size, or a range outside memory.
+   */
   read(addr: Gpa, size: 1 | 2 | 4 | 8): number {
+    checkSize("read memory", size);
     this.#check(addr, size);
     let v = 0;
     for (let i = size - 1; i >= 0; i--) v = v * 256 + this.#byte(addr + i);
     return v;
   }
 
-  /** Writes a little-endian integer of 1, 2, 4 or 8 bytes. */
+  /**
+   * Writes a little-endian integer of 1, 2, 4 or 8 bytes.
+   * @throws RangeError for another size, a range outside memory, or a value
+   *   that is not an integer the access holds: [0, 2^(8*size)) for sizes
+   *   below 8, [0, 2^53) for 8 (never truncated).
+   */
   write(addr: Gpa, size: 1 | 2 | 4 | 8, value: number): void {
+    checkSize("write memory", size);
     this.#check(addr, size);
-    if (!(value >= 0) || !Number.isInteger(value)) {
-      throw new RangeError(
-        `Cannot write memory: 'value' must be a non-negative integer: current value is ${value}`,
+    const max = size === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
+    if (!(Number.isInteger(value) && value >= 0 && value <= max)) {
+      throw rangeError(
+        "write memory",
+        "value",
+        `an integer in [0, 0x${max.toString(16)}] for a ${size}-byte access`,
+        value,
       );
     }
     let v = value;
@@ -174,6 +190,12 @@ export class PhysicalMemory {
   }
 }
 
+function checkSize(what: string, size: number): void {
+  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
+    throw rangeError(what, "size", "1, 2, 4 or 8", size);
+  }
+}
+
 /** E820 range types (ACPI spec, "System Address Map Interfaces"). */
 export type E820Type = "usable" | "reserved" | "acpi" | "nvs";
 
@@ -205,12 +227,23 @@ export class E820Map {
     this.#entries = entries.map((e) => ({ ...e })).sort((a, b) => a.base - b.base);
   }
 
-  /** A PC-like map: 640 KiB low memory, legacy hole, usable from 1 MiB to `size`. */
+  /**
+   * A PC-like map: 640 KiB low memory, legacy hole, usable from 1 MiB to `size`.
+   * @throws RangeError unless `size` is an integer above 1 MiB (0x100000).
+   */
   static standard(size: Bytes): E820Map {
+    if (!(Number.isInteger(size) && size > HIGH_MEMORY)) {
+      throw rangeError(
+        "create the E820 map",
+        "size",
+        "an integer > 1048576 (0x100000: memory must reach above the legacy hole)",
+        size,
+      );
+    }
     return new E820Map([
       { base: 0, length: 0x9fc00, type: "usable" },
       { base: 0x9fc00, length: 0x60400, type: "reserved" },
-      { base: 0x100000, length: size - 0x100000, type: "usable" },
+      { base: HIGH_MEMORY, length: size - HIGH_MEMORY, type: "usable" },
     ]);
   }
 
@@ -229,8 +262,12 @@ export class E820Map {
     return { entry: { ...e }, next: index + 1 < this.#entries.length ? index + 1 : 0 };
   }
 
-  /** Marks [base, base+length) reserved, splitting usable ranges. */
+  /**
+   * Marks [base, base+length) reserved, splitting usable ranges.
+   * @throws RangeError unless `base` is an integer >= 0 and `length` one > 0.
+   */
   reserve(base: Gpa, length: Bytes): void {
+    requireNumber("reserve memory", "base", base, { integer: true, min: 0 });
     requireNumber("reserve memory", "length", length, { integer: true, min: 0, strict: true });
     const end = base + length;
     const out: E820Entry[] = [];

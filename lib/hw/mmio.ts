@@ -1,10 +1,12 @@
 /**
  * The MMIO bus: devices own non-overlapping address ranges and see offsets,
  * never absolute addresses (Firecracker's `Bus`). Trap points let a VMM hook
- * a range (BitVisor's `dres_reg_register_handler`): a hooked access reaches
- * the hook instead of the device, and the hook answers passthrough, done or
- * block. hw never knows what hooks it; de-virtualising removes them.
+ * a range (BitVisor's `dres_reg_register_handler`): an access that touches a
+ * hooked byte reaches the hook instead of the device, and the hook answers
+ * passthrough, done or block. hw never knows what hooks it; de-virtualising
+ * removes them.
  */
+import { requireNumber } from "../_util/mod.ts";
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import type { SimEvent } from "../sim/mod.ts";
 
@@ -23,7 +25,10 @@ export interface BusDevice {
 export interface MmioAccess {
   /** Absolute address. */
   addr: Gpa;
-  /** Offset within the hooked window. */
+  /**
+   * `addr` less the hooked window's base: negative when the access starts
+   * just before the window and runs into it.
+   */
   offset: number;
   /** Access width, bytes. */
   size: AccessSize;
@@ -128,8 +133,15 @@ export class MmioBus {
     this.#maps.push({ ...options });
   }
 
-  /** Installs a trap point on [base, base+size); returns its handle. */
+  /**
+   * Installs a trap point on [base, base+size); returns its handle.
+   * @throws RangeError unless base is an integer >= 0 and size an integer >= 1.
+   * @throws BusOverlapError when the range overlaps an installed hook.
+   */
   hook(range: { base: Gpa; size: number; name: string }, fn: MmioHook): HookHandle {
+    const what = `hook '${range.name}'`;
+    requireNumber(what, "base", range.base, { integer: true, min: 0 });
+    requireNumber(what, "size", range.size, { integer: true, min: 1 });
     const clash = this.#hooks.find((h) =>
       range.base < h.base + h.size && h.base < range.base + range.size
     );
@@ -153,20 +165,32 @@ export class MmioBus {
     return this.#hooks;
   }
 
-  /** True when an access at `addr` would trap. */
-  isTrapped(addr: Gpa): boolean {
-    return this.#hooks.some((h) => addr >= h.base && addr < h.base + h.size);
+  /** True when an access of `size` bytes at `addr` would trap (it touches a hooked byte). */
+  isTrapped(addr: Gpa, size: AccessSize = 1): boolean {
+    return this.#hookAt(addr, size) !== undefined;
+  }
+
+  /** The lowest hook that [addr, addr+size) overlaps. */
+  #hookAt(addr: Gpa, size: number): HookEntry | undefined {
+    let found: HookEntry | undefined;
+    for (const h of this.#hooks) {
+      if (addr < h.base + h.size && h.base < addr + size && !(found && found.base < h.base)) {
+        found = h;
+      }
+    }
+    return found;
   }
 
   /**
-   * An access from a CPU: goes to a hook if one covers it, else to the device.
-   * 8-byte accesses are split into two 4-byte device accesses (low first), as
-   * BitVisor does, so devices see one width.
+   * An access from a CPU: goes to a hook if it touches a hooked byte (the
+   * lowest such hook), else to the device. 8-byte accesses are split into
+   * two 4-byte device accesses (low first), as BitVisor does, so devices see
+   * one width.
    */
   access(
     a: { addr: Gpa; size: AccessSize; write: boolean; value: number; cpu: number },
   ): AccessResult {
-    const h = this.#hooks.find((x) => a.addr >= x.base && a.addr < x.base + x.size);
+    const h = this.#hookAt(a.addr, a.size);
     if (h !== undefined) {
       this.trappedAccesses.set(h.name, (this.trappedAccesses.get(h.name) ?? 0) + 1);
       const r = h.fn({ ...a, offset: a.addr - h.base });

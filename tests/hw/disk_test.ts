@@ -495,3 +495,65 @@ Deno.test("a read amid a write stream waits behind at most one destage chunk", (
     assert.equal(disk.dirtySectors, dirty);
   });
 });
+
+Deno.test("a media write after a pause waits for its sector to come round; back-to-back writes and reads after a pause stream on", () => {
+  const sim = new Simulation();
+  const disk = new Hdd(sim, { ...TEST_HDD, writeCache: false, deterministic: true });
+  const lba = 1000;
+  const versions = new Array(8).fill(1);
+  const think = 1_000_000;
+  const paused: number[] = [];
+  const streamed: number[] = [];
+  const reads: number[] = [];
+  run(sim, function* () {
+    yield* io(disk, { op: "write", lba, versions }); // seeks and rotates: the stream's start
+    for (let i = 1; i <= 3; i++) {
+      yield sim.timeout(think);
+      paused.push((yield* io(disk, { op: "write", lba: lba + 8 * i, versions })).serviceTime);
+    }
+    for (let i = 4; i <= 6; i++) {
+      streamed.push((yield* io(disk, { op: "write", lba: lba + 8 * i, versions })).serviceTime);
+    }
+    for (let i = 7; i <= 8; i++) {
+      yield sim.timeout(think);
+      reads.push((yield* io(disk, { op: "read", lba: lba + 8 * i, count: 8 })).serviceTime);
+    }
+  });
+  // The platter turned for the think time since the last write left the head
+  // at this sector: about one revolution less the pause (the missed revolution).
+  const transfer = disk.mediaTime(lba, 8);
+  const missed = TEST_HDD.commandOverhead + Math.round(disk.revolution - think) + transfer;
+  assert.deepEqual(paused, [missed, missed, missed]);
+  const stream = TEST_HDD.commandOverhead + transfer;
+  assert.deepEqual(streamed, [stream, stream, stream]);
+  assert.deepEqual(reads, [stream, stream], "the track buffer covers reads");
+  const st = disk.stats();
+  assert.equal(st.sequentialHits, 5, "only the back-to-back writes and the reads stream on");
+  assert.equal(
+    st.rotationTime,
+    Math.round(disk.revolution / 2) + 3 * Math.round(disk.revolution - think),
+  );
+});
+
+Deno.test("a FUA write after a pause misses its sector; write-back-cached writes do not", () => {
+  const sim = new Simulation();
+  const disk = new Hdd(sim, { ...TEST_HDD, deterministic: true });
+  const lba = 1000;
+  const versions = new Array(8).fill(1);
+  let fua = 0, cached = 0;
+  run(sim, function* () {
+    yield* io(disk, { op: "write", lba, versions, fua: true });
+    yield sim.timeout(1_000_000);
+    fua = (yield* io(disk, { op: "write", lba: lba + 8, versions, fua: true })).serviceTime;
+    yield sim.timeout(1_000_000);
+    cached = (yield* io(disk, { op: "write", lba: lba + 16, versions })).serviceTime;
+  });
+  assert.equal(
+    fua,
+    TEST_HDD.commandOverhead + Math.round(disk.revolution - 1_000_000) + disk.mediaTime(lba, 8),
+  );
+  assert.equal(
+    cached,
+    TEST_HDD.commandOverhead + Math.ceil((4096 / TEST_HDD.interfaceRate) * NS_PER_S),
+  );
+});

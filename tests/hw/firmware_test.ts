@@ -152,3 +152,61 @@ Deno.test("bad firmware options give a RangeError naming the field", () => {
   const fw = new Firmware({ sim, name: "n0", postDuration: 0 });
   assert.throws(() => fw.pxeBoot({ payloadBytes: 1 }).next(), /'pxe' options were not given/);
 });
+
+Deno.test("powerOff() during a boot is refused with the state named; the boot finishes and power then goes off", () => {
+  const { sim, fw } = machine({ latency: 25_000 });
+  const p = sim.process(function* () {
+    yield* fw.powerOn();
+    return yield* fw.pxeBoot({ payloadBytes: 1 << 20 });
+  });
+  const refused: string[] = [];
+  for (const at of [500_000, 5_000_000]) {
+    sim.call(at, () => {
+      assert.throws(() => fw.powerOff(), (e: Error) => (refused.push(e.message), true));
+    });
+  }
+  sim.run();
+  assert.deepEqual(refused, [
+    "Cannot power off firmware 'n0': a boot is in progress (state 'post'); power off once it has finished",
+    "Cannot power off firmware 'n0': a boot is in progress (state 'pxe'); power off once it has finished",
+  ]);
+  assert.ok(p.ok && p.value.blocks === 2049, "the PXE boot ran to its end");
+  assert.equal(fw.state, "idle");
+  fw.powerOff();
+  assert.equal(fw.state, "off");
+  fw.powerOff(); // already off: nothing to do
+  assert.equal(fw.state, "off");
+});
+
+Deno.test("firmware states leave a boot in progress only forward, never straight to off", () => {
+  const { fw } = machine();
+  fw.transition("post");
+  assert.throws(() => fw.transition("off"), /illegal transition post -> off/);
+  fw.transition("idle");
+  fw.transition("pxe");
+  assert.throws(() => fw.transition("off"), /illegal transition pxe -> off/);
+  fw.transition("idle");
+  fw.transition("local-boot");
+  assert.throws(() => fw.transition("off"), /illegal transition local-boot -> off/);
+});
+
+Deno.test("a DHCP message shorter than 300 bytes (RFC 1542) is refused", () => {
+  const sim = new Simulation();
+  const network = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "n0"], bandwidth: BW });
+  const mk = (dhcpMessageBytes: number) => () =>
+    new Firmware({
+      sim,
+      name: "n0",
+      postDuration: 0,
+      pxe: { network, host: "n0", server: "srv", dhcpMessageBytes },
+    });
+  for (const bytes of [1, 299, 300.5]) {
+    assert.throws(mk(bytes), {
+      name: "RangeError",
+      message:
+        `Cannot create firmware 'n0': 'pxe.dhcpMessageBytes' must be an integer >= 300: current value is ${bytes}`,
+    });
+  }
+  mk(300)();
+  mk(548)();
+});

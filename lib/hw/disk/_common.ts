@@ -170,8 +170,9 @@ export function requireBoolean(what: string, field: string, value: unknown): voi
 }
 
 /**
- * Host-side activity of a disk: commands outstanding, the idle signal an
- * idle-threshold background copier polls, and busy time.
+ * Host-side activity of a disk: commands outstanding, the idle signal (the
+ * disk's `isIdle`/`idleSince`/`whenIdle()`, and what the HDD's destaging
+ * waits on), and busy time.
  */
 export class Activity {
   outstanding = 0;

@@ -62,7 +62,11 @@ export interface HddOptions {
   destageIdleDelay?: SimTime;
   /** NCQ queue depth. @default 32 */
   queueDepth?: number;
-  /** A command starting at most this many sectors after the previous media access streams on. @default 128 */
+  /**
+   * A read starting at most this many sectors after the previous media access
+   * streams on; a media write that close waits for its sector to come round.
+   * @default 128
+   */
   sequentialWindow?: number;
   /** Commands (from the oldest) considered for shortest-positioning-time-first; 0 or 1 = FIFO. @default 0 */
   sptfWindow?: number;
@@ -104,7 +108,7 @@ interface Job {
 }
 
 interface Positioning {
-  /** Streams on from the previous access (the rotation term is the gap passed over). */
+  /** Streams on from the previous access (the rotation term is the rest of the gap to pass over). */
   sequential: boolean;
   seek: SimTime;
   rot: SimTime;
@@ -220,8 +224,17 @@ export function hddSeekIssues(
  * - Media rate falls linearly with LBA from `outerRate` to `innerRate`
  *   (zoned recording); the transfer time integrates it exactly.
  * - A media access that starts 0..`sequentialWindow` sectors after the
- *   previous one ended streams on: no seek, no rotation (track buffer /
- *   read-ahead), it only passes over the gap.
+ *   previous one ended does not seek. A read, and the drive's own destaging
+ *   (chunks back to back), stream on: no rotation (track buffer /
+ *   read-ahead), they only pass over the gap. A host write that goes to the
+ *   media (write cache off, FUA, larger than the cache) cannot be buffered
+ *   ahead: the platter has kept turning since the last media access ended,
+ *   so it waits `(gap time - elapsed) mod revolution`, where elapsed runs
+ *   from the end of that access to the start of this command's service (the
+ *   command overhead overlaps the rotation, as in a stream). Back-to-back
+ *   writes still stream on; a write after a pause of `t` misses its sector
+ *   and waits about one revolution less `t` (the missed revolution a write
+ *   cache hides).
  * - Write cache: a write that fits completes at interface speed. The cache
  *   is destaged in chunks when no host command is outstanding, and also
  *   while a cached write is in service and the cache could not take another
@@ -304,6 +317,10 @@ export class Hdd implements BlockDevice {
   #kick: SimEvent<void> | null = null;
   /** Sector after the last media access; -1 before the first (head parked at LBA 0). */
   #headEnd = -1;
+  /** When the last media access ended (its transfer left the head at `#headEnd`), ns. */
+  #headFreeAt = 0;
+  /** Succeeds (and wakes the destager) when the host goes idle; one per busy period. */
+  #idle: SimEvent<void> | null = null;
   #arrival: SimEvent<void> | null = null;
   #dirtied: SimEvent<void> | null = null;
 
@@ -346,7 +363,7 @@ export class Hdd implements BlockDevice {
     requireNumber(what, "sptfWindow", o.sptfWindow, { integer: true, min: 0 });
     const seek = hddSeekIssues(o);
     if (seek.length > 0) throw issuesError(what, seek);
-    // Fit t(d) = t2t + b*sqrt(d) + c*d: t(1) = full, E[t] = avg; b, c >= 0 keeps it monotone.
+    // b and c of the fit described in hddSeekIssues.
     const f = o.fullStrokeSeek - o.trackToTrackSeek;
     const a = o.averageSeek - o.trackToTrackSeek;
     this.#seekB = Math.max(0, 5 * a - (5 * f) / 3);
@@ -499,7 +516,7 @@ export class Hdd implements BlockDevice {
   #estimate(d: Decoded): number {
     if (d.op === "flush") return 0; // only ever a candidate at the head of the queue
     if (this.#cached(d)) return 0;
-    return this.#positioning(d.lba, false).total;
+    return this.#positioning(d.lba, false, d.op === "write").total;
   }
 
   /** True when the command is served by the cache alone. */
@@ -509,12 +526,21 @@ export class Hdd implements BlockDevice {
     return d.op === "read" && this.#dirty.covers(d.lba, d.count, this.#inFlight);
   }
 
-  /** Seek and rotation to reach `lba`; draws the rotation only when `draw`. */
-  #positioning(lba: number, draw: boolean): Positioning {
+  /**
+   * Seek and rotation to reach `lba` for an access starting now; draws the
+   * rotation only when `draw`. `hostWrite`: a host write to the media, which
+   * cannot stream on after a pause (see {@link Hdd}).
+   */
+  #positioning(lba: number, draw: boolean, hostWrite: boolean): Positioning {
     const gap = lba - this.#headEnd;
     if (this.#headEnd >= 0 && gap >= 0 && gap <= this.#o.sequentialWindow) {
       const pass = gap > 0 ? this.mediaTime(this.#headEnd, gap) : 0;
-      return { sequential: true, seek: 0, rot: pass, total: pass };
+      const late = hostWrite ? this.#sim.now - this.#headFreeAt : 0;
+      if (late <= pass) return { sequential: true, seek: 0, rot: pass - late, total: pass - late };
+      // The sector has passed under the head: wait for it to come round again.
+      const rev = this.revolution;
+      const rot = Math.round((((pass - late) % rev) + rev) % rev);
+      return { sequential: false, seek: 0, rot, total: rot };
     }
     const seek = this.seekTime(lba - Math.max(0, this.#headEnd), lba);
     const rot = this.#o.deterministic || !draw
@@ -523,29 +549,27 @@ export class Hdd implements BlockDevice {
     return { sequential: false, seek, rot, total: seek + rot };
   }
 
-  /** One media access; the caller holds the actuator. */
-  *#access(lba: number, n: number, extra: SimTime): ProcessGenerator<void> {
+  /** One media access (`hostWrite`: a host write); the caller holds the actuator. */
+  *#access(lba: number, n: number, extra: SimTime, hostWrite: boolean): ProcessGenerator<void> {
     const st = this.#stats;
-    const p = this.#positioning(lba, true);
+    const p = this.#positioning(lba, true, hostWrite);
     if (p.sequential) st.sequentialHits++;
     else if (p.seek > 0) st.seeks++;
     st.seekTime += p.seek;
     st.rotationTime += p.rot;
-    const xfer = Math.max(
-      this.mediaTime(lba, n),
-      Math.ceil(((n * SECTOR_SIZE) / this.#o.interfaceRate) * NS_PER_S),
-    );
+    const xfer = Math.max(this.mediaTime(lba, n), this.#ifaceTime(n));
     const media = p.total + xfer;
     st.actuatorBusyTime += media;
     this.#headEnd = lba + n;
+    this.#headFreeAt = this.#sim.now + extra + media;
     yield this.#sim.timeout(extra + media);
   }
 
   /** Host media access: waits for the actuator (at most one destage chunk). */
-  *#hostAccess(lba: number, n: number): ProcessGenerator<void> {
+  *#hostAccess(lba: number, n: number, write: boolean): ProcessGenerator<void> {
     using req = this.#actuator.request();
     yield req;
-    yield* this.#access(lba, n, this.#o.commandOverhead);
+    yield* this.#access(lba, n, this.#o.commandOverhead, write);
   }
 
   /** Writes one chunk of the cache to the media; the caller holds the actuator. */
@@ -556,13 +580,13 @@ export class Hdd implements BlockDevice {
     if (window > 1) {
       let best = Infinity;
       for (let j = 0; j < window; j++) {
-        const cost = this.#positioning(dirty.extents[j].lba, false).total;
+        const cost = this.#positioning(dirty.extents[j].lba, false, false).total;
         if (cost < best) [best, i] = [cost, j];
       }
     }
     const piece = dirty.take(i, this.#chunkSectors);
     this.#inFlight = piece;
-    yield* this.#access(piece.lba, piece.count, 0);
+    yield* this.#access(piece.lba, piece.count, 0, false);
     this.#inFlight = null;
     this.#stats.destagedBytes += piece.count * SECTOR_SIZE;
     const room = this.#roomFreed;
@@ -595,13 +619,13 @@ export class Hdd implements BlockDevice {
       yield this.#sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
       return;
     }
-    yield* this.#hostAccess(d.lba, d.count);
+    yield* this.#hostAccess(d.lba, d.count, false);
   }
 
   *#write(d: Decoded): ProcessGenerator<void> {
     if (this.#cacheSectors > 0) this.#dirty.remove(d.lba, d.count);
     if (!this.#cached(d)) {
-      yield* this.#hostAccess(d.lba, d.count);
+      yield* this.#hostAccess(d.lba, d.count, true);
       return;
     }
     const sim = this.#sim;
@@ -672,7 +696,11 @@ export class Hdd implements BlockDevice {
       }
       const pressure = this.#underPressure();
       if (!pressure && act.outstanding > 0) {
-        yield sim.anyOf([act.whenIdle(), this.#newKick()]);
+        // Woken by a kick, or by the host going idle (which kicks it).
+        if (this.#idle === null || this.#idle.triggered) {
+          this.#idle = act.whenIdle().then(() => this.#wakeDestager());
+        }
+        yield this.#newKick();
         // Let commands submitted in this same instant count as host activity.
         yield sim.timeout(0);
         continue;

@@ -4,9 +4,11 @@
  * simulated time. {@link Hdd} is a 7200 rpm hard disk (seek curve, rotation,
  * zoned media rate, sequential streaming, write-back cache, NCQ with optional
  * SPTF reordering); {@link Ssd} is a SATA SSD for what-if studies (latency,
- * internal parallelism, bandwidth). Both expose an idle signal for
- * idle-threshold background copying. Deliberately not modelled: bytes of
- * data, cylinder/head geometry, media errors, power states, SSD garbage
+ * internal parallelism, bandwidth). Both report host activity (`isIdle`,
+ * `idleSince`, `whenIdle()`: whether a host command is outstanding, and
+ * since when not), for callers and tests; the HDD's background destaging
+ * waits on the same signal. Deliberately not modelled: bytes of data,
+ * cylinder/head geometry, media errors, power states, SSD garbage
  * collection.
  * @module
  */
