@@ -82,8 +82,12 @@ export interface CassandraParams {
    * pipeline as they are.
    */
   copyBackoff?: { maxIdle: number; step: number; pipeline?: number };
-  /** Overrides of the profile's `cassandra` store and workload parameters. */
-  workload?: Partial<KvWorkloadParams>;
+  /**
+   * Overrides of the profile's `cassandra` store and workload parameters; the
+   * run's length and window come from `durationS` and `sampleEveryS` alone
+   * (`durationNs` and `sampleEveryNs` here are refused).
+   */
+  workload?: Partial<Omit<KvWorkloadParams, "durationNs" | "sampleEveryNs">>;
   /**
    * Beyond the paper: every image server is unreachable for `durationS` from
    * `atS` after the workload's start (each system's own clock); messages are
@@ -248,26 +252,55 @@ export function copyPolicy(
  * const p = workloadParams(await loadProfile(BUILTIN_PROFILE), small);
  * console.assert(p.records === 20_000 && p.readProportion === 0.5);
  * ```
+ * @throws RangeError when the windows are not whole in ns, or `workload` sets the run's length or window
  */
 export function workloadParams(profile: Profile, params: CassandraParams): KvWorkloadParams {
+  const { durationNs, sampleEveryNs } = runWindows(params);
   const c = values(profile.cassandra);
   return {
     ...c.store,
     ...c.workload,
     ...params.workload,
-    durationNs: Math.round(params.durationS * 1e9),
-    sampleEveryNs: Math.round(params.sampleEveryS * 1e9),
+    durationNs,
+    sampleEveryNs,
   } as KvWorkloadParams;
 }
 
-/** The figure's windows are all one width: a shorter last one would be compared at the wrong time. */
-function requireWholeWindows(params: Pick<CassandraParams, "durationS" | "sampleEveryS">): void {
-  const windows = params.durationS / params.sampleEveryS;
-  if (Math.abs(windows - Math.round(windows)) > 1e-9) {
+const WHAT = "run the Cassandra experiment";
+
+/**
+ * The run's length and window in the workload's whole ns, checked: the
+ * figure's windows are all one width (a shorter last one would be compared at
+ * the wrong time), so the rounded length must be a whole number of rounded
+ * windows; and `workload` may not set either (they would be silently replaced).
+ */
+function runWindows(
+  params: Pick<CassandraParams, "durationS" | "sampleEveryS" | "workload">,
+): { durationNs: number; sampleEveryNs: number } {
+  const w = (params.workload ?? {}) as Partial<KvWorkloadParams>;
+  for (const [field, by] of [["durationNs", "durationS"], ["sampleEveryNs", "sampleEveryS"]]) {
+    const v = w[field as "durationNs" | "sampleEveryNs"];
+    if (v !== undefined) {
+      throw new RangeError(
+        `Cannot ${WHAT}: 'workload.${field}' must be absent (the run's ${
+          field === "durationNs" ? "length" : "window"
+        } is set by '${by}'): current value is ${v}`,
+      );
+    }
+  }
+  const durationNs = Math.round(params.durationS * 1e9);
+  const sampleEveryNs = Math.round(params.sampleEveryS * 1e9);
+  if (!(sampleEveryNs >= 1)) {
     throw new RangeError(
-      `Cannot run the Cassandra experiment: 'durationS' must be a multiple of sampleEveryS (${params.sampleEveryS}): current value is ${params.durationS}`,
+      `Cannot ${WHAT}: 'sampleEveryS' must be at least 1 ns (1e-9) once rounded to whole ns: current value is ${params.sampleEveryS}`,
     );
   }
+  if (!(durationNs >= 1) || durationNs % sampleEveryNs !== 0) {
+    throw new RangeError(
+      `Cannot ${WHAT}: 'durationS' must be a multiple of sampleEveryS (${params.sampleEveryS}), both rounded to whole ns (${sampleEveryNs} ns windows): current value is ${params.durationS}`,
+    );
+  }
+  return { durationNs, sampleEveryNs };
 }
 
 /**
@@ -286,7 +319,7 @@ export function runSystem(
   system: CassandraSystem,
   params: CassandraParams,
 ): SystemRun {
-  requireWholeWindows(params);
+  runWindows(params);
   const wall0 = performance.now();
   const { preinstalled, start } = START[system];
   const w = buildWorld(profile, {
@@ -384,18 +417,12 @@ const BELOW = { paper: 85, tolerancePct: 17.6 };
  */
 export async function run(params: CassandraParams = full): Promise<CassandraOutput> {
   // Named as the caller wrote them (the workload sees them in ns).
-  requireNumber("run the Cassandra experiment", "durationS", params.durationS, {
-    min: 0,
-    strict: true,
-  });
-  requireNumber("run the Cassandra experiment", "sampleEveryS", params.sampleEveryS, {
-    min: 0,
-    strict: true,
-  });
-  requireWholeWindows(params);
+  requireNumber(WHAT, "durationS", params.durationS, { min: 0, strict: true });
+  requireNumber(WHAT, "sampleEveryS", params.sampleEveryS, { min: 0, strict: true });
+  runWindows(params);
   if (params.outage !== undefined) {
-    requireNumber("run the Cassandra experiment", "outage.atS", params.outage.atS, { min: 0 });
-    requireNumber("run the Cassandra experiment", "outage.durationS", params.outage.durationS, {
+    requireNumber(WHAT, "outage.atS", params.outage.atS, { min: 0 });
+    requireNumber(WHAT, "outage.durationS", params.outage.durationS, {
       min: 0,
       strict: true,
     });

@@ -11,12 +11,11 @@ import { z } from "zod";
 import type { SimTime } from "../_util/mod.ts";
 import type { Process, ProcessGenerator, Recorder, SimEvent } from "../sim/mod.ts";
 import { RngStreams } from "../sim/mod.ts";
+import { issuesError } from "../_util/mod.ts";
 import type { BootOp, GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
-import { parseParams } from "./_params.ts";
+import { int, parseParams, SECTOR } from "./_params.ts";
 
-const SECTOR = 512;
-const int = () => z.number().int();
 const sectorBytes = () => int().positive().multipleOf(SECTOR);
 
 /** One operation of a boot trace (data/traces/*.json), optionally tagged with its phase. */
@@ -260,7 +259,7 @@ export function parseBootTrace(json: unknown): BootTraceOp[] {
 export interface BootReplay {
   /** The operations to play, in order (validated like a trace file). */
   trace: readonly BootTraceOp[];
-  /** Readers in parallel: one number, or per phase name. @default 1 */
+  /** Readers in parallel: one number, or per phase name (each a phase of the trace; absent ones 1). @default 1 */
   parallelism?: number | Record<string, number>;
   /** Memory-bound fraction of the think time. @default 0 */
   memoryBound?: number;
@@ -368,6 +367,15 @@ export function runBoot(
         const par = typeof r.parallelism === "number" ? r.parallelism : r.parallelism[name] ?? 1;
         phases.push({ name, parallelism: par });
       }
+    }
+    if (typeof r.parallelism !== "number") {
+      // A key naming no phase (a typo) would leave its phase at one reader, unnoticed.
+      const names = [...new Set(phases.map((x) => x.name))];
+      const issues = Object.keys(r.parallelism).filter((k) => !names.includes(k)).map((k) => ({
+        field: `parallelism.${k}`,
+        message: `is not a phase of the trace: the phases are ${names.join(", ") || "none"}`,
+      }));
+      if (issues.length > 0) throw issuesError("replay boot trace", issues);
     }
     plan = { ops: r.trace, phases, memoryBound: r.memoryBound };
   } else plan = generateBootTrace(data as BootParams, seed ?? sim.seed);

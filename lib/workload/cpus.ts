@@ -4,9 +4,10 @@
  * takes whatever the CPU underneath makes of it (EPT overhead under a VMM).
  */
 import type { SimTime } from "../_util/mod.ts";
-import { requireNumber } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { ProcessGenerator, Simulation } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
+import { requireFraction } from "./_params.ts";
 
 /**
  * Anything that turns nominal (bare-metal) work into real time; lib/hw's
@@ -49,8 +50,6 @@ export class GuestCpus {
   readonly cores: number;
   /** The cores as a FIFO resource of capacity `cores`; `run()` holds one while it works. */
   readonly pool: Resource;
-  /** Real CPU time consumed so far, ns. */
-  busyTime: SimTime = 0;
 
   /**
    * Guest cores on `sim`.
@@ -72,14 +71,22 @@ export class GuestCpus {
     this.pool = new Resource(sim, { capacity: cores, name: "guest cpus" });
   }
 
-  /** Runs `ns` of nominal work on one core; returns the real time it took on the core. */
+  /**
+   * Runs `ns` of nominal work on one core; returns the real time it took on the core.
+   * @param ns nominal (bare-metal) duration, an integer >= 0 (the simulation's clock ticks in ns)
+   * @param memoryBound the fraction of the work that is memory-bound, in [0, 1]
+   * @throws RangeError naming `ns` or `memoryBound` when out of range
+   */
   *run(ns: SimTime, memoryBound = 0): ProcessGenerator<SimTime> {
-    if (ns <= 0) return 0;
+    if (!(Number.isInteger(ns) && ns >= 0)) {
+      throw rangeError("run guest CPU work", "ns", "an integer >= 0", ns);
+    }
+    requireFraction("run guest CPU work", "memoryBound", memoryBound);
+    if (ns === 0) return 0;
     const t = this.cpu.computeTime(ns, memoryBound);
     using core = this.pool.request();
     yield core;
     yield this.sim.timeout(t);
-    this.busyTime += t;
     return t;
   }
 }

@@ -17,14 +17,16 @@ import { Interrupt } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
 import { PageCache } from "./page_cache.ts";
-import { parseParams } from "./_params.ts";
+import { int, parseParams, SECTOR } from "./_params.ts";
 
-const SECTOR = 512;
-const int = () => z.number().int();
+/** Most records a store holds: where the key scrambling's product (`mulmod`) is exact in doubles. */
+const MAX_RECORDS = 2 ** 34;
+/** Most sampling windows of a run (`durationNs / sampleEveryNs`): one counter each. */
+const MAX_WINDOWS = 1_000_000;
 
 const StoreShape = {
-  /** Number of records (keys 0..records-1). */
-  records: int().positive(),
+  /** Number of records (keys 0..records-1), at most 2^34. */
+  records: int().positive().max(MAX_RECORDS),
   /** Bytes per record; a record occupies whole sectors. */
   recordBytes: int().positive(),
   /** Page-cache and read block size, bytes. */
@@ -141,7 +143,11 @@ const ClientShape = {
   distribution: z.enum(["zipfian", "uniform"]).default("zipfian"),
   /** Zipf exponent (YCSB ZipfianGenerator.ZIPFIAN_CONSTANT = 0.99). */
   zipfConstant: z.number().positive().default(0.99),
-  /** Spread popular keys over the key space as YCSB's ScrambledZipfianGenerator does. */
+  /**
+   * Spread popular keys over the key space: a Zipf over the records, permuted
+   * (YCSB's ScrambledZipfianGenerator hashes a Zipf over 10^10 items instead,
+   * whose hot keys are less hot).
+   */
   scramble: z.boolean().default(true),
   /** YCSB client threads, each in a closed loop. */
   threads: int().positive(),
@@ -174,9 +180,19 @@ export const KvWorkloadParamsSchema = z.object({
   ...ClientShape,
   /** Length of the run, ns. */
   durationNs: int().positive(),
-  /** Throughput sampling interval, ns. */
+  /** Throughput sampling interval, ns; at most 10^6 intervals in `durationNs`. */
   sampleEveryNs: int().positive(),
-}).strict().superRefine(checkLayout);
+}).strict().superRefine(checkLayout).superRefine((p, ctx) => {
+  const windows = Math.ceil(p.durationNs / p.sampleEveryNs);
+  if (windows > MAX_WINDOWS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["sampleEveryNs"],
+      message:
+        `must split durationNs (${p.durationNs}) into at most ${MAX_WINDOWS} windows, not ${windows}`,
+    });
+  }
+});
 
 /** Workload parameters (input form). */
 export type KvWorkloadParams = z.input<typeof KvWorkloadParamsSchema>;
@@ -565,7 +581,7 @@ export function windowOf(elapsed: SimTime, width: SimTime): number {
   return Math.max(0, Math.ceil(elapsed / width) - 1);
 }
 
-/** `a * b mod n` without losing precision for n < 2^53 / 2^16. */
+/** `a * b mod n` for a, b < n, exact in doubles for n <= 2^34 (a * (b / 2^16) < 2^53). */
 function mulmod(a: number, b: number, n: number): number {
   return ((a * Math.floor(b / 65536)) % n * 65536 + a * (b % 65536)) % n;
 }
@@ -617,7 +633,9 @@ export function runKvWorkload(
   const sim = driver.sim;
   const store = new KvStore(driver, cpus, { ...storeParams, nextVersion });
   const n = p.records;
-  let mult = Math.max(1, Math.floor(n * 0.6180339887)) | 1;
+  // An odd multiplier near n / golden ratio, coprime with n: a permutation of the keys.
+  let mult = Math.max(1, Math.floor(n * 0.6180339887));
+  if (mult % 2 === 0) mult++;
   while (gcd(mult, n) !== 1) mult++;
   const keyOf = (rank: number) => (scramble ? mulmod(rank, mult, n) : rank);
   const tick = targetOpsPerS === undefined ? 0 : Math.round((threads * 1e9) / targetOpsPerS);

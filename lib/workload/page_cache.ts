@@ -70,11 +70,6 @@ export class PageCache {
     return v;
   }
 
-  /** True when `block` is cached (no counting, no LRU update). */
-  has(block: number): boolean {
-    return this.#blocks.has(block);
-  }
-
   /** Caches `block` with its sector versions, evicting the least recently used blocks. */
   put(block: number, versions: Int32Array): void {
     if (this.capacity === 0) return;

@@ -10,22 +10,21 @@ import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { Process, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
-
-const SECTOR = 512;
+import { requireFraction, SECTOR } from "./_params.ts";
 
 /** One result row. */
 export interface StorageRow {
   /** The pass: writing or reading the region. */
   op: "read" | "write";
-  /** Throughput, 10^6 bytes per second. */
+  /** Throughput of the requests that succeeded, 10^6 bytes per second (0 when none did). */
   mbps: number;
-  /** Bytes the pass moved. */
+  /** Bytes the pass moved: those of the requests that succeeded (a failed one moved nothing). */
   bytes: number;
   /** Pass duration, seconds (simulated). */
   seconds: number;
   /** Requests issued. */
   requests: number;
-  /** Requests the driver reported failed. */
+  /** Requests the driver reported failed (their bytes are not in `bytes` nor `mbps`). */
   errors: number;
 }
 
@@ -85,6 +84,8 @@ export function storageBenchmark(
     if (v % SECTOR !== 0) throw rangeError(what, field, "a multiple of 512", v);
   }
   requireNumber(what, "queueDepth", queueDepth, { integer: true, min: 1 });
+  // `lba` too when both overrides replace it: a bad value is a mistake, used or not.
+  requireNumber(what, "lba", lba, { integer: true, min: 0 });
   requireNumber(what, "writeLba", writeLba, { integer: true, min: 0 });
   requireNumber(what, "readLba", readLba, { integer: true, min: 0 });
   for (const op of ops) {
@@ -92,6 +93,9 @@ export function storageBenchmark(
   }
   if (requestCpu !== undefined) {
     requireNumber(what, "requestCpu.ns", requestCpu.ns, { integer: true, min: 0 });
+    if (requestCpu.memoryBound !== undefined) {
+      requireFraction(what, "requestCpu.memoryBound", requestCpu.memoryBound);
+    }
   }
   let counter = 0;
   const nextVersion = options.nextVersion ?? (() => ++counter);
@@ -102,7 +106,7 @@ export function storageBenchmark(
   function* pass(op: "read" | "write"): ProcessGenerator<StorageRow> {
     const base = op === "read" ? readLba : writeLba;
     let next = 0;
-    let requests = 0, errors = 0;
+    let requests = 0, errors = 0, moved = 0;
     function* worker(): ProcessGenerator<void> {
       while (next < sectors) {
         const at = next;
@@ -116,7 +120,8 @@ export function storageBenchmark(
           ? driver.read({ lba: base + at, count })
           : driver.write({ lba: base + at, count, version: nextVersion() });
         const r = (yield ev) as IoResult;
-        if (!r.ok) errors++;
+        if (r.ok) moved += count * SECTOR;
+        else errors++;
       }
     }
     const start = sim.now;
@@ -126,8 +131,8 @@ export function storageBenchmark(
     const seconds = (sim.now - start) / 1e9;
     return {
       op,
-      mbps: seconds > 0 ? bytes / 1e6 / seconds : Infinity,
-      bytes,
+      mbps: moved === 0 ? 0 : seconds > 0 ? moved / 1e6 / seconds : Infinity,
+      bytes: moved,
       seconds,
       requests,
       errors,

@@ -137,9 +137,42 @@ Deno.test("cassandra: a bad duration or window is rejected before anything runs,
   const uneven = { ...small, durationS: 25, sampleEveryS: 10 };
   const multiple = (e: Error) =>
     e instanceof RangeError &&
-    e.message.endsWith("'durationS' must be a multiple of sampleEveryS (10): current value is 25");
+    e.message.endsWith(
+      "'durationS' must be a multiple of sampleEveryS (10), both rounded to whole ns (10000000000 ns windows): current value is 25",
+    );
   await assert.rejects(run(uneven), multiple);
   assert.throws(() => runSystem(profile, "bare-metal", uneven), multiple);
+});
+
+Deno.test("cassandra: windows are whole in the workload's ns, not only in seconds", async () => {
+  // 1 s / (1/3 s) is 3 windows in seconds, but the workload gets 333,333,333 ns windows:
+  // a fourth of 1 ns would end the run and be compared with bare metal's as a whole window.
+  const third = { ...small, durationS: 1, sampleEveryS: 1 / 3 };
+  const named = (e: Error) =>
+    e instanceof RangeError && e.message.includes("'durationS' must be a multiple of") &&
+    e.message.includes("(333333333 ns windows)") && e.message.endsWith("current value is 1");
+  await assert.rejects(run(third), named);
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  assert.throws(() => workloadParams(profile, third), named);
+  // A window shorter than the workload's 1 ns clock.
+  await assert.rejects(
+    run({ ...small, durationS: 1, sampleEveryS: 1e-10 }),
+    (e: Error) =>
+      e instanceof RangeError && e.message.includes("'sampleEveryS' must be at least 1 ns"),
+  );
+});
+
+Deno.test("cassandra: the run's length and window come from durationS and sampleEveryS, never from a workload override", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  for (const [field, by] of [["durationNs", "durationS"], ["sampleEveryNs", "sampleEveryS"]]) {
+    const p = { ...small, workload: { [field]: 5e9 } };
+    const refused = (e: Error) =>
+      e instanceof RangeError &&
+      e.message.includes(`'workload.${field}' must be absent`) && e.message.includes(`'${by}'`) &&
+      e.message.endsWith("current value is 5000000000");
+    assert.throws(() => workloadParams(profile, p), refused);
+    await assert.rejects(run(p), refused);
+  }
 });
 
 Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and nothing after de-virtualization", async () => {

@@ -231,3 +231,31 @@ Deno.test("bad boot parameters are rejected, naming the field", () => {
     /'regions' must hold a read/,
   );
 });
+
+Deno.test("a replay's per-phase parallelism may name only phases of the trace", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(0), cores: 4 });
+  const trace = [0, 1].map((i) => ({
+    op: "read" as const,
+    lba: i * 8,
+    count: 8,
+    thinkNs: 0,
+    phase: i === 0 ? "kernel" : "services",
+  }));
+  // A typo would otherwise leave 'services' at one reader, unnoticed.
+  assert.throws(
+    () => runBoot(driver, cpus, { trace, parallelism: { servces: 4, kernel: 1 } }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot replay boot trace: 'parallelism.servces' is not a phase of the trace: the phases are kernel, services",
+  );
+  // A trace without phase tags is one phase, "boot".
+  assert.throws(
+    () =>
+      runBoot(driver, cpus, { trace: [{ ...trace[0], phase: undefined }], parallelism: { x: 2 } }),
+    /'parallelism\.x' is not a phase of the trace: the phases are boot$/,
+  );
+  assert.doesNotThrow(() => runBoot(driver, cpus, { trace, parallelism: { services: 4 } }));
+});

@@ -320,3 +320,28 @@ Deno.test("bad kv parameters are rejected, naming the field", () => {
   );
   assert.throws(() => new GuestCpus(sim, { cpu: fakeCpu(), cores: 0 }), /'cores'/);
 });
+
+Deno.test("a run's window count and record count are bounded, with errors naming the field", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 22 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(), cores: 1 });
+  // One counter per window: 10^15 windows would be a bare 'Invalid array length'.
+  assert.throws(
+    () => runKvWorkload(driver, cpus, params({ durationNs: 1e15, sampleEveryNs: 1 })),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message.includes(
+        "'sampleEveryNs' must split durationNs (1000000000000000) into at most 1000000 windows, not 1000000000000000: current value is 1",
+      ),
+  );
+  assert.doesNotThrow(() =>
+    runKvWorkload(driver, cpus, params({ durationNs: 1e6, sampleEveryNs: 1 }))
+  );
+  // The key scrambling stays exact in doubles up to 2^34 records.
+  assert.throws(
+    () => runKvWorkload(driver, cpus, params({ records: 2 ** 34 + 1 })),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /'records' .*17179869184.*current value is 17179869185/.test(e.message),
+  );
+});

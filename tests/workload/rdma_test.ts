@@ -5,26 +5,40 @@ import { Cpu, MmioBus } from "../../lib/hw/mod.ts";
 import { Hca } from "../../lib/hw/hca/hca.ts";
 import { rdmaWriteLatency } from "../../lib/workload/mod.ts";
 
-Deno.test("RDMA latency summarises the half round trips in microseconds like ib_write_lat", () => {
-  const sim = new Simulation();
-  const halfRtt = [1200, 1400, 1300, 5000, 1300];
-  let asked: unknown;
-  const endpoint = {
-    pingPong(o: { peer: string; iterations: number; bytes?: number }) {
-      asked = o;
-      return sim.timeout(10_000, { halfRtt });
-    },
+Deno.test("RDMA latency summarises the half round trips in microseconds with ib_write_lat's statistics", () => {
+  // linux-rdma/perftest print_report_lat: iterations - 1 samples (the last round trip is not
+  // measured), sorted, the 2 largest dropped; t_max is the sample just past the kept ones.
+  const summary = (halfRtt: number[]) => {
+    const sim = new Simulation();
+    let asked: unknown;
+    const endpoint = {
+      pingPong(o: { peer: string; iterations: number; bytes?: number }) {
+        asked = o;
+        return sim.timeout(10_000, { halfRtt });
+      },
+    };
+    const ev = rdmaWriteLatency({ endpoint, peer: "b", iterations: halfRtt.length, bytes: 8 });
+    sim.run();
+    assert.deepEqual(asked, { peer: "b", iterations: halfRtt.length, bytes: 8 });
+    return ev.value;
   };
-  const ev = rdmaWriteLatency({ endpoint, peer: "b", iterations: 5, bytes: 8 });
-  sim.run();
-  assert.deepEqual(asked, { peer: "b", iterations: 5, bytes: 8 });
-  assert.deepEqual(ev.value, {
+  // Odd count kept (5): the middle one. The last iteration's 7000 is never a sample.
+  assert.deepEqual(summary([1200, 1600, 1300, 9000, 1500, 1400, 1700, 7000]), {
     bytes: 8,
-    iterations: 5,
-    avgUs: 2.04,
+    iterations: 8,
+    avgUs: 1.4,
     minUs: 1.2,
+    typicalUs: 1.4,
+    maxUs: 1.7,
+  });
+  // Even count kept (4): the mean of the middle two; the last iteration's 1 is not the minimum.
+  assert.deepEqual(summary([1000, 1200, 1400, 1600, 3000, 4000, 1]), {
+    bytes: 8,
+    iterations: 7,
+    avgUs: 1.3,
+    minUs: 1,
     typicalUs: 1.3,
-    maxUs: 5,
+    maxUs: 3,
   });
 });
 
@@ -71,4 +85,9 @@ Deno.test("RDMA latency runs on lib/hw's HCA and grows when its DMAs are transla
 Deno.test("RDMA latency rejects a bad iteration count, naming the field", () => {
   const endpoint = { pingPong: () => new Simulation().event<{ halfRtt: number[] }>() };
   assert.throws(() => rdmaWriteLatency({ endpoint, peer: 0, iterations: 0 }), /'iterations'/);
+  // ib_write_lat's statistics need one sample left after the last round trip and the 2 largest.
+  assert.throws(
+    () => rdmaWriteLatency({ endpoint, peer: 0, iterations: 3 }),
+    /'iterations' must be an integer >= 4: current value is 3/,
+  );
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
 import { GuestCpus, storageBenchmark } from "../../lib/workload/mod.ts";
 import { fakeCpu, FakeDriver } from "../../lib/workload/_test_utils.ts";
+import { comparePass } from "../../experiments/fig_storage.ts";
 
 const MiB = 1 << 20;
 
@@ -88,4 +89,66 @@ Deno.test("storage benchmark rejects a bad request size, naming the field", () =
       /'requestBytes' must be a multiple of 512: current value is 1000/.test(e.message),
   );
   assert.throws(() => storageBenchmark(driver, { bytes: MiB, queueDepth: 0 }), /'queueDepth'/);
+});
+
+Deno.test("storage benchmark counts only the bytes of requests that succeeded", () => {
+  const sim = new Simulation();
+  // 100 MB/s if every request succeeded; this driver fails `failing` of them.
+  const driverFailing = (fails: (n: number) => boolean) => {
+    let n = 0;
+    const io = (r: { count: number }) =>
+      sim.timeout(r.count * 5120, { ok: !fails(n++), latency: r.count * 5120 });
+    return { sim, read: io, write: io };
+  };
+  const all = storageBenchmark(driverFailing(() => true), { bytes: 10 * MiB });
+  sim.run();
+  for (const row of all.value) {
+    assert.equal(row.requests, 10);
+    assert.equal(row.errors, 10);
+    assert.equal(row.bytes, 0, `${row.op}: a failed request moved nothing`);
+    assert.equal(row.mbps, 0, row.op);
+  }
+  const half = storageBenchmark(driverFailing((n) => n % 2 === 1), {
+    bytes: 10 * MiB,
+    ops: ["read"],
+  });
+  sim.run();
+  assert.equal(half.value[0].errors, 5);
+  assert.equal(half.value[0].bytes, 5 * MiB);
+  assert.ok(Math.abs(half.value[0].mbps - 50) < 0.01, String(half.value[0].mbps));
+});
+
+Deno.test("storage benchmark rejects a bad lba and memory-bound fraction, even where unused", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(0.5), cores: 1 });
+  for (const lba of [-5, NaN, 1.5]) {
+    assert.throws(
+      () => storageBenchmark(driver, { bytes: MiB, lba, writeLba: 0, readLba: 0 }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message.endsWith(`'lba' must be an integer >= 0: current value is ${lba}`),
+    );
+  }
+  for (const memoryBound of [2, -1, NaN]) {
+    assert.throws(
+      () => storageBenchmark(driver, { bytes: MiB, requestCpu: { cpus, ns: 1000, memoryBound } }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message.endsWith(
+          `'requestCpu.memoryBound' must be a number in [0, 1]: current value is ${memoryBound}`,
+        ),
+    );
+  }
+});
+
+Deno.test("storage figure: a pass with failed requests says so and does not pass its comparison", () => {
+  const pass = { group: "Deploy", op: "read" as const, mbps: 100, requests: 128 };
+  const clean = comparePass({ ...pass, errors: 0 }, 100, 5);
+  assert.equal(clean.metric, "Deploy read (MB/s)");
+  assert.ok(clean.pass);
+  const failed = comparePass({ ...pass, errors: 3 }, 100, 5);
+  assert.equal(failed.metric, "Deploy read (MB/s): 3 of 128 requests failed");
+  assert.equal(failed.pass, false, "right on the paper's value, but not what the paper measured");
+  assert.equal(failed.simulated, 100);
 });
