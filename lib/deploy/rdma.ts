@@ -23,7 +23,12 @@ import {
   type RdmaLatencyParts,
 } from "../hw/mod.ts";
 import { InfinibandFabric, type InfinibandOptions } from "../net/mod.ts";
-import { type CpuTime, type RdmaLatencyRow, rdmaWriteLatency } from "../workload/mod.ts";
+import {
+  type CpuTime,
+  RDMA_MIN_ITERATIONS,
+  type RdmaLatencyRow,
+  rdmaWriteLatency,
+} from "../workload/mod.ts";
 import { startKvm } from "./kvm.ts";
 import { bmcast } from "./strategies.ts";
 import type { Node, World } from "./world.ts";
@@ -224,7 +229,10 @@ export function* rdmaLatency(
   }
   // Checked before the nodes are prepared (for "devirt" a whole deployment), as the benchmark would.
   const { iterations = 1000, bytes = 2 } = options; // ib_write_lat's -n and -s defaults
-  requireNumber("measure RDMA latency", "iterations", iterations, { integer: true, min: 1 });
+  requireNumber("measure RDMA latency", "iterations", iterations, {
+    integer: true,
+    min: RDMA_MIN_ITERATIONS,
+  });
   requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
   const nodes = w.nodes.slice(0, 2);
   const preps = nodes.map((node) => w.sim.process(prepare(w, node), `${node.name}/rdma-prepare`));

@@ -49,4 +49,9 @@ export {
   runKvWorkload,
   windowOf,
 } from "./kvstore.ts";
-export { type RdmaLatencyRow, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";
+export {
+  RDMA_MIN_ITERATIONS,
+  type RdmaLatencyRow,
+  type RdmaPingPong,
+  rdmaWriteLatency,
+} from "./rdma.ts";

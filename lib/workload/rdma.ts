@@ -44,6 +44,17 @@ export interface RdmaLatencyRow {
 const LAT_MEASURE_TAIL = 2;
 
 /**
+ * Fewest ping-pongs {@link rdmaWriteLatency} takes: one sample must be left
+ * once the last round trip and the {@link LAT_MEASURE_TAIL} are dropped.
+ * @example
+ * ```ts
+ * import { RDMA_MIN_ITERATIONS } from "./rdma.ts";
+ * console.assert(RDMA_MIN_ITERATIONS === 4);
+ * ```
+ */
+export const RDMA_MIN_ITERATIONS = LAT_MEASURE_TAIL + 2;
+
+/**
  * Runs `iterations` ping-pongs of `bytes` between `endpoint` and `peer`; the
  * event's value is the ib_write_lat summary, computed as perftest does
  * (linux-rdma/perftest: src/perftest_parameters.c, `print_report_lat`):
@@ -75,10 +86,9 @@ export function rdmaWriteLatency<P>(
   options: { endpoint: RdmaPingPong<P>; peer: P; iterations?: number; bytes?: number },
 ): SimEvent<RdmaLatencyRow> {
   const { endpoint, peer, iterations = 1000, bytes = 2 } = options; // ib_write_lat defaults: -n 1000, -s 2
-  // One sample is left once the last round trip and the tail are dropped.
   requireNumber("measure RDMA latency", "iterations", iterations, {
     integer: true,
-    min: LAT_MEASURE_TAIL + 2,
+    min: RDMA_MIN_ITERATIONS,
   });
   requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
   const run = endpoint.pingPong({ peer, iterations, bytes });

@@ -98,16 +98,18 @@ Deno.test("RDMA latency needs two nodes and a known system", () => {
 
 Deno.test("RDMA latency checks ib_write_lat's options before it prepares the nodes (a whole deployment for devirt)", () => {
   for (
-    const [opts, field] of [
-      [{ iterations: 0 }, "iterations"],
-      [{ iterations: 1.5 }, "iterations"],
-      [{ bytes: -1 }, "bytes"],
+    const [opts, field, min] of [
+      [{ iterations: 3 }, "iterations", 4],
+      [{ iterations: 1.5 }, "iterations", 4],
+      [{ bytes: -1 }, "bytes", 1],
     ] as const
   ) {
     const w = buildWorld(profile, { nodes: 2 });
     assert.throws(
       () => w.sim.run(w.sim.process(rdmaLatency(w, "devirt", opts))),
-      new RegExp(`^RangeError: Cannot measure RDMA latency: '${field}' must be an integer >= 1`),
+      new RegExp(
+        `^RangeError: Cannot measure RDMA latency: '${field}' must be an integer >= ${min}`,
+      ),
     );
     assert.equal(w.sim.now, 0, `${JSON.stringify(opts)} failed at ${w.sim.now} ns`);
   }
