@@ -188,7 +188,7 @@ function* measure(
 
 /**
  * A pass against the paper's bar. A pass whose driver reported failed
- * requests measured something else than the paper's throughput (its MB/s
+ * requests measured something other than the paper's throughput (its MB/s
  * counts the requests that succeeded only): the row says how many failed and
  * does not pass, whatever its error.
  * @example
