@@ -20,6 +20,7 @@ export {
   SimEvent,
   Simulation,
   Store,
+  StoreEvent,
   Timer,
 } from "./lib/sim/mod.ts";
 export type {

@@ -2,7 +2,8 @@
 
 /**
  * Rows as CSV: one column per key seen (in first-seen order), values quoted
- * where they hold a comma, quote or newline; "" for an empty list.
+ * where they hold a comma, quote, line feed or carriage return; "" for an
+ * empty list.
  * @example
  * ```ts
  * import { csv } from "./text.ts";
@@ -14,7 +15,7 @@ export function csv(rows: readonly object[]): string {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => {
     const s = v === undefined || v === null ? "" : String(v);
-    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   const lines = rows.map((r) => cols.map((c) => cell((r as Record<string, unknown>)[c])).join(","));
   return [cols.join(","), ...lines].join("\n") + "\n";

@@ -70,13 +70,17 @@ export function toSeconds(t: SimTime): number {
 
 /**
  * Time to move `bytes` at `bytesPerSecond`, in integer ns (rounded up, so a
- * transfer never finishes early).
+ * transfer never finishes early). Exact for an integer rate and up to
+ * 9,007,199 bytes (bytes * 1e9 < 2^53): a whole number of ns is not rounded
+ * up to one more by the division's rounding error.
  * @example
  * ```ts
  * import { transferTime } from "./units.ts";
  * console.assert(transferTime(1_000_000, 1e9) === 1_000_000);
+ * console.assert(transferTime(31_232, 1e9) === 31_232 && transferTime(1, 3) === 333_333_334);
  * ```
  */
 export function transferTime(bytes: Bytes, bytesPerSecond: number): SimTime {
-  return Math.ceil((bytes / bytesPerSecond) * NS_PER_S);
+  // One rounding, not two: exact while bytes * 1e9 < 2^53 and the rate is an integer.
+  return Math.ceil((bytes * NS_PER_S) / bytesPerSecond);
 }

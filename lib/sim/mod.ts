@@ -17,7 +17,7 @@ export {
   type SimulationOptions,
   Timer,
 } from "./simulation.ts";
-export { Request, Resource, type ResourceStats, Store } from "./resources.ts";
+export { Request, Resource, type ResourceStats, Store, StoreEvent } from "./resources.ts";
 export { Flow, FlowNetwork, type FlowOptions, Link, type LinkOptions } from "./flow.ts";
 export { RandomStream, RngStreams } from "./rng.ts";
 export { Recorder, type SampleRow, type SpanRow } from "./recorder.ts";

@@ -1,7 +1,7 @@
 /**
  * Shared resources for processes: a FIFO {@link Resource} with capacity k
  * (with time-weighted queue statistics) and a {@link Store} (FIFO queue of
- * items, optionally bounded).
+ * items, optionally bounded, whose waiting gets and puts can be cancelled).
  */
 import { requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
@@ -169,6 +169,31 @@ export class Resource {
 }
 
 /**
+ * A {@link Store.get} (value: the item) or {@link Store.put} (value:
+ * undefined) that may have to wait. `cancel()`, or a `using` declaration,
+ * withdraws it while it still waits, so a process interrupted while waiting
+ * neither swallows the next item nor stores its item later. Once the event
+ * has triggered, cancelling does nothing: a get's item is its value.
+ */
+export class StoreEvent<V> extends SimEvent<V> {
+  /** @internal A put's item; undefined for a get. */
+  readonly _item: unknown;
+  /** A get (or, with `item`, a put) on `store`, made now (models use `get()`/`put()`). */
+  constructor(readonly store: Store<unknown>, item?: unknown) {
+    super(store.sim);
+    this._item = item;
+  }
+  /** Withdraws the get or put if it still waits. Idempotent. */
+  cancel(): void {
+    if (!this.triggered) this.store._withdraw(this);
+  }
+  /** Cancels at the end of a `using` block: same as {@link StoreEvent.cancel}. */
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+}
+
+/**
  * FIFO store of items; `get()` waits for an item, `put()` waits for room.
  * @example
  * ```ts
@@ -177,7 +202,8 @@ export class Resource {
  * const sim = new Simulation();
  * const q = new Store<string>(sim);
  * sim.process(function* () {
- *   const item = yield q.get();
+ *   using get = q.get(); // withdrawn if the process is interrupted while it waits
+ *   const item = yield get;
  *   console.assert(item === "job" && sim.now === 3);
  * });
  * sim.call(3, () => void q.put("job"));
@@ -188,8 +214,8 @@ export class Store<T> {
   /** Most items held at once (an integer >= 1, or Infinity for unbounded). */
   readonly capacity: number;
   #items: T[] = [];
-  #getters: SimEvent<T>[] = [];
-  #putters: { ev: SimEvent<void>; item: T }[] = [];
+  #getters: StoreEvent<T>[] = [];
+  #putters: StoreEvent<void>[] = [];
 
   /** An empty store of `sim` holding at most `capacity` items (default unbounded). */
   constructor(readonly sim: Simulation, options: { capacity?: number } = {}) {
@@ -208,8 +234,8 @@ export class Store<T> {
   }
 
   /** Adds an item; the event succeeds once it is stored. */
-  put(item: T): SimEvent<void> {
-    const ev = new SimEvent<void>(this.sim);
+  put(item: T): StoreEvent<void> {
+    const ev = new StoreEvent<void>(this as Store<unknown>, item);
     const g = this.#getters.shift();
     if (g !== undefined) {
       g.succeed(item);
@@ -217,21 +243,31 @@ export class Store<T> {
     } else if (this.#items.length < this.capacity) {
       this.#items.push(item);
       ev.succeed();
-    } else this.#putters.push({ ev, item });
+    } else this.#putters.push(ev);
     return ev;
   }
 
   /** Takes the oldest item; the event's value is the item. */
-  get(): SimEvent<T> {
-    const ev = new SimEvent<T>(this.sim);
+  get(): StoreEvent<T> {
+    const ev = new StoreEvent<T>(this as Store<unknown>);
     if (this.#items.length > 0) {
       ev.succeed(this.#items.shift()!);
       const p = this.#putters.shift();
       if (p !== undefined) {
-        this.#items.push(p.item);
-        p.ev.succeed();
+        this.#items.push(p._item as T);
+        p.succeed();
       }
     } else this.#getters.push(ev);
     return ev;
+  }
+
+  /** @internal Takes a waiting get or put off its queue. */
+  _withdraw(ev: StoreEvent<unknown>): void {
+    const g = this.#getters.indexOf(ev as StoreEvent<T>);
+    if (g >= 0) this.#getters.splice(g, 1);
+    else {
+      const p = this.#putters.indexOf(ev as StoreEvent<void>);
+      if (p >= 0) this.#putters.splice(p, 1);
+    }
   }
 }

@@ -3,7 +3,7 @@
  * is an sfc32 generator whose state is derived from (seed, name) by
  * FNV-1a + splitmix32, so adding a stream never shifts another one's draws.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 
 function splitmix32(a: number): () => number {
   return () => {
@@ -24,6 +24,17 @@ function fnv1a(s: string, h = 0x811c9dc5): number {
 }
 
 /**
+ * The text hashed for stream `name` of `seed`: the seed's digits, then the
+ * name. A name that starts with a digit or a NUL gets a NUL in between, so
+ * no two (seed, name) pairs share a text (seed 1's "2x" is not seed 12's
+ * "x"); every other name keeps the plain concatenation and its draws.
+ */
+function streamKey(seed: number, name: string): string {
+  const c = name.charCodeAt(0);
+  return (c >= 48 && c <= 57) || c === 0 ? `${seed}\u0000${name}` : `${seed}${name}`;
+}
+
+/**
  * One stream of random numbers.
  * @example
  * ```ts
@@ -41,7 +52,7 @@ export class RandomStream {
 
   /** The stream `name` of `seed` (models use {@link RngStreams.stream}). */
   constructor(seed: number, readonly name: string) {
-    const mix = splitmix32(fnv1a(name, fnv1a(String(seed))));
+    const mix = splitmix32(fnv1a(streamKey(seed, name)));
     this.#a = mix();
     this.#b = mix();
     this.#c = mix();
@@ -65,14 +76,20 @@ export class RandomStream {
     return ((this.#u32() >>> 5) * 67108864 + (this.#u32() >>> 6)) / 9007199254740992;
   }
 
-  /** Uniform float in [lo, hi). */
+  /**
+   * Uniform float in [lo, hi) (`lo` itself when `hi === lo`); both bounds
+   * finite.
+   */
   uniform(lo: number, hi: number): number {
-    if (!(hi >= lo)) {
-      throw new RangeError(
-        `Cannot draw uniform: 'hi' must be >= lo (${lo}): current value is ${hi}`,
-      );
+    if (!(hi >= lo && hi - lo < Infinity)) {
+      if (!Number.isFinite(lo)) throw rangeError("draw uniform", "lo", "a finite number", lo);
+      throw rangeError("draw uniform", "hi", `a finite number >= lo (${lo})`, hi);
     }
-    return lo + (hi - lo) * this.random();
+    for (;;) {
+      // lo + (hi - lo) * r can round up to hi: draw again then (rare).
+      const x = lo + (hi - lo) * this.random();
+      if (x < hi || hi === lo) return x;
+    }
   }
 
   /** Uniform integer in [0, n). */

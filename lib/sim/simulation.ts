@@ -6,7 +6,7 @@
  * ({@link Simulation.call}) serve hot paths that need no process;
  * {@link Simulation.timer} schedules one that can be cancelled.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { rangeError, requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { EventQueue, MAX_PRIORITY, NORMAL, URGENT } from "./event_queue.ts";
 import { RngStreams } from "./rng.ts";
@@ -470,7 +470,12 @@ export class Simulation {
     return this.#condition(events, events.length);
   }
 
-  /** An event that succeeds when the first of `events` succeeds (value: that event), or fails with the first failure. */
+  /**
+   * An event that succeeds when the first of `events` succeeds, or fails with
+   * the first failure. Its value is the values of those of `events` processed
+   * by then, in their order (the first one's alone unless several happened
+   * in the same instant or before the call).
+   */
   anyOf(events: readonly SimEvent<unknown>[]): SimEvent<unknown[]> {
     return this.#condition(events, Math.min(1, events.length));
   }
@@ -518,9 +523,10 @@ export class Simulation {
 
   /**
    * Runs until the queue is empty, until simulated time `until` (entries at
-   * exactly `until` are not handled; `now` ends at `until`), or until the
-   * event `until` is processed. Returns the event's value in that case.
-   * @throws RangeError when `until` lies in the past.
+   * exactly `until` are not handled; `now` ends at `until`; `Infinity` is
+   * the same as no `until`), or until the event `until` is processed.
+   * Returns the event's value in that case.
+   * @throws RangeError when `until` lies in the past or is not an integer.
    */
   run(until?: SimTime | SimEvent<unknown>): unknown {
     if (until === undefined) {
@@ -538,13 +544,12 @@ export class Simulation {
       if ((until._f & FAILED) !== 0) throw until._value;
       return until._value;
     }
-    if (!(until >= this.now)) {
-      throw new RangeError(
-        `Cannot run: 'until' must be >= now (${this.now}): current value is ${until}`,
-      );
+    if (!(until >= this.now) || (!Number.isInteger(until) && until !== Infinity)) {
+      throw rangeError("run", "until", `>= now (${this.now}) and an integer or Infinity`, until);
     }
     this.#loop(until);
-    this.now = until;
+    // run(Infinity) is run(): the clock stays at the last entry handled.
+    if (until !== Infinity) this.now = until;
     return undefined;
   }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Resource, Simulation, Store } from "../../lib/sim/mod.ts";
+import { Interrupt, Resource, Simulation, Store } from "../../lib/sim/mod.ts";
 
 Deno.test("Resource serves requests FIFO with capacity k", () => {
   const sim = new Simulation();
@@ -91,4 +91,45 @@ Deno.test("Store hands items to getters in FIFO order and blocks putters when fu
   sim.run();
   assert.deepEqual(got, ["put0@0", "get0@10", "put1@10", "get1@20", "put2@20", "get2@30"]);
   assert.throws(() => new Store(sim, { capacity: 0 }), /'capacity'.*current value is 0/);
+});
+
+Deno.test("a get withdrawn by `using` when its process is interrupted does not swallow the next item", () => {
+  const sim = new Simulation();
+  const q = new Store<string>(sim);
+  const got: string[] = [];
+  const waiter = sim.process(function* () {
+    try {
+      using get = q.get();
+      yield get;
+    } catch (e) {
+      if (!(e instanceof Interrupt)) throw e;
+    }
+  });
+  sim.process(function* () {
+    yield sim.timeout(5);
+    got.push((yield q.get()) as string);
+  });
+  sim.call(2, () => waiter.interrupt("shutdown"));
+  sim.call(10, () => void q.put("job"));
+  sim.run();
+  assert.deepEqual(got, ["job"]);
+  assert.equal(q.size, 0);
+});
+
+Deno.test("a cancelled put never stores its item; cancelling a get or put that already happened does nothing", () => {
+  const sim = new Simulation();
+  const q = new Store<number>(sim, { capacity: 1 });
+  q.put(1);
+  const late = q.put(2); // waits for room
+  late.cancel();
+  const first = q.get();
+  assert.equal(q.size, 0, "the cancelled put did not move in when room was made");
+  first.cancel();
+  const waiting = q.get();
+  q.put(3);
+  waiting[Symbol.dispose]();
+  sim.run();
+  assert.equal(first.value, 1);
+  assert.equal(waiting.value, 3);
+  assert.ok(!late.triggered);
 });

@@ -14,6 +14,39 @@ Deno.test("named streams are reproducible and independent of each other", () => 
   );
 });
 
+Deno.test("a stream is fixed by its seed and name both: seed 1's '2x' is not seed 12's 'x'", () => {
+  const draws = (seed: number, name: string) => {
+    const s = new RngStreams(seed).stream(name);
+    return Array.from({ length: 4 }, () => s.random());
+  };
+  assert.notDeepEqual(draws(1, "2x"), draws(12, "x"));
+  assert.notDeepEqual(draws(1, "0disk"), draws(10, "disk"));
+  assert.notDeepEqual(draws(1, "\u00002x"), draws(1, "2x"));
+  // Names that start with neither a digit nor a NUL keep their draws (published results depend on them).
+  assert.equal(new RngStreams(9).stream("disk").random(), 0.29843114862164866);
+  assert.equal(new RngStreams(1).stream("fleet:power-on").random(), 0.21225071327276734);
+});
+
+Deno.test("uniform(lo, hi) stays below hi even where lo + (hi - lo) * r rounds up to it", () => {
+  const s = new RngStreams(5).stream("u");
+  const hi = 1 + 2 ** -52; // the float after 1: every r >= 0.5 rounds up to hi
+  for (let i = 0; i < 200; i++) assert.equal(s.uniform(1, hi), 1);
+  assert.equal(s.uniform(3, 3), 3, "an empty range gives lo");
+  assert.throws(() => s.uniform(0, Infinity), {
+    name: "RangeError",
+    message:
+      /Cannot draw uniform: 'hi' must be a finite number >= lo \(0\): current value is Infinity/,
+  });
+  assert.throws(() => s.uniform(-Infinity, 0), {
+    name: "RangeError",
+    message: /'lo' must be a finite number: current value is -Infinity/,
+  });
+  assert.throws(
+    () => s.uniform(2, 1),
+    /'hi' must be a finite number >= lo \(2\): current value is 1/,
+  );
+});
+
 Deno.test("exponential and uniform have the right means", () => {
   const s = new RngStreams(3).stream("t");
   let e = 0, u = 0;

@@ -191,6 +191,32 @@ Deno.test("run(until) stops before entries at until and sets now", () => {
   assert.throws(() => sim.run(3), /'until' must be >= now/);
 });
 
+Deno.test("run(Infinity) runs until the queue is empty and leaves the clock at the last entry", () => {
+  const sim = new Simulation();
+  sim.call(5, () => {});
+  sim.run(Infinity);
+  assert.equal(sim.now, 5);
+  let at = -1;
+  sim.call(3, () => (at = sim.now));
+  sim.run();
+  assert.equal(at, 8);
+});
+
+Deno.test("run(until) rejects a time that is not an integer number of ns, naming the value", () => {
+  const sim = new Simulation();
+  sim.call(20, () => {});
+  for (const until of [10.5, NaN, -Infinity]) {
+    assert.throws(() => sim.run(until), {
+      name: "RangeError",
+      message: new RegExp(
+        `^Cannot run: 'until' must be >= now \\(0\\) and an integer or Infinity: current value is ${until}$`,
+      ),
+    });
+  }
+  assert.equal(sim.now, 0);
+  assert.equal(sim.pending, 1, "nothing ran");
+});
+
 Deno.test("run(event) returns the event's value", () => {
   const sim = new Simulation();
   const p = sim.process(function* () {
