@@ -264,20 +264,32 @@ const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; color: #111; background: #fff; margin: 24px auto; max-width: 1320px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ccc; }
 .meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0; }
-.meta dt { color: #555; } .meta dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; }
+.meta dt { color: #555; } .meta dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; overflow-wrap: anywhere; min-width: 0; }
 .verdict { font-weight: 600; } .verdict.miss { color: #b00020; } .verdict.ok { color: #1b6e20; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 16px; }
-figure { margin: 0; border: 1px solid #ddd; padding: 8px; } figure svg { max-width: 100%; height: auto; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(600px, 100%), 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid #ddd; padding: 8px; min-width: 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 12px; color: #444; margin-top: 4px; }
 .crash { color: #b00020; white-space: pre-wrap; font-size: 12px; }
 table.params { border-collapse: collapse; font-size: 12px; width: 100%; }
 table.params th, table.params td { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 table.params td.v { font-family: ui-monospace, monospace; white-space: nowrap; }
 table.params td.s { color: #333; } details summary { cursor: pointer; }
-.configs { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr)); gap: 8px; }
-.configs h3 { font-size: 13px; margin: 0; }
+.configs { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(290px, 100%), 1fr)); gap: 8px; }
+.configs > div { min-width: 0; } .configs h3 { font-size: 13px; margin: 0; }
+.wide { overflow-x: auto; max-width: 100%; }
 pre { font-size: 12px; background: #f6f6f6; padding: 8px; overflow-x: auto; }
 #mc-page-errors { display: block; font-size: 11px; color: #b00020; white-space: pre-wrap; }
+@media print {
+  @page { margin: 12mm; }
+  body { margin: 0; max-width: none; padding: 0; font-size: 11px; }
+  .figures { display: block; }
+  figure { break-inside: avoid; margin: 0 0 12px; }
+  h2, h3 { break-after: avoid; }
+  tr { break-inside: avoid; }
+  .wide, pre { overflow: visible; white-space: pre-wrap; }
+  table.params td.v { white-space: normal; overflow-wrap: anywhere; }
+  #mc-page-errors[data-count="0"] { display: none; }
+}
 `;
 
 function paramValue(v: unknown): string {
@@ -287,6 +299,14 @@ function paramValue(v: unknown): string {
   return `<details><summary>${esc(json.slice(0, 48))}&hellip;</summary><pre>${
     esc(JSON.stringify(v, null, 1))
   }</pre></details>`;
+}
+
+/**
+ * Opens the box a wide table scrolls in on a narrow screen (the page itself
+ * never scrolls sideways); keyboard-focusable, as a scrolling region must be.
+ */
+function wide(label: string): string {
+  return `<div class="wide" role="region" aria-label="${esc(label)}" tabindex="0">`;
 }
 
 function profileTable(profile: Profile): string {
@@ -316,8 +336,10 @@ function profileTable(profile: Profile): string {
       }
     }
   }
-  return `<table class="params"><thead><tr><th>section</th><th>parameter</th><th>value</th><th>source</th></tr></thead>
-<tbody>${rows.join("\n")}</tbody></table>`;
+  return `${
+    wide("profile parameters")
+  }<table class="params"><thead><tr><th scope="col">section</th><th scope="col">parameter</th><th scope="col">value</th><th scope="col">source</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody></table></div>`;
 }
 
 /** What a report of the quick configurations says instead of a verdict. */
@@ -407,7 +429,9 @@ ${figures}
 <h2>Paper versus simulation</h2>
 ${
     comparisons.length > 0
-      ? comparisonTable(comparisons, { judged: !data.small })
+      ? `${wide("paper versus simulation")}${
+        comparisonTable(comparisons, { judged: !data.small })
+      }</div>`
       : "<p>No comparisons.</p>"
   }
 <h2>Profile: every parameter with its source</h2>

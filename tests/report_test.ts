@@ -168,6 +168,70 @@ Deno.test({
   },
 });
 
+/** Records, once loaded, the viewport and page widths and what sticks out to the right. */
+const LAYOUT_PROBE = `<script>
+addEventListener("load", () => {
+  const w = document.documentElement.clientWidth;
+  const out = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1; };
+  const over = [...document.querySelectorAll("body *")]
+    .filter((e) => out(e) && !(e.parentElement && out(e.parentElement)))
+    .map((e) => e.tagName.toLowerCase() + "." + e.getAttribute("class") + " to " + Math.round(e.getBoundingClientRect().right));
+  const o = document.createElement("output");
+  o.id = "mc-layout";
+  o.dataset.client = String(w);
+  o.dataset.scroll = String(document.documentElement.scrollWidth);
+  o.textContent = over.join("; ");
+  document.body.append(o);
+});
+</script>`;
+
+Deno.test({
+  name:
+    "report page fits a phone-width screen: figures shrink, wide tables scroll in their own box",
+  ignore: !hasChromium,
+  fn: async () => {
+    const r = await generate();
+    assert.equal(r.code, 0, r.stderr);
+    const probed = join(dir, "narrow.html");
+    Deno.writeTextFileSync(
+      probed,
+      Deno.readTextFileSync(page).replace("</head>", `${LAYOUT_PROBE}\n</head>`),
+    );
+    const { stdout: dom } = await chromium(
+      "--window-size=420,2000",
+      "--dump-dom",
+      `file://${probed}`,
+    );
+    const m = dom.match(/<output id="mc-layout" data-client="(\d+)" data-scroll="(\d+)">([^<]*)</);
+    assert.ok(m, "the layout probe ran");
+    const [client, scroll] = [Number(m[1]), Number(m[2])];
+    assert.ok(client < 600, `a narrow viewport (${client} px; Chromium's smallest window is ~500)`);
+    assert.equal(scroll, client, `the page scrolls sideways; sticking out: ${m[3]}`);
+    const [count] = pageErrors(dom);
+    assert.equal(count, 0);
+  },
+});
+
+Deno.test("report page prints sensibly: one figure a row, none split across pages, no empty error box", async () => {
+  const html = renderReport(await reportData(false, CHECKS));
+  const print = html.match(/@media print \{([\s\S]*?)\n\}/)?.[1];
+  assert.ok(print, "a print stylesheet");
+  assert.match(print, /\.figures \{ display: block; \}/);
+  assert.match(print, /figure \{ break-inside: avoid;/);
+  assert.match(print, /h2, h3 \{ break-after: avoid; \}/);
+  assert.match(print, /\.wide, pre \{ overflow: visible;/); // nothing hidden in a scroll box on paper
+  assert.match(print, /#mc-page-errors\[data-count="0"\] \{ display: none; \}/);
+  // Both wide tables sit in a focusable scrolling box, with column headers.
+  assert.match(
+    html,
+    /<div class="wide" role="region" aria-label="paper versus simulation" tabindex="0"><table class="mc-comparison"/,
+  );
+  assert.match(
+    html,
+    /<div class="wide" role="region" aria-label="profile parameters" tabindex="0"><table class="params"><thead><tr><th scope="col">section<\/th>/,
+  );
+});
+
 Deno.test({
   name: "page-error checks catch a thrown error and a blocked external load",
   ignore: !hasChromium,

@@ -61,10 +61,22 @@ const TITLE_H = 24;
 const LEGEND_H = 18;
 const AXIS_LABEL_H = 22;
 const CHAR_W = 6.2; // px per character at 11 px, for layout estimates only
+/**
+ * Bottom margin of a plot with an x-axis label: Plot puts the label 3 px
+ * above the bottom edge, so with its default 30 px the label's line overlaps
+ * the tick labels (drawn 9 px below the axis at 12 px) and collides with a
+ * tick near the right end ("1,200" under "time (s) →").
+ */
+const X_LABEL_MARGIN_BOTTOM = 42;
 
-/** Rounds for labels: 3 significant-ish digits, no trailing zeros. */
+/**
+ * Rounds for labels: 3 significant-ish digits, no trailing zeros; a value
+ * below 0.001 keeps 2 significant digits (0.00042, not "0", which would read
+ * as exactly zero).
+ */
 function fmt(v: number): string {
   const a = Math.abs(v);
+  if (a > 0 && a < 0.001) return String(Number(v.toPrecision(2)));
   const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
   return String(Number(v.toFixed(digits)));
 }
@@ -181,7 +193,12 @@ function header(
   return { marks, marginTop };
 }
 
-function base(options: FigureOptions) {
+/**
+ * Plot options every figure shares. `kind` and `description` name the figure
+ * for screen readers (the `<svg>`'s aria-label is the title, else `kind`; its
+ * aria-description says how to read it), since the title is only drawn text.
+ */
+function base(options: FigureOptions, kind: string, description: string) {
   const width = options.width ?? 640;
   if (!(Number.isFinite(width) && width >= 200)) {
     throw new RangeError(
@@ -192,6 +209,8 @@ function base(options: FigureOptions) {
     document: options.document ?? headlessDocument(),
     width,
     style: { background: THEME.background, color: THEME.color, fontSize: `${THEME.fontSize}px` },
+    ariaLabel: options.title ?? kind,
+    ariaDescription: description,
   };
 }
 
@@ -213,7 +232,13 @@ function base(options: FigureOptions) {
  */
 export function startupFigure(rows: readonly StartupRow[], options: FigureOptions = {}): Figure {
   const data = checkStartupRows(rows);
-  const b = base(options);
+  const b = base(
+    options,
+    "OS-startup time",
+    "Horizontal stacked bars of startup time in seconds, one bar per method and source " +
+      "(paper bars light with an outline, simulated bars solid), one colour per phase, " +
+      "each bar's total written at its end.",
+  );
   const key = (d: { method: string; source: Source }) => `${d.method} \u00b7 ${d.source}`;
   const methods = firstSeen(data, (d) => d.method);
   const yDomain = methods.flatMap((m) =>
@@ -253,10 +278,11 @@ export function startupFigure(rows: readonly StartupRow[], options: FigureOption
     });
   return Plot.plot({
     ...b,
-    height: head.marginTop + 40 + yDomain.length * 28,
+    height: head.marginTop + X_LABEL_MARGIN_BOTTOM + 10 + yDomain.length * 28,
     marginTop: head.marginTop,
     marginLeft,
     marginRight: 10,
+    marginBottom: X_LABEL_MARGIN_BOTTOM,
     x: { domain: [0, xMax * 1.12], label: "startup time (s) \u2192", grid: true },
     y: { domain: yDomain, label: null, padding: 0.15 },
     color: { domain: phases, range: categoryColors(phases) },
@@ -280,7 +306,10 @@ export function startupFigure(rows: readonly StartupRow[], options: FigureOption
 
 /** Options of {@link throughputFigure}. */
 export interface ThroughputFigureOptions extends FigureOptions {
-  /** y range in % of bare metal; widened to fit the data. @default [60, 120] */
+  /**
+   * y range in % of bare metal, two finite numbers low < high (else a
+   * RangeError); widened to fit the data. @default [60, 120]
+   */
   yDomain?: [number, number];
   /** Label of the y axis. @default "throughput (% of bare metal)" */
   yLabel?: string;
@@ -310,7 +339,25 @@ export function throughputFigure(
 ): Figure {
   const data = checkThroughputRows(rows);
   const marks = checkThroughputMarkers(markers);
-  const b = base(options);
+  const b = base(
+    options,
+    "Throughput over time",
+    "Lines of throughput in % of bare metal over time in seconds, one colour per system " +
+      "(paper series dashed with hollow dots), a dotted rule at 100 %, and dashed vertical " +
+      "rules at labelled moments.",
+  );
+  const given = options.yDomain;
+  if (
+    given !== undefined &&
+    !(Array.isArray(given) && given.length === 2 && given.every(Number.isFinite) &&
+      given[0] < given[1])
+  ) {
+    throw new RangeError(
+      `Cannot build figure: 'yDomain' must be two finite numbers [low, high] with low < high: current value is ${
+        JSON.stringify(given)
+      }`,
+    );
+  }
   const systems = firstSeen([...data, ...marks], (d) => d.system);
   const colors = systems.map(systemColor);
   const values = data.map((d) => d.pctOfBareMetal);
@@ -339,10 +386,11 @@ export function throughputFigure(
   const xy = { x: "timeS", y: "pctOfBareMetal", stroke: "system", z: "system" } as const;
   return Plot.plot({
     ...b,
-    height: head.marginTop + 300,
+    height: head.marginTop + 300 + X_LABEL_MARGIN_BOTTOM - 30,
     marginTop: head.marginTop,
     marginLeft,
     marginRight: 20,
+    marginBottom: X_LABEL_MARGIN_BOTTOM,
     x: { label: "time (s) \u2192", grid: true },
     y: { domain: yDomain, label: null, grid: true },
     color: { domain: systems, range: colors },
@@ -411,7 +459,13 @@ export interface BarsFigureOptions extends FigureOptions {
  */
 export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions = {}): Figure {
   const data = checkBarRows(rows);
-  const b = base(options);
+  const b = base(
+    options,
+    "Grouped bars",
+    "Vertical bars grouped along the x axis, each simulated value a solid bar labelled " +
+      "with its value; each paper value a black tick, or a light dashed bar when there is " +
+      "no simulated value.",
+  );
   const units = firstSeen(data, (d) => d.unit);
   if (units.length > 1) {
     throw new RangeError(
@@ -539,7 +593,11 @@ export function scatterFigure(
   options: ScatterFigureOptions = {},
 ): Figure {
   const data = checkPointRows(rows);
-  const b = base(options);
+  const b = base(
+    options,
+    "Trade-off scatter plot",
+    "Labelled points, one colour per group, each named beside it.",
+  );
   const groups = firstSeen(data, (d) => d.group);
   const colors = categoryColors(groups);
   const marginLeft = 50;
@@ -638,7 +696,11 @@ function dodgeLabels(
  */
 export function timelineFigure(rows: readonly TimelineRow[], options: FigureOptions = {}): Figure {
   const data = checkTimelineRows(rows);
-  const b = base(options);
+  const b = base(
+    options,
+    "Phase timeline",
+    "Horizontal bars of phases over time in seconds, one row per entity, one colour per phase.",
+  );
   const entities = firstSeen(data, (d) => d.entity);
   const phases = firstSeen(data, (d) => d.phase);
   const colors = categoryColors(phases);
@@ -655,10 +717,11 @@ export function timelineFigure(rows: readonly TimelineRow[], options: FigureOpti
   const rowH = entities.length > 40 ? 8 : 20;
   return Plot.plot({
     ...b,
-    height: head.marginTop + 40 + entities.length * rowH,
+    height: head.marginTop + X_LABEL_MARGIN_BOTTOM + 10 + entities.length * rowH,
     marginTop: head.marginTop,
     marginLeft,
     marginRight: 20,
+    marginBottom: X_LABEL_MARGIN_BOTTOM,
     x: { label: "time (s) \u2192", grid: true },
     y: { domain: entities, label: null, padding: 0.1, axis: entities.length > 40 ? null : "left" },
     color: { domain: phases, range: colors },
@@ -726,11 +789,13 @@ export function comparisonTable(
 ): string {
   const data = checkComparisonRows(rows);
   const judged = options.judged ?? true;
-  const cells = (tag: string, values: string[], numeric: boolean[]) =>
+  // Headers align with their column (a <th> centres by default) and are
+  // column headers for screen readers.
+  const cells = (tag: "th" | "td", values: string[], numeric: boolean[]) =>
     values.map((v, i) =>
-      `<${tag}${
-        numeric[i] ? ' style="text-align:right;padding:2px 8px"' : ' style="padding:2px 8px"'
-      }>${escapeHtml(v)}</${tag}>`
+      `<${tag}${tag === "th" ? ' scope="col"' : ""} style="text-align:${
+        numeric[i] ? "right" : "left"
+      };padding:2px 8px">${escapeHtml(v)}</${tag}>`
     ).join("");
   const numeric = [false, false, true, true, true, true, false];
   const head = ["figure", "metric", "paper", "simulated", "error %", "tolerance %", "status"];

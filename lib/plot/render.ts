@@ -38,10 +38,39 @@ function plotSvg(figure: Element): Element {
   return svgs[svgs.length - 1];
 }
 
+const XML_ESCAPES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+};
+
+/**
+ * XML markup of a node. Not `outerHTML`: an HTML document's serialiser
+ * (linkedom's, and older browsers') leaves `<` and `&` in attribute values
+ * as they are, which HTML tolerates but XML does not, so a title such as
+ * "read & write" in the `<svg>`'s aria-label would break a standalone .svg.
+ */
+function xmlMarkup(node: Node): string {
+  const escape = (s: string, re: RegExp) => s.replace(re, (c) => XML_ESCAPES[c]);
+  if (node.nodeType === 3 || node.nodeType === 4) return escape(node.nodeValue ?? "", /[&<>]/g);
+  if (node.nodeType === 8) return `<!--${node.nodeValue ?? ""}-->`;
+  if (node.nodeType !== 1) return "";
+  const el = node as Element;
+  const attrs = [...el.attributes].map((a) => ` ${a.name}="${escape(a.value, /[&<>"]/g)}"`);
+  const inner = [...el.childNodes].map(xmlMarkup).join("");
+  const name = el.localName;
+  return inner === ""
+    ? `<${name}${attrs.join("")}/>`
+    : `<${name}${attrs.join("")}>${inner}</${name}>`;
+}
+
 /**
  * A standalone SVG document string: `xmlns` set (browsers need it for .svg
  * files and images) and a white background rectangle, since renderers such
- * as rsvg ignore CSS backgrounds. The figure itself is not modified.
+ * as rsvg ignore CSS backgrounds. Serialised as XML (every text and
+ * attribute value escaped), so it is also valid inline in HTML. The figure
+ * itself is not modified.
  * @param figure a Plot element
  * @returns SVG markup
  * @example
@@ -62,7 +91,7 @@ export function toSvg(figure: Element): string {
   bg.setAttribute("class", "mc-background");
   const style = [...svg.children].find((c) => c.tagName.toLowerCase() === "style");
   svg.insertBefore(bg, style ? style.nextSibling : svg.firstChild);
-  return svg.outerHTML;
+  return xmlMarkup(svg);
 }
 
 /**

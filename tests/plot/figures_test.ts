@@ -4,8 +4,10 @@ import {
   type ComparisonRow,
   comparisonTable,
   formatComparison,
+  scatterFigure,
   startupFigure,
   systemColor,
+  THEME,
   throughputFigure,
   timelineFigure,
   toSvg,
@@ -246,4 +248,95 @@ Deno.test("formatComparison() shows a metric not reached within the run as such,
   const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
   for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
   assert.ok(!lines.join("\n").includes("NaN"));
+});
+
+/** The y offset of a group's `translate(x,y)` transform. */
+function translateY(svg: Element, selector: string): number {
+  const t = svg.querySelector(selector)?.getAttribute("transform") ?? "";
+  const m = /translate\(\s*[-\d.]+\s*,\s*([-\d.]+)\s*\)/.exec(t);
+  assert.ok(m, `${selector} has a translate(x,y): ${t}`);
+  return Number(m[1]);
+}
+
+Deno.test("x-axis labels sit a line below the tick labels, never over a tick near the right end", () => {
+  // The throughput axis ends at 1,250 s: its "1,200" tick sits under "time (s) →".
+  const figures = {
+    startup: startupFigure(STARTUP),
+    throughput: throughputFigure(THROUGHPUT, MARKERS),
+    timeline: timelineFigure(TIMELINE),
+    scatter: scatterFigure([{ label: "a", group: "g", x: 1, y: 2 }, {
+      label: "b",
+      group: "g",
+      x: 3,
+      y: 4,
+    }]),
+  };
+  for (const [name, fig] of Object.entries(figures)) {
+    const svg = parseSvg(toSvg(fig));
+    const ticks = translateY(svg, 'g[aria-label="x-axis tick label"]');
+    const label = translateY(svg, 'g[aria-label="x-axis label"]');
+    // The label's baseline is at `label`; the tick labels hang below `ticks`
+    // (0.71em down), one line of THEME.fontSize each: two lines must fit.
+    assert.ok(
+      label - ticks >= 2 * THEME.fontSize,
+      `${name}: x label at +${label}, tick labels at +${ticks}`,
+    );
+  }
+});
+
+Deno.test("every figure names itself for screen readers: aria-label (its title) and a description", () => {
+  const cases = [
+    [startupFigure(STARTUP), "OS-startup time"],
+    [throughputFigure(THROUGHPUT, MARKERS, { title: "Cassandra" }), "Cassandra"],
+    [barsFigure(STORAGE, { title: "Storage <MB/s> & more" }), "Storage <MB/s> & more"],
+    [timelineFigure(TIMELINE), "Phase timeline"],
+    [scatterFigure([{ label: "a", group: "g", x: 1, y: 2 }]), "Trade-off scatter plot"],
+  ] as const;
+  const xmlEscaped = (s: string) =>
+    s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  for (const [fig, name] of cases) {
+    const markup = toSvg(fig);
+    const svg = parseSvg(markup); // well-formed XML: the title's <, & are escaped
+    assert.ok(markup.startsWith(`<svg xmlns="http://www.w3.org/2000/svg"`), name);
+    assert.ok(markup.includes(` aria-label="${xmlEscaped(name)}"`), name);
+    assert.ok((svg.getAttribute("aria-description") ?? "").length > 20, name);
+  }
+});
+
+Deno.test("value labels keep a tiny value's digits instead of rounding it to 0", () => {
+  const rows = [
+    { group: "hdd.rpm", series: "BMcast", value: 0.00042, unit: "elasticity", source: "sim" },
+    { group: "hdd.rpm", series: "NFS root", value: -0.000037, unit: "elasticity", source: "sim" },
+    { group: "cpu", series: "BMcast", value: 0.5, unit: "elasticity", source: "sim" },
+  ] as const;
+  const svg = parseSvg(toSvg(barsFigure(rows)));
+  assert.deepEqual(texts(svg, "g.mc-value text").sort(), ["-0.000037", "0.00042", "0.5"]);
+  assert.ok(texts(svg, "g.mc-bar-sim title").includes("sim hdd.rpm BMcast: 0.00042 elasticity"));
+  assert.match(formatComparison([{ ...COMPARISON[0], paper: 0.0002 }]), /\|\s+0\.0002 \|/);
+});
+
+Deno.test("throughputFigure() refuses a yDomain that is not two finite numbers, low < high", () => {
+  for (const yDomain of [[100, 50], [NaN, 120], [60, Infinity], [80, 80], [1]]) {
+    assert.throws(
+      () => throughputFigure(THROUGHPUT, [], { yDomain: yDomain as [number, number] }),
+      /RangeError: Cannot build figure: 'yDomain' must be two finite numbers \[low, high\] with low < high: current value is /,
+      JSON.stringify(yDomain),
+    );
+  }
+  assert.doesNotThrow(() => throughputFigure(THROUGHPUT, [], { yDomain: [0, 150] }));
+});
+
+Deno.test("comparisonTable() headers are column headers, aligned like their columns", () => {
+  const html = comparisonTable(COMPARISON);
+  const heads = [...html.matchAll(/<th([^>]*)>([^<]*)<\/th>/g)];
+  assert.equal(heads.length, 7);
+  for (const [, attrs, name] of heads) {
+    assert.match(attrs, /scope="col"/, name);
+    const numeric = ["paper", "simulated", "error %", "tolerance %"].includes(name);
+    assert.match(attrs, new RegExp(`text-align:${numeric ? "right" : "left"}`), name);
+  }
+  // Every data cell of a column aligns as its header does.
+  const row = html.match(/<tr class="pass"[^>]*>(.*?)<\/tr>/)![1];
+  const aligns = (s: string) => [...s.matchAll(/text-align:(\w+)/g)].map((m) => m[1]);
+  assert.deepEqual(aligns(row), aligns(heads.map((h) => h[0]).join("")));
 });

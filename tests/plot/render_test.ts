@@ -47,6 +47,24 @@ Deno.test("toSvg() makes a standalone SVG: xmlns, white background, figure left 
   assert.equal(fig.outerHTML, before);
 });
 
+Deno.test("toSvg() escapes <, & and quotes in attribute values, as XML requires", () => {
+  // linkedom's HTML serialiser leaves < and & in attributes raw (HTML tolerates it).
+  const label = `read & write <MB/s> "R&W"`;
+  const fig = Plot.plot({
+    document: headlessDocument(),
+    ariaLabel: label,
+    marks: [Plot.dot([{ x: 1 }], { x: "x", title: () => "a < b && c" })],
+  });
+  const svg = toSvg(fig);
+  assertWellFormed(svg);
+  assert.ok(
+    svg.includes(' aria-label="read &amp; write &lt;MB/s&gt; &quot;R&amp;W&quot;"'),
+    svg.slice(0, 300),
+  );
+  assert.ok(svg.includes("<title>a &lt; b &amp;&amp; c</title>"));
+  assert.equal(fig.getAttribute("aria-label"), label); // the figure itself is left as it was
+});
+
 Deno.test("toSvg() takes the plot out of Plot's HTML <figure> and rejects other elements", () => {
   const fig = Plot.plot({
     document: headlessDocument(),
