@@ -170,6 +170,21 @@ export function numberIssue(
 }
 
 /**
+ * Checks that `value` is a fraction in [0, 1] (a memory-bound share, a
+ * ratio), else throws {@link rangeError} naming `field`.
+ * @example
+ * ```ts
+ * import { requireFraction } from "./errors.ts";
+ * requireFraction("run work", "memoryBound", 0.5);
+ * ```
+ */
+export function requireFraction(what: string, field: string, value: number): void {
+  if (!(typeof value === "number" && value >= 0 && value <= 1)) {
+    throw rangeError(what, field, "a number in [0, 1]", value);
+  }
+}
+
+/**
  * Checks that `value` is a finite number >= `min` (or > `min` when `strict`), else throws
  * {@link rangeError}.
  * @example

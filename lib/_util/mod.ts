@@ -26,6 +26,7 @@ export {
   numberIssue,
   type NumberRule,
   rangeError,
+  requireFraction,
   requireNumber,
   unknownKeyIssues,
   withDefaults,

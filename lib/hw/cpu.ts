@@ -6,7 +6,7 @@
  * EPT pays the two-dimensional page-walk overhead on its memory-bound part.
  * hw does not know any VMM: exit handling is a callback installed on the CPU.
  */
-import { type FieldIssue, issuesError, numberIssue, rangeError } from "../_util/mod.ts";
+import { type FieldIssue, issuesError, numberIssue, requireFraction } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, Simulation } from "../sim/mod.ts";
 import type { AccessSize, MmioBus } from "./mmio.ts";
@@ -167,9 +167,7 @@ export class Cpu {
    * @throws RangeError when `memoryBound` is not a number in [0, 1].
    */
   computeTime(ns: SimTime, memoryBound = 0): SimTime {
-    if (!(memoryBound >= 0 && memoryBound <= 1)) {
-      throw rangeError("compute guest time", "memoryBound", "a number in [0, 1]", memoryBound);
-    }
+    requireFraction("compute guest time", "memoryBound", memoryBound);
     return this.ept ? Math.round(ns * (1 + this.costs.eptOverhead * memoryBound)) : ns;
   }
 }

@@ -6,7 +6,7 @@
  * background exits at a rate per vCPU while it runs guest code, which steal
  * guest CPU time. Everything the VMM adds is an option a profile fills.
  */
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import { rangeError, requireFraction, requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import { type Cpu, EXIT_REASONS, type ExitReason } from "../hw/mod.ts";
@@ -336,10 +336,7 @@ export class KvmVm {
   guestTime(ns: SimTime, options: GuestWorkOptions = {}): SimTime {
     const { vcpu = 0, memoryBound = 0 } = options;
     requireNumber("run guest work", "ns", ns, { min: 0 });
-    requireNumber("run guest work", "memoryBound", memoryBound, { min: 0 });
-    if (memoryBound > 1) {
-      throw rangeError("run guest work", "memoryBound", "in [0, 1]", memoryBound);
-    }
+    requireFraction("run guest work", "memoryBound", memoryBound);
     const cpu = this.#vcpu(vcpu);
     if (this.#state !== "running" && this.#state !== "starting") {
       throw new Error(`VM '${this.name}': guest work while ${this.#state}`);

@@ -1,30 +1,14 @@
 /**
- * What the workloads share: the sector size, the integer schema, and checks
- * of their parameters reported in the house style.
+ * What the workloads share: the sector size, the integer schema, and the
+ * parsing of their parameters reported in the house style.
  */
 import { z } from "zod";
-import { rangeError } from "../_util/mod.ts";
 
 /** Bytes per sector: the unit of every LBA and count the guest's block drivers take. */
 export const SECTOR = 512;
 
 /** A zod integer, the base of the workloads' count, LBA and ns fields. */
 export const int = (): z.ZodNumber => z.number().int();
-
-/**
- * Checks that `value` is a fraction in [0, 1] (a memory-bound share), else
- * throws a RangeError naming `field`.
- * @example
- * ```ts
- * import { requireFraction } from "./_params.ts";
- * requireFraction("run work", "memoryBound", 0.5);
- * ```
- */
-export function requireFraction(what: string, field: string, value: number): void {
-  if (!(typeof value === "number" && value >= 0 && value <= 1)) {
-    throw rangeError(what, field, "a number in [0, 1]", value);
-  }
-}
 
 function at(input: unknown, path: readonly PropertyKey[]): unknown {
   let v = input;

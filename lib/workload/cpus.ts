@@ -4,10 +4,9 @@
  * takes whatever the CPU underneath makes of it (EPT overhead under a VMM).
  */
 import type { SimTime } from "../_util/mod.ts";
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import { rangeError, requireFraction, requireNumber } from "../_util/mod.ts";
 import type { ProcessGenerator, Simulation } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
-import { requireFraction } from "./_params.ts";
 
 /**
  * Anything that turns nominal (bare-metal) work into real time; lib/hw's

@@ -6,11 +6,11 @@
  * time per request are underneath.
  */
 import type { SimTime } from "../_util/mod.ts";
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import { rangeError, requireFraction, requireNumber } from "../_util/mod.ts";
 import type { Process, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
-import { requireFraction, SECTOR } from "./_params.ts";
+import { SECTOR } from "./_params.ts";
 
 /** One result row. */
 export interface StorageRow {
