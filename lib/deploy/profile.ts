@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { type FieldIssue, issuesMessage, unknownKeyIssues } from "../_util/mod.ts";
-import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues } from "../hw/mod.ts";
+import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues, HIGH_MEMORY } from "../hw/mod.ts";
 import {
   remoteImageFileIssues,
   VIRTIO_COST_FIELDS,
@@ -382,12 +382,12 @@ const ProfileObject = z.object({
   // BMcast's VMM takes its memory just below VMM_MEMORY_END, in RAM the firmware reports usable.
   const ram = p.memory?.bytes?.value, vmmBytes = p.vmm?.memoryBytes?.value;
   if (typeof ram === "number" && typeof vmmBytes === "number") {
-    if (vmmBytes > VMM_MEMORY_END - LOW_MEMORY_END) {
+    if (vmmBytes > VMM_MEMORY_END - HIGH_MEMORY) {
       ctx.addIssue({
         code: "custom",
         path: ["vmm", "memoryBytes", "value"],
         message: `must be <= ${
-          VMM_MEMORY_END - LOW_MEMORY_END
+          VMM_MEMORY_END - HIGH_MEMORY
         } (the VMM's memory lies between 1 MiB and 0x${VMM_MEMORY_END.toString(16)})`,
       });
     } else if (ram < VMM_MEMORY_END) {
@@ -421,8 +421,6 @@ const ProfileObject = z.object({
 
 /** Where BMcast's VMM memory ends, guest-physical: it sits just below, under 4 GiB, as BitVisor's does. */
 export const VMM_MEMORY_END = 0xc000_0000;
-/** Where the PC's usable memory above the legacy hole starts (lib/hw E820Map.standard). */
-const LOW_MEMORY_END = 0x10_0000;
 
 /** The profile schema. */
 export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {

@@ -13,8 +13,16 @@ const PAGE = 4096;
 export const SECTOR_BYTES = 512;
 /** Sector units per version page (64 KiB of address space). */
 const VPAGE_UNITS = 128;
-/** Start of memory above the legacy hole (1 MiB). */
-const HIGH_MEMORY = 0x100000;
+/**
+ * Start of memory above the legacy hole (1 MiB): where {@link E820Map.standard}'s
+ * usable RAM resumes.
+ * @example
+ * ```ts
+ * import { E820Map, HIGH_MEMORY } from "./memory.ts";
+ * console.assert(E820Map.standard(HIGH_MEMORY * 2).isUsable(HIGH_MEMORY, HIGH_MEMORY));
+ * ```
+ */
+export const HIGH_MEMORY = 0x100000;
 
 function allEqual(a: Int32Array, v: number): boolean {
   for (let k = 0; k < a.length; k++) if (a[k] !== v) return false;

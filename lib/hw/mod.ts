@@ -8,7 +8,14 @@
  * versions).
  * @module
  */
-export { type E820Entry, E820Map, type E820Type, PhysicalMemory, SECTOR_BYTES } from "./memory.ts";
+export {
+  type E820Entry,
+  E820Map,
+  type E820Type,
+  HIGH_MEMORY,
+  PhysicalMemory,
+  SECTOR_BYTES,
+} from "./memory.ts";
 export {
   type AccessResult,
   type AccessSize,
