@@ -170,12 +170,14 @@ export class Nic implements BusDevice {
   #tdt = 0;
   #tdh = 0;
   #mpc = 0;
-  /** Descriptors past the doorbell (hardware-owned, TDH to TDT - 1), oldest first; [0] may be on the wire. */
+  /**
+   * Descriptors past the doorbell (hardware-owned, TDH to TDT - 1), oldest
+   * first; [0] is being fetched or is on the wire: the transmit engine is busy
+   * exactly while this is not empty.
+   */
   #txQueue: TxJob[] = [];
   /** Descriptors software filled but has not rung the doorbell for yet. */
   #txRing: TxJob[] = [];
-  /** The transmit engine is fetching or sending a descriptor. */
-  #txBusy = false;
   #rxRing: Packet[] = [];
   #unbind: (() => void)[] = [];
 
@@ -366,10 +368,10 @@ export class Nic implements BusDevice {
       count = this.#txRing.length;
     }
     this.#tdt = n;
+    const idle = this.#txQueue.length === 0;
     for (const job of this.#txRing.splice(0, count)) this.#txQueue.push(job);
-    if (!this.#txBusy && this.#txQueue.length > 0) {
+    if (idle && this.#txQueue.length > 0) {
       // An idle engine fetches the first descriptor before its first frame.
-      this.#txBusy = true;
       this.network.sim.call(this.txDescriptorCost, () => this.#transmitHead());
     }
   }
@@ -403,7 +405,6 @@ export class Nic implements BusDevice {
       this.#tdh = (this.#tdh + 1) % this.ringSize;
       this._cause(NicIcr.TXDW);
       if (this.#txQueue.length > 0) this.#transmitHead();
-      else this.#txBusy = false;
     });
     f.then(() => job.done.succeed());
   }
