@@ -13,7 +13,7 @@
  *
  * Both nodes run the same system (ib_write_lat between two like machines).
  */
-import { requireNumber, type SimTime } from "../_util/mod.ts";
+import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator } from "../sim/mod.ts";
 import {
   type Cpu,
@@ -25,8 +25,8 @@ import {
 import { InfinibandFabric, type InfinibandOptions } from "../net/mod.ts";
 import {
   type CpuTime,
-  RDMA_MIN_ITERATIONS,
   type RdmaLatencyRow,
+  rdmaOptions,
   rdmaWriteLatency,
 } from "../workload/mod.ts";
 import { startKvm } from "./kvm.ts";
@@ -228,12 +228,7 @@ export function* rdmaLatency(
     );
   }
   // Checked before the nodes are prepared (for "devirt" a whole deployment), as the benchmark would.
-  const { iterations = 1000, bytes = 2 } = options; // ib_write_lat's -n and -s defaults
-  requireNumber("measure RDMA latency", "iterations", iterations, {
-    integer: true,
-    min: RDMA_MIN_ITERATIONS,
-  });
-  requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
+  const { iterations, bytes } = rdmaOptions(options);
   const nodes = w.nodes.slice(0, 2);
   const preps = nodes.map((node) => w.sim.process(prepare(w, node), `${node.name}/rdma-prepare`));
   const prepared = (yield w.sim.allOf(preps)) as RdmaNode[];

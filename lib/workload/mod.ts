@@ -49,9 +49,4 @@ export {
   runKvWorkload,
   windowOf,
 } from "./kvstore.ts";
-export {
-  RDMA_MIN_ITERATIONS,
-  type RdmaLatencyRow,
-  type RdmaPingPong,
-  rdmaWriteLatency,
-} from "./rdma.ts";
+export { type RdmaLatencyRow, rdmaOptions, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";

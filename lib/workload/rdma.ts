@@ -44,15 +44,29 @@ export interface RdmaLatencyRow {
 const LAT_MEASURE_TAIL = 2;
 
 /**
- * Fewest ping-pongs {@link rdmaWriteLatency} takes: one sample must be left
- * once the last round trip and the {@link LAT_MEASURE_TAIL} are dropped.
+ * ib_write_lat's options with their defaults (-n 1000, -s 2), checked as
+ * {@link rdmaWriteLatency} takes them: at least 4 iterations (one sample must
+ * be left once the last round trip and the {@link LAT_MEASURE_TAIL} are
+ * dropped) and bytes an integer >= 1. A caller with work to do before the
+ * benchmark checks them first with this.
+ * @throws RangeError naming `iterations` or `bytes`.
  * @example
  * ```ts
- * import { RDMA_MIN_ITERATIONS } from "./rdma.ts";
- * console.assert(RDMA_MIN_ITERATIONS === 4);
+ * import { rdmaOptions } from "./rdma.ts";
+ * console.assert(rdmaOptions({}).iterations === 1000 && rdmaOptions({ bytes: 64 }).bytes === 64);
  * ```
  */
-export const RDMA_MIN_ITERATIONS = LAT_MEASURE_TAIL + 2;
+export function rdmaOptions(
+  options: { iterations?: number; bytes?: number },
+): { iterations: number; bytes: number } {
+  const { iterations = 1000, bytes = 2 } = options;
+  requireNumber("measure RDMA latency", "iterations", iterations, {
+    integer: true,
+    min: LAT_MEASURE_TAIL + 2,
+  });
+  requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
+  return { iterations, bytes };
+}
 
 /**
  * Runs `iterations` ping-pongs of `bytes` between `endpoint` and `peer`; the
@@ -85,12 +99,8 @@ export const RDMA_MIN_ITERATIONS = LAT_MEASURE_TAIL + 2;
 export function rdmaWriteLatency<P>(
   options: { endpoint: RdmaPingPong<P>; peer: P; iterations?: number; bytes?: number },
 ): SimEvent<RdmaLatencyRow> {
-  const { endpoint, peer, iterations = 1000, bytes = 2 } = options; // ib_write_lat defaults: -n 1000, -s 2
-  requireNumber("measure RDMA latency", "iterations", iterations, {
-    integer: true,
-    min: RDMA_MIN_ITERATIONS,
-  });
-  requireNumber("measure RDMA latency", "bytes", bytes, { integer: true, min: 1 });
+  const { endpoint, peer } = options;
+  const { iterations, bytes } = rdmaOptions(options);
   const run = endpoint.pingPong({ peer, iterations, bytes });
   const out = run.sim.event<RdmaLatencyRow>();
   run.then(() => {
