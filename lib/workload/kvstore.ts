@@ -12,14 +12,14 @@
 import { z } from "zod";
 import type { Run, SimTime } from "../_util/mod.ts";
 import { rangeError } from "../_util/mod.ts";
-import type { Process, ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
+import type { Process, ProcessGenerator, RandomStream, SimEvent, Simulation } from "../sim/mod.ts";
 import { Interrupt } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
 import { PageCache } from "./page_cache.ts";
 import { int, parseParams, SECTOR } from "./_params.ts";
 
-/** Most records a store holds: where the key scrambling's product (`mulmod`) is exact in doubles. */
+/** Most records a store holds: where the key hash's reduction (`fnvHash64Mod`) is exact in doubles. */
 const MAX_RECORDS = 2 ** 34;
 /** Most sampling windows of a run (`durationNs / sampleEveryNs`): one counter each. */
 const MAX_WINDOWS = 1_000_000;
@@ -144,9 +144,9 @@ const ClientShape = {
   /** Zipf exponent (YCSB ZipfianGenerator.ZIPFIAN_CONSTANT = 0.99). */
   zipfConstant: z.number().positive().default(0.99),
   /**
-   * Spread popular keys over the key space: a Zipf over the records, permuted
-   * (YCSB's ScrambledZipfianGenerator hashes a Zipf over 10^10 items instead,
-   * whose hot keys are less hot).
+   * Spread popular keys over the key space, as YCSB's ScrambledZipfianGenerator
+   * (`scrambledZipfian`: a Zipf over 10^10 items hashed onto the records);
+   * false: a Zipf over the records, key 0 the hottest.
    */
   scramble: z.boolean().default(true),
   /** YCSB client threads, each in a closed loop. */
@@ -480,7 +480,11 @@ export class KvStore {
     this.#flushDone!.succeed();
   }
 
-  /** Group commit: every period, appends what accumulated to the commit log. */
+  /**
+   * Group commit: appends what accumulated to the commit log, then sleeps a
+   * period (Cassandra 2.0 PeriodicCommitLogExecutorService: sync, then
+   * Thread.sleep(commitlog_sync_period_in_ms), so the period runs from a sync's end).
+   */
   *#syncLoop(): ProcessGenerator<void> {
     const p = this.params;
     const chunk = p.writeRequestBytes / SECTOR;
@@ -581,14 +585,70 @@ export function windowOf(elapsed: SimTime, width: SimTime): number {
   return Math.max(0, Math.ceil(elapsed / width) - 1);
 }
 
-/** `a * b mod n` for a, b < n, exact in doubles for n <= 2^34 (a * (b / 2^16) < 2^53). */
-function mulmod(a: number, b: number, n: number): number {
-  return ((a * Math.floor(b / 65536)) % n * 65536 + a * (b % 65536)) % n;
+/** Items of YCSB's ScrambledZipfianGenerator (ITEM_COUNT): its Zipf is over these, then hashed. */
+const YCSB_ITEMS = 1e10;
+
+/**
+ * YCSB's scrambled Zipfian key chooser (ScrambledZipfianGenerator): a Zipf
+ * over 10^10 items, each item FNV-64-hashed onto the `records` keys
+ * (`Utils.fnvhash64(item) % records`), so popular keys are spread over the
+ * key space and, several items sharing a key, less hot than a Zipf over the
+ * records. The Zipf is drawn exactly (YCSB approximates it, Gray et al. 1994).
+ * @example
+ * ```ts
+ * import { RngStreams } from "../sim/mod.ts";
+ * import { scrambledZipfian } from "./kvstore.ts";
+ * const next = scrambledZipfian(new RngStreams(1).stream("keys"), { records: 100, exponent: 0.99 });
+ * const k = next();
+ * console.assert(Number.isInteger(k) && k >= 0 && k < 100);
+ * ```
+ */
+export function scrambledZipfian(
+  rng: RandomStream,
+  options: { records: number; exponent: number },
+): () => number {
+  const { records: n, exponent } = options;
+  if (!(Number.isInteger(n) && n >= 1 && n <= MAX_RECORDS)) {
+    throw rangeError(
+      "create a scrambled Zipfian",
+      "records",
+      `an integer in [1, ${MAX_RECORDS}]`,
+      n,
+    );
+  }
+  const zipf = rng.zipf({ n: YCSB_ITEMS, exponent });
+  return () => fnvHash64Mod(zipf() - 1, n);
 }
 
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
+/** Key of a 1-based Zipf rank: rank 1 is key 0. */
+const rankOf = (zipf: () => number) => () => zipf() - 1;
+
+/**
+ * YCSB's `Utils.fnvhash64(v)` (FNV-1a over v's 8 bytes, low byte first, then
+ * Java's Math.abs of the signed result) mod `n`, on 32-bit halves: exact in
+ * doubles for v < 2^53 and n <= 2^34. (Java's abs leaves Long.MIN_VALUE
+ * negative; here it is 2^63.)
+ */
+function fnvHash64Mod(v: number, n: number): number {
+  // FNV_OFFSET_BASIS_64 0xCBF29CE484222325; FNV_PRIME_64 = 2^40 + 0x1b3.
+  let hi = 0xcbf29ce4, lo = 0x84222325;
+  const vLo = v >>> 0, vHi = Math.floor(v / 2 ** 32);
+  for (let i = 0; i < 8; i++) {
+    lo = (lo ^ ((i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4))) & 0xff)) >>> 0;
+    // h * 2^40 adds lo * 2^8 to the high word; h * 0x1b3 carries into it.
+    const m = lo * 0x1b3;
+    hi = (hi * 0x1b3 + Math.floor(m / 2 ** 32) + lo * 256) >>> 0;
+    lo = m >>> 0;
+  }
+  if (hi >= 2 ** 31) { // negative as a Java long: two's complement
+    hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
+    lo = (~lo + 1) >>> 0;
+  }
+  // (hi * 2^32 + lo) mod n, in steps that stay below 2^53.
+  let r = hi % n;
+  r = (r * 65536) % n;
+  r = (r * 65536) % n;
+  return (r + lo) % n;
 }
 
 /**
@@ -633,11 +693,6 @@ export function runKvWorkload(
   const sim = driver.sim;
   const store = new KvStore(driver, cpus, { ...storeParams, nextVersion });
   const n = p.records;
-  // An odd multiplier near n / golden ratio, coprime with n: a permutation of the keys.
-  let mult = Math.max(1, Math.floor(n * 0.6180339887));
-  if (mult % 2 === 0) mult++;
-  while (gcd(mult, n) !== 1) mult++;
-  const keyOf = (rank: number) => (scramble ? mulmod(rank, mult, n) : rank);
   const tick = targetOpsPerS === undefined ? 0 : Math.round((threads * 1e9) / targetOpsPerS);
 
   return sim.process(function* (): ProcessGenerator<KvResult> {
@@ -651,11 +706,15 @@ export function runKvWorkload(
     store.start();
     function* client(t: number): ProcessGenerator<void> {
       const rng = sim.rng.stream(`${rngStream}:client${t}`);
-      const zipf = distribution === "zipfian" ? rng.zipf({ n, exponent: zipfConstant }) : null;
+      const zipf = distribution === "uniform"
+        ? null
+        : scramble
+        ? scrambledZipfian(rng, { records: n, exponent: zipfConstant })
+        : rankOf(rng.zipf({ n, exponent: zipfConstant }));
       let deadline = sim.now;
       while (sim.now < end) {
         const isRead = rng.random() < readProportion;
-        const key = zipf !== null ? keyOf(zipf() - 1) : rng.int(n);
+        const key = zipf !== null ? zipf() : rng.int(n);
         const t0 = sim.now;
         const version = isRead ? yield* store.read(key) : yield* store.update(key);
         observe?.({ op: isRead ? "read" : "update", key, version, start: t0, end: sim.now });

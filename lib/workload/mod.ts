@@ -47,6 +47,7 @@ export {
   type KvWorkloadParams,
   KvWorkloadParamsSchema,
   runKvWorkload,
+  scrambledZipfian,
   windowOf,
 } from "./kvstore.ts";
 export { type RdmaLatencyRow, rdmaOptions, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";

@@ -33,10 +33,13 @@ export class FakeImage implements ImageSource {
   readonly maxSectors = 2048;
   requests = 0;
   sectors = 0;
+  /** Every request, in order. */
+  readonly runs: { lba: number; count: number }[] = [];
   constructor(readonly sim: Simulation, public latency: number) {}
   read(r: { lba: number; count: number }): SimEvent<Int32Array> {
     this.requests++;
     this.sectors += r.count;
+    this.runs.push({ lba: r.lba, count: r.count });
     const ev = this.sim.event<Int32Array>();
     const v = new Int32Array(r.count);
     for (let i = 0; i < r.count; i++) v[i] = imageVersion(r.lba + i);

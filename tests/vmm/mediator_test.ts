@@ -397,6 +397,41 @@ Deno.test("a read straddling two read-aheads is served from both, nothing fetche
   assert.ok(rig.mediator!.stats.readAheadHits >= 14, `hits ${rig.mediator!.stats.readAheadHits}`);
 });
 
+Deno.test("the mediator's read-ahead window starts at 4x a small request and grows like Linux's", () => {
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 4096, sectors: 16384 });
+  const fetchedAfter: number[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    // 4 KiB reads, one after the other: a store's cache misses on adjacent blocks.
+    for (let lba = 0; lba < 8 * 12; lba += 8) {
+      const v = yield* read(rig, lba, 8);
+      assert.deepEqual([...v], expectImage(lba, 8));
+      fetchedAfter.push(rig.image!.sectors);
+    }
+  });
+  rig.sim.run();
+  // Linux mm/readahead.c: first window 4 x 8 sectors, then x4 while below max/16, then x2.
+  // Two adjacent small reads fetch 16 + 32 sectors, not the 2 MiB window.
+  assert.equal(fetchedAfter[1], 8 + 8 + 32);
+  const ahead = rig.image!.runs.slice(2).map((r) => r.lba + r.count);
+  const windows = ahead.map((end, i) => end - 8 * (i + 2));
+  assert.deepEqual(windows.slice(0, 5), [32, 128, 512, 1024, 2048]);
+  assert.equal(Math.max(...ahead), 8 * 12 + 4096); // capped at readAhead
+  assert.ok(rig.image!.sectors < 8 * 12 + 4096 + 2048, `fetched ${rig.image!.sectors}`);
+});
+
+Deno.test("a non-sequential redirected read restarts the read-ahead window", () => {
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 4096, sectors: 16384 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    for (const lba of [0, 8, 16, 24, 8000, 8008]) yield* read(rig, lba, 8);
+  });
+  rig.sim.run();
+  // After the jump, the read at 8008 is sequential again: a first window of 32 sectors.
+  const last = rig.image!.runs.at(-1)!;
+  assert.deepEqual(last, { lba: 8016, count: 32 });
+});
+
 Deno.test("the VMM's memory is hidden from the guest and guest DMA into it is refused", () => {
   const rig = makeRig({ virtualized: true, copier: false });
   rig.sim.process(function* () {

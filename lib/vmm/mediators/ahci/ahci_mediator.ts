@@ -256,6 +256,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   /** Image fetches started ahead of sequential redirected reads. */
   #prefetched: { run: SectorRun; ev: SimEvent<Int32Array> }[] = [];
   #lastRedirectEnd = -1;
+  /** Sectors the read-ahead keeps ahead of a sequential reader; 0 until one is seen. */
+  #readAheadWindow = 0;
   readonly #portIndex: number;
   #port!: Port;
   #hook: HookHandle | undefined;
@@ -295,8 +297,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     map: BlockMap;
     image: ImageSource;
     /**
-     * Sectors fetched ahead when redirected reads are sequential (the next
-     * read then finds its data already on the way). 0 disables. @default 0
+     * Most sectors fetched ahead when redirected reads are sequential (the
+     * next read then finds its data already on the way); the window starts
+     * small and grows as Linux's read-ahead does. 0 disables. @default 0
      */
     readAhead?: number;
   }) {
@@ -869,7 +872,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const p = this.#port;
     const versions = new Int32Array(cmd.count);
     const fetches = this.#fetchAll(missing);
-    this.#readAheadAfter(cmd.lba + cmd.count, cmd.lba === this.#lastRedirectEnd);
+    this.#readAheadAfter(cmd, cmd.lba === this.#lastRedirectEnd);
     this.#lastRedirectEnd = cmd.lba + cmd.count;
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
@@ -982,13 +985,25 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     return out;
   }
 
-  /** On a sequential redirected read, fetch the next `readAhead` absent sectors. */
-  #readAheadAfter(end: number, sequential: boolean): void {
+  /**
+   * On a sequential redirected read, fetches the absent sectors of the read-ahead
+   * window after it. The window starts at a few times the request and grows
+   * with each sequential read up to `readAhead` (Linux mm/readahead.c,
+   * get_init_ra_size/get_next_ra_size); a non-sequential read resets it, so
+   * a few adjacent small reads do not pull in the whole window.
+   */
+  #readAheadAfter(cmd: { lba: number; count: number }, sequential: boolean): void {
+    const end = cmd.lba + cmd.count;
     // Drop read-aheads that lie wholly behind the reader.
     this.#prefetched = this.#prefetched.filter((x) => x.run.lba + x.run.count > end);
-    if (!sequential || this.#readAhead === 0) return;
+    const max = this.#readAhead;
+    if (!sequential || max === 0) return void (this.#readAheadWindow = 0);
+    const w = this.#readAheadWindow;
+    this.#readAheadWindow = w === 0
+      ? initialWindow(cmd.count, max)
+      : Math.min(max, w < max / 16 ? 4 * w : 2 * w);
     const covered = this.#prefetched.reduce((m, x) => Math.max(m, x.run.lba + x.run.count), end);
-    const stop = Math.min(this.#map.sectors, end + this.#readAhead);
+    const stop = Math.min(this.#map.sectors, end + this.#readAheadWindow);
     const start = Math.max(end, covered);
     for (const run of splitRun({ lba: start, count: stop - start }, this.#image.maxSectors)) {
       if (this.#map.isPresent(run.lba, run.count)) continue;
@@ -1307,4 +1322,15 @@ function complement(range: SectorRun, holes: readonly SectorRun[]): SectorRun[] 
   const end = range.lba + range.count;
   if (end > at) out.push({ lba: at, count: end - at });
   return out;
+}
+
+/**
+ * Linux's first read-ahead window for a request of `size` (mm/readahead.c
+ * get_init_ra_size): the request rounded up to a power of two, x4 if small
+ * against `max`, x2 if medium, else `max`.
+ */
+function initialWindow(size: number, max: number): number {
+  let pow2 = 1;
+  while (pow2 < size) pow2 *= 2;
+  return pow2 <= max / 32 ? 4 * pow2 : pow2 <= max / 4 ? 2 * pow2 : max;
 }
