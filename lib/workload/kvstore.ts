@@ -706,15 +706,15 @@ export function runKvWorkload(
     store.start();
     function* client(t: number): ProcessGenerator<void> {
       const rng = sim.rng.stream(`${rngStream}:client${t}`);
-      const zipf = distribution === "uniform"
-        ? null
+      const nextKey = distribution === "uniform"
+        ? () => rng.int(n)
         : scramble
         ? scrambledZipfian(rng, { records: n, exponent: zipfConstant })
         : rankOf(rng.zipf({ n, exponent: zipfConstant }));
       let deadline = sim.now;
       while (sim.now < end) {
         const isRead = rng.random() < readProportion;
-        const key = zipf !== null ? zipf() : rng.int(n);
+        const key = nextKey();
         const t0 = sim.now;
         const version = isRead ? yield* store.read(key) : yield* store.update(key);
         observe?.({ op: isRead ? "read" : "update", key, version, start: t0, end: sim.now });

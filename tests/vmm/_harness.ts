@@ -31,14 +31,16 @@ export function imageVersion(lba: number): number {
 
 export class FakeImage implements ImageSource {
   readonly maxSectors = 2048;
-  requests = 0;
-  sectors = 0;
   /** Every request, in order. */
   readonly runs: { lba: number; count: number }[] = [];
   constructor(readonly sim: Simulation, public latency: number) {}
+  get requests(): number {
+    return this.runs.length;
+  }
+  get sectors(): number {
+    return this.runs.reduce((s, r) => s + r.count, 0);
+  }
   read(r: { lba: number; count: number }): SimEvent<Int32Array> {
-    this.requests++;
-    this.sectors += r.count;
     this.runs.push({ lba: r.lba, count: r.count });
     const ev = this.sim.event<Int32Array>();
     const v = new Int32Array(r.count);

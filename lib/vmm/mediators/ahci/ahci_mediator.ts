@@ -872,8 +872,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const p = this.#port;
     const versions = new Int32Array(cmd.count);
     const fetches = this.#fetchAll(missing);
-    this.#readAheadAfter(cmd, cmd.lba === this.#lastRedirectEnd);
-    this.#lastRedirectEnd = cmd.lba + cmd.count;
+    this.#readAheadAfter(cmd);
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
     const epoch = p.epoch;
@@ -986,22 +985,23 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   /**
-   * On a sequential redirected read, fetches the absent sectors of the read-ahead
-   * window after it. The window starts at a few times the request and grows
-   * with each sequential read up to `readAhead` (Linux mm/readahead.c,
-   * get_init_ra_size/get_next_ra_size); a non-sequential read resets it, so
-   * a few adjacent small reads do not pull in the whole window.
+   * After a redirected read: if it follows the previous one (sequential),
+   * fetches the absent sectors of the read-ahead window after it. The window
+   * grows with each sequential read up to `readAhead` ({@link nextWindow}); a
+   * non-sequential read resets it, so a few adjacent small reads do not pull
+   * in the whole window.
    */
-  #readAheadAfter(cmd: { lba: number; count: number }, sequential: boolean): void {
+  #readAheadAfter(cmd: { lba: number; count: number }): void {
     const end = cmd.lba + cmd.count;
+    const sequential = cmd.lba === this.#lastRedirectEnd;
+    this.#lastRedirectEnd = end;
     // Drop read-aheads that lie wholly behind the reader.
     this.#prefetched = this.#prefetched.filter((x) => x.run.lba + x.run.count > end);
-    const max = this.#readAhead;
-    if (!sequential || max === 0) return void (this.#readAheadWindow = 0);
-    const w = this.#readAheadWindow;
-    this.#readAheadWindow = w === 0
-      ? initialWindow(cmd.count, max)
-      : Math.min(max, w < max / 16 ? 4 * w : 2 * w);
+    if (!sequential || this.#readAhead === 0) {
+      this.#readAheadWindow = 0;
+      return;
+    }
+    this.#readAheadWindow = nextWindow(this.#readAheadWindow, cmd.count, this.#readAhead);
     const covered = this.#prefetched.reduce((m, x) => Math.max(m, x.run.lba + x.run.count), end);
     const stop = Math.min(this.#map.sectors, end + this.#readAheadWindow);
     const start = Math.max(end, covered);
@@ -1325,11 +1325,13 @@ function complement(range: SectorRun, holes: readonly SectorRun[]): SectorRun[] 
 }
 
 /**
- * Linux's first read-ahead window for a request of `size` (mm/readahead.c
- * get_init_ra_size): the request rounded up to a power of two, x4 if small
- * against `max`, x2 if medium, else `max`.
+ * Linux's read-ahead window after a sequential read of `size` sectors
+ * (mm/readahead.c). The first (`window` 0, get_init_ra_size): the request
+ * rounded up to a power of two, x4 if small against `max`, x2 if medium, else
+ * `max`. Each next (get_next_ra_size): x4 below max/16, else x2, at most `max`.
  */
-function initialWindow(size: number, max: number): number {
+function nextWindow(window: number, size: number, max: number): number {
+  if (window > 0) return Math.min(max, window < max / 16 ? 4 * window : 2 * window);
   let pow2 = 1;
   while (pow2 < size) pow2 *= 2;
   return pow2 <= max / 32 ? 4 * pow2 : pow2 <= max / 4 ? 2 * pow2 : max;
