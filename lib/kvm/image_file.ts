@@ -37,7 +37,7 @@ export interface RemoteImageFileOptions {
   transport: ImageTransport;
   /** Reads outstanding on the transport at once. @default 16 */
   queueDepth?: number;
-  /** Overlay lookup or allocation per command (qcow2 L2 lookup, host page cache), ns. */
+  /** Overlay lookup or allocation per command, reads of the backing file included (qcow2 L2 lookup, host page cache), ns. */
   overlayAccess: SimTime;
   /** Copy bandwidth into or out of the overlay, bytes/s. @default Infinity */
   overlayBandwidth?: number;
@@ -173,9 +173,10 @@ export class RemoteImageFile implements VirtioBackend {
     if (!(count >= 1 && cmd.lba >= 0 && cmd.lba + count <= this.sectors)) {
       return done(false, undefined, "idnf");
     }
-    const copy = this.#overlayAccess + this.#copyTime(count);
+    // Every command looks its clusters up in the overlay first (qcow2 L2
+    // tables), a read that then goes to the backing file included.
     if (cmd.op === "write") {
-      yield this.#sim.timeout(copy);
+      yield this.#sim.timeout(this.#overlayAccess + this.#copyTime(count));
       this.overlay.set(cmd.lba, cmd.versions);
       this.stats.overlayWrites++;
       return done(true);
@@ -184,10 +185,11 @@ export class RemoteImageFile implements VirtioBackend {
     let overlaid = 0;
     for (let i = 0; i < count; i++) if (mine[i] !== NO_VERSION) overlaid++;
     if (overlaid === count) {
-      yield this.#sim.timeout(copy);
+      yield this.#sim.timeout(this.#overlayAccess + this.#copyTime(count));
       this.stats.overlayReads++;
       return done(true, mine);
     }
+    if (this.#overlayAccess > 0) yield this.#sim.timeout(this.#overlayAccess);
     let remote: Int32Array;
     {
       using slot = this.#slots.request();
@@ -201,7 +203,7 @@ export class RemoteImageFile implements VirtioBackend {
       }
     }
     if (overlaid > 0) {
-      yield this.#sim.timeout(this.#overlayAccess + this.#copyTime(overlaid));
+      yield this.#sim.timeout(this.#copyTime(overlaid));
       const merged = Int32Array.from(remote);
       for (let i = 0; i < count; i++) if (mine[i] !== NO_VERSION) merged[i] = mine[i];
       return done(true, merged);
