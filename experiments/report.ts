@@ -8,7 +8,8 @@
  * the experiments' configurations, the seed, the git commit, the Deno
  * version and the date. No external resources: a Content-Security-Policy
  * forbids them, and a tiny inline script records page errors (and blocked
- * loads) into the DOM so a headless browser can check the page.
+ * loads) into the DOM so a headless browser can check the page; another opens
+ * the collapsed profile values for printing.
  * Exits 0 even when metrics miss (the report shows them); 1 on a crash.
  */
 import { basename, dirname, resolve } from "node:path";
@@ -16,6 +17,7 @@ import {
   barsFigure,
   type ComparisonRow,
   comparisonTable,
+  displayUnit,
   type Figure,
   startupFigure,
   throughputFigure,
@@ -129,12 +131,15 @@ const EXPERIMENTS: Experiment[] = [
   },
   {
     name: "rdma",
-    title: "InfiniBand RDMA latency (us)",
+    title: "InfiniBand RDMA latency (\u00b5s)",
     config: (small) => ({ ...(small ? rdma.small : rdma.full) }),
     run: async (p) => {
       const o = await rdma.run(p as unknown as rdma.RdmaParams);
       return {
-        figure: barsFigure(o.rows, { title: "InfiniBand RDMA latency (us)", yLabel: "us" }),
+        figure: barsFigure(o.rows, {
+          title: "InfiniBand RDMA latency (\u00b5s)",
+          yLabel: "\u00b5s",
+        }),
         ...o,
       };
     },
@@ -256,6 +261,26 @@ export const PAGE_ERROR_PROBE = `<script>
 })();
 </script>`;
 
+/**
+ * Opens every closed `<details>` (long profile values) for printing, where
+ * nobody can click them, and closes those again afterwards. A script, as CSS
+ * cannot show a closed element's content in every browser.
+ */
+export const PRINT_OPENS_DETAILS = `<script>
+addEventListener("beforeprint", () => {
+  for (const d of document.querySelectorAll("details:not([open])")) {
+    d.open = true;
+    d.dataset.mcPrint = "";
+  }
+});
+addEventListener("afterprint", () => {
+  for (const d of document.querySelectorAll("details[data-mc-print]")) {
+    d.open = false;
+    delete d.dataset.mcPrint;
+  }
+});
+</script>`;
+
 /** Forbids every external resource: only inline scripts, styles and data: images. */
 const CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
@@ -288,6 +313,7 @@ pre { font-size: 12px; background: #f6f6f6; padding: 8px; overflow-x: auto; }
   tr { break-inside: avoid; }
   .wide, pre { overflow: visible; white-space: pre-wrap; }
   table.params td.v { white-space: normal; overflow-wrap: anywhere; }
+  table.params td.v pre { font-size: 10px; min-width: 28ch; } /* whole JSON lines, the table within A4 */
   #mc-page-errors[data-count="0"] { display: none; }
 }
 `;
@@ -386,7 +412,7 @@ export function renderReport(data: ReportData): string {
       f.error === undefined
         ? f.svg
         : `<h3>${esc(f.title)}</h3><p class="crash">experiment crashed:\n${esc(f.error)}</p>`
-    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(f.caption)}. ${judgement(f)}${
+    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(displayUnit(f.caption))}. ${judgement(f)}${
       f.wallS.toFixed(1)
     } s wall time.</figcaption></figure>`
   ).join("\n");
@@ -417,6 +443,7 @@ ${PAGE_ERROR_PROBE}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>metalcast: BMcast reproduction report</title>
 <style>${STYLE}</style>
+${PRINT_OPENS_DETAILS}
 </head>
 <body>
 <h1>metalcast: reproduction of BMcast (ASPLOS '15)</h1>

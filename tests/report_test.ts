@@ -7,8 +7,15 @@
 import assert from "node:assert/strict";
 import { dirname, join, resolve } from "node:path";
 import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
-import { PAGE_ERROR_PROBE, renderReport, type ReportData } from "../experiments/report.ts";
+import {
+  PAGE_ERROR_PROBE,
+  PRINT_OPENS_DETAILS,
+  renderReport,
+  type ReportData,
+} from "../experiments/report.ts";
+import { OPERATION_COLORS } from "../lib/plot/mod.ts";
 import { runScript } from "./_script.ts";
+import { parseSvg, texts } from "./plot/_svg.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const CHROMIUM = "/usr/bin/chromium";
@@ -221,6 +228,7 @@ Deno.test("report page prints sensibly: one figure a row, none split across page
   assert.match(print, /h2, h3 \{ break-after: avoid; \}/);
   assert.match(print, /\.wide, pre \{ overflow: visible;/); // nothing hidden in a scroll box on paper
   assert.match(print, /#mc-page-errors\[data-count="0"\] \{ display: none; \}/);
+  assert.ok(html.includes(PRINT_OPENS_DETAILS), "collapsed values open for printing");
   // Both wide tables sit in a focusable scrolling box, with column headers.
   assert.match(
     html,
@@ -230,6 +238,116 @@ Deno.test("report page prints sensibly: one figure a row, none split across page
     html,
     /<div class="wide" role="region" aria-label="profile parameters" tabindex="0"><table class="params"><thead><tr><th scope="col">section<\/th>/,
   );
+});
+
+/**
+ * Once loaded: opens the first `<details>` as a reader would, fires
+ * beforeprint, measures, fires afterprint, and records "details
+ * open-while-printing open-after chars-per-line px-over" into `<output
+ * id="mc-print">`: the narrowest opened value's characters per line, and how
+ * far the profile table sticks out to the right.
+ */
+const PRINT_PROBE = `<script>
+addEventListener("load", () => {
+  const all = [...document.querySelectorAll("details")];
+  const open = () => all.filter((d) => d.open).length;
+  if (all.length > 0) all[0].open = true;
+  dispatchEvent(new Event("beforeprint"));
+  const printing = open();
+  const chars = Math.min(...all.map((d) => {
+    const pre = d.querySelector("pre"), digits = document.createElement("span");
+    digits.style.display = "inline-block";
+    digits.textContent = "0".repeat(10);
+    pre.append(digits);
+    const ch = digits.getBoundingClientRect().width / 10;
+    digits.remove();
+    const css = getComputedStyle(pre);
+    return (pre.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight)) / ch;
+  }));
+  const table = document.querySelector("table.params").getBoundingClientRect();
+  const over = table.right - document.documentElement.clientWidth;
+  dispatchEvent(new Event("afterprint"));
+  const o = document.createElement("output");
+  o.id = "mc-print";
+  o.textContent = [all.length, printing, open(), chars.toFixed(1), over.toFixed(0)].join(" ");
+  document.body.append(o);
+});
+</script>`;
+
+/** Pages of a PDF Chromium printed (its page objects are not compressed). */
+function pdfPages(path: string): number {
+  const pdf = new TextDecoder("latin1").decode(Deno.readFileSync(path));
+  return (pdf.match(/\/Type\s*\/Page\b/g) ?? []).length;
+}
+
+Deno.test({
+  name: "report opens every details element for printing and closes them again afterwards",
+  ignore: !hasChromium,
+  fn: async () => {
+    const r = await generate();
+    assert.equal(r.code, 0, r.stderr);
+    const html = Deno.readTextFileSync(page);
+    // The print stylesheet applied on screen, in an A4 page's width (186 mm at 96 dpi).
+    const probed = join(dir, "print.html");
+    Deno.writeTextFileSync(
+      probed,
+      html.replace("@media print {", "@media all {").replace("</body>", `${PRINT_PROBE}\n</body>`),
+    );
+    const { stdout: dom } = await chromium(
+      "--window-size=703,2000",
+      "--dump-dom",
+      `file://${probed}`,
+    );
+    const m = dom.match(/<output id="mc-print">(\d+) (\d+) (\d+) ([\d.]+) (-?\d+)<\/output>/);
+    assert.ok(m, "the print probe ran");
+    const [all, printing, after, chars, over] = m.slice(1).map(Number);
+    assert.ok(all >= 5, `${all} details elements (long profile values)`);
+    assert.equal(printing, all, "all open while printing");
+    assert.equal(after, 1, "afterwards only the one the reader opened stays open");
+    // Readable on paper: whole JSON lines, not a ribbon a few letters wide.
+    assert.ok(chars >= 25, `${chars} characters a line`);
+    assert.ok(over <= 0, `the profile table sticks out ${over} px`);
+    // A real print (PDF): the opened values take pages of their own.
+    const pdf = (name: string, markup: string) => {
+      const file = join(dir, `${name}.html`);
+      Deno.writeTextFileSync(file, markup);
+      const out = join(dir, `${name}.pdf`);
+      return chromium("--no-pdf-header-footer", `--print-to-pdf=${out}`, `file://${file}`)
+        .then(() => pdfPages(out));
+    };
+    const opened = await pdf("printed", html);
+    const closed = await pdf("printed-closed", html.replace(PRINT_OPENS_DETAILS, ""));
+    assert.ok(
+      closed > 0 && opened > closed,
+      `printed ${opened} pages, ${closed} with values closed`,
+    );
+  },
+});
+
+Deno.test("report figures: Cassandra's time from 0 s, storage read/write in colours of their own, RDMA latency in \u00b5s", async () => {
+  const r = await generate();
+  assert.equal(r.code, 0, r.stderr);
+  const html = Deno.readTextFileSync(page);
+  const figure = (name: string) => {
+    const m = html.match(
+      new RegExp(`<figure id="fig-${name}">(<svg[\\s\\S]*?</svg>)([\\s\\S]*?)</figure>`),
+    );
+    assert.ok(m, `${name} figure drawn`);
+    return { svg: parseSvg(m[1]), markup: m[0] };
+  };
+  const xTicks = texts(figure("cassandra").svg, 'g[aria-label="x-axis tick label"] text');
+  assert.equal(xTicks[0], "0");
+  const fills = [...figure("storage").svg.querySelectorAll("g.mc-bar-sim rect")]
+    .map((e) => e.getAttribute("fill"));
+  assert.deepEqual(new Set(fills), new Set([OPERATION_COLORS.read, OPERATION_COLORS.write]));
+  // The unit as readers see it: figure, caption and comparison rows.
+  const rdma = figure("rdma");
+  assert.deepEqual(texts(rdma.svg, "g.mc-title text"), ["InfiniBand RDMA latency (\u00b5s)"]);
+  assert.match(rdma.markup, /paper: InfiniBand RDMA latency \(\u00b5s\)\./);
+  assert.doesNotMatch(rdma.markup, /\bus\b/);
+  const rows = html.match(/<tr[^>]*><td[^>]*>rdma<\/td>.*?<\/tr>/g) ?? [];
+  assert.equal(rows.length, 4);
+  for (const row of rows) assert.match(row, /latency \(\u00b5s\)</);
 });
 
 Deno.test({

@@ -23,14 +23,7 @@ import {
   type ThroughputRow,
   type TimelineRow,
 } from "./rows.ts";
-import {
-  categoryColors,
-  SOURCE_STYLE,
-  SYSTEM_COLORS,
-  systemColor,
-  systemKey,
-  THEME,
-} from "./theme.ts";
+import { categoryColors, seriesColors, SOURCE_STYLE, systemColor, THEME } from "./theme.ts";
 import { headlessDocument } from "./render.ts";
 
 /**
@@ -81,6 +74,21 @@ function fmt(v: number): string {
   return String(Number(v.toFixed(digits)));
 }
 
+/**
+ * Text as readers see it: microseconds read "µs", while rows, CSV and JSON
+ * outputs and metric names keep the ASCII "us" (scripts and tests match it).
+ * Only the unit alone or in parentheses changes, never the word "us".
+ * @example
+ * ```ts
+ * import { displayUnit } from "./mod.ts";
+ * console.assert(displayUnit("us") === "\u00b5s");
+ * console.assert(displayUnit("Deploy latency (us)") === "Deploy latency (\u00b5s)");
+ * ```
+ */
+export function displayUnit(text: string): string {
+  return text === "us" ? "\u00b5s" : text.replaceAll("(us)", "(\u00b5s)");
+}
+
 function firstSeen<T>(rows: readonly T[], key: (r: T) => string): string[] {
   return [...new Set(rows.map(key))];
 }
@@ -119,7 +127,7 @@ function header(
     (yLabel ? AXIS_LABEL_H : 10);
   const marks: Plot.Markish[] = [];
   if (yLabel) {
-    marks.push(Plot.text([`\u2191 ${yLabel}`], {
+    marks.push(Plot.text([`\u2191 ${displayUnit(yLabel)}`], {
       frameAnchor: "top-left",
       dx: -marginLeft + 8,
       dy: -8,
@@ -132,7 +140,7 @@ function header(
     }));
   }
   if (title) {
-    marks.push(Plot.text([title], {
+    marks.push(Plot.text([displayUnit(title)], {
       frameAnchor: "top-left",
       dx: -marginLeft + 8,
       dy: -marginTop + 8,
@@ -209,7 +217,7 @@ function base(options: FigureOptions, kind: string, description: string) {
     document: options.document ?? headlessDocument(),
     width,
     style: { background: THEME.background, color: THEME.color, fontSize: `${THEME.fontSize}px` },
-    ariaLabel: options.title ?? kind,
+    ariaLabel: displayUnit(options.title ?? kind),
     ariaDescription: description,
   };
 }
@@ -318,7 +326,8 @@ export interface ThroughputFigureOptions extends FigureOptions {
 /**
  * Throughput over time in % of bare metal: one line per system (paper series
  * dashed with hollow dots), a rule at 100 %, and each marker (e.g. the
- * de-virtualization moment) as a dashed vertical rule with its label.
+ * de-virtualization moment) as a dashed vertical rule with its label. The
+ * time axis starts at 0 s (the deployment's start), not at the first sample.
  * @param rows samples per system
  * @param markers labelled moments
  * @returns an `<svg>` element
@@ -391,7 +400,15 @@ export function throughputFigure(
     marginLeft,
     marginRight: 20,
     marginBottom: X_LABEL_MARGIN_BOTTOM,
-    x: { label: "time (s) \u2192", grid: true },
+    // From 0 s: samples are windows' ends, so the first one comes a window late.
+    x: {
+      domain: [
+        Math.min(0, ...data.map((d) => d.timeS)),
+        Math.max(0, ...[...data, ...marks].map((d) => d.timeS)),
+      ],
+      label: "time (s) \u2192",
+      grid: true,
+    },
     y: { domain: yDomain, label: null, grid: true },
     color: { domain: systems, range: colors },
     marks: [
@@ -442,9 +459,10 @@ export interface BarsFigureOptions extends FigureOptions {
 
 /**
  * Grouped bars: groups (systems) side by side, series (e.g. read/write) as
- * colours (a single series is coloured by system instead). Simulated values
- * are solid bars labelled with their value; each paper value is a black tick
- * (with a tooltip), or a light dashed bar when no simulated value exists.
+ * colours (see seriesColors; a single series is coloured by system instead).
+ * Simulated values are solid bars labelled with their value; each paper value
+ * is a black tick (with a tooltip), or a light dashed bar when no simulated
+ * value exists. A unit "us" reads "µs" (see displayUnit).
  * @param rows one value per group, series and source; all with the same unit
  * @returns an `<svg>` element
  * @example
@@ -454,7 +472,7 @@ export interface BarsFigureOptions extends FigureOptions {
  *   { group: "Bare-metal", series: "latency", value: 1.3, unit: "us", source: "paper" },
  *   { group: "Bare-metal", series: "latency", value: 1.31, unit: "us", source: "sim" },
  * ], { yLabel: "RDMA latency (us)" }));
- * console.assert(svg.includes("paper: 1.3 us"));
+ * console.assert(svg.includes("paper: 1.3 \u00b5s"));
  * ```
  */
 export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions = {}): Figure {
@@ -490,11 +508,9 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
   }
   const yMax = Math.max(0, ...data.map((d) => d.value));
   const yMin = Math.min(0, ...data.map((d) => d.value));
-  // Series that are all known systems keep their colours from the other figures.
-  const systems = series.every((x) => Object.hasOwn(SYSTEM_COLORS, systemKey(x)));
   const color = bySystem
     ? { domain: groups, range: groups.map(systemColor) }
-    : { domain: series, range: systems ? series.map(systemColor) : categoryColors(series) };
+    : { domain: series, range: seriesColors(series) };
   const fill = bySystem ? "group" : "series";
   const items: LegendItem[] = bySystem
     ? []
@@ -528,7 +544,7 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
       Plot.barY(sim, {
         ...pos,
         fill,
-        title: (d: BarRow) => `sim ${d.group} ${d.series}: ${fmt(d.value)} ${d.unit}`,
+        title: (d: BarRow) => `sim ${d.group} ${d.series}: ${fmt(d.value)} ${displayUnit(d.unit)}`,
         className: "mc-bar-sim",
       }),
       Plot.barY(paperOnly, {
@@ -543,7 +559,7 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
         ...pos,
         stroke: THEME.color,
         strokeWidth: 2.5,
-        title: (d: BarRow) => `paper: ${fmt(d.value)} ${d.unit}`,
+        title: (d: BarRow) => `paper: ${fmt(d.value)} ${displayUnit(d.unit)}`,
         className: "mc-tick-paper",
       }),
       ...([[-6, "bottom", (v: number) => v >= 0], [6, "top", (v: number) => v < 0]] as const)
@@ -763,7 +779,8 @@ function measured(r: ComparisonRow): [string, string] {
  * is NaN (not reached within the run) shows "not reached" and error "n/a",
  * and fails. With `judged: false` (configurations the paper's values do not
  * apply to) the table has no tolerance and status columns and no row is
- * marked: the rows get class "unjudged".
+ * marked: the rows get class "unjudged". A metric's "(us)" reads "(µs)"
+ * (see displayUnit).
  * @param rows one check per row
  * @param options `judged`: mark rows pass/FAIL (default true)
  * @returns an HTML string
@@ -808,7 +825,7 @@ export function comparisonTable(
       : ' class="fail" style="color:#b00020;font-weight:bold"';
     const values = [
       r.figure,
-      r.metric,
+      displayUnit(r.metric),
       fmt(r.paper),
       ...measured(r),
       `\u00b1${fmt(r.tolerancePct)}`,

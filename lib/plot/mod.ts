@@ -17,6 +17,7 @@ export {
   barsFigure,
   type BarsFigureOptions,
   comparisonTable,
+  displayUnit,
   type Figure,
   type FigureOptions,
   formatComparison,
@@ -47,7 +48,9 @@ export {
 } from "./rows.ts";
 export {
   categoryColors,
+  OPERATION_COLORS,
   PALETTE,
+  seriesColors,
   SOURCE_STYLE,
   SYSTEM_COLORS,
   systemColor,

@@ -51,6 +51,17 @@ export const PALETTE: readonly string[] = [
 ];
 
 /**
+ * Colours of I/O operations (the storage figure's read/write): two shades of
+ * a purple that no system, phase or palette colour uses, so read/write do
+ * not look related to another figure's phases; mid and light, so they stay
+ * apart in greyscale and black paper ticks show on both (ColorBrewer "Purples").
+ */
+export const OPERATION_COLORS: Readonly<Record<string, string>> = {
+  read: "#756bb1",
+  write: "#bcbddc",
+};
+
+/**
  * Normalises a system label to its canonical key: "KVM/Local" -> "kvm-local",
  * "Bare-metal" -> "bare-metal", "BMcast (deploy)" -> "bmcast-deploy".
  * @example
@@ -94,4 +105,24 @@ export function systemColor(name: string): string {
  */
 export function categoryColors(domain: readonly string[]): string[] {
   return domain.map((_, i) => PALETTE[i % PALETTE.length]);
+}
+
+/**
+ * Colours of a bar figure's series: systems keep their colours (as in the
+ * curves), I/O operations get {@link OPERATION_COLORS}, anything else the
+ * palette in order.
+ * @example
+ * ```ts
+ * import { OPERATION_COLORS, seriesColors, systemColor } from "./theme.ts";
+ * console.assert(seriesColors(["kvm"])[0] === systemColor("kvm"));
+ * console.assert(seriesColors(["read", "write"])[1] === OPERATION_COLORS.write);
+ * ```
+ */
+export function seriesColors(series: readonly string[]): string[] {
+  for (const named of [SYSTEM_COLORS, OPERATION_COLORS]) {
+    if (series.every((s) => Object.hasOwn(named, systemKey(s)))) {
+      return series.map((s) => named[systemKey(s)]);
+    }
+  }
+  return categoryColors(series);
 }

@@ -3,9 +3,13 @@ import {
   barsFigure,
   type ComparisonRow,
   comparisonTable,
+  displayUnit,
   formatComparison,
+  OPERATION_COLORS,
+  PALETTE,
   scatterFigure,
   startupFigure,
+  SYSTEM_COLORS,
   systemColor,
   THEME,
   throughputFigure,
@@ -74,6 +78,25 @@ Deno.test("throughputFigure() draws a line per system, paper dots, the 100% rule
   assert.ok(Math.abs(mx - (xAt("800") + xAt("1,000")) / 2) < 1.5, `marker at ${mx}`);
 });
 
+Deno.test("throughputFigure() starts the time axis at 0 s, though the first sample ends a window later", () => {
+  const rows = [30, 60, 90].map((t) => ({
+    system: "bmcast",
+    timeS: t,
+    pctOfBareMetal: 90,
+    source: "sim" as const,
+  }));
+  const markers = [{ system: "bmcast", timeS: 120, label: "de-virtualized" }];
+  const fig = throughputFigure(rows, markers) as unknown as {
+    scale(name: "x"): { domain: number[] };
+  };
+  assert.deepEqual(fig.scale("x").domain, [0, 120]); // to the last marker, as before
+  const xTicks = texts(
+    parseSvg(toSvg(fig as unknown as Element)),
+    'g[aria-label="x-axis tick label"] text',
+  );
+  assert.equal(xTicks[0], "0");
+});
+
 Deno.test("throughputFigure() widens the y domain to fit values beyond [60, 120]", () => {
   const rows = [{ system: "kvm", timeS: 0, pctOfBareMetal: 131, source: "sim" as const }, {
     system: "kvm",
@@ -108,13 +131,23 @@ Deno.test("barsFigure() groups storage bars by system, series as colour, paper a
   assert.equal(fills.size, 2);
 });
 
+Deno.test("barsFigure() gives read/write colours of their own: no startup phase's, system's or palette colour", () => {
+  const fills = (svg: Element, selector: string) =>
+    new Set([...svg.querySelectorAll(selector)].map((r) => r.getAttribute("fill")));
+  const storage = fills(parseSvg(toSvg(barsFigure(STORAGE))), "g.mc-bar-sim rect");
+  assert.deepEqual(storage, new Set([OPERATION_COLORS.read, OPERATION_COLORS.write]));
+  const phases = fills(parseSvg(toSvg(startupFigure(STARTUP))), "g.mc-bar-sim rect");
+  assert.deepEqual(phases, new Set(PALETTE.slice(0, 4))); // the startup figure keeps its colours
+  for (const c of [...PALETTE, ...Object.values(SYSTEM_COLORS)]) assert.ok(!storage.has(c), c);
+});
+
 Deno.test("barsFigure() draws paper-only values as outlined bars, colours one series by system", () => {
   const svg = parseSvg(toSvg(barsFigure(RDMA)));
   assert.equal(count(svg, "g.mc-bar-sim rect"), 2);
   assert.equal(count(svg, "g.mc-bar-paper rect"), 2); // Deploy, Devirt have no sim value
   assert.equal(count(svg, "g.mc-tick-paper line"), 4);
-  assert.ok(texts(svg, "g.mc-tick-paper title").includes("paper: 1.61 us"));
-  assert.deepEqual(texts(svg, "g.mc-y-label text"), ["\u2191 us"]); // unit as default label
+  assert.ok(texts(svg, "g.mc-tick-paper title").includes("paper: 1.61 \u00b5s"));
+  assert.deepEqual(texts(svg, "g.mc-y-label text"), ["\u2191 \u00b5s"]); // unit as default label
   assert.deepEqual(texts(svg, "g.mc-value text").sort(), ["1.29", "1.3", "1.3", "1.66"]);
   const fills = [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill"));
   assert.notEqual(fills[0], fills[1]);
@@ -184,7 +217,7 @@ Deno.test("comparisonTable() lists every metric and marks failures", () => {
     ...COMPARISON,
     { ...COMPARISON[0], metric: "<script>x</script>" },
   ]);
-  for (const r of COMPARISON) assert.ok(html.includes(r.metric), r.metric);
+  for (const r of COMPARISON) assert.ok(html.includes(displayUnit(r.metric)), r.metric);
   const rows = html.match(/<tr[^>]*>/g)!.slice(1);
   assert.equal(rows.length, COMPARISON.length + 1);
   assert.equal(rows.filter((r) => r.includes('class="fail"')).length, 1);
@@ -324,6 +357,23 @@ Deno.test("throughputFigure() refuses a yDomain that is not two finite numbers, 
     );
   }
   assert.doesNotThrow(() => throughputFigure(THROUGHPUT, [], { yDomain: [0, 150] }));
+});
+
+Deno.test('figures and HTML tables show microseconds as \u00b5s; rows, metric names and text tables keep "us"', () => {
+  const rows = RDMA.map((r) => ({ ...r }));
+  const svg = toSvg(barsFigure(rows, { title: "RDMA latency (us)", yLabel: "latency (us)" }));
+  const shown = parseSvg(svg);
+  assert.deepEqual(texts(shown, "g.mc-title text"), ["RDMA latency (\u00b5s)"]);
+  assert.deepEqual(texts(shown, "g.mc-y-label text"), ["\u2191 latency (\u00b5s)"]);
+  assert.ok(texts(shown, "g.mc-bar-sim title").includes("sim KVM/Pass latency: 1.66 \u00b5s"));
+  assert.ok(svg.includes('aria-label="RDMA latency (\u00b5s)"'));
+  assert.doesNotMatch(svg, /\bus\b/);
+  assert.deepEqual(rows, RDMA); // the rows are not rewritten
+  const metric = COMPARISON[2].metric; // "kvm-pass latency (us)"
+  assert.ok(comparisonTable(COMPARISON).includes(">kvm-pass latency (\u00b5s)<"));
+  assert.ok(formatComparison(COMPARISON).includes(metric)); // terminal text stays ASCII
+  // Only the unit changes, never the word.
+  assert.equal(displayUnit("let us (us) run"), "let us (\u00b5s) run");
 });
 
 Deno.test("comparisonTable() headers are column headers, aligned like their columns", () => {
