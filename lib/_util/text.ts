@@ -1,4 +1,5 @@
 /** Plain-text outputs of the command-line tools: CSV files and aligned tables. */
+import { rangeError } from "./errors.ts";
 
 /**
  * Rows as CSV: one column per key seen (in first-seen order), values quoted
@@ -24,6 +25,8 @@ export function csv(rows: readonly object[]): string {
 /**
  * A text table: columns separated by " | ", each as wide as its widest cell,
  * right-aligned where `right[c]`, trailing blanks trimmed.
+ * @throws RangeError when a row has fewer or more cells than `head` (every
+ * caller builds full rows, so a short one is a bug, not a blank to pad).
  * @example
  * ```ts
  * import { textTable } from "./text.ts";
@@ -36,6 +39,17 @@ export function textTable(
   rows: readonly (readonly (string | number)[])[],
   right: readonly boolean[],
 ): string {
+  const cellCount = (n: number) => `${n} cell${n === 1 ? "" : "s"}`;
+  rows.forEach((r, i) => {
+    if (r.length !== head.length) {
+      throw rangeError(
+        "format text table",
+        `rows[${i}]`,
+        `a row of ${cellCount(head.length)}, one per header column`,
+        cellCount(r.length),
+      );
+    }
+  });
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
   return cells.map((r) =>

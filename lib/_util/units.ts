@@ -69,18 +69,62 @@ export function toSeconds(t: SimTime): number {
 }
 
 /**
- * Time to move `bytes` at `bytesPerSecond`, in integer ns (rounded up, so a
- * transfer never finishes early). Exact for an integer rate and up to
- * 9,007,199 bytes (bytes * 1e9 < 2^53): a whole number of ns is not rounded
- * up to one more by the division's rounding error.
+ * Time to move `bytes` at `bytesPerSecond`, in integer ns: the least whole
+ * number of ns `t` with `t * bytesPerSecond >= bytes * 1e9` (rounded up, so a
+ * transfer never finishes early). Exact for any rate, fractional ones too, and
+ * any size whose time is a safe integer, where `Math.ceil(bytes * 1e9 / rate)`
+ * is not: its division can round a quotient just above a whole number down to
+ * it (1 ns low: a fractional rate, or a product past 2^53), and from
+ * 2^53 / 5^9 bytes (4.6 GB) the product itself can round (1 ns high).
  * @example
  * ```ts
  * import { transferTime } from "./units.ts";
  * console.assert(transferTime(1_000_000, 1e9) === 1_000_000);
  * console.assert(transferTime(31_232, 1e9) === 31_232 && transferTime(1, 3) === 333_333_334);
+ * console.assert(transferTime(5_000_000_003, 1e9) === 5_000_000_003);
  * ```
  */
 export function transferTime(bytes: Bytes, bytesPerSecond: number): SimTime {
-  // One rounding, not two: exact while bytes * 1e9 < 2^53 and the rate is an integer.
-  return Math.ceil((bytes * NS_PER_S) / bytesPerSecond);
+  const n = bytes * NS_PER_S;
+  // Integers whose product is below 2^53: the product is exact and the one
+  // rounding of the division cannot cross a whole number, so the ceiling is.
+  // The common case, kept small so that it inlines.
+  if (n < 2 ** 53 && Number.isInteger(bytes) && Number.isInteger(bytesPerSecond)) {
+    return Math.ceil(n / bytesPerSecond);
+  }
+  return exactTransferTime(bytes, bytesPerSecond);
+}
+
+/** {@link transferTime} outside its fast case: the float ceiling, corrected in exact arithmetic. */
+function exactTransferTime(bytes: Bytes, bytesPerSecond: number): SimTime {
+  let t = Math.ceil((bytes * NS_PER_S) / bytesPerSecond);
+  // Out of exact range (or nonsense input: left as the plain formula gives it).
+  if (!(t <= Number.MAX_SAFE_INTEGER && bytes >= 0 && bytesPerSecond > 0)) return t;
+  // The float quotient is within a few ulps of the true one: step t to the
+  // least integer whose t * rate reaches bytes * 1e9, compared exactly.
+  while (t > 0 && productAtLeast(t - 1, bytesPerSecond, bytes, NS_PER_S)) t--;
+  while (!productAtLeast(t, bytesPerSecond, bytes, NS_PER_S)) t++;
+  return t;
+}
+
+/** 2^27 + 1: splits a double into two halves of 26 significant bits (Veltkamp). */
+const SPLIT = 134_217_729;
+
+/** The rounding error of the product `p = a * b`: `a * b === p + e` exactly (Dekker). */
+function productError(a: number, b: number, p: number): number {
+  let s = SPLIT * a;
+  const ah = s - (s - a), al = a - ah;
+  s = SPLIT * b;
+  const bh = s - (s - b), bl = b - bh;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+/**
+ * `a * b >= c * d` in exact arithmetic, for finite products well inside the
+ * double range. Rounding keeps order, so differing rounded products decide;
+ * equal ones are told apart by their exact rounding errors.
+ */
+function productAtLeast(a: number, b: number, c: number, d: number): boolean {
+  const p = a * b, r = c * d;
+  return p !== r ? p > r : productError(a, b, p) >= productError(c, d, r);
 }

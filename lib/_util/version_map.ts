@@ -5,15 +5,21 @@
  * copied image (all version 0) costs a few kilobytes, and guest writes only
  * materialise the chunks they touch.
  */
-import { requireNumber } from "./errors.ts";
+import { rangeError } from "./errors.ts";
 
 /** Version of a block never written (garbage on a fresh local disk). */
 export const NO_VERSION: number = -1;
 /** Version of every block of a pristine image. */
 export const IMAGE_VERSION = 0;
 
-const CHUNK_BITS = 12; // 4096 blocks per chunk
-const CHUNK = 1 << CHUNK_BITS;
+const CHUNK = 4096; // blocks per chunk
+/**
+ * Most blocks a map holds: 2^43, 4 PiB of 512-byte sectors. A block's chunk
+ * is `(i / CHUNK) | 0`, exact while the quotient fits an int32, and cheap on
+ * the hot paths; `i >>> 12` and `ci << 12` would wrap from 2^32 and 2^31 blocks
+ * on (a 48-bit LBA disk has more).
+ */
+const MAX_BLOCKS = 2 ** 43;
 
 function isUniform(a: Int32Array, v: number): boolean {
   for (let k = 0; k < a.length; k++) if (a[k] !== v) return false;
@@ -56,16 +62,25 @@ export class VersionMap {
   /**
    * A map of `blocks` blocks (`blocks` is readable afterwards), every one at
    * version `initial` ({@link NO_VERSION} by default).
+   * @throws RangeError unless `blocks` is an integer in [0, 2^43].
    */
   constructor(readonly blocks: number, initial: number = NO_VERSION) {
-    requireNumber("create version map", "blocks", blocks, { integer: true, min: 0 });
+    if (!(Number.isInteger(blocks) && blocks >= 0 && blocks <= MAX_BLOCKS)) {
+      throw rangeError(
+        "create version map",
+        "blocks",
+        `an integer in [0, 2^43 = ${MAX_BLOCKS}]`,
+        blocks,
+      );
+    }
     this.#chunks = new Array(Math.ceil(blocks / CHUNK)).fill(initial);
   }
 
   /** Version of block `i`. */
   get(i: number): number {
     this.#check(i, 1);
-    const c = this.#chunks[i >>> CHUNK_BITS];
+    const c = this.#chunks[(i / CHUNK) | 0];
+    // `&` keeps the low 32 bits of any safe integer: the offset is exact.
     return typeof c === "number" ? c : c[i & (CHUNK - 1)];
   }
 
@@ -75,8 +90,8 @@ export class VersionMap {
     let i = start;
     const end = start + count;
     while (i < end) {
-      const ci = i >>> CHUNK_BITS;
-      const cStart = ci << CHUNK_BITS;
+      const ci = (i / CHUNK) | 0;
+      const cStart = ci * CHUNK;
       const cEnd = Math.min(cStart + CHUNK, end);
       const c = this.#chunks[ci];
       if (i === cStart && cEnd - cStart === this.#chunkLength(ci)) {
@@ -104,8 +119,8 @@ export class VersionMap {
     let i = start;
     const end = start + count;
     while (i < end) {
-      const ci = i >>> CHUNK_BITS;
-      const cStart = ci << CHUNK_BITS;
+      const ci = (i / CHUNK) | 0;
+      const cStart = ci * CHUNK;
       const cEnd = Math.min(cStart + CHUNK, end);
       const piece = src.subarray(i - start, cEnd - start);
       const v = piece[0];
@@ -130,8 +145,8 @@ export class VersionMap {
     let i = start;
     const end = start + count;
     while (i < end) {
-      const ci = i >>> CHUNK_BITS;
-      const cStart = ci << CHUNK_BITS;
+      const ci = (i / CHUNK) | 0;
+      const cStart = ci * CHUNK;
       const cEnd = Math.min(cStart + CHUNK, end);
       const c = this.#chunks[ci];
       if (typeof c === "number") out.fill(c, i - start, cEnd - start);
@@ -148,8 +163,8 @@ export class VersionMap {
     let i = start;
     const end = start + count;
     while (i < end) {
-      const ci = i >>> CHUNK_BITS;
-      const cStart = ci << CHUNK_BITS;
+      const ci = (i / CHUNK) | 0;
+      const cStart = ci * CHUNK;
       const cEnd = Math.min(cStart + CHUNK, end);
       const c = this.#chunks[ci];
       if (typeof c === "number") {
@@ -171,7 +186,7 @@ export class VersionMap {
         if (a !== b) return false;
         continue;
       }
-      const n = Math.min(CHUNK, this.blocks - (ci << CHUNK_BITS));
+      const n = Math.min(CHUNK, this.blocks - ci * CHUNK);
       for (let k = 0; k < n; k++) {
         const x = typeof a === "number" ? a : a[k];
         const y = typeof b === "number" ? b : b[k];
@@ -189,7 +204,7 @@ export class VersionMap {
   }
 
   #chunkLength(ci: number): number {
-    return Math.min(CHUNK, this.blocks - (ci << CHUNK_BITS));
+    return Math.min(CHUNK, this.blocks - ci * CHUNK);
   }
 
   /**

@@ -6,7 +6,7 @@
  * passthrough, done or block. hw never knows what hooks it; de-virtualising
  * removes them.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { type FieldIssue, issuesError, numberIssue, requireNumber } from "../_util/mod.ts";
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import type { SimEvent } from "../sim/mod.ts";
 
@@ -114,14 +114,18 @@ export class MmioBus {
   /** Accesses that hit a hook, by hook name. */
   readonly trappedAccesses = new Map<string, number>();
 
-  /** Places a device at [base, base+size). @throws BusOverlapError on overlap. */
+  /**
+   * Places a device at [base, base+size).
+   * @throws RangeError unless base is an integer >= 0 and size an integer >= 1.
+   * @throws BusOverlapError on overlap.
+   */
   map(options: { base: Gpa; size: number; name: string; device: BusDevice }): void {
     const { base, size, name } = options;
-    if (!(size > 0) || !(base >= 0)) {
-      throw new RangeError(
-        `Cannot map '${name}': 'size' must be > 0 and 'base' >= 0: current values are ${size}, ${base}`,
-      );
-    }
+    const issues = [
+      numberIssue("base", base, { integer: true, min: 0 }),
+      numberIssue("size", size, { integer: true, min: 1 }),
+    ].filter((i): i is FieldIssue => i !== undefined);
+    if (issues.length > 0) throw issuesError(`map '${name}'`, issues);
     const clash = this.#maps.find((m) => base < m.base + m.size && m.base < base + size);
     if (clash) {
       throw new BusOverlapError(

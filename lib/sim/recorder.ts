@@ -4,7 +4,7 @@
  * Observers stay outside models: a model exposes numbers or signals, the
  * recorder reads them.
  */
-import { requireNumber } from "../_util/mod.ts";
+import { issuesError, requireNumber } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { Simulation } from "./simulation.ts";
 
@@ -24,6 +24,25 @@ export interface SampleRow {
   value: number;
   /** Further columns: the recorder's `params` and the extras given to `record()`. */
   [extra: string]: string | number | boolean;
+}
+
+/** Columns every sample row sets itself: an extra column may not take one of these names. */
+const RESERVED_COLUMNS: readonly string[] = ["run", "seed", "time", "timeS", "metric", "value"];
+
+/** Throws when `extra` names a reserved column (the row's own value would silently win). */
+function checkExtra(what: string, field: string, extra: object): void {
+  const clashes = Object.keys(extra).filter((k) => RESERVED_COLUMNS.includes(k));
+  if (clashes.length > 0) {
+    throw issuesError(
+      what,
+      clashes.map((k) => ({
+        field: `${field}.${k}`,
+        message: `is a reserved column: extra columns may not be named ${
+          RESERVED_COLUMNS.join(", ")
+        }`,
+      })),
+    );
+  }
 }
 
 /** One phase of one entity: [start, end) in ns and seconds. */
@@ -77,6 +96,7 @@ export class Recorder {
   /**
    * A recorder of `sim`'s run `options.run`; `options.params` become extra
    * columns of every sample row.
+   * @throws RangeError when a param is named run, seed, time, timeS, metric or value.
    */
   constructor(
     readonly sim: Simulation,
@@ -84,14 +104,20 @@ export class Recorder {
   ) {
     this.run = options.run ?? "run";
     this.#extra = options.params ?? {};
+    checkExtra("create recorder", "params", this.#extra);
   }
 
-  /** Records `value` of `metric` at the current time. */
+  /**
+   * Records `value` of `metric` at the current time; `extra` adds columns to
+   * this row.
+   * @throws RangeError when an extra is named run, seed, time, timeS, metric or value.
+   */
   record(
     metric: string,
     value: number,
     extra: Record<string, string | number | boolean> = {},
   ): void {
+    checkExtra(`record '${metric}'`, "extra", extra);
     const t = this.sim.now;
     this.#samples.push({
       ...this.#extra,

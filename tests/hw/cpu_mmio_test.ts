@@ -135,3 +135,23 @@ Deno.test("new InterruptController() refuses a latency that is not an integer >=
   }
   assert.equal(new InterruptController(sim, { latency: 0 }).latency, 0);
 });
+
+Deno.test("MmioBus.map() rejects a bad base or size with the common range error, one issue per field", () => {
+  const bus = new MmioBus();
+  const device = { read: () => 0, write: () => {} };
+  assert.throws(() => bus.map({ base: 0x1000, size: 0, name: "dev", device }), {
+    name: "RangeError",
+    message: "Cannot map 'dev': 'size' must be an integer >= 1: current value is 0",
+  });
+  assert.throws(() => bus.map({ base: -1, size: NaN, name: "dev", device }), {
+    name: "RangeError",
+    message: "Cannot map 'dev': 'base' must be an integer >= 0: current value is -1; " +
+      "'size' must be an integer >= 1: current value is NaN",
+  });
+  assert.throws(
+    () => bus.map({ base: 4096.5, size: 0x100, name: "dev", device }),
+    /'base' must be an integer >= 0: current value is 4096\.5/,
+  );
+  bus.map({ base: 0x1000, size: 0x100, name: "dev", device });
+  assert.equal(bus.raw({ addr: 0x1000, size: 4, write: false, value: 0 }), 0);
+});

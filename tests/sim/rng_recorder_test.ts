@@ -104,3 +104,28 @@ Deno.test("Recorder samples a signal periodically and records spans", () => {
   assert.equal(span.durationS, 33e-9);
   assert.throws(() => rec.end("n0", "boot"), /was not begun/);
 });
+
+Deno.test("Recorder.record rejects an extra column named like a column of the row itself", () => {
+  const rec = new Recorder(new Simulation({ seed: 1 }));
+  for (const name of ["run", "seed", "time", "timeS", "metric", "value"]) {
+    assert.throws(() => rec.record("x", 1, { [name]: 5 }), {
+      name: "RangeError",
+      message: `Cannot record 'x': 'extra.${name}' is a reserved column: ` +
+        "extra columns may not be named run, seed, time, timeS, metric, value",
+    });
+  }
+  assert.throws(
+    () => rec.record("x", 1, { ok: 1, value: 2, seed: 3 }),
+    /'extra\.value'.*; 'extra\.seed'/,
+  );
+  assert.equal(rec.samples().length, 0, "a rejected row is not recorded");
+  rec.record("x", 1, { node: "n0" });
+  assert.equal(rec.samples()[0].node, "n0");
+});
+
+Deno.test("Recorder rejects params named like a column of every row", () => {
+  assert.throws(
+    () => new Recorder(new Simulation({ seed: 1 }), { params: { metric: "latency" } }),
+    /Cannot create recorder: 'params\.metric' is a reserved column: extra columns may not be named run, seed, time, timeS, metric, value/,
+  );
+});

@@ -96,3 +96,31 @@ Deno.test("version map rejects a range outside its blocks", () => {
   assert.throws(() => m.read(-1, 2), RangeError);
   assert.throws(() => m.countOther(9, 2, 0), RangeError);
 });
+
+Deno.test("version map addresses blocks past 2^31 and 2^32 (a 48-bit LBA disk of 2.3 TiB)", () => {
+  const blocks = 0x1_2345_6789;
+  const m = new VersionMap(blocks, IMAGE_VERSION);
+  for (const high of [2 ** 31 + 5, 2 ** 32 + 5]) { // int32 and uint32 index arithmetic wrap here
+    m.fill(high - 2, 4, 7); // before the fix, a fill past 2^31 looped forever
+    assert.equal(m.get(high), 7);
+    assert.equal(m.get(high % 2 ** 31), IMAGE_VERSION, "the block it would wrap onto is untouched");
+    assert.deepEqual([...m.read(high - 3, 6)], [0, 7, 7, 7, 7, 0]);
+  }
+  m.set(blocks - 3, [8, 9]);
+  assert.deepEqual([...m.read(blocks - 4, 4)], [0, 8, 9, 0]);
+  assert.equal(m.countOther(0, blocks, IMAGE_VERSION), 10);
+  const lastChunk = blocks - (blocks % CHUNK);
+  m.fill(lastChunk, blocks - lastChunk, 3); // the whole (partial) last chunk
+  assert.equal(m.get(blocks - 1), 3);
+  assert.equal(m.countOther(lastChunk, blocks - lastChunk, 3), 0);
+});
+
+Deno.test("version map rejects more blocks than 2^43, stating the limit", () => {
+  assert.throws(() => new VersionMap(2 ** 43 + 1), {
+    name: "RangeError",
+    message:
+      "Cannot create version map: 'blocks' must be an integer in [0, 2^43 = 8796093022208]: current value is 8796093022209",
+  });
+  assert.throws(() => new VersionMap(-1), /'blocks' must be an integer in \[0, 2\^43/);
+  assert.throws(() => new VersionMap(1.5), /current value is 1\.5/);
+});
