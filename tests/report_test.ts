@@ -51,6 +51,13 @@ function generate() {
   return generated;
 }
 
+/** The generated page's HTML, once the report has exited 0. */
+async function generatedPage(): Promise<string> {
+  const r = await generate();
+  assert.equal(r.code, 0, r.stderr);
+  return Deno.readTextFileSync(page);
+}
+
 const BROWSER_FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -152,8 +159,7 @@ Deno.test({
   name: "report page loads in headless Chromium without errors and screenshots non-blank",
   ignore: !hasChromium,
   fn: async () => {
-    const r = await generate();
-    assert.equal(r.code, 0, r.stderr);
+    await generatedPage();
     const url = `file://${page}`;
     const { stdout: dom, stderr } = await chromium(
       "--enable-logging=stderr",
@@ -197,12 +203,10 @@ Deno.test({
     "report page fits a phone-width screen: figures shrink, wide tables scroll in their own box",
   ignore: !hasChromium,
   fn: async () => {
-    const r = await generate();
-    assert.equal(r.code, 0, r.stderr);
     const probed = join(dir, "narrow.html");
     Deno.writeTextFileSync(
       probed,
-      Deno.readTextFileSync(page).replace("</head>", `${LAYOUT_PROBE}\n</head>`),
+      (await generatedPage()).replace("</head>", `${LAYOUT_PROBE}\n</head>`),
     );
     const { stdout: dom } = await chromium(
       "--window-size=420,2000",
@@ -284,9 +288,7 @@ Deno.test({
   name: "report opens every details element for printing and closes them again afterwards",
   ignore: !hasChromium,
   fn: async () => {
-    const r = await generate();
-    assert.equal(r.code, 0, r.stderr);
-    const html = Deno.readTextFileSync(page);
+    const html = await generatedPage();
     // The print stylesheet applied on screen, in an A4 page's width (186 mm at 96 dpi).
     const probed = join(dir, "print.html");
     Deno.writeTextFileSync(
@@ -325,9 +327,7 @@ Deno.test({
 });
 
 Deno.test("report figures: Cassandra's time from 0 s, storage read/write in colours of their own, RDMA latency in \u00b5s", async () => {
-  const r = await generate();
-  assert.equal(r.code, 0, r.stderr);
-  const html = Deno.readTextFileSync(page);
+  const html = await generatedPage();
   const figure = (name: string) => {
     const m = html.match(
       new RegExp(`<figure id="fig-${name}">(<svg[\\s\\S]*?</svg>)([\\s\\S]*?)</figure>`),

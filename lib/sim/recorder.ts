@@ -29,12 +29,16 @@ export interface SampleRow {
 /** Columns every sample row sets itself: an extra column may not take one of these names. */
 const RESERVED_COLUMNS: readonly string[] = ["run", "seed", "time", "timeS", "metric", "value"];
 
-/** Throws when `extra` names a reserved column (the row's own value would silently win). */
-function checkExtra(what: string, field: string, extra: object): void {
+/**
+ * Throws when `extra` names a reserved column (the row's own value would
+ * silently win); `metric` names the row being recorded, if any. The message
+ * is built only then: a sampler records every period.
+ */
+function checkExtra(field: string, extra: object, metric?: string): void {
   const clashes = Object.keys(extra).filter((k) => RESERVED_COLUMNS.includes(k));
   if (clashes.length > 0) {
     throw issuesError(
-      what,
+      metric === undefined ? "create recorder" : `record '${metric}'`,
       clashes.map((k) => ({
         field: `${field}.${k}`,
         message: `is a reserved column: extra columns may not be named ${
@@ -104,7 +108,7 @@ export class Recorder {
   ) {
     this.run = options.run ?? "run";
     this.#extra = options.params ?? {};
-    checkExtra("create recorder", "params", this.#extra);
+    checkExtra("params", this.#extra);
   }
 
   /**
@@ -117,7 +121,7 @@ export class Recorder {
     value: number,
     extra: Record<string, string | number | boolean> = {},
   ): void {
-    checkExtra(`record '${metric}'`, "extra", extra);
+    checkExtra("extra", extra, metric);
     const t = this.sim.now;
     this.#samples.push({
       ...this.#extra,
