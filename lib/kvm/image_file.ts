@@ -175,8 +175,9 @@ export class RemoteImageFile implements VirtioBackend {
     }
     // Every command looks its clusters up in the overlay first (qcow2 L2
     // tables), a read that then goes to the backing file included.
+    const copy = this.#overlayAccess + this.#copyTime(count);
     if (cmd.op === "write") {
-      yield this.#sim.timeout(this.#overlayAccess + this.#copyTime(count));
+      yield this.#sim.timeout(copy);
       this.overlay.set(cmd.lba, cmd.versions);
       this.stats.overlayWrites++;
       return done(true);
@@ -185,7 +186,7 @@ export class RemoteImageFile implements VirtioBackend {
     let overlaid = 0;
     for (let i = 0; i < count; i++) if (mine[i] !== NO_VERSION) overlaid++;
     if (overlaid === count) {
-      yield this.#sim.timeout(this.#overlayAccess + this.#copyTime(count));
+      yield this.#sim.timeout(copy);
       this.stats.overlayReads++;
       return done(true, mine);
     }
