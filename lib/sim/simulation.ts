@@ -408,11 +408,8 @@ export class Simulation {
    * @throws RangeError when delay is negative, not finite or not an integer.
    */
   timeout<T = undefined>(delay: SimTime, value?: T): SimEvent<T> {
-    if (!(delay >= 0) || !Number.isInteger(delay)) {
-      requireNumber("schedule a timeout", "delay", delay, { integer: true, min: 0 });
-    }
     const ev = new SimEvent<T>(this, TRIGGERED, value);
-    this.#queue.push(this.now + delay, NORMAL, ev as SimEvent<unknown>);
+    this.#queue.push(due(this.now, delay, "schedule a timeout"), NORMAL, ev as SimEvent<unknown>);
     return ev;
   }
 
@@ -422,11 +419,9 @@ export class Simulation {
    * @throws RangeError for a negative or non-integer delay or a bad priority.
    */
   call(delay: SimTime, fn: () => void, priority: number = NORMAL): void {
-    if (!(delay >= 0) || !Number.isInteger(delay)) {
-      requireNumber("schedule a callback", "delay", delay, { integer: true, min: 0 });
-    }
+    const time = due(this.now, delay, "schedule a callback");
     if (priority !== NORMAL) checkPriority(priority);
-    this.#queue.push(this.now + delay, priority, fn);
+    this.#queue.push(time, priority, fn);
   }
 
   /**
@@ -445,11 +440,8 @@ export class Simulation {
    * ```
    */
   timer(delay: SimTime, fn: () => void, priority: number = NORMAL): Timer {
-    if (!(delay >= 0) || !Number.isInteger(delay)) {
-      requireNumber("schedule a timer", "delay", delay, { integer: true, min: 0 });
-    }
+    const time = due(this.now, delay, "schedule a timer");
     if (priority !== NORMAL) checkPriority(priority);
-    const time = this.now + delay;
     return new Timer(this.#queue, time, priority, this.#queue.push(time, priority, fn));
   }
 
@@ -569,6 +561,14 @@ export class Simulation {
       else item._process();
     }
   }
+}
+
+/** `now + delay`; throws unless the delay is a whole number of ns >= 0 (the cheap test first: every event passes here). */
+function due(now: SimTime, delay: SimTime, what: string): SimTime {
+  if (!(delay >= 0) || !Number.isInteger(delay)) {
+    requireNumber(what, "delay", delay, { integer: true, min: 0 });
+  }
+  return now + delay;
 }
 
 function checkPriority(priority: number): void {
