@@ -408,8 +408,9 @@ export class Simulation {
    * @throws RangeError when delay is negative, not finite or not an integer.
    */
   timeout<T = undefined>(delay: SimTime, value?: T): SimEvent<T> {
+    const time = due(this.now, delay, "schedule a timeout");
     const ev = new SimEvent<T>(this, TRIGGERED, value);
-    this.#queue.push(due(this.now, delay, "schedule a timeout"), NORMAL, ev as SimEvent<unknown>);
+    this.#queue.push(time, NORMAL, ev as SimEvent<unknown>);
     return ev;
   }
 
