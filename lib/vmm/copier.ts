@@ -7,6 +7,13 @@
  * a multicast session): each piece waits for the policy the same way.
  * Device-neutral: it knows a {@link VmmBlockIo} and an {@link ImageSource},
  * never a device kind.
+ *
+ * Failures: a chunk whose fetch fails, or whose write leaves sectors absent
+ * (the disk failed the VMM's command after the mediator's retries), stays
+ * not copied and is handed out again on a later lap; after
+ * {@link COPY_ATTEMPTS} failed attempts the copier gives it up and reports it
+ * (`stats.chunksGivenUp`), so the run goes on (its sectors are still
+ * redirected) but the copy never completes and the VMM never de-virtualizes.
  */
 import { invariant, requireNumber, splitRun } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
@@ -24,6 +31,9 @@ export type ImageStream = (
   write: (lba: number, versions: Int32Array) => SimEvent<unknown>,
 ) => SimEvent<void>;
 
+/** Attempts at one chunk (fetch and write) before the copier gives it up. */
+export const COPY_ATTEMPTS = 3;
+
 /** Copier counters. */
 export interface CopierStats {
   /** Chunks (or stream pieces) written (counted even when the guest had written all of it). */
@@ -32,6 +42,10 @@ export interface CopierStats {
   sectorsWritten: number;
   /** Chunk fetches whose data was partly dropped because the guest wrote first. */
   sectorsSkipped: number;
+  /** Chunk (or stream piece) copies that failed: the fetch failed or sectors stayed absent. */
+  failedCopies: number;
+  /** Chunks given up after {@link COPY_ATTEMPTS} failed attempts, left not copied. */
+  chunksGivenUp: number;
   /** When {@link BackgroundCopier.run} started, ns (NaN before). */
   startedAt: SimTime;
   /** When every sector was present and the copier stopped, ns (NaN before). */
@@ -53,6 +67,8 @@ export class BackgroundCopier {
     chunksCopied: 0,
     sectorsWritten: 0,
     sectorsSkipped: 0,
+    failedCopies: 0,
+    chunksGivenUp: 0,
     startedAt: NaN,
     finishedAt: NaN,
   };
@@ -106,31 +122,64 @@ export class BackgroundCopier {
     return out;
   }
 
-  /** Runs until every sector is present. */
+  /**
+   * Runs until every sector is present, or every chunk still absent was
+   * given up ({@link COPY_ATTEMPTS}); `stats.finishedAt` is set only when
+   * the copy completed.
+   */
   *run(): ProcessGenerator<void> {
     const { sim, map, pipeline } = this.#o;
     this.stats.startedAt = sim.now;
     const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
+    const failures = new Map<number, number>();
+    const givenUp = new Set<number>();
+    /** The next chunk to copy from `from` on (wrapping), skipping those given up. */
+    const nextChunk = (from: number) => {
+      for (let c = map.nextToCopy(from), n = 0; c >= 0 && n <= givenUp.size; n++) {
+        if (!givenUp.has(c)) return c;
+        c = map.nextToCopy(c + 1);
+      }
+      return -1;
+    };
     const refill = () => {
       while (inflight.length < pipeline) {
-        const c = map.nextToCopy(inflight.length > 0 ? inflight[inflight.length - 1].chunk + 1 : 0);
+        const c = nextChunk(inflight.length > 0 ? inflight[inflight.length - 1].chunk + 1 : 0);
         if (c < 0) break;
         map.setInflight(c, true);
-        inflight.push({ chunk: c, fetch: this.#fetch(map.chunkRange(c)) });
+        // A failure is taken in below, when the chunk's turn comes (a no-op waiter till then).
+        inflight.push({ chunk: c, fetch: this.#fetch(map.chunkRange(c)).then(() => {}) });
       }
     };
     while (!map.complete) {
       refill();
       // Only this loop marks chunks in flight, and it clears the mark of each chunk it wrote:
-      // with the map incomplete, refill() found at least one chunk to fetch.
+      // with the map incomplete, refill() found a chunk to fetch unless all left were given up.
       const next = inflight.shift();
-      invariant(next !== undefined, "copier: map incomplete but no chunk left to fetch");
-      const versions = (yield next.fetch) as Int32Array;
-      yield* this.#write(map.chunkRange(next.chunk).lba, versions, refill);
+      if (next === undefined) {
+        invariant(givenUp.size > 0, "copier: map incomplete but no chunk left to fetch");
+        break;
+      }
+      const range = map.chunkRange(next.chunk);
+      let versions: Int32Array | undefined;
+      try {
+        versions = (yield next.fetch) as Int32Array;
+      } catch {
+        versions = undefined; // the image server failed the fetch
+      }
+      if (versions !== undefined) yield* this.#write(range.lba, versions, refill);
       map.setInflight(next.chunk, false);
+      if (versions === undefined || !map.isPresent(range.lba, range.count)) {
+        // The fetch failed, or the disk failed the write (the sectors stayed absent):
+        // the chunk is handed out again on a later lap, or given up.
+        this.stats.failedCopies++;
+        const n = (failures.get(next.chunk) ?? 0) + 1;
+        failures.set(next.chunk, n);
+        if (n >= COPY_ATTEMPTS) givenUp.add(next.chunk);
+      }
     }
     for (const x of inflight) map.setInflight(x.chunk, false);
-    this.stats.finishedAt = sim.now;
+    this.stats.chunksGivenUp = givenUp.size;
+    if (map.complete) this.stats.finishedAt = sim.now;
   }
 
   /**
@@ -165,6 +214,10 @@ export class BackgroundCopier {
     const delayBefore = io.guestQueueDelay;
     const written = (yield io.writeAbsent({ lba, versions })) as number;
     policy.copied(ctx(), io.guestQueueDelay - delayBefore);
+    // A stream piece the disk failed stays absent (a chunk's failure is counted by run()).
+    if (beforeWrite === undefined && !this.#o.map.isPresent(lba, versions.length)) {
+      this.stats.failedCopies++;
+    }
     this.stats.chunksCopied++;
     this.stats.sectorsWritten += written;
     this.stats.sectorsSkipped += versions.length - written;

@@ -463,6 +463,65 @@ Deno.test("an NCQ error completes nothing: every queued command keeps PxSACT, th
   assert.equal(rig.hba.counters().commands.log, 2);
 });
 
+Deno.test("after an NCQ error the device aborts every command but READ LOG EXT 10h until that log is read (SATA 2.6 §13.5.4.1)", () => {
+  const rig = ahciRig({ latency: 10_000 });
+  const disk = rig.disks[0];
+  disk.fail = (c) => c.op === "read" && c.lba === 16 ? "unc" : undefined;
+  rig.startPort(0, { ie: 0xffff_ffff, ghcIe: true });
+  const read = (s: number) => ({ kind: "read" as const, lba: s * 8, count: 8, ncq: true, tag: s });
+  issueAll(rig, [2], read);
+  rig.sim.run();
+  assert.equal(rig.hba.port(0).device, "ncq-error");
+  restart(rig); // the engine restart is the HBA's: the device stays in its error state
+  const reached = disk.log.length;
+  // A queued read and a non-queued flush: each aborted at once, nothing reaches the media.
+  for (const c of [read(3), { kind: "flush" as const }]) {
+    issueAll(rig, [3], () => c);
+    rig.sim.run();
+    assert.equal(reg(rig, Px.TFD), (R.ATA_ERR_ABRT << 8) | 0x51, c.kind);
+    assert.equal(reg(rig, Px.IS) & R.PxIS_TFES, R.PxIS_TFES);
+    restart(rig);
+  }
+  assert.equal(disk.log.length, reached, "before the fix both ran on the disk");
+  assert.equal(rig.hba.counters().ncqErrorAborts, 2);
+  // The log read is taken: it names the first error (not the aborts) and ends the state.
+  rig.issue(0, {
+    slot: 5,
+    fis: fisOf({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 }),
+    prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
+  });
+  rig.sim.run();
+  assert.equal(reg(rig, Px.CI), 0);
+  const log = decodeNcqErrorLog(rig.memory.readBytes(0x80_0000, 512));
+  assert.deepEqual([log.nq, log.tag, log.error], [false, 2, R.ATA_ERR_UNC]);
+  assert.equal(rig.hba.port(0).device, "ready");
+  issueAll(rig, [3], read);
+  rig.sim.run();
+  assert.equal(reg(rig, Px.SACT), 0, "commands run again");
+  assert.equal(disk.log.length, reached + 1);
+});
+
+Deno.test("a COMRESET ends the device's NCQ error state without the log read", () => {
+  const rig = ahciRig({ latency: 10_000 });
+  rig.disks[0].fail = (c) => c.op === "read" && c.lba === 16 ? "abrt" : undefined;
+  rig.startPort(0);
+  issueAll(rig, [2], (s) => ({ kind: "read", lba: s * 8, count: 8, ncq: true, tag: s }));
+  rig.sim.run();
+  assert.equal(rig.hba.port(0).device, "ncq-error");
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE);
+  rig.sim.run();
+  rig.hba.write(portReg(0, Px.SCTL), 4, 0x301);
+  rig.hba.write(portReg(0, Px.SCTL), 4, 0x300);
+  rig.sim.run();
+  assert.equal(rig.hba.port(0).device, "ready");
+  rig.hba.write(portReg(0, Px.IS), 4, 0xffff_ffff);
+  rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE | R.PxCMD_ST);
+  issueAll(rig, [3], () => ({ kind: "flush" }));
+  rig.sim.run();
+  assert.equal(reg(rig, Px.CI), 0, "the flush ran");
+  assert.equal(rig.hba.counters().ncqErrorAborts, 0);
+});
+
 Deno.test("READ LOG EXT of a log the device does not keep ends in ABRT and halts the port", () => {
   const rig = ahciRig();
   rig.startPort(0);

@@ -14,6 +14,7 @@ import {
   writePrdt,
 } from "../../lib/hw/ahci/mod.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
+import { COPY_ATTEMPTS } from "../../lib/vmm/copier.ts";
 
 const { Px, portReg } = AhciRegs;
 const reg = (r: number) => ABAR + portReg(0, r);
@@ -350,24 +351,130 @@ Deno.test("a guest acknowledging PxIS while the VMM's command fails does not cle
   assert.equal(rig.sim.pending, 0, "nothing left waiting");
 });
 
-Deno.test("a VMM command that keeps failing stops the run after its retries, the port recovered each time", () => {
+Deno.test("a VMM write that keeps failing leaves its sectors absent and is counted; the run goes on, the port recovered each time", () => {
   const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
   rig.disk.fail = (c) => c.op === "write" && c.lba === 8192 ? "unc" : undefined;
+  let written = -1;
+  let after: IoResult | undefined;
   rig.sim.process(function* () {
     yield* boot(rig);
-    rig.mediator!.writeAbsent({ lba: 8192, versions: Int32Array.from(image(8192, 2048)) });
+    written = (yield rig.mediator!.writeAbsent({
+      lba: 8192,
+      versions: Int32Array.from(image(8192, 2048)),
+    })) as number;
+    after = yield* io(rig.driver.read({ lba: 8200, count: 8 })); // still redirected
   });
-  assert.throws(
-    () => rig.sim.run(),
-    /its own write of 2048 sectors at LBA 8192 failed .*5 retries/,
-  );
-  assert.equal(rig.mediator!.stats.vmmErrors, 6);
+  rig.sim.run(); // before the fix: "its own write of 2048 sectors at LBA 8192 failed"
+  const m = rig.mediator!;
+  assert.equal(written, 0);
+  assert.ok(!rig.map!.isPresent(8192, 2048), "left absent: the copier writes it again");
+  assert.deepEqual([m.stats.vmmErrors, m.stats.vmmFailedCommands], [6, 1]);
   assert.equal(rig.disk.failed, 6);
-  const state = rig.hba.port(0).state;
-  assert.ok(
-    state === "starting" || state === "running",
-    `restarted after the last failure too: ${state}`,
+  assert.ok(after!.ok);
+  assert.deepEqual([...after!.versions!], image(8200, 8));
+  assert.equal(rig.hba.port(0).state, "running", "restarted after the last failure too");
+  assert.equal(rig.driver.stats.errors, 0, "the guest saw nothing");
+});
+
+Deno.test("a chunk the disk keeps failing is copied again on later laps, then given up and reported; the rest is copied", () => {
+  const rig = makeRig({ virtualized: true, sectors: 2048, chunkSectors: 256 });
+  rig.disk.fail = (c) => c.op === "write" && c.lba === 512 ? "abrt" : undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* rig.copier!.run();
+  });
+  rig.sim.run(); // before the fix the first failure stopped the run
+  const s = rig.copier!.stats;
+  assert.deepEqual([s.failedCopies, s.chunksGivenUp], [COPY_ATTEMPTS, 1]);
+  assert.ok(Number.isNaN(s.finishedAt), "the copy did not complete");
+  assert.equal(rig.mediator!.stats.vmmFailedCommands, COPY_ATTEMPTS);
+  assert.equal(rig.map!.presentSectors, 2048 - 256, "every other chunk was copied");
+  assert.ok(!rig.mediator!.finished && rig.mediator!.canDetach());
+});
+
+Deno.test("a redirected read whose present part the disk keeps failing ends in the guest's own task-file error (NCQ: log 10h answered by the mediator)", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  rig.disk.fail = (c) => c.op === "read" && c.lba === 56 ? "unc" : undefined;
+  let bad: IoResult | undefined, good: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 64, version: 6 }))).ok);
+    // 56..63 are the guest's (read from the disk by the VMM), 64..71 absent (fetched).
+    bad = yield* io(rig.driver.read({ lba: 56, count: 16 }));
+    good = yield* io(rig.driver.read({ lba: 100, count: 8 }));
+  });
+  rig.sim.run(); // before the fix: "its own read of 8 sectors at LBA 56 failed"
+  assert.equal(bad!.ok, false);
+  assert.match(bad!.error!, /task file error: status 0x51 error 0x40$/, "UNC: not retried");
+  assert.ok(good!.ok, "the guest's port works on");
+  assert.deepEqual([...good!.versions!], image(100, 8));
+  const m = rig.mediator!.stats;
+  assert.deepEqual([m.vmmFailedCommands, m.emulatedTaskFileErrors, m.emulatedLogReads], [1, 1, 1]);
+  assert.equal(rig.driver.stats.taskFileErrors, 1);
+  assert.equal(rig.hba.counters().commands.log, 0, "the disk was never asked for its log");
+  assert.deepEqual(
+    [...rig.disk.content.read(64, 8)],
+    image(64, 8),
+    "the fetched part still filled",
   );
+  assert.ok(rig.mediator!.canDetach());
+});
+
+Deno.test("the same without NCQ: the redirect fails with the disk's ABRT, which the guest retries until it gives up", () => {
+  const rig = makeRig({ virtualized: true, copier: false, driver: { ncq: false } });
+  rig.disk.fail = (c) => c.op === "read" && c.lba === 56 ? "abrt" : undefined;
+  let bad: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 64, version: 6 }))).ok);
+    bad = yield* io(rig.driver.read({ lba: 56, count: 16 }));
+  });
+  rig.sim.run();
+  assert.match(bad!.error!, /task file error: status 0x51 error 0x4, 5 retries/);
+  assert.equal(rig.driver.stats.taskFileErrors, 6, "tried once and retried five times");
+  // The first try is the mediator's error; its fetched part filled the disk, so the
+  // retries go to the disk whole and fail there.
+  const m = rig.mediator!.stats;
+  assert.deepEqual([m.emulatedTaskFileErrors, m.guestTaskFileErrors, m.emulatedLogReads], [
+    1,
+    5,
+    0,
+  ]);
+  assert.ok(rig.mediator!.canDetach());
+});
+
+Deno.test("after a guest NCQ error no VMM command reaches the disk before the guest has read its log 10h", () => {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 65536, chunkSectors: 2048 });
+  let failures = 1;
+  rig.disk.fail = (c) =>
+    c.op === "read" && c.lba === 40 && failures > 0 ? (failures--, "abrt") : undefined;
+  const seen: string[] = [];
+  rig.hba.onComplete = (c) => seen.push(`${c.kind}${c.ok ? "" : "!"}`);
+  let r: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 64, version: 6 }))).ok);
+    seen.length = 0;
+    const read = rig.driver.read({ lba: 40, count: 8 }); // fails on the disk
+    yield rig.sim.timeout(20_000); // on the disk
+    // VMM work queued behind the guest's command: it must wait for the log read.
+    const copy = rig.mediator!.writeAbsent({
+      lba: 8192,
+      versions: Int32Array.from(image(8192, 2048)),
+    });
+    r = yield* io(read);
+    yield copy;
+  });
+  rig.sim.run(); // with the disk's error state but not the fix: the VMM's write was aborted 6 times
+  assert.ok(r!.ok);
+  assert.deepEqual(
+    seen,
+    ["read!", "log", "write", "read"],
+    "before the fix the VMM's write came first",
+  );
+  assert.equal(rig.hba.counters().ncqErrorAborts, 0);
+  assert.equal(rig.mediator!.stats.vmmErrors, 0);
+  assert.ok(rig.map!.isPresent(8192, 2048));
 });
 
 Deno.test("a guest NCQ error under the VMM: the guest reads log page 10h through the mediator and re-issues; all data arrives", () => {

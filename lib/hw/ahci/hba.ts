@@ -182,6 +182,7 @@ export class AhciHba implements BusDevice {
       out.bytesWritten += c.bytesWritten;
       out.errors += c.errors;
       out.malformed += c.malformed;
+      out.ncqErrorAborts += c.ncqErrorAborts;
       for (const [k, v] of Object.entries(c.malformedBy)) {
         out.malformedBy[k] = (out.malformedBy[k] ?? 0) + v;
       }

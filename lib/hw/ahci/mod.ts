@@ -18,17 +18,19 @@
  * every other queued command keep their PxSACT bits (the device aborts
  * them), and the device records the failed tag in its NCQ Command Error log,
  * which READ LOG EXT (2Fh) of log 10h returns and clears (§6.2.2.2, SATA 2.6
- * §13.5.4.1). A host bus error (PxIS.HBFS) halts the port the same way.
+ * §13.5.4.1). Until that log is read the device is in its NCQ error state
+ * ({@link DeviceState}): it aborts every other command (ABRT, nothing reaches
+ * the media) whether software restarted the engine or not; only the log read,
+ * a COMRESET or an HBA reset ends it. A host bus error (PxIS.HBFS) halts the
+ * port the same way.
  *
  * Deliberately not modelled: the SATA link layer beyond COMRESET and its
  * delay (link power states, port multipliers), ATAPI, PIO and DMA-setup FIS
  * exchanges (IDENTIFY and READ LOG EXT complete with a D2H FIS), command-
- * completion coalescing, SError bits other than those a COMRESET leaves, and
- * the device's NCQ error state beyond its log: until the log is read a real
- * device aborts every command but READ LOG EXT 10h (SATA 2.6 §13.5.4.1);
- * here it accepts them. The device's abort of its queued commands happens
- * at the error (a real one discards them with an SDB FIS when the log is
- * read, after software's ST clear has already cleared PxSACT).
+ * completion coalescing, and SError bits other than those a COMRESET
+ * leaves. The device's abort of its queued commands happens at the error (a
+ * real one discards them with an SDB FIS when the log is read, after
+ * software's ST clear has already cleared PxSACT).
  * Only log 10h exists (other logs end in ABRT), and the disks themselves
  * report errors only when a test injects them.
  * @module
@@ -39,6 +41,7 @@ export {
   type AhciCosts,
   AhciPort,
   type AhciPortCounters,
+  type DeviceState,
   type EngineState,
   type FisEngineState,
   type LinkState,

@@ -14,7 +14,10 @@
  * the failing tag is in the NCQ Command Error log, read with READ LOG EXT
  * 10h), and nothing more is fetched or issued until software clears PxCMD.ST
  * (which clears PxCI and PxSACT), clears PxIS and PxSERR and sets ST again
- * (§6.2.2.1, §6.2.2.2).
+ * (§6.2.2.1, §6.2.2.2). The device side keeps its NCQ error state across
+ * that restart ({@link DeviceState}): until READ LOG EXT of log 10h is read
+ * (or a COMRESET or HBA reset) it aborts every other command (SATA 2.6
+ * §13.5.4.1).
  */
 import type { Gpa, SimTime } from "../../_util/mod.ts";
 import { transferTime } from "../../_util/mod.ts";
@@ -130,6 +133,23 @@ const FIS_EDGES: Record<FisEngineState, Partial<Record<FisEvent, FisEngineState>
   stopping: { disabled: "off", reset: "off" },
 };
 
+/**
+ * The device's side of NCQ error handling (SATA 2.6 §13.5.4.1; SATA-IO NCQ
+ * compliance: "the device shall stop processing commands until a READ LOG
+ * EXT command with a specified log page of 10h or reset is issued"):
+ * "ncq-error" once a queued command failed (its tag is in log 10h). Then
+ * every command but READ LOG EXT of log 10h ends in ABRT without reaching
+ * the media, and the log read returns the log and ends the state. A COMRESET
+ * or an HBA reset (which resets the device) ends it too. A port's engine
+ * stop (PxCMD.ST 1->0) is the HBA's and leaves it as it is.
+ */
+export type DeviceState = "ready" | "ncq-error";
+type DeviceEvent = "queued-error" | "log-read" | "reset";
+const DEVICE_EDGES: Record<DeviceState, Partial<Record<DeviceEvent, DeviceState>>> = {
+  ready: { "queued-error": "ncq-error", reset: "ready" },
+  "ncq-error": { "log-read": "ready", reset: "ready" },
+};
+
 /** Counters of one port, for a recorder. */
 export interface AhciPortCounters {
   /** Commands completed, by kind. */
@@ -144,6 +164,8 @@ export interface AhciPortCounters {
   errors: number;
   /** Commands rejected as malformed (counted when their task-file error is posted). */
   malformed: number;
+  /** Commands the device aborted because its NCQ error log was not read yet (SATA 2.6 §13.5.4.1). */
+  ncqErrorAborts: number;
   /** Malformed commands by reason. */
   malformedBy: Record<string, number>;
   /** Register writes in an order the spec forbids (ignored), by rule. */
@@ -159,6 +181,7 @@ export function emptyPortCounters(): AhciPortCounters {
     bytesWritten: 0,
     errors: 0,
     malformed: 0,
+    ncqErrorAborts: 0,
     malformedBy: {},
     illegal: {},
   };
@@ -294,8 +317,10 @@ export class AhciPort {
   #linkToken = 0;
   #clbSet = false;
   #fbSet = false;
-  /** The device's NCQ Command Error log (10h): its last queued-command error, until read. */
+  /** The device's NCQ Command Error log (10h): its queued-command error, until read. */
   #ncqLog: NcqErrorLog | undefined;
+  /** The device's NCQ error state: "ncq-error" exactly while `#ncqLog` holds an unread error. */
+  #device: DeviceState = "ready";
   /** Bumped when the engine stops or resets: in-flight work of older generations is dropped. */
   #gen = 0;
   #fetchBusyUntil: SimTime = 0;
@@ -330,6 +355,10 @@ export class AhciPort {
   /** FIS-receive engine state (FRE/FR). */
   get fisState(): FisEngineState {
     return this.#fis;
+  }
+  /** The attached device's NCQ error state (SATA 2.6 §13.5.4.1). */
+  get device(): DeviceState {
+    return this.#device;
   }
   /** Link state after COMRESETs (always "up" for a port that was never reset). */
   get link(): LinkState {
@@ -370,7 +399,7 @@ export class AhciPort {
     this.#dropWork();
     this.#link = "up";
     this.#linkToken++;
-    this.#ncqLog = undefined;
+    this.#deviceReset();
     this._is =
       this._ie =
       this._serr =
@@ -453,7 +482,7 @@ export class AhciPort {
       this.#dropWork();
       this.#link = "reset";
       this.#linkToken++;
-      this.#ncqLog = undefined; // the device is reset
+      this.#deviceReset(); // the device is reset
       this._tfd = ATA_STS_BSY;
     } else if (det === 0 && this.#link === "reset") {
       this.#link = "training";
@@ -579,6 +608,20 @@ export class AhciPort {
     this.#activeOther = false;
   }
 
+  #deviceTransition(ev: DeviceEvent): void {
+    const to = DEVICE_EDGES[this.#device][ev];
+    if (to === undefined) {
+      throw new Error(`ahci port ${this.index}: illegal device edge ${this.#device} --${ev}-->`);
+    }
+    this.#device = to;
+  }
+
+  /** COMRESET or HBA reset: the device forgets its NCQ error (and its log). */
+  #deviceReset(): void {
+    this.#deviceTransition("reset");
+    this.#ncqLog = undefined;
+  }
+
   #illegal(rule: string): void {
     this.counters.illegal[rule] = (this.counters.illegal[rule] ?? 0) + 1;
   }
@@ -657,6 +700,12 @@ export class AhciPort {
     // 2048 Dwords); the HBA moves each to or from memory while the next one
     // crosses, so only one FIS's DMA adds to the command (DMA outpaces the link).
     const dma = bytes > 0 ? transferTime(Math.min(bytes, DATA_FIS_BYTES), costs.dmaBandwidth) : 0;
+    if (this.#device === "ncq-error" && !isNcqLogRead(c)) {
+      // Until its NCQ error log is read the device aborts everything else (SATA 2.6
+      // §13.5.4.1): ABRT at once, nothing reaches the media, the log keeps the first error.
+      this.counters.ncqErrorAborts++;
+      return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
+    }
     if (c.kind === "identify") {
       sim.call(costs.identify + dma, () => {
         if (cmd.gen !== this.#gen) return;
@@ -669,12 +718,11 @@ export class AhciPort {
       sim.call(costs.identify + dma, () => {
         if (cmd.gen !== this.#gen) return;
         // Only the NCQ Command Error log is modelled (other logs end in ABRT).
-        if ((c.lba & 0xff) !== LOG_NCQ_COMMAND_ERROR || c.lba >>> 8 !== 0 || c.count < 1) {
-          return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
-        }
+        if (!isNcqLogRead(c)) return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
         // Reading it ends the device's NCQ error state: the log is cleared (SATA 2.6 §13.5.4.1).
         const log = this.#ncqLog ?? { nq: true, tag: 0, status: 0, error: 0, lba: 0, count: 0 };
         this.#ncqLog = undefined;
+        if (this.#device === "ncq-error") this.#deviceTransition("log-read");
         const page = new Uint8Array(c.count * SECTOR);
         page.set(encodeNcqErrorLog(log));
         if (!this.#dma(() => scatterBytes(memory, d, page), cmd)) return;
@@ -791,7 +839,10 @@ export class AhciPort {
         // §6.2.2.1) or PxSACT (queued: the device logs a failed tag, §6.2.2.2).
         if (!r.ok) this._is |= PxIS_TFES;
         if (!ncq) this.#ccs = cmd.slot;
-        else if (!r.ok) {
+        else if (!r.ok && this.#device === "ready") {
+          // The device enters its NCQ error state; a command it aborts in that
+          // state leaves the log naming the first error.
+          this.#deviceTransition("queued-error");
           this.#ncqLog = {
             nq: false,
             tag: c?.tag ?? cmd.slot,
@@ -829,6 +880,12 @@ export class AhciPort {
       this.#dispatch();
     });
   }
+}
+
+/** READ LOG EXT of the NCQ Command Error log (10h), page 0, at least one sector. */
+function isNcqLogRead(c: DecodedCommand["command"]): boolean {
+  return c.kind === "log" && (c.lba & 0xff) === LOG_NCQ_COMMAND_ERROR && c.lba >>> 8 === 0 &&
+    c.count >= 1;
 }
 
 /** Versions of the data to write, gathered across PRD entries. */

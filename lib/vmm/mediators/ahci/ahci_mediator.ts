@@ -54,17 +54,48 @@
  *   keeps seeing its own PxCMD.ST/CR, PxTFD, CCS and PxIS; no guest command
  *   is on the hardware then (VMM commands run alone), and those queued
  *   meanwhile are issued afterwards.
+ * - The disk's NCQ error state (SATA 2.6 §13.5.4.1): after a guest queued
+ *   command fails the disk aborts everything but READ LOG EXT 10h until that
+ *   log is read (an engine restart does not end it). Until the guest's log
+ *   read completes (or a COMRESET or HBA reset) no VMM command is issued (it
+ *   would be aborted, and would push the guest's log read behind it), guest
+ *   commands go straight to the hardware (no redirection, not queued behind
+ *   VMM work) and the disk answers them as natively.
+ * - A VMM command the disk still fails after VMM_RETRIES retries does not
+ *   stop the run. What a real VMM owes the guest is the disk's behaviour:
+ *   a redirected read whose data cannot be had (the VMM's read of its
+ *   present part failed, or the image server failed the fetch) is completed
+ *   to the guest as its own task-file error, as the disk would fail it: the
+ *   D2H or SDB FIS with ERR, PxTFD with the disk's error (UNC, IDNF, ABRT;
+ *   ABRT for a failed fetch), PxIS.TFES, its PxCI/PxSACT bit kept (PxCMD.CCS
+ *   naming a non-queued one) and the guest's view halted until it clears ST
+ *   (the hardware runs on; what it finishes meanwhile is not shown, and the
+ *   guest issues it again). A queued one's error becomes an NCQ error log
+ *   the mediator answers the guest's READ LOG EXT 10h with; until then it
+ *   aborts the guest's other commands, as the disk would. The guest's error
+ *   handling then retries it (ABRT) or fails it (UNC), as for a real disk
+ *   error. A read crossing the image's end whose absent part could not be
+ *   fetched or written ends the same way (sent whole to the disk it would
+ *   read stale sectors). A VMM write that fails (copy-on-read write-back,
+ *   background copy) leaves its sectors absent: they stay redirected, and
+ *   the copier writes them again later or gives them up and reports them
+ *   (`stats.vmmFailedCommands`, the copier's `failedCopies` and
+ *   `chunksGivenUp`); the copy then never completes, so the VMM does not
+ *   de-virtualize.
  *
  * Simplifications (the paper's text is unavailable, see paper.md): one
  * mediator per HBA, command tables are read in place (no copy against
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
- * rather than on an interrupt. A VMM command that still fails after its
- * retries stops the run (a redirected read's failure is not turned into a
- * task-file error of the guest's command).
+ * rather than on an interrupt.
  */
 import { type Gpa, type Lba, type SimTime, splitRun } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
+  ATA_ERR_ABRT,
+  ATA_ERR_IDNF,
+  ATA_ERR_UNC,
+  ATA_STS_ERR,
+  AtaCmd,
   CMD_HEADER_BYTES,
   CT_CFIS,
   CT_PRDT,
@@ -78,6 +109,7 @@ import {
   type HookHandle,
   type HookResult,
   type InterruptController,
+  LOG_NCQ_COMMAND_ERROR,
   type MmioAccess,
   type MmioBus,
   type PhysicalMemory,
@@ -91,7 +123,9 @@ import {
   PxCMD_ST,
   PxIS_DHRS,
   PxIS_FATAL,
+  PxIS_HBFS,
   PxIS_SDBS,
+  PxIS_TFES,
   readCommandHeader,
   RFIS_BYTES,
   RFIS_RFIS,
@@ -102,6 +136,7 @@ import {
   writePrdbc,
   writePrdt,
 } from "../../../hw/mod.ts";
+import { encodeNcqErrorLog, type NcqErrorLog } from "../../../hw/ahci/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
 import type { BlockMap, SectorRun } from "../../block_map.ts";
 import type { ImageSource, VmmBlockIo } from "../../block_io.ts";
@@ -117,6 +152,25 @@ const CCS_MASK = 0x1f << 8;
 const VMM_MAX_SECTORS = 8192;
 /** Times the VMM issues a failed command of its own again (as Linux sd's SD_MAX_RETRIES). */
 const VMM_RETRIES = 5;
+
+/** The ATA error a command ends in (the Error register's ABRT, IDNF or UNC bit). */
+export type AtaError = "abrt" | "idnf" | "unc";
+const ATA_ERROR_BITS: Record<AtaError, number> = {
+  abrt: ATA_ERR_ABRT,
+  idnf: ATA_ERR_IDNF,
+  unc: ATA_ERR_UNC,
+};
+
+/**
+ * A VMM disk command that still failed after its retries
+ * ({@link AhciMediator.read} fails with it). `error`: the disk's ATA error.
+ */
+export class VmmDiskError extends Error {
+  constructor(readonly error: AtaError, message: string) {
+    super(message);
+    this.name = "VmmDiskError";
+  }
+}
 const VMM_BUF_BYTES = VMM_MAX_SECTORS * 512;
 
 /** Mediator counters for recorders. */
@@ -161,6 +215,20 @@ export interface AhciMediatorStats {
   guestTaskFileErrors: number;
   /** VMM commands that failed; the VMM recovered the port and issued them again. */
   vmmErrors: number;
+  /**
+   * VMM commands that still failed after VMM_RETRIES retries: a write leaves
+   * its sectors absent (copied again later), a read fails the redirect that needed it.
+   */
+  vmmFailedCommands: number;
+  /**
+   * Guest commands the mediator completed with a task-file error of its own:
+   * redirected reads whose data could not be had (from the disk or the image)
+   * or put on the disk, and commands the emulated device aborted while its
+   * NCQ error log was unread.
+   */
+  emulatedTaskFileErrors: number;
+  /** Guest reads of NCQ log 10h the mediator answered (after an emulated NCQ error). */
+  emulatedLogReads: number;
 }
 
 interface VmmOp {
@@ -211,6 +279,24 @@ interface Port {
   halted: boolean;
   /** Succeeds when the guest clears ST after such an error (held redirects wait on it). */
   stopped: SimEvent<unknown> | undefined;
+  /**
+   * The halt the guest sees is the mediator's own (a redirect failed): the
+   * hardware runs on, and what it completes meanwhile is not shown to the guest.
+   */
+  emulatedHalt: boolean;
+  /**
+   * The disk is in its NCQ error state (a guest queued command failed on it):
+   * it aborts everything but READ LOG EXT 10h until the guest reads that log
+   * (SATA 2.6 §13.5.4.1), so no VMM command may run, guest commands go to
+   * the hardware unqueued and unredirected, and the guest's log read is not
+   * held behind VMM work.
+   */
+  diskNeedsLog: boolean;
+  /**
+   * The NCQ error log of an emulated queued-command error, until the guest
+   * reads log 10h (the mediator answers it) or resets the device.
+   */
+  emulatedLog: NcqErrorLog | undefined;
 }
 
 /**
@@ -241,6 +327,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     heldGuestWrites: 0,
     guestTaskFileErrors: 0,
     vmmErrors: 0,
+    vmmFailedCommands: 0,
+    emulatedTaskFileErrors: 0,
+    emulatedLogReads: 0,
   };
   lastGuestIo: SimTime = 0;
   readonly #sim: Simulation;
@@ -263,6 +352,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #hook: HookHandle | undefined;
   #vmmQueue: VmmOp[] = [];
   #vmmRunning = false;
+  /** ATA error of the VMM's last command that failed after its retries. */
+  #lastVmmError: AtaError | undefined;
   /** The VMM is restarting the port after its own command failed. */
   #vmmRecovering = false;
   #vmmSlot = SLOTS - 1;
@@ -366,6 +457,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       orphans: 0,
       halted: false,
       stopped: undefined,
+      emulatedHalt: false,
+      diskNeedsLog: false,
+      emulatedLog: undefined,
     };
     this.#hook = this.#bus.hook(
       { base: this.#abar, size: ABAR_SIZE, name: "vmm/ahci" },
@@ -378,7 +472,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const p = this.#port;
     return p.guestCi === 0 && p.guestSact === 0 && p.hwGuest === 0 && p.held === 0 &&
       p.queue.length === 0 && p.orphans === 0 && this.#guestHeld === 0 &&
-      !this.#vmmRunning && this.#vmmQueue.length === 0;
+      !this.#vmmRunning && this.#vmmQueue.length === 0 && p.emulatedLog === undefined;
   }
 
   whenQuiet(): SimEvent<unknown> {
@@ -591,6 +685,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         // A COMRESET would abort the VMM's own command too.
         if (this.#vmmRunning) return this.#afterVmm(() => this.#portWrite(reg, v), cost);
         p.guestTfd = undefined; // the guest waits for the device's own status after a reset
+        if ((v & 0xf) === 1) this.#deviceReset(); // COMRESET: the device forgets its NCQ error
         return { action: "passthrough", cost };
       case Px.SACT:
         p.guestSact |= v;
@@ -620,11 +715,19 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     p.epoch++;
     p.guestTfd = undefined;
     p.halted = false;
+    p.emulatedHalt = false;
     const stopped = p.stopped;
     p.stopped = undefined;
     stopped?.succeed();
     p.state = nextPortState(p.state, "idle");
     this.#notifyQuiet();
+  }
+
+  /** A COMRESET or HBA reset: the disk, and the device the mediator emulates, leave their NCQ error state. */
+  #deviceReset(): void {
+    const p = this.#port;
+    p.diskNeedsLog = false;
+    p.emulatedLog = undefined;
   }
 
   /**
@@ -638,6 +741,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.#bus.raw({ addr: a.addr, size: a.size, write: true, value: a.value });
       const p = this.#port;
       this.#dropGuestCommands();
+      this.#deviceReset(); // an HBA reset resets the device too (§10.4.3)
       p.guestCmd = p.guestIe = p.guestIs = 0;
     };
     if (!this.#vmmRunning) {
@@ -704,7 +808,9 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.stats.guestCommands++;
       extra += this.#vmm.costs.commandInterpret;
       this.lastGuestIo = this.#sim.now;
-      const busy = this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0;
+      // While the disk waits for its log to be read no VMM command runs: nothing to wait for.
+      const busy = !p.diskNeedsLog &&
+        (this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0);
       const whole = busy && !p.halted ? this.#wholeRedirect(cmd, p) : null;
       if (p.halted) {
         // The HBA halted on a guest error: it takes the PxCI bit but runs nothing
@@ -755,6 +861,13 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       writePrdbc(this.#mem, cmd, 0);
       this.#emulateCompletion(cmd);
       return;
+    }
+    // The device's NCQ error state (SATA 2.6 §13.5.4.1): the disk's own goes to the disk,
+    // which aborts all but the log read; the emulated one answers the same way here.
+    if (p.diskNeedsLog) return this.#toHardware(cmd.slot);
+    if (p.emulatedLog !== undefined) {
+      if (isNcqLogRead(cmd)) return this.#emulateLogRead(cmd, p.emulatedLog);
+      return this.#failGuest(cmd, "abrt");
     }
     // Sectors of the command inside the image (the disk is larger: a command may cross its end).
     const inImage = Math.min(cmd.count, this.#map.sectors - cmd.lba);
@@ -822,14 +935,26 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         this.stats.guestWrites++;
         wrote = true;
       }
+      // The guest read the disk's NCQ error log: the disk takes commands again.
+      if (cmd !== undefined && isNcqLogRead(cmd) && prdbc >= 512) p.diskNeedsLog = false;
       p.cmds[slot] = undefined;
     }
     if (wrote) this.#checkFinished();
+    // A queued command failed (its tag and the others keep PxSACT): the disk is in its
+    // NCQ error state until its log is read (SATA 2.6 §13.5.4.1).
+    if (error && (sact & p.hwGuest & ~done) !== 0) p.diskNeedsLog = true;
+    p.hwGuest = (p.hwGuest & ~done) >>> 0;
+    if (p.emulatedHalt) {
+      // The guest sees the mediator's halt: what the hardware finished since is not
+      // shown (a real HBA halted would not have finished it); the guest's port stop
+      // drops those commands and its recovery issues them again.
+      this.#afterGuestCompletion();
+      return;
+    }
     if (error && !p.halted) {
       p.halted = true;
       this.stats.guestTaskFileErrors++;
     }
-    p.hwGuest = (p.hwGuest & ~done) >>> 0;
     p.guestTfd = undefined; // the hardware's status is the guest's latest
     p.guestCi = (p.guestCi & ~done) >>> 0;
     p.guestSact = (p.guestSact & ~done) >>> 0;
@@ -876,12 +1001,25 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const present = complement({ lba: cmd.lba, count: cmd.count }, missing);
     const reads = present.map((run) => ({ run, ev: this.read(run) }));
     const epoch = p.epoch;
-    yield this.#sim.allOf([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)]);
+    const failure =
+      (yield this.#settled([...fetches.map((f) => f.ev), ...reads.map((r) => r.ev)])) as
+        | AtaError
+        | undefined;
     yield* this.#untilNotHalted(epoch);
     if (p.epoch !== epoch) {
       // The guest stopped the port meanwhile (its error handling gave up on the
       // command): nothing goes to its buffers; the fetched data still fills the disk.
       p.orphans--;
+      this.#writeBack(fetches);
+      this.#notifyQuiet();
+      return;
+    }
+    if (failure !== undefined) {
+      // Part of the data could not be had (the disk failed the VMM's read after its
+      // retries, or the image server failed the fetch): the command ends in a
+      // task-file error of its own, as the disk's would, and the guest's error
+      // handling retries or fails it. What was fetched still fills the disk.
+      this.#failGuest(cmd, failure);
       this.#writeBack(fetches);
       this.#notifyQuiet();
       return;
@@ -905,9 +1043,32 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       .map((run) => ({ run, ev: this.#fetch(run) }));
   }
 
-  /** Writes what was fetched to the local disk, where still absent (copy-on-read). */
+  /**
+   * Writes what was fetched to the local disk, where still absent
+   * (copy-on-read); fetches that failed are skipped (the copier fills them).
+   */
   #writeBack(fetches: readonly { run: SectorRun; ev: SimEvent<Int32Array> }[]): SimEvent<number>[] {
-    return fetches.map((f) => this.writeAbsent({ lba: f.run.lba, versions: f.ev.value }));
+    return fetches.filter((f) => f.ev.ok).map((f) =>
+      this.writeAbsent({ lba: f.run.lba, versions: f.ev.value })
+    );
+  }
+
+  /**
+   * Succeeds once every one of `events` has triggered, with the ATA error of
+   * the first that failed (a {@link VmmDiskError}'s, else ABRT), or undefined.
+   */
+  #settled(events: readonly SimEvent<unknown>[]): SimEvent<AtaError | undefined> {
+    const out = this.#sim.event<AtaError | undefined>();
+    let left = events.length;
+    let error: AtaError | undefined;
+    if (left === 0) return out.succeed(undefined);
+    for (const ev of events) {
+      ev.then((e) => {
+        if (!e.ok) error ??= e.value instanceof VmmDiskError ? e.value.error : "abrt";
+        if (--left === 0) out.succeed(error);
+      });
+    }
+    return out;
   }
 
   /**
@@ -920,11 +1081,21 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const p = this.#port;
     const epoch = p.epoch;
     const fetches = this.#fetchAll(missing);
-    yield this.#sim.allOf(fetches.map((f) => f.ev));
+    let failure = (yield this.#settled(fetches.map((f) => f.ev))) as AtaError | undefined;
     yield this.#sim.allOf(this.#writeBack(fetches));
     yield* this.#untilNotHalted(epoch);
     if (p.epoch !== epoch) {
       p.orphans--; // the guest stopped the port meanwhile: the command is gone
+      this.#notifyQuiet();
+      return;
+    }
+    // Sectors still absent (a fetch or the VMM's write failed) would read stale from
+    // the disk: the command ends in a task-file error instead (ABRT for a failed fetch).
+    if (failure === undefined && missing.some((r) => !this.#map.isPresent(r.lba, r.count))) {
+      failure = this.#lastVmmError ?? "abrt";
+    }
+    if (failure !== undefined) {
+      this.#failGuest(cmd, failure);
       this.#notifyQuiet();
       return;
     }
@@ -1007,7 +1178,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const start = Math.max(end, covered);
     for (const run of splitRun({ lba: start, count: stop - start }, this.#image.maxSectors)) {
       if (this.#map.isPresent(run.lba, run.count)) continue;
-      this.#prefetched.push({ run, ev: this.#image.read(run) });
+      // A read-ahead no redirect ends up using may fail unheeded (a no-op waiter).
+      this.#prefetched.push({ run, ev: this.#image.read(run).then(() => {}) });
     }
   }
 
@@ -1034,6 +1206,78 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     if ((p.guestIe & p.guestIs) !== 0) this.#inject();
   }
 
+  /**
+   * Makes the guest see its command fail as the disk would fail it: a D2H
+   * (non-queued) or Set Device Bits FIS (queued) with ERR, PxTFD with the
+   * error, PxIS.TFES and the interrupt; the command keeps its PxCI/PxSACT bit
+   * (a non-queued one is named by PxCMD.CCS) and the port is halted in the
+   * guest's view until it clears ST (AHCI 1.3.1 §6.2.2), while the hardware
+   * runs on. A queued command's error is kept as the NCQ error log the
+   * guest then reads (SATA 2.6 §13.5.4.1); until then the mediator aborts
+   * its other commands, as the disk would.
+   */
+  #failGuest(cmd: GuestCommand, error: AtaError): void {
+    const p = this.#port;
+    const status = TFD_IDLE | ATA_STS_ERR;
+    const bits = ATA_ERROR_BITS[error];
+    writePrdbc(this.#mem, cmd, 0);
+    if (fbOf(p) !== 0) {
+      if (cmd.ncq) {
+        const sdb = encodeSdbFis({ status, error: bits, interrupt: true, sactive: 0 });
+        this.#mem.writeBytes(fbOf(p) + RFIS_SDBFIS, sdb);
+      } else {
+        const d2h = encodeD2hFis({ status, error: bits, interrupt: true });
+        this.#mem.writeBytes(fbOf(p) + RFIS_RFIS, d2h);
+      }
+    }
+    const ccs = cmd.ncq
+      ? p.guestTfd?.ccs ?? (this.#rawRead(Px.CMD) & CCS_MASK)
+      : (cmd.slot << 8) & CCS_MASK;
+    p.guestTfd = { tfd: (bits << 8) | status, ccs };
+    p.guestIs = (p.guestIs | PxIS_TFES) >>> 0;
+    p.held = (p.held & ~(1 << cmd.slot)) >>> 0;
+    if (!p.halted) {
+      p.halted = true;
+      p.emulatedHalt = true;
+    }
+    if (cmd.ncq && p.emulatedLog === undefined) {
+      p.emulatedLog = {
+        nq: false,
+        tag: cmd.slot,
+        status,
+        error: bits,
+        lba: cmd.lba,
+        count: cmd.count,
+      };
+    }
+    this.stats.emulatedTaskFileErrors++;
+    this.lastGuestIo = this.#sim.now;
+    if ((p.guestIe & p.guestIs) !== 0) this.#inject();
+  }
+
+  /**
+   * The guest's READ LOG EXT of log 10h after an emulated queued-command
+   * error: the mediator returns that log (and clears it) as the disk returns
+   * its own, with a good completion.
+   */
+  #emulateLogRead(cmd: GuestCommand, log: NcqErrorLog): void {
+    const p = this.#port;
+    const page = new Uint8Array(Math.max(1, cmd.count) * 512);
+    page.set(encodeNcqErrorLog(log));
+    let k = 0;
+    for (const e of cmd.prdt) {
+      if (k >= page.length) break;
+      const n = Math.min(e.bytes, page.length - k);
+      this.#mem.writeBytes(e.dba, page.subarray(k, k + n));
+      k += n;
+    }
+    writePrdbc(this.#mem, cmd, k);
+    p.emulatedLog = undefined;
+    this.stats.emulatedLogReads++;
+    this.#emulateCompletion(cmd);
+    this.#notifyQuiet();
+  }
+
   /** Injects the HBA's interrupt into the guest (if the guest enabled it in GHC.IE). */
   #inject(): void {
     if (this.#rawGhc(Ghc.GHC) & GHC_IE) {
@@ -1055,8 +1299,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     }
     // Not while guest commands are in the hardware, a guest write waits for the
     // worker to stop, or the engine is stopped (the guest is resetting the port).
+    // Nor while the disk aborts all but the guest's read of its NCQ error log.
     if (
-      this.#port.hwGuest !== 0 || this.#guestHeld > 0 || !(this.#rawRead(Px.CMD) & PxCMD_ST)
+      this.#port.hwGuest !== 0 || this.#guestHeld > 0 || this.#port.diskNeedsLog ||
+      !(this.#rawRead(Px.CMD) & PxCMD_ST)
     ) {
       this.#schedulePoll();
       return;
@@ -1102,12 +1348,18 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       const op = this.#vmmQueue.shift()!;
       if (op.op === "read") {
         const out = new Int32Array(op.count);
-        for (let o = 0; o < op.count; o += VMM_MAX_SECTORS) {
+        let failed: VmmDiskError | undefined;
+        for (let o = 0; o < op.count && failed === undefined; o += VMM_MAX_SECTORS) {
           const n = Math.min(VMM_MAX_SECTORS, op.count - o);
-          yield* this.#vmmCommand({ write: false, lba: op.lba + o, count: n });
-          out.set(this.#mem.readVersions(this.#vmmBuf, n), o);
+          const c = { write: false, lba: op.lba + o, count: n };
+          const error = yield* this.#vmmCommand(c);
+          if (error !== undefined) failed = this.#vmmFailure(c, error);
+          else out.set(this.#mem.readVersions(this.#vmmBuf, n), o);
         }
-        op.done.succeed(out);
+        // A read the disk keeps failing fails its event: the redirect waiting for it
+        // ends the guest's command in a task-file error of its own.
+        if (failed !== undefined) op.done.fail(failed);
+        else op.done.succeed(out);
       } else {
         let written = 0;
         for (const run of this.#map.missing(op.lba, op.count)) {
@@ -1115,7 +1367,14 @@ export class AhciMediator implements Mediator, VmmBlockIo {
             const n = Math.min(VMM_MAX_SECTORS, run.count - o);
             const from = run.lba + o - op.lba;
             this.#mem.writeVersions(this.#vmmBuf, op.versions!.subarray(from, from + n));
-            yield* this.#vmmCommand({ write: true, lba: run.lba + o, count: n });
+            const c = { write: true, lba: run.lba + o, count: n };
+            const error = yield* this.#vmmCommand(c);
+            // A write the disk keeps failing leaves its sectors absent: the copier
+            // (which sees them still missing) writes them again later.
+            if (error !== undefined) {
+              this.#vmmFailure(c, error);
+              continue;
+            }
             this.#map.markPresent(run.lba + o, n);
             written += n;
           }
@@ -1141,8 +1400,27 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#notifyQuiet();
   }
 
-  /** Builds and issues one VMM command in the VMM's slot, then polls PxCI until it completes. */
-  *#vmmCommand(c: { write: boolean; lba: Lba; count: number }): ProcessGenerator<void> {
+  /** Counts a VMM command that failed after its retries and describes it. */
+  #vmmFailure(c: { write: boolean; lba: Lba; count: number }, error: AtaError): VmmDiskError {
+    this.stats.vmmFailedCommands++;
+    this.#lastVmmError = error;
+    return new VmmDiskError(
+      error,
+      `vmm: its own ${
+        c.write ? "write" : "read"
+      } of ${c.count} sectors at LBA ${c.lba} failed (${error}), ${VMM_RETRIES} retries`,
+    );
+  }
+
+  /**
+   * Builds and issues one VMM command in the VMM's slot, then polls PxCI
+   * until it completes. A command that fails is issued again after the port
+   * is recovered, up to VMM_RETRIES times; returns undefined on success,
+   * else the ATA error of the last try (from PxTFD; ABRT for a host bus error).
+   */
+  *#vmmCommand(
+    c: { write: boolean; lba: Lba; count: number },
+  ): ProcessGenerator<AtaError | undefined> {
     const p = this.#port;
     const slot = this.#freeVmmSlot();
     const mem = this.#mem;
@@ -1185,19 +1463,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       if (is) this.#rawWrite(Px.IS, is);
       const ghcIs = this.#rawGhc(Ghc.IS) & (1 << this.#portIndex);
       if (ghcIs) this.#bus.raw({ addr: this.#abar + Ghc.IS, size: 4, write: true, value: ghcIs });
-      if (!(is & PxIS_FATAL)) return;
+      if (!(is & PxIS_FATAL)) return undefined;
       const tfd = this.#rawRead(Px.TFD);
       this.stats.vmmErrors++;
       yield* this.#recoverPort(serr);
-      if (attempt === VMM_RETRIES) {
-        throw new Error(
-          `vmm: its own ${
-            c.write ? "write" : "read"
-          } of ${c.count} sectors at LBA ${c.lba} failed (PxIS 0x${is.toString(16)}, PxTFD 0x${
-            tfd.toString(16)
-          }), ${VMM_RETRIES} retries`,
-        );
-      }
+      if (attempt === VMM_RETRIES) return ataError(is, tfd);
     }
   }
 
@@ -1288,6 +1558,21 @@ const WRITE_HANDLERS: Partial<Record<Px, Handler>> = Object.fromEntries(
     (m: AhciMediator, a: MmioAccess, cost: SimTime) => m._writeReg(r, a.value, cost),
   ]),
 );
+
+/** The ATA error a failed command's PxTFD shows (ABRT for a host bus error or none named). */
+function ataError(is: number, tfd: number): AtaError {
+  const err = (tfd >>> 8) & 0xff;
+  if ((is & PxIS_TFES) === 0 && (is & PxIS_HBFS) !== 0) return "abrt";
+  if (err & ATA_ERR_UNC) return "unc";
+  if (err & ATA_ERR_IDNF) return "idnf";
+  return "abrt";
+}
+
+/** READ LOG EXT of the NCQ Command Error log (10h, page 0), as the guest issued it. */
+function isNcqLogRead(cmd: GuestCommand): boolean {
+  return cmd.opcode === AtaCmd.READ_LOG_EXT && (cmd.lba & 0xff) === LOG_NCQ_COMMAND_ERROR &&
+    cmd.lba >>> 8 === 0 && cmd.count >= 1;
+}
 
 /** The guest's command list and FIS area as full 64-bit addresses. */
 function clbOf(p: Port): Gpa {
