@@ -62,6 +62,13 @@ export interface RdmaNode {
   cpuTime: CpuTime;
   /** HCA options the system adds to the profile's (VT-d remapping under KVM pass-through; none otherwise). */
   hca: HcaLatencyOptions;
+  /**
+   * Timer exits per second of run time on `cpu`: a VM's timer ticks (KVM's
+   * background exits), 0 outside a VM. The poll loop pays their time on
+   * average (in its period), so the ping-pong never takes one; RdmaRun's
+   * `timerExits` counts what they come to over the run.
+   */
+  timerExitsPerSecond: number;
 }
 
 /** What a run measured. */
@@ -74,8 +81,18 @@ export interface RdmaRun {
   parts: RdmaLatencyParts;
   /** The two nodes' HCAs, first node first. */
   hcas: Hca[];
-  /** VM exits on the benchmark CPUs during the ping-pong. */
-  exits: number;
+  /**
+   * VM exits the benchmark CPUs took during the ping-pong: trapped accesses
+   * (a doorbell a VMM hooks), 0 when nothing traps.
+   */
+  trappedExits: number;
+  /**
+   * Timer exits expected on the benchmark CPUs over the ping-pong: each
+   * node's {@link RdmaNode.timerExitsPerSecond} times the ping-pong's run
+   * time, summed (not rounded: their time is in the poll period on average,
+   * so none is taken one by one).
+   */
+  timerExits: number;
   /** Poll-loop period on the benchmark CPU, ns. */
   pollPeriod: SimTime;
 }
@@ -142,14 +159,14 @@ function pollPeriod(w: World, p: RdmaNode): SimTime {
 function* bareMetalNode(_w: World, node: Node): ProcessGenerator<RdmaNode> {
   yield* node.firmware.powerOn(); // the OS is installed; nothing runs under it
   const cpu = node.cpus[RDMA_CPU];
-  return { cpu, cpuTime: cpu, hca: {} };
+  return { cpu, cpuTime: cpu, hca: {}, timerExitsPerSecond: 0 };
 }
 
 function* deployNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
   yield* node.firmware.powerOn();
   yield* bmcast(w, node); // returns with the OS up and the background copy still running
   const cpu = node.cpus[RDMA_CPU];
-  return { cpu, cpuTime: cpu, hca: {} };
+  return { cpu, cpuTime: cpu, hca: {}, timerExitsPerSecond: 0 };
 }
 
 function* devirtNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
@@ -158,7 +175,7 @@ function* devirtNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
   yield* r.vmm!.untilFinished();
   yield* r.vmm!.devirtualize();
   const cpu = node.cpus[RDMA_CPU];
-  return { cpu, cpuTime: cpu, hca: {} };
+  return { cpu, cpuTime: cpu, hca: {}, timerExitsPerSecond: 0 };
 }
 
 function* kvmPassNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
@@ -181,6 +198,8 @@ function* kvmPassNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
         missRatio: ib.iommuMissRatio.value,
       },
     },
+    // The VM's background exits are its timer ticks (startKvm).
+    timerExitsPerSecond: vm.backgroundExits.reduce((sum, b) => sum + b.perSecond, 0),
   };
 }
 
@@ -207,6 +226,7 @@ export const RDMA_SYSTEMS: Record<
  * const p = w.sim.process(rdmaLatency(w, "kvm-pass", { iterations: 10 }));
  * w.sim.run(p);
  * console.assert(p.value.latency.typicalUs > 1 && p.value.parts.iommu > 0);
+ * console.assert(p.value.trappedExits === 0 && p.value.timerExits > 0); // ticks, no trap
  * ```
  */
 export function* rdmaLatency(
@@ -242,6 +262,7 @@ export function* rdmaLatency(
     })),
   );
   const exitsBefore = prepared.reduce((s, p) => s + p.cpu.exitCount, 0);
+  const start = w.sim.now;
   const latency = (yield rdmaWriteLatency({
     endpoint: hcas[0],
     peer: hcas[1],
@@ -253,7 +274,8 @@ export function* rdmaLatency(
     latency,
     parts: hcas[0].rdmaWriteLatency(hcas[1], bytes),
     hcas,
-    exits: prepared.reduce((s, p) => s + p.cpu.exitCount, 0) - exitsBefore,
+    trappedExits: prepared.reduce((s, p) => s + p.cpu.exitCount, 0) - exitsBefore,
+    timerExits: prepared.reduce((s, p) => s + p.timerExitsPerSecond, 0) * (w.sim.now - start) / 1e9,
     pollPeriod: periods[0],
   };
 }
