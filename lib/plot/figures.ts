@@ -46,14 +46,27 @@ export interface FigureOptions {
 interface LegendItem {
   label: string;
   color: string;
-  /** square: solid swatch; outline: light swatch (paper); dash: a tick; ring: hollow dot. */
-  symbol: "square" | "outline" | "dash" | "ring";
+  /**
+   * square: solid swatch; outline: light swatch (paper); dash: a tick; ring:
+   * hollow dot; strip: a row of small swatches, one per colour of `colors`
+   * (a series whose bars take each group's colour).
+   */
+  symbol: "square" | "outline" | "dash" | "ring" | "strip";
+  /** The strip's colours (symbol "strip" only). */
+  colors?: readonly string[];
 }
 
 const TITLE_H = 24;
 const LEGEND_H = 18;
 const AXIS_LABEL_H = 22;
 const CHAR_W = 6.2; // px per character at 11 px, for layout estimates only
+const STRIP_STEP = 7; // px from one swatch of a strip to the next
+
+/** Width of an item's swatch, px (the label follows 4 px after it). */
+function swatchWidth(item: LegendItem): number {
+  if (item.symbol === "strip") return (item.colors?.length ?? 0) * STRIP_STEP;
+  return item.symbol === "dash" ? 16 : 12;
+}
 /**
  * Bottom margin of a plot with an x-axis label: Plot puts the label 3 px
  * above the bottom edge, so with its default 30 px the label's line overlaps
@@ -113,7 +126,9 @@ function header(
   let row: { item: LegendItem; x: number }[] = [];
   let x = 0;
   for (const item of items) {
-    const w = 20 + item.label.length * CHAR_W + 14;
+    // 20 px for a single swatch and its gap (a dash's label sits 4 px further in).
+    const w = (item.symbol === "strip" ? 8 + swatchWidth(item) : 20) +
+      item.label.length * CHAR_W + 14;
     if (row.length > 0 && x + w > span) {
       rows.push(row);
       row = [];
@@ -164,7 +179,19 @@ function header(
         facet: "super" as const,
         lineAnchor: "middle" as const,
       };
-      if (item.symbol === "dash") {
+      if (item.symbol === "strip") {
+        marks.push(...(item.colors ?? []).map((color, j) =>
+          Plot.dot([color], {
+            ...common,
+            dx: x + 3 + j * STRIP_STEP,
+            r: 3.2,
+            symbol: "square",
+            fill: color,
+            stroke: color,
+            className: "mc-legend-swatch",
+          })
+        ));
+      } else if (item.symbol === "dash") {
         marks.push(Plot.text(["\u2014"], {
           ...common,
           dx: x + 6,
@@ -189,7 +216,7 @@ function header(
       }
       marks.push(Plot.text([item.label], {
         ...common,
-        dx: x + (item.symbol === "dash" ? 20 : 16),
+        dx: x + swatchWidth(item) + 4,
         text: (d: string) => d,
         textAnchor: "start",
         fontSize: 11,
@@ -459,7 +486,8 @@ export interface BarsFigureOptions extends FigureOptions {
 
 /**
  * Grouped bars: groups (systems) side by side, series (e.g. read/write) as
- * colours (see seriesColors; a single series is coloured by system instead).
+ * colours (see seriesColors) named in the legend. A single series is coloured
+ * by system instead, and the legend names it beside a strip of those colours.
  * Simulated values are solid bars labelled with their value; each paper value
  * is a black tick (with a tooltip), or a light dashed bar when no simulated
  * value exists. A unit "us" reads "µs" (see displayUnit).
@@ -512,8 +540,9 @@ export function barsFigure(rows: readonly BarRow[], options: BarsFigureOptions =
     ? { domain: groups, range: groups.map(systemColor) }
     : { domain: series, range: seriesColors(series) };
   const fill = bySystem ? "group" : "series";
+  // One series takes each group's colour: its legend item shows them all.
   const items: LegendItem[] = bySystem
-    ? []
+    ? [{ label: series[0], color: THEME.color, symbol: "strip", colors: color.range }]
     : series.map((s, i) => ({ label: s, color: color.range[i], symbol: "square" }));
   if (paper.length > 0) items.push({ label: "paper value", color: THEME.color, symbol: "dash" });
   const marginLeft = 50;

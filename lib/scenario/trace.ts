@@ -4,7 +4,8 @@
  * per run, one thread per node (and one more for phases that overlap, like
  * BMcast's background copy), one complete ("X") event per phase, the POST
  * included, on the run's clock (0 = its first power-on); a run with an
- * image-server outage has one more lane, "image server", showing it.
+ * image-server outage has one more lane, "image server", showing it until
+ * the run's end (an outage that begins after the run has no lane).
  */
 import type { FleetRun } from "./fleet.ts";
 
@@ -39,7 +40,11 @@ export interface FleetTrace {
 /**
  * The runs' phases as a trace: per node its POST (power-on to POST end),
  * then every phase of its strategy (and, run until deployed, its copy and
- * de-virtualization), placed on the run's clock.
+ * de-virtualization), placed on the run's clock. An image-server outage
+ * shows on its own lane, clipped to the run's end (the summary's `readyS`,
+ * or its `deployedS` when the run went on until every node was deployed);
+ * one that begins at or after that end is left out, as it changed nothing.
+ * Its `args` keep the outage as given (`atS`, `durationS`).
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile } from "./mod.ts";
@@ -105,8 +110,14 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
         });
       }
     }
-    if (s.outageAtS !== undefined && s.outageDurationS !== undefined) {
+    // The run ends when every node is up, or deployed (a deployment that
+    // never ends, NaN, leaves the end at the last node up).
+    const runEnd = us(Math.max(s.readyS, Number.isFinite(s.deployedS) ? s.deployedS! : -Infinity));
+    if (
+      s.outageAtS !== undefined && s.outageDurationS !== undefined && us(s.outageAtS) < runEnd
+    ) {
       const tid = tids++;
+      const ts = us(s.outageAtS);
       events.push(
         ...laneMeta(tid, "image server"),
         {
@@ -115,8 +126,8 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
           ph: "X",
           pid,
           tid,
-          ts: us(s.outageAtS),
-          dur: us(s.outageDurationS),
+          ts,
+          dur: Math.min(us(s.outageDurationS), runEnd - ts),
           args: { atS: s.outageAtS, durationS: s.outageDurationS },
         },
       );

@@ -153,6 +153,20 @@ Deno.test("barsFigure() draws paper-only values as outlined bars, colours one se
   assert.notEqual(fills[0], fills[1]);
 });
 
+Deno.test("barsFigure() names a single series in the legend, beside a strip of its bars' system colours", () => {
+  const svg = parseSvg(toSvg(barsFigure(RDMA)));
+  assert.deepEqual(texts(svg, "g.mc-legend-label text"), ["latency", "paper value"]);
+  const swatches = [...svg.querySelectorAll("g.mc-legend-swatch")].map((g) =>
+    g.getAttribute("fill") ?? g.firstElementChild?.getAttribute("fill")
+  );
+  const groups = ["Bare-metal", "Deploy", "Devirt", "KVM/Pass"];
+  assert.deepEqual(swatches.slice(0, groups.length), groups.map(systemColor));
+  const bars = new Set(
+    [...svg.querySelectorAll("g.mc-bar-sim rect")].map((r) => r.getAttribute("fill")),
+  );
+  for (const fill of bars) assert.ok(swatches.includes(fill), `bar colour ${fill} in the legend`);
+});
+
 Deno.test("barsFigure() keeps a system's colour when the series are systems (as the curves do)", () => {
   const rows = ["kvm-nfs", "nfsroot", "bmcast"].flatMap((series) =>
     [1, 4].map((n) => ({

@@ -98,3 +98,30 @@ Deno.test("fleet trace shows an image-server outage on a lane of its own, over t
   const calm = runFleet({ profile, point: { run: "r", strategy: "nfsroot", nodes: 1, seed: 1 } });
   assert.ok(!fleetTrace([calm]).traceEvents.some((e) => e.cat === "fault"));
 });
+
+Deno.test("fleet trace clips an outage lane to the run's end and leaves out one that begins after it", () => {
+  // A local install needs the image server only for its first reads: the run
+  // (until every node is up) ends long before an hour-long outage does.
+  const outage = { atS: 10, durationS: 3600 };
+  const run = runFleet({
+    profile,
+    point: { run: "r", strategy: "kvm-local", nodes: 1, seed: 1, outage },
+  });
+  const trace = fleetTrace([run]);
+  const runEnd = Math.round(run.summary.readyS * 1e6);
+  const phases = trace.traceEvents.filter((e) => e.ph === "X" && e.cat !== "fault");
+  assert.ok(Math.abs(Math.max(...phases.map((e) => e.ts! + e.dur!)) - runEnd) <= 1);
+  const [lane] = trace.traceEvents.filter((e) => e.cat === "fault");
+  assert.deepEqual([lane.ts, lane.ts! + lane.dur!], [10e6, runEnd]);
+  assert.deepEqual(lane.args, { atS: 10, durationS: 3600 }, "args give the outage as configured");
+
+  const late = { atS: 3600, durationS: 20 };
+  const after = runFleet({
+    profile,
+    point: { run: "r", strategy: "kvm-local", nodes: 1, seed: 1, outage: late },
+  });
+  const events = fleetTrace([after]).traceEvents;
+  assert.ok(!events.some((e) => e.cat === "fault"));
+  const names = events.filter((e) => e.name === "thread_name").map((e) => e.args!.name);
+  assert.deepEqual(names, ["node0"], "no image-server lane");
+});
