@@ -71,6 +71,7 @@ export type {
   BusDevice,
   CompletionMode,
   CpuCosts,
+  DeviceState,
   DiskCommand,
   DiskResult,
   DiskStats,
@@ -251,12 +252,14 @@ export type {
   World,
   WorldOptions,
 } from "./lib/scenario/mod.ts";
-// Figures.
+// Figures: the builders, renderers and row types (lib/plot/mod.ts has the
+// rest: row checks, colours and the label helper displayUnit).
 export {
   barsFigure,
   comparisonTable,
   display,
   formatComparison,
+  scatterFigure,
   startupFigure,
   throughputFigure,
   timelineFigure,
@@ -269,6 +272,8 @@ export type {
   Figure,
   FigureOptions,
   JupyterDisplayable,
+  PointRow,
+  ScatterFigureOptions,
   Source,
   StartupRow,
   ThroughputFigureOptions,

@@ -54,3 +54,18 @@ Deno.test("the doc-lint check finds an undocumented interface field", () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("mod.ts re-exports every figure builder of lib/plot; colours and label helpers stay in lib/plot/mod.ts", async () => {
+  const root: Record<string, unknown> = await import("../mod.ts");
+  const plot: Record<string, unknown> = await import("../lib/plot/mod.ts");
+  const theme: Record<string, unknown> = await import("../lib/plot/theme.ts");
+  const builders = Object.keys(plot).filter((k) => k.endsWith("Figure"));
+  assert.ok(builders.length >= 5, builders.join(", "));
+  for (const name of [...builders, "comparisonTable", "formatComparison", "display", "toSvg"]) {
+    assert.equal(root[name], plot[name], `mod.ts re-exports ${name}`);
+  }
+  for (const name of [...Object.keys(theme), "displayUnit"]) {
+    assert.ok(name in plot, `lib/plot/mod.ts exports ${name}`);
+    assert.ok(!(name in root), `${name} is lib/plot's, not the root's`);
+  }
+});

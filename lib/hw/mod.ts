@@ -64,6 +64,7 @@ export {
   type DecodedCommand,
   decodeH2dFis,
   decodeSdbFis,
+  type DeviceState,
   encodeAtaCommand,
   encodeD2hFis,
   encodeH2dFis,

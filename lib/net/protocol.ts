@@ -161,7 +161,13 @@ export class BlockProtocol {
     const m = message as Partial<ImageMessage> | null;
     if (m !== null && typeof m === "object") {
       if (m.type === "data" && m.versions instanceof Int32Array) {
-        return m.encodedBytes ?? m.versions.length * BLOCK_BYTES;
+        const e = m.encodedBytes;
+        if (e === undefined) return m.versions.length * BLOCK_BYTES;
+        // The cheap test first: every data message passes here.
+        if (!(Number.isInteger(e) && e >= 0)) {
+          requireNumber("size an image data message", "encodedBytes", e, { integer: true, min: 0 });
+        }
+        return e;
       }
       if (m.type === "error" && typeof m.message === "string") {
         return Math.min(m.message.length, 256);

@@ -136,6 +136,20 @@ Deno.test("block protocol: a data answer costs count x 512 bytes plus per-frame 
   assert.throws(() => new BlockProtocol({ maxBlocksPerRequest: 0 }), /'maxBlocksPerRequest'/);
 });
 
+Deno.test("block protocol: a compressed data answer costs its encoded bytes, which must be a whole number >= 0", () => {
+  const p = new BlockProtocol({ framing: { transport: "udp" }, headerBytes: 24 });
+  const versions = new Int32Array(8);
+  assert.equal(p.dataBytes({ type: "data", reqId: 1, versions, encodedBytes: 1000 }), 1000);
+  assert.equal(p.dataBytes({ type: "data", reqId: 1, versions, encodedBytes: 0 }), 0);
+  for (const bad of [-5, 1.5, NaN, Infinity, "x"]) {
+    assert.throws(
+      () => p.wireBytes({ type: "data", reqId: 1, versions, encodedBytes: bad as number }),
+      /Cannot size an image data message: 'encodedBytes' must be/,
+      String(bad),
+    );
+  }
+});
+
 Deno.test("a multicast crosses each link of the distribution tree once and reaches every receiver", () => {
   const sim = new Simulation();
   const net = tree(sim);
