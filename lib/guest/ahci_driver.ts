@@ -36,6 +36,30 @@ const U32 = 2 ** 32;
 /** PxIE bits the driver enables (Linux DEF_PORT_IRQ, reduced to what the model raises). */
 const PORT_IRQ = R.PxIS_DHRS | R.PxIS_SDBS | R.PxIS_DPS | R.PxIS_TFES | R.PxIS_HBFS |
   R.PxIS_IFS;
+/**
+ * How long the error handler waits for its READ LOG EXT before it gives up and
+ * freezes the port (libata-eh.c ata_eh_cmd_timeout_table: READ LOG EXT uses
+ * ata_eh_revalidate_timeouts, 15 s on the first try).
+ */
+const LOG_READ_TIMEOUT = millis(15_000);
+/** Errors libata's speed-down remembers per device (libata.h ATA_ERING_SIZE). */
+const ERING_SIZE = 32;
+const MINUTE = millis(60_000);
+
+/**
+ * An error class of libata's speed-down (libata-eh.c ata_eh_categorize_error):
+ * an interface (ATA bus) error; a timeout (any command); a device error of an
+ * I/O command that is neither a media error nor an invalid request.
+ */
+type ErrorCategory = "ata-bus" | "timeout" | "device";
+
+/** One entry of the device's error history (libata ata_ering_entry). */
+interface ErrorRecord {
+  at: SimTime;
+  category: ErrorCategory;
+  /** The transfer had not been verified yet (ATA_EFLAG_DUBIOUS_XFER). */
+  dubious: boolean;
+}
 
 /** CPU time of driver code, ns (from the profile). */
 export interface AhciDriverCosts {
@@ -169,6 +193,17 @@ export interface AhciDriverStats {
    * reset the link): each stops and restarts the port's engine.
    */
   taskFileErrors: number;
+  /**
+   * Error-handler reads of the NCQ error log that failed (Linux: "failed to
+   * read log page 10h"): the READ LOG EXT failed or timed out, or the log named
+   * no queued command.
+   */
+  ncqLogFailures: number;
+  /**
+   * Times libata's speed-down turned NCQ off after repeated errors (Linux: "NCQ
+   * disabled due to excessive errors"); at most 1. Commands are then non-queued.
+   */
+  ncqTurnedOff: number;
 }
 
 /** A guest read request. */
@@ -280,6 +315,8 @@ export class AhciDriver implements GuestBlockDriver {
     retries: 0,
     timedOut: 0,
     taskFileErrors: 0,
+    ncqLogFailures: 0,
+    ncqTurnedOff: 0,
   };
   /** Allocator of the driver's DMA structures and buffers, over the E820 map's usable RAM. */
   readonly allocator: PhysAllocator;
@@ -305,6 +342,13 @@ export class AhciDriver implements GuestBlockDriver {
   #ehPending = false;
   /** A halting error seen by the interrupt handler and not yet recovered. */
   #portError: PortError | undefined;
+  /** The device's error history for speed-down, oldest first (libata dev->ering). */
+  #ering: ErrorRecord[] = [];
+  /**
+   * A read or write has completed since the transfer mode was set
+   * (libata clears ATA_DFLAG_DUBIOUS_XFER on the first data command that succeeds).
+   */
+  #xferVerified = false;
 
   /**
    * Creates the driver; it touches no register until {@link init}.
@@ -514,6 +558,11 @@ export class AhciDriver implements GuestBlockDriver {
       this.#waiting.push({ cmd, ev });
       slot = (yield ev) as number;
     } else this.#claim(cmd, slot);
+    yield* this.#sendLocked(cmd);
+  }
+
+  /** Takes the host lock, then issues `cmd` in the slot it holds. */
+  *#sendLocked(cmd: Cmd): ProcessGenerator<void> {
     using lock = this.#lock.request();
     yield lock;
     yield* this.#send(cmd);
@@ -569,7 +618,10 @@ export class AhciDriver implements GuestBlockDriver {
    * ahci_start_engine). PxSERR and PxIS are cleared and ST set again. After
    * an NCQ error the failed tag is read from the NCQ Command Error log (READ
    * LOG EXT 10h, ata_eh_read_log_10h, §6.2.2.2); a non-queued one is
-   * PxCMD.CCS (§6.2.2.1).
+   * PxCMD.CCS (§6.2.2.1). A log read that fails names no command (every one
+   * is charged); one that timed out froze the port, and the link is reset.
+   * The run's error then counts towards libata's speed-down, which may turn
+   * NCQ off: the commands issued again are then non-queued.
    *
    * Then, per Linux's policy (ata_eh_worth_retry, scsi_eh_flush_done_q): a
    * command charged with the error (timed out, the failed one, or all of
@@ -598,16 +650,7 @@ export class AhciDriver implements GuestBlockDriver {
     const reset = timedOut || (err !== undefined && (err.is & (R.PxIS_HBFS | R.PxIS_IFS)) !== 0);
     yield* this.#w(R.Px.IE, 0);
     yield* this.#stopEngine(yield* this.#r(R.Px.CMD));
-    if (reset) {
-      this.stats.resets++;
-      const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
-      yield* this.#w(R.Px.SCTL, (sctl | 0x301) >>> 0); // IPM = 3 (no power states), DET = 1
-      yield this.sim.timeout(millis(1));
-      yield* this.#w(R.Px.SCTL, (sctl | 0x300) >>> 0);
-      yield* this.#waitFor(R.Px.SSTS, 0xf, 3, "PxSSTS.DET = 3 after COMRESET");
-      yield this.sim.timeout(this.#o.linkDebounce);
-      yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
-    }
+    if (reset) yield* this.#hardReset();
     yield* this.#restartEngine();
     // Which command failed, and with what status (ata_eh_link_autopsy).
     let failed: Cmd | undefined;
@@ -621,7 +664,13 @@ export class AhciDriver implements GuestBlockDriver {
         failed = nonQueued.slot === err.ccs ? nonQueued : undefined;
         chargeAll = failed === undefined;
       } else if (outstanding.length > 0) {
-        const log = yield* this.#readNcqLog();
+        const { log, frozen } = yield* this.#readNcqLog();
+        if (frozen) {
+          // A frozen port is reset (ata_eh_link_autopsy: ATA_PFLAG_FROZEN asks for ATA_EH_RESET).
+          yield* this.#stopEngine(yield* this.#r(R.Px.CMD));
+          yield* this.#hardReset();
+          yield* this.#restartEngine();
+        }
         failed = log === undefined
           ? undefined
           : outstanding.find((c) => c.ncq && c.slot === log.tag);
@@ -629,8 +678,20 @@ export class AhciDriver implements GuestBlockDriver {
         chargeAll = failed === undefined; // the error stays the link's: every command inherits it
       }
     }
+    // libata's autopsy ORs the error masks of every command the handler took
+    // (ata_eh_link_autopsy) and files the run under one category (ata_eh_categorize_error).
+    const io = outstanding.some((c) => c.kind === "read" || c.kind === "write");
+    let category: ErrorCategory | undefined;
+    if (err !== undefined && err.is & R.PxIS_IFS) category = "ata-bus"; // AC_ERR_ATA_BUS
+    else if (timedOut) category = "timeout"; // AC_ERR_TIMEOUT
+    else if (
+      io && err !== undefined && !(err.is & R.PxIS_HBFS) && // AC_ERR_HOST_BUS: no category
+      (chargeAll || !((tfd >>> 8) & R.ATA_ERR_UNC)) // AC_ERR_DEV, not AC_ERR_MEDIA
+    ) category = "device";
+    const ncqOff = category !== undefined && this.#speedDown(category);
     yield* this.#w(R.Px.IE, PORT_IRQ >>> 0);
     this.#issued = this.#lastCi = this.#lastSact = 0;
+    const requeue: Cmd[] = [];
     const after = this.#o.commandRetries;
     const retries = `${after} ${after === 1 ? "retry" : "retries"}`;
     const tfError = `task file error: status 0x${(tfd & 0xff).toString(16)} error 0x${
@@ -661,8 +722,84 @@ export class AhciDriver implements GuestBlockDriver {
         c.retriesLeft--;
       }
       this.stats.retries++;
-      yield* this.#send(c);
+      if (ncqOff) requeue.push(c);
+      else yield* this.#send(c);
     }
+    this.#requeue(requeue);
+  }
+
+  /**
+   * ahci_hardreset: COMRESET through PxSCTL.DET held 1 ms, the link
+   * (PxSSTS.DET = 3) up `linkDebounce`, the device ready; the engine is stopped.
+   */
+  *#hardReset(): ProcessGenerator<void> {
+    this.stats.resets++;
+    const sctl = (yield* this.#r(R.Px.SCTL)) & 0x0f0; // keep SPD
+    yield* this.#w(R.Px.SCTL, (sctl | 0x301) >>> 0); // IPM = 3 (no power states), DET = 1
+    yield this.sim.timeout(millis(1));
+    yield* this.#w(R.Px.SCTL, (sctl | 0x300) >>> 0);
+    yield* this.#waitFor(R.Px.SSTS, 0xf, 3, "PxSSTS.DET = 3 after COMRESET");
+    yield this.sim.timeout(this.#o.linkDebounce);
+    yield* this.#waitFor(R.Px.TFD, R.ATA_STS_BSY | R.ATA_STS_DRQ, 0, "PxTFD.BSY/DRQ to clear");
+  }
+
+  /**
+   * libata's speed-down (libata-eh.c ata_eh_speed_down, ata_eh_speed_down_verdict):
+   * records an error-handler run's category in the device's error history
+   * (ATA_ERING_SIZE entries) and turns NCQ off ("NCQ disabled due to excessive
+   * errors") when more than 3 timeouts and device errors occurred in the last
+   * 10 minutes (rule 4), or more than 1 before any transfer was verified in
+   * the last 5 minutes (rule 2, which keeps the history; otherwise the history
+   * is cleared). Not modelled: its other verdicts (a lower SATA link speed or
+   * transfer mode, with a reset, rules 1, 3 and 5), which the model's link and
+   * disk timings would not feel. Returns whether NCQ went off now.
+   */
+  #speedDown(category: ErrorCategory): boolean {
+    const now = this.sim.now;
+    this.#ering.push({ at: now, category, dubious: !this.#xferVerified });
+    if (this.#ering.length > ERING_SIZE) this.#ering.shift();
+    // ata_ering_map walks newest first; entries older than a verified one count as verified.
+    const count = (window: SimTime, dubious: boolean) => {
+      let n = 0;
+      let xferOk = false;
+      for (let i = this.#ering.length - 1; i >= 0 && this.#ering[i].at >= now - window; i--) {
+        const e = this.#ering[i];
+        if (!e.dubious) xferOk = true;
+        if (e.category !== "ata-bus" && dubious === !xferOk) n++;
+      }
+      return n;
+    };
+    const keepErrors = count(5 * MINUTE, true) > 1;
+    if (!this.#useNcq || !(keepErrors || count(10 * MINUTE, false) > 3)) return false;
+    this.stats.ncqTurnedOff++;
+    this.#useNcq = false;
+    this.#depth = 1;
+    this.#info = { ...this.#info!, ncq: false, queueDepth: 1 };
+    for (const w of this.#waiting) w.cmd.ncq = false;
+    if (!keepErrors) this.#ering.length = 0;
+    return true;
+  }
+
+  /**
+   * Gives commands back, unissued and non-queued, ahead of those waiting for
+   * a slot (SCSI requeues a retried command at the head, and libata builds it
+   * again with NCQ off); each is issued when a slot is free.
+   */
+  #requeue(cmds: Cmd[]): void {
+    if (cmds.length === 0) return;
+    const entries = cmds.map((cmd) => {
+      this.#slots[cmd.slot] = undefined;
+      this.#busy = (this.#busy & ~(1 << cmd.slot)) >>> 0;
+      cmd.slot = -1;
+      cmd.ncq = false;
+      cmd.timer?.cancel(); // armed again when issued
+      cmd.timer = undefined;
+      const ev = this.sim.event<number>();
+      ev.then(() => this.sim.process(this.#sendLocked(cmd), `ahci-issue-${cmd.kind}`));
+      return { cmd, ev };
+    });
+    this.#waiting.unshift(...entries);
+    this.#admit();
   }
 
   /** Clears PxCMD.ST (`cmd`: PxCMD as just read) and waits for CR to clear (§10.1.2). */
@@ -683,10 +820,15 @@ export class AhciDriver implements GuestBlockDriver {
    * ata_eh_read_log_10h: READ LOG EXT of the NCQ Command Error log, issued
    * from the error handler as an internal command in slot 0 (every command is
    * out of the HBA after the engine stop; libata's internal tag) and polled.
-   * Returns the log, or undefined when it names no queued command (NQ) or the
-   * command fails (the engine is then restarted again).
+   * Returns the log, or none when the command fails or the log names no
+   * queued command (NQ): Linux's "failed to read log page 10h"
+   * (ata_eh_analyze_ncq_error; `stats.ncqLogFailures`). A failed command
+   * leaves the engine kicked, stopped and restarted (ahci_post_internal_cmd).
+   * `frozen`: it timed out ({@link LOG_READ_TIMEOUT}; ata_exec_internal freezes
+   * the port) or the HBA reported a host bus or interface error
+   * (ahci_error_intr freezes on those), and the link must be reset.
    */
-  *#readNcqLog(): ProcessGenerator<NcqErrorLog | undefined> {
+  *#readNcqLog(): ProcessGenerator<{ log?: NcqErrorLog; frozen: boolean }> {
     const o = this.#o;
     const mem = o.memory;
     const buf = this.allocator.alloc(SECTOR, { align: 4096 });
@@ -699,22 +841,26 @@ export class AhciDriver implements GuestBlockDriver {
     writePrdt(mem, ctba, [{ dba: buf, bytes: SECTOR, interrupt: false }]);
     writeCommandHeader(mem, { clb: this.#clb, slot: 0 }, { cfl: 5, prdtl: 1, ctba });
     yield* this.#w(R.Px.CI, 1);
-    const deadline = this.sim.now + o.engineTimeout;
-    let ok = false;
+    const deadline = this.sim.now + LOG_READ_TIMEOUT;
+    let outcome: "done" | "failed" | "frozen";
     for (;;) {
       yield this.sim.timeout(o.costs.pollInterval);
       const is = yield* this.#r(R.Px.IS);
-      if (is & R.PxIS_FATAL) break;
+      if (is & R.PxIS_FATAL) {
+        outcome = is & (R.PxIS_HBFS | R.PxIS_IFS) ? "frozen" : "failed";
+        break;
+      }
       if (!((yield* this.#r(R.Px.CI)) & 1)) {
-        ok = true;
+        outcome = "done";
         break;
       }
       if (this.sim.now >= deadline) {
-        throw new Error("AHCI driver: timed out waiting for READ LOG EXT (log 10h)");
+        outcome = "frozen";
+        break;
       }
     }
     let log: NcqErrorLog | undefined;
-    if (ok) {
+    if (outcome === "done") {
       yield* this.#w(R.Px.IS, 0xffff_ffff);
       log = decodeNcqErrorLog(mem.readBytes(buf, SECTOR));
     } else {
@@ -722,7 +868,11 @@ export class AhciDriver implements GuestBlockDriver {
       yield* this.#restartEngine();
     }
     this.allocator.free(buf, SECTOR);
-    return log === undefined || log.nq ? undefined : log;
+    if (log === undefined || log.nq) {
+      this.stats.ncqLogFailures++;
+      return { frozen: outcome === "frozen" };
+    }
+    return { log, frozen: false };
   }
 
   /** Writes the command header, command FIS and PRDT for `cmd` into its slot. */
@@ -830,11 +980,15 @@ export class AhciDriver implements GuestBlockDriver {
     } else if (cmd.kind === "read") {
       r = { ok: true, versions: mem.readVersions(cmd.buf, cmd.count) };
       this.stats.sectorsRead += cmd.count;
+      this.#xferVerified = true;
     } else if (cmd.kind === "identify") {
       r = { ok: true, bytes: mem.readBytes(cmd.buf, SECTOR) };
     } else {
       r = { ok: true };
-      if (cmd.kind === "write") this.stats.sectorsWritten += cmd.count;
+      if (cmd.kind === "write") {
+        this.stats.sectorsWritten += cmd.count;
+        this.#xferVerified = true;
+      }
     }
     this.#retire(cmd, r);
   }

@@ -14,6 +14,9 @@
  * {@link COPY_ATTEMPTS} failed attempts the copier gives it up and reports it
  * (`stats.chunksGivenUp`), so the run goes on (its sectors are still
  * redirected) but the copy never completes and the VMM never de-virtualizes.
+ * A stream sends each piece once (a piece the disk failed is not sent
+ * again), so a stream-fed copier that still misses sectors when the stream
+ * ends fetches them itself, by the same rule.
  */
 import { invariant, requireNumber, splitRun } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
@@ -128,8 +131,17 @@ export class BackgroundCopier {
    * the copy completed.
    */
   *run(): ProcessGenerator<void> {
+    this.stats.startedAt = this.#o.sim.now;
+    yield* this.#copyAbsent();
+  }
+
+  /**
+   * Fetches and writes every chunk not yet present, in laps, until none is
+   * left but those given up ({@link COPY_ATTEMPTS}); sets `stats.finishedAt`
+   * when the copy completed.
+   */
+  *#copyAbsent(): ProcessGenerator<void> {
     const { sim, map, pipeline } = this.#o;
-    this.stats.startedAt = sim.now;
     const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
     const failures = new Map<number, number>();
     const givenUp = new Set<number>();
@@ -184,15 +196,17 @@ export class BackgroundCopier {
 
   /**
    * Runs fed by `stream` instead of fetching: joins it and writes each piece
-   * it delivers when the policy allows (absent sectors only); ends when the
-   * stream has delivered every piece. Pieces that arrive while the copier
-   * waits are the stream's to buffer (or drop and ask for again).
+   * it delivers when the policy allows (absent sectors only). Pieces that
+   * arrive while the copier waits are the stream's to buffer (or drop and ask
+   * for again). When the stream has delivered every piece, sectors still
+   * absent (a piece the disk failed) are fetched as {@link BackgroundCopier.run}
+   * fetches them, given up after {@link COPY_ATTEMPTS} as there.
    */
   *runFromStream(stream: ImageStream): ProcessGenerator<void> {
     const { sim } = this.#o;
     this.stats.startedAt = sim.now;
     yield stream((lba, versions) => sim.process(this.#write(lba, versions), "copier piece"));
-    this.stats.finishedAt = sim.now;
+    yield* this.#copyAbsent();
   }
 
   /** Asks the policy until it lets `versions` go to the disk at `lba`, then writes the absent sectors. */
