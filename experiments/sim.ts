@@ -58,11 +58,12 @@ export interface SimDocument {
   profile: { name: string; path: string };
   /** Startup phases per node and run, s from the end of that node's POST. */
   rows: FleetRun["phases"];
-  /** Startup time per node and run, s. */
+  /** Startup time per node and run, s (`deployedS` NaN, in JSON null: never deployed). */
   totals: FleetRun["totals"];
   /**
    * Per run: the shortest, mean and longest startup time, when the fleet was
-   * ready, what the image server sent and read.
+   * ready (and deployed: NaN, in JSON null, for never), what the image server
+   * sent and read.
    */
   summary: FleetRun["summary"][];
 }
@@ -98,12 +99,25 @@ const FLAG_OF: Record<keyof Scenario, keyof typeof FLAGS> = {
   sweep: "sweep",
 };
 
-function usage(profile?: Profile): string {
-  const range = profile ? imageSizeRange(profile) : undefined;
-  const size = profile && range
-    ? ` ${profile.image.bytes.value / 1e9}; from ${range.min / 1e9}, for its boot, to ${
-      Math.floor(range.max / 1e6) / 1e3
-    }, its disks`
+/**
+ * The usage text. The limits and defaults a profile sets are stated as rules
+ * (each run's own profile, after --profile, --set and the sweep, decides
+ * them), with the built-in profile's values as examples where it loaded.
+ */
+function usage(builtin?: Profile): string {
+  const indent = "\n                    ";
+  const range = builtin ? imageSizeRange(builtin) : undefined;
+  const size = builtin && range
+    ? `${indent}(built-in profile: ${builtin.image.bytes.value / 1e9}; at least ${
+      range.min / 1e9
+    }, at most ${Math.floor(range.max / 1e6) / 1e3})`
+    : "";
+  const timeouts = builtin
+    ? `${indent}(built-in profile: ${
+      builtin.guestDriver.commandTimeout.value / 1e9
+    } s, ${builtin.guestDriver.commandRetries.value} retries, ${
+      builtin.imageServer.multicastIdleTimeout.value / 1e6
+    } ms)`
     : "";
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;
@@ -119,7 +133,10 @@ function usage(profile?: Profile): string {
   --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
   --seed N          random seed (default 1)
-  --image-gb X      image size, GB (default: the profile's${size})
+  --image-gb X      image size, GB (default: the profile's image.bytes); each run's profile
+                    (after --profile, --set and the sweep) bounds it: at least what its
+                    boot reads and writes, at most what a node's disk and the image
+                    server's disk hold${size}
   --stagger-s S     nodes power on at seeded random instants over S seconds (default 0:
                     all at once); startup times still run from each node's POST end
   --until WHEN      up (default): stop when every OS is up; deployed: go on until every
@@ -129,12 +146,13 @@ function usage(profile?: Profile): string {
                     after the first power-on; messages are retransmitted with TCP's
                     back-off (network.retransmitTimeout doubling up to
                     network.maxRetransmitTimeout); an AHCI guest (BMcast) resets its
-                    disk link after a 30 s command timeout and fails a request after 6
-                    tries (guestDriver.commandTimeout, commandRetries); multicast
-                    chunks, joins and NAKs sent meanwhile are lost, and a receiver
-                    asks again for all it misses after imageServer.multicastIdleTimeout
-                    (90 ms) without a chunk; the summary adds held back, lost tries,
-                    lost datagrams, longest I/O s, disk resets and failed I/O
+                    disk link after a command times out (guestDriver.commandTimeout) and
+                    fails a request when its retries (guestDriver.commandRetries) time
+                    out too; multicast chunks, joins and NAKs sent meanwhile are lost,
+                    and a receiver asks again for all it misses after
+                    imageServer.multicastIdleTimeout without a chunk${timeouts};
+                    the summary adds held back, lost tries, lost datagrams, longest
+                    I/O s, disk resets and failed I/O
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000,
@@ -151,6 +169,10 @@ function usage(profile?: Profile): string {
                     (the timeline for Perfetto or chrome://tracing) to DIR
                     (atomically, only after every run succeeded)
   -h, --help        this text
+
+  Numbers, in flags and in a scenario file, are written in decimal (16, 2.5, 1.25e9; not
+  0x10). A time that never comes (deployed s of a strategy that never deploys) is "never"
+  in the tables, null in the JSON and an empty cell in the CSVs.
 
   exit status: 0 done, 1 the simulation failed, 2 invalid input
 `;
@@ -531,9 +553,9 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   if (flags.out !== undefined) {
     try {
       writeFilesAtomically(flags.out as string, {
-        "phases.csv": csv(doc.rows),
-        "totals.csv": csv(doc.totals),
-        "summary.csv": csv(doc.summary),
+        "phases.csv": csv(naEmpty(doc.rows)),
+        "totals.csv": csv(naEmpty(doc.totals)),
+        "summary.csv": csv(naEmpty(doc.summary)),
         "sim.json": json,
         "trace.json": JSON.stringify(fleetTrace(runs)) + "\n",
       });
@@ -544,6 +566,21 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   }
   io.stdout(flags.json ? json : humanReport(doc, (performance.now() - t0) / 1000));
   return 0;
+}
+
+/**
+ * `rows` with each number that is not finite (a time that never comes, NaN)
+ * left blank: the CSV writer's empty cell, as JSON.stringify writes null.
+ */
+function naEmpty(rows: readonly object[]): object[] {
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [
+        k,
+        typeof v === "number" && !Number.isFinite(v) ? undefined : v,
+      ]),
+    )
+  );
 }
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {

@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "../lib/scenario/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  imageSizeRange,
+  loadProfile,
+  minImageBytes,
+} from "../lib/scenario/mod.ts";
 import { FLEET_STRATEGIES } from "../lib/scenario/fleet.ts";
 import type { SimDocument } from "../experiments/sim.ts";
 import { ROOT, runScript } from "./_script.ts";
@@ -204,7 +209,7 @@ Deno.test("sim reads a scenario file; flags override it", async () => {
     const doc: SimDocument = JSON.parse(r.stdout);
     assert.deepEqual(doc.totals.map((t) => [t.node, t.strategy]), [["node0", "kvm-nfs"]]);
     // --set items add to the file's set, and win over it.
-    assert.deepEqual(doc.scenario.set, { "hdd.rpm": 15000, "nfs.rpc": "4000000" });
+    assert.deepEqual(doc.scenario.set, { "hdd.rpm": 15000, "nfs.rpc": 4000000 });
     Deno.writeTextFileSync(file, JSON.stringify({ set: [1] }));
     for (const extra of [[], ["--set", "hdd.rpm=5400"]]) {
       const bad = await sim("--scenario", file, ...extra); // --set does not hide the file's mistake
@@ -459,7 +464,7 @@ Deno.test("sim flags override the scenario file also where it gives the same par
     });
     const rate = '{"kind":"rate","bytesPerSecond":30000000,"burstBytes":8388608}';
     doc = docOf(await sim("--scenario", file, "--set", `vmm.copyPolicy=${rate}`, "--json"));
-    assert.deepEqual(doc.scenario.set, { "vmm.copyPolicy": rate });
+    assert.deepEqual(doc.scenario.set, { "vmm.copyPolicy": JSON.parse(rate) });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -553,4 +558,151 @@ Deno.test("sim records the profile's path relative to the working directory, so 
     (JSON.parse(ssd.stdout) as SimDocument).profile.path,
     "data/profiles/paper-2015-ssd.json",
   );
+});
+
+Deno.test("sim takes numbers written in decimal only: flags, --set, --sweep and the scenario file refuse 0x10, 0b1, 0o7, saying so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const decimal = "written in decimal (e.g. 16 or 1.5e3)";
+    const r = await sim(
+      "--nodes",
+      "0x2",
+      "--seed",
+      "0b1",
+      "--image-gb",
+      "0o7",
+      "--outage",
+      "0x10:30",
+      "--set",
+      "hdd.rpm=0x1C20",
+      "--sweep",
+      "stagger-s=0,0x10",
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    for (
+      const line of [
+        `--nodes: must be an integer, ${decimal}: current value is "0x2"`,
+        `--seed: must be an integer, ${decimal}: current value is "0b1"`,
+        `--image-gb: must be a number, ${decimal}: current value is "0o7"`,
+        `--outage atS: must be a number, ${decimal}: current value is "0x10"`,
+        `--set: hdd.rpm: must be a number, ${decimal}: current value is "0x1C20"`,
+        `--sweep stagger-s[1]: must be a number, ${decimal}: current value is "0x10"`,
+      ]
+    ) assert.ok(r.stderr.includes(`  ${line}\n`), `${line}\nin\n${r.stderr}`);
+    const file = join(dir, "scenario.json");
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({ nodes: "0x2", staggerS: "", set: { "hdd.rpm": "0b1" } }),
+    );
+    const f = await sim("--scenario", file);
+    assert.equal(f.code, 2, f.stderr);
+    assert.match(f.stderr, /invalid input \(3 issues\)/);
+    assert.match(
+      f.stderr,
+      /scenario\.json: nodes: must be an integer, written in decimal .*"0x2"\n/,
+    );
+    assert.match(f.stderr, /scenario\.json: staggerS: must be a number: current value is ""\n/);
+    assert.match(
+      f.stderr,
+      /scenario\.json: set: hdd\.rpm: must be a number, written in decimal .*"0b1"\n/,
+    );
+    const help = (await sim("--help")).stdout.replace(/\s+/g, " ");
+    assert.match(help, /Numbers, in flags and in a scenario file, are written in decimal/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim --help gives the image size's bounds as a rule of each run's profile, with the built-in profile's values as an example", async () => {
+  const r = await sim("--help");
+  assert.equal(r.code, 0, r.stderr);
+  const help = r.stdout.replace(/\s+/g, " ");
+  assert.match(help, /--image-gb X image size, GB \(default: the profile's image\.bytes\)/);
+  assert.match(help, /each run's profile \(after --profile, --set and the sweep\) bounds it/);
+  const range = imageSizeRange(profile);
+  assert.ok(
+    help.includes(
+      `(built-in profile: ${profile.image.bytes.value / 1e9}; at least ${
+        range.min / 1e9
+      }, at most ${Math.floor(range.max / 1e6) / 1e3})`,
+    ),
+    help,
+  );
+  assert.doesNotMatch(help, /default: the profile's \d/);
+  // The outage's timeouts likewise: named by their parameters, the built-in values labelled.
+  const g = profile.guestDriver;
+  assert.ok(
+    help.includes(
+      `(built-in profile: ${g.commandTimeout.value / 1e9} s, ${g.commandRetries.value} retries, ${
+        profile.imageServer.multicastIdleTimeout.value / 1e6
+      } ms)`,
+    ),
+    help,
+  );
+  assert.doesNotMatch(help, /after a 30 s command timeout|multicastIdleTimeout \(90 ms\)/);
+});
+
+Deno.test("sim writes a time that never comes as an empty CSV cell and null in JSON, and --help says so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "results");
+    const r = await sim(
+      "--strategy",
+      "nfsroot",
+      "--until",
+      "deployed",
+      "--image-gb",
+      IMAGE_GB,
+      "--json",
+      "--out",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(Deno.readTextFileSync(join(out, "sim.json")));
+    assert.equal(doc.totals[0].deployedS, null);
+    assert.equal(doc.summary[0].deployedS, null);
+    for (const name of ["totals.csv", "summary.csv"]) {
+      const [head, row] = Deno.readTextFileSync(join(out, name)).trim().split("\n");
+      const cells = row.split(",");
+      assert.equal(cells[head.split(",").indexOf("deployedS")], "", `${name}: ${row}`);
+      assert.ok(!cells.includes("NaN"), `${name}: ${row}`);
+    }
+    const help = (await sim("--help")).stdout.replace(/\s+/g, " ");
+    assert.match(
+      help,
+      /A time that never comes \(deployed s of a strategy that never deploys\) is "never" in the tables, null in the JSON and an empty cell in the CSVs/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim records --set values in its JSON as the profile takes them: numbers, booleans, objects", async () => {
+  const policy = { kind: "idle", idleThreshold: 2_000_000, recheck: 500_000 };
+  const r = await sim(
+    "--strategy",
+    "nfsroot",
+    "--image-gb",
+    IMAGE_GB,
+    "--set",
+    "hdd.rpm=15000",
+    "--set",
+    "network.lineRate=1.25e9",
+    "--set",
+    "hdd.writeCache=false",
+    "--set",
+    "image.copyScope=used",
+    "--set",
+    `vmm.copyPolicy=${JSON.stringify(policy)}`,
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as SimDocument).scenario.set, {
+    "hdd.rpm": 15000,
+    "network.lineRate": 1.25e9,
+    "hdd.writeCache": false,
+    "image.copyScope": "used",
+    "vmm.copyPolicy": policy,
+  });
 });

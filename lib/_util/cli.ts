@@ -120,10 +120,78 @@ export function seedRangeIssue(name: string, seed: number, count: number): strin
   }) <= ${MAX_SEED}: current value is ${count}`;
 }
 
+// An optional sign, digits with an optional point (or a point and digits), an optional exponent.
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /**
- * The integer flag `--name` within [min, max] (`fallback` when absent); a bad
- * value adds an issue naming the flag, the allowed values and what was given,
- * and yields `fallback`, so every issue can be reported at once.
+ * The number `text` spells in plain decimal ("15000", "-2.5", ".5",
+ * "1.25e9"; blanks around it ignored), or undefined: for anything else, also
+ * what `Number()` would read but a reader may not expect to be a number
+ * ("0x10", "0b1", "0o7", "", " ", "Infinity") and a number too large to be
+ * finite ("1e400").
+ * @example
+ * ```ts
+ * import { decimalNumber } from "./cli.ts";
+ * console.assert(decimalNumber(" 1.25e9 ") === 1.25e9 && decimalNumber("-2") === -2);
+ * console.assert(decimalNumber("0x10") === undefined && decimalNumber("") === undefined);
+ * ```
+ */
+export function decimalNumber(text: string): number | undefined {
+  const t = text.trim();
+  const v = DECIMAL.test(t) ? Number(t) : NaN;
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * `rule` (an issue's "must be ..." part) with ", written in decimal (...)"
+ * added when `input` is text that `Number()` reads as a finite number but
+ * {@link decimalNumber} refuses ("0x10"), so the issue says why a number
+ * was not taken; `rule` unchanged otherwise.
+ * @example
+ * ```ts
+ * import { decimalRule } from "./cli.ts";
+ * console.assert(decimalRule("must be an integer", "x") === "must be an integer");
+ * console.assert(decimalRule("must be an integer", "0x10") ===
+ *   "must be an integer, written in decimal (e.g. 16 or 1.5e3)");
+ * ```
+ */
+export function decimalRule(rule: string, input: unknown): string {
+  const nonDecimal = typeof input === "string" && input.trim() !== "" &&
+    Number.isFinite(Number(input)) && decimalNumber(input) === undefined;
+  return nonDecimal ? `${rule}, written in decimal (e.g. 16 or 1.5e3)` : rule;
+}
+
+/**
+ * The value a `PATH=VALUE` text spells (a `--set` item's value, or a string
+ * in a scenario's `set`): "true" and "false" as booleans, a decimal number
+ * ({@link decimalNumber}) as a number, "[...]" and "{...}" as the JSON array
+ * or object; anything else, also JSON that does not parse, stays the text.
+ * @example
+ * ```ts
+ * import { valueOfText } from "./cli.ts";
+ * console.assert(valueOfText("15000") === 15000 && valueOfText("true") === true);
+ * console.assert((valueOfText('{"kind":"idle"}') as { kind: string }).kind === "idle");
+ * console.assert(valueOfText("0x10") === "0x10" && valueOfText("fast") === "fast");
+ * ```
+ */
+export function valueOfText(text: string): unknown {
+  const t = text.trim();
+  if (t === "true" || t === "false") return t === "true";
+  if (t.startsWith("[") || t.startsWith("{")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return text; // reported as the wrong type
+    }
+  }
+  return decimalNumber(t) ?? text;
+}
+
+/**
+ * The integer flag `--name` within [min, max] (`fallback` when absent),
+ * written in decimal ({@link decimalNumber}); a bad value adds an issue
+ * naming the flag, the allowed values and what was given, and yields
+ * `fallback`, so every issue can be reported at once.
  * @example
  * ```ts
  * import { intFlag } from "./cli.ts";
@@ -142,10 +210,12 @@ export function intFlag(
 ): number {
   if (raw === undefined) return range.fallback;
   const { min, max = Infinity } = range;
-  const v = raw.trim() === "" ? NaN : Number(raw);
-  if (Number.isInteger(v) && v >= min && v <= max) return v;
+  const v = decimalNumber(raw);
+  if (v !== undefined && Number.isInteger(v) && v >= min && v <= max) return v;
   const allowed = max === Infinity ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-  issues.push(`--${name}: must be ${allowed}: current value is ${JSON.stringify(raw)}`);
+  issues.push(
+    `--${name}: ${decimalRule(`must be ${allowed}`, raw)}: current value is ${JSON.stringify(raw)}`,
+  );
   return range.fallback;
 }
 

@@ -35,6 +35,8 @@ export type { ComparisonRow } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
 export {
+  decimalNumber,
+  decimalRule,
   type FlagOptions,
   type Flags,
   intFlag,
@@ -45,6 +47,7 @@ export {
   type ProgressStream,
   seedRangeIssue,
   smallFlag,
+  valueOfText,
   writeFilesAtomically,
 } from "./cli.ts";
 export { callInWorker, runPool, type WorkerCall } from "./worker.ts";

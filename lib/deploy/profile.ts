@@ -8,7 +8,13 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { type FieldIssue, issuesMessage, unknownKeyIssues } from "../_util/mod.ts";
+import {
+  decimalRule,
+  type FieldIssue,
+  issuesMessage,
+  unknownKeyIssues,
+  valueOfText,
+} from "../_util/mod.ts";
 import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues, HIGH_MEMORY } from "../hw/mod.ts";
 import {
   remoteImageFileIssues,
@@ -696,7 +702,8 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
  * A profile with some parameters changed: `overrides` maps a dotted path
  * (`section.parameter`, and further keys into an object-valued parameter,
  * e.g. `kvm.virtio.hostWakeup`) to the new value. A string is read as a
- * number, boolean, JSON array or JSON object when it spells one; an
+ * decimal number, boolean, JSON array or JSON object when it spells one
+ * (`valueOfText`; "0x10" stays text, so a numeric parameter refuses it); an
  * object-valued parameter given an object is replaced whole (how to add a
  * field or switch `vmm.copyPolicy`'s kind). Each changed parameter's source
  * becomes `<origin> ([field ]was <old value>; <old source>)`, so outputs that list
@@ -766,7 +773,7 @@ export function applyOverrides(
     }
     if (bad) continue;
     const old = holder[key];
-    const value = typeof raw === "string" ? scalarOf(raw) : raw;
+    const value = typeof raw === "string" ? valueOfText(raw) : raw;
     const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
     if (kind(old) === "object" && kind(value) !== "object") {
       issues.push(
@@ -777,11 +784,10 @@ export function applyOverrides(
       continue;
     }
     if (kind(value) !== kind(old)) {
-      issues.push(
-        `${path}: must be a${kind(old) === "array" ? "n" : ""} ${kind(old)}: current value is ${
-          JSON.stringify(raw)
-        }`,
-      );
+      const rule = kind(old) === "number"
+        ? decimalRule("must be a number", raw)
+        : `must be a${kind(old) === "array" ? "n" : ""} ${kind(old)}`;
+      issues.push(`${path}: ${rule}: current value is ${JSON.stringify(raw)}`);
       continue;
     }
     holder[key] = value;
@@ -836,23 +842,6 @@ export function parseOverrides(items: readonly string[]): Record<string, string>
   }
   if (issues.length > 0) throw new ProfileError(issues);
   return out;
-}
-
-/**
- * "15000" -> 15000, "true" -> true, "[...]" and "{...}" -> the JSON array or object;
- * anything else stays a string.
- */
-function scalarOf(text: string): unknown {
-  const t = text.trim();
-  if (t === "true" || t === "false") return t === "true";
-  if (t.startsWith("[") || t.startsWith("{")) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return text; // reported as the wrong type
-    }
-  }
-  return t !== "" && Number.isFinite(Number(t)) ? Number(t) : text;
 }
 
 /** A number in a profile that {@link applyOverrides} can change. */

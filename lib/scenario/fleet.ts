@@ -9,7 +9,14 @@
  * issue reported at once.
  */
 import { z } from "zod";
-import { issuesMessage, MAX_SEED, type SimTime } from "../_util/mod.ts";
+import {
+  decimalNumber,
+  decimalRule,
+  issuesMessage,
+  MAX_SEED,
+  type SimTime,
+  valueOfText,
+} from "../_util/mod.ts";
 import {
   applyOverrides,
   buildWorld,
@@ -168,7 +175,10 @@ export interface Scenario {
   outage?: Outage;
   /** Profile file; absent: the built-in paper profile. */
   profile?: string;
-  /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
+  /**
+   * Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`;
+   * each value as the profile takes it (15000 also where given as "15000").
+   */
   set?: ProfileOverrides;
   /** Vary one parameter (a scenario field or a profile path); each value is one run. */
   sweep?: { param: SweepParam | ProfilePath; values: (string | number)[] };
@@ -200,13 +210,15 @@ export class ScenarioError extends Error {
   }
 }
 
-// Flags arrive as strings: numbers are converted, anything else is left for
-// the schema to reject with the value shown.
+// Flags arrive as strings: decimal numbers are converted, anything else is
+// left for the schema to reject with the value shown.
 function numeric(schema: z.ZodNumber) {
-  return z.preprocess(
-    (v) => typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v,
-    schema,
-  );
+  return z.preprocess((v) => typeof v === "string" ? decimalNumber(v) ?? v : v, schema);
+}
+
+/** A number's schema whose type issue is `rule`, saying decimal is the rule where text was not. */
+function numberOf(rule: "must be a number" | "must be an integer") {
+  return z.number({ error: (i) => decimalRule(rule, i.input) });
 }
 
 function fieldSchemas() {
@@ -214,16 +226,16 @@ function fieldSchemas() {
   return {
     strategy: z.enum(names, { error: `must be one of ${names.join(", ")}` }),
     nodes: numeric(
-      z.number({ error: "must be an integer" }).int("must be an integer")
+      numberOf("must be an integer").int("must be an integer")
         .min(1, "must be >= 1").max(MAX_NODES, `must be <= ${MAX_NODES}`),
     ),
     seed: numeric(
-      z.number({ error: "must be an integer" }).int("must be an integer").min(0, "must be >= 0")
+      numberOf("must be an integer").int("must be an integer").min(0, "must be >= 0")
         .max(MAX_SEED, `must be <= ${MAX_SEED}`),
     ),
-    imageGb: numeric(z.number({ error: "must be a number" }).positive("must be > 0")),
+    imageGb: numeric(numberOf("must be a number").positive("must be > 0")),
     staggerS: numeric(
-      z.number({ error: "must be a number" }).min(0, "must be >= 0").max(
+      numberOf("must be a number").min(0, "must be >= 0").max(
         86_400,
         "must be <= 86400",
       ),
@@ -235,8 +247,7 @@ function fieldSchemas() {
 function outageText(v: unknown): unknown {
   if (typeof v !== "string") return v;
   const parts = v.split(":");
-  const num = (x: string | undefined) =>
-    x !== undefined && x.trim() !== "" && Number.isFinite(Number(x)) ? Number(x) : x;
+  const num = (x: string | undefined) => x === undefined ? x : decimalNumber(x) ?? x;
   return parts.length === 2 ? { atS: num(parts[0]), durationS: num(parts[1]) } : v;
 }
 
@@ -247,9 +258,9 @@ function outageText(v: unknown): unknown {
 export const OutageSchema = z.preprocess(
   outageText,
   z.object({
-    atS: z.number({ error: "must be a number" }).min(0, "must be >= 0")
+    atS: numberOf("must be a number").min(0, "must be >= 0")
       .max(86_400, "must be <= 86400"),
-    durationS: z.number({ error: "must be a number" }).positive("must be > 0")
+    durationS: numberOf("must be a number").positive("must be > 0")
       .max(86_400, "must be <= 86400"),
   }, { error: "must be 'AT:DURATION' in seconds or { atS, durationS }" }).strict(),
 );
@@ -316,9 +327,13 @@ export interface ParseScenarioOptions {
 }
 
 /**
- * Validates a scenario object (strings are accepted for numbers, and a sweep
- * may be written "param=v1,v2,..."), listing every issue as
- * `<field>: <rule>: current value is <value>`.
+ * Validates a scenario object (strings are accepted for numbers, written in
+ * decimal: "16", "1.5e1", not "0x10"; a sweep may be written
+ * "param=v1,v2,..."), listing every issue as
+ * `<field>: <rule>: current value is <value>`. The result's `set` holds
+ * each value as the profile takes it (a text "15000" as the number 15000,
+ * "true" as a boolean, JSON text as the array or object); a sweep's values
+ * over a profile path stay as written, since they name the runs.
  * @throws ScenarioError
  * @example
  * ```ts
@@ -522,11 +537,20 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     } else if (own !== undefined) report(ownLabel, own);
   }
   if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
+  // The set's values as the profile takes them ("15000" -> 15000), as outputs record them.
+  if (s.set !== undefined) {
+    s.set = Object.fromEntries(
+      Object.entries(s.set).map(([path, v]) => [path, typeof v === "string" ? valueOfText(v) : v]),
+    ) as ProfileOverrides;
+  }
   return s;
 }
 
 /**
- * The runs of a scenario: one per sweep value, or the scenario itself.
+ * The runs of a scenario: one per sweep value, or the scenario itself. A
+ * run of a sweep over a profile path has the value in its `set` as the
+ * profile takes it ("125e6" -> 125000000) and in its name as written
+ * ("network.lineRate=125e6").
  * @example
  * ```ts
  * import { parseScenario, scenarioPoints } from "./fleet.ts";
@@ -549,7 +573,15 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
   if (!s.sweep) return [base];
   const { param, values } = s.sweep;
   if (isProfilePath(param)) {
-    return values.map((v) => ({ ...base, set: { ...s.set, [param]: v }, run: `${param}=${v}` }));
+    // The value as the profile takes it; the run is named as the sweep wrote it.
+    return values.map((v) => ({
+      ...base,
+      set: {
+        ...s.set,
+        [param]: (typeof v === "string" ? valueOfText(v) : v) as ProfileOverrides[string],
+      },
+      run: `${param}=${v}`,
+    }));
   }
   return values.map((v) => ({ ...base, [param]: v, run: `${flagName(param)}=${v}` }));
 }

@@ -196,8 +196,8 @@ Deno.test("a scenario changes profile parameters for every run, or sweeps one by
   );
   const points = scenarioPoints(s);
   assert.deepEqual(points.map((p) => [p.run, p.set]), [
-    ["network.lineRate=125e6", { "hdd.rpm": "15000", "network.lineRate": "125e6" }],
-    ["network.lineRate=1.25e9", { "hdd.rpm": "15000", "network.lineRate": "1.25e9" }],
+    ["network.lineRate=125e6", { "hdd.rpm": 15000, "network.lineRate": 125e6 }],
+    ["network.lineRate=1.25e9", { "hdd.rpm": 15000, "network.lineRate": 1.25e9 }],
   ]);
   // The change reaches the run: the same seed with and without it differs, and
   // setting the profile's own value changes nothing.
@@ -652,4 +652,61 @@ Deno.test("a sweep's values say what they must be", () => {
   assert.deepEqual(issuesOf({ sweep: { param: "nodes", values: [true] } }), [
     "sweep.values.0: must be a number or a string: current value is true",
   ]);
+});
+
+Deno.test("a scenario's numbers are written in decimal: the other notations Number() reads are refused, saying so", () => {
+  const decimal = "written in decimal (e.g. 16 or 1.5e3)";
+  assert.deepEqual(
+    issuesOf(
+      { nodes: "0x2", seed: "0b1", imageGb: "0o7", staggerS: " ", outage: "0x10:30" },
+      { labels: { nodes: "--nodes", outage: "--outage" } },
+    ),
+    [
+      `--nodes: must be an integer, ${decimal}: current value is "0x2"`,
+      `seed: must be an integer, ${decimal}: current value is "0b1"`,
+      `imageGb: must be a number, ${decimal}: current value is "0o7"`,
+      'staggerS: must be a number: current value is " "',
+      `--outage atS: must be a number, ${decimal}: current value is "0x10"`,
+    ],
+  );
+  assert.deepEqual(issuesOf({ sweep: { param: "nodes", values: [1, "0x2"] } }), [
+    `sweep.nodes[1]: must be an integer, ${decimal}: current value is "0x2"`,
+  ]);
+  // A profile parameter, set or swept: the profile's own check says the same.
+  assert.deepEqual(
+    issuesOf({ set: { "hdd.rpm": "0x1C20" }, sweep: "hdd.averageSeek=8e6,0o7" }, { profile }),
+    [
+      `set: hdd.rpm: must be a number, ${decimal}: current value is "0x1C20"`,
+      `sweep.hdd.averageSeek[1]: must be a number, ${decimal}: current value is "0o7"`,
+    ],
+  );
+  assert.deepEqual(issuesOf({ set: { "hdd.rpm": "Infinity" } }, { profile }), [
+    'set: hdd.rpm: must be a number: current value is "Infinity"',
+  ]);
+  // Decimal text is read, with a sign, a point or an exponent.
+  const s = parseScenario({ nodes: "2", imageGb: "1.2e1", staggerS: " .5", outage: "1e2:+30" });
+  assert.deepEqual([s.nodes, s.imageGb, s.staggerS, s.outage], [2, 12, 0.5, {
+    atS: 100,
+    durationS: 30,
+  }]);
+});
+
+Deno.test("a scenario's set holds each value as the profile takes it, not as the text it was given in", () => {
+  const policy = { kind: "idle", idleThreshold: 2_000_000, recheck: 500_000 };
+  const s = parseScenario({
+    set: {
+      "hdd.rpm": "15000",
+      "hdd.writeCache": "false",
+      "image.copyScope": "used",
+      "vmm.copyPolicy": JSON.stringify(policy),
+      "network.lineRate": 1.25e9,
+    },
+  }, { profile });
+  assert.deepEqual(s.set, {
+    "hdd.rpm": 15000,
+    "hdd.writeCache": false,
+    "image.copyScope": "used",
+    "vmm.copyPolicy": policy,
+    "network.lineRate": 1.25e9,
+  });
 });

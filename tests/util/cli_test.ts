@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  decimalNumber,
+  decimalRule,
   intFlag,
   MAX_SEED,
   outDirIssue,
   progressLine,
+  valueOfText,
   writeFilesAtomically,
 } from "../../lib/_util/mod.ts";
 
@@ -24,6 +27,53 @@ Deno.test("intFlag accepts integers in range and names the flag and the range ot
   );
   intFlag("top", "-2", { min: 1, fallback: 15 }, issues);
   assert.equal(issues[7], '--top: must be an integer >= 1: current value is "-2"');
+});
+
+Deno.test("intFlag takes integers written in decimal only, and says so for the other forms Number() reads", () => {
+  const issues: string[] = [];
+  const range = { min: 0, max: 100, fallback: 3 };
+  assert.equal(intFlag("seeds", "1e1", range, issues), 10);
+  for (const bad of ["0x10", "0b1", "0o7", " ", "Infinity"]) {
+    assert.equal(intFlag("seeds", bad, range, issues), 3, bad);
+  }
+  assert.deepEqual(issues, [
+    '--seeds: must be an integer in [0, 100], written in decimal (e.g. 16 or 1.5e3): current value is "0x10"',
+    '--seeds: must be an integer in [0, 100], written in decimal (e.g. 16 or 1.5e3): current value is "0b1"',
+    '--seeds: must be an integer in [0, 100], written in decimal (e.g. 16 or 1.5e3): current value is "0o7"',
+    '--seeds: must be an integer in [0, 100]: current value is " "',
+    '--seeds: must be an integer in [0, 100]: current value is "Infinity"',
+  ]);
+});
+
+Deno.test("decimalNumber reads plain decimal numbers, with a sign, a point and an exponent, and nothing else", () => {
+  const read = ["15000", " 7 ", "-2.5", "+3", ".5", "5.", "1.25e9", "125E6", "1e-3"];
+  assert.deepEqual(read.map(decimalNumber), [15000, 7, -2.5, 3, 0.5, 5, 1.25e9, 125e6, 1e-3]);
+  const refused = ["0x10", "0b1", "0o7", "", " ", "Infinity", "-Infinity", "NaN", "1e400"];
+  for (const text of [...refused, "1_000", "1,5", "e5", "1e", "--1", "15000 rpm"]) {
+    assert.equal(decimalNumber(text), undefined, JSON.stringify(text));
+  }
+  // The rule says "decimal" only where the text is a number in another notation.
+  assert.equal(
+    decimalRule("must be a number", "0b1"),
+    "must be a number, written in decimal (e.g. 16 or 1.5e3)",
+  );
+  for (const other of ["fast", "", " ", "Infinity", "1e400", 16]) {
+    assert.equal(decimalRule("must be a number", other), "must be a number", String(other));
+  }
+});
+
+Deno.test("valueOfText reads a --set value as the profile takes it: decimal numbers, booleans, JSON", () => {
+  assert.equal(valueOfText("15000"), 15000);
+  assert.equal(valueOfText(" 1.25e9"), 1.25e9);
+  assert.equal(valueOfText("false"), false);
+  assert.deepEqual(valueOfText('{"kind":"idle","idleThreshold":1e6}'), {
+    kind: "idle",
+    idleThreshold: 1e6,
+  });
+  assert.deepEqual(valueOfText("[1, 2]"), [1, 2]);
+  for (const text of ["0x10", "0b1", "0o7", "Infinity", "used", "{broken"]) {
+    assert.equal(valueOfText(text), text);
+  }
 });
 
 Deno.test("writeFilesAtomically leaves the previous outputs untouched when a write fails", () => {
