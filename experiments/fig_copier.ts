@@ -20,6 +20,8 @@
 import {
   callInWorker,
   csv,
+  decimalNumber,
+  decimalRule,
   intFlag,
   issuesMessage,
   MAX_SEED,
@@ -487,10 +489,14 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
     const eq = pair.indexOf("=");
     const key = eq < 0 ? pair : pair.slice(0, eq);
     const raw = eq < 0 ? "" : pair.slice(eq + 1);
-    const value = raw.trim() === "" ? NaN : Number(raw);
+    const value = decimalNumber(raw) ?? NaN;
     if (key === "pipeline") {
       if (Number.isInteger(value) && value >= 1) pipeline = value;
-      else issues.push(at(`pipeline: must be an integer >= 1: current value is "${raw}"`));
+      else {
+        issues.push(
+          at(`pipeline: ${decimalRule("must be an integer >= 1", raw)}: current value is "${raw}"`),
+        );
+      }
     } else if (!fields.includes(key)) {
       issues.push(
         at(
@@ -500,7 +506,7 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
         ),
       );
     } else if (Number.isNaN(value)) {
-      issues.push(at(`${key}: must be a number: current value is "${raw}"`));
+      issues.push(at(`${key}: ${decimalRule("must be a number", raw)}: current value is "${raw}"`));
     } else policy[key] = value;
   }
   const r = CopyPolicySchema.safeParse(policy);

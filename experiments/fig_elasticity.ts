@@ -45,6 +45,8 @@ import {
 import {
   callInWorker,
   csv,
+  decimalNumber,
+  decimalRule,
   issuesMessage,
   outDirIssue,
   parseFlags,
@@ -599,9 +601,11 @@ if (import.meta.main) {
   // Unparsable numbers are named here; the rules on parsed ones below.
   const num = (flag: string, raw: string | undefined, fallback: number) => {
     if (raw === undefined) return fallback;
-    const v = raw.trim() === "" ? NaN : Number(raw);
-    if (Number.isFinite(v)) return v;
-    issues.push(`--${flag}: must be a number: current value is ${JSON.stringify(raw)}`);
+    const v = decimalNumber(raw);
+    if (v !== undefined) return v;
+    issues.push(
+      `--${flag}: ${decimalRule("must be a number", raw)}: current value is ${JSON.stringify(raw)}`,
+    );
     return fallback;
   };
   const params: ElasticityParams = {

@@ -16,6 +16,8 @@
 import {
   callInWorker,
   csv,
+  decimalNumber,
+  decimalRule,
   intFlag,
   issuesMessage,
   outDirIssue,
@@ -579,10 +581,12 @@ if (import.meta.main) {
   });
   if (typeof flags === "number") Deno.exit(flags);
   const issues: string[] = [];
-  const step = flags.step === undefined ? 0.1 : Number(flags.step);
+  const step = flags.step === undefined ? 0.1 : decimalNumber(flags.step) ?? NaN;
   if (!(step > 0 && step < 1)) {
     issues.push(
-      `--step: must be a number in (0, 1): current value is ${JSON.stringify(flags.step)}`,
+      `--step: ${decimalRule("must be a number in (0, 1)", flags.step)}: current value is ${
+        JSON.stringify(flags.step)
+      }`,
     );
   }
   const top = intFlag("top", flags.top, { min: 1, fallback: 15 }, issues);

@@ -31,3 +31,42 @@ for (const name of SCRIPTS) {
     assert.equal(r.stdout, "");
   });
 }
+
+Deno.test("copier, elasticity and sensitivity refuse numbers not written in decimal (0x10), as sim does, with exit 2", async () => {
+  const cases = [
+    [
+      "experiments/fig_copier.ts",
+      "--policy",
+      "idle:idleThreshold=0x10",
+      /idleThreshold: must be a number, written in decimal/,
+    ],
+    [
+      "experiments/fig_copier.ts",
+      "--policy",
+      "idle:pipeline=0b1",
+      /pipeline: must be an integer >= 1, written in decimal/,
+    ],
+    [
+      "experiments/fig_elasticity.ts",
+      "--horizon-s",
+      "0x10",
+      /--horizon-s: must be a number, written in decimal/,
+    ],
+    [
+      "experiments/fig_sensitivity.ts",
+      "--step",
+      "0o1",
+      /--step: must be a number in \(0, 1\), written in decimal/,
+    ],
+  ] as const;
+  const out = await Deno.makeTempDir();
+  for (const [script, flag, value, message] of cases) {
+    const r = await runScript(script, flag, value, "--out", `${out}/never`);
+    assert.equal(r.code, 2, `${script} ${flag} ${value}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, "");
+  }
+  // Nothing was written.
+  assert.deepEqual([...Deno.readDirSync(out)], []);
+  await Deno.remove(out, { recursive: true });
+});
