@@ -1,7 +1,9 @@
 /** A machine for guest-driver tests: CPU, bus, memory, E820, interrupts, an HBA with MemDisks. */
-import { Simulation } from "../../lib/sim/mod.ts";
+import { type SimEvent, Simulation } from "../../lib/sim/mod.ts";
 import {
   Cpu,
+  type DiskCommand,
+  type DiskResult,
   E820Map,
   InterruptController,
   type MmioAccess,
@@ -108,4 +110,18 @@ export function runGuest<T>(rig: GuestRig, body?: () => Generator<unknown, T, un
     return yield* body() as any;
   });
   return rig.sim.run(p) as T;
+}
+
+/** A disk that never answers its first `hangs` data commands (until a reset drops them). */
+export class HangingDisk extends MemDisk {
+  constructor(sim: Simulation, public hangs: number) {
+    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
+  }
+  override submit(cmd: DiskCommand): SimEvent<DiskResult> {
+    if (cmd.op !== "flush" && this.hangs > 0) {
+      this.hangs--;
+      return this.sim.event<DiskResult>(); // never completes
+    }
+    return super.submit(cmd);
+  }
 }

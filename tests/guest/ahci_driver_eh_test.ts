@@ -5,30 +5,13 @@
  * NCQ off (libata-eh.c ata_eh_speed_down).
  */
 import assert from "node:assert/strict";
-import type { SimEvent, Simulation } from "../../lib/sim/mod.ts";
-import type { DiskCommand, DiskResult } from "../../lib/hw/mod.ts";
 import { AhciRegs as R, decodeCommand } from "../../lib/hw/ahci/mod.ts";
-import { MemDisk } from "../../lib/hw/ahci/_test_utils.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
-import { ABAR, guestRig, runGuest } from "./_rig.ts";
+import { ABAR, guestRig, HangingDisk, runGuest } from "./_rig.ts";
 
 const { Px, portReg } = R;
 const SECOND = 1e9;
 const EH = { commandTimeout: 30 * SECOND, commandRetries: 5, linkDebounce: 100e6 };
-
-/** A disk that never answers its first `hangs` data commands (until a reset drops them). */
-class HangingDisk extends MemDisk {
-  constructor(sim: Simulation, public hangs: number) {
-    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
-  }
-  override submit(cmd: DiskCommand): SimEvent<DiskResult> {
-    if (cmd.op !== "flush" && this.hangs > 0) {
-      this.hangs--;
-      return this.sim.event<DiskResult>(); // never completes
-    }
-    return super.submit(cmd);
-  }
-}
 
 Deno.test("AhciDriver: a READ LOG EXT 10h that never completes freezes the port; the driver counts the failed log read, hard-resets the link and issues every command again", () => {
   const rig = guestRig({ driver: EH, latency: 50_000 });

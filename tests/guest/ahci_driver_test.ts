@@ -6,7 +6,7 @@ import type { DiskCommand, DiskResult } from "../../lib/hw/mod.ts";
 import { AhciRegs as R, decodeCommand } from "../../lib/hw/ahci/mod.ts";
 import { flakyDisk, MemDisk } from "../../lib/hw/ahci/_test_utils.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
-import { ABAR, guestRig, runGuest } from "./_rig.ts";
+import { ABAR, guestRig, HangingDisk, runGuest } from "./_rig.ts";
 
 const { Px, portReg } = R;
 
@@ -413,20 +413,6 @@ Deno.test("AhciDriver.read() rejects a range beyond the disk with a RangeError",
     message: /'lba'\+'count' must lie within \[0, 1000\]/,
   });
 });
-
-/** A disk that never answers its first `hangs` data commands (until a reset drops them). */
-class HangingDisk extends MemDisk {
-  constructor(sim: Simulation, public hangs: number) {
-    super(sim, { sectors: 1 << 16, latency: 50_000, initial: 0 });
-  }
-  override submit(cmd: DiskCommand): SimEvent<DiskResult> {
-    if (cmd.op !== "flush" && this.hangs > 0) {
-      this.hangs--;
-      return this.sim.event<DiskResult>(); // never completes
-    }
-    return super.submit(cmd);
-  }
-}
 
 const SECOND = 1e9;
 const EH = { commandTimeout: 30 * SECOND, commandRetries: 5, linkDebounce: 100e6 };

@@ -383,6 +383,18 @@ function restart(rig: ReturnType<typeof ahciRig>): void {
   rig.hba.write(portReg(0, Px.CMD), 4, R.PxCMD_FRE | R.PxCMD_ST);
 }
 
+/** Issues READ LOG EXT of log 10h in slot 5, waits for it and returns the page. */
+function readNcqLog(rig: ReturnType<typeof ahciRig>): ReturnType<typeof decodeNcqErrorLog> {
+  rig.issue(0, {
+    slot: 5,
+    fis: fisOf({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 }),
+    prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
+  });
+  rig.sim.run();
+  assert.equal(reg(rig, Px.CI), 0);
+  return decodeNcqErrorLog(rig.memory.readBytes(0x80_0000, 512));
+}
+
 Deno.test("the HBA stops fetching commands after a task-file error until ST is cleared and set (§6.2.2)", () => {
   const rig = ahciRig({ latency: 10_000, costs: { engineStop: 3_000 } });
   const disk = rig.disks[0];
@@ -441,16 +453,7 @@ Deno.test("an NCQ error completes nothing: every queued command keeps PxSACT, th
   assert.equal(reg(rig, Px.SACT), 0);
   // READ LOG EXT, log 10h: the failing tag, its error and LBA; reading it clears it.
   const pages: ReturnType<typeof decodeNcqErrorLog>[] = [];
-  for (let i = 0; i < 2; i++) {
-    rig.issue(0, {
-      slot: 5,
-      fis: fisOf({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 }),
-      prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
-    });
-    rig.sim.run();
-    assert.equal(reg(rig, Px.CI), 0);
-    pages.push(decodeNcqErrorLog(rig.memory.readBytes(0x80_0000, 512)));
-  }
+  for (let i = 0; i < 2; i++) pages.push(readNcqLog(rig));
   assert.deepEqual(pages[0], {
     nq: false,
     tag: 2,
@@ -482,17 +485,10 @@ Deno.test("after an NCQ error the device aborts every command but READ LOG EXT 1
     assert.equal(reg(rig, Px.IS) & R.PxIS_TFES, R.PxIS_TFES);
     restart(rig);
   }
-  assert.equal(disk.log.length, reached, "before the fix both ran on the disk");
+  assert.equal(disk.log.length, reached, "neither reached the disk");
   assert.equal(rig.hba.counters().ncqErrorAborts, 2);
   // The log read is taken: it names the first error (not the aborts) and ends the state.
-  rig.issue(0, {
-    slot: 5,
-    fis: fisOf({ kind: "log", lba: R.LOG_NCQ_COMMAND_ERROR, count: 1 }),
-    prdt: [{ dba: 0x80_0000, bytes: 512, interrupt: false }],
-  });
-  rig.sim.run();
-  assert.equal(reg(rig, Px.CI), 0);
-  const log = decodeNcqErrorLog(rig.memory.readBytes(0x80_0000, 512));
+  const log = readNcqLog(rig);
   assert.deepEqual([log.nq, log.tag, log.error], [false, 2, R.ATA_ERR_UNC]);
   assert.equal(rig.hba.port(0).device, "ready");
   issueAll(rig, [3], read);

@@ -42,44 +42,63 @@ Deno.test("RDMA latency summarises the half round trips in microseconds with ib_
   });
 });
 
+/** Two HCAs (a, b) behind one switch, each driven by a CPU without VM costs. */
+function hcaPair(iommu = false) {
+  const sim = new Simulation();
+  const ib = new InfinibandFabric(sim);
+  ib.addSwitch("sw");
+  const costs = {
+    vmExit: 0,
+    vmEntry: 0,
+    mmioRead: 500,
+    mmioWrite: 100,
+    eptOverhead: 0,
+    ipi: 0,
+    tlbFlush: 0,
+  };
+  const [a, b] = ["a", "b"].map((n) => {
+    ib.addHca(n);
+    ib.connect({ a: n, b: "sw", meters: 2 });
+    return new Hca({
+      name: n,
+      fabric: ib,
+      port: n,
+      bus: new MmioBus(),
+      base: 0xf000_0000,
+      cpu: new Cpu(0, costs),
+      iommu: { enabled: iommu },
+    });
+  });
+  return { sim, a, b };
+}
+
 Deno.test("RDMA latency runs on lib/hw's HCA and grows when its DMAs are translated by an IOMMU", () => {
   const measure = (iommu: boolean) => {
-    const sim = new Simulation();
-    const ib = new InfinibandFabric(sim);
-    ib.addSwitch("sw");
-    const costs = {
-      vmExit: 0,
-      vmEntry: 0,
-      mmioRead: 500,
-      mmioWrite: 100,
-      eptOverhead: 0,
-      ipi: 0,
-      tlbFlush: 0,
-    };
-    const hcas = ["a", "b"].map((n) => {
-      ib.addHca(n);
-      ib.connect({ a: n, b: "sw", meters: 2 });
-      const bus = new MmioBus();
-      const cpu = new Cpu(0, costs);
-      return new Hca({
-        name: n,
-        fabric: ib,
-        port: n,
-        bus,
-        base: 0xf000_0000,
-        cpu,
-        iommu: { enabled: iommu },
-      });
-    });
-    const ev = rdmaWriteLatency({ endpoint: hcas[0], peer: hcas[1], iterations: 50 });
+    const { sim, a, b } = hcaPair(iommu);
+    const ev = rdmaWriteLatency({ endpoint: a, peer: b, iterations: 50 });
     sim.run();
-    return { row: ev.value, model: hcas[0].rdmaWriteLatency(hcas[1], 2).total };
+    return { row: ev.value, model: a.rdmaWriteLatency(b, 2).total };
   };
   const bare = measure(false);
   assert.equal(bare.row.iterations, 50);
   assert.equal(bare.row.bytes, 2);
   assert.ok(Math.abs(bare.row.typicalUs - bare.model / 1000) < 1e-9);
   assert.ok(measure(true).row.avgUs > bare.row.avgUs);
+});
+
+Deno.test("Hca.pingPong() reports the samples alone: ib_write_lat's summary of them is the one summary", () => {
+  const { sim, a, b } = hcaPair();
+  const pp = a.pingPong({ peer: b, iterations: 10 });
+  sim.run();
+  assert.deepEqual(Object.keys(pp.value), ["halfRtt"], "no summary of its own");
+  const oneWay = a.rdmaWriteLatency(b, 2).total;
+  assert.deepEqual(pp.value.halfRtt, Array(10).fill(oneWay));
+  // The summary: lib/workload's, with the HCA as the endpoint.
+  const other = hcaPair();
+  const lat = rdmaWriteLatency({ endpoint: other.a, peer: other.b, iterations: 10 });
+  other.sim.run();
+  assert.equal(lat.value.typicalUs, oneWay / 1000);
+  assert.equal(lat.value.avgUs, oneWay / 1000);
 });
 
 Deno.test("RDMA latency rejects a bad iteration count, naming the field", () => {
