@@ -686,7 +686,8 @@ export class AhciDriver implements GuestBlockDriver {
     else if (timedOut) category = "timeout"; // AC_ERR_TIMEOUT
     else if (
       io && err !== undefined && !(err.is & R.PxIS_HBFS) && // AC_ERR_HOST_BUS: no category
-      (chargeAll || !((tfd >>> 8) & R.ATA_ERR_UNC)) // AC_ERR_DEV, not AC_ERR_MEDIA
+      // AC_ERR_DEV alone: not AC_ERR_MEDIA (UNC) nor AC_ERR_INVALID (IDNF, ata_eh_analyze_tf)
+      (chargeAll || !((tfd >>> 8) & (R.ATA_ERR_UNC | R.ATA_ERR_IDNF)))
     ) category = "device";
     const ncqOff = category !== undefined && this.#speedDown(category);
     yield* this.#w(R.Px.IE, PORT_IRQ >>> 0);

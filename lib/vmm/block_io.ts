@@ -20,10 +20,16 @@ export interface VmmBlockIo {
   /**
    * Writes image `versions` starting at `lba`, but only to sectors that are
    * still absent when the command is issued (guest data is never overwritten),
-   * then marks them present. Succeeds with the number of sectors written.
+   * then marks them present. Succeeds with the number of sectors written:
+   * sectors whose write the disk still failed after the VMM's retries stay
+   * absent and are not counted.
    */
   writeAbsent(request: { lba: Lba; versions: Int32Array }): SimEvent<number>;
-  /** Reads local-disk sectors with a VMM command. */
+  /**
+   * Reads local-disk sectors with a VMM command; fails (the AHCI mediator:
+   * with a `VmmDiskError` naming the ATA error) when the disk still fails it
+   * after the VMM's retries.
+   */
   read(request: { lba: Lba; count: number }): SimEvent<Int32Array>;
   /** Guest disk commands issued and not yet completed (as the guest sees them). */
   readonly guestOutstanding: number;

@@ -105,3 +105,27 @@ Deno.test("AhciDriver: before any transfer was verified, a 2nd timeout already t
   assert.deepEqual([rig.driver.stats.timeouts, rig.driver.stats.ncqTurnedOff], [2, 1]);
   assert.equal(rig.driver.info!.ncq, false);
 });
+
+/** Reads once (the transfer is verified), then a queued read fails `errors` times with `error`. */
+function deviceErrors(error: "idnf" | "abrt", errors: number) {
+  const rig = guestRig({ driver: EH });
+  let left = errors;
+  const rs = runGuest(rig, function* () {
+    const first = (yield rig.driver.read({ lba: 0, count: 8 })) as IoResult;
+    rig.disks[0].fail = (c) =>
+      c.op === "read" && c.lba === 64 && left > 0 ? (left--, error) : undefined;
+    return [first, (yield rig.driver.read({ lba: 64, count: 8 })) as IoResult];
+  });
+  assert.ok(rs.every((r) => r.ok), "retried until it succeeded");
+  return rig;
+}
+
+Deno.test("AhciDriver: speed-down counts a device error that is neither a media error nor an invalid request (IDNF, AC_ERR_INVALID, does not count)", () => {
+  // libata-eh.c ata_eh_categorize_error: UNK_DEV only when the error mask's DEV|MEDIA|INVALID
+  // part is DEV alone; ata_eh_analyze_tf turns IDNF into AC_ERR_INVALID.
+  const abrt = deviceErrors("abrt", 4);
+  assert.deepEqual([abrt.driver.stats.taskFileErrors, abrt.driver.stats.ncqTurnedOff], [4, 1]);
+  const idnf = deviceErrors("idnf", 4);
+  assert.deepEqual([idnf.driver.stats.taskFileErrors, idnf.driver.stats.ncqTurnedOff], [4, 0]);
+  assert.equal(idnf.driver.info!.ncq, true);
+});

@@ -44,13 +44,14 @@ function handmade(
     kind: "read" | "write";
     lba: number;
     count: number;
+    ncq?: boolean;
     cfl?: number;
     prdBytes?: number;
   },
 ): void {
   const clb = mmio(rig, Px.CLB);
   const ctba = 0x0800_0000 + c.slot * 0x1000, buf = 0x0900_0000;
-  rig.memory.writeBytes(ctba, encodeH2dFis(encodeAtaCommand(c)));
+  rig.memory.writeBytes(ctba, encodeH2dFis(encodeAtaCommand({ ...c, tag: c.slot })));
   writePrdt(rig.memory, ctba, [{ dba: buf, bytes: c.prdBytes ?? c.count * 512, interrupt: false }]);
   rig.memory.writeVersions(buf, new Int32Array(c.count).fill(4242));
   writeCommandHeader(rig.memory, { clb, slot: c.slot }, {
@@ -679,4 +680,48 @@ Deno.test("a guest PxSCTL write held for the VMM's command wakes a de-virtualiza
   rig.sim.run(1000 * ms);
   assert.equal(rig.mediator!.stats.heldGuestWrites, 1);
   assert.ok(quietAt > 0 && quietAt < 25 * ms, `quiet at ${quietAt / ms} ms, right after the write`);
+});
+
+Deno.test("a reset that ends the emulated NCQ error state wakes a de-virtualization waiting for quiet", () => {
+  for (const reset of ["hba", "comreset"] as const) {
+    const rig = makeRig({ virtualized: true, copier: false });
+    rig.image!.read = () => {
+      const ev = rig.sim.event<Int32Array>();
+      rig.sim.call(10_000, () => ev.fail(new Error("image server down")));
+      return ev;
+    };
+    let quiet: ReturnType<NonNullable<Rig["mediator"]>["whenQuiet"]> | undefined;
+    rig.sim.process(function* () {
+      yield* boot(rig);
+      mmio(rig, Px.IE, 0); // the guest polls: its driver's handler stays out of it
+      handmade(rig, { slot: 3, kind: "read", lba: 300, count: 8, ncq: true }); // absent
+      mmio(rig, Px.SACT, 1 << 3);
+      mmio(rig, Px.CI, 1 << 3);
+      yield rig.sim.timeout(1_000_000); // the fetch failed: an emulated NCQ error
+      assert.equal(rig.mediator!.stats.emulatedTaskFileErrors, 1);
+      assert.ok(mmio(rig, Px.IS) & AhciRegs.PxIS_TFES);
+      mmio(rig, Px.CMD, mmio(rig, Px.CMD) & ~AhciRegs.PxCMD_ST); // the guest's recovery
+      yield rig.sim.timeout(1_000_000);
+      quiet = rig.mediator!.whenQuiet(); // its log 10h is unread: not quiet
+      assert.ok(!rig.mediator!.canDetach());
+      if (reset === "hba") {
+        rig.bus.access({
+          addr: ABAR + AhciRegs.Ghc.GHC,
+          size: 4,
+          write: true,
+          value: AhciRegs.GHC_HR,
+          cpu: 0,
+        });
+      } else {
+        const sctl = mmio(rig, Px.SCTL) & ~0xf;
+        mmio(rig, Px.SCTL, sctl | 1); // COMRESET: the device forgets its error
+        yield rig.sim.timeout(1_000_000);
+        mmio(rig, Px.SCTL, sctl);
+      }
+      yield rig.sim.timeout(1_000_000);
+    });
+    rig.sim.run(1e9);
+    assert.ok(rig.mediator!.canDetach(), `${reset}: nothing left outstanding`);
+    assert.ok(quiet!.processed, `${reset}: the waiter for quiet was woken`);
+  }
 });

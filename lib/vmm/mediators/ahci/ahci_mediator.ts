@@ -728,6 +728,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const p = this.#port;
     p.diskNeedsLog = false;
     p.emulatedLog = undefined;
+    this.#notifyQuiet(); // an unread emulated log was all that kept the port from quiet
   }
 
   /**
