@@ -232,6 +232,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
           "lost datagrams",
           "longest I/O s",
           "disk resets",
+          "NCQ off",
           "failed I/O",
         ]
         : []),
@@ -257,16 +258,18 @@ function humanReport(doc: SimDocument, wallS: number): string {
           s.lostDatagrams ?? 0,
           (s.longestBootIoS ?? 0).toFixed(2),
           s.diskResets ?? 0,
+          s.ncqOffNodes ?? 0,
           s.bootIoErrors ?? 0,
         ]
         : []),
     ]),
-    [false, false, ...Array(17).fill(true)],
+    [false, false, ...Array(18).fill(true)],
   );
   const runs = (rows: FleetSummaryRow[]) => rows.map((s) => `${s.run} (${s.strategy})`).join(", ");
   // The guests' disk error handling (AHCI: 30 s per try, SD_TIMEOUT; NFS and virtio wait).
   const failed = doc.summary.filter((s) => (s.bootIoErrors ?? 0) > 0);
   const reset = doc.summary.filter((s) => (s.diskResets ?? 0) > 0 && !failed.includes(s));
+  const ncqOff = doc.summary.filter((s) => (s.ncqOffNodes ?? 0) > 0);
   // An outage that begins after the run's end (the last node up, or deployed) changes nothing.
   const endS = (s: FleetSummaryRow) =>
     Math.max(s.readyS, Number.isFinite(s.deployedS) ? s.deployedS! : -Infinity);
@@ -275,12 +278,17 @@ function humanReport(doc: SimDocument, wallS: number): string {
     failed.length > 0
       ? `note: ${
         runs(failed)
-      }: boot requests failed after Linux's error handling gave up (a 30 s timeout, a link reset and a retry, 6 tries); the real OS would see I/O errors (a read-only or failed root file system), the simulated boot carries on`
+      }: boot requests failed after Linux's error handling gave up (each try timed out after guestDriver.commandTimeout and was retried after a link reset, until guestDriver.commandRetries were used); the real OS would see I/O errors (a read-only or failed root file system), the simulated boot carries on`
       : "",
     reset.length > 0
       ? `note: ${
         runs(reset)
-      }: the guest's disk error handling reset the link after a 30 s timeout and its retries got through`
+      }: the guest's disk error handling reset the link after a command timed out (guestDriver.commandTimeout) and its retries got through`
+      : "",
+    ncqOff.length > 0
+      ? `note: ${
+        runs(ncqOff)
+      }: after more than 3 timeouts in 10 minutes the guest's disk driver turned NCQ off, as Linux's libata does (speed-down), and issues its commands one at a time`
       : "",
     late.length > 0
       ? `note: ${

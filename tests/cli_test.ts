@@ -163,17 +163,25 @@ Deno.test("sim --outage counts what it held back, the guest's disk resets and fa
   assert.equal(short.code, 0, short.stderr);
   assert.match(
     short.stdout,
-    /\| held back \| lost tries \| lost datagrams \| longest I\/O s \| disk resets \| failed I\/O$/m,
+    /\| held back \| lost tries \| lost datagrams \| longest I\/O s \| disk resets \| NCQ off \| failed I\/O$/m,
   );
-  assert.match(short.stdout, /\|\s+0 \|\s+0$/m, "no reset, no failure");
+  assert.match(short.stdout, /\|\s+0 \|\s+0 \|\s+0$/m, "no reset, NCQ on, no failure");
   assert.doesNotMatch(short.stdout, /^note:/m);
   const long = await sim("--strategy", "bmcast", "--outage", "150:60", "--image-gb", IMAGE_GB);
   assert.match(
     long.stdout,
     /^note: run \(bmcast\): the guest's disk error handling reset the link/m,
   );
+  // 3 timeouts: NCQ stays on (libata's speed-down needs more than 3 in 10 minutes).
+  assert.match(long.stdout, /\|\s+3 \|\s+0 \|\s+0$/m, "3 resets, NCQ on, no failure");
+  assert.doesNotMatch(long.stdout, /NCQ off, as Linux/);
   const lost = await sim("--strategy", "bmcast", "--outage", "150:200", "--image-gb", IMAGE_GB);
   assert.match(lost.stdout, /^note: run \(bmcast\): boot requests failed after Linux's error/m);
+  assert.match(lost.stdout, /\|\s+6 \|\s+1 \|\s+1$/m, "6 resets, NCQ off, 1 failure");
+  assert.match(
+    lost.stdout,
+    /^note: run \(bmcast\): after more than 3 timeouts in 10 minutes the guest's disk driver turned NCQ off/m,
+  );
   const calm = await sim("--strategy", "bmcast", "--image-gb", IMAGE_GB);
   assert.doesNotMatch(calm.stdout, /held back/);
   // Multicast's joins go again after each idle timeout: lost datagrams, no held-back messages.

@@ -233,6 +233,8 @@ export interface GuestBlockDriver {
   ): SimEvent<IoResult>;
   /** Link resets its error handling made so far (absent: a driver that waits without limit). */
   readonly resets?: number;
+  /** Its error handling turned NCQ off (libata's speed-down; absent: a driver without NCQ). */
+  readonly ncqOff?: boolean;
 }
 
 type CmdKind = "read" | "write" | "identify" | "flush";
@@ -418,6 +420,10 @@ export class AhciDriver implements GuestBlockDriver {
   /** Link resets made by error handling so far (`stats.resets`). */
   get resets(): number {
     return this.stats.resets;
+  }
+  /** Speed-down turned NCQ off after repeated errors (`stats.ncqTurnedOff`). */
+  get ncqOff(): boolean {
+    return this.stats.ncqTurnedOff > 0;
   }
 
   /** Largest number of sectors one command carries. */

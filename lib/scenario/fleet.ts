@@ -675,6 +675,11 @@ export interface FleetSummaryRow extends FleetRunKey {
    * guests: a command unanswered for 30 s; NFS and virtio requests wait without limit).
    */
   diskResets?: number;
+  /**
+   * With an outage: nodes whose guest disk driver turned NCQ off after
+   * repeated timeouts (libata's speed-down: more than 3 in 10 minutes).
+   */
+  ncqOffNodes?: number;
   /** With an outage: boot requests that failed, their retries used up (the real OS would see I/O errors). */
   bootIoErrors?: number;
 }
@@ -930,6 +935,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
           longestBootIoS: longestIo / 1e9,
           // Counted at the end: resets after the boot (a deployment's copy) count too.
           diskResets: sum(drivers, (d) => d.resets ?? 0),
+          ncqOffNodes: drivers.filter((d) => d.ncqOff === true).length,
           bootIoErrors,
         }
         : {}),
