@@ -152,7 +152,8 @@ function usage(builtin?: Profile): string {
                     and a receiver asks again for all it misses after
                     imageServer.multicastIdleTimeout without a chunk${timeouts};
                     the summary adds held back, lost tries, lost datagrams, longest
-                    I/O s, disk resets and failed I/O
+                    I/O s, disk resets, NCQ off (nodes whose driver turned NCQ off
+                    after repeated timeouts, as libata does) and failed I/O
   --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000,

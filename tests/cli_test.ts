@@ -182,6 +182,8 @@ Deno.test("sim --outage counts what it held back, the guest's disk resets and fa
     lost.stdout,
     /^note: run \(bmcast\): after more than 3 timeouts in 10 minutes the guest's disk driver turned NCQ off/m,
   );
+  const help = await sim("--help");
+  assert.match(help.stdout, /disk resets, NCQ off \(nodes whose driver turned NCQ off/);
   const calm = await sim("--strategy", "bmcast", "--image-gb", IMAGE_GB);
   assert.doesNotMatch(calm.stdout, /held back/);
   // Multicast's joins go again after each idle timeout: lost datagrams, no held-back messages.
