@@ -70,6 +70,7 @@ export {
   type PrdEntry,
   readCommandHeader,
   readPrdt,
+  readsNcqErrorLog,
   REG_FIS_BYTES,
   scatterVersions,
   SDB_FIS_BYTES,

@@ -32,7 +32,6 @@ import {
   ATA_STS_DRDY,
   ATA_STS_DRQ,
   ATA_STS_ERR,
-  LOG_NCQ_COMMAND_ERROR,
   Px,
   PxCMD_CCS_SHIFT,
   PxCMD_CR,
@@ -58,6 +57,7 @@ import {
   encodeNcqErrorLog,
   encodeSdbFis,
   type NcqErrorLog,
+  readsNcqErrorLog,
   scatterVersions,
   validateCommand,
   writePrdbc,
@@ -700,7 +700,7 @@ export class AhciPort {
     // 2048 Dwords); the HBA moves each to or from memory while the next one
     // crosses, so only one FIS's DMA adds to the command (DMA outpaces the link).
     const dma = bytes > 0 ? transferTime(Math.min(bytes, DATA_FIS_BYTES), costs.dmaBandwidth) : 0;
-    if (this.#device === "ncq-error" && !isNcqLogRead(c)) {
+    if (this.#device === "ncq-error" && !readsNcqErrorLog(c)) {
       // Until its NCQ error log is read the device aborts everything else (SATA 2.6
       // §13.5.4.1): ABRT at once, nothing reaches the media, the log keeps the first error.
       this.counters.ncqErrorAborts++;
@@ -718,7 +718,7 @@ export class AhciPort {
       sim.call(costs.identify + dma, () => {
         if (cmd.gen !== this.#gen) return;
         // Only the NCQ Command Error log is modelled (other logs end in ABRT).
-        if (!isNcqLogRead(c)) return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
+        if (!readsNcqErrorLog(c)) return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
         // Reading it ends the device's NCQ error state: the log is cleared (SATA 2.6 §13.5.4.1).
         const log = this.#ncqLog ?? { nq: true, tag: 0, status: 0, error: 0, lba: 0, count: 0 };
         this.#ncqLog = undefined;
@@ -880,12 +880,6 @@ export class AhciPort {
       this.#dispatch();
     });
   }
-}
-
-/** READ LOG EXT of the NCQ Command Error log (10h), page 0, at least one sector. */
-function isNcqLogRead(c: DecodedCommand["command"]): boolean {
-  return c.kind === "log" && (c.lba & 0xff) === LOG_NCQ_COMMAND_ERROR && c.lba >>> 8 === 0 &&
-    c.count >= 1;
 }
 
 /** Versions of the data to write, gathered across PRD entries. */

@@ -39,6 +39,7 @@ import {
   H2D_LBA3,
   H2D_LBA4,
   H2D_LBA5,
+  LOG_NCQ_COMMAND_ERROR,
   NCQ_LOG_NQ,
   PRD_DBA,
   PRD_DBAU,
@@ -741,6 +742,22 @@ export interface NcqErrorLog {
   lba: number;
   /** Sector count of the failed command. */
   count: number;
+}
+
+/**
+ * Whether an ATA command reads the NCQ Command Error log: READ LOG EXT (2Fh)
+ * of log address 10h, page 0, at least one sector. It is the one command a
+ * device in its NCQ error state takes (SATA 2.6 §13.5.4.1).
+ * @example
+ * ```ts
+ * import { readsNcqErrorLog } from "./structures.ts";
+ * console.assert(readsNcqErrorLog({ opcode: 0x2f, lba: 0x10, count: 1 }));
+ * console.assert(!readsNcqErrorLog({ opcode: 0x2f, lba: 0x110, count: 1 })); // page 1
+ * ```
+ */
+export function readsNcqErrorLog(c: { opcode: number; lba: number; count: number }): boolean {
+  return c.opcode === AtaCmd.READ_LOG_EXT && (c.lba & 0xff) === LOG_NCQ_COMMAND_ERROR &&
+    c.lba >>> 8 === 0 && c.count >= 1;
 }
 
 /**

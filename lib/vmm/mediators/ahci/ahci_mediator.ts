@@ -95,7 +95,6 @@ import {
   ATA_ERR_IDNF,
   ATA_ERR_UNC,
   ATA_STS_ERR,
-  AtaCmd,
   CMD_HEADER_BYTES,
   CT_CFIS,
   CT_PRDT,
@@ -109,7 +108,6 @@ import {
   type HookHandle,
   type HookResult,
   type InterruptController,
-  LOG_NCQ_COMMAND_ERROR,
   type MmioAccess,
   type MmioBus,
   type PhysicalMemory,
@@ -136,7 +134,7 @@ import {
   writePrdbc,
   writePrdt,
 } from "../../../hw/mod.ts";
-import { encodeNcqErrorLog, type NcqErrorLog } from "../../../hw/ahci/mod.ts";
+import { encodeNcqErrorLog, type NcqErrorLog, readsNcqErrorLog } from "../../../hw/ahci/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
 import type { BlockMap, SectorRun } from "../../block_map.ts";
 import type { ImageSource, VmmBlockIo } from "../../block_io.ts";
@@ -867,7 +865,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     // which aborts all but the log read; the emulated one answers the same way here.
     if (p.diskNeedsLog) return this.#toHardware(cmd.slot);
     if (p.emulatedLog !== undefined) {
-      if (isNcqLogRead(cmd)) return this.#emulateLogRead(cmd, p.emulatedLog);
+      if (readsNcqErrorLog(cmd)) return this.#emulateLogRead(cmd, p.emulatedLog);
       return this.#failGuest(cmd, "abrt");
     }
     // Sectors of the command inside the image (the disk is larger: a command may cross its end).
@@ -937,7 +935,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
         wrote = true;
       }
       // The guest read the disk's NCQ error log: the disk takes commands again.
-      if (cmd !== undefined && isNcqLogRead(cmd) && prdbc >= 512) p.diskNeedsLog = false;
+      if (cmd !== undefined && readsNcqErrorLog(cmd) && prdbc >= 512) p.diskNeedsLog = false;
       p.cmds[slot] = undefined;
     }
     if (wrote) this.#checkFinished();
@@ -1567,12 +1565,6 @@ function ataError(is: number, tfd: number): AtaError {
   if (err & ATA_ERR_UNC) return "unc";
   if (err & ATA_ERR_IDNF) return "idnf";
   return "abrt";
-}
-
-/** READ LOG EXT of the NCQ Command Error log (10h, page 0), as the guest issued it. */
-function isNcqLogRead(cmd: GuestCommand): boolean {
-  return cmd.opcode === AtaCmd.READ_LOG_EXT && (cmd.lba & 0xff) === LOG_NCQ_COMMAND_ERROR &&
-    cmd.lba >>> 8 === 0 && cmd.count >= 1;
 }
 
 /** The guest's command list and FIS area as full 64-bit addresses. */
