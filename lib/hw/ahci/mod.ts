@@ -41,6 +41,8 @@ export {
   type AhciCosts,
   AhciPort,
   type AhciPortCounters,
+  ATA_ERROR_BITS,
+  type AtaError,
   type DeviceState,
   type EngineState,
   type FisEngineState,

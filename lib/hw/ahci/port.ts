@@ -144,11 +144,6 @@ const FIS_EDGES: Record<FisEngineState, Partial<Record<FisEvent, FisEngineState>
  * stop (PxCMD.ST 1->0) is the HBA's and leaves it as it is.
  */
 export type DeviceState = "ready" | "ncq-error";
-type DeviceEvent = "queued-error" | "log-read" | "reset";
-const DEVICE_EDGES: Record<DeviceState, Partial<Record<DeviceEvent, DeviceState>>> = {
-  ready: { "queued-error": "ncq-error", reset: "ready" },
-  "ncq-error": { "log-read": "ready", reset: "ready" },
-};
 
 /** Counters of one port, for a recorder. */
 export interface AhciPortCounters {
@@ -215,9 +210,9 @@ export interface AhciCompletion {
 }
 
 /** The ATA error a command ends in: ABRT, IDNF (LBA not found) or UNC (media). */
-type AtaError = NonNullable<DiskResult["error"]>;
-/** ATA Error register bit of each error. */
-const ATA_ERROR_BITS: Record<AtaError, number> = {
+export type AtaError = NonNullable<DiskResult["error"]>;
+/** ATA Error register bit of each error (what PxTFD bits 15:8 and an error FIS show). */
+export const ATA_ERROR_BITS: Readonly<Record<AtaError, number>> = {
   abrt: ATA_ERR_ABRT,
   idnf: ATA_ERR_IDNF,
   unc: ATA_ERR_UNC,
@@ -317,10 +312,11 @@ export class AhciPort {
   #linkToken = 0;
   #clbSet = false;
   #fbSet = false;
-  /** The device's NCQ Command Error log (10h): its queued-command error, until read. */
+  /**
+   * The device's NCQ Command Error log (10h): its first queued-command error,
+   * until read; the device is in its NCQ error state exactly while it holds one.
+   */
   #ncqLog: NcqErrorLog | undefined;
-  /** The device's NCQ error state: "ncq-error" exactly while `#ncqLog` holds an unread error. */
-  #device: DeviceState = "ready";
   /** Bumped when the engine stops or resets: in-flight work of older generations is dropped. */
   #gen = 0;
   #fetchBusyUntil: SimTime = 0;
@@ -358,7 +354,7 @@ export class AhciPort {
   }
   /** The attached device's NCQ error state (SATA 2.6 §13.5.4.1). */
   get device(): DeviceState {
-    return this.#device;
+    return this.#ncqLog === undefined ? "ready" : "ncq-error";
   }
   /** Link state after COMRESETs (always "up" for a port that was never reset). */
   get link(): LinkState {
@@ -399,7 +395,7 @@ export class AhciPort {
     this.#dropWork();
     this.#link = "up";
     this.#linkToken++;
-    this.#deviceReset();
+    this.#ncqLog = undefined; // the device is reset: its NCQ error state ends
     this._is =
       this._ie =
       this._serr =
@@ -482,7 +478,7 @@ export class AhciPort {
       this.#dropWork();
       this.#link = "reset";
       this.#linkToken++;
-      this.#deviceReset(); // the device is reset
+      this.#ncqLog = undefined; // the device is reset: its NCQ error state ends
       this._tfd = ATA_STS_BSY;
     } else if (det === 0 && this.#link === "reset") {
       this.#link = "training";
@@ -608,20 +604,6 @@ export class AhciPort {
     this.#activeOther = false;
   }
 
-  #deviceTransition(ev: DeviceEvent): void {
-    const to = DEVICE_EDGES[this.#device][ev];
-    if (to === undefined) {
-      throw new Error(`ahci port ${this.index}: illegal device edge ${this.#device} --${ev}-->`);
-    }
-    this.#device = to;
-  }
-
-  /** COMRESET or HBA reset: the device forgets its NCQ error (and its log). */
-  #deviceReset(): void {
-    this.#deviceTransition("reset");
-    this.#ncqLog = undefined;
-  }
-
   #illegal(rule: string): void {
     this.counters.illegal[rule] = (this.counters.illegal[rule] ?? 0) + 1;
   }
@@ -700,7 +682,7 @@ export class AhciPort {
     // 2048 Dwords); the HBA moves each to or from memory while the next one
     // crosses, so only one FIS's DMA adds to the command (DMA outpaces the link).
     const dma = bytes > 0 ? transferTime(Math.min(bytes, DATA_FIS_BYTES), costs.dmaBandwidth) : 0;
-    if (this.#device === "ncq-error" && !readsNcqErrorLog(c)) {
+    if (this.#ncqLog !== undefined && !readsNcqErrorLog(c)) {
       // Until its NCQ error log is read the device aborts everything else (SATA 2.6
       // §13.5.4.1): ABRT at once, nothing reaches the media, the log keeps the first error.
       this.counters.ncqErrorAborts++;
@@ -722,7 +704,6 @@ export class AhciPort {
         // Reading it ends the device's NCQ error state: the log is cleared (SATA 2.6 §13.5.4.1).
         const log = this.#ncqLog ?? { nq: true, tag: 0, status: 0, error: 0, lba: 0, count: 0 };
         this.#ncqLog = undefined;
-        if (this.#device === "ncq-error") this.#deviceTransition("log-read");
         const page = new Uint8Array(c.count * SECTOR);
         page.set(encodeNcqErrorLog(log));
         if (!this.#dma(() => scatterBytes(memory, d, page), cmd)) return;
@@ -839,10 +820,9 @@ export class AhciPort {
         // §6.2.2.1) or PxSACT (queued: the device logs a failed tag, §6.2.2.2).
         if (!r.ok) this._is |= PxIS_TFES;
         if (!ncq) this.#ccs = cmd.slot;
-        else if (!r.ok && this.#device === "ready") {
+        else if (!r.ok && this.#ncqLog === undefined) {
           // The device enters its NCQ error state; a command it aborts in that
           // state leaves the log naming the first error.
-          this.#deviceTransition("queued-error");
           this.#ncqLog = {
             nq: false,
             tag: c?.tag ?? cmd.slot,

@@ -91,7 +91,6 @@
 import { type Gpa, type Lba, type SimTime, splitRun } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
-  ATA_ERR_ABRT,
   ATA_ERR_IDNF,
   ATA_ERR_UNC,
   ATA_STS_ERR,
@@ -134,7 +133,13 @@ import {
   writePrdbc,
   writePrdt,
 } from "../../../hw/mod.ts";
-import { encodeNcqErrorLog, type NcqErrorLog, readsNcqErrorLog } from "../../../hw/ahci/mod.ts";
+import {
+  ATA_ERROR_BITS,
+  type AtaError,
+  encodeNcqErrorLog,
+  type NcqErrorLog,
+  readsNcqErrorLog,
+} from "../../../hw/ahci/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../../../sim/mod.ts";
 import type { BlockMap, SectorRun } from "../../block_map.ts";
 import type { ImageSource, VmmBlockIo } from "../../block_io.ts";
@@ -150,14 +155,6 @@ const CCS_MASK = 0x1f << 8;
 const VMM_MAX_SECTORS = 8192;
 /** Times the VMM issues a failed command of its own again (as Linux sd's SD_MAX_RETRIES). */
 const VMM_RETRIES = 5;
-
-/** The ATA error a command ends in (the Error register's ABRT, IDNF or UNC bit). */
-export type AtaError = "abrt" | "idnf" | "unc";
-const ATA_ERROR_BITS: Record<AtaError, number> = {
-  abrt: ATA_ERR_ABRT,
-  idnf: ATA_ERR_IDNF,
-  unc: ATA_ERR_UNC,
-};
 
 /**
  * A VMM disk command that still failed after its retries
@@ -1186,15 +1183,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #emulateCompletion(cmd: GuestCommand): void {
     const p = this.#port;
     const bit = (1 << cmd.slot) >>> 0;
-    if (fbOf(p) !== 0) {
-      if (cmd.ncq) {
-        const sdb = encodeSdbFis({ status: TFD_IDLE, error: 0, interrupt: true, sactive: bit });
-        this.#mem.writeBytes(fbOf(p) + RFIS_SDBFIS, sdb);
-      } else {
-        const d2h = encodeD2hFis({ status: TFD_IDLE, error: 0, interrupt: true });
-        this.#mem.writeBytes(fbOf(p) + RFIS_RFIS, d2h);
-      }
-    }
+    this.#postFis(cmd, { status: TFD_IDLE, error: 0, sactive: bit });
     p.guestIs = (p.guestIs | (cmd.ncq ? PxIS_SDBS : PxIS_DHRS)) >>> 0;
     // The FIS received updates PxTFD (§3.3.8): a good status.
     p.guestTfd = { tfd: TFD_IDLE, ccs: p.guestTfd?.ccs ?? (this.#rawRead(Px.CMD) & CCS_MASK) };
@@ -1203,6 +1192,22 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     p.cmds[cmd.slot] = undefined;
     this.lastGuestIo = this.#sim.now;
     if ((p.guestIe & p.guestIs) !== 0) this.#inject();
+  }
+
+  /**
+   * Writes the FIS the device would send at the end of `cmd` to the guest's
+   * received-FIS area (if it set one up): a Set Device Bits FIS for a queued
+   * command (`sactive`: the tags it completes), else a D2H register FIS.
+   */
+  #postFis(cmd: GuestCommand, f: { status: number; error: number; sactive: number }): void {
+    const fb = fbOf(this.#port);
+    if (fb === 0) return;
+    if (cmd.ncq) {
+      this.#mem.writeBytes(fb + RFIS_SDBFIS, encodeSdbFis({ ...f, interrupt: true }));
+    } else {
+      const d2h = encodeD2hFis({ status: f.status, error: f.error, interrupt: true });
+      this.#mem.writeBytes(fb + RFIS_RFIS, d2h);
+    }
   }
 
   /**
@@ -1220,15 +1225,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const status = TFD_IDLE | ATA_STS_ERR;
     const bits = ATA_ERROR_BITS[error];
     writePrdbc(this.#mem, cmd, 0);
-    if (fbOf(p) !== 0) {
-      if (cmd.ncq) {
-        const sdb = encodeSdbFis({ status, error: bits, interrupt: true, sactive: 0 });
-        this.#mem.writeBytes(fbOf(p) + RFIS_SDBFIS, sdb);
-      } else {
-        const d2h = encodeD2hFis({ status, error: bits, interrupt: true });
-        this.#mem.writeBytes(fbOf(p) + RFIS_RFIS, d2h);
-      }
-    }
+    this.#postFis(cmd, { status, error: bits, sactive: 0 });
     const ccs = cmd.ncq
       ? p.guestTfd?.ccs ?? (this.#rawRead(Px.CMD) & CCS_MASK)
       : (cmd.slot << 8) & CCS_MASK;
