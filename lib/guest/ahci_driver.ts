@@ -325,12 +325,18 @@ export class AhciDriver implements GuestBlockDriver {
   #o: Required<Omit<AhciDriverOptions, "port">> & { port?: number };
   #lock: Resource;
   #info: AhciDriverInfo | undefined;
+  /** Commands are queued (NCQ): options, HBA and disk allow it (init), and speed-down has not turned it off. */
+  get #useNcq(): boolean {
+    return this.#info?.ncq === true;
+  }
+  /** Commands the driver keeps outstanding at once (1 until init, and without NCQ). */
+  get #depth(): number {
+    return this.#info?.queueDepth ?? 1;
+  }
   #port = -1;
   #clb: Gpa = 0;
   #fb: Gpa = 0;
   #ctba: Gpa[] = [];
-  #depth = 1;
-  #useNcq = false;
   #busy = 0;
   /** Slots whose PxCI write has been made. */
   #issued = 0;
@@ -779,8 +785,6 @@ export class AhciDriver implements GuestBlockDriver {
     const keepErrors = count(5 * MINUTE, true) > 1;
     if (!this.#useNcq || !(keepErrors || count(10 * MINUTE, false) > 3)) return false;
     this.stats.ncqTurnedOff++;
-    this.#useNcq = false;
-    this.#depth = 1;
     this.#info = { ...this.#info!, ncq: false, queueDepth: 1 };
     for (const w of this.#waiting) w.cmd.ncq = false;
     if (!keepErrors) this.#ering.length = 0;
@@ -1078,13 +1082,12 @@ export class AhciDriver implements GuestBlockDriver {
     const diskDepth = (word(75) & 0x1f) + 1;
     let model = "";
     for (let i = 27; i <= 46; i++) model += String.fromCharCode(word(i) >> 8, word(i) & 0xff);
-    this.#useNcq = o.ncq && hbaNcq && diskNcq;
-    this.#depth = this.#useNcq ? Math.min(hbaSlots, diskDepth) : 1;
+    const ncq = o.ncq && hbaNcq && diskNcq;
     this.#info = {
       port: this.#port,
       sectors,
-      queueDepth: this.#depth,
-      ncq: this.#useNcq,
+      queueDepth: ncq ? Math.min(hbaSlots, diskDepth) : 1,
+      ncq,
       model: model.trim(),
     };
     return this.#info;
