@@ -33,6 +33,7 @@ import {
   type FleetSummaryRow,
   MAX_NODES,
   parseScenario,
+  runEndS,
   runFleet,
   sameParam,
   type Scenario,
@@ -272,9 +273,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
   const reset = doc.summary.filter((s) => (s.diskResets ?? 0) > 0 && !failed.includes(s));
   const ncqOff = doc.summary.filter((s) => (s.ncqOffNodes ?? 0) > 0);
   // An outage that begins after the run's end (the last node up, or deployed) changes nothing.
-  const endS = (s: FleetSummaryRow) =>
-    Math.max(s.readyS, Number.isFinite(s.deployedS) ? s.deployedS! : -Infinity);
-  const late = doc.summary.filter((s) => s.outageAtS !== undefined && s.outageAtS >= endS(s));
+  const late = doc.summary.filter((s) => s.outageAtS !== undefined && s.outageAtS >= runEndS(s));
   const note = [
     failed.length > 0
       ? `note: ${
@@ -293,7 +292,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       : "",
     late.length > 0
       ? `note: ${
-        late.map((s) => `${s.run} (${s.strategy}, ended at ${endS(s).toFixed(2)} s)`).join(", ")
+        late.map((s) => `${s.run} (${s.strategy}, ended at ${runEndS(s).toFixed(2)} s)`).join(", ")
       }: the outage at ${
         doc.scenario.outage!.atS
       } s began after the run had ended, so it changed nothing${

@@ -684,6 +684,21 @@ export interface FleetSummaryRow extends FleetRunKey {
   bootIoErrors?: number;
 }
 
+/**
+ * When a run ended, s from its first power-on: when every node was up, or,
+ * run until deployed, when every node was deployed (a strategy that never
+ * deploys, `deployedS` NaN, leaves it at the last node up).
+ * @example
+ * ```ts
+ * import { runEndS, type FleetSummaryRow } from "./fleet.ts";
+ * console.assert(runEndS({ readyS: 200, deployedS: 700 } as FleetSummaryRow) === 700);
+ * console.assert(runEndS({ readyS: 200, deployedS: NaN } as FleetSummaryRow) === 200);
+ * ```
+ */
+export function runEndS(s: Pick<FleetSummaryRow, "readyS" | "deployedS">): number {
+  return Number.isFinite(s.deployedS) ? Math.max(s.readyS, s.deployedS!) : s.readyS;
+}
+
 /** Output of {@link runFleet}. */
 export interface FleetRun {
   phases: FleetPhaseRow[];

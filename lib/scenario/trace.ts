@@ -7,7 +7,7 @@
  * image-server outage has one more lane, "image server", showing it until
  * the run's end (an outage that begins after the run has no lane).
  */
-import type { FleetRun } from "./fleet.ts";
+import { type FleetRun, runEndS } from "./fleet.ts";
 
 /** One event of a {@link FleetTrace} (complete "X" events and "M" metadata). */
 export interface TraceEvent {
@@ -110,9 +110,7 @@ export function fleetTrace(runs: readonly FleetRun[]): FleetTrace {
         });
       }
     }
-    // The run ends when every node is up, or deployed (a deployment that
-    // never ends, NaN, leaves the end at the last node up).
-    const runEnd = us(Math.max(s.readyS, Number.isFinite(s.deployedS) ? s.deployedS! : -Infinity));
+    const runEnd = us(runEndS(s));
     if (
       s.outageAtS !== undefined && s.outageDurationS !== undefined && us(s.outageAtS) < runEnd
     ) {
