@@ -1,26 +1,12 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { InfinibandFabric, starNetwork } from "../../lib/net/mod.ts";
-import { Cpu, type CpuCosts, InterruptController, MmioBus } from "../../lib/hw/mod.ts";
+import { starNetwork } from "../../lib/net/mod.ts";
+import { Cpu, InterruptController, MmioBus } from "../../lib/hw/mod.ts";
 import { Nic, type NicOptions } from "../../lib/hw/nic/nic.ts";
 import { NicIcr, NicReg, NicStatus } from "../../lib/hw/nic/registers.ts";
-import {
-  Hca,
-  hcaLatencyIssues,
-  type HcaLatencyOptions,
-  type IommuOptions,
-} from "../../lib/hw/hca/hca.ts";
+import { Hca, hcaLatencyIssues, type IommuOptions } from "../../lib/hw/hca/hca.ts";
 import { UarReg } from "../../lib/hw/hca/registers.ts";
-
-const COSTS: CpuCosts = {
-  vmExit: 700,
-  vmEntry: 500,
-  mmioRead: 600,
-  mmioWrite: 100,
-  eptOverhead: 0,
-  ipi: 0,
-  tlbFlush: 0,
-};
+import { hcaPair, TEST_CPU_COSTS } from "./_fixtures.ts";
 
 /** A NIC on "a" and one on "b" (and "c" when asked), 1 GbE cables; the receivers' drivers gave their rings to the hardware. */
 function nics(
@@ -94,7 +80,7 @@ Deno.test("NIC: a TDT write through the CPU can be trapped by a hook and still r
     seen.push(a.offset);
     return { action: "passthrough", cost: 1_000 };
   });
-  const cpu = new Cpu(0, COSTS);
+  const cpu = new Cpu(0, TEST_CPU_COSTS);
   cpu.transition("root");
   cpu.transition("non-root");
   sim.process(function* () {
@@ -249,28 +235,8 @@ Deno.test("NIC: bad options give a RangeError naming the field", () => {
   assert.throws(() => nics({ framing: { mtu: 20 } }), /'mtu'/);
 });
 
-function hcas(o: HcaLatencyOptions = {}, ob: HcaLatencyOptions = o) {
-  const sim = new Simulation();
-  const ib = new InfinibandFabric(sim, { switchLatency: 100 });
-  ib.addSwitch("sw");
-  const mk = (n: string, opts: HcaLatencyOptions) => {
-    ib.addHca(n);
-    ib.connect({ a: n, b: "sw", meters: 3 });
-    return new Hca({
-      name: n,
-      fabric: ib,
-      port: n,
-      bus: new MmioBus(),
-      base: 0xf000_0000,
-      cpu: new Cpu(0, COSTS),
-      ...opts,
-    });
-  };
-  return { sim, ib, a: mk("a", o), b: mk("b", ob) };
-}
-
 Deno.test("HCA: the one-way RDMA write latency is the sum of its documented parts", () => {
-  const { ib, a, b } = hcas({
+  const { ib, a, b } = hcaPair({
     pcieRoundTrip: 480,
     txProcessing: 40,
     rxProcessing: 60,
@@ -294,7 +260,7 @@ Deno.test("HCA: the one-way RDMA write latency is the sum of its documented part
 });
 
 Deno.test("HCA: ping-pong reports half round trips equal to the modelled one-way latency", () => {
-  const { sim, a, b } = hcas();
+  const { sim, a, b } = hcaPair();
   const lat = a.rdmaWriteLatency(b, 2).total;
   const pp = a.pingPong({ peer: b, iterations: 100, bytes: 2 });
   sim.run();
@@ -308,11 +274,11 @@ Deno.test("HCA: ping-pong reports half round trips equal to the modelled one-way
 
 Deno.test("HCA: an assigned device pays IOMMU translation on each of its DMAs", () => {
   const iommu = { enabled: true, iotlbMissCost: 400, missRatio: 0.5 };
-  const base = hcas();
-  const on = hcas({ iommu });
+  const base = hcaPair();
+  const on = hcaPair({ iommu });
   const d = on.a.rdmaWriteLatency(on.b, 2).total - base.a.rdmaWriteLatency(base.b, 2).total;
   assert.equal(d, 2 * 200); // WQE fetch at the sender, data write at the target
-  const cq = hcas({ iommu, inline: false, completion: "cq" });
+  const cq = hcaPair({ iommu, inline: false, completion: "cq" });
   const parts = cq.a.rdmaWriteLatency(cq.b, 2);
   assert.equal(parts.iommu, 4 * 200); // + payload fetch, + CQE write
   assert.equal(parts.payloadFetch, 500);
@@ -323,7 +289,7 @@ Deno.test("HCA: an assigned device pays IOMMU translation on each of its DMAs", 
 });
 
 Deno.test("HCA: the doorbell goes through Cpu.mmio, so a VMM can trap it or swallow it", () => {
-  const { sim, a, b } = hcas();
+  const { sim, a, b } = hcaPair();
   const hook = a.bus.hook(
     { base: 0xf000_0000, size: 0x1000, name: "vmm" },
     () => ({ action: "passthrough" }),
@@ -347,17 +313,17 @@ Deno.test("HCA: the doorbell goes through Cpu.mmio, so a VMM can trap it or swal
 });
 
 Deno.test("HCA: bad options give a RangeError naming the field", () => {
-  assert.throws(() => hcas({ pcieRoundTrip: -1 }), /'pcieRoundTrip'/);
-  assert.throws(() => hcas({ pollPeriod: 1.5 }), /'pollPeriod'/);
-  assert.throws(() => hcas({ completion: "event" as "cq" }), /'completion'/);
-  assert.throws(() => hcas({ iommu: { enabled: true, missRatio: 2 } }), /'iommu.missRatio'/);
-  const { sim, a, b } = hcas();
+  assert.throws(() => hcaPair({ pcieRoundTrip: -1 }), /'pcieRoundTrip'/);
+  assert.throws(() => hcaPair({ pollPeriod: 1.5 }), /'pollPeriod'/);
+  assert.throws(() => hcaPair({ completion: "event" as "cq" }), /'completion'/);
+  assert.throws(() => hcaPair({ iommu: { enabled: true, missRatio: 2 } }), /'iommu.missRatio'/);
+  const { sim, a, b } = hcaPair();
   assert.throws(() => a.pingPong({ peer: b, iterations: 0 }), /'iterations'/);
   sim.run();
 });
 
 Deno.test("HCA: a peer that cannot take the writes is refused when the work is asked for, not inside the run", () => {
-  const { sim, ib, a, b } = hcas();
+  const { sim, ib, a, b } = hcaPair();
   ib.addHca("c"); // no cable
   const c = new Hca({
     name: "c",
@@ -365,7 +331,7 @@ Deno.test("HCA: a peer that cannot take the writes is refused when the work is a
     port: "c",
     bus: new MmioBus(),
     base: 0xf000_0000,
-    cpu: new Cpu(0, COSTS),
+    cpu: new Cpu(0, TEST_CPU_COSTS),
   });
   assert.throws(
     () => a.pingPong({ peer: a, iterations: 2 }),
@@ -396,7 +362,7 @@ Deno.test("HCA: the IOMMU's options are checked too: a misspelt one or a non-boo
   );
   assert.equal(hcaLatencyIssues({ iommu: 5 as unknown as IommuOptions })[0].field, "iommu");
   assert.throws(
-    () => hcas({ iommu: { enabled: "no" } as unknown as IommuOptions }),
+    () => hcaPair({ iommu: { enabled: "no" } as unknown as IommuOptions }),
     /'iommu\.enabled' must be true or false/,
   );
 });
@@ -413,5 +379,5 @@ Deno.test("hcaLatencyIssues lists every bad latency option, as the HCA reports t
     { field: "inline", message: "must be true or false: current value is yes" },
     { field: "iommu.missRatio", message: "must be in [0, 1]: current value is 2" },
   ]);
-  assert.throws(() => hcas(bad), /'txProcessing' .*; 'inline' .*; 'iommu\.missRatio'/);
+  assert.throws(() => hcaPair(bad), /'txProcessing' .*; 'inline' .*; 'iommu\.missRatio'/);
 });

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { InfinibandFabric } from "../../lib/net/mod.ts";
-import { Cpu, MmioBus } from "../../lib/hw/mod.ts";
-import { Hca } from "../../lib/hw/hca/hca.ts";
 import { rdmaWriteLatency } from "../../lib/workload/mod.ts";
+import { hcaPair } from "../hw/_fixtures.ts";
 
 Deno.test("RDMA latency summarises the half round trips in microseconds with ib_write_lat's statistics", () => {
   // linux-rdma/perftest print_report_lat: iterations - 1 samples (the last round trip is not
@@ -42,39 +40,9 @@ Deno.test("RDMA latency summarises the half round trips in microseconds with ib_
   });
 });
 
-/** Two HCAs (a, b) behind one switch, each driven by a CPU without VM costs. */
-function hcaPair(iommu = false) {
-  const sim = new Simulation();
-  const ib = new InfinibandFabric(sim);
-  ib.addSwitch("sw");
-  const costs = {
-    vmExit: 0,
-    vmEntry: 0,
-    mmioRead: 500,
-    mmioWrite: 100,
-    eptOverhead: 0,
-    ipi: 0,
-    tlbFlush: 0,
-  };
-  const [a, b] = ["a", "b"].map((n) => {
-    ib.addHca(n);
-    ib.connect({ a: n, b: "sw", meters: 2 });
-    return new Hca({
-      name: n,
-      fabric: ib,
-      port: n,
-      bus: new MmioBus(),
-      base: 0xf000_0000,
-      cpu: new Cpu(0, costs),
-      iommu: { enabled: iommu },
-    });
-  });
-  return { sim, a, b };
-}
-
 Deno.test("RDMA latency runs on lib/hw's HCA and grows when its DMAs are translated by an IOMMU", () => {
   const measure = (iommu: boolean) => {
-    const { sim, a, b } = hcaPair(iommu);
+    const { sim, a, b } = hcaPair({ iommu: { enabled: iommu } });
     const ev = rdmaWriteLatency({ endpoint: a, peer: b, iterations: 50 });
     sim.run();
     return { row: ev.value, model: a.rdmaWriteLatency(b, 2).total };
