@@ -205,11 +205,22 @@ export class BackgroundCopier {
   *runFromStream(stream: ImageStream): ProcessGenerator<void> {
     const { sim } = this.#o;
     this.stats.startedAt = sim.now;
-    yield stream((lba, versions) => sim.process(this.#write(lba, versions), "copier piece"));
+    yield stream((lba, versions) => sim.process(this.#writePiece(lba, versions), "copier piece"));
     yield* this.#copyAbsent();
   }
 
-  /** Asks the policy until it lets `versions` go to the disk at `lba`, then writes the absent sectors. */
+  /** Writes one stream piece; a piece the disk failed stays absent and counts as a failed copy. */
+  *#writePiece(lba: number, versions: Int32Array): ProcessGenerator<void> {
+    yield* this.#write(lba, versions);
+    // A chunk's failure is counted by #copyAbsent(), which also retries it; a piece's only here.
+    if (!this.#o.map.isPresent(lba, versions.length)) this.stats.failedCopies++;
+  }
+
+  /**
+   * Asks the policy until it lets `versions` go to the disk at `lba`, then
+   * writes the absent sectors; counts what it wrote, not whether it failed
+   * (the caller knows a chunk from a stream piece).
+   */
   *#write(lba: number, versions: Int32Array, beforeWrite?: () => void): ProcessGenerator<void> {
     const { sim, io, policy } = this.#o;
     const bytes = versions.length * 512;
@@ -228,10 +239,6 @@ export class BackgroundCopier {
     const delayBefore = io.guestQueueDelay;
     const written = (yield io.writeAbsent({ lba, versions })) as number;
     policy.copied(ctx(), io.guestQueueDelay - delayBefore);
-    // A stream piece the disk failed stays absent (a chunk's failure is counted by run()).
-    if (beforeWrite === undefined && !this.#o.map.isPresent(lba, versions.length)) {
-      this.stats.failedCopies++;
-    }
     this.stats.chunksCopied++;
     this.stats.sectorsWritten += written;
     this.stats.sectorsSkipped += versions.length - written;
