@@ -53,6 +53,7 @@ import {
   progressLine,
   runPool,
   seedRangeIssue,
+  type SimTime,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
@@ -196,6 +197,24 @@ type Plain = Omit<
 >;
 
 /**
+ * Counts an operation that ended `elapsed` ns after the power-on in its window
+ * of `windowOps`, each `width` ns wide: window i covers (i·width, (i+1)·width],
+ * as the kv workload's own ({@link windowOf}), so one ending on a boundary counts
+ * in the window it closes. One past the last whole window is left out.
+ * @example
+ * ```ts
+ * import { countInWindow } from "./fig_elasticity.ts";
+ * const w = [0, 0];
+ * for (const end of [10, 11, 20, 21]) countInWindow(w, end, 10);
+ * console.assert(w.join() === "1,2");
+ * ```
+ */
+export function countInWindow(windowOps: number[], elapsed: SimTime, width: SimTime): void {
+  const i = windowOf(elapsed, width);
+  if (i < windowOps.length) windowOps[i]++;
+}
+
+/**
  * One strategy: N nodes power on at 0 s, each runs the workload from its OS
  * up to the horizon (BMcast also finishes its copy and de-virtualizes).
  * `profile` already carries the run's overrides.
@@ -251,10 +270,7 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
         durationNs: left,
         sampleEveryNs: left,
         rngStream: `kv:${node.name}`,
-        observe: (op) => {
-          const i = windowOf(op.end - t0, dt); // as the kv workload's own windows
-          if (i < windowOps.length) windowOps[i]++;
-        },
+        observe: (op) => countInWindow(windowOps, op.end - t0, dt),
       });
     }, `${node.name}/scale-out`);
   }

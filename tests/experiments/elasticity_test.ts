@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   capacity,
+  countInWindow,
   formatTable,
   paramIssues,
   run,
@@ -12,6 +13,7 @@ import { ScenarioError } from "../../lib/scenario/fleet.ts";
 import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
 import { MAX_SEED } from "../../lib/_util/mod.ts";
+import { windowOf } from "../../lib/workload/mod.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 
@@ -131,6 +133,19 @@ Deno.test("elasticity: with the store's data on disk an image-server outage stop
   assert.ok(calm > 1000, `${calm} operations without an outage`);
   assert.ok(during("nfsroot") < calm / 10, `${during("nfsroot")} vs ${calm}`);
   assert.ok(during("bare-metal") > calm / 2, `${during("bare-metal")} vs ${calm}`);
+});
+
+Deno.test("elasticity windows: an operation ending exactly on a window's end counts in the window it closes, as the kv workload's own; one past the last whole window is left out", () => {
+  const dt = 25e9; // the small configuration's 25 s windows, ns
+  const windowOps = [0, 0, 0];
+  const ends = [1, dt, dt + 1, 2 * dt, 3 * dt, 3 * dt + 1];
+  for (const end of ends) countInWindow(windowOps, end, dt);
+  // (0, 25 s] holds 1 ns and 25 s; (25, 50 s] 25 s + 1 ns and 50 s; (50, 75 s] the horizon's 75 s.
+  assert.deepEqual(windowOps, [2, 2, 1]);
+  // The same windows as the kv workload's per-interval counts.
+  const kv = [0, 0, 0];
+  for (const end of ends) if (windowOf(end, dt) < kv.length) kv[windowOf(end, dt)]++;
+  assert.deepEqual(windowOps, kv);
 });
 
 Deno.test("elasticity capacity: % of N reference nodes per window, and when it first reached 50 and 90 %", () => {
