@@ -41,16 +41,18 @@ function handmade(
   rig: Rig,
   c: {
     slot: number;
-    kind: "read" | "write";
+    kind: "read" | "write" | "log";
     lba: number;
     count: number;
     ncq?: boolean;
     cfl?: number;
     prdBytes?: number;
+    /** Data buffer. @default 0x0900_0000 (shared by every slot) */
+    buf?: number;
   },
 ): void {
   const clb = mmio(rig, Px.CLB);
-  const ctba = 0x0800_0000 + c.slot * 0x1000, buf = 0x0900_0000;
+  const ctba = 0x0800_0000 + c.slot * 0x1000, buf = c.buf ?? 0x0900_0000;
   rig.memory.writeBytes(ctba, encodeH2dFis(encodeAtaCommand({ ...c, tag: c.slot })));
   writePrdt(rig.memory, ctba, [{ dba: buf, bytes: c.prdBytes ?? c.count * 512, interrupt: false }]);
   rig.memory.writeVersions(buf, new Int32Array(c.count).fill(4242));
@@ -724,4 +726,115 @@ Deno.test("a reset that ends the emulated NCQ error state wakes a de-virtualizat
     assert.ok(rig.mediator!.canDetach(), `${reset}: nothing left outstanding`);
     assert.ok(quiet!.processed, `${reset}: the waiter for quiet was woken`);
   }
+});
+
+/** Makes every image read fail 10 us after it is asked (the image server is down). */
+function imageDown(rig: Rig): void {
+  rig.image!.read = () => {
+    const ev = rig.sim.event<Int32Array>();
+    rig.sim.call(10_000, () => ev.fail(new Error("image server down")));
+    return ev;
+  };
+}
+
+Deno.test("mediator holds a queued guest command while its port is halted: VMM work ending meanwhile issues nothing, the guest's port stop drops it", () => {
+  for (const ncq of [false, true]) {
+    const rig = makeRig({ virtualized: true, copier: false });
+    imageDown(rig);
+    let ci = -1;
+    rig.sim.process(function* () {
+      yield* boot(rig);
+      mmio(rig, Px.IE, 0); // a polling guest
+      const issue = (slot: number) => {
+        if (ncq) mmio(rig, Px.SACT, 1 << slot);
+        mmio(rig, Px.CI, 1 << slot);
+      };
+      handmade(rig, { slot: 3, kind: "read", lba: 300, count: 8, ncq }); // absent
+      issue(3);
+      yield rig.sim.timeout(1_000_000); // its fetch failed: the guest's view is halted (emulated)
+      assert.ok(mmio(rig, Px.IS) & AhciRegs.PxIS_TFES);
+      // The hardware is not halted: VMM work runs; a guest write issued meanwhile waits.
+      const copy = rig.mediator!.writeAbsent({
+        lba: 1024,
+        versions: Int32Array.from(image(1024, 256)),
+      });
+      handmade(rig, { slot: 5, kind: "write", lba: 100, count: 4, ncq });
+      issue(5);
+      yield copy;
+      yield rig.sim.timeout(1_000_000);
+      ci = mmio(rig, Px.CI);
+      yield* recoverPort(rig);
+    });
+    rig.sim.run(1e9);
+    const m = rig.mediator!.stats;
+    const wrote = rig.disk.log.filter((c) => c.op === "write" && c.lba === 100);
+    assert.equal(wrote.length, 0, `ncq ${ncq}: before the fix the VMM's end sent it to the disk`);
+    assert.equal(
+      m.emulatedTaskFileErrors,
+      1,
+      `ncq ${ncq}: before the fix (NCQ) it was aborted too`,
+    );
+    assert.equal(ci, (1 << 3 | 1 << 5) >>> 0, `ncq ${ncq}: both still issued while halted`);
+    assert.equal(m.abortedGuestCommands, 2, `ncq ${ncq}: the port stop dropped both`);
+    assert.ok(rig.map!.isPresent(1024, 256), `ncq ${ncq}: the VMM's write completed`);
+  }
+});
+
+Deno.test("a read of absent sectors issued beside the guest's log 10h read waits for it, then is redirected: the disk never serves it stale", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  let failures = 1;
+  rig.disk.fail = (c) =>
+    c.op === "read" && c.lba === 40 && failures > 0 ? (failures--, "abrt") : undefined;
+  rig.disk.content.fill(300, 8, 9); // not copied yet: what the disk holds there is stale
+  const logBuf = 0x0a00_0000, readBuf = 0x0a10_0000;
+  let got: number[] = [];
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    assert.ok((yield* io(rig.driver.write({ lba: 0, count: 64, version: 6 }))).ok);
+    mmio(rig, Px.IE, 0); // a polling guest
+    handmade(rig, { slot: 2, kind: "read", lba: 40, count: 8, ncq: true }); // the disk fails it
+    mmio(rig, Px.SACT, 1 << 2);
+    mmio(rig, Px.CI, 1 << 2);
+    yield rig.sim.timeout(1_000_000);
+    assert.ok(mmio(rig, Px.IS) & AhciRegs.PxIS_TFES);
+    yield* recoverPort(rig); // the disk still waits for its NCQ error log to be read
+    handmade(rig, { slot: 0, kind: "log", lba: 0x10, count: 1, buf: logBuf });
+    mmio(rig, Px.CI, 1 << 0);
+    handmade(rig, { slot: 1, kind: "read", lba: 300, count: 8, buf: readBuf }); // absent
+    mmio(rig, Px.CI, 1 << 1);
+    while (mmio(rig, Px.CI) & 0b11) yield rig.sim.timeout(20_000);
+    got = [...rig.memory.readVersions(readBuf, 8)];
+  });
+  rig.sim.run(1e9);
+  assert.deepEqual(got, image(300, 8), "before the fix the disk served its stale sectors");
+  const m = rig.mediator!.stats;
+  assert.deepEqual([m.redirectedReads, m.guestTaskFileErrors], [1, 1]);
+  assert.equal(rig.hba.counters().commands.log, 1, "the log read went to the disk");
+  assert.ok(rig.mediator!.canDetach());
+});
+
+Deno.test("a read crossing the image's end whose write-back the disk keeps failing ends in that write's error, not an earlier VMM command's", () => {
+  const rig = makeRig({
+    virtualized: true,
+    copier: false,
+    sectors: 4096,
+    imageSectors: 4093,
+    driver: { ncq: false },
+  });
+  rig.disk.fail = (c) =>
+    c.op !== "write" ? undefined : c.lba === 1024 ? "idnf" : c.lba === 4088 ? "unc" : undefined;
+  let r: IoResult | undefined;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    // An older VMM failure (a copy chunk the disk keeps failing with IDNF).
+    assert.equal(
+      yield rig.mediator!.writeAbsent({ lba: 1024, versions: Int32Array.from(image(1024, 8)) }),
+      0,
+    );
+    r = yield* io(rig.driver.read({ lba: 4088, count: 8 }));
+  });
+  rig.sim.run();
+  assert.equal(rig.mediator!.stats.vmmFailedCommands, 2);
+  assert.match(r!.error!, /task file error: status 0x51 error 0x40$/, "UNC: its own write-back's");
+  assert.ok(!rig.map!.isPresent(4088, 5));
 });

@@ -48,7 +48,9 @@
  *   (clear ST, wait CR, clear PxIS/PxSERR, set ST, READ LOG EXT 10h after an
  *   NCQ error, issue again). Until it clears ST the mediator completes
  *   nothing for it (held redirects wait, then are dropped with the port
- *   stop) and new guest commands wait; VMM work waits too. A VMM command
+ *   stop) and issues nothing for it: new and queued guest commands stay
+ *   queued (under the mediator's own halt too, when its VMM work ends) and
+ *   the port stop drops them; VMM work waits too. A VMM command
  *   that fails halts the port under the VMM, which recovers it the same way
  *   (its command is issued again, up to VMM_RETRIES times) while the guest
  *   keeps seeing its own PxCMD.ST/CR, PxTFD, CCS and PxIS; no guest command
@@ -59,8 +61,10 @@
  *   log is read (an engine restart does not end it). Until the guest's log
  *   read completes (or a COMRESET or HBA reset) no VMM command is issued (it
  *   would be aborted, and would push the guest's log read behind it), guest
- *   commands go straight to the hardware (no redirection, not queued behind
- *   VMM work) and the disk answers them as natively.
+ *   commands go straight to the hardware (not queued behind VMM work) and
+ *   the disk answers them as natively; but a read of absent sectors, which
+ *   the disk would serve stale if it came after the log read, waits in the
+ *   queue until the log is read, then is redirected.
  * - A VMM command the disk still fails after VMM_RETRIES retries does not
  *   stop the run. What a real VMM owes the guest is the disk's behaviour:
  *   a redirected read whose data cannot be had (the VMM's read of its
@@ -260,7 +264,10 @@ interface Port {
   hwGuest: number;
   /** Decoded guest commands by slot (issued, not completed). */
   cmds: (GuestCommand | undefined)[];
-  /** Guest slots waiting behind VMM work, with their queueing time. */
+  /**
+   * Guest slots waiting behind VMM work, under a halt, or (reads of absent
+   * sectors) for the disk's NCQ error log to be read, with their queueing time.
+   */
   queue: { slot: number; at: SimTime }[];
   held: number; // slots being redirected
   /** Bumped when the guest stops the port: redirects of an older epoch are abandoned. */
@@ -283,8 +290,8 @@ interface Port {
    * The disk is in its NCQ error state (a guest queued command failed on it):
    * it aborts everything but READ LOG EXT 10h until the guest reads that log
    * (SATA 2.6 §13.5.4.1), so no VMM command may run, guest commands go to
-   * the hardware unqueued and unredirected, and the guest's log read is not
-   * held behind VMM work.
+   * the hardware unqueued (reads of absent sectors wait for the log read, then
+   * are redirected), and the guest's log read is not held behind VMM work.
    */
   diskNeedsLog: boolean;
   /**
@@ -721,8 +728,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   /** A COMRESET or HBA reset: the disk, and the device the mediator emulates, leave their NCQ error state. */
   #deviceReset(): void {
     const p = this.#port;
+    const neededLog = p.diskNeedsLog;
     p.diskNeedsLog = false;
     p.emulatedLog = undefined;
+    if (neededLog) this.#drainQueue(); // reads held for the log read (none after a port stop)
     this.#notifyQuiet(); // an unread emulated log was all that kept the port from quiet
   }
 
@@ -858,23 +867,28 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.#emulateCompletion(cmd);
       return;
     }
+    // Sectors of the command inside the image (the disk is larger: a command may cross its end).
+    const inImage = Math.min(cmd.count, this.#map.sectors - cmd.lba);
+    const runs = cmd.kind === "read" && inImage > 0
+      ? missing ?? this.#map.missing(cmd.lba, inImage)
+      : [];
     // The device's NCQ error state (SATA 2.6 §13.5.4.1): the disk's own goes to the disk,
     // which aborts all but the log read; the emulated one answers the same way here.
-    if (p.diskNeedsLog) return this.#toHardware(cmd.slot);
+    if (p.diskNeedsLog) {
+      // But a read of absent sectors the disk would serve stale once its log is read (the
+      // log read ahead of it): it waits for that read, then is redirected (#drainQueue).
+      if (runs.length === 0) return this.#toHardware(cmd.slot);
+      return void p.queue.push({ slot: cmd.slot, at: this.#sim.now });
+    }
     if (p.emulatedLog !== undefined) {
       if (readsNcqErrorLog(cmd)) return this.#emulateLogRead(cmd, p.emulatedLog);
       return this.#failGuest(cmd, "abrt");
     }
-    // Sectors of the command inside the image (the disk is larger: a command may cross its end).
-    const inImage = Math.min(cmd.count, this.#map.sectors - cmd.lba);
-    if (cmd.kind === "read" && inImage > 0) {
-      const runs = missing ?? this.#map.missing(cmd.lba, inImage);
-      if (runs.length > 0) {
-        p.held = (p.held | (1 << cmd.slot)) >>> 0;
-        const work = inImage === cmd.count ? this.#redirect(cmd, runs) : this.#fillFirst(cmd, runs);
-        this.#sim.process(work, `vmm/redirect/${cmd.slot}`);
-        return;
-      }
+    if (runs.length > 0) {
+      p.held = (p.held | (1 << cmd.slot)) >>> 0;
+      const work = inImage === cmd.count ? this.#redirect(cmd, runs) : this.#fillFirst(cmd, runs);
+      this.#sim.process(work, `vmm/redirect/${cmd.slot}`);
+      return;
     }
     // A write is marked present when it completes (#sync), not here: the disk may fail it.
     this.#toHardware(cmd.slot);
@@ -916,6 +930,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     // Only guest commands are on the hardware: a halting error is the guest's.
     const error = (hwIs & PxIS_FATAL) !== 0;
     if (done === 0 && !error) return;
+    const neededLog = p.diskNeedsLog;
     let wrote = false;
     for (let slot = 0; slot < SLOTS; slot++) {
       const bit = (1 << slot) >>> 0;
@@ -959,6 +974,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       this.#mem.writeBytes(fbOf(p), this.#mem.readBytes(p.shadowFb, RFIS_BYTES));
     }
     this.lastGuestIo = this.#sim.now;
+    if (neededLog && !p.diskNeedsLog) this.#drainQueue(); // reads held for the log read
     this.#afterGuestCompletion();
   }
 
@@ -1385,15 +1401,25 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     const idle = this.#vmmIdle;
     this.#vmmIdle = undefined;
     idle?.succeed();
-    // Issue the guest commands that arrived meanwhile, in order.
-    const q = p.queue;
-    p.queue = [];
-    for (const { slot, at } of q) {
+    this.#drainQueue(); // the guest commands that arrived meanwhile
+    this.#notifyQuiet();
+  }
+
+  /**
+   * Issues the queued guest commands, in order, while the port may take them:
+   * not under a halt, real or emulated (the HBA runs nothing until software
+   * clears ST, AHCI 1.3.1 §6.2.2.1, and that drops them), nor while the disk
+   * waits for its NCQ error log to be read (SATA 2.6 §13.5.4.1: the reads
+   * held for it go on when it is read).
+   */
+  #drainQueue(): void {
+    const p = this.#port;
+    while (p.queue.length > 0 && !p.halted && !p.diskNeedsLog) {
+      const { slot, at } = p.queue.shift()!;
       this.stats.guestQueueDelay += this.#sim.now - at;
       const cmd = p.cmds[slot];
       if (cmd !== undefined) this.#dispatch(cmd);
     }
-    this.#notifyQuiet();
   }
 
   /** Counts a VMM command that failed after its retries and describes it. */
