@@ -9,16 +9,17 @@
  * 1 the simulation failed, 2 invalid input (every issue listed at once).
  * Progress goes to stderr, only on a terminal.
  */
-import { parseArgs } from "node:util";
 import { dirname, relative, resolve } from "node:path";
 import {
   csv,
   issuesMessage,
   outDirIssue,
+  readFlags,
   textTable,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
 import {
+  applyOverrides,
   BUILTIN_PROFILE,
   imageSizeRange,
   loadProfile,
@@ -399,8 +400,9 @@ function shownPath(path: string): string {
 /** Validated input: the scenario, its profile, and where the profile came from. */
 async function resolveInput(
   flags: Record<string, unknown>,
+  flagIssues: readonly string[],
 ): Promise<{ scenario: Scenario; profile: Profile; profilePath: string }> {
-  const issues: string[] = [];
+  const issues = [...flagIssues];
   // One sweep per run: a second --sweep would silently replace the first.
   const sweeps = flags.sweep as string[] | undefined;
   if (sweeps !== undefined && sweeps.length > 1) {
@@ -432,25 +434,43 @@ async function resolveInput(
     }
   }
   // --set items change single parameters, on top of the file's "set".
+  const items = (flags.set ?? []) as string[];
   let flagSet: Record<string, string> = {};
-  if (flags.set !== undefined) {
-    try {
-      flagSet = parseOverrides(flags.set as string[]);
-      const fileSet = file.set ?? {};
-      if (typeof fileSet === "object" && fileSet !== null && !Array.isArray(fileSet)) {
-        input.set = { ...fileSet, ...flagSet };
-      } else {
-        // A malformed "set" in the file: parseScenario names it, with the file's label.
-        input.set = fileSet;
-        labels.set = `${scenarioPath}: set`;
+  // Values of a path given again: checked on their own once the profile is read.
+  const again: [string, string][] = [];
+  try {
+    flagSet = parseOverrides(items);
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    issues.push(...e.issues.map((i) => `--set: ${i}`));
+    // The well-formed items are still checked, so every bad value is listed too.
+    for (const item of items) {
+      let one: [string, string];
+      try {
+        [one] = Object.entries(parseOverrides([item]));
+      } catch {
+        continue; // reported above
       }
-    } catch (e) {
-      if (!(e instanceof ProfileError)) throw e;
-      issues.push(...e.issues.map((i) => `--set: ${i}`));
-      delete input.set;
+      if (Object.hasOwn(flagSet, one[0])) again.push(one);
+      else flagSet[one[0]] = one[1];
     }
   }
+  const fileSet = file.set ?? {};
+  const merge = typeof fileSet === "object" && fileSet !== null && !Array.isArray(fileSet);
+  if (flags.set !== undefined) {
+    // A malformed "set" in the file: parseScenario names it, with the file's label.
+    input.set = merge ? { ...fileSet, ...flagSet } : fileSet;
+    if (!merge) labels.set = `${scenarioPath}: set`;
+  }
   overrideFile(input, file, flags, flagSet);
+  // Each set item's issues name where it came from: the file's set or --set.
+  const setLabels: Record<string, string> = {};
+  if (flags.set !== undefined && merge) {
+    for (const path of Object.keys(input.set as object)) {
+      setLabels[path] = Object.hasOwn(flagSet, path) ? "--set" : `${scenarioPath}: set`;
+    }
+    if (new Set(Object.values(setLabels)).size > 1) labels.set = `${scenarioPath}: set and --set`;
+  }
   if (typeof flags.out === "string") {
     const outIssue = outDirIssue("out", flags.out);
     if (outIssue !== undefined) issues.push(outIssue);
@@ -470,14 +490,23 @@ async function resolveInput(
     if (!(e instanceof ScenarioError)) throw e;
     issues.push(...e.issues);
   }
+  for (const [path, value] of profile ? again : []) {
+    try {
+      applyOverrides(profile!, { [path]: value }, { checkImageSize: false });
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      issues.push(...e.issues.map((i) => `--set: ${i}`));
+    }
+  }
   let scenario: Scenario | undefined;
   try {
-    scenario = parseScenario(input, { profile, labels });
+    scenario = parseScenario(input, { profile, labels, setLabels });
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     issues.push(...e.issues);
   }
-  if (issues.length > 0 || !scenario || !profile) throw new ScenarioError(issues);
+  // A value given twice may fail as its first one does: each issue once.
+  if (issues.length > 0 || !scenario || !profile) throw new ScenarioError([...new Set(issues)]);
   return {
     scenario,
     profile,
@@ -502,8 +531,9 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   const tty = io.tty ?? Deno.stderr.isTerminal();
   io = { ...io, tty };
   let flags: Record<string, unknown>;
+  let flagIssues: string[];
   try {
-    flags = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }).values;
+    ({ values: flags, issues: flagIssues } = readFlags(args, FLAGS));
   } catch (e) {
     io.stderr(`sim: ${(e as Error).message}\nrun 'deno task sim --help' for usage\n`);
     return 2;
@@ -514,7 +544,7 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   }
   let input: Awaited<ReturnType<typeof resolveInput>>;
   try {
-    input = await resolveInput(flags);
+    input = await resolveInput(flags, flagIssues);
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
     io.stderr(

@@ -716,3 +716,54 @@ Deno.test("sim records --set values in its JSON as the profile takes them: numbe
     "vmm.copyPolicy": policy,
   });
 });
+
+Deno.test("sim names the scenario file's set or --set as the place of each set issue, also when both are given", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    Deno.writeTextFileSync(file, JSON.stringify({ set: { "hdd.foo": 1, "hdd.rpm": 7200 } }));
+    const r = await sim("--scenario", file, "--set", "hdd.rpm=5400", "--set", "hdd.bar=1");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid input \(2 issues\)/);
+    assert.match(
+      r.stderr,
+      /\n {2}\S*scenario\.json: set: hdd\.foo: section hdd has no parameter "foo"/,
+    );
+    assert.match(r.stderr, /\n {2}--set: hdd\.bar: section hdd has no parameter "bar"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim refuses a flag that takes one value given more than once, with every other issue", async () => {
+  const r = await sim("--nodes", "2", "--nodes", "3", "--json", "--json", "--strategy", "bogus");
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /invalid input \(3 issues\)/);
+  assert.match(r.stderr, /\n {2}--nodes: given more than once: current value is "2", "3"\n/);
+  assert.match(r.stderr, /\n {2}--json: given more than once\n/);
+  assert.match(r.stderr, /\n {2}--strategy: must be one of /);
+});
+
+Deno.test("sim reports a --set path given twice together with what is wrong with either value", async () => {
+  const r = await sim("--set", "hdd.rpm=5400", "--set", "hdd.rpm=abc", "--set", "oops");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /invalid input \(3 issues\)/);
+  assert.match(r.stderr, /\n {2}--set: hdd\.rpm: given more than once\n/);
+  assert.match(r.stderr, /\n {2}--set: hdd\.rpm: must be a number: current value is "abc"\n/);
+  assert.match(r.stderr, /\n {2}--set: "oops": must be PATH=VALUE/);
+});
+
+Deno.test("sim says the form of a --set path naming a whole section and of a --sweep without '='", async () => {
+  const r = await sim("--set", "hdd=5", "--sweep", "nodes");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /invalid input \(2 issues\)/);
+  assert.match(
+    r.stderr,
+    /\n {2}--set: hdd: a whole section cannot be set; give SECTION\.PARAMETER=VALUE \(section hdd has: sectors, rpm, /,
+  );
+  assert.match(
+    r.stderr,
+    /\n {2}--sweep: must be K=V1,V2,\.\.\. \(e\.g\. nodes=1,2,4 or hdd\.rpm=5400,15000\): current value is "nodes"\n/,
+  );
+});

@@ -1,5 +1,6 @@
 /** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { issuesMessage } from "./errors.ts";
 
 /** The `options` table of `node:util` `parseArgs`: flag name -> type, short alias, default. */
 export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
@@ -9,9 +10,49 @@ export type Flags<O extends FlagOptions> = ReturnType<
 >["values"];
 
 /**
+ * `node:util` parseArgs, strict and without positionals (it throws on an
+ * unknown flag, a missing value, a value after a boolean), and the issue of
+ * each flag given more than once that takes one value (not `multiple`;
+ * `--help` aside), which parseArgs would let the last one win silently.
+ * @example
+ * ```ts
+ * import { readFlags } from "./cli.ts";
+ * const options = { seed: { type: "string" }, set: { type: "string", multiple: true } } as const;
+ * const { values, issues } = readFlags(["--seed", "1", "--seed", "2", "--set", "a=1", "--set", "b=2"], options);
+ * console.assert(values.set?.length === 2);
+ * console.assert(issues[0] === '--seed: given more than once: current value is "1", "2"');
+ * ```
+ */
+export function readFlags<const O extends FlagOptions>(
+  args: string[],
+  options: O,
+): { values: Flags<O>; issues: string[] } {
+  const { values, tokens } = parseArgs({
+    args,
+    options,
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+  });
+  const given = new Map<string, (string | undefined)[]>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.name === "help" || options[t.name]?.multiple) continue;
+    given.set(t.name, [...given.get(t.name) ?? [], t.value]);
+  }
+  const issues = [...given].filter(([, v]) => v.length > 1).map(([name, v]) => {
+    const shown = v.every((x) => x === undefined)
+      ? ""
+      : `: current value is ${v.map((x) => JSON.stringify(x)).join(", ")}`;
+    return `--${name}: given more than once${shown}`;
+  });
+  return { values: values as Flags<O>, issues };
+}
+
+/**
  * Parses a command's flags (strict, no positionals; `--help`/`-h` added).
  * Returns the flags, or the exit status once it has printed what to: 0 after
- * the usage for `--help`, 2 after `command: <what is wrong>` and the usage.
+ * the usage for `--help`, 2 after `command: <what is wrong>` and the usage
+ * (for flags given more than once, each listed: see {@link readFlags}).
  * @example
  * ```ts
  * import { parseFlags } from "./cli.ts";
@@ -24,16 +65,21 @@ export function parseFlags<const O extends FlagOptions>(
   spec: { command: string; usage: string; args: string[]; options: O },
 ): Flags<O> | number {
   const options = { ...spec.options, help: { type: "boolean", short: "h" } } as const;
-  let values: Record<string, unknown>;
+  let read: { values: Record<string, unknown>; issues: string[] };
   try {
-    values = parseArgs({ args: spec.args, options, strict: true, allowPositionals: false }).values;
+    read = readFlags(spec.args, options);
   } catch (e) {
     console.error(`${spec.command}: ${(e as Error).message}\n${spec.usage}`);
     return 2;
   }
+  const { values, issues } = read;
   if (values.help === true) {
     console.log(spec.usage);
     return 0;
+  }
+  if (issues.length > 0) {
+    console.error(`${issuesMessage(`${spec.command}: invalid input`, issues)}\n${spec.usage}`);
+    return 2;
   }
   delete values.help;
   return values as Flags<O>;

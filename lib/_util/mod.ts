@@ -45,6 +45,7 @@ export {
   parseFlags,
   progressLine,
   type ProgressStream,
+  readFlags,
   seedRangeIssue,
   smallFlag,
   valueOfText,

@@ -31,11 +31,20 @@ import {
   KvStoreParamsSchema,
 } from "../workload/mod.ts";
 
+const WHERE = "(datasheet, measurement, or 'calibrated to <figure>')";
+// Missing, not text, too short: each says so (parseProfile shows only a value's own value).
 const sourceText = () =>
-  z.string().min(
-    3,
-    "every parameter needs a source (datasheet, measurement, or 'calibrated to <figure>')",
-  );
+  z.string({
+    error: (i) =>
+      i.input === undefined
+        ? `every parameter needs a source ${WHERE}`
+        : `a source must be text ${WHERE}: current value is ${JSON.stringify(i.input)}`,
+  }).min(3, {
+    error: (i) =>
+      `a source must be at least 3 characters ${WHERE}: current value is ${
+        JSON.stringify(i.input)
+      }`,
+  });
 
 /**
  * A parameter: a value and where it comes from. An object-valued parameter
@@ -727,6 +736,13 @@ export function applyOverrides(
   const issues: string[] = [];
   for (const [path, raw] of Object.entries(overrides)) {
     const [section, name, ...keys] = path.split(".");
+    const form = "SECTION.PARAMETER=VALUE";
+    if ([section, name, ...keys].includes("")) {
+      issues.push(
+        `${path}: has an empty part; give ${form}, or SECTION.PARAMETER.FIELD=VALUE for a field of an object-valued parameter`,
+      );
+      continue;
+    }
     const params = Object.hasOwn(sections, section) ? out[section] : undefined;
     if (params === undefined) {
       issues.push(
@@ -738,10 +754,11 @@ export function applyOverrides(
     }
     const p = name !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
     if (p === undefined) {
+      const has = Object.keys(params).join(", ");
       issues.push(
-        `${path}: section ${section} has no parameter ${JSON.stringify(name ?? "")} (it has: ${
-          Object.keys(params).join(", ")
-        })`,
+        name === undefined
+          ? `${path}: a whole section cannot be set; give ${form} (section ${section} has: ${has})`
+          : `${path}: section ${section} has no parameter ${JSON.stringify(name)} (it has: ${has})`,
       );
       continue;
     }
@@ -755,13 +772,12 @@ export function applyOverrides(
         typeof inner !== "object" || inner === null || Array.isArray(inner) ||
         !Object.hasOwn(inner, k)
       ) {
-        const isObject = typeof inner === "object" && inner !== null && !Array.isArray(inner);
         const at = [section, name, ...keys.slice(0, keys.indexOf(k))].join(".");
-        const fields = isObject
+        const fields = kind(inner) === "object"
           ? ` (it has: ${
-            Object.keys(inner).join(", ")
+            Object.keys(inner as object).join(", ")
           }; to add a field, give ${at} whole as a JSON object)`
-          : " (it is not an object)";
+          : ` (it is ${aKind(inner)}, not an object: give ${at}=VALUE)`;
         issues.push(
           `${path}: ${at} has no field ${JSON.stringify(k)}${fields}`,
         );
@@ -774,7 +790,6 @@ export function applyOverrides(
     if (bad) continue;
     const old = holder[key];
     const value = typeof raw === "string" ? valueOfText(raw) : raw;
-    const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
     if (kind(old) === "object" && kind(value) !== "object") {
       issues.push(
         `${path}: is an object; set one of its fields (${
@@ -786,7 +801,7 @@ export function applyOverrides(
     if (kind(value) !== kind(old)) {
       const rule = kind(old) === "number"
         ? decimalRule("must be a number", raw)
-        : `must be a${kind(old) === "array" ? "n" : ""} ${kind(old)}`;
+        : `must be ${aKind(old)}`;
       issues.push(`${path}: ${rule}: current value is ${JSON.stringify(raw)}`);
       continue;
     }
@@ -816,6 +831,12 @@ export function applyOverrides(
 }
 
 type Param = { value: unknown; source: string; fieldSources?: Record<string, string> };
+
+/** A JSON value's kind: "array", "null" or its typeof. */
+const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
+/** Its kind with an article: "a number", "an array", "null". */
+const aKind = (v: unknown) =>
+  kind(v) === "null" ? "null" : `a${kind(v) === "array" ? "n" : ""} ${kind(v)}`;
 
 /**
  * Reads `PATH=VALUE` items (repeated `--set` flags) into the overrides

@@ -269,7 +269,7 @@ export const OutageSchema = z.preprocess(
 function sweepText(v: unknown): unknown {
   if (typeof v !== "string") return v;
   const eq = v.indexOf("=");
-  if (eq < 0) return { param: v, values: [] };
+  if (eq < 0) return v; // no K=V1,V2,... at all: refused whole, saying the form
   const param = v.slice(0, eq).trim().replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   return { param, values: v.slice(eq + 1).split(",").map((s) => s.trim()) };
 }
@@ -324,6 +324,11 @@ export interface ParseScenarioOptions {
   profile?: Profile;
   /** How to name each field in issues (e.g. "--image-gb" for a CLI). @default the field name */
   labels?: Partial<Record<keyof Scenario, string>>;
+  /**
+   * How to name each item of `set` in issues, by its path, where the items
+   * came from different places (a file's set and --set). @default labels.set
+   */
+  setLabels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -384,13 +389,19 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
           z.union([z.string(), z.number()], { error: "must be a number or a string" }),
           { error: "must list the values, e.g. [1, 2]" },
         ).min(1, "must list at least one value"),
-      }, { error: "must be 'param=v1,v2,...' or { param, values }" }).strict(),
+      }, {
+        error: (i) =>
+          typeof i.input === "string"
+            ? "must be K=V1,V2,... (e.g. nodes=1,2,4 or hdd.rpm=5400,15000)"
+            : "must be 'param=v1,v2,...' or { param, values }",
+      }).strict(),
     ).optional(),
   }, { error: "must be an object" }).strict();
   const label = (path: readonly PropertyKey[]) => {
     const [head, ...rest] = path.map(String);
     if (head === undefined) return "(scenario)";
-    const name = options.labels?.[head as keyof Scenario] ?? head;
+    const name = (head === "set" ? options.setLabels?.[rest[0]] : undefined) ??
+      options.labels?.[head as keyof Scenario] ?? head;
     return rest.length === 0 ? name : `${name}${name.startsWith("-") ? " " : "."}${rest.join(".")}`;
   };
   // A swept value as its caller wrote the parameter: "staggerS[1]" in a
@@ -436,6 +447,17 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     const p = schema.shape.set.safeParse(raw.set);
     return p.success ? p.data : undefined;
   })() ?? {};
+  // A profile issue is the set item's whose parameter it names ("hdd.rpm.value: ..." is
+  // hdd.rpm's), named where that item came from; the set's label when that is not one place.
+  const setIssueLabel = (text: string) => {
+    const at = text.slice(0, text.indexOf(": ")).split(".");
+    if (at[2] === "value") at.splice(2, 1);
+    const from = new Set(
+      Object.keys(set).filter((p) => sameParam(p, at.join(".")))
+        .map((p) => options.setLabels?.[p] ?? label(["set"])),
+    );
+    return from.size === 1 ? [...from][0] : label(["set"]);
+  };
   const unchecked = { checkImageSize: false };
   let profile = options.profile;
   if (profile && Object.keys(set).length > 0) {
@@ -443,7 +465,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       profile = applyOverrides(profile, set, { origin: "set by the scenario", ...unchecked });
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
-      for (const i of e.issues) issues.push(`${label(["set"])}: ${i}`);
+      for (const i of e.issues) issues.push(`${setIssueLabel(i)}: ${i}`);
       profile = undefined;
     }
   }

@@ -123,6 +123,25 @@ Deno.test("a bad profile is rejected with every issue listed by path", async () 
   }
 });
 
+Deno.test("a parameter's source is required, text, and at least 3 characters; the issue says which rule failed and shows what was given", async () => {
+  const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  delete p.hdd.sectors.source;
+  p.hdd.rpm.source = "x";
+  p.hdd.averageSeek.source = 5;
+  p.kvm.virtio.fieldSources = { hostWakeup: "y" };
+  const where = "(datasheet, measurement, or 'calibrated to <figure>')";
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.deepEqual(e.issues, [
+      `hdd.sectors.source: every parameter needs a source ${where}`,
+      `hdd.rpm.source: a source must be at least 3 characters ${where}: current value is "x"`,
+      `hdd.averageSeek.source: a source must be text ${where}: current value is 5`,
+      `kvm.virtio.fieldSources.hostWakeup: a source must be at least 3 characters ${where}: current value is "y"`,
+    ]);
+    return true;
+  });
+});
+
 Deno.test("a profile file that cannot be read or parsed is a ProfileError naming the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -326,6 +345,23 @@ Deno.test("bad overrides are rejected with every issue: unknown paths, wrong typ
     () => applyOverrides(base, { "hdd.averageSeek": -1 }),
     (e: Error) => e instanceof ProfileError && /hdd\.averageSeek\.value/.test(e.issues.join()),
   );
+});
+
+Deno.test("an override path names one parameter: a whole section, an empty part or a field of a plain value says the form SECTION.PARAMETER=VALUE", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const form =
+    "give SECTION.PARAMETER=VALUE, or SECTION.PARAMETER.FIELD=VALUE for a field of an object-valued parameter";
+  assert.deepEqual(overrideIssues(base, { hdd: 5 }), [
+    `hdd: a whole section cannot be set; give SECTION.PARAMETER=VALUE (section hdd has: ${
+      Object.keys(base.hdd).join(", ")
+    })`,
+  ]);
+  for (const path of [".rpm", "hdd.", "hdd..rpm", "vmm.copyPolicy."]) {
+    assert.deepEqual(overrideIssues(base, { [path]: 1 }), [`${path}: has an empty part; ${form}`]);
+  }
+  assert.deepEqual(overrideIssues(base, { "hdd.rpm.value": 1 }), [
+    'hdd.rpm.value: hdd.rpm has no field "value" (it is a number, not an object: give hdd.rpm=VALUE)',
+  ]);
 });
 
 Deno.test("an object-valued parameter given a JSON object is replaced whole and checked by its model", async () => {

@@ -654,6 +654,34 @@ Deno.test("a sweep's values say what they must be", () => {
   ]);
 });
 
+Deno.test("a sweep written as text without '=' says the form K=V1,V2,...", () => {
+  const form = "must be K=V1,V2,... (e.g. nodes=1,2,4 or hdd.rpm=5400,15000)";
+  assert.deepEqual(issuesOf({ sweep: "nodes" }, { labels: { sweep: "--sweep" } }), [
+    `--sweep: ${form}: current value is "nodes"`,
+  ]);
+  assert.deepEqual(issuesOf({ sweep: "" }), [`sweep: ${form}: current value is ""`]);
+});
+
+Deno.test("a set gathered from two places (a file's set and --set) names each item's own place in its issues", () => {
+  const setLabels = {
+    "hdd.foo": "s.json: set",
+    "hdd.rpm": "--set",
+    "vmm.copyPolicy.idleThreshold": "--set",
+  };
+  // Passed as a variable: the option is new, and the old parser must still compile to fail.
+  const options = { profile, labels: { set: "s.json: set", sweep: "--sweep" }, setLabels };
+  const bad = issuesOf({ set: { "hdd.foo": 1, "hdd.rpm": "fast" } }, options);
+  assert.equal(bad.length, 2, bad.join("\n"));
+  assert.match(bad[0], /^s\.json: set: hdd\.foo: section hdd has no parameter "foo"/);
+  assert.equal(bad[1], '--set: hdd.rpm: must be a number: current value is "fast"');
+  const invalid = issuesOf({ set: { "vmm.copyPolicy.idleThreshold": -5 } }, options);
+  assert.equal(invalid.length, 1, invalid.join("\n"));
+  assert.match(invalid[0], /^--set: vmm\.copyPolicy\.value\.idleThreshold: .*current value is -5$/);
+  assert.deepEqual(issuesOf({ set: { "hdd.rpm": 5400 }, sweep: "hdd.rpm=7200,15000" }, options), [
+    "--set hdd.rpm: is also swept by --sweep; give one or the other: current value is 5400",
+  ]);
+});
+
 Deno.test("a scenario's numbers are written in decimal: the other notations Number() reads are refused, saying so", () => {
   const decimal = "written in decimal (e.g. 16 or 1.5e3)";
   assert.deepEqual(

@@ -5,6 +5,7 @@ import {
   intFlag,
   MAX_SEED,
   outDirIssue,
+  parseFlags,
   progressLine,
   valueOfText,
   writeFilesAtomically,
@@ -143,4 +144,30 @@ Deno.test("progressLine rewrites one line on a terminal and writes nothing elsew
   }
   assert.deepEqual(onTty, ["\r\x1b[2Ksensitivity 2/9 hdd.rpm", "\r\x1b[2K"]);
   assert.deepEqual(piped, []);
+});
+
+Deno.test("parseFlags refuses a flag that takes one value given more than once, naming each; repeatable flags and --help may repeat", () => {
+  const printed: string[] = [];
+  const { error, log } = console;
+  console.error = console.log = (text: string) => void printed.push(text);
+  try {
+    const options = {
+      seed: { type: "string" },
+      small: { type: "boolean" },
+      set: { type: "string", multiple: true },
+    } as const;
+    const spec = { command: "demo", usage: "usage: demo", options };
+    const args = ["--seed", "1", "--seed=2", "--small", "--small", "--set", "a=1", "--set", "b=2"];
+    assert.equal(parseFlags({ ...spec, args }), 2);
+    assert.deepEqual(printed, [
+      'demo: invalid input (2 issues):\n  --seed: given more than once: current value is "1", "2"\n  --small: given more than once\nusage: demo',
+    ]);
+    printed.length = 0;
+    const repeatable = parseFlags({ ...spec, args: ["--set", "a=1", "--set", "b=2"] });
+    assert.deepEqual(typeof repeatable === "number" ? repeatable : repeatable.set, ["a=1", "b=2"]);
+    assert.equal(parseFlags({ ...spec, args: ["-h", "--help"] }), 0);
+    assert.deepEqual(printed, ["usage: demo"]);
+  } finally {
+    Object.assign(console, { error, log });
+  }
 });
