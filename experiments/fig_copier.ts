@@ -31,6 +31,7 @@ import {
   runPool,
   seedRangeIssue,
   textTable,
+  valueOfText,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
 import {
@@ -467,6 +468,8 @@ export function formatTable(out: CopierOutput): string {
  * console.assert(ok.case?.policy.kind === "rate" && ok.case.pipeline === 1);
  * const bad = parsePolicySpec("idle:idleTreshold=5e6");
  * console.assert(bad.issues[0].includes("idleTreshold: not a field of the idle policy"));
+ * const twice = parsePolicySpec("idle:idleThreshold=5e6,idleThreshold=6e6");
+ * console.assert(twice.issues[0].endsWith("idleThreshold: given more than once"));
  * ```
  */
 export function parsePolicySpec(spec: string): { case?: CopierCase; issues: string[] } {
@@ -484,11 +487,20 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
   const issues: string[] = [];
   const policy: Record<string, unknown> = { kind };
   let pipeline = 1;
-  const pairs = colon < 0 ? [] : spec.slice(colon + 1).split(",").filter((p) => p !== "");
-  for (const pair of pairs) {
+  const rest = colon < 0 ? "" : spec.slice(colon + 1);
+  // An empty item or a key given twice is a slip, not something to skip or let the last win.
+  const times = new Map<string, number>();
+  for (const [i, pair] of (rest === "" ? [] : rest.split(",")).entries()) {
+    if (pair === "") {
+      issues.push(at(`item ${i + 1} is empty (items are key=value, separated by ",")`));
+      continue;
+    }
     const eq = pair.indexOf("=");
     const key = eq < 0 ? pair : pair.slice(0, eq);
     const raw = eq < 0 ? "" : pair.slice(eq + 1);
+    times.set(key, (times.get(key) ?? 0) + 1);
+    if (times.get(key) === 2) issues.push(at(`${key}: given more than once`));
+    if (times.get(key)! > 1) continue;
     const value = decimalNumber(raw) ?? NaN;
     if (key === "pipeline") {
       if (Number.isInteger(value) && value >= 1) pipeline = value;
@@ -531,7 +543,8 @@ const USAGE =
   (times in ns, rates in bytes/s; pipeline: chunks fetched ahead, default 1). --seeds N runs
   every policy with seeds S..S+N-1 (1-20, default 1) and shows means with their range: BMcast's
   race with its copier makes single runs move a few %. --small runs the quick configuration
-  (7 GB image, 320 s). Exit status: 0 done, 2 bad usage.`;
+  (7 GB image, 320 s). Exit status: 0 done, 1 the simulation failed or the outputs could not
+  be written (the previous ones are left as they were), 2 bad usage.`;
 
 if (import.meta.main) {
   const flags = parseFlags({
@@ -599,14 +612,17 @@ if (import.meta.main) {
         seeds === 1 ? ` ${seed}` : `s ${seed}-${seed + seeds - 1} (means, range in parentheses)`
       }; bare metal ${out.bareMetalOpsPerS.toFixed(0)} ops/s; wall time ${wall.toFixed(1)} s`,
   );
-  writeFilesAtomically(flags.out, {
+  const files = {
     "copier.csv": csv(out.rows),
     "copier.json": JSON.stringify(
       {
         ...base,
         seed,
         profile: flags.profile ?? "built-in",
-        set: input.overrides,
+        // Each --set value as the profile takes it (15000, not "15000"), as sim.json.
+        set: Object.fromEntries(
+          Object.entries(input.overrides).map(([k, v]) => [k, valueOfText(v)]),
+        ),
         cases,
         wallSeconds: wall,
         ...out,
@@ -615,5 +631,11 @@ if (import.meta.main) {
       2,
     ),
     "copier.svg": toSvg(figure(out, "BMcast copy policies: done sooner vs faster meanwhile")),
-  });
+  };
+  try {
+    writeFilesAtomically(flags.out, files);
+  } catch (e) {
+    console.error(`copier: cannot write --out ${flags.out}: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
 }

@@ -517,14 +517,15 @@ export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof
 }
 
 /**
- * The summary as an aligned text table ("-" where a moment was not reached);
+ * The summary as an aligned text table ("never" where a moment was not
+ * reached within the horizon, as `sim` shows a deployment that never comes);
  * given each seed's summary (`bySeed`, more than one seed), a number that
  * varies shows its range after the mean.
  * @example
  * ```ts
  * import { formatTable } from "./fig_elasticity.ts";
  * const s = { strategy: "bmcast", nodes: 2, firstUpS: 168, lastUpS: 168, deployedS: NaN, reach50S: 200, reach90S: 275, meanPct: 65.5, finalPct: 99.5 };
- * console.assert(formatTable([s]).split("\n")[1].includes("-"));
+ * console.assert(/\| +never \|/.test(formatTable([s]).split("\n")[1]));
  * const bySeed = [{ ...s, seed: 1, meanPct: 65 }, { ...s, seed: 2, meanPct: 66 }];
  * console.assert(formatTable([s], bySeed).includes("65.5 (65.0-66.0)"));
  * ```
@@ -533,7 +534,7 @@ export function formatTable(
   summary: readonly CapacitySummary[],
   bySeed: readonly CapacitySummary[] = [],
 ): string {
-  const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+  const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "never");
   const keys = [
     "firstUpS",
     "lastUpS",
@@ -590,7 +591,8 @@ const USAGE =
   --seeds N          run seeds S..S+N-1 (1-20, default 1): the curves and the table show means,
                      the table each varying number's range after it
   --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
-  exit status: 0 done, 1 the simulation failed, 2 invalid input`;
+  exit status: 0 done, 1 the simulation failed or the outputs could not be written (the
+  previous ones are left as they were), 2 invalid input`;
 
 if (import.meta.main) {
   const flags = parseFlags({
@@ -695,7 +697,7 @@ if (import.meta.main) {
     `Capacity after adding ${params.nodes} node${params.nodes === 1 ? "" : "s"} at 0 s` +
     (o ? `, image server away ${o.atS}-${o.atS + o.durationS} s` : "") +
     (out.seeds.length > 1 ? ` (mean of ${seedText.replace(" (means)", "")})` : "");
-  writeFilesAtomically(flags.out, {
+  const files = {
     "elasticity.csv": csv(out.rows),
     "elasticity.json": JSON.stringify(
       { params: { ...params, profile: undefined }, wallSeconds: wall, ...out },
@@ -703,5 +705,11 @@ if (import.meta.main) {
       2,
     ),
     "elasticity.svg": toSvg(figure(out, title)),
-  });
+  };
+  try {
+    writeFilesAtomically(flags.out, files);
+  } catch (e) {
+    console.error(`elasticity: cannot write --out ${flags.out}: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
 }

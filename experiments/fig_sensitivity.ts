@@ -563,7 +563,8 @@ const USAGE =
   parameters (default 15) its results depend on most, as elasticities: % change of each
   metric per % change of the parameter. Writes sensitivity.csv and sensitivity.json to DIR
   (default out/). --path limits the run to the given profile paths (repeatable); --small
-  runs the figure's quick configuration on three parameters. Exit status: 0 done, 2 bad usage.`;
+  runs the figure's quick configuration on three parameters. Exit status: 0 done, 1 the
+  outputs could not be written (the previous ones are left as they were), 2 bad usage.`;
 
 if (import.meta.main) {
   const flags = parseFlags({
@@ -633,8 +634,13 @@ if (import.meta.main) {
       `${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
-  writeFilesAtomically(flags.out, {
-    "sensitivity.csv": csv(out.rows),
-    "sensitivity.json": JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
-  });
+  try {
+    writeFilesAtomically(flags.out, {
+      "sensitivity.csv": csv(out.rows),
+      "sensitivity.json": JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
+    });
+  } catch (e) {
+    console.error(`sensitivity: cannot write --out ${flags.out}: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
 }

@@ -10,7 +10,8 @@
  * forbids them, and a tiny inline script records page errors (and blocked
  * loads) into the DOM so a headless browser can check the page; another opens
  * the collapsed profile values for printing.
- * Exits 0 even when metrics miss (the report shows them); 1 on a crash.
+ * Exits 0 even when metrics miss (the report shows them); 1 on a crash or
+ * when it cannot write the report.
  */
 import { basename, dirname, resolve } from "node:path";
 import {
@@ -479,8 +480,8 @@ const USAGE =
   self-contained HTML report (default out/report.html). --profile: another hardware
   profile JSON (default data/profiles/paper-2015.json); --set P=V: change one profile
   parameter (repeatable; e.g. hdd.rpm=15000, as for deno task repro).
-  exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash,
-  2 bad arguments
+  exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash or
+  the report could not be written (a previous one is left as it was), 2 bad arguments
 `;
 
 function isDirectory(path: string): boolean {
@@ -544,7 +545,12 @@ export async function main(args: string[]): Promise<number> {
       ));
     },
   });
-  writeFilesAtomically(dirname(flags.out), { [basename(flags.out)]: renderReport(data) });
+  try {
+    writeFilesAtomically(dirname(flags.out), { [basename(flags.out)]: renderReport(data) });
+  } catch (e) {
+    console.error(`report: cannot write --out ${flags.out}: ${(e as Error).message}`);
+    return 1;
+  }
   const comparisons = data.figures.flatMap((f) => f.comparisons);
   const passed = comparisons.filter((c) => c.pass).length;
   const judged = data.small

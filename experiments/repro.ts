@@ -3,10 +3,11 @@
  * built-in profile (or `--profile PATH`). Prints `figure | metric | paper |
  * simulated | error %`, writes tidy CSV/JSON and one SVG per figure under
  * out/ (or --out DIR), and exits 1 when a metric is outside its stated
- * tolerance. `--set PATH=VALUE` changes profile parameters (what-if runs).
- * `--small` runs the quick configurations; `--seed S` picks the
- * seed, `--seeds N` runs N seeds (S, S+1, ...) and shows each metric's spread,
- * judging every seed. Progress goes to stderr, only on a terminal.
+ * tolerance, 3 when it cannot write them. `--set PATH=VALUE` changes
+ * profile parameters (what-if runs). `--small` runs the quick
+ * configurations; `--seed S` picks the seed, `--seeds N` runs N seeds (S,
+ * S+1, ...) and shows each metric's spread, judging every seed. Progress
+ * goes to stderr, only on a terminal.
  */
 import { relative } from "node:path";
 import {
@@ -18,6 +19,7 @@ import {
   parseFlags,
   seedRangeIssue,
   textTable,
+  valueOfText,
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
 import {
@@ -162,7 +164,8 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
   Reproduces the paper's figures on the built-in profile: prints
   figure | metric | paper | simulated | error % | status, and writes
   fig_<name>.svg and .csv, comparison.csv and results.json into DIR (default out/).
-  Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage.
+  Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage,
+  3 the outputs could not be written (the previous ones are left as they were).
   --small         quick configurations (smaller images and runs): the paper's values
                   do not apply to them, so they are shown but not judged (exit 0).
   --seed S        seed of every random stream, an integer in [0, ${MAX_SEED}] (default 1)
@@ -273,31 +276,51 @@ if (import.meta.main) {
     count === 1 ? formatComparison(comparisons, { judged }) : formatSpread(spread, { judged }),
   );
   const dir = flags.out;
+  // Unjudged (quick configurations): no pass verdict, an empty cell (null in JSON).
+  const verdict = <R extends { pass: boolean }>(r: R) => judged ? r : { ...r, pass: null };
   const files: Record<string, string> = {};
   for (const f of figures.filter((f) => f.seed === seed)) files[`fig_${f.name}.svg`] = f.svg;
   for (const name of new Set(figures.map((f) => f.name))) {
     files[`fig_${name}.csv`] = csv(figures.filter((f) => f.name === name).flatMap((f) => f.rows));
   }
-  files["comparison.csv"] = csv(comparisons as unknown as Row[]);
+  files["comparison.csv"] = csv(comparisons.map(verdict));
   files["results.json"] = JSON.stringify(
     {
       wallSeconds: wall,
       small: flags.small,
       seeds,
-      profile: { name: profile.name, path: shownPath, overrides },
-      figures: figures.map(({ svg: _svg, ...f }) => f),
-      ...(count > 1 ? { spread } : {}),
+      // Each --set value as the profile takes it (15000, not "15000"), as sim.json.
+      profile: {
+        name: profile.name,
+        path: shownPath,
+        overrides: Object.fromEntries(
+          Object.entries(overrides).map(([k, v]) => [k, valueOfText(v)]),
+        ),
+      },
+      figures: figures.map(({ svg: _svg, ...f }) => ({
+        ...f,
+        comparisons: f.comparisons.map(verdict),
+      })),
+      ...(count > 1
+        ? { spread: spread.map((r) => judged ? r : { ...r, pass: null, passes: null }) }
+        : {}),
     },
     null,
     2,
   );
-  writeFilesAtomically(dir, files);
+  try {
+    writeFilesAtomically(dir, files);
+  } catch (e) {
+    // Not 1: that says a metric is outside tolerance (as a full run does, see Known deviations).
+    console.error(`repro: cannot write --out ${dir}: ${(e as Error).message}`);
+    Deno.exit(3);
+  }
   const failed = spread.filter((c) => !c.pass);
   const onSeeds = count === 1 ? "" : ` on every one of ${count} seeds`;
-  const verdict = judged
+  const summary = judged
     ? `${spread.length - failed.length} of ${spread.length} metrics within tolerance${onSeeds}`
     : `${spread.length} metrics, not judged`;
-  console.log(`\n${verdict}; wall time ${wall.toFixed(1)} s; outputs in ${dir}/`);
+  console.log(`\n${summary}; wall time ${wall.toFixed(1)} s; outputs in ${dir}/`);
   const sets = Object.entries(overrides).map(([k, v]) => `${k}=${v}`);
   console.log(
     `profile ${profile.name} (${shownPath})${

@@ -37,7 +37,7 @@ Deno.test("repro --small prints the comparison table and writes every output", a
     assert.deepEqual(json.profile, {
       name: "paper-2015",
       path: "data/profiles/paper-2015.json",
-      overrides: { "hdd.rpm": "7200" },
+      overrides: { "hdd.rpm": 7200 },
     });
     assert.match(
       r.stdout,
@@ -92,6 +92,75 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
   }
 });
 
+Deno.test("repro names an output it cannot write in one line, exits 3 (not 1, a metric outside tolerance) and leaves the previous outputs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(dir, "fig_startup.csv")); // a directory where an output goes
+    await Deno.writeTextFile(join(dir, "comparison.csv"), "old\n");
+    const r = await repro("--small", "--out", dir);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(
+      r.stderr,
+      `repro: cannot write --out ${dir}: cannot write '${dir}/fig_startup.csv': a directory has that name\n`,
+    );
+    assert.match(r.stdout, /^figure\s*\|/, "the table is still shown");
+    assert.doesNotMatch(r.stdout, /outputs in/);
+    assert.equal(await Deno.readTextFile(join(dir, "comparison.csv")), "old\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "comparison.csv",
+      "fig_startup.csv",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("repro's results.json records each --set value as the profile takes it (a number, a JSON object), as sim.json does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const policy = '{"kind":"idle","idleThreshold":1e6}';
+    const r = await repro(
+      "--small",
+      "--set",
+      "hdd.rpm=15000",
+      "--set",
+      `vmm.copyPolicy=${policy}`,
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+    assert.deepEqual(json.profile.overrides, {
+      "hdd.rpm": 15000,
+      "vmm.copyPolicy": { kind: "idle", idleThreshold: 1e6 },
+    });
+    // The summary line shows them as given.
+    assert.match(r.stdout, new RegExp(`with hdd\\.rpm=15000, vmm\\.copyPolicy=\\{"kind":"idle"`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("repro --small leaves every pass cell of comparison.csv empty (null in results.json): nothing is judged", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await repro("--small", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    const [head, ...rows] = (await Deno.readTextFile(join(dir, "comparison.csv"))).trim().split(
+      "\n",
+    );
+    // Metric names hold quoted commas: the pass cell is the one before the seed, last.
+    assert.match(head, /,pass,seed$/);
+    for (const l of rows) assert.match(l, /,[^,]+,,1$/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+    const comparisons = json.figures.flatMap((f: { comparisons: unknown[] }) => f.comparisons);
+    assert.ok(comparisons.length > 0);
+    for (const c of comparisons) assert.equal(c.pass, null, JSON.stringify(c));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("repro --seeds N runs every seed and shows each metric's spread (judged per seed: formatSpread below)", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -111,6 +180,7 @@ Deno.test("repro --seeds N runs every seed and shows each metric's spread (judge
       f.comparisons
     );
     assert.equal(json.spread.length, perSeed.length, "one spread row per metric");
+    for (const s of json.spread) assert.deepEqual([s.pass, s.passes], [null, null], "not judged");
     const csv = (await Deno.readTextFile(join(dir, "fig_startup.csv"))).trim().split("\n");
     const seedCol = csv[0].split(",").indexOf("seed");
     assert.ok(seedCol >= 0, csv[0]);
@@ -142,7 +212,7 @@ Deno.test("repro shows a metric the run never reached as such, and still writes 
     const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
     const after = json.figures.flatMap((f: { comparisons: { metric: string }[] }) => f.comparisons)
       .find((c: { metric: string }) => c.metric.includes("after de-virtualization"));
-    assert.deepEqual([after.simulated, after.errorPct, after.pass], [null, null, false]);
+    assert.deepEqual([after.simulated, after.errorPct, after.pass], [null, null, null]);
     for (const f of ["fig_cassandra.svg", "fig_cassandra.csv", "comparison.csv"]) {
       assert.ok((await Deno.stat(join(dir, f))).size > 0, f);
     }

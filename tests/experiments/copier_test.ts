@@ -100,6 +100,28 @@ Deno.test("copier: a policy spec names the kind, the field and the allowed value
   ]);
 });
 
+Deno.test("copier: a policy spec with a field given twice or an empty item is refused, naming them, not read as the last value or skipped", () => {
+  const twice = "idle:idleThreshold=5e6,idleThreshold=6e6,pipeline=2,pipeline=2";
+  assert.deepEqual(parsePolicySpec(twice), {
+    issues: [
+      `--policy "${twice}": idleThreshold: given more than once`,
+      `--policy "${twice}": pipeline: given more than once`,
+    ],
+  });
+  const empty = "idle:idleThreshold=5e6,,pipeline=3,";
+  assert.deepEqual(parsePolicySpec(empty), {
+    issues: [
+      `--policy "${empty}": item 2 is empty (items are key=value, separated by ",")`,
+      `--policy "${empty}": item 4 is empty (items are key=value, separated by ",")`,
+    ],
+  });
+  // A kind alone, with or without its colon, is no empty item: only its missing fields are named.
+  assert.deepEqual(
+    parsePolicySpec("idle:").issues.map((i) => i.replace('"idle:"', '"idle"')),
+    parsePolicySpec("idle").issues,
+  );
+});
+
 Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad input exits 2 and writes nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -125,7 +147,7 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);
     // The run's own seed and profile changes (it said seed 1, the --small default, whatever --seed was).
-    assert.deepEqual([json.seed, json.seeds, json.set], [2, [2], { "hdd.rpm": "7200" }]);
+    assert.deepEqual([json.seed, json.seeds, json.set], [2, [2], { "hdd.rpm": 7200 }]);
 
     // A rate bucket smaller than the profile's copy chunk would never copy: bad input, not a crash.
     const tiny = await runScript(

@@ -170,6 +170,32 @@ Deno.test("elasticity capacity: % of N reference nodes per window, and when it f
   assert.ok(Number.isNaN(never.reach50S) && Number.isNaN(never.reach90S));
 });
 
+Deno.test('elasticity table shows a moment not reached within the horizon as "never", as sim does', () => {
+  const s = {
+    strategy: "nfsroot",
+    nodes: 2,
+    firstUpS: 181,
+    lastUpS: 183,
+    reach50S: NaN,
+    reach90S: NaN,
+    deployedS: NaN,
+    meanPct: 40,
+    finalPct: 45,
+  };
+  const [head, row] = formatTable([s]).split("\n");
+  assert.match(head, /\| 50 % at s \| 90 % at s \| deployed s \|/);
+  assert.match(
+    row,
+    /^nfsroot +\| +181\.0 \| +183\.0 \| +never \| +never \| +never \| +40\.0 \| +45\.0$/,
+  );
+  // Over seeds: a moment no seed reached has no range to show.
+  const bySeed = [{ ...s, seed: 1, meanPct: 39 }, { ...s, seed: 2, meanPct: 41 }];
+  assert.match(
+    formatTable([s], bySeed),
+    /\| +never \| +never \| +never \| 40\.0 \(39\.0-41\.0\) \|/,
+  );
+});
+
 Deno.test("elasticity rejects bad parameters, naming every issue before anything runs", async () => {
   const bad = { ...small, strategies: ["bogus"], nodes: 0, horizonS: -5, sampleEveryS: 0 };
   await assert.rejects(

@@ -5,6 +5,7 @@
  * instead of being ignored while the full experiment runs.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { runScript } from "../_script.ts";
 
 const SCRIPTS = ["startup", "storage", "rdma", "cassandra", "fleet"] as const;
@@ -69,4 +70,37 @@ Deno.test("copier, elasticity and sensitivity refuse numbers not written in deci
   // Nothing was written.
   assert.deepEqual([...Deno.readDirSync(out)], []);
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("copier, elasticity and sensitivity name an output they cannot write in one line, exit 1 (as sim) and leave the previous outputs", async () => {
+  const cases = [
+    ["fig_copier", ["--small", "--policy", "idle:idleThreshold=2e6"], "copier"],
+    [
+      "fig_elasticity",
+      ["--small", "--strategies", "bare-metal", "--nodes", "1", "--horizon-s", "200"],
+      "elasticity",
+    ],
+    ["fig_sensitivity", ["--small", "--path", "hdd.rpm"], "sensitivity"],
+  ] as const;
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [script, args, name] of cases) {
+      const out = join(dir, name);
+      await Deno.mkdir(join(out, `${name}.json`), { recursive: true }); // where an output goes
+      await Deno.writeTextFile(join(out, `${name}.csv`), "old\n");
+      const r = await runScript(`experiments/${script}.ts`, ...args, "--out", out);
+      assert.equal(r.code, 1, `${script}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `${name}: cannot write --out ${out}: cannot write '${out}/${name}.json': a directory has that name\n`,
+      );
+      assert.equal(await Deno.readTextFile(join(out, `${name}.csv`)), "old\n");
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+        `${name}.csv`,
+        `${name}.json`,
+      ]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
