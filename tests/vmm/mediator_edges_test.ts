@@ -780,8 +780,11 @@ Deno.test("mediator holds a queued guest command while its port is halted: VMM w
   }
 });
 
-Deno.test("a read of absent sectors issued beside the guest's log 10h read waits for it, then is redirected: the disk never serves it stale", () => {
-  const rig = makeRig({ virtualized: true, copier: false });
+/**
+ * A guest's queued read fails on the disk; after its port stop it reads log
+ * 10h and, beside it, reads 8 absent sectors at LBA 300 (their versions returned).
+ */
+function readBesideLogRead(rig: Rig): () => number[] {
   let failures = 1;
   rig.disk.fail = (c) =>
     c.op === "read" && c.lba === 40 && failures > 0 ? (failures--, "abrt") : undefined;
@@ -805,12 +808,30 @@ Deno.test("a read of absent sectors issued beside the guest's log 10h read waits
     while (mmio(rig, Px.CI) & 0b11) yield rig.sim.timeout(20_000);
     got = [...rig.memory.readVersions(readBuf, 8)];
   });
+  return () => got;
+}
+
+Deno.test("a read of absent sectors issued beside the guest's log 10h read waits for it, then is redirected: the disk never serves it stale", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  const got = readBesideLogRead(rig);
   rig.sim.run(1e9);
-  assert.deepEqual(got, image(300, 8), "before the fix the disk served its stale sectors");
+  assert.deepEqual(got(), image(300, 8), "before the fix the disk served its stale sectors");
   const m = rig.mediator!.stats;
   assert.deepEqual([m.redirectedReads, m.guestTaskFileErrors], [1, 1]);
   assert.equal(rig.hba.counters().commands.log, 1, "the log read went to the disk");
   assert.ok(rig.mediator!.canDetach());
+});
+
+Deno.test("a read held for the guest's log 10h read is not counted as waiting behind VMM commands (the copy policy backs off for that wait): it has its own count", () => {
+  const rig = makeRig({ virtualized: true, copier: false });
+  const got = readBesideLogRead(rig);
+  rig.sim.run(1e9);
+  assert.deepEqual(got(), image(300, 8));
+  const m = rig.mediator!.stats;
+  assert.equal(m.guestQueueDelay, 0, "no VMM command ran before it: before the fix its wait");
+  assert.equal(m.queuedGuestCommands, 0);
+  assert.equal(m.logHeldReads, 1);
+  assert.ok(m.logHeldDelay > 0, `${m.logHeldDelay}`);
 });
 
 Deno.test("a read crossing the image's end whose write-back the disk keeps failing ends in that write's error, not an earlier VMM command's", () => {

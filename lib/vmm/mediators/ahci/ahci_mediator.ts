@@ -64,7 +64,8 @@
  *   commands go straight to the hardware (not queued behind VMM work) and
  *   the disk answers them as natively; but a read of absent sectors, which
  *   the disk would serve stale if it came after the log read, waits in the
- *   queue until the log is read, then is redirected.
+ *   queue until the log is read, then is redirected (its wait counts apart
+ *   from the delay behind VMM commands, which steers the copier).
  * - A VMM command the disk still fails after VMM_RETRIES retries does not
  *   stop the run. What a real VMM owes the guest is the disk's behaviour:
  *   a redirected read whose data cannot be had (the VMM's read of its
@@ -196,8 +197,12 @@ export interface AhciMediatorStats {
   vmmSectorsWritten: number;
   /** Guest commands that had to wait while VMM commands owned the port. */
   queuedGuestCommands: number;
-  /** Total time guest commands waited behind VMM commands, ns. */
+  /** Total time guest commands waited behind VMM commands, ns (the copy policy's signal). */
   guestQueueDelay: SimTime;
+  /** Guest reads of absent sectors held until the disk's NCQ error log was read (then redirected). */
+  logHeldReads: number;
+  /** Total time they were held, ns: not in guestQueueDelay, no VMM command caused it. */
+  logHeldDelay: SimTime;
   /** HBA interrupts injected into the guest (emulated completions, GHC.IE set). */
   injectedInterrupts: number;
   /** Redirected reads served (in part) by a read-ahead. */
@@ -265,10 +270,11 @@ interface Port {
   /** Decoded guest commands by slot (issued, not completed). */
   cmds: (GuestCommand | undefined)[];
   /**
-   * Guest slots waiting behind VMM work, under a halt, or (reads of absent
-   * sectors) for the disk's NCQ error log to be read, with their queueing time.
+   * Guest slots waiting, with their queueing time and why: behind VMM work,
+   * under a halt (dropped by the port stop), or (reads of absent sectors) for
+   * the disk's NCQ error log to be read.
    */
-  queue: { slot: number; at: SimTime }[];
+  queue: { slot: number; at: SimTime; why: "vmm" | "halt" | "log" }[];
   held: number; // slots being redirected
   /** Bumped when the guest stops the port: redirects of an older epoch are abandoned. */
   epoch: number;
@@ -321,6 +327,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     vmmSectorsWritten: 0,
     queuedGuestCommands: 0,
     guestQueueDelay: 0,
+    logHeldReads: 0,
+    logHeldDelay: 0,
     injectedInterrupts: 0,
     guestOddities: 0,
     readAheadHits: 0,
@@ -728,10 +736,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   /** A COMRESET or HBA reset: the disk, and the device the mediator emulates, leave their NCQ error state. */
   #deviceReset(): void {
     const p = this.#port;
-    const neededLog = p.diskNeedsLog;
+    // Reads held for the log read stay queued: only a COMRESET with ST=1 (§10.4.2 forbids it)
+    // leaves any, and sent on now they would reach the port as the reset drops its work.
     p.diskNeedsLog = false;
     p.emulatedLog = undefined;
-    if (neededLog) this.#drainQueue(); // reads held for the log read (none after a port stop)
     this.#notifyQuiet(); // an unread emulated log was all that kept the port from quiet
   }
 
@@ -820,12 +828,12 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       if (p.halted) {
         // The HBA halted on a guest error: it takes the PxCI bit but runs nothing
         // until the guest clears ST, which drops the command.
-        p.queue.push({ slot, at: this.#sim.now });
+        p.queue.push({ slot, at: this.#sim.now, why: "halt" });
       } else if (whole !== null) {
         // A read of absent sectors never touches the port: redirect it at once.
         this.#dispatch(cmd, whole);
       } else if (busy) {
-        p.queue.push({ slot, at: this.#sim.now });
+        p.queue.push({ slot, at: this.#sim.now, why: "vmm" });
         this.stats.queuedGuestCommands++;
       } else this.#dispatch(cmd);
     }
@@ -878,7 +886,8 @@ export class AhciMediator implements Mediator, VmmBlockIo {
       // But a read of absent sectors the disk would serve stale once its log is read (the
       // log read ahead of it): it waits for that read, then is redirected (#drainQueue).
       if (runs.length === 0) return this.#toHardware(cmd.slot);
-      return void p.queue.push({ slot: cmd.slot, at: this.#sim.now });
+      this.stats.logHeldReads++;
+      return void p.queue.push({ slot: cmd.slot, at: this.#sim.now, why: "log" });
     }
     if (p.emulatedLog !== undefined) {
       if (readsNcqErrorLog(cmd)) return this.#emulateLogRead(cmd, p.emulatedLog);
@@ -1114,7 +1123,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     p.held = (p.held & ~(1 << cmd.slot)) >>> 0;
     this.stats.redirectedSectors += missing.reduce((s, r) => s + r.count, 0);
     if (this.#vmmRunning || this.#vmmQueue.length > 0 || p.queue.length > 0) {
-      p.queue.push({ slot: cmd.slot, at: this.#sim.now });
+      p.queue.push({ slot: cmd.slot, at: this.#sim.now, why: "vmm" });
       this.#kickVmm();
     } else this.#toHardware(cmd.slot);
   }
@@ -1415,8 +1424,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   #drainQueue(): void {
     const p = this.#port;
     while (p.queue.length > 0 && !p.halted && !p.diskNeedsLog) {
-      const { slot, at } = p.queue.shift()!;
-      this.stats.guestQueueDelay += this.#sim.now - at;
+      const { slot, at, why } = p.queue.shift()!;
+      // Only a wait behind VMM work is the copier's doing (its policy reads guestQueueDelay).
+      if (why === "vmm") this.stats.guestQueueDelay += this.#sim.now - at;
+      else if (why === "log") this.stats.logHeldDelay += this.#sim.now - at;
       const cmd = p.cmds[slot];
       if (cmd !== undefined) this.#dispatch(cmd);
     }
