@@ -198,9 +198,10 @@ type Plain = Omit<
 
 /**
  * Counts an operation that ended `elapsed` ns after the power-on in its window
- * of `windowOps`, each `width` ns wide: window i covers (i·width, (i+1)·width],
- * as the kv workload's own ({@link windowOf}), so one ending on a boundary counts
- * in the window it closes. One past the last whole window is left out.
+ * of `windowOps`, each `width` ns wide: window 0 covers [0, width], window i > 0
+ * (i·width, (i+1)·width], as the kv workload's own ({@link windowOf}), so one
+ * ending on a boundary counts in the window it closes. One past the last whole
+ * window is left out.
  * @example
  * ```ts
  * import { countInWindow } from "./fig_elasticity.ts";
@@ -520,7 +521,9 @@ export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof
  * The summary as an aligned text table ("never" where a moment was not
  * reached within the horizon, as `sim` shows a deployment that never comes);
  * given each seed's summary (`bySeed`, more than one seed), a number that
- * varies shows its range after the mean.
+ * varies shows its range after the mean, and a moment only some seeds reached
+ * the mean (and range) of those, with how many: "210.0 (200.0-220.0, 2 of 3
+ * seeds)"; "never" only if no seed reached it.
  * @example
  * ```ts
  * import { formatTable } from "./fig_elasticity.ts";
@@ -528,6 +531,8 @@ export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof
  * console.assert(/\| +never \|/.test(formatTable([s]).split("\n")[1]));
  * const bySeed = [{ ...s, seed: 1, meanPct: 65 }, { ...s, seed: 2, meanPct: 66 }];
  * console.assert(formatTable([s], bySeed).includes("65.5 (65.0-66.0)"));
+ * const some = [...bySeed, { ...s, seed: 3, reach90S: NaN }];
+ * console.assert(formatTable([{ ...s, reach90S: NaN }], some).includes("275.0 (2 of 3 seeds)"));
  * ```
  */
 export function formatTable(
@@ -561,10 +566,16 @@ export function formatTable(
         s.strategy,
         ...keys.map((k) => {
           const xs = seeds.map((b) => b[k]);
-          const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
-          return xs.length > 1 && Number.isFinite(s[k]) && n(lo) !== n(hi)
-            ? `${n(s[k])} (${n(lo)}-${n(hi)})`
-            : n(s[k]);
+          // The mean over seeds is NaN if one seed never reached the moment: show those that did.
+          const hit = xs.filter(Number.isFinite);
+          if (xs.length < 2 || hit.length === 0) return n(s[k]);
+          const [lo, hi] = [Math.min(...hit), Math.max(...hit)];
+          const notes = [
+            ...(n(lo) !== n(hi) ? [`${n(lo)}-${n(hi)}`] : []),
+            ...(hit.length < xs.length ? [`${hit.length} of ${xs.length} seeds`] : []),
+          ];
+          const m = n(hit.length < xs.length ? mean(hit) : s[k]);
+          return notes.length > 0 ? `${m} (${notes.join(", ")})` : m;
         }),
       ];
     }),
@@ -589,7 +600,8 @@ const USAGE =
   --outage AT:DUR    every image server unreachable for DUR s from AT s after the power-on
                      (as 'deno task sim --outage'): who still depends on it stalls
   --seeds N          run seeds S..S+N-1 (1-20, default 1): the curves and the table show means,
-                     the table each varying number's range after it
+                     the table each varying number's range after it; a moment only k of the N
+                     seeds reached shows their mean and range and "k of N seeds" ("never": none)
   --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
   exit status: 0 done, 1 the simulation failed or the outputs could not be written (the
   previous ones are left as they were), 2 invalid input`;

@@ -13,7 +13,6 @@ import { ScenarioError } from "../../lib/scenario/fleet.ts";
 import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
 import { MAX_SEED } from "../../lib/_util/mod.ts";
-import { windowOf } from "../../lib/workload/mod.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
 
@@ -138,14 +137,11 @@ Deno.test("elasticity: with the store's data on disk an image-server outage stop
 Deno.test("elasticity windows: an operation ending exactly on a window's end counts in the window it closes, as the kv workload's own; one past the last whole window is left out", () => {
   const dt = 25e9; // the small configuration's 25 s windows, ns
   const windowOps = [0, 0, 0];
-  const ends = [1, dt, dt + 1, 2 * dt, 3 * dt, 3 * dt + 1];
-  for (const end of ends) countInWindow(windowOps, end, dt);
-  // (0, 25 s] holds 1 ns and 25 s; (25, 50 s] 25 s + 1 ns and 50 s; (50, 75 s] the horizon's 75 s.
-  assert.deepEqual(windowOps, [2, 2, 1]);
-  // The same windows as the kv workload's per-interval counts.
-  const kv = [0, 0, 0];
-  for (const end of ends) if (windowOf(end, dt) < kv.length) kv[windowOf(end, dt)]++;
-  assert.deepEqual(windowOps, kv);
+  for (const end of [0, 1, dt, dt + 1, 2 * dt, 3 * dt, 3 * dt + 1]) {
+    countInWindow(windowOps, end, dt);
+  }
+  // [0, 25 s] holds 0, 1 ns and 25 s; (25, 50 s] 25 s + 1 ns and 50 s; (50, 75 s] the horizon's 75 s.
+  assert.deepEqual(windowOps, [3, 2, 1]);
 });
 
 Deno.test("elasticity capacity: % of N reference nodes per window, and when it first reached 50 and 90 %", () => {
@@ -193,6 +189,33 @@ Deno.test('elasticity table shows a moment not reached within the horizon as "ne
   assert.match(
     formatTable([s], bySeed),
     /\| +never \| +never \| +never \| 40\.0 \(39\.0-41\.0\) \|/,
+  );
+});
+
+Deno.test('elasticity table over seeds: a moment some seeds reached shows the mean of those and how many ("k of N seeds"); "never" only if none did', () => {
+  const s = {
+    strategy: "bmcast",
+    nodes: 2,
+    firstUpS: 168,
+    lastUpS: 170,
+    reach50S: NaN, // the mean over seeds: NaN as one did not reach it
+    reach90S: NaN,
+    deployedS: NaN,
+    meanPct: 60,
+    finalPct: 90,
+  };
+  const seed = (k: number, reach50S: number, reach90S: number) => ({
+    ...s,
+    seed: k,
+    reach50S,
+    reach90S,
+  });
+  const row =
+    formatTable([s], [seed(1, 200, 275), seed(2, NaN, NaN), seed(3, 220, NaN)]).split("\n")[1];
+  assert.match(
+    row,
+    /\| 210\.0 \(200\.0-220\.0, 2 of 3 seeds\) \| 275\.0 \(1 of 3 seeds\) \| +never \| +60\.0 \|/,
+    "before the fix: never | never",
   );
 });
 
