@@ -497,6 +497,10 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
     }
     const eq = pair.indexOf("=");
     const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (key === "") {
+      issues.push(at(`item ${i + 1} has no key (items are key=value, separated by ",")`));
+      continue;
+    }
     const raw = eq < 0 ? "" : pair.slice(eq + 1);
     times.set(key, (times.get(key) ?? 0) + 1);
     if (times.get(key) === 2) issues.push(at(`${key}: given more than once`));
@@ -547,8 +551,10 @@ const USAGE =
   be written (the previous ones are left as they were), 2 bad usage.`;
 
 if (import.meta.main) {
+  const issues: string[] = [];
   const flags = parseFlags({
     command: "copier",
+    issues,
     usage: USAGE,
     args: Deno.args,
     options: {
@@ -562,7 +568,6 @@ if (import.meta.main) {
     },
   });
   if (typeof flags === "number") Deno.exit(flags);
-  const issues: string[] = [];
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const seeds = intFlag("seeds", flags.seeds, { min: 1, max: 20, fallback: 1 }, issues);
   const range = seedRangeIssue("--seeds", seed, seeds);

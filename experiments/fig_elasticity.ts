@@ -607,8 +607,10 @@ const USAGE =
   previous ones are left as they were), 2 invalid input`;
 
 if (import.meta.main) {
+  const issues: string[] = [];
   const flags = parseFlags({
     command: "elasticity",
+    issues,
     usage: USAGE,
     args: Deno.args,
     options: {
@@ -627,7 +629,6 @@ if (import.meta.main) {
   });
   if (typeof flags === "number") Deno.exit(flags);
   const base = flags.small ? small : full;
-  const issues: string[] = [];
   // Unparsable numbers are named here; the rules on parsed ones below.
   const num = (flag: string, raw: string | undefined, fallback: number) => {
     if (raw === undefined) return fallback;

@@ -564,11 +564,14 @@ const USAGE =
   metric per % change of the parameter. Writes sensitivity.csv and sensitivity.json to DIR
   (default out/). --path limits the run to the given profile paths (repeatable); --small
   runs the figure's quick configuration on three parameters. Exit status: 0 done, 1 the
-  outputs could not be written (the previous ones are left as they were), 2 bad usage.`;
+  run failed or the outputs could not be written (the previous ones are left as they
+  were), 2 bad usage.`;
 
 if (import.meta.main) {
+  const issues: string[] = [];
   const flags = parseFlags({
     command: "sensitivity",
+    issues,
     usage: USAGE,
     args: Deno.args,
     options: {
@@ -581,7 +584,6 @@ if (import.meta.main) {
     },
   });
   if (typeof flags === "number") Deno.exit(flags);
-  const issues: string[] = [];
   const step = flags.step === undefined ? 0.1 : decimalNumber(flags.step) ?? NaN;
   if (!(step > 0 && step < 1)) {
     issues.push(

@@ -501,8 +501,11 @@ function isDirectory(path: string): boolean {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  // Every bad argument is reported at once, before anything runs.
+  const issues: string[] = [];
   const flags = parseFlags({
     command: "report",
+    issues,
     usage: USAGE,
     args,
     options: {
@@ -514,8 +517,6 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   if (typeof flags === "number") return flags;
-  // Every bad argument is reported at once, before anything runs.
-  const issues: string[] = [];
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);

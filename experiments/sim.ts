@@ -6,7 +6,8 @@
  * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there (and
  * trace.json, the timeline for Perfetto),
  * atomically and only after every run succeeded. Exit status: 0 done,
- * 1 the simulation failed, 2 invalid input (every issue listed at once).
+ * 1 the simulation failed or the outputs could not be written, 2 invalid
+ * input (every issue listed at once).
  * Progress goes to stderr, only on a terminal.
  */
 import { dirname, relative, resolve } from "node:path";
@@ -19,13 +20,12 @@ import {
   writeFilesAtomically,
 } from "../lib/_util/mod.ts";
 import {
-  applyOverrides,
   BUILTIN_PROFILE,
   imageSizeRange,
   loadProfile,
-  parseOverrides,
   type Profile,
   ProfileError,
+  readOverrideItems,
 } from "../lib/scenario/mod.ts";
 import {
   flagName,
@@ -177,7 +177,8 @@ function usage(builtin?: Profile): string {
   0x10). A time that never comes (deployed s of a strategy that never deploys) is "never"
   in the tables, null in the JSON and an empty cell in the CSVs.
 
-  exit status: 0 done, 1 the simulation failed, 2 invalid input
+  exit status: 0 done, 1 the simulation failed or the outputs could not be written,
+  2 invalid input
 `;
 }
 
@@ -407,7 +408,7 @@ async function resolveInput(
   const sweeps = flags.sweep as string[] | undefined;
   if (sweeps !== undefined && sweeps.length > 1) {
     issues.push(
-      `--sweep: must be given once (a run sweeps one parameter; fix the others with --set or their flags): current value is ${
+      `--sweep: given more than once (a run sweeps one parameter; fix the others with --set or their flags): current value is ${
         sweeps.map((x) => JSON.stringify(x)).join(", ")
       }`,
     );
@@ -434,27 +435,11 @@ async function resolveInput(
     }
   }
   // --set items change single parameters, on top of the file's "set".
-  const items = (flags.set ?? []) as string[];
-  let flagSet: Record<string, string> = {};
-  // Values of a path given again: checked on their own once the profile is read.
-  const again: [string, string][] = [];
-  try {
-    flagSet = parseOverrides(items);
-  } catch (e) {
-    if (!(e instanceof ProfileError)) throw e;
-    issues.push(...e.issues.map((i) => `--set: ${i}`));
-    // The well-formed items are still checked, so every bad value is listed too.
-    for (const item of items) {
-      let one: [string, string];
-      try {
-        [one] = Object.entries(parseOverrides([item]));
-      } catch {
-        continue; // reported above
-      }
-      if (Object.hasOwn(flagSet, one[0])) again.push(one);
-      else flagSet[one[0]] = one[1];
-    }
-  }
+  // Each further value of a path given again: checked in place of its first one.
+  const { overrides: flagSet, again, issues: setIssues } = readOverrideItems(
+    (flags.set ?? []) as string[],
+  );
+  issues.push(...setIssues.map((i) => `--set: ${i}`));
   const fileSet = file.set ?? {};
   const merge = typeof fileSet === "object" && fileSet !== null && !Array.isArray(fileSet);
   if (flags.set !== undefined) {
@@ -469,7 +454,8 @@ async function resolveInput(
     for (const path of Object.keys(input.set as object)) {
       setLabels[path] = Object.hasOwn(flagSet, path) ? "--set" : `${scenarioPath}: set`;
     }
-    if (new Set(Object.values(setLabels)).size > 1) labels.set = `${scenarioPath}: set and --set`;
+    const from = new Set(Object.values(setLabels));
+    if (from.size > 0) labels.set = from.size > 1 ? `${scenarioPath}: set and --set` : [...from][0];
   }
   if (typeof flags.out === "string") {
     const outIssue = outDirIssue("out", flags.out);
@@ -490,22 +476,22 @@ async function resolveInput(
     if (!(e instanceof ScenarioError)) throw e;
     issues.push(...e.issues);
   }
-  for (const [path, value] of profile ? again : []) {
+  // With the rest of the set; none when the file's set is malformed, as no --set item is.
+  const variants = (merge ? again : []).map(([path, value]) => ({
+    ...input,
+    set: { ...input.set as object, [path]: value },
+  }));
+  let scenario: Scenario | undefined;
+  for (const [k, one] of [input, ...variants].entries()) {
     try {
-      applyOverrides(profile!, { [path]: value }, { checkImageSize: false });
+      const parsed = parseScenario(one, { profile, labels, setLabels });
+      if (k === 0) scenario = parsed;
     } catch (e) {
-      if (!(e instanceof ProfileError)) throw e;
-      issues.push(...e.issues.map((i) => `--set: ${i}`));
+      if (!(e instanceof ScenarioError)) throw e;
+      issues.push(...e.issues);
     }
   }
-  let scenario: Scenario | undefined;
-  try {
-    scenario = parseScenario(input, { profile, labels, setLabels });
-  } catch (e) {
-    if (!(e instanceof ScenarioError)) throw e;
-    issues.push(...e.issues);
-  }
-  // A value given twice may fail as its first one does: each issue once.
+  // Another input's issue, found again with each further value: once.
   if (issues.length > 0 || !scenario || !profile) throw new ScenarioError([...new Set(issues)]);
   return {
     scenario,

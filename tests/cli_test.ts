@@ -54,6 +54,10 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
     assert.ok(r.stdout.includes(`(${column}`), column);
   }
   for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stdout.includes(s), s);
+  assert.match(
+    r.stdout,
+    /exit status: 0 done, 1 the simulation failed or the outputs could not be written,\s+2 invalid input/,
+  );
 });
 
 Deno.test("sim boots two BMcast nodes concurrently: JSON rows for both, files in --out", async () => {
@@ -426,7 +430,7 @@ Deno.test("sim rejects --image-gb with image.bytes, and --sweep given twice, rat
   );
   assert.match(
     r.stderr,
-    /--sweep: must be given once .*: current value is "nodes=1,2", "hdd\.rpm=5400,15000"\n/,
+    /--sweep: given more than once \(a run sweeps one parameter; .*\): current value is "nodes=1,2", "hdd\.rpm=5400,15000"\n/,
   );
   const swept = await sim("--image-gb", "12", "--sweep", "image.bytes=16000000000,20000000000");
   assert.equal(swept.code, 2);
@@ -766,4 +770,55 @@ Deno.test("sim says the form of a --set path naming a whole section and of a --s
     r.stderr,
     /\n {2}--sweep: must be K=V1,V2,\.\.\. \(e\.g\. nodes=1,2,4 or hdd\.rpm=5400,15000\): current value is "nodes"\n/,
   );
+});
+
+Deno.test("sim checks every value of a --set path given twice with the rest of the set, and none against a malformed file set", async () => {
+  const policy = '{"kind":"rate","bytesPerSecond":1e7,"burstBytes":1048576}';
+  const field = "vmm.copyPolicy.bytesPerSecond";
+  const r = await sim(
+    "--set",
+    `vmm.copyPolicy=${policy}`,
+    "--set",
+    `${field}=abc`,
+    "--set",
+    `${field}=2e7`,
+    "--set",
+    `${field}=xyz`,
+  );
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /invalid input \(3 issues\)/);
+  assert.match(r.stderr, /\n {2}--set: vmm\.copyPolicy\.bytesPerSecond: given more than once\n/);
+  const issue = (v: string) =>
+    `\n  --set: ${field}: must be a number: current value is ${JSON.stringify(v)}\n`;
+  for (const bad of ["abc", "xyz"]) assert.ok(r.stderr.includes(issue(bad)), bad);
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    Deno.writeTextFileSync(file, JSON.stringify({ set: [1] }));
+    const m = await sim("--scenario", file, "--set", "hdd.rpm=abc", "--set", "hdd.rpm=xyz");
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /invalid input \(2 issues\)/);
+    assert.match(m.stderr, /\n {2}--set: hdd\.rpm: given more than once\n/);
+    assert.match(m.stderr, /\n {2}\S*scenario\.json: set: must map profile paths to values/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim names the scenario file's set as the place of its issues when every --set item is malformed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "scenario.json");
+    Deno.writeTextFileSync(file, JSON.stringify({ set: { "cpu.logicalCpus": 1 } }));
+    const r = await sim("--scenario", file, "--set", "oops");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid input \(2 issues\)/);
+    assert.match(r.stderr, /\n {2}--set: "oops": must be PATH=VALUE/);
+    assert.match(
+      r.stderr,
+      /\n {2}\S*scenario\.json: set: boot\.cores\.value: must be <= cpu\.logicalCpus \(1\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

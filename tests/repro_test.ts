@@ -92,7 +92,29 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
   }
 });
 
-Deno.test("repro names an output it cannot write in one line, exits 3 (not 1, a metric outside tolerance) and leaves the previous outputs", async () => {
+Deno.test("repro lists every issue at once: a flag given twice, a bad count, a malformed --set item and another item's bad value", async () => {
+  const r = await repro(
+    "--seed",
+    "1",
+    "--seed",
+    "2",
+    "--seeds",
+    "0",
+    "--set",
+    "oops",
+    "--set",
+    "hdd.rpm=fast",
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^repro: invalid input \(4 issues\):\n/);
+  assert.match(r.stderr, /\n {2}--seed: given more than once: current value is "1", "2"\n/);
+  assert.match(r.stderr, /\n {2}--seeds: must be an integer in \[1, 100\]: current value is "0"\n/);
+  assert.match(r.stderr, /\n {2}--set: "oops": must be PATH=VALUE/);
+  assert.match(r.stderr, /\n {2}--set: hdd\.rpm: must be a number: current value is "fast"\n/);
+});
+
+Deno.test("repro names an output it cannot write in one line after its summary, exits 3 (not 1, a metric outside tolerance) and leaves the previous outputs", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(join(dir, "fig_startup.csv")); // a directory where an output goes
@@ -104,6 +126,8 @@ Deno.test("repro names an output it cannot write in one line, exits 3 (not 1, a 
       `repro: cannot write --out ${dir}: cannot write '${dir}/fig_startup.csv': a directory has that name\n`,
     );
     assert.match(r.stdout, /^figure\s*\|/, "the table is still shown");
+    assert.match(r.stdout, /^\d+ metrics, not judged; wall time [\d.]+ s$/m, "and the summary");
+    assert.match(r.stdout, /^profile paper-2015 \(data\/profiles\/paper-2015\.json\), seed 1$/m);
     assert.doesNotMatch(r.stdout, /outputs in/);
     assert.equal(await Deno.readTextFile(join(dir, "comparison.csv")), "old\n");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [

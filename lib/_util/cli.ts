@@ -51,18 +51,21 @@ export function readFlags<const O extends FlagOptions>(
 /**
  * Parses a command's flags (strict, no positionals; `--help`/`-h` added).
  * Returns the flags, or the exit status once it has printed what to: 0 after
- * the usage for `--help`, 2 after `command: <what is wrong>` and the usage
- * (for flags given more than once, each listed: see {@link readFlags}).
+ * the usage for `--help`, 2 after `command: <what is wrong>` and the usage.
+ * A flag given more than once ({@link readFlags}) is added to `issues`, the
+ * command's list, to be reported with its other issues; without that list,
+ * each is printed and the status is 2.
  * @example
  * ```ts
  * import { parseFlags } from "./cli.ts";
  * const options = { out: { type: "string", default: "out" }, small: { type: "boolean" } } as const;
- * const f = parseFlags({ command: "demo", usage: "usage: demo", args: ["--small"], options });
+ * const issues: string[] = [];
+ * const f = parseFlags({ command: "demo", usage: "usage: demo", args: ["--small"], options, issues });
  * console.assert(typeof f !== "number" && f.small === true && f.out === "out");
  * ```
  */
 export function parseFlags<const O extends FlagOptions>(
-  spec: { command: string; usage: string; args: string[]; options: O },
+  spec: { command: string; usage: string; args: string[]; options: O; issues?: string[] },
 ): Flags<O> | number {
   const options = { ...spec.options, help: { type: "boolean", short: "h" } } as const;
   let read: { values: Record<string, unknown>; issues: string[] };
@@ -77,7 +80,8 @@ export function parseFlags<const O extends FlagOptions>(
     console.log(spec.usage);
     return 0;
   }
-  if (issues.length > 0) {
+  spec.issues?.push(...issues);
+  if (!spec.issues && issues.length > 0) {
     console.error(`${issuesMessage(`${spec.command}: invalid input`, issues)}\n${spec.usage}`);
     return 2;
   }

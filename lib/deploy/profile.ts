@@ -834,9 +834,9 @@ type Param = { value: unknown; source: string; fieldSources?: Record<string, str
 
 /** A JSON value's kind: "array", "null" or its typeof. */
 const kind = (v: unknown) => Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
-/** Its kind with an article: "a number", "an array", "null". */
+/** Its kind with an article: "a number", "an array", "an object", "null". */
 const aKind = (v: unknown) =>
-  kind(v) === "null" ? "null" : `a${kind(v) === "array" ? "n" : ""} ${kind(v)}`;
+  kind(v) === "null" ? "null" : `${/^[aeiou]/.test(kind(v)) ? "an" : "a"} ${kind(v)}`;
 
 /**
  * Reads `PATH=VALUE` items (repeated `--set` flags) into the overrides

@@ -50,7 +50,12 @@ export {
   type StartupOptions,
   type StartupResult,
 } from "../deploy/mod.ts";
-export { type ProfileInput, type ProfileInputResult, readProfileInput } from "./profile_input.ts";
+export {
+  type ProfileInput,
+  type ProfileInputResult,
+  readOverrideItems,
+  readProfileInput,
+} from "./profile_input.ts";
 export { type CopyPolicyConfig, CopyPolicySchema } from "../vmm/mod.ts";
 export {
   compare,

@@ -122,6 +122,15 @@ Deno.test("copier: a policy spec with a field given twice or an empty item is re
   );
 });
 
+Deno.test("copier: a policy spec item without a key is refused as such, naming the item", () => {
+  const spec = "idle:=1,=2";
+  assert.deepEqual(parsePolicySpec(spec).issues, [
+    `--policy "${spec}": item 1 has no key (items are key=value, separated by ",")`,
+    `--policy "${spec}": item 2 has no key (items are key=value, separated by ",")`,
+    `--policy "${spec}": idleThreshold: Invalid input: expected number, received undefined`,
+  ]);
+});
+
 Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad input exits 2 and writes nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {

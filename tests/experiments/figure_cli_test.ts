@@ -104,3 +104,42 @@ Deno.test("copier, elasticity and sensitivity name an output they cannot write i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("copier, elasticity, sensitivity and report list a flag given twice with every other issue, each --set item's too, exit 2 and write nothing", async () => {
+  const out = await Deno.makeTempDir();
+  const set = ["--set", "oops", "--set", "hdd.rpm=fast"];
+  const cases = [
+    ["fig_copier", ["--seed", "1", "--seed", "2", "--seeds", "0", ...set, "--out", `${out}/x`], 4],
+    [
+      "fig_elasticity",
+      ["--seed", "1", "--seed", "2", "--nodes", "x", ...set, "--out", `${out}/x`],
+      4,
+    ],
+    ["fig_sensitivity", ["--top", "1", "--top", "2", "--step", "2", "--out", `${out}/x`], 2],
+    ["report", ["--seed", "1", "--seed", "2", ...set, "--out", `${out}/x/r.html`], 3],
+  ] as const;
+  for (const [script, args, count] of cases) {
+    const r = await runScript(`experiments/${script}.ts`, ...args);
+    assert.equal(r.code, 2, `${script}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`: invalid input \\(${count} issues\\):\\n  --(seed|top): given more than once: `),
+    );
+    if (script !== "fig_sensitivity") {
+      assert.match(r.stderr, /\n {2}--set: "oops": must be PATH=VALUE/);
+      assert.match(r.stderr, /\n {2}--set: hdd\.rpm: must be a number: current value is "fast"\n/);
+    }
+    assert.equal(r.stdout, "");
+  }
+  assert.deepEqual([...Deno.readDirSync(out)], []);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("sensitivity --help says it exits 1 when the run fails or the outputs cannot be written", async () => {
+  const r = await runScript("experiments/fig_sensitivity.ts", "--help");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /Exit status: 0 done, 1 the\s+run failed or the outputs could not be written/,
+  );
+});

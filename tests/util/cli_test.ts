@@ -171,3 +171,34 @@ Deno.test("parseFlags refuses a flag that takes one value given more than once, 
     Object.assign(console, { error, log });
   }
 });
+
+Deno.test("parseFlags with the command's issue list adds each flag given more than once to it and returns the flags, so they are listed with the command's other issues", () => {
+  const printed: string[] = [];
+  const { error, log } = console;
+  console.error = console.log = (text: string) => void printed.push(text);
+  try {
+    const options = { seed: { type: "string" }, small: { type: "boolean" } } as const;
+    const issues = ["--out: earlier issue"];
+    const flags = parseFlags({
+      command: "demo",
+      usage: "usage: demo",
+      args: ["--seed", "1", "--seed", "2", "--small"],
+      options,
+      issues,
+    });
+    assert.deepEqual({ ...flags as object }, { seed: "2", small: true });
+    assert.deepEqual(issues, [
+      "--out: earlier issue",
+      '--seed: given more than once: current value is "1", "2"',
+    ]);
+    assert.deepEqual(printed, []);
+    // A parse error is still refused at once, with the usage.
+    assert.equal(
+      parseFlags({ command: "demo", usage: "usage: demo", args: ["--x"], options, issues }),
+      2,
+    );
+    assert.match(printed[0], /^demo: .*'--x'[\s\S]*\nusage: demo$/);
+  } finally {
+    Object.assign(console, { error, log });
+  }
+});
