@@ -516,14 +516,11 @@ async function resolveInput(
 export async function main(args: string[], io: SimIo): Promise<number> {
   const tty = io.tty ?? Deno.stderr.isTerminal();
   io = { ...io, tty };
-  let flags: Record<string, unknown>;
-  let flagIssues: string[];
-  try {
-    ({ values: flags, issues: flagIssues } = readFlags(args, FLAGS));
-  } catch (e) {
-    io.stderr(`sim: ${(e as Error).message}\nrun 'deno task sim --help' for usage\n`);
-    return 2;
-  }
+  // Its issues (an unknown flag, a missing value, ...) are listed with the input's.
+  const { values: flags, issues: flagIssues }: {
+    values: Record<string, unknown>;
+    issues: string[];
+  } = readFlags(args, FLAGS, "sim");
   if (flags.help) {
     io.stdout(usage(await loadProfile(BUILTIN_PROFILE).catch(() => undefined)));
     return 0;

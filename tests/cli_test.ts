@@ -283,7 +283,10 @@ Deno.test("sim rejects bad input with every issue at once, exit 2 and no output 
 
     const r4 = await sim("--bogus");
     assert.equal(r4.code, 2);
-    assert.match(r4.stderr, /Unknown option '--bogus'/);
+    assert.match(
+      r4.stderr,
+      /^sim: invalid input \(1 issue\):\n {2}--bogus: not a flag of sim; its flags: --strategy, /,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -821,4 +824,38 @@ Deno.test("sim names the scenario file's set as the place of its issues when eve
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("sim lists a parse issue (unknown flag, missing value, value to a boolean, argument) with every other issue, and takes --seed -1 to its range check", async () => {
+  const r = await sim(
+    "--bogus",
+    "--nodes",
+    "0",
+    "--seed",
+    "-1",
+    "--stagger-s",
+    "-5",
+    "--json=yes",
+    "extra",
+    "--out",
+    "--strategy",
+    "x",
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^sim: invalid input \(8 issues\):\n/);
+  assert.match(r.stderr, /\n {2}--bogus: not a flag of sim; its flags: [^\n]*--nodes, --seed,/);
+  assert.match(r.stderr, /\n {2}--json: takes no value: current value is "yes"\n/);
+  assert.match(r.stderr, /\n {2}"extra": not a flag; sim takes only flags/);
+  assert.match(r.stderr, /\n {2}--out: needs a value/);
+  assert.match(r.stderr, /\n {2}--strategy: must be one of .*: current value is "x"\n/);
+  assert.match(r.stderr, /\n {2}--nodes: must be >= 1: current value is "0"\n/);
+  assert.match(r.stderr, /\n {2}--seed: must be >= 0: current value is "-1"\n/);
+  assert.match(r.stderr, /\n {2}--stagger-s: must be >= 0: current value is "-5"\n/);
+  assert.doesNotMatch(r.stderr, /ambiguous/);
+  assert.match(r.stderr, /run 'deno task sim --help' for usage\n$/);
+  // --help still wins over bad input.
+  const help = await sim("--bogus", "--nodes", "0", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: deno task sim/);
 });

@@ -62,8 +62,8 @@ Deno.test("repro rejects bad usage with exit 2, the reason and the usage, writin
     await Deno.writeTextFile(file, "x");
     for (
       const [args, reason] of [
-        [["--bogus"], /Unknown option '--bogus'/],
-        [["extra"], /Unexpected argument 'extra'/],
+        [["--bogus"], /\n {2}--bogus: not a flag of repro; its flags: --/],
+        [["extra"], /\n {2}"extra": not a flag; repro takes only flags/],
         [["--out", file], /--out: '.*a-file' is not a directory/],
         [["--out", join(file, "sub")], /--out: '.*a-file' is not a directory/],
         [["--seeds", "0"], /--seeds: must be an integer in \[1, 100\]: current value is "0"/],

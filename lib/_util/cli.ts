@@ -1,5 +1,5 @@
 /** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { parseArgs, ParseArgsConfig } from "node:util";
 import { issuesMessage } from "./errors.ts";
 
 /** The `options` table of `node:util` `parseArgs`: flag name -> type, short alias, default. */
@@ -10,10 +10,17 @@ export type Flags<O extends FlagOptions> = ReturnType<
 >["values"];
 
 /**
- * `node:util` parseArgs, strict and without positionals (it throws on an
- * unknown flag, a missing value, a value after a boolean), and the issue of
- * each flag given more than once that takes one value (not `multiple`;
- * `--help` aside), which parseArgs would let the last one win silently.
+ * Reads a command's flags (`--name VALUE`, `--name=VALUE`, a boolean's
+ * `--name`, a short alias `-h`; everything after `--` is an argument) and
+ * returns them with every issue found, so a command lists them all at once:
+ * an unknown flag (the issue lists the command's flags), a flag that takes a
+ * value and has none (the next argument is another flag, or there is none),
+ * a value given to a boolean flag (`--small=yes`), an argument that is not a
+ * flag, and a flag given more than once that takes one value (not
+ * `multiple`; `--help` aside), where the last one would win silently. A flag
+ * with an issue is left out of `values` (its default stands). A value that
+ * starts with `-` is taken when it is a number (`--seed -1`, so the command's
+ * own range check names it) or written `--name=-x`.
  * @example
  * ```ts
  * import { readFlags } from "./cli.ts";
@@ -21,40 +28,107 @@ export type Flags<O extends FlagOptions> = ReturnType<
  * const { values, issues } = readFlags(["--seed", "1", "--seed", "2", "--set", "a=1", "--set", "b=2"], options);
  * console.assert(values.set?.length === 2);
  * console.assert(issues[0] === '--seed: given more than once: current value is "1", "2"');
+ * const bad = readFlags(["--bogus", "--seed", "-1"], options, "demo");
+ * console.assert(bad.values.seed === "-1");
+ * console.assert(bad.issues[0] === "--bogus: not a flag of demo; its flags: --seed, --set");
  * ```
  */
 export function readFlags<const O extends FlagOptions>(
   args: string[],
   options: O,
+  command?: string,
 ): { values: Flags<O>; issues: string[] } {
-  const { values, tokens } = parseArgs({
-    args,
-    options,
-    strict: true,
-    allowPositionals: false,
-    tokens: true,
-  });
-  const given = new Map<string, (string | undefined)[]>();
-  for (const t of tokens) {
-    if (t.kind !== "option" || t.name === "help" || options[t.name]?.multiple) continue;
-    given.set(t.name, [...given.get(t.name) ?? [], t.value]);
+  const issues: string[] = [];
+  const flagList = Object.keys(options).map((n) => `--${n}`).join(", ");
+  const unknown = (flag: string) =>
+    issues.push(`${flag}: not a flag${command ? ` of ${command}` : ""}; its flags: ${flagList}`);
+  const byShort = new Map(
+    Object.entries(options).flatMap(([n, o]) => o.short ? [[o.short, n] as const] : []),
+  );
+  // Each flag read well, in order: name and value (undefined for a boolean).
+  const read: [string, string | undefined][] = [];
+  // Takes the value of string flag `name` (written `flag`) from the next argument, if it is one.
+  const valueAt = (i: number, flag: string, name: string): number => {
+    const next = args[i + 1];
+    if (next !== undefined && (!next.startsWith("-") || next === "-" || NEGATIVE.test(next))) {
+      read.push([name, next]);
+      return i + 1;
+    }
+    const hint = next === undefined ? "" : ` (one that starts with '-' is written ${flag}=-...)`;
+    issues.push(`${flag}: needs a value${hint}`);
+    return i;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      for (const rest of args.slice(i + 1)) issues.push(unexpected(rest, command));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      const flag = `--${name}`;
+      const option = Object.hasOwn(options, name) ? options[name] : undefined;
+      if (option === undefined) unknown(flag);
+      else if (eq >= 0 && option.type === "boolean") {
+        issues.push(
+          `${flag}: takes no value: current value is ${JSON.stringify(arg.slice(eq + 1))}`,
+        );
+      } else if (eq >= 0) read.push([name, arg.slice(eq + 1)]);
+      else if (option.type === "boolean") read.push([name, undefined]);
+      else i = valueAt(i, flag, name);
+    } else if (arg.startsWith("-") && arg !== "-" && !NEGATIVE.test(arg)) {
+      // One short alias, or several booleans' (`-ab`); a string one takes the next argument.
+      for (const [k, c] of [...arg.slice(1)].entries()) {
+        const name = byShort.get(c);
+        if (name === undefined) unknown(`-${c}`);
+        else if (options[name].type === "boolean") read.push([name, undefined]);
+        else if (k === arg.length - 2) i = valueAt(i, `-${c}`, name);
+        else issues.push(`-${c}: needs a value, after the other short flags`);
+      }
+    } else issues.push(unexpected(arg, command));
   }
-  const issues = [...given].filter(([, v]) => v.length > 1).map(([name, v]) => {
+  const values: Record<string, unknown> = {};
+  const given = new Map<string, (string | undefined)[]>();
+  for (const [name, value] of read) {
+    const option = options[name];
+    if (option.multiple) {
+      values[name] = [...(values[name] as unknown[] ?? []), value ?? true];
+      continue;
+    }
+    values[name] = value ?? true;
+    if (name !== "help") given.set(name, [...given.get(name) ?? [], value]);
+  }
+  for (const [name, option] of Object.entries(options)) {
+    if (values[name] === undefined && option.default !== undefined) values[name] = option.default;
+  }
+  for (const [name, v] of given) {
+    if (v.length < 2) continue;
     const shown = v.every((x) => x === undefined)
       ? ""
       : `: current value is ${v.map((x) => JSON.stringify(x)).join(", ")}`;
-    return `--${name}: given more than once${shown}`;
-  });
+    issues.push(`--${name}: given more than once${shown}`);
+  }
   return { values: values as Flags<O>, issues };
 }
 
+// A negative number as a flag's value (`--seed -1`), not a flag: a minus, then a digit or a point.
+const NEGATIVE = /^-\.?\d/;
+
+function unexpected(arg: string, command: string | undefined): string {
+  return `${JSON.stringify(arg)}: not a flag; ${
+    command ?? "the command"
+  } takes only flags (see --help)`;
+}
+
 /**
- * Parses a command's flags (strict, no positionals; `--help`/`-h` added).
+ * Parses a command's flags with {@link readFlags} (`--help`/`-h` added).
  * Returns the flags, or the exit status once it has printed what to: 0 after
- * the usage for `--help`, 2 after `command: <what is wrong>` and the usage.
- * A flag given more than once ({@link readFlags}) is added to `issues`, the
- * command's list, to be reported with its other issues; without that list,
- * each is printed and the status is 2.
+ * the usage for `--help` (whatever else is wrong), 2 after
+ * `command: invalid input (N issues):` and the usage. Each issue of the
+ * flags (an unknown flag, a missing value, a flag given twice, ...) is added
+ * to `issues`, the command's list, to be reported with its other issues;
+ * without that list, they are printed and the status is 2.
  * @example
  * ```ts
  * import { parseFlags } from "./cli.ts";
@@ -68,14 +142,11 @@ export function parseFlags<const O extends FlagOptions>(
   spec: { command: string; usage: string; args: string[]; options: O; issues?: string[] },
 ): Flags<O> | number {
   const options = { ...spec.options, help: { type: "boolean", short: "h" } } as const;
-  let read: { values: Record<string, unknown>; issues: string[] };
-  try {
-    read = readFlags(spec.args, options);
-  } catch (e) {
-    console.error(`${spec.command}: ${(e as Error).message}\n${spec.usage}`);
-    return 2;
-  }
-  const { values, issues } = read;
+  const { values, issues }: { values: Record<string, unknown>; issues: string[] } = readFlags(
+    spec.args,
+    options,
+    spec.command,
+  );
   if (values.help === true) {
     console.log(spec.usage);
     return 0;

@@ -27,7 +27,12 @@ for (const name of SCRIPTS) {
   Deno.test(`fig_${name}.ts refuses an unknown flag with exit 2, naming it`, async () => {
     const r = await runScript(script, "--smal");
     assert.equal(r.code, 2);
-    assert.match(r.stderr, new RegExp(`^fig_${name}: .*--smal`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^fig_${name}: invalid input \\(1 issue\\):\\n {2}--smal: not a flag of fig_${name}; its flags: --small, [^\\n]*--help\\n`,
+      ),
+    );
     assert.match(r.stderr, /usage: /);
     assert.equal(r.stdout, "");
   });
@@ -142,4 +147,27 @@ Deno.test("sensitivity --help says it exits 1 when the run fails or the outputs 
     r.stdout,
     /Exit status: 0 done, 1 the\s+run failed or the outputs could not be written/,
   );
+});
+
+Deno.test("copier, elasticity, sensitivity and report list an unknown flag, a missing value and an argument with a bad count, exit 2 and write nothing", async () => {
+  const out = await Deno.makeTempDir();
+  const cases = [
+    ["fig_copier", ["--bogus", "--seeds", "0", "extra", "--seed"], 4],
+    ["fig_elasticity", ["--bogus", "--nodes", "x", "extra", "--seed"], 4],
+    ["fig_sensitivity", ["--bogus", "--step", "2", "extra", "--top"], 4],
+    ["report", ["--bogus", "--seed", "-1", "extra", "--profile"], 4],
+  ] as const;
+  for (const [script, args, count] of cases) {
+    const r = await runScript(`experiments/${script}.ts`, ...args, "--out", `${out}/x`);
+    assert.equal(r.code, 2, `${script}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`: invalid input \\(${count} issues\\):\\n`), script);
+    assert.match(r.stderr, /\n {2}--bogus: not a flag of \w+; its flags: --/, script);
+    assert.match(r.stderr, /\n {2}"extra": not a flag; \w+ takes only flags/, script);
+    assert.match(r.stderr, /\n {2}--\w+: needs a value/, script);
+    assert.match(r.stderr, /\n {2}--(seeds|nodes|step|seed): must be /, script);
+    assert.match(r.stderr, /\nusage: /, script);
+    assert.equal(r.stdout, "");
+  }
+  assert.deepEqual([...Deno.readDirSync(out)], []);
+  await Deno.remove(out, { recursive: true });
 });

@@ -7,6 +7,7 @@ import {
   outDirIssue,
   parseFlags,
   progressLine,
+  readFlags,
   valueOfText,
   writeFilesAtomically,
 } from "../../lib/_util/mod.ts";
@@ -192,12 +193,82 @@ Deno.test("parseFlags with the command's issue list adds each flag given more th
       '--seed: given more than once: current value is "1", "2"',
     ]);
     assert.deepEqual(printed, []);
-    // A parse error is still refused at once, with the usage.
-    assert.equal(
-      parseFlags({ command: "demo", usage: "usage: demo", args: ["--x"], options, issues }),
-      2,
-    );
-    assert.match(printed[0], /^demo: .*'--x'[\s\S]*\nusage: demo$/);
+    // A parse issue too: listed with the rest, nothing printed.
+    const more = parseFlags({
+      command: "demo",
+      usage: "usage: demo",
+      args: ["--x"],
+      options,
+      issues,
+    });
+    assert.notEqual(typeof more, "number");
+    assert.match(issues.at(-1)!, /^--x: not a flag of demo; its flags: --seed, --small, --help$/);
+    assert.deepEqual(printed, []);
+  } finally {
+    Object.assign(console, { error, log });
+  }
+});
+
+Deno.test("readFlags lists every parse issue at once: an unknown flag with the command's flags, a missing value, a value given to a boolean, an argument; their flags keep their defaults", () => {
+  const options = {
+    seed: { type: "string" },
+    out: { type: "string", default: "out" },
+    small: { type: "boolean", default: false },
+    set: { type: "string", multiple: true },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  const { values, issues } = readFlags(
+    ["--bogus", "--seed", "3", "--small=yes", "-x", "extra", "--set", "a=1", "--", "more"],
+    options,
+    "demo",
+  );
+  const flags = "--seed, --out, --small, --set, --help";
+  assert.deepEqual(issues, [
+    `--bogus: not a flag of demo; its flags: ${flags}`,
+    '--small: takes no value: current value is "yes"',
+    `-x: not a flag of demo; its flags: ${flags}`,
+    '"extra": not a flag; demo takes only flags (see --help)',
+    '"more": not a flag; demo takes only flags (see --help)',
+  ]);
+  assert.deepEqual({ ...values }, { seed: "3", out: "out", small: false, set: ["a=1"] });
+  // The last flag with no value, and one before another flag.
+  assert.deepEqual(readFlags(["--seed"], options, "demo").issues, ["--seed: needs a value"]);
+  const before = readFlags(["--out", "--small", "-h"], options);
+  assert.deepEqual(before.issues, [
+    "--out: needs a value (one that starts with '-' is written --out=-...)",
+  ]);
+  assert.deepEqual({ ...before.values }, { out: "out", small: true, help: true });
+});
+
+Deno.test("readFlags takes a negative number after a flag as its value, so the command's own range check names it; --name=-x too", () => {
+  const options = { seed: { type: "string" }, stagger: { type: "string" } } as const;
+  const { values, issues } = readFlags(["--seed", "-1", "--stagger", "-.5"], options);
+  assert.deepEqual(issues, []);
+  assert.deepEqual({ ...values }, { seed: "-1", stagger: "-.5" });
+  assert.deepEqual({ ...readFlags(["--seed=-x"], options).values }, { seed: "-x" });
+  assert.equal(intFlag("seed", values.seed, { min: 0, fallback: 1 }, issues), 1);
+  assert.deepEqual(issues, ['--seed: must be an integer >= 0: current value is "-1"']);
+});
+
+Deno.test("parseFlags without an issue list prints every parse issue at once with the usage and returns 2; --help wins over them", () => {
+  const printed: string[] = [];
+  const { error, log } = console;
+  console.error = console.log = (text: string) => void printed.push(text);
+  try {
+    const options = { seed: { type: "string" }, small: { type: "boolean" } } as const;
+    const spec = { command: "demo", usage: "usage: demo", options };
+    assert.equal(parseFlags({ ...spec, args: ["--bogus", "--small=1", "x", "--seed"] }), 2);
+    assert.deepEqual(printed, [
+      "demo: invalid input (4 issues):\n" +
+      "  --bogus: not a flag of demo; its flags: --seed, --small, --help\n" +
+      '  --small: takes no value: current value is "1"\n' +
+      '  "x": not a flag; demo takes only flags (see --help)\n' +
+      "  --seed: needs a value\n" +
+      "usage: demo",
+    ]);
+    printed.length = 0;
+    assert.equal(parseFlags({ ...spec, args: ["--bogus", "x", "--help"] }), 0);
+    assert.deepEqual(printed, ["usage: demo"]);
   } finally {
     Object.assign(console, { error, log });
   }
