@@ -31,8 +31,8 @@ import {
   runPool,
   seedRangeIssue,
   textTable,
-  valueOfText,
-  writeFilesAtomically,
+  valuesOfText,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
@@ -625,9 +625,7 @@ if (import.meta.main) {
         seed,
         profile: flags.profile ?? "built-in",
         // Each --set value as the profile takes it (15000, not "15000"), as sim.json.
-        set: Object.fromEntries(
-          Object.entries(input.overrides).map(([k, v]) => [k, valueOfText(v)]),
-        ),
+        set: valuesOfText(input.overrides),
         cases,
         wallSeconds: wall,
         ...out,
@@ -637,10 +635,9 @@ if (import.meta.main) {
     ),
     "copier.svg": toSvg(figure(out, "BMcast copy policies: done sooner vs faster meanwhile")),
   };
-  try {
-    writeFilesAtomically(flags.out, files);
-  } catch (e) {
-    console.error(`copier: cannot write --out ${flags.out}: ${(e as Error).message}`);
+  const failure = writeOutputs({ command: "copier", out: flags.out, files });
+  if (failure !== undefined) {
+    console.error(failure);
     Deno.exit(1);
   }
 }

@@ -55,7 +55,7 @@ import {
   seedRangeIssue,
   type SimTime,
   textTable,
-  writeFilesAtomically,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import { runKvWorkload, windowOf } from "../lib/workload/mod.ts";
 import { throughputFigure, type ThroughputRow, toSvg } from "../lib/plot/mod.ts";
@@ -719,10 +719,9 @@ if (import.meta.main) {
     ),
     "elasticity.svg": toSvg(figure(out, title)),
   };
-  try {
-    writeFilesAtomically(flags.out, files);
-  } catch (e) {
-    console.error(`elasticity: cannot write --out ${flags.out}: ${(e as Error).message}`);
+  const failure = writeOutputs({ command: "elasticity", out: flags.out, files });
+  if (failure !== undefined) {
+    console.error(failure);
     Deno.exit(1);
   }
 }

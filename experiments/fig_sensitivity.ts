@@ -24,7 +24,7 @@ import {
   parseFlags,
   progressLine,
   textTable,
-  writeFilesAtomically,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   applyOverrides,
@@ -636,13 +636,16 @@ if (import.meta.main) {
       `${out.skipped.length} skipped; wall time ${wall.toFixed(1)} s`,
   );
   for (const s of out.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
-  try {
-    writeFilesAtomically(flags.out, {
+  const failure = writeOutputs({
+    command: "sensitivity",
+    out: flags.out,
+    files: {
       "sensitivity.csv": csv(out.rows),
       "sensitivity.json": JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
-    });
-  } catch (e) {
-    console.error(`sensitivity: cannot write --out ${flags.out}: ${(e as Error).message}`);
+    },
+  });
+  if (failure !== undefined) {
+    console.error(failure);
     Deno.exit(1);
   }
 }

@@ -30,7 +30,7 @@ import {
   MAX_SEED,
   outDirIssue,
   parseFlags,
-  writeFilesAtomically,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
@@ -546,10 +546,14 @@ export async function main(args: string[]): Promise<number> {
       ));
     },
   });
-  try {
-    writeFilesAtomically(dirname(flags.out), { [basename(flags.out)]: renderReport(data) });
-  } catch (e) {
-    console.error(`report: cannot write --out ${flags.out}: ${(e as Error).message}`);
+  const failure = writeOutputs({
+    command: "report",
+    out: flags.out,
+    dir: dirname(flags.out),
+    files: { [basename(flags.out)]: renderReport(data) },
+  });
+  if (failure !== undefined) {
+    console.error(failure);
     return 1;
   }
   const comparisons = data.figures.flatMap((f) => f.comparisons);

@@ -19,8 +19,8 @@ import {
   parseFlags,
   seedRangeIssue,
   textTable,
-  valueOfText,
-  writeFilesAtomically,
+  valuesOfText,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
@@ -294,9 +294,7 @@ if (import.meta.main) {
       profile: {
         name: profile.name,
         path: shownPath,
-        overrides: Object.fromEntries(
-          Object.entries(overrides).map(([k, v]) => [k, valueOfText(v)]),
-        ),
+        overrides: valuesOfText(overrides),
       },
       figures: figures.map(({ svg: _svg, ...f }) => ({
         ...f,
@@ -309,12 +307,7 @@ if (import.meta.main) {
     null,
     2,
   );
-  let unwritten: string | undefined;
-  try {
-    writeFilesAtomically(dir, files);
-  } catch (e) {
-    unwritten = `repro: cannot write --out ${dir}: ${(e as Error).message}`;
-  }
+  const unwritten = writeOutputs({ command: "repro", out: dir, files });
   const failed = spread.filter((c) => !c.pass);
   const onSeeds = count === 1 ? "" : ` on every one of ${count} seeds`;
   const summary = judged

@@ -17,7 +17,7 @@ import {
   outDirIssue,
   readFlags,
   textTable,
-  writeFilesAtomically,
+  writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
@@ -572,16 +572,19 @@ export async function main(args: string[], io: SimIo): Promise<number> {
   };
   const json = JSON.stringify(doc, null, 2) + "\n";
   if (flags.out !== undefined) {
-    try {
-      writeFilesAtomically(flags.out as string, {
+    const failure = writeOutputs({
+      command: "sim",
+      out: flags.out as string,
+      files: {
         "phases.csv": csv(naEmpty(doc.rows)),
         "totals.csv": csv(naEmpty(doc.totals)),
         "summary.csv": csv(naEmpty(doc.summary)),
         "sim.json": json,
         "trace.json": JSON.stringify(fleetTrace(runs)) + "\n",
-      });
-    } catch (e) {
-      io.stderr(`sim: cannot write --out ${flags.out}: ${(e as Error).message}\n`);
+      },
+    });
+    if (failure !== undefined) {
+      io.stderr(`${failure}\n`);
       return 1;
     }
   }

@@ -309,6 +309,23 @@ export function valueOfText(text: string): unknown {
 }
 
 /**
+ * Each value of `items` as a profile takes it: texts read by
+ * {@link valueOfText}, other values kept (`{ "hdd.rpm": "15000" }` ->
+ * `{ "hdd.rpm": 15000 }`), as every output records `--set` items.
+ * @example
+ * ```ts
+ * import { valuesOfText } from "./cli.ts";
+ * const v = valuesOfText({ "hdd.rpm": "15000", "vmm.pipeline": 3 });
+ * console.assert(v["hdd.rpm"] === 15000 && v["vmm.pipeline"] === 3);
+ * ```
+ */
+export function valuesOfText(items: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(items).map(([k, v]) => [k, typeof v === "string" ? valueOfText(v) : v]),
+  );
+}
+
+/**
  * The integer flag `--name` within [min, max] (`fallback` when absent),
  * written in decimal ({@link decimalNumber}); a bad value adds an issue
  * naming the flag, the allowed values and what was given, and yields
@@ -435,6 +452,32 @@ export function writeFilesAtomically(dir: string, files: Record<string, string>)
     throw e;
   } finally {
     Deno.removeSync(tmp, { recursive: true });
+  }
+}
+
+/**
+ * A command's outputs written with {@link writeFilesAtomically} into `dir`
+ * (default `out`, the `--out` value): undefined when written, else the one
+ * line to print, `<command>: cannot write --out <out>: <why>` (the previous
+ * outputs are left as they were).
+ * @example
+ * ```ts
+ * import { writeOutputs } from "./cli.ts";
+ * const out = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${out}/a.csv`); // a directory has that name
+ * const failure = writeOutputs({ command: "demo", out, files: { "a.csv": "x\n" } });
+ * console.assert(failure?.startsWith(`demo: cannot write --out ${out}: `));
+ * Deno.removeSync(out, { recursive: true });
+ * ```
+ */
+export function writeOutputs(
+  options: { command: string; out: string; files: Record<string, string>; dir?: string },
+): string | undefined {
+  const { command, out, files, dir = out } = options;
+  try {
+    writeFilesAtomically(dir, files);
+  } catch (e) {
+    return `${command}: cannot write --out ${out}: ${(e as Error).message}`;
   }
 }
 

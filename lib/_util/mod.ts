@@ -49,7 +49,9 @@ export {
   seedRangeIssue,
   smallFlag,
   valueOfText,
+  valuesOfText,
   writeFilesAtomically,
+  writeOutputs,
 } from "./cli.ts";
 export { callInWorker, runPool, type WorkerCall } from "./worker.ts";
 export { concatVersions, IMAGE_VERSION, NO_VERSION, VersionMap } from "./version_map.ts";

@@ -16,6 +16,7 @@ import {
   MAX_SEED,
   type SimTime,
   valueOfText,
+  valuesOfText,
 } from "../_util/mod.ts";
 import {
   applyOverrides,
@@ -561,9 +562,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
   if (issues.length > 0 || s === undefined) throw new ScenarioError(issues);
   // The set's values as the profile takes them ("15000" -> 15000), as outputs record them.
   if (s.set !== undefined) {
-    s.set = Object.fromEntries(
-      Object.entries(s.set).map(([path, v]) => [path, typeof v === "string" ? valueOfText(v) : v]),
-    ) as ProfileOverrides;
+    s.set = valuesOfText(s.set) as ProfileOverrides;
   }
   return s;
 }
