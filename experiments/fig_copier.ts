@@ -22,6 +22,7 @@ import {
   csv,
   decimalNumber,
   decimalRule,
+  didYouMean,
   intFlag,
   issuesMessage,
   MAX_SEED,
@@ -480,7 +481,13 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
   const option = CopyPolicySchema.options.find((o) => o.shape.kind.value === kind);
   if (option === undefined) {
     return {
-      issues: [at(`the kind must be one of ${kinds.join(", ")}: current value is "${kind}"`)],
+      issues: [
+        at(
+          `the kind must be one of ${kinds.join(", ")}${
+            didYouMean(kind, kinds)
+          }: current value is "${kind}"`,
+        ),
+      ],
     };
   }
   const fields = Object.keys(option.shape).filter((k) => k !== "kind");
@@ -516,9 +523,9 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
     } else if (!fields.includes(key)) {
       issues.push(
         at(
-          `${key}: not a field of the ${kind} policy (fields: ${
-            [...fields, "pipeline"].join(", ")
-          })`,
+          `${key}: not a field of the ${kind} policy${
+            didYouMean(key, [...fields, "pipeline"])
+          } (fields: ${[...fields, "pipeline"].join(", ")})`,
         ),
       );
     } else if (Number.isNaN(value)) {

@@ -1,6 +1,6 @@
 /** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
 import type { parseArgs, ParseArgsConfig } from "node:util";
-import { issuesMessage } from "./errors.ts";
+import { didYouMean, issuesMessage } from "./errors.ts";
 
 /** The `options` table of `node:util` `parseArgs`: flag name -> type, short alias, default. */
 export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
@@ -13,7 +13,9 @@ export type Flags<O extends FlagOptions> = ReturnType<
  * Reads a command's flags (`--name VALUE`, `--name=VALUE`, a boolean's
  * `--name`, a short alias `-h`; everything after `--` is an argument) and
  * returns them with every issue found, so a command lists them all at once:
- * an unknown flag (the issue lists the command's flags), a flag that takes a
+ * an unknown flag (the issue names the flag it most likely misspells, if
+ * one is close, and lists the command's flags; an argument after it that is
+ * not a flag is taken as its value, not reported again), a flag that takes a
  * value and has none (the next argument is another flag, or there is none),
  * a value given to a boolean flag (`--small=yes`), an argument that is not a
  * flag, and a flag given more than once that takes one value (not
@@ -31,6 +33,9 @@ export type Flags<O extends FlagOptions> = ReturnType<
  * const bad = readFlags(["--bogus", "--seed", "-1"], options, "demo");
  * console.assert(bad.values.seed === "-1");
  * console.assert(bad.issues[0] === "--bogus: not a flag of demo; its flags: --seed, --set");
+ * const typo = readFlags(["--sede", "2"], options, "demo");
+ * console.assert(typo.issues.length === 1 &&
+ *   typo.issues[0] === "--sede: not a flag of demo, did you mean --seed? Its flags: --seed, --set");
  * ```
  */
 export function readFlags<const O extends FlagOptions>(
@@ -39,9 +44,15 @@ export function readFlags<const O extends FlagOptions>(
   command?: string,
 ): { values: Flags<O>; issues: string[] } {
   const issues: string[] = [];
-  const flagList = Object.keys(options).map((n) => `--${n}`).join(", ");
-  const unknown = (flag: string) =>
-    issues.push(`${flag}: not a flag${command ? ` of ${command}` : ""}; its flags: ${flagList}`);
+  const known = Object.keys(options).map((n) => `--${n}`);
+  const unknown = (flag: string) => {
+    const hint = flag.startsWith("--") ? didYouMean(flag, known) : "";
+    issues.push(
+      `${flag}: not a flag${command ? ` of ${command}` : ""}${
+        hint === "" ? "; its flags" : `${hint} Its flags`
+      }: ${known.join(", ")}`,
+    );
+  };
   const byShort = new Map(
     Object.entries(options).flatMap(([n, o]) => o.short ? [[o.short, n] as const] : []),
   );
@@ -69,8 +80,12 @@ export function readFlags<const O extends FlagOptions>(
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const flag = `--${name}`;
       const option = Object.hasOwn(options, name) ? options[name] : undefined;
-      if (option === undefined) unknown(flag);
-      else if (eq >= 0 && option.type === "boolean") {
+      if (option === undefined) {
+        unknown(flag);
+        // Its value, if it was given one, is not a stray argument of its own.
+        const next = args[i + 1];
+        if (eq < 0 && next !== undefined && (!next.startsWith("-") || NEGATIVE.test(next))) i++;
+      } else if (eq >= 0 && option.type === "boolean") {
         issues.push(
           `${flag}: takes no value: current value is ${JSON.stringify(arg.slice(eq + 1))}`,
         );

@@ -81,13 +81,73 @@ export function withDefaults<T extends object>(
 }
 
 /**
+ * The names of `known` that `name` most likely misspells: the closest ones,
+ * in `known`'s order, if they are close enough (case ignored; at most one
+ * edit, a swap of two neighbours counting as one, per three letters of the
+ * longer name, and at least one); none otherwise.
+ * @example
+ * ```ts
+ * import { closestNames } from "./errors.ts";
+ * console.assert(closestNames("sede", ["seed", "seeds", "set"]).join() === "seed");
+ * console.assert(closestNames("sed", ["seed", "seeds", "set"]).join() === "seed,set");
+ * console.assert(closestNames("idleTreshold", ["idleThreshold", "recheck"]).join() === "idleThreshold");
+ * console.assert(closestNames("bogus", ["seed", "small"]).length === 0);
+ * ```
+ */
+export function closestNames(name: string, known: readonly string[]): string[] {
+  let best: string[] = [];
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d > Math.max(1, Math.floor(Math.max(name.length, k.length) / 3)) || d > bestD) continue;
+    if (d < bestD) [best, bestD] = [[], d];
+    best.push(k);
+  }
+  return best;
+}
+
+/** Edits (insert, delete, replace, swap of neighbours) from `a` to `b` (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * `, did you mean X?` (or `X or Y?`) for the {@link closestNames} of `name`,
+ * each shown by `show`; "" when none is close.
+ * @example
+ * ```ts
+ * import { didYouMean } from "./errors.ts";
+ * console.assert(didYouMean("rmp", ["rpm", "sectors"], JSON.stringify) === ', did you mean "rpm"?');
+ * ```
+ */
+export function didYouMean(
+  name: string,
+  known: readonly string[],
+  show: (k: string) => string = (k) => k,
+): string {
+  const ks = closestNames(name, known);
+  return ks.length === 0 ? "" : `, did you mean ${ks.map(show).join(" or ")}?`;
+}
+
+/**
  * An issue for each key of `value` that is not in `known` (a misspelt option
  * would otherwise just leave its default in place).
  * @example
  * ```ts
  * import { unknownKeyIssues } from "./errors.ts";
  * const [i] = unknownKeyIssues({ mtu: 2048, mut: 9 }, ["mtu", "lanes"]);
- * console.assert(i.field === "mut" && i.message === "is not an option: the options are mtu, lanes");
+ * console.assert(i.field === "mut" && i.message === "is not an option, did you mean mtu? The options are mtu, lanes");
  * ```
  */
 export function unknownKeyIssues(
@@ -95,10 +155,15 @@ export function unknownKeyIssues(
   known: readonly string[],
   prefix = "",
 ): FieldIssue[] {
-  return Object.keys(value ?? {}).filter((k) => !known.includes(k)).map((k) => ({
-    field: `${prefix}${k}`,
-    message: `is not an option: the options are ${known.join(", ")}`,
-  }));
+  return Object.keys(value ?? {}).filter((k) => !known.includes(k)).map((k) => {
+    const hint = didYouMean(k, known);
+    return {
+      field: `${prefix}${k}`,
+      message: hint === ""
+        ? `is not an option: the options are ${known.join(", ")}`
+        : `is not an option${hint} The options are ${known.join(", ")}`,
+    };
+  });
 }
 
 /**

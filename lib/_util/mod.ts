@@ -17,6 +17,8 @@ export {
   transferTime,
 } from "./units.ts";
 export {
+  closestNames,
+  didYouMean,
   type FieldIssue,
   fieldIssue,
   invariant,

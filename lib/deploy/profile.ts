@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
   decimalRule,
+  didYouMean,
   type FieldIssue,
   issuesMessage,
   unknownKeyIssues,
@@ -748,7 +749,9 @@ export function applyOverrides(
       issues.push(
         Object.hasOwn(sections, section)
           ? `${path}: the profile has no ${section} section (it is optional)`
-          : `${path}: no such section (sections: ${Object.keys(sections).join(", ")})`,
+          : `${path}: no such section${didYouMean(section, Object.keys(sections))} (sections: ${
+            Object.keys(sections).join(", ")
+          })`,
       );
       continue;
     }
@@ -758,7 +761,9 @@ export function applyOverrides(
       issues.push(
         name === undefined
           ? `${path}: a whole section cannot be set; give ${form} (section ${section} has: ${has})`
-          : `${path}: section ${section} has no parameter ${JSON.stringify(name)} (it has: ${has})`,
+          : `${path}: section ${section} has no parameter ${JSON.stringify(name)}${
+            didYouMean(name, Object.keys(params), JSON.stringify)
+          } (it has: ${has})`,
       );
       continue;
     }
@@ -774,7 +779,7 @@ export function applyOverrides(
       ) {
         const at = [section, name, ...keys.slice(0, keys.indexOf(k))].join(".");
         const fields = kind(inner) === "object"
-          ? ` (it has: ${
+          ? `${didYouMean(k, Object.keys(inner as object), JSON.stringify)} (it has: ${
             Object.keys(inner as object).join(", ")
           }; to add a field, give ${at} whole as a JSON object)`
           : ` (it is ${aKind(inner)}, not an object: give ${at}=VALUE)`;

@@ -12,6 +12,7 @@ import { z } from "zod";
 import {
   decimalNumber,
   decimalRule,
+  didYouMean,
   issuesMessage,
   MAX_SEED,
   type SimTime,
@@ -420,7 +421,9 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         for (const k of i.keys) {
           issue(
             [k],
-            `is not a scenario field (allowed: ${Object.keys(schema.shape).join(", ")})`,
+            `is not a scenario field${didYouMean(k, Object.keys(schema.shape))} (allowed: ${
+              Object.keys(schema.shape).join(", ")
+            })`,
             raw[k],
           );
         }

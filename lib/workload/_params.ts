@@ -3,6 +3,7 @@
  * parsing of their parameters reported in the house style.
  */
 import { z } from "zod";
+import { didYouMean } from "../_util/mod.ts";
 
 /** Bytes per sector: the unit of every LBA and count the guest's block drivers take. */
 export const SECTOR = 512;
@@ -32,8 +33,15 @@ export function parseParams<S extends z.ZodType>(
   if (r.success) return r.data;
   const parts = r.error.issues.map((i) => {
     if (i.code === "unrecognized_keys") {
-      const names = i.keys.map((k) => `'${[...i.path.map(String), k].join(".")}'`);
-      return `${names.join(", ")} ${names.length > 1 ? "are" : "is"} not a known parameter`;
+      // The parameters a misspelt top-level key was meant as (nested objects are not walked).
+      const known = i.path.length === 0 && schema instanceof z.ZodObject
+        ? Object.keys(schema.shape)
+        : [];
+      return i.keys.map((k) =>
+        `'${[...i.path.map(String), k].join(".")}' is not a known parameter${
+          didYouMean(k, known, (n) => `'${n}'`)
+        }`
+      ).join("; ");
     }
     const field = i.path.length === 0 ? "(params)" : i.path.map(String).join(".");
     const value = at(input, i.path);

@@ -470,10 +470,10 @@ Deno.test("a field of an object-valued parameter is checked by the model that ta
   assert.throws(() => parseProfile(json), (e: Error) => {
     assert.ok(e instanceof ProfileError);
     assert.deepEqual(e.issues, [
-      "kvm.virtio.value.hostWakup: is not an option: the options are guestSubmit, guestComplete, hostWakeup, hostRequest, hostBlockLayer, hostComplete, interruptDelivery, hostPollDelay, imageQueueDepth, overlayAccess",
+      "kvm.virtio.value.hostWakup: is not an option, did you mean hostWakeup? The options are guestSubmit, guestComplete, hostWakeup, hostRequest, hostBlockLayer, hostComplete, interruptDelivery, hostPollDelay, imageQueueDepth, overlayAccess",
       "kvm.virtio.value.hostRequest: must be an integer >= 0: current value is fast",
-      "infiniband.fabric.value.swichLatency: is not an option: the options are lanes, laneRate, encodingEfficiency, switchLatency, propagationPerMeter, mtu, packetOverhead, firstPacketOverhead, cableMeters",
-      "infiniband.hca.value.pollPeriode: is not an option: the options are pcieRoundTrip, txProcessing, rxProcessing, wqeFetch, inline, completion, pollPeriod, iommu, pollMemoryBound",
+      "infiniband.fabric.value.swichLatency: is not an option, did you mean switchLatency? The options are lanes, laneRate, encodingEfficiency, switchLatency, propagationPerMeter, mtu, packetOverhead, firstPacketOverhead, cableMeters",
+      "infiniband.hca.value.pollPeriode: is not an option, did you mean pollPeriod? The options are pcieRoundTrip, txProcessing, rxProcessing, wqeFetch, inline, completion, pollPeriod, iommu, pollMemoryBound",
       "infiniband.hca.value.wqeFetch: must be true or false: current value is no",
     ]);
     return true;

@@ -90,10 +90,13 @@ Deno.test("copier: a policy spec names the kind, the field and the allowed value
   assert.deepEqual(parsePolicySpec("fast").issues, [
     '--policy "fast": the kind must be one of idle, rate, adaptive: current value is "fast"',
   ]);
+  assert.deepEqual(parsePolicySpec("adaptve").issues, [
+    '--policy "adaptve": the kind must be one of idle, rate, adaptive, did you mean adaptive?: current value is "adaptve"',
+  ]);
   const bad = parsePolicySpec("idle:idleTreshold=5e6,recheck=x,pipeline=0");
   assert.equal(bad.case, undefined);
   assert.deepEqual(bad.issues, [
-    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleTreshold: not a field of the idle policy (fields: idleThreshold, recheck, pipeline)',
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleTreshold: not a field of the idle policy, did you mean idleThreshold? (fields: idleThreshold, recheck, pipeline)',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": recheck: must be a number: current value is "x"',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": pipeline: must be an integer >= 1: current value is "0"',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleThreshold: Invalid input: expected number, received undefined',

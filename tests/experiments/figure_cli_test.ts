@@ -30,7 +30,7 @@ for (const name of SCRIPTS) {
     assert.match(
       r.stderr,
       new RegExp(
-        `^fig_${name}: invalid input \\(1 issue\\):\\n {2}--smal: not a flag of fig_${name}; its flags: --small, [^\\n]*--help\\n`,
+        `^fig_${name}: invalid input \\(1 issue\\):\\n {2}--smal: not a flag of fig_${name}, did you mean --small\\? Its flags: --small, [^\\n]*--help\\n`,
       ),
     );
     assert.match(r.stderr, /usage: /);

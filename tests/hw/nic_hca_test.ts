@@ -355,7 +355,8 @@ Deno.test("HCA: the IOMMU's options are checked too: a misspelt one or a non-boo
     [
       {
         field: "iommu.missratio",
-        message: "is not an option: the options are enabled, iotlbMissCost, missRatio",
+        message:
+          "is not an option, did you mean missRatio? The options are enabled, iotlbMissCost, missRatio",
       },
       { field: "iommu.enabled", message: "must be true or false: current value is no" },
     ],

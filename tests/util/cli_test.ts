@@ -240,6 +240,27 @@ Deno.test("readFlags lists every parse issue at once: an unknown flag with the c
   assert.deepEqual({ ...before.values }, { out: "out", small: true, help: true });
 });
 
+Deno.test("readFlags names the flag an unknown one most likely misspells, all of them when several are as close, and takes the argument after it as its value", () => {
+  const options = {
+    seed: { type: "string" },
+    seeds: { type: "string" },
+    set: { type: "string" },
+    small: { type: "boolean" },
+  } as const;
+  const flags = "--seed, --seeds, --set, --small";
+  assert.deepEqual(readFlags(["--sede", "2", "--smal"], options, "demo").issues, [
+    `--sede: not a flag of demo, did you mean --seed? Its flags: ${flags}`,
+    `--smal: not a flag of demo, did you mean --small? Its flags: ${flags}`,
+  ]);
+  assert.deepEqual(readFlags(["--sed=2"], options, "demo").issues, [
+    `--sed: not a flag of demo, did you mean --seed or --set? Its flags: ${flags}`,
+  ]);
+  // Too far from every flag: no guess. A flag after the unknown one is read as a flag.
+  const far = readFlags(["--bogus", "--seed", "4"], options, "demo");
+  assert.deepEqual(far.issues, [`--bogus: not a flag of demo; its flags: ${flags}`]);
+  assert.equal(far.values.seed, "4");
+});
+
 Deno.test("readFlags takes a negative number after a flag as its value, so the command's own range check names it; --name=-x too", () => {
   const options = { seed: { type: "string" }, stagger: { type: "string" } } as const;
   const { values, issues } = readFlags(["--seed", "-1", "--stagger", "-.5"], options);
