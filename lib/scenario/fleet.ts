@@ -163,9 +163,11 @@ export function flagName(field: string): string {
 
 /** A validated scenario. */
 export interface Scenario {
+  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
   strategy: string;
   /** Nodes deployed at once. */
   nodes: number;
+  /** Simulation seed. */
   seed: number;
   /** Image size in GB (1e9 bytes); absent: the profile's. */
   imageGb?: number;
@@ -190,13 +192,17 @@ export interface Scenario {
 export interface ScenarioPoint {
   /** Run label, e.g. "nodes=4" ("run" without a sweep). */
   run: string;
+  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
   strategy: string;
+  /** Nodes deployed at once. */
   nodes: number;
+  /** Simulation seed. */
   seed: number;
+  /** Image size in GB (1e9 bytes); absent: the profile's. */
   imageGb?: number;
   /** Power-on spread, s. @default 0 */
   staggerS?: number;
-  /** @default "up" */
+  /** Run until every OS is up, or every node is deployed. @default "up" */
   until?: Until;
   /** Every image server unreachable for a while. @default none */
   outage?: Outage;
@@ -206,8 +212,13 @@ export interface ScenarioPoint {
 
 /** Thrown for a scenario that does not validate; `issues` lists every problem. */
 export class ScenarioError extends Error {
+  /** Always `"ScenarioError"`. */
   override name = "ScenarioError";
-  constructor(readonly issues: string[]) {
+  /** An error listing `issues`, each naming its field. */
+  constructor(
+    /** Every problem found, each naming its field. */
+    readonly issues: string[],
+  ) {
     super(issuesMessage("invalid scenario", issues));
   }
 }
@@ -612,29 +623,41 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
 
 /** The fields that name a run in each of its rows. */
 export interface FleetRunKey {
+  /** The run's label (`run` of the scenario, or the swept `PARAM=VALUE`). */
   run: string;
+  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
   strategy: string;
+  /** Nodes started. */
   nodes: number;
+  /** Image size, GB (1e9 bytes). */
   imageGb: number;
+  /** Simulation seed. */
   seed: number;
+  /** Time between two nodes' power-ons, s (0: all at once). */
   staggerS: number;
 }
 
 /** One phase of one node's startup, seconds from the end of that node's POST. */
 export interface FleetPhaseRow extends FleetRunKey {
+  /** The node's name (`node0`, `node1`, ...). */
   node: string;
+  /** Phase name ("PXE", "VMM boot", "OS boot", ...). */
   phase: string;
+  /** Phase start, s. */
   startS: number;
+  /** Phase end, s. */
   endS: number;
 }
 
 /** One node's startup time, seconds (end of POST to OS ready). */
 export interface FleetTotalRow extends FleetRunKey {
+  /** The node's name (`node0`, `node1`, ...). */
   node: string;
   /** When the node powered on, s from the run's first power-on (0 without a stagger). */
   powerOnS: number;
   /** When its POST ended (its phases' zero), s from the run's first power-on. */
   postEndS: number;
+  /** Startup time: end of POST to OS ready, s. */
   totalS: number;
   /**
    * With `until: "deployed"`: end of POST to the image on the local disk
@@ -653,7 +676,9 @@ export interface FleetSummaryRow extends FleetRunKey {
    * faster on a warm server cache).
    */
   firstS: number;
+  /** The mean startup time, s (see `firstS`). */
   meanS: number;
+  /** The longest startup time, s (see `firstS`). */
   lastS: number;
   /** From the first power-on until every node is up (POST and the stagger included), s. */
   readyS: number;
@@ -666,6 +691,7 @@ export interface FleetSummaryRow extends FleetRunKey {
   serverGb: number;
   /** What the image server read from its disk meanwhile (its page cache serves the rest). */
   serverDiskGb: number;
+  /** Requests the image servers answered. */
   serverRequests: number;
   /**
    * How hard the busiest image server worked from the end of the first POST
@@ -679,12 +705,14 @@ export interface FleetSummaryRow extends FleetRunKey {
   serverDiskPct: number;
   /** With an outage: when it began, s from the first power-on, and how long it lasted. */
   outageAtS?: number;
+  /** With an outage: how long it lasted, s. */
   outageDurationS?: number;
   /**
    * With an outage: messages of the image protocol held back by it, and the
    * tries lost (each a retransmission timeout) before they got through.
    */
   heldBack?: number;
+  /** With an outage: tries lost before the held-back messages got through (see `heldBack`). */
   lostTries?: number;
   /**
    * With an outage: datagrams it lost, which nobody sends again by itself:
@@ -725,16 +753,21 @@ export function runEndS(s: Pick<FleetSummaryRow, "readyS" | "deployedS">): numbe
 
 /** Output of {@link runFleet}. */
 export interface FleetRun {
+  /** Every node's phases. */
   phases: FleetPhaseRow[];
+  /** One row per node. */
   totals: FleetTotalRow[];
+  /** The run's fleet-wide numbers. */
   summary: FleetSummaryRow;
 }
 
 /** Progress of a fleet run, for progress bars. */
 export interface FleetProgress {
+  /** Nodes whose OS is up. */
   nodesUp: number;
   /** With `until: "deployed"`: nodes deployed (or up, for a strategy that never deploys). */
   nodesDeployed?: number;
+  /** Nodes in the run. */
   nodes: number;
   /** Simulated time, s. */
   simS: number;
@@ -812,11 +845,13 @@ function runImageIssue(profile: Profile, imageGb: number | undefined): string | 
 
 /** Options of {@link runFleet}. */
 export interface RunFleetOptions {
+  /** The hardware profile (the point's `set` overrides are applied to it). */
   profile: Profile;
+  /** The one run to make (see {@link scenarioPoints}). */
   point: ScenarioPoint;
   /** Called when a node is up and every `progressEvery` simulation steps. */
   onProgress?: (p: FleetProgress) => void;
-  /** @default 20000 */
+  /** Simulation steps between two progress calls. @default 20000 */
   progressEvery?: number;
 }
 

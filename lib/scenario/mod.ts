@@ -57,6 +57,32 @@ export {
   readProfileInput,
 } from "./profile_input.ts";
 export { type CopyPolicyConfig, CopyPolicySchema } from "../vmm/mod.ts";
+// Fleets: N nodes at once, scenario files and sweeps (`deno task sim`).
+export {
+  FLEET_STRATEGIES,
+  type FleetPhaseRow,
+  type FleetProgress,
+  type FleetRun,
+  type FleetRunKey,
+  type FleetSummaryRow,
+  type FleetTotalRow,
+  MAX_NODES,
+  type Outage,
+  parseScenario,
+  type ParseScenarioOptions,
+  type ProfileOverrides,
+  type ProfilePath,
+  runFleet,
+  type RunFleetOptions,
+  type Scenario,
+  ScenarioError,
+  type ScenarioPoint,
+  scenarioPoints,
+  SWEEP_PARAMS,
+  type SweepParam,
+  UNTIL,
+  type Until,
+} from "./fleet.ts";
 export {
   compare,
   type Comparison,
