@@ -267,3 +267,112 @@ export function requireNumber(
   const issue = numberIssue(field, value, opts);
   if (issue !== undefined) throw issuesError(what, [issue]);
 }
+
+/**
+ * A value as an issue shows it: JSON (strings quoted, objects and arrays
+ * spelled out), except that NaN, Infinity and -Infinity stay themselves
+ * (JSON would write null) and undefined reads "undefined".
+ * @example
+ * ```ts
+ * import { showValue } from "./errors.ts";
+ * console.assert(showValue(NaN) === "NaN" && showValue(-Infinity) === "-Infinity");
+ * console.assert(showValue({ rpm: [Infinity, "x"] }) === '{"rpm":[Infinity,"x"]}');
+ * ```
+ */
+export function showValue(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(showValue).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const fields = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${fields.map(([k, v]) => `${JSON.stringify(k)}:${showValue(v)}`).join(",")}}`;
+  }
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * What lies at `path` in `input` (undefined where the path leaves it).
+ * @example
+ * ```ts
+ * import { valueAt } from "./errors.ts";
+ * console.assert(valueAt({ hdd: { rpm: [7200] } }, ["hdd", "rpm", 0]) === 7200);
+ * console.assert(valueAt({ hdd: 1 }, ["hdd", "rpm"]) === undefined);
+ * ```
+ */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** A problem a schema found, as zod reports it: where, what, and for unknown keys which ones. */
+export interface SchemaIssue {
+  /** Kind of problem; `"unrecognized_keys"` for keys the schema does not know. */
+  readonly code?: string;
+  /** Where in the input. */
+  readonly path: readonly PropertyKey[];
+  /** What is wrong, e.g. "Too small: expected number to be >0". */
+  readonly message: string;
+  /** The unknown keys (`"unrecognized_keys"` only). */
+  readonly keys?: readonly string[];
+}
+
+/**
+ * A schema {@link parseParams} takes: zod's, or anything with its
+ * `safeParse`; an object schema's `shape` names the parameters a misspelt
+ * one was meant as.
+ */
+export interface ParamsSchema<T> {
+  /** The input as the schema makes it, or every problem found. */
+  safeParse(input: unknown):
+    | { success: true; data: T }
+    | { success: false; error: { issues: readonly SchemaIssue[] } };
+  /** An object schema's fields. */
+  readonly shape?: object;
+}
+
+/**
+ * `schema.parse(input)`, but a failure throws a RangeError in the house
+ * style naming every field, its rule and its value (the schema's error as
+ * its `cause`): `Cannot <what>: 'a.b' <rule>: current value is <v>; ...`;
+ * a key the schema does not know is named with the closest known ones.
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { parseParams } from "./errors.ts";
+ * const Disk = z.object({ rpm: z.number().positive() });
+ * console.assert(parseParams("spin disk", Disk, { rpm: 7200 }).rpm === 7200);
+ * let message = "";
+ * try {
+ *   parseParams("spin disk", Disk, { rpm: -1 });
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * console.assert(message === "Cannot spin disk: 'rpm' Too small: expected number to be >0: current value is -1");
+ * ```
+ */
+export function parseParams<T>(what: string, schema: ParamsSchema<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.flatMap((i): FieldIssue[] => {
+    if (i.code === "unrecognized_keys") {
+      // The parameters a misspelt top-level key was meant as (nested objects are not walked).
+      const known = i.path.length === 0 && schema.shape ? Object.keys(schema.shape) : [];
+      return (i.keys ?? []).map((k) => ({
+        field: [...i.path.map(String), k].join("."),
+        message: `is not a known parameter${didYouMean(k, known, (n) => `'${n}'`)}`,
+      }));
+    }
+    const value = valueAt(input, i.path);
+    return [{
+      field: i.path.length === 0 ? "(params)" : i.path.map(String).join("."),
+      message: `${i.message}: current value is ${
+        typeof value === "object" ? showValue(value) : String(value)
+      }`,
+    }];
+  });
+  const e = issuesError(what, issues);
+  e.cause = r.error;
+  throw e;
+}

@@ -27,10 +27,15 @@ export {
   issuesMessage,
   numberIssue,
   type NumberRule,
+  type ParamsSchema,
+  parseParams,
   rangeError,
   requireFraction,
   requireNumber,
+  type SchemaIssue,
+  showValue,
   unknownKeyIssues,
+  valueAt,
   withDefaults,
 } from "./errors.ts";
 export type { ComparisonRow } from "./comparison.ts";

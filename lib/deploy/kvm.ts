@@ -28,7 +28,13 @@ import {
   runBoot,
 } from "../workload/mod.ts";
 import { values } from "./profile.ts";
-import type { PhaseSpan, StartupOptions, StartupResult } from "./strategies.ts";
+import {
+  type PhaseSpan,
+  requireStartupOptions,
+  STARTUP_OPTIONS,
+  type StartupOptions,
+  type StartupResult,
+} from "./strategies.ts";
 import { IMAGE_ID, type Node, type World } from "./world.ts";
 
 /** Options of the KVM strategies. */
@@ -36,6 +42,12 @@ export interface KvmStartupOptions extends StartupOptions {
   /** Boot the guest OS; false stops once the VM runs (for performance runs). @default true */
   boot?: boolean;
 }
+
+/** The keys of {@link KvmStartupOptions}. */
+const KVM_STARTUP_OPTIONS = [
+  ...STARTUP_OPTIONS,
+  "boot",
+] as const satisfies readonly (keyof KvmStartupOptions)[];
 
 /** A KVM startup: the strategy result plus the VMM's handles. */
 export interface KvmStartupResult extends StartupResult {
@@ -235,6 +247,7 @@ export function kvmNfs(
   node: Node,
   options: KvmStartupOptions = {},
 ): ProcessGenerator<KvmStartupResult> {
+  requireStartupOptions("start kvm-nfs", options, KVM_STARTUP_OPTIONS);
   const v = w.profile.kvm.virtio.value;
   const n = values(w.profile.nfs);
   // The host reads the image file over NFS: data RPCs only (the guest's file
@@ -297,6 +310,7 @@ export function kvmLocal(
   node: Node,
   options: KvmStartupOptions = {},
 ): ProcessGenerator<KvmStartupResult> {
+  requireStartupOptions("start kvm-local", options, KVM_STARTUP_OPTIONS);
   return kvmStartup(w, node, "kvm-local", () => ({ disk: node.disk }), options);
 }
 

@@ -32,6 +32,7 @@ export {
   guestCpus,
   guestDriver,
   IMAGE_ID,
+  MAX_NODES,
   type Node,
   SERVER,
   serverHost,

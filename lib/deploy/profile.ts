@@ -13,7 +13,9 @@ import {
   didYouMean,
   type FieldIssue,
   issuesMessage,
+  showValue,
   unknownKeyIssues,
+  valueAt,
   valueOfText,
 } from "../_util/mod.ts";
 import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues, HIGH_MEMORY } from "../hw/mod.ts";
@@ -39,12 +41,10 @@ const sourceText = () =>
     error: (i) =>
       i.input === undefined
         ? `every parameter needs a source ${WHERE}`
-        : `a source must be text ${WHERE}: current value is ${JSON.stringify(i.input)}`,
+        : `a source must be text ${WHERE}: current value is ${showValue(i.input)}`,
   }).min(3, {
     error: (i) =>
-      `a source must be at least 3 characters ${WHERE}: current value is ${
-        JSON.stringify(i.input)
-      }`,
+      `a source must be at least 3 characters ${WHERE}: current value is ${showValue(i.input)}`,
   });
 
 /**
@@ -103,15 +103,6 @@ const obj = (check: (value: Record<string, unknown>) => ValueIssue[]) =>
     }),
   );
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
 /** A model's zod schema as a check: each issue with the value found at its path. */
 function bySchema(schema: z.ZodType) {
   return (value: unknown): ValueIssue[] => {
@@ -121,7 +112,7 @@ function bySchema(schema: z.ZodType) {
       const v = valueAt(value, i.path);
       const shown = v === undefined || typeof v === "object"
         ? ""
-        : `: current value is ${JSON.stringify(v)}`;
+        : `: current value is ${showValue(v)}`;
       return { path: i.path, message: `${i.message}${shown}` };
     });
   };
@@ -626,18 +617,44 @@ export function parseProfile(input: unknown, options: ProfileCheckOptions = {}):
   const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
   if (!r.success) {
     throw new ProfileError(
-      r.error.issues.map((i) => {
+      r.error.issues.flatMap((i) => {
+        if (i.code === "unrecognized_keys") return i.keys.map((k) => unknownKeyIssue(i.path, k));
         // A parameter's own value (the models' checks of an object's fields say theirs).
         const v = i.path.at(-1) === "value" ? valueAt(input, i.path) : undefined;
         const shown =
           v === undefined || typeof v === "object" || i.message.includes("current value")
             ? ""
-            : `: current value is ${JSON.stringify(v)}`;
+            : `: current value is ${showValue(v)}`;
         return `${i.path.join(".") || "(root)"}: ${i.message}${shown}`;
       }),
     );
   }
   return r.data;
+}
+
+/** The keys of a parameter: `value`, `source`, `fieldSources`. */
+const PARAM_KEYS = Object.keys(param(z.unknown()).shape);
+
+/** `<path>: <owner> has no <noun> "<key>"`, naming the closest of what it `has` and all of it. */
+function noKey(path: string, owner: string, noun: string, key: string, has: readonly string[]) {
+  return `${path}: ${owner} has no ${noun} ${JSON.stringify(key)}${
+    didYouMean(key, has, JSON.stringify)
+  } (it has: ${has.join(", ")})`;
+}
+
+/** The issue of a key `key` that the profile, a section or a parameter at `at` does not take. */
+function unknownKeyIssue(at: readonly PropertyKey[], key: string): string {
+  const path = [...at, key].join(".");
+  const [section, name] = at.map(String);
+  if (at.length === 0) {
+    return noKey(path, "a profile", "key", key, Object.keys(ProfileObject.shape));
+  }
+  if (at.length === 1 && Object.hasOwn(sections, section)) {
+    const schema = sections[section as keyof typeof sections];
+    const params = schema instanceof z.ZodOptional ? schema.unwrap().shape : schema.shape;
+    return noKey(path, `section ${section}`, "parameter", key, Object.keys(params));
+  }
+  return noKey(path, `parameter ${section}.${name}`, "key", key, PARAM_KEYS);
 }
 
 /**
@@ -686,7 +703,7 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
   if (typeof base !== "string" || base === "") {
     throw new ProfileError([
       `(file ${shown}) extends: must be the path of the base profile: current value is ${
-        JSON.stringify(base)
+        showValue(base)
       }`,
     ]);
   }
@@ -717,14 +734,16 @@ export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", im
  * object-valued parameter given an object is replaced whole (how to add a
  * field or switch `vmm.copyPolicy`'s kind). Each changed parameter's source
  * becomes `<origin> ([field ]was <old value>; <old source>)`, so outputs that list
- * sources show what was changed. The result is validated like any profile
- * (with `checkImageSize: false`, all but its image's size: see {@link parseProfile}).
+ * sources show what was changed; `origin` says who changed it ("overridden"
+ * unless given; the command-line tools give "set on the command line"). The
+ * result is validated like any profile (with `checkImageSize: false`, all but
+ * its image's size: see {@link parseProfile}).
  * @throws ProfileError listing every unknown path, wrong type and invalid value
  * @example
  * ```ts
  * import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "./profile.ts";
  * const p = applyOverrides(await loadProfile(BUILTIN_PROFILE), { "hdd.rpm": "15000" });
- * console.assert(p.hdd.rpm.value === 15000 && p.hdd.rpm.source.startsWith("set on the command line (was 7200"));
+ * console.assert(p.hdd.rpm.value === 15000 && p.hdd.rpm.source.startsWith("overridden (was 7200; datasheet"));
  * ```
  */
 export function applyOverrides(
@@ -732,7 +751,7 @@ export function applyOverrides(
   overrides: Readonly<Record<string, unknown>>,
   options: { origin?: string } & ProfileCheckOptions = {},
 ): Profile {
-  const { origin = "set on the command line", checkImageSize } = options;
+  const { origin = "overridden", checkImageSize } = options;
   const out = structuredClone(profile) as unknown as Record<string, Record<string, Param>>;
   const issues: string[] = [];
   for (const [path, raw] of Object.entries(overrides)) {
@@ -761,9 +780,7 @@ export function applyOverrides(
       issues.push(
         name === undefined
           ? `${path}: a whole section cannot be set; give ${form} (section ${section} has: ${has})`
-          : `${path}: section ${section} has no parameter ${JSON.stringify(name)}${
-            didYouMean(name, Object.keys(params), JSON.stringify)
-          } (it has: ${has})`,
+          : noKey(path, `section ${section}`, "parameter", name, Object.keys(params)),
       );
       continue;
     }
@@ -799,7 +816,7 @@ export function applyOverrides(
       issues.push(
         `${path}: is an object; set one of its fields (${
           Object.keys(old as object).map((k) => `${path}.${k}`).join(", ")
-        }) or give it whole as a JSON object: current value is ${JSON.stringify(raw)}`,
+        }) or give it whole as a JSON object: current value is ${showValue(raw)}`,
       );
       continue;
     }
@@ -807,16 +824,16 @@ export function applyOverrides(
       const rule = kind(old) === "number"
         ? decimalRule("must be a number", raw)
         : `must be ${aKind(old)}`;
-      issues.push(`${path}: ${rule}: current value is ${JSON.stringify(raw)}`);
+      issues.push(`${path}: ${rule}: current value is ${showValue(raw)}`);
       continue;
     }
     holder[key] = value;
     const field = keys.length > 0 ? `${keys.join(".")} ` : "";
-    p.source = `${origin} (${field}was ${JSON.stringify(old)}; ${p.source})`;
+    p.source = `${origin} (${field}was ${showValue(old)}; ${p.source})`;
     if (keys.length > 0) {
       const own = p.fieldSources?.[keys[0]];
       if (own !== undefined) {
-        p.fieldSources![keys[0]] = `${origin} (was ${JSON.stringify(old)}; ${own})`;
+        p.fieldSources![keys[0]] = `${origin} (was ${showValue(old)}; ${own})`;
       }
     } else if (p.fieldSources !== undefined && kind(old) === "object") {
       // A whole object replaced: a field's own source says so where its value changed,
@@ -826,7 +843,7 @@ export function applyOverrides(
       for (const [f, own] of Object.entries(p.fieldSources)) {
         if (!Object.hasOwn(after, f)) delete p.fieldSources[f];
         else if (JSON.stringify(after[f]) !== JSON.stringify(before[f])) {
-          p.fieldSources[f] = `${origin} (was ${JSON.stringify(before[f])}; ${own})`;
+          p.fieldSources[f] = `${origin} (was ${showValue(before[f])}; ${own})`;
         }
       }
     }

@@ -5,7 +5,14 @@
  * the network and image server, the disks, the VMM and its mediator, the
  * guest's driver and boot workload.
  */
-import { concatVersions, type Run, type SimTime, splitRun } from "../_util/mod.ts";
+import {
+  concatVersions,
+  issuesError,
+  type Run,
+  type SimTime,
+  splitRun,
+  unknownKeyIssues,
+} from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import {
   AhciMediator,
@@ -15,7 +22,7 @@ import {
   makeCopyPolicy,
   Vmm,
 } from "../vmm/mod.ts";
-import type { CopyPolicyConfig } from "../vmm/mod.ts";
+import type { CopyPolicy, CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
 import { MulticastReceiver, type MulticastReceiverOptions } from "../image/mod.ts";
 import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
@@ -77,6 +84,38 @@ export interface StartupOptions {
   copyPipeline?: number;
   /** Start the background copier (BMcast). @default true */
   backgroundCopy?: boolean;
+}
+
+/** The keys of {@link StartupOptions}. */
+export const STARTUP_OPTIONS = [
+  "copyPolicy",
+  "copyPipeline",
+  "backgroundCopy",
+] as const satisfies readonly (keyof StartupOptions)[];
+
+/**
+ * Refuses a key of a strategy's `options` that is not among `known` (a
+ * misspelt option would otherwise be ignored): the strategies' one check.
+ * @throws RangeError naming each such key, the closest known ones, and all of them
+ * @example
+ * ```ts
+ * import { requireStartupOptions } from "./strategies.ts";
+ * let message = "";
+ * try {
+ *   requireStartupOptions("start bmcast", { copyPipelin: 3 });
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * console.assert(message.startsWith("Cannot start bmcast: 'copyPipelin' is not an option, did you mean copyPipeline?"));
+ * ```
+ */
+export function requireStartupOptions(
+  what: string,
+  options: object,
+  known: readonly string[] = STARTUP_OPTIONS,
+): void {
+  const issues = unknownKeyIssues(options, known);
+  if (issues.length > 0) throw issuesError(what, issues);
 }
 
 /** The image server as the VMM sees it: the block protocol client. */
@@ -158,12 +197,23 @@ const COPY_FEEDS: Record<
     ),
 };
 
-function* bmcastFed(
+/** Checks BMcast's options and makes its copy policy at the call, so a bad one is refused there. */
+function bmcastFed(
   w: World,
   node: Node,
   at: { options: StartupOptions; method: string; feed: CopyFeed },
 ): ProcessGenerator<StartupResult> {
-  const { options, method, feed } = at;
+  requireStartupOptions(`start ${at.method}`, at.options);
+  const config = at.options.copyPolicy ?? w.profile.vmm.copyPolicy.value as CopyPolicyConfig;
+  return bmcastRun(w, node, { ...at, policy: makeCopyPolicy(config) });
+}
+
+function* bmcastRun(
+  w: World,
+  node: Node,
+  at: { options: StartupOptions; method: string; feed: CopyFeed; policy: CopyPolicy },
+): ProcessGenerator<StartupResult> {
+  const { options, method, feed, policy } = at;
   const t0 = w.sim.now;
   const phases: PhaseSpan[] = [];
   const v = values(w.profile.vmm);
@@ -210,7 +260,7 @@ function* bmcastFed(
     map,
     image,
     io: mediator,
-    policy: makeCopyPolicy(options.copyPolicy ?? (v.copyPolicy as CopyPolicyConfig)),
+    policy,
     pipeline: options.copyPipeline ?? v.pipeline,
   });
   if (options.backgroundCopy ?? true) {

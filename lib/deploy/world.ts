@@ -5,7 +5,18 @@
  * controller, an AHCI HBA with the local HDD, firmware with PXE). Strategies (bare metal, image copy,
  * BMcast, NFS root, KVM variants) then run on these nodes.
  */
-import { IMAGE_VERSION, mergeRuns, NO_VERSION, VersionMap } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  IMAGE_VERSION,
+  issuesError,
+  MAX_SEED,
+  mergeRuns,
+  NO_VERSION,
+  showValue,
+  unknownKeyIssues,
+  VersionMap,
+} from "../_util/mod.ts";
 import type { Gpa, Run, SimTime } from "../_util/mod.ts";
 import {
   AhciHba,
@@ -23,7 +34,7 @@ import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } fro
 import { AhciDriver } from "../guest/mod.ts";
 import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
-import { type Profile, values } from "./profile.ts";
+import { imageSizeRange, type Profile, values } from "./profile.ts";
 
 /** Physical address of the HBA's registers (ABAR). */
 export const ABAR: Gpa = 0xfebf_0000;
@@ -107,22 +118,54 @@ export interface World {
   rec: Recorder;
 }
 
+/** Largest world: each node is a full machine model (about 25 MB, 1 s of wall time for BMcast). */
+export const MAX_NODES = 128;
+
 /** Options of {@link buildWorld}. */
 export interface WorldOptions {
-  /** Seed of the simulation's random streams. @default 1 */
+  /** Seed of the simulation's random streams, an integer in [0, {@link MAX_SEED}]. @default 1 */
   seed?: number;
-  /** Number of nodes. @default 1 */
+  /** Number of nodes, an integer in [1, {@link MAX_NODES}]. @default 1 */
   nodes?: number;
   /** The local disks already hold the image (bare-metal baseline, after-deployment runs). */
   preinstalled?: boolean;
-  /** Image size override, bytes (default: the profile's). */
+  /**
+   * Image size override, bytes (default: the profile's): at most what a node's disk
+   * holds ({@link imageSizeRange}'s `max`); it may be smaller than the boot reads.
+   */
   imageBytes?: number;
   /** Run label the recorder puts on its rows. @default "run" */
   run?: string;
 }
 
+/** Every option of {@link buildWorld} that breaks its rule, and every key it does not take. */
+function worldIssues(profile: Profile, options: WorldOptions): FieldIssue[] {
+  const { seed, nodes, imageBytes } = options;
+  const within = (v: unknown, min: number, max: number) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  const { max, maxReason } = imageSizeRange(profile);
+  // Each option: whether its value keeps its rule, and the rule.
+  const rules: Record<keyof WorldOptions, [boolean, string]> = {
+    seed: [within(seed, 0, MAX_SEED), `an integer in [0, ${MAX_SEED}]`],
+    nodes: [within(nodes, 1, MAX_NODES), `an integer in [1, ${MAX_NODES}]`],
+    preinstalled: [typeof options.preinstalled === "boolean", "true or false"],
+    imageBytes: [
+      typeof imageBytes === "number" && imageBytes > 0 && imageBytes <= max,
+      `a number > 0 and <= ${max} ${maxReason}`,
+    ],
+    run: [typeof options.run === "string", "text"],
+  };
+  const given = options as Record<string, unknown>;
+  return [
+    ...unknownKeyIssues(options, Object.keys(rules)),
+    ...Object.entries(rules).filter(([k, [ok]]) => given[k] !== undefined && !ok)
+      .map(([k, [, rule]]) => fieldIssue(k, rule, showValue(given[k]))),
+  ];
+}
+
 /**
  * Builds the world.
+ * @throws RangeError naming every option that breaks its rule or is not an option
  * @example
  * ```ts
  * import { buildWorld, loadProfile, BUILTIN_PROFILE } from "./mod.ts";
@@ -131,6 +174,8 @@ export interface WorldOptions {
  * ```
  */
 export function buildWorld(profile: Profile, options: WorldOptions = {}): World {
+  const issues = worldIssues(profile, options);
+  if (issues.length > 0) throw issuesError("build world", issues);
   const { seed = 1, nodes = 1, preinstalled = false } = options;
   const sim = new Simulation({ seed });
   const rec = new Recorder(sim, { run: options.run ?? "run" });

@@ -25,6 +25,7 @@ import {
   finishDeployment,
   imageSizeIssue,
   KVM_STRATEGIES,
+  MAX_NODES,
   type Node,
   type PhaseSpan,
   type Profile,
@@ -120,8 +121,7 @@ export const UNTIL = ["up", "deployed"] as const;
 /** See {@link UNTIL}. */
 export type Until = typeof UNTIL[number];
 
-/** Largest fleet accepted: each node is a full machine model (about 25 MB, 1 s of wall time for BMcast). */
-export const MAX_NODES = 128;
+export { MAX_NODES };
 
 /** Parameters a sweep may vary. */
 export const SWEEP_PARAMS = [

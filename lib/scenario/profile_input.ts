@@ -97,7 +97,7 @@ export async function readProfileInput(input: ProfileInput = {}): Promise<Profil
   ) {
     if (base === undefined || Object.keys(o).length === 0) continue;
     try {
-      const applied = applyOverrides(base, o);
+      const applied = applyOverrides(base, o, { origin: "set on the command line" });
       if (k === 0) profile = applied;
     } catch (e) {
       label(labels.set)(e);

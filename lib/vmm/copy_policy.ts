@@ -9,7 +9,7 @@
  *   wait behind a copy command and shrinks after copies that bothered nobody.
  */
 import { z } from "zod";
-import type { SimTime } from "../_util/mod.ts";
+import { parseParams, type SimTime } from "../_util/mod.ts";
 
 /** Policy configuration (scenario field `copier.policy`). */
 export const CopyPolicySchema = z.discriminatedUnion("kind", [
@@ -136,7 +136,8 @@ const FACTORIES: {
 };
 
 /**
- * Builds a policy from its validated configuration.
+ * Builds a policy from its configuration, validated against {@link CopyPolicySchema}.
+ * @throws RangeError naming every field that breaks its rule, with its value
  * @example
  * ```ts
  * import { makeCopyPolicy } from "./copy_policy.ts";
@@ -146,7 +147,7 @@ const FACTORIES: {
  * ```
  */
 export function makeCopyPolicy(config: CopyPolicyConfig): CopyPolicy {
-  const c = CopyPolicySchema.parse(config);
+  const c = parseParams("make copy policy", CopyPolicySchema, config);
   // deno-lint-ignore no-explicit-any
   return (FACTORIES[c.kind] as (x: any) => CopyPolicy)(c);
 }

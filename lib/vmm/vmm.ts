@@ -10,7 +10,7 @@
  * IPI, unsynchronized). Afterwards nothing exits and nothing is hooked.
  */
 import { z } from "zod";
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import { parseParams, rangeError, requireNumber } from "../_util/mod.ts";
 import type { Gpa, SimTime } from "../_util/mod.ts";
 import type { Cpu, E820Map, MmioBus } from "../hw/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -32,6 +32,8 @@ export const VmmCostsSchema = z.object({
 });
 /** VMM costs. */
 export type VmmCosts = z.infer<typeof VmmCostsSchema>;
+// The costs as an option: issues name them `costs.<field>`.
+const CostsOption = z.object({ costs: VmmCostsSchema });
 
 /** A device mediator as the VMM core sees it: no device kind is known here. */
 export interface Mediator {
@@ -122,6 +124,7 @@ export class Vmm {
   /**
    * A VMM (state "loading") over `cpus`, occupying `memory` (which must lie in
    * usable RAM of `e820`); `costs` are validated against {@link VmmCostsSchema}.
+   * @throws RangeError naming every cost that breaks its rule, with its value
    */
   constructor(options: {
     sim: Simulation;
@@ -136,7 +139,7 @@ export class Vmm {
     this.bus = options.bus;
     this.e820 = options.e820;
     this.memory = options.memory;
-    this.costs = VmmCostsSchema.parse(options.costs);
+    this.costs = parseParams("create VMM", CostsOption, { costs: options.costs }).costs;
     if (this.cpus.length === 0) throw new RangeError("Cannot create VMM: 'cpus' must not be empty");
     if (!this.e820.isUsable(this.memory.base, this.memory.size)) {
       throw new RangeError(

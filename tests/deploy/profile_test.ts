@@ -11,6 +11,7 @@ import {
   parseProfile,
   type Profile,
   ProfileError,
+  readProfileInput,
 } from "../../lib/scenario/mod.ts";
 
 /** The issues applyOverrides reports for `overrides` (none when it accepts them). */
@@ -260,7 +261,7 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   // A field with a source of its own records the change there too.
   const q = applyOverrides(base, { "boot.params.readRequests": 3300 });
   const fields = q.boot.params.fieldSources!;
-  assert.match(fields.readRequests, /^set on the command line \(was 3000; bootchart-like/);
+  assert.match(fields.readRequests, /^overridden \(was 3000; bootchart-like/);
   assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
 });
 
@@ -304,6 +305,76 @@ Deno.test("values the models would refuse are refused with the profile: the HDD'
     "guestDriver.pollInterval.value: Too small: expected number to be >0: current value is 0",
     "vmm.pollInterval.value: Too small: expected number to be >0: current value is 0",
   ]);
+});
+
+Deno.test("an override's source says who changed it: 'overridden' from a library call unless the caller names itself, 'set on the command line' from --set", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const was = `(was 7200; ${base.hdd.rpm.source})`;
+  assert.equal(applyOverrides(base, { "hdd.rpm": 15000 }).hdd.rpm.source, `overridden ${was}`);
+  assert.equal(
+    applyOverrides(base, { "hdd.rpm": 15000 }, { origin: "set by a script" }).hdd.rpm.source,
+    `set by a script ${was}`,
+  );
+  const cli = await readProfileInput({ set: ["hdd.rpm=15000"] });
+  assert.equal(cli.profile?.hdd.rpm.source, `set on the command line ${was}`);
+});
+
+Deno.test("an issue shows NaN, Infinity and -Infinity as themselves, not as JSON's null", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  assert.deepEqual(
+    overrideIssues(base, {
+      "hdd.rpm": NaN,
+      "hdd.outerRate": Infinity,
+      "vmm.copyPolicy.idleThreshold": -Infinity,
+      "hdd.writeCache": NaN,
+    }),
+    ["hdd.writeCache: must be a boolean: current value is NaN"],
+  );
+  assert.deepEqual(
+    overrideIssues(base, {
+      "hdd.rpm": NaN,
+      "hdd.outerRate": Infinity,
+      "vmm.copyPolicy.idleThreshold": -Infinity,
+    }),
+    [
+      "hdd.rpm.value: Invalid input: expected number, received NaN: current value is NaN",
+      "hdd.outerRate.value: Invalid input: expected number, received Infinity: current value is Infinity",
+      "vmm.copyPolicy.value.idleThreshold: Invalid input: expected number, received -Infinity: " +
+      "current value is -Infinity",
+    ],
+  );
+  const p = structuredClone(base) as unknown as Record<string, Record<string, object>>;
+  p.hdd.rpm = { value: 7200, source: NaN };
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.match(
+      e.issues.join(),
+      /^hdd\.rpm\.source: a source must be text .*: current value is NaN$/,
+    );
+    return true;
+  });
+});
+
+Deno.test("a key the profile, a section or a parameter does not take is named with the closest keys and all of them", async () => {
+  const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  const hdd = Object.keys(p.hdd).join(", ");
+  p.hdd.rmp = p.hdd.rpm;
+  p.nmae = "x";
+  p.hdd.sectors.sorce = "datasheet";
+  p.memory.bogus = 1;
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.deepEqual(e.issues, [
+      'memory.bogus: section memory has no parameter "bogus" (it has: bytes)',
+      'hdd.sectors.sorce: parameter hdd.sectors has no key "sorce", did you mean "source"? ' +
+      "(it has: value, source, fieldSources)",
+      `hdd.rmp: section hdd has no parameter "rmp", did you mean "rpm"? (it has: ${hdd})`,
+      'nmae: a profile has no key "nmae", did you mean "name"? (it has: name, description, cpu, ' +
+      "memory, hba, hdd, ssd, network, imageServer, image, firmware, guestDriver, vmm, installer, " +
+      "boot, nfs, kvm, infiniband, cassandra)",
+    ]);
+    return true;
+  });
 });
 
 Deno.test("bad overrides are rejected with every issue: unknown paths, wrong types, invalid values", async () => {
@@ -372,7 +443,7 @@ Deno.test("an object-valued parameter given a JSON object is replaced whole and 
   assert.deepEqual(p.vmm.copyPolicy.value, JSON.parse(adaptive));
   assert.match(
     p.vmm.copyPolicy.source,
-    /^set on the command line \(was \{"kind":"idle","idleThreshold":2000000\}; idle threshold/,
+    /^overridden \(was \{"kind":"idle","idleThreshold":2000000\}; idle threshold/,
   );
   const q = applyOverrides(base, {
     "vmm.copyPolicy": { kind: "idle", idleThreshold: 2_000_000, recheck: 500_000 },
@@ -387,7 +458,7 @@ Deno.test("an object-valued parameter given a JSON object is replaced whole and 
     "boot.params": JSON.stringify({ ...base.boot.params.value, readRequests: 3300 }),
   });
   const own = r.boot.params.fieldSources!;
-  assert.match(own.readRequests, /^set on the command line \(was 3000; bootchart-like/);
+  assert.match(own.readRequests, /^overridden \(was 3000; bootchart-like/);
   assert.equal(own.readBytes, base.boot.params.fieldSources!.readBytes);
   // The object is checked by its model: unknown fields, rules across fields, bad JSON.
   const issuesOf = (value: string) => overrideIssues(base, { "vmm.copyPolicy": value });

@@ -2,13 +2,18 @@ import assert from "node:assert/strict";
 import {
   bareMetal,
   bmcast,
+  bmcastMulticast,
   buildWorld,
   BUILTIN_PROFILE,
   finishDeployment,
+  kvmLocal,
+  kvmNfs,
+  type KvmStartupOptions,
   loadProfile,
   serverOutage,
+  type StartupOptions,
   type World,
-} from "../../lib/scenario/mod.ts";
+} from "../../lib/deploy/mod.ts";
 import { timelineFigure, toSvg } from "../../lib/plot/mod.ts";
 import { NO_VERSION } from "../../lib/_util/mod.ts";
 
@@ -125,4 +130,34 @@ Deno.test("BMcast's copier fetches as many chunks ahead as copyPipeline says, th
   };
   assert.equal(peakFetches(1), 1);
   assert.equal(peakFetches(), profile.vmm.pipeline.value);
+});
+
+Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy when it is called", async () => {
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE));
+  const node = w.nodes[0];
+  assert.throws(() => bmcast(w, node, { copyPipelin: 3 } as StartupOptions), {
+    name: "RangeError",
+    message: "Cannot start bmcast: 'copyPipelin' is not an option, did you mean copyPipeline? " +
+      "The options are copyPolicy, copyPipeline, backgroundCopy",
+  });
+  assert.throws(() => bmcastMulticast(w, node, { boot: false } as StartupOptions), {
+    name: "RangeError",
+    message: "Cannot start bmcast-multicast: 'boot' is not an option: " +
+      "the options are copyPolicy, copyPipeline, backgroundCopy",
+  });
+  assert.throws(
+    () => bmcast(w, node, { copyPolicy: { kind: "adaptive", minIdle: 0, maxIdle: 1, step: -1 } }),
+    {
+      name: "RangeError",
+      message:
+        "Cannot make copy policy: 'step' Too small: expected number to be >0: current value is -1",
+    },
+  );
+  // KVM's strategies take BMcast's options (and ignore them) and their own.
+  assert.throws(
+    () => kvmLocal(w, node, { bot: false } as KvmStartupOptions),
+    /^RangeError: Cannot start kvm-local: 'bot' is not an option, did you mean boot\? The options are copyPolicy, copyPipeline, backgroundCopy, boot$/,
+  );
+  assert.throws(() => kvmNfs(w, node, { boot: false, x: 1 } as KvmStartupOptions), /'x'/);
+  assert.doesNotThrow(() => kvmLocal(w, node, { boot: false, copyPipeline: 2 }));
 });

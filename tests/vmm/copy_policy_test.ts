@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeCopyPolicy } from "../../lib/vmm/copy_policy.ts";
+import { type CopyPolicyConfig, makeCopyPolicy } from "../../lib/vmm/copy_policy.ts";
 
 const ctx = (now: number, lastGuestIo = 0, guestOutstanding = 0) => ({
   now,
@@ -46,9 +46,30 @@ Deno.test("adaptive policy backs off when copies delay the guest and recovers wh
   assert.equal(p.idleThreshold, 10);
 });
 
-Deno.test("policy configs are validated with the field named", () => {
-  // deno-lint-ignore no-explicit-any
-  assert.throws(() => makeCopyPolicy({ kind: "idle", idleThreshold: -1 } as any), /idleThreshold/);
-  // deno-lint-ignore no-explicit-any
-  assert.throws(() => makeCopyPolicy({ kind: "bogus" } as any), /kind/);
+Deno.test("a bad policy config is a RangeError naming every field, its rule and its value", () => {
+  const refused = (config: unknown, message: string) =>
+    assert.throws(() => makeCopyPolicy(config as CopyPolicyConfig), {
+      name: "RangeError",
+      message,
+    });
+  refused(
+    { kind: "adaptive", minIdle: 0, maxIdle: -1, step: -1 },
+    "Cannot make copy policy: 'maxIdle' Too small: expected number to be >0: current value is -1; " +
+      "'step' Too small: expected number to be >0: current value is -1; " +
+      "'maxIdle' must be >= minIdle (0): current value is -1",
+  );
+  refused(
+    { kind: "rate", bytesPerSecond: NaN, burstBytes: 1 },
+    "Cannot make copy policy: 'bytesPerSecond' Invalid input: expected number, received NaN: " +
+      "current value is NaN",
+  );
+  refused(
+    { kind: "adaptive", minIdle: 5, maxIdle: 1, step: 1 },
+    "Cannot make copy policy: 'maxIdle' must be >= minIdle (5): current value is 1",
+  );
+  refused(
+    { kind: "idle", idleThreshold: 1, recheckk: 5 },
+    "Cannot make copy policy: 'recheckk' is not a known parameter",
+  );
+  assert.throws(() => makeCopyPolicy({ kind: "bogus" } as never), /^RangeError: .*'kind' .*bogus/);
 });

@@ -14,24 +14,35 @@ const CPU_COSTS = {
 };
 const BASE = 0x3000_0000;
 
+const COSTS = {
+  init: 1000,
+  perCpuStart: 100,
+  mmioHandler: 300,
+  commandInterpret: 500,
+  pollInterval: 100_000,
+  vmxoffSkew: 1000,
+};
+
 /** A VMM occupying `size` bytes at BASE of a 1 GiB machine. */
-function vmm(size: number): Vmm {
+function vmm(size: number, costs: typeof COSTS = COSTS): Vmm {
   return new Vmm({
     sim: new Simulation(),
     cpus: [new Cpu(0, CPU_COSTS)],
     bus: new MmioBus(),
     e820: E820Map.standard(1 << 30),
     memory: { base: BASE, size },
-    costs: {
-      init: 1000,
-      perCpuStart: 100,
-      mmioHandler: 300,
-      commandInterpret: 500,
-      pollInterval: 100_000,
-      vmxoffSkew: 1000,
-    },
+    costs,
   });
 }
+
+Deno.test("a VMM's bad costs are a RangeError naming every cost, its rule and its value", () => {
+  assert.throws(() => vmm(64 << 20, { ...COSTS, pollInterval: 0, init: NaN }), {
+    name: "RangeError",
+    message: "Cannot create VMM: 'costs.init' Invalid input: expected number, received NaN: " +
+      "current value is NaN; 'costs.pollInterval' Too small: expected number to be >0: " +
+      "current value is 0",
+  });
+});
 
 Deno.test("Vmm.allocate() hands out aligned, disjoint ranges above the first quarter of VMM memory", () => {
   const v = vmm(64 << 20);

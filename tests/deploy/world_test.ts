@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import {
+  buildWorld,
+  BUILTIN_PROFILE,
+  imageSizeRange,
+  loadProfile,
+  MAX_NODES,
+  minImageBytes,
+  type WorldOptions,
+} from "../../lib/deploy/mod.ts";
+
+const profile = await loadProfile(BUILTIN_PROFILE);
+const { max } = imageSizeRange(profile);
+
+/** The message buildWorld refuses `options` with. */
+function refusal(options: Record<string, unknown>): string {
+  try {
+    buildWorld(profile, options as WorldOptions);
+  } catch (e) {
+    assert.ok(e instanceof RangeError, String(e));
+    return e.message;
+  }
+  throw new Error(`buildWorld accepted ${JSON.stringify(options)}`);
+}
+
+Deno.test("buildWorld takes a whole number of nodes from 1 to MAX_NODES, and nothing else", () => {
+  for (const nodes of [0, -1, NaN, 1.5, MAX_NODES + 1, Infinity]) {
+    assert.equal(
+      refusal({ nodes }),
+      `Cannot build world: 'nodes' must be an integer in [1, ${MAX_NODES}]: current value is ${nodes}`,
+    );
+  }
+  assert.match(refusal({ nodes: "2" }), /'nodes' must be an integer .*: current value is "2"$/);
+  assert.equal(buildWorld(profile, { nodes: 3 }).nodes.length, 3);
+});
+
+Deno.test("buildWorld takes an image up to what a node's disk holds, also one smaller than the boot reads", () => {
+  for (const imageBytes of [1e15, max + 1, 0, -1, NaN]) {
+    assert.equal(
+      refusal({ imageBytes }),
+      `Cannot build world: 'imageBytes' must be a number > 0 and <= ${max} to fit on the node's disk (hdd.sectors: ${
+        max / 512
+      }): current value is ${imageBytes}`,
+    );
+  }
+  assert.equal(buildWorld(profile, { imageBytes: max }).imageSectors, max / 512);
+  const small = minImageBytes(profile) / 10;
+  assert.equal(buildWorld(profile, { imageBytes: small }).imageSectors, Math.ceil(small / 512));
+});
+
+Deno.test("buildWorld refuses a bad seed, preinstalled or run label, and a misspelt option, every issue at once", () => {
+  assert.equal(
+    refusal({ nodez: 3, seed: -1, preinstalled: "yes", run: 7 }),
+    "Cannot build world: 'nodez' is not an option, did you mean nodes? " +
+      "The options are seed, nodes, preinstalled, imageBytes, run; " +
+      "'seed' must be an integer in [0, 4294967295]: current value is -1; " +
+      `'preinstalled' must be true or false: current value is "yes"; ` +
+      "'run' must be text: current value is 7",
+  );
+  assert.match(refusal({ bogus: 1 }), /'bogus' is not an option: the options are seed, nodes, /);
+  // An option left undefined takes its default.
+  assert.equal(buildWorld(profile, { nodes: undefined, seed: undefined }).nodes.length, 1);
+});

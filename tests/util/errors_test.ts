@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { parseParams, showValue } from "../../lib/_util/errors.ts";
+
+Deno.test("showValue writes JSON but keeps NaN and the infinities as themselves", () => {
+  assert.equal(showValue(NaN), "NaN");
+  assert.equal(showValue(Infinity), "Infinity");
+  assert.equal(showValue(-Infinity), "-Infinity");
+  assert.equal(showValue("2"), '"2"');
+  assert.equal(showValue(undefined), "undefined");
+  assert.equal(showValue({ a: [1, NaN, null], b: { c: "x" } }), '{"a":[1,NaN,null],"b":{"c":"x"}}');
+  // Where JSON can write a value, the same text.
+  for (const v of [0, -0, 1e21, 1.5, true, null, 'a"b', [1, "x"], { k: { j: [] } }]) {
+    assert.equal(showValue(v), JSON.stringify(v));
+  }
+});
+
+Deno.test("parseParams returns what the schema makes, or throws a RangeError naming every field, its rule and its value", () => {
+  const schema = z.object({ rpm: z.number().positive(), heads: z.number().int().default(4) })
+    .strict();
+  assert.deepEqual(parseParams("spin disk", schema, { rpm: 7200 }), { rpm: 7200, heads: 4 });
+  assert.throws(() => parseParams("spin disk", schema, { rpm: NaN, heads: 1.5, rmp: 1 }), (e) => {
+    assert.ok(e instanceof RangeError);
+    assert.equal(
+      e.message,
+      "Cannot spin disk: 'rpm' Invalid input: expected number, received NaN: current value is NaN; " +
+        "'heads' Invalid input: expected int, received number: current value is 1.5; " +
+        "'rmp' is not a known parameter, did you mean 'rpm'?",
+    );
+    assert.ok(e.cause instanceof z.ZodError, "the schema's own error is the cause");
+    return true;
+  });
+  assert.throws(
+    () => parseParams("spin disk", schema, 5),
+    /^RangeError: Cannot spin disk: '\(params\)' Invalid input: expected object, received number: current value is 5$/,
+  );
+});
