@@ -57,10 +57,23 @@ import {
 } from "../lib/scenario/mod.ts";
 import { kvmLocal } from "../lib/deploy/kvm.ts";
 import { type Outage, OutageSchema, startOutage } from "../lib/scenario/fleet.ts";
-import { callInWorker, parseFlags, requireNumber } from "../lib/_util/mod.ts";
-import { type KvResult, type KvWorkloadParams, runKvWorkload } from "../lib/workload/mod.ts";
+import { callInWorker, issuesError, parseFlags, requireNumber } from "../lib/_util/mod.ts";
+import {
+  type KvResult,
+  type KvWorkloadParams,
+  KvWorkloadParamsSchema,
+  runKvWorkload,
+} from "../lib/workload/mod.ts";
 import type { ProcessGenerator } from "../lib/sim/mod.ts";
 import { formatComparison, type ThroughputMarker, type ThroughputRow } from "../lib/plot/mod.ts";
+import {
+  bootAreas,
+  checkParams,
+  type ImageArea,
+  imageIssue,
+  type ParamRules,
+  storeData,
+} from "./_params.ts";
 
 /** Parameters of the Cassandra experiment. */
 export interface CassandraParams {
@@ -70,7 +83,11 @@ export interface CassandraParams {
   sampleEveryS: number;
   /** Seed of every random stream (the same request stream for every system). */
   seed: number;
-  /** Image size override, bytes (the profile's 32 GB when absent). */
+  /**
+   * Image size override, bytes (the profile's 32 GB when absent): whole
+   * sectors, holding what the run reads from the image ({@link imageReads}:
+   * 6.68 GB with the built-in profile), at most what the disks hold.
+   */
   imageBytes?: number;
   /**
    * BMcast's copier backs off while guest commands wait behind its copy
@@ -124,9 +141,11 @@ export const full: CassandraParams = {
 };
 
 /**
- * A quick configuration for tests: a 7 GB image (the smallest that holds
- * every area the boot reads and the data set; BMcast de-virtualizes at
- * ~175 s), 320 s in 10 s windows.
+ * A quick configuration for tests: a 7 GB image (it holds what the run reads
+ * from the image: the boot's read areas, up to 6.66 GB, and the data set, up
+ * to 6.68 GB; what the boot and the store write, its log, the SSTables and
+ * the commit log, is written before it is read and may lie past the image;
+ * BMcast de-virtualizes at ~175 s), 320 s in 10 s windows.
  */
 export const small: CassandraParams = {
   durationS: 320,
@@ -254,7 +273,10 @@ export function copyPolicy(
  * ```
  * @throws RangeError when the windows are not whole in ns, or `workload` sets the run's length or window
  */
-export function workloadParams(profile: Profile, params: CassandraParams): KvWorkloadParams {
+export function workloadParams(
+  profile: Profile,
+  params: Pick<CassandraParams, "durationS" | "sampleEveryS" | "workload">,
+): KvWorkloadParams {
   const { durationNs, sampleEveryNs } = runWindows(params);
   const c = values(profile.cassandra);
   return {
@@ -266,7 +288,38 @@ export function workloadParams(profile: Profile, params: CassandraParams): KvWor
   } as KvWorkloadParams;
 }
 
+/**
+ * What a run reads from its image, which must hold it: the boot's read
+ * areas and the store's preloaded data set (with `workload`'s changes);
+ * the data set is left out while the workload's parameters do not validate
+ * (the run names their issues).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * import { imageReads, small } from "./fig_cassandra.ts";
+ * const reads = imageReads(await loadProfile(BUILTIN_PROFILE), small);
+ * console.assert(reads.map((r) => r.end).join() === "13000000,13040000");
+ * ```
+ */
+export function imageReads(
+  profile: Profile,
+  params: Pick<CassandraParams, "durationS" | "sampleEveryS" | "workload">,
+): ImageArea[] {
+  const wl = KvWorkloadParamsSchema.safeParse(workloadParams(profile, params));
+  return [...bootAreas(profile), ...(wl.success ? [storeData(wl.data)] : [])];
+}
+
 const WHAT = "run the Cassandra experiment";
+
+/** The run's image size, bytes, and the field that set it. */
+function imageOf(
+  profile: Profile,
+  params: Pick<CassandraParams, "imageBytes">,
+): { field: string; value: number } {
+  return params.imageBytes === undefined
+    ? { field: "profile image.bytes", value: profile.image.bytes.value }
+    : { field: "imageBytes", value: params.imageBytes };
+}
 
 /**
  * The run's length and window in the workload's whole ns, checked: the
@@ -404,10 +457,24 @@ const FIG = "cassandra";
  */
 const BELOW = { paper: 85, tolerancePct: 17.6 };
 
+const RULES: ParamRules<CassandraParams> = {
+  durationS: true,
+  sampleEveryS: true,
+  seed: true,
+  imageBytes: true,
+  copyBackoff: true,
+  workload: true,
+  outage: true,
+  parallel: true,
+  profile: true,
+};
+
 /**
  * Runs the three systems and returns the throughput rows (% of bare metal
  * per window, at the window's end), the de-virtualization marker, and the
  * shape checks as comparison rows.
+ * @throws RangeError for an unknown parameter, bad windows or outage, or an
+ * image that does not hold what the run reads ({@link imageReads}) or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_cassandra.ts";
@@ -416,6 +483,7 @@ const BELOW = { paper: 85, tolerancePct: 17.6 };
  * ```
  */
 export async function run(params: CassandraParams = full): Promise<CassandraOutput> {
+  checkParams(WHAT, params, RULES);
   // Named as the caller wrote them (the workload sees them in ns).
   requireNumber(WHAT, "durationS", params.durationS, { min: 0, strict: true });
   requireNumber(WHAT, "sampleEveryS", params.sampleEveryS, { min: 0, strict: true });
@@ -428,6 +496,8 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
     });
   }
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const issue = imageIssue(profile, imageOf(profile, params), imageReads(profile, params));
+  if (issue !== undefined) throw issuesError(WHAT, [issue]);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel
     ? callInWorker<SystemRun>({

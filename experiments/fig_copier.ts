@@ -26,6 +26,7 @@ import {
   intFlag,
   issuesMessage,
   MAX_SEED,
+  numberIssue,
   outDirIssue,
   parseFlags,
   progressLine,
@@ -47,9 +48,11 @@ import { type PointRow, scatterFigure, toSvg } from "../lib/plot/mod.ts";
 import {
   againstBareMetal,
   type CassandraParams,
+  imageReads,
   runSystem,
   type SystemRun,
 } from "./fig_cassandra.ts";
+import { imageIssue, paramIssues, type ParamRules } from "./_params.ts";
 
 /** One copier configuration: a policy and the chunks fetched ahead. */
 export interface CopierCase {
@@ -74,7 +77,11 @@ export interface CopierParams {
    * once per seed; rows give the means and the spread. @default 1
    */
   seeds?: number;
-  /** Image size override, bytes (the profile's 32 GB when absent). */
+  /**
+   * Image size override, bytes (the profile's 32 GB when absent): as
+   * `CassandraParams.imageBytes`, it must hold what the Cassandra run reads
+   * from the image.
+   */
   imageBytes?: number;
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
@@ -288,9 +295,22 @@ function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
   );
 }
 
+const RULES: ParamRules<CopierParams> = {
+  cases: { list: "object", noun: "copier cases" },
+  durationS: true,
+  sampleEveryS: true,
+  seed: true,
+  seeds: true,
+  imageBytes: true,
+  profile: true,
+  workers: true,
+  onProgress: true,
+};
+
 /**
  * Runs the bare-metal reference and one BMcast Cassandra run per case.
- * @throws RangeError listing every bad case, or a bad duration/window
+ * @throws RangeError listing every unknown parameter, bad case, bad
+ * duration/window, or an image that does not hold what the run reads
  * @example
  * ```ts
  * import { run, small } from "./fig_copier.ts";
@@ -299,9 +319,12 @@ function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
  * ```
  */
 export async function run(params: CopierParams = full): Promise<CopierOutput> {
+  const own = paramIssues(params, RULES).map((i) => `${i.field}: ${i.message}`);
+  if (own.length > 0) throw new RangeError(issuesMessage("Cannot run the copier study", own));
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const issues = caseIssues(params.cases, { profile });
-  if (params.cases.length === 0) issues.push("cases: must name at least one copier case");
+  const lanes = numberIssue("workers", params.workers ?? 1, { min: 1, integer: true });
+  if (lanes !== undefined) issues.push(`workers: ${lanes.message}`);
   const n = params.seeds ?? 1;
   if (!(Number.isInteger(n) && n >= 1 && n <= 20)) {
     issues.push(`seeds: must be an integer in [1, 20]: current value is ${n}`);
@@ -313,6 +336,12 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
     if (!(params[k] > 0 && Number.isFinite(params[k]))) {
       issues.push(`${k}: must be a finite number > 0: current value is ${params[k]}`);
     }
+  }
+  if (issues.length === 0) {
+    const bytes = params.imageBytes ?? profile.image.bytes.value;
+    const field = params.imageBytes === undefined ? "profile image.bytes" : "imageBytes";
+    const image = imageIssue(profile, { field, value: bytes }, imageReads(profile, params));
+    if (image !== undefined) issues.push(`${image.field}: ${image.message}`);
   }
   if (issues.length > 0) {
     throw new RangeError(issuesMessage("Cannot run the copier study", issues));

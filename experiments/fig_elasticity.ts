@@ -59,7 +59,14 @@ import {
 } from "../lib/_util/mod.ts";
 import { runKvWorkload, windowOf } from "../lib/workload/mod.ts";
 import { throughputFigure, type ThroughputRow, toSvg } from "../lib/plot/mod.ts";
-import { COPY_BACKOFF, copyPolicy, runSystem, workloadParams } from "./fig_cassandra.ts";
+import {
+  COPY_BACKOFF,
+  copyPolicy,
+  imageReads,
+  runSystem,
+  workloadParams,
+} from "./fig_cassandra.ts";
+import { imageIssue, paramIssues as keyIssues, type ParamRules } from "./_params.ts";
 
 /** Parameters of the elasticity experiment. */
 export interface ElasticityParams {
@@ -71,7 +78,11 @@ export interface ElasticityParams {
   horizonS: number;
   /** Capacity sample window, s (a partial last window before the horizon is left out). */
   sampleEveryS: number;
-  /** Image size, GB; absent: the profile's (32). */
+  /**
+   * Image size, GB; absent: the profile's (32). It must hold every area the
+   * boot reads and writes (the profile's rule) and the store's data set
+   * (`CassandraParams.imageBytes`).
+   */
   imageGb?: number;
   /** Profile parameters changed for every run, e.g. `{ "hdd.rpm": 15000 }`. */
   set?: ProfileOverrides;
@@ -243,7 +254,6 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
   const workload = workloadParams(profile, {
     durationS: params.horizonS,
     sampleEveryS: params.horizonS,
-    seed: params.seed,
   });
   const options = {
     copyPolicy: copyPolicy(profile, params),
@@ -327,6 +337,23 @@ export function capacity(
   };
 }
 
+/** The parameters (the strategies' list is checked by ParamsSchema). */
+const RULES: ParamRules<ElasticityParams> = {
+  strategies: true,
+  nodes: true,
+  horizonS: true,
+  sampleEveryS: true,
+  imageGb: true,
+  set: true,
+  outage: true,
+  seed: true,
+  seeds: true,
+  copyBackoff: true,
+  parallel: true,
+  onProgress: true,
+  profile: true,
+};
+
 /** How {@link paramIssues} names each parameter (e.g. a CLI flag). */
 export type ParamLabels = Partial<
   Record<
@@ -345,8 +372,9 @@ export type ParamLabels = Partial<
 
 /**
  * Every issue of `params`, each as `<name>: <rule>: current value is <value>`:
- * the fleet's scenario rules for strategies, nodes, seed, image size and
- * profile changes, and this experiment's for the horizon and the window.
+ * a key that is not a parameter, the fleet's scenario rules for strategies,
+ * nodes, seed, image size and profile changes, and this experiment's for the
+ * horizon and the window.
  * @example
  * ```ts
  * import { paramIssues, small } from "./fig_elasticity.ts";
@@ -360,6 +388,7 @@ export function paramIssues(
 ): string[] {
   const labels = options.labels ?? {};
   const issues = new Set<string>();
+  for (const i of keyIssues(params, RULES)) issues.add(`${i.field}: ${i.message}`);
   const own = ParamsSchema.safeParse(params);
   for (const i of own.error?.issues ?? []) {
     const key = String(i.path[0]) as keyof ParamLabels;
@@ -406,6 +435,16 @@ export function paramIssues(
       if (!(e instanceof ScenarioError)) throw e;
       for (const issue of e.issues) issues.add(issue);
     }
+  }
+  // The profile's rule on the image covers the boot; the store's data set may lie beyond.
+  if (issues.size === 0 && options.profile !== undefined) {
+    const profile = params.set ? applyOverrides(options.profile, params.set) : options.profile;
+    const size = params.imageGb === undefined
+      ? { field: "profile image.bytes", value: profile.image.bytes.value }
+      : { field: labels.imageGb ?? "imageGb", value: params.imageGb, unit: "GB" as const };
+    const horizon = { durationS: params.horizonS, sampleEveryS: params.horizonS };
+    const image = imageIssue(profile, size, imageReads(profile, horizon));
+    if (image !== undefined) issues.add(`${image.field}: ${image.message}`);
   }
   return [...issues];
 }
@@ -518,27 +557,25 @@ export function figure(out: ElasticityOutput, title?: string): ReturnType<typeof
 }
 
 /**
- * The summary as an aligned text table ("never" where a moment was not
+ * The run's summary as an aligned text table ("never" where a moment was not
  * reached within the horizon, as `sim` shows a deployment that never comes);
- * given each seed's summary (`bySeed`, more than one seed), a number that
- * varies shows its range after the mean, and a moment only some seeds reached
- * the mean (and range) of those, with how many: "210.0 (200.0-220.0, 2 of 3
- * seeds)"; "never" only if no seed reached it.
+ * over several seeds (`bySeed`), a number that varies shows its range after
+ * the mean, and a moment only some seeds reached the mean (and range) of
+ * those, with how many: "210.0 (200.0-220.0, 2 of 3 seeds)"; "never" only if
+ * no seed reached it.
  * @example
  * ```ts
  * import { formatTable } from "./fig_elasticity.ts";
  * const s = { strategy: "bmcast", nodes: 2, firstUpS: 168, lastUpS: 168, deployedS: NaN, reach50S: 200, reach90S: 275, meanPct: 65.5, finalPct: 99.5 };
- * console.assert(/\| +never \|/.test(formatTable([s]).split("\n")[1]));
+ * console.assert(/\| +never \|/.test(formatTable({ summary: [s], bySeed: [{ ...s, seed: 1 }] }).split("\n")[1]));
  * const bySeed = [{ ...s, seed: 1, meanPct: 65 }, { ...s, seed: 2, meanPct: 66 }];
- * console.assert(formatTable([s], bySeed).includes("65.5 (65.0-66.0)"));
+ * console.assert(formatTable({ summary: [s], bySeed }).includes("65.5 (65.0-66.0)"));
  * const some = [...bySeed, { ...s, seed: 3, reach90S: NaN }];
- * console.assert(formatTable([{ ...s, reach90S: NaN }], some).includes("275.0 (2 of 3 seeds)"));
+ * console.assert(formatTable({ summary: [{ ...s, reach90S: NaN }], bySeed: some }).includes("275.0 (2 of 3 seeds)"));
  * ```
  */
-export function formatTable(
-  summary: readonly CapacitySummary[],
-  bySeed: readonly CapacitySummary[] = [],
-): string {
+export function formatTable(out: Pick<ElasticityOutput, "summary" | "bySeed">): string {
+  const { summary, bySeed } = out;
   const n = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "never");
   const keys = [
     "firstUpS",
@@ -691,7 +728,7 @@ if (import.meta.main) {
   }
   progress.clear();
   const wall = (performance.now() - t0) / 1e3;
-  console.log(formatTable(out.summary, out.bySeed));
+  console.log(formatTable(out));
   const image = (params.imageGb ?? input.profile.image.bytes.value / 1e9).toFixed(2);
   const seedText = out.seeds.length === 1
     ? `seed ${params.seed}`

@@ -19,6 +19,7 @@ import {
 } from "../lib/scenario/fleet.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
 import { smallFlag } from "../lib/_util/mod.ts";
+import { paramIssues, type ParamRules } from "./_params.ts";
 
 /** Parameters of the fleet experiment. */
 export interface FleetParams {
@@ -74,9 +75,23 @@ export interface FleetOutput {
   summary: FleetSummaryRow[];
 }
 
+/** The parameters; each strategy and fleet size is checked as the fleet's scenario. */
+const RULES: ParamRules<FleetParams> = {
+  strategies: { list: "string", noun: "strategies" },
+  nodes: { list: "number", noun: "fleet sizes" },
+  imageGb: true,
+  staggerS: true,
+  set: true,
+  outage: true,
+  until: true,
+  seed: true,
+  profile: true,
+};
+
 /**
  * Runs every strategy on every fleet size, each on a fresh world.
- * @throws ScenarioError naming every bad strategy, fleet size, image size or profile change
+ * @throws ScenarioError naming every unknown parameter, empty list, bad
+ * strategy, fleet size, image size or profile change
  * @example
  * ```ts
  * import { run, small } from "./fig_fleet.ts";
@@ -85,6 +100,8 @@ export interface FleetOutput {
  * ```
  */
 export async function run(params: FleetParams = full): Promise<FleetOutput> {
+  const own = paramIssues(params, RULES);
+  if (own.length > 0) throw new ScenarioError(own.map((i) => `${i.field}: ${i.message}`));
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const points: ScenarioPoint[] = [];
   // The CLI's validation, over every point before any run; each issue once.

@@ -18,7 +18,8 @@ import {
   type Profile,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
-import { smallFlag } from "../lib/_util/mod.ts";
+import { issuesError, smallFlag } from "../lib/_util/mod.ts";
+import { checkParams, imageIssue, type ParamRules } from "./_params.ts";
 import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
 
 /** Parameters of the RDMA experiment. */
@@ -27,7 +28,12 @@ export interface RdmaParams {
   iterations: number;
   /** Message size, bytes (ib_write_lat -s). */
   bytes: number;
-  /** Image size for the Devirt run (both nodes copy it before de-virtualizing). */
+  /**
+   * Image size for the Devirt run (both nodes copy it before
+   * de-virtualizing), bytes: whole sectors. The benchmark reads nothing from
+   * the image; the OS boots only to get there (its reads past a small image
+   * come from the local disk, and nothing of the boot is measured).
+   */
   devirtImageBytes: number;
   /** Seed of every random stream. */
   seed: number;
@@ -58,8 +64,19 @@ export interface RdmaOutput {
   runs: (RdmaRun & { group: string })[];
 }
 
+const WHAT = "run the RDMA experiment";
+const RULES: ParamRules<RdmaParams> = {
+  iterations: true,
+  bytes: true,
+  devirtImageBytes: true,
+  seed: true,
+  profile: true,
+};
+
 /**
  * Runs the four systems, each on a fresh two-node world.
+ * @throws RangeError for an unknown parameter, or a Devirt image that is
+ * not whole sectors or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_rdma.ts";
@@ -68,7 +85,11 @@ export interface RdmaOutput {
  * ```
  */
 export async function run(params: RdmaParams = full): Promise<RdmaOutput> {
+  checkParams(WHAT, params, RULES);
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  const image = { field: "devirtImageBytes", value: params.devirtImageBytes };
+  const issue = imageIssue(profile, image, []);
+  if (issue !== undefined) throw issuesError(WHAT, [issue]);
   const ref = loadReference().rdma as unknown as {
     tolerancePct: number;
     values: { system: string; us: number }[];

@@ -18,11 +18,15 @@ import {
   csv,
   decimalNumber,
   decimalRule,
+  fieldIssue,
   intFlag,
+  issuesError,
   issuesMessage,
+  numberIssue,
   outDirIssue,
   parseFlags,
   progressLine,
+  rangeError,
   textTable,
   writeOutputs,
 } from "../lib/_util/mod.ts";
@@ -40,6 +44,7 @@ import * as startup from "./fig_startup.ts";
 import * as cassandra from "./fig_cassandra.ts";
 import * as storage from "./fig_storage.ts";
 import * as rdma from "./fig_rdma.ts";
+import { paramIssues, type ParamRules } from "./_params.ts";
 
 /** A figure the analysis reruns. */
 interface Target {
@@ -148,13 +153,17 @@ export type FigureName = keyof typeof TARGETS;
 export interface SensitivityParams {
   /** The figure whose experiment is rerun. @default "startup" */
   figure?: FigureName;
-  /** Its experiment's configuration (seed, sizes...). @default the figure's full configuration */
+  /**
+   * Its experiment's configuration (seed, sizes...): the fields given replace
+   * those of the figure's full configuration (`TARGETS[figure].full`), e.g.
+   * `{ seed: 2 }`. @default the figure's full configuration
+   */
   config?: Record<string, unknown>;
   /** Relative change of each parameter. @default 0.1 */
   step: number;
-  /** Profile paths to change; absent: every number in the figure's sections. */
+  /** Profile paths to change (at least one); absent: every number in the figure's sections. */
   paths?: string[];
-  /** Parallel workers (each a full simulation). @default 1 */
+  /** Parallel workers (each a full simulation), an integer >= 1. @default 1 */
   workers?: number;
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
@@ -259,10 +268,45 @@ export function sourceKind(source: string): SourceKind {
   return /estimate|assumption|design choice/.test(s) ? "estimate" : "sourced";
 }
 
+const WHAT = "run sensitivity";
+
+/** The figure's target, or a RangeError naming the figures. */
+function targetOf(figure: unknown = "startup"): Target {
+  if (typeof figure === "string" && Object.hasOwn(TARGETS, figure)) {
+    return TARGETS[figure as FigureName];
+  }
+  throw rangeError(
+    WHAT,
+    "figure",
+    `one of ${Object.keys(TARGETS).join(", ")}`,
+    JSON.stringify(figure),
+  );
+}
+
+/**
+ * The experiment's configuration of a run: `config`'s fields over the
+ * figure's full configuration.
+ * @example
+ * ```ts
+ * import { configOf, TARGETS } from "./fig_sensitivity.ts";
+ * const c = configOf({ figure: "rdma", config: { seed: 2 } });
+ * console.assert(c.seed === 2 && c.iterations === TARGETS.rdma.full.iterations);
+ * ```
+ */
+export function configOf(
+  params: Pick<SensitivityParams, "figure" | "config">,
+): Record<string, unknown> {
+  const c = params.config;
+  if (c !== undefined && (typeof c !== "object" || c === null || Array.isArray(c))) {
+    throw rangeError(WHAT, "config", "an object", JSON.stringify(c));
+  }
+  return { ...targetOf(params.figure).full, ...c };
+}
+
 /** The figure's metrics shown, by name, from one run of its experiment. */
 async function metrics(profile: Profile, params: VaryOptions): Promise<Record<string, number>> {
-  const target: Target = TARGETS[params.figure ?? "startup"];
-  const got = await target.run(params.config ?? target.full, profile);
+  const target = targetOf(params.figure);
+  const got = await target.run(configOf(params), profile);
   const shown = target.metrics ?? Object.keys(got);
   return Object.fromEntries(shown.filter((m) => m in got).map((m) => [m, got[m]]));
 }
@@ -397,21 +441,45 @@ function unknownPaths(profile: Profile, paths: readonly string[]): string[] {
   );
 }
 
+const RULES: ParamRules<SensitivityParams> = {
+  figure: true,
+  config: true,
+  step: true,
+  paths: { list: "string", noun: "profile paths" },
+  workers: true,
+  profile: true,
+  onProgress: true,
+};
+
 /**
- * Runs the baseline, then one startup experiment per parameter.
- * @throws RangeError for a step outside (0, 1) or an unknown path (every one listed)
+ * Runs the figure's experiment (startup, Cassandra, storage or RDMA) with
+ * the profile as it is, with two more seeds (the noise), then once per
+ * parameter changed.
+ * @throws RangeError for an unknown parameter or figure, a step outside (0,
+ * 1), workers not an integer >= 1, or an empty or unknown path list (every
+ * one listed)
+ * @example
+ * ```ts
+ * import { run } from "./fig_sensitivity.ts";
+ * // NFS root alone, over the startup figure's full configuration, seeds 2, 3, 4.
+ * const config = { methods: ["nfsroot"], seed: 2 };
+ * const out = await run({ figure: "startup", config, step: 0.1, paths: ["hdd.rpm"] });
+ * console.assert(out.noiseSeeds.join() === "2,3,4" && out.rows[0].metric === "nfsroot total (s)");
+ * ```
  */
 export async function run(params: SensitivityParams = full): Promise<SensitivityOutput> {
+  const issues = paramIssues(params, RULES);
   if (!(params.step > 0 && params.step < 1)) {
-    throw new RangeError(
-      `Cannot run sensitivity: 'step' must be a number in (0, 1): current value is ${params.step}`,
-    );
+    issues.push(fieldIssue("step", "a number in (0, 1)", params.step));
   }
+  const lanes = numberIssue("workers", params.workers ?? 1, { min: 1, integer: true });
+  if (lanes !== undefined) issues.push(lanes);
+  if (issues.length > 0) throw issuesError(WHAT, issues);
+  const target = targetOf(params.figure);
+  const config = configOf(params);
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const known = numericParameters(profile);
-  const inScope = known.filter((p) =>
-    TARGETS[params.figure ?? "startup"].sections.includes(p.path.split(".")[0])
-  );
+  const inScope = known.filter((p) => target.sections.includes(p.path.split(".")[0]));
   const paths = params.paths ?? inScope.map((p) => p.path);
   const unknown = unknownPaths(profile, paths);
   if (unknown.length > 0) {
@@ -421,7 +489,6 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   }
   const baseline = await metrics(profile, params);
   // The same profile with other seeds: how much the metrics move by chance.
-  const config = params.config ?? TARGETS[params.figure ?? "startup"].full;
   const seed0 = typeof config.seed === "number" ? config.seed : 1;
   const noiseSeeds = Array.from({ length: NOISE_SEEDS }, (_, k) => seed0 + k);
   const others: Record<string, number>[] = [];
@@ -434,7 +501,8 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
       return [m, v === 0 ? 0 : ((Math.max(...all) - Math.min(...all)) / Math.abs(v)) * 100];
     }),
   );
-  const { profile: _p, onProgress, workers = 1, ...plain } = params;
+  const { profile: _p, onProgress, workers = 1, ...rest } = params;
+  const plain = { ...rest, config };
   let done = 0;
   const tick = (path: string) => onProgress?.(++done, paths.length, path);
   // Interleaved shares, so slow and fast parameters spread over the workers.

@@ -11,7 +11,10 @@
  *   reference file's reading: "during deployment ... read streamed at GbE
  *   speed"); the write pass then writes the same region.
  * - Devirt: BMcast on a small image (`devirtImageBytes`) after the copy
- *   finished and the VMM de-virtualized itself.
+ *   finished and the VMM de-virtualized itself. The OS boots as under
+ *   BMcast only to get there (nothing of the boot is measured; its reads past
+ *   a small image come from the local disk): the image must hold the
+ *   benchmark region, not the boot's areas.
  * - KVM/Local: a KVM guest on virtio-blk over the node's HDD.
  *
  * Bare-metal, Devirt and KVM/Local use the same region (`lba`, inside the
@@ -30,7 +33,8 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
-import { smallFlag } from "../lib/_util/mod.ts";
+import { issuesError, smallFlag } from "../lib/_util/mod.ts";
+import { checkParams, imageIssue, type ParamRules } from "./_params.ts";
 import type { Cpu } from "../lib/hw/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../lib/guest/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../lib/sim/mod.ts";
@@ -47,7 +51,10 @@ export interface StorageParams {
   lba: number;
   /** First LBA of the Deploy region (absent blocks of the 32 GB image). */
   deployLba: number;
-  /** Image size for the Devirt run (the copy must finish first). */
+  /**
+   * Image size for the Devirt run (the copy must finish first), bytes: whole
+   * sectors, holding the benchmark region (`lba`, `bytes`).
+   */
   devirtImageBytes: number;
   /** Seed of every random stream. */
   seed: number;
@@ -220,8 +227,21 @@ export function comparePass(
   };
 }
 
+const WHAT = "run the storage experiment";
+const RULES: ParamRules<StorageParams> = {
+  bytes: true,
+  queueDepth: true,
+  lba: true,
+  deployLba: true,
+  devirtImageBytes: true,
+  seed: true,
+  profile: true,
+};
+
 /**
  * Runs the four systems, each on a fresh world.
+ * @throws RangeError for an unknown parameter, or a Devirt image that does
+ * not hold the benchmark region or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_storage.ts";
@@ -230,7 +250,16 @@ export function comparePass(
  * ```
  */
 export async function run(params: StorageParams = full): Promise<StorageOutput> {
+  checkParams(WHAT, params, RULES);
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  // The benchmark checks its own numbers; the Devirt pass reads its region from the image.
+  const end = params.lba + Math.ceil(params.bytes / 512);
+  if (Number.isFinite(end)) {
+    const field = { field: "devirtImageBytes", value: params.devirtImageBytes };
+    const region = { end, what: "the benchmark's region at lba" };
+    const issue = imageIssue(profile, field, [region]);
+    if (issue !== undefined) throw issuesError(WHAT, [issue]);
+  }
   const passes: StoragePass[] = [];
   for (const { group } of STORAGE_SYSTEMS) {
     const s = SETUPS[group];

@@ -129,6 +129,22 @@ export const BootParamsSchema = z.object({
 /** Parameters of the boot generator (input form; defaults filled by the schema). */
 export type BootParams = z.input<typeof BootParamsSchema>;
 
+/**
+ * Where the boot's reads end: the sector after the last of its `regions`
+ * (every read of a generated trace lies in one). An image of at least this
+ * many sectors holds all the boot reads, though not necessarily its log
+ * writes (`writes`).
+ * @example
+ * ```ts
+ * import { bootReadEndSector } from "./boot.ts";
+ * const end = bootReadEndSector({ regions: [{ lba: 2048, sectors: 200_000 }, { lba: 400_000, sectors: 8 }] });
+ * console.assert(end === 400_008);
+ * ```
+ */
+export function bootReadEndSector(params: Pick<BootParams, "regions">): number {
+  return Math.max(0, ...params.regions.map((r) => r.lba + r.sectors));
+}
+
 /** A generated or loaded trace with the parallelism of each phase. */
 export interface BootTrace {
   /** The operations in play order, each tagged with its phase. */

@@ -23,6 +23,7 @@ export {
   type BootParams,
   BootParamsSchema,
   type BootPhaseRow,
+  bootReadEndSector,
   type BootReplay,
   type BootResult,
   type BootRunExtras,

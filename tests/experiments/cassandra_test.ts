@@ -4,6 +4,7 @@ import {
   COPY_BACKOFF,
   copyPolicy,
   full,
+  imageReads,
   run,
   runSystem,
   small,
@@ -173,6 +174,34 @@ Deno.test("cassandra: the run's length and window come from durationS and sample
     assert.throws(() => workloadParams(profile, p), refused);
     await assert.rejects(run(p), refused);
   }
+});
+
+Deno.test("cassandra: an image that does not hold the boot's read areas and the store's data set is refused, naming the minimum and why", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  // The boot reads up to sector 13,000,000, the data set (20,000 records of 2 sectors) ends 40,000 later.
+  assert.deepEqual(imageReads(profile, small).map((a) => a.end), [13_000_000, 13_040_000]);
+  const rule = (end: number, value: number) =>
+    new RegExp(
+      `^RangeError: Cannot run the Cassandra experiment: 'imageBytes' must be a multiple of 512 >= ${
+        end * 512
+      } to hold what the run uses of the image \\(the boot's read areas .*; the store's data set .*, up to sector ${end}\\) and <= \\d+ to fit .*: current value is ${value}$`,
+    );
+  for (const imageBytes of [1e9, 13_040_000 * 512 - 512, 7e9 + 1, 1e15]) {
+    await assert.rejects(() => run({ ...small, imageBytes }), rule(13_040_000, imageBytes));
+  }
+  // The data set as the workload override moves it (past the small run's 7 GB image).
+  const layout = { ...profile.cassandra.store.value.layout, dataLba: 16_100_000 };
+  await assert.rejects(
+    () => run({ ...small, workload: { layout } }),
+    rule(16_140_000, small.imageBytes!),
+  );
+});
+
+Deno.test("cassandra: an unknown parameter is refused, naming the closest one", async () => {
+  await assert.rejects(
+    () => run({ ...small, imagebytes: 7e9 } as never),
+    /^RangeError: Cannot run the Cassandra experiment: 'imagebytes' is not an option, did you mean imageBytes\? The options are durationS, /,
+  );
 });
 
 Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and nothing after de-virtualization", async () => {

@@ -48,6 +48,27 @@ Deno.test("copier over several seeds: means with their range, each seed against 
   assert.ok([r.streamingMinPct, r.streamingMaxPct].includes(one.rows[0].streamingPct));
 });
 
+Deno.test("copier: an image that does not hold what the Cassandra run reads, no case, bad workers or an unknown parameter are refused before anything runs", async () => {
+  await assert.rejects(
+    run({ ...small, imageBytes: 1e9, cases: [shy] }),
+    /imageBytes: must be a multiple of 512 >= 6676480000 to hold what the run uses of the image \(the boot's read areas .*; the store's data set .*, up to sector 13040000\) .*: current value is 1000000000/,
+  );
+  await assert.rejects(
+    run({ ...small, cases: [] }),
+    /cases: must be a list of one or more copier cases: current value is \[\]/,
+  );
+  for (const workers of [NaN, 0, 1.5]) {
+    await assert.rejects(
+      run({ ...small, cases: [shy], workers }),
+      new RegExp(`workers: must be an integer >= 1: current value is ${workers}`),
+    );
+  }
+  await assert.rejects(
+    run({ ...small, case: [shy] } as never),
+    /case: is not an option, did you mean cases\? The options are cases, /,
+  );
+});
+
 Deno.test("copier: bad cases and windows are rejected with every issue listed", async () => {
   await assert.rejects(
     run({ ...small, cases: [shy], seed: MAX_SEED, seeds: 2 }),

@@ -91,7 +91,7 @@ Deno.test("elasticity over seeds: each seed runs against its own reference; curv
     at(two, 9).pctOfBareMetal,
     m(at(one, 9).pctOfBareMetal, at(second, 9).pctOfBareMetal),
   );
-  assert.match(formatTable(two.summary, two.bySeed), /\d\.\d \(\d+\.\d-\d+\.\d\)/);
+  assert.match(formatTable(two), /\d\.\d \(\d+\.\d-\d+\.\d\)/);
   for (const seeds of [0, 21, 1.5]) {
     assert.deepEqual(paramIssues({ ...small, seeds }, { labels: { seeds: "--seeds" } }), [
       `--seeds: must be an integer in [1, 20]: current value is ${seeds}`,
@@ -178,7 +178,7 @@ Deno.test('elasticity table shows a moment not reached within the horizon as "ne
     meanPct: 40,
     finalPct: 45,
   };
-  const [head, row] = formatTable([s]).split("\n");
+  const [head, row] = formatTable({ summary: [s], bySeed: [] }).split("\n");
   assert.match(head, /\| 50 % at s \| 90 % at s \| deployed s \|/);
   assert.match(
     row,
@@ -187,7 +187,7 @@ Deno.test('elasticity table shows a moment not reached within the horizon as "ne
   // Over seeds: a moment no seed reached has no range to show.
   const bySeed = [{ ...s, seed: 1, meanPct: 39 }, { ...s, seed: 2, meanPct: 41 }];
   assert.match(
-    formatTable([s], bySeed),
+    formatTable({ summary: [s], bySeed }),
     /\| +never \| +never \| +never \| 40\.0 \(39\.0-41\.0\) \|/,
   );
 });
@@ -211,7 +211,8 @@ Deno.test('elasticity table over seeds: a moment some seeds reached shows the me
     reach90S,
   });
   const row =
-    formatTable([s], [seed(1, 200, 275), seed(2, NaN, NaN), seed(3, 220, NaN)]).split("\n")[1];
+    formatTable({ summary: [s], bySeed: [seed(1, 200, 275), seed(2, NaN, NaN), seed(3, 220, NaN)] })
+      .split("\n")[1];
   assert.match(
     row,
     /\| 210\.0 \(200\.0-220\.0, 2 of 3 seeds\) \| 275\.0 \(1 of 3 seeds\) \| +never \| +60\.0 \|/,
@@ -248,6 +249,26 @@ Deno.test("elasticity rejects bad parameters, naming every issue before anything
   assert.deepEqual(paramIssues({ ...small, strategies: [] }), [
     "strategies: must name at least one strategy: current value is []",
   ]);
+});
+
+Deno.test("elasticity refuses an unknown parameter, and an image that does not hold the store's data set", async () => {
+  await assert.rejects(run({ ...small, horizon: 60, profile } as never), (e: unknown) => {
+    assert.ok(e instanceof ScenarioError);
+    assert.match(
+      e.issues[0],
+      /^horizon: is not an option, did you mean horizonS\? The options are /,
+    );
+    return true;
+  });
+  // The profile's rule on the image covers the boot; a data set moved past 10.35 GB is the run's to refuse.
+  const set = { "cassandra.store.layout.dataLba": 20_400_000 };
+  assert.deepEqual(paramIssues({ ...small, set }, { profile }), [
+    "imageGb: must be >= 10.46528 to hold what the run uses of the image (the boot's read areas in " +
+    "boot.params.regions, up to sector 13000000; the store's data set at cassandra.store " +
+    "layout.dataLba, up to sector 20440000) and <= 500.107862016 to fit on the node's disk " +
+    "(hdd.sectors: 976773168): current value is 10.35",
+  ]);
+  assert.deepEqual(paramIssues({ ...small, set, imageGb: 10.47 }, { profile }), []);
 });
 
 Deno.test("deno task elasticity prints the table and writes CSV, JSON and SVG; bad input exits 2 and writes nothing", async () => {

@@ -26,6 +26,34 @@ Deno.test("fleet experiment rejects bad parameters, naming every issue", async (
   );
 });
 
+Deno.test("fleet experiment refuses an empty list, a list that is not one, and an unknown parameter", async () => {
+  const refused = async (params: unknown, issue: string) =>
+    await assert.rejects(
+      run(params as typeof small),
+      (e: unknown) => e instanceof ScenarioError && e.issues.join("\n") === issue,
+    );
+  await refused(
+    { ...small, nodes: [] },
+    "nodes: must be a list of one or more fleet sizes: current value is []",
+  );
+  await refused(
+    { ...small, nodes: 4 },
+    "nodes: must be a list of one or more fleet sizes: current value is 4",
+  );
+  await refused(
+    { ...small, strategies: [] },
+    "strategies: must be a list of one or more strategies: current value is []",
+  );
+  await refused(
+    { ...small, nodes: [1, 1] },
+    "nodes: must be a list without repeats: current value is [1,1]",
+  );
+  await refused(
+    { ...small, nodez: [3] },
+    "nodez: is not an option, did you mean nodes? The options are strategies, nodes, imageGb, staggerS, set, outage, until, seed, profile",
+  );
+});
+
 Deno.test("fleet experiment runs every point with the outage it is given", async () => {
   const base = { ...small, strategies: ["nfsroot"], nodes: [1] };
   const calm = await run(base);

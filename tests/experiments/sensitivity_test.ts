@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import * as rdma from "../../experiments/fig_rdma.ts";
+import * as startup from "../../experiments/fig_startup.ts";
 import {
   CASSANDRA_METRICS,
+  configOf,
   ranked,
   run,
   small,
@@ -150,6 +153,44 @@ Deno.test("sensitivity: bad paths and steps are rejected, every unknown path lis
         e instanceof RangeError && /'step' must be a number in \(0, 1\)/.test(e.message),
     );
   }
+});
+
+Deno.test("sensitivity: a partial config changes only the fields it gives of the figure's full configuration", async () => {
+  assert.deepEqual(configOf({ figure: "rdma", config: { seed: 2 } }), { ...rdma.full, seed: 2 });
+  assert.deepEqual(configOf({}), TARGETS.startup.full);
+  const config = { methods: ["nfsroot"], seed: 2 }; // over startup.full's 32 GB image
+  const out = await run({ config, step: 0.1, paths: ["hdd.rpm"] });
+  assert.deepEqual(out.noiseSeeds, [2, 3, 4], "the noise runs start at the config's seed");
+  const alone = await startup.run({ ...startup.full, ...config });
+  const total = alone.comparisons.find((c) => c.metric === "nfsroot total (s)")!;
+  assert.deepEqual(out.baseline, { "nfsroot total (s)": total.simulated });
+});
+
+Deno.test("sensitivity: an unknown figure or parameter, bad workers, an empty path list or a config that is no object are refused", async () => {
+  const refused = async (params: unknown, message: string) =>
+    await assert.rejects(
+      run(params as typeof small),
+      (e: Error) => e instanceof RangeError && e.message === `Cannot run sensitivity: ${message}`,
+    );
+  await refused(
+    { ...small, figure: "bogus" },
+    `'figure' must be one of startup, cassandra, storage, rdma: current value is "bogus"`,
+  );
+  for (const workers of [NaN, 0, 1.5]) {
+    await refused(
+      { ...small, workers },
+      `'workers' must be an integer >= 1: current value is ${workers}`,
+    );
+  }
+  await refused(
+    { ...small, paths: [] },
+    "'paths' must be a list of one or more profile paths: current value is []",
+  );
+  await refused({ ...small, config: [1] }, "'config' must be an object: current value is [1]");
+  await refused(
+    { ...small, path: ["hdd.rpm"] },
+    "'path' is not an option, did you mean paths? The options are figure, config, step, paths, workers, profile, onProgress",
+  );
 });
 
 Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and rejects bad input with exit 2", async () => {

@@ -42,9 +42,62 @@ Deno.test("with an SSD as the local disk BMcast boots sooner; NFS root, which ne
   assert.equal(total(ssd, "nfsroot"), total(hdd, "nfsroot"));
 });
 
-Deno.test("an unknown method is rejected naming the allowed values", async () => {
-  await assert.rejects(
-    () => run({ ...small, methods: ["teleport"] }),
-    /'methods'.*allowed values are .*bmcast/,
+Deno.test("an unknown, misspelt or repeated method, an empty or non-list methods, an unknown parameter are rejected naming the allowed values", async () => {
+  const refused = async (params: unknown, message: RegExp) =>
+    await assert.rejects(() => run(params as typeof small), (e: Error) => {
+      assert.ok(e instanceof RangeError);
+      assert.match(e.message, message);
+      return true;
+    });
+  await refused(
+    { ...small, methods: ["teleport"] },
+    /^Cannot run startup: 'methods\[0\]' must be one of .*bmcast.*: current value is "teleport"$/,
   );
+  await refused(
+    { ...small, methods: ["bmcats"] },
+    /current value is "bmcats", did you mean "bmcast"\?$/,
+  );
+  await refused(
+    { ...small, methods: ["bmcast", "bmcast"] },
+    /'methods' must be a list without repeats/,
+  );
+  await refused(
+    { ...small, methods: [] },
+    /'methods' must be a list of one or more of .*: current value is \[\]$/,
+  );
+  await refused(
+    { ...small, methods: "bmcast" },
+    /'methods' must be a list .*: current value is "bmcast"$/,
+  );
+  await refused(
+    { ...small, methodz: ["bmcast"] },
+    /^Cannot run startup: 'methodz' is not an option, did you mean methods\? The options are methods, imageBytes, seed, profile$/,
+  );
+});
+
+Deno.test("an image that does not hold the boot's read areas (and, over NFS, its log), is not whole sectors or does not fit the disk is refused, naming the minimum and why", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const at = (method: string, imageBytes: number) =>
+    run({ methods: [method], imageBytes, seed: 1, profile });
+  const rule = (min: number, areas: string) =>
+    new RegExp(
+      `^RangeError: Cannot run startup: 'imageBytes' must be a multiple of 512 >= ${min} to hold what the run uses of the image \\(${areas}\\) and <= 500107862016 to fit on the node's disk .*: current value is `,
+    );
+  // BMcast's boot reads up to sector 13,000,000 (6.656 GB); its log writes go to the local disk.
+  const reads = 13_000_000 * 512;
+  const bmcast = await at("bmcast", reads);
+  const os = bmcast.rows.find((r) => r.method === "bmcast" && r.phase === "OS boot")!;
+  assert.ok(os.endS - os.startS > 50, "every read of the boot streamed (36.8 s from a 1 GB image)");
+  for (const imageBytes of [1e9, reads - 512, 7e9 + 1, 1e15]) {
+    await assert.rejects(
+      () => at("bmcast", imageBytes),
+      rule(reads, "the boot's read areas in boot\\.params\\.regions, up to sector 13000000"),
+    );
+  }
+  // Over NFS the log (up to sector 20,200,000) is written to the image too.
+  await assert.rejects(
+    () => at("nfsroot", 12e9 - 512 * 4_000_000),
+    rule(20_200_000 * 512, ".*; the boot's log in boot\\.params\\.writes, up to sector 20200000"),
+  );
+  assert.ok((await at("nfsroot", 20_200_000 * 512)).rows.some((r) => r.method === "nfsroot"));
 });

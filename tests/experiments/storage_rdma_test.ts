@@ -164,3 +164,28 @@ Deno.test("RDMA under KVM/Pass counts the timer exits of its ping-pong (about 3 
   const bare = run("bare-metal");
   assert.deepEqual([bare.trappedExits, bare.timerExits], [0, 0]);
 });
+
+Deno.test("storage and RDMA refuse a Devirt image that misses what the pass reads, is not whole sectors or does not fit the disk, and an unknown parameter", async () => {
+  // The Devirt pass reads its region (lba 262,144 + 128 MiB: up to sector 524,288) from the image;
+  // the boot only brings the node there, so its areas need not lie in it.
+  await assert.rejects(
+    storage.run({ ...storage.small, devirtImageBytes: 100e6, profile }),
+    /^RangeError: Cannot run the storage experiment: 'devirtImageBytes' must be a multiple of 512 >= 268435456 to hold what the run uses of the image \(the benchmark's region at lba, up to sector 524288\) and <= 500107862016 .*: current value is 100000000$/,
+  );
+  for (const devirtImageBytes of [0, 100, 1e15]) {
+    await assert.rejects(
+      rdma.run({ ...rdma.small, devirtImageBytes, profile }),
+      new RegExp(
+        `^RangeError: Cannot run the RDMA experiment: 'devirtImageBytes' must be a multiple of 512 >= 512 to hold at least one sector and <= 500107862016 .*: current value is ${devirtImageBytes}$`,
+      ),
+    );
+  }
+  await assert.rejects(
+    storage.run({ ...storage.small, byte: 1 } as never),
+    /'byte' is not an option, did you mean bytes\? The options are bytes, queueDepth, lba, deployLba, devirtImageBytes, seed, profile$/,
+  );
+  await assert.rejects(
+    rdma.run({ ...rdma.small, iteration: 1 } as never),
+    /'iteration' is not an option, did you mean iterations\? The options are iterations, bytes, devirtImageBytes, seed, profile$/,
+  );
+});
