@@ -61,6 +61,7 @@ import { runKvWorkload, windowOf } from "../lib/workload/mod.ts";
 import { throughputFigure, type ThroughputRow, toSvg } from "../lib/plot/mod.ts";
 import {
   COPY_BACKOFF,
+  type CopyBackoff,
   copyPolicy,
   imageReads,
   runSystem,
@@ -104,7 +105,7 @@ export interface ElasticityParams {
    * BMcast's copier back-off under the workload, as in Fig. Cassandra
    * (`CassandraParams.copyBackoff`); absent: the profile's copy policy.
    */
-  copyBackoff?: { maxIdle: number; step: number; pipeline?: number };
+  copyBackoff?: CopyBackoff;
   /** Run the strategies in workers, two at a time (worth it under `deno run`). @default false */
   parallel?: boolean;
   /** Called as each run (strategy and seed, or a bare-metal reference) ends. */

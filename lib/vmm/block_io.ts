@@ -37,4 +37,11 @@ export interface VmmBlockIo {
   readonly lastGuestIo: SimTime;
   /** Total time guest commands spent queued behind VMM commands, ns. */
   readonly guestQueueDelay: SimTime;
+  /**
+   * Guest reads redirected (served in part from the image source) and not
+   * yet completed: they share the image source with the VMM's own fetches.
+   */
+  readonly redirectsOutstanding: number;
+  /** Guest reads redirected so far (counted when redirected). */
+  readonly redirectsStarted: number;
 }

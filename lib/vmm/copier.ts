@@ -109,13 +109,13 @@ export class BackgroundCopier {
    */
   #fetch(range: { lba: number; count: number }): SimEvent<Int32Array> {
     const { sim, image } = this.#o;
-    if (range.count <= image.maxSectors) return image.read(range);
+    if (range.count <= image.maxSectors) return this.#request(range);
     const out = sim.event<Int32Array>();
     const all = new Int32Array(range.count);
     const pieces = splitRun(range, image.maxSectors);
     const next = (i: number) => {
       if (i === pieces.length) return void out.succeed(all);
-      image.read(pieces[i]).then((ev) => {
+      this.#request(pieces[i]).then((ev) => {
         if (!ev.ok) return void out.fail(ev.value as unknown as Error);
         all.set(ev.value, pieces[i].lba - range.lba);
         next(i + 1);
@@ -123,6 +123,23 @@ export class BackgroundCopier {
     };
     next(0);
     return out;
+  }
+
+  /** The copier's requests to the image source so far that overlapped a redirected guest read. */
+  #overlaps = 0;
+
+  /**
+   * One request to the image source, counted as an overlap when a redirected
+   * guest read was outstanding as it was issued or started while it was at
+   * the source (that read may have waited behind it there).
+   */
+  #request(run: { lba: number; count: number }): SimEvent<Int32Array> {
+    const { io, image } = this.#o;
+    const started = io.redirectsStarted;
+    const busy = io.redirectsOutstanding > 0;
+    return image.read(run).then(() => {
+      if (busy || io.redirectsStarted > started) this.#overlaps++;
+    });
   }
 
   /**
@@ -229,6 +246,7 @@ export class BackgroundCopier {
       lastGuestIo: io.lastGuestIo,
       guestOutstanding: io.guestOutstanding,
       chunkBytes: bytes,
+      fetchOverlaps: this.#overlaps,
     });
     for (;;) {
       const d = policy.decide(ctx());

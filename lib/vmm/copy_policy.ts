@@ -6,7 +6,9 @@
  *   (BMcast's "copies the rest in the background when the disk is idle");
  * - `rate`: copy at most `bytesPerSecond` (token bucket), idle or not;
  * - `adaptive`: an idle threshold that doubles when a guest command had to
- *   wait behind a copy command and shrinks after copies that bothered nobody.
+ *   wait behind a copy command and shrinks after copies that bothered nobody
+ *   (beyond the paper, `redirectAware`: also when the copier's fetch overlapped
+ *   a redirected guest read at the image server).
  */
 import { z } from "zod";
 import { parseParams, type SimTime } from "../_util/mod.ts";
@@ -35,6 +37,12 @@ export const CopyPolicySchema = z.discriminatedUnion("kind", [
     step: z.number().int().positive(),
     /** How long to wait before asking again while guest commands are outstanding, ns. */
     recheck: z.number().int().positive().default(1_000_000),
+    /**
+     * Beyond the paper: the threshold also doubles when one of the copier's
+     * image-source requests overlapped a redirected guest read since the last
+     * copy (the read may have waited behind it at the image server).
+     */
+    redirectAware: z.boolean().default(false),
   }).strict(),
 ]).superRefine((c, ctx) => {
   // The threshold moves between the two: a floor above the ceiling has no meaning.
@@ -59,6 +67,11 @@ export interface CopyContext {
   guestOutstanding: number;
   /** Bytes of the next chunk. */
   chunkBytes: number;
+  /**
+   * The copier's image-source requests so far that overlapped a redirected
+   * guest read (outstanding when issued, or started while it was at the source).
+   */
+  fetchOverlaps: number;
 }
 
 /** A policy's answer: copy now, or ask again at `at`. */
@@ -120,14 +133,18 @@ const FACTORIES: {
   },
   adaptive: (c) => {
     let threshold = c.minIdle;
+    let overlaps = 0;
     return {
       kind: "adaptive",
       get idleThreshold() {
         return threshold;
       },
       decide: (ctx) => idleDecision(ctx, threshold, c.recheck),
-      copied(_ctx, guestDelay) {
-        threshold = guestDelay > 0
+      copied(ctx, guestDelay) {
+        // A new overlap: a redirected read may have waited behind the copier's fetch.
+        const overlapped = c.redirectAware && ctx.fetchOverlaps > overlaps;
+        overlaps = ctx.fetchOverlaps;
+        threshold = guestDelay > 0 || overlapped
           ? Math.min(c.maxIdle, Math.max(1, threshold) * 2)
           : Math.max(c.minIdle, threshold - c.step);
       },
@@ -142,7 +159,7 @@ const FACTORIES: {
  * ```ts
  * import { makeCopyPolicy } from "./copy_policy.ts";
  * const p = makeCopyPolicy({ kind: "idle", idleThreshold: 1_000_000 });
- * const d = p.decide({ now: 5_000_000, lastGuestIo: 4_500_000, guestOutstanding: 0, chunkBytes: 1 << 20 });
+ * const d = p.decide({ now: 5_000_000, lastGuestIo: 4_500_000, guestOutstanding: 0, chunkBytes: 1 << 20, fetchOverlaps: 0 });
  * console.assert(d.action === "wait" && d.at === 5_500_000);
  * ```
  */

@@ -102,7 +102,7 @@ Deno.test("cassandra: the profile's store and workload parameters reach the run,
   assert.equal(workloadParams(profile, { ...small, workload: { records: 7 } }).records, 7);
 });
 
-Deno.test("cassandra: the copier's back-off starts from the profile's idle threshold", async () => {
+Deno.test("cassandra: the copier's back-off starts from the profile's idle threshold; redirectAware is passed on when given", async () => {
   const profile = await loadProfile(BUILTIN_PROFILE);
   const floor = (profile.vmm.copyPolicy.value as { idleThreshold: number }).idleThreshold;
   assert.deepEqual(copyPolicy(profile, full), {
@@ -112,7 +112,15 @@ Deno.test("cassandra: the copier's back-off starts from the profile's idle thres
     step: COPY_BACKOFF.step,
   });
   // and fetches one chunk ahead, fewer than the profile's pipeline
-  assert.ok(COPY_BACKOFF.pipeline < profile.vmm.pipeline.value);
+  assert.ok(COPY_BACKOFF.pipeline! < profile.vmm.pipeline.value);
+  const aware = { ...full, copyBackoff: { ...COPY_BACKOFF, redirectAware: true } };
+  assert.deepEqual(copyPolicy(profile, aware), {
+    kind: "adaptive",
+    minIdle: floor,
+    maxIdle: COPY_BACKOFF.maxIdle,
+    step: COPY_BACKOFF.step,
+    redirectAware: true,
+  });
   assert.equal(copyPolicy(profile, { ...full, copyBackoff: undefined }), undefined);
 });
 

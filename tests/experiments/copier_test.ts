@@ -114,6 +114,19 @@ Deno.test("copier: a policy spec names the kind, the field and the allowed value
   assert.deepEqual(parsePolicySpec("adaptve").issues, [
     '--policy "adaptve": the kind must be one of idle, rate, adaptive, did you mean adaptive?: current value is "adaptve"',
   ]);
+  assert.deepEqual(
+    parsePolicySpec("adaptive:minIdle=2e6,maxIdle=2e8,step=1e6,redirectAware=true,pipeline=3").case,
+    {
+      policy: { kind: "adaptive", minIdle: 2e6, maxIdle: 2e8, step: 1e6, redirectAware: true },
+      pipeline: 3,
+    },
+  );
+  assert.deepEqual(
+    parsePolicySpec("adaptive:minIdle=0,maxIdle=1,step=1,redirectAware=yes").issues,
+    [
+      '--policy "adaptive:minIdle=0,maxIdle=1,step=1,redirectAware=yes": redirectAware: must be true or false: current value is "yes"',
+    ],
+  );
   const bad = parsePolicySpec("idle:idleTreshold=5e6,recheck=x,pipeline=0");
   assert.equal(bad.case, undefined);
   assert.deepEqual(bad.issues, [

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { type CopyPolicyConfig, makeCopyPolicy } from "../../lib/vmm/copy_policy.ts";
 
-const ctx = (now: number, lastGuestIo = 0, guestOutstanding = 0) => ({
+const ctx = (now: number, lastGuestIo = 0, guestOutstanding = 0, fetchOverlaps = 0) => ({
   now,
   lastGuestIo,
   guestOutstanding,
   chunkBytes: 1_000_000,
+  fetchOverlaps,
 });
 
 Deno.test("idle policy copies only after the idle threshold and never with guest I/O outstanding", () => {
@@ -43,6 +44,31 @@ Deno.test("adaptive policy backs off when copies delay the guest and recovers wh
   p.copied(ctx(0), 7);
   assert.equal(p.idleThreshold, 40);
   for (let i = 0; i < 100; i++) p.copied(ctx(0), 0);
+  assert.equal(p.idleThreshold, 10);
+});
+
+Deno.test("adaptive policy with redirectAware also backs off on a new fetch overlap, and only then", () => {
+  const run = (redirectAware: boolean) => {
+    const p = makeCopyPolicy({
+      kind: "adaptive",
+      minIdle: 10,
+      maxIdle: 1000,
+      step: 5,
+      redirectAware,
+    });
+    const seen: number[] = [];
+    // Overlap counts the copier reports after each copy: new at the 1st and 3rd, none at the 2nd.
+    for (const overlaps of [1, 1, 3, 3]) {
+      p.copied(ctx(0, 0, 0, overlaps), 0);
+      seen.push(p.idleThreshold);
+    }
+    return seen;
+  };
+  assert.deepEqual(run(true), [20, 15, 30, 25]);
+  assert.deepEqual(run(false), [10, 10, 10, 10]);
+  // Absent: as before, overlaps are not looked at.
+  const p = makeCopyPolicy({ kind: "adaptive", minIdle: 10, maxIdle: 1000, step: 5 });
+  p.copied(ctx(0, 0, 0, 1), 0);
   assert.equal(p.idleThreshold, 10);
 });
 

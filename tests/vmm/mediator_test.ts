@@ -11,6 +11,7 @@ import {
 } from "../../lib/hw/ahci/mod.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
 import { flakyDisk } from "../../lib/hw/ahci/_test_utils.ts";
+import { BackgroundCopier, type CopyContext, makeCopyPolicy } from "../../lib/vmm/mod.ts";
 
 function boot(rig: Rig): ProcessGenerator<void> {
   return (function* () {
@@ -130,6 +131,69 @@ Deno.test("a copier fed by a stream writes each piece it delivers, keeping guest
   assert.equal(st.sectorsWritten + st.sectorsSkipped, 2048);
   assert.equal(st.sectorsSkipped, 10, "the guest's sectors are not overwritten");
   assert.ok(st.finishedAt >= st.startedAt);
+});
+
+/**
+ * A copier (two 256-sector chunks fetched ahead, 225.6 us at the image
+ * server each) beside one redirected guest read of 8 sectors (200.8 us):
+ * the overlap counts the copier gave its policy after each copy, and the
+ * mediator's redirect counters at the end.
+ */
+function copierBesideRedirect(when: "none" | "after-fetch" | "before-fetch") {
+  const rig = makeRig({ virtualized: true, copier: false, sectors: 2048, readAhead: 0 });
+  const seen: number[] = [];
+  const policy = makeCopyPolicy({ kind: "idle", idleThreshold: 100_000 });
+  const copier = new BackgroundCopier({
+    sim: rig.sim,
+    map: rig.map!,
+    image: rig.image!,
+    io: rig.mediator!,
+    // The policy as it is, recording what the copier told it.
+    policy: Object.assign(Object.create(policy), {
+      copied: (ctx: CopyContext, delay: number) => {
+        seen.push(ctx.fetchOverlaps);
+        policy.copied(ctx, delay);
+      },
+    }),
+  });
+  let outstanding = -1;
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    if (when !== "after-fetch") {
+      if (when === "before-fetch") {
+        rig.sim.process(read1900());
+        yield rig.sim.timeout(50_000); // the read is at the image server
+        outstanding = rig.mediator!.redirectsOutstanding;
+      }
+      yield* copier.run();
+      return;
+    }
+    rig.sim.process(copier.run());
+    yield rig.sim.timeout(10_000); // the copier's first fetches are at the image server
+    yield* read1900();
+  });
+  function* read1900(): ProcessGenerator<void> {
+    assert.deepEqual([...yield* read(rig, 1900, 8)], expectImage(1900, 8));
+  }
+  rig.sim.run();
+  assert.ok(rig.map!.complete);
+  const m = rig.mediator!;
+  return { seen, outstanding, started: m.redirectsStarted, left: m.redirectsOutstanding };
+}
+
+Deno.test("a copier fetch at the image server when a redirected read starts, or issued while one runs, counts as an overlap", () => {
+  const none = copierBesideRedirect("none");
+  assert.deepEqual(none.seen, new Array(8).fill(0));
+  assert.equal(none.started, 0);
+  // Both chunks fetched ahead were at the server when the read was redirected; later ones not.
+  const after = copierBesideRedirect("after-fetch");
+  assert.deepEqual(after.seen, new Array(8).fill(2));
+  assert.deepEqual([after.started, after.left], [1, 0]);
+  // The read was outstanding when the copier issued its first two fetches.
+  const before = copierBesideRedirect("before-fetch");
+  assert.equal(before.outstanding, 1);
+  assert.equal(before.seen[0], 2);
+  assert.deepEqual([before.started, before.left], [1, 0]);
 });
 
 Deno.test("no VMM command, interrupt or status ever reaches the guest", () => {

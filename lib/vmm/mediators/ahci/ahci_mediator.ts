@@ -342,6 +342,10 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     emulatedLogReads: 0,
   };
   lastGuestIo: SimTime = 0;
+  /** Guest reads redirected and not yet done (VmmBlockIo). */
+  redirectsOutstanding = 0;
+  /** Guest reads redirected so far (VmmBlockIo). */
+  redirectsStarted = 0;
   readonly #sim: Simulation;
   readonly #vmm: Vmm;
   readonly #bus: MmioBus;
@@ -896,7 +900,7 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     if (runs.length > 0) {
       p.held = (p.held | (1 << cmd.slot)) >>> 0;
       const work = inImage === cmd.count ? this.#redirect(cmd, runs) : this.#fillFirst(cmd, runs);
-      this.#sim.process(work, `vmm/redirect/${cmd.slot}`);
+      this.#sim.process(this.#counted(work), `vmm/redirect/${cmd.slot}`);
       return;
     }
     // A write is marked present when it completes (#sync), not here: the disk may fail it.
@@ -1013,6 +1017,17 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   }
 
   // ---- redirection ----------------------------------------------------------------
+
+  /** Runs a redirect, counted outstanding while it runs (what the copier senses). */
+  *#counted(work: ProcessGenerator<void>): ProcessGenerator<void> {
+    this.redirectsOutstanding++;
+    this.redirectsStarted++;
+    try {
+      yield* work;
+    } finally {
+      this.redirectsOutstanding--;
+    }
+  }
 
   *#redirect(cmd: GuestCommand, missing: SectorRun[]): ProcessGenerator<void> {
     const p = this.#port;
