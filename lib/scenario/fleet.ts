@@ -15,7 +15,9 @@ import {
   didYouMean,
   issuesMessage,
   MAX_SEED,
+  showValue,
   type SimTime,
+  valueAt,
   valueOfText,
   valuesOfText,
 } from "../_util/mod.ts";
@@ -319,18 +321,6 @@ export function sameParam(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`) || (size(a) && size(b));
 }
 
-function show(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(show)}]`;
-  return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
-}
-
-function at(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const k of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
-  return v;
-}
-
 /** Options of {@link parseScenario}. */
 export interface ParseScenarioOptions {
   /** The profile the scenario runs on: image sizes are checked against its boot and disks. */
@@ -423,7 +413,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     `${options.labels && !isProfilePath(param) ? flagName(param) : param}[${i}]`;
   const issues: string[] = [];
   const issue = (path: readonly PropertyKey[], message: string, value: unknown) =>
-    issues.push(`${label(path)}: ${message}: current value is ${show(value)}`);
+    issues.push(`${label(path)}: ${message}: current value is ${showValue(value)}`);
   const raw = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
   const r = schema.safeParse(input);
   if (!r.success) {
@@ -442,10 +432,10 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         const [head, ...rest] = i.path;
         // A sweep or an outage written as text: the value is in what it was read as.
         const value = head === "sweep"
-          ? at(sweepText(raw.sweep), rest)
+          ? valueAt(sweepText(raw.sweep), rest)
           : head === "outage"
-          ? at(outageText(raw.outage), rest)
-          : at(input, i.path);
+          ? valueAt(outageText(raw.outage), rest)
+          : valueAt(input, i.path);
         issue(i.path, i.message, value);
       }
     }
