@@ -96,8 +96,9 @@ const MIB = 1 << 20;
 /**
  * The policies compared by default: the idle threshold from eager to shy
  * (2 ms is the profile's, calibrated to Fig. startup), the adaptive back-off
- * up to 50 ms, 200 ms (one chunk ahead, three, and three redirect-aware:
- * Fig. Cassandra's) and 1 s, and two rate caps.
+ * up to 50 ms, 200 ms (one chunk ahead, which is Fig. Cassandra's copier;
+ * three; and three, redirect-aware, beyond the paper) and 1 s, and two rate
+ * caps.
  */
 export const CASES: readonly CopierCase[] = [
   { policy: { kind: "idle", idleThreshold: 500_000 }, pipeline: 3 },
@@ -131,7 +132,11 @@ export const CASES: readonly CopierCase[] = [
 /** The paper's Cassandra run (32 GB image, 1250 s in 25 s windows) for every default policy. */
 export const full: CopierParams = { cases: [...CASES], durationS: 1250, sampleEveryS: 25, seed: 1 };
 
-/** Quick: Fig. Cassandra's small run (7 GB image, 320 s) for three policies, one per kind (its adaptive one Fig. Cassandra's). */
+/**
+ * Quick: Fig. Cassandra's small run (7 GB image, 320 s) for three policies,
+ * one per kind: the profile's idle threshold, the redirect-aware back-off,
+ * a 30 MB/s cap.
+ */
 export const small: CopierParams = {
   cases: [CASES[1], CASES[7], CASES[9]],
   durationS: 320,

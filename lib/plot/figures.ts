@@ -659,11 +659,22 @@ export function scatterFigure(
     const span = max - min || Math.abs(max) || 1;
     return [min - lo * span, max + hi * span];
   };
-  const xDomain = pad(data.map((d) => d.x), 0.08, 0.35);
+  const plotW = b.width - marginLeft - 20;
+  const [xLo, xPad] = pad(data.map((d) => d.x), 0.08, 0.35);
+  // Wide enough on the right for every label, which starts 8 px right of its point
+  // (one longer than three quarters of the plot is left to overflow).
+  const xHi = Math.max(
+    xPad,
+    ...data.map((d) => {
+      const room = plotW - 8 - d.label.length * CHAR_W;
+      return room > plotW / 4 ? xLo + ((d.x - xLo) * plotW) / room : xPad;
+    }),
+  );
+  const xDomain = [xLo, xHi];
   const yDomain = pad(data.map((d) => d.y), 0.12, 0.12);
   const plotH = 300 - 40;
   const labelY = dodgeLabels(data, {
-    xPerPx: (xDomain[1] - xDomain[0]) / (b.width - marginLeft - 20),
+    xPerPx: (xDomain[1] - xDomain[0]) / plotW,
     yPerPx: (yDomain[1] - yDomain[0]) / plotH,
   });
   return Plot.plot({

@@ -404,3 +404,21 @@ Deno.test("comparisonTable() headers are column headers, aligned like their colu
   const aligns = (s: string) => [...s.matchAll(/text-align:(\w+)/g)].map((m) => m[1]);
   assert.deepEqual(aligns(row), aligns(heads.map((h) => h[0]).join("")));
 });
+
+Deno.test("scatterFigure() leaves room on the right for the right-most point's whole label", () => {
+  const label = "adaptive 2-200 ms redirect-aware, 3 ahead";
+  const fig = scatterFigure([
+    { label: "idle 2 ms, 3 ahead", group: "idle", x: 100, y: 60 },
+    { label, group: "adaptive", x: 200, y: 90 },
+  ]);
+  const svg = parseSvg(toSvg(fig));
+  const width = Number(svg.getAttribute("width"));
+  const text = [...svg.querySelectorAll("g.mc-point-label text")].find((t) =>
+    t.textContent === label
+  );
+  const m = /translate\(\s*([-\d.]+)/.exec(text?.getAttribute("transform") ?? "");
+  assert.ok(m, "the label is placed with translate(x,y)");
+  // Starts 8 px right of its point; ~6.2 px per character at most (11 px text; these are 10 px).
+  const end = Number(m[1]) + 8 + label.length * 6.2;
+  assert.ok(end <= width, `label ends at ${end.toFixed(0)} px, the figure is ${width} px wide`);
+});
