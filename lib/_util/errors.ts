@@ -269,6 +269,44 @@ export function requireNumber(
 }
 
 /**
+ * Checks a block request against a device of `sectors` 512-byte sectors:
+ * `lba` and `count` whole numbers, `count` >= 1, `lba` >= 0 and
+ * `lba + count` <= `sectors`; else throws a RangeError that says which of
+ * these failed (`op` names the request, e.g. "read").
+ * @example
+ * ```ts
+ * import { requireSectorRange } from "./errors.ts";
+ * requireSectorRange("read", 8, 8, 16);
+ * try {
+ *   requireSectorRange("read", 1.5, 8, 16);
+ * } catch (e) {
+ *   console.assert(String(e).includes("'lba' must be a whole number"));
+ * }
+ * ```
+ */
+export function requireSectorRange(
+  op: string,
+  lba: number,
+  count: number,
+  sectors: number,
+): void {
+  const why = !Number.isInteger(lba)
+    ? "'lba' must be a whole number"
+    : !Number.isInteger(count)
+    ? "'count' must be a whole number"
+    : count < 1
+    ? "'count' must be at least 1"
+    : lba < 0 || lba + count > sectors
+    ? `'lba'+'count' must lie within [0, ${sectors}]`
+    : undefined;
+  if (why !== undefined) {
+    throw new RangeError(
+      `Cannot ${op}: ${why}: current values are lba ${showValue(lba)}, count ${showValue(count)}`,
+    );
+  }
+}
+
+/**
  * A value as an issue shows it: JSON (strings quoted, objects and arrays
  * spelled out), except that NaN, Infinity and -Infinity stay themselves
  * (JSON would write null) and undefined reads "undefined".

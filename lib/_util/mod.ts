@@ -32,6 +32,7 @@ export {
   rangeError,
   requireFraction,
   requireNumber,
+  requireSectorRange,
   type SchemaIssue,
   showValue,
   unknownKeyIssues,

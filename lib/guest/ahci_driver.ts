@@ -6,7 +6,7 @@
  * from the E820 map's usable RAM. It knows nothing of any VMM.
  */
 import type { Gpa, SimTime } from "../_util/mod.ts";
-import { concatVersions, millis, requireNumber } from "../_util/mod.ts";
+import { concatVersions, millis, requireNumber, requireSectorRange } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation, Timer } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type {
@@ -485,16 +485,7 @@ export class AhciDriver implements GuestBlockDriver {
   ): SimEvent<IoResult> {
     const info = this.#info;
     if (info === undefined) throw new Error("AHCI driver: request before init() completed");
-    if (kind === "read" || kind === "write") {
-      if (
-        !(Number.isInteger(lba) && Number.isInteger(count) && lba >= 0 && count >= 1 &&
-          lba + count <= info.sectors)
-      ) {
-        throw new RangeError(
-          `Cannot ${kind}: 'lba'+'count' must lie within [0, ${info.sectors}] with count >= 1: current values are ${lba}, ${count}`,
-        );
-      }
-    }
+    if (kind === "read" || kind === "write") requireSectorRange(kind, lba, count, info.sectors);
     this.stats.requests++;
     const sim = this.sim;
     const start = sim.now;

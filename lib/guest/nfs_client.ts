@@ -12,7 +12,14 @@
  * know the image server, so the deploy layer passes an image-protocol client
  * (its flows, RTT and the server's CPU, cache and disk give the RPC's time).
  */
-import { NO_VERSION, rangeError, requireNumber, transferTime, VersionMap } from "../_util/mod.ts";
+import {
+  NO_VERSION,
+  rangeError,
+  requireNumber,
+  requireSectorRange,
+  transferTime,
+  VersionMap,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
@@ -227,14 +234,7 @@ export class NfsClient implements GuestBlockDriver {
   }
 
   #check(op: string, lba: number, count: number): void {
-    if (
-      !(Number.isInteger(lba) && Number.isInteger(count) && lba >= 0 && count >= 1 &&
-        lba + count <= this.sectors)
-    ) {
-      throw new RangeError(
-        `Cannot ${op}: 'lba'+'count' must lie within [0, ${this.sectors}] with count >= 1: current values are ${lba}, ${count}`,
-      );
-    }
+    requireSectorRange(op, lba, count, this.sectors);
   }
 
   *#cpuWork(ns: SimTime): ProcessGenerator<void> {

@@ -36,6 +36,7 @@ import {
   issuesError,
   numberIssue,
   rangeError,
+  requireSectorRange,
   unknownKeyIssues,
   withDefaults,
 } from "../_util/mod.ts";
@@ -352,16 +353,7 @@ export class VirtioBlk {
   // ---- guest side ----
 
   #request(op: VirtioOp, lba: number, count: number, versions?: Int32Array) {
-    if (op !== "flush") {
-      if (
-        !(Number.isInteger(lba) && Number.isInteger(count) && lba >= 0 && count >= 1 &&
-          lba + count <= this.sectors)
-      ) {
-        throw new RangeError(
-          `Cannot ${op}: 'lba'+'count' must lie within [0, ${this.sectors}] with count >= 1: current values are ${lba}, ${count}`,
-        );
-      }
-    }
+    if (op !== "flush") requireSectorRange(op, lba, count, this.sectors);
     if (this.vm.state !== "running") {
       throw new Error(`virtio-blk: ${op} while VM '${this.vm.name}' is ${this.vm.state}`);
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { parseParams, showValue } from "../../lib/_util/errors.ts";
+import { parseParams, requireSectorRange, showValue } from "../../lib/_util/errors.ts";
 
 Deno.test("showValue writes JSON but keeps NaN and the infinities as themselves", () => {
   assert.equal(showValue(NaN), "NaN");
@@ -34,4 +34,22 @@ Deno.test("parseParams returns what the schema makes, or throws a RangeError nam
     () => parseParams("spin disk", schema, 5),
     /^RangeError: Cannot spin disk: '\(params\)' Invalid input: expected object, received number: current value is 5$/,
   );
+});
+
+Deno.test("requireSectorRange says which rule a block request breaks", () => {
+  requireSectorRange("read", 0, 16, 16);
+  const cases: [number, number, string][] = [
+    [1.5, 8, "'lba' must be a whole number: current values are lba 1.5, count 8"],
+    [0, NaN, "'count' must be a whole number: current values are lba 0, count NaN"],
+    [0, 0, "'count' must be at least 1"],
+    [-1, 4, "'lba'+'count' must lie within [0, 16]"],
+    [9, 8, "'lba'+'count' must lie within [0, 16]: current values are lba 9, count 8"],
+  ];
+  for (const [lba, count, why] of cases) {
+    assert.throws(() => requireSectorRange("read", lba, count, 16), (e) => {
+      assert.ok(e instanceof RangeError);
+      assert.ok(e.message.startsWith("Cannot read: ") && e.message.includes(why), e.message);
+      return true;
+    });
+  }
 });
