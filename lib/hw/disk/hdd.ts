@@ -2,7 +2,8 @@
  * A 7200 rpm SATA hard disk: one actuator, a seek curve fitted to datasheet
  * seek times, random rotational latency, zoned media rate, sequential
  * streaming through the track buffer, a write-back cache destaged when the
- * host is idle, NCQ with optional shortest-positioning-time-first reordering.
+ * host is idle, an NCQ queue served in arrival order or, optionally, by
+ * shortest positioning time (seek + rotation) among the oldest commands.
  */
 import {
   type FieldIssue,
@@ -68,7 +69,12 @@ export interface HddOptions {
    * @default 128
    */
   sequentialWindow?: number;
-  /** Commands (from the oldest) considered for shortest-positioning-time-first; 0 or 1 = FIFO. @default 0 */
+  /**
+   * Commands (from the oldest) among which the drive serves the one with the
+   * shortest positioning time, seek + rotation (see {@link Hdd}); it also
+   * bounds how often a command is passed over. 0 or 1 = arrival order (FIFO).
+   * @default 0
+   */
   sptfWindow?: number;
   /** Charge exactly half a revolution of rotational latency instead of a random draw. @default false */
   deterministic?: boolean;
@@ -105,6 +111,8 @@ interface Job {
   ev: SimEvent<DiskResult>;
   /** Times a younger command was served first (bounds SPTF starvation). */
   bypassed: number;
+  /** Rotational latency drawn when SPTF picked the job, charged to its access. */
+  rot?: SimTime;
 }
 
 interface Positioning {
@@ -113,6 +121,8 @@ interface Positioning {
   seek: SimTime;
   rot: SimTime;
   total: SimTime;
+  /** `rot` of a random target (drawn, or half a revolution when deterministic); unset when the previous access fixes it. */
+  drawn?: SimTime;
 }
 
 interface Extent {
@@ -220,7 +230,9 @@ export function hddSeekIssues(
  *   full-stroke seek and the mean over two uniform LBAs (E[sqrt d] = 8/15,
  *   E[d] = 1/3) is the average seek. An access within one track does not seek.
  * - Rotation: uniform in [0, one revolution) from a seeded stream, or half a
- *   revolution when `deterministic`.
+ *   revolution when `deterministic`. No angular position is kept: for random
+ *   targets the angle under the head after a seek is independent of the
+ *   past, so each access draws afresh.
  * - Media rate falls linearly with LBA from `outerRate` to `innerRate`
  *   (zoned recording); the transfer time integrates it exactly.
  * - A media access that starts 0..`sequentialWindow` sectors after the
@@ -248,13 +260,29 @@ export function hddSeekIssues(
  *   FUA writes and writes larger than the cache go to the media; FLUSH
  *   destages everything. Reads of sectors all dirty in the cache are served
  *   from it.
+ * - NCQ: up to `queueDepth` commands queue. With `sptfWindow` 0 or 1 they
+ *   are served in arrival order. Otherwise the drive serves, among the
+ *   oldest `sptfWindow`, the one with the least seek + rotation (rotational
+ *   position ordering, as SATA drives do: Intel & Seagate, "Serial ATA
+ *   Native Command Queuing", 2003; Jacobson & Wilkes, HPL-CSP-91-7, 1991;
+ *   Worthington, Ganger & Patt, SIGMETRICS 1994). Each candidate with a
+ *   random target gets its own rotation draw (the targets' angles are
+ *   independent), and the chosen command is charged that same draw, so the
+ *   pick and the access agree; a candidate that streams on from the
+ *   previous access costs its exact pass-over time, a cached one nothing.
+ *   Unpicked candidates draw again at the next pick (a memoryless
+ *   approximation of their angles). A command passed over `sptfWindow`
+ *   times is served next. Destaging picks among the oldest `sptfWindow`
+ *   dirty extents the same way. `deterministic` charges half a revolution
+ *   to every candidate, so the pick then saves seek time only.
  *
  * Content changes when a command starts service, so reads see every write
  * served before them, cached or not; reordering never passes an overlapping
  * write or a flush. Guest errors (out-of-range LBA: "idnf"; zero count or a
  * command beyond `queueDepth`: "abrt") complete after `commandOverhead`.
- * Not modelled: cylinder/head geometry and skew, spare sectors, read-ahead
- * beyond the sequential window, power states, media errors.
+ * Not modelled: cylinder/head geometry and skew, the angular position of
+ * sectors and head (rotation is drawn), spare sectors, read-ahead beyond the
+ * sequential window, power states, media errors, time-based command aging.
  * @example
  * ```ts
  * import { Simulation } from "../../sim/mod.ts";
@@ -483,40 +511,44 @@ export class Hdd implements BlockDevice {
       const start = sim.now;
       const versions = applyContent(this.content, job.d);
       const d = job.d;
-      if (d.op === "read") yield* this.#read(d);
-      else if (d.op === "write") yield* this.#write(d);
+      if (d.op === "read") yield* this.#read(d, job.rot);
+      else if (d.op === "write") yield* this.#write(d, job.rot);
       else yield* this.#flush();
       this.#finish(job.d, job.ev, { ok: true, versions, serviceTime: sim.now - start });
     }
   }
 
-  /** Next job: FIFO, or the least estimated positioning time among the oldest `sptfWindow`. */
+  /**
+   * Next job: FIFO (no draw here, so the FIFO stream of draws is unchanged),
+   * or the least positioning time among the oldest `sptfWindow`, keeping the
+   * winner's rotation draw for its access.
+   */
   #pick(): Job {
     const q = this.#queue;
     const window = Math.min(this.#o.sptfWindow, q.length);
     if (window <= 1 || q[0].bypassed >= this.#o.sptfWindow) return q.shift()!;
     let best = 0;
-    let bestCost = this.#estimate(q[0].d);
+    let bestP = this.#estimate(q[0].d);
     for (let j = 1; j < window; j++) {
       const d = q[j].d;
       if (d.op === "flush") break;
       let blocked = false;
       for (let i = 0; i < j && !blocked; i++) blocked = conflicts(q[i].d, d);
       if (blocked) continue;
-      const cost = this.#estimate(d);
-      if (cost < bestCost) {
-        best = j;
-        bestCost = cost;
-      }
+      const p = this.#estimate(d);
+      if (p.total < bestP.total) [best, bestP] = [j, p];
     }
     for (let i = 0; i < best; i++) q[i].bypassed++;
-    return q.splice(best, 1)[0];
+    const job = q.splice(best, 1)[0];
+    job.rot = bestP.drawn;
+    return job;
   }
 
-  #estimate(d: Decoded): number {
-    if (d.op === "flush") return 0; // only ever a candidate at the head of the queue
-    if (this.#cached(d)) return 0;
-    return this.#positioning(d.lba, false, d.op === "write").total;
+  /** Positioning a candidate would cost now (nothing if the cache serves it). */
+  #estimate(d: Decoded): Pick<Positioning, "total" | "drawn"> {
+    if (d.op === "flush") return { total: 0 }; // only ever a candidate at the head of the queue
+    if (this.#cached(d)) return { total: 0 };
+    return this.#positioning(d.lba, d.op === "write");
   }
 
   /** True when the command is served by the cache alone. */
@@ -527,11 +559,12 @@ export class Hdd implements BlockDevice {
   }
 
   /**
-   * Seek and rotation to reach `lba` for an access starting now; draws the
-   * rotation only when `draw`. `hostWrite`: a host write to the media, which
-   * cannot stream on after a pause (see {@link Hdd}).
+   * Seek and rotation to reach `lba` for an access starting now. A random
+   * target's rotation is `drawn` when given (drawn at the SPTF pick), else a
+   * new draw. `hostWrite`: a host write to the media, which cannot stream on
+   * after a pause (see {@link Hdd}).
    */
-  #positioning(lba: number, draw: boolean, hostWrite: boolean): Positioning {
+  #positioning(lba: number, hostWrite: boolean, drawn?: SimTime): Positioning {
     const gap = lba - this.#headEnd;
     if (this.#headEnd >= 0 && gap >= 0 && gap <= this.#o.sequentialWindow) {
       const pass = gap > 0 ? this.mediaTime(this.#headEnd, gap) : 0;
@@ -543,16 +576,28 @@ export class Hdd implements BlockDevice {
       return { sequential: false, seek: 0, rot, total: rot };
     }
     const seek = this.seekTime(lba - Math.max(0, this.#headEnd), lba);
-    const rot = this.#o.deterministic || !draw
-      ? Math.round(this.revolution / 2)
-      : Math.round(this.#rng.uniform(0, this.revolution));
-    return { sequential: false, seek, rot, total: seek + rot };
+    // A pick's draw still holds if the head moved since (a destage chunk ran
+    // first): the target's angle is just as independent of the new position.
+    const rot = drawn ??
+      (this.#o.deterministic
+        ? Math.round(this.revolution / 2)
+        : Math.round(this.#rng.uniform(0, this.revolution)));
+    return { sequential: false, seek, rot, total: seek + rot, drawn: rot };
   }
 
-  /** One media access (`hostWrite`: a host write); the caller holds the actuator. */
-  *#access(lba: number, n: number, extra: SimTime, hostWrite: boolean): ProcessGenerator<void> {
+  /**
+   * One media access (`hostWrite`: a host write; `rot`: rotation drawn at the
+   * pick); the caller holds the actuator.
+   */
+  *#access(
+    lba: number,
+    n: number,
+    extra: SimTime,
+    hostWrite: boolean,
+    rot?: SimTime,
+  ): ProcessGenerator<void> {
     const st = this.#stats;
-    const p = this.#positioning(lba, true, hostWrite);
+    const p = this.#positioning(lba, hostWrite, rot);
     if (p.sequential) st.sequentialHits++;
     else if (p.seek > 0) st.seeks++;
     st.seekTime += p.seek;
@@ -566,27 +611,29 @@ export class Hdd implements BlockDevice {
   }
 
   /** Host media access: waits for the actuator (at most one destage chunk). */
-  *#hostAccess(lba: number, n: number, write: boolean): ProcessGenerator<void> {
+  *#hostAccess(lba: number, n: number, write: boolean, rot?: SimTime): ProcessGenerator<void> {
     using req = this.#actuator.request();
     yield req;
-    yield* this.#access(lba, n, this.#o.commandOverhead, write);
+    yield* this.#access(lba, n, this.#o.commandOverhead, write, rot);
   }
 
   /** Writes one chunk of the cache to the media; the caller holds the actuator. */
   *#destageChunk(): ProcessGenerator<void> {
     const dirty = this.#dirty;
     let i = 0;
+    let rot: SimTime | undefined;
     const window = Math.min(this.#o.sptfWindow, dirty.extents.length);
     if (window > 1) {
+      // As #pick: each extent's own draw; the chosen one's is charged.
       let best = Infinity;
       for (let j = 0; j < window; j++) {
-        const cost = this.#positioning(dirty.extents[j].lba, false, false).total;
-        if (cost < best) [best, i] = [cost, j];
+        const p = this.#positioning(dirty.extents[j].lba, false);
+        if (p.total < best) [best, i, rot] = [p.total, j, p.drawn];
       }
     }
     const piece = dirty.take(i, this.#chunkSectors);
     this.#inFlight = piece;
-    yield* this.#access(piece.lba, piece.count, 0, false);
+    yield* this.#access(piece.lba, piece.count, 0, false, rot);
     this.#inFlight = null;
     this.#stats.destagedBytes += piece.count * SECTOR_SIZE;
     const room = this.#roomFreed;
@@ -613,19 +660,19 @@ export class Hdd implements BlockDevice {
     while (this.#dirty.total > 0) yield* this.#destageChunk();
   }
 
-  *#read(d: Decoded): ProcessGenerator<void> {
+  *#read(d: Decoded, rot?: SimTime): ProcessGenerator<void> {
     if (this.#cached(d)) {
       this.#stats.cacheReadHits++;
       yield this.#sim.timeout(this.#o.commandOverhead + this.#ifaceTime(d.count));
       return;
     }
-    yield* this.#hostAccess(d.lba, d.count, false);
+    yield* this.#hostAccess(d.lba, d.count, false, rot);
   }
 
-  *#write(d: Decoded): ProcessGenerator<void> {
+  *#write(d: Decoded, rot?: SimTime): ProcessGenerator<void> {
     if (this.#cacheSectors > 0) this.#dirty.remove(d.lba, d.count);
     if (!this.#cached(d)) {
-      yield* this.#hostAccess(d.lba, d.count, true);
+      yield* this.#hostAccess(d.lba, d.count, true, rot);
       return;
     }
     const sim = this.#sim;
