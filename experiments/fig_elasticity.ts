@@ -29,15 +29,13 @@ import {
   loadProfile,
   type Profile,
   readProfileInput,
+  startupStrategy,
 } from "../lib/scenario/mod.ts";
 import {
-  DEPLOYED,
-  fleetStrategy,
   imageBytesOf,
   type Outage,
   OutageSchema,
   parseScenario,
-  PREINSTALLED,
   type ProfileOverrides,
   ScenarioError,
   startOutage,
@@ -240,12 +238,15 @@ export function countInWindow(windowOps: number[], elapsed: SimTime, width: SimT
  * ```
  */
 export function runStrategy(profile: Profile, strategy: string, params: Plain): StrategyCapacity {
-  const start = fleetStrategy(strategy, "run the elasticity experiment");
+  const { start, preinstalled, deployed: deploys } = startupStrategy(
+    strategy,
+    "run the elasticity experiment",
+  );
   const w = buildWorld(profile, {
     seed: params.seed,
     nodes: params.nodes,
     imageBytes: imageBytesOf(params.imageGb),
-    preinstalled: PREINSTALLED[strategy] ?? false,
+    preinstalled,
     run: strategy,
   });
   const dt = Math.round(params.sampleEveryS * 1e9);
@@ -268,8 +269,8 @@ export function runStrategy(profile: Profile, strategy: string, params: Plain): 
       yield* node.firmware.powerOn();
       const r = yield* start(w, node, options);
       up.push(w.sim.now - t0);
-      if (DEPLOYED[strategy] === "up") deployed.push(w.sim.now - t0);
-      if (DEPLOYED[strategy] === "copy") {
+      if (deploys === "up") deployed.push(w.sim.now - t0);
+      if (deploys === "copy") {
         w.sim.process(function* () {
           yield* finishDeployment(w, node, r);
           deployed.push(w.sim.now - t0);

@@ -9,28 +9,22 @@ import {
   BUILTIN_PROFILE,
   compare,
   type Comparison,
-  KVM_STRATEGIES,
   loadProfile,
   loadReference,
   type Profile,
-  STARTUP_STRATEGIES,
+  startupStrategy,
+  strategyNames,
 } from "../lib/scenario/mod.ts";
-
-/** Every startup method by name. */
-export const METHODS: Record<
-  string,
-  (typeof STARTUP_STRATEGIES)[string] | (typeof KVM_STRATEGIES)[string]
-> = {
-  ...STARTUP_STRATEGIES,
-  ...KVM_STRATEGIES,
-};
 import { formatComparison, type StartupRow } from "../lib/plot/mod.ts";
 import { issuesError, smallFlag } from "../lib/_util/mod.ts";
 import { bootAreas, checkParams, imageIssue, type ParamRules } from "./_params.ts";
 
 /** Parameters of the startup experiment. */
 export interface StartupParams {
-  /** Methods to run (keys of the strategy table). */
+  /**
+   * Methods to run: registered strategies ({@link strategyNames}); the
+   * paper's rows and comparisons are made for the paper's four.
+   */
   methods: string[];
   /**
    * Image size override, bytes (the profile's 32 GB when absent): whole
@@ -80,12 +74,13 @@ const PAPER_METHOD: Record<string, string> = {
 /** Methods whose OS runs off the image server: its writes go to the image. */
 const OVER_NFS = ["nfsroot", "kvm-nfs"];
 
-const RULES: ParamRules<StartupParams> = {
-  methods: { list: Object.keys(METHODS) },
+/** The parameters' rules, with the strategies registered when a run is asked for. */
+const rules = (): ParamRules<StartupParams> => ({
+  methods: { list: strategyNames() },
   imageBytes: true,
   seed: true,
   profile: true,
-};
+});
 
 /**
  * Runs every method on a fresh world and returns the phase rows (simulated
@@ -101,7 +96,7 @@ const RULES: ParamRules<StartupParams> = {
  * ```
  */
 export async function run(params: StartupParams = full): Promise<StartupOutput> {
-  checkParams("run startup", params, RULES);
+  checkParams("run startup", params, rules());
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   if (params.imageBytes !== undefined) {
     const image = { field: "imageBytes", value: params.imageBytes };
@@ -114,10 +109,11 @@ export async function run(params: StartupParams = full): Promise<StartupOutput> 
   const totals: Record<string, number> = {};
   const simPhases: Record<string, Record<string, number>> = {};
   for (const method of params.methods) {
-    const strategy = METHODS[method as keyof typeof METHODS];
+    const { start, preinstalled } = startupStrategy(method, "run startup");
     const w = buildWorld(profile, {
       seed: params.seed,
       imageBytes: params.imageBytes,
+      preinstalled,
       run: method,
     });
     const node = w.nodes[0];
@@ -128,7 +124,7 @@ export async function run(params: StartupParams = full): Promise<StartupOutput> 
     w.sim.process(function* () {
       yield* node.firmware.powerOn();
       t0 = w.sim.now;
-      result = yield* strategy(w, node);
+      result = yield* start(w, node);
     });
     // Stop once the OS is up (the BMcast copier would otherwise run on).
     while (result === undefined && w.sim.step()) { /* run */ }

@@ -4,7 +4,7 @@
  * out/report.html): the figures as inline SVG, the paper-versus-simulation
  * table with pass/fail (with `--small` the table is shown but not judged: the
  * paper's values do not apply to the quick configurations), every profile
- * parameter with its value and source,
+ * parameter with its value, unit and source,
  * the experiments' configurations, the seed, the git commit, the Deno
  * version and the date. No external resources: a Content-Security-Policy
  * forbids them, and a tiny inline script records page errors (and blocked
@@ -37,6 +37,7 @@ import {
   loadProfile,
   loadReference,
   minImageBytes,
+  parameterUnit,
   type Profile,
   readProfileInput,
 } from "../lib/scenario/mod.ts";
@@ -51,6 +52,11 @@ export interface ReportFigure {
   title: string;
   /** The paper's caption (data/reference). */
   caption: string;
+  /**
+   * What our chart draws where the paper's caption states its axes (its
+   * range, e.g. "0-320 s, y-axis 60%-120%"), read from the chart itself.
+   */
+  drawn?: string;
   /** The experiment's parameters (without the profile). */
   config: Record<string, unknown>;
   /** Inline SVG; empty when the experiment crashed. */
@@ -83,6 +89,14 @@ interface Experiment {
   run: (
     params: Record<string, unknown>,
   ) => Promise<{ figure: Figure; comparisons: ComparisonRow[] }>;
+  /** The chart's drawn range, for a figure whose paper caption gives its axes. */
+  drawn?: (figure: Figure) => string;
+}
+
+/** A chart's x and y domains, as drawn (Plot's `scale()` accessor on the figure). */
+function domains(figure: Figure): { x: number[]; y: number[] } {
+  const f = figure as unknown as { scale(name: "x" | "y"): { domain: number[] } };
+  return { x: f.scale("x").domain, y: f.scale("y").domain };
 }
 
 /** The four experiments in the paper's order, each with its figure builder. */
@@ -116,6 +130,12 @@ const EXPERIMENTS: Experiment[] = [
         }),
         ...o,
       };
+    },
+    // The paper's caption gives its axes (0-1250 s, 70%-120%); ours follow the run and the data.
+    drawn: (figure) => {
+      const { x, y } = domains(figure);
+      const n = (v: number) => String(Math.round(v));
+      return `${n(x[0])}-${n(x[1])} s, y-axis ${n(y[0])}%-${n(y[1])}%`;
     },
   },
   {
@@ -208,6 +228,7 @@ export async function collectReport(options: CollectOptions = {}): Promise<Repor
     try {
       const o = await e.run({ ...config, profile });
       fig.svg = toSvg(o.figure);
+      fig.drawn = e.drawn?.(o.figure);
       fig.comparisons = o.comparisons;
     } catch (err) {
       fig.error = (err as Error).stack ?? String(err);
@@ -299,6 +320,7 @@ figcaption { font-size: 12px; color: #444; margin-top: 4px; }
 table.params { border-collapse: collapse; font-size: 12px; width: 100%; }
 table.params th, table.params td { text-align: left; padding: 2px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
 table.params td.v { font-family: ui-monospace, monospace; white-space: nowrap; }
+table.params td.u { white-space: nowrap; }
 table.params td.s { color: #333; } details summary { cursor: pointer; }
 .configs { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(290px, 100%), 1fr)); gap: 8px; }
 .configs > div { min-width: 0; } .configs h3 { font-size: 13px; margin: 0; }
@@ -314,18 +336,40 @@ pre { font-size: 12px; background: #f6f6f6; padding: 8px; overflow-x: auto; }
   tr { break-inside: avoid; }
   .wide, pre { overflow: visible; white-space: pre-wrap; }
   table.params td.v { white-space: normal; overflow-wrap: anywhere; }
+  table.params td.u { white-space: normal; }
+  table.params td.s { overflow-wrap: anywhere; } /* a long path in a source: room for the unit column */
   table.params td.v pre { font-size: 10px; min-width: 28ch; } /* whole JSON lines, the table within A4 */
   #mc-page-errors[data-count="0"] { display: none; }
 }
 `;
 
-function paramValue(v: unknown): string {
+/**
+ * A profile value at `path` as the table shows it: a scalar as text; an
+ * object or list as its JSON (cut when long) that opens to one field a line,
+ * each with its unit (lib/deploy parameterUnit).
+ */
+function paramValue(path: string, v: unknown): string {
   if (typeof v !== "object" || v === null) return esc(String(v));
   const json = JSON.stringify(v);
-  if (json.length <= 60) return esc(json);
-  return `<details><summary>${esc(json.slice(0, 48))}&hellip;</summary><pre>${
-    esc(JSON.stringify(v, null, 1))
-  }</pre></details>`;
+  const summary = json.length <= 60 ? esc(json) : `${esc(json.slice(0, 48))}&hellip;`;
+  return `<details><summary>${summary}</summary><pre>${esc(withUnits(path, v))}</pre></details>`;
+}
+
+/** `JSON.stringify(v, null, 1)` with each scalar's line ending in `// <its unit>`. */
+function withUnits(path: string, v: unknown, indent = ""): string {
+  if (typeof v !== "object" || v === null) return JSON.stringify(v);
+  const list = Array.isArray(v);
+  const entries = list ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
+  const [open, close] = list ? ["[", "]"] : ["{", "}"];
+  if (entries.length === 0) return `${open}${close}`;
+  const lines = entries.map(([k, x], i) => {
+    const at = `${path}.${k}`;
+    const key = list ? "" : `${JSON.stringify(k)}: `;
+    const comma = i < entries.length - 1 ? "," : "";
+    const unit = typeof x === "object" && x !== null ? "" : ` // ${parameterUnit(at) ?? "?"}`;
+    return `${indent} ${key}${withUnits(at, x, `${indent} `)}${comma}${unit}`;
+  });
+  return `${open}\n${lines.join("\n")}\n${indent}${close}`;
 }
 
 /**
@@ -336,8 +380,19 @@ function wide(label: string): string {
   return `<div class="wide" role="region" aria-label="${esc(label)}" tabindex="0">`;
 }
 
+/** Every parameter (and each field with a source of its own) with its value, unit and source. */
 function profileTable(profile: Profile): string {
   const rows: string[] = [];
+  // An object's units are per field, each beside its value.
+  const row = (cls: string, section: string, name: string, value: unknown, source: string) => {
+    const path = `${section}.${name}`;
+    const unit = typeof value === "object" && value !== null
+      ? "per field (in the value)"
+      : parameterUnit(path) ?? "";
+    return `<tr${cls}><td>${esc(section)}</td><td>${esc(name)}</td><td class="v">${
+      paramValue(path, value)
+    }</td><td class="u">${esc(unit)}</td><td class="s">${esc(source)}</td></tr>`;
+  };
   for (const [section, params] of Object.entries(profile)) {
     if (typeof params !== "object" || params === null) continue;
     for (const [name, p] of Object.entries(params as Record<string, unknown>)) {
@@ -346,26 +401,17 @@ function profileTable(profile: Profile): string {
         source: string;
         fieldSources?: Record<string, string>;
       };
-      rows.push(
-        `<tr><td>${esc(section)}</td><td>${esc(name)}</td><td class="v">${
-          paramValue(value)
-        }</td><td class="s">${esc(source)}</td></tr>`,
-      );
+      rows.push(row("", section, name, value, source));
       // Fields with a source of their own, each on a row below its parameter.
       for (const [field, src] of Object.entries(fieldSources ?? {})) {
-        rows.push(
-          `<tr class="field"><td>${esc(section)}</td><td>${
-            esc(`${name}.${field}`)
-          }</td><td class="v">${
-            paramValue((value as Record<string, unknown>)[field])
-          }</td><td class="s">${esc(src)}</td></tr>`,
-        );
+        const v = (value as Record<string, unknown>)[field];
+        rows.push(row(' class="field"', section, `${name}.${field}`, v, src));
       }
     }
   }
   return `${
     wide("profile parameters")
-  }<table class="params"><thead><tr><th scope="col">section</th><th scope="col">parameter</th><th scope="col">value</th><th scope="col">source</th></tr></thead>
+  }<table class="params"><thead><tr><th scope="col">section</th><th scope="col">parameter</th><th scope="col">value</th><th scope="col">unit</th><th scope="col">source</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table></div>`;
 }
 
@@ -413,9 +459,9 @@ export function renderReport(data: ReportData): string {
       f.error === undefined
         ? f.svg
         : `<h3>${esc(f.title)}</h3><p class="crash">experiment crashed:\n${esc(f.error)}</p>`
-    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(displayUnit(f.caption))}. ${judgement(f)}${
-      f.wallS.toFixed(1)
-    } s wall time.</figcaption></figure>`
+    }<figcaption><b>${esc(f.name)}</b>: paper: ${esc(displayUnit(f.caption))}${
+      f.drawn === undefined ? "" : `. This chart: ${esc(f.drawn)}`
+    }. ${judgement(f)}${f.wallS.toFixed(1)} s wall time.</figcaption></figure>`
   ).join("\n");
   const configs = data.figures.map((f) =>
     `<div><h3>${esc(f.name)}</h3><pre>${esc(JSON.stringify(f.config, null, 2))}</pre></div>`

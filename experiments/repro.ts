@@ -12,10 +12,12 @@
 import { relative } from "node:path";
 import {
   csv,
+  errorText,
   intFlag,
   issuesMessage,
   MAX_SEED,
   outDirIssue,
+  paperText,
   parseFlags,
   seedRangeIssue,
   textTable,
@@ -184,7 +186,10 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
  * how many seeds pass. A metric some seed never reached within its run
  * (simulated NaN) reads as the comparison table shows it: the range covers
  * the seeds that reached it ("not reached" when none did), the worst error
- * is "n/a", and the status counts the seeds that did not reach it.
+ * is "n/a", and the status counts the seeds that did not reach it. A metric
+ * with a band (the paper gives only a range) shows the band as its paper
+ * value ("70-100") and its worst error as "in band" or the distance outside
+ * it, e.g. "-3.1 (below band)".
  * @example
  * ```ts
  * import { formatSpread } from "./repro.ts";
@@ -192,6 +197,9 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
  * const run = (v: number) => [compare({ figure: "f", metric: "m", paper: 100, simulated: v, tolerancePct: 1 })];
  * const [, line] = formatSpread(spreadOverSeeds([run(100), run(NaN)])).split("\n");
  * console.assert(/\| +n\/a \| FAIL \(1\/2 seeds within \u00b11%, 1 not reached\)$/.test(line), line);
+ * const band = (v: number) => [compare({ figure: "f", metric: "m", band: { low: 70, high: 100 }, simulated: v })];
+ * const [, inBand] = formatSpread(spreadOverSeeds([band(80), band(90)])).split("\n");
+ * console.assert(/\| 70-100 \| +85 \| +80 \| +90 \| +in band \| ok \(2\/2 seeds\)$/.test(inBand), inBand);
  * ```
  */
 export function formatSpread(
@@ -209,25 +217,57 @@ export function formatSpread(
     rows.map((r) => {
       const missed = r.simulated.filter((v) => Number.isNaN(v)).length;
       const seeds = `${r.passes}/${r.simulated.length} seeds`;
+      const signed = (v: number) => `${v >= 0 ? "+" : "-"}${Math.abs(v).toFixed(1)}`;
       return [
         r.figure,
         r.metric,
-        n(r.paper),
+        paperText(r, n),
         n(r.mean),
         n(r.min),
         n(r.max),
-        Number.isNaN(r.worstErrorPct)
-          ? "n/a"
-          : `${r.worstErrorPct >= 0 ? "+" : "-"}${Math.abs(r.worstErrorPct).toFixed(1)}`,
+        errorText({ errorPct: r.worstErrorPct, band: r.band, pass: r.pass }, signed),
         r.pass
           ? `ok (${seeds})`
-          : `FAIL (${seeds} within \u00b1${n(r.tolerancePct)}%${
-            missed > 0 ? `, ${missed} not reached` : ""
-          })`,
+          : `FAIL (${seeds} ${
+            r.band === undefined ? `within \u00b1${n(r.tolerancePct)}%` : "in band"
+          }${missed > 0 ? `, ${missed} not reached` : ""})`,
       ].slice(0, columns);
     }),
     [false, false, true, true, true, true, true, false].slice(0, columns),
   );
+}
+
+/**
+ * A comparison or seed spread as comparison.csv and results.json write it:
+ * a band's bounds as `paperLow` and `paperHigh` after `paper` (empty for a
+ * value the paper reports), and for a band `paper` and `tolerancePct` empty
+ * (its middle and 0 are no values of the paper's); other fields as they are.
+ * @example
+ * ```ts
+ * import { tidyComparison } from "./repro.ts";
+ * import { compare } from "../lib/scenario/mod.ts";
+ * const band = compare({ figure: "f", metric: "m", band: { low: 70, high: 100 }, simulated: 93 });
+ * console.assert(JSON.stringify(tidyComparison(band)) ===
+ *   '{"figure":"f","metric":"m","paper":null,"paperLow":70,"paperHigh":100,' +
+ *     '"simulated":93,"tolerancePct":null,"errorPct":0,"pass":true}');
+ * const point = compare({ figure: "f", metric: "m", paper: 63, simulated: 64, tolerancePct: 5 });
+ * console.assert(tidyComparison(point).paper === 63 && tidyComparison(point).paperLow === null);
+ * ```
+ */
+export function tidyComparison<R extends { band?: { low: number; high: number } }>(row: R): Row {
+  const { band } = row;
+  const out: Row = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (k === "paper") {
+      Object.assign(out, {
+        paper: band ? null : v,
+        paperLow: band?.low ?? null,
+        paperHigh: band?.high ?? null,
+      });
+    } else if (k === "tolerancePct") out[k] = band ? null : v;
+    else if (k !== "band") out[k] = v;
+  }
+  return out;
 }
 
 if (import.meta.main) {
@@ -284,7 +324,7 @@ if (import.meta.main) {
   for (const name of new Set(figures.map((f) => f.name))) {
     files[`fig_${name}.csv`] = csv(figures.filter((f) => f.name === name).flatMap((f) => f.rows));
   }
-  files["comparison.csv"] = csv(comparisons.map(verdict));
+  files["comparison.csv"] = csv(comparisons.map((c) => tidyComparison(verdict(c))));
   files["results.json"] = JSON.stringify(
     {
       wallSeconds: wall,
@@ -298,10 +338,14 @@ if (import.meta.main) {
       },
       figures: figures.map(({ svg: _svg, ...f }) => ({
         ...f,
-        comparisons: f.comparisons.map(verdict),
+        comparisons: f.comparisons.map((c) => tidyComparison(verdict(c))),
       })),
       ...(count > 1
-        ? { spread: spread.map((r) => judged ? r : { ...r, pass: null, passes: null }) }
+        ? {
+          spread: spread.map((r) =>
+            tidyComparison(judged ? r : { ...r, pass: null, passes: null })
+          ),
+        }
         : {}),
     },
     null,

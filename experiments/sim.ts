@@ -26,10 +26,10 @@ import {
   type Profile,
   ProfileError,
   readOverrideItems,
+  strategyNames,
 } from "../lib/scenario/mod.ts";
 import {
   flagName,
-  FLEET_STRATEGIES,
   type FleetRun,
   type FleetSummaryRow,
   MAX_NODES,
@@ -132,7 +132,7 @@ function usage(builtin?: Profile): string {
   busy the busiest server was after the first POST: its link (link %, of the
   line rate) and its disk (disk %, of the time a read was outstanding).
 
-  --strategy NAME   ${Object.keys(FLEET_STRATEGIES).join(" | ")} (default bmcast)
+  --strategy NAME   ${strategyNames().join(" | ")} (default bmcast)
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
   --seed N          random seed (default 1)
   --image-gb X      image size, GB (default: the profile's image.bytes); each run's profile

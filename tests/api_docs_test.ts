@@ -6,7 +6,8 @@
  * schema (a zod class instance) and zod's own `input`/`output` helpers.
  */
 import assert from "node:assert/strict";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
@@ -68,4 +69,45 @@ Deno.test("mod.ts re-exports every figure builder of lib/plot; colours and label
     assert.ok(name in plot, `lib/plot/mod.ts exports ${name}`);
     assert.ok(!(name in root), `${name} is lib/plot's, not the root's`);
   }
+});
+
+/** The first `ts` code block of README.md's section `heading`. */
+function readmeExample(heading: string): string {
+  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
+  const section = readme.slice(readme.indexOf(`\n${heading}\n`));
+  const block = /```ts\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf("\n### ", 1)));
+  assert.ok(block, `README.md's ${heading} has a ts example`);
+  return block[1];
+}
+
+Deno.test("README's 'Adding a strategy' example type-checks, registers a strategy runFleet finds, and prints what it says", async () => {
+  const src = readmeExample("### Adding a strategy");
+  const dir = Deno.makeTempDirSync({ prefix: "readme_strategy_" });
+  const file = join(dir, "example.ts");
+  // Outside the checkout, as a user's script: mod.ts by its absolute URL.
+  Deno.writeTextFileSync(
+    file,
+    src.replaceAll('"./mod.ts"', JSON.stringify(pathToFileURL(join(ROOT, "mod.ts")).href)),
+  );
+  const printed: unknown[] = [];
+  const log = console.log;
+  try {
+    const check = new Deno.Command(Deno.execPath(), {
+      args: ["check", "--frozen", "--config", join(ROOT, "deno.json"), file],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+    console.log = (...data: unknown[]) => printed.push(...data);
+    await import(pathToFileURL(file).href);
+  } finally {
+    console.log = log;
+    Deno.removeSync(dir, { recursive: true });
+  }
+  const { startupStrategy } = await import("../mod.ts");
+  const kexec = startupStrategy("image-copy-kexec");
+  assert.deepEqual([kexec.preinstalled, kexec.deployed], [false, "up"]);
+  // The comment's startup time is what the run prints.
+  const said = Number(/summary\.lastS\); \/\/ (\d+) s/.exec(src)![1]);
+  assert.equal(Math.round(printed[0] as number), said);
 });

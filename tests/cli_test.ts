@@ -10,8 +10,8 @@ import {
   imageSizeRange,
   loadProfile,
   minImageBytes,
+  strategyNames,
 } from "../lib/scenario/mod.ts";
-import { FLEET_STRATEGIES } from "../lib/scenario/fleet.ts";
 import type { SimDocument } from "../experiments/sim.ts";
 import { ROOT, runScript } from "./_script.ts";
 
@@ -53,7 +53,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
   for (const column of ["server GB", "disk GB", "link %", "disk %"]) {
     assert.ok(r.stdout.includes(`(${column}`), column);
   }
-  for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stdout.includes(s), s);
+  for (const s of strategyNames()) assert.ok(r.stdout.includes(s), s);
   assert.match(
     r.stdout,
     /exit status: 0 done, 1 the simulation failed or the outputs could not be written,\s+2 invalid input/,
@@ -244,7 +244,7 @@ Deno.test("sim rejects bad input with every issue at once, exit 2 and no output 
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /--nodes: must be >= 1: current value is "0"/);
     assert.match(r.stderr, /--strategy: must be one of .*: current value is "bogus"/);
-    for (const s of Object.keys(FLEET_STRATEGIES)) assert.ok(r.stderr.includes(s), s);
+    for (const s of strategyNames()) assert.ok(r.stderr.includes(s), s);
     assert.ok(!exists(out), "--out was not created");
 
     // A broken profile, a too-small image and a bad sweep value: all reported together.
@@ -767,7 +767,7 @@ Deno.test("sim says the form of a --set path naming a whole section and of a --s
   assert.match(r.stderr, /invalid input \(2 issues\)/);
   assert.match(
     r.stderr,
-    /\n {2}--set: hdd: a whole section cannot be set; give SECTION\.PARAMETER=VALUE \(section hdd has: sectors, rpm, /,
+    /\n {2}--set: hdd: a whole section cannot be set; give SECTION\.PARAMETER=VALUE \(section hdd has: sectors \[sectors\], rpm \[rev\/min\], /,
   );
   assert.match(
     r.stderr,

@@ -141,6 +141,29 @@ Deno.test("report --small writes one self-contained page: figures, checks, profi
     html,
     /<tr class="field"><td>boot<\/td><td>params\.readRequests<\/td><td class="v">3000<\/td>/,
   );
+  // Each value with its unit (lib/deploy parameterUnit); an object's beside each field's value.
+  const params = html.match(/<table class="params">[\s\S]*?<\/table>/)?.[0] ?? "";
+  const cells = (section: string, name: string) => {
+    const m = params.match(
+      new RegExp(
+        `<tr[^>]*><td>${section}</td><td>${name}</td><td class="v">([\\s\\S]*?)</td><td class="u">([^<]*)</td>`,
+      ),
+    );
+    assert.ok(m, `${section}.${name} has a row`);
+    return { value: m[1], unit: m[2] };
+  };
+  assert.equal(cells("cpu", "vmExit").unit, "ns");
+  assert.equal(cells("hdd", "rpm").unit, "rev/min");
+  assert.equal(cells("network", "lineRate").unit, "bytes/s");
+  assert.equal(cells("boot", "params\\.readRequests").unit, "requests");
+  const fabric = cells("infiniband", "fabric");
+  assert.equal(fabric.unit, "per field (in the value)");
+  assert.match(fabric.value, /\n &quot;laneRate&quot;: 10000000000, \/\/ bit\/s\n/);
+  assert.match(
+    cells("vmm", "copyPolicy").value,
+    /^<details><summary>\{&quot;kind&quot;:&quot;idle&quot;,&quot;idleThreshold&quot;:2000000\}<\/summary><pre>\{\n &quot;kind&quot;: &quot;idle&quot;, \/\/ idle \| rate \| adaptive\n &quot;idleThreshold&quot;: 2000000 \/\/ ns\n\}<\/pre><\/details>$/,
+  );
+  assert.doesNotMatch(params, /<td class="u"><\/td>|\/\/ \?\n/, "every value has a unit");
   // Provenance.
   assert.match(html, /<dt>seed<\/dt><dd>1<\/dd>/);
   assert.match(
@@ -335,8 +358,16 @@ Deno.test("report figures: Cassandra's time from 0 s, storage read/write in colo
     assert.ok(m, `${name} figure drawn`);
     return { svg: parseSvg(m[1]), markup: m[0] };
   };
-  const xTicks = texts(figure("cassandra").svg, 'g[aria-label="x-axis tick label"] text');
+  const cassandra = figure("cassandra");
+  const xTicks = texts(cassandra.svg, 'g[aria-label="x-axis tick label"] text');
   assert.equal(xTicks[0], "0");
+  // The caption gives the paper's axes and, apart, this chart's as drawn (the small run: 320 s).
+  const yTicks = texts(cassandra.svg, 'g[aria-label="y-axis tick label"] text');
+  const drawn = cassandra.markup.match(
+    /paper: [^<]*, 0-1250 s; y-axis 70%-120%\. This chart: 0-320 s, y-axis (\d+)%-(\d+)%\./,
+  );
+  assert.ok(drawn, "the caption says the paper's axes and this chart's");
+  assert.deepEqual([drawn[1], drawn[2]], [yTicks[0], yTicks.at(-1)]);
   const fills = [...figure("storage").svg.querySelectorAll("g.mc-bar-sim rect")]
     .map((e) => e.getAttribute("fill"));
   assert.deepEqual(new Set(fills), new Set([OPERATION_COLORS.read, OPERATION_COLORS.write]));

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runScript } from "./_script.ts";
-import { formatSpread } from "../experiments/repro.ts";
+import { formatSpread, tidyComparison } from "../experiments/repro.ts";
 import { compare, spreadOverSeeds } from "../lib/scenario/mod.ts";
 
 const repro = (...args: string[]) => runScript("experiments/repro.ts", ...args);
@@ -46,6 +46,11 @@ Deno.test("repro --small prints the comparison table and writes every output", a
     const comparisons = json.figures.flatMap((f: { comparisons: unknown[] }) => f.comparisons);
     const csvRows = (await Deno.readTextFile(join(dir, "comparison.csv"))).trim().split("\n");
     assert.equal(csvRows.length, comparisons.length + 1);
+    // Fig. Cassandra's "below bare metal" checks are a band, shown as such, not as "paper 85".
+    assert.match(csvRows[0], /^figure,metric,paper,paperLow,paperHigh,simulated,/);
+    assert.equal(csvRows.filter((l) => /^cassandra,.*,,70,100,/.test(l)).length, 4);
+    assert.equal(lines.filter((l) => /^cassandra .*\| 70-100 \|/.test(l)).length, 4);
+    assert.doesNotMatch(r.stdout, /\|\s+85 \|/);
     assert.match(r.stdout, /^\d+ metrics, not judged; wall time [\d.]+ s/m);
     assert.match(r.stdout, /nothing judged/);
     // no temporary folder left behind
@@ -270,4 +275,63 @@ Deno.test("formatSpread() shows a metric some seeds never reached as the table d
   assert.match(lines[3], /\|\s+100\.1 \|\s+100 \|\s+100\.2 \|\s+\+0\.2 \| ok \(2\/2 seeds\)$/);
   const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
   for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
+});
+
+Deno.test("comparison.csv and results.json give a band as paperLow and paperHigh, its paper and tolerance empty", () => {
+  const band = compare({
+    figure: "cassandra",
+    metric: "kvm-local: mean % of bare metal",
+    band: { low: 70, high: 100 },
+    simulated: 93,
+  });
+  const point = compare({ figure: "f", metric: "m", paper: 63, simulated: 64, tolerancePct: 5 });
+  assert.deepEqual(Object.entries(tidyComparison({ ...band, seed: 1 })), [
+    ["figure", "cassandra"],
+    ["metric", "kvm-local: mean % of bare metal"],
+    ["paper", null],
+    ["paperLow", 70],
+    ["paperHigh", 100],
+    ["simulated", 93],
+    ["tolerancePct", null],
+    ["errorPct", 0],
+    ["pass", true],
+    ["seed", 1],
+  ]);
+  // A value the paper reports keeps every column as it was, the bounds empty.
+  const tidy = tidyComparison(point);
+  assert.deepEqual(Object.keys(tidy), [
+    "figure",
+    "metric",
+    "paper",
+    "paperLow",
+    "paperHigh",
+    "simulated",
+    "tolerancePct",
+    "errorPct",
+    "pass",
+  ]);
+  assert.deepEqual([tidy.paper, tidy.paperLow, tidy.paperHigh, tidy.tolerancePct], [
+    63,
+    null,
+    null,
+    5,
+  ]);
+});
+
+Deno.test("formatSpread() shows a band metric's band and whether every seed is inside it", () => {
+  const run = (v: number) => [
+    compare({ figure: "f", metric: "m", band: { low: 70, high: 100 }, simulated: v }),
+  ];
+  const lines = formatSpread([
+    ...spreadOverSeeds([run(80), run(90)]),
+    ...spreadOverSeeds([run(80), run(63)]),
+    ...spreadOverSeeds([run(80), run(100)]),
+  ]).split("\n");
+  assert.match(lines[1], /\| 70-100 \|\s+85 \|\s+80 \|\s+90 \|\s+in band \| ok \(2\/2 seeds\)$/);
+  assert.match(
+    lines[2],
+    /\| 70-100 \|.*\|\s+-10\.0 \(below band\) \| FAIL \(1\/2 seeds in band\)$/,
+  );
+  // The band is half-open: a seed exactly at its high bound is outside, by 0.
+  assert.match(lines[3], /\|\s+\+0\.0 \(above band\) \| FAIL \(1\/2 seeds in band\)$/);
 });

@@ -39,7 +39,7 @@ export {
   valueAt,
   withDefaults,
 } from "./errors.ts";
-export type { ComparisonRow } from "./comparison.ts";
+export { type ComparisonRow, errorText, paperText } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
 export {

@@ -30,6 +30,8 @@ import {
 import { values } from "./profile.ts";
 import {
   type PhaseSpan,
+  recordPhase,
+  requireImageOnDisk,
   requireStartupOptions,
   STARTUP_OPTIONS,
   type StartupOptions,
@@ -187,11 +189,6 @@ function* guestBoot(
   return (yield runBoot(driver, cpus, params)) as BootResult;
 }
 
-function span(w: World, node: Node, phases: PhaseSpan[], phase: string, start: SimTime): void {
-  phases.push({ phase, start, end: w.sim.now });
-  w.rec.span(node.name, phase, start, w.sim.now);
-}
-
 function* kvmStartup(
   w: World,
   node: Node,
@@ -202,13 +199,13 @@ function* kvmStartup(
   const t0 = w.sim.now;
   const phases: PhaseSpan[] = [];
   const { host, vm } = yield* startKvm(w, node);
-  span(w, node, phases, "host and VMM start", t0);
+  recordPhase(w, node, phases, "host and VMM start", t0);
   const t1 = w.sim.now;
   const { disk, imageFile } = backend(vm);
   const virtio = virtioDisk(w, vm, disk);
   const cpus = vmGuestCpus(w, vm);
   const boot = yield* guestBoot(w, virtio, cpus, options.boot ?? true);
-  if (options.boot ?? true) span(w, node, phases, "OS boot", t1);
+  if (options.boot ?? true) recordPhase(w, node, phases, "OS boot", t1);
   return {
     method,
     phases,
@@ -289,6 +286,7 @@ export function kvmNfs(
  * KVM/Local: the guest image lies on the node's HDD (build the world with
  * `preinstalled: true`); virtio-blk's host side issues commands to that
  * disk. With `boot: false` it returns once the VM runs, for workloads.
+ * @throws RangeError at the call for an unknown option or a local disk without the image
  * @example
  * ```ts
  * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
@@ -311,14 +309,6 @@ export function kvmLocal(
   options: KvmStartupOptions = {},
 ): ProcessGenerator<KvmStartupResult> {
   requireStartupOptions("start kvm-local", options, KVM_STARTUP_OPTIONS);
+  requireImageOnDisk("start kvm-local", w, node);
   return kvmStartup(w, node, "kvm-local", () => ({ disk: node.disk }), options);
 }
-
-/** KVM strategies by name (merged into the startup strategy table). */
-export const KVM_STRATEGIES: Record<
-  string,
-  (w: World, node: Node, options?: KvmStartupOptions) => ProcessGenerator<KvmStartupResult>
-> = {
-  "kvm-nfs": kvmNfs,
-  "kvm-local": kvmLocal,
-};

@@ -2,7 +2,8 @@
  * Deployment strategies on a simulated bare-metal cloud: the profile (every
  * cost with its source), the world builder (network, image server, nodes at
  * the device interface) and the strategies that bring an OS up on a node:
- * bare metal, image copy, BMcast, NFS root, and KVM variants. It does not
+ * bare metal, image copy, BMcast, NFS root, and KVM variants, registered
+ * by name with any a user adds (registry.ts). It does not
  * decide what is measured: experiments do.
  * @module
  */
@@ -16,6 +17,7 @@ export {
   minImageBytes,
   type NumericParameter,
   numericParameters,
+  parameterUnit,
   parseOverrides,
   parseProfile,
   type Profile,
@@ -45,20 +47,36 @@ export {
   bareMetal,
   bmcast,
   bmcastMulticast,
+  bootLocalOs,
   type CopyFeed,
+  copyImage,
   type DeploymentSpans,
   finishDeployment,
+  firmwareReboot,
   imageCopy,
   imageCopyMulticast,
   imageSource,
+  type LocalOs,
   nfsRoot,
   type PhaseSpan,
-  STARTUP_STRATEGIES,
+  recordPhase,
+  requireImageOnDisk,
+  requireStartupOptions,
+  STARTUP_OPTIONS,
   type StartupOptions,
   type StartupResult,
 } from "./strategies.ts";
 export {
-  KVM_STRATEGIES,
+  DEPLOYED_WHEN,
+  type DeployedWhen,
+  type RegisteredStrategy,
+  registerStrategy,
+  type StartupStrategy,
+  startupStrategy,
+  strategyNames,
+  type StrategyTraits,
+} from "./registry.ts";
+export {
   kvmLocal,
   type KvmMachine,
   kvmNfs,

@@ -48,12 +48,22 @@ const sourceText = () =>
   });
 
 /**
- * A parameter: a value and where it comes from. An object-valued parameter
- * may also give some of its fields a source of their own (`fieldSources`),
- * where they come from different places.
+ * A parameter's unit as the schema defines it: text for a value ("ns",
+ * "bytes/s", the choices "all | used"); for an object-valued parameter, each
+ * field's; for a list, its items' (a one-item array).
  */
-function param<T extends z.ZodTypeAny>(value: T) {
-  return z.object({
+type Unit = string | readonly [Unit] | { readonly [field: string]: Unit };
+
+// Each parameter's unit, by its schema: where a parameter is defined, so is its unit.
+const UNITS = new WeakMap<z.ZodType, Unit>();
+
+/**
+ * A parameter: a value in `unit` and where it comes from. An object-valued
+ * parameter may also give some of its fields a source of their own
+ * (`fieldSources`), where they come from different places.
+ */
+function param<T extends z.ZodTypeAny>(value: T, unit: Unit) {
+  const schema = z.object({
     value,
     source: sourceText(),
     fieldSources: z.record(z.string(), sourceText()).optional(),
@@ -69,17 +79,24 @@ function param<T extends z.ZodTypeAny>(value: T) {
       }
     }
   });
+  UNITS.set(schema, unit);
+  return schema;
 }
-const ns = () => param(z.number().int().nonnegative());
-const pos = () => param(z.number().positive());
-const nonneg = () => param(z.number().nonnegative());
-const frac = () => param(z.number().min(0).max(1));
-const int = () => param(z.number().int().positive());
-/** A size the disk interfaces move in whole sectors. */
+/** A time, integer ns (SimTime, as every model takes it). */
+const ns = () => param(z.number().int().nonnegative(), "ns");
+const pos = (unit: string) => param(z.number().positive(), unit);
+const nonneg = (unit: string) => param(z.number().nonnegative(), unit);
+const frac = () => param(z.number().min(0).max(1), "fraction");
+const int = (unit: string) => param(z.number().int().positive(), unit);
+/** A size the disk interfaces move in whole sectors, bytes. */
 const sectorsBytes = () =>
-  param(z.number().int().positive().multipleOf(512, "must be a multiple of 512"));
-const count = () => param(z.number().int().nonnegative());
-const flag = () => param(z.boolean());
+  param(z.number().int().positive().multipleOf(512, "must be a multiple of 512"), "bytes");
+const count = (unit: string) => param(z.number().int().nonnegative(), unit);
+const FLAG = "true | false";
+const flag = () => param(z.boolean(), FLAG);
+/** One of `choices`: its unit names them. */
+const choice = <const T extends readonly [string, ...string[]]>(...choices: T) =>
+  param(z.enum(choices), choices.join(" | "));
 
 /** A problem inside an object-valued parameter: where below its value, and what is wrong. */
 interface ValueIssue {
@@ -94,13 +111,17 @@ interface ValueIssue {
  * rather than deep in a run. The value is kept as written: defaults are the
  * model's business.
  */
-const obj = (check: (value: Record<string, unknown>) => ValueIssue[]) =>
+const obj = (
+  check: (value: Record<string, unknown>) => ValueIssue[],
+  units: { readonly [field: string]: Unit },
+) =>
   param(
     z.record(z.string(), z.any()).superRefine((value, ctx) => {
       for (const i of check(value)) {
         ctx.addIssue({ code: "custom", path: [...i.path], message: i.message });
       }
     }),
+    units,
   );
 
 /** A model's zod schema as a check: each issue with the value found at its path. */
@@ -136,16 +157,44 @@ function unknownFields(value: Record<string, unknown>, known: readonly string[])
   return unknownKeyIssues(value, known).map((i) => ({ path: [i.field], message: i.message }));
 }
 
+/** A sector address: 512-byte sectors from the start of the disk or image. */
+const LBA = "sector (LBA)";
+/** A weight among others: what counts is its share of their sum. */
+const WEIGHT = "relative weight";
+
 /**
  * The object-valued parameters, each checked by the models that take it
  * (see lib/deploy kvm.ts, rdma.ts, strategies.ts and world.ts for how each
  * value reaches them).
  */
 const objects = {
-  /** lib/vmm CopyPolicySchema. */
-  copyPolicy: () => obj(bySchema(CopyPolicySchema)),
+  /** lib/vmm CopyPolicySchema: the fields of every kind. */
+  copyPolicy: () =>
+    obj(bySchema(CopyPolicySchema), {
+      kind: "idle | rate | adaptive",
+      idleThreshold: "ns",
+      recheck: "ns",
+      bytesPerSecond: "bytes/s",
+      burstBytes: "bytes",
+      minIdle: "ns",
+      maxIdle: "ns",
+      step: "ns",
+      redirectAware: FLAG,
+    }),
   /** lib/workload BootParamsSchema. */
-  bootParams: () => obj(bySchema(BootParamsSchema)),
+  bootParams: () =>
+    obj(bySchema(BootParamsSchema), {
+      readBytes: "bytes",
+      readRequests: "requests",
+      sizes: [{ bytes: "bytes", weight: WEIGHT }],
+      sequentialFraction: "fraction",
+      regions: [{ name: "text", lba: LBA, sectors: "sectors", weight: WEIGHT }],
+      alignSectors: "sectors",
+      writes: { requests: "requests", bytes: "bytes", lba: LBA, sectors: "sectors" },
+      // A phase's share of the read requests is apportioned: a weight, not a fraction.
+      phases: [{ name: "text", cpuNs: "ns", share: WEIGHT, parallelism: "readers" }],
+      memoryBound: "fraction",
+    }),
   /**
    * virtio-blk's costs (lib/kvm VirtioBlk), and the KVM/NFS image file's
    * queue depth (`imageQueueDepth`) and overlay cost (RemoteImageFile).
@@ -164,7 +213,12 @@ const objects = {
         }),
         (f) => f === "queueDepth" ? "imageQueueDepth" : f,
       ),
-    ]),
+    ], {
+      // VirtioBlkCosts are all times (SimTime); the image file's queue depth counts reads.
+      ...Object.fromEntries(VIRTIO_COST_FIELDS.map((f) => [f, "ns"])),
+      overlayAccess: "ns",
+      imageQueueDepth: "reads in flight",
+    }),
   /** lib/net InfinibandFabric's options, and each HCA's cable (`cableMeters`). */
   fabric: () =>
     obj((v) => [
@@ -174,7 +228,18 @@ const objects = {
         cableIssues({ meters: v.cableMeters as number }),
         () => "cableMeters",
       ),
-    ]),
+    ], {
+      lanes: "lanes",
+      // Signalling per lane, bits: unlike network.lineRate (bytes/s).
+      laneRate: "bit/s",
+      encodingEfficiency: "fraction",
+      switchLatency: "ns",
+      propagationPerMeter: "ns/m",
+      mtu: "bytes",
+      packetOverhead: "bytes",
+      firstPacketOverhead: "bytes",
+      cableMeters: "m",
+    }),
   /** lib/hw Hca's latency options, and the poll loop's memory-bound fraction (`pollMemoryBound`). */
   hca: () =>
     obj((v) => [
@@ -183,34 +248,70 @@ const objects = {
       ...bySchema(z.object({ pollMemoryBound: z.number().min(0).max(1).optional() }))(
         { pollMemoryBound: v.pollMemoryBound },
       ),
-    ]),
+    ], {
+      pcieRoundTrip: "ns",
+      txProcessing: "ns",
+      rxProcessing: "ns",
+      wqeFetch: FLAG,
+      inline: FLAG,
+      completion: "memory | cq",
+      pollPeriod: "ns",
+      iommu: { enabled: FLAG, iotlbMissCost: "ns", missRatio: "fraction" },
+      pollMemoryBound: "fraction",
+    }),
   /** lib/workload KvStoreParamsSchema. */
-  kvStore: () => obj(bySchema(KvStoreParamsSchema)),
+  kvStore: () =>
+    obj(bySchema(KvStoreParamsSchema), {
+      records: "records",
+      recordBytes: "bytes",
+      blockBytes: "bytes",
+      layout: {
+        dataLba: LBA,
+        sstableLba: LBA,
+        sstableSectors: "sectors",
+        commitLogLba: LBA,
+        commitLogSectors: "sectors",
+      },
+      pageCacheBytes: "bytes",
+      memtableBytes: "bytes",
+      writeRequestBytes: "bytes",
+      commitLog: { sync: "periodic | batch", periodNs: "ns" },
+      cpu: { readNs: "ns", updateNs: "ns", flushNsPerRecord: "ns/record", memoryBound: "fraction" },
+    }),
   /** lib/workload KvClientParamsSchema: the YCSB client (the store and the window come apart). */
-  kvClient: () => obj(bySchema(KvClientParamsSchema)),
+  kvClient: () =>
+    obj(bySchema(KvClientParamsSchema), {
+      readProportion: "fraction",
+      distribution: "zipfian | uniform",
+      zipfConstant: "exponent",
+      scramble: FLAG,
+      threads: "threads",
+      targetOpsPerS: "ops/s",
+    }),
 };
 
 const sections = {
   cpu: z.object({
-    logicalCpus: int(),
-    clockHz: pos(),
+    logicalCpus: int("CPUs"),
+    clockHz: pos("Hz"),
     vmExit: ns(),
     vmEntry: ns(),
     mmioRead: ns(),
     mmioWrite: ns(),
-    eptOverhead: nonneg(),
+    // lib/hw CpuCosts: the extra time of memory-bound work under EPT, a fraction of it.
+    eptOverhead: nonneg("fraction"),
     ipi: ns(),
     tlbFlush: ns(),
     interruptLatency: ns(),
     /** zlib inflate output rate of one core, bytes/s (compressed images only). */
-    inflateRate: pos(),
+    inflateRate: pos("bytes/s"),
   }).strict(),
-  memory: z.object({ bytes: int() }).strict(),
+  memory: z.object({ bytes: int("bytes") }).strict(),
   hba: z.object({
     commandOverhead: ns(),
     prdEntry: ns(),
     fisPost: ns(),
-    dmaBandwidth: pos(),
+    dmaBandwidth: pos("bytes/s"),
     identify: ns(),
     engineStart: ns(),
     engineStop: ns(),
@@ -219,17 +320,17 @@ const sections = {
     linkReset: ns(),
   }).strict(),
   hdd: z.object({
-    sectors: int(),
-    rpm: pos(),
+    sectors: int("sectors"),
+    rpm: pos("rev/min"),
     trackToTrackSeek: ns(),
     averageSeek: ns(),
     fullStrokeSeek: ns(),
-    outerRate: pos(),
-    innerRate: pos(),
-    interfaceRate: pos(),
+    outerRate: pos("bytes/s"),
+    innerRate: pos("bytes/s"),
+    interfaceRate: pos("bytes/s"),
     commandOverhead: ns(),
     writeCache: flag(),
-    writeCacheBytes: int(),
+    writeCacheBytes: int("bytes"),
   }).strict().superRefine((h, ctx) => {
     // lib/hw Hdd's seek curve, checked by the model's own rule.
     const seek = { trackToTrackSeek: 0, averageSeek: 0, fullStrokeSeek: 0 };
@@ -247,116 +348,117 @@ const sections = {
    * section's drive (the image server keeps its HDD). lib/hw SsdOptions.
    */
   ssd: z.object({
-    sectors: int(),
+    sectors: int("sectors"),
     readLatency: ns(),
     writeLatency: ns(),
-    channels: int(),
-    readBandwidth: pos(),
-    writeBandwidth: pos(),
+    channels: int("commands at once"),
+    readBandwidth: pos("bytes/s"),
+    writeBandwidth: pos("bytes/s"),
     flushLatency: ns(),
-    queueDepth: int(),
+    queueDepth: int("commands"),
   }).strict().optional(),
   network: z.object({
-    lineRate: pos(),
+    // lib/net Link bandwidth: wire bytes/s (1 Gb/s is 125e6).
+    lineRate: pos("bytes/s"),
     linkLatency: ns(),
     switchLatency: ns(),
     /** A sender's first retransmission timeout when an end is unreachable (an outage), ns. */
-    retransmitTimeout: int(),
+    retransmitTimeout: int("ns"),
     /** Its largest retransmission timeout (it doubles after each lost try), ns. */
-    maxRetransmitTimeout: int(),
+    maxRetransmitTimeout: int("ns"),
   }).strict(),
   imageServer: z.object({
     /** Image servers; node i uses server i mod count (beyond the paper: it has one). */
-    count: param(z.number().int().min(1).max(64)),
+    count: param(z.number().int().min(1).max(64), "servers"),
     cpuPerRequest: ns(),
-    concurrency: int(),
-    pageCacheBytes: int(),
+    concurrency: int("requests at once"),
+    pageCacheBytes: int("bytes"),
     requestLatency: ns(),
-    headerBytes: int(),
+    headerBytes: int("bytes"),
     /** Most image bytes/s a multicast session sends; 0: no limit (the link's rate). */
-    multicastRate: nonneg(),
+    multicastRate: nonneg("bytes/s"),
     /** A multicast receiver that has heard nothing this long while it misses chunks asks again, ns. */
-    multicastIdleTimeout: int(),
+    multicastIdleTimeout: int("ns"),
   }).strict(),
   image: z.object({
-    bytes: int(),
+    bytes: int("bytes"),
     /** Largest block-protocol request, sectors. */
-    maxRequestSectors: int(),
+    maxRequestSectors: int("sectors"),
     /**
      * What a copy brings to the local disk: the whole image ("all", the
      * paper) or only its used blocks ("used", beyond the paper: a file-system
      * aware copy as in Frisbee).
      */
-    copyScope: param(z.enum(["all", "used"])),
+    copyScope: choice("all", "used"),
     /**
      * Image bytes per stored byte: 1 sends raw blocks (the paper); above 1
      * (beyond the paper) the server holds and sends the image compressed,
      * Frisbee-style, and the block-protocol clients inflate it.
      */
-    compressionRatio: param(z.number().min(1)),
+    compressionRatio: param(z.number().min(1), "image bytes per stored byte"),
   }).strict(),
   firmware: z.object({
     postDuration: ns(),
     localBootDelay: ns(),
     dhcpMessageLatency: ns(),
     dhcpServerDelay: ns(),
-    tftpBlockSize: int(),
+    tftpBlockSize: int("bytes"),
     tftpPacketLatency: ns(),
     shutdown: ns(),
   }).strict(),
   guestDriver: z.object({
     issue: ns(),
     complete: ns(),
-    pollInterval: int(), // a poll loop's period: at least 1 ns
+    pollInterval: int("ns"), // a poll loop's period: at least 1 ns
     maxRequestBytes: sectorsBytes(),
     commandTimeout: ns(),
-    commandRetries: count(),
+    commandRetries: count("retries"),
     linkDebounce: ns(),
   }).strict(),
   vmm: z.object({
-    payloadBytes: int(),
-    memoryBytes: int(),
+    payloadBytes: int("bytes"),
+    memoryBytes: int("bytes"),
     init: ns(),
     perCpuStart: ns(),
     mmioHandler: ns(),
     commandInterpret: ns(),
-    pollInterval: int(), // a poll loop's period: at least 1 ns
+    pollInterval: int("ns"), // a poll loop's period: at least 1 ns
     vmxoffSkew: ns(),
-    chunkSectors: int(),
-    pipeline: int(),
-    multicastBufferBytes: int(),
-    readAheadSectors: param(z.number().int().nonnegative()),
+    chunkSectors: int("sectors"),
+    pipeline: int("chunks"),
+    multicastBufferBytes: int("bytes"),
+    readAheadSectors: count("sectors"),
     copyPolicy: objects.copyPolicy(),
   }).strict(),
   installer: z.object({
-    payloadBytes: int(),
+    payloadBytes: int("bytes"),
     bootTime: ns(),
     copyChunkBytes: sectorsBytes(),
-    copyDepth: int(),
+    copyDepth: int("chunks"),
     copyCpuPerChunk: ns(),
-    multicastBufferBytes: int(),
+    multicastBufferBytes: int("bytes"),
   }).strict(),
   boot: z.object({
     /** lib/workload BootParams (validated by its own schema). */
     params: objects.bootParams(),
     /** Where the image's root partition starts, sectors. */
-    rootLba: param(z.number().int().nonnegative()),
-    cores: int(),
-    kernelPayloadBytes: int(),
+    rootLba: count(LBA),
+    cores: int("cores"),
+    kernelPayloadBytes: int("bytes"),
   }).strict(),
   nfs: z.object({
     request: ns(),
     rpc: ns(),
-    rsize: int(),
-    maxInFlight: int(),
-    readAhead: param(z.number().int().nonnegative()),
+    rsize: int("bytes"),
+    maxInFlight: int("RPCs"),
+    readAhead: count("RPCs"),
   }).strict(),
   kvm: z.object({
     hostOsBoot: ns(),
     vmmStart: ns(),
     guestFirmware: ns(),
     exitHandler: ns(),
-    timerExitsPerSecond: nonneg(),
+    timerExitsPerSecond: nonneg("exits/s per vCPU"),
     virtio: objects.virtio(),
   }).strict(),
   infiniband: z.object({
@@ -633,13 +735,70 @@ export function parseProfile(input: unknown, options: ProfileCheckOptions = {}):
 }
 
 /** The keys of a parameter: `value`, `source`, `fieldSources`. */
-const PARAM_KEYS = Object.keys(param(z.unknown()).shape);
+const PARAM_KEYS = Object.keys(param(z.unknown(), "").shape);
 
-/** `<path>: <owner> has no <noun> "<key>"`, naming the closest of what it `has` and all of it. */
-function noKey(path: string, owner: string, noun: string, key: string, has: readonly string[]) {
+/**
+ * `<path>: <owner> has no <noun> "<key>"`, naming the closest of what it
+ * `has` and all of it (as `shown`, e.g. with units).
+ */
+function noKey(
+  path: string,
+  owner: string,
+  noun: string,
+  key: string,
+  has: readonly string[],
+  shown: readonly string[] = has,
+) {
   return `${path}: ${owner} has no ${noun} ${JSON.stringify(key)}${
     didYouMean(key, has, JSON.stringify)
-  } (it has: ${has.join(", ")})`;
+  } (it has: ${shown.join(", ")})`;
+}
+
+/** The parameter schemas of a section (optional ones too). */
+function sectionParams(section: keyof typeof sections): Record<string, z.ZodType> {
+  const schema = sections[section];
+  return schema instanceof z.ZodOptional ? schema.unwrap().shape : schema.shape;
+}
+
+/** Keys below `path` (a section's parameters, an object's fields) each with its unit: `rpm [rev/min]`. */
+function withUnits(path: string, keys: readonly string[]): string[] {
+  return keys.map((k) => `${k} [${parameterUnit(`${path}.${k}`) ?? "?"}]`);
+}
+
+/** The unit one key further down: a field's, a list item's (by index), else none. */
+function unitBelow(unit: Unit | undefined, key: string): Unit | undefined {
+  if (unit === undefined || typeof unit === "string") return undefined;
+  if (Array.isArray(unit)) return /^\d+$/.test(key) ? unit[0] : undefined;
+  const fields = unit as { readonly [field: string]: Unit };
+  return Object.hasOwn(fields, key) ? fields[key] : undefined;
+}
+
+/**
+ * The unit of a profile parameter, or of a field inside an object-valued
+ * one, by dotted path (`section.parameter`, then fields; a list's items by
+ * index): "ns", "bytes", "bytes/s", "sectors", "fraction", "rev/min", ...;
+ * a text's or flag's choices ("all | used", "true | false"); "object" or
+ * "list" for one with fields or items of their own (ask for theirs by
+ * path). Units are defined once, with the schema in this file: profile
+ * files hold values only.
+ * @returns undefined for a path the schema does not define
+ * @example
+ * ```ts
+ * import { parameterUnit } from "./profile.ts";
+ * console.assert(parameterUnit("cpu.vmExit") === "ns" && parameterUnit("hdd.rpm") === "rev/min");
+ * console.assert(parameterUnit("kvm.virtio") === "object" && parameterUnit("kvm.virtio.hostWakeup") === "ns");
+ * console.assert(parameterUnit("boot.params.sizes.0.bytes") === "bytes");
+ * console.assert(parameterUnit("hdd.speed") === undefined);
+ * ```
+ */
+export function parameterUnit(path: string): string | undefined {
+  const [section, name, ...fields] = path.split(".");
+  if (!Object.hasOwn(sections, section)) return undefined;
+  const params = sectionParams(section as keyof typeof sections);
+  if (name === undefined || !Object.hasOwn(params, name)) return undefined;
+  const unit = fields.reduce(unitBelow, UNITS.get(params[name]));
+  if (unit === undefined || typeof unit === "string") return unit;
+  return Array.isArray(unit) ? "list" : "object";
 }
 
 /** The issue of a key `key` that the profile, a section or a parameter at `at` does not take. */
@@ -650,9 +809,8 @@ function unknownKeyIssue(at: readonly PropertyKey[], key: string): string {
     return noKey(path, "a profile", "key", key, Object.keys(ProfileObject.shape));
   }
   if (at.length === 1 && Object.hasOwn(sections, section)) {
-    const schema = sections[section as keyof typeof sections];
-    const params = schema instanceof z.ZodOptional ? schema.unwrap().shape : schema.shape;
-    return noKey(path, `section ${section}`, "parameter", key, Object.keys(params));
+    const params = Object.keys(sectionParams(section as keyof typeof sections));
+    return noKey(path, `section ${section}`, "parameter", key, params, withUnits(section, params));
   }
   return noKey(path, `parameter ${section}.${name}`, "key", key, PARAM_KEYS);
 }
@@ -776,11 +934,14 @@ export function applyOverrides(
     }
     const p = name !== undefined && Object.hasOwn(params, name) ? params[name] : undefined;
     if (p === undefined) {
-      const has = Object.keys(params).join(", ");
+      const has = Object.keys(params);
+      const shown = withUnits(section, has);
       issues.push(
         name === undefined
-          ? `${path}: a whole section cannot be set; give ${form} (section ${section} has: ${has})`
-          : noKey(path, `section ${section}`, "parameter", name, Object.keys(params)),
+          ? `${path}: a whole section cannot be set; give ${form} (section ${section} has: ${
+            shown.join(", ")
+          })`
+          : noKey(path, `section ${section}`, "parameter", name, has, shown),
       );
       continue;
     }
@@ -797,7 +958,7 @@ export function applyOverrides(
         const at = [section, name, ...keys.slice(0, keys.indexOf(k))].join(".");
         const fields = kind(inner) === "object"
           ? `${didYouMean(k, Object.keys(inner as object), JSON.stringify)} (it has: ${
-            Object.keys(inner as object).join(", ")
+            withUnits(at, Object.keys(inner as object)).join(", ")
           }; to add a field, give ${at} whole as a JSON object)`
           : ` (it is ${aKind(inner)}, not an object: give ${at}=VALUE)`;
         issues.push(
@@ -891,7 +1052,7 @@ export function parseOverrides(items: readonly string[]): Record<string, string>
 export interface NumericParameter {
   /** Dotted path, e.g. "hdd.rpm" or "kvm.virtio.hostWakeup". */
   path: string;
-  /** Current value, in the parameter's own unit (ns, bytes, sectors, ...). */
+  /** Current value, in the parameter's own unit (ns, bytes, sectors, ...: {@link parameterUnit}). */
   value: number;
   /** The parameter's source; for a field, its own (`fieldSources`) or else its object's. */
   source: string;

@@ -8,6 +8,7 @@
 import {
   concatVersions,
   issuesError,
+  NO_VERSION,
   type Run,
   type SimTime,
   splitRun,
@@ -126,7 +127,30 @@ export function imageSource(w: World, node: Node): ImageSource {
   };
 }
 
-function span(w: World, node: Node, phases: PhaseSpan[], phase: string, start: SimTime): void {
+/**
+ * Records phase `phase` of `node`, from `start` until now: in `phases` (the
+ * strategy's result) and in the world's recorder (the run's timeline).
+ * @example
+ * ```ts
+ * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { type PhaseSpan, recordPhase } from "./strategies.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE));
+ * const phases: PhaseSpan[] = [];
+ * w.sim.process(function* () {
+ *   yield w.sim.timeout(3e9);
+ *   recordPhase(w, w.nodes[0], phases, "kexec", 1e9);
+ * });
+ * w.sim.run();
+ * console.assert(phases[0].end === 3e9 && w.rec.spans().some((s) => s.phase === "kexec"));
+ * ```
+ */
+export function recordPhase(
+  w: World,
+  node: Node,
+  phases: PhaseSpan[],
+  phase: string,
+  start: SimTime,
+): void {
   phases.push({ phase, start, end: w.sim.now });
   w.rec.span(node.name, phase, start, w.sim.now);
 }
@@ -143,16 +167,128 @@ function* osBoot(
   return (yield runBoot(driver, cpus, { ...bootParams(w), seed: w.sim.seed })) as BootResult;
 }
 
-/** Bare metal with the image already on the local disk: local boot, OS boot. */
-export function* bareMetal(w: World, node: Node): ProcessGenerator<StartupResult> {
-  const t0 = w.sim.now;
-  const phases: PhaseSpan[] = [];
-  yield* node.firmware.localBoot();
+/** What {@link bootLocalOs} leaves running. */
+export interface LocalOs {
+  /** What the OS boot did (reads, writes, per-phase times). */
+  boot: BootResult;
+  /** The guest's AHCI driver, for workloads run after the boot. */
+  driver: AhciDriver;
+  /** The guest's cores, for workloads run after the boot. */
+  cpus: GuestCpus;
+}
+
+/**
+ * The unmodified OS boots from the node's local disk: its AHCI driver
+ * starts the HBA, then the profile's boot workload runs. It comes after
+ * whatever hands control to the OS: the firmware's local boot
+ * (`yield* node.firmware.localBoot()`), or a kexec from a running OS.
+ * @example
+ * ```ts
+ * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { bootLocalOs } from "./strategies.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9, preinstalled: true });
+ * const node = w.nodes[0];
+ * const p = w.sim.process(function* () {
+ *   yield* node.firmware.powerOn();
+ *   yield* node.firmware.localBoot();
+ *   return yield* bootLocalOs(w, node);
+ * }());
+ * w.sim.run(p);
+ * console.assert(p.value.boot.reads > 0 && p.value.boot.errors === 0);
+ * ```
+ */
+export function* bootLocalOs(w: World, node: Node): ProcessGenerator<LocalOs> {
   const driver = guestDriver(w, node);
   const cpus = guestCpus(w, node);
   yield driver.init();
   const boot = yield* osBoot(w, driver, cpus);
-  span(w, node, phases, "OS boot", t0);
+  return { boot, driver, cpus };
+}
+
+/**
+ * Reboots the node through its firmware: the running OS shuts down (the
+ * profile's `firmware.shutdown`), power goes off and on, and the power-on
+ * self test runs; the firmware is then ready to boot again.
+ * @example
+ * ```ts
+ * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { firmwareReboot } from "./strategies.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE));
+ * const node = w.nodes[0];
+ * w.sim.process(function* () {
+ *   yield* node.firmware.powerOn();
+ *   yield* firmwareReboot(w, node);
+ * });
+ * w.sim.run();
+ * console.assert(node.firmware.state === "idle" && w.rec.spans().filter((s) => s.phase === "post").length === 2);
+ * ```
+ */
+export function* firmwareReboot(w: World, node: Node): ProcessGenerator<void> {
+  yield w.sim.timeout(w.profile.firmware.shutdown.value);
+  node.firmware.powerOff();
+  yield* node.firmware.powerOn();
+}
+
+/**
+ * Refuses to boot `node` from its local disk unless the disk holds every
+ * sector of the image a copy brings (`w.copyRuns`, where the boot reads):
+ * on a blank disk the OS would read sectors holding nothing and still "boot".
+ * @throws RangeError naming `preinstalled`, with how many sectors are blank
+ * @example
+ * ```ts
+ * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { requireImageOnDisk } from "./strategies.ts";
+ * const profile = await loadProfile(BUILTIN_PROFILE);
+ * const w = buildWorld(profile, { imageBytes: 12e9, preinstalled: true });
+ * requireImageOnDisk("start bare-metal", w, w.nodes[0]);
+ * let message = "";
+ * try {
+ *   const blank = buildWorld(profile, { imageBytes: 12e9 });
+ *   requireImageOnDisk("start bare-metal", blank, blank.nodes[0]);
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * console.assert(message.includes("{ preinstalled: true }"));
+ * ```
+ */
+export function requireImageOnDisk(what: string, w: World, node: Node): void {
+  const content = node.disk.content;
+  let blank = 0, sectors = 0;
+  for (const r of w.copyRuns) {
+    sectors += r.count;
+    blank += r.count - content.countOther(r.lba, r.count, NO_VERSION);
+  }
+  if (blank > 0) {
+    throw new RangeError(
+      `Cannot ${what} on '${node.name}': its local disk does not hold the image ` +
+        `(${blank} of the image's ${sectors} sectors to copy are blank): build the world ` +
+        "with { preinstalled: true }, or install the image first",
+    );
+  }
+}
+
+/**
+ * Bare metal with the image already on the local disk (build the world with
+ * `preinstalled: true`): local boot, OS boot. Takes {@link StartupOptions}
+ * and ignores them (they are BMcast's).
+ * @throws RangeError at the call for an unknown option or a local disk without the image
+ */
+export function bareMetal(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
+  requireStartupOptions("start bare-metal", options);
+  requireImageOnDisk("start bare-metal", w, node);
+  return bareMetalRun(w, node);
+}
+
+function* bareMetalRun(w: World, node: Node): ProcessGenerator<StartupResult> {
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  yield* node.firmware.localBoot();
+  const { boot, driver, cpus } = yield* bootLocalOs(w, node);
+  recordPhase(w, node, phases, "OS boot", t0);
   return { method: "bare-metal", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
 
@@ -254,7 +390,7 @@ function* bmcastRun(
   });
   vmm.addMediator(mediator);
   yield* vmm.start();
-  span(w, node, phases, "VMM boot", t0);
+  recordPhase(w, node, phases, "VMM boot", t0);
   const copier = new BackgroundCopier({
     sim: w.sim,
     map,
@@ -268,11 +404,8 @@ function* bmcastRun(
   }
   const t1 = w.sim.now;
   yield* node.firmware.localBoot();
-  const driver = guestDriver(w, node);
-  const cpus = guestCpus(w, node);
-  yield driver.init();
-  const boot = yield* osBoot(w, driver, cpus);
-  span(w, node, phases, "OS boot", t1);
+  const { boot, driver, cpus } = yield* bootLocalOs(w, node);
+  recordPhase(w, node, phases, "OS boot", t1);
   return {
     method,
     phases,
@@ -290,14 +423,37 @@ function* bmcastRun(
  * Image copy: PXE-boot an installer, copy the image (all of it, or its used
  * blocks: `image.copyScope`) from the server to the local disk (network
  * fetch and disk write pipelined), reboot through the firmware, boot the OS
- * locally.
+ * locally. Takes {@link StartupOptions} and ignores them (they are BMcast's).
+ * @throws RangeError at the call for an unknown option
  */
-export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult> {
-  const t0 = w.sim.now;
-  const phases: PhaseSpan[] = [];
+export function imageCopy(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
+  requireStartupOptions("start image-copy", options);
+  return installed(w, node, "image-copy", () => copyImage(w, node));
+}
+
+/**
+ * The installer's copy of the image to the node's local disk: it reads the
+ * copy's runs (`w.copyRuns`) from the image server in chunks of
+ * `installer.copyChunkBytes`, keeping `installer.copyDepth` chunks in flight
+ * while it writes one, and flushes the disk at the end. Run it from an
+ * installer (or any OS) running on the node, e.g. after
+ * `node.firmware.pxeBoot`.
+ * @example
+ * ```ts
+ * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
+ * import { copyImage, requireImageOnDisk } from "./strategies.ts";
+ * const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { imageBytes: 12e9 });
+ * w.sim.process(copyImage(w, w.nodes[0]));
+ * w.sim.run();
+ * requireImageOnDisk("check the copy", w, w.nodes[0]); // throws where a sector is missing
+ * ```
+ */
+export function* copyImage(w: World, node: Node): ProcessGenerator<void> {
   const inst = values(w.profile.installer);
-  yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
-  yield w.sim.timeout(inst.bootTime);
   // The copy tool: read a chunk of the copy's runs from the server (split
   // into protocol-sized requests), write it to the disk; the next fetch
   // overlaps the write.
@@ -326,33 +482,34 @@ export function* imageCopy(w: World, node: Node): ProcessGenerator<StartupResult
     pendingWrite = node.disk.submit({ op: "write", lba, versions });
   }
   if (pendingWrite) yield pendingWrite;
-  return yield* rebootInstalled(w, node, { method: "image-copy", phases, t0 });
+  yield node.disk.submit({ op: "flush" });
 }
 
 /**
- * After an installer wrote the image: flush the disk (the "image copy" phase
- * ends), reboot through the firmware, boot the OS from the local disk.
+ * An installer's deployment: PXE-boot the installer, let it `install` the
+ * image on the local disk (the "image copy" phase), reboot through the
+ * firmware, boot the OS from the local disk.
  */
-function* rebootInstalled(
+function* installed(
   w: World,
   node: Node,
-  at: { method: string; phases: PhaseSpan[]; t0: SimTime },
+  method: string,
+  install: () => ProcessGenerator<void>,
 ): ProcessGenerator<StartupResult> {
-  const { method, phases, t0 } = at;
-  yield node.disk.submit({ op: "flush" });
-  span(w, node, phases, "image copy", t0);
+  const t0 = w.sim.now;
+  const phases: PhaseSpan[] = [];
+  const inst = values(w.profile.installer);
+  yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
+  yield w.sim.timeout(inst.bootTime);
+  yield* install();
+  recordPhase(w, node, phases, "image copy", t0);
   const t1 = w.sim.now;
-  yield w.sim.timeout(w.profile.firmware.shutdown.value);
-  node.firmware.powerOff();
-  yield* node.firmware.powerOn();
-  span(w, node, phases, "reboot and firmware init", t1);
+  yield* firmwareReboot(w, node);
+  recordPhase(w, node, phases, "reboot and firmware init", t1);
   const t2 = w.sim.now;
   yield* node.firmware.localBoot();
-  const driver = guestDriver(w, node);
-  const cpus = guestCpus(w, node);
-  yield driver.init();
-  const boot = yield* osBoot(w, driver, cpus);
-  span(w, node, phases, "OS boot", t2);
+  const { boot, driver, cpus } = yield* bootLocalOs(w, node);
+  recordPhase(w, node, phases, "OS boot", t2);
   return { method, phases, total: w.sim.now - t0, boot, driver, cpus };
 }
 
@@ -361,19 +518,23 @@ function* rebootInstalled(
  * lib/image/multicast.ts): PXE-boot the installer, join the image server's
  * multicast session, write each chunk as it arrives (chunks the buffer
  * cannot hold are asked for again), then reboot and boot locally like
- * {@link imageCopy}. Nodes installing together share one stream.
+ * {@link imageCopy}. Nodes installing together share one stream. Takes
+ * {@link StartupOptions} and ignores them (they are BMcast's).
+ * @throws RangeError at the call for an unknown option
  */
-export function* imageCopyMulticast(w: World, node: Node): ProcessGenerator<StartupResult> {
-  const t0 = w.sim.now;
-  const phases: PhaseSpan[] = [];
-  const inst = values(w.profile.installer);
-  yield* node.firmware.pxeBoot({ payloadBytes: inst.payloadBytes });
-  yield w.sim.timeout(inst.bootTime);
-  yield joinMulticast(w, node, {
-    bufferBytes: inst.multicastBufferBytes,
-    write: (lba, versions) => node.disk.submit({ op: "write", lba, versions }),
+export function imageCopyMulticast(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
+  requireStartupOptions("start image-copy-multicast", options);
+  return installed(w, node, "image-copy-multicast", function* () {
+    yield joinMulticast(w, node, {
+      bufferBytes: w.profile.installer.multicastBufferBytes.value,
+      write: (lba, versions) => node.disk.submit({ op: "write", lba, versions }),
+    });
+    yield node.disk.submit({ op: "flush" });
   });
-  return yield* rebootInstalled(w, node, { method: "image-copy-multicast", phases, t0 });
 }
 
 /** Joins the world's multicast session from `node`; the event succeeds once every piece was written. */
@@ -399,8 +560,21 @@ function joinMulticast(
   }).start();
 }
 
-/** OS streaming with an NFS root: PXE kernel and initrd, then boot over NFS. */
-export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> {
+/**
+ * OS streaming with an NFS root: PXE kernel and initrd, then boot over NFS.
+ * Takes {@link StartupOptions} and ignores them (they are BMcast's).
+ * @throws RangeError at the call for an unknown option
+ */
+export function nfsRoot(
+  w: World,
+  node: Node,
+  options: StartupOptions = {},
+): ProcessGenerator<StartupResult> {
+  requireStartupOptions("start nfsroot", options);
+  return nfsRootRun(w, node);
+}
+
+function* nfsRootRun(w: World, node: Node): ProcessGenerator<StartupResult> {
   const t0 = w.sim.now;
   const phases: PhaseSpan[] = [];
   yield* node.firmware.pxeBoot({ payloadBytes: w.profile.boot.kernelPayloadBytes.value });
@@ -418,7 +592,7 @@ export function* nfsRoot(w: World, node: Node): ProcessGenerator<StartupResult> 
   });
   const cpus = guestCpus(w, node);
   const boot = yield* osBoot(w, driver, cpus);
-  span(w, node, phases, "OS boot", t0);
+  recordPhase(w, node, phases, "OS boot", t0);
   return { method: "nfsroot", phases, total: w.sim.now - t0, boot, driver, cpus };
 }
 
@@ -453,19 +627,6 @@ export function* finishDeployment(
     devirtualize: { phase: "de-virtualize", start: t1, end: w.sim.now },
   };
 }
-
-/** Strategy table (dispatch by name; shared code never switches on a kind). */
-export const STARTUP_STRATEGIES: Record<
-  string,
-  (w: World, node: Node, options?: StartupOptions) => ProcessGenerator<StartupResult>
-> = {
-  "bare-metal": bareMetal,
-  "image-copy": imageCopy,
-  "image-copy-multicast": imageCopyMulticast,
-  bmcast,
-  "bmcast-multicast": bmcastMulticast,
-  nfsroot: nfsRoot,
-};
 
 /** Keeps the type of the AHCI driver visible to callers that need its stats. */
 export type { AhciDriver };

@@ -31,6 +31,14 @@ const EDGES: Record<FirmwareState, readonly FirmwareState[]> = {
   "handed-off": ["off"],
 };
 
+/**
+ * What to do instead of an illegal edge, by the state it left from: a boot
+ * asked of firmware that is off most likely forgot the power-on.
+ */
+const HINTS: Partial<Record<FirmwareState, string>> = {
+  off: "power the node on first: yield* node.firmware.powerOn()",
+};
+
 /** States in which a boot is in progress (a process is timing it). */
 const BOOTING: readonly FirmwareState[] = ["post", "pxe", "local-boot"];
 
@@ -141,10 +149,18 @@ export class Firmware {
     if (options.pxe !== undefined) this.#pxe = checkPxe(what, options.pxe);
   }
 
-  /** Changes state. @throws Error on an edge the firmware cannot take. */
+  /**
+   * Changes state.
+   * @throws Error on an edge the firmware cannot take, with a hint where one
+   *   helps (a boot asked while off: power on first)
+   */
   transition(to: FirmwareState): void {
     if (!EDGES[this.state].includes(to)) {
-      throw new Error(`firmware '${this.name}': illegal transition ${this.state} -> ${to}`);
+      const hint = HINTS[this.state];
+      throw new Error(
+        `firmware '${this.name}': illegal transition ${this.state} -> ${to}` +
+          (hint === undefined ? "" : `: ${hint}`),
+      );
     }
     this.state = to;
   }

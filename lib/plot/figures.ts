@@ -5,7 +5,7 @@
  * group carries a `mc-*` class so tests and stylesheets can find it.
  */
 import * as Plot from "@observablehq/plot";
-import { textTable } from "../_util/mod.ts";
+import { errorText, paperText, textTable } from "../_util/mod.ts";
 import {
   type BarRow,
   checkBarRows,
@@ -808,19 +808,26 @@ function signed(v: number): string {
 /** How a comparison's simulated value reads: NaN is a metric the run never reached. */
 const NOT_REACHED = "not reached";
 
-/** The simulated and error % cells of a comparison row ("not reached" and "n/a" for NaN). */
-function measured(r: ComparisonRow): [string, string] {
-  return Number.isNaN(r.simulated) ? [NOT_REACHED, "n/a"] : [fmt(r.simulated), signed(r.errorPct)];
+/**
+ * The paper, simulated and error % cells of a comparison row: a band row
+ * reads "70-100" and "in band" or "-3.1 (below band)" (its middle is no value
+ * of the paper's); NaN reads "not reached" and "n/a".
+ */
+function cells(r: ComparisonRow): [string, string, string] {
+  const simulated = Number.isNaN(r.simulated) ? NOT_REACHED : fmt(r.simulated);
+  return [paperText(r, fmt), simulated, errorText(r, signed)];
 }
 
 /**
  * Paper-versus-simulation checks as an HTML `<table>`; failing rows get
  * class "fail", a red colour and the status "FAIL". A row whose `simulated`
  * is NaN (not reached within the run) shows "not reached" and error "n/a",
- * and fails. With `judged: false` (configurations the paper's values do not
- * apply to) the table has no tolerance and status columns and no row is
- * marked: the rows get class "unjudged". A metric's "(us)" reads "(µs)"
- * (see displayUnit).
+ * and fails. A row with a `band` (the paper gives only a range) shows the
+ * band as its paper value ("70-100"), its error as "in band" or the distance
+ * outside it ("-3.1 (below band)") and "band" as its tolerance. With
+ * `judged: false` (configurations the paper's values do not apply to) the
+ * table has no tolerance and status columns and no row is marked: the rows
+ * get class "unjudged". A metric's "(us)" reads "(µs)" (see displayUnit).
  * @param rows one check per row
  * @param options `judged`: mark rows pass/FAIL (default true)
  * @returns an HTML string
@@ -834,9 +841,13 @@ function measured(r: ComparisonRow): [string, string] {
  * }, {
  *   figure: "cassandra", metric: "bmcast after de-virtualization (%)", paper: 100,
  *   simulated: NaN, errorPct: NaN, tolerancePct: 1, pass: false,
+ * }, {
+ *   figure: "cassandra", metric: "kvm-local mean (%)", paper: 85, band: { low: 70, high: 100 },
+ *   simulated: 93, errorPct: 0, tolerancePct: 0, pass: true,
  * }];
  * const html = comparisonTable(rows);
  * console.assert(html.includes("FAIL") && html.includes("not reached"));
+ * console.assert(html.includes(">70-100<") && html.includes(">in band<") && !html.includes(">85<"));
  * console.assert(!comparisonTable(rows, { judged: false }).includes("FAIL"));
  * ```
  */
@@ -848,7 +859,7 @@ export function comparisonTable(
   const judged = options.judged ?? true;
   // Headers align with their column (a <th> centres by default) and are
   // column headers for screen readers.
-  const cells = (tag: "th" | "td", values: string[], numeric: boolean[]) =>
+  const tableCells = (tag: "th" | "td", values: string[], numeric: boolean[]) =>
     values.map((v, i) =>
       `<${tag}${tag === "th" ? ' scope="col"' : ""} style="text-align:${
         numeric[i] ? "right" : "left"
@@ -866,17 +877,16 @@ export function comparisonTable(
     const values = [
       r.figure,
       displayUnit(r.metric),
-      fmt(r.paper),
-      ...measured(r),
-      `\u00b1${fmt(r.tolerancePct)}`,
+      ...cells(r),
+      r.band === undefined ? `\u00b1${fmt(r.tolerancePct)}` : "band",
       r.pass ? "pass" : "FAIL",
     ];
-    return `<tr${attrs}>${cells("td", values.slice(0, columns), numeric)}</tr>`;
+    return `<tr${attrs}>${tableCells("td", values.slice(0, columns), numeric)}</tr>`;
   });
   return [
     '<table class="mc-comparison" style="border-collapse:collapse;font-family:system-ui,sans-serif;font-size:13px;background:white;color:black">',
     `<thead><tr style="border-bottom:1px solid black">${
-      cells("th", head.slice(0, columns), numeric)
+      tableCells("th", head.slice(0, columns), numeric)
     }</tr></thead>`,
     `<tbody>${body.join("")}</tbody>`,
     "</table>",
@@ -888,8 +898,10 @@ export function comparisonTable(
  * `figure | metric | paper | simulated | error % | status`, numbers right
  * aligned, failures marked `FAIL (tol ±N%)`. A row whose `simulated` is NaN
  * (not reached within the run) shows "not reached" and error "n/a", and
- * fails. With `judged: false` (quick configurations the paper's values do not
- * apply to) the status column is left out, as in {@link comparisonTable}.
+ * fails. A row with a `band` shows it as its paper value ("70-100") and its
+ * error as "in band" or e.g. "-3.1 (below band)"; it fails as plain "FAIL".
+ * With `judged: false` (quick configurations the paper's values do not apply
+ * to) the status column is left out, as in {@link comparisonTable}.
  * @param rows one check per row
  * @param options `judged` (default true): show the status column
  * @returns the lines joined with "\n" (header first)
@@ -903,9 +915,13 @@ export function comparisonTable(
  * }, {
  *   figure: "cassandra", metric: "bmcast after de-virtualization (%)", paper: 100,
  *   simulated: NaN, errorPct: NaN, tolerancePct: 1, pass: false,
+ * }, {
+ *   figure: "cassandra", metric: "kvm-local mean (%)", paper: 85, band: { low: 70, high: 100 },
+ *   simulated: 67.9, errorPct: -3, tolerancePct: 0, pass: false,
  * }]);
- * const [head, , never] = text.split("\n");
+ * const [head, , never, band] = text.split("\n");
  * console.assert(head.startsWith("figure") && /not reached \|\s+n\/a \| FAIL/.test(never));
+ * console.assert(/\| 70-100 \|\s+67\.9 \| -3\.0 \(below band\) \| FAIL$/.test(band), band);
  * console.assert(!formatComparison([], { judged: false }).includes("status"));
  * ```
  */
@@ -919,14 +935,14 @@ export function formatComparison(
   return textTable(
     ["figure", "metric", "paper", "simulated", "error %", "status"].slice(0, columns),
     data.map((r) => {
-      const [simulated, error] = measured(r);
+      const [paper, simulated, error] = cells(r);
       return [
         r.figure,
         r.metric,
-        fmt(r.paper),
+        paper,
         simulated,
         error.replace("\u2212", "-"),
-        r.pass ? "ok" : `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)`,
+        r.pass ? "ok" : r.band === undefined ? `FAIL (tol \u00b1${fmt(r.tolerancePct)}%)` : "FAIL",
       ].slice(0, columns);
     }),
     [false, false, true, true, true, false].slice(0, columns),

@@ -245,13 +245,25 @@ const ERROR_PCT: Rule = [
     (Number.isFinite(v) || (Number.isNaN(v) && Number.isNaN(row.simulated))),
 ];
 
+/** A comparison's band: absent (the paper reports a value), or finite low < high. */
+const BAND: Rule = [
+  "absent, or { low, high } with finite low < high",
+  (v) => {
+    if (v === undefined) return true;
+    const b = v as { low?: unknown; high?: unknown } | null;
+    return typeof b === "object" && b !== null && Number.isFinite(b.low) &&
+      Number.isFinite(b.high) && (b.low as number) < (b.high as number);
+  },
+];
+
 /**
  * Validates comparison rows. `simulated` may be NaN, meaning the run never
  * reached what the metric measures (e.g. BMcast never de-virtualized): the
  * row must then have `errorPct` NaN and `pass` false, and tables show it as
  * "not reached". Any other non-finite number (a NaN paper value or tolerance,
  * an infinite value, a NaN error beside a finite value) is a programming
- * error and throws a TypeError naming the row and field.
+ * error and throws a TypeError naming the row and field, as does a `band`
+ * that is not `{ low, high }` with finite low < high.
  * @example
  * ```ts
  * import { checkComparisonRows } from "./rows.ts";
@@ -277,6 +289,7 @@ export function checkComparisonRows(rows: readonly ComparisonRow[]): ComparisonR
     figure: "string",
     metric: "string",
     paper: "number",
+    band: BAND,
     simulated: SIMULATED,
     errorPct: ERROR_PCT,
     tolerancePct: "number",

@@ -26,78 +26,16 @@ import {
   buildWorld,
   finishDeployment,
   imageSizeIssue,
-  KVM_STRATEGIES,
   MAX_NODES,
-  type Node,
   type PhaseSpan,
   type Profile,
   ProfileError,
   serverOutage,
-  STARTUP_STRATEGIES,
-  type StartupOptions,
   type StartupResult,
+  startupStrategy,
+  strategyNames,
   type World,
 } from "../deploy/mod.ts";
-import type { ProcessGenerator } from "../sim/mod.ts";
-
-type Strategy = (
-  w: World,
-  node: Node,
-  options?: StartupOptions,
-) => ProcessGenerator<StartupResult>;
-
-/** Every startup strategy a fleet can run, by name. */
-export const FLEET_STRATEGIES: Readonly<Record<string, Strategy>> = {
-  ...STARTUP_STRATEGIES,
-  ...KVM_STRATEGIES,
-};
-
-/**
- * The fleet strategy `name`.
- * @throws RangeError naming the allowed strategies, as `Cannot <what>: ...`
- * @example
- * ```ts
- * import { fleetStrategy } from "./fleet.ts";
- * console.assert(typeof fleetStrategy("bmcast", "run fleet") === "function");
- * ```
- */
-export function fleetStrategy(name: string, what: string): Strategy {
-  const strategy = FLEET_STRATEGIES[name];
-  if (strategy === undefined) {
-    throw new RangeError(
-      `Cannot ${what}: 'strategy' must be one of ${
-        Object.keys(FLEET_STRATEGIES).join(", ")
-      }: current value is ${name}`,
-    );
-  }
-  return strategy;
-}
-
-/**
- * Strategies that boot from a local disk already holding the image (the
- * baselines "after deployment"); the others start from an empty disk.
- */
-export const PREINSTALLED: Readonly<Record<string, boolean>> = {
-  "bare-metal": true,
-  "kvm-local": true,
-};
-
-/**
- * When a node holds the image on its local disk, i.e. is deployed: when its
- * OS is up (it booted from the local disk), after its background copy
- * (BMcast: then it also de-virtualizes), or never (it streams the image for
- * as long as it runs).
- */
-export const DEPLOYED: Readonly<Record<string, "up" | "copy" | "never">> = {
-  "bare-metal": "up",
-  "image-copy": "up",
-  "image-copy-multicast": "up",
-  bmcast: "copy",
-  "bmcast-multicast": "copy",
-  nfsroot: "never",
-  "kvm-nfs": "never",
-  "kvm-local": "up",
-};
 
 /** The image servers are unreachable for `durationS` from `atS` after the first power-on. */
 export interface Outage {
@@ -165,7 +103,7 @@ export function flagName(field: string): string {
 
 /** A validated scenario. */
 export interface Scenario {
-  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
+  /** Startup strategy, a registered name ({@link strategyNames}). */
   strategy: string;
   /** Nodes deployed at once. */
   nodes: number;
@@ -175,7 +113,7 @@ export interface Scenario {
   imageGb?: number;
   /** Nodes power on at seeded random instants over the first `staggerS` seconds (0: all at once). */
   staggerS: number;
-  /** Run until every OS is up (default), or until every node is deployed (see {@link DEPLOYED}). */
+  /** Run until every OS is up (default), or until every node is deployed (the strategy's `deployed`). */
   until: Until;
   /** Every image server unreachable for a while (messages retransmitted after it); absent: none. */
   outage?: Outage;
@@ -194,7 +132,7 @@ export interface Scenario {
 export interface ScenarioPoint {
   /** Run label, e.g. "nodes=4" ("run" without a sweep). */
   run: string;
-  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
+  /** Startup strategy, a registered name ({@link strategyNames}). */
   strategy: string;
   /** Nodes deployed at once. */
   nodes: number;
@@ -237,7 +175,7 @@ function numberOf(rule: "must be a number" | "must be an integer") {
 }
 
 function fieldSchemas() {
-  const names = Object.keys(FLEET_STRATEGIES) as [string, ...string[]];
+  const names = strategyNames() as [string, ...string[]];
   return {
     strategy: z.enum(names, { error: `must be one of ${names.join(", ")}` }),
     nodes: numeric(
@@ -615,7 +553,7 @@ export function scenarioPoints(s: Scenario): ScenarioPoint[] {
 export interface FleetRunKey {
   /** The run's label (`run` of the scenario, or the swept `PARAM=VALUE`). */
   run: string;
-  /** Startup strategy, a key of {@link FLEET_STRATEGIES}. */
+  /** Startup strategy, a registered name ({@link strategyNames}). */
   strategy: string;
   /** Nodes started. */
   nodes: number;
@@ -878,13 +816,13 @@ function serverLoad(
 export function runFleet(options: RunFleetOptions): FleetRun {
   const { point, onProgress, progressEvery = 20_000 } = options;
   const profile = runProfile(options.profile, point);
-  const strategy = fleetStrategy(point.strategy, "run fleet");
+  const { start, preinstalled, deployed: deploys } = startupStrategy(point.strategy, "run fleet");
   const imageBytes = profile.image.bytes.value;
   const w = buildWorld(profile, {
     seed: point.seed,
     nodes: point.nodes,
     imageBytes,
-    preinstalled: PREINSTALLED[point.strategy] ?? false,
+    preinstalled,
     run: point.run,
   });
   const meta = {
@@ -896,7 +834,6 @@ export function runFleet(options: RunFleetOptions): FleetRun {
     staggerS: point.staggerS ?? 0,
   };
   const until = point.until ?? "up";
-  const deploys = DEPLOYED[point.strategy] ?? "never";
   const phases: FleetPhaseRow[] = [];
   const totals: FleetTotalRow[] = [];
   let up = 0, finished = 0, lastUp = 0, longestIo = 0, bootIoErrors = 0;
@@ -929,7 +866,7 @@ export function runFleet(options: RunFleetOptions): FleetRun {
           phases.push({ ...meta, node: node.name, phase: p.phase, startS, endS });
         }
       };
-      const r = yield* strategy(w, node);
+      const r = yield* start(w, node);
       longestIo = Math.max(longestIo, r.boot.longestIo);
       bootIoErrors += r.boot.errors;
       drivers.push(r.driver);

@@ -21,6 +21,7 @@ export {
   type Node,
   type NumericParameter,
   numericParameters,
+  parameterUnit,
   parseOverrides,
   parseProfile,
   type Profile,
@@ -38,17 +39,31 @@ export {
   bareMetal,
   bmcast,
   bmcastMulticast,
+  bootLocalOs,
   type CopyFeed,
+  copyImage,
+  DEPLOYED_WHEN,
+  type DeployedWhen,
   type DeploymentSpans,
   finishDeployment,
+  firmwareReboot,
   imageCopy,
   imageCopyMulticast,
   imageSource,
+  type LocalOs,
   nfsRoot,
   type PhaseSpan,
-  STARTUP_STRATEGIES,
+  recordPhase,
+  type RegisteredStrategy,
+  registerStrategy,
+  requireStartupOptions,
+  STARTUP_OPTIONS,
   type StartupOptions,
   type StartupResult,
+  type StartupStrategy,
+  startupStrategy,
+  strategyNames,
+  type StrategyTraits,
 } from "../deploy/mod.ts";
 export {
   type ProfileInput,
@@ -59,7 +74,6 @@ export {
 export { type CopyPolicyConfig, CopyPolicySchema } from "../vmm/mod.ts";
 // Fleets: N nodes at once, scenario files and sweeps (`deno task sim`).
 export {
-  FLEET_STRATEGIES,
   type FleetPhaseRow,
   type FleetProgress,
   type FleetRun,
@@ -85,6 +99,7 @@ export {
 } from "./fleet.ts";
 export {
   compare,
+  type CompareInput,
   type Comparison,
   loadReference,
   REFERENCE_FILE,
@@ -92,7 +107,6 @@ export {
   spreadOverSeeds,
 } from "./compare.ts";
 export {
-  KVM_STRATEGIES,
   kvmLocal,
   kvmNfs,
   type KvmStartupOptions,

@@ -4,7 +4,8 @@ import type { ProcessGenerator } from "../../lib/sim/mod.ts";
 import type { IoResult } from "../../lib/guest/mod.ts";
 import { buildWorld, BUILTIN_PROFILE, loadProfile, values } from "../../lib/deploy/mod.ts";
 import {
-  KVM_STRATEGIES,
+  kvmLocal,
+  kvmNfs,
   type KvmStartupResult,
   startKvm,
   vmCpuTime,
@@ -29,7 +30,7 @@ Deno.test("kvm-nfs starts the host and VMM, then boots the guest from the remote
     w,
     function* () {
       yield* node.firmware.powerOn();
-      return yield* KVM_STRATEGIES["kvm-nfs"](w, node);
+      return yield* kvmNfs(w, node);
     }(),
   ) as KvmStartupResult;
   const k = values(profile.kvm);
@@ -63,7 +64,7 @@ Deno.test("kvm-local with boot: false leaves a running VM whose virtio disk is t
     w,
     function* () {
       yield* node.firmware.powerOn();
-      const r = yield* KVM_STRATEGIES["kvm-local"](w, node, { boot: false });
+      const r = yield* kvmLocal(w, node, { boot: false });
       const before = r.virtio.stats.exits;
       got = (yield r.driver.read({ lba: 4096, count: 16 })) as IoResult;
       exitsPerRequest = r.virtio.stats.exits - before;

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { Hdd, Ssd } from "../../lib/hw/mod.ts";
+import { z } from "zod";
+import { HCA_LATENCY_OPTIONS, Hdd, Ssd } from "../../lib/hw/mod.ts";
+import { VIRTIO_COST_FIELDS } from "../../lib/kvm/mod.ts";
+import { INFINIBAND_OPTIONS } from "../../lib/net/mod.ts";
+import { CopyPolicySchema } from "../../lib/vmm/mod.ts";
+import {
+  BootParamsSchema,
+  KvClientParamsSchema,
+  KvStoreParamsSchema,
+} from "../../lib/workload/mod.ts";
 import {
   applyOverrides,
   buildWorld,
@@ -8,9 +17,11 @@ import {
   imageSizeRange,
   loadProfile,
   numericParameters,
+  parameterUnit,
   parseProfile,
   type Profile,
   ProfileError,
+  ProfileSchema,
   readProfileInput,
 } from "../../lib/scenario/mod.ts";
 
@@ -88,6 +99,95 @@ Deno.test("numericParameters lists every number by path, with a field's own sour
   assert.equal(at("cassandra.store.cpu.readNs")?.value, 1_000_000);
   assert.ok(!ps.some((p) => p.path === "cassandra.store.cpu"), "an object is not a number");
   assert.ok(!ps.some((p) => p.path === "cassandra.store.commitLog.sync"), "strings are not");
+});
+
+/** Every field path a zod schema takes, at any depth (a list's items as ".0"; each kind of a union). */
+function schemaFields(schema: z.ZodType): string[] {
+  const below = (prefix: string, s: z.ZodType) => schemaFields(s).map((p) => `${prefix}.${p}`);
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) {
+    return schemaFields(schema.unwrap() as z.ZodType);
+  }
+  if (schema instanceof z.ZodUnion) {
+    return schema.options.flatMap((o) => schemaFields(o as z.ZodType));
+  }
+  if (schema instanceof z.ZodArray) return ["0", ...below("0", schema.element as z.ZodType)];
+  if (schema instanceof z.ZodObject) {
+    return Object.entries(schema.shape as Record<string, z.ZodType>).flatMap((
+      [k, s],
+    ) => [k, ...below(k, s)]);
+  }
+  return [];
+}
+
+/** Every path of a JSON value below `path`: its fields, and a list's items by index. */
+function valuePaths(path: string, v: unknown): string[] {
+  if (typeof v !== "object" || v === null) return [path];
+  return [path, ...Object.entries(v).flatMap(([k, x]) => valuePaths(`${path}.${k}`, x))];
+}
+
+Deno.test("every parameter of the schema has a unit, and so has every field an object-valued one takes", async () => {
+  const paths: string[] = [];
+  for (const [section, schema] of Object.entries(ProfileSchema.shape)) {
+    if (section === "name" || section === "description") continue;
+    const params = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+    for (const name of Object.keys((params as z.ZodObject).shape)) paths.push(`${section}.${name}`);
+  }
+  assert.ok(paths.includes("ssd.readLatency"), "the optional section too");
+  // The fields each model takes, by its own schema or option list.
+  const fields: Record<string, string[]> = {
+    "vmm.copyPolicy": schemaFields(CopyPolicySchema),
+    "boot.params": schemaFields(BootParamsSchema),
+    "kvm.virtio": [...VIRTIO_COST_FIELDS],
+    "infiniband.fabric": [...INFINIBAND_OPTIONS],
+    "infiniband.hca": [...HCA_LATENCY_OPTIONS],
+    "cassandra.store": schemaFields(KvStoreParamsSchema),
+    "cassandra.workload": schemaFields(KvClientParamsSchema),
+  };
+  for (const [param, fs] of Object.entries(fields)) paths.push(...fs.map((f) => `${param}.${f}`));
+  // And whatever the built-in profiles hold (the deploy layer's own fields, e.g. cableMeters).
+  for (const url of [BUILTIN_PROFILE, new URL("paper-2015-ssd.json", BUILTIN_PROFILE)]) {
+    const p = await loadProfile(url);
+    for (const [section, params] of Object.entries(p)) {
+      if (typeof params !== "object") continue;
+      for (const [name, x] of Object.entries(params as Record<string, { value: unknown }>)) {
+        paths.push(...valuePaths(`${section}.${name}`, x.value));
+      }
+    }
+  }
+  const missing = [...new Set(paths)].filter((path) => !parameterUnit(path));
+  assert.deepEqual(missing, [], "parameters and fields without a unit");
+  assert.ok(paths.includes("infiniband.fabric.cableMeters") && paths.length > 200);
+});
+
+Deno.test("parameterUnit says each value's unit as the models take it, by dotted path", () => {
+  const units = {
+    "cpu.vmExit": "ns",
+    "cpu.eptOverhead": "fraction", // lib/hw CpuCosts: a fractional slowdown, not ns
+    "cpu.inflateRate": "bytes/s",
+    "hdd.rpm": "rev/min",
+    "hdd.sectors": "sectors",
+    "hdd.writeCache": "true | false",
+    "network.lineRate": "bytes/s",
+    "infiniband.fabric.laneRate": "bit/s", // lib/net InfinibandOptions: bits, unlike lineRate
+    "network.retransmitTimeout": "ns",
+    "image.copyScope": "all | used",
+    "image.compressionRatio": "image bytes per stored byte",
+    "boot.rootLba": "sector (LBA)",
+    "kvm.timerExitsPerSecond": "exits/s per vCPU",
+    "kvm.virtio": "object",
+    "kvm.virtio.hostWakeup": "ns",
+    "kvm.virtio.imageQueueDepth": "reads in flight",
+    "boot.params.sizes": "list",
+    "boot.params.sizes.0.bytes": "bytes",
+    "boot.params.phases.3.cpuNs": "ns",
+    "cassandra.store.layout.dataLba": "sector (LBA)",
+    "vmm.copyPolicy.bytesPerSecond": "bytes/s", // a field of a kind the profile does not use
+    "ssd.readBandwidth": "bytes/s",
+  };
+  for (const [path, unit] of Object.entries(units)) assert.equal(parameterUnit(path), unit, path);
+  for (const path of ["hdd", "hdd.speed", "disk.rpm", "kvm.virtio.nope", "boot.params.sizes.x"]) {
+    assert.equal(parameterUnit(path), undefined, path);
+  }
 });
 
 Deno.test("a field source must name a field of its parameter's value", async () => {
@@ -357,7 +457,6 @@ Deno.test("an issue shows NaN, Infinity and -Infinity as themselves, not as JSON
 
 Deno.test("a key the profile, a section or a parameter does not take is named with the closest keys and all of them", async () => {
   const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
-  const hdd = Object.keys(p.hdd).join(", ");
   p.hdd.rmp = p.hdd.rpm;
   p.nmae = "x";
   p.hdd.sectors.sorce = "datasheet";
@@ -365,10 +464,14 @@ Deno.test("a key the profile, a section or a parameter does not take is named wi
   assert.throws(() => parseProfile(p), (e: Error) => {
     assert.ok(e instanceof ProfileError, String(e));
     assert.deepEqual(e.issues, [
-      'memory.bogus: section memory has no parameter "bogus" (it has: bytes)',
+      'memory.bogus: section memory has no parameter "bogus" (it has: bytes [bytes])',
       'hdd.sectors.sorce: parameter hdd.sectors has no key "sorce", did you mean "source"? ' +
       "(it has: value, source, fieldSources)",
-      `hdd.rmp: section hdd has no parameter "rmp", did you mean "rpm"? (it has: ${hdd})`,
+      // A section's parameters each with its unit.
+      'hdd.rmp: section hdd has no parameter "rmp", did you mean "rpm"? (it has: ' +
+      "sectors [sectors], rpm [rev/min], trackToTrackSeek [ns], averageSeek [ns], " +
+      "fullStrokeSeek [ns], outerRate [bytes/s], innerRate [bytes/s], interfaceRate [bytes/s], " +
+      "commandOverhead [ns], writeCache [true | false], writeCacheBytes [bytes])",
       'nmae: a profile has no key "nmae", did you mean "name"? (it has: name, description, cpu, ' +
       "memory, hba, hdd, ssd, network, imageServer, image, firmware, guestDriver, vmm, installer, " +
       "boot, nfs, kvm, infiniband, cassandra)",
@@ -395,11 +498,11 @@ Deno.test("bad overrides are rejected with every issue: unknown paths, wrong typ
     assert.match(text, /^disk\.rpm: no such section \(sections: cpu, /m);
     assert.match(
       text,
-      /^hdd\.speed: section hdd has no parameter "speed" \(it has: sectors, rpm,/m,
+      /^hdd\.speed: section hdd has no parameter "speed" \(it has: sectors \[sectors\], rpm \[rev\/min\],/m,
     );
     assert.match(
       text,
-      /^kvm\.virtio\.nope: kvm\.virtio has no field "nope" \(it has: guestSubmit,/m,
+      /^kvm\.virtio\.nope: kvm\.virtio has no field "nope" \(it has: guestSubmit \[ns\],/m,
     );
     assert.match(text, /^hdd\.rpm: must be a number: current value is "fast"$/m);
     assert.match(
@@ -422,10 +525,8 @@ Deno.test("an override path names one parameter: a whole section, an empty part 
   const base = await loadProfile(BUILTIN_PROFILE);
   const form =
     "give SECTION.PARAMETER=VALUE, or SECTION.PARAMETER.FIELD=VALUE for a field of an object-valued parameter";
-  assert.deepEqual(overrideIssues(base, { hdd: 5 }), [
-    `hdd: a whole section cannot be set; give SECTION.PARAMETER=VALUE (section hdd has: ${
-      Object.keys(base.hdd).join(", ")
-    })`,
+  assert.deepEqual(overrideIssues(base, { memory: 5 }), [
+    "memory: a whole section cannot be set; give SECTION.PARAMETER=VALUE (section memory has: bytes [bytes])",
   ]);
   for (const path of [".rpm", "hdd.", "hdd..rpm", "vmm.copyPolicy."]) {
     assert.deepEqual(overrideIssues(base, { [path]: 1 }), [`${path}: has an empty part; ${form}`]);
@@ -479,7 +580,8 @@ Deno.test("an object-valued parameter given a JSON object is replaced whole and 
     (e: Error) =>
       e instanceof ProfileError &&
       e.issues.join() === 'vmm.copyPolicy.recheck: vmm.copyPolicy has no field "recheck" ' +
-          "(it has: kind, idleThreshold; to add a field, give vmm.copyPolicy whole as a JSON object)",
+          "(it has: kind [idle | rate | adaptive], idleThreshold [ns]; to add a field, " +
+          "give vmm.copyPolicy whole as a JSON object)",
   );
 });
 

@@ -12,6 +12,8 @@ import {
   loadProfile,
   serverOutage,
   type StartupOptions,
+  startupStrategy,
+  strategyNames,
   type World,
 } from "../../lib/deploy/mod.ts";
 import { timelineFigure, toSvg } from "../../lib/plot/mod.ts";
@@ -133,7 +135,7 @@ Deno.test("BMcast's copier fetches as many chunks ahead as copyPipeline says, th
 });
 
 Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy when it is called", async () => {
-  const w = buildWorld(await loadProfile(BUILTIN_PROFILE));
+  const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { preinstalled: true }); // for kvm-local
   const node = w.nodes[0];
   assert.throws(() => bmcast(w, node, { copyPipelin: 3 } as StartupOptions), {
     name: "RangeError",
@@ -160,4 +162,57 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
   );
   assert.throws(() => kvmNfs(w, node, { boot: false, x: 1 } as KvmStartupOptions), /'x'/);
   assert.doesNotThrow(() => kvmLocal(w, node, { boot: false, copyPipeline: 2 }));
+});
+
+Deno.test("every strategy refuses a misspelt option when it is called, and takes BMcast's options", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  for (const name of strategyNames()) {
+    const { start, preinstalled } = startupStrategy(name);
+    const w = buildWorld(profile, { imageBytes: 12e9, preinstalled });
+    const node = w.nodes[0];
+    assert.throws(() => start(w, node, { copyPipelin: 3 } as StartupOptions), {
+      name: "RangeError",
+      message: new RegExp(
+        `^Cannot start ${name}: 'copyPipelin' is not an option, did you mean copyPipeline\\? ` +
+          "The options are copyPolicy, copyPipeline, backgroundCopy(, boot)?$",
+      ),
+    });
+    // The elasticity experiment gives every strategy BMcast's options.
+    assert.doesNotThrow(() => start(w, node, { copyPipeline: 2, copyPolicy: undefined }), name);
+  }
+});
+
+Deno.test("bare metal and KVM/Local refuse a local disk without the image, naming preinstalled", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const w = buildWorld(profile, { imageBytes: 12e9 }); // not preinstalled: blank disks
+  const node = w.nodes[0];
+  const sectors = w.copyRuns.reduce((n, r) => n + r.count, 0);
+  for (const name of ["bare-metal", "kvm-local"]) {
+    assert.throws(() => startupStrategy(name).start(w, node), {
+      name: "RangeError",
+      message: `Cannot start ${name} on 'node0': its local disk does not hold the image ` +
+        `(${sectors} of the image's ${sectors} sectors to copy are blank): build the world ` +
+        "with { preinstalled: true }, or install the image first",
+    });
+  }
+  // One sector missing is enough.
+  const pre = buildWorld(profile, { imageBytes: 12e9, preinstalled: true });
+  pre.nodes[0].disk.content.fill(w.copyRuns[0].lba, 1, NO_VERSION);
+  assert.throws(
+    () => bareMetal(pre, pre.nodes[0]),
+    /\(1 of the image's \d+ sectors to copy are blank\)/,
+  );
+});
+
+Deno.test("a strategy started before the node is powered on says to power it on first", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  for (const name of ["bare-metal", "image-copy", "bmcast", "kvm-nfs"]) {
+    const { start, preinstalled } = startupStrategy(name);
+    const w = buildWorld(profile, { imageBytes: 12e9, preinstalled });
+    w.sim.process(start(w, w.nodes[0]));
+    assert.throws(() => w.sim.run(), {
+      message:
+        /^firmware 'node0': illegal transition off -> (local-boot|pxe): power the node on first: yield\* node\.firmware\.powerOn\(\)$/,
+    }, name);
+  }
 });

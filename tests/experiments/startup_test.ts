@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { run, small } from "../../experiments/fig_startup.ts";
-import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import {
+  bareMetal,
+  BUILTIN_PROFILE,
+  loadProfile,
+  registerStrategy,
+} from "../../lib/scenario/mod.ts";
 
 Deno.test("startup experiment (small config) yields phases for every method and comparison rows", async () => {
   const out = await run(small);
@@ -40,6 +45,24 @@ Deno.test("with an SSD as the local disk BMcast boots sooner; NFS root, which ne
   });
   assert.ok(total(ssd, "bmcast") < total(hdd, "bmcast") - 3, `${total(ssd, "bmcast")}`);
   assert.equal(total(ssd, "nfsroot"), total(hdd, "nfsroot"));
+});
+
+Deno.test("a registered strategy is a method too, on a world as registered; only the paper's methods are compared", async () => {
+  registerStrategy("bare-metal-twin", bareMetal, { preinstalled: true, deployed: "up" });
+  const out = await run({ ...small, methods: ["bare-metal", "bare-metal-twin", "nfsroot"] });
+  const phases = (m: string) =>
+    out.rows.filter((r) => r.method === m && r.source === "sim").map((r) => [r.phase, r.endS]);
+  assert.deepEqual(phases("bare-metal-twin"), phases("bare-metal"));
+  assert.equal(phases("bare-metal").length, 1, "one OS boot from the preinstalled disk");
+  assert.deepEqual(
+    new Set(out.rows.filter((r) => r.source === "paper").map((r) => r.method)),
+    new Set(["nfsroot"]),
+  );
+  assert.ok(out.comparisons.length > 0);
+  assert.ok(
+    out.comparisons.every((c) => c.metric.startsWith("nfsroot ")),
+    "no comparison without a paper value",
+  );
 });
 
 Deno.test("an unknown, misspelt or repeated method, an empty or non-list methods, an unknown parameter are rejected naming the allowed values", async () => {

@@ -190,6 +190,22 @@ Deno.test("firmware states leave a boot in progress only forward, never straight
   assert.throws(() => fw.transition("off"), /illegal transition local-boot -> off/);
 });
 
+Deno.test("a boot asked of firmware that is off says to power on first; other illegal edges get no hint", () => {
+  const { fw } = machine();
+  const hint = ": power the node on first: yield* node.firmware.powerOn()";
+  assert.throws(() => fw.transition("local-boot"), {
+    message: `firmware 'n0': illegal transition off -> local-boot${hint}`,
+  });
+  assert.throws(() => fw.transition("pxe"), {
+    message: `firmware 'n0': illegal transition off -> pxe${hint}`,
+  });
+  assert.equal(fw.state, "off", "the refused edges changed nothing");
+  fw.transition("post");
+  assert.throws(() => fw.transition("local-boot"), {
+    message: "firmware 'n0': illegal transition post -> local-boot",
+  });
+});
+
 Deno.test("a DHCP message shorter than 300 bytes (RFC 1542) is refused", () => {
   const sim = new Simulation();
   const network = starNetwork(sim, { switchLatency: 0, hosts: ["srv", "n0"], bandwidth: BW });

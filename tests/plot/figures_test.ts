@@ -297,6 +297,46 @@ Deno.test("formatComparison() shows a metric not reached within the run as such,
   assert.ok(!lines.join("\n").includes("NaN"));
 });
 
+/** Fig. Cassandra's "below bare metal, above the 70 % axis floor": a band, no value of the paper's. */
+const IN_BAND: ComparisonRow = {
+  figure: "cassandra",
+  metric: "kvm-local: mean % of bare metal",
+  paper: 85,
+  band: { low: 70, high: 100 },
+  simulated: 93,
+  errorPct: 0,
+  tolerancePct: 0,
+  pass: true,
+};
+const BELOW_BAND: ComparisonRow = { ...IN_BAND, simulated: 67.9, errorPct: -3.0, pass: false };
+const ABOVE_BAND: ComparisonRow = { ...IN_BAND, simulated: 102, errorPct: 2, pass: false };
+
+Deno.test("formatComparison() shows a band row's band as its paper value, never the band's middle", () => {
+  const lines = formatComparison([...COMPARISON, IN_BAND, BELOW_BAND, ABOVE_BAND]).split("\n");
+  const [inside, below, above] = lines.slice(-3);
+  assert.match(inside, /\| 70-100 \|\s+93 \|\s+in band \| ok$/);
+  assert.match(below, /\| 70-100 \|\s+67\.9 \| -3\.0 \(below band\) \| FAIL$/);
+  assert.match(above, /\| 70-100 \|\s+102 \| \+2\.0 \(above band\) \| FAIL$/);
+  assert.doesNotMatch(lines.join("\n"), /\b85\b|\u00b10%/);
+  const bars = (l: string) => [...l.matchAll(/ \| /g)].map((m) => m.index);
+  for (const l of lines) assert.deepEqual(bars(l), bars(lines[0]), l);
+});
+
+Deno.test("comparisonTable() shows a band row's band, its place against it and 'band' as tolerance", () => {
+  const html = comparisonTable([IN_BAND, BELOW_BAND, {
+    ...IN_BAND,
+    simulated: NaN,
+    errorPct: NaN,
+    pass: false,
+  }]);
+  const rows = html.match(/<tr class[^>]*>.*?<\/tr>/g)!;
+  const cells = (r: string) => [...r.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]).slice(2);
+  assert.deepEqual(cells(rows[0]), ["70-100", "93", "in band", "band", "pass"]);
+  assert.deepEqual(cells(rows[1]), ["70-100", "67.9", "\u22123.0 (below band)", "band", "FAIL"]);
+  assert.deepEqual(cells(rows[2]), ["70-100", "not reached", "n/a", "band", "FAIL"]);
+  assert.doesNotMatch(html, />85</);
+});
+
 /** The y offset of a group's `translate(x,y)` transform. */
 function translateY(svg: Element, selector: string): number {
   const t = svg.querySelector(selector)?.getAttribute("transform") ?? "";

@@ -112,6 +112,22 @@ Deno.test("checkComparisonRows() accepts a metric not reached within the run: si
   assert.equal(checkComparisonRows([...COMPARISON, NOT_REACHED]).length, COMPARISON.length + 1);
 });
 
+Deno.test("checkComparisonRows() accepts a band row and rejects a band that is not finite low < high", () => {
+  const band = { ...COMPARISON[0], paper: 85, band: { low: 70, high: 100 }, tolerancePct: 0 };
+  assert.equal(checkComparisonRows([band]).length, 1);
+  for (const bad of [{ low: 100, high: 70 }, { low: 70, high: NaN }, { low: 70 }, null]) {
+    assert.throws(
+      () => checkComparisonRows([{ ...band, band: bad } as Loose]),
+      (e: Error) =>
+        e instanceof TypeError &&
+        e.message.startsWith(
+          "Cannot plot comparison rows: 'rows[0].band' must be absent, or { low, high } with finite low < high: ",
+        ),
+      JSON.stringify(bad),
+    );
+  }
+});
+
 Deno.test("checkComparisonRows() stays strict on every other non-finite number and on inconsistent rows", () => {
   const at = COMPARISON.length;
   const cases: [Record<string, unknown>, string, string][] = [

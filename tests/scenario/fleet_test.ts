@@ -8,9 +8,8 @@ import {
   kvDataRun,
   KvStoreParamsSchema,
 } from "../../lib/workload/mod.ts";
+import { bareMetal, registerStrategy, strategyNames } from "../../lib/deploy/mod.ts";
 import {
-  DEPLOYED,
-  FLEET_STRATEGIES,
   imageBytesOf,
   MAX_NODES,
   parseScenario,
@@ -74,7 +73,7 @@ Deno.test("a bad swept value is named as its caller wrote the parameter", () => 
 });
 
 Deno.test("scenario parser accepts any valid flags as strings and expands the sweep", () => {
-  const names = Object.keys(FLEET_STRATEGIES);
+  const names = strategyNames();
   fc.assert(
     fc.property(
       fc.constantFrom(...names),
@@ -182,8 +181,24 @@ Deno.test("fleet until deployed: BMcast nodes copy and de-virtualize long after 
   assert.ok(Number.isNaN(nfs.totals[0].deployedS) && Number.isNaN(nfs.summary.deployedS));
 });
 
-Deno.test("every fleet strategy says when it is deployed", () => {
-  assert.deepEqual(Object.keys(DEPLOYED).sort(), Object.keys(FLEET_STRATEGIES).sort());
+Deno.test("a registered strategy runs by name: scenarios take it, its world and deployment are as registered", () => {
+  registerStrategy("bare-metal-twin", bareMetal, { preinstalled: true, deployed: "never" });
+  registerStrategy("bare-metal-blank", bareMetal, { preinstalled: false, deployed: "up" });
+  assert.equal(parseScenario({ strategy: "bare-metal-twin" }).strategy, "bare-metal-twin");
+  const point = { ...ONE_SMALL_NODE, until: "deployed" } as const;
+  const twin = runFleet({ profile, point: { ...point, strategy: "bare-metal-twin" } });
+  const bare = runFleet({ profile, point: { ...point, strategy: "bare-metal" } });
+  assert.equal(twin.totals[0].totalS, bare.totals[0].totalS);
+  assert.ok(Number.isNaN(twin.totals[0].deployedS), "registered as never deployed");
+  assert.equal(bare.totals[0].deployedS, bare.totals[0].totalS);
+  // Its world starts with blank disks, as registered: bare metal refuses to boot.
+  assert.throws(
+    () => runFleet({ profile, point: { ...ONE_SMALL_NODE, strategy: "bare-metal-blank" } }),
+    /its local disk does not hold the image .*\{ preinstalled: true \}/,
+  );
+});
+
+Deno.test("a scenario runs until up or until deployed, nothing else", () => {
   assert.deepEqual(issuesOf({ until: "forever" }), [
     'until: must be one of up, deployed: current value is "forever"',
   ]);
