@@ -104,7 +104,10 @@ export interface ElasticityParams {
    * (`CassandraParams.copyBackoff`); absent: the profile's copy policy.
    */
   copyBackoff?: CopyBackoff;
-  /** Run the strategies in workers, two at a time (worth it under `deno run`). @default false */
+  /**
+   * Run the built-in strategies in workers, two at a time (worth it under
+   * `deno run`); a registered one runs in this thread. @default false
+   */
   parallel?: boolean;
   /** Called as each run (strategy and seed, or a bare-metal reference) ends. */
   onProgress?: (done: number, total: number, label: string) => void;
@@ -475,7 +478,8 @@ export async function run(params: ElasticityParams = full): Promise<ElasticityOu
   const tick = (what: string, seed: number) =>
     onProgress?.(++done, jobs.length + n, n > 1 ? `${what} (seed ${seed})` : what);
   const one = ({ strategy, seed }: (typeof jobs)[number]): Promise<StrategyCapacity> =>
-    (parallel
+    // A registered strategy exists only in this thread: it runs here.
+    (parallel && startupStrategy(strategy).builtIn
       ? callInWorker<StrategyCapacity>({
         module: import.meta.url,
         fn: "runStrategy",

@@ -4,9 +4,11 @@
  * look a strategy up here when they run, so one registered before a run is
  * found by name, with what they need to know of it besides its code (does
  * its world start with the image on the local disks, when is a node
- * deployed). A name, once taken, stays with its strategy: a built-in cannot
- * be replaced, only joined by a new name. A registration holds in the
- * thread that made it (runs in workers see the built-ins only).
+ * deployed). A built-in's name cannot be taken; a user's name registered
+ * again gets the new code and traits (a notebook cell run twice). A
+ * registration holds in the thread that made it: the elasticity
+ * experiment, which runs built-ins in workers when `parallel`, runs a
+ * registered strategy in the thread that registered it.
  */
 import {
   type FieldIssue,
@@ -67,6 +69,8 @@ export interface RegisteredStrategy extends Readonly<StrategyTraits> {
   readonly name: string;
   /** Its code. */
   readonly start: StartupStrategy;
+  /** One of metalcast's own: known in every thread, workers included. */
+  readonly builtIn: boolean;
 }
 
 const TRAITS = ["preinstalled", "deployed"] as const satisfies readonly (keyof StrategyTraits)[];
@@ -75,23 +79,25 @@ const REGISTRY = new Map<string, RegisteredStrategy>();
 
 /**
  * Registers `start` under `name`, for the fleet runner (`runFleet`), the
- * startup experiment's `methods` and the elasticity experiment to find.
- * @throws RangeError naming every bad field: a name that is taken (listing
- *   the strategies) or not lower-case letters, digits and dashes, a `start`
+ * startup experiment's `methods` and the elasticity experiment to find. A
+ * name registered before (not a built-in's) gets the new code and traits.
+ * @throws RangeError naming every bad field: a built-in's name (listing the
+ *   strategies) or one not lower-case letters, digits and dashes, a `start`
  *   that is not a function, a trait missing, unknown or out of its values
  * @example
  * ```ts
  * import { bareMetal } from "./strategies.ts";
  * import { registerStrategy, startupStrategy } from "./registry.ts";
  * registerStrategy("bare-metal-again", bareMetal, { preinstalled: true, deployed: "up" });
- * console.assert(startupStrategy("bare-metal-again").preinstalled);
+ * registerStrategy("bare-metal-again", bareMetal, { preinstalled: true, deployed: "never" }); // replaces it
+ * console.assert(startupStrategy("bare-metal-again").deployed === "never");
  * let message = "";
  * try {
  *   registerStrategy("bmcast", bareMetal, { preinstalled: true, deployed: "up" });
  * } catch (e) {
  *   message = (e as Error).message;
  * }
- * console.assert(message.startsWith("Cannot register strategy 'bmcast': 'name' must be a new name, not one of bare-metal, "));
+ * console.assert(message.startsWith("Cannot register strategy 'bmcast': 'name' must be a name other than the built-ins' (bare-metal, "));
  * ```
  */
 export function registerStrategy(
@@ -102,9 +108,9 @@ export function registerStrategy(
   const issues: FieldIssue[] = [];
   if (typeof name !== "string" || !NAME.test(name)) {
     issues.push(fieldIssue("name", "lower-case letters, digits and dashes", showValue(name)));
-  } else if (REGISTRY.has(name)) {
-    const names = strategyNames().join(", ");
-    issues.push(fieldIssue("name", `a new name, not one of ${names}`, showValue(name)));
+  } else if (REGISTRY.get(name)?.builtIn) {
+    const names = BUILT_IN.map(([n]) => n).join(", ");
+    issues.push(fieldIssue("name", `a name other than the built-ins' (${names})`, showValue(name)));
   }
   if (typeof start !== "function") {
     issues.push(
@@ -129,6 +135,7 @@ export function registerStrategy(
     start,
     preinstalled: t.preinstalled!,
     deployed: t.deployed!,
+    builtIn: building,
   });
   REGISTRY.set(name, entry);
   return entry;
@@ -180,4 +187,6 @@ const BUILT_IN: [string, StartupStrategy, StrategyTraits][] = [
   ["kvm-nfs", kvmNfs, { preinstalled: false, deployed: "never" }],
   ["kvm-local", kvmLocal, { preinstalled: true, deployed: "up" }],
 ];
+let building = true; // registering the built-ins, below
 for (const [name, start, traits] of BUILT_IN) registerStrategy(name, start, traits);
+building = false;

@@ -51,17 +51,24 @@ Deno.test("a registered strategy is found by name, after the built-ins; its entr
   assert.equal(startupStrategy("bare-metal-twin").deployed, "up");
 });
 
-Deno.test("a name is taken once: a second registration, or one of a built-in's name, is refused listing the strategies", () => {
-  registerStrategy("bmcast-twin", bmcast, { preinstalled: false, deployed: "copy" });
-  for (const name of ["bmcast-twin", "bmcast"]) {
-    assert.throws(() => registerStrategy(name, bareMetal, { preinstalled: true, deployed: "up" }), {
+Deno.test("a built-in's name is refused listing the built-ins; a user's name registered again takes the new code and traits", () => {
+  const first = registerStrategy("bmcast-twin", bmcast, { preinstalled: false, deployed: "copy" });
+  assert.equal(first.builtIn, false);
+  const again = registerStrategy("bmcast-twin", bareMetal, { preinstalled: true, deployed: "up" });
+  assert.equal(startupStrategy("bmcast-twin"), again);
+  assert.equal(startupStrategy("bmcast-twin").start, bareMetal);
+  assert.equal(strategyNames().filter((n) => n === "bmcast-twin").length, 1);
+  assert.throws(
+    () => registerStrategy("bmcast", bareMetal, { preinstalled: true, deployed: "up" }),
+    {
       name: "RangeError",
-      message: `Cannot register strategy '${name}': 'name' must be a new name, not one of ` +
-        `${strategyNames().join(", ")}: current value is "${name}"`,
-    });
-  }
+      message:
+        "Cannot register strategy 'bmcast': 'name' must be a name other than the built-ins' " +
+        `(${BUILT_INS.join(", ")}): current value is "bmcast"`,
+    },
+  );
   assert.equal(startupStrategy("bmcast").start, bmcast, "the built-in is still there");
-  assert.equal(startupStrategy("bmcast-twin").deployed, "copy");
+  assert.ok(startupStrategy("bmcast").builtIn);
 });
 
 Deno.test("a registration with a bad name, code or traits is refused naming every field and its allowed values", () => {

@@ -340,3 +340,20 @@ Deno.test("elasticity: an --outage that does not parse is named with the part gi
     '--outage atS: must be a number: current value is "a"',
   ]);
 });
+
+Deno.test("elasticity with parallel runs a registered strategy in this thread (workers know only the built-ins), with the same result as without", async () => {
+  const { bareMetal, registerStrategy } = await import("../../lib/deploy/mod.ts");
+  registerStrategy("bare-metal-here", bareMetal, { preinstalled: true, deployed: "up" });
+  const params = {
+    ...small,
+    strategies: ["bare-metal-here", "bare-metal"],
+    nodes: 1,
+    horizonS: 250,
+    profile,
+  };
+  const par = await run({ ...params, parallel: true });
+  const seq = await run({ ...params, parallel: false });
+  assert.deepEqual(par.summary, seq.summary);
+  const [here, built] = par.runs;
+  assert.deepEqual(here.windowOps, built.windowOps, "the same code under two names");
+});
