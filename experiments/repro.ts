@@ -5,7 +5,8 @@
  * out/ (or --out DIR), and exits 1 when a metric is outside its stated
  * tolerance, 3 when it cannot write them. `--set PATH=VALUE` changes
  * profile parameters (what-if runs). `--small` runs the quick
- * configurations; `--seed S` picks the seed, `--seeds N` runs N seeds (S,
+ * configurations, `--no-judge` shows the paper's values without judging
+ * them (exit 0, for another testbed's profile); `--seed S` picks the seed, `--seeds N` runs N seeds (S,
  * S+1, ...) and shows each metric's spread, judging every seed. Progress
  * goes to stderr, only on a terminal.
  */
@@ -161,7 +162,7 @@ export async function reproduce(options: ReproduceOptions = {}): Promise<FigureO
 /** Most seeds one invocation runs (each is a complete run, about 15-20 s). */
 const MAX_SEEDS = 100;
 
-const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profile PATH]
+const USAGE = `usage: deno task repro [--small | --no-judge] [--seed S] [--seeds N] [--profile PATH]
                        [--set PATH=VALUE ...] [--out DIR]
   Reproduces the paper's figures on the built-in profile: prints
   figure | metric | paper | simulated | error % | status, and writes
@@ -170,6 +171,9 @@ const USAGE = `usage: deno task repro [--small] [--seed S] [--seeds N] [--profil
   3 the outputs could not be written (the previous ones are left as they were).
   --small         quick configurations (smaller images and runs): the paper's values
                   do not apply to them, so they are shown but not judged (exit 0).
+  --no-judge      full configurations, the paper's values shown beside the simulated
+                  ones but not judged (exit 0): for a profile or --set that is not
+                  the paper's testbed.
   --seed S        seed of every random stream, an integer in [0, ${MAX_SEED}] (default 1)
   --seeds N       N complete runs with seeds S, S+1, ..., S+N-1 <= ${MAX_SEED}, N in
                   1..${MAX_SEEDS} (default 1): the table
@@ -280,6 +284,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       small: { type: "boolean", default: false },
+      "no-judge": { type: "boolean", default: false },
       out: { type: "string", default: "out" },
       seed: { type: "string" },
       seeds: { type: "string" },
@@ -312,7 +317,7 @@ if (import.meta.main) {
   const spread = spreadOverSeeds(
     seeds.map((s) => figures.filter((f) => f.seed === s).flatMap((f) => f.comparisons)),
   );
-  const judged = !flags.small;
+  const judged = !flags.small && !flags["no-judge"];
   console.log(
     count === 1 ? formatComparison(comparisons, { judged }) : formatSpread(spread, { judged }),
   );
@@ -329,6 +334,7 @@ if (import.meta.main) {
     {
       wallSeconds: wall,
       small: flags.small,
+      judged,
       seeds,
       // Each --set value as the profile takes it (15000, not "15000"), as sim.json.
       profile: {
@@ -367,6 +373,10 @@ if (import.meta.main) {
   );
   if (flags.small) {
     console.log("small configurations: the paper's values do not apply, nothing judged");
+  } else if (!judged) {
+    console.log(
+      "--no-judge: the paper's values are shown beside the simulated ones, nothing judged",
+    );
   } else if (failed.length > 0) {
     console.log(`outside tolerance: ${failed.map((c) => `${c.figure}/${c.metric}`).join("; ")}`);
   }
@@ -375,5 +385,5 @@ if (import.meta.main) {
     console.error(unwritten);
     Deno.exit(3);
   }
-  if (!flags.small && failed.length > 0) Deno.exit(1);
+  if (judged && failed.length > 0) Deno.exit(1);
 }

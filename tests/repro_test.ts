@@ -190,6 +190,29 @@ Deno.test("repro --small leaves every pass cell of comparison.csv empty (null in
   }
 });
 
+Deno.test("repro --no-judge runs the full configurations, shows the paper's values and exits 0 although a metric is outside tolerance (Known deviations)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await repro("--no-judge", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /--no-judge: the paper's values are shown beside the simulated ones, nothing judged/,
+    );
+    assert.doesNotMatch(r.stdout, /FAIL|outside tolerance|within tolerance/);
+    // The full configuration: the KVM/Local write the paper gives as 100 MB/s is shown with it.
+    assert.match(r.stdout, /storage .*KVM\/Local.*write.*\| +100 +\|/);
+    const json = JSON.parse(await Deno.readTextFile(join(dir, "results.json")));
+    assert.equal(json.small, false);
+    assert.equal(json.judged, false);
+    for (const f of json.figures) {
+      for (const c of f.comparisons) assert.equal(c.pass, null, JSON.stringify(c));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("repro --seeds N runs every seed and shows each metric's spread (judged per seed: formatSpread below)", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -331,6 +331,8 @@ const sections = {
     commandOverhead: ns(),
     writeCache: flag(),
     writeCacheBytes: int("bytes"),
+    // lib/hw Hdd: 0 or 1 serve queued commands in arrival order.
+    sptfWindow: count("commands"),
   }).strict().superRefine((h, ctx) => {
     // lib/hw Hdd's seek curve, checked by the model's own rule.
     const seek = { trackToTrackSeek: 0, averageSeek: 0, fullStrokeSeek: 0 };

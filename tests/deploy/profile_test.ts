@@ -471,7 +471,7 @@ Deno.test("a key the profile, a section or a parameter does not take is named wi
       'hdd.rmp: section hdd has no parameter "rmp", did you mean "rpm"? (it has: ' +
       "sectors [sectors], rpm [rev/min], trackToTrackSeek [ns], averageSeek [ns], " +
       "fullStrokeSeek [ns], outerRate [bytes/s], innerRate [bytes/s], interfaceRate [bytes/s], " +
-      "commandOverhead [ns], writeCache [true | false], writeCacheBytes [bytes])",
+      "commandOverhead [ns], writeCache [true | false], writeCacheBytes [bytes], sptfWindow [commands])",
       'nmae: a profile has no key "nmae", did you mean "name"? (it has: name, description, cpu, ' +
       "memory, hba, hdd, ssd, network, imageServer, image, firmware, guestDriver, vmm, installer, " +
       "boot, nfs, kvm, infiniband, cassandra)",

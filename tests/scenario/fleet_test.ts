@@ -753,3 +753,12 @@ Deno.test("a scenario's set holds each value as the profile takes it, not as the
     "network.lineRate": 1.25e9,
   });
 });
+
+Deno.test("the profile's hdd.sptfWindow reaches the disks: BMcast's boot, on demand from the server's disk, gets faster with reordering", () => {
+  const point = { ...ONE_SMALL_NODE, strategy: "bmcast" };
+  const fifo = runFleet({ profile, point }).summary;
+  const sptf = runFleet({ profile: applyOverrides(profile, { "hdd.sptfWindow": 32 }), point })
+    .summary;
+  assert.equal(profile.hdd.sptfWindow.value, 0, "the built-in serves in arrival order");
+  assert.ok(sptf.lastS < fifo.lastS - 2, `${sptf.lastS} vs ${fifo.lastS} s`);
+});
