@@ -6,7 +6,7 @@
  * deployment layer passes `values(section)` straight to a constructor.
  */
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
   decimalRule,
@@ -819,7 +819,8 @@ function unknownKeyIssue(at: readonly PropertyKey[], key: string): string {
 
 /**
  * Reads and validates a profile JSON file. A profile may build on another:
- * `"extends": "<path relative to this file>"`; it then holds only what
+ * `"extends": "<path relative to this file>"` or a built-in profile's name
+ * ("paper-2015", when no such file is beside it); it then holds only what
  * differs (its name and description, whole sections, or single parameters
  * of a section, each replacing the base's) and the result is validated as a
  * whole (with `checkImageSize: false`, all but its image's size, for a
@@ -867,10 +868,11 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
       }`,
     ]);
   }
-  const merged = await readProfileJson(new URL(base, url), [...chain, url.href], base) as Record<
-    string,
-    unknown
-  >;
+  const merged = await readProfileJson(
+    baseUrl(base, url, shown),
+    [...chain, url.href],
+    base,
+  ) as Record<string, unknown>;
   const isObject = (v: unknown): v is Record<string, unknown> =>
     typeof v === "object" && v !== null && !Array.isArray(v);
   for (const [key, v] of Object.entries(own)) {
@@ -884,6 +886,35 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
 
 /** The built-in profile (the paper's testbed). */
 export const BUILTIN_PROFILE = new URL("../../data/profiles/paper-2015.json", import.meta.url);
+const BUILTIN_DIR = new URL("./", BUILTIN_PROFILE);
+
+/**
+ * Where `extends: base` of the file at `url` points: the path relative to
+ * that file or, when none is there and `base` is a bare name, the built-in
+ * profile of that name (with or without ".json"), so a copy of
+ * paper-2015-ssd.json works outside data/profiles/.
+ */
+function baseUrl(base: string, url: URL, shown: string): URL {
+  const exists = (u: URL) => {
+    try {
+      return Deno.statSync(u).isFile;
+    } catch {
+      return false;
+    }
+  };
+  const relative = new URL(base, url);
+  if (exists(relative)) return relative;
+  const builtins = [...Deno.readDirSync(BUILTIN_DIR)]
+    .filter((e) => e.isFile && e.name.endsWith(".json")).map((e) => e.name.slice(0, -5)).sort();
+  const name = base.replace(/\.json$/, "");
+  if (!base.includes("/") && builtins.includes(name)) return new URL(`${name}.json`, BUILTIN_DIR);
+  const path = relative.protocol === "file:" ? fileURLToPath(relative) : relative.href;
+  throw new ProfileError([
+    `(file ${shown}) extends: must be a profile file relative to it (there is no ${path}) ` +
+    `or a built-in profile's name (${builtins.join(", ")}): current value is ${showValue(base)}` +
+    didYouMean(name, builtins),
+  ]);
+}
 
 /**
  * A profile with some parameters changed: `overrides` maps a dotted path

@@ -301,7 +301,7 @@ Deno.test("a profile that extends another replaces whole sections or single para
   }
 });
 
-Deno.test("extends that loops, names no file or is not a path is a ProfileError naming the file", async () => {
+Deno.test("extends that loops, names no file or is not a path is a ProfileError naming the file (and the built-in names it could give)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify({ extends: "b.json" }));
@@ -311,7 +311,10 @@ Deno.test("extends that loops, names no file or is not a path is a ProfileError 
     for (
       const [file, reason] of [
         ["a.json", /^extends: a\.json is already in the chain \(a loop\)$/],
-        ["c.json", /^cannot read nope\.json: /],
+        [
+          "c.json",
+          /^\(file .*c\.json\) extends: must be a profile file relative to it \(there is no .*nope\.json\) or a built-in profile's name \(paper-2015, paper-2015-ssd\): current value is "nope\.json"$/,
+        ],
         ["d.json", /\) extends: must be the path of the base profile: current value is 7$/],
       ] as const
     ) {
@@ -321,6 +324,36 @@ Deno.test("extends that loops, names no file or is not a path is a ProfileError 
         return true;
       });
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extends names a built-in profile, with or without .json, when no such file is beside the profile; a file beside it comes first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const own = (base: string, rpm: number) =>
+      JSON.stringify({ extends: base, name: "mine", hdd: { rpm: { value: rpm, source: "mine" } } });
+    await Deno.writeTextFile(`${dir}/a.json`, own("paper-2015.json", 15000));
+    await Deno.writeTextFile(`${dir}/b.json`, own("paper-2015-ssd", 10000));
+    const builtin = await loadProfile(BUILTIN_PROFILE);
+    const a = await loadProfile(`${dir}/a.json`);
+    assert.equal(a.hdd.rpm.value, 15000);
+    assert.equal(a.cpu.vmExit.value, builtin.cpu.vmExit.value, "the rest is the built-in's");
+    const b = await loadProfile(`${dir}/b.json`);
+    assert.equal(b.ssd?.channels.value, 8, "the SSD profile, itself extending paper-2015");
+    // A local paper-2015.json shadows the built-in.
+    const local = { ...JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE)), name: "local" };
+    local.hdd.rpm.value = 5400;
+    await Deno.writeTextFile(`${dir}/paper-2015.json`, JSON.stringify(local));
+    await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ extends: "paper-2015.json" }));
+    assert.equal((await loadProfile(`${dir}/c.json`)).hdd.rpm.value, 5400);
+    // A misspelt built-in name gets the closest ones.
+    await Deno.writeTextFile(`${dir}/d.json`, JSON.stringify({ extends: "paper2015-ssd" }));
+    await assert.rejects(
+      loadProfile(`${dir}/d.json`),
+      /current value is "paper2015-ssd", did you mean paper-2015-ssd\?$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
