@@ -18,7 +18,7 @@ import {
   valueAt,
   valueOfText,
 } from "../_util/mod.ts";
-import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddSeekIssues, HIGH_MEMORY } from "../hw/mod.ts";
+import { HCA_LATENCY_OPTIONS, hcaLatencyIssues, hddIssues, HIGH_MEMORY } from "../hw/mod.ts";
 import {
   remoteImageFileIssues,
   VIRTIO_COST_FIELDS,
@@ -334,14 +334,20 @@ const sections = {
     // lib/hw Hdd: 0 or 1 serve queued commands in arrival order.
     sptfWindow: count("commands"),
   }).strict().superRefine((h, ctx) => {
-    // lib/hw Hdd's seek curve, checked by the model's own rule.
-    const seek = { trackToTrackSeek: 0, averageSeek: 0, fullStrokeSeek: 0 };
-    for (const k of Object.keys(seek) as (keyof typeof seek)[]) {
+    // lib/hw Hdd's seek curve and zones, checked by the model's own rule.
+    const timing = {
+      trackToTrackSeek: 0,
+      averageSeek: 0,
+      fullStrokeSeek: 0,
+      outerRate: 0,
+      innerRate: 0,
+    };
+    for (const k of Object.keys(timing) as (keyof typeof timing)[]) {
       const v = h[k]?.value;
-      if (!(Number.isInteger(v) && v >= 0)) return; // reported by the field's own schema
-      seek[k] = v;
+      if (!(Number.isFinite(v) && v >= 0)) return; // reported by the field's own schema
+      timing[k] = v;
     }
-    for (const i of hddSeekIssues(seek)) {
+    for (const i of hddIssues(timing)) {
       ctx.addIssue({ code: "custom", path: [i.field, "value"], message: i.message });
     }
   }),

@@ -398,7 +398,7 @@ Deno.test("overrides change a parameter or a field inside one and say so in its 
   assert.equal(fields.readBytes, base.boot.params.fieldSources!.readBytes);
 });
 
-Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve, poll periods of 0, partial sectors, more cores than CPUs, RAM without room for the VMM, timer exits over a whole vCPU", async () => {
+Deno.test("values the models would refuse are refused with the profile: the HDD's seek curve and zones, poll periods of 0, partial sectors, more cores than CPUs, RAM without room for the VMM, timer exits over a whole vCPU", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
   const issuesOf = (overrides: Record<string, unknown>) => overrideIssues(base, overrides);
   // Each crashed the run with a stack trace before (the models' constructors refused them).
@@ -407,6 +407,9 @@ Deno.test("values the models would refuse are refused with the profile: the HDD'
   ]);
   assert.deepEqual(issuesOf({ "hdd.fullStrokeSeek": 0 }), [
     "hdd.fullStrokeSeek.value: must be >= trackToTrackSeek (800000): current value is 0",
+  ]);
+  assert.deepEqual(issuesOf({ "hdd.innerRate": 130e6 }), [
+    "hdd.innerRate.value: must be <= outerRate (125000000): current value is 130000000",
   ]);
   // Sizes the disk interfaces move in whole sectors; the guest's cores on the machine's CPUs.
   assert.deepEqual(

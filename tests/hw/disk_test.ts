@@ -385,6 +385,7 @@ Deno.test("bad TEST_HDD and SSD options give a RangeError naming the field", () 
     [{ averageSeek: 16_000_000 }, /'averageSeek' must be within \[\d+, \d+\] ns/],
     [{ fullStrokeSeek: 500_000 }, /'fullStrokeSeek' must be >= trackToTrackSeek/],
     [{ outerRate: NaN }, /'outerRate'/],
+    [{ innerRate: 200e6 }, /'innerRate' must be <= outerRate \(\d+\): current value is 200000000/],
     [{ writeCacheBytes: 1.5 }, /'writeCacheBytes'/],
     [{ sptfWindow: -2 }, /'sptfWindow'/],
     [{ content: new VersionMap(8) }, /'content' must be a VersionMap of 976773168 blocks/],

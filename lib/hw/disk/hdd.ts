@@ -189,20 +189,36 @@ class DirtyList {
 }
 
 /**
- * What the seek times must satisfy for the drive's seek curve (track to
- * track, average over random seeks, full stroke) to exist and rise with the
- * distance: full stroke >= track to track, and the average between a third
- * and 8/15 of the way from one to the other. An issue per field (none when
- * they fit), for a profile check and the constructor alike.
+ * What the drive's timing must satisfy beyond each field's own range: the
+ * seek curve (track to track, average over random seeks, full stroke) must
+ * exist and rise with the distance (full stroke >= track to track, the
+ * average between a third and 8/15 of the way from one to the other), and
+ * zoned recording must not make the inner zone faster than the outer one
+ * (innerRate <= outerRate). An issue per field (none when they fit), for a
+ * profile check and the constructor alike.
  * @example
  * ```ts
- * import { hddSeekIssues } from "./hdd.ts";
- * console.assert(hddSeekIssues({ trackToTrackSeek: 800_000, averageSeek: 8_000_000, fullStrokeSeek: 15_000_000 }).length === 0);
- * const [i] = hddSeekIssues({ trackToTrackSeek: 800_000, averageSeek: 0, fullStrokeSeek: 15_000_000 });
+ * import { hddIssues } from "./hdd.ts";
+ * const ok = { trackToTrackSeek: 800_000, averageSeek: 8_000_000, fullStrokeSeek: 15_000_000, outerRate: 125e6, innerRate: 65e6 };
+ * console.assert(hddIssues(ok).length === 0);
+ * const [i, j] = hddIssues({ ...ok, averageSeek: 0, innerRate: 130e6 });
  * console.assert(i.field === "averageSeek" && i.message.startsWith("must be within [5533334, 8373333] ns"));
+ * console.assert(j.field === "innerRate" && j.message === "must be <= outerRate (125000000): current value is 130000000");
  * ```
  */
-export function hddSeekIssues(
+export function hddIssues(
+  o: Pick<
+    HddOptions,
+    "trackToTrackSeek" | "averageSeek" | "fullStrokeSeek" | "outerRate" | "innerRate"
+  >,
+): FieldIssue[] {
+  const zones = o.innerRate > o.outerRate
+    ? [fieldIssue("innerRate", `<= outerRate (${o.outerRate})`, o.innerRate)]
+    : [];
+  return [...seekIssues(o), ...zones];
+}
+
+function seekIssues(
   seek: Pick<HddOptions, "trackToTrackSeek" | "averageSeek" | "fullStrokeSeek">,
 ): FieldIssue[] {
   const { trackToTrackSeek: t2t, averageSeek: avg, fullStrokeSeek: full } = seek;
@@ -389,9 +405,9 @@ export class Hdd implements BlockDevice {
     requireNumber(what, "queueDepth", o.queueDepth, { integer: true, min: 0, strict: true });
     requireNumber(what, "sequentialWindow", o.sequentialWindow, { integer: true, min: 0 });
     requireNumber(what, "sptfWindow", o.sptfWindow, { integer: true, min: 0 });
-    const seek = hddSeekIssues(o);
-    if (seek.length > 0) throw issuesError(what, seek);
-    // b and c of the fit described in hddSeekIssues.
+    const geometry = hddIssues(o);
+    if (geometry.length > 0) throw issuesError(what, geometry);
+    // b and c of the fit described in seekIssues.
     const f = o.fullStrokeSeek - o.trackToTrackSeek;
     const a = o.averageSeek - o.trackToTrackSeek;
     this.#seekB = Math.max(0, 5 * a - (5 * f) / 3);

@@ -19,5 +19,5 @@ export {
   SECTOR_SIZE,
 } from "./block_device.ts";
 export { type DiskStats } from "./_common.ts";
-export { Hdd, type HddOptions, hddSeekIssues, type HddStats } from "./hdd.ts";
+export { Hdd, hddIssues, type HddOptions, type HddStats } from "./hdd.ts";
 export { Ssd, type SsdOptions } from "./ssd.ts";
