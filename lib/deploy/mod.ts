@@ -23,6 +23,7 @@ export {
   type Profile,
   type ProfileCheckOptions,
   ProfileError,
+  profileIssue,
   ProfileSchema,
   type SectionName,
   values,

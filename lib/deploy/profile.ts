@@ -570,6 +570,32 @@ export type Profile = z.infer<typeof ProfileSchema>;
 export type SectionName = Exclude<keyof Profile, "name" | "description">;
 
 /**
+ * What is wrong with `profile` as an argument, if it is not a parsed profile
+ * (an object with every required section): a library function given, say,
+ * the profile's path or `{}` names it instead of failing deep inside.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile, profileIssue } from "./profile.ts";
+ * console.assert(profileIssue(await loadProfile(BUILTIN_PROFILE)) === undefined);
+ * console.assert(profileIssue("paper-2015.json")?.message.startsWith("must be a profile (loadProfile, parseProfile)"));
+ * ```
+ */
+export function profileIssue(profile: unknown, field = "profile"): FieldIssue | undefined {
+  const required = Object.entries(sections).filter(([, s]) => !s.safeParse(undefined).success)
+    .map(([k]) => k);
+  const isObject = typeof profile === "object" && profile !== null && !Array.isArray(profile);
+  const missing = isObject ? required.filter((k) => !Object.hasOwn(profile, k)) : required;
+  if (missing.length === 0) return undefined;
+  const why = isObject ? `; sections missing: ${missing.join(", ")}` : "";
+  return {
+    field,
+    message: `must be a profile (loadProfile, parseProfile)${why}: current value is ${
+      isObject ? "an object" : showValue(profile)
+    }`,
+  };
+}
+
+/**
  * The smallest image, bytes, that holds every area the profile's boot reads
  * and writes (boot.params regions and log writes): a smaller image would
  * have the OS read files that are not in it.

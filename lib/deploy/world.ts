@@ -34,7 +34,7 @@ import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } fro
 import { AhciDriver } from "../guest/mod.ts";
 import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
-import { imageSizeRange, type Profile, values } from "./profile.ts";
+import { imageSizeRange, type Profile, profileIssue, values } from "./profile.ts";
 
 /** Physical address of the HBA's registers (ABAR). */
 export const ABAR: Gpa = 0xfebf_0000;
@@ -140,6 +140,8 @@ export interface WorldOptions {
 
 /** Every option of {@link buildWorld} that breaks its rule, and every key it does not take. */
 function worldIssues(profile: Profile, options: WorldOptions): FieldIssue[] {
+  const bad = profileIssue(profile);
+  if (bad !== undefined) return [bad];
   const { seed, nodes, imageBytes } = options;
   const within = (v: unknown, min: number, max: number) =>
     Number.isInteger(v) && (v as number) >= min && (v as number) <= max;

@@ -13,10 +13,14 @@ import {
   decimalNumber,
   decimalRule,
   didYouMean,
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
   issuesMessage,
   MAX_SEED,
   showValue,
   type SimTime,
+  unknownKeyIssues,
   valueAt,
   valueOfText,
   valuesOfText,
@@ -30,6 +34,7 @@ import {
   type PhaseSpan,
   type Profile,
   ProfileError,
+  profileIssue,
   serverOutage,
   type StartupResult,
   startupStrategy,
@@ -785,6 +790,65 @@ export interface RunFleetOptions {
 
 const sum = <T>(xs: readonly T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
 
+const FLEET_OPTIONS = ["profile", "point", "onProgress", "progressEvery"] as const;
+
+/**
+ * `options.point` as {@link runFleet} runs it, its fields checked by the
+ * scenario's rules (numbers as numbers); throws naming every bad option.
+ */
+function fleetPoint(options: RunFleetOptions): ScenarioPoint {
+  const what = "run fleet";
+  if (typeof options !== "object" || options === null) {
+    throw issuesError(what, [
+      fieldIssue("options", "{ profile, point, onProgress?, progressEvery? }", showValue(options)),
+    ]);
+  }
+  const issues: FieldIssue[] = [...unknownKeyIssues(options, FLEET_OPTIONS)];
+  const bad = profileIssue(options.profile);
+  if (bad !== undefined) issues.push(bad);
+  const { onProgress, progressEvery } = options;
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    issues.push(fieldIssue("onProgress", "a function", showValue(onProgress)));
+  }
+  if (progressEvery !== undefined && !(Number.isInteger(progressEvery) && progressEvery >= 1)) {
+    issues.push(fieldIssue("progressEvery", "an integer >= 1", showValue(progressEvery)));
+  }
+  const fields = fieldSchemas();
+  const schema = z.object({
+    run: z.string({ error: "must be a run label (text)" }),
+    strategy: fields.strategy,
+    nodes: fields.nodes,
+    seed: fields.seed,
+    imageGb: fields.imageGb.optional(),
+    staggerS: fields.staggerS.optional(),
+    until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).optional(),
+    outage: OutageSchema.optional(),
+    set: z.record(z.string(), z.unknown(), { error: "must map profile paths to values" })
+      .optional(),
+  }, { error: "must be a run: { run, strategy, nodes, seed, ... } (see scenarioPoints)" }).strict();
+  const r = schema.safeParse(options.point);
+  if (!r.success) {
+    for (const i of r.error.issues) {
+      if (i.code === "unrecognized_keys") {
+        issues.push(...unknownKeyIssues(
+          Object.fromEntries(i.keys.map((k) => [k, true])),
+          Object.keys(schema.shape),
+          "point.",
+        ));
+      } else {
+        const field = ["point", ...i.path.map(String)].join(".");
+        issues.push({
+          field,
+          message: `${i.message}: current value is ${showValue(valueAt(options.point, i.path))}`,
+        });
+      }
+    }
+  }
+  if (issues.length > 0) throw issuesError(what, issues);
+  // set's values are checked by applyOverrides, which names each path.
+  return r.data as ScenarioPoint;
+}
+
 /** The busiest server's link (out) and disk use over `span` ns, %. */
 function serverLoad(
   w: World,
@@ -804,6 +868,9 @@ function serverLoad(
  * BMcast's copier is not waited for), or with `until: "deployed"` until
  * every node is deployed (BMcast: copied and de-virtualized; the copy and
  * de-virtualize phases join the rows).
+ * @throws RangeError naming every bad option (not a profile, a point field
+ *   that breaks the scenario's rules or is not one, a misspelt option);
+ *   ProfileError for a point's `set` or image size the profile refuses
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile } from "../deploy/mod.ts";
@@ -814,7 +881,8 @@ function serverLoad(
  * ```
  */
 export function runFleet(options: RunFleetOptions): FleetRun {
-  const { point, onProgress, progressEvery = 20_000 } = options;
+  const { onProgress, progressEvery = 20_000 } = options ?? {};
+  const point = fleetPoint(options);
   const profile = runProfile(options.profile, point);
   const { start, preinstalled, deployed: deploys } = startupStrategy(point.strategy, "run fleet");
   const imageBytes = profile.image.bytes.value;

@@ -762,3 +762,43 @@ Deno.test("the profile's hdd.sptfWindow reaches the disks: BMcast's boot, on dem
   assert.equal(profile.hdd.sptfWindow.value, 0, "the built-in serves in arrival order");
   assert.ok(sptf.lastS < fifo.lastS - 2, `${sptf.lastS} vs ${fifo.lastS} s`);
 });
+
+Deno.test("runFleet names every bad option before anything runs: not a profile, a point's bad or unknown fields, a misspelt option", () => {
+  const run = (options: unknown) => () => runFleet(options as Parameters<typeof runFleet>[0]);
+  assert.throws(run(undefined), {
+    name: "RangeError",
+    message:
+      "Cannot run fleet: 'options' must be { profile, point, onProgress?, progressEvery? }: " +
+      "current value is undefined",
+  });
+  assert.throws(
+    run({ profile: "paper-2015.json", point: { ...ONE_SMALL_NODE, strategy: "bmcast" } }),
+    {
+      name: "RangeError",
+      message:
+        `Cannot run fleet: 'profile' must be a profile (loadProfile, parseProfile): current value is "paper-2015.json"`,
+    },
+  );
+  assert.throws(
+    run({
+      profile,
+      point: { run: "r", strategy: "bmcats", nodes: 0, seed: 1, until: "never", stager: 3 },
+      progresEvery: 10,
+    }),
+    {
+      name: "RangeError",
+      message: "Cannot run fleet: 'progresEvery' is not an option, did you mean progressEvery? " +
+        "The options are profile, point, onProgress, progressEvery; " +
+        `'point.strategy' must be one of ${
+          strategyNames().join(", ")
+        }: current value is "bmcats"; ` +
+        "'point.nodes' must be >= 1: current value is 0; " +
+        `'point.until' must be one of up, deployed: current value is "never"; ` +
+        "'point.stager' is not an option, did you mean staggerS? The options are run, strategy, nodes, seed, imageGb, staggerS, until, outage, set",
+    },
+  );
+  assert.throws(
+    () => buildWorld({} as never),
+    /^RangeError: Cannot build world: 'profile' must be a profile \(loadProfile, parseProfile\); sections missing: cpu, memory, hba, hdd, /,
+  );
+});
