@@ -43,21 +43,17 @@
  * Runnable alone: `deno run -A experiments/fig_cassandra.ts [--small]`.
  */
 import {
-  bareMetal,
-  bmcast,
   buildWorld,
   BUILTIN_PROFILE,
   compare,
   type Comparison,
   loadProfile,
-  type Node,
   type Profile,
   type StartupOptions,
-  type StartupResult,
+  startupStrategy,
   values,
   type World,
 } from "../lib/scenario/mod.ts";
-import { kvmLocal } from "../lib/deploy/kvm.ts";
 import { type Outage, OutageSchema, startOutage } from "../lib/scenario/fleet.ts";
 import { callInWorker, issuesError, parseFlags, requireNumber } from "../lib/_util/mod.ts";
 import {
@@ -66,7 +62,6 @@ import {
   KvWorkloadParamsSchema,
   runKvWorkload,
 } from "../lib/workload/mod.ts";
-import type { ProcessGenerator } from "../lib/sim/mod.ts";
 import { formatComparison, type ThroughputMarker, type ThroughputRow } from "../lib/plot/mod.ts";
 import {
   bootAreas,
@@ -244,23 +239,14 @@ export interface CassandraOutput {
 
 type CopyPolicy = NonNullable<StartupOptions["copyPolicy"]>;
 
-const START: Record<
-  CassandraSystem,
-  {
-    preinstalled: boolean;
-    start: (w: World, node: Node, p: CassandraParams) => ProcessGenerator<StartupResult>;
-  }
-> = {
-  "bare-metal": { preinstalled: true, start: (w, node) => bareMetal(w, node) },
-  bmcast: {
-    preinstalled: false,
-    start: (w, node, p) =>
-      bmcast(w, node, {
-        copyPolicy: copyPolicy(w.profile, p),
-        copyPipeline: p.copyBackoff?.pipeline,
-      }),
-  },
-  "kvm-local": { preinstalled: true, start: (w, node) => kvmLocal(w, node) },
+/** Each system's startup options (BMcast's copier back-off); its code and traits are the registry's. */
+const START_OPTIONS: Record<CassandraSystem, (w: World, p: CassandraParams) => StartupOptions> = {
+  "bare-metal": () => ({}),
+  bmcast: (w, p) => ({
+    copyPolicy: copyPolicy(w.profile, p),
+    copyPipeline: p.copyBackoff?.pipeline,
+  }),
+  "kvm-local": () => ({}),
 };
 
 /**
@@ -404,7 +390,7 @@ export function runSystem(
 ): SystemRun {
   runWindows(params);
   const wall0 = performance.now();
-  const { preinstalled, start } = START[system];
+  const { preinstalled, start } = startupStrategy(system, "run the Cassandra experiment");
   const w = buildWorld(profile, {
     seed: params.seed,
     imageBytes: params.imageBytes,
@@ -417,7 +403,7 @@ export function runSystem(
   let startup = NaN, t0 = NaN, copyDone = NaN, devirt = NaN, redirected = 0, copied = 0;
   w.sim.process(function* () {
     yield* node.firmware.powerOn();
-    const s = yield* start(w, node, params);
+    const s = yield* start(w, node, START_OPTIONS[system](w, params));
     startup = s.total;
     t0 = w.sim.now;
     if (params.outage !== undefined) startOutage(w, t0, params.outage);
