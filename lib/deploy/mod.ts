@@ -26,6 +26,8 @@ export {
   profileIssue,
   ProfileSchema,
   type SectionName,
+  SSD_MACHINES,
+  ssdOf,
   values,
 } from "./profile.ts";
 export {

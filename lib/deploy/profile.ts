@@ -290,6 +290,27 @@ const objects = {
     }),
 };
 
+/** The machines whose disk a profile's `ssd` section is: the nodes, the image servers, or both. */
+export const SSD_MACHINES = ["nodes", "server", "all"] as const;
+
+/**
+ * The `ssd` section if it is the disk of `machine`, else undefined (the
+ * machine has the `hdd` section's drive).
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile, ssdOf } from "./profile.ts";
+ * const p = await loadProfile(new URL("paper-2015-ssd.json", BUILTIN_PROFILE));
+ * console.assert(ssdOf(p, "node") === p.ssd && ssdOf(p, "server") === undefined);
+ * ```
+ */
+export function ssdOf(
+  profile: Pick<Profile, "ssd">,
+  machine: "node" | "server",
+): Profile["ssd"] {
+  const m = profile.ssd?.machines.value;
+  return m === "all" || m === (machine === "node" ? "nodes" : "server") ? profile.ssd : undefined;
+}
+
 const sections = {
   cpu: z.object({
     logicalCpus: int("CPUs"),
@@ -352,10 +373,12 @@ const sections = {
     }
   }),
   /**
-   * Optional: each node's local disk is this SATA SSD instead of the `hdd`
-   * section's drive (the image server keeps its HDD). lib/hw SsdOptions.
+   * Optional: a SATA SSD (lib/hw SsdOptions) that replaces the `hdd`
+   * section's drive in the machines `machines` names: each node's local
+   * disk ("nodes"), each image server's disk ("server"), or both ("all").
    */
   ssd: z.object({
+    machines: choice(...SSD_MACHINES),
     sectors: int("sectors"),
     readLatency: ns(),
     writeLatency: ns(),
@@ -551,7 +574,8 @@ export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {
     !valid(image.shape.bytes, p.image?.bytes) ||
     !valid(image.shape.compressionRatio, p.image?.compressionRatio) ||
     !valid(boot.shape.params, p.boot?.params) || !valid(hdd.shape.sectors, p.hdd?.sectors) ||
-    (p.ssd !== undefined && !valid(ssd.unwrap().shape.sectors, p.ssd.sectors))
+    (p.ssd !== undefined && (!valid(ssd.unwrap().shape.sectors, p.ssd.sectors) ||
+      !valid(ssd.unwrap().shape.machines, p.ssd.machines)))
   ) return;
   const bytes = p.image.bytes.value;
   const rule = imageSizeIssue(p, bytes);
@@ -643,11 +667,15 @@ export function imageSizeRange(
   profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image">,
 ): ImageSizeRange {
   const min = minImageBytes(profile);
-  const node = profile.ssd
-    ? { field: "ssd.sectors", sectors: profile.ssd.sectors.value }
-    : { field: "hdd.sectors", sectors: profile.hdd.sectors.value };
+  const disk = (machine: "node" | "server") => {
+    const ssd = ssdOf(profile, machine);
+    return ssd
+      ? { field: "ssd.sectors", sectors: ssd.sectors.value }
+      : { field: "hdd.sectors", sectors: profile.hdd.sectors.value };
+  };
+  const node = disk("node");
   // The server stores ceil(n / ratio) sectors of an n-sector image (lib/image storedRun).
-  const held = profile.hdd.sectors.value;
+  const { field: heldField, sectors: held } = disk("server");
   const ratio = profile.image.compressionRatio.value;
   let server = Math.floor(held * ratio);
   while (server > 0 && Math.ceil(server / ratio) > held) server--;
@@ -658,7 +686,7 @@ export function imageSizeRange(
     minReason: `to hold every area the profile's boot reads and writes (up to sector ${lastBoot})`,
     maxReason: node.sectors <= server
       ? `to fit on the node's disk (${node.field}: ${node.sectors})`
-      : `to fit on the image server's disk as stored (hdd.sectors: ${held}, image.compressionRatio: ${ratio})`,
+      : `to fit on the image server's disk as stored (${heldField}: ${held}, image.compressionRatio: ${ratio})`,
   };
 }
 

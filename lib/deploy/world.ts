@@ -34,7 +34,7 @@ import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } fro
 import { AhciDriver } from "../guest/mod.ts";
 import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
-import { imageSizeRange, type Profile, profileIssue, values } from "./profile.ts";
+import { imageSizeRange, type Profile, profileIssue, ssdOf, values } from "./profile.ts";
 
 /** Physical address of the HBA's registers (ABAR). */
 export const ABAR: Gpa = 0xfebf_0000;
@@ -94,11 +94,12 @@ export interface World {
   protocol: BlockProtocol;
   /**
    * The image servers (the profile's `imageServer.count`; the paper has one),
-   * each holding {@link IMAGE_ID} on its own HDD, named by {@link serverHost}.
+   * each holding {@link IMAGE_ID} on its own disk (the `hdd` section's, or
+   * the `ssd` section's where it names the server), named by {@link serverHost}.
    */
   servers: ImageServer[];
   /** Each server's disk holding the image, in the order of `servers` (for its busy time). */
-  serverDisks: Hdd[];
+  serverDisks: (Hdd | Ssd)[];
   /**
    * Each server's multicast session for {@link IMAGE_ID} (chunks of the block
    * protocol's largest message), in the order of `servers`.
@@ -200,16 +201,22 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     requestLatency: isv.requestLatency,
     maxBlocksPerRequest: img.maxRequestSectors,
   });
-  const hddOpts = values(profile.hdd);
-  const serverDisks: Hdd[] = [];
+  const serverSsd = ssdOf(profile, "server");
+  const serverDisks: (Hdd | Ssd)[] = [];
   const servers = hosts.map((host, i) => {
-    const disk = i === 0 ? "server-hdd" : `server-hdd-${i}`; // the first keeps the paper's stream
-    const store = new Hdd(sim, {
-      ...hddOpts,
-      name: disk,
-      initialVersion: IMAGE_VERSION,
-      rngStream: disk,
-    });
+    const n = i === 0 ? "" : `-${i}`;
+    const store = serverSsd
+      ? new Ssd(sim, {
+        ...ssdOptions(serverSsd),
+        name: `server-ssd${n}`,
+        initialVersion: IMAGE_VERSION,
+      })
+      : new Hdd(sim, {
+        ...values(profile.hdd),
+        name: `server-hdd${n}`,
+        initialVersion: IMAGE_VERSION,
+        rngStream: `server-hdd${n}`, // the first keeps the paper's stream
+      });
     serverDisks.push(store);
     const server = new ImageServer({
       network,
@@ -307,6 +314,12 @@ export function usedRuns(profile: Profile, imageSectors: number): Run[] {
   ], imageSectors);
 }
 
+/** The `ssd` section as lib/hw Ssd options (without which machines have it). */
+function ssdOptions(ssd: NonNullable<Profile["ssd"]>) {
+  const { machines: _, ...o } = values(ssd);
+  return o;
+}
+
 /** A node's local disk holding the image's first `imageSectors` (0: an empty disk). */
 function localDisk(
   profile: Profile,
@@ -319,8 +332,9 @@ function localDisk(
     if (imageSectors > 0) c.fill(0, imageSectors, IMAGE_VERSION);
     return c;
   };
-  if (profile.ssd !== undefined) {
-    const o = values(profile.ssd);
+  const ssd = ssdOf(profile, "node");
+  if (ssd !== undefined) {
+    const o = ssdOptions(ssd);
     return new Ssd(sim, { ...o, name: `${name}-ssd`, content: content(o.sectors) });
   }
   const o = values(profile.hdd);

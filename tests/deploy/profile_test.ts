@@ -375,6 +375,37 @@ Deno.test("the SSD what-if profile puts an SSD in each node and keeps the server
   );
 });
 
+Deno.test("ssd.machines puts the SSD in the nodes, the image servers or both; the server's SSD bounds the image as stored", async () => {
+  const ssd = await loadProfile(
+    new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url),
+  );
+  assert.equal(ssd.ssd?.machines.value, "nodes");
+  const kinds = (machines: string) => {
+    const p = applyOverrides(ssd, { "ssd.machines": machines, "imageServer.count": 2 });
+    const w = buildWorld(p, { seed: 1 });
+    return [w.nodes[0].disk, ...w.serverDisks].map((d) => d.constructor.name).join();
+  };
+  assert.equal(kinds("nodes"), "Ssd,Hdd,Hdd");
+  assert.equal(kinds("server"), "Hdd,Ssd,Ssd");
+  assert.equal(kinds("all"), "Ssd,Ssd,Ssd");
+  assert.throws(
+    () => applyOverrides(ssd, { "ssd.machines": "switch" }),
+    /ssd\.machines\.value: .*nodes.*server.*all/,
+  );
+  // A 100 GB server SSD bounds a raw image to 100 GB; stored at 6:1 the node's 500 GB HDD bounds it.
+  const small = applyOverrides(ssd, { "ssd.machines": "server", "ssd.sectors": 195_312_500 });
+  assert.equal(imageSizeRange(small).max, 195_312_500 * 512);
+  assert.match(
+    imageSizeRange(small).maxReason,
+    /image server's disk as stored \(ssd\.sectors: 195312500/,
+  );
+  const packed = applyOverrides(small, { "image.compressionRatio": 6 });
+  assert.equal(
+    imageSizeRange(packed).maxReason,
+    `to fit on the node's disk (hdd.sectors: ${ssd.hdd.sectors.value})`,
+  );
+});
+
 Deno.test("overrides change a parameter or a field inside one and say so in its source", async () => {
   const base = await loadProfile(BUILTIN_PROFILE);
   const p = applyOverrides(base, {
