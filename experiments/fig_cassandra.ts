@@ -55,7 +55,14 @@ import {
   type World,
 } from "../lib/scenario/mod.ts";
 import { type Outage, OutageSchema, startOutage } from "../lib/scenario/fleet.ts";
-import { callInWorker, issuesError, parseFlags, requireNumber } from "../lib/_util/mod.ts";
+import {
+  callInWorker,
+  fieldIssue,
+  issuesError,
+  parseFlags,
+  requireNumber,
+  showValue,
+} from "../lib/_util/mod.ts";
 import {
   type KvResult,
   type KvWorkloadParams,
@@ -388,6 +395,11 @@ export function runSystem(
   system: CassandraSystem,
   params: CassandraParams,
 ): SystemRun {
+  if (!SYSTEMS.includes(system)) {
+    throw issuesError("run the Cassandra experiment", [
+      fieldIssue("system", `one of ${SYSTEMS.join(", ")}`, showValue(system)),
+    ]);
+  }
   runWindows(params);
   const wall0 = performance.now();
   const { preinstalled, start } = startupStrategy(system, "run the Cassandra experiment");

@@ -38,6 +38,7 @@ import {
   numericParameters,
   type Profile,
   ProfileError,
+  startupStrategy,
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";
@@ -163,7 +164,11 @@ export interface SensitivityParams {
   step: number;
   /** Profile paths to change (at least one); absent: every number in the figure's sections. */
   paths?: string[];
-  /** Parallel workers (each a full simulation), an integer >= 1. @default 1 */
+  /**
+   * Parallel workers (each a full simulation), an integer >= 1; with a
+   * registered (not built-in) startup method every run stays in this
+   * thread, where it is known. @default 1
+   */
   workers?: number;
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
@@ -505,8 +510,11 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const plain = { ...rest, config };
   let done = 0;
   const tick = (path: string) => onProgress?.(++done, paths.length, path);
+  // A registered strategy exists only in this thread: its runs stay here.
+  const methods = (config as { methods?: string[] }).methods ?? [];
+  const here = methods.some((m) => !startupStrategy(m).builtIn);
   // Interleaved shares, so slow and fast parameters spread over the workers.
-  const n = Math.max(1, Math.min(workers, paths.length));
+  const n = here ? 1 : Math.max(1, Math.min(workers, paths.length));
   const shares = Array.from({ length: n }, (_, w) => paths.filter((_, i) => i % n === w));
   const parts = n === 1
     ? [await varyEach(profile, { ...plain, paths, baseline }, tick)]

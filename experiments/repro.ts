@@ -162,7 +162,7 @@ export async function reproduce(options: ReproduceOptions = {}): Promise<FigureO
 /** Most seeds one invocation runs (each is a complete run, about 15-20 s). */
 const MAX_SEEDS = 100;
 
-const USAGE = `usage: deno task repro [--small | --no-judge] [--seed S] [--seeds N] [--profile PATH]
+const USAGE = `usage: deno task repro [--small] [--no-judge] [--seed S] [--seeds N] [--profile PATH]
                        [--set PATH=VALUE ...] [--out DIR]
   Reproduces the paper's figures on the built-in profile: prints
   figure | metric | paper | simulated | error % | status, and writes
@@ -211,7 +211,7 @@ export function formatSpread(
   options: { judged?: boolean } = {},
 ): string {
   const n = (v: number) => Number.isNaN(v) ? "not reached" : String(Number(v.toPrecision(4)));
-  // Unjudged (quick configurations): no status column, as formatComparison.
+  // Unjudged (--small, --no-judge): no status column, as formatComparison.
   const columns = (options.judged ?? true) ? 8 : 7;
   return textTable(
     ["figure", "metric", "paper", "mean", "min", "max", "worst error %", "status"].slice(
@@ -322,7 +322,7 @@ if (import.meta.main) {
     count === 1 ? formatComparison(comparisons, { judged }) : formatSpread(spread, { judged }),
   );
   const dir = flags.out;
-  // Unjudged (quick configurations): no pass verdict, an empty cell (null in JSON).
+  // Unjudged (--small, --no-judge): no pass verdict, an empty cell (null in JSON).
   const verdict = <R extends { pass: boolean }>(r: R) => judged ? r : { ...r, pass: null };
   const files: Record<string, string> = {};
   for (const f of figures.filter((f) => f.seed === seed)) files[`fig_${f.name}.svg`] = f.svg;

@@ -82,6 +82,17 @@ function param<T extends z.ZodTypeAny>(value: T, unit: Unit) {
   UNITS.set(schema, unit);
   return schema;
 }
+/**
+ * A parameter added after profiles were written: where a profile leaves it
+ * out it takes `value`, its source saying so, so an older full copy of a
+ * profile still loads.
+ */
+function added<S extends z.ZodTypeAny>(schema: S, value: unknown, why: string) {
+  const fill = { value, source: `not in the profile, the default: ${why}` };
+  const wrapped = schema.default(fill as never);
+  UNITS.set(wrapped, UNITS.get(schema)!);
+  return wrapped;
+}
 /** A time, integer ns (SimTime, as every model takes it). */
 const ns = () => param(z.number().int().nonnegative(), "ns");
 const pos = (unit: string) => param(z.number().positive(), unit);
@@ -307,7 +318,8 @@ export function ssdOf(
   profile: Pick<Profile, "ssd">,
   machine: "node" | "server",
 ): Profile["ssd"] {
-  const m = profile.ssd?.machines.value;
+  // An unparsed profile may lack it (ProfileSchema's image-size check): the default.
+  const m = profile.ssd?.machines?.value ?? "nodes";
   return m === "all" || m === (machine === "node" ? "nodes" : "server") ? profile.ssd : undefined;
 }
 
@@ -353,7 +365,7 @@ const sections = {
     writeCache: flag(),
     writeCacheBytes: int("bytes"),
     // lib/hw Hdd: 0 or 1 serve queued commands in arrival order.
-    sptfWindow: count("commands"),
+    sptfWindow: added(count("commands"), 0, "arrival order"),
   }).strict().superRefine((h, ctx) => {
     // lib/hw Hdd's seek curve and zones, checked by the model's own rule.
     const timing = {
@@ -378,7 +390,7 @@ const sections = {
    * disk ("nodes"), each image server's disk ("server"), or both ("all").
    */
   ssd: z.object({
-    machines: choice(...SSD_MACHINES),
+    machines: added(choice(...SSD_MACHINES), "nodes", "each node's local disk"),
     sectors: int("sectors"),
     readLatency: ns(),
     writeLatency: ns(),
@@ -608,9 +620,12 @@ export function profileIssue(profile: unknown, field = "profile"): FieldIssue | 
   const required = Object.entries(sections).filter(([, s]) => !s.safeParse(undefined).success)
     .map(([k]) => k);
   const isObject = typeof profile === "object" && profile !== null && !Array.isArray(profile);
-  const missing = isObject ? required.filter((k) => !Object.hasOwn(profile, k)) : required;
+  const section = (k: string) => (profile as Record<string, unknown>)[k];
+  const missing = isObject
+    ? required.filter((k) => typeof section(k) !== "object" || section(k) === null)
+    : required;
   if (missing.length === 0) return undefined;
-  const why = isObject ? `; sections missing: ${missing.join(", ")}` : "";
+  const why = isObject ? `; sections missing or not objects: ${missing.join(", ")}` : "";
   return {
     field,
     message: `must be a profile (loadProfile, parseProfile)${why}: current value is ${
@@ -653,9 +668,10 @@ export interface ImageSizeRange {
 
 /**
  * The image sizes a profile's machines can run: at least what the boot
- * reads and writes, at most what a node's local disk (`ssd`, else `hdd`)
- * holds and what an image server's disk (`hdd`) holds of it as stored
- * (compressed by `image.compressionRatio`).
+ * reads and writes, at most what a node's local disk holds and what an
+ * image server's disk holds of it as stored (compressed by
+ * `image.compressionRatio`); each disk is the `ssd` section's where its
+ * `machines` names that machine ({@link ssdOf}), else the `hdd` section's.
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, imageSizeRange, loadProfile } from "./profile.ts";
@@ -963,16 +979,23 @@ function baseUrl(base: string, url: URL, shown: string): URL {
     }
   };
   const relative = new URL(base, url);
-  if (exists(relative)) return relative;
-  const builtins = [...Deno.readDirSync(BUILTIN_DIR)]
-    .filter((e) => e.isFile && e.name.endsWith(".json")).map((e) => e.name.slice(0, -5)).sort();
+  // A file extending its own name (a copy called paper-2015.json) means the built-in.
+  if (exists(relative) && relative.href !== url.href) return relative;
+  let builtins: string[] = [];
+  try {
+    builtins = [...Deno.readDirSync(BUILTIN_DIR)]
+      .filter((e) => e.isFile && e.name.endsWith(".json")).map((e) => e.name.slice(0, -5)).sort();
+  } catch {
+    // Not readable here (no read permission, not a file: URL): no built-in to fall back to.
+  }
   const name = base.replace(/\.json$/, "");
   if (!base.includes("/") && builtins.includes(name)) return new URL(`${name}.json`, BUILTIN_DIR);
   const path = relative.protocol === "file:" ? fileURLToPath(relative) : relative.href;
   throw new ProfileError([
-    `(file ${shown}) extends: must be a profile file relative to it (there is no ${path}) ` +
-    `or a built-in profile's name (${builtins.join(", ")}): current value is ${showValue(base)}` +
-    didYouMean(name, builtins),
+    `(file ${shown}) extends: must be a profile file, a path relative to this one (there is no ` +
+    `${path}), or a built-in profile's name (${builtins.join(", ")}): current value is ${
+      showValue(base)
+    }${didYouMean(name, builtins)}`,
   ]);
 }
 

@@ -82,7 +82,7 @@ const REGISTRY = new Map<string, RegisteredStrategy>();
  * startup experiment's `methods` and the elasticity experiment to find. A
  * name registered before (not a built-in's) gets the new code and traits.
  * @throws RangeError naming every bad field: a built-in's name (listing the
- *   strategies) or one not lower-case letters, digits and dashes, a `start`
+ *   built-ins) or one not lower-case letters, digits and dashes, a `start`
  *   that is not a function, a trait missing, unknown or out of its values
  * @example
  * ```ts

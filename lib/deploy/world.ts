@@ -64,7 +64,7 @@ export interface Node {
   irq: InterruptController;
   /** The logical CPUs (the profile's `cpu.logicalCpus`), with its VMX costs. */
   cpus: Cpu[];
-  /** The local disk: the profile's `hdd`, or its `ssd` when it has one. */
+  /** The local disk: the profile's `ssd` where its `machines` names the nodes, else its `hdd`. */
   disk: Hdd | Ssd;
   /** The AHCI HBA, with the local disk on port 0. */
   hba: AhciHba;
@@ -143,6 +143,9 @@ export interface WorldOptions {
 function worldIssues(profile: Profile, options: WorldOptions): FieldIssue[] {
   const bad = profileIssue(profile);
   if (bad !== undefined) return [bad];
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return [fieldIssue("options", "an object", showValue(options))];
+  }
   const { seed, nodes, imageBytes } = options;
   const within = (v: unknown, min: number, max: number) =>
     Number.isInteger(v) && (v as number) >= min && (v as number) <= max;

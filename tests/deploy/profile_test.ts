@@ -313,7 +313,7 @@ Deno.test("extends that loops, names no file or is not a path is a ProfileError 
         ["a.json", /^extends: a\.json is already in the chain \(a loop\)$/],
         [
           "c.json",
-          /^\(file .*c\.json\) extends: must be a profile file relative to it \(there is no .*nope\.json\) or a built-in profile's name \(paper-2015, paper-2015-ssd\): current value is "nope\.json"$/,
+          /^\(file .*c\.json\) extends: must be a profile file, a path relative to this one \(there is no .*nope\.json\), or a built-in profile's name \(paper-2015, paper-2015-ssd\): current value is "nope\.json"$/,
         ],
         ["d.json", /\) extends: must be the path of the base profile: current value is 7$/],
       ] as const
@@ -348,6 +348,15 @@ Deno.test("extends names a built-in profile, with or without .json, when no such
     await Deno.writeTextFile(`${dir}/paper-2015.json`, JSON.stringify(local));
     await Deno.writeTextFile(`${dir}/c.json`, JSON.stringify({ extends: "paper-2015.json" }));
     assert.equal((await loadProfile(`${dir}/c.json`)).hdd.rpm.value, 5400);
+    // A copy named paper-2015.json extending "paper-2015.json" extends the built-in, not itself.
+    await Deno.mkdir(`${dir}/own`);
+    const copy = {
+      extends: "paper-2015.json",
+      name: "own",
+      hdd: { rpm: { value: 10000, source: "mine" } },
+    };
+    await Deno.writeTextFile(`${dir}/own/paper-2015.json`, JSON.stringify(copy));
+    assert.equal((await loadProfile(`${dir}/own/paper-2015.json`)).hdd.rpm.value, 10000);
     // A misspelt built-in name gets the closest ones.
     await Deno.writeTextFile(`${dir}/d.json`, JSON.stringify({ extends: "paper2015-ssd" }));
     await assert.rejects(
@@ -404,6 +413,22 @@ Deno.test("ssd.machines puts the SSD in the nodes, the image servers or both; th
     imageSizeRange(packed).maxReason,
     `to fit on the node's disk (hdd.sectors: ${ssd.hdd.sectors.value})`,
   );
+});
+
+Deno.test("a profile written before a parameter was added loads with its default, whose source says so", async () => {
+  const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  delete json.hdd.sptfWindow;
+  json.ssd = JSON.parse(
+    await Deno.readTextFile(new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url)),
+  ).ssd;
+  delete json.ssd.machines;
+  const p = parseProfile(json);
+  assert.equal(p.hdd.sptfWindow.value, 0);
+  assert.equal(p.hdd.sptfWindow.source, "not in the profile, the default: arrival order");
+  assert.equal(p.ssd?.machines.value, "nodes");
+  assert.ok(buildWorld(p, { seed: 1 }).nodes[0].disk instanceof Ssd);
+  assert.equal(parameterUnit("hdd.sptfWindow"), "commands");
+  assert.equal(parameterUnit("ssd.machines"), "nodes | server | all");
 });
 
 Deno.test("overrides change a parameter or a field inside one and say so in its source", async () => {

@@ -124,12 +124,18 @@ Deno.test("cassandra: the copier's back-off starts from the profile's idle thres
   assert.equal(copyPolicy(profile, { ...full, copyBackoff: undefined }), undefined);
 });
 
-Deno.test("cassandra: a bad workload override is rejected, naming the field", async () => {
+Deno.test("cassandra: a bad workload override or system is rejected, naming the field", async () => {
   const profile = await loadProfile(BUILTIN_PROFILE);
   assert.throws(
     () => runSystem(profile, "bare-metal", { ...small, durationS: 10, workload: { threads: 0 } }),
     (e: Error) => e instanceof RangeError && /'threads'/.test(e.message),
   );
+  // A strategy that is not one of the figure's systems is named with those three.
+  assert.throws(() => runSystem(profile, "nfsroot" as never, small), {
+    name: "RangeError",
+    message: "Cannot run the Cassandra experiment: 'system' must be one of bare-metal, bmcast, " +
+      `kvm-local: current value is "nfsroot"`,
+  });
 });
 
 Deno.test("cassandra: a bad duration or window is rejected before anything runs, named as given", async () => {

@@ -31,6 +31,21 @@ Deno.test("sensitivity: a faster disk shortens BMcast's startup; the result does
   assert.deepEqual(two, one);
 });
 
+Deno.test("sensitivity with workers keeps a registered startup method's runs in this thread (workers know only the built-ins)", async () => {
+  const { bmcast, registerStrategy } = await import("../../lib/deploy/mod.ts");
+  registerStrategy("bmcast-here", bmcast, { preinstalled: false, deployed: "copy" });
+  const params = {
+    ...small,
+    // Its metrics are the paper's: bmcast's are measured, bmcast-here's run beside them.
+    config: { ...small.config, methods: ["bmcast", "bmcast-here"] },
+    paths: ["hdd.rpm", "hdd.averageSeek"], // two: one per worker
+  };
+  const out = await run({ ...params, workers: 2 });
+  assert.deepEqual(out.skipped, [], "before, every path failed in the workers");
+  const rpm = out.rows.find((r) => r.path === "hdd.rpm" && r.metric === "bmcast total (s)");
+  assert.ok(rpm && rpm.elasticity < 0, JSON.stringify(out.rows));
+});
+
 Deno.test("sensitivity: a fraction at its bound goes down, a byte size stays whole sectors, 0 is skipped", async () => {
   const out = await run({ ...small, paths: ["infiniband.iommuMissRatio"] });
   assert.equal(out.skipped.length, 0);

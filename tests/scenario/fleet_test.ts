@@ -799,6 +799,6 @@ Deno.test("runFleet names every bad option before anything runs: not a profile, 
   );
   assert.throws(
     () => buildWorld({} as never),
-    /^RangeError: Cannot build world: 'profile' must be a profile \(loadProfile, parseProfile\); sections missing: cpu, memory, hba, hdd, /,
+    /^RangeError: Cannot build world: 'profile' must be a profile \(loadProfile, parseProfile\); sections missing or not objects: cpu, memory, hba, hdd, /,
   );
 });

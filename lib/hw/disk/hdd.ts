@@ -407,7 +407,7 @@ export class Hdd implements BlockDevice {
     requireNumber(what, "sptfWindow", o.sptfWindow, { integer: true, min: 0 });
     const geometry = hddIssues(o);
     if (geometry.length > 0) throw issuesError(what, geometry);
-    // b and c of the fit described in seekIssues.
+    // b and c of the seek curve's fit (hddIssues checks that it exists).
     const f = o.fullStrokeSeek - o.trackToTrackSeek;
     const a = o.averageSeek - o.trackToTrackSeek;
     this.#seekB = Math.max(0, 5 * a - (5 * f) / 3);
