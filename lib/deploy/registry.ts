@@ -6,9 +6,9 @@
  * its world start with the image on the local disks, when is a node
  * deployed). A built-in's name cannot be taken; a user's name registered
  * again gets the new code and traits (a notebook cell run twice). A
- * registration holds in the thread that made it: the elasticity
- * experiment, which runs built-ins in workers when `parallel`, runs a
- * registered strategy in the thread that registered it.
+ * registration holds in the thread that made it: the elasticity and
+ * sensitivity experiments, which run built-ins in workers when asked to,
+ * run a registered strategy in the thread that registered it.
  */
 import {
   type FieldIssue,
