@@ -617,13 +617,10 @@ export type SectionName = Exclude<keyof Profile, "name" | "description">;
  * ```
  */
 export function profileIssue(profile: unknown, field = "profile"): FieldIssue | undefined {
-  const required = Object.entries(sections).filter(([, s]) => !s.safeParse(undefined).success)
-    .map(([k]) => k);
-  const isObject = typeof profile === "object" && profile !== null && !Array.isArray(profile);
-  const section = (k: string) => (profile as Record<string, unknown>)[k];
+  const isObject = isRecord(profile);
   const missing = isObject
-    ? required.filter((k) => typeof section(k) !== "object" || section(k) === null)
-    : required;
+    ? REQUIRED_SECTIONS.filter((k) => !isRecord(profile[k]))
+    : REQUIRED_SECTIONS;
   if (missing.length === 0) return undefined;
   const why = isObject ? `; sections missing or not objects: ${missing.join(", ")}` : "";
   return {
@@ -633,6 +630,13 @@ export function profileIssue(profile: unknown, field = "profile"): FieldIssue | 
     }`,
   };
 }
+
+/** The sections every profile has (all but the optional `ssd`). */
+const REQUIRED_SECTIONS = Object.entries(sections)
+  .filter(([, s]) => !s.safeParse(undefined).success).map(([k]) => k);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The smallest image, bytes, that holds every area the profile's boot reads
@@ -949,11 +953,9 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
     [...chain, url.href],
     base,
   ) as Record<string, unknown>;
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
   for (const [key, v] of Object.entries(own)) {
     // A section merges parameter by parameter; anything else replaces.
-    merged[key] = Object.hasOwn(sections, key) && isObject(v) && isObject(merged[key])
+    merged[key] = Object.hasOwn(sections, key) && isRecord(v) && isRecord(merged[key])
       ? { ...merged[key], ...v }
       : v;
   }

@@ -179,6 +179,8 @@ function numberOf(rule: "must be a number" | "must be an integer") {
   return z.number({ error: (i) => decimalRule(rule, i.input) });
 }
 
+const UntilSchema = z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` });
+
 function fieldSchemas() {
   const names = strategyNames() as [string, ...string[]];
   return {
@@ -306,7 +308,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     seed: fields.seed.default(1),
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.default(0),
-    until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).default("up"),
+    until: UntilSchema.default("up"),
     outage: OutageSchema.optional(),
     profile: z.string({ error: "must be a file path" }).min(1, "must be a file path").optional(),
     set: z.record(
@@ -821,7 +823,7 @@ function fleetPoint(options: RunFleetOptions): ScenarioPoint {
     seed: fields.seed,
     imageGb: fields.imageGb.optional(),
     staggerS: fields.staggerS.optional(),
-    until: z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` }).optional(),
+    until: UntilSchema.optional(),
     outage: OutageSchema.optional(),
     set: z.record(z.string(), z.unknown(), { error: "must map profile paths to values" })
       .optional(),
@@ -830,11 +832,8 @@ function fleetPoint(options: RunFleetOptions): ScenarioPoint {
   if (!r.success) {
     for (const i of r.error.issues) {
       if (i.code === "unrecognized_keys") {
-        issues.push(...unknownKeyIssues(
-          Object.fromEntries(i.keys.map((k) => [k, true])),
-          Object.keys(schema.shape),
-          "point.",
-        ));
+        // Only an object has keys: the point is one.
+        issues.push(...unknownKeyIssues(options.point, Object.keys(schema.shape), "point."));
       } else {
         const field = ["point", ...i.path.map(String)].join(".");
         issues.push({
