@@ -52,7 +52,13 @@ export class PageCache {
   /** Of the ring's slots, those FREE. */
   #free = 0;
   #hand = 0;
-  readonly #inFlight = new Map<number, SimEvent<unknown>>();
+  /**
+   * Reads in progress with the pages each brings in (ascending): a page being
+   * read is in exactly one of them. Few at a time (the server's outstanding
+   * reads), so a reader of a page in flight scans them; a per-page map cost
+   * two hash operations for every page the server ever read.
+   */
+  readonly #reading: { pages: number[]; event: SimEvent<unknown> }[] = [];
 
   /**
    * Creates an empty cache of `bytes` capacity in pages of `pageBytes` (default 4096).
@@ -120,7 +126,7 @@ export class PageCache {
     const spp = this.#sectorsPerPage, state = this.#state, base = img.base;
     const first = Math.floor(lba / spp), last = Math.floor((lba + count - 1) / spp);
     const runs: Run[] = [], waits: SimEvent<unknown>[] = [];
-    const taken: { g: number; slot: number }[] = [];
+    const pages: number[] = [], slots: number[] = [];
     let runStart = -1;
     const close = (end: number) => {
       if (runStart < 0) return;
@@ -138,7 +144,7 @@ export class PageCache {
       const s = state[g];
       if (s === PINNED) close(p);
       else if (s === READING) {
-        const ev = this.#inFlight.get(g)!;
+        const ev = this.#readOf(g);
         if (!waits.includes(ev)) waits.push(ev);
         close(p);
       } else {
@@ -146,7 +152,8 @@ export class PageCache {
         const slot = this.#admit(g);
         if (slot >= 0) {
           state[g] = READING;
-          taken.push({ g, slot });
+          pages.push(g);
+          slots.push(slot);
         }
       }
     }
@@ -157,22 +164,40 @@ export class PageCache {
     if (runs.length === 0) return waits;
     const read = readDisk(runs);
     waits.push(read);
-    if (taken.length > 0) {
-      for (const { g } of taken) this.#inFlight.set(g, read);
+    if (pages.length > 0) {
+      const entry = { pages, event: read };
+      this.#reading.push(entry);
       read.then(() => {
         // The disk did not return the pages: nothing to cache, their room is free again.
         const failed = (read.value as { ok?: unknown } | undefined)?.ok === false;
-        for (const { g, slot } of taken) {
-          this.#state[g] = failed ? ABSENT : CACHED; // (addImage may have replaced the array)
+        const state = this.#state; // (addImage may have replaced the array)
+        for (let i = 0; i < pages.length; i++) {
+          state[pages[i]] = failed ? ABSENT : CACHED;
           if (failed) {
-            this.#ring[slot] = FREE;
+            this.#ring[slots[i]] = FREE;
             this.#free++;
           }
-          this.#inFlight.delete(g);
         }
+        const all = this.#reading;
+        all.splice(all.indexOf(entry), 1);
       });
     }
     return waits;
+  }
+
+  /** The read in progress that brings in page `g` (one in state READING). */
+  #readOf(g: number): SimEvent<unknown> {
+    for (const { pages, event } of this.#reading) {
+      if (g < pages[0] || g > pages[pages.length - 1]) continue;
+      let lo = 0, hi = pages.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (pages[mid] === g) return event;
+        if (pages[mid] < g) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    throw new Error(`page cache: page ${g} is being read by no read in progress`);
   }
 
   /** Makes room for page `g` (CLOCK): its slot in the ring, -1 when it cannot be held. */

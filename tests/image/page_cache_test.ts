@@ -41,6 +41,21 @@ Deno.test("page cache: a request for a page being read waits for that read inste
   assert.deepEqual(read(0, 24), []);
 });
 
+Deno.test("page cache: a request over pages of two reads in progress waits for each read once", () => {
+  const { sim, reads, read } = rig(1 << 20);
+  read(8, 8);
+  sim.run(); // page 1 cached
+  const [a] = read(0, 24); // pages 0 and 2, around cached page 1
+  const [b] = read(40, 16); // pages 5 and 6
+  const waits = read(0, 56); // pages 0-6: 0, 2 with a; 5, 6 with b; 3-4 absent
+  assert.equal(waits.length, 3);
+  assert.equal(waits[0], a);
+  assert.equal(waits[1], b);
+  assert.deepEqual(reads.at(-1), [{ lba: 24, count: 16 }]);
+  sim.run();
+  assert.deepEqual(read(0, 56), [], "every page cached once its read is done");
+});
+
 Deno.test("page cache: one disk read covers the absent runs around cached pages", () => {
   const { sim, reads, read } = rig(1 << 20);
   read(8, 8);
