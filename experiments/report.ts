@@ -15,13 +15,10 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import {
-  barsFigure,
   type ComparisonRow,
   comparisonTable,
   displayUnit,
   type Figure,
-  startupFigure,
-  throughputFigure,
   toSvg,
 } from "../lib/plot/mod.ts";
 import {
@@ -30,21 +27,18 @@ import {
   MAX_SEED,
   outDirIssue,
   parseFlags,
+  progressLine,
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
   loadReference,
-  minImageBytes,
   parameterUnit,
   type Profile,
   readProfileInput,
 } from "../lib/scenario/mod.ts";
-import * as startup from "./fig_startup.ts";
-import * as cassandra from "./fig_cassandra.ts";
-import * as storage from "./fig_storage.ts";
-import * as rdma from "./fig_rdma.ts";
+import { FIGURE_NAMES, figureChart, type FigureName, runFigures } from "./_figures.ts";
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -82,16 +76,13 @@ export interface ReportData {
   wallS: number;
 }
 
-interface Experiment {
-  name: string;
-  title: string;
-  config: (small: boolean, profile: Profile) => Record<string, unknown>;
-  run: (
-    params: Record<string, unknown>,
-  ) => Promise<{ figure: Figure; comparisons: ComparisonRow[] }>;
-  /** The chart's drawn range, for a figure whose paper caption gives its axes. */
-  drawn?: (figure: Figure) => string;
-}
+/** Section titles of the report, by figure. */
+const TITLES: Record<FigureName, string> = {
+  startup: "OS-startup time (s)",
+  cassandra: "Cassandra throughput during deployment (% of bare metal)",
+  storage: "Storage throughput (MB/s)",
+  rdma: "InfiniBand RDMA latency (\u00b5s)",
+};
 
 /** A chart's x and y domains, as drawn (Plot's `scale()` accessor on the figure). */
 function domains(figure: Figure): { x: number[]; y: number[] } {
@@ -99,73 +90,15 @@ function domains(figure: Figure): { x: number[]; y: number[] } {
   return { x: f.scale("x").domain, y: f.scale("y").domain };
 }
 
-/** The four experiments in the paper's order, each with its figure builder. */
-const EXPERIMENTS: Experiment[] = [
-  {
-    name: "startup",
-    title: "OS-startup time (s)",
-    // The image must hold every area the boot reads and writes; a smaller
-    // "small" image would make the streaming methods read past its end.
-    config: (small, profile) =>
-      small
-        ? {
-          ...startup.small,
-          imageBytes: Math.max(startup.small.imageBytes ?? 0, minImageBytes(profile)),
-        }
-        : { ...startup.full },
-    run: async (p) => {
-      const o = await startup.run(p as unknown as startup.StartupParams);
-      return { figure: startupFigure(o.rows, { title: "OS-startup time (s)" }), ...o };
-    },
+/** The chart's drawn range, for a figure whose paper caption gives its axes. */
+const DRAWN: Partial<Record<FigureName, (figure: Figure) => string>> = {
+  // The paper's caption gives its axes (0-1250 s, 70%-120%); ours follow the run and the data.
+  cassandra: (figure) => {
+    const { x, y } = domains(figure);
+    const n = (v: number) => String(Math.round(v));
+    return `${n(x[0])}-${n(x[1])} s, y-axis ${n(y[0])}%-${n(y[1])}%`;
   },
-  {
-    name: "cassandra",
-    title: "Cassandra throughput during deployment (% of bare metal)",
-    config: (small) => ({ ...(small ? cassandra.small : cassandra.full) }),
-    run: async (p) => {
-      const o = await cassandra.run(p as unknown as cassandra.CassandraParams);
-      return {
-        figure: throughputFigure(o.rows, o.markers, {
-          title: "Cassandra throughput (% of bare metal)",
-        }),
-        ...o,
-      };
-    },
-    // The paper's caption gives its axes (0-1250 s, 70%-120%); ours follow the run and the data.
-    drawn: (figure) => {
-      const { x, y } = domains(figure);
-      const n = (v: number) => String(Math.round(v));
-      return `${n(x[0])}-${n(x[1])} s, y-axis ${n(y[0])}%-${n(y[1])}%`;
-    },
-  },
-  {
-    name: "storage",
-    title: "Storage throughput (MB/s)",
-    config: (small) => ({ ...(small ? storage.small : storage.full) }),
-    run: async (p) => {
-      const o = await storage.run(p as unknown as storage.StorageParams);
-      return {
-        figure: barsFigure(o.rows, { title: "Storage throughput (MB/s)", yLabel: "MB/s" }),
-        ...o,
-      };
-    },
-  },
-  {
-    name: "rdma",
-    title: "InfiniBand RDMA latency (\u00b5s)",
-    config: (small) => ({ ...(small ? rdma.small : rdma.full) }),
-    run: async (p) => {
-      const o = await rdma.run(p as unknown as rdma.RdmaParams);
-      return {
-        figure: barsFigure(o.rows, {
-          title: "InfiniBand RDMA latency (\u00b5s)",
-          yLabel: "\u00b5s",
-        }),
-        ...o,
-      };
-    },
-  },
-];
+};
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
@@ -188,7 +121,7 @@ async function gitCommit(): Promise<string> {
 export interface CollectOptions {
   /** Quick configurations. @default false */
   small?: boolean;
-  /** Seed for every experiment. @default each configuration's (1) */
+  /** Seed for every experiment. @default 1 */
   seed?: number;
   /** The profile to run on, changes applied (see readProfileInput). @default the built-in profile */
   profile?: Profile;
@@ -196,8 +129,8 @@ export interface CollectOptions {
   profilePath?: string;
   /** The changes applied to it (`--set`), as shown in the report. */
   overrides?: Record<string, string>;
-  /** Called before each experiment (progress). */
-  onStep?: (name: string, index: number, total: number) => void;
+  /** Called as each experiment ends (progress): its name, how many ended, of how many. */
+  onStep?: (name: string, done: number, total: number) => void;
 }
 
 /**
@@ -208,35 +141,35 @@ export async function collectReport(options: CollectOptions = {}): Promise<Repor
   const small = options.small ?? false;
   const overrides = options.overrides ?? {};
   const profile = options.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const seed = options.seed ?? startup.full.seed;
+  const seed = options.seed ?? 1;
   const ref = loadReference();
   const t0 = performance.now();
-  const figures: ReportFigure[] = [];
-  for (const [i, e] of EXPERIMENTS.entries()) {
-    options.onStep?.(e.name, i, EXPERIMENTS.length);
-    const config = { ...e.config(small, profile), seed };
-    const t = performance.now();
+  let done = 0;
+  const runs = await runFigures({
+    small,
+    seed,
+    profile,
+    onEnd: (r) => options.onStep?.(r.name, ++done, FIGURE_NAMES.length),
+  });
+  const figures = runs.map(({ name, config, output, error, wallS }): ReportFigure => {
     const fig: ReportFigure = {
-      name: e.name,
-      title: e.title,
-      caption: ref[e.name]?.caption ?? "",
+      name,
+      title: TITLES[name],
+      caption: ref[name]?.caption ?? "",
       config,
       svg: "",
       comparisons: [],
-      wallS: 0,
+      wallS,
     };
-    try {
-      const o = await e.run({ ...config, profile });
-      fig.svg = toSvg(o.figure);
-      fig.drawn = e.drawn?.(o.figure);
-      fig.comparisons = o.comparisons;
-    } catch (err) {
-      fig.error = (err as Error).stack ?? String(err);
-    }
-    fig.wallS = (performance.now() - t) / 1000;
-    figures.push(fig);
-  }
-  options.onStep?.("done", EXPERIMENTS.length, EXPERIMENTS.length);
+    if (output === undefined) return { ...fig, error };
+    const chart = figureChart(name, output);
+    return {
+      ...fig,
+      svg: toSvg(chart),
+      drawn: DRAWN[name]?.(chart),
+      comparisons: output.comparisons,
+    };
+  });
   return {
     small,
     seed,
@@ -574,24 +507,16 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${issuesMessage("report: invalid input", issues)}\n${USAGE}`);
     return 2;
   }
-  const tty = Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
+  const progress = progressLine("report");
+  progress.update(0, FIGURE_NAMES.length, "running");
   const data = await collectReport({
     small: flags.small,
     seed,
     profile: input.profile,
     profilePath: flags.profile,
     overrides: input.overrides,
-    onStep: (name, i, n) => {
-      if (!tty) return;
-      const fill = Math.round((i / n) * 20);
-      Deno.stderr.writeSync(enc.encode(
-        i === n
-          ? "\r\x1b[2K"
-          : `\r\x1b[2Kreport [${"#".repeat(fill)}${"-".repeat(20 - fill)}] ${i + 1}/${n} ${name}`,
-      ));
-    },
-  });
+    onStep: (name, done, total) => progress.update(done, total, `${name} done`),
+  }).finally(() => progress.clear());
   const failure = writeOutputs({
     command: "report",
     out: flags.out,

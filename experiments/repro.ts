@@ -20,6 +20,7 @@ import {
   outDirIssue,
   paperText,
   parseFlags,
+  progressLine,
   seedRangeIssue,
   textTable,
   valuesOfText,
@@ -33,18 +34,8 @@ import {
   type SeedSpread,
   spreadOverSeeds,
 } from "../lib/scenario/mod.ts";
-import {
-  barsFigure,
-  type ComparisonRow,
-  formatComparison,
-  startupFigure,
-  throughputFigure,
-  toSvg,
-} from "../lib/plot/mod.ts";
-import * as startup from "./fig_startup.ts";
-import * as cassandra from "./fig_cassandra.ts";
-import * as storage from "./fig_storage.ts";
-import * as rdma from "./fig_rdma.ts";
+import { type ComparisonRow, formatComparison, toSvg } from "../lib/plot/mod.ts";
+import { FIGURE_NAMES, figureChart, runFigures } from "./_figures.ts";
 
 /** A tidy result row (one per CSV line). */
 export type Row = Record<string, unknown>;
@@ -63,67 +54,6 @@ export interface FigureOut {
   svg: string;
 }
 
-/** What every experiment of a run gets besides its configuration. */
-interface RunSettings {
-  small: boolean;
-  seed: number;
-  profile: Profile;
-}
-
-const tty = Deno.stderr.isTerminal();
-const enc = new TextEncoder();
-function progress(label: string, done: number, total: number): void {
-  if (!tty) return;
-  const width = 30, fill = Math.round((done / total) * width);
-  Deno.stderr.writeSync(
-    enc.encode(
-      `\r\x1b[2K[${"#".repeat(fill)}${"-".repeat(width - fill)}] ${done}/${total} ${label}`,
-    ),
-  );
-  if (done === total) Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
-}
-
-/** A figure's step: run the experiment (small or full, seed, profile), draw its figure. */
-function step<O extends { rows: readonly object[]; comparisons: ComparisonRow[] }>(
-  name: string,
-  run: (s: RunSettings) => Promise<O>,
-  draw: (o: O) => Parameters<typeof toSvg>[0],
-): [string, (s: RunSettings) => Promise<FigureOut>] {
-  return [name, async (s) => {
-    const o = await run(s);
-    const rows = (o.rows as Row[]).map((r) => ({ ...r, seed: s.seed }));
-    const comparisons = o.comparisons.map((c) => ({ ...c, seed: s.seed }));
-    return { name, seed: s.seed, rows, comparisons, svg: toSvg(draw(o)) };
-  }];
-}
-
-/** The paper's figures, in order. */
-const STEPS = [
-  step(
-    "startup",
-    ({ small, seed, profile }) =>
-      startup.run({ ...(small ? startup.small : startup.full), seed, profile }),
-    (o) => startupFigure(o.rows, { title: "OS-startup time (s)" }),
-  ),
-  step(
-    "cassandra",
-    ({ small, seed, profile }) =>
-      cassandra.run({ ...(small ? cassandra.small : cassandra.full), seed, profile }),
-    (o) => throughputFigure(o.rows, o.markers, { title: "Cassandra throughput (% of bare metal)" }),
-  ),
-  step(
-    "storage",
-    ({ small, seed, profile }) =>
-      storage.run({ ...(small ? storage.small : storage.full), seed, profile }),
-    (o) => barsFigure(o.rows, { title: "Storage throughput (MB/s)", yLabel: "MB/s" }),
-  ),
-  step(
-    "rdma",
-    ({ small, seed, profile }) => rdma.run({ ...(small ? rdma.small : rdma.full), seed, profile }),
-    (o) => barsFigure(o.rows, { title: "InfiniBand RDMA latency (us)", yLabel: "us" }),
-  ),
-];
-
 /** Options of {@link reproduce}. */
 export interface ReproduceOptions {
   /** Quick configurations. @default false */
@@ -132,11 +62,17 @@ export interface ReproduceOptions {
   seeds?: readonly number[];
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
+  /**
+   * Run the startup, storage and RDMA experiments in a worker beside
+   * Cassandra's (the results are the same either way). @default true
+   */
+  parallel?: boolean;
 }
 
 /**
  * Runs the four experiments once per seed; returns their outputs, seed by
- * seed, in figure order.
+ * seed, in figure order (startup, cassandra, storage, rdma).
+ * @throws Error naming the figure and seed when an experiment throws.
  * @example
  * ```ts ignore
  * import { reproduce } from "./repro.ts";
@@ -145,21 +81,37 @@ export interface ReproduceOptions {
  * ```
  */
 export async function reproduce(options: ReproduceOptions = {}): Promise<FigureOut[]> {
-  const { small = false, seeds = [1] } = options;
+  const { small = false, seeds = [1], parallel } = options;
   const profile = options.profile ?? await loadProfile(BUILTIN_PROFILE);
   const out: FigureOut[] = [];
-  const total = STEPS.length * seeds.length;
-  for (const [k, seed] of seeds.entries()) {
-    for (const [i, [label, run]] of STEPS.entries()) {
-      progress(seeds.length > 1 ? `${label}, seed ${seed}` : label, k * STEPS.length + i, total);
-      out.push(await run({ small, seed, profile }));
+  const total = FIGURE_NAMES.length * seeds.length;
+  const progress = progressLine("repro");
+  let done = 0;
+  try {
+    for (const seed of seeds) {
+      const onSeed = seeds.length > 1 ? `, seed ${seed}` : "";
+      progress.update(done, total, `running${onSeed}`);
+      const runs = await runFigures({
+        small,
+        seed,
+        profile,
+        parallel,
+        onEnd: (r) => progress.update(++done, total, `${r.name}${onSeed} done`),
+      });
+      for (const { name, output, error } of runs) {
+        if (output === undefined) throw new Error(`repro: ${name} (seed ${seed}) failed: ${error}`);
+        const rows = output.rows.map((r) => ({ ...r, seed }));
+        const comparisons = output.comparisons.map((c) => ({ ...c, seed }));
+        out.push({ name, seed, rows, comparisons, svg: toSvg(figureChart(name, output)) });
+      }
     }
+  } finally {
+    progress.clear();
   }
-  progress("done", total, total);
   return out;
 }
 
-/** Most seeds one invocation runs (each is a complete run, about 15-20 s). */
+/** Most seeds one invocation runs (each is a complete run, about 20-35 s). */
 const MAX_SEEDS = 100;
 
 const USAGE = `usage: deno task repro [--small] [--no-judge] [--seed S] [--seeds N] [--profile PATH]

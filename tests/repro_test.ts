@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runScript } from "./_script.ts";
-import { formatSpread, tidyComparison } from "../experiments/repro.ts";
+import { formatSpread, reproduce, tidyComparison } from "../experiments/repro.ts";
 import { compare, spreadOverSeeds } from "../lib/scenario/mod.ts";
 
 const repro = (...args: string[]) => runScript("experiments/repro.ts", ...args);
@@ -53,6 +53,12 @@ Deno.test("repro --small prints the comparison table and writes every output", a
     assert.doesNotMatch(r.stdout, /\|\s+85 \|/);
     assert.match(r.stdout, /^\d+ metrics, not judged; wall time [\d.]+ s/m);
     assert.match(r.stdout, /nothing judged/);
+    // The CLI ran startup, storage and RDMA in a worker beside Cassandra: in this thread, the same.
+    const inThread = await reproduce({ small: true, parallel: false });
+    for (const [i, f] of inThread.entries()) {
+      assert.equal(f.svg, await Deno.readTextFile(join(dir, `fig_${f.name}.svg`)), f.name);
+      assert.deepEqual(JSON.parse(JSON.stringify(f.rows)), json.figures[i].rows, f.name);
+    }
     // no temporary folder left behind
     for await (const e of Deno.readDir(dir)) assert.ok(!e.name.startsWith(".repro-"), e.name);
   } finally {
