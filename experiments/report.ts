@@ -64,6 +64,12 @@ export interface ReportFigure {
 /** Everything the report shows. */
 export interface ReportData {
   small: boolean;
+  /**
+   * Whether each metric is judged against its tolerance: not for the quick
+   * configurations, nor with `--no-judge` (another testbed's profile).
+   * @default !small
+   */
+  judged?: boolean;
   seed: number;
   profile: Profile;
   profilePath: string;
@@ -348,14 +354,18 @@ function profileTable(profile: Profile): string {
 <tbody>${rows.join("\n")}</tbody></table></div>`;
 }
 
-/** What a report of the quick configurations says instead of a verdict. */
-const NOT_JUDGED = "small configurations: the paper's values do not apply, nothing judged";
+/** What an unjudged report says instead of a verdict: quick configurations, or --no-judge. */
+const notJudged = (data: ReportData) =>
+  data.small
+    ? "small configurations: the paper's values do not apply, nothing judged"
+    : "--no-judge: the paper's values are shown beside the simulated ones, nothing judged";
 
 /**
  * The report page: one HTML string with everything inline. The verdict and
  * the comparison table judge each metric (pass/FAIL, a metric the run never
- * reached fails) for the full configurations; for `small` ones the table is
- * shown without judgement, as `deno task repro --small` does.
+ * reached fails) for the full configurations; for `small` ones (or when not
+ * `judged`) the table is shown without judgement, as `deno task repro --small`
+ * (`--no-judge`) does.
  * @example
  * ```ts
  * import { renderReport } from "./report.ts";
@@ -372,17 +382,18 @@ export function renderReport(data: ReportData): string {
   const comparisons = data.figures.flatMap((f) => f.comparisons);
   const passed = comparisons.filter((c) => c.pass).length;
   const crashed = data.figures.filter((f) => f.error !== undefined);
+  const judged = data.judged ?? !data.small;
   const verdict = crashed.length > 0
     ? `<span class="verdict miss">INCOMPLETE: ${
       crashed.map((f) => f.name).join(", ")
     } crashed</span>`
-    : data.small
-    ? `<span class="verdict">${NOT_JUDGED}</span>`
+    : !judged
+    ? `<span class="verdict">${notJudged(data)}</span>`
     : `<span class="verdict ${
       passed === comparisons.length ? "ok" : "miss"
     }">${passed} of ${comparisons.length} metrics within tolerance</span>`;
   const judgement = (f: ReportFigure) =>
-    data.small
+    !judged
       ? ""
       : `${
         f.comparisons.filter((c) => c.pass).length
@@ -436,9 +447,7 @@ ${figures}
 <h2>Paper versus simulation</h2>
 ${
     comparisons.length > 0
-      ? `${wide("paper versus simulation")}${
-        comparisonTable(comparisons, { judged: !data.small })
-      }</div>`
+      ? `${wide("paper versus simulation")}${comparisonTable(comparisons, { judged })}</div>`
       : "<p>No comparisons.</p>"
   }
 <h2>Profile: every parameter with its source</h2>
@@ -453,9 +462,12 @@ ${profileTable(data.profile)}
 }
 
 const USAGE =
-  `usage: deno task report [--small] [--seed N] [--profile PATH] [--set P=V ...] [--out PATH]
+  `usage: deno task report [--small] [--no-judge] [--seed N] [--profile PATH] [--set P=V ...]
+                         [--out PATH]
   Runs the four experiments (full configurations; --small: quick ones, shown but not
-  judged: the paper's values do not apply to them) and writes one
+  judged: the paper's values do not apply to them; --no-judge: full ones, the paper's
+  values shown beside the simulated ones but not judged, for a profile or --set that
+  is not the paper's testbed) and writes one
   self-contained HTML report (default out/report.html). --profile: another hardware
   profile JSON (default data/profiles/paper-2015.json); --set P=V: change one profile
   parameter (repeatable; e.g. hdd.rpm=15000, as for deno task repro).
@@ -489,6 +501,7 @@ export async function main(args: string[]): Promise<number> {
     args,
     options: {
       small: { type: "boolean", default: false },
+      "no-judge": { type: "boolean", default: false },
       seed: { type: "string" },
       profile: { type: "string" },
       set: { type: "string", multiple: true },
@@ -509,7 +522,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const progress = progressLine("report");
   progress.update(0, FIGURE_NAMES.length, "running");
-  const data = await collectReport({
+  const collected = await collectReport({
     small: flags.small,
     seed,
     profile: input.profile,
@@ -517,6 +530,7 @@ export async function main(args: string[]): Promise<number> {
     overrides: input.overrides,
     onStep: (name, done, total) => progress.update(done, total, `${name} done`),
   }).finally(() => progress.clear());
+  const data: ReportData = { ...collected, judged: !flags.small && !flags["no-judge"] };
   const failure = writeOutputs({
     command: "report",
     out: flags.out,
@@ -529,9 +543,9 @@ export async function main(args: string[]): Promise<number> {
   }
   const comparisons = data.figures.flatMap((f) => f.comparisons);
   const passed = comparisons.filter((c) => c.pass).length;
-  const judged = data.small
-    ? NOT_JUDGED
-    : `${passed} of ${comparisons.length} metrics within tolerance`;
+  const judged = data.judged
+    ? `${passed} of ${comparisons.length} metrics within tolerance`
+    : notJudged(data);
   console.log(`report: ${flags.out} (${judged}, ${data.wallS.toFixed(1)} s)`);
   const crashed = data.figures.filter((f) => f.error !== undefined);
   for (const f of crashed) console.error(`report: experiment ${f.name} crashed:\n${f.error}`);

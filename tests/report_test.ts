@@ -490,3 +490,11 @@ Deno.test("report page of the small configurations shows the checks without judg
   assert.equal((html.match(/<tr class="unjudged"/g) ?? []).length, 2);
   assert.match(html, />not reached<\/td><td[^>]*>n\/a<\/td><\/tr>/);
 });
+
+Deno.test("report page of the full configurations with judged false (--no-judge) shows the checks without judging them", async () => {
+  const html = renderReport({ ...await reportData(false, CHECKS), judged: false });
+  assert.match(html, /<span class="verdict">--no-judge: [^<]*nothing judged<\/span>/);
+  assert.doesNotMatch(html, /metrics within tolerance|FAIL|class="(pass|fail)"/);
+  assert.equal((html.match(/<tr class="unjudged"/g) ?? []).length, 2);
+  assert.match(html, /full \(the paper's\)/, "the configuration is still the full one");
+});
