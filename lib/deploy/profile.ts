@@ -606,22 +606,46 @@ export type Profile = z.infer<typeof ProfileSchema>;
 export type SectionName = Exclude<keyof Profile, "name" | "description">;
 
 /**
- * What is wrong with `profile` as an argument, if it is not a parsed profile
- * (an object with every required section): a library function given, say,
- * the profile's path or `{}` names it instead of failing deep inside.
+ * What is wrong with `profile` as an argument, if it is not a valid profile
+ * (an object with every required section, each of which its schema accepts;
+ * the image's size is the caller's to check): a library function given,
+ * say, the profile's path, `{}` or a hand-edited copy with `hdd: {}` names
+ * what is wrong instead of failing deep inside. A profile found valid is
+ * remembered (a WeakSet), so checking it again is free: edit a copy, not a
+ * profile already checked.
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile, profileIssue } from "./profile.ts";
- * console.assert(profileIssue(await loadProfile(BUILTIN_PROFILE)) === undefined);
+ * const p = await loadProfile(BUILTIN_PROFILE);
+ * console.assert(profileIssue(p) === undefined);
  * console.assert(profileIssue("paper-2015.json")?.message.startsWith("must be a profile (loadProfile, parseProfile)"));
+ * const bad = { ...p, hdd: { ...p.hdd, rpm: { ...p.hdd.rpm, value: -1 } } };
+ * console.assert(profileIssue(bad)?.message.includes("its issues: hdd.rpm.value: Too small"));
  * ```
  */
 export function profileIssue(profile: unknown, field = "profile"): FieldIssue | undefined {
   const isObject = isRecord(profile);
+  if (isObject && validProfiles.has(profile)) return undefined;
   const missing = isObject
     ? REQUIRED_SECTIONS.filter((k) => !isRecord(profile[k]))
     : REQUIRED_SECTIONS;
-  if (missing.length === 0) return undefined;
+  if (isObject && missing.length === 0) {
+    try {
+      parseProfile(profile, { checkImageSize: false });
+      validProfiles.add(profile);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      const shown = e.issues.slice(0, 3);
+      const more = e.issues.length - shown.length;
+      return {
+        field,
+        message: `must be a valid profile (loadProfile, parseProfile); its issues: ${
+          shown.join("; ")
+        }${more > 0 ? ` (and ${more} more)` : ""}`,
+      };
+    }
+  }
   const why = isObject ? `; sections missing or not objects: ${missing.join(", ")}` : "";
   return {
     field,
@@ -630,6 +654,9 @@ export function profileIssue(profile: unknown, field = "profile"): FieldIssue | 
     }`,
   };
 }
+
+/** Profiles {@link profileIssue} found valid. */
+const validProfiles = new WeakSet<object>();
 
 /** The sections every profile has (all but the optional `ssd`). */
 const REQUIRED_SECTIONS = Object.entries(sections)

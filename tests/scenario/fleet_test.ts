@@ -801,4 +801,14 @@ Deno.test("runFleet names every bad option before anything runs: not a profile, 
     () => buildWorld({} as never),
     /^RangeError: Cannot build world: 'profile' must be a profile \(loadProfile, parseProfile\); sections missing or not objects: cpu, memory, hba, hdd, /,
   );
+  // A hand-edited copy whose section is an object but not a valid one: named, not a TypeError inside.
+  const badRpm = { ...profile, hdd: { ...profile.hdd, rpm: { ...profile.hdd.rpm, value: -1 } } };
+  assert.throws(
+    () => buildWorld(badRpm),
+    /^RangeError: Cannot build world: 'profile' must be a valid profile \(loadProfile, parseProfile\); its issues: hdd\.rpm\.value: .*current value is -1$/,
+  );
+  assert.throws(
+    () => buildWorld({ ...profile, hdd: {} } as never),
+    /its issues: hdd\.sectors: .*; hdd\.rpm: .* \(and \d+ more\)$/,
+  );
 });
