@@ -71,9 +71,6 @@ const PAPER_METHOD: Record<string, string> = {
   "kvm-nfs": "kvm-nfs",
 };
 
-/** Methods whose OS runs off the image server: its writes go to the image. */
-const OVER_NFS = ["nfsroot", "kvm-nfs"];
-
 /** The parameters' rules, with the strategies registered when a run is asked for. */
 const rules = (): ParamRules<StartupParams> => ({
   methods: { list: strategyNames() },
@@ -101,7 +98,7 @@ export async function run(params: StartupParams = full): Promise<StartupOutput> 
   if (params.imageBytes !== undefined) {
     const image = { field: "imageBytes", value: params.imageBytes };
     // Over NFS the boot's log is written to the image too.
-    const writes = params.methods.some((m) => OVER_NFS.includes(m));
+    const writes = params.methods.some((m) => startupStrategy(m).writesImage);
     const issue = imageIssue(profile, image, bootAreas(profile, { writes }));
     if (issue !== undefined) throw issuesError("run startup", [issue]);
   }

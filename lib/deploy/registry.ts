@@ -61,10 +61,16 @@ export interface StrategyTraits {
   preinstalled: boolean;
   /** When a node is deployed ({@link DEPLOYED_WHEN}): `until: "deployed"` runs wait for it. */
   deployed: DeployedWhen;
+  /**
+   * Its OS writes to the image on the server (an NFS root), so the image
+   * must also hold the boot's log writes (`boot.params.writes`), which the
+   * startup experiment checks of a smaller image. @default false
+   */
+  writesImage?: boolean;
 }
 
 /** A strategy as registered: its name, its code and its traits. */
-export interface RegisteredStrategy extends Readonly<StrategyTraits> {
+export interface RegisteredStrategy extends Readonly<Required<StrategyTraits>> {
   /** Its name ("bmcast", "kvm-nfs", ...), as scenarios, `--strategy` and `methods` give it. */
   readonly name: string;
   /** Its code. */
@@ -73,7 +79,9 @@ export interface RegisteredStrategy extends Readonly<StrategyTraits> {
   readonly builtIn: boolean;
 }
 
-const TRAITS = ["preinstalled", "deployed"] as const satisfies readonly (keyof StrategyTraits)[];
+const TRAITS = ["preinstalled", "deployed", "writesImage"] as const satisfies readonly (
+  keyof StrategyTraits
+)[];
 const NAME = /^[a-z][a-z0-9-]*$/;
 const REGISTRY = new Map<string, RegisteredStrategy>();
 
@@ -129,12 +137,16 @@ export function registerStrategy(
       fieldIssue("deployed", `one of ${DEPLOYED_WHEN.join(", ")}`, showValue(t.deployed)),
     );
   }
+  if (t.writesImage !== undefined && typeof t.writesImage !== "boolean") {
+    issues.push(fieldIssue("writesImage", "true or false", showValue(t.writesImage)));
+  }
   if (issues.length > 0) throw issuesError(`register strategy '${String(name)}'`, issues);
   const entry = Object.freeze({
     name,
     start,
     preinstalled: t.preinstalled!,
     deployed: t.deployed!,
+    writesImage: t.writesImage ?? false,
     builtIn: building,
   });
   REGISTRY.set(name, entry);
@@ -183,8 +195,8 @@ const BUILT_IN: [string, StartupStrategy, StrategyTraits][] = [
   ["image-copy-multicast", imageCopyMulticast, { preinstalled: false, deployed: "up" }],
   ["bmcast", bmcast, { preinstalled: false, deployed: "copy" }],
   ["bmcast-multicast", bmcastMulticast, { preinstalled: false, deployed: "copy" }],
-  ["nfsroot", nfsRoot, { preinstalled: false, deployed: "never" }],
-  ["kvm-nfs", kvmNfs, { preinstalled: false, deployed: "never" }],
+  ["nfsroot", nfsRoot, { preinstalled: false, deployed: "never", writesImage: true }],
+  ["kvm-nfs", kvmNfs, { preinstalled: false, deployed: "never", writesImage: true }],
   ["kvm-local", kvmLocal, { preinstalled: true, deployed: "up" }],
 ];
 let building = true; // registering the built-ins, below

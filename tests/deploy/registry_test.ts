@@ -76,6 +76,7 @@ Deno.test("a registration with a bad name, code or traits is refused naming ever
     preinstalled: "yes",
     deployed: "later",
     preinstaled: true,
+    writesImage: "no",
   } as unknown as Parameters<typeof registerStrategy>[2];
   assert.throws(
     () => registerStrategy("Kexec Copy", "fast" as unknown as typeof bareMetal, bad),
@@ -84,9 +85,10 @@ Deno.test("a registration with a bad name, code or traits is refused naming ever
       message: "Cannot register strategy 'Kexec Copy': " +
         `'name' must be lower-case letters, digits and dashes: current value is "Kexec Copy"; ` +
         `'start' must be a strategy (w, node, options) => generator: current value is "fast"; ` +
-        "'preinstaled' is not an option, did you mean preinstalled? The options are preinstalled, deployed; " +
+        "'preinstaled' is not an option, did you mean preinstalled? The options are preinstalled, deployed, writesImage; " +
         `'preinstalled' must be true or false: current value is "yes"; ` +
-        `'deployed' must be one of up, copy, never: current value is "later"`,
+        `'deployed' must be one of up, copy, never: current value is "later"; ` +
+        `'writesImage' must be true or false: current value is "no"`,
     },
   );
   assert.throws(
@@ -103,4 +105,22 @@ Deno.test("an unknown strategy is refused naming the registered ones", () => {
       strategyNames().join(", ")
     }: current value is teleport`,
   });
+});
+
+Deno.test("a strategy writes to the image only when it says so: the built-in NFS roots do, a registration by default not", () => {
+  assert.deepEqual(
+    strategyNames().filter((n) => startupStrategy(n).builtIn && startupStrategy(n).writesImage),
+    ["nfsroot", "kvm-nfs"],
+  );
+  const nfsTwin = registerStrategy("nfsroot-twin", startupStrategy("nfsroot").start, {
+    preinstalled: false,
+    deployed: "never",
+    writesImage: true,
+  });
+  assert.equal(nfsTwin.writesImage, true);
+  const plain = registerStrategy("bare-metal-plain", bareMetal, {
+    preinstalled: true,
+    deployed: "up",
+  });
+  assert.equal(plain.writesImage, false);
 });

@@ -5,6 +5,7 @@ import {
   BUILTIN_PROFILE,
   loadProfile,
   registerStrategy,
+  startupStrategy,
 } from "../../lib/scenario/mod.ts";
 
 Deno.test("startup experiment (small config) yields phases for every method and comparison rows", async () => {
@@ -123,4 +124,14 @@ Deno.test("an image that does not hold the boot's read areas (and, over NFS, its
     rule(20_200_000 * 512, ".*; the boot's log in boot\\.params\\.writes, up to sector 20200000"),
   );
   assert.ok((await at("nfsroot", 20_200_000 * 512)).rows.some((r) => r.method === "nfsroot"));
+  // A registered strategy that says it writes to the image is held to the same rule.
+  registerStrategy("nfsroot-mine", startupStrategy("nfsroot").start, {
+    preinstalled: false,
+    deployed: "never",
+    writesImage: true,
+  });
+  await assert.rejects(
+    () => at("nfsroot-mine", reads),
+    rule(20_200_000 * 512, ".*; the boot's log in boot\\.params\\.writes, up to sector 20200000"),
+  );
 });
