@@ -146,6 +146,77 @@ export async function run(params: FleetParams = full): Promise<FleetOutput> {
   return { rows, summary };
 }
 
+/** Where the SSD is in {@link runSsd}: nowhere (the built-in profile's HDDs), or a choice of `ssd.machines`. */
+export const SSD_PLACES = ["none", "nodes", "server", "all"] as const;
+/** One of {@link SSD_PLACES}. */
+export type SsdPlace = typeof SSD_PLACES[number];
+
+/** Parameters of {@link runSsd}: the fleet experiment's, on the SSD profile, and where the SSD is. */
+export interface SsdParams extends Omit<FleetParams, "profile"> {
+  /** Where the SSD is, one bar group each. @default SSD_PLACES */
+  places?: readonly SsdPlace[];
+}
+
+/** BMcast and NFS root on 1 and 16 nodes, the paper's 32 GB image. */
+export const ssdFull: SsdParams = {
+  strategies: ["bmcast", "nfsroot"],
+  nodes: [1, 16],
+  staggerS: 0,
+  seed: 1,
+};
+
+/** A quick configuration for tests and notebooks: one node, the smallest image that holds the boot. */
+export const ssdSmall: SsdParams = { ...ssdFull, nodes: [1], imageGb: 10.35 };
+
+/** The SSD profile, beside the built-in one: a SATA SSD where `ssd.machines` says. */
+const SSD_PROFILE = new URL("paper-2015-ssd.json", BUILTIN_PROFILE);
+
+/**
+ * Beyond the paper: where an SSD helps. The fleet experiment once per place
+ * of data/profiles/paper-2015-ssd.json's SATA SSD: no SSD (the built-in
+ * profile), each node's local disk, each image server's disk, or both.
+ * BMcast's boot reads absent blocks from the server's disk and present ones,
+ * with its copier's writes, from the node's; NFS root never touches the
+ * node's disk. Rows: group `SSD: <place>`, series `<strategy>, <N> node(s)`,
+ * the last node up (s from the end of its POST); the summary's rows in the
+ * same order.
+ * @throws ScenarioError as {@link run}, and for a place not in {@link SSD_PLACES}
+ * @example
+ * ```ts
+ * import { runSsd, ssdSmall } from "./fig_fleet.ts";
+ * const out = await runSsd({ ...ssdSmall, strategies: ["nfsroot"], places: ["none", "server"] });
+ * console.assert(out.rows[1].value < out.rows[0].value); // the server's SSD serves NFS root faster
+ * ```
+ */
+export async function runSsd(params: SsdParams = ssdFull): Promise<FleetOutput> {
+  const { places = SSD_PLACES, ...fleet } = params;
+  const bad = (Array.isArray(places) ? places : [places]).filter((p) => !SSD_PLACES.includes(p));
+  if (!Array.isArray(places) || places.length === 0 || bad.length > 0) {
+    throw new ScenarioError([
+      `places: must be a non-empty list of ${SSD_PLACES.join(", ")}: current value is ${
+        JSON.stringify(places)
+      }`,
+    ]);
+  }
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const ssd = places.some((p) => p !== "none") ? await loadProfile(SSD_PROFILE) : base;
+  const rows: BarRow[] = [];
+  const summary: FleetSummaryRow[] = [];
+  for (const place of places) {
+    const out = await run({
+      ...fleet,
+      ...(place === "none"
+        ? { profile: base }
+        : { profile: ssd, set: { ...fleet.set, "ssd.machines": place } }),
+    });
+    out.rows.forEach((r) =>
+      rows.push({ ...r, group: `SSD: ${place}`, series: `${r.series}, ${r.group}` })
+    );
+    summary.push(...out.summary);
+  }
+  return { rows, summary };
+}
+
 const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]
   Beyond the paper: the last of N nodes up (s from the end of its POST), per
   strategy and fleet size; prints one line per run. Any other fleet: deno task sim --help.

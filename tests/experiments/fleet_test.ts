@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { run, small } from "../../experiments/fig_fleet.ts";
+import { run, runSsd, small, ssdSmall } from "../../experiments/fig_fleet.ts";
 import { ScenarioError } from "../../lib/scenario/fleet.ts";
 
 Deno.test("fleet experiment: one bar per fleet size and strategy, the last node up of its run", async () => {
@@ -73,4 +73,23 @@ Deno.test("fleet experiment runs on until every node is deployed when asked, and
     `deployed at ${d} s, up at ${deployed.summary[0].lastS} s`,
   );
   assert.equal(deployed.rows[0].value, up.rows[0].value, "the bar is the last node up either way");
+});
+
+Deno.test("where an SSD helps: NFS root never touches the node's disk, BMcast boots faster from a node's SSD", async () => {
+  const out = await runSsd({ ...ssdSmall, places: ["none", "nodes"] });
+  const up = (group: string, series: string) =>
+    out.rows.find((r) => r.group === group && r.series === series)!.value;
+  assert.deepEqual(out.rows.map((r) => r.group), [
+    "SSD: none",
+    "SSD: none",
+    "SSD: nodes",
+    "SSD: nodes",
+  ]);
+  assert.equal(up("SSD: nodes", "nfsroot, 1 node"), up("SSD: none", "nfsroot, 1 node"));
+  assert.ok(up("SSD: nodes", "bmcast, 1 node") < up("SSD: none", "bmcast, 1 node") - 5);
+  assert.equal(out.summary.length, out.rows.length);
+  await assert.rejects(
+    () => runSsd({ ...ssdSmall, places: ["nodes", "disk" as never] }),
+    /places: must be a non-empty list of none, nodes, server, all: current value is \["nodes","disk"\]/,
+  );
 });
