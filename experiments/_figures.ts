@@ -130,13 +130,13 @@ export function figureChart(name: FigureName, output: FigureOutput): Figure {
 
 /**
  * Runs the named figures' experiments one after another, each crash caught
- * as its figure's `error`; `report` gets each run as it ends. Exported for
+ * as its figure's `error`; `report` gets each one's name as it ends. Exported for
  * {@link runFigures}' worker.
  */
 export async function runFiguresHere(
   names: readonly FigureName[],
   settings: FigureSettings,
-  report?: (run: FigureRun) => void,
+  report?: (name: FigureName) => void,
 ): Promise<FigureRun[]> {
   const { small, seed, profile } = settings;
   const out: FigureRun[] = [];
@@ -150,7 +150,7 @@ export async function runFiguresHere(
       run.error = e instanceof Error ? e.stack ?? e.message : String(e);
     }
     run.wallS = (performance.now() - t0) / 1000;
-    report?.(run);
+    report?.(name);
     out.push(run);
   }
   return out;
@@ -161,7 +161,7 @@ const BESIDE_CASSANDRA: readonly FigureName[] = ["startup", "storage", "rdma"];
 
 /**
  * Runs the four figures' experiments for one seed and returns them in the
- * paper's order; `onEnd` gets each as it ends. With `parallel` (the default)
+ * paper's order; `onEnd` gets each one's name as it ends. With `parallel` (the default)
  * startup, storage and RDMA run in a worker beside Cassandra: the results
  * are the same, in about two thirds of the wall time on 2 cores.
  * @example
@@ -172,7 +172,7 @@ const BESIDE_CASSANDRA: readonly FigureName[] = ["startup", "storage", "rdma"];
  * ```
  */
 export async function runFigures(
-  options: FigureSettings & { parallel?: boolean; onEnd?: (run: FigureRun) => void },
+  options: FigureSettings & { parallel?: boolean; onEnd?: (name: FigureName) => void },
 ): Promise<FigureRun[]> {
   const { parallel = true, onEnd, ...settings } = options;
   if (!parallel) return runFiguresHere(FIGURE_NAMES, settings, onEnd);
@@ -180,7 +180,7 @@ export async function runFigures(
     module: import.meta.url,
     fn: "runFiguresHere",
     args: [BESIDE_CASSANDRA, settings],
-    onProgress: (run) => onEnd?.(run as FigureRun),
+    onProgress: (name) => onEnd?.(name as FigureName),
     what: `${BESIDE_CASSANDRA.join(", ")} (seed ${settings.seed})`,
   });
   // Settled either way before a failure is thrown: no worker outlives the call.

@@ -155,7 +155,7 @@ export async function collectReport(options: CollectOptions = {}): Promise<Repor
     small,
     seed,
     profile,
-    onEnd: (r) => options.onStep?.(r.name, ++done, FIGURE_NAMES.length),
+    onEnd: (name) => options.onStep?.(name, ++done, FIGURE_NAMES.length),
   });
   const figures = runs.map(({ name, config, output, error, wallS }): ReportFigure => {
     const fig: ReportFigure = {

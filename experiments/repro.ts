@@ -96,7 +96,7 @@ export async function reproduce(options: ReproduceOptions = {}): Promise<FigureO
         seed,
         profile,
         parallel,
-        onEnd: (r) => progress.update(++done, total, `${r.name}${onSeed} done`),
+        onEnd: (name) => progress.update(++done, total, `${name}${onSeed} done`),
       });
       for (const { name, output, error } of runs) {
         if (output === undefined) throw new Error(`repro: ${name} (seed ${seed}) failed: ${error}`);
