@@ -100,6 +100,16 @@ const FIGURES: Record<FigureName, FigureDef> = {
   },
 };
 
+/**
+ * What repro and report say instead of a verdict when nothing is judged:
+ * the quick configurations (`small`), or `--no-judge`.
+ */
+export function notJudgedText(small: boolean): string {
+  return small
+    ? "small configurations: the paper's values do not apply, nothing judged"
+    : "--no-judge: the paper's values are shown beside the simulated ones, nothing judged";
+}
+
 /** What every figure of a run gets. */
 export interface FigureSettings {
   /** Quick configurations. */

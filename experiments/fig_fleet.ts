@@ -168,6 +168,12 @@ export const ssdFull: SsdParams = {
 /** A quick configuration for tests and notebooks: one node, the smallest image that holds the boot. */
 export const ssdSmall: SsdParams = { ...ssdFull, nodes: [1], imageGb: 10.35 };
 
+/** {@link runSsd}'s parameters: the fleet's (checked again by {@link run}) and the places. */
+const SSD_RULES: ParamRules<SsdParams> = (({ profile: _, ...fleet }) => ({
+  ...fleet,
+  places: { list: SSD_PLACES },
+}))(RULES);
+
 /** The SSD profile, beside the built-in one: a SATA SSD where `ssd.machines` says. */
 const SSD_PROFILE = new URL("paper-2015-ssd.json", BUILTIN_PROFILE);
 
@@ -189,15 +195,9 @@ const SSD_PROFILE = new URL("paper-2015-ssd.json", BUILTIN_PROFILE);
  * ```
  */
 export async function runSsd(params: SsdParams = ssdFull): Promise<FleetOutput> {
+  const own = paramIssues(params, SSD_RULES);
+  if (own.length > 0) throw new ScenarioError(own.map((i) => `${i.field}: ${i.message}`));
   const { places = SSD_PLACES, ...fleet } = params;
-  const bad = (Array.isArray(places) ? places : [places]).filter((p) => !SSD_PLACES.includes(p));
-  if (!Array.isArray(places) || places.length === 0 || bad.length > 0) {
-    throw new ScenarioError([
-      `places: must be a non-empty list of ${SSD_PLACES.join(", ")}: current value is ${
-        JSON.stringify(places)
-      }`,
-    ]);
-  }
   const base = await loadProfile(BUILTIN_PROFILE);
   const ssd = places.some((p) => p !== "none") ? await loadProfile(SSD_PROFILE) : base;
   const rows: BarRow[] = [];

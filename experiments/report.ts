@@ -38,7 +38,13 @@ import {
   type Profile,
   readProfileInput,
 } from "../lib/scenario/mod.ts";
-import { FIGURE_NAMES, figureChart, type FigureName, runFigures } from "./_figures.ts";
+import {
+  FIGURE_NAMES,
+  figureChart,
+  type FigureName,
+  notJudgedText,
+  runFigures,
+} from "./_figures.ts";
 
 /** One figure of the report. */
 export interface ReportFigure {
@@ -354,12 +360,6 @@ function profileTable(profile: Profile): string {
 <tbody>${rows.join("\n")}</tbody></table></div>`;
 }
 
-/** What an unjudged report says instead of a verdict: quick configurations, or --no-judge. */
-const notJudged = (data: ReportData) =>
-  data.small
-    ? "small configurations: the paper's values do not apply, nothing judged"
-    : "--no-judge: the paper's values are shown beside the simulated ones, nothing judged";
-
 /**
  * The report page: one HTML string with everything inline. The verdict and
  * the comparison table judge each metric (pass/FAIL, a metric the run never
@@ -388,7 +388,7 @@ export function renderReport(data: ReportData): string {
       crashed.map((f) => f.name).join(", ")
     } crashed</span>`
     : !judged
-    ? `<span class="verdict">${notJudged(data)}</span>`
+    ? `<span class="verdict">${notJudgedText(data.small)}</span>`
     : `<span class="verdict ${
       passed === comparisons.length ? "ok" : "miss"
     }">${passed} of ${comparisons.length} metrics within tolerance</span>`;
@@ -545,7 +545,7 @@ export async function main(args: string[]): Promise<number> {
   const passed = comparisons.filter((c) => c.pass).length;
   const judged = data.judged
     ? `${passed} of ${comparisons.length} metrics within tolerance`
-    : notJudged(data);
+    : notJudgedText(data.small);
   console.log(`report: ${flags.out} (${judged}, ${data.wallS.toFixed(1)} s)`);
   const crashed = data.figures.filter((f) => f.error !== undefined);
   for (const f of crashed) console.error(`report: experiment ${f.name} crashed:\n${f.error}`);

@@ -35,7 +35,7 @@ import {
   spreadOverSeeds,
 } from "../lib/scenario/mod.ts";
 import { type ComparisonRow, formatComparison, toSvg } from "../lib/plot/mod.ts";
-import { FIGURE_NAMES, figureChart, runFigures } from "./_figures.ts";
+import { FIGURE_NAMES, figureChart, notJudgedText, runFigures } from "./_figures.ts";
 
 /** A tidy result row (one per CSV line). */
 export type Row = Record<string, unknown>;
@@ -323,13 +323,8 @@ if (import.meta.main) {
       sets.length > 0 ? ` with ${sets.join(", ")}` : ""
     }, seed${count === 1 ? "" : "s"} ${count === 1 ? seed : `${seed}-${seed + count - 1}`}`,
   );
-  if (flags.small) {
-    console.log("small configurations: the paper's values do not apply, nothing judged");
-  } else if (!judged) {
-    console.log(
-      "--no-judge: the paper's values are shown beside the simulated ones, nothing judged",
-    );
-  } else if (failed.length > 0) {
+  if (!judged) console.log(notJudgedText(flags.small));
+  else if (failed.length > 0) {
     console.log(`outside tolerance: ${failed.map((c) => `${c.figure}/${c.metric}`).join("; ")}`);
   }
   if (unwritten !== undefined) {
