@@ -13,7 +13,7 @@ import {
 } from "../lib/_util/mod.ts";
 import { imageSizeRange, type Profile } from "../lib/scenario/mod.ts";
 import { imageBytesOf } from "../lib/scenario/fleet.ts";
-import { type BootParams, bootReadEndSector, kvDataRun } from "../lib/workload/mod.ts";
+import { bootExtents, type BootParams, type BootReplay, kvDataRun } from "../lib/workload/mod.ts";
 
 /** A list parameter: its items are among the names given, or of the type given. */
 export interface ListRule {
@@ -115,15 +115,17 @@ export interface ImageArea {
  * ```
  */
 export function bootAreas(profile: Profile, options: { writes?: boolean } = {}): ImageArea[] {
-  const boot = profile.boot.params.value as BootParams;
-  const reads = {
-    end: bootReadEndSector(boot),
-    what: "the boot's read areas in boot.params.regions",
-  };
-  const w = boot.writes;
-  return options.writes && w !== undefined && (w.requests ?? 1) > 0
-    ? [reads, { end: w.lba + w.sectors, what: "the boot's log in boot.params.writes" }]
-    : [reads];
+  const boot = profile.boot.params.value as BootParams | BootReplay;
+  const e = bootExtents(boot);
+  const [reads, log] = "trace" in boot
+    ? [
+      "the boot trace's reads in boot.params.trace",
+      "the boot trace's writes in boot.params.trace",
+    ]
+    : ["the boot's read areas in boot.params.regions", "the boot's log in boot.params.writes"];
+  return options.writes && e.writeEnd > 0
+    ? [{ end: e.readEnd, what: reads }, { end: e.writeEnd, what: log }]
+    : [{ end: e.readEnd, what: reads }];
 }
 
 /**

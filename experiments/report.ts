@@ -300,20 +300,28 @@ function paramValue(path: string, v: unknown): string {
   return `<details><summary>${summary}</summary><pre>${esc(withUnits(path, v))}</pre></details>`;
 }
 
+/** Items of a list shown in full; a longer one (a recorded boot trace) shows its first ones. */
+const LIST_SHOWN = 20;
+
 /** `JSON.stringify(v, null, 1)` with each scalar's line ending in `// <its unit>`. */
 function withUnits(path: string, v: unknown, indent = ""): string {
   if (typeof v !== "object" || v === null) return JSON.stringify(v);
   const list = Array.isArray(v);
-  const entries = list ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
+  const entries = list
+    ? v.slice(0, LIST_SHOWN).map((x, i) => [String(i), x] as const)
+    : Object.entries(v);
   const [open, close] = list ? ["[", "]"] : ["{", "}"];
   if (entries.length === 0) return `${open}${close}`;
+  const more = list ? v.length - entries.length : 0;
+  const total = entries.length + more;
   const lines = entries.map(([k, x], i) => {
     const at = `${path}.${k}`;
     const key = list ? "" : `${JSON.stringify(k)}: `;
-    const comma = i < entries.length - 1 ? "," : "";
+    const comma = i < entries.length - 1 || more > 0 ? "," : "";
     const unit = typeof x === "object" && x !== null ? "" : ` // ${parameterUnit(at) ?? "?"}`;
     return `${indent} ${key}${withUnits(at, x, `${indent} `)}${comma}${unit}`;
   });
+  if (more > 0) lines.push(`${indent} … ${more} more of ${total}`);
   return `${open}\n${lines.join("\n")}\n${indent}${close}`;
 }
 

@@ -22,6 +22,7 @@ import {
 } from "../kvm/mod.ts";
 import {
   type BootParams,
+  type BootReplay,
   type BootResult,
   type CpuTime,
   GuestCpus,
@@ -184,7 +185,7 @@ function* guestBoot(
 ): ProcessGenerator<BootResult> {
   // An empty replay yields a zero BootResult: the guest stays at its boot loader.
   const params = boot
-    ? { ...(w.profile.boot.params.value as BootParams), seed: w.sim.seed }
+    ? { ...(w.profile.boot.params.value as BootParams | BootReplay), seed: w.sim.seed }
     : { trace: [] };
   return (yield runBoot(driver, cpus, params)) as BootResult;
 }

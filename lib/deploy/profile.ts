@@ -28,10 +28,16 @@ import {
 import { cableIssues, INFINIBAND_OPTIONS, infinibandIssues } from "../net/mod.ts";
 import { CopyPolicySchema } from "../vmm/mod.ts";
 import {
+  bootExtents,
   type BootParams,
   BootParamsSchema,
+  type BootReplay,
+  BootReplaySchema,
+  type BootTraceOp,
   KvClientParamsSchema,
   KvStoreParamsSchema,
+  parseBlkparse,
+  parseBootTrace,
 } from "../workload/mod.ts";
 
 const WHERE = "(datasheet, measurement, or 'calibrated to <figure>')";
@@ -168,6 +174,32 @@ function unknownFields(value: Record<string, unknown>, known: readonly string[])
   return unknownKeyIssues(value, known).map((i) => ({ path: [i.field], message: i.message }));
 }
 
+/** A boot to replay (`boot.params` with a `trace`): inline operations, at least one read. */
+function traceIssues(value: Record<string, unknown>): ValueIssue[] {
+  if (typeof value.trace === "string") {
+    return [{
+      path: ["trace"],
+      message: `must be the trace's operations: a file name (${
+        showValue(value.trace)
+      }) is read only by loadProfile, relative to the profile file`,
+    }];
+  }
+  // A long trace with one systematic mistake: its first issues say enough.
+  const all = bySchema(BootReplaySchema)(value);
+  const issues = all.slice(0, 10);
+  if (all.length > 10) {
+    issues.push({ path: ["trace"], message: `and ${all.length - 10} more issues` });
+  }
+  const trace = value.trace as { op?: unknown }[];
+  if (issues.length === 0 && !trace.some((o) => o.op === "read")) {
+    issues.push({
+      path: ["trace"],
+      message: "must have at least one read (an OS boot reads its files)",
+    });
+  }
+  return issues;
+}
+
 /** A sector address: 512-byte sectors from the start of the disk or image. */
 const LBA = "sector (LBA)";
 /** A weight among others: what counts is its share of their sum. */
@@ -192,9 +224,13 @@ const objects = {
       step: "ns",
       redirectAware: FLAG,
     }),
-  /** lib/workload BootParamsSchema. */
+  /**
+   * lib/workload BootParamsSchema (the generator's parameters) or, with a
+   * `trace` field, BootReplaySchema (a recorded boot to replay; a file name
+   * there is read by {@link loadProfile}).
+   */
   bootParams: () =>
-    obj(bySchema(BootParamsSchema), {
+    obj((v) => "trace" in v ? traceIssues(v) : bySchema(BootParamsSchema)(v), {
       readBytes: "bytes",
       readRequests: "requests",
       sizes: [{ bytes: "bytes", weight: WEIGHT }],
@@ -205,6 +241,8 @@ const objects = {
       // A phase's share of the read requests is apportioned: a weight, not a fraction.
       phases: [{ name: "text", cpuNs: "ns", share: WEIGHT, parallelism: "readers" }],
       memoryBound: "fraction",
+      trace: [{ op: "read | write", lba: LBA, count: "sectors", thinkNs: "ns", phase: "text" }],
+      parallelism: "readers",
     }),
   /**
    * virtio-blk's costs (lib/kvm VirtioBlk), and the KVM/NFS image file's
@@ -667,7 +705,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * The smallest image, bytes, that holds every area the profile's boot reads
- * and writes (boot.params regions and log writes): a smaller image would
+ * and writes (boot.params regions and log writes, or its trace's
+ * requests: lib/workload `bootExtents`): a smaller image would
  * have the OS read files that are not in it.
  * @example
  * ```ts
@@ -676,13 +715,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * ```
  */
 export function minImageBytes(profile: Pick<Profile, "boot">): number {
-  const p = profile.boot.params.value as BootParams;
-  let end = 0;
-  for (const r of p.regions ?? []) end = Math.max(end, r.lba + r.sectors);
-  if (p.writes && (p.writes.requests ?? 1) > 0) {
-    end = Math.max(end, p.writes.lba + p.writes.sectors);
-  }
-  return end * 512;
+  const e = bootExtents(profile.boot.params.value as BootParams | BootReplay);
+  return Math.max(e.readEnd, e.writeEnd) * 512;
 }
 
 /** The image sizes a profile's machines can run, bytes, and what sets each bound. */
@@ -966,6 +1000,7 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
   } catch (e) {
     throw new ProfileError([`(file ${shown}): not valid JSON: ${(e as Error).message}`]);
   }
+  json = await inlineBootTrace(json, url, shown);
   if (typeof json !== "object" || json === null || !("extends" in json)) return json;
   const { extends: base, ...own } = json as Record<string, unknown>;
   if (typeof base !== "string" || base === "") {
@@ -987,6 +1022,51 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
       : v;
   }
   return merged;
+}
+
+/**
+ * A profile file's boot trace given as a file, `boot.params.value.trace`: a
+ * path relative to the profile file, or `{ file, device?, partitionStart? }`
+ * (the options of lib/workload `parseBlkparse`). Replaced by its operations:
+ * a `.json` file holds them as a list (lib/workload `BootTraceSchema`), any
+ * other is `blkparse` text output.
+ */
+async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<unknown> {
+  if (!isRecord(json)) return json;
+  const boot = isRecord(json.boot) ? json.boot : undefined;
+  const params = isRecord(boot?.params) ? boot.params : undefined;
+  const value = isRecord(params?.value) ? params.value : undefined;
+  const ref = value?.trace;
+  if (typeof ref !== "string" && !isRecord(ref)) return json;
+  const field = `(file ${shown}) boot.params.value.trace`;
+  const { file, ...options } = typeof ref === "string" ? { file: ref } : ref;
+  if (typeof file !== "string" || file === "") {
+    throw new ProfileError([
+      `${field}.file: must be the trace file's path, relative to the profile file: current value is ${
+        showValue(file)
+      }`,
+    ]);
+  }
+  const at = new URL(file, url);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(at);
+  } catch (e) {
+    const path = at.protocol === "file:" ? fileURLToPath(at) : at.href;
+    throw new ProfileError([`${field}: cannot read ${path}: ${(e as Error).message}`]);
+  }
+  let trace: BootTraceOp[];
+  try {
+    if (!file.endsWith(".json")) trace = parseBlkparse(text, options);
+    else if (Object.keys(options).length > 0) {
+      throw new Error(
+        `${Object.keys(options).join(", ")}: only for blkparse text, not a .json trace`,
+      );
+    } else trace = parseBootTrace(JSON.parse(text));
+  } catch (e) {
+    throw new ProfileError([`${field} (${file}): ${(e as Error).message}`]);
+  }
+  return { ...json, boot: { ...boot, params: { ...params, value: { ...value, trace } } } };
 }
 
 /** The built-in profile (the paper's testbed). */

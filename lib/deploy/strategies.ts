@@ -26,7 +26,13 @@ import {
 import type { CopyPolicy, CopyPolicyConfig } from "../vmm/mod.ts";
 import { type AhciDriver, type GuestBlockDriver, NfsClient } from "../guest/mod.ts";
 import { MulticastReceiver, type MulticastReceiverOptions } from "../image/mod.ts";
-import { type BootParams, type BootResult, type GuestCpus, runBoot } from "../workload/mod.ts";
+import {
+  type BootParams,
+  type BootReplay,
+  type BootResult,
+  type GuestCpus,
+  runBoot,
+} from "../workload/mod.ts";
 import { values, VMM_MEMORY_END } from "./profile.ts";
 import {
   ABAR,
@@ -155,8 +161,8 @@ export function recordPhase(
   w.rec.span(node.name, phase, start, w.sim.now);
 }
 
-function bootParams(w: World): BootParams {
-  return w.profile.boot.params.value as BootParams;
+function bootParams(w: World): BootParams | BootReplay {
+  return w.profile.boot.params.value as BootParams | BootReplay;
 }
 
 function* osBoot(

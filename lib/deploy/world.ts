@@ -32,7 +32,14 @@ import {
 import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
 import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } from "../image/mod.ts";
 import { AhciDriver } from "../guest/mod.ts";
-import { type BootParams, GuestCpus, kvDataRun, KvStoreParamsSchema } from "../workload/mod.ts";
+import {
+  bootExtents,
+  type BootParams,
+  type BootReplay,
+  GuestCpus,
+  kvDataRun,
+  KvStoreParamsSchema,
+} from "../workload/mod.ts";
 import { Recorder, Simulation } from "../sim/mod.ts";
 import { imageSizeRange, type Profile, profileIssue, ssdOf, values } from "./profile.ts";
 
@@ -297,7 +304,8 @@ export function serverOutage(w: World, window: { start: SimTime; duration: SimTi
 /**
  * The image's used blocks, sorted and disjoint: the sectors before the root
  * partition (MBR and boot loader), the file-system regions the boot reads
- * from (taken whole: an upper bound of what they hold) and the preloaded
+ * from (taken whole: an upper bound of what they hold; for a recorded boot,
+ * what its trace reads) and the preloaded
  * Cassandra data set. Everything the built-in workloads read before writing
  * lies in them; the rest is free space a file-system aware copy skips.
  * @example
@@ -309,10 +317,10 @@ export function serverOutage(w: World, window: { start: SimTime; duration: SimTi
  * ```
  */
 export function usedRuns(profile: Profile, imageSectors: number): Run[] {
-  const boot = profile.boot.params.value as BootParams;
+  const boot = profile.boot.params.value as BootParams | BootReplay;
   return mergeRuns([
     { lba: 0, count: profile.boot.rootLba.value },
-    ...boot.regions.map((r) => ({ lba: r.lba, count: r.sectors })),
+    ...bootExtents(boot).reads,
     kvDataRun(KvStoreParamsSchema.parse(profile.cassandra.store.value)),
   ], imageSectors);
 }

@@ -8,10 +8,9 @@
  * write-back: issued without waiting, awaited at the end of the phase).
  */
 import { z } from "zod";
-import type { SimTime } from "../_util/mod.ts";
 import type { Process, ProcessGenerator, Recorder, SimEvent } from "../sim/mod.ts";
 import { RngStreams } from "../sim/mod.ts";
-import { issuesError } from "../_util/mod.ts";
+import { mergeRuns, type Run, type SimTime } from "../_util/mod.ts";
 import type { BootOp, GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
 import { int, parseParams, SECTOR } from "./_params.ts";
@@ -129,20 +128,48 @@ export const BootParamsSchema = z.object({
 /** Parameters of the boot generator (input form; defaults filled by the schema). */
 export type BootParams = z.input<typeof BootParamsSchema>;
 
+/** Where a boot reads and writes on the image, 512-byte sectors. */
+export interface BootExtents {
+  /** The areas it reads, sorted and disjoint: a generator's `regions` (whole), a trace's reads. */
+  reads: Run[];
+  /** The areas it writes: a generator's log (`writes`, when it has requests), a trace's writes. */
+  writes: Run[];
+  /** The sector after the last one it reads (0: none). */
+  readEnd: number;
+  /** The sector after the last one it writes (0: none). */
+  writeEnd: number;
+}
+
 /**
- * Where the boot's reads end: the sector after the last of its `regions`
- * (every read of a generated trace lies in one). An image of at least this
- * many sectors holds all the boot reads, though not necessarily its log
- * writes (`writes`).
+ * Where a boot (generator parameters or a trace to replay) reads and
+ * writes. An image of at least `readEnd` sectors holds every read; one of
+ * `max(readEnd, writeEnd)` also its writes.
  * @example
  * ```ts
- * import { bootReadEndSector } from "./boot.ts";
- * const end = bootReadEndSector({ regions: [{ lba: 2048, sectors: 200_000 }, { lba: 400_000, sectors: 8 }] });
- * console.assert(end === 400_008);
+ * import { bootExtents } from "./boot.ts";
+ * const g = bootExtents({ regions: [{ lba: 2048, sectors: 200_000 }, { lba: 400_000, sectors: 8 }] });
+ * console.assert(g.readEnd === 400_008 && g.writes.length === 0);
+ * const t = bootExtents({ trace: [{ op: "read", lba: 8, count: 8, thinkNs: 0 }, { op: "write", lba: 64, count: 1, thinkNs: 0 }] });
+ * console.assert(t.reads[0].lba === 8 && t.readEnd === 16 && t.writeEnd === 65);
  * ```
  */
-export function bootReadEndSector(params: Pick<BootParams, "regions">): number {
-  return Math.max(0, ...params.regions.map((r) => r.lba + r.sectors));
+export function bootExtents(
+  boot: Pick<BootParams, "regions" | "writes"> | Pick<BootReplay, "trace">,
+): BootExtents {
+  let reads: Run[], writes: Run[];
+  if ("trace" in boot) {
+    const of = (op: "read" | "write") =>
+      boot.trace.filter((o) => o.op === op).map((o) => ({ lba: o.lba, count: o.count }));
+    [reads, writes] = [of("read"), of("write")];
+  } else {
+    const w = boot.writes;
+    reads = boot.regions.map((r) => ({ lba: r.lba, count: r.sectors }));
+    writes = w !== undefined && (w.requests ?? 1) > 0 ? [{ lba: w.lba, count: w.sectors }] : [];
+  }
+  [reads, writes] = [mergeRuns(reads, Infinity), mergeRuns(writes, Infinity)];
+  const end = (runs: Run[]) =>
+    runs.length === 0 ? 0 : runs[runs.length - 1].lba + runs[runs.length - 1].count;
+  return { reads, writes, readEnd: end(reads), writeEnd: end(writes) };
 }
 
 /** A generated or loaded trace with the parallelism of each phase. */
@@ -343,11 +370,34 @@ export interface BootResult {
   longestIo: SimTime;
 }
 
-const ReplaySchema = z.object({
+/**
+ * Schema of a trace to replay ({@link BootReplay}): each `parallelism` key
+ * must name a phase of the trace (a misspelt one would leave its phase at one
+ * reader, unnoticed).
+ * @example
+ * ```ts
+ * import { BootReplaySchema } from "./boot.ts";
+ * const trace = [{ op: "read", lba: 0, count: 8, thinkNs: 0, phase: "kernel" }];
+ * console.assert(BootReplaySchema.safeParse({ trace, parallelism: { kernel: 2 } }).success);
+ * console.assert(!BootReplaySchema.safeParse({ trace, parallelism: { kernal: 2 } }).success);
+ * ```
+ */
+export const BootReplaySchema = z.object({
   trace: BootTraceSchema,
   parallelism: z.union([int().positive(), z.record(z.string(), int().positive())]).default(1),
   memoryBound: z.number().min(0).max(1).default(0),
-}).strict();
+}).strict().superRefine((r, ctx) => {
+  if (typeof r.parallelism === "number") return;
+  const names = [...new Set(r.trace.map((op) => op.phase ?? "boot"))];
+  for (const k of Object.keys(r.parallelism)) {
+    if (names.includes(k)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: ["parallelism", k],
+      message: `is not a phase of the trace: the phases are ${names.join(", ") || "none"}`,
+    });
+  }
+});
 
 /**
  * Plays a boot (generated from `params`, or `params.trace`) on `driver` and
@@ -375,7 +425,7 @@ export function runBoot(
   const sim = driver.sim;
   let plan: BootTrace;
   if ("trace" in data) {
-    const r = parseParams("replay boot trace", ReplaySchema, data);
+    const r = parseParams("replay boot trace", BootReplaySchema, data);
     const phases: BootTrace["phases"] = [];
     for (const op of r.trace) {
       const name = op.phase ?? "boot";
@@ -383,15 +433,6 @@ export function runBoot(
         const par = typeof r.parallelism === "number" ? r.parallelism : r.parallelism[name] ?? 1;
         phases.push({ name, parallelism: par });
       }
-    }
-    if (typeof r.parallelism !== "number") {
-      // A key naming no phase (a typo) would leave its phase at one reader, unnoticed.
-      const names = [...new Set(phases.map((x) => x.name))];
-      const issues = Object.keys(r.parallelism).filter((k) => !names.includes(k)).map((k) => ({
-        field: `parallelism.${k}`,
-        message: `is not a phase of the trace: the phases are ${names.join(", ") || "none"}`,
-      }));
-      if (issues.length > 0) throw issuesError("replay boot trace", issues);
     }
     plan = { ops: r.trace, phases, memoryBound: r.memoryBound };
   } else plan = generateBootTrace(data as BootParams, seed ?? sim.seed);

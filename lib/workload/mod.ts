@@ -20,11 +20,13 @@ export { type CpuTime, GuestCpus, type GuestCpusOptions } from "./cpus.ts";
 export { PageCache } from "./page_cache.ts";
 export { storageBenchmark, type StorageBenchmarkOptions, type StorageRow } from "./storage.ts";
 export {
+  type BootExtents,
+  bootExtents,
   type BootParams,
   BootParamsSchema,
   type BootPhaseRow,
-  bootReadEndSector,
   type BootReplay,
+  BootReplaySchema,
   type BootResult,
   type BootRunExtras,
   type BootTrace,
@@ -52,3 +54,4 @@ export {
   windowOf,
 } from "./kvstore.ts";
 export { type RdmaLatencyRow, rdmaOptions, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";
+export { type BlkparseOptions, parseBlkparse } from "./blkparse.ts";

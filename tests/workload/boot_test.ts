@@ -249,13 +249,13 @@ Deno.test("a replay's per-phase parallelism may name only phases of the trace", 
     (e: Error) =>
       e instanceof RangeError &&
       e.message ===
-        "Cannot replay boot trace: 'parallelism.servces' is not a phase of the trace: the phases are kernel, services",
+        "Cannot replay boot trace: 'parallelism.servces' is not a phase of the trace: the phases are kernel, services: current value is 4",
   );
   // A trace without phase tags is one phase, "boot".
   assert.throws(
     () =>
       runBoot(driver, cpus, { trace: [{ ...trace[0], phase: undefined }], parallelism: { x: 2 } }),
-    /'parallelism\.x' is not a phase of the trace: the phases are boot$/,
+    /'parallelism\.x' is not a phase of the trace: the phases are boot: current value is 2$/,
   );
   assert.doesNotThrow(() => runBoot(driver, cpus, { trace, parallelism: { services: 4 } }));
 });

@@ -1,0 +1,168 @@
+/**
+ * Boot traces from a real boot: the text Linux `blkparse` prints (default
+ * format) for a block device traced while an OS boots, as {@link BootTraceOp}s
+ * to replay. The rules:
+ *
+ * - An event line is `device cpu sequence seconds.fraction pid action ...`
+ *   (device `major,minor`); other lines (blank, `CPU0 (8,0):`, the summary
+ *   blocks) are skipped. An event line missing its time, pid or action, or a
+ *   D or C line of a read or write without `RWBS sector + count [name]`, is
+ *   malformed: every malformed line is named (`line 12`, the first ten).
+ * - Only D events (issued to the driver) become requests: that is what the
+ *   disk interface sees, after merging. RWBS with `W` is a write, with `R` a
+ *   read; a discard (`D`), `N`, a flush (`F`, no sector or count 0) and any
+ *   request of 0 sectors are skipped. Q, G, I, M, P, U, A, X, T and the rest
+ *   are ignored.
+ * - `lba` = sector + `partitionStart` (for a trace of a partition, its first
+ *   sector on the disk).
+ * - Events are put in time order (stable: line order for ties, a C before a
+ *   D). Times are read exactly as integer ns. `thinkNs` of a request is the
+ *   time since the later of the previous request's issue and the last C
+ *   (completion, of any request) at or before it; 0 for the first.
+ * - A text with events of several devices needs `device`; one with no D
+ *   read or write is refused.
+ */
+import type { BootTraceOp } from "./boot.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  showValue,
+  unknownKeyIssues,
+} from "../_util/mod.ts";
+
+/** Options of {@link parseBlkparse}. */
+export interface BlkparseOptions {
+  /** The device to keep, `"major,minor"` (needed when the text has several). @default the only one */
+  device?: string;
+  /** Added to each sector: the partition's first sector on the disk, for a trace of a partition. @default 0 */
+  partitionStart?: number;
+}
+
+const WHAT = "parse blkparse output";
+const PREFIX = /^\s*(\d+),(\d+)\s+\d+\s+\d+\s/; // device, cpu, sequence: an event line
+const EVENT = /^\s*(\d+),(\d+)\s+\d+\s+\d+\s+(\d+)\.(\d{1,9})\s+\d+\s+(\S+)(?:\s+(.*?))?\s*$/;
+const IO = /^([A-Z]+)(?:\s+(\d+)(?:\s+\+\s+(\d+))?)?(?:\s+\(\s*\d+\))?\s+\[.*\]$/;
+const DEVICE = /^\s*(\d+)\s*,\s*(\d+)\s*$/;
+const SHAPE =
+  'a blkparse event "device cpu sequence seconds.ns pid action RWBS sector + count [name]"';
+
+/** The request an RWBS asks for: a discard's holds a D (never beside R or W); N is no data. */
+const kindOf = (rwbs: string): BootTraceOp["op"] | undefined =>
+  /D/.test(rwbs) ? undefined : /W/.test(rwbs) ? "write" : /R/.test(rwbs) ? "read" : undefined;
+
+interface Event {
+  dev: string;
+  ns: number;
+  complete: boolean;
+  line: number;
+  op?: BootTraceOp;
+}
+
+/**
+ * The D (issued) reads and writes of `text`, blkparse's default output, as a
+ * boot trace in time order (see the module doc for the rules).
+ * @example
+ * ```ts
+ * import { parseBlkparse } from "./blkparse.ts";
+ * const ops = parseBlkparse([
+ *   "  8,0    3        1     0.000000000   697  Q   R 1024 + 256 [systemd]",
+ *   "  8,0    3        2     0.000002000   697  D   R 1024 + 256 [systemd]",
+ *   "  8,0    1        3     0.000300000     0  C   R 1024 + 256 [0]",
+ *   "  8,0    3        4     0.000350000   697  D  WS 4096 + 8 [systemd]",
+ * ].join("\n"), { partitionStart: 2048 });
+ * console.assert(ops.length === 2 && ops[0].op === "read" && ops[0].lba === 3072);
+ * console.assert(ops[1].op === "write" && ops[1].count === 8 && ops[1].thinkNs === 50_000);
+ * ```
+ */
+export function parseBlkparse(text: string, options: BlkparseOptions = {}): BootTraceOp[] {
+  const { device, partitionStart = 0 } = options;
+  const want = typeof device === "string" ? DEVICE.exec(device) : null;
+  const optionIssues = [
+    ...unknownKeyIssues(options, ["device", "partitionStart"]),
+    numberIssue("partitionStart", partitionStart, { integer: true, min: 0 }),
+    device === undefined || want !== null
+      ? undefined
+      : fieldIssue("device", 'text "major,minor", e.g. "8,0"', showValue(device)),
+  ].filter((i) => i !== undefined);
+  if (optionIssues.length > 0) throw issuesError(WHAT, optionIssues);
+  const chosen = want === null ? undefined : `${Number(want[1])},${Number(want[2])}`;
+
+  const events: Event[] = [];
+  const bad: { dev: string; issue: FieldIssue }[] = [];
+  const devices = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const pre = PREFIX.exec(raw);
+    if (pre === null) return; // not an event: blank, per-CPU and total summaries
+    const dev = `${Number(pre[1])},${Number(pre[2])}`;
+    devices.add(dev);
+    const malformed = () =>
+      bad.push({ dev, issue: fieldIssue(`line ${i + 1}`, SHAPE, showValue(raw.trim())) });
+    const m = EVENT.exec(raw);
+    if (m === null) return void malformed();
+    const [, , , sec, frac, action, rest = ""] = m;
+    if (action !== "D" && action !== "C") return;
+    const io = IO.exec(rest);
+    const rwbs = io?.[1] ?? rest.split(/\s/)[0];
+    const op = kindOf(rwbs);
+    // A read or write must say where; a flush (F) may print no sector at all.
+    if (
+      !/^[A-Z]+$/.test(rwbs) ||
+      (op !== undefined && (io === null || (io[3] === undefined && !/F/.test(rwbs))))
+    ) {
+      return void malformed();
+    }
+    // Exact ns from the decimal text: a float would round 0.000008931 s.
+    const ns = Number(sec) * 1e9 + Number(frac.padEnd(9, "0"));
+    const count = Number(io?.[3] ?? 0);
+    const issued = action === "D" && op !== undefined && count >= 1
+      ? { op, lba: Number(io![2]) + partitionStart, count, thinkNs: 0 }
+      : undefined;
+    if (action === "C" || issued !== undefined) {
+      events.push({ dev, ns, complete: action === "C", line: i, op: issued });
+    }
+  });
+
+  const list = [...devices].sort((a, b) => a.localeCompare(b, "en", { numeric: true })).join(", ");
+  const issues: FieldIssue[] = bad.filter((b) => chosen === undefined || b.dev === chosen)
+    .map((b) => b.issue);
+  if (issues.length > 11) {
+    const [from, to] = [issues[10].field, issues[issues.length - 1].field].map((f) => f.slice(5));
+    issues.splice(10, Infinity, {
+      field: `lines ${from}-${to}`,
+      message: `hold ${issues.length - 10} more malformed events`,
+    });
+  }
+  if (chosen === undefined && devices.size > 1) {
+    issues.push({
+      field: "device",
+      message: `must be chosen: the trace has events of devices ${list}`,
+    });
+  } else if (chosen !== undefined && !devices.has(chosen)) {
+    const rule = `a device with events in the trace (${list || "none"})`;
+    issues.push(fieldIssue("device", rule, showValue(device)));
+  }
+  if (issues.length > 0) throw issuesError(WHAT, issues);
+
+  // Stable sort by time; at equal times a completion comes first ("at or before").
+  const kept = events.filter((e) => chosen === undefined || e.dev === chosen)
+    .sort((a, b) => a.ns - b.ns || Number(b.complete) - Number(a.complete) || a.line - b.line);
+  const ops: BootTraceOp[] = [];
+  let since = -Infinity; // the later of the last issue and the last completion
+  for (const e of kept) {
+    if (e.op !== undefined) {
+      ops.push({ ...e.op, thinkNs: ops.length === 0 ? 0 : Math.max(0, e.ns - since) });
+    }
+    since = Math.max(since, e.ns);
+  }
+  if (ops.length === 0) {
+    const of = chosen === undefined ? "" : ` of device ${chosen}`;
+    throw issuesError(WHAT, [{
+      field: "text",
+      message:
+        `has no D (issued) read or write events${of}: was it made with blkparse's default format?`,
+    }]);
+  }
+  return ops;
+}
