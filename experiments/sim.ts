@@ -156,7 +156,9 @@ function usage(builtin?: Profile): string {
                     the summary adds held back, lost tries, lost datagrams, longest
                     I/O s, disk resets, NCQ off (nodes whose driver turned NCQ off
                     after repeated timeouts, as libata does) and failed I/O
-  --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json)
+  --profile PATH    hardware profile JSON (default data/profiles/paper-2015.json); its OS
+                    boot may be a recorded trace (boot.params.value.trace: README, "Your
+                    own OS's boot"; e.g. data/examples/recorded-boot/profile.json)
   --set P=V         change one profile parameter (repeatable): a dotted path into the
                     profile and a value, e.g. hdd.rpm=15000 or kvm.virtio.hostWakeup=5000,
                     or an object-valued one whole as JSON, e.g.

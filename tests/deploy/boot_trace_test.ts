@@ -182,3 +182,17 @@ Deno.test("a profile's inline boot trace is checked: operations, phases of paral
   assert.equal(far.length, 1);
   assert.match(far[0], /^image\.bytes\.value: .*70000008.*current value is 32000000000/);
 });
+
+Deno.test("the example profile with a recorded boot loads: reads, a log write, a flush skipped", async () => {
+  const p = await loadProfile(
+    new URL("../../data/examples/recorded-boot/profile.json", import.meta.url),
+  );
+  const trace = (p.boot.params.value as { trace: { op: string; lba: number }[] }).trace;
+  assert.deepEqual(trace.map((o) => `${o.op} ${o.lba}`), [
+    "read 2048",
+    "write 20000000",
+    "read 4000000",
+    "read 3000128",
+  ]);
+  assert.equal(p.boot.cores.value, base.boot.cores.value);
+});
