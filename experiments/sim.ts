@@ -164,8 +164,9 @@ function usage(builtin?: Profile): string {
                     or an object-valued one whole as JSON, e.g.
                     vmm.copyPolicy={"kind":"idle","idleThreshold":1e6}
   --sweep K=V,...   one run per value of K: ${SWEEP_PARAMS.map(flagName).join(", ")},
-                    or a profile path; e.g. nodes=1,2,4,8, hdd.rpm=5400,15000, or
-                    network.lineRate=125e6,1.25e9 (bytes/s: 1 and 10 GbE)
+                    or a profile path; e.g. nodes=1,2,4,8, hdd.rpm=5400,15000,
+                    network.lineRate=125e6,1.25e9 (bytes/s: 1 and 10 GbE), or
+                    imageServer.images=1,4,8 (distinct images; node i boots i mod K)
   --scenario FILE   JSON object with the same fields (strategy, nodes, seed, imageGb,
                     staggerS, until, outage, profile, set {"hdd.rpm": 15000}, sweep "K=V,..."
                     or {"param","values"}); flags override it, --set items add to its set

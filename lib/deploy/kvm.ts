@@ -38,7 +38,7 @@ import {
   type StartupOptions,
   type StartupResult,
 } from "./strategies.ts";
-import { IMAGE_ID, type Node, type World } from "./world.ts";
+import type { Node, World } from "./world.ts";
 
 /** Options of the KVM strategies. */
 export interface KvmStartupOptions extends StartupOptions {
@@ -255,7 +255,7 @@ export function kvmNfs(
     sectors: w.imageSectors,
     // NFS READs ask for raw blocks: a compressed image is inflated by the server.
     transport: (r) =>
-      node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count, compressed: false }),
+      node.image.read({ imageId: node.imageId, lba: r.lba, count: r.count, compressed: false }),
     costs: { request: 0, rpc: n.rpc },
     rsize: n.rsize,
     maxInFlight: n.maxInFlight,

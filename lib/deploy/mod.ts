@@ -37,6 +37,7 @@ export {
   guestCpus,
   guestDriver,
   IMAGE_ID,
+  imageIdOf,
   MAX_NODES,
   type Node,
   SERVER,

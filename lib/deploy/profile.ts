@@ -451,6 +451,14 @@ const sections = {
   imageServer: z.object({
     /** Image servers; node i uses server i mod count (beyond the paper: it has one). */
     count: param(z.number().int().min(1).max(64), "servers"),
+    /**
+     * Distinct images the nodes boot, all of the image section's size and
+     * layout (e.g. each tenant's own customized image); node i boots image
+     * i mod images. Every server holds them all, one after the other on its
+     * disk, and its page cache holds each image's pages apart (beyond the
+     * paper: it deploys one image).
+     */
+    images: added(param(z.number().int().min(1).max(128), "images"), 1, "one image, as the paper"),
     cpuPerRequest: ns(),
     concurrency: int("requests at once"),
     pageCacheBytes: int("bytes"),
@@ -618,9 +626,10 @@ export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {
   // even when other parts failed (every issue at once), on the parts it
   // needs once they are valid.
   const valid = (schema: z.ZodType, v: unknown) => schema.safeParse(v).success;
-  const { image, boot, hdd, ssd } = sections;
+  const { image, boot, hdd, ssd, imageServer } = sections;
   if (
     typeof p !== "object" || p === null ||
+    !valid(imageServer.shape.images, p.imageServer?.images) ||
     !valid(image.shape.bytes, p.image?.bytes) ||
     !valid(image.shape.compressionRatio, p.image?.compressionRatio) ||
     !valid(boot.shape.params, p.boot?.params) || !valid(hdd.shape.sectors, p.hdd?.sectors) ||
@@ -735,7 +744,7 @@ export interface ImageSizeRange {
  * The image sizes a profile's machines can run: at least what the boot
  * reads and writes, at most what a node's local disk holds and what an
  * image server's disk holds of it as stored (compressed by
- * `image.compressionRatio`); each disk is the `ssd` section's where its
+ * `image.compressionRatio`; a server holds `imageServer.images` of them); each disk is the `ssd` section's where its
  * `machines` names that machine ({@link ssdOf}), else the `hdd` section's.
  * @example
  * ```ts
@@ -745,7 +754,7 @@ export interface ImageSizeRange {
  * ```
  */
 export function imageSizeRange(
-  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image">,
+  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image" | "imageServer">,
 ): ImageSizeRange {
   const min = minImageBytes(profile);
   const disk = (machine: "node" | "server") => {
@@ -756,7 +765,10 @@ export function imageSizeRange(
   };
   const node = disk("node");
   // The server stores ceil(n / ratio) sectors of an n-sector image (lib/image storedRun).
-  const { field: heldField, sectors: held } = disk("server");
+  const { field: heldField, sectors: all } = disk("server");
+  // Each server holds every image, one after the other.
+  const images = profile.imageServer.images.value;
+  const held = Math.floor(all / images);
   const ratio = profile.image.compressionRatio.value;
   let server = Math.floor(held * ratio);
   while (server > 0 && Math.ceil(server / ratio) > held) server--;
@@ -767,7 +779,9 @@ export function imageSizeRange(
     minReason: `to hold every area the profile's boot reads and writes (up to sector ${lastBoot})`,
     maxReason: node.sectors <= server
       ? `to fit on the node's disk (${node.field}: ${node.sectors})`
-      : `to fit on the image server's disk as stored (${heldField}: ${held}, image.compressionRatio: ${ratio})`,
+      : `to fit on the image server's disk as stored (${heldField}: ${all}, image.compressionRatio: ${ratio}${
+        images > 1 ? `, imageServer.images: ${images}` : ""
+      })`,
   };
 }
 
@@ -786,7 +800,7 @@ export function imageSizeRange(
  * ```
  */
 export function imageSizeIssue(
-  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image">,
+  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image" | "imageServer">,
   bytes: number,
   options: { unit?: "bytes" | "GB" } = {},
 ): string | undefined {

@@ -34,15 +34,7 @@ import {
   runBoot,
 } from "../workload/mod.ts";
 import { values, VMM_MEMORY_END } from "./profile.ts";
-import {
-  ABAR,
-  AHCI_VECTOR,
-  guestCpus,
-  guestDriver,
-  IMAGE_ID,
-  type Node,
-  type World,
-} from "./world.ts";
+import { ABAR, AHCI_VECTOR, guestCpus, guestDriver, type Node, type World } from "./world.ts";
 
 /** One phase of a startup: its start and end in simulated time (ns). */
 export interface PhaseSpan {
@@ -129,7 +121,7 @@ export function requireStartupOptions(
 export function imageSource(w: World, node: Node): ImageSource {
   return {
     maxSectors: w.profile.image.maxRequestSectors.value,
-    read: (r) => node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count }),
+    read: (r) => node.image.read({ imageId: node.imageId, lba: r.lba, count: r.count }),
   };
 }
 
@@ -466,7 +458,9 @@ export function* copyImage(w: World, node: Node): ProcessGenerator<void> {
   const chunks = w.copyRuns.flatMap((r) => splitRun(r, Math.floor(inst.copyChunkBytes / 512)));
   const maxReq = w.profile.image.maxRequestSectors.value;
   const fetch = (chunk: Run): SimEvent<Int32Array[]> => {
-    const parts = splitRun(chunk, maxReq).map((r) => node.image.read({ imageId: IMAGE_ID, ...r }));
+    const parts = splitRun(chunk, maxReq).map((r) =>
+      node.image.read({ imageId: node.imageId, ...r })
+    );
     return w.sim.allOf(parts) as SimEvent<Int32Array[]>;
   };
   // Keep `copyDepth` chunks in flight on the network while one is written.
@@ -549,14 +543,16 @@ function joinMulticast(
   node: Node,
   rx: Pick<MulticastReceiverOptions, "bufferBytes" | "write">,
 ): SimEvent<void> {
-  const session = w.multicasts.find((m) => m.server.host === node.server)!;
+  const session = w.multicasts.find((m) =>
+    m.server.host === node.server && m.imageId === node.imageId
+  )!;
   return new MulticastReceiver({
     network: w.network,
     host: node.name,
     server: node.server,
     port: session.port,
     protocol: w.protocol,
-    imageId: IMAGE_ID,
+    imageId: node.imageId,
     blocks: w.imageSectors,
     want: w.copyRuns,
     chunkSectors: session.chunkSectors,
@@ -590,7 +586,7 @@ function* nfsRootRun(w: World, node: Node): ProcessGenerator<StartupResult> {
     sectors: w.imageSectors,
     // NFS READs ask for raw blocks: a compressed image is inflated by the server.
     transport: (r) =>
-      node.image.read({ imageId: IMAGE_ID, lba: r.lba, count: r.count, compressed: false }),
+      node.image.read({ imageId: node.imageId, lba: r.lba, count: r.count, compressed: false }),
     costs: { request: n.request, rpc: n.rpc },
     rsize: n.rsize,
     maxInFlight: n.maxInFlight,

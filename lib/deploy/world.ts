@@ -47,8 +47,21 @@ import { imageSizeRange, type Profile, profileIssue, ssdOf, values } from "./pro
 export const ABAR: Gpa = 0xfebf_0000;
 /** The HBA's interrupt vector. */
 export const AHCI_VECTOR = 40;
-/** Image id on the server. */
+/** Image id on the server (of the first image, when the profile's `imageServer.images` is more). */
 export const IMAGE_ID = "ubuntu-14.04";
+
+/**
+ * Id of image `k` of the world (`imageServer.images` of them, all of the
+ * profile's size and layout): {@link IMAGE_ID}, then `ubuntu-14.04-1`, ...
+ * @example
+ * ```ts
+ * import { imageIdOf } from "./world.ts";
+ * console.assert(imageIdOf(0) === "ubuntu-14.04" && imageIdOf(2) === "ubuntu-14.04-2");
+ * ```
+ */
+export function imageIdOf(k: number): string {
+  return k === 0 ? IMAGE_ID : `${IMAGE_ID}-${k}`;
+}
 /** Name of the (first) image server host; more are `image-server-1`, `image-server-2`, ... */
 export const SERVER = "image-server";
 
@@ -79,6 +92,8 @@ export interface Node {
   firmware: Firmware;
   /** Host of the node's image server (node i uses server i mod `imageServer.count`). */
   server: string;
+  /** The image the node boots ({@link imageIdOf}: node i boots image i mod `imageServer.images`). */
+  imageId: string;
   /**
    * Client of that image server on this node's network port; with a
    * compressed image it takes compressed data and inflates it on one of the
@@ -101,15 +116,16 @@ export interface World {
   protocol: BlockProtocol;
   /**
    * The image servers (the profile's `imageServer.count`; the paper has one),
-   * each holding {@link IMAGE_ID} on its own disk (the `hdd` section's, or
+   * each holding every image ({@link imageIdOf}) on its own disk (the `hdd` section's, or
    * the `ssd` section's where it names the server), named by {@link serverHost}.
    */
   servers: ImageServer[];
   /** Each server's disk holding the image, in the order of `servers` (for its busy time). */
   serverDisks: (Hdd | Ssd)[];
   /**
-   * Each server's multicast session for {@link IMAGE_ID} (chunks of the block
-   * protocol's largest message), in the order of `servers`.
+   * Each server's multicast session for each image (chunks of the block
+   * protocol's largest message): server by server in the order of `servers`,
+   * image by image within a server, each on its own port.
    */
   multicasts: MulticastServer[];
   /** Size of the OS image, 512-byte sectors. */
@@ -205,6 +221,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   const img = values(profile.image);
   const imageBytes = options.imageBytes ?? img.bytes;
   const imageSectors = Math.ceil(imageBytes / 512);
+  const imageIds = Array.from({ length: isv.images }, (_, k) => imageIdOf(k));
   const protocol = new BlockProtocol({
     framing: framing({ transport: "udp" }),
     headerBytes: isv.headerBytes,
@@ -238,18 +255,23 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
       inflateRate: profile.cpu.inflateRate.value,
       store,
     });
-    server.addImage(
-      new ImageContent({ id: IMAGE_ID, bytes: imageBytes, compressionRatio: img.compressionRatio }),
-    );
+    for (const id of imageIds) {
+      server.addImage(
+        new ImageContent({ id, bytes: imageBytes, compressionRatio: img.compressionRatio }),
+      );
+    }
     return server;
   });
-  const multicasts = servers.map((server) =>
-    new MulticastServer({
-      server,
-      imageId: IMAGE_ID,
-      chunkSectors: img.maxRequestSectors,
-      rate: isv.multicastRate > 0 ? isv.multicastRate : Infinity,
-    })
+  const multicasts = servers.flatMap((server) =>
+    imageIds.map((imageId, k) =>
+      new MulticastServer({
+        server,
+        imageId,
+        port: k === 0 ? "multicast" : `multicast-${k}`,
+        chunkSectors: img.maxRequestSectors,
+        rate: isv.multicastRate > 0 ? isv.multicastRate : Infinity,
+      })
+    )
   );
   const w: World = {
     sim,
@@ -267,7 +289,13 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
     rec,
   };
   names.forEach((name, i) =>
-    w.nodes.push(buildNode(w, name, { preinstalled, server: hosts[i % hosts.length] }))
+    w.nodes.push(
+      buildNode(w, name, {
+        preinstalled,
+        server: hosts[i % hosts.length],
+        imageId: imageIds[i % imageIds.length],
+      }),
+    )
   );
   return w;
 }
@@ -360,9 +388,9 @@ function localDisk(
 function buildNode(
   w: World,
   name: string,
-  at: { preinstalled: boolean; server: string },
+  at: { preinstalled: boolean; server: string; imageId: string },
 ): Node {
-  const { preinstalled, server } = at;
+  const { preinstalled, server, imageId } = at;
   const { sim, profile } = w;
   const cpuP = values(profile.cpu);
   const memBytes = profile.memory.bytes.value;
@@ -428,6 +456,7 @@ function buildNode(
     hba,
     firmware,
     server,
+    imageId,
     image,
     guestCpus: guest,
   };

@@ -71,9 +71,11 @@ export interface ImageServerOptions {
   /** Backing disk. @default { bandwidth: 150e6, latency: 8e6 } (one 7200 rpm SATA HDD) */
   disk?: BackingDiskOptions;
   /**
-   * A disk model holding the images instead of `disk` (image block `lba`
-   * at disk sector `lba`, or at `lba / ratio` for a compressed image): cache
-   * misses are read from it, so sequential copies stream and scattered reads pay seeks.
+   * A disk model holding the images instead of `disk`, one after the other
+   * in the order they were added (the first image's block `lba` at disk
+   * sector `lba`, or at `lba / ratio` for a compressed image; the next image
+   * from where the previous one's stored blocks end): cache misses are read
+   * from it, so sequential copies stream and scattered reads pay seeks.
    * It must hold every image's stored blocks ({@link ImageServer.addImage} checks).
    */
   store?: BlockDevice;
@@ -163,6 +165,10 @@ export class ImageServer {
     diskBytes: 0,
   };
   #images = new Map<string, ImageContent>();
+  /** Where each image's stored blocks begin on the backing disk, sectors. */
+  #storeAt = new Map<string, number>();
+  /** Where the next image added is stored. */
+  #storeEnd = 0;
   #diskLink: Link;
   #store: BlockDevice | undefined;
   #rng: RandomStream;
@@ -230,14 +236,20 @@ export class ImageServer {
     }
     const stored = image.storedRun(0, image.blocks);
     const store = this.#store;
-    if (store !== undefined && store.sectors < stored.lba + stored.count) {
+    const end = this.#storeEnd + stored.lba + stored.count;
+    if (store !== undefined && store.sectors < end) {
+      const others = this.#images.size === 0
+        ? ""
+        : ` after the ${this.#images.size} image(s) already held, ${this.#storeEnd} sectors`;
       throw rangeError(
         `add image '${image.id}' on '${this.host}'`,
         "store.sectors",
-        `>= ${stored.lba + stored.count} (the sectors the image takes stored)`,
+        `>= ${end} (the sectors the image takes stored${others})`,
         store.sectors,
       );
     }
+    this.#storeAt.set(image.id, this.#storeEnd);
+    this.#storeEnd = end;
     this.#images.set(image.id, image);
     this.#pageCache?.addImage(image.id, stored.count * BLOCK_BYTES);
   }
@@ -384,6 +396,7 @@ export class ImageServer {
     const c = this.cache;
     // The cache and the disk hold the stored form: a compressed image's blocks take 1/ratio.
     const stored = this.#images.get(r.imageId)!.storedRun(r.lba, r.count);
+    const at = this.#storeAt.get(r.imageId)!;
     if (c.kind === "ratio") {
       const hit = c.hitRatio >= 1 || this.#rng.random() < c.hitRatio;
       if (hit) {
@@ -391,14 +404,14 @@ export class ImageServer {
         return;
       }
       this.stats.cacheMisses++;
-      const read = this.#readDisk([stored]);
+      const read = this.#readDisk([stored], at);
       yield read;
       return storeFailure(read);
     }
     let missed = false;
     const waits = this.#pageCache!.read(r.imageId, stored.lba, stored.count, (runs) => {
       missed = true;
-      return this.#readDisk(runs);
+      return this.#readDisk(runs, at);
     });
     if (missed) this.stats.cacheMisses++;
     else this.stats.cacheHits++;
@@ -412,11 +425,12 @@ export class ImageServer {
   }
 
   /**
-   * Reads `runs` of a stored image from the backing disk, one after the other. With a `store`,
-   * the event's value is a {@link DiskResult}: the first that failed (the runs after it are not
-   * read), else the last.
+   * Reads `runs` of a stored image (stored from sector `at`) from the backing disk, one after
+   * the other. With a `store`, the event's value is a {@link DiskResult}: the first that failed
+   * (the runs after it are not read), else the last.
    */
-  #readDisk(runs: Run[]): SimEvent<unknown> {
+  #readDisk(image: Run[], at: number): SimEvent<unknown> {
+    const runs = at === 0 ? image : image.map((r) => ({ lba: at + r.lba, count: r.count }));
     const sim = this.network.sim;
     let bytes = 0;
     for (const run of runs) bytes += run.count * BLOCK_BYTES;

@@ -13,6 +13,7 @@ export {
   guestCpus,
   guestDriver,
   IMAGE_ID,
+  imageIdOf,
   imageSizeIssue,
   type ImageSizeRange,
   imageSizeRange,

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  applyOverrides,
   buildWorld,
   BUILTIN_PROFILE,
+  imageIdOf,
   imageSizeRange,
   loadProfile,
   MAX_NODES,
@@ -60,4 +62,38 @@ Deno.test("buildWorld refuses a bad seed, preinstalled or run label, and a missp
   assert.match(refusal({ bogus: 1 }), /'bogus' is not an option: the options are seed, nodes, /);
   // An option left undefined takes its default.
   assert.equal(buildWorld(profile, { nodes: undefined, seed: undefined }).nodes.length, 1);
+});
+
+Deno.test("with imageServer.images K, node i boots image i mod K; each server holds all K, each with its multicast session", () => {
+  const p = applyOverrides(profile, { "imageServer.images": 3, "imageServer.count": 2 });
+  const w = buildWorld(p, { nodes: 5 });
+  assert.deepEqual(w.nodes.map((n) => `${n.server} ${n.imageId}`), [
+    "image-server ubuntu-14.04",
+    "image-server-1 ubuntu-14.04-1",
+    "image-server ubuntu-14.04-2",
+    "image-server-1 ubuntu-14.04",
+    "image-server ubuntu-14.04-1",
+  ]);
+  for (const s of w.servers) {
+    assert.deepEqual(
+      [0, 1, 2].map((k) => s.image(imageIdOf(k))?.blocks),
+      [1, 1, 1].map(() => w.imageSectors),
+    );
+  }
+  assert.deepEqual(
+    w.multicasts.map((m) => `${m.server.host} ${m.imageId} ${m.port}`),
+    [
+      "image-server ubuntu-14.04 multicast",
+      "image-server ubuntu-14.04-1 multicast-1",
+      "image-server ubuntu-14.04-2 multicast-2",
+      "image-server-1 ubuntu-14.04 multicast",
+      "image-server-1 ubuntu-14.04-1 multicast-1",
+      "image-server-1 ubuntu-14.04-2 multicast-2",
+    ],
+  );
+  // The server's disk holds every image: 16 of the profile's 32 GB do not fit on 500 GB.
+  assert.throws(
+    () => applyOverrides(profile, { "imageServer.images": 16 }),
+    /image\.bytes\.value: .*<= 31256741376 to fit on the image server's disk as stored \(hdd\.sectors: 976773168, image\.compressionRatio: 1, imageServer\.images: 16\)/,
+  );
 });

@@ -341,6 +341,39 @@ Deno.test("addImage() refuses a store too small for the image's stored blocks, n
   );
 });
 
+Deno.test("images share the store one after the other: each image's reads go to its own sectors, and the last must fit", () => {
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv", "n0"], bandwidth: 125e6 });
+  const store = testStore(sim, 4096 + 683 + 100);
+  const lbas: number[] = [];
+  const submit = store.submit;
+  store.submit = (cmd: DiskCommand) => {
+    if (cmd.op === "read") lbas.push(cmd.lba);
+    return submit(cmd);
+  };
+  const server = new ImageServer({
+    network: net,
+    host: "srv",
+    cpuPerRequest: 0,
+    cache: { kind: "lru", bytes: 1 << 20 },
+    store,
+  });
+  server.addImage(new ImageContent({ id: "a", bytes: 4096 * 512 }));
+  server.addImage(new ImageContent({ id: "b", bytes: 2048 * 512, compressionRatio: 3 }));
+  assert.throws(
+    () => server.addImage(new ImageContent({ id: "c", bytes: 101 * 512 })),
+    /'store\.sectors' must be >= 4880 \(the sectors the image takes stored after the 2 image\(s\) already held, 4779 sectors\): current value is 4879/,
+  );
+  const client = new ImageClient({ network: net, host: "n0", server: "srv" });
+  sim.process(function* () {
+    yield client.read({ imageId: "a", lba: 8, count: 8 });
+    yield client.read({ imageId: "b", lba: 0, count: 8 });
+  });
+  sim.run();
+  // Whole 4 KiB pages: a's page 1 at sector 8; b's first stored page right after a's 4096.
+  assert.deepEqual(lbas, [8, 4096]);
+});
+
 Deno.test("a read the backing store fails is answered with an error, not data, and is read again next time", () => {
   const sim = new Simulation();
   const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv", "n0"], bandwidth: 125e6 });

@@ -812,3 +812,44 @@ Deno.test("runFleet names every bad option before anything runs: not a profile, 
     /its issues: hdd\.sectors: .*; hdd\.rpm: .* \(and \d+ more\)$/,
   );
 });
+
+Deno.test("distinct images share no server cache: each is read from the server's disk, so NFS root boots slower", () => {
+  const run = (images: number) =>
+    runFleet({
+      profile,
+      point: {
+        run: `images=${images}`,
+        strategy: "nfsroot",
+        nodes: 2,
+        seed: 1,
+        set: { "imageServer.images": images },
+      },
+    }).summary;
+  const [one, two] = [run(1), run(2)];
+  // The two nodes' boots read the same blocks of different images: twice the disk reads.
+  assert.ok(
+    Math.abs(two.serverDiskGb / one.serverDiskGb - 2) < 0.05,
+    `${one.serverDiskGb} -> ${two.serverDiskGb}`,
+  );
+  assert.ok(two.lastS > one.lastS, `${one.lastS} -> ${two.lastS}`);
+  // The network carries what each node reads either way.
+  assert.ok(Math.abs(two.serverGb / one.serverGb - 1) < 0.05, `${one.serverGb} -> ${two.serverGb}`);
+});
+
+Deno.test("multicast with distinct images: each node joins its own image's session, and the server sends each image once", () => {
+  const run = (images: number) =>
+    runFleet({
+      profile,
+      point: {
+        run: `images=${images}`,
+        strategy: "image-copy-multicast",
+        nodes: 2,
+        seed: 1,
+        imageGb: 10.35,
+        set: { "imageServer.images": images },
+      },
+    }).summary;
+  const [one, two] = [run(1), run(2)];
+  assert.ok(Math.abs(one.serverGb - 10.35) < 0.01, `${one.serverGb}`);
+  assert.ok(Math.abs(two.serverGb - 2 * 10.35) < 0.01, `${two.serverGb}`);
+});
