@@ -217,6 +217,77 @@ export async function runSsd(params: SsdParams = ssdFull): Promise<FleetOutput> 
   return { rows, summary };
 }
 
+/** Parameters of {@link runImages}: the fleet experiment's, and how many distinct images. */
+export interface ImagesParams extends FleetParams {
+  /** Distinct images the nodes boot (`imageServer.images`), one bar group each. @default [1, 4, 8] */
+  images?: readonly number[];
+}
+
+/** BMcast and NFS root on 16 nodes booting 1, 4 or 8 distinct images of the paper's 32 GB. */
+export const imagesFull: ImagesParams = {
+  strategies: ["bmcast", "nfsroot"],
+  nodes: [16],
+  staggerS: 0,
+  seed: 1,
+  images: [1, 4, 8],
+};
+
+/** A quick configuration for tests and notebooks: 4 nodes, 1 or 4 images of the smallest size that holds the boot. */
+export const imagesSmall: ImagesParams = {
+  ...imagesFull,
+  nodes: [4],
+  imageGb: 10.35,
+  images: [1, 4],
+};
+
+/** Most distinct images (the profile's `imageServer.images` rule). */
+const MAX_IMAGES = 128;
+
+/** {@link runImages}'s parameters: the fleet's (checked again by {@link run}) and the image counts. */
+const IMAGES_RULES: ParamRules<ImagesParams> = { ...RULES, images: { list: "number" } };
+
+/**
+ * Beyond the paper: many images. The fleet experiment once per number of
+ * distinct images the nodes boot (`imageServer.images`: node i boots image
+ * i mod K; the paper deploys one). The server reads each image's blocks
+ * from its disk, where the images lie one after the other, and caches them
+ * apart: with more images its disk, not its link, bounds the fleet. Rows:
+ * group `<K> image(s)`, series `<strategy>, <N> node(s)`, the last node up
+ * (s from the end of its POST); the summary's rows in the same order.
+ * @throws ScenarioError as {@link run} (an image count the server's disk cannot hold is named)
+ * @example
+ * ```ts
+ * import { imagesSmall, runImages } from "./fig_fleet.ts";
+ * const out = await runImages({ ...imagesSmall, strategies: ["nfsroot"] });
+ * console.assert(out.rows[1].value > out.rows[0].value); // 4 images boot slower than 1
+ * ```
+ */
+export async function runImages(params: ImagesParams = imagesFull): Promise<FleetOutput> {
+  const own = paramIssues(params, IMAGES_RULES).map((i) => `${i.field}: ${i.message}`);
+  const { images = [1, 4, 8], ...fleet } = params;
+  // Named by index here; what the server's disk holds is the profile's check, in run().
+  images.forEach((k, i) => {
+    if (typeof k === "number" && !(Number.isInteger(k) && k >= 1 && k <= MAX_IMAGES)) {
+      own.push(`images[${i}]: must be an integer in [1, ${MAX_IMAGES}]: current value is ${k}`);
+    }
+  });
+  if (own.length > 0) throw new ScenarioError(own);
+  const rows: BarRow[] = [];
+  const summary: FleetSummaryRow[] = [];
+  for (const k of images) {
+    const out = await run({ ...fleet, set: { ...fleet.set, "imageServer.images": k } });
+    out.rows.forEach((r) =>
+      rows.push({
+        ...r,
+        group: `${k} image${k === 1 ? "" : "s"}`,
+        series: `${r.series}, ${r.group}`,
+      })
+    );
+    summary.push(...out.summary);
+  }
+  return { rows, summary };
+}
+
 const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]
   Beyond the paper: the last of N nodes up (s from the end of its POST), per
   strategy and fleet size; prints one line per run. Any other fleet: deno task sim --help.

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { run, runSsd, small, ssdSmall } from "../../experiments/fig_fleet.ts";
+import {
+  imagesSmall,
+  run,
+  runImages,
+  runSsd,
+  small,
+  ssdSmall,
+} from "../../experiments/fig_fleet.ts";
 import { ScenarioError } from "../../lib/scenario/fleet.ts";
 
 Deno.test("fleet experiment: one bar per fleet size and strategy, the last node up of its run", async () => {
@@ -91,5 +98,32 @@ Deno.test("where an SSD helps: NFS root never touches the node's disk, BMcast bo
   await assert.rejects(
     () => runSsd({ ...ssdSmall, places: ["nodes", "disk" as never] }),
     /places\[1\]: must be one of none, nodes, server, all: current value is "disk"/,
+  );
+});
+
+Deno.test("many images: one bar group per image count, each image read from the server's disk apart", async () => {
+  const out = await runImages({
+    ...imagesSmall,
+    strategies: ["nfsroot"],
+    nodes: [2],
+    images: [1, 2],
+  });
+  assert.deepEqual(out.rows.map((r) => `${r.group}/${r.series}`), [
+    "1 image/nfsroot, 2 nodes",
+    "2 images/nfsroot, 2 nodes",
+  ]);
+  const [one, two] = out.summary;
+  assert.ok(
+    two.serverDiskGb > 1.9 * one.serverDiskGb,
+    `${one.serverDiskGb} -> ${two.serverDiskGb}`,
+  );
+  assert.ok(out.rows[1].value > out.rows[0].value);
+  await assert.rejects(
+    () => runImages({ ...imagesSmall, images: [1, 0, 2.5] }),
+    (e: unknown) =>
+      e instanceof ScenarioError &&
+      e.issues.join("\n") ===
+        "images[1]: must be an integer in [1, 128]: current value is 0\n" +
+          "images[2]: must be an integer in [1, 128]: current value is 2.5",
   );
 });
