@@ -176,10 +176,10 @@ function unknownFields(value: Record<string, unknown>, known: readonly string[])
 
 /** A boot to replay (`boot.params` with a `trace`): inline operations, at least one read. */
 function traceIssues(value: Record<string, unknown>): ValueIssue[] {
-  if (typeof value.trace === "string") {
+  if (typeof value.trace === "string" || isRecord(value.trace)) {
     return [{
       path: ["trace"],
-      message: `must be the trace's operations: a file name (${
+      message: `must be the trace's operations: a file (${
         showValue(value.trace)
       }) is read only by loadProfile, relative to the profile file`,
     }];
@@ -464,7 +464,7 @@ const sections = {
     pageCacheBytes: int("bytes"),
     requestLatency: ns(),
     headerBytes: int("bytes"),
-    /** Most image bytes/s a multicast session sends; 0: no limit (the link's rate). */
+    /** Most image bytes/s a multicast session sends (each image's session apart); 0: no limit (the link's rate). */
     multicastRate: nonneg("bytes/s"),
     /** A multicast receiver that has heard nothing this long while it misses chunks asks again, ns. */
     multicastIdleTimeout: int("ns"),
@@ -1071,7 +1071,7 @@ async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<
   }
   let trace: BootTraceOp[];
   try {
-    if (!file.endsWith(".json")) trace = parseBlkparse(text, options);
+    if (!file.toLowerCase().endsWith(".json")) trace = parseBlkparse(text, options);
     else if (Object.keys(options).length > 0) {
       throw new Error(
         `${Object.keys(options).join(", ")}: only for blkparse text, not a .json trace`,
@@ -1188,11 +1188,15 @@ export function applyOverrides(
     let holder: Record<string, unknown> = p as unknown as Record<string, unknown>;
     let key = "value";
     let bad = false;
-    for (const k of keys) {
+    for (const [i, k] of keys.entries()) {
       const inner = holder[key];
+      // A field the value leaves out may be added where the schema defines it
+      // (a trace's parallelism, a copy policy's recheck); the model checks it.
+      const addable = i === keys.length - 1 && kind(inner) === "object" &&
+        parameterUnit(path) !== undefined;
       if (
         typeof inner !== "object" || inner === null || Array.isArray(inner) ||
-        !Object.hasOwn(inner, k)
+        (!Object.hasOwn(inner, k) && !addable)
       ) {
         const at = [section, name, ...keys.slice(0, keys.indexOf(k))].join(".");
         const fields = kind(inner) === "object"
@@ -1210,6 +1214,7 @@ export function applyOverrides(
       key = k;
     }
     if (bad) continue;
+    const absent = !Object.hasOwn(holder, key);
     const old = holder[key];
     const value = typeof raw === "string" ? valueOfText(raw) : raw;
     if (kind(old) === "object" && kind(value) !== "object") {
@@ -1220,7 +1225,7 @@ export function applyOverrides(
       );
       continue;
     }
-    if (kind(value) !== kind(old)) {
+    if (!absent && kind(value) !== kind(old)) {
       const rule = kind(old) === "number"
         ? decimalRule("must be a number", raw)
         : `must be ${aKind(old)}`;
@@ -1229,11 +1234,12 @@ export function applyOverrides(
     }
     holder[key] = value;
     const field = keys.length > 0 ? `${keys.join(".")} ` : "";
-    p.source = `${origin} (${field}was ${showValue(old)}; ${p.source})`;
+    const was = absent ? "was not given" : `was ${showValue(old)}`;
+    p.source = `${origin} (${field}${was}; ${p.source})`;
     if (keys.length > 0) {
       const own = p.fieldSources?.[keys[0]];
       if (own !== undefined) {
-        p.fieldSources![keys[0]] = `${origin} (was ${showValue(old)}; ${own})`;
+        p.fieldSources![keys[0]] = `${origin} (${was}; ${own})`;
       }
     } else if (p.fieldSources !== undefined && kind(old) === "object") {
       // A whole object replaced: a field's own source says so where its value changed,

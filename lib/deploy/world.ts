@@ -120,7 +120,7 @@ export interface World {
    * the `ssd` section's where it names the server), named by {@link serverHost}.
    */
   servers: ImageServer[];
-  /** Each server's disk holding the image, in the order of `servers` (for its busy time). */
+  /** Each server's disk holding the images, in the order of `servers` (for its busy time). */
   serverDisks: (Hdd | Ssd)[];
   /**
    * Each server's multicast session for each image (chunks of the block

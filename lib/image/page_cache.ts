@@ -46,6 +46,8 @@ export class PageCache {
   /** First global page of each image, and its size in sectors. */
   readonly #images = new Map<string, { base: number; sectors: number }>();
   #state = new Uint8Array(0);
+  /** Pages of all images added (the state array may be longer: it grows by doubling). */
+  #pages = 0;
   /** Resident pages (cached or being read; FREE: room a failed read gave back); the CLOCK hand sweeps it. */
   #ring = new Int32Array(16);
   #resident = 0;
@@ -90,14 +92,19 @@ export class PageCache {
       throw new RangeError(`Cannot add image to page cache: '${id}' is there`);
     }
     const sectors = Math.ceil(bytes / SECTOR);
-    const base = this.#state.length;
+    const base = this.#pages;
     const pages = Math.ceil(sectors / this.#sectorsPerPage);
     if (base + pages > 2 ** 31 - 1) {
       throw new RangeError(`Cannot add image to page cache: more than 2^31 pages in all`);
     }
-    const state = new Uint8Array(base + pages);
-    state.set(this.#state);
-    this.#state = state;
+    // Doubling: adding K images copies O(K) pages' state, not O(K^2).
+    if (base + pages > this.#state.length) {
+      const grown = this.#state.length === 0 ? 0 : 2 * this.#state.length;
+      const state = new Uint8Array(Math.min(2 ** 31 - 1, Math.max(base + pages, grown)));
+      state.set(this.#state.subarray(0, base));
+      this.#state = state;
+    }
+    this.#pages = base + pages;
     this.#images.set(id, { base, sectors });
   }
 

@@ -10,11 +10,13 @@
  *   malformed: every malformed line is named (`line 12`, the first ten).
  * - Only D events (issued to the driver) become requests: that is what the
  *   disk interface sees, after merging. RWBS with `W` is a write, with `R` a
- *   read; a discard (`D`), `N`, a flush (`F`, no sector or count 0) and any
- *   request of 0 sectors are skipped. Q, G, I, M, P, U, A, X, T and the rest
+ *   read; a discard (`D`), `N`, a flush (`F`, no sector or count 0), any
+ *   request of 0 sectors and SCSI/ATA pass-through commands (`R 36 (12 00 ..)`,
+ *   udev's disk queries at boot) are skipped. Q, G, I, M, P, U, A, X, T and the rest
  *   are ignored.
- * - `lba` = sector + `partitionStart` (for a trace of a partition, its first
- *   sector on the disk).
+ * - `lba` = sector + `partitionStart`: 0 for blktrace's output, which gives a
+ *   partition's requests in the disk's sectors too; a partition's first
+ *   sector for a trace whose sectors count from the partition's start.
  * - Events are put in time order (stable: line order for ties, a C before a
  *   D). Times are read exactly as integer ns. `thinkNs` of a request is the
  *   time since the later of the previous request's issue and the last C
@@ -36,7 +38,10 @@ import {
 export interface BlkparseOptions {
   /** The device to keep, `"major,minor"` (needed when the text has several). @default the only one */
   device?: string;
-  /** Added to each sector: the partition's first sector on the disk, for a trace of a partition. @default 0 */
+  /**
+   * Added to each sector, for a trace whose sectors count from a partition's start (blktrace's
+   * own output is in the disk's sectors, a partition's too). @default 0
+   */
   partitionStart?: number;
 }
 
@@ -44,6 +49,8 @@ const WHAT = "parse blkparse output";
 const PREFIX = /^\s*(\d+),(\d+)\s+\d+\s+\d+\s/; // device, cpu, sequence: an event line
 const EVENT = /^\s*(\d+),(\d+)\s+\d+\s+\d+\s+(\d+)\.(\d{1,9})\s+\d+\s+(\S+)(?:\s+(.*?))?\s*$/;
 const IO = /^([A-Z]+)(?:\s+(\d+)(?:\s+\+\s+(\d+))?)?(?:\s+\(\s*\d+\))?\s+\[.*\]$/;
+// A SCSI/ATA pass-through request (udev's scsi_id, ata_id): bytes and the command, no sector.
+const PASS_THROUGH = /^[A-Z]+(?:\s+\d+)?\s+\([0-9a-fA-F ]*\)(?:\s+\[.*\])?$/;
 const DEVICE = /^\s*(\d+)\s*,\s*(\d+)\s*$/;
 const SHAPE =
   'a blkparse event "device cpu sequence seconds.ns pid action RWBS sector + count [name]"';
@@ -59,6 +66,9 @@ interface Event {
   line: number;
   op?: BootTraceOp;
 }
+
+/** Exact ns from the decimal text: a float would round 0.000008931 s. */
+const timeNs = (sec: string, frac: string) => Number(sec) * 1e9 + Number(frac.padEnd(9, "0"));
 
 /**
  * The D (issued) reads and writes of `text`, blkparse's default output, as a
@@ -103,6 +113,11 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     if (m === null) return void malformed();
     const [, , , sec, frac, action, rest = ""] = m;
     if (action !== "D" && action !== "C") return;
+    if (PASS_THROUGH.test(rest)) {
+      // Not a block read or write; its completion still ends a wait.
+      if (action === "C") events.push({ dev, ns: timeNs(sec, frac), complete: true, line: i });
+      return;
+    }
     const io = IO.exec(rest);
     const rwbs = io?.[1] ?? rest.split(/\s/)[0];
     const op = kindOf(rwbs);
@@ -113,8 +128,7 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     ) {
       return void malformed();
     }
-    // Exact ns from the decimal text: a float would round 0.000008931 s.
-    const ns = Number(sec) * 1e9 + Number(frac.padEnd(9, "0"));
+    const ns = timeNs(sec, frac);
     const count = Number(io?.[3] ?? 0);
     const issued = action === "D" && op !== undefined && count >= 1
       ? { op, lba: Number(io![2]) + partitionStart, count, thinkNs: 0 }

@@ -165,7 +165,7 @@ Deno.test("a profile's inline boot trace is checked: operations, phases of paral
   const read = { op: "read", lba: 2048, count: 8, thinkNs: 0, phase: "kernel" };
   assert.deepEqual(issues({ trace: [read], parallelism: { kernel: 2 } }), []);
   assert.deepEqual(issues({ trace: "boot.json" }), [
-    'boot.params.value.trace: must be the trace\'s operations: a file name ("boot.json") is read only by loadProfile, relative to the profile file',
+    'boot.params.value.trace: must be the trace\'s operations: a file ("boot.json") is read only by loadProfile, relative to the profile file',
   ]);
   assert.deepEqual(issues({ trace: [read], parallelism: { kernal: 2 } }), [
     "boot.params.value.parallelism.kernal: is not a phase of the trace: the phases are kernel: current value is 2",

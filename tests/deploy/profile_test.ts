@@ -666,12 +666,19 @@ Deno.test("an object-valued parameter given a JSON object is replaced whole and 
     "vmm.copyPolicy: is an object; set one of its fields (vmm.copyPolicy.kind, " +
     'vmm.copyPolicy.idleThreshold) or give it whole as a JSON object: current value is "{\\"kind\\":\\"idle\\","',
   ]);
-  // A field the object does not have says how to add one.
+  // A field the value leaves out is added where the schema defines it, and checked by its model.
+  const added = applyOverrides(base, { "vmm.copyPolicy.recheck": 500_000 });
+  assert.deepEqual(added.vmm.copyPolicy.value, { ...base.vmm.copyPolicy.value, recheck: 500_000 });
+  assert.ok(added.vmm.copyPolicy.source.startsWith("overridden (recheck was not given; "));
+  assert.deepEqual(overrideIssues(base, { "vmm.copyPolicy.recheck": -1 }), [
+    "vmm.copyPolicy.value.recheck: Too small: expected number to be >0: current value is -1",
+  ]);
+  // A field the schema does not define says how to add one.
   assert.throws(
-    () => applyOverrides(base, { "vmm.copyPolicy.recheck": 500_000 }),
+    () => applyOverrides(base, { "vmm.copyPolicy.rechek": 500_000 }),
     (e: Error) =>
       e instanceof ProfileError &&
-      e.issues.join() === 'vmm.copyPolicy.recheck: vmm.copyPolicy has no field "recheck" ' +
+      e.issues.join() === 'vmm.copyPolicy.rechek: vmm.copyPolicy has no field "rechek" ' +
           "(it has: kind [idle | rate | adaptive], idleThreshold [ns]; to add a field, " +
           "give vmm.copyPolicy whole as a JSON object)",
   );

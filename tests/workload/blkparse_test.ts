@@ -199,3 +199,14 @@ Deno.test("blkparse: every D read or write of 1 sector or more becomes an op", (
     }),
   );
 });
+
+Deno.test("blkparse: SCSI/ATA pass-through commands (udev's disk queries) are skipped, their completions end a wait", () => {
+  const ops = parseBlkparse([
+    "  8,0    0        1     0.000000000   1  D   R 2048 + 8 [systemd]",
+    "  8,0    0        2     0.001000000   0  C   R 2048 + 8 [0]",
+    "  8,0    1        3     0.002000000 300  D   R 36 (12 00 00 00 24 00) [scsi_id]",
+    "  8,0    1        4     0.003000000   0  C   R (12 00 00 00 24 00) [0]",
+    "  8,0    0        5     0.010000000   1  D   R 4096 + 8 [systemd]",
+  ].join("\n"));
+  assert.deepEqual(ops.map((o) => [o.lba, o.thinkNs]), [[2048, 0], [4096, 7_000_000]]);
+});
