@@ -399,6 +399,23 @@ export const BootReplaySchema = z.object({
   }
 });
 
+/** Replays checked, by their trace: a fleet's nodes play one trace, checked once (edit a copy). */
+const checkedReplays = new WeakMap<
+  object,
+  { key: string; replay: z.output<typeof BootReplaySchema> }
+>();
+
+/** `replay` checked by {@link BootReplaySchema}, once per trace and settings. */
+function checkedReplay(replay: BootReplay): z.output<typeof BootReplaySchema> {
+  const { trace, ...rest } = replay;
+  const key = JSON.stringify(rest);
+  const known = typeof trace === "object" && trace !== null ? checkedReplays.get(trace) : undefined;
+  if (known?.key === key) return known.replay;
+  const r = parseParams("replay boot trace", BootReplaySchema, replay);
+  checkedReplays.set(trace, { key, replay: r });
+  return r;
+}
+
 /**
  * Plays a boot (generated from `params`, or `params.trace`) on `driver` and
  * `cpus`; the process's value is the duration and phase spans.
@@ -425,7 +442,7 @@ export function runBoot(
   const sim = driver.sim;
   let plan: BootTrace;
   if ("trace" in data) {
-    const r = parseParams("replay boot trace", BootReplaySchema, data);
+    const r = checkedReplay(data as BootReplay);
     const phases: BootTrace["phases"] = [];
     for (const op of r.trace) {
       const name = op.phase ?? "boot";

@@ -259,3 +259,18 @@ Deno.test("a replay's per-phase parallelism may name only phases of the trace", 
   );
   assert.doesNotThrow(() => runBoot(driver, cpus, { trace, parallelism: { services: 4 } }));
 });
+
+Deno.test("a replayed trace is checked once per settings: other settings with the same trace are checked again", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(0), cores: 4 });
+  const trace = [{ op: "read" as const, lba: 0, count: 8, thinkNs: 0, phase: "kernel" }];
+  runBoot(driver, cpus, { trace, parallelism: { kernel: 2 } });
+  runBoot(driver, cpus, { trace, parallelism: { kernel: 2 } });
+  assert.throws(
+    () => runBoot(driver, cpus, { trace, parallelism: { kernal: 2 } }),
+    /'parallelism\.kernal' is not a phase of the trace/,
+  );
+  assert.throws(() => runBoot(driver, cpus, { trace, memoryBound: 2 }), /'memoryBound' Too big/);
+  sim.run();
+});
