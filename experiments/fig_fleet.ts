@@ -185,7 +185,7 @@ const SSD_PROFILE = new URL("paper-2015-ssd.json", BUILTIN_PROFILE);
  * with its copier's writes, from the node's; NFS root never touches the
  * node's disk. Rows: group `SSD: <place>`, series `<strategy>, <N> node(s)`,
  * the last node up (s from the end of its POST); the summary's rows in the
- * same order.
+ * same order, each run named `<strategy> x<N>, SSD: <place>`.
  * @throws ScenarioError as {@link run}, and for a place not in {@link SSD_PLACES}
  * @example
  * ```ts
@@ -212,7 +212,7 @@ export async function runSsd(params: SsdParams = ssdFull): Promise<FleetOutput> 
     out.rows.forEach((r) =>
       rows.push({ ...r, group: `SSD: ${place}`, series: `${r.series}, ${r.group}` })
     );
-    summary.push(...out.summary);
+    summary.push(...out.summary.map((x) => ({ ...x, run: `${x.run}, SSD: ${place}` })));
   }
   return { rows, summary };
 }
@@ -253,7 +253,8 @@ const IMAGES_RULES: ParamRules<ImagesParams> = { ...RULES, images: { list: "numb
  * from its disk, where the images lie one after the other, and caches them
  * apart: with more images its disk, not its link, bounds the fleet. Rows:
  * group `<K> image(s)`, series `<strategy>, <N> node(s)`, the last node up
- * (s from the end of its POST); the summary's rows in the same order.
+ * (s from the end of its POST); the summary's rows in the same order, each
+ * run named `<strategy> x<N>, <K> image(s)`.
  * @throws ScenarioError as {@link run} (an image count the server's disk cannot hold is named)
  * @example
  * ```ts
@@ -283,7 +284,9 @@ export async function runImages(params: ImagesParams = imagesFull): Promise<Flee
         series: `${r.series}, ${r.group}`,
       })
     );
-    summary.push(...out.summary);
+    summary.push(
+      ...out.summary.map((x) => ({ ...x, run: `${x.run}, ${k} image${k === 1 ? "" : "s"}` })),
+    );
   }
   return { rows, summary };
 }

@@ -113,6 +113,7 @@ Deno.test("many images: one bar group per image count, each image read from the 
     "2 images/nfsroot, 2 nodes",
   ]);
   const [one, two] = out.summary;
+  assert.deepEqual([one.run, two.run], ["nfsroot x2, 1 image", "nfsroot x2, 2 images"]);
   assert.ok(
     two.serverDiskGb > 1.9 * one.serverDiskGb,
     `${one.serverDiskGb} -> ${two.serverDiskGb}`,
