@@ -459,6 +459,11 @@ const sections = {
      * paper: it deploys one image).
      */
     images: added(param(z.number().int().min(1).max(128), "images"), 1, "one image, as the paper"),
+    /**
+     * Serve demand reads first (beyond the paper): a background copy's fetch
+     * (BMcast's copier) waits until no other request is at the server.
+     */
+    demandFirst: added(flag(), false, "first come, first served, as the paper's server"),
     cpuPerRequest: ns(),
     concurrency: int("requests at once"),
     pageCacheBytes: int("bytes"),

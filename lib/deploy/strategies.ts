@@ -121,7 +121,13 @@ export function requireStartupOptions(
 export function imageSource(w: World, node: Node): ImageSource {
   return {
     maxSectors: w.profile.image.maxRequestSectors.value,
-    read: (r) => node.image.read({ imageId: node.imageId, lba: r.lba, count: r.count }),
+    read: (r) =>
+      node.image.read({
+        imageId: node.imageId,
+        lba: r.lba,
+        count: r.count,
+        background: r.background,
+      }),
   };
 }
 

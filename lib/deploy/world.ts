@@ -253,6 +253,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
       concurrency: isv.concurrency,
       cache: { kind: "lru", bytes: isv.pageCacheBytes },
       inflateRate: profile.cpu.inflateRate.value,
+      demandFirst: isv.demandFirst,
       store,
     });
     for (const id of imageIds) {

@@ -102,6 +102,8 @@ export interface ReadOptions {
    * blocks, which the server inflates (an NFS READ). @default true
    */
   compressed?: boolean;
+  /** A background copy's fetch: a server that serves demand reads first lets it wait. @default false */
+  background?: boolean;
 }
 
 interface Pending {
@@ -219,6 +221,7 @@ export class ImageClient {
       reqId: this.#nextId++,
     };
     if (this.inflater !== undefined && options.compressed !== false) req.compressed = true;
+    if (options.background === true) req.background = true;
     const ev = sim.event<Int32Array>();
     const entry: Pending = { ev, req, timer: undefined };
     this.#pending.set(req.reqId, entry);

@@ -84,6 +84,13 @@ export interface ImageServerOptions {
    * client that asks for raw data (an NFS client), bytes/s. @default 150e6
    */
   inflateRate?: number;
+  /**
+   * Serve demand reads first (beyond the paper): a request marked
+   * `background` (a background copy's fetch) waits, before it takes a worker,
+   * until no other request is at the server; one already taken is not
+   * stopped. @default false (first come, first served)
+   */
+  demandFirst?: boolean;
 }
 
 /** Counters of a server. */
@@ -140,6 +147,12 @@ export class ImageServer {
   readonly cpuPerRequest: SimTime;
   /** Worker threads. */
   readonly workers: Resource;
+  /** Whether background requests wait for demand ones ({@link ImageServerOptions.demandFirst}). */
+  readonly demandFirst: boolean;
+  /** Demand requests at the server (received, not yet answered). */
+  #demand = 0;
+  /** Succeeds when `#demand` drops to 0: background requests wait on it. */
+  #demandDone: SimEvent<void> | undefined;
   /** Page cache model in use. */
   readonly cache: Readonly<PageCacheOptions>;
   /** Backing disk bandwidth and latency (unused for reads when a `store` is given). */
@@ -192,6 +205,7 @@ export class ImageServer {
       cache = { kind: "ratio", hitRatio: 1 },
       disk = { bandwidth: 150e6, latency: 8_000_000 },
       inflateRate = 150e6,
+      demandFirst = false,
     } = options;
     const what = `create image server on '${host}'`;
     network.node(host);
@@ -201,6 +215,14 @@ export class ImageServer {
     requireNumber(what, "disk.bandwidth", disk.bandwidth, { min: 0, strict: true });
     requireNumber(what, "disk.latency", disk.latency, { integer: true, min: 0 });
     requireNumber(what, "inflateRate", inflateRate, { min: 0, strict: true });
+    if (typeof demandFirst !== "boolean") {
+      throw new RangeError(
+        `Cannot ${what}: 'demandFirst' must be true or false: current value is ${
+          String(demandFirst)
+        }`,
+      );
+    }
+    this.demandFirst = demandFirst;
     this.inflateRate = inflateRate;
     this.network = network;
     this.host = host;
@@ -301,8 +323,15 @@ export class ImageServer {
 
   *#serve(p: Packet): ProcessGenerator<void> {
     const sim = this.network.sim;
+    const background = (p.payload as { background?: unknown } | null)?.background === true;
+    if (this.demandFirst && !background) this.#demand++;
+    // Strict priority: a background request waits until no demand request is here.
+    while (this.demandFirst && background && this.#demand > 0) {
+      this.#demandDone ??= sim.event<void>();
+      yield this.#demandDone;
+    }
     let answer: ImageResponse;
-    {
+    try {
       using worker = this.workers.request();
       yield worker;
       if (this.cpuPerRequest > 0) yield sim.timeout(this.cpuPerRequest);
@@ -314,6 +343,12 @@ export class ImageServer {
           // The blocks could not be read: an error, never data the disk did not return.
           answer = { type: "error", reqId: checked.reqId, code: "io-error", message: failed };
         } else answer = yield* this.#data(checked);
+      }
+    } finally {
+      if (this.demandFirst && !background && --this.#demand === 0 && this.#demandDone) {
+        const done = this.#demandDone;
+        this.#demandDone = undefined;
+        done.succeed();
       }
     }
     if (answer.type === "error") this.stats.errors[answer.code]++;

@@ -37,6 +37,11 @@ export interface ImageReadRequest {
    * may answer with the image's compressed chunks. @default false
    */
   compressed?: boolean;
+  /**
+   * A background copy's fetch, not a read something waits for (beyond the
+   * paper): a server that serves demand reads first lets it wait. @default false
+   */
+  background?: boolean;
 }
 
 /** The versions of the blocks read, in order. */

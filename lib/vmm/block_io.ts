@@ -11,8 +11,11 @@ import type { SimEvent } from "../sim/mod.ts";
 export interface ImageSource {
   /** Largest request the source accepts, in sectors. */
   readonly maxSectors: number;
-  /** Versions of image sectors [lba, lba+count). */
-  read(request: { lba: Lba; count: number }): SimEvent<Int32Array>;
+  /**
+   * Versions of image sectors [lba, lba+count); `background` marks a
+   * background copy's fetch (nothing waits for it).
+   */
+  read(request: { lba: Lba; count: number; background?: boolean }): SimEvent<Int32Array>;
 }
 
 /** The VMM's own disk commands, multiplexed with the guest's by a mediator. */

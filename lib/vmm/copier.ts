@@ -137,7 +137,7 @@ export class BackgroundCopier {
     const { io, image } = this.#o;
     const started = io.redirectsStarted;
     const busy = io.redirectsOutstanding > 0;
-    return image.read(run).then(() => {
+    return image.read({ ...run, background: true }).then(() => {
       if (busy || io.redirectsStarted > started) this.#overlaps++;
     });
   }

@@ -374,6 +374,39 @@ Deno.test("images share the store one after the other: each image's reads go to 
   assert.deepEqual(lbas, [8, 4096]);
 });
 
+Deno.test("a server serving demand reads first holds a background fetch while a demand read is there", () => {
+  const answered = (demandFirst: boolean) => {
+    const sim = new Simulation();
+    const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv", "n0"], bandwidth: 125e6 });
+    const server = new ImageServer({
+      network: net,
+      host: "srv",
+      cpuPerRequest: 0,
+      cache: { kind: "ratio", hitRatio: 0 },
+      store: testStore(sim, 4096),
+      demandFirst,
+    });
+    server.addImage(new ImageContent({ id: "os", bytes: 4096 * 512 }));
+    const client = new ImageClient({ network: net, host: "n0", server: "srv" });
+    const at: Record<string, number> = {};
+    client.read({ imageId: "os", lba: 0, count: 8 }).then(() => (at.demand = sim.now));
+    client.read({ imageId: "os", lba: 64, count: 8, background: true })
+      .then(() => (at.background = sim.now));
+    sim.run();
+    return at.background - at.demand;
+  };
+  // The store takes 1 ms a read and serves both at once: first come, first served, they end together.
+  assert.ok(Math.abs(answered(false)) < 100_000, `${answered(false)}`);
+  // Held until the demand read is answered, then its own 1 ms read.
+  assert.ok(answered(true) >= 1_000_000, `${answered(true)}`);
+  const sim = new Simulation();
+  const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv"], bandwidth: 125e6 });
+  assert.throws(
+    () => new ImageServer({ network: net, host: "srv", demandFirst: "yes" as never }),
+    /'demandFirst' must be true or false: current value is yes/,
+  );
+});
+
 Deno.test("a read the backing store fails is answered with an error, not data, and is read again next time", () => {
   const sim = new Simulation();
   const net = starNetwork(sim, { switchLatency: 5_000, hosts: ["srv", "n0"], bandwidth: 125e6 });

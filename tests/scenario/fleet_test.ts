@@ -853,3 +853,22 @@ Deno.test("multicast with distinct images: each node joins its own image's sessi
   assert.ok(Math.abs(one.serverGb - 10.35) < 0.01, `${one.serverGb}`);
   assert.ok(Math.abs(two.serverGb - 2 * 10.35) < 0.01, `${two.serverGb}`);
 });
+
+Deno.test("a server serving demand reads first boots BMcast's nodes sooner where its disk is the bottleneck", () => {
+  const run = (demandFirst: boolean) =>
+    runFleet({
+      profile,
+      point: {
+        run: `demandFirst=${demandFirst}`,
+        strategy: "bmcast",
+        nodes: 2,
+        seed: 1,
+        imageGb: 10.35,
+        set: { "imageServer.images": 2, "imageServer.demandFirst": demandFirst },
+      },
+    }).summary;
+  const [fcfs, first] = [run(false), run(true)];
+  // Two images on one HDD: the copiers' fetches no longer queue ahead of the boots' reads.
+  assert.ok(first.lastS < fcfs.lastS - 5, `${fcfs.lastS} -> ${first.lastS}`);
+  assert.ok(first.serverGb < fcfs.serverGb, "the copiers fetched less meanwhile");
+});
