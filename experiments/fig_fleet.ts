@@ -200,19 +200,30 @@ export async function runSsd(params: SsdParams = ssdFull): Promise<FleetOutput> 
   const { places = SSD_PLACES, ...fleet } = params;
   const base = await loadProfile(BUILTIN_PROFILE);
   const ssd = places.some((p) => p !== "none") ? await loadProfile(SSD_PROFILE) : base;
+  return await runEach(places, (place) => [
+    `SSD: ${place}`,
+    place === "none"
+      ? { ...fleet, profile: base }
+      : { ...fleet, profile: ssd, set: { ...fleet.set, "ssd.machines": place } },
+  ]);
+}
+
+/**
+ * The fleet experiment once per variant: each run's rows grouped by the
+ * variant's name (the series names strategy and fleet size), its summary rows
+ * named `<run>, <name>`.
+ */
+async function runEach<T>(
+  variants: readonly T[],
+  variant: (v: T) => [name: string, params: FleetParams],
+): Promise<FleetOutput> {
   const rows: BarRow[] = [];
   const summary: FleetSummaryRow[] = [];
-  for (const place of places) {
-    const out = await run({
-      ...fleet,
-      ...(place === "none"
-        ? { profile: base }
-        : { profile: ssd, set: { ...fleet.set, "ssd.machines": place } }),
-    });
-    out.rows.forEach((r) =>
-      rows.push({ ...r, group: `SSD: ${place}`, series: `${r.series}, ${r.group}` })
-    );
-    summary.push(...out.summary.map((x) => ({ ...x, run: `${x.run}, SSD: ${place}` })));
+  for (const v of variants) {
+    const [name, params] = variant(v);
+    const out = await run(params);
+    out.rows.forEach((r) => rows.push({ ...r, group: name, series: `${r.series}, ${r.group}` }));
+    summary.push(...out.summary.map((x) => ({ ...x, run: `${x.run}, ${name}` })));
   }
   return { rows, summary };
 }
@@ -273,22 +284,10 @@ export async function runImages(params: ImagesParams = imagesFull): Promise<Flee
     }
   });
   if (own.length > 0) throw new ScenarioError(own);
-  const rows: BarRow[] = [];
-  const summary: FleetSummaryRow[] = [];
-  for (const k of images) {
-    const out = await run({ ...fleet, set: { ...fleet.set, "imageServer.images": k } });
-    out.rows.forEach((r) =>
-      rows.push({
-        ...r,
-        group: `${k} image${k === 1 ? "" : "s"}`,
-        series: `${r.series}, ${r.group}`,
-      })
-    );
-    summary.push(
-      ...out.summary.map((x) => ({ ...x, run: `${x.run}, ${k} image${k === 1 ? "" : "s"}` })),
-    );
-  }
-  return { rows, summary };
+  return await runEach(images, (k) => [
+    `${k} image${k === 1 ? "" : "s"}`,
+    { ...fleet, set: { ...fleet.set, "imageServer.images": k } },
+  ]);
 }
 
 const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]

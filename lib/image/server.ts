@@ -216,11 +216,7 @@ export class ImageServer {
     requireNumber(what, "disk.latency", disk.latency, { integer: true, min: 0 });
     requireNumber(what, "inflateRate", inflateRate, { min: 0, strict: true });
     if (typeof demandFirst !== "boolean") {
-      throw new RangeError(
-        `Cannot ${what}: 'demandFirst' must be true or false: current value is ${
-          String(demandFirst)
-        }`,
-      );
+      throw rangeError(what, "demandFirst", "true or false", String(demandFirst));
     }
     this.demandFirst = demandFirst;
     this.inflateRate = inflateRate;

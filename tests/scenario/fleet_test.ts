@@ -813,18 +813,15 @@ Deno.test("runFleet names every bad option before anything runs: not a profile, 
   );
 });
 
+/** The summary of a 2-node seed-1 run of `strategy` with the profile changes `set`. */
+const twoNodes = (strategy: string, set: ProfileOverrides, imageGb?: number) =>
+  runFleet({
+    profile,
+    point: { run: JSON.stringify(set), strategy, nodes: 2, seed: 1, imageGb, set },
+  }).summary;
+
 Deno.test("distinct images share no server cache: each is read from the server's disk, so NFS root boots slower", () => {
-  const run = (images: number) =>
-    runFleet({
-      profile,
-      point: {
-        run: `images=${images}`,
-        strategy: "nfsroot",
-        nodes: 2,
-        seed: 1,
-        set: { "imageServer.images": images },
-      },
-    }).summary;
+  const run = (images: number) => twoNodes("nfsroot", { "imageServer.images": images });
   const [one, two] = [run(1), run(2)];
   // The two nodes' boots read the same blocks of different images: twice the disk reads.
   assert.ok(
@@ -838,17 +835,7 @@ Deno.test("distinct images share no server cache: each is read from the server's
 
 Deno.test("multicast with distinct images: each node joins its own image's session, and the server sends each image once", () => {
   const run = (images: number) =>
-    runFleet({
-      profile,
-      point: {
-        run: `images=${images}`,
-        strategy: "image-copy-multicast",
-        nodes: 2,
-        seed: 1,
-        imageGb: 10.35,
-        set: { "imageServer.images": images },
-      },
-    }).summary;
+    twoNodes("image-copy-multicast", { "imageServer.images": images }, 10.35);
   const [one, two] = [run(1), run(2)];
   assert.ok(Math.abs(one.serverGb - 10.35) < 0.01, `${one.serverGb}`);
   assert.ok(Math.abs(two.serverGb - 2 * 10.35) < 0.01, `${two.serverGb}`);
@@ -856,17 +843,7 @@ Deno.test("multicast with distinct images: each node joins its own image's sessi
 
 Deno.test("a server serving demand reads first boots BMcast's nodes sooner where its disk is the bottleneck", () => {
   const run = (demandFirst: boolean) =>
-    runFleet({
-      profile,
-      point: {
-        run: `demandFirst=${demandFirst}`,
-        strategy: "bmcast",
-        nodes: 2,
-        seed: 1,
-        imageGb: 10.35,
-        set: { "imageServer.images": 2, "imageServer.demandFirst": demandFirst },
-      },
-    }).summary;
+    twoNodes("bmcast", { "imageServer.images": 2, "imageServer.demandFirst": demandFirst }, 10.35);
   const [fcfs, first] = [run(false), run(true)];
   // Two images on one HDD: the copiers' fetches no longer queue ahead of the boots' reads.
   assert.ok(first.lastS < fcfs.lastS - 5, `${fcfs.lastS} -> ${first.lastS}`);
