@@ -172,6 +172,7 @@ export type {
   AhciDriverInfo,
   AhciDriverStats,
   BlockRead,
+  BlockWrite,
   BootOp,
   GuestBlockDriver,
   IoResult,

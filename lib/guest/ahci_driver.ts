@@ -155,6 +155,8 @@ export interface AhciDriverInfo {
   ncq: boolean;
   /** Model string (IDENTIFY words 27-46). */
   model: string;
+  /** The disk takes WRITE DMA FUA EXT (IDENTIFY word 84 bit 6, as Linux's ata_id_has_fua). */
+  fua: boolean;
 }
 
 /** Driver counters. */
@@ -216,6 +218,22 @@ export interface BlockRead {
   direct?: boolean;
 }
 
+/** A guest write request. */
+export interface BlockWrite {
+  /** First sector. */
+  lba: number;
+  /** Sectors. */
+  count: number;
+  /** Every sector gets `version`, or `version[i]`. */
+  version: number | ArrayLike<number>;
+  /**
+   * Forced unit access: complete only once the data is on the medium, not just in the device's
+   * write cache. A device without FUA gets the write and then a flush (Linux's blk-flush does
+   * the same). @default false
+   */
+  fua?: boolean;
+}
+
 /** A block driver as workloads see it (this one, or any other guest driver). */
 export interface GuestBlockDriver {
   /** Simulation the driver's requests complete in. */
@@ -228,9 +246,13 @@ export interface GuestBlockDriver {
    */
   read(req: BlockRead): SimEvent<IoResult>;
   /** Writes `count` sectors from `lba`: every sector gets `version`, or `version[i]`. */
-  write(
-    req: { lba: number; count: number; version: number | ArrayLike<number> },
-  ): SimEvent<IoResult>;
+  write(req: BlockWrite): SimEvent<IoResult>;
+  /**
+   * Completes once every write completed before it is on the medium (ATA FLUSH CACHE,
+   * VIRTIO_BLK_T_FLUSH). Absent: the driver cannot flush, and a boot trace with a flush is
+   * refused on it.
+   */
+  flush?(): SimEvent<IoResult>;
   /** Link resets its error handling made so far (absent: a driver that waits without limit). */
   readonly resets?: number;
   /** Its error handling turned NCQ off (libata's speed-down; absent: a driver without NCQ). */
@@ -245,6 +267,8 @@ interface Cmd {
   count: number;
   versions?: ArrayLike<number>;
   ncq: boolean;
+  /** A write with FUA (FPDMA's DEVICE bit 7, or WRITE DMA FUA EXT). */
+  fua: boolean;
   buf: Gpa;
   bufBytes: number;
   slot: number;
@@ -456,10 +480,11 @@ export class AhciDriver implements GuestBlockDriver {
     return this.#request("read", req.lba, req.count);
   }
 
-  /** Writes `count` sectors: every sector gets `version`, or versions[i]. */
-  write(
-    req: { lba: number; count: number; version: number | ArrayLike<number> },
-  ): SimEvent<IoResult> {
+  /**
+   * Writes `count` sectors: every sector gets `version`, or versions[i]. `fua`: each command
+   * with FUA if the disk takes it, else the write and then a FLUSH CACHE EXT.
+   */
+  write(req: BlockWrite): SimEvent<IoResult> {
     const v = req.version;
     const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : v;
     if (versions.length !== req.count) {
@@ -467,7 +492,7 @@ export class AhciDriver implements GuestBlockDriver {
         `Cannot write: 'version' must be a number or hold 'count' (${req.count}) versions: current length is ${versions.length}`,
       );
     }
-    return this.#request("write", req.lba, req.count, versions);
+    return this.#request("write", req.lba, req.count, versions, req.fua === true);
   }
 
   /** FLUSH CACHE EXT. */
@@ -482,6 +507,7 @@ export class AhciDriver implements GuestBlockDriver {
     lba: number,
     count: number,
     versions?: ArrayLike<number>,
+    fua = false,
   ): SimEvent<IoResult> {
     const info = this.#info;
     if (info === undefined) throw new Error("AHCI driver: request before init() completed");
@@ -496,15 +522,21 @@ export class AhciDriver implements GuestBlockDriver {
     for (let k = 0; k < count; k += max) {
       const n = Math.min(max, count - k);
       const v = versions === undefined ? undefined : Array.prototype.slice.call(versions, k, k + n);
-      parts.push(this.#command(kind, lba + k, n, v));
+      parts.push(this.#command(kind, lba + k, n, v, fua && info.fua));
     }
-    sim.allOf(parts).then((ev) => {
-      const rs = ev.value as { ok: boolean; error?: string; versions?: Int32Array }[];
+    const settle = (rs: { ok: boolean; error?: string; versions?: Int32Array }[]) => {
       const bad = rs.find((r) => !r.ok);
       const latency = sim.now - start;
       if (bad !== undefined) return out.succeed({ ok: false, error: bad.error, latency });
       if (kind !== "read") return out.succeed({ ok: true, latency });
       out.succeed({ ok: true, versions: concatVersions(rs.map((r) => r.versions!)), latency });
+    };
+    sim.allOf(parts).then((ev) => {
+      const rs = ev.value as CmdResult[];
+      if (!fua || info.fua) return settle(rs);
+      // No FUA on the disk: a flush after the write (its data is in the cache by then).
+      const flush = this.#command("flush", 0, 0);
+      flush.then(() => settle([...rs, flush.value]));
     });
     return out;
   }
@@ -514,6 +546,7 @@ export class AhciDriver implements GuestBlockDriver {
     lba: number,
     count: number,
     versions?: ArrayLike<number>,
+    fua = false,
   ): Cmd["done"] {
     const bufBytes = kind === "identify" ? SECTOR : count * SECTOR;
     const cmd: Cmd = {
@@ -522,6 +555,7 @@ export class AhciDriver implements GuestBlockDriver {
       count,
       versions,
       ncq: this.#useNcq && (kind === "read" || kind === "write"),
+      fua,
       buf: bufBytes > 0 ? this.allocator.alloc(bufBytes, { align: 4096 }) : 0,
       bufBytes,
       slot: -1,
@@ -889,6 +923,7 @@ export class AhciDriver implements GuestBlockDriver {
         count: cmd.count,
         ncq: cmd.ncq,
         tag: cmd.slot,
+        fua: cmd.fua,
       });
     mem.writeBytes(ctba, encodeH2dFis(fis));
     const prdt: PrdEntry[] = [];
@@ -1071,6 +1106,8 @@ export class AhciDriver implements GuestBlockDriver {
     for (let i = 103; i >= 100; i--) sectors = sectors * 0x1_0000 + word(i);
     const diskNcq = (word(76) & (1 << 8)) !== 0;
     const diskDepth = (word(75) & 0x1f) + 1;
+    // Word 84 is valid when bits 15:14 are 01 (ACS-3 IDENTIFY DEVICE data).
+    const fua = (word(84) & 0xc000) === 0x4000 && (word(84) & (1 << 6)) !== 0;
     let model = "";
     for (let i = 27; i <= 46; i++) model += String.fromCharCode(word(i) >> 8, word(i) & 0xff);
     const ncq = o.ncq && hbaNcq && diskNcq;
@@ -1080,6 +1117,7 @@ export class AhciDriver implements GuestBlockDriver {
       queueDepth: ncq ? Math.min(hbaSlots, diskDepth) : 1,
       ncq,
       model: model.trim(),
+      fua,
     };
     return this.#info;
   }

@@ -19,6 +19,7 @@ export {
   type AhciDriverOptions,
   type AhciDriverStats,
   type BlockRead,
+  type BlockWrite,
   type GuestBlockDriver,
   type IoResult,
 } from "./ahci_driver.ts";

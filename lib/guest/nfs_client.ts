@@ -23,7 +23,7 @@ import {
 import type { SimTime } from "../_util/mod.ts";
 import { Resource } from "../sim/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
-import type { BlockRead, GuestBlockDriver, IoResult } from "./ahci_driver.ts";
+import type { BlockRead, BlockWrite, GuestBlockDriver, IoResult } from "./ahci_driver.ts";
 
 const SECTOR = 512;
 
@@ -210,12 +210,12 @@ export class NfsClient implements GuestBlockDriver {
 
   /**
    * Writes `count` sectors: each gets `version`, or versions[i] (versions are integers in
-   * [0, 2^31), what an Int32Array holds without wrapping).
+   * [0, 2^31), what an Int32Array holds without wrapping). The client keeps no dirty data: a
+   * write completes when the overlay holds it or the server replied, so `fua` changes nothing
+   * (the server's reply stands for stable storage, as nfsd's default `sync` export).
    * @throws RangeError on a range outside the image or a bad version.
    */
-  write(
-    req: { lba: number; count: number; version: number | ArrayLike<number> },
-  ): SimEvent<IoResult> {
+  write(req: BlockWrite): SimEvent<IoResult> {
     this.#check("write", req.lba, req.count);
     const v = req.version;
     const given = typeof v === "number" ? [v] : Array.from(v);
@@ -231,6 +231,15 @@ export class NfsClient implements GuestBlockDriver {
     const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
     this.stats.requests++;
     return this.sim.process(this.#write(req.lba, versions), "nfs write");
+  }
+
+  /**
+   * Completes at once: every write completed before it is already where it stays (see
+   * {@linkcode NfsClient.write}); a COMMIT RPC is not modelled.
+   */
+  flush(): SimEvent<IoResult> {
+    this.stats.requests++;
+    return this.sim.timeout(0, { ok: true, latency: 0 });
   }
 
   #check(op: string, lba: number, count: number): void {

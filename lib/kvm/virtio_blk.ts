@@ -328,9 +328,12 @@ export class VirtioBlk {
     return this.#request("read", req.lba, req.count);
   }
 
-  /** Writes `count` sectors: each gets `version`, or versions[i]. */
+  /**
+   * Writes `count` sectors: each gets `version`, or versions[i]. `fua`: virtio-blk has no FUA
+   * (Linux's virtio_blk sets none), so the block layer's answer: the write, then a flush.
+   */
   write(
-    req: { lba: number; count: number; version: number | ArrayLike<number> },
+    req: { lba: number; count: number; version: number | ArrayLike<number>; fua?: boolean },
   ): SimEvent<VirtioIoResult> {
     const v = req.version;
     const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
@@ -342,7 +345,16 @@ export class VirtioBlk {
         `${versions.length} versions`,
       );
     }
-    return this.#request("write", req.lba, req.count, versions);
+    const write = this.#request("write", req.lba, req.count, versions);
+    if (req.fua !== true) return write;
+    const sim = this.sim;
+    const start = sim.now;
+    const flush = () => this.flush();
+    return sim.process(function* (): ProcessGenerator<VirtioIoResult> {
+      const w = (yield write) as VirtioIoResult;
+      const r = w.ok ? (yield flush()) as VirtioIoResult : w;
+      return { ...r, latency: sim.now - start };
+    }, "virtio-blk fua write");
   }
 
   /** VIRTIO_BLK_T_FLUSH. */

@@ -6,7 +6,7 @@ import type { SimTime } from "../_util/mod.ts";
 import { IMAGE_VERSION, requireNumber, transferTime, VersionMap } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
 import { Resource } from "../sim/mod.ts";
-import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
+import type { BlockWrite, GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { KvOpRecord } from "./kvstore.ts";
 
 /** A request as the fake sees it. */
@@ -26,6 +26,8 @@ export interface FakeDriverOptions {
   bandwidth?: number;
   /** Version of every sector at first. @default IMAGE_VERSION */
   initial?: number;
+  /** Time a flush takes, ns. @default 0 */
+  flushLatency?: SimTime;
 }
 
 /**
@@ -35,6 +37,9 @@ export interface FakeDriverOptions {
 export class FakeDriver implements GuestBlockDriver {
   readonly versions: VersionMap;
   readonly log: (FakeRequest & { start: SimTime; end: SimTime })[] = [];
+  /** Writes asked for with FUA, and flushes, in order: "fua <lba>", "flush <time issued>". */
+  readonly durable: string[] = [];
+  #flushLatency: SimTime;
   #latency: (req: FakeRequest) => SimTime;
   #bandwidth: number;
   #channel: Resource;
@@ -49,21 +54,27 @@ export class FakeDriver implements GuestBlockDriver {
     this.#latency = typeof latency === "number" ? () => latency : latency;
     this.#bandwidth = bandwidth;
     this.#channel = new Resource(sim, { capacity: 1, name: "fake media" });
+    this.#flushLatency = options.flushLatency ?? 0;
   }
 
   read(req: { lba: number; count: number }): SimEvent<IoResult> {
     return this.#io({ op: "read", lba: req.lba, count: req.count });
   }
 
-  write(
-    req: { lba: number; count: number; version: number | ArrayLike<number> },
-  ): SimEvent<IoResult> {
+  write(req: BlockWrite): SimEvent<IoResult> {
+    if (req.fua === true) this.durable.push(`fua ${req.lba}`);
     const v = req.version;
     const versions = typeof v === "number" ? new Int32Array(req.count).fill(v) : Int32Array.from(v);
     if (versions.length !== req.count) {
       throw new RangeError("fake write: 'version' length differs from 'count'");
     }
     return this.#io({ op: "write", lba: req.lba, count: req.count }, versions);
+  }
+
+  /** Completes after `flushLatency` (a write here completes on the media: nothing is cached). */
+  flush(): SimEvent<IoResult> {
+    this.durable.push(`flush ${this.sim.now}`);
+    return this.sim.timeout(this.#flushLatency, { ok: true, latency: this.#flushLatency });
   }
 
   #io(req: FakeRequest, versions?: Int32Array): SimEvent<IoResult> {

@@ -9,11 +9,14 @@
  *   D or C line of a read or write without `RWBS sector + count [name]`, is
  *   malformed: every malformed line is named (`line 12`, the first ten).
  * - Only D events (issued to the driver) become requests: that is what the
- *   disk interface sees, after merging. RWBS with `W` is a write, with `R` a
- *   read; a discard (`D`), `N`, a flush (`F`, no sector or count 0), any
- *   request of 0 sectors and SCSI/ATA pass-through commands (`R 36 (12 00 ..)`,
- *   udev's disk queries at boot) are skipped. Q, G, I, M, P, U, A, X, T and the rest
- *   are ignored.
+ *   disk interface sees, after merging. RWBS (Linux blk_fill_rwbs) with `W`
+ *   is a write, with `R` a read; a write's `S` makes it `sync` (the boot waits
+ *   for it) and an `F` after the `W` `fua`. A flush (`F` alone or first, with
+ *   no data: `F`, `FF`, `FN`, an old kernel's `FWS 0 + 0`) is a flush; an `F`
+ *   first before a read or write with data is a flush, then that request. A
+ *   discard (`D`), `N`, any other request of 0 sectors and SCSI/ATA
+ *   pass-through commands (`R 36 (12 00 ..)`, udev's disk queries at boot) are
+ *   skipped. Q, G, I, M, P, U, A, X, T and the rest are ignored.
  * - `lba` = sector + `partitionStart`: 0 for blktrace's output, which gives a
  *   partition's requests in the disk's sectors too; a partition's first
  *   sector for a trace whose sectors count from the partition's start.
@@ -55,16 +58,34 @@ const DEVICE = /^\s*(\d+)\s*,\s*(\d+)\s*$/;
 const SHAPE =
   'a blkparse event "device cpu sequence seconds.ns pid action RWBS sector + count [name]"';
 
-/** The request an RWBS asks for: a discard's holds a D (never beside R or W); N is no data. */
-const kindOf = (rwbs: string): BootTraceOp["op"] | undefined =>
-  /D/.test(rwbs) ? undefined : /W/.test(rwbs) ? "write" : /R/.test(rwbs) ? "read" : undefined;
+/**
+ * What an RWBS says (Linux blk_fill_rwbs): an `F` first is a preflush (when more letters
+ * follow), then the operation (`W`, `R`, `D` discard, `F` flush, `N` none), then flags: `F`
+ * forced unit access, `S` sync, and others (A, M, E) kept no further.
+ */
+function rwbsOf(rwbs: string) {
+  const preflush = rwbs.length > 1 && rwbs[0] === "F";
+  const rest = preflush ? rwbs.slice(1) : rwbs;
+  const kind = /D/.test(rwbs)
+    ? "discard"
+    : rest[0] === "W"
+    ? "write"
+    : rest[0] === "R"
+    ? "read"
+    : rest[0] === "F" || preflush
+    ? "flush"
+    : undefined;
+  const flags = kind === "read" || kind === "write" ? rest.slice(1) : rest;
+  return { kind, preflush, fua: kind === "write" && /F/.test(flags), sync: /S/.test(flags) };
+}
 
 interface Event {
   dev: string;
   ns: number;
   complete: boolean;
   line: number;
-  op?: BootTraceOp;
+  /** What a D event issues: a flush (alone, or a preflush), then a read or write. */
+  ops?: BootTraceOp[];
 }
 
 /** Exact ns from the decimal text: a float would round 0.000008931 s. */
@@ -120,21 +141,37 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     }
     const io = IO.exec(rest);
     const rwbs = io?.[1] ?? rest.split(/\s/)[0];
-    const op = kindOf(rwbs);
+    const r = rwbsOf(rwbs);
+    const data = r.kind === "read" || r.kind === "write";
     // A read or write must say where; a flush (F) may print no sector at all.
     if (
       !/^[A-Z]+$/.test(rwbs) ||
-      (op !== undefined && (io === null || (io[3] === undefined && !/F/.test(rwbs))))
+      (data && (io === null || (io[3] === undefined && !/F/.test(rwbs))))
     ) {
       return void malformed();
     }
     const ns = timeNs(sec, frac);
     const count = Number(io?.[3] ?? 0);
-    const issued = action === "D" && op !== undefined && count >= 1
-      ? { op, lba: Number(io![2]) + partitionStart, count, thinkNs: 0 }
-      : undefined;
-    if (action === "C" || issued !== undefined) {
-      events.push({ dev, ns, complete: action === "C", line: i, op: issued });
+    const ops: BootTraceOp[] = [];
+    if (action === "D") {
+      // A flush alone, a preflush (before the data), or an old kernel's "FWS 0 + 0".
+      if (r.kind === "flush" || (data && r.preflush)) ops.push({ op: "flush", thinkNs: 0 });
+      if (data && count >= 1) {
+        const lba = Number(io![2]) + partitionStart;
+        ops.push(
+          r.kind === "read" ? { op: "read", lba, count, thinkNs: 0 } : {
+            op: "write",
+            lba,
+            count,
+            thinkNs: 0,
+            ...(r.sync ? { sync: true } : {}),
+            ...(r.fua ? { fua: true } : {}),
+          },
+        );
+      }
+    }
+    if (action === "C" || ops.length > 0) {
+      events.push({ dev, ns, complete: action === "C", line: i, ops });
     }
   });
 
@@ -165,9 +202,10 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
   const ops: BootTraceOp[] = [];
   let since = -Infinity; // the later of the last issue and the last completion
   for (const e of kept) {
-    if (e.op !== undefined) {
-      ops.push({ ...e.op, thinkNs: ops.length === 0 ? 0 : Math.max(0, e.ns - since) });
-    }
+    (e.ops ?? []).forEach((op, k) => {
+      // The event's first operation thinks; a preflush's write follows it at once.
+      ops.push({ ...op, thinkNs: ops.length === 0 || k > 0 ? 0 : Math.max(0, e.ns - since) });
+    });
     since = Math.max(since, e.ns);
   }
   if (ops.length === 0) {

@@ -5,7 +5,8 @@
  * into a trace; {@link runBoot} plays a trace on a block driver and the
  * guest's cores, phase after phase, each phase with N readers taking the
  * next operation: think on a core, then a read it waits for (writes are
- * write-back: issued without waiting, awaited at the end of the phase).
+ * write-back: issued without waiting, awaited at the end of the phase; a
+ * trace's `sync` write and flush are waited for).
  */
 import { z } from "zod";
 import type { Process, ProcessGenerator, Recorder, SimEvent } from "../sim/mod.ts";
@@ -17,28 +18,71 @@ import { int, parseParams, SECTOR } from "./_params.ts";
 
 const sectorBytes = () => int().positive().multipleOf(SECTOR);
 
-/** One operation of a boot trace (data/traces/*.json), optionally tagged with its phase. */
-export interface BootTraceOp extends BootOp {
+/**
+ * One operation of a boot trace (data/traces/*.json), optionally tagged with its phase: a read,
+ * a write, or a flush of the disk's write cache.
+ */
+export type BootTraceOp =
+  | BootTraceRead
+  | BootTraceWrite
+  | BootTraceFlush;
+
+/** A read of a boot trace: the reader waits for it. */
+export interface BootTraceRead extends BootOp {
+  /** Direction. */
+  op: "read";
   /** Boot phase the operation belongs to ("boot" when absent). */
   phase?: string;
 }
 
+/** A write of a boot trace: write-back (the reader goes on) unless `sync`. */
+export interface BootTraceWrite extends BootOp {
+  /** Direction. */
+  op: "write";
+  /** The reader waits for it (blkparse's RWBS `S`: somebody waits, e.g. a journal commit). */
+  sync?: boolean;
+  /** Forced unit access: it completes only once on the medium (RWBS `F` after the `W`). */
+  fua?: boolean;
+  /** Boot phase the operation belongs to ("boot" when absent). */
+  phase?: string;
+}
+
+/** A flush of the disk's write cache (blkparse's `F` with no data): the reader waits for it. */
+export interface BootTraceFlush {
+  /** A flush. */
+  op: "flush";
+  /** CPU time before it is issued, ns. */
+  thinkNs: SimTime;
+  /** Boot phase the operation belongs to ("boot" when absent). */
+  phase?: string;
+}
+
+const traceCommon = { thinkNs: int().min(0), phase: z.string().min(1).optional() };
+const traceExtent = { lba: int().min(0), count: int().min(1) };
+
 /**
- * Schema of a boot trace file: `[{ op, lba, count, thinkNs, phase? }]`.
+ * Schema of a boot trace file: `[{ op, lba, count, thinkNs, phase? }]`, a write may add `sync`
+ * and `fua`, a flush is `{ op: "flush", thinkNs, phase? }`.
  * @example
  * ```ts
  * import { BootTraceSchema } from "./boot.ts";
  * console.assert(!BootTraceSchema.safeParse([{ op: "trim", lba: 0, count: 1, thinkNs: 0 }]).success);
+ * console.assert(BootTraceSchema.safeParse([{ op: "write", lba: 0, count: 1, thinkNs: 0, fua: true }, { op: "flush", thinkNs: 0 }]).success);
+ * console.assert(!BootTraceSchema.safeParse([{ op: "read", lba: 0, count: 1, thinkNs: 0, sync: true }]).success);
  * ```
  */
 export const BootTraceSchema = z.array(
-  z.object({
-    op: z.enum(["read", "write"]),
-    lba: int().min(0),
-    count: int().min(1),
-    thinkNs: int().min(0),
-    phase: z.string().min(1).optional(),
-  }).strict(),
+  z.discriminatedUnion("op", [
+    z.object({ op: z.literal("read"), ...traceExtent, ...traceCommon }).strict(),
+    z.object({
+      op: z.literal("write"),
+      ...traceExtent,
+      ...traceCommon,
+      sync: z.boolean().optional(),
+      fua: z.boolean().optional(),
+    }).strict(),
+    z.object({ op: z.literal("flush"), ...traceCommon }).strict(),
+  ]),
 );
 
 /**
@@ -159,7 +203,7 @@ export function bootExtents(
   let reads: Run[], writes: Run[];
   if ("trace" in boot) {
     const of = (op: "read" | "write") =>
-      boot.trace.filter((o) => o.op === op).map((o) => ({ lba: o.lba, count: o.count }));
+      boot.trace.flatMap((o) => o.op === op ? [{ lba: o.lba, count: o.count }] : []);
     [reads, writes] = [of("read"), of("write")];
   } else {
     const w = boot.writes;
@@ -207,7 +251,7 @@ function apportion(total: number, weights: readonly number[], min = 0): number[]
  *   regions: [{ name: "/usr", lba: 2048, sectors: 1 << 22 }],
  *   phases: [{ name: "kernel", cpuNs: 1e9, share: 0.1 }, { name: "services", cpuNs: 4e9, share: 0.9, parallelism: 4 }],
  * }, 7);
- * console.assert(t.ops.reduce((s, o) => s + o.count, 0) === (64 << 20) / 512);
+ * console.assert(t.ops.reduce((s, o) => s + (o.op === "read" ? o.count : 0), 0) === (64 << 20) / 512);
  * ```
  */
 export function generateBootTrace(params: BootParams, seed: number): BootTrace {
@@ -354,6 +398,8 @@ export interface BootResult {
   reads: number;
   /** Write requests issued. */
   writes: number;
+  /** Flushes issued (a replayed trace's). */
+  flushes: number;
   /** Bytes read. */
   bytesRead: number;
   /** Bytes written. */
@@ -452,6 +498,11 @@ export function runBoot(
       }
     }
     plan = { ops: r.trace, phases, memoryBound: r.memoryBound };
+    if (driver.flush === undefined && r.trace.some((op) => op.op === "flush")) {
+      throw new RangeError(
+        "Cannot replay boot trace: 'trace' has flush operations, which need a driver with flush(): this driver has none",
+      );
+    }
   } else plan = generateBootTrace(data as BootParams, seed ?? sim.seed);
   let counter = 0;
   const nextVersion = nv ?? (() => ++counter);
@@ -465,6 +516,7 @@ export function runBoot(
       phases: [],
       reads: 0,
       writes: 0,
+      flushes: 0,
       bytesRead: 0,
       bytesWritten: 0,
       errors: 0,
@@ -493,12 +545,19 @@ export function runBoot(
             res.reads++;
             res.bytesRead += op.count * SECTOR;
             done((yield driver.read({ lba: op.lba, count: op.count })) as IoResult);
+          } else if (op.op === "flush") {
+            res.flushes++;
+            done((yield driver.flush!()) as IoResult);
           } else {
             res.writes++;
             res.bytesWritten += op.count * SECTOR;
-            const ev = driver.write({ lba: op.lba, count: op.count, version: nextVersion() });
-            ev.then(() => done(ev.value));
-            pendingWrites.push(ev);
+            const { lba, count, fua } = op;
+            const ev = driver.write({ lba, count, version: nextVersion(), fua });
+            if (op.sync === true) done((yield ev) as IoResult);
+            else {
+              ev.then(() => done(ev.value));
+              pendingWrites.push(ev);
+            }
           }
         }
       };

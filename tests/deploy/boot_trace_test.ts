@@ -3,7 +3,7 @@
  * that loadProfile reads) replaces the boot generator in every strategy.
  */
 import assert from "node:assert/strict";
-import { type BootParams, generateBootTrace } from "../../lib/workload/mod.ts";
+import { type BootParams, type BootTraceOp, generateBootTrace } from "../../lib/workload/mod.ts";
 import {
   BUILTIN_PROFILE,
   loadProfile,
@@ -183,16 +183,16 @@ Deno.test("a profile's inline boot trace is checked: operations, phases of paral
   assert.match(far[0], /^image\.bytes\.value: .*70000008.*current value is 32000000000/);
 });
 
-Deno.test("the example profile with a recorded boot loads: reads, a log write, a flush skipped", async () => {
+Deno.test("the example profile with a recorded boot loads: reads, a sync log write, a flush", async () => {
   const p = await loadProfile(
     new URL("../../data/examples/recorded-boot/profile.json", import.meta.url),
   );
-  const trace = (p.boot.params.value as { trace: { op: string; lba: number }[] }).trace;
-  assert.deepEqual(trace.map((o) => `${o.op} ${o.lba}`), [
-    "read 2048",
-    "write 20000000",
-    "read 4000000",
-    "read 3000128",
-  ]);
+  const trace = (p.boot.params.value as { trace: BootTraceOp[] }).trace;
+  assert.deepEqual(
+    trace.map((o) =>
+      o.op === "flush" ? o.op : `${o.op} ${o.lba}${o.op === "write" && o.sync ? " sync" : ""}`
+    ),
+    ["read 2048", "write 20000000 sync", "read 4000000", "read 3000128", "flush"],
+  );
   assert.equal(p.boot.cores.value, base.boot.cores.value);
 });

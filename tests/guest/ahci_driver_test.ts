@@ -20,6 +20,7 @@ Deno.test("AhciDriver.init() programs the port in the spec's order and identifie
     queueDepth: 32,
     ncq: true,
     model: "memdisk",
+    fua: true,
   });
   const writes = rig.accesses.filter((a) => a.write).map((a) => a.offset);
   const at = (off: number) => writes.indexOf(off);
@@ -507,4 +508,27 @@ Deno.test("a command caught in another's reset is issued again without using up 
   assert.ok(caught.latency > 100e6, "it waited for the reset");
   const s = rig.driver.stats;
   assert.deepEqual([s.timeouts, s.resets, s.retries, s.timedOut], [1, 1, 1, 1]);
+});
+
+Deno.test("a FUA write reaches the disk as FUA, queued or not; a disk without FUA gets the write, then a flush", () => {
+  for (const [hbaNcq, fua] of [[true, true], [false, true], [true, false]] as const) {
+    const rig = guestRig({
+      disks: (sim) => [new MemDisk(sim, { sectors: 1 << 16, latency: 100_000, fua })],
+      hbaNcq,
+    });
+    const r = runGuest(rig, function* () {
+      const w = (yield rig.driver.write({ lba: 64, count: 8, version: 3, fua: true })) as IoResult;
+      yield rig.driver.write({ lba: 72, count: 8, version: 4 });
+      return w;
+    });
+    assert.equal(rig.driver.info!.fua, fua);
+    assert.ok(r.ok);
+    // The flush is issued once the write completed: the request takes both latencies.
+    assert.ok(r.latency >= (fua ? 100_000 : 200_000), `latency ${r.latency}`);
+    const log = rig.disks[0].log.map((c) =>
+      c.op === "write" ? `write ${c.lba}${c.fua ? " fua" : ""}` : c.op
+    );
+    assert.deepEqual(log, fua ? ["write 64 fua", "write 72"] : ["write 64", "flush", "write 72"]);
+    assert.equal(rig.disks[0].content.get(64), 3);
+  }
 });

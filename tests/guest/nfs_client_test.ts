@@ -338,3 +338,17 @@ Deno.test("write versions must be integers in [0, 2^31): NaN, fractions and valu
   assert.ok(ok.value.ok);
   assert.deepEqual(Array.from(nfs.overlay.read(0, 2)), [0, 2 ** 31 - 1]);
 });
+
+Deno.test("an NFS client's flush completes at once: its writes completed where they stay (overlay or server)", () => {
+  const { sim, nfs } = world();
+  let flushed: IoResult | undefined;
+  sim.process(function* () {
+    yield nfs.write({ lba: 8, count: 8, version: 5, fua: true });
+    const t = sim.now;
+    flushed = (yield nfs.flush()) as IoResult;
+    assert.equal(sim.now, t);
+  });
+  sim.run();
+  assert.deepEqual(flushed, { ok: true, latency: 0 });
+  assert.equal(nfs.overlay.get(8), 5);
+});

@@ -167,7 +167,7 @@ Deno.test("encodeAtaCommand() then decodeAtaCommand() round-trips every valid re
       lba: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
       count: fc.integer({ min: 1, max: 65536 }),
       tag: fc.constant(0),
-      fua: fc.constant(false),
+      fua: fc.boolean(), // a write only (WRITE DMA FUA EXT)
       read: fc.boolean(),
     }),
     fc.record({
@@ -182,13 +182,14 @@ Deno.test("encodeAtaCommand() then decodeAtaCommand() round-trips every valid re
   fc.assert(fc.property(arb, (x) => {
     const kind = x.read ? "read" : "write";
     const ncq = x.form === "ncq";
+    const fua = x.fua && (ncq || !x.read);
     const fis = encodeAtaCommand({
       kind,
       lba: x.lba,
       count: x.count,
       ncq,
       tag: x.tag,
-      fua: x.fua,
+      fua,
       lba48: x.form !== "lba28",
     });
     const c = decodeAtaCommand(decodeH2dFis(encodeH2dFis(fis)));
@@ -196,8 +197,29 @@ Deno.test("encodeAtaCommand() then decodeAtaCommand() round-trips every valid re
     assert.equal(c.lba, x.lba);
     assert.equal(c.count, x.count);
     assert.equal(c.ncq, ncq);
-    if (ncq) assert.deepEqual([c.tag, c.fua], [x.tag, x.fua]);
+    assert.equal(c.fua ?? false, fua);
+    if (ncq) assert.equal(c.tag, x.tag);
   }));
+});
+
+Deno.test("a non-queued FUA write is WRITE DMA FUA EXT (3Dh); FUA on a non-queued read or a 28-bit write is refused", () => {
+  const fis = encodeAtaCommand({ kind: "write", lba: 4096, count: 8, fua: true });
+  assert.equal(fis.command, 0x3d);
+  const c = decodeAtaCommand(decodeH2dFis(encodeH2dFis(fis)));
+  assert.deepEqual([c.kind, c.lba, c.count, c.ncq, c.fua, c.lba48], [
+    "write",
+    4096,
+    8,
+    false,
+    true,
+    true,
+  ]);
+  for (const bad of [{ kind: "read" as const }, { kind: "write" as const, lba48: false }]) {
+    assert.throws(() => encodeAtaCommand({ lba: 0, count: 1, fua: true, ...bad }), {
+      name: "RangeError",
+      message: /'fua' needs 'ncq', or a write with 'lba48': current value is true/,
+    });
+  }
 });
 
 Deno.test("encodeAtaCommand() rejects a 28-bit LBA that does not fit with a RangeError", () => {

@@ -342,3 +342,21 @@ Deno.test("virtioBlkIssues and remoteImageFileIssues list every bad option, as t
     ["queueDepth", "overlayAccess", "overlayBandwidth"],
   );
 });
+
+Deno.test("a FUA write through virtio-blk (no FUA in virtio) is the write, then a flush the guest waits for", () => {
+  const run = (fua: boolean) => {
+    const { sim, vm } = bootedVm();
+    const blk = new VirtioBlk({ vm, backend: hdd(sim), costs: VIRTIO });
+    let r: VirtioIoResult | undefined;
+    sim.process(function* (): ProcessGenerator<void> {
+      r = (yield blk.write({ lba: 4096, count: 8, version: 3, fua })) as VirtioIoResult;
+    });
+    sim.run();
+    return { r: r!, requests: blk.stats.virtioRequests };
+  };
+  const plain = run(false), fua = run(true);
+  assert.ok(plain.r.ok && fua.r.ok);
+  assert.deepEqual([plain.requests, fua.requests], [1, 2]);
+  // The flush is a second request after the write completed: the guest waits for both.
+  assert.ok(fua.r.latency > plain.r.latency, `${fua.r.latency} vs ${plain.r.latency}`);
+});

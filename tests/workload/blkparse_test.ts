@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseBlkparse } from "../../lib/workload/blkparse.ts";
+import type { BootTraceOp } from "../../lib/workload/boot.ts";
 
 /** A default-format event line: device, cpu, sequence, time, pid, action, then the rest. */
 function ev(time: string, action: string, rest: string, dev = "8,0", cpu = 0): string {
@@ -40,11 +41,14 @@ function thrown(f: () => unknown): string {
   throw new Error("did not throw");
 }
 
-Deno.test("blkparse: D events become reads and writes, Q and C do not", () => {
-  const ops = parseBlkparse(SAMPLE);
-  assert.deepEqual(ops.map(({ op, lba, count }) => ({ op, lba, count })), [
-    { op: "write", lba: 223490, count: 8 },
+/** What each op does, without its think time. */
+const shape = (ops: BootTraceOp[]) => ops.map(({ thinkNs: _, ...rest }) => rest);
+
+Deno.test("blkparse: D events become reads, writes and flushes, Q and C do not", () => {
+  assert.deepEqual(shape(parseBlkparse(SAMPLE)), [
+    { op: "write", lba: 223490, count: 8, sync: true },
     { op: "read", lba: 1024, count: 256 },
+    { op: "flush" },
     { op: "read", lba: 9000, count: 32 },
   ]);
 });
@@ -52,8 +56,9 @@ Deno.test("blkparse: D events become reads and writes, Q and C do not", () => {
 Deno.test("blkparse: think time runs from the previous issue or completion", () => {
   const ops = parseBlkparse(SAMPLE);
   // First: 0. Read at 350 us: its last C (305.410 us) is later than the write's issue (8.931 us).
-  // RA at 700 us: the read completed at 400 us (the flush and the discard are not requests).
-  assert.deepEqual(ops.map((o) => o.thinkNs), [0, 350_000 - 305_410, 300_000]);
+  // Flush at 500 us: the read completed at 400 us. RA at 700 us: the flush was issued at 500 us
+  // (the discard is not a request).
+  assert.deepEqual(ops.map((o) => o.thinkNs), [0, 350_000 - 305_410, 100_000, 200_000]);
   assert.ok(ops.every((o) => Number.isInteger(o.thinkNs)));
 });
 
@@ -81,26 +86,46 @@ Deno.test("blkparse: events from several CPUs are put in time order", () => {
     ev("0.000200000", "D", "W 200 + 8 [a]", "8,0", 2),
     ev("0.000200000", "D", "R 201 + 8 [a]", "8,0", 0), // a tie keeps line order
   ].join("\n"));
-  assert.deepEqual(ops.map((o) => o.lba), [100, 200, 201, 300]);
+  assert.deepEqual(ops.map((o) => o.op !== "flush" && o.lba), [100, 200, 201, 300]);
   assert.deepEqual(ops.map((o) => o.thinkNs), [0, 100_000, 0, 100_000]);
 });
 
 Deno.test("blkparse: a partition's trace is moved by partitionStart", () => {
   const ops = parseBlkparse(SAMPLE, { partitionStart: 2048 });
-  assert.deepEqual(ops.map((o) => o.lba), [223490 + 2048, 1024 + 2048, 9000 + 2048]);
+  assert.deepEqual(ops.map((o) => o.op === "flush" ? "-" : o.lba), [
+    223490 + 2048,
+    1024 + 2048,
+    "-",
+    9000 + 2048,
+  ]);
 });
 
-Deno.test("blkparse: flushes, discards and empty requests are skipped", () => {
+Deno.test("blkparse: flushes are kept (old and new kernels' forms), a preflush before its write; discards and empty requests are skipped", () => {
   const ops = parseBlkparse([
-    ev("0.000001000", "D", "FWS [jbd2/sda1-8]"),
+    ev("0.000001000", "D", "FWS [jbd2/sda1-8]"), // Linux 3.x: a write flagged flush, no data
     ev("0.000002000", "D", "FWS 0 + 0 [jbd2/sda1-8]"),
     ev("0.000003000", "D", "D 5000 + 64 [fstrim]"),
     ev("0.000004000", "D", "DE 5000 + 64 [blkdiscard]"),
     ev("0.000005000", "D", "N 0 (12 00 00 00 24 00 ..) [sg_inq]"),
     ev("0.000006000", "D", "W 77 + 0 [a]"),
-    ev("0.000007000", "D", "FWFS 80 + 8 [a]"), // a write with a pre-flush and FUA is kept
+    ev("0.000007000", "D", "FWFS 80 + 8 [a]"), // preflush, write, FUA, sync
+    ev("0.000008000", "D", "FF [kworker]"), // Linux 4.10+: REQ_OP_FLUSH with PREFLUSH
+    ev("0.000009000", "D", "F [kworker]"),
+    ev("0.000010000", "D", "FN [kworker]"),
+    ev("0.000011000", "D", "WFS 96 + 8 [jbd2/sda1-8]"), // FUA without preflush
+    ev("0.000012000", "D", "WM 104 + 8 [a]"), // neither sync nor FUA
   ].join("\n"));
-  assert.deepEqual(ops, [{ op: "write", lba: 80, count: 8, thinkNs: 0 }]);
+  assert.deepEqual(ops, [
+    { op: "flush", thinkNs: 0 },
+    { op: "flush", thinkNs: 1000 },
+    { op: "flush", thinkNs: 5000 },
+    { op: "write", lba: 80, count: 8, thinkNs: 0, sync: true, fua: true },
+    { op: "flush", thinkNs: 1000 },
+    { op: "flush", thinkNs: 1000 },
+    { op: "flush", thinkNs: 1000 },
+    { op: "write", lba: 96, count: 8, thinkNs: 1000, sync: true, fua: true },
+    { op: "write", lba: 104, count: 8, thinkNs: 1000 },
+  ]);
 });
 
 Deno.test("blkparse: several devices need a device choice", () => {
@@ -112,7 +137,7 @@ Deno.test("blkparse: several devices need a device choice", () => {
   assert.deepEqual(parseBlkparse(text, { device: "8,16" }), [
     { op: "read", lba: 64, count: 8, thinkNs: 0 },
   ]);
-  assert.equal(parseBlkparse(text, { device: "8,0" }).length, 3);
+  assert.equal(parseBlkparse(text, { device: "8,0" }).length, 4);
   assert.match(
     thrown(() => parseBlkparse(text, { device: "8,32" })),
     /'device' .*8,0, 8,16.*"8,32"/,
@@ -164,7 +189,7 @@ Deno.test("blkparse: options are checked", () => {
     /'device' must be text "major,minor", e\.g\. "8,0": current value is "8:0"/,
   );
   assert.match(thrown(() => parseBlkparse(SAMPLE, { partitionStart: 1.5 })), /partitionStart/);
-  assert.equal(parseBlkparse(SAMPLE, { device: " 8, 0 " }).length, 3);
+  assert.equal(parseBlkparse(SAMPLE, { device: " 8, 0 " }).length, 4);
 });
 
 Deno.test("blkparse: every D read or write of 1 sector or more becomes an op", () => {
@@ -193,8 +218,15 @@ Deno.test("blkparse: every D read or write of 1 sector or more becomes an op", (
       assert.equal(ops.length, expected.length);
       assert.ok(ops.every((o) => Number.isInteger(o.thinkNs) && o.thinkNs >= 0));
       assert.deepEqual(
-        ops.map((o) => [o.op, o.lba, o.count]),
-        expected.map((l) => [l.rwbs[0] === "W" ? "write" : "read", l.sector + start, l.count]),
+        ops.map((o) =>
+          o.op === "flush" ? [o.op] : [o.op, o.lba, o.count, o.op === "write" && o.sync === true]
+        ),
+        expected.map((l) => [
+          l.rwbs[0] === "W" ? "write" : "read",
+          l.sector + start,
+          l.count,
+          l.rwbs === "WS",
+        ]),
       );
     }),
   );
@@ -208,5 +240,8 @@ Deno.test("blkparse: SCSI/ATA pass-through commands (udev's disk queries) are sk
     "  8,0    1        4     0.003000000   0  C   R (12 00 00 00 24 00) [0]",
     "  8,0    0        5     0.010000000   1  D   R 4096 + 8 [systemd]",
   ].join("\n"));
-  assert.deepEqual(ops.map((o) => [o.lba, o.thinkNs]), [[2048, 0], [4096, 7_000_000]]);
+  assert.deepEqual(ops.map((o) => o.op === "read" && [o.lba, o.thinkNs]), [[2048, 0], [
+    4096,
+    7_000_000,
+  ]]);
 });

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { Recorder, Simulation } from "../../lib/sim/mod.ts";
 import {
   type BootParams,
+  type BootTraceOp,
   generateBootTrace,
   GuestCpus,
   parseBootTrace,
@@ -39,7 +40,7 @@ function params(over: Partial<BootParams> = {}): BootParams {
 
 function play(
   p: Parameters<typeof runBoot>[2],
-  drv: { latency: number; bandwidth?: number },
+  drv: { latency: number; bandwidth?: number; flushLatency?: number },
   cpu = { overhead: 0, cores: 2 },
 ) {
   const sim = new Simulation({ seed: 11 });
@@ -108,7 +109,9 @@ Deno.test("boot trace totals match the parameters for any parameters (property)"
         assert.equal(t.ops.length, requests + writes);
         assert.equal(t.ops.reduce((s, o) => s + o.thinkNs, 0), cpu.reduce((a, b) => a + b, 0));
         assert.ok(
-          t.ops.every((o) => o.count >= 1 && Number.isInteger(o.thinkNs) && o.thinkNs >= 0),
+          t.ops.every((o) =>
+            o.op !== "flush" && o.count >= 1 && Number.isInteger(o.thinkNs) && o.thinkNs >= 0
+          ),
         );
       },
     ),
@@ -203,6 +206,36 @@ Deno.test("boot replays an explicit trace with its phases", () => {
   // kernel: 2 x (1000 + 10000); services: two readers in parallel, 500 + 10000.
   assert.equal(result.duration, 22_000 + 10_500);
   assert.equal(driver.versions.get(100), 1);
+});
+
+Deno.test("a replayed sync write and a flush hold their reader; a plain write does not; fua reaches the driver", () => {
+  const w = { op: "write", lba: 100, count: 8, thinkNs: 0 } as const;
+  const r = { op: "read", lba: 0, count: 8, thinkNs: 0 } as const;
+  const run = (...trace: BootTraceOp[]) =>
+    play({ trace }, { latency: 1_000_000, flushLatency: 5_000_000 });
+  // Write-back: the read goes at once, the phase waits for the write at its end.
+  assert.equal(run(w, r).result.duration, 1_000_000);
+  assert.equal(run({ ...w, sync: true }, r).result.duration, 2_000_000);
+  const flushed = run({ op: "flush", thinkNs: 0 }, r);
+  assert.equal(flushed.result.duration, 6_000_000);
+  assert.equal(flushed.result.flushes, 1);
+  const fua = run({ ...w, fua: true }, { ...w, lba: 200 }, r);
+  assert.deepEqual(fua.driver.durable, ["fua 100"]);
+  assert.equal(fua.result.duration, 1_000_000); // fua alone does not make the reader wait
+});
+
+Deno.test("a trace with a flush is refused on a driver that cannot flush", () => {
+  const sim = new Simulation();
+  const io = () => sim.timeout(10, { ok: true, versions: new Int32Array(8), latency: 10 });
+  const cpus = new GuestCpus(sim, { cpu: fakeCpu(), cores: 1 });
+  const trace = parseBootTrace([{ op: "read", lba: 0, count: 8, thinkNs: 0 }, {
+    op: "flush",
+    thinkNs: 0,
+  }]);
+  assert.throws(() => runBoot({ sim, read: io, write: io }, cpus, { trace }), {
+    name: "RangeError",
+    message: /'trace' has flush operations, which need a driver with flush\(\)/,
+  });
 });
 
 Deno.test("bad boot parameters are rejected, naming the field", () => {

@@ -44,6 +44,8 @@ export class MemDisk implements BlockDevice {
   readonly content: VersionMap;
   readonly queueDepth: number;
   readonly latency: SimTime;
+  /** Takes FUA writes (IDENTIFY says so). */
+  readonly fua: boolean;
   /** Commands seen, in submission order. */
   readonly log: DiskCommand[] = [];
   /** Highest number of commands outstanding at once. */
@@ -63,6 +65,7 @@ export class MemDisk implements BlockDevice {
       name?: string;
       initial?: number;
       fail?: DiskFault;
+      fua?: boolean;
     },
   ) {
     this.name = options.name ?? "memdisk";
@@ -71,6 +74,7 @@ export class MemDisk implements BlockDevice {
     this.queueDepth = options.queueDepth ?? 32;
     this.content = new VersionMap(options.sectors, options.initial ?? NO_VERSION);
     this.fail = options.fail;
+    this.fua = options.fua ?? true;
   }
 
   get outstanding(): number {

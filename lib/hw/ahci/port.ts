@@ -889,7 +889,7 @@ function scatterBytes(mem: PhysicalMemory, d: DecodedCommand, bytes: Uint8Array)
 /**
  * IDENTIFY DEVICE data (ACS-3 §7.16.7): words 10-19 serial, 27-46 model,
  * 60-61 28-bit capacity, 75 queue depth - 1, 76 bit 8 NCQ, 83 bit 10 LBA48,
- * 100-103 48-bit capacity.
+ * 84/87 bit 6 WRITE DMA FUA EXT supported/enabled, 100-103 48-bit capacity.
  */
 function identifyData(disk: BlockDevice): Uint8Array {
   const w = new Uint16Array(256);
@@ -903,6 +903,9 @@ function identifyData(disk: BlockDevice): Uint8Array {
   w[75] = Math.max(0, Math.min(disk.queueDepth, 32) - 1);
   w[76] = disk.queueDepth > 1 ? 1 << 8 : 0;
   w[83] = 1 << 14 | 1 << 10; // valid, 48-bit address feature set
+  const fua = disk.fua === false ? 0 : 1 << 6; // WRITE DMA FUA EXT (Linux's ata_id_has_fua)
+  w[84] = 1 << 14 | fua; // valid
+  w[87] = 1 << 14 | fua; // the same, as enabled
   w[86] = 1 << 10;
   let s = disk.sectors;
   for (let i = 100; i <= 103; i++) {

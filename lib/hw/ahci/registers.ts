@@ -257,6 +257,7 @@ export const enum AtaCmd {
   WRITE_DMA = 0xca,
   READ_DMA_EXT = 0x25,
   WRITE_DMA_EXT = 0x35,
+  WRITE_DMA_FUA_EXT = 0x3d,
   READ_FPDMA_QUEUED = 0x60,
   WRITE_FPDMA_QUEUED = 0x61,
   IDENTIFY_DEVICE = 0xec,

@@ -151,7 +151,7 @@ export interface AtaCommand {
   ncq: boolean;
   /** NCQ tag (COUNT bits 7:3). */
   tag?: number;
-  /** NCQ forced unit access (DEVICE bit 7). */
+  /** Forced unit access: NCQ's DEVICE bit 7, or WRITE DMA FUA EXT. */
   fua?: boolean;
   /** LBA48 addressing. */
   lba48: boolean;
@@ -449,6 +449,7 @@ const READS = new Set<number>([AtaCmd.READ_DMA, AtaCmd.READ_DMA_EXT, AtaCmd.READ
 const LBA48 = new Set<number>([
   AtaCmd.READ_DMA_EXT,
   AtaCmd.WRITE_DMA_EXT,
+  AtaCmd.WRITE_DMA_FUA_EXT,
   AtaCmd.READ_FPDMA_QUEUED,
   AtaCmd.WRITE_FPDMA_QUEUED,
 ]);
@@ -461,6 +462,8 @@ const ATA_DECODERS: Record<number, (f: H2dFis) => Omit<AtaCommand, "opcode">> = 
   // 48-bit DMA EXT: COUNT 0 means 65536 (ACS-3 §7.23, §7.59).
   [AtaCmd.READ_DMA_EXT]: (f) => dma48(f),
   [AtaCmd.WRITE_DMA_EXT]: (f) => dma48(f),
+  // WRITE DMA FUA EXT (3Dh): DMA EXT whose data reaches the medium before it completes (ACS-3).
+  [AtaCmd.WRITE_DMA_FUA_EXT]: (f) => ({ ...dma48(f), fua: true }),
   // FPDMA QUEUED: count in FEATURES, tag in COUNT 7:3, FUA in DEVICE 7 (ACS-3 §7.26, §7.62).
   [AtaCmd.READ_FPDMA_QUEUED]: (f) => fpdma(f),
   [AtaCmd.WRITE_FPDMA_QUEUED]: (f) => fpdma(f),
@@ -529,7 +532,8 @@ export function decodeAtaCommand(fis: H2dFis): AtaCommand {
 
 /**
  * Builds the H2D FIS for a command (the inverse of {@link decodeAtaCommand}):
- * NCQ uses FPDMA QUEUED, `lba48: false` uses READ/WRITE DMA, else DMA EXT;
+ * NCQ uses FPDMA QUEUED, `lba48: false` uses READ/WRITE DMA, else DMA EXT
+ * (a write with `fua`: WRITE DMA FUA EXT; `fua` otherwise needs NCQ);
  * "log" is READ LOG EXT of log address `lba` (7:0, page in 15:8), `count`
  * pages (at least 1).
  * @throws RangeError when the LBA or count does not fit the chosen form.
@@ -596,6 +600,12 @@ export function encodeAtaCommand(
       count: tag << 3,
     };
   }
+  if (fua && (read || !lba48)) {
+    // Only NCQ, or WRITE DMA FUA EXT, carries FUA: no non-queued read or 28-bit write does.
+    throw new RangeError(
+      "Cannot encode ATA command: 'fua' needs 'ncq', or a write with 'lba48': current value is true",
+    );
+  }
   if (!lba48) {
     return {
       ...base,
@@ -607,7 +617,7 @@ export function encodeAtaCommand(
   }
   return {
     ...base,
-    command: read ? AtaCmd.READ_DMA_EXT : AtaCmd.WRITE_DMA_EXT,
+    command: read ? AtaCmd.READ_DMA_EXT : fua ? AtaCmd.WRITE_DMA_FUA_EXT : AtaCmd.WRITE_DMA_EXT,
     lba,
     count: count % 65536,
   };

@@ -41,6 +41,11 @@ export interface BlockDevice {
   readonly content: VersionMap;
   /** Maximum NCQ queue depth the device accepts (32 for SATA). */
   readonly queueDepth: number;
+  /**
+   * Takes forced-unit-access writes (IDENTIFY word 84 bit 6: WRITE DMA FUA EXT). Absent: true,
+   * as every disk model here honours `fua`.
+   */
+  readonly fua?: boolean;
   /** Queues a command; the event succeeds when it completes. Commands that fail still succeed with ok=false. */
   submit(cmd: DiskCommand): SimEvent<DiskResult>;
   /** Commands queued or in service. */
