@@ -98,6 +98,31 @@ Deno.test("a blkparse trace in a profile is replayed, and sizes the image's area
   });
 });
 
+Deno.test("journal commits (a flush, then a sync FUA write) cost BMcast more than bare metal: a guest flush waits for the VMM's writes in the drive's cache", () => {
+  const { trace, ...rest } = generatedReplay();
+  const commits = trace.flatMap((o): BootTraceOp[] =>
+    o.op === "write"
+      ? [{ op: "flush", thinkNs: o.thinkNs, phase: o.phase }, {
+        ...o,
+        thinkNs: 0,
+        sync: true,
+        fua: true,
+      }]
+      : [o]
+  );
+  const startup = (t: BootTraceOp[], strategy: string) => {
+    const raw = structuredClone(base) as unknown as { boot: { params: unknown } };
+    raw.boot.params = { value: { trace: t, ...rest }, source: "the generator's trace, seed 1" };
+    const point = { run: "r", strategy, nodes: 1, seed: 1 };
+    return runFleet({ profile: parseProfile(raw), point }).totals[0].totalS;
+  };
+  const cost = (strategy: string) => startup(commits, strategy) - startup(trace, strategy);
+  const [bare, bmcast] = [cost("bare-metal"), cost("bmcast")];
+  // 200 commits: under a second on bare metal; several on BMcast (README: +0.7 s, +7.0 s).
+  assert.ok(bare > 0 && bare < 1.5, `bare metal +${bare} s`);
+  assert.ok(bmcast > 4 * bare, `BMcast +${bmcast} s, bare metal +${bare} s`);
+});
+
 Deno.test("blkparse options of a trace file are taken, and refused for a .json trace", async () => {
   await inDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/boot.txt`, BLKPARSE);
