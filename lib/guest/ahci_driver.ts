@@ -155,7 +155,11 @@ export interface AhciDriverInfo {
   ncq: boolean;
   /** Model string (IDENTIFY words 27-46). */
   model: string;
-  /** The disk takes WRITE DMA FUA EXT (IDENTIFY word 84 bit 6, as Linux's ata_id_has_fua). */
+  /**
+   * The disk takes WRITE DMA FUA EXT (IDENTIFY word 84 bit 6, as Linux's ata_id_has_fua). Linux
+   * also needs `libata.fua=1`, long off by default: without it, the block layer sends FUA
+   * writes as a write and a flush, as this driver does for a disk without FUA.
+   */
   fua: boolean;
 }
 
@@ -533,8 +537,9 @@ export class AhciDriver implements GuestBlockDriver {
     };
     sim.allOf(parts).then((ev) => {
       const rs = ev.value as CmdResult[];
-      if (!fua || info.fua) return settle(rs);
-      // No FUA on the disk: a flush after the write (its data is in the cache by then).
+      if (!fua || info.fua || rs.some((r) => !r.ok)) return settle(rs);
+      // No FUA on the disk: a flush after the write (its data is in the cache by then); a
+      // failed write ends there, as Linux's blk-flush sequence does.
       const flush = this.#command("flush", 0, 0);
       flush.then(() => settle([...rs, flush.value]));
     });

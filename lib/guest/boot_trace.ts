@@ -32,9 +32,10 @@ export interface BootOp {
 export interface BootTraceOptions {
   /**
    * The operations: an array (a trace) or a generator (a synthetic workload).
-   * Each is checked as it is pulled, by the rules of a trace file
-   * (lib/workload `BootTraceSchema`): op "read" or "write", lba an integer
-   * >= 0, count an integer >= 1, thinkNs an integer >= 0.
+   * Each is checked as it is pulled, by the rules of a trace file's reads
+   * and writes (lib/workload `BootTraceSchema`): op "read" or "write", lba an
+   * integer >= 0, count an integer >= 1, thinkNs an integer >= 0. (Flushes,
+   * sync and FUA writes are lib/workload runBoot's.)
    */
   ops: Iterable<BootOp>;
   /** Requests kept outstanding at most. @default 1 */

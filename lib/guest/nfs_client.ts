@@ -73,7 +73,7 @@ export interface NfsClientOptions {
 
 /** Counters. */
 export interface NfsClientStats {
-  /** Guest read and write calls. */
+  /** Guest read, write and flush calls. */
   requests: number;
   /** READ RPCs sent, read-ahead included. */
   rpcs: number;

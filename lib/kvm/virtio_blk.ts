@@ -127,7 +127,7 @@ export interface VirtioBlkOptions {
 
 /** Counters. */
 export interface VirtioBlkStats {
-  /** Guest requests (read/write/flush calls). */
+  /** Guest requests (read/write/flush calls; a FUA write counts as a write and a flush). */
   requests: number;
   /** Virtio requests after splitting. */
   virtioRequests: number;

@@ -9,14 +9,19 @@
  *   D or C line of a read or write without `RWBS sector + count [name]`, is
  *   malformed: every malformed line is named (`line 12`, the first ten).
  * - Only D events (issued to the driver) become requests: that is what the
- *   disk interface sees, after merging. RWBS (Linux blk_fill_rwbs) with `W`
- *   is a write, with `R` a read; a write's `S` makes it `sync` (the boot waits
- *   for it) and an `F` after the `W` `fua`. A flush (`F` alone or first, with
- *   no data: `F`, `FF`, `FN`, an old kernel's `FWS 0 + 0`) is a flush; an `F`
- *   first before a read or write with data is a flush, then that request. A
- *   discard (`D`), `N`, any other request of 0 sectors and SCSI/ATA
- *   pass-through commands (`R 36 (12 00 ..)`, udev's disk queries at boot) are
- *   skipped. Q, G, I, M, P, U, A, X, T and the rest are ignored.
+ *   disk interface sees, after merging. The RWBS (blkparse's fill_rwbs: an
+ *   `F` for a flush, then `D`, `W`, `R` or `N`, then `F` for FUA, `A`, `S`,
+ *   `M`) with `W` is a write, with `R` a read, and an `F` after the `W` makes
+ *   the write `fua`. A flush with no data is a flush: `FWS` (Linux up to 4.9)
+ *   or `FN` (4.10 on); an `F` first on a request with data is a flush, then
+ *   that request (ftrace's `FF` and `F` are taken too). A discard (`D`), `N`,
+ *   any other request of 0 sectors and SCSI/ATA pass-through commands (`R 36
+ *   (12 00 ..)`, udev's disk queries at boot) are skipped. Q, G, I, M, P, U,
+ *   A, X, T and the rest are ignored.
+ * - Waits: a flush, or a write with `S`, is `sync` (the replay waits for it)
+ *   when the recording did: its C came before any later D. A burst of sync
+ *   writes issued back to back is thus replayed as the burst, with only the
+ *   last one waited for.
  * - `lba` = sector + `partitionStart`: 0 for blktrace's output, which gives a
  *   partition's requests in the disk's sectors too; a partition's first
  *   sector for a trace whose sectors count from the partition's start.
@@ -25,7 +30,7 @@
  *   time since the later of the previous request's issue and the last C
  *   (completion, of any request) at or before it; 0 for the first.
  * - A text with events of several devices needs `device`; one with no D
- *   read or write is refused.
+ *   read or write (flushes alone included) is refused.
  */
 import type { BootTraceOp } from "./boot.ts";
 import {
@@ -86,6 +91,26 @@ interface Event {
   line: number;
   /** What a D event issues: a flush (alone, or a preflush), then a read or write. */
   ops?: BootTraceOp[];
+  /** Pairs a C with its D: the sectors, or "flush". */
+  key?: string;
+  /** The RWBS has S. */
+  sync?: boolean;
+}
+
+/** A D event's request in flight: its ops, its S, and whether a later D came before its C. */
+interface InFlight {
+  ops: BootTraceOp[];
+  sync: boolean;
+  overtaken: boolean;
+}
+
+/**
+ * A request that completed before anything else was issued: the boot waited
+ * for it, so the replay waits for a flush, and for a write the issuer marked
+ * sync (S).
+ */
+function markWaited(f: InFlight): void {
+  for (const op of f.ops) if (op.op === "flush" || (op.op === "write" && f.sync)) op.sync = true;
 }
 
 /** Exact ns from the decimal text: a float would round 0.000008931 s. */
@@ -143,35 +168,34 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     const rwbs = io?.[1] ?? rest.split(/\s/)[0];
     const r = rwbsOf(rwbs);
     const data = r.kind === "read" || r.kind === "write";
-    // A read or write must say where; a flush (F) may print no sector at all.
+    // A read or write must say where; a flush (an F first, as "FWS") may print no sector at all.
     if (
       !/^[A-Z]+$/.test(rwbs) ||
-      (data && (io === null || (io[3] === undefined && !/F/.test(rwbs))))
+      (data && (io === null || (io[3] === undefined && !r.preflush)))
     ) {
       return void malformed();
     }
     const ns = timeNs(sec, frac);
     const count = Number(io?.[3] ?? 0);
+    const withData = data && count >= 1;
+    // A flush alone, a preflush (before the data), or an old kernel's "FWS 0 + 0".
+    const flush = r.kind === "flush" || (data && r.preflush);
+    // What pairs a completion with its issue: the sectors, or "flush" for a flush alone.
+    const key = withData ? `${io![2]}+${count}` : flush ? "flush" : undefined;
     const ops: BootTraceOp[] = [];
     if (action === "D") {
-      // A flush alone, a preflush (before the data), or an old kernel's "FWS 0 + 0".
-      if (r.kind === "flush" || (data && r.preflush)) ops.push({ op: "flush", thinkNs: 0 });
-      if (data && count >= 1) {
+      if (flush) ops.push({ op: "flush", thinkNs: 0 });
+      if (withData) {
         const lba = Number(io![2]) + partitionStart;
         ops.push(
-          r.kind === "read" ? { op: "read", lba, count, thinkNs: 0 } : {
-            op: "write",
-            lba,
-            count,
-            thinkNs: 0,
-            ...(r.sync ? { sync: true } : {}),
-            ...(r.fua ? { fua: true } : {}),
-          },
+          r.kind === "read"
+            ? { op: "read", lba, count, thinkNs: 0 }
+            : { op: "write", lba, count, thinkNs: 0, ...(r.fua ? { fua: true } : {}) },
         );
       }
     }
     if (action === "C" || ops.length > 0) {
-      events.push({ dev, ns, complete: action === "C", line: i, ops });
+      events.push({ dev, ns, complete: action === "C", line: i, ops, key, sync: r.sync });
     }
   });
 
@@ -200,15 +224,34 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
   const kept = events.filter((e) => chosen === undefined || e.dev === chosen)
     .sort((a, b) => a.ns - b.ns || Number(b.complete) - Number(a.complete) || a.line - b.line);
   const ops: BootTraceOp[] = [];
+  // Issued and not completed yet, by key (oldest first).
+  const pending = new Map<string, InFlight[]>();
+  const inFlight = new Set<InFlight>();
   let since = -Infinity; // the later of the last issue and the last completion
   for (const e of kept) {
-    (e.ops ?? []).forEach((op, k) => {
-      // The event's first operation thinks; a preflush's write follows it at once.
-      ops.push({ ...op, thinkNs: ops.length === 0 || k > 0 ? 0 : Math.max(0, e.ns - since) });
-    });
+    if (e.complete) {
+      const started = e.key === undefined ? undefined : pending.get(e.key)?.shift();
+      if (started !== undefined) {
+        inFlight.delete(started);
+        if (!started.overtaken) markWaited(started);
+      }
+    } else if (e.ops !== undefined && e.ops.length > 0) {
+      for (const f of inFlight) f.overtaken = true; // issued before they completed: no wait
+      const mine = e.ops.map((op, k) => {
+        // The event's first operation thinks; a preflush's write follows it at once.
+        const thinkNs = ops.length === 0 || k > 0 ? 0 : Math.max(0, e.ns - since);
+        return { ...op, thinkNs };
+      });
+      ops.push(...mine);
+      if (e.key !== undefined) {
+        const f = { ops: mine, sync: e.sync === true, overtaken: false };
+        (pending.get(e.key) ?? pending.set(e.key, []).get(e.key)!).push(f);
+        inFlight.add(f);
+      }
+    }
     since = Math.max(since, e.ns);
   }
-  if (ops.length === 0) {
+  if (!ops.some((o) => o.op !== "flush")) {
     const of = chosen === undefined ? "" : ` of device ${chosen}`;
     throw issuesError(WHAT, [{
       field: "text",

@@ -6,7 +6,7 @@
  * guest's cores, phase after phase, each phase with N readers taking the
  * next operation: think on a core, then a read it waits for (writes are
  * write-back: issued without waiting, awaited at the end of the phase; a
- * trace's `sync` write and flush are waited for).
+ * trace's `sync` writes and flushes are waited for).
  */
 import { z } from "zod";
 import type { Process, ProcessGenerator, Recorder, SimEvent } from "../sim/mod.ts";
@@ -35,11 +35,14 @@ export interface BootTraceRead extends BootOp {
   phase?: string;
 }
 
-/** A write of a boot trace: write-back (the reader goes on) unless `sync`. */
+/** A write of a boot trace: write-back (the reader goes on, the phase's end waits) unless `sync`. */
 export interface BootTraceWrite extends BootOp {
   /** Direction. */
   op: "write";
-  /** The reader waits for it (blkparse's RWBS `S`: somebody waits, e.g. a journal commit). */
+  /**
+   * The reader waits for it (a journal commit). parseBlkparse sets it for a write whose RWBS has
+   * `S` and that completed before the next request was issued: the recorded boot waited for it.
+   */
   sync?: boolean;
   /** Forced unit access: it completes only once on the medium (RWBS `F` after the `W`). */
   fua?: boolean;
@@ -47,10 +50,15 @@ export interface BootTraceWrite extends BootOp {
   phase?: string;
 }
 
-/** A flush of the disk's write cache (blkparse's `F` with no data): the reader waits for it. */
+/** A flush of the disk's write cache (blkparse's `FN`, or `FWS` with no data). */
 export interface BootTraceFlush {
   /** A flush. */
   op: "flush";
+  /**
+   * The reader waits for it, else the phase's end does. parseBlkparse sets it for a flush that
+   * completed before the next request was issued.
+   */
+  sync?: boolean;
   /** CPU time before it is issued, ns. */
   thinkNs: SimTime;
   /** Boot phase the operation belongs to ("boot" when absent). */
@@ -62,7 +70,7 @@ const traceExtent = { lba: int().min(0), count: int().min(1) };
 
 /**
  * Schema of a boot trace file: `[{ op, lba, count, thinkNs, phase? }]`, a write may add `sync`
- * and `fua`, a flush is `{ op: "flush", thinkNs, phase? }`.
+ * and `fua`, a flush is `{ op: "flush", thinkNs, phase?, sync? }`.
  * @example
  * ```ts
  * import { BootTraceSchema } from "./boot.ts";
@@ -81,7 +89,7 @@ export const BootTraceSchema = z.array(
       sync: z.boolean().optional(),
       fua: z.boolean().optional(),
     }).strict(),
-    z.object({ op: z.literal("flush"), ...traceCommon }).strict(),
+    z.object({ op: z.literal("flush"), ...traceCommon, sync: z.boolean().optional() }).strict(),
   ]),
 );
 
@@ -378,7 +386,7 @@ export interface BootPhaseRow {
   endS: number;
   /** Phase duration, seconds. */
   durationS: number;
-  /** Operations of the trace (reads and writes) the phase played. */
+  /** Operations of the trace (reads, writes and flushes) the phase played. */
   requests: number;
 }
 
@@ -498,9 +506,10 @@ export function runBoot(
       }
     }
     plan = { ops: r.trace, phases, memoryBound: r.memoryBound };
-    if (driver.flush === undefined && r.trace.some((op) => op.op === "flush")) {
+    const flushes = r.trace.filter((op) => op.op === "flush").length;
+    if (driver.flush === undefined && flushes > 0) {
       throw new RangeError(
-        "Cannot replay boot trace: 'trace' has flush operations, which need a driver with flush(): this driver has none",
+        `Cannot replay boot trace: 'trace' must have no flush on a driver without flush(): current value has ${flushes}`,
       );
     }
   } else plan = generateBootTrace(data as BootParams, seed ?? sim.seed);
@@ -547,7 +556,12 @@ export function runBoot(
             done((yield driver.read({ lba: op.lba, count: op.count })) as IoResult);
           } else if (op.op === "flush") {
             res.flushes++;
-            done((yield driver.flush!()) as IoResult);
+            const ev = driver.flush!();
+            if (op.sync === true) done((yield ev) as IoResult);
+            else {
+              ev.then(() => done(ev.value));
+              pendingWrites.push(ev);
+            }
           } else {
             res.writes++;
             res.bytesWritten += op.count * SECTOR;

@@ -532,3 +532,21 @@ Deno.test("a FUA write reaches the disk as FUA, queued or not; a disk without FU
     assert.equal(rig.disks[0].content.get(64), 3);
   }
 });
+
+Deno.test("a FUA write that fails on a disk without FUA is not followed by a flush", () => {
+  const rig = guestRig({
+    disks: (sim) => [
+      new MemDisk(sim, {
+        sectors: 1 << 16,
+        latency: 100_000,
+        fua: false,
+        fail: (c) => (c.op === "write" ? "unc" : undefined),
+      }),
+    ],
+  });
+  const r = runGuest(rig, function* () {
+    return (yield rig.driver.write({ lba: 64, count: 8, version: 3, fua: true })) as IoResult;
+  });
+  assert.equal(r.ok, false);
+  assert.deepEqual(rig.disks[0].log.map((c) => c.op), ["write"]);
+});

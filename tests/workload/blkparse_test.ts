@@ -109,9 +109,9 @@ Deno.test("blkparse: flushes are kept (old and new kernels' forms), a preflush b
     ev("0.000005000", "D", "N 0 (12 00 00 00 24 00 ..) [sg_inq]"),
     ev("0.000006000", "D", "W 77 + 0 [a]"),
     ev("0.000007000", "D", "FWFS 80 + 8 [a]"), // preflush, write, FUA, sync
-    ev("0.000008000", "D", "FF [kworker]"), // Linux 4.10+: REQ_OP_FLUSH with PREFLUSH
+    ev("0.000008000", "D", "FF [kworker]"), // ftrace's forms (block_rq_issue), not blkparse's
     ev("0.000009000", "D", "F [kworker]"),
-    ev("0.000010000", "D", "FN [kworker]"),
+    ev("0.000010000", "D", "FN [kworker]"), // Linux 4.10+: REQ_OP_FLUSH
     ev("0.000011000", "D", "WFS 96 + 8 [jbd2/sda1-8]"), // FUA without preflush
     ev("0.000012000", "D", "WM 104 + 8 [a]"), // neither sync nor FUA
   ].join("\n"));
@@ -119,11 +119,11 @@ Deno.test("blkparse: flushes are kept (old and new kernels' forms), a preflush b
     { op: "flush", thinkNs: 0 },
     { op: "flush", thinkNs: 1000 },
     { op: "flush", thinkNs: 5000 },
-    { op: "write", lba: 80, count: 8, thinkNs: 0, sync: true, fua: true },
+    { op: "write", lba: 80, count: 8, thinkNs: 0, fua: true },
     { op: "flush", thinkNs: 1000 },
     { op: "flush", thinkNs: 1000 },
     { op: "flush", thinkNs: 1000 },
-    { op: "write", lba: 96, count: 8, thinkNs: 1000, sync: true, fua: true },
+    { op: "write", lba: 96, count: 8, thinkNs: 1000, fua: true },
     { op: "write", lba: 104, count: 8, thinkNs: 1000 },
   ]);
 });
@@ -218,15 +218,8 @@ Deno.test("blkparse: every D read or write of 1 sector or more becomes an op", (
       assert.equal(ops.length, expected.length);
       assert.ok(ops.every((o) => Number.isInteger(o.thinkNs) && o.thinkNs >= 0));
       assert.deepEqual(
-        ops.map((o) =>
-          o.op === "flush" ? [o.op] : [o.op, o.lba, o.count, o.op === "write" && o.sync === true]
-        ),
-        expected.map((l) => [
-          l.rwbs[0] === "W" ? "write" : "read",
-          l.sector + start,
-          l.count,
-          l.rwbs === "WS",
-        ]),
+        ops.map((o) => o.op === "flush" ? [o.op] : [o.op, o.lba, o.count]),
+        expected.map((l) => [l.rwbs[0] === "W" ? "write" : "read", l.sector + start, l.count]),
       );
     }),
   );
@@ -244,4 +237,46 @@ Deno.test("blkparse: SCSI/ATA pass-through commands (udev's disk queries) are sk
     4096,
     7_000_000,
   ]]);
+});
+
+Deno.test("blkparse: a sync write or a flush is waited for only where the recording waited (it completed before the next issue)", () => {
+  const lines = [];
+  // A burst of 4 sync writes 1 us apart, all completing at 5 ms, then a read: only the last waits.
+  for (let k = 0; k < 4; k++) {
+    lines.push(ev(`0.00000${k + 1}000`, "D", `WS ${100 + 8 * k} + 8 [jbd2/sda1-8]`));
+  }
+  for (let k = 0; k < 4; k++) lines.push(ev("0.005000000", "C", `WS ${100 + 8 * k} + 8 [0]`));
+  lines.push(ev("0.005100000", "D", "R 4096 + 8 [systemd]"));
+  lines.push(ev("0.005200000", "C", "R 4096 + 8 [0]"));
+  // A flush the next read waited for (Linux 3.x and 4.10+ forms), and one it did not.
+  lines.push(ev("0.006000000", "D", "FWS [jbd2/sda1-8]"));
+  lines.push(ev("0.007000000", "C", "FWS 0 [0]"));
+  lines.push(ev("0.007100000", "D", "FN [kworker]"));
+  lines.push(ev("0.007200000", "D", "R 8192 + 8 [systemd]"));
+  lines.push(ev("0.007300000", "C", "FN [0]"));
+  // A sync write with no S, and an S write still in flight at the end: neither waited.
+  lines.push(ev("0.007400000", "D", "W 300 + 8 [a]"));
+  lines.push(ev("0.007500000", "C", "W 300 + 8 [0]"));
+  lines.push(ev("0.007600000", "D", "WS 400 + 8 [a]"));
+  const ops = parseBlkparse(lines.join("\n"));
+  assert.deepEqual(ops.map((o) => `${o.op}${o.op !== "read" && o.sync ? " sync" : ""}`), [
+    "write",
+    "write",
+    "write",
+    "write sync",
+    "read",
+    "flush sync",
+    "flush",
+    "read",
+    "write",
+    "write",
+  ]);
+});
+
+Deno.test("blkparse: a FUA write must say where; a trace of flushes only is refused", () => {
+  assert.match(thrown(() => parseBlkparse(ev("0.1", "D", "WFS [x]"))), /'line 1' must be/);
+  assert.match(
+    thrown(() => parseBlkparse(ev("0.1", "D", "FN [x]"))),
+    /'text' has no D \(issued\) read or write events/,
+  );
 });

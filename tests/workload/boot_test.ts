@@ -208,7 +208,7 @@ Deno.test("boot replays an explicit trace with its phases", () => {
   assert.equal(driver.versions.get(100), 1);
 });
 
-Deno.test("a replayed sync write and a flush hold their reader; a plain write does not; fua reaches the driver", () => {
+Deno.test("a replayed sync write or sync flush holds its reader; a plain one does not; fua reaches the driver", () => {
   const w = { op: "write", lba: 100, count: 8, thinkNs: 0 } as const;
   const r = { op: "read", lba: 0, count: 8, thinkNs: 0 } as const;
   const run = (...trace: BootTraceOp[]) =>
@@ -216,9 +216,11 @@ Deno.test("a replayed sync write and a flush hold their reader; a plain write do
   // Write-back: the read goes at once, the phase waits for the write at its end.
   assert.equal(run(w, r).result.duration, 1_000_000);
   assert.equal(run({ ...w, sync: true }, r).result.duration, 2_000_000);
-  const flushed = run({ op: "flush", thinkNs: 0 }, r);
+  const flushed = run({ op: "flush", thinkNs: 0, sync: true }, r);
   assert.equal(flushed.result.duration, 6_000_000);
   assert.equal(flushed.result.flushes, 1);
+  // A flush nobody waited for: the read goes at once, the phase's end waits for the flush.
+  assert.equal(run({ op: "flush", thinkNs: 0 }, r).result.duration, 5_000_000);
   const fua = run({ ...w, fua: true }, { ...w, lba: 200 }, r);
   assert.deepEqual(fua.driver.durable, ["fua 100"]);
   assert.equal(fua.result.duration, 1_000_000); // fua alone does not make the reader wait
@@ -234,7 +236,7 @@ Deno.test("a trace with a flush is refused on a driver that cannot flush", () =>
   }]);
   assert.throws(() => runBoot({ sim, read: io, write: io }, cpus, { trace }), {
     name: "RangeError",
-    message: /'trace' has flush operations, which need a driver with flush\(\)/,
+    message: /'trace' must have no flush on a driver without flush\(\): current value has 1$/,
   });
 });
 
