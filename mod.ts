@@ -96,7 +96,13 @@ export type {
   RdmaLatencyParts,
   VmxState,
 } from "./lib/hw/mod.ts";
-export { BlockProtocol, InfinibandFabric, Network, starNetwork } from "./lib/net/mod.ts";
+export {
+  BlockProtocol,
+  InfinibandFabric,
+  Network,
+  rackNetwork,
+  starNetwork,
+} from "./lib/net/mod.ts";
 export type {
   ConnectOptions,
   Framing,
@@ -107,6 +113,7 @@ export type {
   OutageOptions,
   Packet,
   PacketHandler,
+  RackOptions,
   SendOptions,
   StarOptions,
   Transport,

@@ -29,7 +29,7 @@ import {
   PhysicalMemory,
   Ssd,
 } from "../hw/mod.ts";
-import { BlockProtocol, framing, type Network, starNetwork } from "../net/mod.ts";
+import { BlockProtocol, framing, type Network, rackNetwork, starNetwork } from "../net/mod.ts";
 import { ImageClient, ImageContent, ImageServer, Inflater, MulticastServer } from "../image/mod.ts";
 import { AhciDriver } from "../guest/mod.ts";
 import {
@@ -212,12 +212,24 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   const names = Array.from({ length: nodes }, (_, i) => `node${i}`);
   const isv = values(profile.imageServer);
   const hosts = Array.from({ length: isv.count }, (_, i) => serverHost(i));
-  const network = starNetwork(sim, {
-    switchLatency: net.switchLatency,
-    hosts: [...hosts, ...names],
-    bandwidth: net.lineRate,
-    latency: net.linkLatency,
-  });
+  const network = net.rackSize === 0
+    ? starNetwork(sim, {
+      switchLatency: net.switchLatency,
+      hosts: [...hosts, ...names],
+      bandwidth: net.lineRate,
+      latency: net.linkLatency,
+    })
+    : rackNetwork(sim, {
+      switchLatency: net.switchLatency,
+      coreHosts: hosts,
+      racks: Array.from(
+        { length: Math.ceil(nodes / net.rackSize) },
+        (_, r) => names.slice(r * net.rackSize, (r + 1) * net.rackSize),
+      ),
+      bandwidth: net.lineRate,
+      uplink: net.uplinkRate,
+      latency: net.linkLatency,
+    });
   const img = values(profile.image);
   const imageBytes = options.imageBytes ?? img.bytes;
   const imageSectors = Math.ceil(imageBytes / 512);

@@ -18,6 +18,8 @@ export {
   type OutageOptions,
   type Packet,
   type PacketHandler,
+  rackNetwork,
+  type RackOptions,
   type SendOptions,
   starNetwork,
   type StarOptions,

@@ -520,3 +520,56 @@ export function starNetwork(sim: Simulation, options: StarOptions): Network {
   }
   return net;
 }
+
+/** Options of {@link rackNetwork}. */
+export interface RackOptions {
+  /** Forwarding latency of every switch (core and top-of-rack), ns. */
+  switchLatency: SimTime;
+  /** Hosts cabled to the core switch (e.g. the image servers). */
+  coreHosts: readonly string[];
+  /** Each rack's hosts, cabled to the rack's own switch (`rack0`, `rack1`, ...). */
+  racks: readonly (readonly string[])[];
+  /** Per-direction line rate of each host cable, bytes/s. */
+  bandwidth: number;
+  /** Per-direction line rate of each rack switch's uplink to the core switch, bytes/s. */
+  uplink: number;
+  /** Cable propagation delay, ns. @default 0 */
+  latency?: SimTime;
+}
+
+/**
+ * Two tiers: a core switch (`core`) with `coreHosts` and one uplink to each
+ * rack's top-of-rack switch, whose hosts are cabled to it. A rack's hosts
+ * reach each other through their own switch; everything else crosses the
+ * rack's uplink (a multicast once per uplink, however many of the rack's
+ * hosts receive it).
+ * @example
+ * ```ts
+ * import { Simulation } from "../sim/mod.ts";
+ * import { rackNetwork } from "./network.ts";
+ * const net = rackNetwork(new Simulation(), {
+ *   switchLatency: 500, coreHosts: ["srv"], racks: [["n0", "n1"], ["n2"]], bandwidth: 125e6, uplink: 1.25e9,
+ * });
+ * console.assert(net.route("srv", "n2").length === 3 && net.route("n0", "n1").length === 2);
+ * console.assert(net.link("rack1", "core").bandwidth === 1.25e9);
+ * ```
+ */
+export function rackNetwork(sim: Simulation, options: RackOptions): Network {
+  const { switchLatency, coreHosts, racks, bandwidth, uplink, latency } = options;
+  const net = new Network(sim);
+  net.addSwitch({ name: "core", latency: switchLatency });
+  for (const h of coreHosts) {
+    net.addHost(h);
+    net.connect({ a: h, b: "core", bandwidth, latency });
+  }
+  racks.forEach((hosts, r) => {
+    const tor = `rack${r}`;
+    net.addSwitch({ name: tor, latency: switchLatency });
+    net.connect({ a: tor, b: "core", bandwidth: uplink, latency });
+    for (const h of hosts) {
+      net.addHost(h);
+      net.connect({ a: h, b: tor, bandwidth, latency });
+    }
+  });
+  return net;
+}

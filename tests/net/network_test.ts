@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { BlockProtocol, Network, type Packet, starNetwork } from "../../lib/net/mod.ts";
+import {
+  BlockProtocol,
+  Network,
+  type Packet,
+  rackNetwork,
+  starNetwork,
+} from "../../lib/net/mod.ts";
 
 function tree(sim: Simulation): Network {
   // a, b on edge switch e1; c on e2; e1 and e2 under core.
@@ -277,4 +283,31 @@ Deno.test("datagrams and multicast copies that start while an end is unreachable
   assert.deepEqual(got.sort(), ["after>srv", "before>srv", "elsewhere>n1", "m1>n0", "m1>n1"]);
   assert.equal(net.lostDatagrams, 3, "one datagram and two copies of m2");
   assert.equal(net.heldBack + net.lostTries, 0, "datagrams are not retransmitted");
+});
+
+Deno.test("rackNetwork: a rack's hosts meet at their own switch; a core host's multicast crosses each rack's uplink once", () => {
+  const sim = new Simulation();
+  const net = rackNetwork(sim, {
+    switchLatency: 1_000,
+    coreHosts: ["srv"],
+    racks: [["n0", "n1"], ["n2", "n3"]],
+    bandwidth: 125e6,
+    uplink: 250e6,
+    latency: 10,
+  });
+  assert.deepEqual(net.route("n0", "n1").map((l) => l.name), ["n0->rack0", "rack0->n1"]);
+  assert.deepEqual(net.route("srv", "n3").map((l) => l.name), [
+    "srv->core",
+    "core->rack1",
+    "rack1->n3",
+  ]);
+  assert.equal(net.pathLatency("srv", "n3"), 3 * 10 + 2 * 1_000);
+  net.multicast({ from: "srv", to: ["n0", "n1", "n2", "n3"], bytes: 1e6 });
+  // A message between racks goes up its rack's uplink and down the other's.
+  net.send({ from: "n2", to: "n0", bytes: 1e6 });
+  sim.run();
+  assert.equal(net.link("core", "rack1").bytesCarried, 1e6); // the multicast, once for n2 and n3
+  assert.equal(net.link("rack1", "core").bytesCarried, 1e6);
+  assert.equal(net.link("core", "rack0").bytesCarried, 2e6); // the multicast and n2's message
+  assert.equal(net.link("core", "rack0").bandwidth, 250e6);
 });

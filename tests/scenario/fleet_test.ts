@@ -849,3 +849,23 @@ Deno.test("a server serving demand reads first boots BMcast's nodes sooner where
   assert.ok(first.lastS < fcfs.lastS - 5, `${fcfs.lastS} -> ${first.lastS}`);
   assert.ok(first.serverGb < fcfs.serverGb, "the copiers fetched less meanwhile");
 });
+
+Deno.test("racks: NFS root nodes behind a slow uplink boot later; fast uplinks add only a switch; rackSize 0 is one switch", () => {
+  const run = (set: ProfileOverrides) =>
+    runFleet({
+      profile,
+      point: { run: JSON.stringify(set), strategy: "nfsroot", nodes: 4, seed: 1, set },
+    }).summary;
+  const one = run({});
+  const fast = run({ "network.rackSize": 2 });
+  const slow = run({ "network.rackSize": 2, "network.uplinkRate": 12.5e6 });
+  assert.ok(Math.abs(fast.lastS / one.lastS - 1) < 0.02, `${one.lastS} vs ${fast.lastS}`);
+  // Two nodes' boot reads share each 100 Mb/s uplink, a tenth of their own links.
+  assert.ok(slow.lastS > 1.2 * one.lastS, `${one.lastS} -> ${slow.lastS}`);
+  const w = buildWorld(applyOverrides(profile, { "network.rackSize": 3 }), { nodes: 4 });
+  assert.deepEqual(w.network.route("image-server", "node3").map((l) => l.name), [
+    "image-server->core",
+    "core->rack1",
+    "rack1->node3",
+  ]);
+});
