@@ -90,7 +90,7 @@ export const BootTraceSchema = z.array(
       fua: z.boolean().optional(),
     }).strict(),
     z.object({ op: z.literal("flush"), ...traceCommon, sync: z.boolean().optional() }).strict(),
-  ]),
+  ], { error: 'must be "read", "write" or "flush"' }),
 );
 
 /**

@@ -575,3 +575,29 @@ Deno.test("a FIS the HBA cannot post (PxFB outside memory) is a host bus error t
   assert.equal(rig.hba.port(0).state, "halted");
   assert.equal(rig.disks[0].log.length, 1, "nothing is issued after the error");
 });
+
+Deno.test("a FUA write reaches the disk as FUA; a disk without FUA aborts it (ABRT), queued or not", () => {
+  for (const fua of [true, false]) {
+    for (const ncq of [true, false]) {
+      const rig = ahciRig({ fua });
+      rig.startPort(0, { ie: R.PxIS_DHRS | R.PxIS_SDBS | R.PxIS_TFES, ghcIe: true });
+      rig.memory.writeVersions(0x40_0000, [7]);
+      rig.issue(0, {
+        slot: 0,
+        write: true,
+        fis: fisOf({ kind: "write", lba: 10, count: 1, ncq, fua: true }),
+        prdt: [{ dba: 0x40_0000, bytes: 512, interrupt: false }],
+      });
+      rig.sim.run();
+      const what = `fua ${fua}, ncq ${ncq}`;
+      if (fua) {
+        assert.deepEqual(rig.disks[0].log.map((c) => c.op === "write" && c.fua), [true], what);
+        assert.equal(rig.disks[0].content.get(10), 7, what);
+      } else {
+        assert.equal(rig.disks[0].log.length, 0, what);
+        assert.equal(reg(rig, Px.TFD) >> 8, R.ATA_ERR_ABRT, what);
+        assert.equal(reg(rig, Px.IS) & R.PxIS_TFES, R.PxIS_TFES, what);
+      }
+    }
+  }
+});

@@ -226,6 +226,17 @@ Deno.test("a replayed sync write or sync flush holds its reader; a plain one doe
   assert.equal(fua.result.duration, 1_000_000); // fua alone does not make the reader wait
 });
 
+Deno.test("a trace operation's kind is named with the three allowed", () => {
+  assert.throws(() => parseBootTrace([{ op: "trim", lba: 0, count: 1, thinkNs: 0 }]), {
+    name: "RangeError",
+    message: /'0\.op' must be "read", "write" or "flush": current value is trim$/,
+  });
+  assert.throws(
+    () => parseBootTrace([{ op: "read", lba: 0, count: 1, thinkNs: 0, sync: true }]),
+    /'0\.sync' is not a known parameter/,
+  );
+});
+
 Deno.test("a trace with a flush is refused on a driver that cannot flush", () => {
   const sim = new Simulation();
   const io = () => sim.timeout(10, { ok: true, versions: new Int32Array(8), latency: 10 });

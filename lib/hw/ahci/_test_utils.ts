@@ -214,6 +214,8 @@ export function ahciRig(
     costs?: Partial<AhciCosts>;
     ncq?: boolean;
     irqLatency?: SimTime;
+    /** The disks take FUA writes. @default true */
+    fua?: boolean;
   } = {},
 ): AhciRig {
   const { ports = 1, sectors = 1 << 20, latency = 10_000, queueDepth = 32, ncq = true } = options;
@@ -222,7 +224,15 @@ export function ahciRig(
   const irq = new InterruptController(sim, { latency: options.irqLatency ?? 0 });
   const disks = Array.from(
     { length: ports },
-    (_, i) => new MemDisk(sim, { sectors, latency, queueDepth, name: `disk${i}`, initial: 0 }),
+    (_, i) =>
+      new MemDisk(sim, {
+        sectors,
+        latency,
+        queueDepth,
+        name: `disk${i}`,
+        initial: 0,
+        fua: options.fua,
+      }),
   );
   const hba = new AhciHba({
     sim,

@@ -688,6 +688,10 @@ export class AhciPort {
       this.counters.ncqErrorAborts++;
       return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
     }
+    if (c.fua === true && disk.fua === false) {
+      // FUA on a device whose IDENTIFY says it has none: an unsupported command, ABRT (ACS-3).
+      return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
+    }
     if (c.kind === "identify") {
       sim.call(costs.identify + dma, () => {
         if (cmd.gen !== this.#gen) return;
