@@ -189,6 +189,7 @@ export type {
 } from "./lib/guest/mod.ts";
 export {
   bootExtents,
+  describeBootTrace,
   generateBootTrace,
   GuestCpus,
   kvDataRun,
@@ -211,6 +212,7 @@ export type {
   BootTraceFlush,
   BootTraceOp,
   BootTraceRead,
+  BootTraceSummary,
   BootTraceWrite,
   CpuTime,
   KvOpRecord,

@@ -224,6 +224,77 @@ export function bootExtents(
   return { reads, writes, readEnd: end(reads), writeEnd: end(writes) };
 }
 
+/** What a boot trace holds: {@link describeBootTrace}'s answer. */
+export interface BootTraceSummary {
+  /** Operations in all. */
+  operations: number;
+  /** Reads: how many, bytes. */
+  reads: { count: number; bytes: number };
+  /** Writes: how many, bytes, the ones the boot waits for (`sync`), the FUA ones. */
+  writes: { count: number; bytes: number; sync: number; fua: number };
+  /** Flushes: how many, the ones the boot waits for (`sync`). */
+  flushes: { count: number; sync: number };
+  /** Think time (CPU between requests) in all, s. */
+  thinkS: number;
+  /** The phases in play order, with their operations. */
+  phases: { name: string; operations: number }[];
+  /** Where it reads and writes ({@link bootExtents}). */
+  extents: BootExtents;
+  /** The smallest image holding every read and write, bytes. */
+  minImageBytes: number;
+}
+
+/**
+ * Sums up a boot trace (a recorded one, before replaying it): what it reads,
+ * writes and flushes, how much it waits, its phases, where on the disk.
+ * @example
+ * ```ts
+ * import { describeBootTrace } from "./boot.ts";
+ * const s = describeBootTrace([
+ *   { op: "read", lba: 2048, count: 256, thinkNs: 0 },
+ *   { op: "flush", thinkNs: 1_000_000, sync: true },
+ *   { op: "write", lba: 9000, count: 8, thinkNs: 0, sync: true, fua: true },
+ * ]);
+ * console.assert(s.reads.bytes === 131072 && s.writes.fua === 1 && s.flushes.sync === 1);
+ * console.assert(s.minImageBytes === 9008 * 512 && s.thinkS === 0.001);
+ * ```
+ */
+export function describeBootTrace(trace: readonly BootTraceOp[]): BootTraceSummary {
+  const s: BootTraceSummary = {
+    operations: trace.length,
+    reads: { count: 0, bytes: 0 },
+    writes: { count: 0, bytes: 0, sync: 0, fua: 0 },
+    flushes: { count: 0, sync: 0 },
+    thinkS: 0,
+    phases: [],
+    extents: bootExtents({ trace }),
+    minImageBytes: 0,
+  };
+  let thinkNs = 0;
+  for (const op of trace) {
+    thinkNs += op.thinkNs;
+    const name = op.phase ?? "boot";
+    const last = s.phases[s.phases.length - 1];
+    if (last?.name === name) last.operations++;
+    else s.phases.push({ name, operations: 1 });
+    if (op.op === "read") {
+      s.reads.count++;
+      s.reads.bytes += op.count * SECTOR;
+    } else if (op.op === "write") {
+      s.writes.count++;
+      s.writes.bytes += op.count * SECTOR;
+      if (op.sync === true) s.writes.sync++;
+      if (op.fua === true) s.writes.fua++;
+    } else {
+      s.flushes.count++;
+      if (op.sync === true) s.flushes.sync++;
+    }
+  }
+  s.thinkS = thinkNs / 1e9;
+  s.minImageBytes = Math.max(s.extents.readEnd, s.extents.writeEnd) * SECTOR;
+  return s;
+}
+
 /** A generated or loaded trace with the parallelism of each phase. */
 export interface BootTrace {
   /** The operations in play order, each tagged with its phase. */
