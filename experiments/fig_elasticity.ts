@@ -3,7 +3,7 @@
  * paper's title promises agility and elasticity; its figures show one node's
  * startup and one node's throughput apart. Here N nodes are added at once
  * (powered on together at 0 s, sharing one image server and one GbE switch,
- * as in lib/scenario/fleet) and each, as soon as its OS is up, starts the
+ * or the profile's racks, as in lib/scenario/fleet) and each, as soon as its OS is up, starts the
  * workload of Fig. Cassandra (the profile's store and YCSB client) and runs
  * it until the horizon. BMcast nodes go on streaming and copying under the
  * load and de-virtualize when their copy completes; NFS root and KVM/NFS

@@ -1,7 +1,8 @@
 /**
  * Beyond the paper: how fast do N nodes come up? The paper deploys one node;
  * here N nodes start at once with one strategy, sharing one image server
- * (with its page cache, cold at the start) and one GbE switch
+ * (with its page cache, cold at the start) and one GbE switch (the profile's
+ * `network.rackSize` puts them in racks)
  * (lib/scenario/fleet, the engine of `deno task sim`). For each strategy and
  * fleet size: the startup time of the last node up, from the end of its POST.
  * Nothing here is compared with the paper: it has no such figure.

@@ -123,7 +123,8 @@ function usage(builtin?: Profile): string {
     : "";
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;
-  --set imageServer.count=K for more) and report each node's phases and startup
+  --set imageServer.count=K for more servers, --set network.rackSize=N for racks
+  of N nodes behind uplinks) and report each node's phases and startup
   time, from the end of its POST. The summary adds, per run: the shortest (first
   s), mean and longest (last s) startup time (with a stagger not necessarily the
   first and last node up), when every node was up (ready s, from the first

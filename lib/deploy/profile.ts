@@ -451,7 +451,7 @@ const sections = {
      * Nodes per rack (beyond the paper): node i in rack floor(i / rackSize), each rack's switch
      * with one uplink to a core switch that holds the image servers. 0: one switch for all.
      */
-    rackSize: added(param(z.number().int().min(0), "nodes"), 0, "one switch, as the paper's"),
+    rackSize: added(count("nodes"), 0, "one switch, as the paper's"),
     /** Each rack's uplink to the core switch, wire bytes/s (with rackSize > 0). */
     uplinkRate: added(pos("bytes/s"), 1.25e9, "10 Gb/s uplinks"),
   }).strict(),

@@ -1,6 +1,7 @@
 /**
- * Builds a world from a profile: a GbE star network with the image servers
- * (one in the paper; each with the image on its own HDD), and bare-metal
+ * Builds a world from a profile: a GbE network (one switch, as the paper's, or
+ * racks behind uplinks to a core switch: `network.rackSize`) with the image
+ * servers (one in the paper; each with the image on its own HDD), and bare-metal
  * nodes at the device interface (memory + E820, MMIO bus, CPUs, interrupt
  * controller, an AHCI HBA with the local HDD, firmware with PXE). Strategies (bare metal, image copy,
  * BMcast, NFS root, KVM variants) then run on these nodes.
@@ -110,7 +111,7 @@ export interface World {
   sim: Simulation;
   /** The profile the world was built from (every cost parameter with its source). */
   profile: Profile;
-  /** The GbE star network: the image server and every node on one switch. */
+  /** The GbE network: the image servers and every node on one switch, or racks (`network.rackSize`). */
   network: Network;
   /** Block protocol (over UDP) between image clients and the server. */
   protocol: BlockProtocol;

@@ -1,8 +1,8 @@
 /**
  * Fleet startup scenarios: "how fast do N nodes come up with strategy S, and
  * what does the image server serve meanwhile?". N nodes share one image
- * server (or the profile's `imageServer.count`) and one GbE switch
- * (buildWorld({nodes})); each runs the startup strategy concurrently after
+ * server (or the profile's `imageServer.count`) and one GbE switch (or the
+ * profile's racks, `network.rackSize`; buildWorld({nodes})); each runs the startup strategy concurrently after
  * its own power-on self test. A scenario is a
  * zod-validated object (strategy, nodes, seed, image size, profile path and
  * an optional sweep over one parameter), parsed once at the edge with every

@@ -90,7 +90,10 @@ export const BootTraceSchema = z.array(
       fua: z.boolean().optional(),
     }).strict(),
     z.object({ op: z.literal("flush"), ...traceCommon, sync: z.boolean().optional() }).strict(),
-  ], { error: 'must be "read", "write" or "flush"' }),
+  ], {
+    // The op's rule; an entry that is no object keeps zod's "expected object".
+    error: (iss) => iss.code === "invalid_union" ? 'must be "read", "write" or "flush"' : undefined,
+  }),
 );
 
 /**

@@ -862,10 +862,21 @@ Deno.test("racks: NFS root nodes behind a slow uplink boot later; fast uplinks a
   assert.ok(Math.abs(fast.lastS / one.lastS - 1) < 0.02, `${one.lastS} vs ${fast.lastS}`);
   // Two nodes' boot reads share each 100 Mb/s uplink, a tenth of their own links.
   assert.ok(slow.lastS > 1.2 * one.lastS, `${one.lastS} -> ${slow.lastS}`);
-  const w = buildWorld(applyOverrides(profile, { "network.rackSize": 3 }), { nodes: 4 });
-  assert.deepEqual(w.network.route("image-server", "node3").map((l) => l.name), [
+  // Node i sits in rack floor(i / rackSize), behind that rack's uplink.
+  const w = buildWorld(applyOverrides(profile, { "network.rackSize": 3 }), { nodes: 7 });
+  assert.deepEqual(w.nodes.map((n) => w.network.route("image-server", n.name)[1].name), [
+    ...Array(3).fill("core->rack0"),
+    ...Array(3).fill("core->rack1"),
+    "core->rack2",
+  ]);
+  assert.deepEqual(w.network.route("image-server", "node6").map((l) => l.name), [
     "image-server->core",
-    "core->rack1",
-    "rack1->node3",
+    "core->rack2",
+    "rack2->node6",
+  ]);
+  const star = buildWorld(profile, { nodes: 2 });
+  assert.deepEqual(star.network.route("image-server", "node1").map((l) => l.name), [
+    "image-server->switch",
+    "switch->node1",
   ]);
 });

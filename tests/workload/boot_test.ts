@@ -235,6 +235,7 @@ Deno.test("a trace operation's kind is named with the three allowed", () => {
     () => parseBootTrace([{ op: "read", lba: 0, count: 1, thinkNs: 0, sync: true }]),
     /'0\.sync' is not a known parameter/,
   );
+  assert.throws(() => parseBootTrace([5]), /'0' Invalid input: expected object/);
 });
 
 Deno.test("a trace with a flush is refused on a driver that cannot flush", () => {

@@ -688,8 +688,9 @@ export class AhciPort {
       this.counters.ncqErrorAborts++;
       return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
     }
-    if (c.fua === true && disk.fua === false) {
-      // FUA on a device whose IDENTIFY says it has none: an unsupported command, ABRT (ACS-3).
+    if (c.kind === "write" && c.fua === true && !c.ncq && disk.fua === false) {
+      // WRITE DMA FUA EXT on a device whose IDENTIFY says it lacks it: an unsupported command,
+      // ABRT (ACS-3). FPDMA's FUA bit is a field of commands it has: not refused.
       return this.#finish(cmd, { ok: false, error: "abrt", bytes: 0 });
     }
     if (c.kind === "identify") {
