@@ -131,7 +131,8 @@ function usage(builtin?: Profile): string {
   power-on; with --until deployed also deployed s, when every node was), what
   the image server sent (server GB) and read from its disk (disk GB), and how
   busy the busiest server was after the first POST: its link (link %, of the
-  line rate) and its disk (disk %, of the time a read was outstanding).
+  line rate) and its disk (disk %, of the time a read was outstanding); with
+  racks, the busiest uplink toward its rack (uplink %, of its rate).
 
   --strategy NAME   ${strategyNames().join(" | ")} (default bmcast)
   --nodes N         nodes deployed at once, 1..${MAX_NODES} (default 1)
@@ -205,6 +206,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
   );
   const deployed = doc.scenario.until === "deployed";
   const outage = doc.scenario.outage !== undefined;
+  const racks = doc.summary.some((s) => s.uplinkPct !== undefined);
   const s2 = (v: number | undefined) =>
     v === undefined || !Number.isFinite(v) ? "never" : v.toFixed(2);
   const totals = textTable(
@@ -233,6 +235,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       "disk GB",
       "link %",
       "disk %",
+      ...(racks ? ["uplink %"] : []),
       ...(outage
         ? [
           "held back",
@@ -259,6 +262,7 @@ function humanReport(doc: SimDocument, wallS: number): string {
       s.serverDiskGb.toFixed(2),
       s.serverLinkPct.toFixed(1),
       s.serverDiskPct.toFixed(1),
+      ...(racks ? [s.uplinkPct === undefined ? "-" : s.uplinkPct.toFixed(1)] : []),
       ...(outage
         ? [
           s.heldBack ?? 0,

@@ -41,6 +41,7 @@ import {
   strategyNames,
   type World,
 } from "../deploy/mod.ts";
+import type { Link } from "../sim/mod.ts";
 
 /** The image servers are unreachable for `durationS` from `atS` after the first power-on. */
 export interface Outage {
@@ -638,6 +639,11 @@ export interface FleetSummaryRow extends FleetRunKey {
   serverLinkPct: number;
   /** The busiest server's disk over the same span, % of it with a read outstanding. */
   serverDiskPct: number;
+  /**
+   * With racks (`network.rackSize`): the busiest rack uplink toward its rack over the same span,
+   * bytes carried as % of its rate for that long.
+   */
+  uplinkPct?: number;
   /** With an outage: when it began, s from the first power-on, and how long it lasted. */
   outageAtS?: number;
   /** With an outage: how long it lasted, s. */
@@ -848,16 +854,24 @@ function fleetPoint(options: RunFleetOptions): ScenarioPoint {
   return r.data as ScenarioPoint;
 }
 
-/** The busiest server's link (out) and disk use over `span` ns, %. */
+/** The busiest server's link (out) and disk use, and with racks the busiest uplink, over `span` ns, %. */
 function serverLoad(
   w: World,
   span: SimTime,
-): Pick<FleetSummaryRow, "serverLinkPct" | "serverDiskPct"> {
+): Pick<FleetSummaryRow, "serverLinkPct" | "serverDiskPct" | "uplinkPct"> {
   const pct = (x: number) => (span > 0 ? (100 * x) / span : 0);
+  const busiest = (links: readonly Link[]) =>
+    pct(Math.max(...links.map((l) => (l.bytesCarried / l.bandwidth) * 1e9)));
   const links = w.servers.map((s) => w.network.route(s.host, w.nodes[0].name)[0]);
+  // With racks a server reaches a node over its cable, the core's uplink to the rack, the node's.
+  const uplinks = new Set(
+    w.nodes.map((n) => w.network.route(w.servers[0].host, n.name)).filter((r) => r.length === 3)
+      .map((r) => r[1]),
+  );
   return {
-    serverLinkPct: pct(Math.max(...links.map((l) => (l.bytesCarried / l.bandwidth) * 1e9))),
+    serverLinkPct: busiest(links),
     serverDiskPct: pct(Math.max(...w.serverDisks.map((d) => d.stats().busyTime))),
+    ...(uplinks.size > 0 ? { uplinkPct: busiest([...uplinks]) } : {}),
   };
 }
 

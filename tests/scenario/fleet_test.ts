@@ -862,6 +862,9 @@ Deno.test("racks: NFS root nodes behind a slow uplink boot later; fast uplinks a
   assert.ok(Math.abs(fast.lastS / one.lastS - 1) < 0.02, `${one.lastS} vs ${fast.lastS}`);
   // Two nodes' boot reads share each 100 Mb/s uplink, a tenth of their own links.
   assert.ok(slow.lastS > 1.2 * one.lastS, `${one.lastS} -> ${slow.lastS}`);
+  // The summary tells the busiest uplink's load with racks, nothing without.
+  assert.equal(one.uplinkPct, undefined);
+  assert.ok(slow.uplinkPct! > 10 * fast.uplinkPct!, `${fast.uplinkPct} -> ${slow.uplinkPct} %`);
   // Node i sits in rack floor(i / rackSize), behind that rack's uplink.
   const w = buildWorld(applyOverrides(profile, { "network.rackSize": 3 }), { nodes: 7 });
   assert.deepEqual(w.nodes.map((n) => w.network.route("image-server", n.name)[1].name), [
