@@ -64,7 +64,7 @@ const SHAPE =
   'a blkparse event "device cpu sequence seconds.ns pid action RWBS sector + count [name]"';
 
 /**
- * What an RWBS says (Linux blk_fill_rwbs): an `F` first is a preflush (when more letters
+ * What an RWBS says (blkparse's fill_rwbs): an `F` first is a preflush (when more letters
  * follow), then the operation (`W`, `R`, `D` discard, `F` flush, `N` none), then flags: `F`
  * forced unit access, `S` sync, and others (A, M, E) kept no further.
  */
@@ -97,11 +97,11 @@ interface Event {
   sync?: boolean;
 }
 
-/** A D event's request in flight: its ops, its S, and whether a later D came before its C. */
+/** A D event's request in flight: its ops, its S, and which D it was (counting from 1). */
 interface InFlight {
   ops: BootTraceOp[];
   sync: boolean;
-  overtaken: boolean;
+  issue: number;
 }
 
 /**
@@ -226,17 +226,15 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
   const ops: BootTraceOp[] = [];
   // Issued and not completed yet, by key (oldest first).
   const pending = new Map<string, InFlight[]>();
-  const inFlight = new Set<InFlight>();
+  let issued = 0; // D events so far
   let since = -Infinity; // the later of the last issue and the last completion
   for (const e of kept) {
     if (e.complete) {
       const started = e.key === undefined ? undefined : pending.get(e.key)?.shift();
-      if (started !== undefined) {
-        inFlight.delete(started);
-        if (!started.overtaken) markWaited(started);
-      }
+      // Waited for when no D came between its own and its C.
+      if (started !== undefined && started.issue === issued) markWaited(started);
     } else if (e.ops !== undefined && e.ops.length > 0) {
-      for (const f of inFlight) f.overtaken = true; // issued before they completed: no wait
+      issued++;
       const mine = e.ops.map((op, k) => {
         // The event's first operation thinks; a preflush's write follows it at once.
         const thinkNs = ops.length === 0 || k > 0 ? 0 : Math.max(0, e.ns - since);
@@ -244,9 +242,8 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
       });
       ops.push(...mine);
       if (e.key !== undefined) {
-        const f = { ops: mine, sync: e.sync === true, overtaken: false };
+        const f = { ops: mine, sync: e.sync === true, issue: issued };
         (pending.get(e.key) ?? pending.set(e.key, []).get(e.key)!).push(f);
-        inFlight.add(f);
       }
     }
     since = Math.max(since, e.ns);
