@@ -195,6 +195,7 @@ export {
   kvDataRun,
   KvStore,
   parseBlkparse,
+  parseBootTraceFile,
   rdmaWriteLatency,
   runBoot,
   runKvWorkload,

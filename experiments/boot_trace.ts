@@ -11,11 +11,11 @@
 import { basename, dirname } from "node:path";
 import { issuesMessage, readFlags, writeOutputs } from "../lib/_util/mod.ts";
 import {
+  type BlkparseOptions,
   type BootTraceOp,
   type BootTraceSummary,
   describeBootTrace,
-  parseBlkparse,
-  parseBootTrace,
+  parseBootTraceFile,
 } from "../lib/workload/mod.ts";
 
 /** Where {@link main} writes. */
@@ -46,7 +46,7 @@ const USAGE = `usage: deno task boot-trace --trace FILE [--device M,m] [--partit
 /** The trace of `path` with blkparse's options, or the issues that keep it from being read. */
 async function readTrace(
   path: string,
-  options: { device?: string; partitionStart?: number },
+  options: BlkparseOptions,
 ): Promise<BootTraceOp[] | string[]> {
   let text: string;
   try {
@@ -54,15 +54,8 @@ async function readTrace(
   } catch (e) {
     return [`--trace: cannot read ${path}: ${(e as Error).message}`];
   }
-  const given = Object.keys(options).filter((k) =>
-    options[k as keyof typeof options] !== undefined
-  );
   try {
-    if (!path.toLowerCase().endsWith(".json")) return parseBlkparse(text, options);
-    if (given.length > 0) {
-      return [`--device, --partition-start: only for blkparse text, not a .json trace (${path})`];
-    }
-    return parseBootTrace(JSON.parse(text));
+    return parseBootTraceFile(path, text, options);
   } catch (e) {
     return [`--trace ${path}: ${(e as Error).message}`];
   }

@@ -36,8 +36,7 @@ import {
   type BootTraceOp,
   KvClientParamsSchema,
   KvStoreParamsSchema,
-  parseBlkparse,
-  parseBootTrace,
+  parseBootTraceFile,
 } from "../workload/mod.ts";
 
 const WHERE = "(datasheet, measurement, or 'calibrated to <figure>')";
@@ -1083,12 +1082,7 @@ async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<
   }
   let trace: BootTraceOp[];
   try {
-    if (!file.toLowerCase().endsWith(".json")) trace = parseBlkparse(text, options);
-    else if (Object.keys(options).length > 0) {
-      throw new Error(
-        `${Object.keys(options).join(", ")}: only for blkparse text, not a .json trace`,
-      );
-    } else trace = parseBootTrace(JSON.parse(text));
+    trace = parseBootTraceFile(file, text, options);
   } catch (e) {
     throw new ProfileError([`${field} (${file}): ${(e as Error).message}`]);
   }

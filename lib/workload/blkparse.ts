@@ -32,7 +32,7 @@
  * - A text with events of several devices needs `device`; one with no D
  *   read or write (flushes alone included) is refused.
  */
-import type { BootTraceOp } from "./boot.ts";
+import { type BootTraceOp, parseBootTrace } from "./boot.ts";
 import {
   type FieldIssue,
   fieldIssue,
@@ -257,4 +257,36 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     }]);
   }
   return ops;
+}
+
+/**
+ * A boot trace file's operations, read as a profile names it: a `.json` file
+ * (any case) holds them as a list (lib/workload `BootTraceSchema`), any other
+ * is blkparse text, the only kind `options` apply to.
+ * @throws RangeError naming what is wrong (a SyntaxError for JSON that does not parse).
+ * @example
+ * ```ts
+ * import { parseBootTraceFile } from "./blkparse.ts";
+ * const ops = parseBootTraceFile("boot.JSON", '[{ "op": "read", "lba": 0, "count": 8, "thinkNs": 0 }]');
+ * console.assert(ops.length === 1);
+ * let message = "";
+ * try {
+ *   parseBootTraceFile("boot.json", "[]", { device: "8,0" });
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * console.assert(message === "device: only for blkparse text, not a .json trace");
+ * ```
+ */
+export function parseBootTraceFile(
+  name: string,
+  text: string,
+  options: BlkparseOptions = {},
+): BootTraceOp[] {
+  if (!name.toLowerCase().endsWith(".json")) return parseBlkparse(text, options);
+  const given = Object.entries(options).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (given.length > 0) {
+    throw new RangeError(`${given.join(", ")}: only for blkparse text, not a .json trace`);
+  }
+  return parseBootTrace(JSON.parse(text));
 }

@@ -59,4 +59,4 @@ export {
   windowOf,
 } from "./kvstore.ts";
 export { type RdmaLatencyRow, rdmaOptions, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";
-export { type BlkparseOptions, parseBlkparse } from "./blkparse.ts";
+export { type BlkparseOptions, parseBlkparse, parseBootTraceFile } from "./blkparse.ts";
