@@ -9,7 +9,13 @@
  * 2 invalid input (every issue listed at once).
  */
 import { basename, dirname } from "node:path";
-import { issuesMessage, readFlags, writeOutputs } from "../lib/_util/mod.ts";
+import {
+  type CommandIo,
+  issuesMessage,
+  readFlags,
+  writeAll,
+  writeOutputs,
+} from "../lib/_util/mod.ts";
 import {
   type BlkparseOptions,
   type BootTraceOp,
@@ -17,12 +23,6 @@ import {
   describeBootTrace,
   parseBootTraceFile,
 } from "../lib/workload/mod.ts";
-
-/** Where {@link main} writes. */
-export interface BootTraceIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
 
 const FLAGS = {
   trace: { type: "string" },
@@ -103,7 +103,7 @@ function summaryText(path: string, s: BootTraceSummary): string {
  * console.assert(code === 0 && /flushes +1: 1 waited for/.test(out));
  * ```
  */
-export async function main(args: string[], io: BootTraceIo): Promise<number> {
+export async function main(args: string[], io: CommandIo): Promise<number> {
   const { values: f, issues } = readFlags(args, FLAGS, "boot-trace");
   if (f.help) {
     io.stdout(`${USAGE}\n`);
@@ -150,11 +150,6 @@ export async function main(args: string[], io: BootTraceIo): Promise<number> {
   }
   io.stderr(`${issuesMessage("boot-trace: invalid input", issues)}\n${USAGE}\n`);
   return 2;
-}
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
 }
 
 if (import.meta.main) {

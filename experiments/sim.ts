@@ -12,11 +12,13 @@
  */
 import { dirname, relative, resolve } from "node:path";
 import {
+  type CommandIo,
   csv,
   issuesMessage,
   outDirIssue,
   readFlags,
   textTable,
+  writeAll,
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
@@ -46,9 +48,7 @@ import {
 import { fleetTrace } from "../lib/scenario/trace.ts";
 
 /** Where {@link main} writes. */
-export interface SimIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
+export interface SimIo extends CommandIo {
   /** Draw progress (stderr is a terminal). @default Deno.stderr.isTerminal() */
   tty?: boolean;
 }
@@ -613,11 +613,6 @@ function naEmpty(rows: readonly object[]): object[] {
       ]),
     )
   );
-}
-
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
 if (import.meta.main) {

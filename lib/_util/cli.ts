@@ -199,6 +199,27 @@ export function smallFlag(
   return flags.small;
 }
 
+/** Where a command's main writes its output and its errors (Deno's streams, or strings in tests). */
+export interface CommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/**
+ * Writes all of `text` to `file` (a single writeSync may write only part of it).
+ * @example
+ * ```ts
+ * import { writeAll } from "./cli.ts";
+ * const got: number[] = [];
+ * writeAll({ writeSync: (b: Uint8Array) => (got.push(b[0]), 1) }, "ab");
+ * console.assert(got.join() === "97,98");
+ * ```
+ */
+export function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+}
+
 /** Where {@link progressLine} writes (Deno.stderr, or a stand-in in tests). */
 export interface ProgressStream {
   isTerminal(): boolean;

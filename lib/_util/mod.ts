@@ -43,6 +43,7 @@ export { type ComparisonRow, errorText, paperText } from "./comparison.ts";
 export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
 export {
+  type CommandIo,
   decimalNumber,
   decimalRule,
   type FlagOptions,
@@ -58,6 +59,7 @@ export {
   smallFlag,
   valueOfText,
   valuesOfText,
+  writeAll,
   writeFilesAtomically,
   writeOutputs,
 } from "./cli.ts";
