@@ -528,7 +528,7 @@ export class AhciDriver implements GuestBlockDriver {
       const v = versions === undefined ? undefined : Array.prototype.slice.call(versions, k, k + n);
       parts.push(this.#command(kind, lba + k, n, v, fua && info.fua));
     }
-    const settle = (rs: { ok: boolean; error?: string; versions?: Int32Array }[]) => {
+    const settle = (rs: CmdResult[]) => {
       const bad = rs.find((r) => !r.ok);
       const latency = sim.now - start;
       if (bad !== undefined) return out.succeed({ ok: false, error: bad.error, latency });

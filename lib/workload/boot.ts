@@ -628,24 +628,23 @@ export function runBoot(
             res.reads++;
             res.bytesRead += op.count * SECTOR;
             done((yield driver.read({ lba: op.lba, count: op.count })) as IoResult);
-          } else if (op.op === "flush") {
+            continue;
+          }
+          let ev: SimEvent<IoResult>;
+          if (op.op === "flush") {
             res.flushes++;
-            const ev = driver.flush!();
-            if (op.sync === true) done((yield ev) as IoResult);
-            else {
-              ev.then(() => done(ev.value));
-              pendingWrites.push(ev);
-            }
+            ev = driver.flush!();
           } else {
             res.writes++;
             res.bytesWritten += op.count * SECTOR;
             const { lba, count, fua } = op;
-            const ev = driver.write({ lba, count, version: nextVersion(), fua });
-            if (op.sync === true) done((yield ev) as IoResult);
-            else {
-              ev.then(() => done(ev.value));
-              pendingWrites.push(ev);
-            }
+            ev = driver.write({ lba, count, version: nextVersion(), fua });
+          }
+          // A sync write or flush holds the reader; any other, only the phase's end.
+          if (op.sync === true) done((yield ev) as IoResult);
+          else {
+            ev.then(() => done(ev.value));
+            pendingWrites.push(ev);
           }
         }
       };
