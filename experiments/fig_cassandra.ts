@@ -61,6 +61,7 @@ import {
   issuesError,
   parseFlags,
   requireNumber,
+  type Run,
   showValue,
 } from "../lib/_util/mod.ts";
 import {
@@ -70,6 +71,7 @@ import {
   runKvWorkload,
 } from "../lib/workload/mod.ts";
 import { formatComparison, type ThroughputMarker, type ThroughputRow } from "../lib/plot/mod.ts";
+import { copyOrderIssues } from "../lib/vmm/mod.ts";
 import {
   bootAreas,
   checkParams,
@@ -117,6 +119,12 @@ export interface CassandraParams {
    * that still reads from the server (BMcast before de-virtualization) feels it.
    */
   outage?: Outage;
+  /**
+   * Beyond the paper: sectors BMcast's copier copies first, in this order
+   * (e.g. an earlier run's `redirectedRuns`), the rest in disk order.
+   * @default []
+   */
+  copyOrder?: readonly Run[];
   /**
    * Run BMcast in a worker beside the other two (the runs are independent;
    * worth it under `deno run`, not under `deno test`, which type-checks the
@@ -201,6 +209,12 @@ export interface SystemRun {
   devirtS: number;
   /** BMcast: sectors the mediator redirected to the image server. */
   redirectedSectors: number;
+  /**
+   * BMcast: what the redirected reads fetched, in the order of their first
+   * fetch (the mediator's `redirectedRuns`), until the run ended or the copy
+   * completed; [] for the others.
+   */
+  redirectedRuns: Run[];
   /** Sectors the copier wrote. */
   copiedSectors: number;
   /** Wall-clock time of the run, ms. */
@@ -252,6 +266,7 @@ const START_OPTIONS: Record<CassandraSystem, (w: World, p: CassandraParams) => S
   bmcast: (w, p) => ({
     copyPolicy: copyPolicy(w.profile, p),
     copyPipeline: p.copyBackoff?.pipeline,
+    copyOrder: p.copyOrder,
   }),
   "kvm-local": () => ({}),
 };
@@ -413,6 +428,7 @@ export function runSystem(
   const wl = workloadParams(profile, params);
   let kv: KvResult | undefined;
   let startup = NaN, t0 = NaN, copyDone = NaN, devirt = NaN, redirected = 0, copied = 0;
+  let redirectedRuns: Run[] = [];
   w.sim.process(function* () {
     yield* node.firmware.powerOn();
     const s = yield* start(w, node, START_OPTIONS[system](w, params));
@@ -425,12 +441,16 @@ export function runSystem(
         yield* vmm.untilFinished();
         copyDone = w.sim.now;
         redirected = s.mediator?.stats.redirectedSectors ?? 0;
+        redirectedRuns = s.mediator?.redirectedRuns ?? [];
         yield* vmm.devirtualize();
         devirt = w.sim.now;
       }, "devirtualizer");
     }
     kv = (yield runKvWorkload(s.driver, s.cpus, wl)) as KvResult;
-    if (Number.isNaN(copyDone)) redirected = s.mediator?.stats.redirectedSectors ?? 0;
+    if (Number.isNaN(copyDone)) {
+      redirected = s.mediator?.stats.redirectedSectors ?? 0;
+      redirectedRuns = s.mediator?.redirectedRuns ?? [];
+    }
     copied = s.copier?.stats.sectorsWritten ?? 0;
   }, `${system}/main`);
   while (kv === undefined && w.sim.step()) { /* run until the workload ends */ }
@@ -447,6 +467,7 @@ export function runSystem(
     copyDoneS: rel(copyDone),
     devirtS: rel(devirt),
     redirectedSectors: redirected,
+    redirectedRuns,
     copiedSectors: copied,
     wallMs: performance.now() - wall0,
   };
@@ -494,6 +515,7 @@ const RULES: ParamRules<CassandraParams> = {
   copyBackoff: true,
   workload: true,
   outage: true,
+  copyOrder: true,
   parallel: true,
   profile: true,
 };
@@ -526,8 +548,14 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
     });
   }
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const issue = imageIssue(profile, imageOf(profile, params), imageReads(profile, params));
+  const image = imageOf(profile, params);
+  const issue = imageIssue(profile, image, imageReads(profile, params));
   if (issue !== undefined) throw issuesError(WHAT, [issue]);
+  const order = copyOrderIssues(params.copyOrder ?? [], {
+    sectors: Math.ceil(image.value / 512),
+    field: "copyOrder",
+  });
+  if (order.length > 0) throw issuesError(WHAT, order);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel
     ? callInWorker<SystemRun>({

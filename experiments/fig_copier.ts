@@ -32,6 +32,7 @@ import {
   progressLine,
   runPool,
   seedRangeIssue,
+  showValue,
   textTable,
   valuesOfText,
   writeOutputs,
@@ -60,7 +61,19 @@ export interface CopierCase {
   policy: CopyPolicyConfig;
   /** Chunks the copier fetches ahead (the profile's `vmm.pipeline`). */
   pipeline: number;
+  /**
+   * What the copier copies first (beyond the paper): `"disk"`, nothing, the
+   * image in disk order as the paper; `"learned"`, what the guest's
+   * redirected reads fetched in an earlier deployment of the image with the
+   * same copier (run with the next seed: the same workload, another request
+   * stream), in that order, then the rest in disk order. @default "disk"
+   */
+  order?: CopyOrder;
 }
+
+/** What a copier copies first (see {@link CopierCase.order}). */
+export type CopyOrder = "disk" | "learned";
+const ORDERS: readonly CopyOrder[] = ["disk", "learned"];
 
 /** Parameters of the copier study. */
 export interface CopierParams {
@@ -127,6 +140,12 @@ export const CASES: readonly CopierCase[] = [
   { policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 1e9, step: 1e6 }, pipeline: 1 },
   { policy: { kind: "rate", bytesPerSecond: 30e6, burstBytes: 8 * MIB }, pipeline: 1 },
   { policy: { kind: "rate", bytesPerSecond: 60e6, burstBytes: 8 * MIB }, pipeline: 1 },
+  { policy: { kind: "idle", idleThreshold: 2_000_000 }, pipeline: 3, order: "learned" },
+  {
+    policy: { kind: "adaptive", minIdle: 2_000_000, maxIdle: 200_000_000, step: 1e6 },
+    pipeline: 1,
+    order: "learned",
+  },
 ];
 
 /** The paper's Cassandra run (32 GB image, 1250 s in 25 s windows) for every default policy. */
@@ -153,6 +172,8 @@ export interface CopierRow {
   kind: CopyPolicyConfig["kind"];
   /** Chunks fetched ahead. */
   pipeline: number;
+  /** What the copier copied first. */
+  order: CopyOrder;
   /** VMM boot + OS boot, s from the end of POST. */
   osUpS: number;
   /** De-virtualization done, s from the workload start (NaN: not within the run). */
@@ -226,7 +247,32 @@ const NAME: {
  */
 export function label(c: CopierCase): string {
   const name = (NAME[c.policy.kind] as (p: CopyPolicyConfig) => string)(c.policy);
-  return `${name}, ${c.pipeline} ahead`;
+  return `${name}, ${c.pipeline} ahead${c.order === "learned" ? ", learned order" : ""}`;
+}
+
+/** The seed of the earlier deployment a learned order comes from: the next one (the previous for the last). */
+const learnSeed = (seed: number) => (seed < MAX_SEED ? seed + 1 : seed - 1);
+
+/**
+ * One BMcast run of the copier study with `profile`'s copier; for a learned
+ * `order`, after a run with the next seed whose redirected reads give it.
+ * @example
+ * ```ts
+ * import { BUILTIN_PROFILE, loadProfile } from "../lib/scenario/mod.ts";
+ * import { runCopierCase } from "./fig_copier.ts";
+ * const p = { durationS: 2, sampleEveryS: 1, seed: 1, imageBytes: 7e9 };
+ * const r = runCopierCase(await loadProfile(BUILTIN_PROFILE), { params: p, order: "learned" });
+ * console.assert(r.system === "bmcast" && r.windowOps.length === 2);
+ * ```
+ */
+export function runCopierCase(
+  profile: Profile,
+  at: { params: CassandraParams; order?: CopyOrder },
+): SystemRun {
+  const { params } = at;
+  if ((at.order ?? "disk") === "disk") return runSystem(profile, "bmcast", params);
+  const earlier = runSystem(profile, "bmcast", { ...params, seed: learnSeed(params.seed) });
+  return runSystem(profile, "bmcast", { ...params, copyOrder: earlier.redirectedRuns });
 }
 
 /** The profile with the case's copier in place of its own. */
@@ -279,6 +325,13 @@ export function caseIssues(
         `${
           field("policy.burstBytes")
         }: must be >= the profile's copy chunk (vmm.chunkSectors: ${chunk} bytes), or the copier never copies: current value is ${p.burstBytes}`,
+      );
+    }
+    if (c.order !== undefined && !ORDERS.includes(c.order)) {
+      issues.push(
+        `${field("order")}: must be one of ${ORDERS.join(", ")}: current value is ${
+          showValue(c.order)
+        }`,
       );
     }
     if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
@@ -374,15 +427,15 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
   let done = 0;
   const tick = (what: string) => params.onProgress?.(++done, total, what);
   const workers = Math.max(1, Math.min(params.workers ?? 1, jobs.length));
-  const runCase = (c: CopierCase, seed: number): Promise<SystemRun> =>
-    workers === 1
-      ? Promise.resolve(runSystem(withCopier(profile, c), "bmcast", cassandra(seed)))
-      : callInWorker<SystemRun>({
-        module: new URL("./fig_cassandra.ts", import.meta.url).href,
-        fn: "runSystem",
-        args: [withCopier(profile, c), "bmcast", cassandra(seed)],
-        what: `copier: the ${label(c)} run (seed ${seed})`,
-      });
+  const runCase = (c: CopierCase, seed: number): Promise<SystemRun> => {
+    const args = [withCopier(profile, c), { params: cassandra(seed), order: c.order }] as const;
+    return workers === 1 ? Promise.resolve(runCopierCase(...args)) : callInWorker<SystemRun>({
+      module: import.meta.url,
+      fn: "runCopierCase",
+      args: [...args],
+      what: `copier: the ${label(c)} run (seed ${seed})`,
+    });
+  };
   // A pool of `workers` runs; the bare-metal references run here meanwhile.
   const pool = runPool(jobs, workers, async ({ c, seed }) => {
     const r = await runCase(c, seed);
@@ -418,6 +471,7 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
       policy: label(c),
       kind: c.policy.kind,
       pipeline: c.pipeline,
+      order: c.order ?? "disk",
       osUpS: avg("osUpS"),
       devirtS: avg("devirtS"),
       devirtMinS: Math.min(...devirts),
@@ -467,7 +521,7 @@ export function figure(out: CopierOutput, title?: string): ReturnType<typeof sca
  * @example
  * ```ts
  * import { formatTable } from "./fig_copier.ts";
- * const row = { policy: "rate 30 MB/s, 1 ahead", kind: "rate" as const, pipeline: 1, osUpS: 43.4,
+ * const row = { policy: "rate 30 MB/s, 1 ahead", kind: "rate" as const, pipeline: 1, order: "disk" as const, osUpS: 43.4,
  *   devirtS: 1025, devirtMinS: 1020, devirtMaxS: 1030, streamingPct: 91.6, streamingMinPct: 91,
  *   streamingMaxPct: 92, lowestPct: 66, lostS: 82, redirectedMB: 136, pareto: false };
  * const text = formatTable({ rows: [row], seeds: [1, 2], bareMetalOpsPerS: 1089, points: [] });
@@ -539,6 +593,7 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
   const issues: string[] = [];
   const policy: Record<string, unknown> = { kind };
   let pipeline = 1;
+  let order: CopyOrder | undefined;
   const rest = colon < 0 ? "" : spec.slice(colon + 1);
   // An empty item or a key given twice is a slip, not something to skip or let the last win.
   const times = new Map<string, number>();
@@ -567,12 +622,18 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
           at(`pipeline: ${decimalRule("must be an integer >= 1", raw)}: current value is "${raw}"`),
         );
       }
+    } else if (key === "order") {
+      if (ORDERS.includes(raw as CopyOrder)) order = raw as CopyOrder;
+      else {
+        issues.push(at(`order: must be one of ${ORDERS.join(", ")}: current value is "${raw}"`));
+      }
     } else if (!fields.includes(key)) {
+      const all = [...fields, "pipeline", "order"];
       issues.push(
         at(
-          `${key}: not a field of the ${kind} policy${
-            didYouMean(key, [...fields, "pipeline"])
-          } (fields: ${[...fields, "pipeline"].join(", ")})`,
+          `${key}: not a field of the ${kind} policy${didYouMean(key, all)} (fields: ${
+            all.join(", ")
+          })`,
         ),
       );
     } else if (option.shape[key as keyof typeof option.shape].safeParse(true).success) {
@@ -590,7 +651,8 @@ export function parsePolicySpec(spec: string): { case?: CopierCase; issues: stri
     }
   }
   if (issues.length > 0) return { issues };
-  return { case: { policy: policy as CopyPolicyConfig, pipeline }, issues };
+  const c: CopierCase = { policy: policy as CopyPolicyConfig, pipeline };
+  return { case: order === undefined ? c : { ...c, order }, issues };
 }
 
 const USAGE =
@@ -603,7 +665,9 @@ const USAGE =
   (repeatable), e.g. idle:idleThreshold=5e6,pipeline=3 or
   rate:bytesPerSecond=4e7,burstBytes=8388608 or adaptive:minIdle=2e6,maxIdle=2e8,step=1e6
   (times in ns, rates in bytes/s; pipeline: chunks fetched ahead, default 1; adaptive's
-  redirectAware=true also backs off when a redirected read met a fetch). --seeds N runs
+  redirectAware=true also backs off when a redirected read met a fetch; order=learned copies
+  first what an earlier deployment (the next seed) read from the image server, each such case
+  running twice). --seeds N runs
   every policy with seeds S..S+N-1 (1-20, default 1) and shows means with their range: BMcast's
   race with its copier makes single runs move a few %. --small runs the quick configuration
   (7 GB image, 320 s). Exit status: 0 done, 1 the simulation failed or the outputs could not

@@ -7,9 +7,12 @@
  */
 import {
   concatVersions,
+  type FieldIssue,
+  fieldIssue,
   issuesError,
   NO_VERSION,
   type Run,
+  showValue,
   type SimTime,
   splitRun,
   unknownKeyIssues,
@@ -19,6 +22,8 @@ import {
   AhciMediator,
   BackgroundCopier,
   BlockMap,
+  copyOrderIssues,
+  CopyPolicySchema,
   type ImageSource,
   makeCopyPolicy,
   Vmm,
@@ -83,6 +88,14 @@ export interface StartupOptions {
   copyPipeline?: number;
   /** Start the background copier (BMcast). @default true */
   backgroundCopy?: boolean;
+  /**
+   * Sectors the copier copies first, in this order, the rest following in
+   * disk order (BMcast; beyond the paper, which copies in disk order): e.g.
+   * the `mediator.redirectedRuns` of an earlier deployment of the image.
+   * Each a run `{ lba, count }` of whole sectors within the image.
+   * @default []
+   */
+  copyOrder?: readonly Run[];
 }
 
 /** The keys of {@link StartupOptions}. */
@@ -90,22 +103,49 @@ export const STARTUP_OPTIONS = [
   "copyPolicy",
   "copyPipeline",
   "backgroundCopy",
+  "copyOrder",
 ] as const satisfies readonly (keyof StartupOptions)[];
+
+/** What each known option's value must be (the others are the strategy's own to check). */
+const OPTION_RULES: Record<string, (value: unknown, field: string) => FieldIssue[]> = {
+  copyPolicy: (v, field) => {
+    const kinds = CopyPolicySchema.options.map((o) => o.shape.kind.value);
+    const kind = (v as { kind?: unknown } | null)?.kind;
+    if (!kinds.includes(kind as never)) {
+      return [fieldIssue(`${field}.kind`, `one of ${kinds.join(", ")}`, showValue(kind))];
+    }
+    return (CopyPolicySchema.safeParse(v).error?.issues ?? []).map((e) => ({
+      field: [field, ...e.path].join("."),
+      message: `must be valid: ${e.message}`,
+    }));
+  },
+  copyPipeline: (v, field) =>
+    Number.isInteger(v) && (v as number) >= 1
+      ? []
+      : [fieldIssue(field, "an integer >= 1", showValue(v))],
+  backgroundCopy: (v, field) =>
+    typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))],
+  boot: (v, field) =>
+    typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))],
+};
 
 /**
  * Refuses a key of a strategy's `options` that is not among `known` (a
- * misspelt option would otherwise be ignored): the strategies' one check.
- * @throws RangeError naming each such key, the closest known ones, and all of them
+ * misspelt option would otherwise be ignored), and a bad value of a known
+ * {@link StartupOptions} key (or the KVM strategies' `boot`), at the call,
+ * before the strategy runs: the strategies' one check.
+ * @throws RangeError naming each such key, the closest known ones, and all of them, and each bad value
  * @example
  * ```ts
  * import { requireStartupOptions } from "./strategies.ts";
  * let message = "";
  * try {
- *   requireStartupOptions("start bmcast", { copyPipelin: 3 });
+ *   requireStartupOptions("start bmcast", { copyPipelin: 3, backgroundCopy: "yes" });
  * } catch (e) {
  *   message = (e as Error).message;
  * }
  * console.assert(message.startsWith("Cannot start bmcast: 'copyPipelin' is not an option, did you mean copyPipeline?"));
+ * console.assert(message.endsWith("'backgroundCopy' must be true or false: current value is \"yes\""));
  * ```
  */
 export function requireStartupOptions(
@@ -113,7 +153,16 @@ export function requireStartupOptions(
   options: object,
   known: readonly string[] = STARTUP_OPTIONS,
 ): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw issuesError(what, [fieldIssue("options", "an object", showValue(options))]);
+  }
   const issues = unknownKeyIssues(options, known);
+  for (const [key, value] of Object.entries(options)) {
+    const rule = OPTION_RULES[key];
+    if (value !== undefined && rule !== undefined && known.includes(key)) {
+      issues.push(...rule(value, key));
+    }
+  }
   if (issues.length > 0) throw issuesError(what, issues);
 }
 
@@ -344,6 +393,11 @@ function bmcastFed(
   at: { options: StartupOptions; method: string; feed: CopyFeed },
 ): ProcessGenerator<StartupResult> {
   requireStartupOptions(`start ${at.method}`, at.options);
+  const orderIssues = copyOrderIssues(at.options.copyOrder ?? [], {
+    sectors: w.imageSectors,
+    field: "copyOrder",
+  });
+  if (orderIssues.length > 0) throw issuesError(`start ${at.method}`, orderIssues);
   const config = at.options.copyPolicy ?? w.profile.vmm.copyPolicy.value as CopyPolicyConfig;
   return bmcastRun(w, node, { ...at, policy: makeCopyPolicy(config) });
 }
@@ -402,6 +456,7 @@ function* bmcastRun(
     io: mediator,
     policy,
     pipeline: options.copyPipeline ?? v.pipeline,
+    order: options.copyOrder,
   });
   if (options.backgroundCopy ?? true) {
     w.sim.process(COPY_FEEDS[feed](w, node, copier), `${node.name}/copier`);

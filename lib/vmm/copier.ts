@@ -2,7 +2,9 @@
  * The background copier: brings every chunk of the image to the local disk,
  * fetching from the image server and writing through the mediator's VMM
  * commands, when its policy allows. Fetches are pipelined (`pipeline` chunks
- * may be on the network while one is written). Or, beyond the paper, it is fed
+ * may be on the network while one is written). It goes in disk order, as the
+ * paper; beyond the paper, `order` names sectors to copy first (e.g. what an
+ * earlier deployment's guest read from the image server). Or, beyond the paper, it is fed
  * by a stream that pushes pieces of the image ({@link BackgroundCopier.runFromStream},
  * a multicast session): each piece waits for the policy the same way.
  * Device-neutral: it knows a {@link VmmBlockIo} and an {@link ImageSource},
@@ -18,10 +20,19 @@
  * again), so a stream-fed copier that still misses sectors when the stream
  * ends fetches them itself, by the same rule.
  */
-import { invariant, requireNumber, splitRun } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  invariant,
+  isRun,
+  issuesError,
+  requireNumber,
+  showValue,
+  splitRun,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { ProcessGenerator, SimEvent, Simulation } from "../sim/mod.ts";
-import type { BlockMap } from "./block_map.ts";
+import type { BlockMap, SectorRun } from "./block_map.ts";
 import type { ImageSource, VmmBlockIo } from "./block_io.ts";
 import type { CopyPolicy } from "./copy_policy.ts";
 
@@ -82,6 +93,7 @@ export class BackgroundCopier {
     io: VmmBlockIo;
     policy: CopyPolicy;
     pipeline: number;
+    order: readonly SectorRun[];
   };
 
   /**
@@ -96,10 +108,21 @@ export class BackgroundCopier {
     policy: CopyPolicy;
     /** Chunks fetched ahead of the one being written. @default 2 */
     pipeline?: number;
+    /**
+     * Sectors to copy first, in this order (e.g. a previous deployment's
+     * `AhciMediator.redirectedRuns`: what its guest read from the image
+     * server); the rest follows in disk order. Beyond the paper, which
+     * copies in disk order. @default []
+     */
+    order?: readonly SectorRun[];
   }) {
     const pipeline = options.pipeline ?? 2;
     requireNumber("create copier", "pipeline", pipeline, { integer: true, min: 1 });
-    this.#o = { ...options, pipeline };
+    const issues = copyOrderIssues(options.order ?? [], { sectors: options.map.sectors });
+    if (issues.length > 0) throw issuesError("create copier", issues);
+    // Pieces of at most a chunk, so that the pipeline holds as much as in disk order.
+    const order = (options.order ?? []).flatMap((r) => splitRun(r, options.map.chunkSectors));
+    this.#o = { ...options, pipeline, order };
   }
 
   /**
@@ -158,8 +181,25 @@ export class BackgroundCopier {
    * when the copy completed.
    */
   *#copyAbsent(): ProcessGenerator<void> {
-    const { sim, map, pipeline } = this.#o;
-    const inflight: { chunk: number; fetch: SimEvent<Int32Array> }[] = [];
+    const { sim, map, pipeline, order } = this.#o;
+    // A chunk of the disk-order laps, or a piece of `order` (chunk -1: not retried as
+    // such, a piece that fails is left to the laps). Either marks the chunks it covers
+    // in flight, so that a lap does not hand them out meanwhile (counted: pieces share).
+    const inflight: { chunk: number; range: SectorRun; fetch: SimEvent<Int32Array> }[] = [];
+    const marks = new Map<number, number>();
+    const chunksOf = (r: SectorRun) => {
+      const out: number[] = [];
+      for (let c = map.chunkOf(r.lba); c <= map.chunkOf(r.lba + r.count - 1); c++) out.push(c);
+      return out;
+    };
+    const mark = (r: SectorRun, on: boolean) => {
+      for (const c of chunksOf(r)) {
+        const n = (marks.get(c) ?? 0) + (on ? 1 : -1);
+        if (n === 0) marks.delete(c);
+        else marks.set(c, n);
+        map.setInflight(c, n > 0);
+      }
+    };
     const failures = new Map<number, number>();
     const givenUp = new Set<number>();
     /** The next chunk to copy from `from` on (wrapping), skipping those given up. */
@@ -170,13 +210,23 @@ export class BackgroundCopier {
       }
       return -1;
     };
+    const fetch = (chunk: number, range: SectorRun) => {
+      mark(range, true);
+      // A failure is taken in below, when the range's turn comes (a no-op waiter till then).
+      inflight.push({ chunk, range, fetch: this.#fetch(range).then(() => {}) });
+    };
+    let ordered = 0, lastChunk = -1;
     const refill = () => {
+      // The pieces of `order` first, each while some of it is absent; then disk order.
+      for (; ordered < order.length && inflight.length < pipeline; ordered++) {
+        const r = order[ordered];
+        if (!map.isPresent(r.lba, r.count)) fetch(-1, r);
+      }
       while (inflight.length < pipeline) {
-        const c = nextChunk(inflight.length > 0 ? inflight[inflight.length - 1].chunk + 1 : 0);
+        const c = nextChunk(lastChunk + 1);
         if (c < 0) break;
-        map.setInflight(c, true);
-        // A failure is taken in below, when the chunk's turn comes (a no-op waiter till then).
-        inflight.push({ chunk: c, fetch: this.#fetch(map.chunkRange(c)).then(() => {}) });
+        fetch(c, map.chunkRange(c));
+        lastChunk = c;
       }
     };
     while (!map.complete) {
@@ -188,7 +238,7 @@ export class BackgroundCopier {
         invariant(givenUp.size > 0, "copier: map incomplete but no chunk left to fetch");
         break;
       }
-      const range = map.chunkRange(next.chunk);
+      const { chunk, range } = next;
       let versions: Int32Array | undefined;
       try {
         versions = (yield next.fetch) as Int32Array;
@@ -196,17 +246,18 @@ export class BackgroundCopier {
         versions = undefined; // the image server failed the fetch
       }
       if (versions !== undefined) yield* this.#write(range.lba, versions, refill);
-      map.setInflight(next.chunk, false);
+      mark(range, false);
       if (versions === undefined || !map.isPresent(range.lba, range.count)) {
         // The fetch failed, or the disk failed the write (the sectors stayed absent):
         // the chunk is handed out again on a later lap, or given up.
         this.stats.failedCopies++;
-        const n = (failures.get(next.chunk) ?? 0) + 1;
-        failures.set(next.chunk, n);
-        if (n >= COPY_ATTEMPTS) givenUp.add(next.chunk);
+        if (chunk < 0) continue;
+        const n = (failures.get(chunk) ?? 0) + 1;
+        failures.set(chunk, n);
+        if (n >= COPY_ATTEMPTS) givenUp.add(chunk);
       }
     }
-    for (const x of inflight) map.setInflight(x.chunk, false);
+    for (const x of inflight) mark(x.range, false);
     this.stats.chunksGivenUp = givenUp.size;
     if (map.complete) this.stats.finishedAt = sim.now;
   }
@@ -261,4 +312,31 @@ export class BackgroundCopier {
     this.stats.sectorsWritten += written;
     this.stats.sectorsSkipped += versions.length - written;
   }
+}
+
+/**
+ * What is wrong with `order` as a copy order over an image of `sectors`
+ * sectors: each entry must be a run `{ lba, count }` of whole sectors within
+ * it, not empty. Empty when it is right; issues name entries `<field>.<i>`
+ * (`field` defaults to "order").
+ * @example
+ * ```ts
+ * import { copyOrderIssues } from "./copier.ts";
+ * console.assert(copyOrderIssues([{ lba: 8, count: 8 }, { lba: 0, count: 4 }], { sectors: 16 }).length === 0);
+ * const issues = copyOrderIssues([{ lba: 12, count: 8 }, { lba: 0, count: 0 }], { sectors: 16 });
+ * console.assert(issues.map((i) => i.field).join() === "order.0,order.1");
+ * ```
+ */
+export function copyOrderIssues(
+  order: readonly SectorRun[],
+  at: { sectors: number; field?: string },
+): FieldIssue[] {
+  const { sectors, field = "order" } = at;
+  const rule = `a run { lba, count } of whole sectors, count >= 1, within [0, ${sectors})`;
+  if (!Array.isArray(order)) return [fieldIssue(field, `an array of ${rule}s`, showValue(order))];
+  return order.flatMap((r, i) =>
+    typeof r === "object" && r !== null && isRun(r, sectors) && r.count >= 1
+      ? []
+      : [fieldIssue(`${field}.${i}`, rule, showValue(r))]
+  );
 }

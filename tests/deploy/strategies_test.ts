@@ -140,25 +140,50 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
   assert.throws(() => bmcast(w, node, { copyPipelin: 3 } as StartupOptions), {
     name: "RangeError",
     message: "Cannot start bmcast: 'copyPipelin' is not an option, did you mean copyPipeline? " +
-      "The options are copyPolicy, copyPipeline, backgroundCopy",
+      "The options are copyPolicy, copyPipeline, backgroundCopy, copyOrder",
   });
   assert.throws(() => bmcastMulticast(w, node, { boot: false } as StartupOptions), {
     name: "RangeError",
     message: "Cannot start bmcast-multicast: 'boot' is not an option: " +
-      "the options are copyPolicy, copyPipeline, backgroundCopy",
+      "the options are copyPolicy, copyPipeline, backgroundCopy, copyOrder",
   });
   assert.throws(
     () => bmcast(w, node, { copyPolicy: { kind: "adaptive", minIdle: 0, maxIdle: 1, step: -1 } }),
     {
       name: "RangeError",
       message:
-        "Cannot make copy policy: 'step' Too small: expected number to be >0: current value is -1",
+        "Cannot start bmcast: 'copyPolicy.step' must be valid: Too small: expected number to be >0",
     },
+  );
+  // Every bad value of a known option at once, before anything runs.
+  assert.throws(
+    () =>
+      bmcast(w, node, {
+        copyPipeline: 0,
+        backgroundCopy: "yes",
+        copyPolicy: { kind: "idel" },
+        copyOrder: [{ lba: 0, count: 0 }],
+      } as never),
+    {
+      name: "RangeError",
+      message: "Cannot start bmcast: 'copyPipeline' must be an integer >= 1: current value is 0; " +
+        `'backgroundCopy' must be true or false: current value is "yes"; ` +
+        `'copyPolicy.kind' must be one of idle, rate, adaptive: current value is "idel"`,
+    },
+  );
+  assert.equal(w.sim.now, 0, "nothing ran");
+  assert.throws(
+    () => bmcast(w, node, { copyOrder: [{ lba: 0, count: 8 }, { lba: 1.5, count: 8 }] }),
+    /^RangeError: Cannot start bmcast: 'copyOrder.1' must be a run \{ lba, count \} of whole sectors, count >= 1, within \[0, \d+\): current value is \{"lba":1.5,"count":8\}$/,
+  );
+  assert.throws(
+    () => kvmLocal(w, node, { boot: "no" } as never),
+    /^RangeError: Cannot start kvm-local: 'boot' must be true or false: current value is "no"$/,
   );
   // KVM's strategies take BMcast's options (and ignore them) and their own.
   assert.throws(
     () => kvmLocal(w, node, { bot: false } as KvmStartupOptions),
-    /^RangeError: Cannot start kvm-local: 'bot' is not an option, did you mean boot\? The options are copyPolicy, copyPipeline, backgroundCopy, boot$/,
+    /^RangeError: Cannot start kvm-local: 'bot' is not an option, did you mean boot\? The options are copyPolicy, copyPipeline, backgroundCopy, copyOrder, boot$/,
   );
   assert.throws(() => kvmNfs(w, node, { boot: false, x: 1 } as KvmStartupOptions), /'x'/);
   assert.doesNotThrow(() => kvmLocal(w, node, { boot: false, copyPipeline: 2 }));
@@ -174,7 +199,7 @@ Deno.test("every strategy refuses a misspelt option when it is called, and takes
       name: "RangeError",
       message: new RegExp(
         `^Cannot start ${name}: 'copyPipelin' is not an option, did you mean copyPipeline\\? ` +
-          "The options are copyPolicy, copyPipeline, backgroundCopy(, boot)?$",
+          "The options are copyPolicy, copyPipeline, backgroundCopy, copyOrder(, boot)?$",
       ),
     });
     // The elasticity experiment gives every strategy BMcast's options.

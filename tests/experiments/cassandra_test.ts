@@ -218,6 +218,22 @@ Deno.test("cassandra: an unknown parameter is refused, naming the closest one", 
   );
 });
 
+Deno.test("cassandra: BMcast reports what its redirected reads fetched, and a bad copyOrder is refused before anything runs", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const p = { ...small, durationS: 2, sampleEveryS: 1 };
+  const bmc = runSystem(profile, "bmcast", p);
+  const fetched = bmc.redirectedRuns.reduce((s, r) => s + r.count, 0);
+  assert.ok(
+    fetched > 0 && fetched === bmc.redirectedSectors,
+    `${fetched} vs ${bmc.redirectedSectors}`,
+  );
+  assert.deepEqual(runSystem(profile, "bare-metal", p).redirectedRuns, []);
+  await assert.rejects(
+    () => run({ ...p, copyOrder: [{ lba: 13_671_875, count: 8 }, { lba: -1, count: 8 }] }),
+    /^RangeError: Cannot run the Cassandra experiment: 'copyOrder.0' must be a run \{ lba, count \} of whole sectors, count >= 1, within \[0, 13671875\): current value is \{"lba":13671875,"count":8\}; 'copyOrder.1' must be /,
+  );
+});
+
 Deno.test("cassandra: an image-server outage stalls BMcast while it streams, and nothing after de-virtualization", async () => {
   const profile = await loadProfile(BUILTIN_PROFILE);
   const calm = runSystem(profile, "bmcast", small);

@@ -99,6 +99,45 @@ Deno.test("copier: bad cases and windows are rejected with every issue listed", 
   );
 });
 
+Deno.test("copier: a learned order is named, takes the earlier deployment's redirected reads, and is a row of its own", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  const learned = { ...shy, order: "learned" as const };
+  const p = { ...cassandraSmall, durationS: 4, sampleEveryS: 2, copyBackoff: undefined };
+  const out = await run({
+    ...small,
+    cases: [shy, learned],
+    durationS: 4,
+    sampleEveryS: 2,
+    profile,
+  });
+  assert.deepEqual(out.rows.map((r) => [r.policy, r.order]), [
+    ["idle 50 ms, 3 ahead", "disk"],
+    ["idle 50 ms, 3 ahead, learned order", "learned"],
+  ]);
+  // The same run as BMcast given the next seed's redirected reads as its copy order.
+  const withShy = { ...profile, vmm: { ...profile.vmm, pipeline: { value: 3, source: "test" } } };
+  const copier = { value: shy.policy, source: "test" };
+  const prof = { ...withShy, vmm: { ...withShy.vmm, copyPolicy: copier } };
+  const earlier = runSystem(prof, "bmcast", { ...p, seed: 2 });
+  assert.ok(earlier.redirectedRuns.length > 0);
+  const direct = runSystem(prof, "bmcast", { ...p, copyOrder: earlier.redirectedRuns });
+  assert.equal(out.rows[1].osUpS, direct.startupS);
+  assert.equal(out.rows[1].redirectedMB, (direct.redirectedSectors * 512) / 1e6);
+  assert.notEqual(out.rows[1].osUpS, out.rows[0].osUpS, "the order changed the run");
+  assert.deepEqual(parsePolicySpec("idle:idleThreshold=2e6,pipeline=3,order=learned").case, {
+    policy: { kind: "idle", idleThreshold: 2e6 },
+    pipeline: 3,
+    order: "learned",
+  });
+  assert.deepEqual(parsePolicySpec("idle:idleThreshold=2e6,order=hot").issues, [
+    '--policy "idle:idleThreshold=2e6,order=hot": order: must be one of disk, learned: current value is "hot"',
+  ]);
+  await assert.rejects(
+    run({ ...small, cases: [{ ...shy, order: "hot" as never }] }),
+    /cases\[0\]\.order: must be one of disk, learned: current value is "hot"/,
+  );
+});
+
 Deno.test("copier: a policy spec names the kind, the field and the allowed values when wrong", () => {
   const ok = parsePolicySpec("adaptive:minIdle=2e6,maxIdle=2e8,step=1e6,pipeline=3");
   assert.deepEqual(ok, {
@@ -130,7 +169,7 @@ Deno.test("copier: a policy spec names the kind, the field and the allowed value
   const bad = parsePolicySpec("idle:idleTreshold=5e6,recheck=x,pipeline=0");
   assert.equal(bad.case, undefined);
   assert.deepEqual(bad.issues, [
-    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleTreshold: not a field of the idle policy, did you mean idleThreshold? (fields: idleThreshold, recheck, pipeline)',
+    '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleTreshold: not a field of the idle policy, did you mean idleThreshold? (fields: idleThreshold, recheck, pipeline, order)',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": recheck: must be a number: current value is "x"',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": pipeline: must be an integer >= 1: current value is "0"',
     '--policy "idle:idleTreshold=5e6,recheck=x,pipeline=0": idleThreshold: Invalid input: expected number, received undefined',
@@ -188,7 +227,7 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.match(r.stdout, /\nrate 60 MB\/s, 1 ahead \| +[\d.]+ \| +[\d.]+ \|/);
     assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 2; bare metal \d+ ops\/s/);
     const csv = await Deno.readTextFile(join(dir, "copier.csv"));
-    assert.match(csv, /^policy,kind,pipeline,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/);
+    assert.match(csv, /^policy,kind,pipeline,order,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/);
     assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);

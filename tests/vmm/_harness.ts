@@ -84,6 +84,8 @@ export function makeRig(options: {
   chunkSectors?: number;
   virtualized?: boolean;
   copier?: CopyPolicyConfig | false;
+  /** The copier's `order` (sectors to copy first). */
+  copyOrder?: readonly { lba: number; count: number }[];
   diskLatency?: number;
   imageLatency?: number;
   readAhead?: number;
@@ -153,6 +155,7 @@ export function makeRig(options: {
         image,
         io: mediator,
         policy: makeCopyPolicy(options.copier ?? { kind: "idle", idleThreshold: 100_000 }),
+        order: options.copyOrder,
       });
     }
   }

@@ -102,6 +102,87 @@ Deno.test("the background copier fills the disk without overwriting guest data",
   assert.ok(rig.mediator!.finished);
 });
 
+/** Chunk `c`'s sectors, 256 a chunk. */
+const chunk = (c: number) => ({ lba: c * 256, count: 256 });
+
+Deno.test("the copier copies the sectors of its order first, then the rest in disk order", () => {
+  const order = [chunk(5), { lba: 520, count: 16 }, chunk(7)];
+  const rig = makeRig({ virtualized: true, sectors: 2048, chunkSectors: 256, copyOrder: order });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* write(rig, 0, 256, 4242); // chunk 0 wholly the guest's: nothing to copy there
+    yield* rig.copier!.run();
+  });
+  rig.sim.run();
+  assert.ok(rig.map!.complete);
+  // Then chunk 2 again for the rest of it (the 16 sectors are dropped as present).
+  assert.deepEqual(rig.image!.runs.map((r) => `${r.lba}+${r.count}`), [
+    "1280+256",
+    "520+16",
+    "1792+256",
+    "256+256",
+    "512+256",
+    "768+256",
+    "1024+256",
+    "1536+256",
+  ]);
+  assert.deepEqual([...rig.disk.content.read(512, 256)], expectImage(512, 256));
+  assert.equal(rig.copier!.stats.sectorsSkipped, 16);
+});
+
+Deno.test("a run of the copier's order already present is skipped, not copied twice", () => {
+  const rig = makeRig({
+    virtualized: true,
+    sectors: 2048,
+    chunkSectors: 256,
+    copyOrder: [chunk(3), chunk(0)],
+  });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* read(rig, 768, 256); // chunk 3 redirected and written back (copy-on-read)
+    yield rig.sim.timeout(1_000_000); // the write-back done
+    yield* rig.copier!.run();
+  });
+  rig.sim.run();
+  assert.ok(rig.map!.complete);
+  // The guest's read fetched chunk 3; the copier did not.
+  assert.deepEqual(rig.image!.runs.map((r) => r.lba / 256), [3, 0, 1, 2, 4, 5, 6, 7]);
+});
+
+Deno.test("a copy order that is not a list of runs within the image is refused, every entry named", () => {
+  const order = [{ lba: 0, count: 8 }, { lba: 2044, count: 8 }, { lba: 8, count: 0 }, 5];
+  const rule = "must be a run { lba, count } of whole sectors, count >= 1, within [0, 2048)";
+  assert.throws(
+    () => makeRig({ virtualized: true, sectors: 2048, copyOrder: order as never }),
+    {
+      name: "RangeError",
+      message:
+        `Cannot create copier: 'order.1' ${rule}: current value is {"lba":2044,"count":8}; ` +
+        `'order.2' ${rule}: current value is {"lba":8,"count":0}; ` +
+        `'order.3' ${rule}: current value is 5`,
+    },
+  );
+});
+
+Deno.test("the mediator lists what its redirected reads fetched, in the order of their first fetch", () => {
+  const rig = makeRig({ virtualized: true, copier: false, readAhead: 0 });
+  rig.sim.process(function* () {
+    yield* boot(rig);
+    yield* read(rig, 600, 8);
+    yield* read(rig, 100, 8);
+    yield* read(rig, 600, 8); // present now: not fetched
+    yield* read(rig, 96, 20); // only 96-99 and 108-115 are absent
+    yield* read(rig, 116, 4); // continues the run before it
+  });
+  rig.sim.run();
+  assert.deepEqual(rig.mediator!.redirectedRuns, [
+    { lba: 600, count: 8 },
+    { lba: 100, count: 8 },
+    { lba: 96, count: 4 },
+    { lba: 108, count: 12 },
+  ]);
+});
+
 Deno.test("a copier fed by a stream writes each piece it delivers, keeping guest data, and ends with the stream", () => {
   const rig = makeRig({ virtualized: true, sectors: 2048, chunkSectors: 128 });
   let pieces = 0;

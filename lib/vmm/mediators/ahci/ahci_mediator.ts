@@ -438,6 +438,16 @@ export class AhciMediator implements Mediator, VmmBlockIo {
   get portIndex(): number {
     return this.#portIndex;
   }
+  /**
+   * The sectors of the image that the guest's redirected reads fetched, in
+   * the order of their first fetch, a run continued where the next begins
+   * (read-ahead not counted): what a deployment learned of the order in
+   * which its guest needs the image, to copy first in a later one (the
+   * copier's `order`).
+   */
+  get redirectedRuns(): SectorRun[] {
+    return this.#redirected.map((r) => ({ ...r }));
+  }
 
   whenFinished(): SimEvent<unknown> {
     return this.#finished;
@@ -1073,8 +1083,16 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     this.#notifyQuiet();
   }
 
+  /** Runs of the image that redirected reads fetched, in order ({@link redirectedRuns}). */
+  #redirected: SectorRun[] = [];
+
   /** Fetches `missing` from the image, in requests the image source takes. */
   #fetchAll(missing: readonly SectorRun[]): { run: SectorRun; ev: SimEvent<Int32Array> }[] {
+    for (const r of missing) {
+      const last = this.#redirected.at(-1);
+      if (last !== undefined && last.lba + last.count === r.lba) last.count += r.count;
+      else this.#redirected.push({ ...r });
+    }
     return missing.flatMap((run) => splitRun(run, this.#image.maxSectors))
       .map((run) => ({ run, ev: this.#fetch(run) }));
   }
