@@ -1,7 +1,9 @@
 /**
  * What the experiments' `run(params)` share in checking their parameters:
- * no unknown key, lists that name at least one allowed item, and an image
- * that holds what the run uses of it (reads; a boot over NFS also writes).
+ * no unknown key, required ones given, numbers and flags of the right kind,
+ * lists that name at least one allowed item, a profile that is one, and an
+ * image that holds what the run uses of it (reads; a boot over NFS also
+ * writes).
  * @module
  */
 import {
@@ -9,36 +11,109 @@ import {
   type FieldIssue,
   fieldIssue,
   issuesError,
+  MAX_SEED,
+  type NumberRule,
+  showValue,
   unknownKeyIssues,
 } from "../lib/_util/mod.ts";
-import { imageSizeRange, type Profile } from "../lib/scenario/mod.ts";
+import {
+  BUILTIN_PROFILE,
+  imageSizeRange,
+  loadProfile,
+  type Profile,
+  profileIssue,
+} from "../lib/scenario/mod.ts";
 import { imageBytesOf } from "../lib/scenario/fleet.ts";
 import { bootExtents, type BootParams, type BootReplay, kvDataRun } from "../lib/workload/mod.ts";
 
-/** A list parameter: its items are among the names given, or of the type given. */
-export interface ListRule {
-  /** The allowed items, or their type. */
-  list: readonly string[] | "string" | "number" | "object";
-  /** What the items are, for messages. @default the names, or the type's ("numbers") */
+/** The rule of a number: lib/_util's {@link NumberRule} with an upper bound and a step. */
+export interface NumberParamRule extends NumberRule {
+  /** Largest allowed value. @default Infinity */
+  max?: number;
+  /** The value is a multiple of this, e.g. 512 for whole sectors. */
+  multipleOf?: number;
+}
+
+/**
+ * The rule of one parameter, each part optional: it must be given, be a
+ * number (or a list of numbers) within bounds, be true or false, or be a
+ * list (see {@link ListRule}).
+ */
+export interface ParamRule {
+  /** The parameter must be given (not undefined). @default false */
+  required?: boolean;
+  /** A number: its rule; for a list of numbers, each item's. */
+  number?: NumberParamRule;
+  /** True or false. @default false */
+  boolean?: boolean;
+  /** A list: its allowed items, or their type. */
+  list?: readonly string[] | "string" | "number" | "object";
+  /** What a list's items are, for messages. @default the names, or the type's ("numbers") */
   noun?: string;
 }
 
-/** Every parameter of `P` (all of them, so none is forgotten): `true`, or the rule of a list. */
-export type ParamRules<P> = { readonly [K in keyof Required<P>]: true | ListRule };
+/** A list parameter: its items are among the names given, or of the type given. */
+export interface ListRule extends ParamRule {
+  /** The allowed items, or their type. */
+  list: readonly string[] | "string" | "number" | "object";
+}
+
+/**
+ * Every parameter of `P` (all of them, so none is forgotten): `true` (any
+ * value, checked elsewhere), or its rule. A parameter named `profile` is
+ * always checked as a profile (see {@link paramIssues}).
+ */
+export type ParamRules<P> = { readonly [K in keyof Required<P>]: true | ParamRule };
+
+/** The rule of an experiment's `seed`: given, an integer in [0, MAX_SEED] (as buildWorld's). */
+export const SEED_RULE: ParamRule = {
+  required: true,
+  number: { integer: true, min: 0, max: MAX_SEED },
+};
 
 const show = (v: unknown) => v === undefined ? "undefined" : JSON.stringify(v) ?? String(v);
 
+/** The words of a number rule, e.g. "an integer in [0, 9]" or "an integer > 0 and a multiple of 512". */
+function numberRuleText(rule: NumberParamRule): string {
+  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = rule;
+  const kind = integer ? "an integer" : "a finite number";
+  const bounds = min > -Infinity && max < Infinity && !strict ? [`in [${min}, ${max}]`] : [
+    ...(min > -Infinity ? [`${strict ? ">" : ">="} ${min}`] : []),
+    ...(max < Infinity ? [`<= ${max}`] : []),
+  ];
+  const step = multipleOf === undefined ? [] : [`a multiple of ${multipleOf}`];
+  return [`${kind}${bounds.length > 0 ? ` ${bounds.join(" and ")}` : ""}`, ...step].join(" and ");
+}
+
+/** Whether `v` keeps the number rule. */
+function keepsNumberRule(v: unknown, rule: NumberParamRule): boolean {
+  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = rule;
+  return typeof v === "number" && Number.isFinite(v) && (!integer || Number.isInteger(v)) &&
+    (strict ? v > min : v >= min) && v <= max &&
+    (multipleOf === undefined || v % multipleOf === 0);
+}
+
 /**
  * Every issue of `params`: a key that is not a parameter (naming the closest
- * one), and a list parameter given that is not a list, is empty, has an item
- * that is not allowed or of the wrong type, or names an item twice.
+ * one); a required parameter not given; a number outside its rule; a flag
+ * that is not true or false; a list parameter given that is not a list, is
+ * empty, has an item that is not allowed or of the wrong type (or outside
+ * the number rule), or names an item twice; and a `profile` given that is
+ * not a valid profile (the check buildWorld makes: `profileIssue`).
  * @example
  * ```ts
  * import { paramIssues } from "./_params.ts";
- * const rules = { methods: { list: ["bmcast", "nfsroot"] }, seed: true } as const;
+ * const rules = {
+ *   methods: { list: ["bmcast", "nfsroot"], required: true },
+ *   seed: { required: true, number: { integer: true, min: 0 } },
+ *   profile: true,
+ * } as const;
  * const [a, b] = paramIssues({ methods: ["bmcats"], sede: 1 }, rules);
  * console.assert(a.field === "sede" && a.message.startsWith("is not an option, did you mean seed?"));
  * console.assert(b.field === "methods[0]" && b.message.endsWith('current value is "bmcats", did you mean "bmcast"?'));
+ * const [c, d] = paramIssues({ methods: ["bmcast"], profile: "paper-2015.json" }, rules);
+ * console.assert(c.field === "seed" && c.message === "must be an integer >= 0: current value is undefined");
+ * console.assert(d.field === "profile" && d.message.startsWith("must be a profile (loadProfile, parseProfile)"));
  * ```
  */
 export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssue[] {
@@ -47,9 +122,27 @@ export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssu
   }
   const known = Object.keys(rules);
   const issues = unknownKeyIssues(params, known);
-  for (const [key, rule] of Object.entries(rules) as [string, true | ListRule][]) {
+  for (const [key, rule] of Object.entries(rules) as [string, true | ParamRule][]) {
     const value = (params as Record<string, unknown>)[key];
-    if (rule === true || value === undefined) continue;
+    if (key === "profile" && value !== undefined) {
+      const bad = profileIssue(value, key);
+      if (bad !== undefined) issues.push(bad);
+      continue;
+    }
+    if (rule === true || (value === undefined && !rule.required)) continue;
+    if (value === undefined && rule.list === undefined && !rule.number && !rule.boolean) {
+      issues.push(fieldIssue(key, "given", "undefined"));
+      continue;
+    }
+    if (rule.boolean && typeof value !== "boolean") {
+      issues.push(fieldIssue(key, "true or false", show(value)));
+    }
+    if (rule.list === undefined) {
+      if (rule.number !== undefined && !keepsNumberRule(value, rule.number)) {
+        issues.push(fieldIssue(key, numberRuleText(rule.number), showValue(value)));
+      }
+      continue;
+    }
     const of = rule.list;
     const what = rule.noun ?? (typeof of === "string" ? `${of}s` : `of ${of.join(", ")}`);
     if (!Array.isArray(value) || value.length === 0) {
@@ -61,6 +154,8 @@ export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssu
       if (typeof of === "string") {
         if (typeof v !== of || v === null || Number.isNaN(v)) {
           issues.push(fieldIssue(field, `a ${of}`, show(v)));
+        } else if (rule.number !== undefined && !keepsNumberRule(v, rule.number)) {
+          issues.push(fieldIssue(field, numberRuleText(rule.number), showValue(v)));
         }
       } else if (!(typeof v === "string" && of.includes(v))) {
         const hint = typeof v === "string" ? didYouMean(v, of, show) : "";
@@ -92,6 +187,26 @@ export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssu
 export function checkParams<P>(what: string, params: unknown, rules: ParamRules<P>): void {
   const issues = paramIssues(params, rules);
   if (issues.length > 0) throw issuesError(what, issues);
+}
+
+/**
+ * The profile a run uses: `params.profile`, or the built-in one when it is
+ * absent; undefined when the one given is not a valid profile
+ * ({@link paramIssues} names it), so that the checks that need a profile
+ * are left out rather than fail on it.
+ * @example
+ * ```ts
+ * import { runProfile } from "./_params.ts";
+ * console.assert((await runProfile({}))?.name !== undefined);
+ * console.assert(await runProfile({ profile: { hdd: {} } as never }) === undefined);
+ * ```
+ */
+export async function runProfile(params: unknown): Promise<Profile | undefined> {
+  const given = typeof params === "object" && params !== null
+    ? (params as { profile?: unknown }).profile
+    : undefined;
+  if (given === undefined) return await loadProfile(BUILTIN_PROFILE);
+  return profileIssue(given) === undefined ? given as Profile : undefined;
 }
 
 /** Sectors of the image a run uses: they must lie in the image. */

@@ -44,10 +44,8 @@
  */
 import {
   buildWorld,
-  BUILTIN_PROFILE,
   compare,
   type Comparison,
-  loadProfile,
   type Profile,
   type StartupOptions,
   startupStrategy,
@@ -57,11 +55,13 @@ import {
 import { type Outage, OutageSchema, startOutage } from "../lib/scenario/fleet.ts";
 import {
   callInWorker,
+  type FieldIssue,
   fieldIssue,
   issuesError,
+  numberIssue,
   parseFlags,
-  requireNumber,
   type Run,
+  schemaIssues,
   showValue,
 } from "../lib/_util/mod.ts";
 import {
@@ -74,10 +74,12 @@ import { formatComparison, type ThroughputMarker, type ThroughputRow } from "../
 import { copyOrderIssues } from "../lib/vmm/mod.ts";
 import {
   bootAreas,
-  checkParams,
   type ImageArea,
   imageIssue,
+  paramIssues,
   type ParamRules,
+  runProfile,
+  SEED_RULE,
   storeData,
 } from "./_params.ts";
 
@@ -368,30 +370,47 @@ function imageOf(
 function runWindows(
   params: Pick<CassandraParams, "durationS" | "sampleEveryS" | "workload">,
 ): { durationNs: number; sampleEveryNs: number } {
+  const issues = windowIssues(params);
+  if (issues.length > 0) throw issuesError(WHAT, issues);
+  return {
+    durationNs: Math.round(params.durationS * 1e9),
+    sampleEveryNs: Math.round(params.sampleEveryS * 1e9),
+  };
+}
+
+/** What {@link runWindows} refuses, every issue. */
+function windowIssues(
+  params: Pick<CassandraParams, "durationS" | "sampleEveryS" | "workload">,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
   const w = (params.workload ?? {}) as Partial<KvWorkloadParams>;
   for (const [field, by] of [["durationNs", "durationS"], ["sampleEveryNs", "sampleEveryS"]]) {
     const v = w[field as "durationNs" | "sampleEveryNs"];
     if (v !== undefined) {
-      throw new RangeError(
-        `Cannot ${WHAT}: 'workload.${field}' must be absent (the run's ${
+      issues.push({
+        field: `workload.${field}`,
+        message: `must be absent (the run's ${
           field === "durationNs" ? "length" : "window"
         } is set by '${by}'): current value is ${v}`,
-      );
+      });
     }
   }
   const durationNs = Math.round(params.durationS * 1e9);
   const sampleEveryNs = Math.round(params.sampleEveryS * 1e9);
   if (!(sampleEveryNs >= 1)) {
-    throw new RangeError(
-      `Cannot ${WHAT}: 'sampleEveryS' must be at least 1 ns (1e-9) once rounded to whole ns: current value is ${params.sampleEveryS}`,
-    );
+    issues.push({
+      field: "sampleEveryS",
+      message:
+        `must be at least 1 ns (1e-9) once rounded to whole ns: current value is ${params.sampleEveryS}`,
+    });
+  } else if (!(durationNs >= 1) || durationNs % sampleEveryNs !== 0) {
+    issues.push({
+      field: "durationS",
+      message:
+        `must be a multiple of sampleEveryS (${params.sampleEveryS}), both rounded to whole ns (${sampleEveryNs} ns windows): current value is ${params.durationS}`,
+    });
   }
-  if (!(durationNs >= 1) || durationNs % sampleEveryNs !== 0) {
-    throw new RangeError(
-      `Cannot ${WHAT}: 'durationS' must be a multiple of sampleEveryS (${params.sampleEveryS}), both rounded to whole ns (${sampleEveryNs} ns windows): current value is ${params.durationS}`,
-    );
-  }
-  return { durationNs, sampleEveryNs };
+  return issues;
 }
 
 /**
@@ -508,9 +527,9 @@ const FIG = "cassandra";
 const BELOW = { band: { low: 70, high: 100 } };
 
 const RULES: ParamRules<CassandraParams> = {
-  durationS: true,
-  sampleEveryS: true,
-  seed: true,
+  durationS: { required: true, number: { min: 0, strict: true } },
+  sampleEveryS: { required: true, number: { min: 0, strict: true } },
+  seed: SEED_RULE,
   imageBytes: true,
   copyBackoff: true,
   workload: true,
@@ -535,27 +554,31 @@ const RULES: ParamRules<CassandraParams> = {
  * ```
  */
 export async function run(params: CassandraParams = full): Promise<CassandraOutput> {
-  checkParams(WHAT, params, RULES);
-  // Named as the caller wrote them (the workload sees them in ns).
-  requireNumber(WHAT, "durationS", params.durationS, { min: 0, strict: true });
-  requireNumber(WHAT, "sampleEveryS", params.sampleEveryS, { min: 0, strict: true });
-  runWindows(params);
+  // Every issue at once, named as the caller wrote it (the workload sees times in ns).
+  const issues = paramIssues(params, RULES);
+  const profile = await runProfile(params);
+  if (issues.length === 0) issues.push(...windowIssues(params));
   if (params.outage !== undefined) {
-    requireNumber(WHAT, "outage.atS", params.outage.atS, { min: 0 });
-    requireNumber(WHAT, "outage.durationS", params.outage.durationS, {
-      min: 0,
-      strict: true,
-    });
+    for (
+      const [k, rule] of [["atS", { min: 0 }], ["durationS", { min: 0, strict: true }]] as const
+    ) {
+      const bad = numberIssue(`outage.${k}`, params.outage[k], rule);
+      if (bad !== undefined) issues.push(bad);
+    }
   }
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const image = imageOf(profile, params);
-  const issue = imageIssue(profile, image, imageReads(profile, params));
-  if (issue !== undefined) throw issuesError(WHAT, [issue]);
-  const order = copyOrderIssues(params.copyOrder ?? [], {
-    sectors: Math.ceil(image.value / 512),
-    field: "copyOrder",
-  });
-  if (order.length > 0) throw issuesError(WHAT, order);
+  if (profile !== undefined && issues.length === 0) {
+    issues.push(
+      ...schemaIssues(KvWorkloadParamsSchema, workloadParams(profile, params), "workload."),
+    );
+    const image = imageOf(profile, params);
+    const issue = imageIssue(profile, image, imageReads(profile, params));
+    if (issue !== undefined) issues.push(issue);
+    issues.push(...copyOrderIssues(params.copyOrder ?? [], {
+      sectors: Math.ceil(image.value / 512),
+      field: "copyOrder",
+    }));
+  }
+  if (issues.length > 0 || profile === undefined) throw issuesError(WHAT, issues);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel
     ? callInWorker<SystemRun>({

@@ -38,10 +38,8 @@ import {
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
-  BUILTIN_PROFILE,
   type CopyPolicyConfig,
   CopyPolicySchema,
-  loadProfile,
   type Profile,
   readProfileInput,
 } from "../lib/scenario/mod.ts";
@@ -53,7 +51,7 @@ import {
   runSystem,
   type SystemRun,
 } from "./fig_cassandra.ts";
-import { imageIssue, paramIssues, type ParamRules } from "./_params.ts";
+import { imageIssue, paramIssues, type ParamRules, runProfile, SEED_RULE } from "./_params.ts";
 
 /** One copier configuration: a policy and the chunks fetched ahead. */
 export interface CopierCase {
@@ -365,10 +363,10 @@ function paretoFront(rows: readonly Omit<CopierRow, "pareto">[]): boolean[] {
 }
 
 const RULES: ParamRules<CopierParams> = {
-  cases: { list: "object", noun: "copier cases" },
-  durationS: true,
-  sampleEveryS: true,
-  seed: true,
+  cases: { list: "object", noun: "copier cases", required: true },
+  durationS: { required: true, number: { min: 0, strict: true } },
+  sampleEveryS: { required: true, number: { min: 0, strict: true } },
+  seed: SEED_RULE,
   seeds: true,
   imageBytes: true,
   profile: true,
@@ -388,10 +386,13 @@ const RULES: ParamRules<CopierParams> = {
  * ```
  */
 export async function run(params: CopierParams = full): Promise<CopierOutput> {
-  const own = paramIssues(params, RULES).map((i) => `${i.field}: ${i.message}`);
-  if (own.length > 0) throw new RangeError(issuesMessage("Cannot run the copier study", own));
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const issues = caseIssues(params.cases, { profile });
+  // Every issue at once: the parameters', then the cases' (when they are objects).
+  const issues = paramIssues(params, RULES).map((i) => `${i.field}: ${i.message}`);
+  const given = await runProfile(params);
+  const cases = Array.isArray(params?.cases) ? params.cases : [];
+  if (cases.every((c) => typeof c === "object" && c !== null)) {
+    issues.push(...caseIssues(cases, { profile: given }));
+  }
   const lanes = numberIssue("workers", params.workers ?? 1, { min: 1, integer: true });
   if (lanes !== undefined) issues.push(`workers: ${lanes.message}`);
   const n = params.seeds ?? 1;
@@ -401,12 +402,11 @@ export async function run(params: CopierParams = full): Promise<CopierOutput> {
     const range = seedRangeIssue("seeds", params.seed, n);
     if (range !== undefined) issues.push(range);
   }
-  for (const k of ["durationS", "sampleEveryS"] as const) {
-    if (!(params[k] > 0 && Number.isFinite(params[k]))) {
-      issues.push(`${k}: must be a finite number > 0: current value is ${params[k]}`);
-    }
+  if (issues.length > 0 || given === undefined) {
+    throw new RangeError(issuesMessage("Cannot run the copier study", issues));
   }
-  if (issues.length === 0) {
+  const profile = given;
+  {
     const bytes = params.imageBytes ?? profile.image.bytes.value;
     const field = params.imageBytes === undefined ? "profile image.bytes" : "imageBytes";
     const image = imageIssue(profile, { field, value: bytes }, imageReads(profile, params));

@@ -24,9 +24,7 @@ import { z } from "zod";
 import {
   applyOverrides,
   buildWorld,
-  BUILTIN_PROFILE,
   finishDeployment,
-  loadProfile,
   type Profile,
   readProfileInput,
   startupStrategy,
@@ -65,7 +63,7 @@ import {
   runSystem,
   workloadParams,
 } from "./fig_cassandra.ts";
-import { imageIssue, paramIssues as keyIssues, type ParamRules } from "./_params.ts";
+import { imageIssue, paramIssues as keyIssues, type ParamRules, runProfile } from "./_params.ts";
 
 /** Parameters of the elasticity experiment. */
 export interface ElasticityParams {
@@ -204,7 +202,11 @@ export interface ElasticityOutput {
   runs: StrategyCapacity[];
 }
 
-type Plain = Omit<
+/**
+ * The parameters of one strategy's run ({@link runStrategy}): the
+ * experiment's, less those of the experiment as a whole.
+ */
+export type StrategyParams = Omit<
   ElasticityParams,
   "profile" | "strategies" | "parallel" | "seeds" | "onProgress"
 >;
@@ -212,7 +214,7 @@ type Plain = Omit<
 /**
  * Counts an operation that ended `elapsed` ns after the power-on in its window
  * of `windowOps`, each `width` ns wide: window 0 covers [0, width], window i > 0
- * (i·width, (i+1)·width], as the kv workload's own ({@link windowOf}), so one
+ * (i·width, (i+1)·width], as the kv workload's own (lib/workload's `windowOf`), so one
  * ending on a boundary counts in the window it closes. One past the last whole
  * window is left out.
  * @example
@@ -240,7 +242,11 @@ export function countInWindow(windowOps: number[], elapsed: SimTime, width: SimT
  * console.assert(r.windowOps.length === 8 && r.firstUpS > 130);
  * ```
  */
-export function runStrategy(profile: Profile, strategy: string, params: Plain): StrategyCapacity {
+export function runStrategy(
+  profile: Profile,
+  strategy: string,
+  params: StrategyParams,
+): StrategyCapacity {
   const { start, preinstalled, deployed: deploys } = startupStrategy(
     strategy,
     "run the elasticity experiment",
@@ -456,7 +462,8 @@ export function paramIssues(
 
 /**
  * Runs every strategy on a fresh world and the bare-metal reference.
- * @throws ScenarioError naming every bad strategy, node count, image size, profile change or window
+ * @throws ScenarioError naming every bad strategy, node count, image size, profile change or
+ * window, and a profile that is not one
  * @example
  * ```ts
  * import { run, small } from "./fig_elasticity.ts";
@@ -465,9 +472,10 @@ export function paramIssues(
  * ```
  */
 export async function run(params: ElasticityParams = full): Promise<ElasticityOutput> {
-  const base = params.profile ?? await loadProfile(BUILTIN_PROFILE);
+  // A profile given that is not one is named by paramIssues, not used.
+  const base = await runProfile(params);
   const issues = paramIssues(params, { profile: base });
-  if (issues.length > 0) throw new ScenarioError(issues);
+  if (issues.length > 0 || base === undefined) throw new ScenarioError(issues);
   const profile = params.set
     ? applyOverrides(base, params.set, { origin: "set by the elasticity experiment" })
     : base;

@@ -78,21 +78,22 @@ export interface FleetOutput {
 
 /** The parameters; each strategy and fleet size is checked as the fleet's scenario. */
 const RULES: ParamRules<FleetParams> = {
-  strategies: { list: "string", noun: "strategies" },
-  nodes: { list: "number", noun: "fleet sizes" },
+  strategies: { list: "string", noun: "strategies", required: true },
+  nodes: { list: "number", noun: "fleet sizes", required: true },
   imageGb: true,
-  staggerS: true,
+  staggerS: { required: true },
   set: true,
   outage: true,
   until: true,
-  seed: true,
+  seed: { required: true },
   profile: true,
 };
 
 /**
  * Runs every strategy on every fleet size, each on a fresh world.
- * @throws ScenarioError naming every unknown parameter, empty list, bad
- * strategy, fleet size, image size or profile change
+ * @throws ScenarioError naming every unknown or missing parameter, empty
+ * list, bad strategy, fleet size, image size, profile change, or a profile
+ * that is not one
  * @example
  * ```ts
  * import { run, small } from "./fig_fleet.ts";

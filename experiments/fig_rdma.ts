@@ -10,16 +10,14 @@
  */
 import {
   buildWorld,
-  BUILTIN_PROFILE,
   compare,
   type Comparison,
-  loadProfile,
   loadReference,
   type Profile,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
 import { issuesError, smallFlag } from "../lib/_util/mod.ts";
-import { checkParams, imageIssue, type ParamRules } from "./_params.ts";
+import { imageIssue, paramIssues, type ParamRules, runProfile, SEED_RULE } from "./_params.ts";
 import { rdmaLatency, type RdmaRun, type RdmaSystem } from "../lib/deploy/rdma.ts";
 
 /** Parameters of the RDMA experiment. */
@@ -70,17 +68,21 @@ export interface RdmaOutput {
 
 const WHAT = "run the RDMA experiment";
 const RULES: ParamRules<RdmaParams> = {
-  iterations: true,
-  bytes: true,
-  devirtImageBytes: true,
-  seed: true,
+  // As ib_write_lat (rdmaOptions) takes them: one sample must be left once
+  // the last round trip and the two slowest are dropped.
+  iterations: { required: true, number: { integer: true, min: 4 } },
+  bytes: { required: true, number: { integer: true, min: 1 } },
+  devirtImageBytes: { required: true },
+  seed: SEED_RULE,
   profile: true,
 };
 
 /**
  * Runs the four systems, each on a fresh two-node world.
- * @throws RangeError for an unknown parameter, or a Devirt image that is
- * not whole sectors or does not fit the disks
+ * @throws RangeError naming, all at once before anything runs, every
+ * unknown parameter, a missing or bad iteration count (an integer >= 4),
+ * message size (an integer >= 1) or seed, a profile that is not one, and a
+ * Devirt image that is not whole sectors or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_rdma.ts";
@@ -89,11 +91,14 @@ const RULES: ParamRules<RdmaParams> = {
  * ```
  */
 export async function run(params: RdmaParams = full): Promise<RdmaOutput> {
-  checkParams(WHAT, params, RULES);
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  const image = { field: "devirtImageBytes", value: params.devirtImageBytes };
-  const issue = imageIssue(profile, image, []);
-  if (issue !== undefined) throw issuesError(WHAT, [issue]);
+  const issues = paramIssues(params, RULES);
+  const profile = await runProfile(params);
+  if (profile !== undefined && !issues.some((i) => i.field === "devirtImageBytes")) {
+    const image = { field: "devirtImageBytes", value: params.devirtImageBytes };
+    const issue = imageIssue(profile, image, []);
+    if (issue !== undefined) issues.push(issue);
+  }
+  if (issues.length > 0 || profile === undefined) throw issuesError(WHAT, issues);
   const ref = loadReference().rdma as unknown as {
     tolerancePct: number;
     values: { system: string; us: number }[];

@@ -461,8 +461,8 @@ const RULES: ParamRules<SensitivityParams> = {
  * the profile as it is, with two more seeds (the noise), then once per
  * parameter changed.
  * @throws RangeError for an unknown parameter or figure, a step outside (0,
- * 1), workers not an integer >= 1, or an empty or unknown path list (every
- * one listed)
+ * 1), workers not an integer >= 1, a profile that is not one, or an empty
+ * or unknown path list (every one listed)
  * @example
  * ```ts
  * import { run } from "./fig_sensitivity.ts";

@@ -6,10 +6,8 @@
  */
 import {
   buildWorld,
-  BUILTIN_PROFILE,
   compare,
   type Comparison,
-  loadProfile,
   loadReference,
   type Profile,
   startupStrategy,
@@ -17,7 +15,14 @@ import {
 } from "../lib/scenario/mod.ts";
 import { formatComparison, type StartupRow } from "../lib/plot/mod.ts";
 import { issuesError, smallFlag } from "../lib/_util/mod.ts";
-import { bootAreas, checkParams, imageIssue, type ParamRules } from "./_params.ts";
+import {
+  bootAreas,
+  imageIssue,
+  paramIssues,
+  type ParamRules,
+  runProfile,
+  SEED_RULE,
+} from "./_params.ts";
 
 /** Parameters of the startup experiment. */
 export interface StartupParams {
@@ -73,18 +78,19 @@ const PAPER_METHOD: Record<string, string> = {
 
 /** The parameters' rules, with the strategies registered when a run is asked for. */
 const rules = (): ParamRules<StartupParams> => ({
-  methods: { list: strategyNames() },
+  methods: { list: strategyNames(), required: true },
   imageBytes: true,
-  seed: true,
+  seed: SEED_RULE,
   profile: true,
 });
 
 /**
  * Runs every method on a fresh world and returns the phase rows (simulated
  * and the paper's) and the comparison rows.
- * @throws RangeError for an unknown parameter, an empty or unknown method, or
- * an image that does not hold the boot's read areas (and log, over NFS) or
- * does not fit the disks
+ * @throws RangeError naming, all at once before anything runs, every
+ * unknown parameter, a missing, empty or unknown method, a missing or bad
+ * seed, a profile that is not one, and an image that does not hold the
+ * boot's read areas (and log, over NFS) or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_startup.ts";
@@ -93,15 +99,19 @@ const rules = (): ParamRules<StartupParams> => ({
  * ```
  */
 export async function run(params: StartupParams = full): Promise<StartupOutput> {
-  checkParams("run startup", params, rules());
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  if (params.imageBytes !== undefined) {
+  const issues = paramIssues(params, rules());
+  const profile = await runProfile(params);
+  if (profile !== undefined && params.imageBytes !== undefined) {
     const image = { field: "imageBytes", value: params.imageBytes };
     // Over NFS the boot's log is written to the image too.
-    const writes = params.methods.some((m) => startupStrategy(m).writesImage);
+    const methods = Array.isArray(params.methods) ? params.methods : [];
+    const writes = methods.some((m) =>
+      strategyNames().includes(m) && startupStrategy(m).writesImage
+    );
     const issue = imageIssue(profile, image, bootAreas(profile, { writes }));
-    if (issue !== undefined) throw issuesError("run startup", [issue]);
+    if (issue !== undefined) issues.push(issue);
   }
+  if (issues.length > 0 || profile === undefined) throw issuesError("run startup", issues);
   const rows: StartupRow[] = [];
   const totals: Record<string, number> = {};
   const simPhases: Record<string, Record<string, number>> = {};

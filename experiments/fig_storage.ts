@@ -23,18 +23,16 @@
 import {
   bmcast,
   buildWorld,
-  BUILTIN_PROFILE,
   compare,
   type Comparison,
   guestDriver,
-  loadProfile,
   loadReference,
   type Profile,
   type World,
 } from "../lib/scenario/mod.ts";
 import { type BarRow, formatComparison } from "../lib/plot/mod.ts";
 import { issuesError, smallFlag } from "../lib/_util/mod.ts";
-import { checkParams, imageIssue, type ParamRules } from "./_params.ts";
+import { imageIssue, paramIssues, type ParamRules, runProfile, SEED_RULE } from "./_params.ts";
 import type { Cpu } from "../lib/hw/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../lib/guest/mod.ts";
 import type { ProcessGenerator, SimEvent } from "../lib/sim/mod.ts";
@@ -230,20 +228,25 @@ export function comparePass(
 }
 
 const WHAT = "run the storage experiment";
+/** A byte count the benchmark moves: whole sectors, at least one. */
+const BYTES = { integer: true, min: 0, strict: true, multipleOf: 512 };
 const RULES: ParamRules<StorageParams> = {
-  bytes: true,
-  queueDepth: true,
-  lba: true,
-  deployLba: true,
-  devirtImageBytes: true,
-  seed: true,
+  bytes: { required: true, number: BYTES },
+  queueDepth: { required: true, number: { integer: true, min: 1 } },
+  lba: { required: true, number: { integer: true, min: 0 } },
+  deployLba: { required: true, number: { integer: true, min: 0 } },
+  devirtImageBytes: { required: true },
+  seed: SEED_RULE,
   profile: true,
 };
 
 /**
  * Runs the four systems, each on a fresh world.
- * @throws RangeError for an unknown parameter, or a Devirt image that does
- * not hold the benchmark region or does not fit the disks
+ * @throws RangeError naming, all at once before anything runs, every
+ * unknown parameter, a missing or bad byte count (whole sectors > 0),
+ * queue depth (an integer >= 1), LBA (an integer >= 0) or seed, a profile
+ * that is not one, and a Devirt image that does not hold the benchmark
+ * region or does not fit the disks
  * @example
  * ```ts
  * import { run, small } from "./fig_storage.ts";
@@ -252,16 +255,18 @@ const RULES: ParamRules<StorageParams> = {
  * ```
  */
 export async function run(params: StorageParams = full): Promise<StorageOutput> {
-  checkParams(WHAT, params, RULES);
-  const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
-  // The benchmark checks its own numbers; the Devirt pass reads its region from the image.
-  const end = params.lba + Math.ceil(params.bytes / 512);
-  if (Number.isFinite(end)) {
+  const issues = paramIssues(params, RULES);
+  const profile = await runProfile(params);
+  // The Devirt pass reads its region from the image.
+  const bad = new Set(issues.map((i) => i.field));
+  if (profile !== undefined && !["lba", "bytes", "devirtImageBytes"].some((f) => bad.has(f))) {
+    const end = params.lba + Math.ceil(params.bytes / 512);
     const field = { field: "devirtImageBytes", value: params.devirtImageBytes };
     const region = { end, what: "the benchmark's region at lba" };
     const issue = imageIssue(profile, field, [region]);
-    if (issue !== undefined) throw issuesError(WHAT, [issue]);
+    if (issue !== undefined) issues.push(issue);
   }
+  if (issues.length > 0 || profile === undefined) throw issuesError(WHAT, issues);
   const passes: StoragePass[] = [];
   for (const { group } of STORAGE_SYSTEMS) {
     const s = SETUPS[group];

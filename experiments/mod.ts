@@ -12,6 +12,7 @@
  * ```
  * @module
  */
+/** Fig. OS-startup time: the phases of each deployment method, from the end of POST. */
 export * as startup from "./fig_startup.ts";
 /** Fig. Cassandra throughput during deployment. */
 export * as cassandra from "./fig_cassandra.ts";
@@ -28,3 +29,4 @@ export * as copier from "./fig_copier.ts";
 /** Beyond the paper: the capacity a scale-out adds over time. */
 export * as elasticity from "./fig_elasticity.ts";
 export { type FigureOut, reproduce, type ReproduceOptions } from "./repro.ts";
+export type { ImageArea } from "./_params.ts";

@@ -36,6 +36,7 @@ import {
 } from "../lib/scenario/mod.ts";
 import { type ComparisonRow, formatComparison, toSvg } from "../lib/plot/mod.ts";
 import { FIGURE_NAMES, figureChart, notJudgedText, runFigures } from "./_figures.ts";
+import { checkParams, type ParamRules } from "./_params.ts";
 
 /** A tidy result row (one per CSV line). */
 export type Row = Record<string, unknown>;
@@ -69,11 +70,35 @@ export interface ReproduceOptions {
   parallel?: boolean;
 }
 
+/** The options' rules: each seed is one the simulator accepts, none twice. */
+const RULES: ParamRules<ReproduceOptions> = {
+  small: { boolean: true },
+  seeds: { list: "number", noun: "seeds", number: { integer: true, min: 0, max: MAX_SEED } },
+  profile: true,
+  parallel: { boolean: true },
+};
+
 /**
  * Runs the four experiments once per seed; returns their outputs, seed by
  * seed, in figure order (startup, cassandra, storage, rdma).
+ * @throws RangeError naming, all at once before anything runs, every
+ * unknown option (with the closest known one), a flag that is not true or
+ * false, seeds that are not a list of one or more integers in [0,
+ * MAX_SEED] without repeats, and a profile that is not one
  * @throws Error naming the figure and seed when an experiment throws.
  * @example
+ * ```ts
+ * import { reproduce } from "./repro.ts";
+ * let message = "";
+ * try {
+ *   await reproduce({ smal: true, seeds: [-1] } as never);
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * console.assert(message.startsWith("Cannot reproduce the figures: 'smal' is not an option, did you mean small?"));
+ * console.assert(message.endsWith("'seeds[0]' must be an integer in [0, 4294967295]: current value is -1"));
+ * ```
+ * @example A run of two seeds (about a minute)
  * ```ts ignore
  * import { reproduce } from "./repro.ts";
  * const figs = await reproduce({ small: true, seeds: [1, 2] });
@@ -81,6 +106,7 @@ export interface ReproduceOptions {
  * ```
  */
 export async function reproduce(options: ReproduceOptions = {}): Promise<FigureOut[]> {
+  checkParams("reproduce the figures", options, RULES);
   const { small = false, seeds = [1], parallel } = options;
   const profile = options.profile ?? await loadProfile(BUILTIN_PROFILE);
   const out: FigureOut[] = [];

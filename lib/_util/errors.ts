@@ -393,24 +393,47 @@ export interface ParamsSchema<T> {
 export function parseParams<T>(what: string, schema: ParamsSchema<T>, input: unknown): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const issues = r.error.issues.flatMap((i): FieldIssue[] => {
+  const e = issuesError(what, schemaIssues(schema, input));
+  e.cause = r.error;
+  throw e;
+}
+
+/**
+ * The issues {@link parseParams} would name for `input`, each field under
+ * `prefix` (e.g. "workload."); none when it validates.
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { schemaIssues } from "./errors.ts";
+ * const Disk = z.object({ rpm: z.number().positive() }).strict();
+ * const [a] = schemaIssues(Disk, { rmp: 1, rpm: 7200 }, "disk.");
+ * console.assert(a.field === "disk.rmp" && a.message === "is not a known parameter, did you mean 'rpm'?");
+ * ```
+ */
+export function schemaIssues<T>(
+  schema: ParamsSchema<T>,
+  input: unknown,
+  prefix = "",
+): FieldIssue[] {
+  const r = schema.safeParse(input);
+  if (r.success) return [];
+  return r.error.issues.flatMap((i): FieldIssue[] => {
     if (i.code === "unrecognized_keys") {
       // The parameters a misspelt top-level key was meant as (nested objects are not walked).
       const known = i.path.length === 0 && schema.shape ? Object.keys(schema.shape) : [];
       return (i.keys ?? []).map((k) => ({
-        field: [...i.path.map(String), k].join("."),
+        field: prefix + [...i.path.map(String), k].join("."),
         message: `is not a known parameter${didYouMean(k, known, (n) => `'${n}'`)}`,
       }));
     }
     const value = valueAt(input, i.path);
     return [{
-      field: i.path.length === 0 ? "(params)" : i.path.map(String).join("."),
+      field: i.path.length > 0
+        ? prefix + i.path.map(String).join(".")
+        : prefix.replace(/\.$/, "") || "(params)",
       message: `${i.message}: current value is ${
         typeof value === "object" ? showValue(value) : String(value)
       }`,
     }];
   });
-  const e = issuesError(what, issues);
-  e.cause = r.error;
-  throw e;
 }

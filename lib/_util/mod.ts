@@ -34,6 +34,7 @@ export {
   requireNumber,
   requireSectorRange,
   type SchemaIssue,
+  schemaIssues,
   showValue,
   unknownKeyIssues,
   valueAt,

@@ -9,9 +9,12 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
+  closestNames,
   decimalRule,
   didYouMean,
   type FieldIssue,
+  fieldIssue,
+  issuesError,
   issuesMessage,
   showValue,
   unknownKeyIssues,
@@ -867,7 +870,9 @@ export interface ProfileCheckOptions {
 
 /**
  * Validates a profile object, listing every issue with its path.
- * @throws ProfileError
+ * @throws ProfileError for a profile that does not validate
+ * @throws RangeError for an option that is not one of {@link ProfileCheckOptions}
+ *   or breaks its rule (before the profile is looked at)
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, parseProfile } from "./profile.ts";
@@ -883,23 +888,70 @@ export interface ProfileCheckOptions {
  * ```
  */
 export function parseProfile(input: unknown, options: ProfileCheckOptions = {}): Profile {
-  const { checkImageSize = true } = options;
-  const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
-  if (!r.success) {
-    throw new ProfileError(
-      r.error.issues.flatMap((i) => {
-        if (i.code === "unrecognized_keys") return i.keys.map((k) => unknownKeyIssue(i.path, k));
-        // A parameter's own value (the models' checks of an object's fields say theirs).
-        const v = i.path.at(-1) === "value" ? valueAt(input, i.path) : undefined;
-        const shown =
-          v === undefined || typeof v === "object" || i.message.includes("current value")
-            ? ""
-            : `: current value is ${showValue(v)}`;
-        return `${i.path.join(".") || "(root)"}: ${i.message}${shown}`;
-      }),
-    );
+  checkOptions("parse profile", options, CHECK_OPTIONS);
+  return parseInput(input, options.checkImageSize ?? true, false);
+}
+
+/** The keys of {@link ProfileCheckOptions}. */
+const CHECK_OPTIONS: readonly (keyof ProfileCheckOptions)[] = ["checkImageSize"];
+
+/**
+ * Throws a RangeError naming every option of a profile function that breaks
+ * its rule or is not one of `known` (a misspelt `checkImageSize` would
+ * otherwise leave the check on).
+ */
+function checkOptions(what: string, options: unknown, known: readonly string[]): void {
+  if (!isRecord(options)) {
+    throw issuesError(what, [fieldIssue("options", "an object", showValue(options))]);
   }
-  return r.data;
+  const { checkImageSize, origin } = options;
+  const issues = [
+    ...unknownKeyIssues(options, known),
+    checkImageSize === undefined || typeof checkImageSize === "boolean"
+      ? undefined
+      : fieldIssue("checkImageSize", "true or false", showValue(checkImageSize)),
+    !known.includes("origin") || origin === undefined || (typeof origin === "string" && origin)
+      ? undefined
+      : fieldIssue("origin", "text that says who changed the parameters", showValue(origin)),
+  ].filter((i) => i !== undefined);
+  if (issues.length > 0) throw issuesError(what, issues);
+}
+
+/**
+ * {@link parseProfile} without its options' check; `inFile`: `input` is a
+ * profile file's JSON (its `extends` merged in), where `extends` is a key too.
+ */
+function parseInput(input: unknown, checkImageSize: boolean, inFile: boolean): Profile {
+  const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
+  if (r.success) return r.data;
+  const rootKeys = [...(inFile ? ["extends"] : []), ...Object.keys(ProfileObject.shape)];
+  const misspelt = (k: string) => closestNames(k, rootKeys).includes("extends");
+  // A file that misspells `extends` meant to take what it leaves out from a base:
+  // that key is the cause (named first), what is missing only follows from it.
+  const meantToExtend = inFile &&
+    r.error.issues.some((i) =>
+      i.code === "unrecognized_keys" && i.path.length === 0 && i.keys.some(misspelt)
+    );
+  const first: string[] = [];
+  const issues = r.error.issues.flatMap((i) => {
+    if (i.code === "unrecognized_keys") {
+      return i.keys.flatMap((k) => {
+        const issue = unknownKeyIssue(i.path, k, rootKeys);
+        if (!meantToExtend || i.path.length > 0 || !misspelt(k)) return [issue];
+        first.push(`${issue}; what a base profile would give is not reported missing`);
+        return [];
+      });
+    }
+    if (meantToExtend && i.path.length <= 2 && valueAt(input, i.path) === undefined) return [];
+    // A parameter's own value (the models' checks of an object's fields say theirs).
+    const v = i.path.at(-1) === "value" ? valueAt(input, i.path) : undefined;
+    const shown = v === undefined || typeof v === "object" || i.message.includes("current value")
+      ? ""
+      : `: current value is ${showValue(v)}`;
+    return [`${i.path.join(".") || "(root)"}: ${i.message}${shown}`];
+  });
+  issues.unshift(...first);
+  throw new ProfileError(issues);
 }
 
 /** The keys of a parameter: `value`, `source`, `fieldSources`. */
@@ -969,13 +1021,18 @@ export function parameterUnit(path: string): string | undefined {
   return Array.isArray(unit) ? "list" : "object";
 }
 
-/** The issue of a key `key` that the profile, a section or a parameter at `at` does not take. */
-function unknownKeyIssue(at: readonly PropertyKey[], key: string): string {
+/**
+ * The issue of a key `key` that the profile, a section or a parameter at `at`
+ * does not take; `rootKeys` are the profile's (a file's include `extends`).
+ */
+function unknownKeyIssue(at: readonly PropertyKey[], key: string, rootKeys: string[]): string {
   const path = [...at, key].join(".");
   const [section, name] = at.map(String);
-  if (at.length === 0) {
-    return noKey(path, "a profile", "key", key, Object.keys(ProfileObject.shape));
+  if (at.length === 0 && key === "extends" && !rootKeys.includes(key)) {
+    return `${path}: only a profile file has it (loadProfile merges the base it names); ` +
+      "parseProfile takes the whole profile";
   }
+  if (at.length === 0) return noKey(path, "a profile", "key", key, rootKeys);
   if (at.length === 1 && Object.hasOwn(sections, section)) {
     const params = Object.keys(sectionParams(section as keyof typeof sections));
     return noKey(path, `section ${section}`, "parameter", key, params, withUnits(section, params));
@@ -992,7 +1049,11 @@ function unknownKeyIssue(at: readonly PropertyKey[], key: string): string {
  * whole (with `checkImageSize: false`, all but its image's size, for a
  * caller that decides the run's image itself: see {@link parseProfile}).
  * @throws ProfileError also when a file cannot be read or the chain of
- *   `extends` loops, so a caller reports every case alike
+ *   `extends` loops, so a caller reports every case alike; a misspelt
+ *   `extends` is named first, and what the base would give is then not
+ *   reported missing
+ * @throws RangeError for an option that is not one of {@link ProfileCheckOptions}
+ *   or breaks its rule (before any file is read)
  * @example
  * ```ts
  * import { loadProfile } from "./profile.ts";
@@ -1004,8 +1065,13 @@ export async function loadProfile(
   path: string | URL,
   options: ProfileCheckOptions = {},
 ): Promise<Profile> {
+  checkOptions("load profile", options, CHECK_OPTIONS);
   const url = path instanceof URL ? path : pathToFileURL(resolve(path));
-  return parseProfile(await readProfileJson(url, [], String(path)), options);
+  return parseInput(
+    await readProfileJson(url, [], String(path)),
+    options.checkImageSize ?? true,
+    true,
+  );
 }
 
 /** A profile file's JSON with its `extends` chain merged in. */
@@ -1141,7 +1207,10 @@ function baseUrl(base: string, url: URL, shown: string): URL {
  * unless given; the command-line tools give "set on the command line"). The
  * result is validated like any profile (with `checkImageSize: false`, all but
  * its image's size: see {@link parseProfile}).
- * @throws ProfileError listing every unknown path, wrong type and invalid value
+ * @throws ProfileError listing every unknown path, wrong type and invalid value (the
+ *   values of the paths that exist are checked even when others do not)
+ * @throws RangeError for an option other than `origin` and `checkImageSize`, or one
+ *   that breaks its rule (before any override is applied)
  * @example
  * ```ts
  * import { applyOverrides, BUILTIN_PROFILE, loadProfile } from "./profile.ts";
@@ -1154,6 +1223,12 @@ export function applyOverrides(
   overrides: Readonly<Record<string, unknown>>,
   options: { origin?: string } & ProfileCheckOptions = {},
 ): Profile {
+  checkOptions("apply overrides", options, OVERRIDE_OPTIONS);
+  if (!isRecord(overrides)) {
+    throw issuesError("apply overrides", [
+      fieldIssue("overrides", "an object of dotted paths and values", showValue(overrides)),
+    ]);
+  }
   const { origin = "overridden", checkImageSize } = options;
   const out = structuredClone(profile) as unknown as Record<string, Record<string, Param>>;
   const issues: string[] = [];
@@ -1260,9 +1335,21 @@ export function applyOverrides(
       }
     }
   }
-  if (issues.length > 0) throw new ProfileError(issues);
-  return parseProfile(out, { checkImageSize });
+  if (issues.length > 0) {
+    // The values of the overrides that could be applied are checked too: every issue at once.
+    try {
+      parseInput(out, checkImageSize ?? true, false);
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      issues.push(...e.issues);
+    }
+    throw new ProfileError(issues);
+  }
+  return parseInput(out, checkImageSize ?? true, false);
 }
+
+/** The keys of {@link applyOverrides}' options. */
+const OVERRIDE_OPTIONS = ["origin", ...CHECK_OPTIONS];
 
 type Param = { value: unknown; source: string; fieldSources?: Record<string, string> };
 

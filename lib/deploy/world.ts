@@ -14,6 +14,7 @@ import {
   MAX_SEED,
   mergeRuns,
   NO_VERSION,
+  numberIssue,
   showValue,
   unknownKeyIssues,
   VersionMap,
@@ -314,6 +315,12 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   return w;
 }
 
+/** The keys of {@link serverOutage}'s window. */
+const SERVER_OUTAGE_KEYS = ["start", "duration"];
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 /**
  * Makes every image server of the world unreachable for `duration` ns from
  * `start` (absolute ns): messages to or from it that start meanwhile are sent
@@ -329,8 +336,18 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
  * w.sim.run(2e9);
  * console.assert(w.network.outageDelay("node0", w.servers[0].host) === 6_200_000_000);
  * ```
+ * @throws RangeError naming every problem of `window` before any outage is added: `start`
+ *   and `duration` whole ns >= 0 (a duration of 0 is a 1 ns outage), no other key.
  */
 export function serverOutage(w: World, window: { start: SimTime; duration: SimTime }): void {
+  const issues = isObject(window)
+    ? [
+      ...unknownKeyIssues(window, SERVER_OUTAGE_KEYS),
+      numberIssue("start", window.start, { integer: true, min: 0 }),
+      numberIssue("duration", window.duration, { integer: true, min: 0 }),
+    ].filter((i) => i !== undefined)
+    : [fieldIssue("window", "an object { start, duration }", showValue(window))];
+  if (issues.length > 0) throw issuesError("start a server outage", issues);
   const net = values(w.profile.network);
   for (const server of w.servers) {
     w.network.addOutage({
@@ -350,21 +367,36 @@ export function serverOutage(w: World, window: { start: SimTime; duration: SimTi
  * what its trace reads) and the preloaded
  * Cassandra data set. Everything the built-in workloads read before writing
  * lies in them; the rest is free space a file-system aware copy skips.
+ * The runs are clipped to the image's first `imageSectors` 512-byte
+ * sectors: by default the profile's image, `ceil(image.bytes / 512)`
+ * sectors (what {@link buildWorld} takes without an `imageBytes` option).
+ * @throws RangeError when `profile` is not a valid profile or `imageSectors`
+ *   is not a whole number >= 0 (each problem at once)
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile, usedRuns } from "./mod.ts";
- * const runs = usedRuns(await loadProfile(BUILTIN_PROFILE), 62_500_000);
+ * const profile = await loadProfile(BUILTIN_PROFILE);
+ * const runs = usedRuns(profile, 62_500_000);
  * const gb = runs.reduce((n, r) => n + r.count, 0) * 512 / 1e9;
  * console.assert(runs[0].lba === 0 && gb > 5 && gb < 6);
+ * // The profile's own image (32 GB) holds them all alike.
+ * console.assert(JSON.stringify(usedRuns(profile)) === JSON.stringify(runs));
  * ```
  */
-export function usedRuns(profile: Profile, imageSectors: number): Run[] {
+export function usedRuns(profile: Profile, imageSectors?: number): Run[] {
+  const issues = [
+    profileIssue(profile),
+    imageSectors === undefined
+      ? undefined
+      : numberIssue("imageSectors", imageSectors, { integer: true, min: 0 }),
+  ].filter((i) => i !== undefined);
+  if (issues.length > 0) throw issuesError("list the image's used runs", issues);
   const boot = profile.boot.params.value as BootParams | BootReplay;
   return mergeRuns([
     { lba: 0, count: profile.boot.rootLba.value },
     ...bootExtents(boot).reads,
     kvDataRun(KvStoreParamsSchema.parse(profile.cassandra.store.value)),
-  ], imageSectors);
+  ], imageSectors ?? Math.ceil(profile.image.bytes.value / 512));
 }
 
 /** The `ssd` section as lib/hw Ssd options (without which machines have it). */

@@ -4,7 +4,14 @@
  * Observers stay outside models: a model exposes numbers or signals, the
  * recorder reads them.
  */
-import { issuesError, requireNumber } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  showValue,
+  unknownKeyIssues,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import type { Simulation } from "./simulation.ts";
 
@@ -34,19 +41,17 @@ const RESERVED_COLUMNS: readonly string[] = ["run", "seed", "time", "timeS", "me
  * silently win); `metric` names the row being recorded, if any. The message
  * is built only then: a sampler records every period.
  */
-function checkExtra(field: string, extra: object, metric?: string): void {
-  const clashes = Object.keys(extra).filter((k) => RESERVED_COLUMNS.includes(k));
-  if (clashes.length > 0) {
-    throw issuesError(
-      metric === undefined ? "create recorder" : `record '${metric}'`,
-      clashes.map((k) => ({
-        field: `${field}.${k}`,
-        message: `is a reserved column: extra columns may not be named ${
-          RESERVED_COLUMNS.join(", ")
-        }`,
-      })),
-    );
-  }
+function checkExtra(field: string, extra: object, metric: string): void {
+  const issues = extraIssues(field, extra);
+  if (issues.length > 0) throw issuesError(`record '${metric}'`, issues);
+}
+
+/** An issue for each of `extra`'s columns named as a reserved one. */
+function extraIssues(field: string, extra: object): FieldIssue[] {
+  return Object.keys(extra).filter((k) => RESERVED_COLUMNS.includes(k)).map((k) => ({
+    field: `${field}.${k}`,
+    message: `is a reserved column: extra columns may not be named ${RESERVED_COLUMNS.join(", ")}`,
+  }));
 }
 
 /** One phase of one entity: [start, end) in ns and seconds. */
@@ -100,15 +105,20 @@ export class Recorder {
   /**
    * A recorder of `sim`'s run `options.run`; `options.params` become extra
    * columns of every sample row.
-   * @throws RangeError when a param is named run, seed, time, timeS, metric or value.
+   * @throws RangeError when a param is named run, seed, time, timeS, metric or value, or
+   *   an option is not one (each of these at once).
    */
   constructor(
     readonly sim: Simulation,
     options: { run?: string; params?: Record<string, string | number | boolean> } = {},
   ) {
+    const issues = [
+      ...unknownKeyIssues(options, ["run", "params"]),
+      ...extraIssues("params", options.params ?? {}),
+    ];
+    if (issues.length > 0) throw issuesError("create recorder", issues);
     this.run = options.run ?? "run";
     this.#extra = options.params ?? {};
-    checkExtra("params", this.#extra);
   }
 
   /**
@@ -135,11 +145,19 @@ export class Recorder {
     });
   }
 
-  /** Samples `read()` every `every` ns from now through `until` (inclusive). */
+  /**
+   * Samples `read()` every `every` ns from now through `until` (inclusive).
+   * @throws RangeError naming every option that breaks its rule or is not an option
+   */
   sample(metric: string, options: { every: SimTime; until: SimTime; read: () => number }): void {
     const { every, until, read } = options;
-    requireNumber(`sample '${metric}'`, "every", every, { integer: true, min: 0, strict: true });
-    requireNumber(`sample '${metric}'`, "until", until, { min: this.sim.now });
+    const issues = [
+      ...unknownKeyIssues(options, ["every", "until", "read"]),
+      numberIssue("every", every, { integer: true, min: 0, strict: true }),
+      numberIssue("until", until, { min: this.sim.now }),
+      typeof read === "function" ? undefined : fieldIssue("read", "a function", showValue(read)),
+    ].filter((i) => i !== undefined);
+    if (issues.length > 0) throw issuesError(`sample '${metric}'`, issues);
     const tick = () => {
       this.record(metric, read());
       if (this.sim.now + every <= until) this.sim.call(every, tick);

@@ -3,7 +3,7 @@
  * (with time-weighted queue statistics) and a {@link Store} (FIFO queue of
  * items, optionally bounded, whose waiting gets and puts can be cancelled).
  */
-import { requireNumber } from "../_util/mod.ts";
+import { fieldIssue, issuesError, numberIssue, showValue, unknownKeyIssues } from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { SimEvent, type Simulation } from "./simulation.ts";
 
@@ -86,14 +86,18 @@ export class Resource {
   #granted = 0;
   #maxQ = 0;
 
-  /** A resource of `sim` with `capacity` units (default 1), all free. */
+  /**
+   * A resource of `sim` with `capacity` units (default 1), all free.
+   * @throws RangeError naming every option that breaks its rule or is not an option
+   */
   constructor(readonly sim: Simulation, options: { capacity?: number; name?: string } = {}) {
     const { capacity = 1, name = "resource" } = options;
-    requireNumber(`create resource '${name}'`, "capacity", capacity, {
-      integer: true,
-      min: 0,
-      strict: true,
-    });
+    const issues = [
+      ...unknownKeyIssues(options, ["capacity", "name"]),
+      numberIssue("capacity", capacity, { integer: true, min: 0, strict: true }),
+      typeof name === "string" ? undefined : fieldIssue("name", "text", showValue(name)),
+    ].filter((i) => i !== undefined);
+    if (issues.length > 0) throw issuesError(`create resource '${String(name)}'`, issues);
     this.capacity = capacity;
     this.name = name;
   }
@@ -217,14 +221,17 @@ export class Store<T> {
   #getters: StoreEvent<T>[] = [];
   #putters: StoreEvent<void>[] = [];
 
-  /** An empty store of `sim` holding at most `capacity` items (default unbounded). */
+  /**
+   * An empty store of `sim` holding at most `capacity` items (default unbounded).
+   * @throws RangeError naming every option that breaks its rule or is not an option
+   */
   constructor(readonly sim: Simulation, options: { capacity?: number } = {}) {
     const { capacity = Infinity } = options;
+    const issues = unknownKeyIssues(options, ["capacity"]);
     if (!(capacity >= 1) || (capacity !== Infinity && !Number.isInteger(capacity))) {
-      throw new RangeError(
-        `Cannot create store: 'capacity' must be an integer >= 1 or Infinity: current value is ${capacity}`,
-      );
+      issues.push(fieldIssue("capacity", "an integer >= 1 or Infinity", capacity));
     }
+    if (issues.length > 0) throw issuesError("create store", issues);
     this.capacity = capacity;
   }
 

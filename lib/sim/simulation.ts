@@ -6,7 +6,15 @@
  * ({@link Simulation.call}) serve hot paths that need no process;
  * {@link Simulation.timer} schedules one that can be cancelled.
  */
-import { rangeError, requireNumber } from "../_util/mod.ts";
+import {
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  rangeError,
+  requireNumber,
+  showValue,
+  unknownKeyIssues,
+} from "../_util/mod.ts";
 import type { SimTime } from "../_util/mod.ts";
 import { EventQueue, MAX_PRIORITY, NORMAL, URGENT } from "./event_queue.ts";
 import { RngStreams } from "./rng.ts";
@@ -348,6 +356,9 @@ export interface SimulationOptions {
   trace?: (time: SimTime, what: string) => void;
 }
 
+/** The keys {@link SimulationOptions} has. */
+const SIMULATION_OPTIONS: readonly (keyof SimulationOptions)[] = ["seed", "trace"];
+
 /**
  * Owns the clock, the event queue and the random streams. Pass it explicitly; there
  * is no global clock.
@@ -379,10 +390,21 @@ export class Simulation {
   readonly #trace: ((time: SimTime, what: string) => void) | undefined;
   #procCount = 0;
 
-  /** A simulation at time 0 with an empty queue and streams seeded by `options.seed`. */
+  /**
+   * A simulation at time 0 with an empty queue and streams seeded by `options.seed`.
+   * @throws RangeError naming every option that breaks its rule or is not an option
+   *   (a misspelt `seed` would otherwise run on seed 1)
+   */
   constructor(options: SimulationOptions = {}) {
     const { seed = 1, trace } = options;
-    requireNumber("create simulation", "seed", seed, { integer: true, min: 0 });
+    const issues = [
+      ...unknownKeyIssues(options, SIMULATION_OPTIONS),
+      numberIssue("seed", seed, { integer: true, min: 0 }),
+      trace === undefined || typeof trace === "function"
+        ? undefined
+        : fieldIssue("trace", "a function (time, what)", showValue(trace)),
+    ].filter((i) => i !== undefined);
+    if (issues.length > 0) throw issuesError("create simulation", issues);
     this.seed = seed;
     this.rng = new RngStreams(seed);
     this.#trace = trace;

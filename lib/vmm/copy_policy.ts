@@ -153,7 +153,7 @@ const FACTORIES: {
 };
 
 /**
- * Builds a policy from its configuration, validated against {@link CopyPolicySchema}.
+ * Builds a policy from its configuration, validated against lib/vmm's `CopyPolicySchema`.
  * @throws RangeError naming every field that breaks its rule, with its value
  * @example
  * ```ts

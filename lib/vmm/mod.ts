@@ -25,7 +25,13 @@ export {
   CopyPolicySchema,
   makeCopyPolicy,
 } from "./copy_policy.ts";
-export { BackgroundCopier, type CopierStats, copyOrderIssues, type ImageStream } from "./copier.ts";
+export {
+  BackgroundCopier,
+  type CopierStats,
+  COPY_ATTEMPTS,
+  copyOrderIssues,
+  type ImageStream,
+} from "./copier.ts";
 export { AhciMediator, type AhciMediatorStats } from "./mediators/ahci/ahci_mediator.ts";
 export { type GuestCommand, interpretCommand } from "./mediators/ahci/interpret.ts";
 export { nextPortState, type PortState } from "./mediators/ahci/port_state.ts";

@@ -123,7 +123,7 @@ export class Vmm {
 
   /**
    * A VMM (state "loading") over `cpus`, occupying `memory` (which must lie in
-   * usable RAM of `e820`); `costs` are validated against {@link VmmCostsSchema}.
+   * usable RAM of `e820`); `costs` are validated against lib/vmm's `VmmCostsSchema`.
    * @throws RangeError naming every cost that breaks its rule, with its value
    */
   constructor(options: {

@@ -58,5 +58,11 @@ export {
   scrambledZipfian,
   windowOf,
 } from "./kvstore.ts";
-export { type RdmaLatencyRow, rdmaOptions, type RdmaPingPong, rdmaWriteLatency } from "./rdma.ts";
+export {
+  LAT_MEASURE_TAIL,
+  type RdmaLatencyRow,
+  rdmaOptions,
+  type RdmaPingPong,
+  rdmaWriteLatency,
+} from "./rdma.ts";
 export { type BlkparseOptions, parseBlkparse, parseBootTraceFile } from "./blkparse.ts";

@@ -41,7 +41,7 @@ export interface RdmaLatencyRow {
  * Samples ib_write_lat drops from the top before its statistics
  * (perftest_parameters.c: `LAT_MEASURE_TAIL`).
  */
-const LAT_MEASURE_TAIL = 2;
+export const LAT_MEASURE_TAIL = 2;
 
 /**
  * ib_write_lat's options with their defaults (-n 1000, -s 2), checked as

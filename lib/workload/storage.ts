@@ -6,7 +6,14 @@
  * time per request are underneath.
  */
 import type { SimTime } from "../_util/mod.ts";
-import { rangeError, requireFraction, requireNumber } from "../_util/mod.ts";
+import {
+  type FieldIssue,
+  fieldIssue,
+  issuesError,
+  numberIssue,
+  showValue,
+  unknownKeyIssues,
+} from "../_util/mod.ts";
 import type { Process, ProcessGenerator, SimEvent } from "../sim/mod.ts";
 import type { GuestBlockDriver, IoResult } from "../guest/mod.ts";
 import type { GuestCpus } from "./cpus.ts";
@@ -50,8 +57,77 @@ export interface StorageBenchmarkOptions {
   nextVersion?: () => number;
 }
 
+/** The keys of {@link StorageBenchmarkOptions}. */
+const STORAGE_BENCHMARK_OPTIONS: readonly (keyof StorageBenchmarkOptions)[] = [
+  "bytes",
+  "requestBytes",
+  "queueDepth",
+  "lba",
+  "writeLba",
+  "readLba",
+  "ops",
+  "requestCpu",
+  "nextVersion",
+];
+
+/** Every option of {@link storageBenchmark} that breaks its rule, and every key it does not take. */
+function storageBenchmarkIssues(options: StorageBenchmarkOptions): FieldIssue[] {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return [fieldIssue("options", "an object with at least 'bytes'", showValue(options))];
+  }
+  const {
+    bytes,
+    requestBytes = 1 << 20,
+    queueDepth = 1,
+    lba = 0,
+    ops = ["write", "read"],
+    requestCpu,
+    nextVersion,
+  } = options;
+  const issues: (FieldIssue | undefined)[] = [
+    ...unknownKeyIssues(options, STORAGE_BENCHMARK_OPTIONS),
+  ];
+  for (const [field, v] of [["bytes", bytes], ["requestBytes", requestBytes]] as const) {
+    issues.push(
+      numberIssue(field, v, { integer: true, min: 0, strict: true }) ??
+        (v % SECTOR !== 0 ? fieldIssue(field, "a multiple of 512", v) : undefined),
+    );
+  }
+  issues.push(
+    numberIssue("queueDepth", queueDepth, { integer: true, min: 1 }),
+    // `lba` too when both overrides replace it: a bad value is a mistake, used or not.
+    numberIssue("lba", lba, { integer: true, min: 0 }),
+    numberIssue("writeLba", options.writeLba ?? lba, { integer: true, min: 0 }),
+    numberIssue("readLba", options.readLba ?? lba, { integer: true, min: 0 }),
+  );
+  if (!Array.isArray(ops)) {
+    issues.push(fieldIssue("ops", 'a list of "read" and "write"', showValue(ops)));
+  } else {
+    ops.forEach((op, i) => {
+      if (op !== "read" && op !== "write") {
+        issues.push(fieldIssue(`ops.${i}`, '"read" or "write"', showValue(op)));
+      }
+    });
+  }
+  if (requestCpu !== undefined) {
+    issues.push(
+      ...unknownKeyIssues(requestCpu, ["cpus", "ns", "memoryBound"], "requestCpu."),
+      numberIssue("requestCpu.ns", requestCpu.ns, { integer: true, min: 0 }),
+    );
+    const mb = requestCpu.memoryBound;
+    if (mb !== undefined && !(typeof mb === "number" && mb >= 0 && mb <= 1)) {
+      issues.push(fieldIssue("requestCpu.memoryBound", "a number in [0, 1]", mb));
+    }
+  }
+  if (nextVersion !== undefined && typeof nextVersion !== "function") {
+    issues.push(fieldIssue("nextVersion", "a function", showValue(nextVersion)));
+  }
+  return issues.filter((i) => i !== undefined);
+}
+
 /**
  * Starts the benchmark as a process; its value is one row per pass.
+ * @throws RangeError naming every option that breaks its rule or is not an option, before it starts
  * @example
  * ```ts
  * import { Simulation } from "../sim/mod.ts";
@@ -68,7 +144,8 @@ export function storageBenchmark(
   driver: GuestBlockDriver,
   options: StorageBenchmarkOptions,
 ): Process<StorageRow[]> {
-  const what = "run storage benchmark";
+  const issues = storageBenchmarkIssues(options);
+  if (issues.length > 0) throw issuesError("run storage benchmark", issues);
   const {
     bytes,
     requestBytes = 1 << 20,
@@ -79,24 +156,6 @@ export function storageBenchmark(
   } = options;
   const writeLba = options.writeLba ?? lba;
   const readLba = options.readLba ?? lba;
-  for (const [field, v] of [["bytes", bytes], ["requestBytes", requestBytes]] as const) {
-    requireNumber(what, field, v, { integer: true, min: 0, strict: true });
-    if (v % SECTOR !== 0) throw rangeError(what, field, "a multiple of 512", v);
-  }
-  requireNumber(what, "queueDepth", queueDepth, { integer: true, min: 1 });
-  // `lba` too when both overrides replace it: a bad value is a mistake, used or not.
-  requireNumber(what, "lba", lba, { integer: true, min: 0 });
-  requireNumber(what, "writeLba", writeLba, { integer: true, min: 0 });
-  requireNumber(what, "readLba", readLba, { integer: true, min: 0 });
-  for (const op of ops) {
-    if (op !== "read" && op !== "write") throw rangeError(what, "ops", "read or write", op);
-  }
-  if (requestCpu !== undefined) {
-    requireNumber(what, "requestCpu.ns", requestCpu.ns, { integer: true, min: 0 });
-    if (requestCpu.memoryBound !== undefined) {
-      requireFraction(what, "requestCpu.memoryBound", requestCpu.memoryBound);
-    }
-  }
   let counter = 0;
   const nextVersion = options.nextVersion ?? (() => ++counter);
   const sim = driver.sim;

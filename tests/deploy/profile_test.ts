@@ -20,6 +20,7 @@ import {
   parameterUnit,
   parseProfile,
   type Profile,
+  type ProfileCheckOptions,
   ProfileError,
   ProfileSchema,
   readProfileInput,
@@ -520,7 +521,13 @@ Deno.test("an issue shows NaN, Infinity and -Infinity as themselves, not as JSON
       "vmm.copyPolicy.idleThreshold": -Infinity,
       "hdd.writeCache": NaN,
     }),
-    ["hdd.writeCache: must be a boolean: current value is NaN"],
+    [
+      "hdd.writeCache: must be a boolean: current value is NaN",
+      "hdd.rpm.value: Invalid input: expected number, received NaN: current value is NaN",
+      "hdd.outerRate.value: Invalid input: expected number, received Infinity: current value is Infinity",
+      "vmm.copyPolicy.value.idleThreshold: Invalid input: expected number, received -Infinity: " +
+      "current value is -Infinity",
+    ],
   );
   assert.deepEqual(
     overrideIssues(base, {
@@ -601,11 +608,12 @@ Deno.test("bad overrides are rejected with every issue: unknown paths, wrong typ
       text,
       /^kvm\.virtio: is an object; set one of its fields \(kvm\.virtio\.guestSubmit, /m,
     );
-    assert.equal(
-      e.issues.length,
-      5,
-      "type and path issues first; values are checked once they pass",
+    assert.match(
+      e.issues.at(-1)!,
+      /^hdd\.averageSeek\.value: Too small: expected number to be >=0: current value is -1$/,
+      "path and type issues first, then the values of the overrides that could be applied",
     );
+    assert.equal(e.issues.length, 6);
   }
   assert.throws(
     () => applyOverrides(base, { "hdd.averageSeek": -1 }),
@@ -809,4 +817,112 @@ Deno.test("the profile's image must hold its boot and fit on the node's and the 
   );
   assert.equal(imageSizeIssue(base, 10_342_400_000, { unit: "GB" }), undefined);
   assert.notEqual(imageSizeIssue(base, 10_342_399_488, { unit: "GB" }), undefined);
+});
+
+Deno.test("parseProfile, loadProfile and applyOverrides refuse a misspelt option, naming the closest one, before any work", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  json.hdd.sectors.value = 41_943_040; // too small for the image: only checkImageSize says so
+  assert.throws(() => parseProfile(json, { checkImageSiz: false } as ProfileCheckOptions), {
+    name: "RangeError",
+    message: "Cannot parse profile: 'checkImageSiz' is not an option, did you mean " +
+      "checkImageSize? The options are checkImageSize",
+  });
+  await assert.rejects(
+    loadProfile("/no/such/profile.json", { checkimagesize: false } as ProfileCheckOptions),
+    {
+      name: "RangeError",
+      message:
+        /^Cannot load profile: 'checkimagesize' is not an option, did you mean checkImageSize\?/,
+    },
+  );
+  assert.throws(
+    () => applyOverrides(base, { "hdd.rpm": 15000 }, { orign: "me" } as ProfileCheckOptions),
+    {
+      name: "RangeError",
+      message: "Cannot apply overrides: 'orign' is not an option, did you mean origin? " +
+        "The options are origin, checkImageSize",
+    },
+  );
+  assert.throws(
+    () =>
+      applyOverrides(base, { "hdd.rpm": 15000 }, {
+        origin: "",
+        checkImageSize: "no",
+      } as unknown as ProfileCheckOptions),
+    {
+      name: "RangeError",
+      message:
+        `Cannot apply overrides: 'checkImageSize' must be true or false: current value is "no"; ` +
+        `'origin' must be text that says who changed the parameters: current value is ""`,
+    },
+  );
+  assert.equal(base.hdd.rpm.value, 7200, "the profile is left as it was");
+});
+
+Deno.test("applyOverrides lists an invalid value of a known path along with an unknown path", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  assert.deepEqual(overrideIssues(base, { "hdd.rpm": -1, "hdd.rmp": 3 }), [
+    'hdd.rmp: section hdd has no parameter "rmp", did you mean "rpm"? (it has: ' +
+    "sectors [sectors], rpm [rev/min], trackToTrackSeek [ns], averageSeek [ns], " +
+    "fullStrokeSeek [ns], outerRate [bytes/s], innerRate [bytes/s], interfaceRate [bytes/s], " +
+    "commandOverhead [ns], writeCache [true | false], writeCacheBytes [bytes], sptfWindow [commands])",
+    "hdd.rpm.value: Too small: expected number to be >0: current value is -1",
+  ]);
+});
+
+Deno.test("a profile file that misspells extends is told so, extends among its keys, and not buried under the sections it meant to inherit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const own = { name: "mine", hdd: { rpm: { value: 15000, source: "datasheet" } } };
+    await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify({ extend: "paper-2015", ...own }));
+    await assert.rejects(loadProfile(`${dir}/a.json`), (e) => {
+      assert.ok(e instanceof ProfileError, String(e));
+      assert.deepEqual(e.issues, [
+        'extend: a profile has no key "extend", did you mean "extends"? (it has: extends, name, ' +
+        "description, cpu, memory, hba, hdd, ssd, network, imageServer, image, firmware, " +
+        "guestDriver, vmm, installer, boot, nfs, kvm, infiniband, cassandra); " +
+        "what a base profile would give is not reported missing",
+      ]);
+      return true;
+    });
+    // Another unknown key in a file that extends: extends is among the keys it could be.
+    await Deno.writeTextFile(
+      `${dir}/b.json`,
+      JSON.stringify({ extends: "paper-2015", nmae: "mine" }),
+    );
+    await assert.rejects(loadProfile(`${dir}/b.json`), (e) => {
+      assert.ok(e instanceof ProfileError, String(e));
+      assert.deepEqual(e.issues, [
+        'nmae: a profile has no key "nmae", did you mean "name"? (it has: extends, name, ' +
+        "description, cpu, memory, hba, hdd, ssd, network, imageServer, image, firmware, " +
+        "guestDriver, vmm, installer, boot, nfs, kvm, infiniband, cassandra)",
+      ]);
+      return true;
+    });
+    // A misspelt extends next to a bad value: the value is still reported, after the key.
+    await Deno.writeTextFile(
+      `${dir}/c.json`,
+      JSON.stringify({ extnds: "paper-2015", hdd: { rpm: { value: -1, source: "datasheet" } } }),
+    );
+    await assert.rejects(loadProfile(`${dir}/c.json`), (e) => {
+      assert.ok(e instanceof ProfileError, String(e));
+      assert.equal(e.issues.length, 2, e.issues.join("\n"));
+      assert.match(e.issues[0], /^extnds: a profile has no key "extnds", did you mean "extends"\?/);
+      assert.match(e.issues[1], /^hdd\.rpm\.value: Too small/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // A profile object has no extends: parseProfile says only a file has one.
+  const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  assert.throws(() => parseProfile({ ...json, extends: "paper-2015" }), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.deepEqual(e.issues, [
+      "extends: only a profile file has it (loadProfile merges the base it names); " +
+      "parseProfile takes the whole profile",
+    ]);
+    return true;
+  });
 });

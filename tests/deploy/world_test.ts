@@ -8,6 +8,8 @@ import {
   loadProfile,
   MAX_NODES,
   minImageBytes,
+  serverOutage,
+  usedRuns,
   type WorldOptions,
 } from "../../lib/deploy/mod.ts";
 
@@ -95,5 +97,54 @@ Deno.test("with imageServer.images K, node i boots image i mod K; each server ho
   assert.throws(
     () => applyOverrides(profile, { "imageServer.images": 16 }),
     /image\.bytes\.value: .*<= 31256741376 to fit on the image server's disk as stored \(hdd\.sectors: 976773168, image\.compressionRatio: 1, imageServer\.images: 16\)/,
+  );
+});
+
+Deno.test("serverOutage names a misspelt window key and every bad field, and adds no outage", () => {
+  const w = buildWorld(profile, { nodes: 1 });
+  const host = w.servers[0].host;
+  assert.throws(
+    () =>
+      serverOutage(
+        w,
+        { start: 5e9, duraton: 1e9 } as unknown as Parameters<typeof serverOutage>[1],
+      ),
+    {
+      name: "RangeError",
+      message: "Cannot start a server outage: 'duraton' is not an option, did you mean duration? " +
+        "The options are start, duration; " +
+        "'duration' must be an integer >= 0: current value is undefined",
+    },
+  );
+  assert.throws(() => serverOutage(w, { start: -1, duration: NaN }), {
+    name: "RangeError",
+    message:
+      "Cannot start a server outage: 'start' must be an integer >= 0: current value is -1; " +
+      "'duration' must be an integer >= 0: current value is NaN",
+  });
+  w.sim.run(6e9);
+  assert.equal(w.network.outageDelay("node0", host), 0, "no outage was added");
+});
+
+Deno.test("usedRuns takes the profile's image by default and refuses a size that is not a whole number of sectors", () => {
+  const sectors = Math.ceil(profile.image.bytes.value / 512);
+  assert.deepEqual(usedRuns(profile), usedRuns(profile, sectors));
+  assert.ok(usedRuns(profile).every((r) => Number.isInteger(r.count) && r.count > 0));
+  // A smaller image clips the runs to it.
+  assert.deepEqual(usedRuns(profile, 8), [{ lba: 0, count: 8 }]);
+  assert.deepEqual(usedRuns(profile, 0), []);
+  for (const bad of [1.5, -1, NaN, Infinity]) {
+    assert.throws(() => usedRuns(profile, bad), {
+      name: "RangeError",
+      message: `Cannot list the image's used runs: 'imageSectors' must be an integer >= 0: ` +
+        `current value is ${bad}`,
+    });
+  }
+  assert.throws(
+    () => usedRuns({} as typeof profile, -1),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /^Cannot list the image's used runs: 'profile' must be a profile .*; 'imageSectors' must be/
+        .test(e.message),
   );
 });

@@ -227,7 +227,10 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.match(r.stdout, /\nrate 60 MB\/s, 1 ahead \| +[\d.]+ \| +[\d.]+ \|/);
     assert.match(r.stdout, /7 GB image, 320 s in 10 s windows, seed 2; bare metal \d+ ops\/s/);
     const csv = await Deno.readTextFile(join(dir, "copier.csv"));
-    assert.match(csv, /^policy,kind,pipeline,order,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/);
+    assert.match(
+      csv,
+      /^policy,kind,pipeline,order,osUpS,devirtS,devirtMinS,devirtMaxS,streamingPct,/,
+    );
     assert.match(await Deno.readTextFile(join(dir, "copier.svg")), /rate 60 MB\/s, 1 ahead/);
     const json = JSON.parse(await Deno.readTextFile(join(dir, "copier.json")));
     assert.equal(json.rows.length, 1);

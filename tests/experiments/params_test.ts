@@ -5,9 +5,11 @@ import {
   imageIssue,
   paramIssues,
   type ParamRules,
+  runProfile,
   storeData,
 } from "../../experiments/_params.ts";
-import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
+import * as experiments from "../../experiments/mod.ts";
+import { BUILTIN_PROFILE, loadProfile, ScenarioError } from "../../lib/scenario/mod.ts";
 import { KvStoreParamsSchema } from "../../lib/workload/mod.ts";
 
 const profile = await loadProfile(BUILTIN_PROFILE);
@@ -91,4 +93,93 @@ Deno.test("experiment params: an image must hold what the run uses of it, be who
     imageIssue(profile, { field: "x", value: 0 }, [])!.message,
     />= 512 to hold at least one sector/,
   );
+});
+
+Deno.test("experiment params: a required parameter must be given; numbers and flags keep their rule", () => {
+  interface Run {
+    methods: string[];
+    seed: number;
+    bytes?: number;
+    name: string;
+    parallel?: boolean;
+    seeds?: number[];
+  }
+  const rules: ParamRules<Run> = {
+    methods: { list: ["bmcast"], required: true },
+    seed: { required: true, number: { integer: true, min: 0, max: 9 } },
+    bytes: { number: { integer: true, min: 0, strict: true, multipleOf: 512 } },
+    name: { required: true },
+    parallel: { boolean: true },
+    seeds: { list: "number", number: { integer: true, min: 0, max: 9 } },
+  };
+  const of = (params: unknown) => paramIssues(params, rules).map((i) => `${i.field} ${i.message}`);
+  assert.deepEqual(of({}), [
+    "methods must be a list of one or more of bmcast: current value is undefined",
+    "seed must be an integer in [0, 9]: current value is undefined",
+    "name must be given: current value is undefined",
+  ]);
+  const ok = { methods: ["bmcast"], seed: 1, name: "a" };
+  assert.deepEqual(of({ ...ok, bytes: 4096, parallel: false, seeds: [0, 9] }), []);
+  assert.deepEqual(of({ ...ok, seed: 1.5, bytes: 1000, parallel: "no", seeds: [3, -1, "2"] }), [
+    "seed must be an integer in [0, 9]: current value is 1.5",
+    "bytes must be an integer > 0 and a multiple of 512: current value is 1000",
+    'parallel must be true or false: current value is "no"',
+    "seeds[1] must be an integer in [0, 9]: current value is -1",
+    'seeds[2] must be a number: current value is "2"',
+  ]);
+});
+
+Deno.test("experiment params: a profile given must be a profile, whatever its rule says", async () => {
+  const rules: ParamRules<{ profile?: unknown }> = { profile: true };
+  assert.deepEqual(paramIssues({ profile }, rules), []);
+  assert.deepEqual(paramIssues({}, rules), []);
+  const [bad] = paramIssues({ profile: { hdd: {} } }, rules);
+  assert.equal(bad.field, "profile");
+  assert.match(
+    bad.message,
+    /^must be a profile \(loadProfile, parseProfile\); sections missing or not objects: cpu, .*: current value is an object$/,
+  );
+  assert.equal(await runProfile({ profile: { hdd: {} } }), undefined);
+  assert.equal(await runProfile({ profile }), profile);
+  assert.equal((await runProfile({}))?.name, profile.name);
+});
+
+/** Each experiment's run, the quick configuration, and how its errors read. */
+const EXPERIMENTS = Object.entries(experiments).filter(([, m]) => typeof m === "object") as [
+  string,
+  { run: (p: unknown) => Promise<unknown>; small: object },
+][];
+
+Deno.test("every experiment's run refuses a profile that is not one, naming it, before anything runs", async () => {
+  assert.equal(EXPERIMENTS.length, 8);
+  for (const [name, { run, small }] of EXPERIMENTS) {
+    for (const bad of [{ hdd: {} }, "paper-2015.json"]) {
+      const t0 = performance.now();
+      await assert.rejects(
+        run({ ...small, profile: bad }),
+        (e: Error) =>
+          (e instanceof RangeError || e instanceof ScenarioError) &&
+          /'?profile'?:? must be a profile \(loadProfile, parseProfile\)/.test(e.message),
+        `${name} with profile ${JSON.stringify(bad)}`,
+      );
+      assert.ok(performance.now() - t0 < 2000, `${name} refused it before running`);
+    }
+  }
+});
+
+Deno.test("every experiment's run names a required parameter left out", async () => {
+  // The copier study's `cases` is left to fig_copier.ts (its own check reads them first).
+  const named: Record<string, RegExp> = {
+    startup: /'methods' must be a list/,
+    cassandra: /'durationS' must be a finite number > 0: current value is undefined/,
+    storage: /'bytes' must be .*: current value is undefined/,
+    rdma: /'iterations' must be .*: current value is undefined/,
+    fleet: /strategies: must be a list of one or more strategies: current value is undefined/,
+    sensitivity: /'step' must be a number in \(0, 1\): current value is undefined/,
+    elasticity: /horizonS: must be a number: current value is undefined/,
+  };
+  for (const [name, { run }] of EXPERIMENTS) {
+    if (name === "copier") continue;
+    await assert.rejects(run({}), named[name], name);
+  }
 });

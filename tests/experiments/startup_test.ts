@@ -135,3 +135,25 @@ Deno.test("an image that does not hold the boot's read areas (and, over NFS, its
     rule(20_200_000 * 512, ".*; the boot's log in boot\\.params\\.writes, up to sector 20200000"),
   );
 });
+
+Deno.test("startup refuses missing methods or seed, naming each, before anything runs", async () => {
+  await assert.rejects(
+    () => run({ seed: 1 } as never),
+    (e: Error) =>
+      e instanceof RangeError &&
+      /^Cannot run startup: 'methods' must be a list of one or more of .*bmcast.*: current value is undefined$/
+        .test(e.message),
+  );
+  await assert.rejects(
+    () => run({ methods: ["nfsroot"] } as never),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot run startup: 'seed' must be an integer in [0, 4294967295]: current value is undefined",
+  );
+  // Every issue at once: a bad method and an image that does not hold the boot.
+  await assert.rejects(
+    () => run({ ...small, methods: ["teleport"], imageBytes: 512 }),
+    /^RangeError: Cannot run startup: 'methods\[0\]' must be one of .*; 'imageBytes' must be a multiple of 512 >= /,
+  );
+});

@@ -189,3 +189,36 @@ Deno.test("storage and RDMA refuse a Devirt image that misses what the pass read
     /'iteration' is not an option, did you mean iterations\? The options are iterations, bytes, devirtImageBytes, seed, profile$/,
   );
 });
+
+Deno.test("storage and RDMA name every bad parameter at once, as the caller wrote it, before anything runs", async () => {
+  await assert.rejects(
+    rdma.run({ ...rdma.small, iterations: -3, bytes: 0, seed: -1 }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot run the RDMA experiment: 'iterations' must be an integer >= 4: current value is -3; " +
+          "'bytes' must be an integer >= 1: current value is 0; " +
+          "'seed' must be an integer in [0, 4294967295]: current value is -1",
+  );
+  // The Deploy pass's region starts at deployLba: still named as the caller wrote it.
+  await assert.rejects(
+    storage.run({ ...storage.small, bytes: -1, queueDepth: 0, lba: -5, deployLba: 1.5 }),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "Cannot run the storage experiment: " +
+          "'bytes' must be an integer > 0 and a multiple of 512: current value is -1; " +
+          "'queueDepth' must be an integer >= 1: current value is 0; " +
+          "'lba' must be an integer >= 0: current value is -5; " +
+          "'deployLba' must be an integer >= 0: current value is 1.5",
+  );
+  // A bad number and an image too small for the region: both named.
+  await assert.rejects(
+    storage.run({ ...storage.small, queueDepth: 0, devirtImageBytes: 100e6 }),
+    /^RangeError: Cannot run the storage experiment: 'queueDepth' must be an integer >= 1: current value is 0; 'devirtImageBytes' must be a multiple of 512 >= 268435456 /,
+  );
+  await assert.rejects(
+    rdma.run({ seed: 1 } as never),
+    /^RangeError: Cannot run the RDMA experiment: 'iterations' must be an integer >= 4: current value is undefined; 'bytes' must be an integer >= 1: current value is undefined; 'devirtImageBytes' must be given: current value is undefined$/,
+  );
+});

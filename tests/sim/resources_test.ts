@@ -133,3 +133,26 @@ Deno.test("a cancelled put never stores its item; cancelling a get or put that a
   assert.equal(waiting.value, 3);
   assert.ok(!late.triggered);
 });
+
+Deno.test("Resource and Store refuse a misspelt option, naming the closest one, instead of taking the default capacity", () => {
+  const sim = new Simulation();
+  assert.throws(() => new Resource(sim, { capacty: 4 } as { capacity?: number }), {
+    name: "RangeError",
+    message: "Cannot create resource 'resource': 'capacty' is not an option, did you mean " +
+      "capacity? The options are capacity, name",
+  });
+  assert.throws(
+    () => new Resource(sim, { capacity: 0, nmae: "disk" } as { capacity?: number }),
+    {
+      name: "RangeError",
+      message: "Cannot create resource 'resource': 'nmae' is not an option, did you mean name? " +
+        "The options are capacity, name; 'capacity' must be an integer > 0: current value is 0",
+    },
+  );
+  assert.throws(() => new Store(sim, { capasity: 2 } as { capacity?: number }), {
+    name: "RangeError",
+    message: "Cannot create store: 'capasity' is not an option, did you mean capacity? " +
+      "The options are capacity",
+  });
+  assert.equal(new Resource(sim, { capacity: 4, name: "disk" }).capacity, 4);
+});

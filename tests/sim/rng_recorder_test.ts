@@ -129,3 +129,41 @@ Deno.test("Recorder rejects params named like a column of every row", () => {
     /Cannot create recorder: 'params\.metric' is a reserved column: extra columns may not be named run, seed, time, timeS, metric, value/,
   );
 });
+
+Deno.test("Recorder and its sampling refuse a misspelt option, naming the closest one, every problem at once", () => {
+  const sim = new Simulation();
+  assert.throws(
+    () =>
+      new Recorder(
+        sim,
+        { rnu: "r1", params: { seed: 3 } } as unknown as ConstructorParameters<
+          typeof Recorder
+        >[1],
+      ),
+    {
+      name: "RangeError",
+      message:
+        /^Cannot create recorder: 'rnu' is not an option, did you mean run\? .*; 'params\.seed' is a reserved column/,
+    },
+  );
+  const rec = new Recorder(sim);
+  assert.throws(
+    () =>
+      rec.sample(
+        "v",
+        {
+          evry: 10,
+          until: 40,
+          read: () => 0,
+        } as unknown as Parameters<
+          Recorder["sample"]
+        >[1],
+      ),
+    {
+      name: "RangeError",
+      message: "Cannot sample 'v': 'evry' is not an option, did you mean every? The options are " +
+        "every, until, read; 'every' must be an integer > 0: current value is undefined",
+    },
+  );
+  assert.equal(sim.pending, 0, "nothing scheduled");
+});

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Interrupt, Simulation, type Timer, URGENT } from "../../lib/sim/mod.ts";
+import {
+  Interrupt,
+  Simulation,
+  type SimulationOptions,
+  type Timer,
+  URGENT,
+} from "../../lib/sim/mod.ts";
 import type { ProcessGenerator } from "../../lib/sim/mod.ts";
 
 /** A random model: processes sleeping random times, spawning children, waiting on each other. */
@@ -397,4 +403,23 @@ Deno.test("property: with any timers cancelled before or during the run, the oth
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("Simulation refuses a misspelt option, naming the closest one, instead of running on seed 1", () => {
+  assert.throws(() => new Simulation({ sed: 5 } as unknown as SimulationOptions), {
+    name: "RangeError",
+    message: "Cannot create simulation: 'sed' is not an option, did you mean seed? " +
+      "The options are seed, trace",
+  });
+  // Every problem at once.
+  assert.throws(
+    () => new Simulation({ seed: -1, trace: "log", bogus: 1 } as unknown as SimulationOptions),
+    {
+      name: "RangeError",
+      message: "Cannot create simulation: 'bogus' is not an option: the options are seed, trace; " +
+        "'seed' must be an integer >= 0: current value is -1; " +
+        `'trace' must be a function (time, what): current value is "log"`,
+    },
+  );
+  assert.equal(new Simulation({ seed: 5, trace: undefined }).seed, 5);
 });

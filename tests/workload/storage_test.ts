@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { Simulation } from "../../lib/sim/mod.ts";
-import { GuestCpus, storageBenchmark } from "../../lib/workload/mod.ts";
+import {
+  GuestCpus,
+  storageBenchmark,
+  type StorageBenchmarkOptions,
+} from "../../lib/workload/mod.ts";
 import { fakeCpu, FakeDriver } from "../../lib/workload/_test_utils.ts";
 import { comparePass } from "../../experiments/fig_storage.ts";
 
@@ -151,4 +155,60 @@ Deno.test("storage figure: a pass with failed requests says so and does not pass
   assert.equal(failed.metric, "Deploy read (MB/s): 3 of 128 requests failed");
   assert.equal(failed.pass, false, "right on the paper's value, but not what the paper measured");
   assert.equal(failed.simulated, 100);
+});
+
+Deno.test("storage benchmark refuses a misspelt option, naming the closest one, before it starts", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  assert.throws(
+    () =>
+      storageBenchmark(
+        driver,
+        { bytes: 8 * MiB, queuedepth: 32, requestbytes: 4096 } as StorageBenchmarkOptions,
+      ),
+    (e: Error) => {
+      assert.ok(e instanceof RangeError, String(e));
+      assert.match(
+        e.message,
+        /^Cannot run storage benchmark: 'queuedepth' is not an option, did you mean queueDepth\? The options are bytes, requestBytes, queueDepth, /,
+      );
+      assert.match(e.message, /; 'requestbytes' is not an option, did you mean requestBytes\? /);
+      return true;
+    },
+  );
+  assert.throws(
+    () =>
+      storageBenchmark(driver, {
+        bytes: MiB,
+        requestCpu: {
+          cpus: new GuestCpus(sim, { cpu: fakeCpu(0.5), cores: 1 }),
+          ns: 10,
+          memorybound: 0.5,
+        },
+      } as StorageBenchmarkOptions),
+    /'requestCpu\.memorybound' is not an option, did you mean memoryBound\?/,
+  );
+  assert.equal(sim.pending, 0, "no process started");
+});
+
+Deno.test("storage benchmark reports every bad option at once", () => {
+  const sim = new Simulation();
+  const driver = new FakeDriver(sim, { sectors: 1 << 20 });
+  assert.throws(
+    () =>
+      storageBenchmark(driver, {
+        bytes: -1,
+        requestBytes: 1000,
+        queueDepth: 0,
+        ops: ["reed"],
+      } as unknown as StorageBenchmarkOptions),
+    {
+      name: "RangeError",
+      message:
+        "Cannot run storage benchmark: 'bytes' must be an integer > 0: current value is -1; " +
+        "'requestBytes' must be a multiple of 512: current value is 1000; " +
+        "'queueDepth' must be an integer >= 1: current value is 0; " +
+        `'ops.0' must be "read" or "write": current value is "reed"`,
+    },
+  );
 });
