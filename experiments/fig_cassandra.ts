@@ -557,7 +557,10 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
   // Every issue at once, named as the caller wrote it (the workload sees times in ns).
   const issues = paramIssues(params, RULES);
   const profile = await runProfile(params);
-  if (issues.length === 0) issues.push(...windowIssues(params));
+  // The checks that build on others run when those hold (the windows on the numbers, ...).
+  const numbers = !issues.some((i) => /^(durationS|sampleEveryS|workload)$/.test(i.field));
+  const windows = numbers ? windowIssues(params) : [];
+  issues.push(...windows);
   if (params.outage !== undefined) {
     for (
       const [k, rule] of [["atS", { min: 0 }], ["durationS", { min: 0, strict: true }]] as const
@@ -566,18 +569,23 @@ export async function run(params: CassandraParams = full): Promise<CassandraOutp
       if (bad !== undefined) issues.push(bad);
     }
   }
-  if (profile !== undefined && issues.length === 0) {
-    issues.push(
-      ...schemaIssues(KvWorkloadParamsSchema, workloadParams(profile, params), "workload."),
+  // The copy order lies within the image, when its size is known.
+  let sectors: number | undefined;
+  if (profile !== undefined && numbers && windows.length === 0) {
+    const workload = schemaIssues(
+      KvWorkloadParamsSchema,
+      workloadParams(profile, params),
+      "workload.",
     );
+    issues.push(...workload);
     const image = imageOf(profile, params);
-    const issue = imageIssue(profile, image, imageReads(profile, params));
+    const issue = workload.length > 0
+      ? undefined
+      : imageIssue(profile, image, imageReads(profile, params));
     if (issue !== undefined) issues.push(issue);
-    issues.push(...copyOrderIssues(params.copyOrder ?? [], {
-      sectors: Math.ceil(image.value / 512),
-      field: "copyOrder",
-    }));
+    else sectors = Math.ceil(image.value / 512);
   }
+  issues.push(...copyOrderIssues(params.copyOrder ?? [], { sectors, field: "copyOrder" }));
   if (issues.length > 0 || profile === undefined) throw issuesError(WHAT, issues);
   const { profile: _, ...plain } = params;
   const bmcRun = params.parallel

@@ -41,7 +41,7 @@ export {
   withDefaults,
 } from "./errors.ts";
 export { type ComparisonRow, errorText, paperText } from "./comparison.ts";
-export { isRun, mergeRuns, type Run, splitRun } from "./runs.ts";
+export { isRun, mergeRuns, type Run, RunSet, splitRun } from "./runs.ts";
 export { csv, textTable } from "./text.ts";
 export {
   type CommandIo,

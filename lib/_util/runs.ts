@@ -69,3 +69,53 @@ export function mergeRuns(runs: readonly Run[], end: number): Run[] {
   }
   return out;
 }
+
+/**
+ * A set of sectors kept as sorted, disjoint runs (touching ones joined), to
+ * which runs are added one at a time; memory grows with the runs, not the
+ * sectors covered.
+ * @example
+ * ```ts
+ * import { RunSet } from "./runs.ts";
+ * const set = new RunSet();
+ * set.add({ lba: 10, count: 10 });
+ * const news = set.add({ lba: 0, count: 30 });
+ * console.assert(news.map((r) => `${r.lba}+${r.count}`).join() === "0+10,20+10");
+ * console.assert(set.add({ lba: 5, count: 5 }).length === 0 && set.size === 1);
+ * ```
+ */
+export class RunSet {
+  #lba: number[] = [];
+  #end: number[] = [];
+
+  /** Disjoint runs held (touching runs count as one). */
+  get size(): number {
+    return this.#lba.length;
+  }
+
+  /** Adds `run`; returns its parts that were not in the set, in order. */
+  add(run: Run): Run[] {
+    const end = run.lba + run.count;
+    if (run.count <= 0) return [];
+    // The first held run that ends at or after run.lba (it may touch or overlap).
+    let lo = 0, hi = this.#lba.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#end[mid] < run.lba) lo = mid + 1;
+      else hi = mid;
+    }
+    const news: Run[] = [];
+    let at = run.lba, i = lo;
+    for (; i < this.#lba.length && this.#lba[i] <= end; i++) {
+      if (this.#lba[i] > at) news.push({ lba: at, count: this.#lba[i] - at });
+      at = Math.max(at, this.#end[i]);
+    }
+    if (at < end) news.push({ lba: at, count: end - at });
+    // Held runs lo..i-1 touch or overlap `run`: one run replaces them all.
+    const lba = Math.min(run.lba, this.#lba[lo] ?? run.lba);
+    const last = Math.max(end, i > lo ? this.#end[i - 1] : end);
+    this.#lba.splice(lo, i - lo, lba);
+    this.#end.splice(lo, i - lo, last);
+    return news;
+  }
+}

@@ -12,6 +12,7 @@ import {
   issuesError,
   NO_VERSION,
   type Run,
+  schemaIssues,
   showValue,
   type SimTime,
   splitRun,
@@ -111,14 +112,12 @@ const OPTION_RULES: Record<string, (value: unknown, field: string) => FieldIssue
   copyPolicy: (v, field) => {
     const kinds = CopyPolicySchema.options.map((o) => o.shape.kind.value);
     const kind = (v as { kind?: unknown } | null)?.kind;
-    if (!kinds.includes(kind as never)) {
-      return [fieldIssue(`${field}.kind`, `one of ${kinds.join(", ")}`, showValue(kind))];
-    }
-    return (CopyPolicySchema.safeParse(v).error?.issues ?? []).map((e) => ({
-      field: [field, ...e.path].join("."),
-      message: `must be valid: ${e.message}`,
-    }));
+    return kinds.includes(kind as never)
+      ? schemaIssues(CopyPolicySchema, v, `${field}.`)
+      : [fieldIssue(`${field}.kind`, `one of ${kinds.join(", ")}`, showValue(kind))];
   },
+  // Its bound (the image's size) is BMcast's to check, which knows the image.
+  copyOrder: (v, field) => copyOrderIssues(v as never, { field }),
   copyPipeline: (v, field) =>
     Number.isInteger(v) && (v as number) >= 1
       ? []
@@ -153,8 +152,14 @@ export function requireStartupOptions(
   options: object,
   known: readonly string[] = STARTUP_OPTIONS,
 ): void {
+  const issues = startupOptionIssues(options, known);
+  if (issues.length > 0) throw issuesError(what, issues);
+}
+
+/** What {@link requireStartupOptions} refuses, every issue. */
+function startupOptionIssues(options: object, known: readonly string[]): FieldIssue[] {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw issuesError(what, [fieldIssue("options", "an object", showValue(options))]);
+    return [fieldIssue("options", "an object", showValue(options))];
   }
   const issues = unknownKeyIssues(options, known);
   for (const [key, value] of Object.entries(options)) {
@@ -163,7 +168,7 @@ export function requireStartupOptions(
       issues.push(...rule(value, key));
     }
   }
-  if (issues.length > 0) throw issuesError(what, issues);
+  return issues;
 }
 
 /** The image server as the VMM sees it: the block protocol client. */
@@ -392,12 +397,12 @@ function bmcastFed(
   node: Node,
   at: { options: StartupOptions; method: string; feed: CopyFeed },
 ): ProcessGenerator<StartupResult> {
-  requireStartupOptions(`start ${at.method}`, at.options);
-  const orderIssues = copyOrderIssues(at.options.copyOrder ?? [], {
-    sectors: w.imageSectors,
-    field: "copyOrder",
-  });
-  if (orderIssues.length > 0) throw issuesError(`start ${at.method}`, orderIssues);
+  // A copy order must also lie in the image: BMcast's own check of it.
+  const issues = startupOptionIssues(at.options, STARTUP_OPTIONS)
+    .filter((i) => !/^copyOrder(\.|$)/.test(i.field));
+  const order = at.options.copyOrder ?? [];
+  issues.push(...copyOrderIssues(order, { sectors: w.imageSectors, field: "copyOrder" }));
+  if (issues.length > 0) throw issuesError(`start ${at.method}`, issues);
   const config = at.options.copyPolicy ?? w.profile.vmm.copyPolicy.value as CopyPolicyConfig;
   return bmcastRun(w, node, { ...at, policy: makeCopyPolicy(config) });
 }

@@ -13,7 +13,9 @@
  * Failures: a chunk whose fetch fails, or whose write leaves sectors absent
  * (the disk failed the VMM's command after the mediator's retries), stays
  * not copied and is handed out again on a later lap; after
- * {@link COPY_ATTEMPTS} failed attempts the copier gives it up and reports it
+ * {@link COPY_ATTEMPTS} failed attempts in disk order (a failed piece of
+ * `order` is not counted: it only leaves its sectors to the laps) the copier
+ * gives it up and reports it
  * (`stats.chunksGivenUp`), so the run goes on (its sectors are still
  * redirected) but the copy never completes and the VMM never de-virtualizes.
  * A stream sends each piece once (a piece the disk failed is not sent
@@ -54,7 +56,10 @@ export interface CopierStats {
   chunksCopied: number;
   /** Sectors the copier's write commands put on the disk (absent ones only). */
   sectorsWritten: number;
-  /** Chunk fetches whose data was partly dropped because the guest wrote first. */
+  /**
+   * Fetched sectors not written because they were present by then: the guest
+   * wrote them first, or a copy-on-read or an earlier piece of `order` put them there.
+   */
   sectorsSkipped: number;
   /** Chunk (or stream piece) copies that failed: the fetch failed or sectors stayed absent. */
   failedCopies: number;
@@ -215,18 +220,21 @@ export class BackgroundCopier {
       // A failure is taken in below, when the range's turn comes (a no-op waiter till then).
       inflight.push({ chunk, range, fetch: this.#fetch(range).then(() => {}) });
     };
-    let ordered = 0, lastChunk = -1;
+    let ordered = 0;
     const refill = () => {
-      // The pieces of `order` first, each while some of it is absent; then disk order.
+      // The pieces of `order` first, each while some of it is absent and not in flight.
       for (; ordered < order.length && inflight.length < pipeline; ordered++) {
         const r = order[ordered];
-        if (!map.isPresent(r.lba, r.count)) fetch(-1, r);
+        const twice = inflight.some((x) => x.range.lba === r.lba && x.range.count === r.count);
+        if (!twice && !map.isPresent(r.lba, r.count)) fetch(-1, r);
       }
+      // Then disk order, after the last chunk in flight (from the lowest absent one when
+      // none is: a chunk that failed with nothing else in flight is tried again at once).
       while (inflight.length < pipeline) {
-        const c = nextChunk(lastChunk + 1);
+        const last = inflight.findLast((x) => x.chunk >= 0);
+        const c = nextChunk(last === undefined ? 0 : last.chunk + 1);
         if (c < 0) break;
         fetch(c, map.chunkRange(c));
-        lastChunk = c;
       }
     };
     while (!map.complete) {
@@ -316,27 +324,31 @@ export class BackgroundCopier {
 
 /**
  * What is wrong with `order` as a copy order over an image of `sectors`
- * sectors: each entry must be a run `{ lba, count }` of whole sectors within
- * it, not empty. Empty when it is right; issues name entries `<field>.<i>`
- * (`field` defaults to "order").
+ * sectors (any size when absent): each entry must be a run `{ lba, count }`
+ * of whole sectors within it, not empty. Empty when it is right; issues name
+ * entries `<field>.<i>` (`field` defaults to "order").
  * @example
  * ```ts
  * import { copyOrderIssues } from "./copier.ts";
  * console.assert(copyOrderIssues([{ lba: 8, count: 8 }, { lba: 0, count: 4 }], { sectors: 16 }).length === 0);
  * const issues = copyOrderIssues([{ lba: 12, count: 8 }, { lba: 0, count: 0 }], { sectors: 16 });
  * console.assert(issues.map((i) => i.field).join() === "order.0,order.1");
+ * console.assert(copyOrderIssues("x" as never)[0].message.startsWith("must be an array of runs { lba, count }"));
  * ```
  */
 export function copyOrderIssues(
   order: readonly SectorRun[],
-  at: { sectors: number; field?: string },
+  at: { sectors?: number; field?: string } = {},
 ): FieldIssue[] {
-  const { sectors, field = "order" } = at;
-  const rule = `a run { lba, count } of whole sectors, count >= 1, within [0, ${sectors})`;
-  if (!Array.isArray(order)) return [fieldIssue(field, `an array of ${rule}s`, showValue(order))];
+  const { sectors = Infinity, field = "order" } = at;
+  const within = Number.isFinite(sectors) ? `, within [0, ${sectors})` : "";
+  const what = `{ lba, count } of whole sectors, lba >= 0, count >= 1${within}`;
+  if (!Array.isArray(order)) {
+    return [fieldIssue(field, `an array of runs ${what}`, showValue(order))];
+  }
   return order.flatMap((r, i) =>
     typeof r === "object" && r !== null && isRun(r, sectors) && r.count >= 1
       ? []
-      : [fieldIssue(`${field}.${i}`, rule, showValue(r))]
+      : [fieldIssue(`${field}.${i}`, `a run ${what}`, showValue(r))]
   );
 }

@@ -10,6 +10,7 @@ import {
   kvmNfs,
   type KvmStartupOptions,
   loadProfile,
+  nfsRoot,
   serverOutage,
   type StartupOptions,
   startupStrategy,
@@ -152,7 +153,7 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
     {
       name: "RangeError",
       message:
-        "Cannot start bmcast: 'copyPolicy.step' must be valid: Too small: expected number to be >0",
+        "Cannot start bmcast: 'copyPolicy.step' Too small: expected number to be >0: current value is -1",
     },
   );
   // Every bad value of a known option at once, before anything runs.
@@ -168,13 +169,24 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
       name: "RangeError",
       message: "Cannot start bmcast: 'copyPipeline' must be an integer >= 1: current value is 0; " +
         `'backgroundCopy' must be true or false: current value is "yes"; ` +
-        `'copyPolicy.kind' must be one of idle, rate, adaptive: current value is "idel"`,
+        `'copyPolicy.kind' must be one of idle, rate, adaptive: current value is "idel"; ` +
+        `'copyOrder.0' must be a run { lba, count } of whole sectors, lba >= 0, count >= 1, ` +
+        `within [0, ${w.imageSectors}): current value is {"lba":0,"count":0}`,
     },
   );
-  assert.equal(w.sim.now, 0, "nothing ran");
   assert.throws(
     () => bmcast(w, node, { copyOrder: [{ lba: 0, count: 8 }, { lba: 1.5, count: 8 }] }),
-    /^RangeError: Cannot start bmcast: 'copyOrder.1' must be a run \{ lba, count \} of whole sectors, count >= 1, within \[0, \d+\): current value is \{"lba":1.5,"count":8\}$/,
+    /^RangeError: Cannot start bmcast: 'copyOrder.1' must be a run \{ lba, count \} of whole sectors, lba >= 0, count >= 1, within \[0, \d+\): current value is \{"lba":1.5,"count":8\}$/,
+  );
+  // Past the image's end: BMcast's own check, with the others.
+  assert.throws(
+    () => bmcast(w, node, { copyPipeline: 0, copyOrder: [{ lba: w.imageSectors, count: 8 }] }),
+    /'copyPipeline' must be an integer >= 1: current value is 0; 'copyOrder.0' must be a run .* within \[0, \d+\)/,
+  );
+  // Every strategy takes BMcast's options, and refuses a bad one.
+  assert.throws(
+    () => nfsRoot(w, node, { copyOrder: "junk" } as never),
+    /^RangeError: Cannot start nfsroot: 'copyOrder' must be an array of runs \{ lba, count \}/,
   );
   assert.throws(
     () => kvmLocal(w, node, { boot: "no" } as never),

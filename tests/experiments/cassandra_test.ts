@@ -230,7 +230,7 @@ Deno.test("cassandra: BMcast reports what its redirected reads fetched, and a ba
   assert.deepEqual(runSystem(profile, "bare-metal", p).redirectedRuns, []);
   await assert.rejects(
     () => run({ ...p, copyOrder: [{ lba: 13_671_875, count: 8 }, { lba: -1, count: 8 }] }),
-    /^RangeError: Cannot run the Cassandra experiment: 'copyOrder.0' must be a run \{ lba, count \} of whole sectors, count >= 1, within \[0, 13671875\): current value is \{"lba":13671875,"count":8\}; 'copyOrder.1' must be /,
+    /^RangeError: Cannot run the Cassandra experiment: 'copyOrder.0' must be a run \{ lba, count \} of whole sectors, lba >= 0, count >= 1, within \[0, 13671875\): current value is \{"lba":13671875,"count":8\}; 'copyOrder.1' must be /,
   );
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mergeRuns, splitRun } from "../../lib/_util/mod.ts";
+import { mergeRuns, RunSet, splitRun } from "../../lib/_util/mod.ts";
 
 Deno.test("splitRun covers the run with consecutive pieces of at most max sectors", () => {
   fc.assert(
@@ -53,4 +53,27 @@ Deno.test("mergeRuns gives the sorted, disjoint union of runs clipped to the end
       },
     ),
   );
+});
+
+Deno.test("RunSet holds the union of the runs added, and each add returns exactly what it newly covered", () => {
+  const run = fc.record({
+    lba: fc.integer({ min: 0, max: 200 }),
+    count: fc.integer({ min: 0, max: 40 }),
+  });
+  fc.assert(fc.property(fc.array(run, { maxLength: 30 }), (runs) => {
+    const set = new RunSet();
+    const covered = new Set<number>();
+    for (const r of runs) {
+      const news = set.add(r);
+      const expected: number[] = [];
+      for (let s = r.lba; s < r.lba + r.count; s++) if (!covered.has(s)) expected.push(s);
+      assert.deepEqual(
+        news.flatMap((n) => Array.from({ length: n.count }, (_, i) => n.lba + i)),
+        expected,
+      );
+      assert.ok(news.every((n) => n.count > 0));
+      for (const s of expected) covered.add(s);
+    }
+    assert.equal(set.size, mergeRuns(runs, Infinity).length);
+  }));
 });

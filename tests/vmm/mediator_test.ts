@@ -151,7 +151,8 @@ Deno.test("a run of the copier's order already present is skipped, not copied tw
 
 Deno.test("a copy order that is not a list of runs within the image is refused, every entry named", () => {
   const order = [{ lba: 0, count: 8 }, { lba: 2044, count: 8 }, { lba: 8, count: 0 }, 5];
-  const rule = "must be a run { lba, count } of whole sectors, count >= 1, within [0, 2048)";
+  const rule =
+    "must be a run { lba, count } of whole sectors, lba >= 0, count >= 1, within [0, 2048)";
   assert.throws(
     () => makeRig({ virtualized: true, sectors: 2048, copyOrder: order as never }),
     {
@@ -173,13 +174,18 @@ Deno.test("the mediator lists what its redirected reads fetched, in the order of
     yield* read(rig, 600, 8); // present now: not fetched
     yield* read(rig, 96, 20); // only 96-99 and 108-115 are absent
     yield* read(rig, 116, 4); // continues the run before it
+    // Two reads of the same absent sectors at once: both are redirected, one is news.
+    rig.sim.process(read(rig, 700, 8));
+    yield* read(rig, 700, 8);
   });
   rig.sim.run();
+  assert.equal(rig.image!.runs.filter((r) => r.lba === 700).length, 2);
   assert.deepEqual(rig.mediator!.redirectedRuns, [
     { lba: 600, count: 8 },
     { lba: 100, count: 8 },
     { lba: 96, count: 4 },
     { lba: 108, count: 12 },
+    { lba: 700, count: 8 },
   ]);
 });
 

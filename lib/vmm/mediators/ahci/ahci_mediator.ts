@@ -93,7 +93,7 @@
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
  * rather than on an interrupt.
  */
-import { type Gpa, type Lba, type SimTime, splitRun } from "../../../_util/mod.ts";
+import { type Gpa, type Lba, RunSet, type SimTime, splitRun } from "../../../_util/mod.ts";
 import {
   ABAR_SIZE,
   ATA_ERR_IDNF,
@@ -439,11 +439,11 @@ export class AhciMediator implements Mediator, VmmBlockIo {
     return this.#portIndex;
   }
   /**
-   * The sectors of the image that the guest's redirected reads fetched, in
-   * the order of their first fetch, a run continued where the next begins
-   * (read-ahead not counted): what a deployment learned of the order in
-   * which its guest needs the image, to copy first in a later one (the
-   * copier's `order`).
+   * The sectors of the image that the guest's redirected reads asked of the
+   * image server, each once, in the order first asked (a run continued
+   * where the next begins; read-ahead not counted): what a deployment
+   * learned of the order in which its guest needs the image, to copy first
+   * in a later one (the copier's `order`).
    */
   get redirectedRuns(): SectorRun[] {
     return this.#redirected.map((r) => ({ ...r }));
@@ -1085,10 +1085,13 @@ export class AhciMediator implements Mediator, VmmBlockIo {
 
   /** Runs of the image that redirected reads fetched, in order ({@link redirectedRuns}). */
   #redirected: SectorRun[] = [];
+  /** The sectors in #redirected. */
+  #asked = new RunSet();
 
   /** Fetches `missing` from the image, in requests the image source takes. */
   #fetchAll(missing: readonly SectorRun[]): { run: SectorRun; ev: SimEvent<Int32Array> }[] {
-    for (const r of missing) {
+    // Only sectors not asked before: a retry, or a second read before the write-back, is no news.
+    for (const r of missing.flatMap((m) => this.#asked.add(m))) {
       const last = this.#redirected.at(-1);
       if (last !== undefined && last.lba + last.count === r.lba) last.count += r.count;
       else this.#redirected.push({ ...r });
