@@ -23,6 +23,7 @@ export {
   type Profile,
   type ProfileCheckOptions,
   ProfileError,
+  profileImageIssue,
   profileIssue,
   ProfileSchema,
   type SectionName,

@@ -179,12 +179,14 @@ function unknownFields(value: Record<string, unknown>, known: readonly string[])
 /** A boot to replay (`boot.params` with a `trace`): inline operations, at least one read. */
 function traceIssues(value: Record<string, unknown>): ValueIssue[] {
   if (typeof value.trace === "string" || isRecord(value.trace)) {
+    // The other fields are checked all the same, as with one read in the trace's place.
+    const read = { op: "read", lba: 0, count: 1, thinkNs: 0 };
     return [{
       path: ["trace"],
       message: `must be the trace's operations: a file (${
         showValue(value.trace)
       }) is read only by loadProfile, relative to the profile file`,
-    }];
+    }, ...bySchema(BootReplaySchema)({ ...value, trace: [read] })];
   }
   // A long trace with one systematic mistake: its first issues say enough.
   const all = bySchema(BootReplaySchema)(value);
@@ -612,6 +614,19 @@ const ProfileObject = z.object({
       });
     }
   }
+  vmmIssues(p.vmm, ctx);
+  // A sender's timeout doubles from the first up to the largest: a largest below the first has no meaning.
+  const rto = p.network?.retransmitTimeout?.value, maxRto = p.network?.maxRetransmitTimeout?.value;
+  if (typeof rto === "number" && typeof maxRto === "number" && maxRto < rto) {
+    crossIssue(
+      ctx,
+      "network.maxRetransmitTimeout",
+      `must be >= network.retransmitTimeout (${rto})`,
+      {
+        "network.retransmitTimeout": `must be <= network.maxRetransmitTimeout (${maxRto})`,
+      },
+    );
+  }
   // KVM's timer exits take their cost from each vCPU: all of it would leave the guest nothing.
   const k = p.kvm, c = p.cpu;
   const rate = k?.timerExitsPerSecond?.value;
@@ -631,6 +646,79 @@ const ProfileObject = z.object({
   }
 });
 
+/**
+ * An issue of a check across parameters, reported at `path`'s value; `blame` says, by
+ * parameter, what to report instead when that one was changed ({@link applyOverrides}) and
+ * `path` was not: the issue then names what the user changed.
+ */
+function crossIssue(
+  ctx: z.RefinementCtx,
+  path: string,
+  message: string,
+  blame: Record<string, string> = {},
+  below: readonly string[] = [],
+): void {
+  ctx.addIssue({
+    code: "custom",
+    path: [...path.split("."), "value", ...below],
+    message,
+    params: { blame },
+  });
+}
+
+/**
+ * BMcast's copier (lib/vmm BackgroundCopier) in the VMM's memory: it holds `vmm.pipeline`
+ * chunks fetched ahead and the one it writes, each `vmm.chunkSectors` sectors, in the VMM's
+ * memory above its image (lib/vmm Vmm: the image takes the first quarter); a rate policy's
+ * bucket must hold one chunk, or the copier never copies.
+ */
+function vmmIssues(v: z.infer<typeof sections.vmm> | undefined, ctx: z.RefinementCtx): void {
+  const chunk = v?.chunkSectors?.value, pipeline = v?.pipeline?.value;
+  const memory = v?.memoryBytes?.value;
+  const whole = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 1;
+  if (whole(chunk) && whole(pipeline) && whole(memory)) {
+    const room = memory - Math.floor(memory / 4);
+    const held = (pipeline + 1) * chunk * 512;
+    if (held > room) {
+      const why = `the copier's buffers, (vmm.pipeline + 1) x vmm.chunkSectors x 512 bytes ` +
+        `(the chunks fetched ahead and the one written), in the VMM's memory above its image ` +
+        `(3/4 of vmm.memoryBytes: ${room} bytes)`;
+      crossIssue(
+        ctx,
+        "vmm.chunkSectors",
+        `must be <= ${Math.floor(room / ((pipeline + 1) * 512))} to keep ${why}`,
+        {
+          "vmm.pipeline": `must be <= ${
+            Math.max(0, Math.floor(room / (chunk * 512)) - 1)
+          } to keep ${why}`,
+          "vmm.memoryBytes": `must be >= ${
+            Math.ceil(held * 4 / 3)
+          } to hold the copier's buffers, (vmm.pipeline + 1) x vmm.chunkSectors x 512 = ${held} bytes, above the VMM's image (its first quarter)`,
+        },
+      );
+    }
+  }
+  const policy = v?.copyPolicy?.value;
+  if (whole(chunk) && isRecord(policy) && policy.kind === "rate") {
+    const burst = policy.burstBytes;
+    if (typeof burst === "number" && burst > 0 && burst < chunk * 512) {
+      crossIssue(
+        ctx,
+        "vmm.copyPolicy",
+        `must be >= the copy chunk (vmm.chunkSectors: ${chunk} x 512 = ${
+          chunk * 512
+        } bytes), or the copier never copies: current value is ${burst}`,
+        {
+          "vmm.chunkSectors": `must be <= ${
+            Math.floor(burst / 512)
+          } for the rate copy policy's bucket (vmm.copyPolicy burstBytes: ${burst}) to hold a chunk, or the copier never copies`,
+        },
+        ["burstBytes"],
+      );
+    }
+  }
+}
+
 /** Where BMcast's VMM memory ends, guest-physical: it sits just below, under 4 GiB, as BitVisor's does. */
 export const VMM_MEMORY_END = 0xc000_0000;
 
@@ -646,20 +734,112 @@ export const ProfileSchema = ProfileObject.superRefine((p, ctx) => {
     !valid(imageServer.shape.images, p.imageServer?.images) ||
     !valid(image.shape.bytes, p.image?.bytes) ||
     !valid(image.shape.compressionRatio, p.image?.compressionRatio) ||
-    !valid(boot.shape.params, p.boot?.params) || !valid(hdd.shape.sectors, p.hdd?.sectors) ||
+    !valid(boot.shape.params, p.boot?.params) || !valid(boot.shape.rootLba, p.boot?.rootLba) ||
+    !valid(hdd.shape.sectors, p.hdd?.sectors) ||
     (p.ssd !== undefined && (!valid(ssd.unwrap().shape.sectors, p.ssd.sectors) ||
       !valid(ssd.unwrap().shape.machines, p.ssd.machines)))
   ) return;
+  const issue = imageCheck(p);
+  if (issue !== undefined) crossIssue(ctx, "image.bytes", issue.message, issue.blame);
+}, { when: () => true });
+
+/**
+ * The profile's image against its boot and its disks ({@link imageSizeIssue}): the issue
+ * of `image.bytes`, and what to say instead of a parameter on the other side when that
+ * one was changed (the disk that cannot hold the image, the boot that reads beyond it).
+ */
+function imageCheck(
+  p: Pick<Profile, "boot" | "hdd" | "ssd" | "image" | "imageServer">,
+): { message: string; blame: Record<string, string> } | undefined {
   const bytes = p.image.bytes.value;
   const rule = imageSizeIssue(p, bytes);
-  if (rule !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["image", "bytes", "value"],
-      message: `${rule}: current value is ${bytes}`,
-    });
+  if (rule === undefined) return undefined;
+  const r = imageSizeRange(p);
+  const sectors = Math.ceil(bytes / 512);
+  const image = `the image (image.bytes: ${bytes}, ${sectors} sectors)`;
+  const blame: Record<string, string> = {};
+  if (bytes > r.max) {
+    // Each disk too small for it: what it must hold.
+    const ratio = p.image.compressionRatio.value, images = p.imageServer.images.value;
+    // A disk both machines have must hold the larger of the two.
+    const needs = new Map<string, { need: number; what: string }>();
+    const need = (machine: "node" | "server", n: number, what: string) => {
+      const ssd = ssdOf(p, machine);
+      const field = ssd ? "ssd.sectors" : "hdd.sectors";
+      const have = ssd ? ssd.sectors.value : p.hdd.sectors.value;
+      if (n > have && n > (needs.get(field)?.need ?? 0)) needs.set(field, { need: n, what });
+    };
+    need("node", sectors, image);
+    need(
+      "server",
+      images * Math.ceil(sectors / ratio),
+      `${image} as the image server stores ${
+        images > 1 ? `each of its imageServer.images (${images})` : "it"
+      } (image.compressionRatio: ${ratio})`,
+    );
+    for (const [field, d] of needs) blame[field] = `must be >= ${d.need} to hold ${d.what}`;
+  } else if (bytes < r.min) {
+    // What lies beyond the image: the root partition's start, or the boot's reads and writes.
+    const root = p.boot.rootLba.value;
+    if (root >= sectors) {
+      blame["boot.rootLba"] =
+        `must be < the image's sectors (image.bytes: ${bytes}, ${sectors} sectors): the root partition starts inside the image`;
+    }
+    const e = bootExtents(p.boot.params.value as BootParams | BootReplay);
+    if (Math.max(e.readEnd, e.writeEnd) > sectors) {
+      blame["boot.params"] = `must read and write inside ${image}: it reaches sector ${
+        Math.max(e.readEnd, e.writeEnd)
+      }`;
+    }
   }
-}, { when: () => true });
+  return { message: `${rule}: current value is ${bytes}`, blame };
+}
+
+/**
+ * The issue of a profile's image size ({@link imageSizeIssue}) as a profile issue,
+ * `path.value: rule: current value is ...`: of `image.bytes`, or, when `changed` (the
+ * dotted paths a caller changed, as {@link applyOverrides} takes them) names the
+ * parameter on the other side and not `image.bytes`, of that one (e.g. `hdd.sectors`,
+ * too small to hold the image). Undefined when the image fits.
+ * @example
+ * ```ts
+ * import { applyOverrides, BUILTIN_PROFILE, loadProfile, profileImageIssue } from "./profile.ts";
+ * const set = { "hdd.sectors": 41_943_040 };
+ * const p = applyOverrides(await loadProfile(BUILTIN_PROFILE), set, { checkImageSize: false });
+ * console.assert(profileImageIssue(p)?.startsWith("image.bytes.value: must be"));
+ * console.assert(profileImageIssue(p, Object.keys(set))?.startsWith("hdd.sectors.value: must be >= 62500000 to hold the image"));
+ * ```
+ */
+export function profileImageIssue(
+  profile: Pick<Profile, "boot" | "hdd" | "ssd" | "image" | "imageServer">,
+  changed: readonly string[] = [],
+): string | undefined {
+  const issue = imageCheck(profile);
+  if (issue === undefined) return undefined;
+  const [path, message] = blamed("image.bytes", issue.message, issue.blame, changed);
+  const v = valueAt(profile, [...path.split("."), "value"]);
+  const shown = typeof v === "object" || message.includes("current value")
+    ? ""
+    : `: current value is ${showValue(v)}`;
+  return `${path}.value: ${message}${shown}`;
+}
+
+/**
+ * Which parameter a cross-parameter issue at `path` names: `path` itself, unless `changed`
+ * leaves it alone and changes one that `blame` has a message for (the first such).
+ */
+function blamed(
+  path: string,
+  message: string,
+  blame: Readonly<Record<string, string>>,
+  changed: readonly string[],
+): [string, string] {
+  const covers = (field: string) =>
+    changed.some((c) => c === field || c.startsWith(`${field}.`) || field.startsWith(`${c}.`));
+  if (covers(path)) return [path, message];
+  const other = Object.keys(blame).find(covers);
+  return other === undefined ? [path, message] : [other, blame[other]];
+}
 
 /** A parsed profile. */
 export type Profile = z.infer<typeof ProfileSchema>;
@@ -729,8 +909,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /**
  * The smallest image, bytes, that holds every area the profile's boot reads
  * and writes (boot.params regions and log writes, or its trace's
- * requests: lib/workload `bootExtents`): a smaller image would
- * have the OS read files that are not in it.
+ * requests: lib/workload `bootExtents`) and the root partition's first
+ * sector (`boot.rootLba`): a smaller image would have the OS read files
+ * that are not in it, or a copy of its used blocks copy what is not.
  * @example
  * ```ts
  * import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "./profile.ts";
@@ -739,7 +920,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  */
 export function minImageBytes(profile: Pick<Profile, "boot">): number {
   const e = bootExtents(profile.boot.params.value as BootParams | BootReplay);
-  return Math.max(e.readEnd, e.writeEnd) * 512;
+  return Math.max(e.readEnd, e.writeEnd, profile.boot.rootLba.value + 1) * 512;
 }
 
 /** The image sizes a profile's machines can run, bytes, and what sets each bound. */
@@ -787,10 +968,13 @@ export function imageSizeRange(
   let server = Math.floor(held * ratio);
   while (server > 0 && Math.ceil(server / ratio) > held) server--;
   const lastBoot = min / 512;
+  const root = profile.boot.rootLba.value;
   return {
     min,
     max: Math.min(node.sectors, server) * 512,
-    minReason: `to hold every area the profile's boot reads and writes (up to sector ${lastBoot})`,
+    minReason: root + 1 === lastBoot
+      ? `to hold the root partition's start (boot.rootLba: ${root})`
+      : `to hold every area the profile's boot reads and writes (up to sector ${lastBoot})`,
     maxReason: node.sectors <= server
       ? `to fit on the node's disk (${node.field}: ${node.sectors})`
       : `to fit on the image server's disk as stored (${heldField}: ${all}, image.compressionRatio: ${ratio}${
@@ -921,7 +1105,12 @@ function checkOptions(what: string, options: unknown, known: readonly string[]):
  * {@link parseProfile} without its options' check; `inFile`: `input` is a
  * profile file's JSON (its `extends` merged in), where `extends` is a key too.
  */
-function parseInput(input: unknown, checkImageSize: boolean, inFile: boolean): Profile {
+function parseInput(
+  input: unknown,
+  checkImageSize: boolean,
+  inFile: boolean,
+  changed: readonly string[] = [],
+): Profile {
   const r = (checkImageSize ? ProfileSchema : ProfileObject).safeParse(input);
   if (r.success) return r.data;
   const rootKeys = [...(inFile ? ["extends"] : []), ...Object.keys(ProfileObject.shape)];
@@ -943,12 +1132,20 @@ function parseInput(input: unknown, checkImageSize: boolean, inFile: boolean): P
       });
     }
     if (meantToExtend && i.path.length <= 2 && valueAt(input, i.path) === undefined) return [];
+    let { path, message } = i;
+    // A check across parameters names the one that was changed (see crossIssue).
+    const blame = i.code === "custom" ? i.params?.blame : undefined;
+    if (blame !== undefined) {
+      const at = path.indexOf("value");
+      const [field, said] = blamed(path.slice(0, at).join("."), message, blame, changed);
+      if (said !== message) [path, message] = [[...field.split("."), "value"], said];
+    }
     // A parameter's own value (the models' checks of an object's fields say theirs).
-    const v = i.path.at(-1) === "value" ? valueAt(input, i.path) : undefined;
-    const shown = v === undefined || typeof v === "object" || i.message.includes("current value")
+    const v = path.at(-1) === "value" ? valueAt(input, path) : undefined;
+    const shown = v === undefined || typeof v === "object" || message.includes("current value")
       ? ""
       : `: current value is ${showValue(v)}`;
-    return [`${i.path.join(".") || "(root)"}: ${i.message}${shown}`];
+    return [`${path.join(".") || "(root)"}: ${message}${shown}`];
   });
   issues.unshift(...first);
   throw new ProfileError(issues);
@@ -1067,15 +1264,32 @@ export async function loadProfile(
 ): Promise<Profile> {
   checkOptions("load profile", options, CHECK_OPTIONS);
   const url = path instanceof URL ? path : pathToFileURL(resolve(path));
-  return parseInput(
-    await readProfileJson(url, [], String(path)),
-    options.checkImageSize ?? true,
-    true,
-  );
+  const traceIssues: string[] = [];
+  const json = await readProfileJson(url, [], String(path), traceIssues);
+  const check = options.checkImageSize ?? true;
+  if (traceIssues.length === 0) return parseInput(json, check, true);
+  // A boot trace file that does not read: its issues, and the rest of the profile's
+  // (the trace's place holds the file's name, which is no trace: not reported again).
+  let others: string[] = [];
+  try {
+    parseInput(json, check, true);
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    others = e.issues.filter((i) => !/^boot\.params\.value\.trace[.:]/.test(i));
+  }
+  throw new ProfileError([...traceIssues, ...others]);
 }
 
-/** A profile file's JSON with its `extends` chain merged in. */
-async function readProfileJson(url: URL, chain: string[], shown: string): Promise<unknown> {
+/**
+ * A profile file's JSON with its `extends` chain merged in; the issues of a boot
+ * trace file that does not read go to `traceIssues` (its name is left in its place).
+ */
+async function readProfileJson(
+  url: URL,
+  chain: string[],
+  shown: string,
+  traceIssues: string[],
+): Promise<unknown> {
   if (chain.includes(url.href)) {
     throw new ProfileError([`extends: ${shown} is already in the chain (a loop)`]);
   }
@@ -1091,7 +1305,7 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
   } catch (e) {
     throw new ProfileError([`(file ${shown}): not valid JSON: ${(e as Error).message}`]);
   }
-  json = await inlineBootTrace(json, url, shown);
+  json = await inlineBootTrace(json, url, shown, traceIssues);
   if (typeof json !== "object" || json === null || !("extends" in json)) return json;
   const { extends: base, ...own } = json as Record<string, unknown>;
   if (typeof base !== "string" || base === "") {
@@ -1105,6 +1319,7 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
     baseUrl(base, url, shown),
     [...chain, url.href],
     base,
+    traceIssues,
   ) as Record<string, unknown>;
   for (const [key, v] of Object.entries(own)) {
     // A section merges parameter by parameter; anything else replaces.
@@ -1120,9 +1335,15 @@ async function readProfileJson(url: URL, chain: string[], shown: string): Promis
  * path relative to the profile file, or `{ file, device?, partitionStart? }`
  * (the options of lib/workload `parseBlkparse`). Replaced by its operations:
  * a `.json` file holds them as a list (lib/workload `BootTraceSchema`), any
- * other is `blkparse` text output.
+ * other is `blkparse` text output. A file that cannot be read or parsed
+ * leaves the JSON as it is, its issues added to `issues`.
  */
-async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<unknown> {
+async function inlineBootTrace(
+  json: unknown,
+  url: URL,
+  shown: string,
+  issues: string[],
+): Promise<unknown> {
   if (!isRecord(json)) return json;
   const boot = isRecord(json.boot) ? json.boot : undefined;
   const params = isRecord(boot?.params) ? boot.params : undefined;
@@ -1132,11 +1353,12 @@ async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<
   const field = `(file ${shown}) boot.params.value.trace`;
   const { file, ...options } = typeof ref === "string" ? { file: ref } : ref;
   if (typeof file !== "string" || file === "") {
-    throw new ProfileError([
+    issues.push(
       `${field}.file: must be the trace file's path, relative to the profile file: current value is ${
         showValue(file)
       }`,
-    ]);
+    );
+    return json;
   }
   const at = new URL(file, url);
   let text: string;
@@ -1144,13 +1366,15 @@ async function inlineBootTrace(json: unknown, url: URL, shown: string): Promise<
     text = await Deno.readTextFile(at);
   } catch (e) {
     const path = at.protocol === "file:" ? fileURLToPath(at) : at.href;
-    throw new ProfileError([`${field}: cannot read ${path}: ${(e as Error).message}`]);
+    issues.push(`${field}: cannot read ${path}: ${(e as Error).message}`);
+    return json;
   }
   let trace: BootTraceOp[];
   try {
     trace = parseBootTraceFile(file, text, options);
   } catch (e) {
-    throw new ProfileError([`${field} (${file}): ${(e as Error).message}`]);
+    issues.push(`${field} (${file}): ${(e as Error).message}`);
+    return json;
   }
   return { ...json, boot: { ...boot, params: { ...params, value: { ...value, trace } } } };
 }
@@ -1206,7 +1430,9 @@ function baseUrl(base: string, url: URL, shown: string): URL {
  * sources show what was changed; `origin` says who changed it ("overridden"
  * unless given; the command-line tools give "set on the command line"). The
  * result is validated like any profile (with `checkImageSize: false`, all but
- * its image's size: see {@link parseProfile}).
+ * its image's size: see {@link parseProfile}); an issue of a check across
+ * parameters names the one changed where the other was not (`hdd.sectors`
+ * too small for the image, not `image.bytes`).
  * @throws ProfileError listing every unknown path, wrong type and invalid value (the
  *   values of the paths that exist are checked even when others do not)
  * @throws RangeError for an option other than `origin` and `checkImageSize`, or one
@@ -1338,14 +1564,14 @@ export function applyOverrides(
   if (issues.length > 0) {
     // The values of the overrides that could be applied are checked too: every issue at once.
     try {
-      parseInput(out, checkImageSize ?? true, false);
+      parseInput(out, checkImageSize ?? true, false, Object.keys(overrides));
     } catch (e) {
       if (!(e instanceof ProfileError)) throw e;
       issues.push(...e.issues);
     }
     throw new ProfileError(issues);
   }
-  return parseInput(out, checkImageSize ?? true, false);
+  return parseInput(out, checkImageSize ?? true, false, Object.keys(overrides));
 }
 
 /** The keys of {@link applyOverrides}' options. */

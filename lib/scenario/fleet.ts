@@ -34,6 +34,7 @@ import {
   type PhaseSpan,
   type Profile,
   ProfileError,
+  profileImageIssue,
   profileIssue,
   serverOutage,
   type StartupResult,
@@ -492,7 +493,8 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       for (const rule of rules) if (rule !== undefined) issue(path, rule, gb);
     }
   } else {
-    const bytesIssue = (p: Profile | undefined) => p && runImageIssue(p, undefined);
+    const bytesIssue = (p: Profile | undefined, changed = Object.keys(set)) =>
+      p && runImageIssue(p, undefined, changed);
     // The profile's own image too: a caller may load it unchecked (sim: --image-gb may replace it).
     const own = bytesIssue(profile);
     const ownLabel = profile === options.profile ? label(["profile"]) : label(["set"]);
@@ -503,7 +505,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
     };
     if (sweep && isProfilePath(sweep.param)) {
       swept.forEach((p, i) => {
-        const why = bytesIssue(p);
+        const why = bytesIssue(p, [...Object.keys(set), sweep.param]);
         if (why === undefined) return;
         report(why === own ? ownLabel : label(["sweep", item(sweep.param, i)]), why);
       });
@@ -763,7 +765,7 @@ export function runProfile(
     origin: "set by the scenario",
     checkImageSize: false,
   });
-  const rule = runImageIssue(profile, run.imageGb);
+  const rule = runImageIssue(profile, run.imageGb, Object.keys(run.set ?? {}));
   if (rule !== undefined) {
     throw new ProfileError([
       run.imageGb === undefined ? rule : `imageGb: ${rule}: current value is ${run.imageGb}`,
@@ -775,13 +777,17 @@ export function runProfile(
 /**
  * The rule a run's image size breaks, if any, as {@link runProfile} decides
  * the size: `imageGb` (in GB) where the run gives one, else the profile's
- * `image.bytes` (the whole issue, with its path and value).
+ * `image.bytes` (the whole issue, with its path and value; of the parameter on the other
+ * side where `changed`, the paths the run set, names it and not image.bytes).
  */
-function runImageIssue(profile: Profile, imageGb: number | undefined): string | undefined {
+function runImageIssue(
+  profile: Profile,
+  imageGb: number | undefined,
+  changed: readonly string[] = [],
+): string | undefined {
   if (imageGb !== undefined) return imageSizeIssue(profile, imageBytesOf(imageGb)!, { unit: "GB" });
-  const value = profile.image.bytes.value;
-  const rule = imageSizeIssue(profile, value);
-  return rule && `image.bytes.value: ${rule}: current value is ${value}`;
+  // Of the parameter the run changed, where it changed one side only (hdd.sectors, boot.rootLba).
+  return profileImageIssue(profile, changed);
 }
 
 /** Options of {@link runFleet}. */

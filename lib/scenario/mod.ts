@@ -28,6 +28,7 @@ export {
   type Profile,
   type ProfileCheckOptions,
   ProfileError,
+  profileImageIssue,
   profileIssue,
   ProfileSchema,
   SERVER,

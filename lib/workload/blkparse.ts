@@ -5,9 +5,13 @@
  *
  * - An event line is `device cpu sequence seconds.fraction pid action ...`
  *   (device `major,minor`); other lines (blank, `CPU0 (8,0):`, the summary
- *   blocks) are skipped. An event line missing its time, pid or action, or a
- *   D or C line of a read or write without `RWBS sector + count [name]`, is
- *   malformed: every malformed line is named (`line 12`, the first ten).
+ *   blocks) are skipped. An event line missing its time, pid or action, a
+ *   D or C line of a read or write without `RWBS sector + count [name]`, a D
+ *   or C line whose RWBS has a letter that is not blkparse's (R, W, D, F, N,
+ *   E, A, S, M) or names no operation (R, W, D, F or N: `S` alone), and a
+ *   request that does not end within the ATA 48-bit LBA range (sector +
+ *   `partitionStart` + count <= 2^48) are malformed:
+ *   every malformed line is named (`line 12`, the first ten).
  * - Only D events (issued to the driver) become requests: that is what the
  *   disk interface sees, after merging. The RWBS (blkparse's fill_rwbs: an
  *   `F` for a flush, then `D`, `W`, `R` or `N`, then `F` for FUA, `A`, `S`,
@@ -62,11 +66,20 @@ const PASS_THROUGH = /^[A-Z]+(?:\s+\d+)?\s+\([0-9a-fA-F ]*\)(?:\s+\[.*\])?$/;
 const DEVICE = /^\s*(\d+)\s*,\s*(\d+)\s*$/;
 const SHAPE =
   'a blkparse event "device cpu sequence seconds.ns pid action RWBS sector + count [name]"';
+/** Sectors a disk can address: the ATA 48-bit LBA limit (a request must end at or below it). */
+const MAX_SECTORS = 2 ** 48;
+
+/**
+ * The letters of an RWBS (the kernel's blk_fill_rwbs): R, W, D (discard; `DE` a secure
+ * erase), F, N, then the flags A (read-ahead), S, M (metadata). Any other is not blkparse's.
+ */
+const RWBS = /^[RWDFNEASM]+$/;
 
 /**
  * What an RWBS says (blkparse's fill_rwbs): an `F` first is a preflush (when more letters
  * follow), then the operation (`W`, `R`, `D` discard, `F` flush, `N` none), then flags: `F`
- * forced unit access, `S` sync, and others (A, M, E) kept no further.
+ * forced unit access, `S` sync, and others (A, M, E) kept no further. `kind` is undefined
+ * when it names no operation (e.g. `S` or `A` alone): such an event is malformed.
  */
 function rwbsOf(rwbs: string) {
   const preflush = rwbs.length > 1 && rwbs[0] === "F";
@@ -79,6 +92,8 @@ function rwbsOf(rwbs: string) {
     ? "read"
     : rest[0] === "F" || preflush
     ? "flush"
+    : rest[0] === "N"
+    ? "none"
     : undefined;
   const flags = kind === "read" || kind === "write" ? rest.slice(1) : rest;
   return { kind, preflush, fua: kind === "write" && /F/.test(flags), sync: /S/.test(flags) };
@@ -168,15 +183,27 @@ export function parseBlkparse(text: string, options: BlkparseOptions = {}): Boot
     const rwbs = io?.[1] ?? rest.split(/\s/)[0];
     const r = rwbsOf(rwbs);
     const data = r.kind === "read" || r.kind === "write";
-    // A read or write must say where; a flush (an F first, as "FWS") may print no sector at all.
+    // Only blkparse's letters, naming an operation; a read or write must say where; a flush
+    // (an F first, as "FWS") may print no sector at all.
     if (
-      !/^[A-Z]+$/.test(rwbs) ||
+      !RWBS.test(rwbs) || r.kind === undefined ||
       (data && (io === null || (io[3] === undefined && !r.preflush)))
     ) {
       return void malformed();
     }
     const ns = timeNs(sec, frac);
     const count = Number(io?.[3] ?? 0);
+    // Sectors a disk can have: the request must end within the ATA 48-bit LBA range.
+    if (io?.[2] !== undefined && !(Number(io[2]) + partitionStart + count <= MAX_SECTORS)) {
+      return void bad.push({
+        dev,
+        issue: fieldIssue(
+          `line ${i + 1}`,
+          `a request that ends within the ATA 48-bit LBA range (sector + partitionStart + count <= 2^48 = ${MAX_SECTORS})`,
+          showValue(raw.trim()),
+        ),
+      });
+    }
     const withData = data && count >= 1;
     // A flush alone, a preflush (before the data), or an old kernel's "FWS 0 + 0".
     const flush = r.kind === "flush" || (data && r.preflush);

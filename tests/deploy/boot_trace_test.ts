@@ -171,6 +171,45 @@ Deno.test("a boot trace file that is missing or invalid is a ProfileError naming
   });
 });
 
+Deno.test("a boot trace file that does not read is reported with the profile's other issues, all at once", async () => {
+  await inDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/bad.blkparse`, "8,0 0 1 0.1 1 D R abc + 256 [x]\n");
+    const rpm = { hdd: { rpm: { value: -5, source: "datasheet" } } };
+    const cases: [unknown, RegExp][] = [
+      [
+        { trace: "bad.blkparse", parallelism: 1, memoryBound: 0.3 },
+        /trace \(bad\.blkparse\): .*'line 1'/,
+      ],
+      [{ trace: "gone.blkparse", parallelism: 1, memoryBound: 0.3 }, /trace: cannot read /],
+      [
+        { trace: { file: "" }, parallelism: 1, memoryBound: 0.3 },
+        /trace\.file: must be the trace file's path/,
+      ],
+    ];
+    for (const [value, reason] of cases) {
+      await Deno.writeTextFile(`${dir}/p.json`, child(value, rpm));
+      await assert.rejects(loadProfile(`${dir}/p.json`), (e) => {
+        assert.ok(e instanceof ProfileError);
+        assert.equal(e.issues.length, 2, e.issues.join("\n"));
+        assert.match(e.issues[0], reason);
+        assert.match(e.issues[1], /^hdd\.rpm\.value: .*current value is -5$/);
+        return true;
+      });
+    }
+    // The replay's other fields are checked too; the file's name in the trace's place is not an issue.
+    await Deno.writeTextFile(
+      `${dir}/p.json`,
+      child({ trace: "bad.blkparse", parallelism: 0, memoryBound: 0.3 }),
+    );
+    await assert.rejects(loadProfile(`${dir}/p.json`), (e) => {
+      assert.ok(e instanceof ProfileError);
+      assert.equal(e.issues.length, 2, e.issues.join("\n"));
+      assert.match(e.issues[1], /^boot\.params\.value\.parallelism: .*current value is 0$/);
+      return true;
+    });
+  });
+});
+
 Deno.test("a profile's inline boot trace is checked: operations, phases of parallelism, a read, the image holding it", () => {
   const json = (value: unknown, image?: number) => {
     const p = structuredClone(base) as unknown as Record<string, Record<string, unknown>>;

@@ -787,14 +787,38 @@ Deno.test("the profile's image must hold its boot and fit on the node's and the 
   }
   assert.equal(issueOf({ "image.bytes": range.min }), "");
   assert.equal(issueOf({ "image.bytes": range.max }), "");
-  // A smaller disk, or a boot that reads further, than the image allows.
-  assert.match(
+  // A smaller disk, or a boot that reads further, than the image allows: the issue is of
+  // what was changed (the image is the profile's), with its own rule and value.
+  assert.equal(
     issueOf({ "hdd.sectors": 60_000_000 }),
-    /^image\.bytes\.value: .* <= 30720000000 to fit on the node's disk \(hdd\.sectors: 60000000\): current value is 32000000000$/,
+    "hdd.sectors.value: must be >= 62500000 to hold the image (image.bytes: 32000000000, " +
+      "62500000 sectors): current value is 60000000",
+  );
+  assert.equal(
+    issueOf({ "boot.params.writes.lba": 70_000_000 }),
+    "boot.params.value: must read and write inside the image (image.bytes: 32000000000, " +
+      "62500000 sectors): it reaches sector 70200000",
+  );
+  // Both sides changed, or the image alone: the image's issue, naming both bounds.
+  assert.match(
+    issueOf({ "hdd.sectors": 60_000_000, "image.bytes": 31e9 }),
+    /^image\.bytes\.value: .* <= 30720000000 to fit on the node's disk \(hdd\.sectors: 60000000\): current value is 31000000000$/,
   );
   assert.match(
-    issueOf({ "boot.params.writes.lba": 70_000_000 }),
+    issueOf({ "boot.params.writes.lba": 70_000_000, "image.bytes": 31e9 }),
     /^image\.bytes\.value: must be a multiple of 512 >= 35942400000 .*\(up to sector 70200000\)/,
+  );
+  // With an SSD in the nodes, the server's HDD is the other disk: each is named for its own bound.
+  const ssdProfile = await loadProfile(
+    new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url),
+  );
+  assert.match(
+    overrideIssues(ssdProfile, { "imageServer.images": 40 }).join("\n"),
+    /^image\.bytes\.value: .* to fit on the image server's disk as stored/,
+  );
+  assert.match(
+    overrideIssues(ssdProfile, { "ssd.sectors": 1_000_000 }).join("\n"),
+    /^ssd\.sectors\.value: must be >= 62500000 to hold the image \(image\.bytes: 32000000000, 62500000 sectors\): current value is 1000000$/,
   );
   // Reported with the other issues.
   assert.equal(issueOf({ "image.bytes": 1e9, "hdd.rpm": -1 }).split("\n").length, 2);
@@ -925,4 +949,94 @@ Deno.test("a profile file that misspells extends is told so, extends among its k
     ]);
     return true;
   });
+});
+
+Deno.test("the root partition must start inside the image: boot.rootLba < the image's sectors", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  // The boot reads up to sector 20,200,000; the 32 GB image has 62,500,000.
+  assert.deepEqual(overrideIssues(base, { "boot.rootLba": 62_499_999 }), []);
+  assert.deepEqual(overrideIssues(base, { "boot.rootLba": 999_999_999_999 }), [
+    "boot.rootLba.value: must be < the image's sectors (image.bytes: 32000000000, 62500000 " +
+    "sectors): the root partition starts inside the image: current value is 999999999999",
+  ]);
+  assert.deepEqual(overrideIssues(base, { "boot.rootLba": 62_500_000 }).length, 1);
+  // The smallest image holds the root partition's first sector, and says so.
+  const far = applyOverrides(base, { "boot.rootLba": 30_000_000 });
+  assert.equal(imageSizeRange(far).min, 30_000_001 * 512);
+  assert.equal(
+    imageSizeRange(far).minReason,
+    "to hold the root partition's start (boot.rootLba: 30000000)",
+  );
+  // Both changed: the image's issue.
+  assert.match(
+    overrideIssues(base, { "boot.rootLba": 30_000_000, "image.bytes": 15e9 }).join("\n"),
+    /^image\.bytes\.value: must be a multiple of 512 >= 15360000512 to hold the root partition's start \(boot\.rootLba: 30000000\)/,
+  );
+});
+
+Deno.test("network.maxRetransmitTimeout must be >= network.retransmitTimeout, named as changed", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  assert.deepEqual(overrideIssues(base, { "network.maxRetransmitTimeout": 1 }), [
+    "network.maxRetransmitTimeout.value: must be >= network.retransmitTimeout (200000000): current value is 1",
+  ]);
+  assert.deepEqual(overrideIssues(base, { "network.retransmitTimeout": 2e11 }), [
+    "network.retransmitTimeout.value: must be <= network.maxRetransmitTimeout (120000000000): current value is 200000000000",
+  ]);
+  assert.deepEqual(overrideIssues(base, { "network.maxRetransmitTimeout": 200_000_000 }), []);
+  // In a profile itself, with its other issues.
+  const json = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  json.network.maxRetransmitTimeout.value = 1_000;
+  json.hdd.rpm.value = -1;
+  assert.throws(() => parseProfile(json), (e: unknown) => {
+    assert.ok(e instanceof ProfileError);
+    assert.equal(e.issues.length, 2);
+    assert.ok(e.issues.includes(
+      "network.maxRetransmitTimeout.value: must be >= network.retransmitTimeout (200000000): current value is 1000",
+    ));
+    return true;
+  });
+});
+
+Deno.test("a rate copy policy's bucket must hold a copy chunk (vmm.chunkSectors x 512 bytes), or the copier never copies", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  const rate = (burstBytes: number) => ({ kind: "rate", bytesPerSecond: 1e8, burstBytes });
+  assert.deepEqual(overrideIssues(base, { "vmm.copyPolicy": rate(1000) }), [
+    "vmm.copyPolicy.value.burstBytes: must be >= the copy chunk (vmm.chunkSectors: 8192 x 512 = " +
+    "4194304 bytes), or the copier never copies: current value is 1000",
+  ]);
+  assert.deepEqual(overrideIssues(base, { "vmm.copyPolicy": rate(8192 * 512) }), []);
+  // A field set alone, and the chunk grown under a policy that held one: the chunk's issue.
+  const held = applyOverrides(base, { "vmm.copyPolicy": rate(8192 * 512) });
+  assert.equal(
+    overrideIssues(held, { "vmm.copyPolicy.burstBytes": 4096 })[0],
+    "vmm.copyPolicy.value.burstBytes: must be >= the copy chunk (vmm.chunkSectors: 8192 x 512 = " +
+      "4194304 bytes), or the copier never copies: current value is 4096",
+  );
+  assert.deepEqual(overrideIssues(held, { "vmm.chunkSectors": 16384 }), [
+    "vmm.chunkSectors.value: must be <= 8192 for the rate copy policy's bucket (vmm.copyPolicy " +
+    "burstBytes: 4194304) to hold a chunk, or the copier never copies: current value is 16384",
+  ]);
+  // Other policies have no bucket.
+  assert.deepEqual(overrideIssues(base, { "vmm.chunkSectors": 16384 }), []);
+});
+
+Deno.test("the copier's chunks in flight must fit in the VMM's memory above its image", async () => {
+  const base = await loadProfile(BUILTIN_PROFILE);
+  // 256 MiB of VMM memory, a quarter its image: (3 + 1) chunks of at most 48 MiB.
+  const why = "the copier's buffers, (vmm.pipeline + 1) x vmm.chunkSectors x 512 bytes (the " +
+    "chunks fetched ahead and the one written), in the VMM's memory above its image (3/4 of " +
+    "vmm.memoryBytes: 201326592 bytes)";
+  assert.deepEqual(overrideIssues(base, { "vmm.chunkSectors": 98_304 }), []);
+  for (const chunk of [98_305, 1_000_000, 62_500_000]) {
+    assert.deepEqual(overrideIssues(base, { "vmm.chunkSectors": chunk }), [
+      `vmm.chunkSectors.value: must be <= 98304 to keep ${why}: current value is ${chunk}`,
+    ]);
+  }
+  assert.deepEqual(overrideIssues(base, { "vmm.pipeline": 100 }), [
+    `vmm.pipeline.value: must be <= 47 to keep ${why}: current value is 100`,
+  ]);
+  assert.match(
+    overrideIssues(base, { "vmm.memoryBytes": 16 << 20 })[0],
+    /^vmm\.memoryBytes\.value: must be >= 22369622 to hold the copier's buffers, .* = 16777216 bytes, above the VMM's image \(its first quarter\): current value is 16777216$/,
+  );
 });

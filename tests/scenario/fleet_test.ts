@@ -596,21 +596,34 @@ Deno.test("an image size in GB replaces the profile's before it is checked: it f
     "(up to sector 20200000) and <= 21.47483648 to fit on the node's disk (hdd.sectors: 41943040): " +
     "current value is 30",
   ]);
-  // Without a size of its own the run keeps the profile's 32 GB, which the small disk does not hold.
-  assert.match(
-    issuesOf({ set: SMALL_DISK }, { profile, labels }).join("\n"),
-    /^--set: image\.bytes\.value: must be a multiple of 512 .* <= 21474836480 .*: current value is 32000000000$/,
-  );
-  assert.match(
-    issuesOf({ sweep: "hdd.rpm=5400,7200", set: SMALL_DISK }, { profile, labels }).join("\n"),
-    /^--set: image\.bytes\.value: .*current value is 32000000000$/,
+  // Without a size of its own the run keeps the profile's 32 GB, which the small disk does not
+  // hold: the issue is of what the scenario changed, the disk, not of the image it left alone.
+  const small = "hdd.sectors.value: must be >= 62500000 to hold the image (image.bytes: " +
+    "32000000000, 62500000 sectors): current value is 41943040";
+  assert.deepEqual(issuesOf({ set: SMALL_DISK }, { profile, labels }), [`--set: ${small}`]);
+  assert.deepEqual(
+    issuesOf({ sweep: "hdd.rpm=5400,7200", set: SMALL_DISK }, { profile, labels }),
+    [`--set: ${small}`],
     "the set's issue, once, not each swept run's",
+  );
+  assert.deepEqual(
+    issuesOf({ sweep: "hdd.sectors=41943040,976773168" }, { profile, labels }),
+    [`--sweep hdd.sectors[0]: ${small}`],
+  );
+  // Both changed: the image's own issue.
+  assert.match(
+    issuesOf({ set: { ...SMALL_DISK, "image.bytes": 31e9 } }, { profile, labels }).join("\n"),
+    /^--set: image\.bytes\.value: must be a multiple of 512 .* <= 21474836480 .*: current value is 31000000000$/,
   );
   // The run itself: the same decision, the same check.
   const p = runProfile(profile, { imageGb: 12, set: SMALL_DISK });
   assert.equal(p.image.bytes.value, 12e9);
   assert.equal(p.hdd.sectors.value, 41_943_040);
-  assert.throws(() => runProfile(profile, { set: SMALL_DISK }), ProfileError);
+  assert.throws(() => runProfile(profile, { set: SMALL_DISK }), (e) => {
+    assert.ok(e instanceof ProfileError);
+    assert.deepEqual(e.issues, [small]);
+    return true;
+  });
   assert.throws(
     () => runProfile(profile, { imageGb: 30, set: SMALL_DISK }),
     /^ProfileError: .*imageGb: must be >= 10\.3424/s,

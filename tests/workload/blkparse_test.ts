@@ -160,6 +160,52 @@ Deno.test("blkparse: a malformed D line is named by its line number", () => {
   assert.doesNotMatch(message, /'line [125]'/);
 });
 
+Deno.test("blkparse: a D or C line whose RWBS is not blkparse's, or names no operation, is malformed, not dropped", () => {
+  const text = [
+    ev("0.000001000", "D", "R 0 + 8 [a]"),
+    ev("0.000002000", "D", "X 4000 + 256 [systemd]"), // no such letter
+    ev("0.000003000", "D", "RX 4000 + 256 [systemd]"), // a known operation, an unknown flag
+    ev("0.000004000", "D", "S 4000 + 256 [systemd]"), // a flag alone: no operation
+    ev("0.000005000", "C", "A 4000 + 256 [0]"),
+  ].join("\n");
+  const message = thrown(() => parseBlkparse(text));
+  for (const line of [2, 3, 4, 5]) assert.match(message, new RegExp(`'line ${line}' must be `));
+  assert.match(message, /current value is "8,0 .* D X 4000 \+ 256 \[systemd\]"/);
+  assert.doesNotMatch(message, /'line 1'/);
+  // blkparse's own letters still parse: a read-ahead, a metadata write, a secure erase (skipped).
+  assert.deepEqual(
+    shape(parseBlkparse([
+      ev("0.000001000", "D", "RA 0 + 8 [a]"),
+      ev("0.000002000", "D", "WM 8 + 8 [a]"),
+      ev("0.000003000", "D", "DE 16 + 8 [a]"),
+    ].join("\n"))),
+    [{ op: "read", lba: 0, count: 8 }, { op: "write", lba: 8, count: 8 }],
+  );
+});
+
+Deno.test("blkparse: a request must end within the ATA 48-bit LBA range (2^48 sectors), partitionStart included", () => {
+  const last = 2 ** 48 - 64;
+  assert.deepEqual(shape(parseBlkparse(ev("0.1", "D", `R ${last} + 64 [a]`))), [
+    { op: "read", lba: last, count: 64 },
+  ]);
+  for (
+    const [rest, options] of [
+      [`R ${last} + 65 [a]`, {}],
+      [`R ${last} + 64 [a]`, { partitionStart: 1 }],
+      ["R 99999999999999999999 + 64 [a]", {}], // not even a safe integer
+    ] as const
+  ) {
+    const text = [ev("0.0", "D", "R 0 + 8 [a]"), ev("0.1", "D", rest)].join("\n");
+    assert.match(
+      thrown(() => parseBlkparse(text, options)),
+      /^Cannot parse blkparse output: 'line 2' must be a request that ends within the ATA 48-bit LBA range \(sector \+ partitionStart \+ count <= 2\^48 = 281474976710656\): current value is "8,0 /,
+    );
+  }
+  // A completion's sectors too.
+  const done = [ev("0.0", "D", "R 0 + 8 [a]"), ev("0.1", "C", `W ${2 ** 48} + 8 [0]`)].join("\n");
+  assert.match(thrown(() => parseBlkparse(done)), /'line 2' must be a request that ends within/);
+});
+
 Deno.test("blkparse: many malformed lines are summed up after the first ten", () => {
   const text = Array.from({ length: 25 }, (_, i) => ev(`0.${i}`, "D", `R ${i} + [a]`)).join("\n");
   const message = thrown(() => parseBlkparse(text));
