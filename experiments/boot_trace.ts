@@ -5,13 +5,15 @@
  * prints), prints what it reads, writes and flushes, what the boot waits
  * for, its think time, phases and areas, and the smallest image that holds
  * it; `--out FILE.json` writes its operations as a JSON trace, e.g. to tag
- * phases by hand. Exit status: 0 done, 1 the output could not be written,
- * 2 invalid input (every issue listed at once).
+ * phases by hand. Exit status: 0 done, 1 the output could not be written
+ * after the trace was read, 2 invalid input (every issue listed at once; also
+ * an --out found unusable before anything is written).
  */
 import { basename, dirname } from "node:path";
 import {
   type CommandIo,
   issuesMessage,
+  outFileIssue,
   readFlags,
   writeAll,
   writeOutputs,
@@ -41,7 +43,11 @@ const USAGE = `usage: deno task boot-trace --trace FILE [--device M,m] [--partit
   --device M,m          the device to keep, of a blkparse text with several
   --partition-start N   added to each sector, for a trace whose sectors count from a partition
   --out FILE.json       write the operations as a JSON trace (to tag phases by hand, say)
-  --json                print the summary as JSON`;
+  --json                print the summary as JSON
+
+  exit status: 0 done, 1 the output could not be written after the trace was read (a
+  previous one is left as it was), 2 invalid input (every issue listed at once; also an
+  --out found unusable before anything is written: nothing is written then)`;
 
 /** The trace of `path` with blkparse's options, or the issues that keep it from being read. */
 async function readTrace(
@@ -109,7 +115,10 @@ export async function main(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`${USAGE}\n`);
     return 0;
   }
-  if (f.trace === undefined) issues.push("--trace: needs the trace file");
+  // "--trace" without its value is one issue, readFlags's.
+  if (f.trace === undefined && !issues.some((i) => i.startsWith("--trace: "))) {
+    issues.push("--trace: needs the trace file");
+  }
   let partitionStart: number | undefined;
   let readable = f.trace !== undefined;
   if (f["partition-start"] !== undefined) {
@@ -125,6 +134,10 @@ export async function main(args: string[], io: CommandIo): Promise<number> {
   }
   if (f.out !== undefined && !f.out.toLowerCase().endsWith(".json")) {
     issues.push(`--out: must name a .json file: current value is ${JSON.stringify(f.out)}`);
+  } else if (f.out !== undefined) {
+    // Where it goes, checked before the trace is read, as the other commands do.
+    const outIssue = outFileIssue("out", f.out);
+    if (outIssue !== undefined) issues.push(outIssue);
   }
   if (readable) {
     const read = await readTrace(f.trace!, { device: f.device, partitionStart });

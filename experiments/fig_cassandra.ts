@@ -58,6 +58,7 @@ import {
   type FieldIssue,
   fieldIssue,
   issuesError,
+  issuesMessage,
   numberIssue,
   parseFlags,
   type Run,
@@ -668,11 +669,15 @@ const USAGE = `usage: deno run -A experiments/fig_cassandra.ts [--small] [--outa
   Cassandra throughput during deployment (% of bare metal) for BMcast and KVM/Local.
   --small             the quick configuration (7 GB image, 320 s)
   --outage AT:DUR     every image server unreachable for DUR s from AT s after the
-                      workload's start (beyond the paper; retransmitted with TCP's back-off)`;
+                      workload's start (beyond the paper; retransmitted with TCP's back-off)
+  exit status: 0 done, 1 the experiment failed, 2 invalid input (every issue listed at once)`;
 
 if (import.meta.main) {
+  // Every bad input is reported at once, before anything runs.
+  const issues: string[] = [];
   const flags = parseFlags({
     command: "fig_cassandra",
+    issues,
     usage: USAGE,
     args: Deno.args,
     options: { small: { type: "boolean", default: false }, outage: { type: "string" } },
@@ -681,15 +686,18 @@ if (import.meta.main) {
   let outage: Outage | undefined;
   if (flags.outage !== undefined) {
     const parsed = OutageSchema.safeParse(flags.outage);
-    if (!parsed.success) {
-      console.error(
-        `fig_cassandra: --outage: must be AT:DURATION in seconds, AT >= 0, DURATION > 0: current value is ${
+    if (parsed.success) outage = parsed.data;
+    else {
+      issues.push(
+        `--outage: must be AT:DURATION in seconds, 0 <= AT <= 86400, 0 < DURATION <= 86400: current value is ${
           JSON.stringify(flags.outage)
-        }\n${USAGE}`,
+        }`,
       );
-      Deno.exit(2);
     }
-    outage = parsed.data;
+  }
+  if (issues.length > 0) {
+    console.error(`${issuesMessage("fig_cassandra: invalid input", issues)}\n${USAGE}`);
+    Deno.exit(2);
   }
   const params = { ...(flags.small ? small : full), ...(outage ? { outage } : {}) };
   const out = await run(params);

@@ -670,8 +670,10 @@ const USAGE =
   running twice). --seeds N runs
   every policy with seeds S..S+N-1 (1-20, default 1) and shows means with their range: BMcast's
   race with its copier makes single runs move a few %. --small runs the quick configuration
-  (7 GB image, 320 s). Exit status: 0 done, 1 the simulation failed or the outputs could not
-  be written (the previous ones are left as they were), 2 bad usage.`;
+  (7 GB image, 320 s). The same flags write the same bytes (the wall time is only printed).
+  Exit status: 0 done, 1 the simulation failed or the outputs could not be written after
+  the run (the previous ones are left as they were), 2 bad usage, also an --out found
+  unusable before the run (nothing runs or is written).`;
 
 if (import.meta.main) {
   const issues: string[] = [];
@@ -750,7 +752,7 @@ if (import.meta.main) {
         // Each --set value as the profile takes it (15000, not "15000"), as sim.json.
         set: valuesOfText(input.overrides),
         cases,
-        wallSeconds: wall,
+        // No wall time (printed above): the same seed writes the same bytes.
         ...out,
       },
       null,

@@ -113,6 +113,18 @@ export interface ElasticityParams {
   profile?: Profile;
 }
 
+/**
+ * Most capacity windows in a run (horizonS / sampleEveryS): each run keeps
+ * one count per window, and every window is a row of elasticity.csv and a
+ * point of the figure, per strategy.
+ */
+export const MAX_WINDOWS = 10_000;
+/** Shortest capacity window, s: the simulator's clock counts whole ns, a window needs many. */
+export const MIN_WINDOW_S = 0.001;
+
+/** The shortest window a horizon takes: {@link MIN_WINDOW_S}, and at most {@link MAX_WINDOWS} windows. */
+const windowFloor = (horizonS: number) => Math.max(MIN_WINDOW_S, horizonS / MAX_WINDOWS);
+
 /** What the fleet's scenario parser does not check (it checks strategies, nodes, seed, image, set). */
 const ParamsSchema = z.object({
   strategies: z.array(z.string(), { error: "must be a list of strategies" })
@@ -417,6 +429,13 @@ export function paramIssues(
         labels.sampleEveryS ?? "sampleEveryS"
       }: must be <= ${horizon}: current value is ${params.sampleEveryS}`,
     );
+  } else if (own.success && !(params.sampleEveryS >= windowFloor(params.horizonS))) {
+    const horizon = `${labels.horizonS ?? "horizonS"} (${params.horizonS})`;
+    issues.add(
+      `${labels.sampleEveryS ?? "sampleEveryS"}: must be >= ${
+        windowFloor(params.horizonS)
+      } (at least ${MIN_WINDOW_S} s and ${horizon} / ${MAX_WINDOWS}: at most ${MAX_WINDOWS} windows): current value is ${params.sampleEveryS}`,
+    );
   }
   const strategies = Array.isArray(params.strategies) ? params.strategies : [];
   for (const strategy of strategies.length > 0 ? strategies : ["bare-metal"]) {
@@ -643,19 +662,21 @@ const USAGE =
   cluster's capacity (the operations of all nodes, % of as many warm bare-metal nodes) first
   reached 50 % and 90 %, when every node was deployed, the mean capacity over the horizon and
   over its last quarter. Writes elasticity.csv, elasticity.json and elasticity.svg to DIR
-  (default out/).
+  (default out/); the same flags write the same bytes (the wall time is only printed).
   --strategies LIST  names of 'deno task sim --strategy' (default: all but kvm-local)
   --nodes N          nodes added at once (default 4; small 2)
   --horizon-s S      how long to watch from the power-on, s (default 1800; small 600)
-  --window-s S       capacity sample window, s (default 25)
+  --window-s S       capacity sample window, s (default 25): at least ${MIN_WINDOW_S} s and
+                     horizon/${MAX_WINDOWS}, at most the horizon (${MAX_WINDOWS} windows at most)
   --outage AT:DUR    every image server unreachable for DUR s from AT s after the power-on
                      (as 'deno task sim --outage'): who still depends on it stalls
   --seeds N          run seeds S..S+N-1 (1-20, default 1): the curves and the table show means,
                      the table each varying number's range after it; a moment only k of the N
                      seeds reached shows their mean and range and "k of N seeds" ("never": none)
   --small            3 strategies, 2 nodes, the smallest image (10.35 GB), 600 s
-  exit status: 0 done, 1 the simulation failed or the outputs could not be written (the
-  previous ones are left as they were), 2 invalid input`;
+  exit status: 0 done, 1 the simulation failed or the outputs could not be written after
+  the run (the previous ones are left as they were), 2 invalid input, also an --out found
+  unusable before the run (nothing runs or is written)`;
 
 if (import.meta.main) {
   const issues: string[] = [];
@@ -764,7 +785,8 @@ if (import.meta.main) {
   const files = {
     "elasticity.csv": csv(out.rows),
     "elasticity.json": JSON.stringify(
-      { params: { ...params, profile: undefined }, wallSeconds: wall, ...out },
+      // No wall time (printed above): the same seed writes the same bytes.
+      { params: { ...params, profile: undefined }, ...out },
       null,
       2,
     ),

@@ -295,7 +295,8 @@ export async function runImages(params: ImagesParams = imagesFull): Promise<Flee
 const USAGE = `usage: deno run -A experiments/fig_fleet.ts [--small]
   Beyond the paper: the last of N nodes up (s from the end of its POST), per
   strategy and fleet size; prints one line per run. Any other fleet: deno task sim --help.
-  --small   the quick configuration (bmcast, nfsroot, kvm-nfs on 1 and 4 nodes)`;
+  --small   the quick configuration (bmcast, nfsroot, kvm-nfs on 1 and 4 nodes)
+  exit status: 0 done, 1 the experiment failed, 2 invalid input (every issue listed at once)`;
 
 if (import.meta.main) {
   const quick = smallFlag({ command: "fig_fleet", usage: USAGE });

@@ -139,7 +139,8 @@ export async function run(params: RdmaParams = full): Promise<RdmaOutput> {
 const USAGE = `usage: deno run -A experiments/fig_rdma.ts [--small]
   InfiniBand RDMA latency (ib_write_lat, us) on Bare-metal, Deploy, Devirt and
   KVM/Pass: prints each system's run and the paper-versus-simulation checks.
-  --small   the quick configuration (200 iterations, a 128 MB image for Devirt)`;
+  --small   the quick configuration (200 iterations, a 128 MB image for Devirt)
+  exit status: 0 done, 1 the experiment failed, 2 invalid input (every issue listed at once)`;
 
 if (import.meta.main) {
   const quick = smallFlag({ command: "fig_rdma", usage: USAGE });

@@ -638,10 +638,12 @@ const USAGE =
   }, default startup), and prints the N
   parameters (default 15) its results depend on most, as elasticities: % change of each
   metric per % change of the parameter. Writes sensitivity.csv and sensitivity.json to DIR
-  (default out/). --path limits the run to the given profile paths (repeatable); --small
+  (default out/); the same flags write the same bytes (the wall time is only printed).
+  --path limits the run to the given profile paths (repeatable, each once); --small
   runs the figure's quick configuration on three parameters. Exit status: 0 done, 1 the
-  run failed or the outputs could not be written (the previous ones are left as they
-  were), 2 bad usage.`;
+  run failed or the outputs could not be written after the run (the previous ones are
+  left as they were), 2 bad usage, also an --out found unusable before the run (nothing
+  runs or is written).`;
 
 if (import.meta.main) {
   const issues: string[] = [];
@@ -679,6 +681,16 @@ if (import.meta.main) {
   }
   const profile = await loadProfile(BUILTIN_PROFILE);
   issues.push(...unknownPaths(profile, flags.path ?? []).map((i) => `--path: ${i}`));
+  // A path given twice would be varied twice (run refuses it): named here, with the rest.
+  const paths = flags.path ?? [];
+  const repeated = [...new Set(paths.filter((p, i) => paths.indexOf(p) !== i))];
+  if (repeated.length > 0) {
+    issues.push(
+      `--path: must not name a path twice (${repeated.join(", ")}): current value is ${
+        JSON.stringify(paths)
+      }`,
+    );
+  }
   const outIssue = outDirIssue("out", flags.out);
   if (outIssue !== undefined) issues.push(outIssue);
   if (issues.length > 0) {
@@ -688,15 +700,22 @@ if (import.meta.main) {
   const target = TARGETS[figure];
   const progress = progressLine("sensitivity");
   const t0 = performance.now();
-  const out = await run({
-    figure,
-    config: flags.small ? target.small : target.full,
-    step,
-    paths: flags.path ?? (flags.small ? target.smallPaths : undefined),
-    profile,
-    workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
-    onProgress: progress.update,
-  });
+  let out: SensitivityOutput;
+  try {
+    out = await run({
+      figure,
+      config: flags.small ? target.small : target.full,
+      step,
+      paths: flags.path ?? (flags.small ? target.smallPaths : undefined),
+      profile,
+      workers: Math.max(1, Math.min(2, navigator.hardwareConcurrency)),
+      onProgress: progress.update,
+    });
+  } catch (e) {
+    progress.clear();
+    console.error(`sensitivity: the run failed: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
   progress.clear();
   const wall = (performance.now() - t0) / 1000;
   console.log(formatTable(out, top, step));
@@ -717,7 +736,8 @@ if (import.meta.main) {
     out: flags.out,
     files: {
       "sensitivity.csv": csv(out.rows),
-      "sensitivity.json": JSON.stringify({ figure, step, wallSeconds: wall, ...out }, null, 2),
+      // No wall time (printed above): the same seed writes the same bytes.
+      "sensitivity.json": JSON.stringify({ figure, step, ...out }, null, 2),
     },
   });
   if (failure !== undefined) {

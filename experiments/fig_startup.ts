@@ -210,7 +210,8 @@ export async function run(params: StartupParams = full): Promise<StartupOutput> 
 const USAGE = `usage: deno run -A experiments/fig_startup.ts [--small]
   OS-startup time per deployment method (image copy, BMcast, NFS root, KVM/NFS):
   prints each phase (paper and simulated) and the paper-versus-simulation checks.
-  --small   the quick configuration (a 12 GB image instead of the profile's 32 GB)`;
+  --small   the quick configuration (a 12 GB image instead of the profile's 32 GB)
+  exit status: 0 done, 1 the experiment failed, 2 invalid input (every issue listed at once)`;
 
 if (import.meta.main) {
   const quick = smallFlag({ command: "fig_startup", usage: USAGE });

@@ -304,7 +304,8 @@ export async function run(params: StorageParams = full): Promise<StorageOutput> 
 const USAGE = `usage: deno run -A experiments/fig_storage.ts [--small]
   Storage throughput (sequential read and write, MB/s) on Bare-metal, Deploy,
   Devirt and KVM/Local: prints each pass and the paper-versus-simulation checks.
-  --small   the quick configuration (128 MiB per pass, a 512 MB image for Devirt)`;
+  --small   the quick configuration (128 MiB per pass, a 512 MB image for Devirt)
+  exit status: 0 done, 1 the experiment failed, 2 invalid input (every issue listed at once)`;
 
 if (import.meta.main) {
   const quick = smallFlag({ command: "fig_storage", usage: USAGE });

@@ -25,7 +25,7 @@ import {
   intFlag,
   issuesMessage,
   MAX_SEED,
-  outDirIssue,
+  outFileIssue,
   parseFlags,
   progressLine,
   writeOutputs,
@@ -480,16 +480,9 @@ const USAGE =
   profile JSON (default data/profiles/paper-2015.json); --set P=V: change one profile
   parameter (repeatable; e.g. hdd.rpm=15000, as for deno task repro).
   exit status: 0 report written (metrics outside tolerance are shown in it), 1 a crash or
-  the report could not be written (a previous one is left as it was), 2 bad arguments
+  the report could not be written after the run (a previous one is left as it was),
+  2 bad arguments, also an --out found unusable before the run (nothing runs or is written)
 `;
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs the CLI and returns its exit status.
@@ -520,9 +513,7 @@ export async function main(args: string[]): Promise<number> {
   const seed = intFlag("seed", flags.seed, { min: 0, max: MAX_SEED, fallback: 1 }, issues);
   const input = await readProfileInput({ path: flags.profile, set: flags.set });
   issues.push(...input.issues);
-  const outIssue = flags.out === "" || flags.out.endsWith("/") || isDirectory(flags.out)
-    ? `--out: must name a file: current value is ${JSON.stringify(flags.out)}`
-    : outDirIssue("out", dirname(flags.out));
+  const outIssue = outFileIssue("out", flags.out);
   if (outIssue !== undefined) issues.push(outIssue);
   if (issues.length > 0) {
     console.error(`${issuesMessage("report: invalid input", issues)}\n${USAGE}`);

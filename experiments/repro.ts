@@ -3,7 +3,8 @@
  * built-in profile (or `--profile PATH`). Prints `figure | metric | paper |
  * simulated | error %`, writes tidy CSV/JSON and one SVG per figure under
  * out/ (or --out DIR), and exits 1 when a metric is outside its stated
- * tolerance, 3 when it cannot write them. `--set PATH=VALUE` changes
+ * tolerance, 2 on bad usage (also an --out found unusable before the run),
+ * 3 when it cannot write them after the run. `--set PATH=VALUE` changes
  * profile parameters (what-if runs). `--small` runs the quick
  * configurations, `--no-judge` shows the paper's values without judging
  * them (exit 0, for another testbed's profile); `--seed S` picks the seed, `--seeds N` runs N seeds (S,
@@ -145,8 +146,10 @@ const USAGE = `usage: deno task repro [--small] [--no-judge] [--seed S] [--seeds
   Reproduces the paper's figures on the built-in profile: prints
   figure | metric | paper | simulated | error % | status, and writes
   fig_<name>.svg and .csv, comparison.csv and results.json into DIR (default out/).
-  Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage,
-  3 the outputs could not be written (the previous ones are left as they were).
+  The same flags write the same bytes (the wall time is only printed).
+  Exit status: 0 all metrics within tolerance, 1 some outside, 2 bad usage, also an
+  --out found unusable before the run (nothing runs or is written), 3 the outputs could
+  not be written after the run (the previous ones are left as they were).
   --small         quick configurations (smaller images and runs): the paper's values
                   do not apply to them, so they are shown but not judged (exit 0).
   --no-judge      full configurations, the paper's values shown beside the simulated
@@ -310,7 +313,7 @@ if (import.meta.main) {
   files["comparison.csv"] = csv(comparisons.map((c) => tidyComparison(verdict(c))));
   files["results.json"] = JSON.stringify(
     {
-      wallSeconds: wall,
+      // No wall time (printed below): the same seeds write the same bytes.
       small: flags.small,
       judged,
       seeds,

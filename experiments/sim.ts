@@ -6,8 +6,9 @@
  * phase table (or `--json`), and with `--out DIR` writes CSV/JSON there (and
  * trace.json, the timeline for Perfetto),
  * atomically and only after every run succeeded. Exit status: 0 done,
- * 1 the simulation failed or the outputs could not be written, 2 invalid
- * input (every issue listed at once).
+ * 1 the simulation failed or the outputs could not be written after the
+ * run, 2 invalid input (every issue listed at once; also an --out found
+ * unusable before the run).
  * Progress goes to stderr, only on a terminal.
  */
 import { dirname, relative, resolve } from "node:path";
@@ -182,8 +183,9 @@ function usage(builtin?: Profile): string {
   0x10). A time that never comes (deployed s of a strategy that never deploys) is "never"
   in the tables, null in the JSON and an empty cell in the CSVs.
 
-  exit status: 0 done, 1 the simulation failed or the outputs could not be written,
-  2 invalid input
+  exit status: 0 done, 1 the simulation failed or the outputs could not be written
+  after the run (the previous ones are left as they were), 2 invalid input, also an
+  --out found unusable before the run (nothing runs or is written)
 `;
 }
 

@@ -56,7 +56,7 @@ Deno.test("sim --help lists every flag and strategy and exits 0", async () => {
   for (const s of strategyNames()) assert.ok(r.stdout.includes(s), s);
   assert.match(
     r.stdout,
-    /exit status: 0 done, 1 the simulation failed or the outputs could not be written,\s+2 invalid input/,
+    /exit status: 0 done, 1 the simulation failed or the outputs could not be written\s+after the run \(the previous ones are left as they were\), 2 invalid input, also an\s+--out found unusable before the run \(nothing runs or is written\)/,
   );
 });
 
@@ -858,4 +858,70 @@ Deno.test("sim lists a parse issue (unknown flag, missing value, value to a bool
   const help = await sim("--bogus", "--nodes", "0", "--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: deno task sim/);
+});
+
+Deno.test("sim refuses a sweep that names a value twice, also written another way, naming it: the runs would share a name", async () => {
+  const r = await sim("--sweep", "hdd.rpm=7200,7200", "--nodes", "0");
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /invalid input \(2 issues\)/);
+  assert.match(
+    r.stderr,
+    /\n {2}--sweep: must not name a value twice \(7200\): current value is "hdd\.rpm=7200,7200"\n/,
+  );
+  const spelt = await sim("--sweep", "nodes=1,2,1.0", "--strategy", "nfsroot");
+  assert.equal(spelt.code, 2);
+  assert.match(
+    spelt.stderr,
+    /--sweep: must not name a value twice \(1 = 1\.0\): current value is "nodes=1,2,1\.0"/,
+  );
+  const rpm = await sim("--sweep", "hdd.rpm=7200,7.2e3,5400,5400");
+  assert.match(rpm.stderr, /--sweep: must not name a value twice \(7200 = 7\.2e3, 5400\)/);
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "s.json");
+    Deno.writeTextFileSync(file, JSON.stringify({ sweep: { param: "seed", values: [3, 3] } }));
+    const f = await sim("--scenario", file);
+    assert.equal(f.code, 2);
+    assert.match(f.stderr, /s\.json: sweep: must not name a value twice \(3\): /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sim names an integer past its range by the range alone (1e30 is an integer), and a fraction as not one", async () => {
+  const r = await sim("--seed", "1e30", "--nodes", "1e30");
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.split("\nrun ")[0],
+    'sim: invalid input (2 issues):\n  --nodes: must be <= 128: current value is "1e30"\n  --seed: must be <= 4294967295: current value is "1e30"',
+  );
+  const frac = await sim("--seed", "2.5");
+  assert.match(
+    frac.stderr,
+    /\(1 issue\):\n {2}--seed: must be an integer: current value is "2\.5"\n/,
+  );
+});
+
+Deno.test("sim --out naming a file, or under /proc, is bad input found before the run (exit 2), as --help says", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "a-file");
+    Deno.writeTextFileSync(file, "x");
+    for (
+      const [out, why] of [[file, /--out: '.*a-file' is not a directory/], [
+        "/proc/x",
+        /--out: cannot create files in '\/proc'/,
+      ]] as const
+    ) {
+      const r = await sim("--strategy", "bare-metal", "--out", out);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^sim: invalid input \(1 issue\):\n/);
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(Deno.readTextFileSync(file), "x");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

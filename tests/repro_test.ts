@@ -34,6 +34,9 @@ Deno.test("repro --small prints the comparison table and writes every output", a
     ]);
     assert.equal(json.small, true);
     assert.deepEqual(json.seeds, [1]);
+    // The wall time is printed, not written: the same flags write the same bytes.
+    assert.match(r.stdout, /; wall time \d+\.\d s; outputs in /);
+    assert.equal("wallSeconds" in json, false);
     assert.deepEqual(json.profile, {
       name: "paper-2015",
       path: "data/profiles/paper-2015.json",

@@ -20,7 +20,8 @@ export type Flags<O extends FlagOptions> = ReturnType<
  * a value given to a boolean flag (`--small=yes`), an argument that is not a
  * flag, and a flag given more than once that takes one value (not
  * `multiple`; `--help` aside), where the last one would win silently. A flag
- * with an issue is left out of `values` (its default stands). A value that
+ * with an issue is left out of `values` (its default stands), a flag given
+ * more than once too, so that none of its values is checked again. A value that
  * starts with `-` is taken when it is a number (`--seed -1`, so the command's
  * own range check names it) or written `--name=-x`.
  * @example
@@ -28,7 +29,7 @@ export type Flags<O extends FlagOptions> = ReturnType<
  * import { readFlags } from "./cli.ts";
  * const options = { seed: { type: "string" }, set: { type: "string", multiple: true } } as const;
  * const { values, issues } = readFlags(["--seed", "1", "--seed", "2", "--set", "a=1", "--set", "b=2"], options);
- * console.assert(values.set?.length === 2);
+ * console.assert(values.set?.length === 2 && values.seed === undefined);
  * console.assert(issues[0] === '--seed: given more than once: current value is "1", "2"');
  * const bad = readFlags(["--bogus", "--seed", "-1"], options, "demo");
  * console.assert(bad.values.seed === "-1");
@@ -114,15 +115,17 @@ export function readFlags<const O extends FlagOptions>(
     values[name] = value ?? true;
     if (name !== "help") given.set(name, [...given.get(name) ?? [], value]);
   }
-  for (const [name, option] of Object.entries(options)) {
-    if (values[name] === undefined && option.default !== undefined) values[name] = option.default;
-  }
   for (const [name, v] of given) {
     if (v.length < 2) continue;
+    // Refused, so none of its values is checked further (nor taken): its default stands.
+    delete values[name];
     const shown = v.every((x) => x === undefined)
       ? ""
       : `: current value is ${v.map((x) => JSON.stringify(x)).join(", ")}`;
     issues.push(`--${name}: given more than once${shown}`);
+  }
+  for (const [name, option] of Object.entries(options)) {
+    if (values[name] === undefined && option.default !== undefined) values[name] = option.default;
   }
   return { values: values as Flags<O>, issues };
 }
@@ -433,6 +436,34 @@ export function outDirIssue(flag: string, dir: string): string | undefined {
     return `--${flag}: cannot create files in '${at}' (${msg(e)})`;
   }
   return undefined;
+}
+
+/**
+ * Checks, before a run, that output can later be written to the file
+ * `path`: it names a file (not "", not ending in "/", not a directory),
+ * in a folder {@link outDirIssue} accepts. Returns the issue
+ * (`--<flag>: ...`) or undefined.
+ * @example
+ * ```ts
+ * import { outFileIssue } from "./cli.ts";
+ * const dir = Deno.makeTempDirSync();
+ * console.assert(outFileIssue("out", `${dir}/new/r.html`) === undefined);
+ * console.assert(outFileIssue("out", dir)!.startsWith("--out: must name a file"));
+ * Deno.writeTextFileSync(`${dir}/file`, "");
+ * console.assert(outFileIssue("out", `${dir}/file/r.html`)!.includes("not a directory"));
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function outFileIssue(flag: string, path: string): string | undefined {
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(path).isDirectory;
+  } catch { /* absent, or not reachable: the folder's check names why */ }
+  if (path === "" || path.endsWith("/") || isDir) {
+    return `--${flag}: must name a file: current value is ${JSON.stringify(path)}`;
+  }
+  const slash = path.lastIndexOf("/");
+  return outDirIssue(flag, slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
 }
 
 function msg(e: unknown): string {

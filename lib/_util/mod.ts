@@ -52,6 +52,7 @@ export {
   intFlag,
   MAX_SEED,
   outDirIssue,
+  outFileIssue,
   parseFlags,
   progressLine,
   type ProgressStream,

@@ -181,6 +181,15 @@ function numberOf(rule: "must be a number" | "must be an integer") {
   return z.number({ error: (i) => decimalRule(rule, i.input) });
 }
 
+/**
+ * An integer's schema: its one issue for a whole number outside the range
+ * is the range's (zod's int() also refuses one past 2^53 as "not an
+ * integer", e.g. 1e30, which is one).
+ */
+function wholeNumber() {
+  return numberOf("must be an integer").refine(Number.isInteger, "must be an integer");
+}
+
 const UntilSchema = z.enum(UNTIL, { error: `must be one of ${UNTIL.join(", ")}` });
 
 function fieldSchemas() {
@@ -188,11 +197,11 @@ function fieldSchemas() {
   return {
     strategy: z.enum(names, { error: `must be one of ${names.join(", ")}` }),
     nodes: numeric(
-      numberOf("must be an integer").int("must be an integer")
+      wholeNumber()
         .min(1, "must be >= 1").max(MAX_NODES, `must be <= ${MAX_NODES}`),
     ),
     seed: numeric(
-      numberOf("must be an integer").int("must be an integer").min(0, "must be >= 0")
+      wholeNumber().min(0, "must be >= 0")
         .max(MAX_SEED, `must be <= ${MAX_SEED}`),
     ),
     imageGb: numeric(numberOf("must be a number").positive("must be > 0")),
@@ -288,7 +297,8 @@ export interface ParseScenarioOptions {
  * `<field>: <rule>: current value is <value>`. The result's `set` holds
  * each value as the profile takes it (a text "15000" as the number 15000,
  * "true" as a boolean, JSON text as the array or object); a sweep's values
- * over a profile path stay as written, since they name the runs.
+ * over a profile path stay as written, since they name the runs, and none
+ * may be named twice (also written another way: 7200 and 7.2e3).
  * @throws ScenarioError
  * @example
  * ```ts
@@ -433,6 +443,7 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
         given,
       );
     }
+    const written = [...sweep.values];
     sweep.values = sweep.values.map((v, i) => {
       if (isProfilePath(param)) {
         // Against the unchanged profile when the scenario's own changes are bad.
@@ -454,6 +465,20 @@ export function parseScenario(input: unknown, options: ParseScenarioOptions = {}
       if (!p.success) issue(["sweep", item(param, i)], p.error.issues[0].message, v);
       return p.success ? p.data : v;
     });
+    // Two runs of one value would be the same run under the same name (a repeated run key).
+    const taken = new Map<string, string | number>();
+    const repeated = new Set<string>();
+    sweep.values.forEach((v, i) => {
+      const as = isProfilePath(param) && typeof v === "string" ? valueOfText(v) : v;
+      const key = JSON.stringify(as);
+      const first = taken.get(key);
+      const w = written[i];
+      if (first === undefined) taken.set(key, w);
+      else repeated.add(String(first) === String(w) ? String(w) : `${first} = ${w}`);
+    });
+    if (repeated.size > 0) {
+      issue(["sweep"], `must not name a value twice (${[...repeated].join(", ")})`, raw.sweep);
+    }
   }
   // The image's size: an image size in GB replaces image.bytes (the
   // profile's, or as set or swept), so the two do not go together.

@@ -45,7 +45,7 @@ Deno.test("boot-trace --out writes the operations as a JSON trace that reads bac
   }
 });
 
-Deno.test("boot-trace names every bad input at once, exits 2 and writes nothing; an unwritable --out exits 1", async () => {
+Deno.test("boot-trace names every bad input at once, exits 2 and writes nothing; an --out it cannot use is one of them", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const bad = await run(["--trace", `${dir}/none.txt`, "--out", `${dir}/x.csv`, "--bogus"]);
@@ -64,10 +64,22 @@ Deno.test("boot-trace names every bad input at once, exits 2 and writes nothing;
     const op = await run(["--trace", `${dir}/t.json`]);
     assert.match(op.stderr, /'0\.op' must be "read", "write" or "flush": current value is trim/);
     await Deno.mkdir(`${dir}/taken.json`);
-    const unwritable = await run(["--trace", EXAMPLE, "--out", `${dir}/taken.json`]);
-    assert.equal(unwritable.code, 1);
-    assert.match(unwritable.stderr, /boot-trace: cannot write --out/);
-    assert.equal(unwritable.stdout, "");
+    // Found before anything is written, in the house style: no OS error's internals.
+    const cases = [
+      [`${dir}/taken.json`, `--out: must name a file: current value is "${dir}/taken.json"`],
+      ["/proc/x.json", "--out: cannot create files in '/proc' (No such file or directory)"],
+      [`${dir}/t.json/x.json`, `--out: '${dir}/t.json' is not a directory`],
+    ];
+    for (const [out, issue] of cases) {
+      const r = await run(["--trace", EXAMPLE, "--out", out]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr.split("\nusage:")[0],
+        `boot-trace: invalid input (1 issue):\n  ${issue}`,
+      );
+      assert.doesNotMatch(r.stderr, /os error|tmpdir|mkdir/);
+      assert.equal(r.stdout, "");
+    }
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
       "t.json",
       "taken.json",
@@ -75,4 +87,18 @@ Deno.test("boot-trace names every bad input at once, exits 2 and writes nothing;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("boot-trace --trace without its value is one issue, not two", async () => {
+  const r = await run(["--trace"]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.split("\nusage:")[0],
+    "boot-trace: invalid input (1 issue):\n  --trace: needs a value",
+  );
+  const none = await run([]);
+  assert.equal(
+    none.stderr.split("\nusage:")[0],
+    "boot-trace: invalid input (1 issue):\n  --trace: needs the trace file",
+  );
 });

@@ -236,6 +236,9 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.equal(json.rows.length, 1);
     // The run's own seed and profile changes (it said seed 1, the --small default, whatever --seed was).
     assert.deepEqual([json.seed, json.seeds, json.set], [2, [2], { "hdd.rpm": 7200 }]);
+    // The wall time is printed, not written: the same flags write the same bytes.
+    assert.match(r.stdout, /; wall time \d+\.\d s\n/);
+    assert.equal("wallSeconds" in json, false);
 
     // A rate bucket smaller than the profile's copy chunk would never copy: bad input, not a crash.
     const tiny = await runScript(

@@ -4,6 +4,8 @@ import {
   capacity,
   countInWindow,
   formatTable,
+  MAX_WINDOWS,
+  MIN_WINDOW_S,
   paramIssues,
   run,
   runStrategy,
@@ -356,4 +358,57 @@ Deno.test("elasticity with parallel runs a registered strategy in this thread (w
   assert.deepEqual(par.summary, seq.summary);
   const [here, built] = par.runs;
   assert.deepEqual(here.windowOps, built.windowOps, "the same code under two names");
+});
+
+Deno.test("deno task elasticity writes the same bytes on the same flags: the wall time is printed, not written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["--small", "--strategies", "bare-metal", "--nodes", "1", "--horizon-s", "200"];
+    const outs = [join(dir, "a"), join(dir, "b")];
+    for (const out of outs) {
+      const r = await runScript("experiments/fig_elasticity.ts", ...args, "--out", out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /; wall time \d+\.\d s\n/);
+    }
+    const names = [...Deno.readDirSync(outs[0])].map((e) => e.name).sort();
+    assert.deepEqual(names, ["elasticity.csv", "elasticity.json", "elasticity.svg"]);
+    for (const name of names) {
+      const [a, b] = outs.map((out) => Deno.readFileSync(join(out, name)));
+      assert.deepEqual(a, b, `${name} differs between two identical runs`);
+    }
+    const json = JSON.parse(await Deno.readTextFile(join(outs[0], "elasticity.json")));
+    assert.equal("wallSeconds" in json, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("elasticity bounds the window by what a run keeps: at least 1 ms and at most 10000 windows, and --help says so", async () => {
+  const labels = { labels: { sampleEveryS: "--window-s", horizonS: "--horizon-s" } };
+  const few = { ...small, horizonS: 200 };
+  assert.deepEqual(paramIssues({ ...few, sampleEveryS: 1e-9 }, labels), [
+    "--window-s: must be >= 0.02 (at least 0.001 s and --horizon-s (200) / 10000: at most 10000 windows): current value is 1e-9",
+  ]);
+  assert.deepEqual(paramIssues({ ...few, horizonS: 1, sampleEveryS: 0.0005 }, labels), [
+    "--window-s: must be >= 0.001 (at least 0.001 s and --horizon-s (1) / 10000: at most 10000 windows): current value is 0.0005",
+  ]);
+  assert.deepEqual(paramIssues({ ...few, sampleEveryS: 0.02 }, labels), []);
+  assert.equal(MAX_WINDOWS, 10_000);
+  assert.equal(MIN_WINDOW_S, 0.001);
+  // As a user runs it: refused before any run, not a crash in a worker.
+  const r = await runScript(
+    "experiments/fig_elasticity.ts",
+    ...["--strategies", "bare-metal", "--nodes", "1", "--horizon-s", "200", "--window-s", "1e-9"],
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /^elasticity: invalid input \(1 issue\):\n {2}--window-s: must be >= 0\.02 /,
+  );
+  assert.doesNotMatch(r.stderr, /RangeError| {4}at /);
+  const help = await runScript("experiments/fig_elasticity.ts", "--help");
+  assert.match(
+    help.stdout,
+    /--window-s S +capacity sample window, s \(default 25\): at least 0\.001 s and\s+horizon\/10000, at most the horizon \(10000 windows at most\)/,
+  );
 });

@@ -171,3 +171,116 @@ Deno.test("copier, elasticity, sensitivity and report list an unknown flag, a mi
   assert.deepEqual([...Deno.readDirSync(out)], []);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("fig_cassandra.ts lists every bad input at once in the usual format: an --outage that does not parse with an unknown flag", async () => {
+  const both = await runScript("experiments/fig_cassandra.ts", "--outage", "x", "--bogus");
+  assert.equal(both.code, 2);
+  assert.match(
+    both.stderr,
+    /^fig_cassandra: invalid input \(2 issues\):\n {2}--bogus: not a flag of fig_cassandra; [^\n]*\n {2}--outage: must be AT:DURATION in seconds, 0 <= AT <= 86400, 0 < DURATION <= 86400: current value is "x"\nusage: /,
+  );
+  const alone = await runScript("experiments/fig_cassandra.ts", "--outage", "10:-1");
+  assert.equal(alone.code, 2);
+  assert.match(
+    alone.stderr,
+    /^fig_cassandra: invalid input \(1 issue\):\n {2}--outage: must be [^\n]*: current value is "10:-1"\nusage: /,
+  );
+  assert.equal(both.stdout + alone.stdout, "");
+});
+
+Deno.test("sensitivity refuses a --path given twice as bad input, with every other issue, exit 2 and no stack trace", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const args = ["--small", "--path", "hdd.rpm", "--path", "hdd.rpm", "--out", `${out}/x`];
+    const r = await runScript("experiments/fig_sensitivity.ts", ...args, "--bogus");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^sensitivity: invalid input \(2 issues\):\n/);
+    assert.match(r.stderr, /\n {2}--bogus: not a flag of sensitivity/);
+    assert.match(
+      r.stderr,
+      /\n {2}--path: must not name a path twice \(hdd\.rpm\): current value is \["hdd\.rpm","hdd\.rpm"\]\n/,
+    );
+    assert.doesNotMatch(r.stderr, /Uncaught|RangeError| {4}at /);
+    assert.equal(r.stdout, "");
+    assert.deepEqual([...Deno.readDirSync(out)], []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("the single-figure scripts' --help states their exit status", async () => {
+  for (const name of SCRIPTS) {
+    const r = await runScript(`experiments/fig_${name}.ts`, "--help");
+    assert.match(
+      r.stdout,
+      /\n {2}exit status: 0 done, 1 the experiment failed, 2 invalid input \(every issue listed at once\)\n?$/,
+      name,
+    );
+  }
+});
+
+// An --out found unusable before the run is bad usage (2: nothing runs or is written); an
+// output that cannot be written after the run is 1 (3 for repro, whose 1 is a metric).
+const OUT_RULE = [
+  ["sim", "experiments/sim.ts", []],
+  ["repro", "experiments/repro.ts", []],
+  ["report", "experiments/report.ts", ["--small"]],
+  ["copier", "experiments/fig_copier.ts", ["--small"]],
+  ["elasticity", "experiments/fig_elasticity.ts", ["--small"]],
+  ["sensitivity", "experiments/fig_sensitivity.ts", ["--small"]],
+] as const;
+
+Deno.test("an --out found unusable before the run exits 2 with the issue in the usual list, in every command that writes, before anything runs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "a-file");
+    await Deno.writeTextFile(file, "");
+    for (const [name, script, args] of OUT_RULE) {
+      const outs = name === "report"
+        ? [["/proc/x.html", /--out: cannot create files in '\/proc'/], [
+          `${file}/r.html`,
+          /--out: '.*a-file' is not a directory/,
+        ]]
+        : [["/proc/x", /--out: cannot create files in '\/proc'/], [
+          file,
+          /--out: '.*a-file' is not a directory/,
+        ]];
+      for (const [out, why] of outs) {
+        const r = await runScript(script, ...args, "--out", out as string);
+        assert.equal(r.code, 2, `${name} --out ${out}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^${name}: invalid input \\(1 issue\\):\\n`), name);
+        assert.match(r.stderr, why as RegExp, name);
+        assert.equal(r.stdout, "", name);
+      }
+    }
+    assert.equal(await Deno.readTextFile(file), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every command that writes says in --help: 2 for an --out found unusable before the run, 1 (repro: 3) for outputs not written after it", async () => {
+  for (const [name, script] of OUT_RULE) {
+    const r = await runScript(script, "--help");
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.replace(/\s+/g, " ");
+    assert.match(
+      text,
+      /2 (bad usage|invalid input|bad arguments), also an --out found unusable before the run \(nothing runs or is written\)/,
+      name,
+    );
+    const after = name === "repro" ? "3" : "1";
+    assert.match(
+      text,
+      new RegExp(
+        `${after} (a crash or )?(the (simulation|run) failed or )?the (outputs|report) could not be written after the run`,
+      ),
+      name,
+    );
+  }
+  const boot = (await runScript("experiments/boot_trace.ts", "--help")).stdout.replace(/\s+/g, " ");
+  assert.match(
+    boot,
+    /exit status: 0 done, 1 the output could not be written after the trace was read .*, 2 invalid input \(every issue listed at once; also an --out found unusable before anything is written/,
+  );
+});

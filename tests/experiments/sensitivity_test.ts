@@ -233,6 +233,9 @@ Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and reje
     const json = JSON.parse(await Deno.readTextFile(join(dir, "sensitivity.json")));
     assert.equal(json.rows.length, csv.length - 1);
     assert.deepEqual(json.noiseSeeds, [1, 2, 3]);
+    // The wall time is printed, not written: the same flags write the same bytes.
+    assert.match(r.stdout, /; wall time \d+\.\d s\n/);
+    assert.equal("wallSeconds" in json, false);
     const bad = await runScript(
       "experiments/fig_sensitivity.ts",
       "--step",

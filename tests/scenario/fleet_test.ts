@@ -79,7 +79,8 @@ Deno.test("scenario parser accepts any valid flags as strings and expands the sw
       fc.constantFrom(...names),
       fc.integer({ min: 1, max: MAX_NODES }),
       fc.integer({ min: 0, max: 2 ** 31 }),
-      fc.array(fc.integer({ min: 1, max: MAX_NODES }), { minLength: 1, maxLength: 5 }),
+      // Without repeats: a sweep naming a value twice is refused (two runs of one name).
+      fc.uniqueArray(fc.integer({ min: 1, max: MAX_NODES }), { minLength: 1, maxLength: 5 }),
       (strategy, nodes, seed, sweep) => {
         const s = parseScenario({
           strategy,

@@ -187,7 +187,8 @@ Deno.test("parseFlags with the command's issue list adds each flag given more th
       options,
       issues,
     });
-    assert.deepEqual({ ...flags as object }, { seed: "2", small: true });
+    // The flag given twice is refused, so none of its values is taken (or checked again).
+    assert.deepEqual({ ...flags as object }, { small: true });
     assert.deepEqual(issues, [
       "--out: earlier issue",
       '--seed: given more than once: current value is "1", "2"',
@@ -293,4 +294,15 @@ Deno.test("parseFlags without an issue list prints every parse issue at once wit
   } finally {
     Object.assign(console, { error, log });
   }
+});
+
+Deno.test("readFlags leaves a flag given more than once out of the values, its default standing, so a command checks none of its values as if it were the one given", () => {
+  const options = { seed: { type: "string" }, out: { type: "string", default: "out" } } as const;
+  const r = readFlags(["--seed", "x", "--seed", "y", "--out", "a", "--out", "b"], options);
+  assert.equal(r.values.seed, undefined);
+  assert.equal(r.values.out, "out");
+  assert.deepEqual(r.issues, [
+    '--seed: given more than once: current value is "x", "y"',
+    '--out: given more than once: current value is "a", "b"',
+  ]);
 });
