@@ -379,7 +379,11 @@ Deno.test("sim --image-gb runs on a disk smaller than the profile's own image, a
   );
   const own = await sim(...small); // the profile's 32 GB image
   assert.equal(own.code, 2);
-  assert.match(own.stderr, /--set: image\.bytes\.value: .*current value is 32000000000\n/);
+  // Named by what the user changed, the disk, not the image it no longer holds.
+  assert.match(
+    own.stderr,
+    /--set: hdd\.sectors\.value: must be >= 62500000 to hold the image \(image\.bytes: 32000000000, 62500000 sectors\): current value is 41943040\n/,
+  );
 });
 
 Deno.test("sim --profile with a disk smaller than its own image runs with a smaller --image-gb, and is refused without", async () => {
@@ -776,7 +780,7 @@ Deno.test("sim says the form of a --set path naming a whole section and of a --s
 });
 
 Deno.test("sim checks every value of a --set path given twice with the rest of the set, and none against a malformed file set", async () => {
-  const policy = '{"kind":"rate","bytesPerSecond":1e7,"burstBytes":1048576}';
+  const policy = '{"kind":"rate","bytesPerSecond":1e7,"burstBytes":8388608}';
   const field = "vmm.copyPolicy.bytesPerSecond";
   const r = await sim(
     "--set",
