@@ -2,7 +2,7 @@
  * Sector runs: the one way to cut a run of sectors into requests no larger
  * than a protocol or device allows.
  */
-import { requireNumber } from "./errors.ts";
+import { rangeError, requireNumber } from "./errors.ts";
 
 /** A run of sectors [lba, lba+count). */
 export interface Run {
@@ -49,6 +49,7 @@ export function isRun(r: Run, end = Infinity): boolean {
 /**
  * The union of `runs` as sorted, disjoint runs (overlapping or touching
  * runs joined, empty runs dropped), each clipped to [0, `end`).
+ * @throws RangeError unless `end` is a number >= 0 (Infinity: no end)
  * @example
  * ```ts
  * import { mergeRuns } from "./runs.ts";
@@ -57,6 +58,10 @@ export function isRun(r: Run, end = Infinity): boolean {
  * ```
  */
 export function mergeRuns(runs: readonly Run[], end: number): Run[] {
+  // NaN or a negative end would silently give runs of NaN or nothing.
+  if (!(typeof end === "number" && end >= 0)) {
+    throw rangeError("merge runs", "end", "a number >= 0 (Infinity: no end)", end);
+  }
   const out: Run[] = [];
   const sorted = runs.filter((r) => r.count > 0).sort((a, b) => a.lba - b.lba);
   for (const r of sorted) {

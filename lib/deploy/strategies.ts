@@ -402,9 +402,44 @@ function bmcastFed(
     .filter((i) => !/^copyOrder(\.|$)/.test(i.field));
   const order = at.options.copyOrder ?? [];
   issues.push(...copyOrderIssues(order, { sectors: w.imageSectors, field: "copyOrder" }));
+  issues.push(...copierFitIssues(w, at.options, issues));
   if (issues.length > 0) throw issuesError(`start ${at.method}`, issues);
   const config = at.options.copyPolicy ?? w.profile.vmm.copyPolicy.value as CopyPolicyConfig;
   return bmcastRun(w, node, { ...at, policy: makeCopyPolicy(config) });
+}
+
+/**
+ * A per-run copier against the profile's, as the profile's own checks hold
+ * them (lib/deploy profile: vmm): a rate policy's bucket holds one copy
+ * chunk, else the copier never copies; the chunks fetched ahead and the one
+ * written fit in the VMM's memory above its image (3/4 of it). Only options
+ * without an issue of their own in `known` are checked.
+ */
+function copierFitIssues(w: World, options: StartupOptions, known: FieldIssue[]): FieldIssue[] {
+  const v = values(w.profile.vmm);
+  const chunkBytes = v.chunkSectors * 512;
+  const clean = (f: string) => !known.some((i) => i.field === f || i.field.startsWith(`${f}.`));
+  const issues: FieldIssue[] = [];
+  const p = options.copyPolicy;
+  if (p?.kind === "rate" && clean("copyPolicy") && p.burstBytes < chunkBytes) {
+    issues.push(fieldIssue(
+      "copyPolicy.burstBytes",
+      `>= the profile's copy chunk (vmm.chunkSectors: ${v.chunkSectors} x 512 = ${chunkBytes} bytes), or the copier never copies`,
+      p.burstBytes,
+    ));
+  }
+  const pipeline = options.copyPipeline;
+  const room = v.memoryBytes - Math.floor(v.memoryBytes / 4);
+  if (pipeline !== undefined && clean("copyPipeline") && (pipeline + 1) * chunkBytes > room) {
+    issues.push(fieldIssue(
+      "copyPipeline",
+      `<= ${
+        Math.floor(room / chunkBytes) - 1
+      } to keep the copier's buffers, (copyPipeline + 1) x ${chunkBytes} bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: ${room} bytes)`,
+      pipeline,
+    ));
+  }
+  return issues;
 }
 
 function* bmcastRun(

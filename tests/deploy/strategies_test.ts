@@ -183,6 +183,24 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
     () => bmcast(w, node, { copyPipeline: 0, copyOrder: [{ lba: w.imageSectors, count: 8 }] }),
     /'copyPipeline' must be an integer >= 1: current value is 0; 'copyOrder.0' must be a run .* within \[0, \d+\)/,
   );
+  // A per-run copier the profile's own checks would refuse: a bucket that never holds a chunk
+  // (the copier would never copy), more chunks ahead than the VMM's memory holds.
+  assert.throws(
+    () =>
+      bmcast(w, node, {
+        copyPolicy: { kind: "rate", bytesPerSecond: 1e8, burstBytes: 1000 },
+        copyPipeline: 100,
+      }),
+    {
+      name: "RangeError",
+      message: "Cannot start bmcast: 'copyPolicy.burstBytes' must be >= the profile's copy chunk " +
+        "(vmm.chunkSectors: 8192 x 512 = 4194304 bytes), or the copier never copies: current value " +
+        "is 1000; 'copyPipeline' must be <= 47 to keep the copier's buffers, (copyPipeline + 1) x " +
+        "4194304 bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: 201326592 " +
+        "bytes): current value is 100",
+    },
+  );
+  assert.doesNotThrow(() => bmcast(w, node, { copyPipeline: 47 }));
   // Every strategy takes BMcast's options, and refuses a bad one.
   assert.throws(
     () => nfsRoot(w, node, { copyOrder: "junk" } as never),

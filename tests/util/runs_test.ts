@@ -77,3 +77,14 @@ Deno.test("RunSet holds the union of the runs added, and each add returns exactl
     assert.equal(set.size, mergeRuns(runs, Infinity).length);
   }));
 });
+
+Deno.test("mergeRuns refuses an end that is not a number >= 0, naming it", () => {
+  for (const end of [NaN, -1, undefined]) {
+    assert.throws(() => mergeRuns([{ lba: 0, count: 4 }], end as never), {
+      name: "RangeError",
+      message:
+        `Cannot merge runs: 'end' must be a number >= 0 (Infinity: no end): current value is ${end}`,
+    });
+  }
+  assert.deepEqual(mergeRuns([{ lba: 2, count: 4 }], Infinity), [{ lba: 2, count: 4 }]);
+});
