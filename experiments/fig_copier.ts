@@ -308,6 +308,8 @@ export function caseIssues(
   const chunk = options.profile === undefined
     ? undefined
     : options.profile.vmm.chunkSectors.value * 512;
+  const memory = options.profile?.vmm.memoryBytes.value;
+  const room = memory === undefined ? undefined : memory - Math.floor(memory / 4);
   cases.forEach((c, i) => {
     const name = options.names?.[i] ?? `cases[${i}]`;
     // A case given by name (a --policy spec) names its fields plainly.
@@ -334,6 +336,13 @@ export function caseIssues(
     }
     if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
       issues.push(`${field("pipeline")}: must be an integer >= 1: current value is ${c.pipeline}`);
+    } else if (room !== undefined && chunk !== undefined && (c.pipeline + 1) * chunk > room) {
+      // The profile's own rule (lib/deploy profile: vmm), which a case's pipeline replaces.
+      issues.push(
+        `${field("pipeline")}: must be <= ${
+          Math.floor(room / chunk) - 1
+        } to keep the copier's buffers, (pipeline + 1) x ${chunk} bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: ${room} bytes): current value is ${c.pipeline}`,
+      );
     } else if (r.success) {
       // Rows and points are named by the label: two cases must not share one.
       const j = cases.findIndex((o) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { label, parsePolicySpec, run, small } from "../../experiments/fig_copier.ts";
+import { caseIssues, label, parsePolicySpec, run, small } from "../../experiments/fig_copier.ts";
 import { copyPolicy, runSystem, small as cassandraSmall } from "../../experiments/fig_cassandra.ts";
 import { BUILTIN_PROFILE, loadProfile } from "../../lib/scenario/mod.ts";
 import { runScript } from "../_script.ts";
@@ -97,6 +97,15 @@ Deno.test("copier: bad cases and windows are rejected with every issue listed", 
       /cases\[1\]\.policy\.burstBytes:/.test(e.message) &&
       /durationS: must be a finite number > 0: current value is 0/.test(e.message),
   );
+});
+
+Deno.test("copier: a case fetching more chunks ahead than the VMM's memory holds is refused, as the profile would", async () => {
+  const profile = await loadProfile(BUILTIN_PROFILE);
+  assert.deepEqual(caseIssues([{ ...shy, pipeline: 47 }], { profile }), []);
+  assert.deepEqual(caseIssues([{ ...shy, pipeline: 48 }], { profile }), [
+    "cases[0].pipeline: must be <= 47 to keep the copier's buffers, (pipeline + 1) x 4194304 bytes, " +
+    "in the VMM's memory above its image (3/4 of vmm.memoryBytes: 201326592 bytes): current value is 48",
+  ]);
 });
 
 Deno.test("copier: a learned order is named, takes the earlier deployment's redirected reads, and is a row of its own", async () => {
