@@ -12,7 +12,9 @@ import {
   fieldIssue,
   issuesError,
   MAX_SEED,
+  numberIssue,
   type NumberRule,
+  numberRuleText,
   showValue,
   unknownKeyIssues,
 } from "../lib/_util/mod.ts";
@@ -26,14 +28,6 @@ import {
 import { imageBytesOf } from "../lib/scenario/fleet.ts";
 import { bootExtents, type BootParams, type BootReplay, kvDataRun } from "../lib/workload/mod.ts";
 
-/** The rule of a number: lib/_util's {@link NumberRule} with an upper bound and a step. */
-export interface NumberParamRule extends NumberRule {
-  /** Largest allowed value. @default Infinity */
-  max?: number;
-  /** The value is a multiple of this, e.g. 512 for whole sectors. */
-  multipleOf?: number;
-}
-
 /**
  * The rule of one parameter, each part optional: it must be given, be a
  * number (or a list of numbers) within bounds, be true or false, or be a
@@ -43,7 +37,7 @@ export interface ParamRule {
   /** The parameter must be given (not undefined). @default false */
   required?: boolean;
   /** A number: its rule; for a list of numbers, each item's. */
-  number?: NumberParamRule;
+  number?: NumberRule;
   /** True or false. @default false */
   boolean?: boolean;
   /** A list: its allowed items, or their type. */
@@ -72,26 +66,6 @@ export const SEED_RULE: ParamRule = {
 };
 
 const show = (v: unknown) => v === undefined ? "undefined" : JSON.stringify(v) ?? String(v);
-
-/** The words of a number rule, e.g. "an integer in [0, 9]" or "an integer > 0 and a multiple of 512". */
-function numberRuleText(rule: NumberParamRule): string {
-  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = rule;
-  const kind = integer ? "an integer" : "a finite number";
-  const bounds = min > -Infinity && max < Infinity && !strict ? [`in [${min}, ${max}]`] : [
-    ...(min > -Infinity ? [`${strict ? ">" : ">="} ${min}`] : []),
-    ...(max < Infinity ? [`<= ${max}`] : []),
-  ];
-  const step = multipleOf === undefined ? [] : [`a multiple of ${multipleOf}`];
-  return [`${kind}${bounds.length > 0 ? ` ${bounds.join(" and ")}` : ""}`, ...step].join(" and ");
-}
-
-/** Whether `v` keeps the number rule. */
-function keepsNumberRule(v: unknown, rule: NumberParamRule): boolean {
-  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = rule;
-  return typeof v === "number" && Number.isFinite(v) && (!integer || Number.isInteger(v)) &&
-    (strict ? v > min : v >= min) && v <= max &&
-    (multipleOf === undefined || v % multipleOf === 0);
-}
 
 /**
  * Every issue of `params`: a key that is not a parameter (naming the closest
@@ -138,7 +112,7 @@ export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssu
       issues.push(fieldIssue(key, "true or false", show(value)));
     }
     if (rule.list === undefined) {
-      if (rule.number !== undefined && !keepsNumberRule(value, rule.number)) {
+      if (rule.number !== undefined && numberIssue(key, value, rule.number) !== undefined) {
         issues.push(fieldIssue(key, numberRuleText(rule.number), showValue(value)));
       }
       continue;
@@ -154,7 +128,7 @@ export function paramIssues<P>(params: unknown, rules: ParamRules<P>): FieldIssu
       if (typeof of === "string") {
         if (typeof v !== of || v === null || Number.isNaN(v)) {
           issues.push(fieldIssue(field, `a ${of}`, show(v)));
-        } else if (rule.number !== undefined && !keepsNumberRule(v, rule.number)) {
+        } else if (rule.number !== undefined && numberIssue(field, v, rule.number) !== undefined) {
           issues.push(fieldIssue(field, numberRuleText(rule.number), showValue(v)));
         }
       } else if (!(typeof v === "string" && of.includes(v))) {

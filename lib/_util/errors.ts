@@ -204,11 +204,35 @@ export interface NumberRule {
   strict?: boolean;
   /** Only integers. @default false */
   integer?: boolean;
+  /** Largest allowed value. @default Infinity */
+  max?: number;
+  /** The value is a multiple of this, e.g. 512 for whole sectors. */
+  multipleOf?: number;
+}
+
+/**
+ * The words of a number rule, as {@link numberIssue} says it: "an integer
+ * >= 1", "an integer in [0, 9]", "a finite number > 0 and a multiple of 512".
+ * @example
+ * ```ts
+ * import { numberRuleText } from "./errors.ts";
+ * console.assert(numberRuleText({ integer: true, min: 0, max: 9 }) === "an integer in [0, 9]");
+ * console.assert(numberRuleText({ min: 0, strict: true }) === "a finite number > 0");
+ * ```
+ */
+export function numberRuleText(rule: NumberRule = {}): string {
+  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = rule;
+  const kind = integer ? "an integer" : "a finite number";
+  const bounds = max < Infinity && min > -Infinity && !strict
+    ? `in [${min}, ${max}]`
+    : `${strict ? ">" : ">="} ${min}${max < Infinity ? ` and <= ${max}` : ""}`;
+  return `${kind} ${bounds}${multipleOf === undefined ? "" : ` and a multiple of ${multipleOf}`}`;
 }
 
 /**
  * The issue of `value` unless it is a finite number >= `min` (or > `min`
- * when `strict`); undefined when it is.
+ * when `strict`), <= `max`, an integer or a multiple of `multipleOf` when
+ * the rule says so; undefined when it is.
  * @example
  * ```ts
  * import { numberIssue } from "./errors.ts";
@@ -221,15 +245,13 @@ export function numberIssue(
   value: unknown,
   opts: NumberRule = {},
 ): FieldIssue | undefined {
-  const { min = -Infinity, strict = false, integer = false } = opts;
-  const rule = integer
-    ? `an integer ${strict ? ">" : ">="} ${min}`
-    : `a finite number ${strict ? ">" : ">="} ${min}`;
+  const { min = -Infinity, max = Infinity, strict = false, integer = false, multipleOf } = opts;
   if (
     typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)) ||
-    (strict ? value <= min : value < min)
+    (strict ? value <= min : value < min) || value > max ||
+    (multipleOf !== undefined && value % multipleOf !== 0)
   ) {
-    return fieldIssue(field, rule, value);
+    return fieldIssue(field, numberRuleText(opts), value);
   }
   return undefined;
 }

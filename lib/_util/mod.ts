@@ -27,6 +27,7 @@ export {
   issuesMessage,
   numberIssue,
   type NumberRule,
+  numberRuleText,
   type ParamsSchema,
   parseParams,
   rangeError,
