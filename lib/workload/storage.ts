@@ -70,6 +70,20 @@ const STORAGE_BENCHMARK_OPTIONS: readonly (keyof StorageBenchmarkOptions)[] = [
   "nextVersion",
 ];
 
+/** The options with their defaults, as the benchmark checks and runs them. */
+function withStorageDefaults(o: StorageBenchmarkOptions) {
+  const lba = o.lba ?? 0;
+  return {
+    ...o,
+    requestBytes: o.requestBytes ?? 1 << 20,
+    queueDepth: o.queueDepth ?? 1,
+    lba,
+    writeLba: o.writeLba ?? lba,
+    readLba: o.readLba ?? lba,
+    ops: o.ops ?? ["write", "read"],
+  };
+}
+
 /** Every option of {@link storageBenchmark} that breaks its rule, and every key it does not take. */
 function storageBenchmarkIssues(options: StorageBenchmarkOptions): FieldIssue[] {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -77,13 +91,15 @@ function storageBenchmarkIssues(options: StorageBenchmarkOptions): FieldIssue[] 
   }
   const {
     bytes,
-    requestBytes = 1 << 20,
-    queueDepth = 1,
-    lba = 0,
-    ops = ["write", "read"],
+    requestBytes,
+    queueDepth,
+    lba,
+    writeLba,
+    readLba,
+    ops,
     requestCpu,
     nextVersion,
-  } = options;
+  } = withStorageDefaults(options);
   const issues: (FieldIssue | undefined)[] = [
     ...unknownKeyIssues(options, STORAGE_BENCHMARK_OPTIONS),
   ];
@@ -97,8 +113,8 @@ function storageBenchmarkIssues(options: StorageBenchmarkOptions): FieldIssue[] 
     numberIssue("queueDepth", queueDepth, { integer: true, min: 1 }),
     // `lba` too when both overrides replace it: a bad value is a mistake, used or not.
     numberIssue("lba", lba, { integer: true, min: 0 }),
-    numberIssue("writeLba", options.writeLba ?? lba, { integer: true, min: 0 }),
-    numberIssue("readLba", options.readLba ?? lba, { integer: true, min: 0 }),
+    numberIssue("writeLba", writeLba, { integer: true, min: 0 }),
+    numberIssue("readLba", readLba, { integer: true, min: 0 }),
   );
   if (!Array.isArray(ops)) {
     issues.push(fieldIssue("ops", 'a list of "read" and "write"', showValue(ops)));
@@ -146,16 +162,8 @@ export function storageBenchmark(
 ): Process<StorageRow[]> {
   const issues = storageBenchmarkIssues(options);
   if (issues.length > 0) throw issuesError("run storage benchmark", issues);
-  const {
-    bytes,
-    requestBytes = 1 << 20,
-    queueDepth = 1,
-    lba = 0,
-    ops = ["write", "read"],
-    requestCpu,
-  } = options;
-  const writeLba = options.writeLba ?? lba;
-  const readLba = options.readLba ?? lba;
+  const { bytes, requestBytes, queueDepth, writeLba, readLba, ops, requestCpu } =
+    withStorageDefaults(options);
   let counter = 0;
   const nextVersion = options.nextVersion ?? (() => ++counter);
   const sim = driver.sim;
