@@ -38,10 +38,12 @@ import {
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
+  copyPipelineIssue,
   type CopyPolicyConfig,
   CopyPolicySchema,
   type Profile,
   readProfileInput,
+  values,
 } from "../lib/scenario/mod.ts";
 import { type PointRow, scatterFigure, toSvg } from "../lib/plot/mod.ts";
 import {
@@ -308,8 +310,7 @@ export function caseIssues(
   const chunk = options.profile === undefined
     ? undefined
     : options.profile.vmm.chunkSectors.value * 512;
-  const memory = options.profile?.vmm.memoryBytes.value;
-  const room = memory === undefined ? undefined : memory - Math.floor(memory / 4);
+  const vmm = options.profile === undefined ? undefined : values(options.profile.vmm);
   cases.forEach((c, i) => {
     const name = options.names?.[i] ?? `cases[${i}]`;
     // A case given by name (a --policy spec) names its fields plainly.
@@ -334,15 +335,15 @@ export function caseIssues(
         }`,
       );
     }
-    if (!(Number.isInteger(c.pipeline) && c.pipeline >= 1)) {
+    const whole = Number.isInteger(c.pipeline) && c.pipeline >= 1;
+    // The profile's own rule (lib/deploy profile: vmm), which a case's pipeline replaces.
+    const deep = whole && vmm !== undefined
+      ? copyPipelineIssue("pipeline", c.pipeline, vmm)
+      : undefined;
+    if (!whole) {
       issues.push(`${field("pipeline")}: must be an integer >= 1: current value is ${c.pipeline}`);
-    } else if (room !== undefined && chunk !== undefined && (c.pipeline + 1) * chunk > room) {
-      // The profile's own rule (lib/deploy profile: vmm), which a case's pipeline replaces.
-      issues.push(
-        `${field("pipeline")}: must be <= ${
-          Math.floor(room / chunk) - 1
-        } to keep the copier's buffers, (pipeline + 1) x ${chunk} bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: ${room} bytes): current value is ${c.pipeline}`,
-      );
+    } else if (deep !== undefined) {
+      issues.push(`${field("pipeline")}: ${deep.message}`);
     } else if (r.success) {
       // Rows and points are named by the label: two cases must not share one.
       const j = cases.findIndex((o) =>

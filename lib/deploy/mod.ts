@@ -10,6 +10,8 @@
 export {
   applyOverrides,
   BUILTIN_PROFILE,
+  copierRoomBytes,
+  copyPipelineIssue,
   imageSizeIssue,
   type ImageSizeRange,
   imageSizeRange,

@@ -672,12 +672,54 @@ function crossIssue(
  * memory above its image (lib/vmm Vmm: the image takes the first quarter); a rate policy's
  * bucket must hold one chunk, or the copier never copies.
  */
+/**
+ * The VMM's memory above its image (lib/vmm Vmm: the image takes the first
+ * quarter), where BMcast's copier keeps its buffers, bytes.
+ * @example
+ * ```ts
+ * import { copierRoomBytes } from "./profile.ts";
+ * console.assert(copierRoomBytes(256 << 20) === 192 << 20);
+ * ```
+ */
+export function copierRoomBytes(memoryBytes: number): number {
+  return memoryBytes - Math.floor(memoryBytes / 4);
+}
+
+/**
+ * The issue of a per-run copier fetching `pipeline` chunks ahead of the one
+ * it writes, named `field`, unless its buffers fit in the VMM's memory above
+ * its image ({@link copierRoomBytes}), as the profile's own `vmm.pipeline`
+ * must; undefined when they do.
+ * @example
+ * ```ts
+ * import { copyPipelineIssue } from "./profile.ts";
+ * const vmm = { chunkSectors: 8192, memoryBytes: 256 << 20 };
+ * console.assert(copyPipelineIssue("pipeline", 47, vmm) === undefined);
+ * console.assert(copyPipelineIssue("pipeline", 48, vmm)?.message.startsWith("must be <= 47 to keep"));
+ * ```
+ */
+export function copyPipelineIssue(
+  field: string,
+  pipeline: number,
+  vmm: { chunkSectors: number; memoryBytes: number },
+): FieldIssue | undefined {
+  const chunkBytes = vmm.chunkSectors * 512, room = copierRoomBytes(vmm.memoryBytes);
+  if ((pipeline + 1) * chunkBytes <= room) return undefined;
+  return fieldIssue(
+    field,
+    `<= ${
+      Math.floor(room / chunkBytes) - 1
+    } to keep the copier's buffers, (${field} + 1) x ${chunkBytes} bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: ${room} bytes)`,
+    pipeline,
+  );
+}
+
 function vmmIssues(v: z.infer<typeof sections.vmm> | undefined, ctx: z.RefinementCtx): void {
   const chunk = v?.chunkSectors?.value, pipeline = v?.pipeline?.value;
   const memory = v?.memoryBytes?.value;
   const whole = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 1;
   if (whole(chunk) && whole(pipeline) && whole(memory)) {
-    const room = memory - Math.floor(memory / 4);
+    const room = copierRoomBytes(memory);
     const held = (pipeline + 1) * chunk * 512;
     if (held > room) {
       const why = `the copier's buffers, (vmm.pipeline + 1) x vmm.chunkSectors x 512 bytes ` +

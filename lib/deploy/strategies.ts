@@ -39,7 +39,7 @@ import {
   type GuestCpus,
   runBoot,
 } from "../workload/mod.ts";
-import { values, VMM_MEMORY_END } from "./profile.ts";
+import { copyPipelineIssue, values, VMM_MEMORY_END } from "./profile.ts";
 import { ABAR, AHCI_VECTOR, guestCpus, guestDriver, type Node, type World } from "./world.ts";
 
 /** One phase of a startup: its start and end in simulated time (ns). */
@@ -429,15 +429,9 @@ function copierFitIssues(w: World, options: StartupOptions, known: FieldIssue[])
     ));
   }
   const pipeline = options.copyPipeline;
-  const room = v.memoryBytes - Math.floor(v.memoryBytes / 4);
-  if (pipeline !== undefined && clean("copyPipeline") && (pipeline + 1) * chunkBytes > room) {
-    issues.push(fieldIssue(
-      "copyPipeline",
-      `<= ${
-        Math.floor(room / chunkBytes) - 1
-      } to keep the copier's buffers, (copyPipeline + 1) x ${chunkBytes} bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: ${room} bytes)`,
-      pipeline,
-    ));
+  if (pipeline !== undefined && clean("copyPipeline")) {
+    const issue = copyPipelineIssue("copyPipeline", pipeline, v);
+    if (issue !== undefined) issues.push(issue);
   }
   return issues;
 }

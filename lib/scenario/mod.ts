@@ -10,6 +10,7 @@ export {
   applyOverrides,
   buildWorld,
   BUILTIN_PROFILE,
+  copyPipelineIssue,
   guestCpus,
   guestDriver,
   IMAGE_ID,
