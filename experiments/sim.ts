@@ -125,14 +125,15 @@ function usage(builtin?: Profile): string {
   return `usage: deno task sim [options]
   Boot N nodes at once with one startup strategy (one image server, one switch;
   --set imageServer.count=K for more servers, --set network.rackSize=N for racks
-  of N nodes behind uplinks) and report each node's phases and startup
+  of N nodes behind uplinks, --set network.serverLinkRate=1.25e9 for a 10 GbE
+  server cable) and report each node's phases and startup
   time, from the end of its POST. The summary adds, per run: the shortest (first
   s), mean and longest (last s) startup time (with a stagger not necessarily the
   first and last node up), when every node was up (ready s, from the first
   power-on; with --until deployed also deployed s, when every node was), what
   the image server sent (server GB) and read from its disk (disk GB), and how
-  busy the busiest server was after the first POST: its link (link %, of the
-  line rate) and its disk (disk %, of the time a read was outstanding); with
+  busy the busiest server was after the first POST: its link (link %, of its
+  rate) and its disk (disk %, of the time a read was outstanding); with
   racks, the busiest uplink toward its rack (uplink %, of its rate).
 
   --strategy NAME   ${strategyNames().join(" | ")} (default bmcast)

@@ -458,6 +458,11 @@ const sections = {
     rackSize: added(count("nodes"), 0, "one switch, as the paper's"),
     /** Each rack's uplink to the core switch, wire bytes/s (with rackSize > 0). */
     uplinkRate: added(pos("bytes/s"), 1.25e9, "10 Gb/s uplinks"),
+    /**
+     * Each image server's cable, wire bytes/s (beyond the paper: e.g. 10 GbE for a server
+     * feeding GbE nodes). 0: lineRate, the paper's server on the nodes' GbE switch.
+     */
+    serverLinkRate: added(nonneg("bytes/s"), 0, "the line rate, as the paper's server"),
   }).strict(),
   imageServer: z.object({
     /** Image servers; node i uses server i mod count (beyond the paper: it has one). */

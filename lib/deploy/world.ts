@@ -214,11 +214,13 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
   const names = Array.from({ length: nodes }, (_, i) => `node${i}`);
   const isv = values(profile.imageServer);
   const hosts = Array.from({ length: isv.count }, (_, i) => serverHost(i));
+  const serverLink = net.serverLinkRate > 0 ? net.serverLinkRate : net.lineRate;
   const network = net.rackSize === 0
     ? starNetwork(sim, {
       switchLatency: net.switchLatency,
       hosts: [...hosts, ...names],
       bandwidth: net.lineRate,
+      hostBandwidth: Object.fromEntries(hosts.map((h) => [h, serverLink])),
       latency: net.linkLatency,
     })
     : rackNetwork(sim, {
@@ -229,6 +231,7 @@ export function buildWorld(profile: Profile, options: WorldOptions = {}): World 
         (_, r) => names.slice(r * net.rackSize, (r + 1) * net.rackSize),
       ),
       bandwidth: net.lineRate,
+      coreBandwidth: serverLink,
       uplink: net.uplinkRate,
       latency: net.linkLatency,
     });

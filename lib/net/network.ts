@@ -533,6 +533,8 @@ export interface RackOptions {
   bandwidth: number;
   /** Per-direction line rate of each rack switch's uplink to the core switch, bytes/s. */
   uplink: number;
+  /** Per-direction line rate of each core host's cable, bytes/s. @default bandwidth */
+  coreBandwidth?: number;
   /** Cable propagation delay, ns. @default 0 */
   latency?: SimTime;
 }
@@ -560,7 +562,7 @@ export function rackNetwork(sim: Simulation, options: RackOptions): Network {
   net.addSwitch({ name: "core", latency: switchLatency });
   for (const h of coreHosts) {
     net.addHost(h);
-    net.connect({ a: h, b: "core", bandwidth, latency });
+    net.connect({ a: h, b: "core", bandwidth: options.coreBandwidth ?? bandwidth, latency });
   }
   racks.forEach((hosts, r) => {
     const tor = `rack${r}`;

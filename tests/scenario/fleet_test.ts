@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BUILTIN_PROFILE, loadProfile, minImageBytes } from "../../lib/scenario/mod.ts";
-import { applyOverrides, buildWorld, usedRuns } from "../../lib/deploy/mod.ts";
+import { applyOverrides, buildWorld, serverHost, usedRuns } from "../../lib/deploy/mod.ts";
 import {
   type BootParams,
   generateBootTrace,
@@ -265,6 +265,49 @@ Deno.test("fleet: multicast image copy installs four nodes as fast as one, where
     uni.serverLinkPct > four.serverLinkPct,
     `${uni.serverLinkPct} vs ${four.serverLinkPct}`,
   );
+});
+
+Deno.test("a 10 GbE server cable feeds four image copies at their own links' rate; 0 is the line rate", () => {
+  const run = (set: ProfileOverrides) =>
+    runFleet({
+      profile,
+      point: { run: "r", strategy: "image-copy", nodes: 4, seed: 1, imageGb: IMAGE_GB, set },
+    }).summary;
+  const gbe = run({}), ten = run({ "network.serverLinkRate": 1.25e9 });
+  assert.deepEqual(run({ "network.serverLinkRate": profile.network.lineRate.value }), gbe);
+  // Four copies share one GbE cable; on 10 GbE each is bound by its own link and disk.
+  assert.ok(ten.lastS < 0.75 * gbe.lastS, `${gbe.lastS} -> ${ten.lastS}`);
+  assert.ok(Math.abs(ten.serverGb / gbe.serverGb - 1) < 0.01, "the same bytes, sooner");
+  // link % is of the server's own cable: what it carried, headers included, after the POST.
+  const POST_S = profile.firmware.postDuration.value / 1e9;
+  const wireGb = (s: typeof gbe, rate: number) =>
+    (s.serverLinkPct / 100) * rate * (s.readyS - POST_S) / 1e9;
+  for (const [s, rate] of [[gbe, 125e6], [ten, 1.25e9]] as const) {
+    assert.ok(
+      wireGb(s, rate) > s.serverGb && wireGb(s, rate) < 1.1 * s.serverGb,
+      `${wireGb(s, rate)} vs ${s.serverGb}`,
+    );
+  }
+  assert.ok(
+    ten.serverLinkPct < gbe.serverLinkPct / 2,
+    `${gbe.serverLinkPct} -> ${ten.serverLinkPct}`,
+  );
+  // The server's cable, with or without racks; the nodes' keep the line rate.
+  for (const rackSize of [0, 2]) {
+    const w = buildWorld(
+      applyOverrides(profile, {
+        "network.serverLinkRate": 1.25e9,
+        "network.rackSize": rackSize,
+        "imageServer.count": 2,
+      }),
+      { nodes: 4 },
+    );
+    const route = w.network.route(serverHost(1), "node3");
+    assert.deepEqual(
+      [route[0].bandwidth, route.at(-1)!.bandwidth],
+      [1.25e9, profile.network.lineRate.value],
+    );
+  }
 });
 
 Deno.test("fleet until deployed: BMcast fed by multicast deploys four nodes about as fast as one", () => {
