@@ -108,6 +108,8 @@ export const STARTUP_OPTIONS = [
 ] as const satisfies readonly (keyof StartupOptions)[];
 
 /** What each known option's value must be (the others are the strategy's own to check). */
+const booleanRule = (v: unknown, field: string): FieldIssue[] =>
+  typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))];
 const OPTION_RULES: Record<string, (value: unknown, field: string) => FieldIssue[]> = {
   copyPolicy: (v, field) => {
     const kinds = CopyPolicySchema.options.map((o) => o.shape.kind.value);
@@ -122,10 +124,8 @@ const OPTION_RULES: Record<string, (value: unknown, field: string) => FieldIssue
     Number.isInteger(v) && (v as number) >= 1
       ? []
       : [fieldIssue(field, "an integer >= 1", showValue(v))],
-  backgroundCopy: (v, field) =>
-    typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))],
-  boot: (v, field) =>
-    typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))],
+  backgroundCopy: booleanRule,
+  boot: booleanRule,
 };
 
 /**
