@@ -3,7 +3,8 @@
  * (`startup`, `cassandra`, `storage`, `rdma`) and four beyond it (`fleet`,
  * `sensitivity`, `copier`, `elasticity`). Each has `run(params)` returning tidy rows (and
  * comparison rows where the paper has values), and `small` / `full`
- * configurations; `reproduce` runs the paper's four as `deno task repro` does.
+ * configurations; `reproduce` runs the paper's four as `deno task repro` does,
+ * and `sim.main(args)` is `deno task sim`.
  * @example
  * ```ts
  * import { rdma } from "./mod.ts";
@@ -28,5 +29,7 @@ export * as sensitivity from "./fig_sensitivity.ts";
 export * as copier from "./fig_copier.ts";
 /** Beyond the paper: the capacity a scale-out adds over time. */
 export * as elasticity from "./fig_elasticity.ts";
+/** `deno task sim` as a function: `sim.main(args)` (e.g. after registering a strategy). */
+export * as sim from "./sim.ts";
 export { type FigureOut, reproduce, type ReproduceOptions } from "./repro.ts";
 export type { ImageArea } from "./_params.ts";

@@ -56,6 +56,7 @@ export interface SimIo extends CommandIo {
 
 /** The JSON document of `--json` and `--out`. */
 export interface SimDocument {
+  /** What ran: the scenario, from the flags and the --scenario file. */
   scenario: Scenario;
   /** The profile's name and file, relative to the working directory. */
   profile: { name: string; path: string };
@@ -513,9 +514,17 @@ async function resolveInput(
   };
 }
 
+/** The process's own stdout and stderr: {@link main}'s default. */
+const PROCESS_IO: SimIo = {
+  stdout: (t) => writeAll(Deno.stdout, t),
+  stderr: (t) => writeAll(Deno.stderr, t),
+};
+
 /**
  * Runs the CLI and returns its exit status (the module's entry point calls
- * Deno.exit with it).
+ * Deno.exit with it). A script that registers its own strategies and then
+ * calls `main(Deno.args)` is `deno task sim` with them (registrations live in
+ * the process that made them).
  * @example
  * ```ts
  * import { main } from "./sim.ts";
@@ -524,7 +533,7 @@ async function resolveInput(
  * console.assert(code === 2 && err.includes("--nodes"));
  * ```
  */
-export async function main(args: string[], io: SimIo): Promise<number> {
+export async function main(args: string[], io: SimIo = PROCESS_IO): Promise<number> {
   const tty = io.tty ?? Deno.stderr.isTerminal();
   io = { ...io, tty };
   // Its issues (an unknown flag, a missing value, ...) are listed with the input's.
@@ -619,9 +628,5 @@ function naEmpty(rows: readonly object[]): object[] {
 }
 
 if (import.meta.main) {
-  const code = await main(Deno.args, {
-    stdout: (t) => writeAll(Deno.stdout, t),
-    stderr: (t) => writeAll(Deno.stderr, t),
-  });
-  Deno.exit(code);
+  Deno.exit(await main(Deno.args));
 }

@@ -134,6 +134,39 @@ Deno.test("README's 'Adding a strategy' example type-checks, registers a strateg
   assert.equal(Math.round(printed[0] as number), said);
 });
 
+Deno.test("a script that registers a strategy and calls experiments.sim.main is deno task sim with it", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "sim_registered_" });
+  const file = join(dir, "my_sim.ts");
+  const mod = JSON.stringify(pathToFileURL(join(ROOT, "mod.ts")).href);
+  Deno.writeTextFileSync(
+    file,
+    `import { experiments, nfsRoot, registerStrategy } from ${mod};\n` +
+      `registerStrategy("my-nfsroot", nfsRoot, { preinstalled: false, deployed: "never", writesImage: true });\n` +
+      "Deno.exit(await experiments.sim.main(Deno.args));\n",
+  );
+  const sim = (...args: string[]) => {
+    const out = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--frozen", "--config", join(ROOT, "deno.json"), file, ...args],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+  };
+  try {
+    const help = sim("--help");
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--strategy NAME +bare-metal \|.*\| my-nfsroot \(default bmcast\)/);
+    const run = sim("--strategy", "my-nfsroot", "--nodes", "2", "--image-gb", "10.35", "--json");
+    assert.equal(run.code, 0);
+    const doc = JSON.parse(run.stdout);
+    assert.deepEqual(doc.summary.map((s: { strategy: string }) => s.strategy), ["my-nfsroot"]);
+    assert.equal(doc.summary[0].nodes, 2);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 /** A type's reference in `deno doc --json`'s output, and where it is declared. */
 interface TypeRef {
   typeName: string;
@@ -376,7 +409,18 @@ Deno.test("each experiment's namespace in mod.ts carries its own description, no
   const figures = (ns.def?.elements ?? []).filter((e) => e.declarations[0].kind === "namespace");
   assert.deepEqual(
     figures.map((f) => f.name).sort(),
-    ["cassandra", "copier", "elasticity", "fleet", "rdma", "sensitivity", "startup", "storage"],
+    // The figures, and `deno task sim` as a function.
+    [
+      "cassandra",
+      "copier",
+      "elasticity",
+      "fleet",
+      "rdma",
+      "sensitivity",
+      "sim",
+      "startup",
+      "storage",
+    ],
   );
   for (const f of figures) {
     const doc = f.declarations[0].jsDoc?.doc ?? "";
