@@ -75,6 +75,14 @@ function param<T extends z.ZodTypeAny>(value: T, unit: Unit) {
     value,
     source: sourceText(),
     fieldSources: z.record(z.string(), sourceText()).optional(),
+  }, {
+    // A bare value (`"rpm": 15000`) or none: the form every parameter takes.
+    error: (i) =>
+      i.code === "invalid_type"
+        ? `must be { "value": ..., "source": "..." } (every parameter has a source): current value is ${
+          showValue(i.input)
+        }`
+        : undefined,
   }).strict().superRefine((p, ctx) => {
     const { value: v, fieldSources } = p as { value: unknown; fieldSources?: object };
     for (const field of Object.keys(fieldSources ?? {})) {

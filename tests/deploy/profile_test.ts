@@ -244,6 +244,25 @@ Deno.test("a parameter's source is required, text, and at least 3 characters; th
   });
 });
 
+Deno.test("a parameter given as a bare value or left out is told the form it takes, one issue per parameter", async () => {
+  const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  p.hdd.rpm = 15000;
+  p.image.copyScope = "all";
+  p.kvm.virtio = null;
+  delete p.cpu.vmExit;
+  const form = `must be { "value": ..., "source": "..." } (every parameter has a source)`;
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.deepEqual(e.issues, [
+      `cpu.vmExit: ${form}: current value is undefined`,
+      `hdd.rpm: ${form}: current value is 15000`,
+      `image.copyScope: ${form}: current value is "all"`,
+      `kvm.virtio: ${form}: current value is null`,
+    ]);
+    return true;
+  });
+});
+
 Deno.test("a profile file that cannot be read or parsed is a ProfileError naming the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
