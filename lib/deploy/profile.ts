@@ -85,14 +85,18 @@ function param<T extends z.ZodTypeAny>(value: T, unit: Unit) {
         : undefined,
   }).strict().superRefine((p, ctx) => {
     const { value: v, fieldSources } = p as { value: unknown; fieldSources?: object };
+    const fields = typeof v === "object" && v !== null ? Object.keys(v) : undefined;
     for (const field of Object.keys(fieldSources ?? {})) {
-      if (typeof v !== "object" || v === null || !Object.hasOwn(v, field)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["fieldSources", field],
-          message: "names no field of the value",
-        });
-      }
+      if (fields?.includes(field)) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: ["fieldSources", field],
+        message: `names no field of the value${
+          fields === undefined
+            ? ` (${showValue(v)} has no fields)`
+            : `${didYouMean(field, fields, JSON.stringify)} (it has: ${fields.join(", ")})`
+        }`,
+      });
     }
   });
   UNITS.set(schema, unit);

@@ -191,15 +191,18 @@ Deno.test("parameterUnit says each value's unit as the models take it, by dotted
   }
 });
 
-Deno.test("a field source must name a field of its parameter's value", async () => {
+Deno.test("a field source must name a field of its parameter's value: the issue names the closest fields and all of them", async () => {
   const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
   p.boot.params.fieldSources.nope = "a source for nothing";
   p.hdd.rpm.fieldSources = { x: "rpm is a number, it has no fields" };
+  p.vmm.copyPolicy.fieldSources = { idleTreshold: "a misspelt field's source" };
   assert.throws(() => parseProfile(p), (e: Error) => {
     assert.ok(e instanceof ProfileError);
     assert.deepEqual(e.issues.toSorted(), [
-      "boot.params.fieldSources.nope: names no field of the value",
-      "hdd.rpm.fieldSources.x: names no field of the value",
+      "boot.params.fieldSources.nope: names no field of the value (it has: readBytes, " +
+      "readRequests, sizes, sequentialFraction, regions, alignSectors, writes, phases, memoryBound)",
+      "hdd.rpm.fieldSources.x: names no field of the value (7200 has no fields)",
+      'vmm.copyPolicy.fieldSources.idleTreshold: names no field of the value, did you mean "idleThreshold"? (it has: kind, idleThreshold)',
     ]);
     return true;
   });
