@@ -1301,9 +1301,11 @@ function unknownKeyIssue(at: readonly PropertyKey[], key: string, rootKeys: stri
  * `"extends": "<path relative to this file>"` or a built-in profile's name
  * ("paper-2015", when no such file is beside it); it then holds only what
  * differs (its name and description, whole sections, or single parameters
- * of a section, each replacing the base's) and the result is validated as a
- * whole (with `checkImageSize: false`, all but its image's size, for a
- * caller that decides the run's image itself: see {@link parseProfile}).
+ * of a section, each replacing the base's; without a name of its own it is
+ * named after its file, `faster-disk.json`: "faster-disk") and the result
+ * is validated as a whole (with `checkImageSize: false`, all but its
+ * image's size, for a caller that decides the run's image itself: see
+ * {@link parseProfile}).
  * @throws ProfileError also when a file cannot be read or the chain of
  *   `extends` loops, so a caller reports every case alike; a misspelt
  *   `extends` is named first, and what the base would give is then not
@@ -1385,6 +1387,11 @@ async function readProfileJson(
     merged[key] = Object.hasOwn(sections, key) && isRecord(v) && isRecord(merged[key])
       ? { ...merged[key], ...v }
       : v;
+  }
+  // Without a name of its own, a profile is named after its file, not its base (whose
+  // name in outputs would hide the change).
+  if (!Object.hasOwn(own, "name")) {
+    merged.name = decodeURIComponent(url.pathname.split("/").at(-1)!).replace(/\.json$/, "");
   }
   return merged;
 }

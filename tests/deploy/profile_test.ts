@@ -324,6 +324,31 @@ Deno.test("a profile that extends another replaces whole sections or single para
   }
 });
 
+Deno.test("a profile file that extends another without a name of its own is named after its file, not its base; one with a name keeps it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const rpm = { hdd: { rpm: { value: 15000, source: "datasheet of a 15k drive" } } };
+    const write = (file: string, json: object) =>
+      Deno.writeTextFile(`${dir}/${file}`, JSON.stringify(json));
+    await write("15k rpm.json", { extends: "paper-2015", ...rpm });
+    await write("named.json", { extends: "paper-2015", name: "mine", ...rpm });
+    await write("deeper.json", { extends: "named.json" });
+    await write("renamed.json", { extends: "15k rpm.json", name: "renamed" });
+    const names = await Promise.all(
+      ["15k rpm", "named", "deeper", "renamed"].map(async (f) =>
+        (await loadProfile(`${dir}/${f}.json`)).name
+      ),
+    );
+    assert.deepEqual(names, ["15k rpm", "mine", "deeper", "renamed"]);
+    // The built-in profiles keep their own names.
+    assert.equal((await loadProfile(BUILTIN_PROFILE)).name, "paper-2015");
+    const ssd = new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url);
+    assert.equal((await loadProfile(ssd)).name, "paper-2015-ssd");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("extends that loops, names no file or is not a path is a ProfileError naming the file (and the built-in names it could give)", async () => {
   const dir = await Deno.makeTempDir();
   try {
