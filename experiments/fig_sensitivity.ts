@@ -18,6 +18,7 @@ import {
   csv,
   decimalNumber,
   decimalRule,
+  type FieldIssue,
   fieldIssue,
   intFlag,
   issuesError,
@@ -26,7 +27,7 @@ import {
   outDirIssue,
   parseFlags,
   progressLine,
-  rangeError,
+  showValue,
   textTable,
   writeOutputs,
 } from "../lib/_util/mod.ts";
@@ -53,6 +54,11 @@ interface Target {
   sections: readonly string[];
   /** Metrics shown, in order; absent: all of them. */
   metrics?: readonly string[];
+  /**
+   * The configuration's methods that have metrics (others run beside them,
+   * unmeasured); absent: the configuration has no methods.
+   */
+  methods?: readonly string[];
   /** The experiment's configurations (without the profile). */
   full: Record<string, unknown>;
   small: Record<string, unknown>;
@@ -101,13 +107,9 @@ export const CASSANDRA_METRICS = {
 export const TARGETS = {
   startup: {
     sections: ALL_BUT("infiniband", "cassandra"),
-    metrics: [
-      "image-copy total (s)",
-      "bmcast total (s)",
-      "nfsroot total (s)",
-      "kvm-nfs total (s)",
-      "image copy / BMcast (x)",
-    ],
+    // The paper's four methods: the others have no total to compare.
+    methods: startup.full.methods,
+    metrics: [...startup.full.methods.map((m) => `${m} total (s)`), "image copy / BMcast (x)"],
     full: { ...startup.full },
     small: { ...startup.small, methods: ["bmcast"] },
     smallPaths: ["hdd.rpm", "vmm.copyPolicy.idleThreshold", "installer.copyDepth"],
@@ -275,17 +277,42 @@ export function sourceKind(source: string): SourceKind {
 
 const WHAT = "run sensitivity";
 
-/** The figure's target, or a RangeError naming the figures. */
-function targetOf(figure: unknown = "startup"): Target {
-  if (typeof figure === "string" && Object.hasOwn(TARGETS, figure)) {
-    return TARGETS[figure as FigureName];
+/**
+ * Every issue of the figure and its configuration: a figure that is not one
+ * of {@link TARGETS}, a config that is no object, and, for a figure whose
+ * metrics are per method, methods it measures none of (a run would show
+ * nothing).
+ */
+function scopeIssues(params: Pick<SensitivityParams, "figure" | "config">): FieldIssue[] {
+  const { figure = "startup", config: c } = params;
+  const issues: FieldIssue[] = [];
+  if (!(typeof figure === "string" && Object.hasOwn(TARGETS, figure))) {
+    issues.push(
+      fieldIssue("figure", `one of ${Object.keys(TARGETS).join(", ")}`, showValue(figure)),
+    );
   }
-  throw rangeError(
-    WHAT,
-    "figure",
-    `one of ${Object.keys(TARGETS).join(", ")}`,
-    JSON.stringify(figure),
-  );
+  if (c !== undefined && (typeof c !== "object" || c === null || Array.isArray(c))) {
+    issues.push(fieldIssue("config", "an object", showValue(c)));
+  }
+  if (issues.length > 0) return issues;
+  const { full, methods: measured }: Target = TARGETS[figure];
+  const { methods } = { ...full, ...c };
+  if (
+    measured !== undefined && !(Array.isArray(methods) && methods.some((m) => measured.includes(m)))
+  ) {
+    const rule = `a list naming one or more of the methods the figure measures (${
+      measured.join(", ")
+    })`;
+    issues.push(fieldIssue("config.methods", rule, showValue(methods)));
+  }
+  return issues;
+}
+
+/** The figure's target, or a RangeError naming every {@link scopeIssues} issue. */
+function targetOf(params: Pick<SensitivityParams, "figure" | "config">): Target {
+  const issues = scopeIssues(params);
+  if (issues.length > 0) throw issuesError(WHAT, issues);
+  return TARGETS[params.figure ?? "startup"];
 }
 
 /**
@@ -301,16 +328,12 @@ function targetOf(figure: unknown = "startup"): Target {
 export function configOf(
   params: Pick<SensitivityParams, "figure" | "config">,
 ): Record<string, unknown> {
-  const c = params.config;
-  if (c !== undefined && (typeof c !== "object" || c === null || Array.isArray(c))) {
-    throw rangeError(WHAT, "config", "an object", JSON.stringify(c));
-  }
-  return { ...targetOf(params.figure).full, ...c };
+  return { ...targetOf(params).full, ...params.config };
 }
 
 /** The figure's metrics shown, by name, from one run of its experiment. */
 async function metrics(profile: Profile, params: VaryOptions): Promise<Record<string, number>> {
-  const target = targetOf(params.figure);
+  const target = targetOf(params);
   const got = await target.run(configOf(params), profile);
   const shown = target.metrics ?? Object.keys(got);
   return Object.fromEntries(shown.filter((m) => m in got).map((m) => [m, got[m]]));
@@ -460,9 +483,10 @@ const RULES: ParamRules<SensitivityParams> = {
  * Runs the figure's experiment (startup, Cassandra, storage or RDMA) with
  * the profile as it is, with two more seeds (the noise), then once per
  * parameter changed.
- * @throws RangeError for an unknown parameter or figure, a step outside (0,
- * 1), workers not an integer >= 1, a profile that is not one, or an empty
- * or unknown path list (every one listed)
+ * @throws RangeError for an unknown parameter or figure, a config that is
+ * no object or (startup) has none of the methods measured, a step outside
+ * (0, 1), workers not an integer >= 1, a profile that is not one, or an
+ * empty or unknown path list (every one listed)
  * @example
  * ```ts
  * import { run } from "./fig_sensitivity.ts";
@@ -479,8 +503,9 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   }
   const lanes = numberIssue("workers", params.workers ?? 1, { min: 1, integer: true });
   if (lanes !== undefined) issues.push(lanes);
+  issues.push(...scopeIssues(params));
   if (issues.length > 0) throw issuesError(WHAT, issues);
-  const target = targetOf(params.figure);
+  const target = targetOf(params);
   const config = configOf(params);
   const profile = params.profile ?? await loadProfile(BUILTIN_PROFILE);
   const known = numericParameters(profile);
@@ -672,13 +697,7 @@ if (import.meta.main) {
   }
   const top = intFlag("top", flags.top, { min: 1, fallback: 15 }, issues);
   const figure = flags.figure as FigureName;
-  if (!Object.hasOwn(TARGETS, figure)) {
-    issues.push(
-      `--figure: must be one of ${Object.keys(TARGETS).join(", ")}: current value is ${
-        JSON.stringify(flags.figure)
-      }`,
-    );
-  }
+  issues.push(...scopeIssues({ figure }).map((i) => `--${i.field}: ${i.message}`));
   const profile = await loadProfile(BUILTIN_PROFILE);
   issues.push(...unknownPaths(profile, flags.path ?? []).map((i) => `--path: ${i}`));
   // A path given twice would be varied twice (run refuses it): named here, with the rest.

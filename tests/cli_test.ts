@@ -417,6 +417,23 @@ Deno.test("sim --profile with a disk smaller than its own image runs with a smal
   }
 });
 
+Deno.test("sim names a --profile file that extends another without a name of its own by its file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "faster-disk.json");
+    const rpm = { value: 15000, source: "datasheet of a 15k drive" };
+    Deno.writeTextFileSync(file, JSON.stringify({ extends: "paper-2015", hdd: { rpm } }));
+    const args = ["--strategy", "bare-metal", "--profile", file, "--image-gb", "12"];
+    const text = await sim(...args);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^profile faster-disk, seed 1;/m);
+    const json = JSON.parse((await sim(...args, "--json")).stdout) as SimDocument;
+    assert.equal(json.profile.name, "faster-disk");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sim rejects --image-gb with image.bytes, and --sweep given twice, rather than ignoring one", async () => {
   const r = await sim(
     "--image-gb",

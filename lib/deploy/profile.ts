@@ -75,16 +75,28 @@ function param<T extends z.ZodTypeAny>(value: T, unit: Unit) {
     value,
     source: sourceText(),
     fieldSources: z.record(z.string(), sourceText()).optional(),
+  }, {
+    // A bare value (`"rpm": 15000`) or none: the form every parameter takes.
+    error: (i) =>
+      i.code === "invalid_type"
+        ? `must be { "value": ..., "source": "..." } (every parameter has a source): current value is ${
+          showValue(i.input)
+        }`
+        : undefined,
   }).strict().superRefine((p, ctx) => {
     const { value: v, fieldSources } = p as { value: unknown; fieldSources?: object };
+    const fields = typeof v === "object" && v !== null ? Object.keys(v) : undefined;
     for (const field of Object.keys(fieldSources ?? {})) {
-      if (typeof v !== "object" || v === null || !Object.hasOwn(v, field)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["fieldSources", field],
-          message: "names no field of the value",
-        });
-      }
+      if (fields?.includes(field)) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: ["fieldSources", field],
+        message: `names no field of the value${
+          fields === undefined
+            ? ` (${showValue(v)} has no fields)`
+            : `${didYouMean(field, fields, JSON.stringify)} (it has: ${fields.join(", ")})`
+        }`,
+      });
     }
   });
   UNITS.set(schema, unit);
@@ -1289,9 +1301,11 @@ function unknownKeyIssue(at: readonly PropertyKey[], key: string, rootKeys: stri
  * `"extends": "<path relative to this file>"` or a built-in profile's name
  * ("paper-2015", when no such file is beside it); it then holds only what
  * differs (its name and description, whole sections, or single parameters
- * of a section, each replacing the base's) and the result is validated as a
- * whole (with `checkImageSize: false`, all but its image's size, for a
- * caller that decides the run's image itself: see {@link parseProfile}).
+ * of a section, each replacing the base's; without a name of its own it is
+ * named after its file, `faster-disk.json`: "faster-disk") and the result
+ * is validated as a whole (with `checkImageSize: false`, all but its
+ * image's size, for a caller that decides the run's image itself: see
+ * {@link parseProfile}).
  * @throws ProfileError also when a file cannot be read or the chain of
  *   `extends` loops, so a caller reports every case alike; a misspelt
  *   `extends` is named first, and what the base would give is then not
@@ -1373,6 +1387,11 @@ async function readProfileJson(
     merged[key] = Object.hasOwn(sections, key) && isRecord(v) && isRecord(merged[key])
       ? { ...merged[key], ...v }
       : v;
+  }
+  // Without a name of its own, a profile is named after its file, not its base (whose
+  // name in outputs would hide the change).
+  if (!Object.hasOwn(own, "name")) {
+    merged.name = decodeURIComponent(url.pathname.split("/").at(-1)!).replace(/\.json$/, "");
   }
   return merged;
 }

@@ -191,15 +191,18 @@ Deno.test("parameterUnit says each value's unit as the models take it, by dotted
   }
 });
 
-Deno.test("a field source must name a field of its parameter's value", async () => {
+Deno.test("a field source must name a field of its parameter's value: the issue names the closest fields and all of them", async () => {
   const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
   p.boot.params.fieldSources.nope = "a source for nothing";
   p.hdd.rpm.fieldSources = { x: "rpm is a number, it has no fields" };
+  p.vmm.copyPolicy.fieldSources = { idleTreshold: "a misspelt field's source" };
   assert.throws(() => parseProfile(p), (e: Error) => {
     assert.ok(e instanceof ProfileError);
     assert.deepEqual(e.issues.toSorted(), [
-      "boot.params.fieldSources.nope: names no field of the value",
-      "hdd.rpm.fieldSources.x: names no field of the value",
+      "boot.params.fieldSources.nope: names no field of the value (it has: readBytes, " +
+      "readRequests, sizes, sequentialFraction, regions, alignSectors, writes, phases, memoryBound)",
+      "hdd.rpm.fieldSources.x: names no field of the value (7200 has no fields)",
+      'vmm.copyPolicy.fieldSources.idleTreshold: names no field of the value, did you mean "idleThreshold"? (it has: kind, idleThreshold)',
     ]);
     return true;
   });
@@ -239,6 +242,25 @@ Deno.test("a parameter's source is required, text, and at least 3 characters; th
       `hdd.rpm.source: a source must be at least 3 characters ${where}: current value is "x"`,
       `hdd.averageSeek.source: a source must be text ${where}: current value is 5`,
       `kvm.virtio.fieldSources.hostWakeup: a source must be at least 3 characters ${where}: current value is "y"`,
+    ]);
+    return true;
+  });
+});
+
+Deno.test("a parameter given as a bare value or left out is told the form it takes, one issue per parameter", async () => {
+  const p = JSON.parse(await Deno.readTextFile(BUILTIN_PROFILE));
+  p.hdd.rpm = 15000;
+  p.image.copyScope = "all";
+  p.kvm.virtio = null;
+  delete p.cpu.vmExit;
+  const form = `must be { "value": ..., "source": "..." } (every parameter has a source)`;
+  assert.throws(() => parseProfile(p), (e: Error) => {
+    assert.ok(e instanceof ProfileError, String(e));
+    assert.deepEqual(e.issues, [
+      `cpu.vmExit: ${form}: current value is undefined`,
+      `hdd.rpm: ${form}: current value is 15000`,
+      `image.copyScope: ${form}: current value is "all"`,
+      `kvm.virtio: ${form}: current value is null`,
     ]);
     return true;
   });
@@ -297,6 +319,31 @@ Deno.test("a profile that extends another replaces whole sections or single para
       ]);
       return true;
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a profile file that extends another without a name of its own is named after its file, not its base; one with a name keeps it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const rpm = { hdd: { rpm: { value: 15000, source: "datasheet of a 15k drive" } } };
+    const write = (file: string, json: object) =>
+      Deno.writeTextFile(`${dir}/${file}`, JSON.stringify(json));
+    await write("15k rpm.json", { extends: "paper-2015", ...rpm });
+    await write("named.json", { extends: "paper-2015", name: "mine", ...rpm });
+    await write("deeper.json", { extends: "named.json" });
+    await write("renamed.json", { extends: "15k rpm.json", name: "renamed" });
+    const names = await Promise.all(
+      ["15k rpm", "named", "deeper", "renamed"].map(async (f) =>
+        (await loadProfile(`${dir}/${f}.json`)).name
+      ),
+    );
+    assert.deepEqual(names, ["15k rpm", "mine", "deeper", "renamed"]);
+    // The built-in profiles keep their own names.
+    assert.equal((await loadProfile(BUILTIN_PROFILE)).name, "paper-2015");
+    const ssd = new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url);
+    assert.equal((await loadProfile(ssd)).name, "paper-2015-ssd");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -208,6 +208,30 @@ Deno.test("sensitivity: an unknown figure or parameter, bad workers, an empty pa
   );
 });
 
+Deno.test("sensitivity refuses, before any run, a startup configuration without a method it measures, every issue listed", async () => {
+  const measured = "image-copy, bmcast, nfsroot, kvm-nfs";
+  for (const methods of [["kvm-local"], ["bare-metal", "bmcast-multicast"]]) {
+    await assert.rejects(
+      run({ ...small, config: { ...small.config, methods } }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message === "Cannot run sensitivity: 'config.methods' must be a list naming one or " +
+            `more of the methods the figure measures (${measured}): current value is ${
+              JSON.stringify(methods)
+            }`,
+    );
+  }
+  await assert.rejects(
+    run({ ...small, step: 2, config: { methods: ["kvm-local"] } }),
+    (e: Error) => /'step' must be .*; 'config\.methods' must be/.test(e.message),
+  );
+  // A method it measures beside one it does not runs (see the registered strategy above).
+  assert.deepEqual(configOf({ config: { methods: ["kvm-local", "bmcast"] } }).methods, [
+    "kvm-local",
+    "bmcast",
+  ]);
+});
+
 Deno.test("deno task sensitivity prints the table, writes CSV and JSON, and rejects bad input with exit 2", async () => {
   const dir = await Deno.makeTempDir();
   try {
