@@ -39,7 +39,6 @@ import {
   numericParameters,
   type Profile,
   ProfileError,
-  startupStrategy,
 } from "../lib/scenario/mod.ts";
 import type { BarRow } from "../lib/plot/mod.ts";
 import * as startup from "./fig_startup.ts";
@@ -55,8 +54,8 @@ interface Target {
   /** Metrics shown, in order; absent: all of them. */
   metrics?: readonly string[];
   /**
-   * The configuration's methods that have metrics (others run beside them,
-   * unmeasured); absent: the configuration has no methods.
+   * The methods that have metrics, the only ones its configuration may
+   * name; absent: the configuration has no methods.
    */
   methods?: readonly string[];
   /** The experiment's configurations (without the profile). */
@@ -166,11 +165,7 @@ export interface SensitivityParams {
   step: number;
   /** Profile paths to change (at least one); absent: every number in the figure's sections. */
   paths?: string[];
-  /**
-   * Parallel workers (each a full simulation), an integer >= 1; with a
-   * registered (not built-in) startup method every run stays in this
-   * thread, where it is known. @default 1
-   */
+  /** Parallel workers (each a full simulation), an integer >= 1. @default 1 */
   workers?: number;
   /** The hardware profile. @default the built-in profile */
   profile?: Profile;
@@ -280,8 +275,8 @@ const WHAT = "run sensitivity";
 /**
  * Every issue of the figure and its configuration: a figure that is not one
  * of {@link TARGETS}, a config that is no object, and, for a figure whose
- * metrics are per method, methods it measures none of (a run would show
- * nothing).
+ * metrics are per method, a method it does not measure (its runs would
+ * show nothing).
  */
 function scopeIssues(params: Pick<SensitivityParams, "figure" | "config">): FieldIssue[] {
   const { figure = "startup", config: c } = params;
@@ -298,9 +293,10 @@ function scopeIssues(params: Pick<SensitivityParams, "figure" | "config">): Fiel
   const { full, methods: measured }: Target = TARGETS[figure];
   const { methods } = { ...full, ...c };
   if (
-    measured !== undefined && !(Array.isArray(methods) && methods.some((m) => measured.includes(m)))
+    measured !== undefined &&
+    !(Array.isArray(methods) && methods.length > 0 && methods.every((m) => measured.includes(m)))
   ) {
-    const rule = `a list naming one or more of the methods the figure measures (${
+    const rule = `a list of one or more of the methods the figure measures (${
       measured.join(", ")
     })`;
     issues.push(fieldIssue("config.methods", rule, showValue(methods)));
@@ -484,7 +480,7 @@ const RULES: ParamRules<SensitivityParams> = {
  * the profile as it is, with two more seeds (the noise), then once per
  * parameter changed.
  * @throws RangeError for an unknown parameter or figure, a config that is
- * no object or (startup) has none of the methods measured, a step outside
+ * no object or (startup) names a method it does not measure, a step outside
  * (0, 1), workers not an integer >= 1, a profile that is not one, or an
  * empty or unknown path list (every one listed)
  * @example
@@ -535,11 +531,8 @@ export async function run(params: SensitivityParams = full): Promise<Sensitivity
   const plain = { ...rest, config };
   let done = 0;
   const tick = (path: string) => onProgress?.(++done, paths.length, path);
-  // A registered strategy exists only in this thread: its runs stay here.
-  const methods = (config as { methods?: string[] }).methods ?? [];
-  const here = methods.some((m) => !startupStrategy(m).builtIn);
   // Interleaved shares, so slow and fast parameters spread over the workers.
-  const n = here ? 1 : Math.max(1, Math.min(workers, paths.length));
+  const n = Math.max(1, Math.min(workers, paths.length));
   const shares = Array.from({ length: n }, (_, w) => paths.filter((_, i) => i % n === w));
   const parts = n === 1
     ? [await varyEach(profile, { ...plain, paths, baseline }, tick)]
