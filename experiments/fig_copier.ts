@@ -42,6 +42,7 @@ import {
   type CopyPolicyConfig,
   CopyPolicySchema,
   type Profile,
+  rateBurstIssue,
   readProfileInput,
   values,
 } from "../lib/scenario/mod.ts";
@@ -307,9 +308,6 @@ export function caseIssues(
   options: { profile?: Profile; names?: readonly string[] } = {},
 ): string[] {
   const issues: string[] = [];
-  const chunk = options.profile === undefined
-    ? undefined
-    : options.profile.vmm.chunkSectors.value * 512;
   const vmm = options.profile === undefined ? undefined : values(options.profile.vmm);
   cases.forEach((c, i) => {
     const name = options.names?.[i] ?? `cases[${i}]`;
@@ -321,13 +319,10 @@ export function caseIssues(
       issues.push(`${field(`policy.${e.path.join(".") || "kind"}`)}: ${e.message}`);
     }
     const p = r.success ? r.data : undefined;
-    if (p?.kind === "rate" && chunk !== undefined && p.burstBytes < chunk) {
-      issues.push(
-        `${
-          field("policy.burstBytes")
-        }: must be >= the profile's copy chunk (vmm.chunkSectors: ${chunk} bytes), or the copier never copies: current value is ${p.burstBytes}`,
-      );
-    }
+    const burst = p?.kind === "rate" && vmm !== undefined
+      ? rateBurstIssue("burstBytes", p.burstBytes, vmm)
+      : undefined;
+    if (burst !== undefined) issues.push(`${field("policy.burstBytes")}: ${burst.message}`);
     if (c.order !== undefined && !ORDERS.includes(c.order)) {
       issues.push(
         `${field("order")}: must be one of ${ORDERS.join(", ")}: current value is ${

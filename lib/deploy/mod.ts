@@ -28,6 +28,7 @@ export {
   profileImageIssue,
   profileIssue,
   ProfileSchema,
+  rateBurstIssue,
   type SectionName,
   SSD_MACHINES,
   ssdOf,

@@ -683,12 +683,10 @@ function crossIssue(
   });
 }
 
-/**
- * BMcast's copier (lib/vmm BackgroundCopier) in the VMM's memory: it holds `vmm.pipeline`
- * chunks fetched ahead and the one it writes, each `vmm.chunkSectors` sectors, in the VMM's
- * memory above its image (lib/vmm Vmm: the image takes the first quarter); a rate policy's
- * bucket must hold one chunk, or the copier never copies.
- */
+// BMcast's copier (lib/vmm BackgroundCopier) in the VMM's memory: it holds `vmm.pipeline`
+// chunks fetched ahead and the one it writes, each `vmm.chunkSectors` sectors, in the VMM's
+// memory above its image (lib/vmm Vmm: the image takes the first quarter); a rate policy's
+// bucket must hold one chunk, or the copier never copies.
 /**
  * The VMM's memory above its image (lib/vmm Vmm: the image takes the first
  * quarter), where BMcast's copier keeps its buffers, bytes.
@@ -731,6 +729,33 @@ export function copyPipelineIssue(
   );
 }
 
+/**
+ * The issue of a rate copy policy's bucket, `burstBytes`, named `field`,
+ * unless it holds one copy chunk (else the copier never copies), as the
+ * profile's own `vmm.copyPolicy` must; undefined when it does.
+ * @example
+ * ```ts
+ * import { rateBurstIssue } from "./profile.ts";
+ * console.assert(rateBurstIssue("burstBytes", 4 << 20, { chunkSectors: 8192 }) === undefined);
+ * console.assert(rateBurstIssue("burstBytes", 1e6, { chunkSectors: 8192 })?.message.startsWith(
+ *   "must be >= the copy chunk (vmm.chunkSectors: 8192 x 512 = 4194304 bytes)",
+ * ));
+ * ```
+ */
+export function rateBurstIssue(
+  field: string,
+  burstBytes: number,
+  vmm: { chunkSectors: number },
+): FieldIssue | undefined {
+  const chunkBytes = vmm.chunkSectors * 512;
+  if (burstBytes >= chunkBytes) return undefined;
+  return fieldIssue(
+    field,
+    `>= the copy chunk (vmm.chunkSectors: ${vmm.chunkSectors} x 512 = ${chunkBytes} bytes), or the copier never copies`,
+    burstBytes,
+  );
+}
+
 function vmmIssues(v: z.infer<typeof sections.vmm> | undefined, ctx: z.RefinementCtx): void {
   const chunk = v?.chunkSectors?.value, pipeline = v?.pipeline?.value;
   const memory = v?.memoryBytes?.value;
@@ -760,13 +785,14 @@ function vmmIssues(v: z.infer<typeof sections.vmm> | undefined, ctx: z.Refinemen
   const policy = v?.copyPolicy?.value;
   if (whole(chunk) && isRecord(policy) && policy.kind === "rate") {
     const burst = policy.burstBytes;
-    if (typeof burst === "number" && burst > 0 && burst < chunk * 512) {
+    const issue = typeof burst === "number" && burst > 0
+      ? rateBurstIssue("vmm.copyPolicy", burst, { chunkSectors: chunk })
+      : undefined;
+    if (typeof burst === "number" && issue !== undefined) {
       crossIssue(
         ctx,
         "vmm.copyPolicy",
-        `must be >= the copy chunk (vmm.chunkSectors: ${chunk} x 512 = ${
-          chunk * 512
-        } bytes), or the copier never copies: current value is ${burst}`,
+        issue.message,
         {
           "vmm.chunkSectors": `must be <= ${
             Math.floor(burst / 512)

@@ -39,7 +39,7 @@ import {
   type GuestCpus,
   runBoot,
 } from "../workload/mod.ts";
-import { copyPipelineIssue, values, VMM_MEMORY_END } from "./profile.ts";
+import { copyPipelineIssue, rateBurstIssue, values, VMM_MEMORY_END } from "./profile.ts";
 import { ABAR, AHCI_VECTOR, guestCpus, guestDriver, type Node, type World } from "./world.ts";
 
 /** One phase of a startup: its start and end in simulated time (ns). */
@@ -417,17 +417,13 @@ function bmcastFed(
  */
 function copierFitIssues(w: World, options: StartupOptions, known: FieldIssue[]): FieldIssue[] {
   const v = values(w.profile.vmm);
-  const chunkBytes = v.chunkSectors * 512;
   const clean = (f: string) => !known.some((i) => i.field === f || i.field.startsWith(`${f}.`));
   const issues: FieldIssue[] = [];
   const p = options.copyPolicy;
-  if (p?.kind === "rate" && clean("copyPolicy") && p.burstBytes < chunkBytes) {
-    issues.push(fieldIssue(
-      "copyPolicy.burstBytes",
-      `>= the profile's copy chunk (vmm.chunkSectors: ${v.chunkSectors} x 512 = ${chunkBytes} bytes), or the copier never copies`,
-      p.burstBytes,
-    ));
-  }
+  const burst = p?.kind === "rate" && clean("copyPolicy")
+    ? rateBurstIssue("copyPolicy.burstBytes", p.burstBytes, v)
+    : undefined;
+  if (burst !== undefined) issues.push(burst);
   const pipeline = options.copyPipeline;
   if (pipeline !== undefined && clean("copyPipeline")) {
     const issue = copyPipelineIssue("copyPipeline", pipeline, v);

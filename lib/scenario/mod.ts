@@ -32,6 +32,7 @@ export {
   profileImageIssue,
   profileIssue,
   ProfileSchema,
+  rateBurstIssue,
   SERVER,
   serverHost,
   serverOutage,

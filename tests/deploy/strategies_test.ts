@@ -193,7 +193,7 @@ Deno.test("a BMcast strategy refuses a misspelt option and a bad copy policy whe
       }),
     {
       name: "RangeError",
-      message: "Cannot start bmcast: 'copyPolicy.burstBytes' must be >= the profile's copy chunk " +
+      message: "Cannot start bmcast: 'copyPolicy.burstBytes' must be >= the copy chunk " +
         "(vmm.chunkSectors: 8192 x 512 = 4194304 bytes), or the copier never copies: current value " +
         "is 1000; 'copyPipeline' must be <= 47 to keep the copier's buffers, (copyPipeline + 1) x " +
         "4194304 bytes, in the VMM's memory above its image (3/4 of vmm.memoryBytes: 201326592 " +

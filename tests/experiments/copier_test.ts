@@ -89,7 +89,7 @@ Deno.test("copier: bad cases and windows are rejected with every issue listed", 
     }),
     (e: Error) =>
       e instanceof RangeError && /\(7 issues\)/.test(e.message) &&
-      /cases\[4\]\.policy\.burstBytes: must be >= the profile's copy chunk/.test(e.message) &&
+      /cases\[4\]\.policy\.burstBytes: must be >= the copy chunk/.test(e.message) &&
       /cases\[3\]: the same copier as cases\[2\] \(idle 50 ms, 3 ahead\)/.test(e.message) &&
       /seeds: must be an integer in \[1, 20\]: current value is 0/.test(e.message) &&
       /cases\[0\]\.policy\.idleThreshold:/.test(e.message) &&
@@ -261,7 +261,7 @@ Deno.test("deno task copier prints the table and writes CSV, JSON and SVG; bad i
     assert.equal(tiny.code, 2, tiny.stderr);
     assert.match(
       tiny.stderr,
-      /--policy "rate:bytesPerSecond=1e6,burstBytes=1e6": burstBytes: must be >= the profile's copy chunk \(vmm\.chunkSectors: 4194304 bytes\)/,
+      /--policy "rate:bytesPerSecond=1e6,burstBytes=1e6": burstBytes: must be >= the copy chunk \(vmm\.chunkSectors: 8192 x 512 = 4194304 bytes\)/,
     );
     assert.throws(() => Deno.statSync(join(dir, "tiny")));
 
