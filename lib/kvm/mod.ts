@@ -5,10 +5,12 @@
  * per reason, background timer/IPI exits that steal guest time; a virtio-blk
  * disk whose per-request path (guest driver, notification exit, host thread,
  * host block layer, interrupt injection and EOI) runs on a host disk or on a
- * remote image file with a local write overlay (KVM/NFS); and VT-d
- * assignment of the InfiniBand HCA (IOTLB, EPT-mapped doorbells, polling on
- * a vCPU). Every cost is an option; differences from bare metal come from
- * these mechanisms, never from a factor.
+ * remote image file with a local write overlay (KVM/NFS). The VT-d
+ * assignment of the InfiniBand HCA (KVM/Pass) is composed in lib/deploy
+ * (rdma.ts): the HCA's own `iommu` option remaps each DMA, doorbells reach
+ * it through EPT without an exit, and polling runs on a vCPU. Every cost is
+ * an option; differences from bare metal come from these mechanisms, never
+ * from a factor.
  *
  * Deliberately not modelled: guest scheduling and vCPU overcommit, emulated
  * (non-virtio) devices, vhost-net and the guest's network stack, live
@@ -48,14 +50,3 @@ export {
   type RemoteImageFileSettings,
   type RemoteImageFileStats,
 } from "./image_file.ts";
-export {
-  assignHca,
-  type AssignHcaOptions,
-  type HcaAssignment,
-  Iommu,
-  type IommuOptions,
-  type IommuStats,
-  type RdmaDmaLayout,
-  type RdmaDmaPath,
-  rdmaDmaTrace,
-} from "./passthrough.ts";
