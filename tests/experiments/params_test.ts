@@ -144,8 +144,10 @@ Deno.test("experiment params: a profile given must be a profile, whatever its ru
   assert.equal((await runProfile({}))?.name, profile.name);
 });
 
-/** Each experiment's run, the quick configuration, and how its errors read. */
-const EXPERIMENTS = Object.entries(experiments).filter(([, m]) => typeof m === "object") as [
+/** Each experiment's run, the quick configuration, and how its errors read (`sim` is a CLI). */
+const EXPERIMENTS = Object.entries(experiments).filter(([, m]) =>
+  typeof m === "object" && "run" in m
+) as [
   string,
   { run: (p: unknown) => Promise<unknown>; small: object },
 ][];
