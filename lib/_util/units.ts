@@ -13,10 +13,10 @@ export type Lba = number;
 /** A guest-physical address (identity-mapped to host-physical under BMcast). */
 export type Gpa = number;
 
-/** Nanoseconds per microsecond, millisecond and second. */
-export const NS_PER_US = 1_000;
+/** Nanoseconds per microsecond. */
+const NS_PER_US = 1_000;
 /** Nanoseconds per millisecond. */
-export const NS_PER_MS = 1_000_000;
+const NS_PER_MS = 1_000_000;
 /** Nanoseconds per second. */
 export const NS_PER_S = 1_000_000_000;
 
