@@ -64,13 +64,8 @@ export const OPERATION_COLORS: Readonly<Record<string, string>> = {
 /**
  * Normalises a system label to its canonical key: "KVM/Local" -> "kvm-local",
  * "Bare-metal" -> "bare-metal", "BMcast (deploy)" -> "bmcast-deploy".
- * @example
- * ```ts
- * import { systemKey } from "./theme.ts";
- * console.assert(systemKey("KVM/Local") === "kvm-local");
- * ```
  */
-export function systemKey(name: string): string {
+function systemKey(name: string): string {
   return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
