@@ -108,7 +108,6 @@ export {
   type CompareInput,
   type Comparison,
   loadReference,
-  REFERENCE_FILE,
   type SeedSpread,
   spreadOverSeeds,
 } from "./compare.ts";
