@@ -2,6 +2,7 @@
  * Units used across the toolkit. Simulated time is an integer number of
  * nanoseconds (`SimTime`), so sums never drift; sizes are integer bytes.
  * The aliases document intent; {@link assertSimTime} guards the edges.
+ * @module
  */
 
 /** Simulated time or duration in integer nanoseconds. */

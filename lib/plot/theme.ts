@@ -2,6 +2,7 @@
  * Colours and page style shared by every figure, so a system keeps its colour
  * across the startup, throughput and bar figures, and paper values always look
  * the same (outlined or marked with a black tick) next to simulated ones.
+ * @module
  */
 
 /** Page style: white background, black text (PNG export is otherwise transparent). */
