@@ -88,7 +88,7 @@
  *   `chunksGivenUp`); the copy then never completes, so the VMM does not
  *   de-virtualize.
  *
- * Simplifications (the paper's text is unavailable, see paper.md): one
+ * Simplifications (the paper's own text was not at hand to check them): one
  * mediator per HBA, command tables are read in place (no copy against
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
  * rather than on an interrupt.
