@@ -1,7 +1,9 @@
 /**
  * Units used across the toolkit. Simulated time is an integer number of
  * nanoseconds (`SimTime`), so sums never drift; sizes are integer bytes.
- * The aliases document intent; {@link assertSimTime} guards the edges.
+ * The aliases document intent; at the edges, {@link seconds}, {@link millis}
+ * and {@link micros} round to whole ns, and the kernel (lib/sim) refuses a
+ * delay that is not a whole number of ns >= 0.
  * @module
  */
 
