@@ -1,7 +1,7 @@
 /**
- * Import rules (design.md): one direction between parts, other parts only
- * through a folder's mod.ts, and the guest stays unmodified (never sees a
- * VMM). Scans every import specifier under lib/.
+ * Import rules (README.md, "Architecture"): one direction between parts,
+ * other parts only through a folder's mod.ts, and the guest stays unmodified
+ * (never sees a VMM). Scans every import specifier under lib/.
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";

@@ -2,6 +2,7 @@
  * One paper-vs-simulation comparison: the row `compare()` (lib/scenario)
  * builds and the tables and figures of lib/plot draw. It lives here because
  * plot may see only result rows, not the scenario layer.
+ * @module
  */
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Error helpers for the three failure tiers (see design.md): API misuse
- * throws a RangeError/TypeError naming the field and value; a broken model
- * invariant throws {@link InvariantError}.
+ * Error helpers. API misuse throws a RangeError/TypeError naming the field
+ * and value; a broken model invariant (a bug in the model, not in the input)
+ * throws {@link InvariantError}.
+ * @module
  */
 
 /** Thrown when a model invariant is broken (a bug in the model, not in the input). */

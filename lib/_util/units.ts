@@ -1,7 +1,10 @@
 /**
  * Units used across the toolkit. Simulated time is an integer number of
  * nanoseconds (`SimTime`), so sums never drift; sizes are integer bytes.
- * The aliases document intent; {@link assertSimTime} guards the edges.
+ * The aliases document intent; at the edges, {@link seconds}, {@link millis}
+ * and {@link micros} round to whole ns, and the kernel (lib/sim) refuses a
+ * delay that is not a whole number of ns >= 0.
+ * @module
  */
 
 /** Simulated time or duration in integer nanoseconds. */
@@ -13,10 +16,10 @@ export type Lba = number;
 /** A guest-physical address (identity-mapped to host-physical under BMcast). */
 export type Gpa = number;
 
-/** Nanoseconds per microsecond, millisecond and second. */
-export const NS_PER_US = 1_000;
+/** Nanoseconds per microsecond. */
+const NS_PER_US = 1_000;
 /** Nanoseconds per millisecond. */
-export const NS_PER_MS = 1_000_000;
+const NS_PER_MS = 1_000_000;
 /** Nanoseconds per second. */
 export const NS_PER_S = 1_000_000_000;
 

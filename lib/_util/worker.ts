@@ -1,4 +1,7 @@
-/** Independent simulations in parallel: one exported function run in a module worker. */
+/**
+ * Independent simulations in parallel: one exported function run in a module worker.
+ * @module
+ */
 
 /** What {@link callInWorker} runs: which export of which module, with what. */
 export interface WorkerCall {

@@ -156,7 +156,7 @@ export function vmCpuTime(vm: KvmVm): CpuTime {
 }
 
 /** The guest's cores under KVM (one per vCPU). */
-export function vmGuestCpus(w: World, vm: KvmVm): GuestCpus {
+function vmGuestCpus(w: World, vm: KvmVm): GuestCpus {
   return new GuestCpus(w.sim, { cpu: vmCpuTime(vm), cores: vm.vcpus.length });
 }
 

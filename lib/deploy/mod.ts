@@ -10,7 +10,6 @@
 export {
   applyOverrides,
   BUILTIN_PROFILE,
-  copierRoomBytes,
   copyPipelineIssue,
   imageSizeIssue,
   type ImageSizeRange,
@@ -30,7 +29,6 @@ export {
   ProfileSchema,
   rateBurstIssue,
   type SectionName,
-  SSD_MACHINES,
   ssdOf,
   values,
 } from "./profile.ts";
@@ -63,7 +61,6 @@ export {
   firmwareReboot,
   imageCopy,
   imageCopyMulticast,
-  imageSource,
   type LocalOs,
   nfsRoot,
   type PhaseSpan,
@@ -92,14 +89,9 @@ export {
   type KvmStartupResult,
   startKvm,
   vmCpuTime,
-  vmGuestCpus,
 } from "./kvm.ts";
 export {
-  HCA_UAR_BASE,
-  type IbSetup,
-  infiniband,
   RDMA_CPU,
-  RDMA_SYSTEMS,
   rdmaLatency,
   type RdmaNode,
   type RdmaOptions,

@@ -356,7 +356,7 @@ const objects = {
 };
 
 /** The machines whose disk a profile's `ssd` section is: the nodes, the image servers, or both. */
-export const SSD_MACHINES = ["nodes", "server", "all"] as const;
+const SSD_MACHINES = ["nodes", "server", "all"] as const;
 
 /**
  * The `ssd` section if it is the disk of `machine`, else undefined (the
@@ -689,21 +689,17 @@ function crossIssue(
 // bucket must hold one chunk, or the copier never copies.
 /**
  * The VMM's memory above its image (lib/vmm Vmm: the image takes the first
- * quarter), where BMcast's copier keeps its buffers, bytes.
- * @example
- * ```ts
- * import { copierRoomBytes } from "./profile.ts";
- * console.assert(copierRoomBytes(256 << 20) === 192 << 20);
- * ```
+ * quarter), where BMcast's copier keeps its buffers, bytes: 3/4 of
+ * `memoryBytes` (rounded up).
  */
-export function copierRoomBytes(memoryBytes: number): number {
+function copierRoomBytes(memoryBytes: number): number {
   return memoryBytes - Math.floor(memoryBytes / 4);
 }
 
 /**
  * The issue of a per-run copier fetching `pipeline` chunks ahead of the one
  * it writes, named `field`, unless its buffers fit in the VMM's memory above
- * its image ({@link copierRoomBytes}), as the profile's own `vmm.pipeline`
+ * its image (3/4 of `vmm.memoryBytes`), as the profile's own `vmm.pipeline`
  * must; undefined when they do.
  * @example
  * ```ts

@@ -37,7 +37,7 @@ import type { Node, World } from "./world.ts";
 export type RdmaSystem = "bare-metal" | "deploy" | "devirt" | "kvm-pass";
 
 /** Physical address of each HCA's UAR page (a free window below the AHCI BAR). */
-export const HCA_UAR_BASE = 0xfb80_0000;
+const HCA_UAR_BASE = 0xfb80_0000;
 /**
  * CPU that runs ib_write_lat (pinned away from CPU 0, where the guest's disk
  * interrupts and BMcast's VMM timer land).
@@ -98,7 +98,7 @@ export interface RdmaRun {
 }
 
 /** A fabric with one switch and an HCA on each of `nodes`. */
-export interface IbSetup {
+interface IbSetup {
   /** The InfiniBand fabric: one switch, each HCA cabled to it. */
   fabric: InfinibandFabric;
   /** One HCA per entry of `nodes`, in order. */
@@ -108,16 +108,8 @@ export interface IbSetup {
 /**
  * Cables an HCA of each node to one switch; `extra` adds a node's
  * system-specific HCA options (VT-d, poll period) to the profile's.
- * @example
- * ```ts
- * import { buildWorld, BUILTIN_PROFILE, loadProfile } from "./mod.ts";
- * import { infiniband } from "./rdma.ts";
- * const w = buildWorld(await loadProfile(BUILTIN_PROFILE), { nodes: 2 });
- * const { hcas } = infiniband(w, w.nodes.map((node) => ({ node, cpu: node.cpus[1] })));
- * console.assert(hcas[0].rdmaWriteLatency(hcas[1], 2).total === 1300);
- * ```
  */
-export function infiniband(
+function infiniband(
   w: World,
   nodes: readonly { node: Node; cpu: Cpu; extra?: HcaLatencyOptions }[],
 ): IbSetup {
@@ -204,7 +196,7 @@ function* kvmPassNode(w: World, node: Node): ProcessGenerator<RdmaNode> {
 }
 
 /** How each system prepares a node (dispatch by name). */
-export const RDMA_SYSTEMS: Record<
+const RDMA_SYSTEMS: Record<
   RdmaSystem,
   (w: World, node: Node) => ProcessGenerator<RdmaNode>
 > = {

@@ -172,7 +172,7 @@ function startupOptionIssues(options: object, known: readonly string[]): FieldIs
 }
 
 /** The image server as the VMM sees it: the block protocol client. */
-export function imageSource(w: World, node: Node): ImageSource {
+function imageSource(w: World, node: Node): ImageSource {
   return {
     maxSectors: w.profile.image.maxRequestSectors.value,
     read: (r) =>

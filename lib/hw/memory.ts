@@ -2,7 +2,8 @@
  * Physical memory: sparse and page-granular. Command structures (AHCI
  * command lists, FIS areas, PRDTs) live as bytes in 4 KiB pages created on
  * first write; data buffers carry block versions, one per 512-byte sector
- * unit, instead of bytes (see design.md: content is modelled as versions).
+ * unit, instead of bytes (content is modelled as versions throughout: see
+ * lib/_util VersionMap).
  * Also the firmware's E820 map, the view the OS gets through INT 15h.
  */
 import { NO_VERSION, rangeError, requireNumber } from "../_util/mod.ts";

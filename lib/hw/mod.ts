@@ -44,7 +44,6 @@ export {
 } from "./disk/mod.ts";
 export * from "./ahci/registers.ts";
 export {
-  AHCI_VS,
   type AhciCompletion,
   type AhciCosts,
   AhciHba,
@@ -77,9 +76,7 @@ export {
   type PrdEntry,
   readCommandHeader,
   readPrdt,
-  REG_FIS_BYTES,
   scatterVersions,
-  SDB_FIS_BYTES,
   type SdbFis,
   validateCommand,
   writeCommandHeader,

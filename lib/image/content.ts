@@ -1,5 +1,5 @@
 /**
- * What an image holds: one version per 512-byte block (design.md: content is
+ * What an image holds: one version per 512-byte block (the model's content is
  * versions, never bytes). A pristine image is version 0 everywhere; an
  * updated image can carry other versions in places. Backed by a
  * {@link VersionMap}, so a 32 GB image costs megabytes at most.

@@ -17,11 +17,11 @@ export const ETHERNET_PREAMBLE_IFG = 20;
 /** Minimum MAC client data; shorter payloads are padded (802.3 clause 3.2.7). */
 export const ETHERNET_MIN_PAYLOAD = 46;
 /** IPv4 header without options (RFC 791). */
-export const IPV4_HEADER = 20;
+const IPV4_HEADER = 20;
 /** TCP header without options (RFC 793). */
-export const TCP_HEADER = 20;
+const TCP_HEADER = 20;
 /** UDP header (RFC 768). */
-export const UDP_HEADER = 8;
+const UDP_HEADER = 8;
 
 /** What rides on Ethernet. "raw" means an EtherType protocol with no IP (AoE-like). */
 export type Transport = "tcp" | "udp" | "raw";

@@ -33,10 +33,7 @@ export {
   framing,
   type FramingOptions,
   goodput,
-  IPV4_HEADER,
-  TCP_HEADER,
   type Transport,
-  UDP_HEADER,
   wireBytes,
 } from "./ethernet.ts";
 export {

@@ -54,6 +54,5 @@ export {
   SOURCE_STYLE,
   SYSTEM_COLORS,
   systemColor,
-  systemKey,
   THEME,
 } from "./theme.ts";

@@ -2,6 +2,7 @@
  * Colours and page style shared by every figure, so a system keeps its colour
  * across the startup, throughput and bar figures, and paper values always look
  * the same (outlined or marked with a black tick) next to simulated ones.
+ * @module
  */
 
 /** Page style: white background, black text (PNG export is otherwise transparent). */
@@ -64,13 +65,8 @@ export const OPERATION_COLORS: Readonly<Record<string, string>> = {
 /**
  * Normalises a system label to its canonical key: "KVM/Local" -> "kvm-local",
  * "Bare-metal" -> "bare-metal", "BMcast (deploy)" -> "bmcast-deploy".
- * @example
- * ```ts
- * import { systemKey } from "./theme.ts";
- * console.assert(systemKey("KVM/Local") === "kvm-local");
- * ```
  */
-export function systemKey(name: string): string {
+function systemKey(name: string): string {
   return name.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 

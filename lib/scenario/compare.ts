@@ -106,7 +106,7 @@ export function compare(c: CompareInput): Comparison {
 }
 
 /** The paper's reference values. */
-export const REFERENCE_FILE = new URL("../../data/reference/paper-2015.json", import.meta.url);
+const REFERENCE_FILE = new URL("../../data/reference/paper-2015.json", import.meta.url);
 
 /** Loads the reference values (figures -> values, tolerances, captions). */
 export function loadReference(): Record<

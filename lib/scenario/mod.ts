@@ -56,7 +56,6 @@ export {
   firmwareReboot,
   imageCopy,
   imageCopyMulticast,
-  imageSource,
   type LocalOs,
   nfsRoot,
   type PhaseSpan,
@@ -109,7 +108,6 @@ export {
   type CompareInput,
   type Comparison,
   loadReference,
-  REFERENCE_FILE,
   type SeedSpread,
   spreadOverSeeds,
 } from "./compare.ts";
@@ -119,7 +117,6 @@ export {
   type KvmStartupOptions,
   type KvmStartupResult,
   RDMA_CPU,
-  RDMA_SYSTEMS,
   rdmaLatency,
   type RdmaNode,
   type RdmaOptions,

@@ -12,6 +12,7 @@
  * it only changes the cost.
  * The sequence number makes same-time, same-priority entries FIFO, so a run
  * is deterministic.
+ * @module
  */
 
 /** Priority of interrupts and process initialisation: overtakes NORMAL at the same instant. */

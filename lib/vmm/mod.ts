@@ -32,7 +32,11 @@ export {
   copyOrderIssues,
   type ImageStream,
 } from "./copier.ts";
-export { AhciMediator, type AhciMediatorStats } from "./mediators/ahci/ahci_mediator.ts";
+export {
+  AhciMediator,
+  type AhciMediatorStats,
+  VmmDiskError,
+} from "./mediators/ahci/ahci_mediator.ts";
 export { type GuestCommand, interpretCommand } from "./mediators/ahci/interpret.ts";
 export { nextPortState, type PortState } from "./mediators/ahci/port_state.ts";
 export { recordDevirtualization, recordVmmSignals } from "./signals.ts";

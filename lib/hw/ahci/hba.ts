@@ -30,7 +30,7 @@ import {
 import type { AtaCommandKind } from "./structures.ts";
 
 /** AHCI version 1.3.1 (VS register, §3.1.5). */
-export const AHCI_VS = 0x0001_0301;
+const AHCI_VS = 0x0001_0301;
 
 /** Options of {@link AhciHba}. */
 export interface AhciHbaOptions {

@@ -35,7 +35,7 @@
  * report errors only when a test injects them.
  * @module
  */
-export { AHCI_VS, AhciHba, type AhciHbaCounters, type AhciHbaOptions } from "./hba.ts";
+export { AhciHba, type AhciHbaCounters, type AhciHbaOptions } from "./hba.ts";
 export {
   type AhciCompletion,
   type AhciCosts,
@@ -73,9 +73,7 @@ export {
   readCommandHeader,
   readPrdt,
   readsNcqErrorLog,
-  REG_FIS_BYTES,
   scatterVersions,
-  SDB_FIS_BYTES,
   type SdbFis,
   validateCommand,
   writeCommandHeader,

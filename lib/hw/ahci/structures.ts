@@ -51,9 +51,9 @@ import {
 
 const U32 = 2 ** 32;
 /** Bytes of an H2D or D2H register FIS (5 DWORDs). */
-export const REG_FIS_BYTES = 20;
+const REG_FIS_BYTES = 20;
 /** Bytes of a Set Device Bits FIS (2 DWORDs). */
-export const SDB_FIS_BYTES = 8;
+const SDB_FIS_BYTES = 8;
 /** Largest byte count one PRD entry describes (DBC is 22 bits, §4.2.3.3). */
 export const PRD_MAX_BYTES: number = PRD_DBC_MASK + 1;
 

@@ -59,7 +59,7 @@ export interface Decoded {
  * "idnf" (ID Not Found, bit 4 of the ATA Error register) for an LBA range outside the media,
  * "abrt" for a malformed command (zero count, unknown op).
  */
-export function decode(cmd: DiskCommand, sectors: number): Decoded | "idnf" | "abrt" {
+function decode(cmd: DiskCommand, sectors: number): Decoded | "idnf" | "abrt" {
   if (cmd === null || typeof cmd !== "object") return "abrt";
   if (cmd.op === "flush") return { op: "flush", lba: 0, count: 0, versions: null, fua: false };
   if (cmd.op !== "read" && cmd.op !== "write") return "abrt";

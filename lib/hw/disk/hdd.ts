@@ -240,7 +240,7 @@ function seekIssues(
  * Timing of a media access: `commandOverhead + seek + rotation +
  * max(media transfer, interface transfer)`.
  * - Seek over a distance of `d` (fraction of the LBA range, a stand-in for
- *   cylinders): `t(d) = trackToTrack + b*sqrt(d) + c*d`, the
+ *   cylinders): `t(d) = trackToTrackSeek + b*sqrt(d) + c*d`, the
  *   square-root-plus-linear curve of Ruemmler & Wilkes ("An introduction to
  *   disk drive modeling", 1994), with b and c chosen so that `t(1)` is the
  *   full-stroke seek and the mean over two uniform LBAs (E[sqrt d] = 8/15,

@@ -4,6 +4,7 @@
  * (Linux include/linux/mlx4/doorbell.h: MLX4_SEND_DOORBELL 0x14,
  * MLX4_CQ_DOORBELL 0x20).
  * Only offsets live here.
+ * @module
  */
 
 /** Doorbell offsets within a UAR page. */

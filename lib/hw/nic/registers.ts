@@ -3,6 +3,7 @@
  * model implements, spelled as in the 82575EB datasheet (section 8,
  * "Programming Interface"; queue 0 aliases at the legacy 8254x offsets).
  * Only offsets and masks live here.
+ * @module
  */
 
 /** Register offsets within BAR0 (82575EB datasheet §8.1, table 8-2). */

@@ -88,7 +88,7 @@
  *   `chunksGivenUp`); the copy then never completes, so the VMM does not
  *   de-virtualize.
  *
- * Simplifications (the paper's text is unavailable, see paper.md): one
+ * Simplifications (the paper's own text was not at hand to check them): one
  * mediator per HBA, command tables are read in place (no copy against
  * time-of-check/time-of-use races), the VMM polls its own commands on a timer
  * rather than on an interrupt.
@@ -166,7 +166,16 @@ const VMM_RETRIES = 5;
  * ({@link AhciMediator.read} fails with it). `error`: the disk's ATA error.
  */
 export class VmmDiskError extends Error {
-  constructor(readonly error: AtaError, message: string) {
+  /**
+   * Builds the error of a VMM command the disk failed with `error`.
+   * @param error the ATA error the disk reported on the last try.
+   * @param message what failed: the command, its sectors and the retries.
+   */
+  constructor(
+    /** The ATA error the disk reported on the last try. */
+    readonly error: AtaError,
+    message: string,
+  ) {
     super(message);
     this.name = "VmmDiskError";
   }

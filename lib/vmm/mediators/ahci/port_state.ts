@@ -4,6 +4,7 @@
  * `idle` (ST=0, no list), `running` (guest set ST with its list shadowed),
  * `detaching` (the VMM is handing the port back), `native` (the hardware uses
  * the guest's own structures; the mediator is gone).
+ * @module
  */
 
 /** Mediated port state. */
