@@ -34,6 +34,7 @@ export type {
   SpanRow,
 } from "./lib/sim/mod.ts";
 export {
+  InvariantError,
   MAX_SEED,
   mergeRuns,
   micros,
@@ -48,6 +49,7 @@ export type { Bytes, ComparisonRow, Gpa, Lba, Run, SimTime } from "./lib/_util/m
 // Machine model.
 export {
   AhciHba,
+  BusOverlapError,
   Cpu,
   E820Map,
   EXIT_REASONS,
@@ -70,6 +72,7 @@ export type {
   AhciPort,
   AhciPortCounters,
   AtaCommandKind,
+  AtaError,
   BlockDevice,
   BusDevice,
   CompletionMode,
@@ -168,6 +171,7 @@ export {
   COPY_ATTEMPTS,
   makeCopyPolicy,
   Vmm,
+  VmmDiskError,
 } from "./lib/vmm/mod.ts";
 export type {
   AhciMediatorStats,

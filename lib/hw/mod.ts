@@ -54,6 +54,7 @@ export {
   AhciRegs,
   type AtaCommand,
   type AtaCommandKind,
+  type AtaError,
   type CommandHeader,
   type CommandProblem,
   type D2hFis,
