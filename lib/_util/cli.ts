@@ -1,4 +1,5 @@
 /** What the command-line tools share: flag parsing, integer flags, all-or-nothing output. */
+import { dirname } from "node:path";
 import type { parseArgs, ParseArgsConfig } from "node:util";
 import { didYouMean, issuesMessage } from "./errors.ts";
 
@@ -462,8 +463,7 @@ export function outFileIssue(flag: string, path: string): string | undefined {
   if (path === "" || path.endsWith("/") || isDir) {
     return `--${flag}: must name a file: current value is ${JSON.stringify(path)}`;
   }
-  const slash = path.lastIndexOf("/");
-  return outDirIssue(flag, slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash));
+  return outDirIssue(flag, dirname(path));
 }
 
 function msg(e: unknown): string {
