@@ -14,8 +14,8 @@ import {
   type CommandIo,
   issuesMessage,
   outFileIssue,
+  PROCESS_IO,
   readFlags,
-  writeAll,
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
@@ -166,10 +166,5 @@ export async function main(args: string[], io: CommandIo): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(
-    await main(Deno.args, {
-      stdout: (t) => writeAll(Deno.stdout, t),
-      stderr: (t) => writeAll(Deno.stderr, t),
-    }),
-  );
+  Deno.exit(await main(Deno.args, PROCESS_IO));
 }

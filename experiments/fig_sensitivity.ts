@@ -158,7 +158,8 @@ export interface SensitivityParams {
   /**
    * Its experiment's configuration (seed, sizes...): the fields given replace
    * those of the figure's full configuration (`TARGETS[figure].full`), e.g.
-   * `{ seed: 2 }`. @default the figure's full configuration
+   * `{ seed: 2 }`; the startup figure's `methods` only those it measures
+   * (image-copy, bmcast, nfsroot, kvm-nfs). @default the figure's full configuration
    */
   config?: Record<string, unknown>;
   /** Relative change of each parameter. @default 0.1 */

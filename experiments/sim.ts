@@ -17,9 +17,9 @@ import {
   csv,
   issuesMessage,
   outDirIssue,
+  PROCESS_IO,
   readFlags,
   textTable,
-  writeAll,
   writeOutputs,
 } from "../lib/_util/mod.ts";
 import {
@@ -513,12 +513,6 @@ async function resolveInput(
     profilePath: shownPath(profilePath instanceof URL ? profilePath.pathname : profilePath),
   };
 }
-
-/** The process's own stdout and stderr: {@link main}'s default. */
-const PROCESS_IO: SimIo = {
-  stdout: (t) => writeAll(Deno.stdout, t),
-  stderr: (t) => writeAll(Deno.stderr, t),
-};
 
 /**
  * Runs the CLI and returns its exit status (the module's entry point calls

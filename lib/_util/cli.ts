@@ -209,6 +209,12 @@ export interface CommandIo {
   stderr: (text: string) => void;
 }
 
+/** The process's own stdout and stderr, whole texts each ({@link writeAll}). */
+export const PROCESS_IO: CommandIo = {
+  stdout: (t) => writeAll(Deno.stdout, t),
+  stderr: (t) => writeAll(Deno.stderr, t),
+};
+
 /**
  * Writes all of `text` to `file` (a single writeSync may write only part of it).
  * @example

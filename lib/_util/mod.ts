@@ -53,6 +53,7 @@ export {
   outDirIssue,
   outFileIssue,
   parseFlags,
+  PROCESS_IO,
   progressLine,
   type ProgressStream,
   readFlags,

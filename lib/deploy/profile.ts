@@ -683,10 +683,6 @@ function crossIssue(
   });
 }
 
-// BMcast's copier (lib/vmm BackgroundCopier) in the VMM's memory: it holds `vmm.pipeline`
-// chunks fetched ahead and the one it writes, each `vmm.chunkSectors` sectors, in the VMM's
-// memory above its image (lib/vmm Vmm: the image takes the first quarter); a rate policy's
-// bucket must hold one chunk, or the copier never copies.
 /**
  * The VMM's memory above its image (lib/vmm Vmm: the image takes the first
  * quarter), where BMcast's copier keeps its buffers, bytes: 3/4 of
@@ -780,11 +776,11 @@ function vmmIssues(v: z.infer<typeof sections.vmm> | undefined, ctx: z.Refinemen
   }
   const policy = v?.copyPolicy?.value;
   if (whole(chunk) && isRecord(policy) && policy.kind === "rate") {
-    const burst = policy.burstBytes;
-    const issue = typeof burst === "number" && burst > 0
+    const burst = typeof policy.burstBytes === "number" ? policy.burstBytes : 0;
+    const issue = burst > 0
       ? rateBurstIssue("vmm.copyPolicy", burst, { chunkSectors: chunk })
       : undefined;
-    if (typeof burst === "number" && issue !== undefined) {
+    if (issue !== undefined) {
       crossIssue(
         ctx,
         "vmm.copyPolicy",
@@ -1411,10 +1407,9 @@ async function readProfileJson(
       : v;
   }
   // Without a name of its own, a profile is named after its file, not its base (whose
-  // name in outputs would hide the change).
-  if (!Object.hasOwn(own, "name")) {
-    merged.name = decodeURIComponent(url.pathname.split("/").at(-1)!).replace(/\.json$/, "");
-  }
+  // name in outputs would hide the change); a file called just ".json" keeps the base's.
+  const stem = decodeURIComponent(url.pathname.split("/").at(-1)!).replace(/\.json$/i, "");
+  if (!Object.hasOwn(own, "name") && stem !== "") merged.name = stem;
   return merged;
 }
 

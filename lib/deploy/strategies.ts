@@ -107,9 +107,9 @@ export const STARTUP_OPTIONS = [
   "copyOrder",
 ] as const satisfies readonly (keyof StartupOptions)[];
 
-/** What each known option's value must be (the others are the strategy's own to check). */
 const booleanRule = (v: unknown, field: string): FieldIssue[] =>
   typeof v === "boolean" ? [] : [fieldIssue(field, "true or false", showValue(v))];
+/** What each known option's value must be (the others are the strategy's own to check). */
 const OPTION_RULES: Record<string, (value: unknown, field: string) => FieldIssue[]> = {
   copyPolicy: (v, field) => {
     const kinds = CopyPolicySchema.options.map((o) => o.shape.kind.value);

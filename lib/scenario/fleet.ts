@@ -660,8 +660,9 @@ export interface FleetSummaryRow extends FleetRunKey {
    * How hard the busiest image server worked from the end of the first POST
    * (before it, no node asks for anything) to the run's end: its link to the
    * switch, bytes carried out (headers included, messages still on the wire at
-   * the end not counted) as % of its rate (`network.serverLinkRate`) for that long; its disk, % of
-   * that time a read was outstanding.
+   * the end not counted) as % of its rate (`network.serverLinkRate`, or the
+   * line rate when 0) for that long; its disk, % of that time a read was
+   * outstanding.
    */
   serverLinkPct: number;
   /** The busiest server's disk over the same span, % of it with a read outstanding. */

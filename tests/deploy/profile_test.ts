@@ -334,12 +334,14 @@ Deno.test("a profile file that extends another without a name of its own is name
     await write("named.json", { extends: "paper-2015", name: "mine", ...rpm });
     await write("deeper.json", { extends: "named.json" });
     await write("renamed.json", { extends: "15k rpm.json", name: "renamed" });
+    await write("LOUD.JSON", { extends: "paper-2015" });
+    await write(".json", { extends: "paper-2015" }); // no stem: the base's name stands
     const names = await Promise.all(
-      ["15k rpm", "named", "deeper", "renamed"].map(async (f) =>
-        (await loadProfile(`${dir}/${f}.json`)).name
+      ["15k rpm.json", "named.json", "deeper.json", "renamed.json", "LOUD.JSON", ".json"].map(
+        async (f) => (await loadProfile(`${dir}/${f}`)).name,
       ),
     );
-    assert.deepEqual(names, ["15k rpm", "mine", "deeper", "renamed"]);
+    assert.deepEqual(names, ["15k rpm", "mine", "deeper", "renamed", "LOUD", "paper-2015"]);
     // The built-in profiles keep their own names.
     assert.equal((await loadProfile(BUILTIN_PROFILE)).name, "paper-2015");
     const ssd = new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url);

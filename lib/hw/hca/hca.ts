@@ -45,7 +45,7 @@ export interface IommuOptions {
   enabled: boolean;
   /** IOTLB miss: a 4-level I/O page walk (Intel VT-d spec §3.6), a few memory reads, ns. @default 300 */
   iotlbMissCost?: SimTime;
-  /** Fraction of DMAs that miss the IOTLB (0..1). @default 1 (pessimistic; set from a measurement) */
+  /** Fraction of DMAs that miss the IOTLB (0..1). @default 1 (pessimistic; the profile's infiniband.iommuMissRatio) */
   missRatio?: number;
 }
 
