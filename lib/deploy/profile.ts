@@ -1400,6 +1400,7 @@ async function readProfileJson(
     base,
     traceIssues,
   ) as Record<string, unknown>;
+  const baseName = merged.name;
   for (const [key, v] of Object.entries(own)) {
     // A section merges parameter by parameter; anything else replaces.
     merged[key] = Object.hasOwn(sections, key) && isRecord(v) && isRecord(merged[key])
@@ -1410,6 +1411,16 @@ async function readProfileJson(
   // name in outputs would hide the change); a file called just ".json" keeps the base's.
   const stem = decodeURIComponent(url.pathname.split("/").at(-1)!).replace(/\.json$/i, "");
   if (!Object.hasOwn(own, "name") && stem !== "") merged.name = stem;
+  // Without a description of its own, the base's would tell of the base alone: it lists the changes.
+  const changed = Object.entries(own).filter(([k]) => k !== "name").flatMap(([k, v]) =>
+    Object.hasOwn(sections, k) && isRecord(v) ? Object.keys(v).map((p) => `${k}.${p}`) : [k]
+  );
+  if (
+    !Object.hasOwn(own, "description") && typeof merged.description === "string" &&
+    changed.length > 0
+  ) {
+    merged.description += ` Changed from ${baseName}: ${changed.join(", ")}.`;
+  }
   return merged;
 }
 

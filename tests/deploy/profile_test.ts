@@ -303,7 +303,7 @@ Deno.test("a profile that extends another replaces whole sections or single para
     await Deno.writeTextFile(`${dir}/sub/child.json`, JSON.stringify(child));
     const p = await loadProfile(`${dir}/sub/child.json`);
     assert.equal(p.name, "faster-disk");
-    assert.equal(p.description, base.description);
+    assert.equal(p.description, `${base.description} Changed from paper-2015: hdd.rpm.`);
     assert.equal(p.hdd.rpm.value, 15000);
     assert.deepEqual(p.hdd.averageSeek, base.hdd.averageSeek);
     assert.deepEqual(p.network, base.network);
@@ -342,6 +342,11 @@ Deno.test("a profile file that extends another without a name of its own is name
       ),
     );
     assert.deepEqual(names, ["15k rpm", "mine", "deeper", "renamed", "LOUD", "paper-2015"]);
+    // Without a description of its own, the base's tells what the file changed (if anything).
+    const base = (await loadProfile(BUILTIN_PROFILE)).description;
+    const said = `${base} Changed from paper-2015: hdd.rpm.`;
+    assert.equal((await loadProfile(`${dir}/15k rpm.json`)).description, said);
+    assert.equal((await loadProfile(`${dir}/deeper.json`)).description, said);
     // The built-in profiles keep their own names.
     assert.equal((await loadProfile(BUILTIN_PROFILE)).name, "paper-2015");
     const ssd = new URL("../../data/profiles/paper-2015-ssd.json", import.meta.url);
