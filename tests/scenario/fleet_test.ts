@@ -26,6 +26,19 @@ const IMAGE_GB = Math.ceil(minImageBytes(profile) / 1e7) / 100;
 /** A one-node run on the smallest image the boot fits in; spread and override fields. */
 const ONE_SMALL_NODE = { run: "r", nodes: 1, seed: 1, imageGb: IMAGE_GB } as const;
 
+/**
+ * The server's link (`rate` bytes/s) carried what it sent plus the protocol's headers (under
+ * 10 %), after the POST: `serverLinkPct` is of that rate.
+ */
+function assertLinkCarriedSent(
+  s: { serverLinkPct: number; readyS: number; serverGb: number },
+  rate: number,
+): void {
+  const postS = profile.firmware.postDuration.value / 1e9;
+  const wireGb = (s.serverLinkPct / 100) * rate * (s.readyS - postS) / 1e9;
+  assert.ok(wireGb > s.serverGb && wireGb < 1.1 * s.serverGb, `${wireGb} vs ${s.serverGb}`);
+}
+
 function issuesOf(input: unknown, options = {}): string[] {
   try {
     parseScenario(input, options);
@@ -249,15 +262,8 @@ Deno.test("fleet: multicast image copy installs four nodes as fast as one, where
   const uni = run("image-copy", 4);
   assert.ok(uni.lastS > 1.5 * four.lastS, `${uni.lastS} vs ${four.lastS}`);
   assert.ok(uni.serverGb > 4 * IMAGE_GB * 0.99);
-  // The server's link carried what it sent plus the protocol's headers, after the POST.
-  const POST_S = profile.firmware.postDuration.value / 1e9;
-  const wireGb = (s: typeof one) =>
-    (s.serverLinkPct / 100) * profile.network.lineRate.value * (s.readyS - POST_S) / 1e9;
   for (const s of [four, uni]) {
-    assert.ok(
-      wireGb(s) > s.serverGb && wireGb(s) < 1.1 * s.serverGb,
-      `${wireGb(s)} vs ${s.serverGb}`,
-    );
+    assertLinkCarriedSent(s, profile.network.lineRate.value);
     assert.ok(s.serverDiskPct > 0 && s.serverDiskPct < 100, `${s.serverDiskPct}`);
   }
   // Four unicast copies keep it busier than one stream paced by the nodes' disks.
@@ -278,16 +284,9 @@ Deno.test("a 10 GbE server cable feeds four image copies at their own links' rat
   // Four copies share one GbE cable; on 10 GbE each is bound by its own link and disk.
   assert.ok(ten.lastS < 0.75 * gbe.lastS, `${gbe.lastS} -> ${ten.lastS}`);
   assert.ok(Math.abs(ten.serverGb / gbe.serverGb - 1) < 0.01, "the same bytes, sooner");
-  // link % is of the server's own cable: what it carried, headers included, after the POST.
-  const POST_S = profile.firmware.postDuration.value / 1e9;
-  const wireGb = (s: typeof gbe, rate: number) =>
-    (s.serverLinkPct / 100) * rate * (s.readyS - POST_S) / 1e9;
-  for (const [s, rate] of [[gbe, 125e6], [ten, 1.25e9]] as const) {
-    assert.ok(
-      wireGb(s, rate) > s.serverGb && wireGb(s, rate) < 1.1 * s.serverGb,
-      `${wireGb(s, rate)} vs ${s.serverGb}`,
-    );
-  }
+  // link % is of the server's own cable.
+  assertLinkCarriedSent(gbe, 125e6);
+  assertLinkCarriedSent(ten, 1.25e9);
   assert.ok(
     ten.serverLinkPct < gbe.serverLinkPct / 2,
     `${gbe.serverLinkPct} -> ${ten.serverLinkPct}`,
